@@ -1,0 +1,103 @@
+# sagad build. `make` builds build/sagad and build/sagactl; `make asan` the same
+# under ASan/UBSan in build-asan/; `make test` installs what is missing, builds
+# both and runs the whole suite against each.
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+SANITIZE ?= 0
+
+PKGS      := libuv libcjson hiredis sqlite3 nettle
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+        -Wold-style-definition -Wmissing-declarations -Wpointer-arith \
+        -Wformat=2 -Wno-format-nonliteral -Wvla
+OPT  := -O2 -g
+ifeq ($(SANITIZE),1)
+OPT  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS   := -Iinclude -I$(LLHTTP_INC) -D_GNU_SOURCE $(PKG_CFLAGS)
+CFLAGS     := -std=c11 $(OPT) $(WARN) -MMD -MP
+LDFLAGS    := $(filter -fsanitize=%,$(OPT))
+LDLIBS     := $(PKG_LIBS) -lm
+
+# Entry points live in src/daemon/main.c and src/cli/; everything else is the library.
+ALL_SRC  := $(shell find src -name '*.c' | sort)
+CLI_SRC  := $(filter src/cli/%,$(ALL_SRC))
+MAIN_SRC := src/daemon/main.c
+LIB_SRC  := $(filter-out $(CLI_SRC) $(MAIN_SRC),$(ALL_SRC))
+LLHTTP_SRC := $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ   := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
+LIB        := $(BUILD)/libsagad.a
+
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all asan tests test deps run install uninstall clean fuzz bench
+all: $(BUILD)/sagad $(BUILD)/sagactl
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# llhttp is generated C from Debian's node-llhttp; it is not ours to warn about.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INC) -std=c11 $(OPT) -w -c $< -o $@
+
+$(LIB): $(LIB_OBJ) $(LLHTTP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sagad: $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sagactl: $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+tests: all $(TEST_BIN)
+
+asan:
+	$(MAKE) BUILD=build-asan SANITIZE=1 tests
+
+deps:
+	@scripts/deps.sh build
+
+test:
+	@scripts/deps.sh test
+	$(MAKE) tests
+	$(MAKE) asan
+	python3 tests/run.py build build-asan
+
+run:
+	@scripts/deps.sh run
+	$(MAKE) all
+	@scripts/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sagad/sagas
+	install -m 755 $(BUILD)/sagad $(BUILD)/sagactl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 sagas/*.asl.json $(DESTDIR)$(PREFIX)/share/sagad/sagas/ 2>/dev/null || true
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sagad $(DESTDIR)$(PREFIX)/bin/sagactl
+	rm -rf $(DESTDIR)$(PREFIX)/share/sagad
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name "*.d" 2>/dev/null)

@@ -1,0 +1,47 @@
+/* sagad configuration: defaults, `key = value` files and `--key=value`
+ * overrides (SPEC §3). Every error names where it came from, the line and the key. */
+#ifndef SAGAD_CORE_CONFIG_H
+#define SAGAD_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_MAX 512
+
+typedef struct config_s {
+    char listen_host[256];     /* "127.0.0.1", "::1", "0.0.0.0" */
+    int listen_port;           /* 0 picks a free port */
+    char database[4096];
+    char sagas_dir[4096];
+    char redis[4096];          /* "host:port", a unix socket path, or "" (off) */
+    char events_channel[256];
+    double payment_failure_rate;
+    int payment_latency_ms;    /* simulated provider latency; 0 = synchronous */
+    size_t max_body_bytes;
+    int log_level;             /* log_level_t */
+    int max_connections;       /* further connections are refused */
+    int idle_timeout_ms;       /* idle keep-alive connections are closed after this */
+    int history_limit;         /* events per execution before it fails */
+    int retention_hours;       /* finished executions are pruned after this; 0 keeps */
+} config_t;
+
+/* Fills every field with its default. */
+void config_defaults(config_t *cfg);
+
+/* Sets one key from its text value. `origin` and `line` only shape the error:
+ * "conf/sagad.conf:12: key 'listen': ...". Returns 0, or -1 with `err` filled. */
+int config_set(config_t *cfg, const char *key, const char *value,
+               const char *origin, int line, char err[CONFIG_ERR_MAX]);
+
+/* Reads a `key = value` file (# comments, blank lines). Returns 0, or -1 with
+ * `err` naming the file, line and key (or the file when it cannot be read). */
+int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX]);
+
+/* Applies command-line `--key=value` arguments. `argv` holds only such
+ * arguments. Returns 0, or -1 with `err` naming the argument and key. */
+int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX]);
+
+/* Splits "host:port" or "[v6]:port". Returns 0, or -1 when malformed. */
+int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

@@ -1,0 +1,84 @@
+/* HTTP/1.1 server on libuv + llhttp: route table with {param} patterns,
+ * keep-alive, pipelining (responses leave in request order), limits, and
+ * JSON errors. Handlers may answer at once or later (after a commit, or when
+ * an execution ends): a request stays valid until it is answered. */
+#ifndef SAGAD_HTTP_SERVER_H
+#define SAGAD_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <uv.h>
+#include <cJSON.h>
+
+typedef struct http_server_s http_server_t;
+typedef struct http_request_s http_request_t;
+
+/* Called once per complete request whose method and path match a route.
+ * The handler must eventually call exactly one http_respond* on `req`. */
+typedef void (*http_handler_fn)(http_request_t *req, void *ud);
+
+/* Called after each response is queued, for metrics. `route` is the matched
+ * pattern ("/executions/{id}") or NULL when no route matched. */
+typedef void (*http_observer_fn)(const char *method, const char *route, int status, void *ud);
+
+typedef struct http_config_s {
+    const char *host;          /* numeric IPv4 or IPv6 address */
+    int port;                  /* 0 picks a free port */
+    size_t max_body_bytes;     /* larger bodies: 413, connection closed */
+    size_t max_header_bytes;   /* request line + headers above this: 431 */
+    int max_connections;       /* further connections are accepted and closed at once */
+    int idle_timeout_ms;       /* a connection with nothing in flight closes after this */
+} http_config_t;
+
+/* Binds and listens. On success *out is the server (free with
+ * http_server_close). Returns 0 or a negative libuv error with `err` filled. */
+int http_server_start(uv_loop_t *loop, const http_config_t *cfg, http_server_t **out,
+                      char *err, size_t errlen);
+
+/* Adds a route. `pattern` is a path with {name} segments. Two routes with the
+ * same pattern but different methods make 405 (with Allow) possible for the
+ * others. Returns 0, or -1 on a malformed pattern. */
+int http_server_route(http_server_t *srv, const char *method, const char *pattern,
+                      http_handler_fn fn, void *ud);
+
+void http_server_set_observer(http_server_t *srv, http_observer_fn fn, void *ud);
+
+/* The bound port (useful with port 0). */
+int http_server_port(const http_server_t *srv);
+
+/* Number of open connections. */
+int http_server_connections(const http_server_t *srv);
+
+/* Stops accepting and closes idle connections; connections with requests in
+ * flight close once their responses are written. When the last handle is
+ * closed, the server is freed and `done(ud)` runs. */
+void http_server_close(http_server_t *srv, void (*done)(void *ud), void *ud);
+
+/* Request accessors. Returned strings belong to the request and live until it
+ * is answered. */
+const char *http_request_method(const http_request_t *req);
+const char *http_request_path(const http_request_t *req);   /* without query */
+const char *http_request_route(const http_request_t *req);  /* matched pattern */
+/* A {param} of the route, percent-decoded; NULL when absent. */
+const char *http_request_param(const http_request_t *req, const char *name);
+/* A query parameter, percent-decoded; NULL when absent. */
+const char *http_request_query(const http_request_t *req, const char *name);
+/* A header value, name matched case-insensitively; NULL when absent. */
+const char *http_request_header(const http_request_t *req, const char *name);
+/* The body, NUL-terminated; `len` may be NULL. Empty string when none. */
+const char *http_request_body(const http_request_t *req, size_t *len);
+/* Non-zero once the client has gone; answering is still required (it frees). */
+int http_request_gone(const http_request_t *req);
+
+/* Adds a response header (copied); call before http_respond*. */
+void http_response_header(http_request_t *req, const char *name, const char *value);
+
+/* Answers the request; `body` is copied. After this `req` is invalid. */
+void http_respond(http_request_t *req, int status, const char *content_type,
+                  const char *body, size_t len);
+/* Answers with `json` printed unformatted; `json` stays the caller's. */
+void http_respond_json(http_request_t *req, int status, const cJSON *json);
+/* Answers {"error": error, "message": <formatted>} with `status`. */
+void http_respond_error(http_request_t *req, int status, const char *error,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian packages sagad needs for a purpose (build, run, test).
+# As root it runs apt-get; otherwise it prints the exact command and stops.
+set -eu
+
+build="gcc make pkg-config libuv1-dev node-llhttp libcjson-dev libhiredis-dev libsqlite3-dev nettle-dev"
+run="$build redis-server redis-tools sqlite3"
+test="$run libcmocka-dev curl python3 graphviz clang libclang-rt-14-dev"
+
+case "${1:-build}" in
+  build) want=$build ;;
+  run)   want=$run ;;
+  test)  want=$test ;;
+  *) echo "usage: $0 build|run|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "sagad needs these Debian packages:$missing" >&2
+  echo "install them as root with:" >&2
+  echo "  apt-get update && apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,109 @@
+/* Problem lists and error values shared by the ASL modules. */
+#include "asl/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return strdup("");
+    char *s = malloc((size_t)n + 1);
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+void asl_problems_init(asl_problems_t *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void asl_problems_add(asl_problems_t *p, const char *state, const char *field,
+                      const char *fmt, ...)
+{
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        asl_problem_t *items = realloc(p->items, cap * sizeof *items);
+        if (!items)
+            return;
+        p->items = items;
+        p->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    asl_problem_t *it = &p->items[p->count++];
+    it->state = dup_or_null(state);
+    it->field = dup_or_null(field);
+    it->message = vformat(fmt, ap);
+    va_end(ap);
+}
+
+void asl_problems_free(asl_problems_t *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        free(p->items[i].state);
+        free(p->items[i].field);
+        free(p->items[i].message);
+    }
+    free(p->items);
+    asl_problems_init(p);
+}
+
+cJSON *asl_problems_to_json(const asl_problems_t *p)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < p->count; i++) {
+        cJSON *o = cJSON_CreateObject();
+        const asl_problem_t *it = &p->items[i];
+        if (it->state)
+            cJSON_AddStringToObject(o, "state", it->state);
+        else
+            cJSON_AddNullToObject(o, "state");
+        if (it->field)
+            cJSON_AddStringToObject(o, "field", it->field);
+        else
+            cJSON_AddNullToObject(o, "field");
+        cJSON_AddStringToObject(o, "message", it->message ? it->message : "");
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+int asl_error_set(asl_error_t *e, const char *error, const char *fmt, ...)
+{
+    asl_error_clear(e);
+    e->error = strdup(error);
+    va_list ap;
+    va_start(ap, fmt);
+    e->cause = vformat(fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void asl_error_clear(asl_error_t *e)
+{
+    free(e->error);
+    free(e->cause);
+    e->error = NULL;
+    e->cause = NULL;
+}
+
+void asl_error_move(asl_error_t *dst, asl_error_t *src)
+{
+    asl_error_clear(dst);
+    *dst = *src;
+    src->error = NULL;
+    src->cause = NULL;
+}

@@ -1,0 +1,293 @@
+/* Configuration parsing. A table maps each key to a typed setter so that the
+ * file, the command line and the unit tests all go through one path. */
+#include "core/config.h"
+#include "core/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*setter_fn)(config_t *cfg, const char *value, const char **why);
+
+static int parse_long(const char *v, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    if (*v == '\0' || isspace((unsigned char)*v))
+        return -1;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int copy_str(char *dst, size_t cap, const char *v, const char **why)
+{
+    if (strlen(v) >= cap) {
+        *why = "value is too long";
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *colon;
+    size_t hl;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        hl = (size_t)(close - s - 1);
+        s++;
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t)(colon - s)))
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= hostlen)
+        return -1;
+    long p;
+    if (parse_long(colon + 1, 0, 65535, &p) < 0)
+        return -1;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static int set_listen(config_t *c, const char *v, const char **why)
+{
+    if (config_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port) < 0) {
+        *why = "expected HOST:PORT (IPv6 as [ADDR]:PORT), port 0-65535";
+        return -1;
+    }
+    return 0;
+}
+
+static int set_database(config_t *c, const char *v, const char **why)
+{
+    if (!*v) {
+        *why = "expected a file path";
+        return -1;
+    }
+    return copy_str(c->database, sizeof c->database, v, why);
+}
+
+static int set_sagas_dir(config_t *c, const char *v, const char **why)
+{
+    if (!*v) {
+        *why = "expected a directory path";
+        return -1;
+    }
+    return copy_str(c->sagas_dir, sizeof c->sagas_dir, v, why);
+}
+
+static int set_redis(config_t *c, const char *v, const char **why)
+{
+    char host[256];
+    int port;
+    if (*v && *v != '/' && config_parse_hostport(v, host, sizeof host, &port) < 0) {
+        *why = "expected HOST:PORT, a unix socket path starting with /, or empty";
+        return -1;
+    }
+    return copy_str(c->redis, sizeof c->redis, v, why);
+}
+
+static int set_channel(config_t *c, const char *v, const char **why)
+{
+    if (!*v) {
+        *why = "expected a channel name";
+        return -1;
+    }
+    return copy_str(c->events_channel, sizeof c->events_channel, v, why);
+}
+
+static int set_failure_rate(config_t *c, const char *v, const char **why)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (!*v || errno || *end || isnan(d) || d < 0.0 || d > 1.0) {
+        *why = "expected a number in [0,1]";
+        return -1;
+    }
+    c->payment_failure_rate = d;
+    return 0;
+}
+
+#define INT_SETTER(name, field, min, max, text)                              \
+    static int name(config_t *c, const char *v, const char **why)           \
+    {                                                                        \
+        long n;                                                              \
+        if (parse_long(v, (min), (max), &n) < 0) {                           \
+            *why = text;                                                     \
+            return -1;                                                       \
+        }                                                                    \
+        c->field = n;                                                        \
+        return 0;                                                            \
+    }
+
+INT_SETTER(set_max_body, max_body_bytes, 1, 1L << 30, "expected an integer from 1 to 1073741824")
+INT_SETTER(set_latency, payment_latency_ms, 0, 600000, "expected milliseconds from 0 to 600000")
+INT_SETTER(set_max_conns, max_connections, 1, 1000000, "expected an integer from 1 to 1000000")
+INT_SETTER(set_idle, idle_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
+INT_SETTER(set_history, history_limit, 10, 10000000, "expected an integer from 10 to 10000000")
+INT_SETTER(set_retention, retention_hours, 0, 87600, "expected hours from 0 to 87600")
+
+static int set_log_level(config_t *c, const char *v, const char **why)
+{
+    log_level_t l;
+    if (log_level_parse(v, &l) < 0) {
+        *why = "expected one of debug, info, warn, error";
+        return -1;
+    }
+    c->log_level = (int)l;
+    return 0;
+}
+
+static const struct {
+    const char *key;
+    setter_fn set;
+} keys[] = {
+    {"listen", set_listen},
+    {"database", set_database},
+    {"sagas_dir", set_sagas_dir},
+    {"redis", set_redis},
+    {"events_channel", set_channel},
+    {"payment_failure_rate", set_failure_rate},
+    {"payment_latency_ms", set_latency},
+    {"max_body_bytes", set_max_body},
+    {"log_level", set_log_level},
+    {"max_connections", set_max_conns},
+    {"idle_timeout_ms", set_idle},
+    {"history_limit", set_history},
+    {"retention_hours", set_retention},
+};
+
+void config_defaults(config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->listen_host, "127.0.0.1");
+    c->listen_port = 8080;
+    strcpy(c->database, "var/sagad.db");
+    strcpy(c->sagas_dir, "sagas");
+    strcpy(c->redis, "127.0.0.1:6379");
+    strcpy(c->events_channel, "sagad.events");
+    c->payment_failure_rate = 0.2;
+    c->payment_latency_ms = 0;
+    c->max_body_bytes = 262144;
+    c->log_level = LOG_INFO;
+    c->max_connections = 4096;
+    c->idle_timeout_ms = 60000;
+    c->history_limit = 25000;
+    c->retention_hours = 168;
+}
+
+static void where(char *buf, size_t cap, const char *origin, int line)
+{
+    if (line > 0)
+        snprintf(buf, cap, "%s:%d", origin, line);
+    else
+        snprintf(buf, cap, "%s", origin);
+}
+
+int config_set(config_t *cfg, const char *key, const char *value,
+               const char *origin, int line, char err[CONFIG_ERR_MAX])
+{
+    char at[300];
+    where(at, sizeof at, origin, line);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(keys[i].key, key) != 0)
+            continue;
+        const char *why = "invalid value";
+        if (keys[i].set(cfg, value, &why) < 0) {
+            snprintf(err, CONFIG_ERR_MAX, "%s: key '%s': invalid value '%.100s': %s",
+                     at, key, value, why);
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(err, CONFIG_ERR_MAX, "%s: key '%.100s': unknown key", at, key);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: cannot read config file: %s", path, strerror(errno));
+        return -1;
+    }
+    char buf[8192];
+    int lineno = 0, rc = 0;
+    while (fgets(buf, sizeof buf, f)) {
+        lineno++;
+        if (!strchr(buf, '\n') && !feof(f)) {
+            snprintf(err, CONFIG_ERR_MAX, "%s:%d: line is longer than %zu bytes",
+                     path, lineno, sizeof buf - 2);
+            rc = -1;
+            break;
+        }
+        char *hash = strchr(buf, '#');
+        if (hash)
+            *hash = '\0';
+        char *line = trim(buf);
+        if (!*line)
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            snprintf(err, CONFIG_ERR_MAX, "%s:%d: key '%.100s': expected 'key = value'",
+                     path, lineno, line);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(line), *val = trim(eq + 1);
+        if (config_set(cfg, key, val, path, lineno, err) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX])
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        if (strncmp(a, "--", 2) != 0 || !eq || eq == a + 2) {
+            snprintf(err, CONFIG_ERR_MAX,
+                     "command line: argument '%.100s': expected --key=value", a);
+            return -1;
+        }
+        char key[128];
+        size_t kl = (size_t)(eq - a - 2);
+        if (kl >= sizeof key)
+            kl = sizeof key - 1;
+        memcpy(key, a + 2, kl);
+        key[kl] = '\0';
+        if (config_set(cfg, key, eq + 1, "command line", 0, err) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,204 @@
+/* sagad: loads the configuration, wires the subsystems onto one libuv loop and
+ * runs it. Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads sagas. */
+#include "core/config.h"
+#include "core/log.h"
+#include "core/notify.h"
+#include "http/server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#define SAGAD_VERSION "0.1.0"
+
+typedef struct app_s {
+    uv_loop_t *loop;
+    config_t cfg;
+    http_server_t *http;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog;
+    int watchdog_on;
+    int stopping;
+} app_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sagad [-c FILE] [--key=value ...]\n"
+            "       sagad --help | --version\n"
+            "\n"
+            "Runs the sagad saga orchestrator. Keys (file or command line; the\n"
+            "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
+            "payment_failure_rate, payment_latency_ms, max_body_bytes, log_level,\n"
+            "max_connections, idle_timeout_ms, history_limit, retention_hours.\n");
+}
+
+static void on_healthz(http_request_t *req, void *ud)
+{
+    (void)ud;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", "ok");
+    http_respond_json(req, 200, j);
+    cJSON_Delete(j);
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_http_closed(void *ud)
+{
+    app_t *app = ud;
+    app->http = NULL;
+    uv_close((uv_handle_t *)&app->sig_term, NULL);
+    uv_close((uv_handle_t *)&app->sig_int, NULL);
+    uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    if (app->watchdog_on)
+        uv_close((uv_handle_t *)&app->watchdog, NULL);
+}
+
+static void app_stop(app_t *app, const char *why)
+{
+    if (app->stopping)
+        return;
+    app->stopping = 1;
+    log_info("stopping (%s)", why);
+    notify_send("STOPPING=1");
+    if (app->http)
+        http_server_close(app->http, on_http_closed, app);
+    else
+        on_http_closed(app);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    app_t *app = h->data;
+    if (signum == SIGHUP) {
+        log_info("SIGHUP: reloading sagas from %s", app->cfg.sagas_dir);
+        notify_send("RELOADING=1");
+        notify_send("READY=1");
+        return;
+    }
+    app_stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    notify_send("WATCHDOG=1");
+}
+
+static int load_config(app_t *app, int argc, char **argv)
+{
+    const char *file = NULL;
+    char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
+    int n = 0;
+    if (!overrides)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            free(overrides);
+            exit(0);
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("sagad %s\n", SAGAD_VERSION);
+            free(overrides);
+            exit(0);
+        } else if (strcmp(argv[i], "-c") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "sagad: -c needs a file name\n");
+                free(overrides);
+                return 2;
+            }
+            file = argv[++i];
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            overrides[n++] = argv[i];
+        } else {
+            fprintf(stderr, "sagad: unexpected argument '%s' (see sagad --help)\n", argv[i]);
+            free(overrides);
+            return 2;
+        }
+    }
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&app->cfg);
+    int rc = 0;
+    if ((file && config_load_file(&app->cfg, file, err) < 0) ||
+        config_apply_args(&app->cfg, n, overrides, err) < 0) {
+        fprintf(stderr, "sagad: %s\n", err);
+        rc = 2;
+    }
+    free(overrides);
+    return rc;
+}
+
+static int start_signals(app_t *app)
+{
+    uv_signal_t *hs[] = {&app->sig_term, &app->sig_int, &app->sig_hup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(app->loop, hs[i]);
+        hs[i]->data = app;
+        int rc = uv_signal_start(hs[i], on_signal, nums[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static app_t app;
+    int rc = load_config(&app, argc, argv);
+    if (rc)
+        return rc;
+    log_set_level((log_level_t)app.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    app.loop = uv_default_loop();
+
+    if ((rc = start_signals(&app)) < 0) {
+        log_error("cannot install signal handlers: %s", uv_strerror(rc));
+        return 1;
+    }
+
+    http_config_t hc = {
+        .host = app.cfg.listen_host,
+        .port = app.cfg.listen_port,
+        .max_body_bytes = app.cfg.max_body_bytes,
+        .max_header_bytes = 32 * 1024,
+        .max_connections = app.cfg.max_connections,
+        .idle_timeout_ms = app.cfg.idle_timeout_ms,
+    };
+    char err[256];
+    if ((rc = http_server_start(app.loop, &hc, &app.http, err, sizeof err)) < 0) {
+        log_error("cannot listen on %s:%d: %s", app.cfg.listen_host, app.cfg.listen_port, err);
+        uv_walk(app.loop, close_walk_cb, NULL);
+        uv_run(app.loop, UV_RUN_DEFAULT);
+        uv_loop_close(app.loop);
+        return 1;
+    }
+    http_server_route(app.http, "GET", "/healthz", on_healthz, &app);
+
+    const char *fmt = strchr(app.cfg.listen_host, ':') ? "listening on [%s]:%d" : "listening on %s:%d";
+    log_msg(LOG_INFO, fmt, app.cfg.listen_host, http_server_port(app.http));
+
+    uint64_t wd = notify_watchdog_usec();
+    if (wd) {
+        uint64_t ms = wd / 2000;
+        uv_timer_init(app.loop, &app.watchdog);
+        uv_timer_start(&app.watchdog, on_watchdog, ms ? ms : 1, ms ? ms : 1);
+        app.watchdog_on = 1;
+    }
+    notify_send("READY=1");
+
+    uv_run(app.loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(app.loop);
+    if (rc < 0)
+        log_warn("event loop closed with handles open: %s", uv_strerror(rc));
+    log_info("stopped");
+    return 0;
+}

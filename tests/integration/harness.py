@@ -1,0 +1,240 @@
+"""Test harness: starts the real sagad (from $SAGAD_BUILD, default build/) on a
+temporary database and a free loopback port, a real redis-server when asked,
+and talks real HTTP. Python standard library only."""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def build_dir():
+    return os.environ.get("SAGAD_BUILD", os.path.join(ROOT, "build"))
+
+
+def binary(name):
+    return os.path.join(build_dir(), name)
+
+
+def is_asan():
+    return os.path.basename(build_dir().rstrip("/")).endswith("asan")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Redis:
+    """A throwaway redis-server on a free loopback port."""
+
+    def __init__(self):
+        self.port = None
+        self.proc = None
+
+    def start(self, port=None):
+        for _ in range(20):
+            self.port = port or free_port()
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
+                        s.sendall(b"PING\r\n")
+                        if s.recv(16).startswith(b"+PONG"):
+                            return self
+                except OSError:
+                    time.sleep(0.02)
+            self.stop()
+            if port:
+                break
+        raise RuntimeError("could not start redis-server")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        self.proc = None
+
+
+class Daemon:
+    """A real sagad process. `opts` become --key=value arguments."""
+
+    def __init__(self, workdir=None, config_text=None, **opts):
+        self.own_dir = workdir is None
+        self.dir = workdir or tempfile.mkdtemp(prefix="sagad-test-")
+        self.opts = {
+            "listen": "127.0.0.1:0",
+            "database": os.path.join(self.dir, "sagad.db"),
+            "sagas_dir": os.path.join(ROOT, "sagas"),
+            "redis": "",
+            "log_level": "info",
+        }
+        self.opts.update({k: str(v) for k, v in opts.items()})
+        self.config_text = config_text
+        self.proc = None
+        self.port = None
+        self.stderr_lines = []
+        self._lock = threading.Lock()
+        self._reader = None
+
+    def argv(self):
+        args = [binary("sagad")]
+        if self.config_text is not None:
+            path = os.path.join(self.dir, "sagad.conf")
+            with open(path, "w") as f:
+                f.write(self.config_text)
+            args += ["-c", path]
+        args += [f"--{k}={v}" for k, v in self.opts.items()]
+        return args
+
+    def start(self, timeout=15, env=None):
+        self.stderr_lines = []
+        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, cwd=ROOT,
+                                     env=dict(os.environ, **(env or {})))
+        ready = threading.Event()
+
+        def reader(proc):
+            for raw in proc.stderr:
+                line = raw.decode(errors="replace").rstrip("\n")
+                with self._lock:
+                    self.stderr_lines.append(line)
+                m = re.search(r"listening on \[?([^\]]+?)\]?:(\d+)$", line)
+                if m:
+                    self.port = int(m.group(2))
+                    ready.set()
+            ready.set()
+
+        self._reader = threading.Thread(target=reader, args=(self.proc,), daemon=True)
+        self._reader.start()
+        if not ready.wait(timeout) or self.port is None:
+            code = self.proc.poll()
+            self.kill()
+            raise RuntimeError(f"sagad did not start (exit {code}):\n" + self.stderr())
+        return self
+
+    def stderr(self):
+        with self._lock:
+            return "\n".join(self.stderr_lines)
+
+    def wait_log(self, pattern, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if re.search(pattern, self.stderr()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def conn(self, timeout=30):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        """Returns (status, headers dict lower-cased, parsed JSON or raw text)."""
+        c = self.conn(timeout)
+        try:
+            hdrs = dict(headers or {})
+            if body is not None and not isinstance(body, (bytes, str)):
+                body = json.dumps(body)
+                hdrs.setdefault("Content-Type", "application/json")
+            c.request(method, path, body=body, headers=hdrs)
+            r = c.getresponse()
+            data = r.read()
+            h = {k.lower(): v for k, v in r.getheaders()}
+            try:
+                parsed = json.loads(data) if data else None
+            except ValueError:
+                parsed = data.decode(errors="replace")
+            return r.status, h, parsed
+        finally:
+            c.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stops the daemon and returns its exit status."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        if self._reader:
+            self._reader.join(5)
+        self.proc = None
+        return code
+
+    def kill(self):
+        """kill -9: the crash the durability tests are about."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._reader:
+            self._reader.join(5)
+        self.proc = None
+
+    def sanitizer_report(self):
+        text = self.stderr()
+        return text if any(m in text for m in SANITIZER_MARKS) else None
+
+    def cleanup(self):
+        self.kill()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DaemonTestCase(unittest.TestCase):
+    """Base class: self.daemon(...) starts a sagad that is stopped with SIGTERM
+    at the end of the test, which must then exit 0 with no sanitizer report."""
+
+    def setUp(self):
+        self._daemons = []
+        self._redis = []
+
+    def daemon(self, **opts):
+        d = Daemon(**opts)
+        self._daemons.append(d)
+        return d.start()
+
+    def redis(self):
+        r = Redis().start()
+        self._redis.append(r)
+        return r
+
+    def tearDown(self):
+        try:
+            for d in self._daemons:
+                if d.proc is not None and d.proc.poll() is None:
+                    code = d.stop()
+                    self.assertEqual(code, 0, "sagad did not exit 0 on SIGTERM:\n" + d.stderr()[-4000:])
+                report = d.sanitizer_report()
+                self.assertIsNone(report, "sanitizer report:\n" + (report or "")[-6000:])
+        finally:
+            for d in self._daemons:
+                d.cleanup()
+            for r in self._redis:
+                r.stop()

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Runs the whole suite against one or more build directories and prints one
+closing line "N passed, N failed".
+
+For each build dir: every C unit test binary BUILD/tests/test_* (cmocka, TAP
+output), then every Python integration test module tests/integration/test_*.py
+with SAGAD_BUILD=BUILD so the harness starts BUILD/sagad.
+
+usage: tests/run.py [-k SUBSTRING] BUILD [BUILD ...]
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TAP_RE = re.compile(r"^(not ok|ok) \d+ - (.*)$")
+
+
+def run_unit(build, pattern, totals):
+    for exe in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
+        if not os.access(exe, os.X_OK) or exe.endswith(".d"):
+            continue
+        name = os.path.basename(exe)
+        if pattern and pattern not in name:
+            continue
+        env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+        t0 = time.time()
+        try:
+            p = subprocess.run([exe], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=600)
+            out, code = p.stdout.decode(errors="replace"), p.returncode
+        except subprocess.TimeoutExpired as e:
+            out, code = (e.stdout or b"").decode(errors="replace") + "\nTIMEOUT", -1
+        passed = failed = 0
+        for line in out.splitlines():
+            m = TAP_RE.match(line)
+            if m:
+                if m.group(1) == "ok":
+                    passed += 1
+                else:
+                    failed += 1
+        if code != 0 and failed == 0:
+            failed = 1  # crashed, sanitizer report or no TAP output
+        if passed == 0 and failed == 0:
+            failed = 1  # a test binary that runs no test is a defect
+        ok = failed == 0
+        print(f"[{build}] {name}: {passed} passed, {failed} failed ({time.time() - t0:.1f}s)")
+        if not ok:
+            print("\n".join("    " + l for l in out.splitlines()[-60:]))
+        totals[0] += passed
+        totals[1] += failed
+
+
+class CountingResult(unittest.TextTestResult):
+    pass
+
+
+def run_integration(build, pattern, totals):
+    os.environ["SAGAD_BUILD"] = os.path.abspath(build)
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    loader = unittest.TestLoader()
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "integration", "test_*.py"))):
+        modname = os.path.splitext(os.path.basename(path))[0]
+        suite = loader.loadTestsFromName(modname)
+        if pattern:
+            suite = unittest.TestSuite(
+                t for t in _flatten(suite) if pattern in t.id() or pattern in modname)
+        if suite.countTestCases() == 0:
+            continue
+        t0 = time.time()
+        runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1, resultclass=CountingResult)
+        res = runner.run(suite)
+        failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+        passed = res.testsRun - failed - len(res.skipped)
+        print(f"[{build}] {modname}: {passed} passed, {failed} failed, "
+              f"{len(res.skipped)} skipped ({time.time() - t0:.1f}s)")
+        totals[0] += passed
+        totals[1] += failed
+        totals[2] += len(res.skipped)
+
+
+def _flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flatten(t)
+        else:
+            yield t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", dest="pattern", default="")
+    ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("builds", nargs="+")
+    args = ap.parse_args()
+    os.chdir(ROOT)
+    totals = [0, 0, 0]
+    for b in args.builds:
+        if b.rstrip("/").endswith("asan"):
+            os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:exitcode=66")
+            os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        else:
+            os.environ.pop("ASAN_OPTIONS", None)
+            os.environ.pop("UBSAN_OPTIONS", None)
+        run_unit(b, args.pattern, totals)
+        if not args.unit_only:
+            run_integration(b, args.pattern, totals)
+    line = f"{totals[0]} passed, {totals[1]} failed"
+    if totals[2]:
+        line += f", {totals[2]} skipped"
+    print(line)
+    sys.exit(1 if totals[1] else 0)
+
+
+if __name__ == "__main__":
+    main()

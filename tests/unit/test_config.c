@@ -1,0 +1,112 @@
+/* Unit tests for the configuration parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+static char *write_tmp(const char *text)
+{
+    static char path[64];
+    strcpy(path, "/tmp/sagad-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    config_t c;
+    config_defaults(&c);
+    assert_string_equal(c.listen_host, "127.0.0.1");
+    assert_int_equal(c.listen_port, 8080);
+    assert_string_equal(c.database, "var/sagad.db");
+    assert_string_equal(c.events_channel, "sagad.events");
+    assert_int_equal(c.max_body_bytes, 262144);
+    assert_true(c.payment_failure_rate > 0.19 && c.payment_failure_rate < 0.21);
+}
+
+static void test_file_then_args_win(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&c);
+    char *p = write_tmp("# dev\nlisten = 0.0.0.0:9000  # trailing\nredis =\nlog_level = debug\n");
+    assert_int_equal(config_load_file(&c, p, err), 0);
+    assert_string_equal(c.listen_host, "0.0.0.0");
+    assert_int_equal(c.listen_port, 9000);
+    assert_string_equal(c.redis, "");
+    char *args[] = {"--listen=[::1]:0", "--payment_failure_rate=0"};
+    assert_int_equal(config_apply_args(&c, 2, args, err), 0);
+    assert_string_equal(c.listen_host, "::1");
+    assert_int_equal(c.listen_port, 0);
+    assert_true(c.payment_failure_rate == 0.0);
+    unlink(p);
+}
+
+static void test_errors_name_file_line_key(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX], want[128];
+    config_defaults(&c);
+    char *p = write_tmp("listen = 127.0.0.1:1\nmax_body_bytes = -5\n");
+    assert_int_equal(config_load_file(&c, p, err), -1);
+    snprintf(want, sizeof want, "%s:2: key 'max_body_bytes'", p);
+    assert_non_null(strstr(err, want));
+    unlink(p);
+}
+
+static void test_hostport(void **state)
+{
+    (void)state;
+    char host[64];
+    int port;
+    assert_int_equal(config_parse_hostport("127.0.0.1:80", host, sizeof host, &port), 0);
+    assert_int_equal(port, 80);
+    assert_int_equal(config_parse_hostport("[::1]:65535", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(config_parse_hostport("::1:80", host, sizeof host, &port), -1);
+    assert_int_equal(config_parse_hostport("h:65536", host, sizeof host, &port), -1);
+    assert_int_equal(config_parse_hostport("h:", host, sizeof host, &port), -1);
+    assert_int_equal(config_parse_hostport(":80", host, sizeof host, &port), -1);
+}
+
+static void test_values_checked(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "payment_failure_rate", "nan", "x", 1, err), -1);
+    assert_int_equal(config_set(&c, "payment_failure_rate", "1", "x", 1, err), 0);
+    assert_int_equal(config_set(&c, "log_level", "loud", "x", 1, err), -1);
+    assert_int_equal(config_set(&c, "redis", "/run/redis.sock", "x", 1, err), 0);
+    assert_int_equal(config_set(&c, "redis", "nohost", "x", 1, err), -1);
+    assert_int_equal(config_set(&c, "max_body_bytes", "12abc", "x", 1, err), -1);
+    assert_int_equal(config_set(&c, "unknown", "1", "x", 3, err), -1);
+    assert_non_null(strstr(err, "x:3: key 'unknown'"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_file_then_args_win),
+        cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_hostport),
+        cmocka_unit_test(test_values_checked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
