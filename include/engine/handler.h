@@ -1,0 +1,64 @@
+/* In-process Task handlers: a Task with "Resource": "sagad:NAME" runs the
+ * handler registered as NAME. A synchronous handler runs inside the step's
+ * savepoint, so its SQL commits together with the state transition or not at
+ * all. An asynchronous handler (something outside the database: a provider,
+ * a socket) starts work and completes later from the event loop; it is
+ * at-least-once, so it gets an idempotency token. */
+#ifndef SAGAD_ENGINE_HANDLER_H
+#define SAGAD_ENGINE_HANDLER_H
+
+#include <cJSON.h>
+#include <stdint.h>
+
+#include "asl/common.h"
+#include "core/config.h"
+#include "store/db.h"
+
+typedef struct handler_call_s handler_call_t;
+
+struct handler_call_s {
+    store_t *store;            /* a transaction is open; never BEGIN/COMMIT */
+    const config_t *cfg;
+    const char *execution_id;
+    const char *state_name;
+    int attempt;               /* 0 on the first try, then 1, 2... on retries */
+    const char *token;         /* "<execution id>/<state>/<attempt>", unique per attempt */
+    int64_t now_ms;
+    void *loop;                /* uv_loop_t *, for asynchronous handlers */
+    /* Asynchronous completion: called once, from the loop, with the result
+     * (taken) or the error (copied). Set by the runtime. */
+    void (*complete)(handler_call_t *call, cJSON *result, const asl_error_t *err);
+    void *runtime_data;        /* the runtime's, do not touch */
+    void *handler_data;        /* the handler's, between start and finish */
+};
+
+typedef struct handler_def_s {
+    const char *name;          /* e.g. "orders.create" */
+    /* Synchronous: returns 0 with *result set (caller frees with cJSON_Delete),
+     * or -1 with `err` set (the step's SQL is rolled back, the Task fails with
+     * that Error/Cause and Retry/Catch apply). NULL for asynchronous handlers. */
+    int (*run)(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err);
+    /* Asynchronous: starts the work and returns 0 (then call->complete runs
+     * later exactly once, unless the runtime cancels first) or -1 with err. */
+    int (*start)(handler_call_t *call, const cJSON *input, asl_error_t *err);
+    /* Asynchronous, optional: frees what start left in handler_data when the
+     * runtime gives up on the call (timeout, stop, shutdown). After it,
+     * complete must not be called. */
+    void (*cancel)(handler_call_t *call);
+    /* Asynchronous, optional: runs inside the transaction that records the
+     * outcome, to write its effects; may replace *result or turn it into an
+     * error (return -1 with err). */
+    int (*finish)(handler_call_t *call, cJSON **result, asl_error_t *err);
+} handler_def_t;
+
+/* Registers a handler (the definition is not copied: keep it static).
+ * Returns 0, or -1 when the name is taken or the table is full. */
+int handler_register(const handler_def_t *def);
+
+/* The handler for a Resource ("sagad:NAME") or a bare NAME; NULL if none. */
+const handler_def_t *handler_lookup(const char *resource);
+
+/* Forgets every registration (tests). */
+void handler_reset(void);
+
+#endif

@@ -1,0 +1,50 @@
+/* The SQLite database that holds everything: state machines, executions,
+ * their history, timers, the event outbox and the domain tables (orders,
+ * stock, payments). Opening applies the versioned schema (PRAGMA user_version),
+ * WAL, synchronous=FULL and foreign keys. Statements are prepared once and cached. */
+#ifndef SAGAD_STORE_DB_H
+#define SAGAD_STORE_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store_s store_t;
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Opens (creating it and its directory when missing) and migrates `path`
+ * (":memory:" works). On success *out is the store: close with store_close.
+ * Returns 0, or -1 with `err` saying what failed and where. */
+int store_open(const char *path, store_t **out, char *err, size_t errlen);
+
+void store_close(store_t *st);
+
+/* The raw handle, for modules that step statements from store_prepare. */
+sqlite3 *store_db(store_t *st);
+
+/* The cached prepared statement for `sql`, reset and with bindings cleared.
+ * `sql` must be a string literal (the cache is keyed by its address). The
+ * statement belongs to the store; never finalize it. NULL on a SQL error
+ * (logged with the message). */
+sqlite3_stmt *store_prepare(store_t *st, const char *sql);
+
+/* Transactions. One write transaction is open at a time; a step inside it is
+ * a savepoint so that one failing step rolls back alone. Each returns 0 or a
+ * negative SQLite result code (logged). */
+int store_begin(store_t *st);
+int store_commit(store_t *st);
+int store_rollback(store_t *st);
+int store_in_txn(store_t *st);
+int store_savepoint(store_t *st);
+int store_release(store_t *st);
+int store_rollback_to(store_t *st);
+
+/* Runs a statement that returns no rows (after binding). Returns 0 or a
+ * negative SQLite result code; the statement is reset either way. */
+int store_exec_stmt(sqlite3_stmt *stmt);
+
+/* Milliseconds since the epoch, wall clock. */
+int64_t store_now_ms(void);
+
+#endif

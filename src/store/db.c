@@ -1,0 +1,302 @@
+/* SQLite store: schema migrations, pragmas, the prepared-statement cache and
+ * transaction helpers. Every table of sagad is declared here so that the whole
+ * on-disk format can be read in one place. */
+#include "store/db.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Migration N brings the schema from user_version N to N+1. Append only:
+ * a released migration is never edited. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE state_machines ("
+    "  name TEXT PRIMARY KEY,"
+    "  definition TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    /* One row per execution, written at start and at the end; the progress in
+     * between lives in history batches so a step writes one row, not two. */
+    "CREATE TABLE executions ("
+    "  id TEXT PRIMARY KEY,"
+    "  machine TEXT NOT NULL,"
+    "  machine_version INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  input TEXT NOT NULL,"
+    "  output TEXT,"
+    "  error TEXT,"
+    "  cause TEXT,"
+    "  start_ms INTEGER NOT NULL,"
+    "  stop_ms INTEGER,"
+    "  UNIQUE (machine, name));"
+    "CREATE INDEX executions_by_start ON executions (start_ms DESC, id);"
+    "CREATE INDEX executions_running ON executions (status) WHERE status = 'RUNNING';"
+    /* History in batches: one row per committed step holding that step's
+     * events (ids first_id..last_id) and the engine cursor to resume from. */
+    "CREATE TABLE history ("
+    "  execution_id TEXT NOT NULL,"
+    "  first_id INTEGER NOT NULL,"
+    "  last_id INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  events TEXT NOT NULL,"
+    "  cursor TEXT,"
+    "  PRIMARY KEY (execution_id, first_id)) WITHOUT ROWID;"
+    "CREATE TABLE timers ("
+    "  execution_id TEXT NOT NULL,"
+    "  frame TEXT NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (execution_id, frame)) WITHOUT ROWID;"
+    "CREATE INDEX timers_due ON timers (due_ms);"
+    "CREATE TABLE outbox ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  event_id TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE orders ("
+    "  order_id TEXT PRIMARY KEY,"
+    "  execution_id TEXT NOT NULL,"
+    "  item_id TEXT NOT NULL,"
+    "  quantity INTEGER NOT NULL,"
+    "  firstname TEXT, surname TEXT, street TEXT, zip TEXT, city TEXT,"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX orders_by_execution ON orders (execution_id);"
+    "CREATE TABLE stock ("
+    "  item_id TEXT PRIMARY KEY,"
+    "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE payments ("
+    "  payment_id TEXT PRIMARY KEY,"
+    "  order_id TEXT NOT NULL,"
+    "  execution_id TEXT NOT NULL,"
+    "  token TEXT NOT NULL UNIQUE,"
+    "  amount INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX payments_by_order ON payments (order_id);",
+};
+
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+#define STMT_CACHE 256
+
+typedef struct {
+    const char *sql;
+    sqlite3_stmt *stmt;
+} stmt_slot_t;
+
+struct store_s {
+    sqlite3 *db;
+    int in_txn;
+    stmt_slot_t cache[STMT_CACHE];
+};
+
+int64_t store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int exec_sql(store_t *st, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (err)
+            snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+        else
+            log_error("sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -rc;
+    }
+    return 0;
+}
+
+/* Creates the parent directory of a database path (one level, like `make run`'s var/). */
+static void make_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return;
+    char dir[4096];
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir)
+        return;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+        log_warn("cannot create directory %s: %s", dir, strerror(errno));
+}
+
+static int migrate(store_t *st, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    int version = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            version = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    if (version > N_MIGRATIONS) {
+        snprintf(err, errlen, "%s: schema version %d is newer than this sagad (%d); upgrade sagad",
+                 path, version, N_MIGRATIONS);
+        return -1;
+    }
+    for (int v = version; v < N_MIGRATIONS; v++) {
+        char e[512], pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec_sql(st, "BEGIN IMMEDIATE", e, sizeof e) < 0 ||
+            exec_sql(st, migrations[v], e, sizeof e) < 0 ||
+            exec_sql(st, pragma, e, sizeof e) < 0 ||
+            exec_sql(st, "COMMIT", e, sizeof e) < 0) {
+            exec_sql(st, "ROLLBACK", NULL, 0);
+            snprintf(err, errlen, "%s: migration to schema version %d failed: %s", path, v + 1, e);
+            return -1;
+        }
+        log_info("database %s: schema migrated to version %d", path, v + 1);
+    }
+    return 0;
+}
+
+int store_open(const char *path, store_t **out, char *err, size_t errlen)
+{
+    store_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (strcmp(path, ":memory:") != 0)
+        make_parent_dir(path);
+    int rc = sqlite3_open_v2(path, &st->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open database: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    char e[512];
+    if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                 e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s: %s", path, e);
+        store_close(st);
+        return -1;
+    }
+    if (migrate(st, path, err, errlen) < 0) {
+        store_close(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+void store_close(store_t *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < STMT_CACHE; i++)
+        if (st->cache[i].stmt)
+            sqlite3_finalize(st->cache[i].stmt);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+sqlite3 *store_db(store_t *st)
+{
+    return st->db;
+}
+
+sqlite3_stmt *store_prepare(store_t *st, const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 32) % STMT_CACHE;
+    for (size_t n = 0; n < STMT_CACHE; n++, i = (i + 1) % STMT_CACHE) {
+        stmt_slot_t *slot = &st->cache[i];
+        if (slot->sql == sql) {
+            sqlite3_reset(slot->stmt);
+            sqlite3_clear_bindings(slot->stmt);
+            return slot->stmt;
+        }
+        if (!slot->sql) {
+            if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
+                                   NULL) != SQLITE_OK) {
+                log_error("sqlite: cannot prepare statement: %s", sqlite3_errmsg(st->db));
+                slot->stmt = NULL;
+                return NULL;
+            }
+            slot->sql = sql;
+            return slot->stmt;
+        }
+    }
+    log_error("sqlite: prepared statement cache is full (%d)", STMT_CACHE);
+    return NULL;
+}
+
+int store_exec_stmt(sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(stmt)));
+    return -rc;
+}
+
+int store_begin(store_t *st)
+{
+    int rc = exec_sql(st, "BEGIN IMMEDIATE", NULL, 0);
+    if (rc == 0)
+        st->in_txn = 1;
+    return rc;
+}
+
+int store_commit(store_t *st)
+{
+    int rc = exec_sql(st, "COMMIT", NULL, 0);
+    st->in_txn = !sqlite3_get_autocommit(st->db);
+    return rc;
+}
+
+int store_rollback(store_t *st)
+{
+    int rc = exec_sql(st, "ROLLBACK", NULL, 0);
+    st->in_txn = !sqlite3_get_autocommit(st->db);
+    return rc;
+}
+
+int store_in_txn(store_t *st)
+{
+    return st->in_txn;
+}
+
+int store_savepoint(store_t *st)
+{
+    return exec_sql(st, "SAVEPOINT step", NULL, 0);
+}
+
+int store_release(store_t *st)
+{
+    return exec_sql(st, "RELEASE step", NULL, 0);
+}
+
+int store_rollback_to(store_t *st)
+{
+    /* ROLLBACK TO keeps the savepoint open; release it so the next step starts clean. */
+    int rc = exec_sql(st, "ROLLBACK TO step", NULL, 0);
+    if (rc == 0)
+        rc = exec_sql(st, "RELEASE step", NULL, 0);
+    return rc;
+}
