@@ -1,0 +1,76 @@
+/* JSON helpers every part of the ASL engine needs: deep equality, the exact
+ * size and text of a value as Step Functions counts it (compact UTF-8, integers
+ * without ".0"), integer tests, RFC 3339 timestamps, and the evaluation
+ * environment (context object, injected randomness) passed to evaluators. */
+#ifndef SAGAD_ASL_JSON_H
+#define SAGAD_ASL_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+
+#include "asl/common.h"
+
+/* What evaluators need besides the state input. `context` is the context
+ * object addressed by "$$" paths (NULL behaves like an empty object);
+ * `random64` feeds States.UUID and States.MathRandom (NULL makes those two
+ * functions fail with States.IntrinsicFailure). Nothing is owned. */
+typedef struct asl_eval_env_s {
+    const cJSON *context;
+    uint64_t (*random64)(void *ud);
+    void *random_ud;
+} asl_eval_env_t;
+
+/* Deep equality as JSON defines it: numbers by value, objects regardless of
+ * member order (duplicate keys: first one wins), arrays element by element.
+ * NULL equals only NULL. */
+bool asl_json_equal(const cJSON *a, const cJSON *b);
+
+/* Bytes of asl_json_print(v) without building it. Stops counting (returns
+ * something > limit) once `limit` is passed; use SIZE_MAX for the exact size. */
+size_t asl_json_size(const cJSON *v, size_t limit);
+
+/* Compact JSON text of v. Integral numbers with |n| < 1e17 print as integers
+ * ("3", never "3.0"), others in the shortest "%.17g" form that round-trips;
+ * NaN/Infinity print as null. Caller frees with free(). NULL on no memory. */
+char *asl_json_print(const cJSON *v);
+
+/* Fails with States.DataLimitExceeded when v is larger than ASL_PAYLOAD_LIMIT
+ * bytes; `what` names the payload in the cause ("state output", ...).
+ * Returns 0 or -1 with err set. */
+int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err);
+
+/* True when v is a number with an integral value that a double holds exactly
+ * (|n| <= 2^53); stores it in *out when out is not NULL. */
+bool asl_json_is_integer(const cJSON *v, int64_t *out);
+
+/* Parses `len` bytes of JSON text (no trailing garbage but whitespace). NULL
+ * when invalid. Caller frees with cJSON_Delete. */
+cJSON *asl_json_parse(const char *text, size_t len);
+
+/* An instant parsed from an RFC 3339 timestamp, kept to the nanosecond so
+ * timestamps compare exactly as instants. */
+typedef struct asl_timestamp_s {
+    int64_t sec;    /* seconds since 1970-01-01T00:00:00Z */
+    int32_t nsec;   /* 0..999999999 */
+} asl_timestamp_t;
+
+/* Parses "YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm)" as the AWS docs
+ * require: uppercase T and Z, a zone is mandatory, fraction up to 9 digits,
+ * seconds 00..60 (a leap second 60 counts as the next second); checks day of
+ * month. Returns true and fills *out when valid. */
+bool asl_timestamp_parse(const char *s, asl_timestamp_t *out);
+
+/* -1, 0 or 1 as a is before, equal to or after b. */
+int asl_timestamp_cmp(const asl_timestamp_t *a, const asl_timestamp_t *b);
+
+/* Milliseconds since the epoch (fraction truncated toward minus infinity). */
+int64_t asl_timestamp_to_ms(const asl_timestamp_t *t);
+
+/* Formats ms since the epoch as Step Functions writes context times:
+ * "2019-03-26T20:14:13.192Z". `buf` needs ASL_TIMESTAMP_MAX bytes. Returns buf. */
+#define ASL_TIMESTAMP_MAX 32
+char *asl_timestamp_format(int64_t ms, char *buf);
+
+#endif
