@@ -1,0 +1,276 @@
+/* The pure ASL execution engine: advances one execution of a compiled machine
+ * until it needs the outside world (run a task, wait, run children) or ends.
+ * It does no I/O and reads no clock: time and randomness come from the
+ * caller, and everything needed to continue is a small serializable cJSON
+ * "cursor" the runtime persists after each step (so it can resume after a
+ * crash). Also a synchronous in-memory driver (asl_run) for tests, the
+ * differential suite, the fuzzer and benchmarks.
+ *
+ * Protocol, one execution (or one child: Parallel branch / Map iteration):
+ *
+ *   asl_exec_start(...)            -> step
+ *   while step.kind is not SUCCEEDED/FAILED:
+ *       persist step.cursor and append step.events (one transaction)
+ *       do what step.kind asks, then
+ *       asl_exec_resume(m, cursor, &outcome, ...)  -> next step
+ *
+ *   step.kind        the runtime does                          then resumes with
+ *   ASL_STEP_RUN_TASK  run handler step.handler on step.task_input,
+ *                      at most step.timeout_ms (0 = unlimited)   TASK_SUCCEEDED(result)
+ *                                                                or TASK_FAILED(error, cause)
+ *                                                                (timeout: error "States.Timeout")
+ *   ASL_STEP_WAIT      sleep until step.wake_at_ms (Wait state)  TIMER
+ *   ASL_STEP_RETRY     sleep until step.wake_at_ms (retry delay) TIMER (the engine then
+ *                                                                re-issues RUN_TASK/RUN_CHILDREN)
+ *   ASL_STEP_RUN_CHILDREN start every step.children[i] with      CHILDREN(results)
+ *                      asl_exec_start_child, at most
+ *                      step.max_concurrency at once (0 = all),
+ *                      run each to its end like an execution
+ *   ASL_STEP_CONTINUE  nothing (the engine yields after many     NONE
+ *                      internal transitions for fairness)
+ *   ASL_STEP_SUCCEEDED done: step.output
+ *   ASL_STEP_FAILED    done: step.error
+ *
+ * Top-level TimeoutSeconds (asl_machine_timeout_seconds) and stopping an
+ * execution are enforced by the runtime, not here.
+ */
+#ifndef SAGAD_ASL_EXEC_H
+#define SAGAD_ASL_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+
+#include "asl/common.h"
+#include "asl/machine.h"
+
+/* ---- inputs from the caller ------------------------------------------- */
+
+/* Injected time and randomness; the engine never reads a clock or a global RNG. */
+typedef struct asl_env_s {
+    int64_t now_ms;                     /* ms since the Unix epoch */
+    uint64_t (*random64)(void *ud);     /* uniform 64-bit values; NULL = constant 0 */
+    void *random_ud;
+} asl_env_t;
+
+/* Who is executing: the source of the context object $$ (all borrowed, may be
+ * NULL/0 where unknown; the same values must be passed on every step of one
+ * execution and of its children). */
+typedef struct asl_exec_info_s {
+    const char *execution_id;      /* $$.Execution.Id */
+    const char *execution_name;    /* $$.Execution.Name */
+    const cJSON *execution_input;  /* $$.Execution.Input (NULL: the start input of this cursor) */
+    int64_t start_time_ms;         /* $$.Execution.StartTime (RFC 3339 with ms, UTC) */
+    const char *state_machine_id;  /* $$.StateMachine.Id */
+    const char *state_machine_name;/* $$.StateMachine.Name */
+    /* Unique id of this (child) execution, used in task tokens; NULL = execution_id.
+     * The runtime gives each child its own, e.g. "<execution_id>/<state>/<index>". */
+    const char *instance_id;
+} asl_exec_info_t;
+
+/* ---- what the engine asks for ----------------------------------------- */
+
+typedef enum {
+    ASL_STEP_RUN_TASK = 1,
+    ASL_STEP_WAIT,
+    ASL_STEP_RETRY,
+    ASL_STEP_RUN_CHILDREN,
+    ASL_STEP_CONTINUE,
+    ASL_STEP_SUCCEEDED,
+    ASL_STEP_FAILED
+} asl_step_kind_t;
+
+typedef enum {
+    ASL_CHILD_BRANCH = 1,       /* a Parallel branch */
+    ASL_CHILD_ITERATION         /* a Map iteration */
+} asl_child_kind_t;
+
+/* One child to run (RUN_CHILDREN). */
+typedef struct asl_child_s {
+    asl_child_kind_t kind;
+    const asl_machine_t *machine;  /* borrowed from the parent machine */
+    const char *parent_state;      /* borrowed: the Parallel/Map state's name */
+    size_t index;                  /* branch or item index */
+    cJSON *input;                  /* owned by the step (asl_exec_start_child copies it) */
+} asl_child_t;
+
+/* The result of one call to start/resume. Clear with asl_step_clear. Fields
+ * not listed for a kind are zero/NULL. */
+typedef struct asl_step_s {
+    asl_step_kind_t kind;
+
+    /* Every kind except SUCCEEDED/FAILED: the state to persist (owned; take it
+     * with asl_step_take_cursor, or print it). It is a JSON object, < 1 KiB
+     * plus the current state's raw input. */
+    cJSON *cursor;
+
+    /* Step Functions history events produced by this step, in order (owned
+     * array, never NULL): each {"type": "TaskStateEntered", "details": {...}}.
+     * Details use the AWS field names: name, input, output, resource,
+     * resourceType, parameters, timeoutInSeconds, heartbeatInSeconds, error,
+     * cause, index, length. input/output/parameters are JSON values, not
+     * strings. The runtime adds id, previousEventId and timestamp. */
+    cJSON *events;
+
+    /* Name of the state the step is in (RUN_TASK, WAIT, RETRY, RUN_CHILDREN,
+     * CONTINUE) or ended in (SUCCEEDED, FAILED; NULL if it never entered
+     * one). Borrowed from the machine. */
+    const char *state;
+
+    /* RUN_TASK */
+    const char *resource;     /* "sagad:NAME" (borrowed) */
+    const char *handler;      /* "NAME" (borrowed) */
+    cJSON *task_input;        /* owned: after InputPath and Parameters */
+    int64_t timeout_ms;       /* TimeoutSeconds[Path] * 1000; 0 = none */
+    int64_t heartbeat_ms;     /* HeartbeatSeconds[Path] * 1000; 0 = none */
+    uint32_t attempt;         /* 0 for the first try, then 1, 2, ... (retries) */
+    /* Owned. Unique per task attempt and stable across a crash/resume of the
+     * same step: "<instance_id>:<state>:<transition>:<attempt>". Use it as
+     * the handler's idempotency key; it is also $$.Task.Token. */
+    char *task_token;
+
+    /* WAIT, RETRY: absolute wake-up time (ms). */
+    int64_t wake_at_ms;
+
+    /* RUN_CHILDREN */
+    asl_child_t *children;    /* owned array */
+    size_t n_children;
+    uint32_t max_concurrency; /* 0 = unlimited */
+    /* Map: failures tolerated before the state fails (from
+     * ToleratedFailureCount/Percentage[Path]); Parallel: 0. The runtime may
+     * stop launching/cancel children once failures exceed it. */
+    size_t tolerated_failures;
+
+    /* SUCCEEDED */
+    cJSON *output;            /* owned */
+    /* FAILED */
+    asl_error_t error;        /* owned */
+} asl_step_t;
+
+void asl_step_clear(asl_step_t *s);
+/* Transfers the cursor to the caller (caller frees with cJSON_Delete). */
+cJSON *asl_step_take_cursor(asl_step_t *s);
+
+/* ---- what the runtime feeds back -------------------------------------- */
+
+typedef enum {
+    ASL_OUTCOME_NONE = 0,           /* after CONTINUE */
+    ASL_OUTCOME_TASK_SUCCEEDED,
+    ASL_OUTCOME_TASK_FAILED,
+    ASL_OUTCOME_TIMER,              /* after WAIT or RETRY: the time has come */
+    ASL_OUTCOME_CHILDREN
+} asl_outcome_kind_t;
+
+typedef struct asl_outcome_s {
+    asl_outcome_kind_t kind;
+    /* TASK_SUCCEEDED: the handler's result. Ownership passes to the engine
+     * (it is consumed even on error). NULL means JSON null. */
+    cJSON *result;
+    /* TASK_FAILED: borrowed. error NULL means "States.TaskFailed".
+     * A task timeout is reported as error "States.Timeout". */
+    const char *error;
+    const char *cause;
+    /* CHILDREN: consumed. A JSON array with one entry per child, by index:
+     *   {"output": <value>}                    child succeeded
+     *   {"error": "Name", "cause": "text"}     child failed
+     *   null                                   not run / cancelled
+     * The state fails with the failure of the lowest index (a runtime that
+     * wants "first in time" reports only that one). Parallel fails on any
+     * failure; Map fails when failures exceed tolerated_failures, with
+     * States.ExceedToleratedFailureThreshold if a tolerance was set, else with
+     * the iteration's error. A tolerated failed Map item's output is the
+     * {"Error","Cause"} object. */
+    cJSON *children;
+} asl_outcome_t;
+
+/* ---- stepping ---------------------------------------------------------- */
+
+/* Starts an execution with `input` (borrowed; copied). Emits ExecutionStarted.
+ * Returns 0 and fills *step (never fails for a compiled machine: problems at
+ * run time come back as step->kind == ASL_STEP_FAILED). Returns -1 only on
+ * out-of-memory, with *step zeroed. */
+int asl_exec_start(const asl_machine_t *m, const cJSON *input,
+                   const asl_exec_info_t *info, const asl_env_t *env,
+                   asl_step_t *step);
+
+/* Starts one child of a RUN_CHILDREN step (child->machine with child->input).
+ * A Map iteration emits MapIterationStarted {index, name} first and ends with
+ * MapIterationSucceeded/Failed instead of ExecutionSucceeded/Failed; a
+ * Parallel branch emits no start/end events of its own. Its ending step is
+ * SUCCEEDED/FAILED as for an execution; feed those, by index, to the
+ * parent's resume as ASL_OUTCOME_CHILDREN. `info` must be the parent's (with
+ * its own instance_id). */
+int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
+                         const asl_env_t *env, asl_step_t *step);
+
+/* Continues from `cursor` (consumed: freed or reused, in every case) with
+ * the outcome of what the previous step asked for (its owned parts are
+ * consumed too). `m` must be the machine the cursor belongs to (for a child:
+ * the child's machine). An outcome that does not fit the cursor's phase is a
+ * runtime bug: returns -1 with *step zeroed and err set (if non-NULL). */
+int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcome,
+                    const asl_exec_info_t *info, const asl_env_t *env,
+                    asl_step_t *step, asl_error_t *err);
+
+/* Name of the state a cursor is in (borrowed from the cursor) or NULL. For
+ * `currentState` in the API without parsing the cursor yourself. */
+const char *asl_cursor_state(const cJSON *cursor);
+
+/* "RunTask", "Wait", ... for logs. Static string. */
+const char *asl_step_kind_name(asl_step_kind_t k);
+
+/* ---- error matching (exposed for tests and the runtime) ---------------- */
+
+/* 1 if `error` is matched by the ErrorEquals name `pattern` in a state of type
+ * `t`: exact name; States.ALL matches anything but States.Runtime and
+ * States.DataLimitExceeded; States.TaskFailed matches anything but
+ * States.Timeout, States.Runtime and States.DataLimitExceeded.
+ * States.Runtime is never matched (not retriable, not catchable). */
+int asl_error_matches(const char *pattern, const char *error, asl_state_type_t t);
+
+/* ---- synchronous in-memory driver -------------------------------------- */
+
+/* A task handler for asl_run. Return 0 with *result set (owned by the engine;
+ * NULL = JSON null), -1 with err set (error NULL → States.TaskFailed), or 1
+ * to fall back to the built-ins: "sagad:echo" returns its input and
+ * "sagad:fail" fails with Error = input.error, Cause = input.cause (an
+ * unknown resource fails with States.TaskFailed "no handler for ..."). */
+typedef int (*asl_task_fn)(const char *resource, const cJSON *input, uint32_t attempt,
+                           void *ud, cJSON **result, asl_error_t *err);
+
+typedef struct asl_run_opts_s {
+    asl_task_fn task;              /* NULL: built-ins only */
+    void *task_ud;
+    int64_t start_ms;              /* virtual clock start; 0 → 1700000000000 */
+    uint64_t (*random64)(void *ud);/* NULL: a fixed xorshift sequence */
+    void *random_ud;
+    const asl_exec_info_t *info;   /* NULL: id "exec-1", name "exec-1", machine "machine" */
+    /* Stop with FAILED States.Runtime "transition limit exceeded" after this
+     * many state transitions in total, children included (0 = 25000). */
+    size_t max_transitions;
+    /* 0: children run one after another, by index; 1: round-robin one step
+     * each, honouring MaxConcurrency. Results are by index either way. */
+    int interleave;
+    /* If non-NULL, an array every event is appended to (in order; children's
+     * events appear where they happen). */
+    cJSON *events;
+} asl_run_opts_t;
+
+typedef struct asl_run_result_s {
+    asl_step_kind_t status;        /* ASL_STEP_SUCCEEDED or ASL_STEP_FAILED */
+    cJSON *output;                 /* owned; SUCCEEDED */
+    asl_error_t error;             /* owned; FAILED */
+    size_t n_events;               /* history events, children included */
+    size_t n_transitions;          /* states entered, children included */
+    size_t n_tasks;                /* task attempts run */
+    int64_t elapsed_ms;            /* virtual time spent in waits and retries */
+} asl_run_result_t;
+
+/* Runs `m` on `input` to completion, skipping waits with a virtual clock.
+ * opts may be NULL. Returns 0 (status tells the outcome) or -1 on
+ * out-of-memory. Clear the result with asl_run_result_clear. */
+int asl_run(const asl_machine_t *m, const cJSON *input, const asl_run_opts_t *opts,
+            asl_run_result_t *res);
+void asl_run_result_clear(asl_run_result_t *res);
+
+#endif
