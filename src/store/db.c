@@ -15,12 +15,14 @@
  * a released migration is never edited. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
+    /* Every version is kept: a running execution finishes on the definition
+     * it started with. */
     "CREATE TABLE state_machines ("
-    "  name TEXT PRIMARY KEY,"
-    "  definition TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
     "  version INTEGER NOT NULL,"
+    "  definition TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
+    "  PRIMARY KEY (name, version));"
     /* One row per execution, written at start and at the end; the progress in
      * between lives in history batches so a step writes one row, not two. */
     "CREATE TABLE executions ("
