@@ -37,19 +37,25 @@ static const char *const migrations[] = {
     "  cause TEXT,"
     "  start_ms INTEGER NOT NULL,"
     "  stop_ms INTEGER,"
+    "  final_state TEXT,"
     "  UNIQUE (machine, name));"
     "CREATE INDEX executions_by_start ON executions (start_ms DESC, id);"
     "CREATE INDEX executions_running ON executions (status) WHERE status = 'RUNNING';"
-    /* History in batches: one row per committed step holding that step's
-     * events (ids first_id..last_id) and the engine cursor to resume from. */
+    /* History in batches: one row per committed step of one frame (the
+     * execution itself, frame '', or a Parallel branch / Map iteration) with
+     * that step's events (ids first_id..last_id) and the frame's state to
+     * resume from after a crash (NULL once the execution has ended). */
     "CREATE TABLE history ("
     "  execution_id TEXT NOT NULL,"
     "  first_id INTEGER NOT NULL,"
     "  last_id INTEGER NOT NULL,"
     "  ts_ms INTEGER NOT NULL,"
+    "  frame TEXT NOT NULL,"
     "  events TEXT NOT NULL,"
-    "  cursor TEXT,"
+    "  state TEXT,"
     "  PRIMARY KEY (execution_id, first_id)) WITHOUT ROWID;"
+    /* Timers (Wait states, Retry back-offs) by due time; the frame state
+     * holds the same time, this table lets operators and recovery see them. */
     "CREATE TABLE timers ("
     "  execution_id TEXT NOT NULL,"
     "  frame TEXT NOT NULL,"
