@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #define SAGAD_VERSION "0.1.0"
@@ -162,6 +163,17 @@ static int load_config(app_t *app, int argc, char **argv)
     return rc;
 }
 
+/* Every keep-alive client holds a descriptor: use all the hard limit allows. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_max);
+    }
+}
+
 static int start_signals(app_t *app)
 {
     uv_signal_t *hs[] = {&app->sig_term, &app->sig_int, &app->sig_hup};
@@ -184,6 +196,7 @@ int main(int argc, char **argv)
         return rc;
     log_set_level((log_level_t)app.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     app.loop = uv_default_loop();
 
     if ((rc = start_signals(&app)) < 0) {
