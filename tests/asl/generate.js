@@ -39,14 +39,14 @@ function makeResources() {
     return {
         'sagad:echo': (input) => input,
         'sagad:fail': (input) => { throw taskError(input.error, input.cause); },
-        'test:add': (input) => input.a + input.b,
-        'test:fixed': () => ({ status: 'ok', data: { id: 7, tags: ['a', 'b'], price: 12.5 }, meta: { n: 2, next: null } }),
-        'test:fail_if': (input) => {
+        'sagad:test.add': (input) => input.a + input.b,
+        'sagad:test.fixed': () => ({ status: 'ok', data: { id: 7, tags: ['a', 'b'], price: 12.5 }, meta: { n: 2, next: null } }),
+        'sagad:test.fail_if': (input) => {
             if (input && input.fail === true)
                 throw taskError(input.error ?? 'ItemFailed', input.cause ?? 'item failed');
             return input;
         },
-        'test:flaky': (input) => {
+        'sagad:test.flaky': (input) => {
             const key = typeof input.key === 'string' ? input.key : '';
             const n = (flakyCalls.get(key) ?? 0) + 1;
             flakyCalls.set(key, n);
@@ -54,6 +54,10 @@ function makeResources() {
                 throw taskError(input.error ?? 'Flaky', `call ${n}`);
             return { ...input, calls: n };
         },
+        // Never answers: only for Task states with TimeoutSeconds, which the
+        // oracle enforces in real time. The C runner answers States.Timeout,
+        // as the runtime does when the task's timeout_ms has passed.
+        'sagad:test.hang': () => new Promise(() => {}),
     };
 }
 
@@ -89,7 +93,10 @@ async function runOracle(c) {
         for (const s of acc.waits) overrides.waitTimeOverrides[s] = 0;
     }
     const sm = new StateMachine(c.definition, { validationOptions: { checkArn: false } });
-    const exec = sm.run(c.input === undefined ? {} : c.input, { overrides });
+    // The context object the C driver (asl_run's defaults) gives too; the
+    // oracle takes a mocked context for exactly this.
+    const context = { Execution: { Id: 'exec-1', Name: 'exec-1' }, StateMachine: { Name: 'machine' } };
+    const exec = sm.run(c.input === undefined ? {} : c.input, { overrides, context });
     let timer;
     const timeout = new Promise((_, rej) => {
         timer = setTimeout(() => rej(new Error('oracle timed out')), CASE_TIMEOUT_MS);

@@ -91,7 +91,7 @@ module.exports = [
 
     // The AWS documentation's combined example: InputPath, Parameters, ResultSelector, ResultPath, OutputPath.
     { name: 'task_all_five_fields',
-      definition: task('test:fixed', {
+      definition: task('sagad:test.fixed', {
           InputPath: '$.req', Parameters: { 'id.$': '$.id' },
           ResultSelector: { 'itemId.$': '$.data.id', 'firstTag.$': '$.data.tags[0]', source: 'fixed' },
           ResultPath: '$.req.result', OutputPath: '$.req' }),
@@ -99,15 +99,15 @@ module.exports = [
       expect: { status: 'SUCCEEDED', output: { id: 3, result: { itemId: 7, firstTag: 'a', source: 'fixed' } } } },
     { name: 'task_echo_parameters', definition: task('sagad:echo', { Parameters: { 'v.$': '$.a', k: 1 } }), input: { a: [3] },
       expect: { status: 'SUCCEEDED', output: { v: [3], k: 1 } } },
-    { name: 'task_add', definition: task('test:add', { ResultPath: '$.sum' }), input: { a: 2, b: 40 },
+    { name: 'task_add', definition: task('sagad:test.add', { ResultPath: '$.sum' }), input: { a: 2, b: 40 },
       expect: { status: 'SUCCEEDED', output: { a: 2, b: 40, sum: 42 } } },
     { name: 'task_resultselector_null_value',
-      definition: task('test:fixed', { ResultSelector: { 'next.$': '$.meta.next', 'n.$': '$.meta.n' } }), input: {},
+      definition: task('sagad:test.fixed', { ResultSelector: { 'next.$': '$.meta.next', 'n.$': '$.meta.n' } }), input: {},
       expect: { status: 'SUCCEEDED', output: { next: null, n: 2 } } },
     { name: 'task_resultselector_missing_path_fails',
-      definition: task('test:fixed', { ResultSelector: { 'x.$': '$.nope' } }), input: {},
+      definition: task('sagad:test.fixed', { ResultSelector: { 'x.$': '$.nope' } }), input: {},
       expect: { status: 'FAILED', error: 'States.Runtime' } },
-    { name: 'task_resultpath_null_keeps_input', definition: task('test:fixed', { ResultPath: null }), input: { keep: 1 },
+    { name: 'task_resultpath_null_keeps_input', definition: task('sagad:test.fixed', { ResultPath: null }), input: { keep: 1 },
       expect: { status: 'SUCCEEDED', output: { keep: 1 } } },
     { name: 'chain_of_pass_states',
       definition: chain([
