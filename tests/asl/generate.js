@@ -92,7 +92,12 @@ async function runOracle(c) {
         overrides.waitTimeOverrides = {};
         for (const s of acc.waits) overrides.waitTimeOverrides[s] = 0;
     }
-    const sm = new StateMachine(c.definition, { validationOptions: { checkArn: false } });
+    let sm;
+    try {
+        sm = new StateMachine(c.definition, { validationOptions: { checkArn: false } });
+    } catch (e) {
+        return { status: 'REJECTED', error: e.name, cause: e.message };
+    }
     // The context object the C driver (asl_run's defaults) gives too; the
     // oracle takes a mocked context for exactly this.
     const context = { Execution: { Id: 'exec-1', Name: 'exec-1' }, StateMachine: { Name: 'machine' } };
@@ -219,8 +224,8 @@ async function main() {
                 }
             } else {
                 rec.source = 'oracle';
-                if (oracle.status === 'CRASHED') {
-                    console.error(`FAIL ${area}/${c.name}: oracle crashed: ${oracle.error}: ${oracle.cause}`);
+                if (oracle.status === 'CRASHED' || oracle.status === 'REJECTED') {
+                    console.error(`FAIL ${area}/${c.name}: oracle ${oracle.status}: ${oracle.error}: ${oracle.cause}`);
                     problems++;
                 }
             }
