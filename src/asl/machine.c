@@ -248,7 +248,10 @@ static void check_fields(ctx_t *c, const char *st, const char *prefix, const cJS
                          const char *const *allowed, const char *what)
 {
     for (const cJSON *f = obj->child; f; f = f->next) {
-        int ok = 0;
+        /* Next and End get their own messages (compile_transition). */
+        int ok = !prefix && allowed != NULL && (strcmp(f->string, "Next") == 0 ||
+                                                strcmp(f->string, "End") == 0) &&
+                 strcmp(what, "a state machine") != 0 && strcmp(what, "a branch") != 0;
         for (const char *const *a = allowed; *a; a++) {
             if (strcmp(f->string, *a) == 0) {
                 ok = 1;
@@ -590,6 +593,8 @@ static void compile_transition(ctx_t *c, const char *st, asl_state_t *s)
     int is_end = cJSON_IsTrue(end);
     if (is_end && next) {
         prob(c, st, "Next", "Next and End cannot both be set");
+        if (cJSON_IsString(next))
+            s->next = next->valuestring;
         return;
     }
     if (is_end) {
