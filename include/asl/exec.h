@@ -59,7 +59,7 @@ typedef struct asl_env_s {
 typedef struct asl_exec_info_s {
     const char *execution_id;      /* $$.Execution.Id */
     const char *execution_name;    /* $$.Execution.Name */
-    const cJSON *execution_input;  /* $$.Execution.Input (NULL: the start input of this cursor) */
+    const cJSON *execution_input;  /* $$.Execution.Input (NULL: JSON null) */
     int64_t start_time_ms;         /* $$.Execution.StartTime (RFC 3339 with ms, UTC) */
     const char *state_machine_id;  /* $$.StateMachine.Id */
     const char *state_machine_name;/* $$.StateMachine.Name */

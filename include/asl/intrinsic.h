@@ -1,40 +1,52 @@
 /* Intrinsic functions ("States.Format('{}', $.x)") compiled once into a call
  * tree and evaluated against the state input and the eval environment.
  *
- * Syntax: States.Name(arg, ...) where an argument is a nested call, a
- * 'single-quoted string' (escapes \' \{ \} \\ ; any other backslash is kept
- * literally), a number (JSON syntax, optional leading '-'), true, false,
- * null, or a JSONPath starting with "$" or "$$" (see asl/path.h). Whitespace
- * between tokens is ignored.
+ * Syntax: States.Name(arg, ...) where an argument is a nested call (at most
+ * 10 deep, as on AWS), a 'single-quoted string' (escapes \' \{ \} \\ ; any
+ * other backslash is a compile error: the AWS docs call an open escape an
+ * error), a number (JSON syntax), true, false, null, or a JSONPath starting
+ * with "$" or "$$" (see asl/path.h; it ends at ',' ')' or a blank outside
+ * brackets). Whitespace between tokens is ignored.
  *
- * Compile time checks the function name and the argument count; the types
- * of the argument values are checked at evaluation time, and every bad
- * argument fails with States.IntrinsicFailure naming the function.
+ * Compile time checks the function name, the argument count and, for a
+ * literal template, the number of '{}' in States.Format. Value types are
+ * checked at evaluation time; every bad argument fails with
+ * States.IntrinsicFailure naming the function. A path argument that selects
+ * nothing fails with States.Runtime.
  *
  * The 18 functions, as the AWS docs define them:
- *   States.Format(template, v...)       '{}' placeholders; count must match;
- *                                       v string/number/boolean/null
+ *   States.Format(template, v...)       unescaped '{}' are holes; their count
+ *                                       must match. Strings insert raw, other
+ *                                       scalars as JSON, objects/arrays the
+ *                                       way Step Functions (Java) prints them:
+ *                                       {k=v, k2=[1, 2]}
  *   States.StringToJson(s)              parse s
- *   States.JsonToString(v)              compact text of v
+ *   States.JsonToString(v)              compact text of v (escapes kept)
  *   States.Array(v...)                  [v...]
  *   States.ArrayPartition(a, n)         chunks of n (integer > 0)
  *   States.ArrayContains(a, v)          deep equality
- *   States.ArrayRange(first, last, step) inclusive, step != 0, <= 1000 items
- *   States.ArrayGetItem(a, i)           out of range -> IntrinsicFailure
+ *   States.ArrayRange(first, last, step) inclusive, step != 0, <= 1000 items,
+ *                                       [] when step points away from last
+ *   States.ArrayGetItem(a, i)           0 <= i < length, else IntrinsicFailure
+ *                                       (decision: AWS has no null result)
  *   States.ArrayLength(a)
  *   States.ArrayUnique(a)               first occurrences, order kept
  *   States.Base64Encode(s)              UTF-8 bytes; s <= 10000 characters
- *   States.Base64Decode(s)              result must be valid UTF-8
+ *   States.Base64Decode(s)              result must be UTF-8 text (no NUL)
  *   States.Hash(s, alg)                 MD5, SHA-1, SHA-256, SHA-384, SHA-512;
  *                                       lowercase hex; s <= 10000 characters
  *   States.JsonMerge(a, b, false)       shallow merge, b wins; deep (true)
  *                                       is rejected, as on AWS
- *   States.MathRandom(start, end[, seed]) integer in [start, end)
- *   States.MathAdd(a, b)                integers, result an integer
+ *   States.MathRandom(start, end[, seed]) integer in [start, end); numbers are
+ *                                       rounded like Java's Math.round; a seed
+ *                                       gives a fixed (splitmix64) result
+ *   States.MathAdd(a, b)                rounded like Java's Math.round, each in
+ *                                       [-2^31, 2^31-1] as AWS documents
  *   States.StringSplit(s, delims)       every character of delims splits;
  *                                       empty pieces are dropped
- *   States.UUID()                       random version 4 UUID
- * Integers must be exact integral numbers (1.0 is accepted, 1.5 is not). */
+ *   States.UUID()                       random version 4 UUID from random64
+ * Other integer arguments must be integral numbers (2.0 is accepted, 2.5 not).
+ */
 #ifndef SAGAD_ASL_INTRINSIC_H
 #define SAGAD_ASL_INTRINSIC_H
 

@@ -10,6 +10,10 @@
 #include <cJSON.h>
 
 #include "asl/common.h"
+#include "asl/choice.h"
+#include "asl/path.h"
+#include "asl/template.h"
+#include "asl/intrinsic.h"
 
 typedef struct asl_machine_s asl_machine_t;
 
@@ -95,7 +99,92 @@ const char *asl_machine_state_handler(const asl_machine_t *m, size_t i);
 size_t asl_machine_state_branch_count(const asl_machine_t *m, size_t i);
 const asl_machine_t *asl_machine_state_branch(const asl_machine_t *m, size_t i, size_t k);
 
-/* Every distinct resource handler name used anywhere in the machine,
+/* ---- compiled form (read-only; used by the engine) -------------------- */
+
+/* One Retry element. */
+typedef struct asl_retrier_s {
+    const char **errors;      /* ErrorEquals (borrowed from the definition) */
+    size_t n_errors;
+    double interval_s;        /* IntervalSeconds, default 1 */
+    uint32_t max_attempts;    /* MaxAttempts, default 3; 0 = never retry */
+    double backoff_rate;      /* BackoffRate, default 2.0, >= 1 */
+    double max_delay_s;       /* MaxDelaySeconds; 0 = no cap */
+    int jitter_full;          /* JitterStrategy "FULL" */
+} asl_retrier_t;
+
+/* One Catch element. */
+typedef struct asl_catcher_s {
+    const char **errors;
+    size_t n_errors;
+    const char *next;
+    size_t next_index;
+    asl_path_t *result_path;  /* NULL: "$" (default) */
+    int result_path_null;     /* "ResultPath": null: keep the input */
+} asl_catcher_t;
+
+/* A value given either literally or by a reference path (…Path fields). */
+typedef struct asl_num_field_s {
+    int set;                  /* 0: absent */
+    double value;             /* literal */
+    asl_path_t *path;         /* non-NULL: read at run time */
+} asl_num_field_t;
+
+typedef struct asl_state_s {
+    const char *name;             /* borrowed from the definition */
+    asl_state_type_t type;
+    const char *comment;
+    const cJSON *def;             /* the state's JSON object */
+    int end;                      /* End: true, Succeed, Fail */
+    const char *next;             /* Next or NULL */
+    size_t next_index;
+    int uses_context;             /* some path or template reads "$$" */
+
+    /* data flow; NULL path = "$" (default), *_null = the field is JSON null */
+    asl_path_t *input_path;   int input_path_null;
+    asl_path_t *output_path;  int output_path_null;
+    asl_path_t *result_path;  int result_path_null;
+    asl_template_t *parameters;       /* Parameters (Map: the old name of ItemSelector) */
+    asl_template_t *result_selector;
+    const cJSON *result;              /* Pass "Result" (borrowed) or NULL */
+
+    /* Task */
+    const char *resource;             /* "sagad:NAME" */
+    const char *handler;              /* points into an owned copy: "NAME" */
+    asl_num_field_t timeout;          /* TimeoutSeconds[Path] */
+    asl_num_field_t heartbeat;        /* HeartbeatSeconds[Path] */
+
+    /* Task, Parallel, Map */
+    asl_retrier_t *retry;  size_t n_retry;
+    asl_catcher_t *catch_; size_t n_catch;
+
+    /* Choice */
+    asl_choice_t **choices; size_t *choice_next; size_t n_choices;
+    const char *default_next; size_t default_index;
+
+    /* Wait: exactly one of these */
+    asl_num_field_t seconds;          /* Seconds / SecondsPath */
+    int has_timestamp;                /* Timestamp literal */
+    int64_t timestamp_ms;
+    asl_path_t *timestamp_path;
+
+    /* Fail: literal or path/intrinsic (NULL = absent) */
+    const char *error;  asl_path_t *error_path;  asl_intrinsic_t *error_fn;
+    const char *cause;  asl_path_t *cause_path;  asl_intrinsic_t *cause_fn;
+
+    /* Parallel (n_branches >= 1) and Map (n_branches == 1) */
+    asl_machine_t **branches; size_t n_branches;
+    asl_path_t *items_path;           /* Map ItemsPath; NULL = "$" */
+    asl_template_t *item_selector;    /* Map ItemSelector or Parameters */
+    asl_num_field_t max_concurrency;
+    asl_num_field_t tolerated_count;
+    asl_num_field_t tolerated_pct;
+} asl_state_t;
+
+/* The compiled state i (borrowed). */
+const asl_state_t *asl_machine_state(const asl_machine_t *m, size_t i);
+
+/* Every resource handler name used anywhere in the machine (once per
+ * (sub-)machine; a name used in several branches may repeat),
  * including nested branches, via callback (for the runtime to check that each
  * is registered). Stops and returns the callback's value if non-zero. */
 int asl_machine_foreach_handler(const asl_machine_t *m,

@@ -1,8 +1,1173 @@
-/* The pure ASL execution engine (stub: real implementation follows). */
+/* The pure ASL execution engine: runs states of a compiled machine until it
+ * needs the outside world, producing Step Functions history events and a
+ * serializable cursor; plus the synchronous in-memory driver asl_run. */
 #include "asl/exec.h"
+#include "asl/json.h"
 
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Internal transitions one start/resume call may make before it yields
+ * (ASL_STEP_CONTINUE), so a Pass/Choice loop cannot hog the event loop. */
+#define STEP_BUDGET 1000
+
+enum { R_STOP = 0, R_NEXT = 1, R_ERR = 2 };
+
+/* Phases a cursor can be in. */
+typedef enum { PH_ENTER = 0, PH_TASK, PH_WAIT, PH_RETRY, PH_CHILDREN } phase_t;
+static const char *const PHASES[] = {"enter", "task", "wait", "retry", "children"};
+
+typedef struct run_s {
+    const asl_machine_t *m;
+    const asl_exec_info_t *info;
+    const asl_env_t *env;
+    asl_step_t *step;
+    int lean;                   /* events without input/output payloads (asl_run) */
+    size_t transitions;         /* states entered during this call */
+
+    /* cursor */
+    size_t state;
+    cJSON *input;               /* raw input of the current state (owned) */
+    int64_t entered_ms;
+    uint64_t seq;               /* states entered since the start */
+    uint32_t retries;           /* retries of the current state so far */
+    uint32_t attempts[64];      /* per retrier (first 64 retriers) */
+    int64_t wake_ms;
+    long tolerated;             /* Map: failures tolerated; -1 = none configured */
+    int child_kind;             /* 0 top level, else asl_child_kind_t */
+    char *parent;               /* owned: parent state name (children only) */
+    size_t index;
+
+    asl_error_t err;            /* the error being handled (R_ERR) */
+} run_t;
+
+static const asl_state_t *cur(const run_t *r)
+{
+    return asl_machine_state(r->m, r->state);
+}
+
+static int64_t now_ms(const run_t *r)
+{
+    return r->env ? r->env->now_ms : 0;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static cJSON *event(run_t *r, const char *type)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddItemToObject(e, "details", d);
+    cJSON_AddItemToArray(r->step->events, e);
+    return d;
+}
+
+/* Adds a JSON payload (copied) unless lean. */
+static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
+{
+    if (r->lean)
+        return;
+    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+}
+
+static void add_str(cJSON *d, const char *key, const char *s)
+{
+    if (s)
+        cJSON_AddStringToObject(d, key, s);
+}
+
+static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
+{
+    char type[48];
+    snprintf(type, sizeof type, "%s%s", asl_state_type_name(cur(r)->type), suffix);
+    cJSON *d = event(r, type);
+    add_str(d, "name", cur(r)->name);
+    if (key)
+        add_payload(r, d, key, v);
+}
+
+/* ---- context object ($$) ------------------------------------------------ */
+
+static void add_ref(cJSON *obj, const char *key, const cJSON *v)
+{
+    if (v)
+        cJSON_AddItemReferenceToObject(obj, key, (cJSON *)v);
+    else
+        cJSON_AddNullToObject(obj, key);
+}
+
+static cJSON *build_context(const run_t *r, const char *token)
+{
+    const asl_exec_info_t *in = r->info;
+    char ts[ASL_TIMESTAMP_MAX];
+    cJSON *ctx = cJSON_CreateObject();
+    cJSON *ex = cJSON_AddObjectToObject(ctx, "Execution");
+    add_str(ex, "Id", in && in->execution_id ? in->execution_id : "");
+    add_ref(ex, "Input", in ? in->execution_input : NULL);
+    add_str(ex, "Name", in && in->execution_name ? in->execution_name : "");
+    add_str(ex, "StartTime", asl_timestamp_format(in ? in->start_time_ms : 0, ts));
+    cJSON *st = cJSON_AddObjectToObject(ctx, "State");
+    add_str(st, "EnteredTime", asl_timestamp_format(r->entered_ms, ts));
+    add_str(st, "Name", cur(r)->name);
+    cJSON_AddNumberToObject(st, "RetryCount", r->retries);
+    cJSON *sm = cJSON_AddObjectToObject(ctx, "StateMachine");
+    add_str(sm, "Id", in && in->state_machine_id ? in->state_machine_id : "");
+    add_str(sm, "Name", in && in->state_machine_name ? in->state_machine_name : "");
+    if (token) {
+        cJSON *t = cJSON_AddObjectToObject(ctx, "Task");
+        add_str(t, "Token", token);
+    }
+    return ctx;
+}
+
+static asl_eval_env_t eval_env(const run_t *r, const cJSON *ctx)
+{
+    asl_eval_env_t e = {ctx, r->env ? r->env->random64 : NULL, r->env ? r->env->random_ud : NULL};
+    return e;
+}
+
+/* ---- data flow ---------------------------------------------------------- */
+
+/* InputPath/OutputPath: returns a new value (null path: {}). */
+static int select_path(const asl_path_t *p, int is_null, const cJSON *in, const cJSON *ctx,
+                       cJSON **out, asl_error_t *err)
+{
+    if (is_null) {
+        *out = cJSON_CreateObject();
+        return 0;
+    }
+    if (!p || asl_path_is_root(p)) {
+        if (p && asl_path_is_context(p))
+            return asl_path_eval(p, in, ctx, out, err);
+        *out = cJSON_Duplicate(in, 1);
+        return 0;
+    }
+    return asl_path_eval(p, in, ctx, out, err);
+}
+
+/* Moves `v` out through OutputPath (v consumed). */
+static int output_path(run_t *r, cJSON *v, const cJSON *ctx, cJSON **out)
+{
+    const asl_state_t *s = cur(r);
+    if (!s->output_path_null && (!s->output_path ||
+                                 (asl_path_is_root(s->output_path) &&
+                                  !asl_path_is_context(s->output_path)))) {
+        *out = v;
+        return 0;
+    }
+    int rc = select_path(s->output_path, s->output_path_null, v, ctx, out, &r->err);
+    cJSON_Delete(v);
+    return rc;
+}
+
+/* ResultPath: combines the raw input (consumed) with the result (consumed). */
+static int result_path(const asl_path_t *p, int is_null, cJSON *in, cJSON *result,
+                       cJSON **out, asl_error_t *err)
+{
+    if (is_null) {
+        cJSON_Delete(result);
+        *out = in;
+        return 0;
+    }
+    if (!p || asl_path_is_root(p)) {
+        cJSON_Delete(in);
+        *out = result ? result : cJSON_CreateNull();
+        return 0;
+    }
+    if (!result)
+        result = cJSON_CreateNull();
+    if (asl_path_set(p, &in, result, err) != 0) {
+        cJSON_Delete(in);
+        return -1;
+    }
+    *out = in;
+    return 0;
+}
+
+/* Effective input: InputPath then Parameters (template). New value. */
+static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *params, cJSON **out)
+{
+    const asl_state_t *s = cur(r);
+    cJSON *eff = NULL;
+    if (select_path(s->input_path, s->input_path_null, r->input, ctx, &eff, &r->err) != 0)
+        return -1;
+    if (params) {
+        asl_eval_env_t ee = eval_env(r, ctx);
+        cJSON *p = NULL;
+        int rc = asl_template_eval(params, eff, &ee, &p, &r->err);
+        cJSON_Delete(eff);
+        if (rc != 0)
+            return -1;
+        eff = p;
+    }
+    *out = eff;
+    return 0;
+}
+
+/* A number from a literal or a reference path into `in`. */
+static int num_field(run_t *r, const asl_num_field_t *f, const cJSON *in, const cJSON *ctx,
+                     const char *field, double min, int integer, double *out)
+{
+    if (!f->path) {
+        *out = f->value;
+        return 0;
+    }
+    const cJSON *v = NULL;
+    int got = asl_path_get(f->path, in, ctx, &v);
+    if (got == 0)
+        return asl_error_set(&r->err, ASL_E_RUNTIME, "The %s '%s' could not be found in the input",
+                             field, asl_path_text(f->path));
+    if (got < 0 || !cJSON_IsNumber(v) || (integer && v->valuedouble != floor(v->valuedouble)) ||
+        v->valuedouble < min || v->valuedouble > 99999999.0)
+        return asl_error_set(&r->err, ASL_E_RUNTIME, "The %s '%s' must select %s >= %.0f",
+                             field, asl_path_text(f->path), integer ? "an integer" : "a number", min);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int check_limit(run_t *r, const cJSON *v, const char *what)
+{
+    return asl_json_check_limit(v, what, &r->err);
+}
+
+/* ---- cursor --------------------------------------------------------------- */
+
+/* Stores the cursor into the step; r->input moves into it. */
+static void make_cursor(run_t *r, phase_t ph)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "v", 1);
+    cJSON_AddStringToObject(c, "state", cur(r)->name);
+    cJSON_AddStringToObject(c, "phase", PHASES[ph]);
+    cJSON_AddItemToObject(c, "input", r->input ? r->input : cJSON_CreateNull());
+    r->input = NULL;
+    cJSON_AddNumberToObject(c, "entered", (double)r->entered_ms);
+    cJSON_AddNumberToObject(c, "seq", (double)r->seq);
+    if (r->retries) {
+        cJSON_AddNumberToObject(c, "retries", r->retries);
+        size_t n = cur(r)->n_retry < 64 ? cur(r)->n_retry : 64;
+        cJSON *a = cJSON_AddArrayToObject(c, "attempts");
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(r->attempts[i]));
+    }
+    if (ph == PH_WAIT || ph == PH_RETRY)
+        cJSON_AddNumberToObject(c, "wake", (double)r->wake_ms);
+    if (ph == PH_CHILDREN && r->tolerated >= 0)
+        cJSON_AddNumberToObject(c, "tolerated", (double)r->tolerated);
+    if (r->child_kind) {
+        cJSON *ch = cJSON_AddObjectToObject(c, "child");
+        cJSON_AddStringToObject(ch, "kind", r->child_kind == ASL_CHILD_ITERATION ? "iteration" : "branch");
+        cJSON_AddStringToObject(ch, "parent", r->parent ? r->parent : "");
+        cJSON_AddNumberToObject(ch, "index", (double)r->index);
+    }
+    r->step->cursor = c;
+    r->step->state = cur(r)->name;
+}
+
+static int64_t get_i64(const cJSON *o, const char *k, int64_t dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+}
+
+/* Loads a cursor (consumed). Returns the phase or -1. */
+static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
+{
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "state");
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(c, "phase");
+    long idx = cJSON_IsString(st) ? asl_machine_find_state(r->m, st->valuestring) : -1;
+    int phase = -1;
+    for (int i = 0; cJSON_IsString(ph) && i < (int)(sizeof PHASES / sizeof PHASES[0]); i++)
+        if (strcmp(ph->valuestring, PHASES[i]) == 0)
+            phase = i;
+    if (idx < 0 || phase < 0) {
+        cJSON_Delete(c);
+        if (err)
+            asl_error_set(err, ASL_E_RUNTIME, "cursor does not belong to this machine");
+        return -1;
+    }
+    r->state = (size_t)idx;
+    r->input = cJSON_DetachItemFromObjectCaseSensitive(c, "input");
+    r->entered_ms = get_i64(c, "entered", 0);
+    r->seq = (uint64_t)get_i64(c, "seq", 0);
+    r->retries = (uint32_t)get_i64(c, "retries", 0);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "attempts");
+    size_t i = 0;
+    for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e && i < 64; e = e->next, i++)
+        r->attempts[i] = cJSON_IsNumber(e) ? (uint32_t)e->valuedouble : 0;
+    r->wake_ms = get_i64(c, "wake", 0);
+    r->tolerated = get_i64(c, "tolerated", -1);
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(c, "child");
+    if (cJSON_IsObject(ch)) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(ch, "kind");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(ch, "parent");
+        r->child_kind = cJSON_IsString(k) && strcmp(k->valuestring, "iteration") == 0
+                            ? ASL_CHILD_ITERATION : ASL_CHILD_BRANCH;
+        r->parent = strdup(cJSON_IsString(p) ? p->valuestring : "");
+        r->index = (size_t)get_i64(ch, "index", 0);
+    }
+    if (!r->input)
+        r->input = cJSON_CreateNull();
+    cJSON_Delete(c);
+    return phase;
+}
+
+/* ---- ending ------------------------------------------------------------- */
+
+static int succeed(run_t *r, cJSON *output)
+{
+    asl_step_t *st = r->step;
+    if (r->child_kind == ASL_CHILD_ITERATION) {
+        cJSON *d = event(r, "MapIterationSucceeded");
+        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_str(d, "name", r->parent);
+    } else if (!r->child_kind) {
+        cJSON *d = event(r, "ExecutionSucceeded");
+        add_payload(r, d, "output", output);
+    }
+    st->kind = ASL_STEP_SUCCEEDED;
+    st->output = output;
+    st->state = cur(r)->name;
+    return R_STOP;
+}
+
+static int fail(run_t *r)
+{
+    asl_step_t *st = r->step;
+    if (r->child_kind == ASL_CHILD_ITERATION) {
+        cJSON *d = event(r, "MapIterationFailed");
+        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_str(d, "name", r->parent);
+        add_str(d, "error", r->err.error);
+        add_str(d, "cause", r->err.cause);
+    } else if (!r->child_kind) {
+        cJSON *d = event(r, "ExecutionFailed");
+        add_str(d, "error", r->err.error);
+        add_str(d, "cause", r->err.cause);
+    }
+    st->kind = ASL_STEP_FAILED;
+    asl_error_move(&st->error, &r->err);
+    st->state = cur(r)->name;
+    return R_STOP;
+}
+
+/* The state produced `output` (consumed): go on or end. */
+static int transition(run_t *r, cJSON *output)
+{
+    const asl_state_t *s = cur(r);
+    cJSON_Delete(r->input);
+    r->input = NULL;
+    if (s->end)
+        return succeed(r, output);
+    r->state = s->next_index;
+    r->input = output;
+    return R_NEXT;
+}
+
+/* ---- error handling ----------------------------------------------------- */
+
+int asl_error_matches(const char *pattern, const char *error, asl_state_type_t t)
+{
+    (void)t;
+    if (!error)
+        error = "";
+    if (strcmp(error, ASL_E_RUNTIME) == 0)
+        return 0;
+    if (strcmp(pattern, error) == 0)
+        return 1;
+    if (strcmp(error, ASL_E_DATA_LIMIT) == 0)
+        return 0;
+    if (strcmp(pattern, ASL_E_ALL) == 0)
+        return 1;
+    if (strcmp(pattern, ASL_E_TASK_FAILED) == 0)
+        return strcmp(error, ASL_E_TIMEOUT) != 0;
+    return 0;
+}
+
+static int list_matches(const char **errs, size_t n, const char *error, asl_state_type_t t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (asl_error_matches(errs[i], error, t))
+            return 1;
+    return 0;
+}
+
+static double unit_random(const run_t *r)
+{
+    if (!r->env || !r->env->random64)
+        return 0.0;
+    return (double)(r->env->random64(r->env->random_ud) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* r->err happened in the current state: retry, catch or fail. */
+static int handle_error(run_t *r)
+{
+    const asl_state_t *s = cur(r);
+    for (size_t k = 0; k < s->n_retry; k++) {
+        const asl_retrier_t *rt = &s->retry[k];
+        if (!list_matches(rt->errors, rt->n_errors, r->err.error, s->type))
+            continue;
+        uint32_t done = k < 64 ? r->attempts[k] : 0;
+        if (done >= rt->max_attempts)
+            break;
+        double delay = rt->interval_s * pow(rt->backoff_rate, (double)done);
+        if (rt->max_delay_s > 0 && delay > rt->max_delay_s)
+            delay = rt->max_delay_s;
+        if (delay > 31622400.0)
+            delay = 31622400.0;
+        if (rt->jitter_full)
+            delay *= unit_random(r);
+        if (k < 64)
+            r->attempts[k]++;
+        r->retries++;
+        r->wake_ms = now_ms(r) + (int64_t)llround(delay * 1000.0);
+        asl_error_clear(&r->err);
+        r->step->kind = ASL_STEP_RETRY;
+        r->step->wake_at_ms = r->wake_ms;
+        make_cursor(r, PH_RETRY);
+        return R_STOP;
+    }
+    for (size_t k = 0; k < s->n_catch; k++) {
+        const asl_catcher_t *ct = &s->catch_[k];
+        if (!list_matches(ct->errors, ct->n_errors, r->err.error, s->type))
+            continue;
+        cJSON *eo = cJSON_CreateObject();
+        cJSON_AddStringToObject(eo, "Error", r->err.error ? r->err.error : "");
+        cJSON_AddStringToObject(eo, "Cause", r->err.cause ? r->err.cause : "");
+        cJSON *out = NULL;
+        cJSON *in = r->input;
+        r->input = NULL;
+        asl_error_t e2 = {0};
+        if (result_path(ct->result_path, ct->result_path_null, in, eo, &out, &e2) != 0) {
+            asl_error_move(&r->err, &e2);
+            return fail(r);
+        }
+        if (check_limit(r, out, "state output") != 0) {
+            cJSON_Delete(out);
+            return fail(r);
+        }
+        asl_error_clear(&r->err);
+        state_event(r, "StateExited", "output", out);
+        r->state = ct->next_index;
+        r->input = out;
+        return R_NEXT;
+    }
+    return fail(r);
+}
+
+/* ---- the states ----------------------------------------------------------- */
+
+static void task_token(run_t *r, char **out)
+{
+    const asl_exec_info_t *in = r->info;
+    const char *id = in && in->instance_id ? in->instance_id
+                     : in && in->execution_id ? in->execution_id : "";
+    uint32_t attempt = r->retries;
+    int n = snprintf(NULL, 0, "%s:%s:%" PRIu64 ":%" PRIu32, id, cur(r)->name, r->seq, attempt);
+    *out = malloc((size_t)n + 1);
+    if (*out)
+        snprintf(*out, (size_t)n + 1, "%s:%s:%" PRIu64 ":%" PRIu32, id, cur(r)->name, r->seq, attempt);
+}
+
+/* Task: build the request and stop with RUN_TASK. */
+static int run_task(run_t *r, int emit)
+{
+    const asl_state_t *s = cur(r);
+    asl_step_t *st = r->step;
+    char *token = NULL;
+    task_token(r, &token);
+    cJSON *ctx = s->uses_context ? build_context(r, token) : NULL;
+    cJSON *eff = NULL;
+    double timeout = 0, heartbeat = 0;
+    int rc = effective_input(r, ctx, s->parameters, &eff);
+    if (rc == 0 && s->timeout.set)
+        rc = num_field(r, &s->timeout, r->input, ctx, "TimeoutSecondsPath", 1, 1, &timeout);
+    if (rc == 0 && s->heartbeat.set)
+        rc = num_field(r, &s->heartbeat, r->input, ctx, "HeartbeatSecondsPath", 1, 1, &heartbeat);
+    if (rc == 0)
+        rc = check_limit(r, eff, "task input");
+    cJSON_Delete(ctx);
+    if (rc != 0) {
+        free(token);
+        cJSON_Delete(eff);
+        return R_ERR;
+    }
+    if (emit) {
+        cJSON *d = event(r, "TaskScheduled");
+        add_str(d, "resourceType", "sagad");
+        add_str(d, "resource", s->handler);
+        add_payload(r, d, "parameters", eff);
+        if (timeout > 0)
+            cJSON_AddNumberToObject(d, "timeoutInSeconds", timeout);
+        if (heartbeat > 0)
+            cJSON_AddNumberToObject(d, "heartbeatInSeconds", heartbeat);
+        d = event(r, "TaskStarted");
+        add_str(d, "resourceType", "sagad");
+        add_str(d, "resource", s->handler);
+    }
+    st->kind = ASL_STEP_RUN_TASK;
+    st->resource = s->resource;
+    st->handler = s->handler;
+    st->task_input = eff;
+    st->timeout_ms = (int64_t)timeout * 1000;
+    st->heartbeat_ms = (int64_t)heartbeat * 1000;
+    st->attempt = r->retries;
+    st->task_token = token;
+    make_cursor(r, PH_TASK);
+    return R_STOP;
+}
+
+/* Parallel and Map: build the children and stop with RUN_CHILDREN. */
+static int run_children(run_t *r, int emit)
+{
+    const asl_state_t *s = cur(r);
+    asl_step_t *st = r->step;
+    int is_map = s->type == ASL_STATE_MAP;
+    cJSON *ctx = s->uses_context || is_map ? build_context(r, NULL) : NULL;
+    cJSON *eff = NULL;
+    cJSON *items_owned = NULL;
+    const cJSON *items = NULL;
+    double maxc = 0, tcount = -1, tpct = -1;
+    r->tolerated = -1;
+    if (effective_input(r, ctx, is_map ? NULL : s->parameters, &eff) != 0)
+        goto err;
+    if (is_map) {
+        if (s->items_path) {
+            if (asl_path_eval(s->items_path, eff, ctx, &items_owned, &r->err) != 0)
+                goto err;
+            items = items_owned;
+        } else {
+            items = eff;
+        }
+        if (!cJSON_IsArray(items)) {
+            asl_error_set(&r->err, ASL_E_RUNTIME,
+                          "Map state '%s': the items (ItemsPath '%s') must be an array, not %s",
+                          s->name, s->items_path ? asl_path_text(s->items_path) : "$",
+                          cJSON_IsObject(items) ? "an object" : "a scalar");
+            goto err;
+        }
+        if (s->max_concurrency.set &&
+            num_field(r, &s->max_concurrency, eff, ctx, "MaxConcurrencyPath", 0, 1, &maxc) != 0)
+            goto err;
+        if (s->tolerated_count.set &&
+            num_field(r, &s->tolerated_count, eff, ctx, "ToleratedFailureCountPath", 0, 1, &tcount) != 0)
+            goto err;
+        if (s->tolerated_pct.set &&
+            num_field(r, &s->tolerated_pct, eff, ctx, "ToleratedFailurePercentagePath", 0, 0, &tpct) != 0)
+            goto err;
+        if (tpct > 100)
+            tpct = 100;
+    }
+    size_t n = is_map ? (size_t)cJSON_GetArraySize(items) : s->n_branches;
+    if (is_map && (tcount >= 0 || tpct >= 0)) {
+        double t = 1e18;
+        if (tcount >= 0)
+            t = tcount;
+        if (tpct >= 0 && floor(tpct * (double)n / 100.0) < t)
+            t = floor(tpct * (double)n / 100.0);
+        r->tolerated = t > (double)n ? (long)n : (long)t;
+    }
+    st->children = n ? calloc(n, sizeof *st->children) : NULL;
+    if (n && !st->children) {
+        asl_error_set(&r->err, ASL_E_RUNTIME, "out of memory");
+        goto err;
+    }
+    const cJSON *item = is_map ? items->child : NULL;
+    cJSON *mi = NULL;
+    if (is_map && s->item_selector) {
+        cJSON *mp = cJSON_AddObjectToObject(ctx, "Map");
+        mi = cJSON_AddObjectToObject(mp, "Item");
+    }
+    for (size_t i = 0; i < n; i++) {
+        asl_child_t *c = &st->children[i];
+        c->kind = is_map ? ASL_CHILD_ITERATION : ASL_CHILD_BRANCH;
+        c->machine = s->branches[is_map ? 0 : i];
+        c->parent_state = s->name;
+        c->index = i;
+        if (is_map && s->item_selector) {
+            cJSON_DeleteItemFromObjectCaseSensitive(mi, "Index");
+            cJSON_DeleteItemFromObjectCaseSensitive(mi, "Value");
+            cJSON_AddNumberToObject(mi, "Index", (double)i);
+            add_ref(mi, "Value", item);
+            asl_eval_env_t ee = eval_env(r, ctx);
+            if (asl_template_eval(s->item_selector, eff, &ee, &c->input, &r->err) != 0) {
+                st->n_children = i + 1;
+                goto err;
+            }
+        } else {
+            c->input = cJSON_Duplicate(is_map ? item : eff, 1);
+        }
+        st->n_children = i + 1;
+        if (item)
+            item = item->next;
+    }
+    cJSON_Delete(ctx);
+    ctx = NULL;
+    cJSON_Delete(items_owned);
+    items_owned = NULL;
+    cJSON_Delete(eff);
+    eff = NULL;
+    if (emit) {
+        if (is_map) {
+            cJSON *d = event(r, "MapStateStarted");
+            cJSON_AddNumberToObject(d, "length", (double)n);
+        } else {
+            event(r, "ParallelStateStarted");
+        }
+    }
+    st->kind = ASL_STEP_RUN_CHILDREN;
+    st->max_concurrency = (uint32_t)maxc;
+    st->tolerated_failures = r->tolerated >= 0 ? (size_t)r->tolerated : 0;
+    make_cursor(r, PH_CHILDREN);
+    return R_STOP;
+err:
+    for (size_t i = 0; i < st->n_children; i++)
+        cJSON_Delete(st->children[i].input);
+    free(st->children);
+    st->children = NULL;
+    st->n_children = 0;
+    cJSON_Delete(ctx);
+    cJSON_Delete(items_owned);
+    cJSON_Delete(eff);
+    return R_ERR;
+}
+
+/* A string for Fail's Error/Cause from a literal, a path or an intrinsic. */
+static int fail_field(run_t *r, const char *lit, const asl_path_t *p, const asl_intrinsic_t *fn,
+                      const cJSON *ctx, const char *field, char **out)
+{
+    *out = NULL;
+    if (lit) {
+        *out = strdup(lit);
+        return 0;
+    }
+    cJSON *v = NULL;
+    if (p) {
+        if (asl_path_eval(p, r->input, ctx, &v, &r->err) != 0)
+            return -1;
+    } else if (fn) {
+        asl_eval_env_t ee = eval_env(r, ctx);
+        if (asl_intrinsic_eval(fn, r->input, &ee, &v, &r->err) != 0)
+            return -1;
+    } else {
+        return 0;
+    }
+    if (!cJSON_IsString(v)) {
+        cJSON_Delete(v);
+        return asl_error_set(&r->err, ASL_E_RUNTIME, "The %s of Fail state '%s' must be a string",
+                             field, cur(r)->name);
+    }
+    *out = strdup(v->valuestring);
+    cJSON_Delete(v);
+    return 0;
+}
+
+/* Runs the current (just entered) state as far as it goes. */
+static int run_state(run_t *r)
+{
+    const asl_state_t *s = cur(r);
+    cJSON *ctx = NULL, *eff = NULL, *out = NULL;
+    int rc = R_ERR;
+    switch (s->type) {
+    case ASL_STATE_TASK:
+        return run_task(r, 1);
+    case ASL_STATE_PARALLEL:
+    case ASL_STATE_MAP:
+        return run_children(r, 1);
+    case ASL_STATE_PASS: {
+        ctx = s->uses_context ? build_context(r, NULL) : NULL;
+        if (effective_input(r, ctx, s->parameters, &eff) != 0)
+            break;
+        cJSON *result = eff;
+        if (s->result) {
+            cJSON_Delete(eff);
+            result = cJSON_Duplicate(s->result, 1);
+        }
+        eff = NULL;
+        cJSON *in = r->input;
+        r->input = NULL;
+        if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0)
+            break;
+        if (output_path(r, out, ctx, &out) != 0) {
+            out = NULL;
+            break;
+        }
+        if (check_limit(r, out, "state output") != 0)
+            break;
+        state_event(r, "StateExited", "output", out);
+        cJSON_Delete(ctx);
+        return transition(r, out);
+    }
+    case ASL_STATE_CHOICE: {
+        ctx = s->uses_context ? build_context(r, NULL) : NULL;
+        if (effective_input(r, ctx, NULL, &eff) != 0)
+            break;
+        asl_eval_env_t ee = eval_env(r, ctx);
+        long next = -1;
+        for (size_t k = 0; k < s->n_choices && next < 0; k++) {
+            int m = asl_choice_eval(s->choices[k], eff, &ee, &r->err);
+            if (m < 0)
+                goto done;
+            if (m)
+                next = (long)s->choice_next[k];
+        }
+        if (next < 0 && s->default_next)
+            next = (long)s->default_index;
+        if (next < 0) {
+            asl_error_set(&r->err, ASL_E_NO_CHOICE_MATCHED,
+                          "No choice rule of state '%s' matched and there is no Default", s->name);
+            break;
+        }
+        if (output_path(r, eff, ctx, &out) != 0) {
+            eff = NULL;
+            break;
+        }
+        eff = NULL;
+        state_event(r, "StateExited", "output", out);
+        cJSON_Delete(ctx);
+        cJSON_Delete(r->input);
+        r->input = out;
+        r->state = (size_t)next;
+        return R_NEXT;
+    }
+    case ASL_STATE_WAIT: {
+        ctx = s->uses_context ? build_context(r, NULL) : NULL;
+        if (effective_input(r, ctx, NULL, &eff) != 0)
+            break;
+        int64_t wake = now_ms(r);
+        if (s->seconds.set) {
+            double secs = 0;
+            if (num_field(r, &s->seconds, eff, ctx, "SecondsPath", 0, 1, &secs) != 0)
+                break;
+            wake += (int64_t)secs * 1000;
+        } else if (s->has_timestamp) {
+            wake = s->timestamp_ms;
+        } else if (s->timestamp_path) {
+            const cJSON *v = NULL;
+            asl_timestamp_t t;
+            int got = asl_path_get(s->timestamp_path, eff, ctx, &v);
+            if (got != 1 || !cJSON_IsString(v) || !asl_timestamp_parse(v->valuestring, &t)) {
+                asl_error_set(&r->err, ASL_E_RUNTIME,
+                              "The TimestampPath '%s' of Wait state '%s' must select an RFC 3339 timestamp",
+                              asl_path_text(s->timestamp_path), s->name);
+                break;
+            }
+            wake = asl_timestamp_to_ms(&t);
+        }
+        cJSON_Delete(ctx);
+        ctx = NULL;
+        cJSON_Delete(eff);
+        eff = NULL;
+        if (wake > now_ms(r)) {
+            r->wake_ms = wake;
+            r->step->kind = ASL_STEP_WAIT;
+            r->step->wake_at_ms = wake;
+            make_cursor(r, PH_WAIT);
+            return R_STOP;
+        }
+        return -1; /* no wait needed: finish below */
+    }
+    case ASL_STATE_SUCCEED: {
+        ctx = s->uses_context ? build_context(r, NULL) : NULL;
+        if (effective_input(r, ctx, NULL, &eff) != 0)
+            break;
+        if (output_path(r, eff, ctx, &out) != 0) {
+            eff = NULL;
+            break;
+        }
+        eff = NULL;
+        state_event(r, "StateExited", "output", out);
+        cJSON_Delete(ctx);
+        return transition(r, out);
+    }
+    case ASL_STATE_FAIL: {
+        ctx = s->uses_context ? build_context(r, NULL) : NULL;
+        char *e = NULL, *c = NULL;
+        if (fail_field(r, s->error, s->error_path, s->error_fn, ctx, "ErrorPath", &e) != 0 ||
+            fail_field(r, s->cause, s->cause_path, s->cause_fn, ctx, "CausePath", &c) != 0) {
+            free(e);
+            free(c);
+            break;
+        }
+        asl_error_clear(&r->err);
+        r->err.error = e;
+        r->err.cause = c;
+        cJSON_Delete(ctx);
+        return fail(r);
+    }
+    }
+done:
+    cJSON_Delete(ctx);
+    cJSON_Delete(eff);
+    cJSON_Delete(out);
+    (void)rc;
+    return R_ERR;
+}
+
+/* Wait finished (now or after the timer): output and go on. */
+static int finish_wait(run_t *r)
+{
+    const asl_state_t *s = cur(r);
+    cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
+    cJSON *eff = NULL, *out = NULL;
+    int rc = effective_input(r, ctx, NULL, &eff);
+    if (rc == 0 && output_path(r, eff, ctx, &out) != 0)
+        rc = -1;
+    cJSON_Delete(ctx);
+    if (rc != 0)
+        return R_ERR;
+    state_event(r, "StateExited", "output", out);
+    return transition(r, out);
+}
+
+/* Enters r->state with r->input and runs until a stop. */
+static int drive(run_t *r, int entering)
+{
+    for (;;) {
+        int rc;
+        if (entering) {
+            if (r->transitions >= STEP_BUDGET) {
+                r->step->kind = ASL_STEP_CONTINUE;
+                make_cursor(r, PH_ENTER);
+                return 0;
+            }
+            r->transitions++;
+            r->seq++;
+            r->entered_ms = now_ms(r);
+            r->retries = 0;
+            memset(r->attempts, 0, sizeof r->attempts);
+            state_event(r, "StateEntered", "input", r->input);
+            rc = run_state(r);
+            if (rc == -1)
+                rc = finish_wait(r);
+        } else {
+            rc = R_NEXT;
+        }
+        entering = 1;
+        if (rc == R_ERR)
+            rc = handle_error(r);
+        if (rc == R_STOP)
+            return 0;
+    }
+}
+
+static int init_step(asl_step_t *step)
+{
+    memset(step, 0, sizeof *step);
+    step->events = cJSON_CreateArray();
+    return step->events ? 0 : -1;
+}
+
+static void run_free(run_t *r)
+{
+    cJSON_Delete(r->input);
+    free(r->parent);
+    asl_error_clear(&r->err);
+}
+
+static int start_common(run_t *r, const cJSON *input)
+{
+    if (init_step(r->step) != 0)
+        return -1;
+    r->tolerated = -1;
+    r->input = input ? cJSON_Duplicate(input, 1) : cJSON_CreateNull();
+    r->state = asl_machine_start_index(r->m);
+    if (r->child_kind == ASL_CHILD_ITERATION) {
+        cJSON *d = event(r, "MapIterationStarted");
+        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_str(d, "name", r->parent);
+    } else if (!r->child_kind) {
+        cJSON *d = event(r, "ExecutionStarted");
+        add_payload(r, d, "input", input);
+    }
+    if (check_limit(r, r->input, "execution input") != 0) {
+        fail(r);
+        run_free(r);
+        return 0;
+    }
+    drive(r, 1);
+    run_free(r);
+    return 0;
+}
+
+static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
+                      const asl_env_t *env, asl_step_t *step, int lean, size_t *transitions)
+{
+    run_t r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.info = info;
+    r.env = env;
+    r.step = step;
+    r.lean = lean;
+    int rc = start_common(&r, input);
+    if (transitions)
+        *transitions = r.transitions;
+    return rc;
+}
+
+int asl_exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
+                   const asl_env_t *env, asl_step_t *step)
+{
+    return exec_start(m, input, info, env, step, 0, NULL);
+}
+
+static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
+                            const asl_env_t *env, asl_step_t *step, int lean, size_t *transitions)
+{
+    run_t r;
+    memset(&r, 0, sizeof r);
+    r.m = child->machine;
+    r.info = info;
+    r.env = env;
+    r.step = step;
+    r.lean = lean;
+    r.child_kind = child->kind;
+    r.parent = strdup(child->parent_state ? child->parent_state : "");
+    r.index = child->index;
+    int rc = start_common(&r, child->input);
+    if (transitions)
+        *transitions = r.transitions;
+    return rc;
+}
+
+int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
+                         const asl_env_t *env, asl_step_t *step)
+{
+    return exec_start_child(child, info, env, step, 0, NULL);
+}
+
+/* Task finished successfully with `result` (consumed). */
+static int task_succeeded(run_t *r, cJSON *result)
+{
+    const asl_state_t *s = cur(r);
+    if (!result)
+        result = cJSON_CreateNull();
+    cJSON *d = event(r, "TaskSucceeded");
+    add_str(d, "resourceType", "sagad");
+    add_str(d, "resource", s->handler);
+    add_payload(r, d, "output", result);
+    if (check_limit(r, result, "task result") != 0) {
+        cJSON_Delete(result);
+        return R_ERR;
+    }
+    cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
+    if (s->result_selector) {
+        asl_eval_env_t ee = eval_env(r, ctx);
+        cJSON *sel = NULL;
+        int rc = asl_template_eval(s->result_selector, result, &ee, &sel, &r->err);
+        cJSON_Delete(result);
+        if (rc != 0) {
+            cJSON_Delete(ctx);
+            return R_ERR;
+        }
+        result = sel;
+    }
+    /* ResultPath consumes the raw input; r->input stays for Retry/Catch. */
+    int replaces = !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
+    cJSON *in = replaces ? NULL : cJSON_Duplicate(r->input, 1);
+    cJSON *out = NULL;
+    if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0) {
+        cJSON_Delete(ctx);
+        return R_ERR;
+    }
+    if (output_path(r, out, ctx, &out) != 0) {
+        cJSON_Delete(ctx);
+        return R_ERR;
+    }
+    if (check_limit(r, out, "state output") != 0) {
+        cJSON_Delete(out);
+        cJSON_Delete(ctx);
+        return R_ERR;
+    }
+    cJSON_Delete(ctx);
+    state_event(r, "StateExited", "output", out);
+    return transition(r, out);
+}
+
+/* Children done: combine (children consumed). */
+static int children_done(run_t *r, cJSON *children)
+{
+    const asl_state_t *s = cur(r);
+    int is_map = s->type == ASL_STATE_MAP;
+    size_t failures = 0;
+    const cJSON *first_fail = NULL;
+    cJSON *results = cJSON_CreateArray();
+    for (const cJSON *c = cJSON_IsArray(children) ? children->child : NULL; c; c = c->next) {
+        const cJSON *out = cJSON_GetObjectItemCaseSensitive(c, "output");
+        if (cJSON_IsObject(c) && !out) {
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, "error");
+            const cJSON *ca = cJSON_GetObjectItemCaseSensitive(c, "cause");
+            failures++;
+            if (!first_fail)
+                first_fail = c;
+            cJSON *eo = cJSON_CreateObject();
+            cJSON_AddStringToObject(eo, "Error", cJSON_IsString(e) ? e->valuestring : "");
+            cJSON_AddStringToObject(eo, "Cause", cJSON_IsString(ca) ? ca->valuestring : "");
+            cJSON_AddItemToArray(results, eo);
+        } else if (out) {
+            cJSON_AddItemToArray(results, cJSON_DetachItemFromObjectCaseSensitive((cJSON *)c, "output"));
+        } else {
+            cJSON_AddItemToArray(results, cJSON_CreateNull());
+        }
+    }
+    int failed = failures && (!is_map || r->tolerated < 0 || (long)failures > r->tolerated);
+    if (failed) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(first_fail, "error");
+        const cJSON *ca = cJSON_GetObjectItemCaseSensitive(first_fail, "cause");
+        if (is_map && r->tolerated >= 0)
+            asl_error_set(&r->err, ASL_E_EXCEED_TOLERATED,
+                          "Map state '%s': %zu of %d iterations failed, more than the %ld tolerated",
+                          s->name, failures, cJSON_GetArraySize(results), r->tolerated);
+        else {
+            asl_error_clear(&r->err);
+            r->err.error = cJSON_IsString(e) ? strdup(e->valuestring) : NULL;
+            r->err.cause = cJSON_IsString(ca) ? strdup(ca->valuestring) : NULL;
+        }
+        cJSON_Delete(results);
+        cJSON_Delete(children);
+        cJSON *d = event(r, is_map ? "MapStateFailed" : "ParallelStateFailed");
+        add_str(d, "error", r->err.error);
+        add_str(d, "cause", r->err.cause);
+        return R_ERR;
+    }
+    cJSON_Delete(children);
+    event(r, is_map ? "MapStateSucceeded" : "ParallelStateSucceeded");
+    if (check_limit(r, results, "state result") != 0) {
+        cJSON_Delete(results);
+        return R_ERR;
+    }
+    cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
+    if (s->result_selector) {
+        asl_eval_env_t ee = eval_env(r, ctx);
+        cJSON *sel = NULL;
+        int rc = asl_template_eval(s->result_selector, results, &ee, &sel, &r->err);
+        cJSON_Delete(results);
+        if (rc != 0) {
+            cJSON_Delete(ctx);
+            return R_ERR;
+        }
+        results = sel;
+    }
+    int replaces = !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
+    cJSON *in = replaces ? NULL : cJSON_Duplicate(r->input, 1);
+    cJSON *out = NULL;
+    if (result_path(s->result_path, s->result_path_null, in, results, &out, &r->err) != 0) {
+        cJSON_Delete(ctx);
+        return R_ERR;
+    }
+    if (output_path(r, out, ctx, &out) != 0) {
+        cJSON_Delete(ctx);
+        return R_ERR;
+    }
+    if (check_limit(r, out, "state output") != 0) {
+        cJSON_Delete(out);
+        cJSON_Delete(ctx);
+        return R_ERR;
+    }
+    cJSON_Delete(ctx);
+    state_event(r, "StateExited", "output", out);
+    return transition(r, out);
+}
+
+static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
+                  const asl_exec_info_t *info, const asl_env_t *env, asl_step_t *step,
+                  asl_error_t *err, int lean, size_t *transitions)
+{
+    asl_outcome_t none = {0};
+    if (!oc)
+        oc = &none;
+    cJSON *result = oc->result, *children = oc->children;
+    oc->result = NULL;
+    oc->children = NULL;
+    memset(step, 0, sizeof *step);
+    run_t r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.info = info;
+    r.env = env;
+    r.step = step;
+    r.lean = lean;
+    int phase = load_cursor(&r, cursor, err);
+    int ok = phase >= 0;
+    if (ok) {
+        switch ((phase_t)phase) {
+        case PH_ENTER: ok = oc->kind == ASL_OUTCOME_NONE; break;
+        case PH_TASK: ok = oc->kind == ASL_OUTCOME_TASK_SUCCEEDED || oc->kind == ASL_OUTCOME_TASK_FAILED; break;
+        case PH_WAIT:
+        case PH_RETRY: ok = oc->kind == ASL_OUTCOME_TIMER; break;
+        case PH_CHILDREN: ok = oc->kind == ASL_OUTCOME_CHILDREN; break;
+        }
+        if (!ok && err)
+            asl_error_set(err, ASL_E_RUNTIME, "outcome %d does not fit a cursor in phase '%s'",
+                          (int)oc->kind, PHASES[phase]);
+    }
+    if (!ok || init_step(step) != 0) {
+        cJSON_Delete(result);
+        cJSON_Delete(children);
+        run_free(&r);
+        memset(step, 0, sizeof *step);
+        return -1;
+    }
+    int rc = R_STOP;
+    switch ((phase_t)phase) {
+    case PH_ENTER:
+        drive(&r, 1);
+        goto out;
+    case PH_TASK:
+        if (oc->kind == ASL_OUTCOME_TASK_SUCCEEDED) {
+            rc = task_succeeded(&r, result);
+        } else {
+            const char *e = oc->error ? oc->error : ASL_E_TASK_FAILED;
+            int timed_out = strcmp(e, ASL_E_TIMEOUT) == 0;
+            cJSON *d = event(&r, timed_out ? "TaskTimedOut" : "TaskFailed");
+            add_str(d, "resourceType", "sagad");
+            add_str(d, "resource", cur(&r)->handler);
+            add_str(d, "error", e);
+            add_str(d, "cause", oc->cause ? oc->cause : "");
+            cJSON_Delete(result);
+            asl_error_clear(&r.err);
+            r.err.error = strdup(e);
+            r.err.cause = strdup(oc->cause ? oc->cause : "");
+            rc = R_ERR;
+        }
+        break;
+    case PH_WAIT:
+        rc = finish_wait(&r);
+        break;
+    case PH_RETRY:
+        rc = cur(&r)->type == ASL_STATE_TASK ? run_task(&r, 1) : run_children(&r, 1);
+        break;
+    case PH_CHILDREN:
+        rc = children_done(&r, children);
+        break;
+    }
+    if (rc == R_ERR)
+        rc = handle_error(&r);
+    if (rc == R_NEXT)
+        drive(&r, 1);
+out:
+    if (transitions)
+        *transitions = r.transitions;
+    cJSON_Delete(phase == PH_TASK ? NULL : result);
+    if (phase != PH_CHILDREN)
+        cJSON_Delete(children);
+    run_free(&r);
+    return 0;
+}
+
+int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcome,
+                    const asl_exec_info_t *info, const asl_env_t *env,
+                    asl_step_t *step, asl_error_t *err)
+{
+    return resume(m, cursor, outcome, info, env, step, err, 0, NULL);
+}
+
+/* ---- steps -------------------------------------------------------------- */
 
 void asl_step_clear(asl_step_t *s)
 {
@@ -25,38 +1190,6 @@ cJSON *asl_step_take_cursor(asl_step_t *s)
     return c;
 }
 
-static int stub_fail(asl_step_t *step)
-{
-    memset(step, 0, sizeof *step);
-    step->kind = ASL_STEP_FAILED;
-    step->events = cJSON_CreateArray();
-    asl_error_set(&step->error, ASL_E_RUNTIME, "engine not implemented yet");
-    return 0;
-}
-
-int asl_exec_start(const asl_machine_t *m, const cJSON *input,
-                   const asl_exec_info_t *info, const asl_env_t *env, asl_step_t *step)
-{
-    (void)m; (void)input; (void)info; (void)env;
-    return stub_fail(step);
-}
-
-int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
-                         const asl_env_t *env, asl_step_t *step)
-{
-    (void)child; (void)info; (void)env;
-    return stub_fail(step);
-}
-
-int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcome,
-                    const asl_exec_info_t *info, const asl_env_t *env,
-                    asl_step_t *step, asl_error_t *err)
-{
-    (void)m; (void)outcome; (void)info; (void)env; (void)err;
-    cJSON_Delete(cursor);
-    return stub_fail(step);
-}
-
 const char *asl_cursor_state(const cJSON *cursor)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(cursor, "state");
@@ -77,19 +1210,255 @@ const char *asl_step_kind_name(asl_step_kind_t k)
     return "?";
 }
 
-int asl_error_matches(const char *pattern, const char *error, asl_state_type_t t)
+/* ---- synchronous driver ------------------------------------------------- */
+
+typedef struct driver_s {
+    const asl_run_opts_t *o;
+    asl_exec_info_t info;
+    asl_env_t env;
+    uint64_t rng;
+    size_t max_transitions;
+    asl_run_result_t *res;
+    int lean;
+    int aborted;               /* transition limit hit */
+} driver_t;
+
+static uint64_t xorshift(void *ud)
 {
-    (void)t;
-    return strcmp(pattern, error) == 0;
+    uint64_t *s = ud;
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+/* Built-in handlers. */
+static int builtin_task(const char *resource, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    if (strcmp(resource, "sagad:echo") == 0) {
+        *result = cJSON_Duplicate(input, 1);
+        return 0;
+    }
+    if (strcmp(resource, "sagad:fail") == 0) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(input, "error");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(input, "cause");
+        asl_error_clear(err);
+        err->error = strdup(cJSON_IsString(e) ? e->valuestring : ASL_E_TASK_FAILED);
+        err->cause = strdup(cJSON_IsString(c) ? c->valuestring : "");
+        return -1;
+    }
+    return asl_error_set(err, ASL_E_TASK_FAILED, "no handler for resource '%s'", resource);
+}
+
+/* Moves the step's events to the caller's array and counts them. */
+static void collect_events(driver_t *d, asl_step_t *st, size_t transitions)
+{
+    d->res->n_transitions += transitions;
+    d->res->n_events += (size_t)cJSON_GetArraySize(st->events);
+    if (d->o && d->o->events) {
+        cJSON *e;
+        while ((e = cJSON_DetachItemFromArray(st->events, 0)) != NULL)
+            cJSON_AddItemToArray(d->o->events, e);
+    }
+}
+
+typedef struct fiber_s {
+    const asl_machine_t *m;
+    asl_step_t step;
+    cJSON *result;             /* {"output"} / {"error","cause"} when done */
+} fiber_t;
+
+static void advance(driver_t *d, fiber_t *f);
+
+/* Runs the children of f's RUN_CHILDREN step; returns the outcome array. */
+static cJSON *run_children_sync(driver_t *d, asl_step_t *st)
+{
+    size_t n = st->n_children;
+    fiber_t *fs = n ? calloc(n, sizeof *fs) : NULL;
+    cJSON *arr = cJSON_CreateArray();
+    size_t failures = 0;
+    size_t limit = st->max_concurrency ? st->max_concurrency : n;
+    int interleave = d->o && d->o->interleave;
+    size_t started = 0, done = 0;
+    int stop = 0;
+    while (fs && done < n && !d->aborted) {
+        /* start children up to the concurrency limit */
+        while (!stop && started < n && started - done < (interleave ? limit : 1)) {
+            fiber_t *f = &fs[started];
+            f->m = st->children[started].machine;
+            size_t tr = 0;
+            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean, &tr) != 0) {
+                d->aborted = 1;
+                break;
+            }
+            collect_events(d, &f->step, tr);
+            started++;
+        }
+        if (started == done)
+            break;
+        /* one step of each running child */
+        for (size_t i = done; i < started && !d->aborted; i++) {
+            fiber_t *f = &fs[i];
+            if (f->result)
+                continue;
+            advance(d, f);
+            if (!interleave)
+                while (!f->result && !d->aborted)
+                    advance(d, f);
+        }
+        while (done < started && fs[done].result) {
+            if (!cJSON_GetObjectItemCaseSensitive(fs[done].result, "output"))
+                failures++;
+            done++;
+        }
+        if (failures > st->tolerated_failures)
+            stop = 1;
+        if (stop && done == started)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fs && fs[i].result) {
+            cJSON_AddItemToArray(arr, fs[i].result);
+            fs[i].result = NULL;
+        } else {
+            cJSON_AddItemToArray(arr, cJSON_CreateNull());
+        }
+        if (fs)
+            asl_step_clear(&fs[i].step);
+    }
+    free(fs);
+    return arr;
+}
+
+/* Does what f's current step asks and resumes; sets f->result at the end. */
+static void advance(driver_t *d, fiber_t *f)
+{
+    asl_step_t *st = &f->step;
+    if (st->kind == ASL_STEP_SUCCEEDED) {
+        f->result = cJSON_CreateObject();
+        cJSON_AddItemToObject(f->result, "output", st->output ? st->output : cJSON_CreateNull());
+        st->output = NULL;
+        return;
+    }
+    if (st->kind == ASL_STEP_FAILED) {
+        f->result = cJSON_CreateObject();
+        if (st->error.error)
+            cJSON_AddStringToObject(f->result, "error", st->error.error);
+        else
+            cJSON_AddNullToObject(f->result, "error");
+        if (st->error.cause)
+            cJSON_AddStringToObject(f->result, "cause", st->error.cause);
+        return;
+    }
+    if (d->res->n_transitions > d->max_transitions) {
+        d->aborted = 1;
+        return;
+    }
+    asl_outcome_t oc = {0};
+    asl_error_t terr = {0};
+    switch (st->kind) {
+    case ASL_STEP_RUN_TASK: {
+        cJSON *result = NULL;
+        int rc = 1;
+        d->res->n_tasks++;
+        if (d->o && d->o->task)
+            rc = d->o->task(st->resource, st->task_input, st->attempt, d->o->task_ud, &result, &terr);
+        if (rc == 1)
+            rc = builtin_task(st->resource, st->task_input, &result, &terr);
+        if (rc == 0) {
+            oc.kind = ASL_OUTCOME_TASK_SUCCEEDED;
+            oc.result = result;
+        } else {
+            cJSON_Delete(result);
+            oc.kind = ASL_OUTCOME_TASK_FAILED;
+            oc.error = terr.error ? terr.error : ASL_E_TASK_FAILED;
+            oc.cause = terr.cause;
+        }
+        break;
+    }
+    case ASL_STEP_WAIT:
+    case ASL_STEP_RETRY:
+        if (st->wake_at_ms > d->env.now_ms) {
+            d->res->elapsed_ms += st->wake_at_ms - d->env.now_ms;
+            d->env.now_ms = st->wake_at_ms;
+        }
+        oc.kind = ASL_OUTCOME_TIMER;
+        break;
+    case ASL_STEP_RUN_CHILDREN:
+        oc.kind = ASL_OUTCOME_CHILDREN;
+        oc.children = run_children_sync(d, st);
+        if (d->aborted) {
+            cJSON_Delete(oc.children);
+            return;
+        }
+        break;
+    case ASL_STEP_CONTINUE:
+        oc.kind = ASL_OUTCOME_NONE;
+        break;
+    default:
+        break;
+    }
+    cJSON *cursor = asl_step_take_cursor(st);
+    asl_step_clear(st);
+    size_t tr = 0;
+    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean, &tr) != 0)
+        d->aborted = 1;
+    else
+        collect_events(d, st, tr);
+    asl_error_clear(&terr);
 }
 
 int asl_run(const asl_machine_t *m, const cJSON *input, const asl_run_opts_t *opts,
             asl_run_result_t *res)
 {
-    (void)m; (void)input; (void)opts;
     memset(res, 0, sizeof *res);
-    res->status = ASL_STEP_FAILED;
-    asl_error_set(&res->error, ASL_E_RUNTIME, "engine not implemented yet");
+    driver_t d;
+    memset(&d, 0, sizeof d);
+    d.o = opts;
+    d.res = res;
+    d.lean = !(opts && opts->events);
+    d.max_transitions = opts && opts->max_transitions ? opts->max_transitions : 25000;
+    d.rng = 0x9E3779B97F4A7C15ULL;
+    d.env.now_ms = opts && opts->start_ms ? opts->start_ms : 1700000000000LL;
+    d.env.random64 = opts && opts->random64 ? opts->random64 : xorshift;
+    d.env.random_ud = opts && opts->random64 ? opts->random_ud : &d.rng;
+    if (opts && opts->info) {
+        d.info = *opts->info;
+    } else {
+        d.info.execution_id = "exec-1";
+        d.info.execution_name = "exec-1";
+        d.info.state_machine_id = "machine";
+        d.info.state_machine_name = "machine";
+    }
+    if (!d.info.execution_input)
+        d.info.execution_input = input;
+    if (!d.info.start_time_ms)
+        d.info.start_time_ms = d.env.now_ms;
+    fiber_t f;
+    memset(&f, 0, sizeof f);
+    f.m = m;
+    size_t tr = 0;
+    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean, &tr) != 0)
+        return -1;
+    collect_events(&d, &f.step, tr);
+    while (!f.result && !d.aborted)
+        advance(&d, &f);
+    if (d.aborted) {
+        res->status = ASL_STEP_FAILED;
+        asl_error_set(&res->error, ASL_E_RUNTIME,
+                      "transition limit of %zu exceeded", d.max_transitions);
+    } else if (f.step.kind == ASL_STEP_SUCCEEDED) {
+        res->status = ASL_STEP_SUCCEEDED;
+        cJSON *o = cJSON_DetachItemFromObjectCaseSensitive(f.result, "output");
+        res->output = o ? o : cJSON_CreateNull();
+    } else {
+        res->status = ASL_STEP_FAILED;
+        asl_error_move(&res->error, &f.step.error);
+    }
+    cJSON_Delete(f.result);
+    asl_step_clear(&f.step);
     return 0;
 }
 

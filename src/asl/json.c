@@ -1,17 +1,361 @@
-/* JSON helpers for the ASL engine (stub: being implemented). */
+/* JSON helpers for the ASL engine: equality, compact printing and sizing
+ * with Step Functions' number rules, integer tests and RFC 3339 instants.
+ * Printing is our own so that size checks need no allocation. */
 #include "asl/json.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-bool asl_json_equal(const cJSON *a, const cJSON *b) { (void)a; (void)b; return false; }
-size_t asl_json_size(const cJSON *v, size_t limit) { (void)v; (void)limit; return 0; }
-char *asl_json_print(const cJSON *v) { return cJSON_PrintUnformatted(v); }
+bool asl_json_equal(const cJSON *a, const cJSON *b)
+{
+    if (!a || !b)
+        return a == b;
+    int ta = a->type & 0xff, tb = b->type & 0xff;
+    if (ta != tb)
+        return false;
+    switch (ta) {
+    case cJSON_False:
+    case cJSON_True:
+    case cJSON_NULL:
+        return true;
+    case cJSON_Number:
+        return a->valuedouble == b->valuedouble;
+    case cJSON_String:
+    case cJSON_Raw:
+        return strcmp(a->valuestring ? a->valuestring : "",
+                      b->valuestring ? b->valuestring : "") == 0;
+    case cJSON_Array: {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next)
+            if (!asl_json_equal(x, y))
+                return false;
+        return !x && !y;
+    }
+    case cJSON_Object: {
+        size_t na = 0, nb = 0;
+        for (const cJSON *x = a->child; x; x = x->next)
+            na++;
+        for (const cJSON *y = b->child; y; y = y->next)
+            nb++;
+        if (na != nb)
+            return false;
+        for (const cJSON *x = a->child; x; x = x->next) {
+            const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+            if (!y || !asl_json_equal(x, y))
+                return false;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Output sink: counts only when buf is NULL; gives up once past limit. */
+typedef struct sink_s {
+    char *buf;
+    size_t len, cap, limit;
+    bool oom;
+} sink_t;
+
+static void put(sink_t *s, const char *p, size_t n)
+{
+    if (s->oom || s->len > s->limit)
+        return;
+    if (s->buf || s->cap) {
+        if (s->len + n + 1 > s->cap) {
+            size_t cap = s->cap ? s->cap : 64;
+            while (cap < s->len + n + 1)
+                cap *= 2;
+            char *b = realloc(s->buf, cap);
+            if (!b) {
+                s->oom = true;
+                return;
+            }
+            s->buf = b;
+            s->cap = cap;
+        }
+        memcpy(s->buf + s->len, p, n);
+    }
+    s->len += n;
+}
+
+static void put_number(sink_t *s, double d)
+{
+    char tmp[40];
+    int n;
+    if (!isfinite(d)) {
+        put(s, "null", 4);
+        return;
+    }
+    if (d == floor(d) && fabs(d) < 1e17) {
+        n = snprintf(tmp, sizeof tmp, "%.0f", d == 0 ? 0.0 : d);
+    } else {
+        n = snprintf(tmp, sizeof tmp, "%.15g", d);
+        if (strtod(tmp, NULL) != d)
+            n = snprintf(tmp, sizeof tmp, "%.16g", d);
+        if (strtod(tmp, NULL) != d)
+            n = snprintf(tmp, sizeof tmp, "%.17g", d);
+    }
+    put(s, tmp, (size_t)n);
+}
+
+static void put_string(sink_t *s, const char *str)
+{
+    const unsigned char *p = (const unsigned char *)(str ? str : "");
+    put(s, "\"", 1);
+    const unsigned char *run = p;
+    for (; *p; p++) {
+        const char *esc = NULL;
+        char u[8];
+        switch (*p) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            if (*p < 0x20) {
+                snprintf(u, sizeof u, "\\u%04x", *p);
+                esc = u;
+            }
+        }
+        if (esc) {
+            put(s, (const char *)run, (size_t)(p - run));
+            put(s, esc, strlen(esc));
+            run = p + 1;
+        }
+    }
+    put(s, (const char *)run, (size_t)(p - run));
+    put(s, "\"", 1);
+}
+
+static void put_value(sink_t *s, const cJSON *v)
+{
+    if (s->oom || s->len > s->limit)
+        return;
+    switch (v->type & 0xff) {
+    case cJSON_False: put(s, "false", 5); break;
+    case cJSON_True: put(s, "true", 4); break;
+    case cJSON_Number: put_number(s, v->valuedouble); break;
+    case cJSON_String: put_string(s, v->valuestring); break;
+    case cJSON_Raw: put(s, v->valuestring, strlen(v->valuestring)); break;
+    case cJSON_Array:
+        put(s, "[", 1);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            put_value(s, c);
+            if (c->next)
+                put(s, ",", 1);
+        }
+        put(s, "]", 1);
+        break;
+    case cJSON_Object:
+        put(s, "{", 1);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            put_string(s, c->string);
+            put(s, ":", 1);
+            put_value(s, c);
+            if (c->next)
+                put(s, ",", 1);
+        }
+        put(s, "}", 1);
+        break;
+    default:
+        put(s, "null", 4);
+    }
+}
+
+size_t asl_json_size(const cJSON *v, size_t limit)
+{
+    sink_t s = {.limit = limit};
+    if (v)
+        put_value(&s, v);
+    return s.len;
+}
+
+char *asl_json_print(const cJSON *v)
+{
+    sink_t s = {.limit = SIZE_MAX, .cap = 0};
+    s.buf = malloc(64);
+    if (!s.buf)
+        return NULL;
+    s.cap = 64;
+    if (v)
+        put_value(&s, v);
+    else
+        put(&s, "null", 4);
+    if (s.oom) {
+        free(s.buf);
+        return NULL;
+    }
+    s.buf[s.len] = '\0';
+    return s.buf;
+}
+
 int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err)
-{ (void)v; (void)what; (void)err; return 0; }
-bool asl_json_is_integer(const cJSON *v, int64_t *out) { (void)v; (void)out; return false; }
-cJSON *asl_json_parse(const char *text, size_t len) { return cJSON_ParseWithLength(text, len); }
-bool asl_timestamp_parse(const char *s, asl_timestamp_t *out) { (void)s; (void)out; return false; }
-int asl_timestamp_cmp(const asl_timestamp_t *a, const asl_timestamp_t *b) { (void)a; (void)b; return 0; }
-int64_t asl_timestamp_to_ms(const asl_timestamp_t *t) { (void)t; return 0; }
-char *asl_timestamp_format(int64_t ms, char *buf) { (void)ms; buf[0] = 0; return buf; }
+{
+    if (asl_json_size(v, ASL_PAYLOAD_LIMIT) > ASL_PAYLOAD_LIMIT)
+        return asl_error_set(err, ASL_E_DATA_LIMIT,
+                             "The %s has a size exceeding the maximum of %d bytes",
+                             what ? what : "payload", ASL_PAYLOAD_LIMIT);
+    return 0;
+}
+
+bool asl_json_is_integer(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        return false;
+    if (out)
+        *out = (int64_t)d;
+    return true;
+}
+
+cJSON *asl_json_parse(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!v)
+        return NULL;
+    const char *stop = text + len;
+    for (; end && end < stop; end++) {
+        if (*end == '\0' && end + 1 == stop)
+            break;
+        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+            cJSON_Delete(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* ---- timestamps ---------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool asl_timestamp_parse(const char *s, asl_timestamp_t *out)
+{
+    int y, mo, d, h, mi, se;
+    if (!s || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
+        return false;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap))
+        return false;
+    const char *p = s + 19;
+    int32_t nsec = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        int32_t scale = 100000000;
+        while (*p >= '0' && *p <= '9') {
+            if (n < 9) {
+                nsec += (int32_t)(*p - '0') * scale;
+                scale /= 10;
+            }
+            n++;
+            p++;
+        }
+        if (n == 0)
+            return false;
+    }
+    int64_t off = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return false;
+        off = (int64_t)(oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p)
+        return false;
+    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+                   h * 3600 + mi * 60 + se - off;
+    if (out) {
+        out->sec = secs;
+        out->nsec = nsec;
+    }
+    return true;
+}
+
+int asl_timestamp_cmp(const asl_timestamp_t *a, const asl_timestamp_t *b)
+{
+    if (a->sec != b->sec)
+        return a->sec < b->sec ? -1 : 1;
+    if (a->nsec != b->nsec)
+        return a->nsec < b->nsec ? -1 : 1;
+    return 0;
+}
+
+int64_t asl_timestamp_to_ms(const asl_timestamp_t *t)
+{
+    return t->sec * 1000 + t->nsec / 1000000;
+}
+
+char *asl_timestamp_format(int64_t ms, char *buf)
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int msec = (int)(ms - secs * 1000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t rem = secs - days * 86400;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
+             (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), msec);
+    size_t n = strlen(tmp);
+    if (n >= ASL_TIMESTAMP_MAX)
+        n = ASL_TIMESTAMP_MAX - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+    return buf;
+}
