@@ -77,6 +77,7 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);"
     "CREATE INDEX orders_by_execution ON orders (execution_id);"
+    "CREATE INDEX orders_by_created ON orders (created_ms DESC);"
     "CREATE TABLE stock ("
     "  item_id TEXT PRIMARY KEY,"
     "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
@@ -90,7 +91,19 @@ static const char *const migrations[] = {
     "  status TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX payments_by_order ON payments (order_id);",
+    "CREATE INDEX payments_by_order ON payments (order_id);"
+    /* What each order took from stock, so that stock.release gives back
+     * exactly that, once (status RESERVED -> RELEASED). */
+    "CREATE TABLE reservations ("
+    "  order_id TEXT PRIMARY KEY,"
+    "  item_id TEXT NOT NULL,"
+    "  quantity INTEGER NOT NULL CHECK (quantity > 0),"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    /* A fresh database sells coffee beans, so SPEC section 4's curl line works at once. */
+    "INSERT INTO stock (item_id, quantity, updated_ms)"
+    "  VALUES ('coffee-beans', 5, CAST(strftime('%s', 'now') AS INTEGER) * 1000);",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
