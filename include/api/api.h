@@ -20,9 +20,13 @@ typedef struct api_s {
     void *health_ud;
 } api_t;
 
-/* Registers the state-machine and execution routes, /healthz and /metrics.
+/* Registers the state-machine and execution routes, /healthz, /metrics and
+ * the order routes.
  * `api` must outlive the server. Returns 0 or -1. */
 int api_register(http_server_t *srv, api_t *api);
+
+/* The order saga's routes: POST /order, /orders, /stock. Returns 0 or -1. */
+int api_register_orders(http_server_t *srv, api_t *api);
 
 /* Helpers shared by the route modules. */
 

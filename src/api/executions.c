@@ -430,5 +430,6 @@ int api_register(http_server_t *srv, api_t *api)
     rc |= http_server_route(srv, "GET", "/executions/{id}", on_get_execution, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}/history", on_history, api);
     rc |= http_server_route(srv, "POST", "/executions/{id}/stop", on_stop, api);
+    rc |= api_register_orders(srv, api);
     return rc ? -1 : 0;
 }

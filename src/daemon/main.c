@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
+#include "handlers/handlers.h"
 #include "http/server.h"
 #include "store/db.h"
 
@@ -211,6 +212,10 @@ int main(int argc, char **argv)
     }
     if (machines_open(app.store, &app.machines) < 0) {
         log_error("cannot read the state machines from %s", app.cfg.database);
+        return 1;
+    }
+    if (handlers_register_all(&app.cfg) < 0) {
+        log_error("cannot register the built-in handlers");
         return 1;
     }
     machines_load_dir(app.machines, app.cfg.sagas_dir);
