@@ -110,4 +110,22 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
+# `make bench`: the benchmarks of docs/BENCHMARKS.md (bench/run.sh, about 3 minutes).
+BENCH_BIN := $(BUILD)/bench/loadgen $(BUILD)/bench/engine $(BUILD)/bench/floor
+
+$(BUILD)/bench/loadgen: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=c11 -O2 $(WARN) -D_GNU_SOURCE -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench:
+	@scripts/deps.sh bench
+	$(MAKE) all $(BENCH_BIN)
+	@bench/run.sh $(BUILD)
+
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)

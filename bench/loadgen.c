@@ -313,13 +313,12 @@ int main(int argc, char **argv)
         }
     }
     double secs = (double)(now_ns() - t_start) / 1e9;
-    double send_secs = (double)(t_stop - t_start) / 1e9;
     qsort(lat.v, lat.n, sizeof *lat.v, cmp_u32);
     printf("conns=%d secs=%.3f ok=%llu non2xx=%llu errors=%llu reconnects=%llu rps=%.1f "
            "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
            nconn, secs, (unsigned long long)n_2xx, (unsigned long long)n_other,
            (unsigned long long)n_err, (unsigned long long)(n_reconnect),
-           (double)n_2xx / send_secs, pct(0.50), pct(0.90), pct(0.99), pct(0.999),
+           (double)n_2xx / secs, pct(0.50), pct(0.90), pct(0.99), pct(0.999),
            lat.n ? lat.v[lat.n - 1] / 1000.0 : 0.0);
     for (int i = 0; i < nconn; i++)
         close(conns[i].fd);

@@ -6,12 +6,14 @@ set -eu
 build="gcc make pkg-config libuv1-dev node-llhttp libcjson-dev libhiredis-dev libsqlite3-dev nettle-dev"
 run="$build redis-server redis-tools sqlite3"
 test="$run libcmocka-dev curl python3 graphviz clang libclang-rt-14-dev"
+bench="$run curl python3 gnuplot-nox valgrind nodejs"
 
 case "${1:-build}" in
   build) want=$build ;;
   run)   want=$run ;;
   test)  want=$test ;;
-  *) echo "usage: $0 build|run|test" >&2; exit 2 ;;
+  bench) want=$bench ;;
+  *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

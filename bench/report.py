@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Turns the results of bench/run.sh into one table (stdout), docs/BENCHMARKS.md
+and a gnuplot PNG. Usage: report.py RESULTS TMPDIR OUT_MD OUT_PNG.
+The hand-written analysis comes from bench/analysis.md."""
+import os
+import shlex
+import subprocess
+import sys
+
+TARGET_RATE = 10000.0      # completed order sagas/s end to end at concurrency 64
+TARGET_P99_MS = 10.0       # p99 of POST /order at concurrency 64
+TARGET_PEER_X = 2.0        # engine-only on a file database vs the peer in memory
+TARGET_RSS_MB = 64.0       # peak RSS of sagad
+
+
+def parse(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            parts = shlex.split(line.strip())
+            if not parts:
+                continue
+            kv = {}
+            for p in parts[1:]:
+                if '=' in p:
+                    k, v = p.split('=', 1)
+                    kv[k] = v
+            rows.append((parts[0], kv))
+    return rows
+
+
+def num(kv, k, default=None):
+    try:
+        return float(kv[k])
+    except (KeyError, ValueError):
+        return default
+
+
+def fmt_rate(x):
+    return '-' if x is None else f'{x:,.0f}'
+
+
+def fmt_ms(x):
+    return '-' if x is None else (f'{x:.2f}' if x < 10 else f'{x:.1f}')
+
+
+def fmt_mb(kb):
+    return '-' if kb is None or kb < 0 else f'{kb / 1024:.1f}'
+
+
+def fmt_bytes(b):
+    return '-' if b is None or b < 0 else f'{b:,.0f}'
+
+
+def fmt_ratio(x):
+    return '-' if x is None else f'{x:.2f}x'
+
+
+def verdict(ok, text):
+    return ('met' if ok else 'MISSED') + ': ' + text
+
+
+def main():
+    res_path, tmp, out_md, out_png = sys.argv[1:5]
+    rows = parse(res_path)
+    meta = next((kv for t, kv in rows if t == 'meta'), {})
+    meta_end = next((kv for t, kv in rows if t == 'meta_end'), {})
+    sizes = next((kv for t, kv in rows if t == 'sizes'), {})
+    prof = next((kv for t, kv in rows if t == 'profile'), {})
+    e2e = [kv for t, kv in rows if t == 'e2e']
+    peers = [kv for t, kv in rows if t == 'peer']
+    peer = max(peers, key=lambda kv: num(kv, 'sagas_per_s', 0)) if peers else {}
+    peer_rate = num(peer, 'sagas_per_s')
+    peer_rss = num(peer, 'rss_kb')
+
+    def vs_peer(rate, rss):
+        r = rate / peer_rate if rate and peer_rate else None
+        m = rss / peer_rss if rss and rss > 0 and peer_rss else None
+        return fmt_ratio(r), fmt_ratio(m)
+
+    # One table: every measurement, the same columns.
+    head = ['run', 'accepted/s', 'completed/s', 'p50 ms', 'p99 ms', 'peak RSS MB',
+            'DB bytes/saga', 'rate / peer', 'RSS / peer']
+    table = []
+    plot = []
+    for kv in e2e:
+        c = int(num(kv, 'c', 0))
+        done = num(kv, 'succeeded', 0) + num(kv, 'failed', 0)
+        span = num(kv, 'span_ms', 0) / 1000.0
+        completed = (done - 1) / span if span > 0 and done > 1 else None
+        accepted = num(kv, 'rps')
+        n_exec = num(kv, 'executions', 0)
+        per_saga = num(kv, 'db_bytes', 0) / n_exec if n_exec else None
+        kv['completed'] = completed
+        rr, mr = vs_peer(completed, num(kv, 'rss_kb'))
+        errs = int(num(kv, 'non2xx', 0) + num(kv, 'errors', 0))
+        name = f'end to end, {c} conn' + ('' if errs == 0 else f' ({errs} errors)')
+        table.append([name, fmt_rate(accepted), fmt_rate(completed), fmt_ms(num(kv, 'p50_ms')),
+                      fmt_ms(num(kv, 'p99_ms')), fmt_mb(num(kv, 'rss_kb')), fmt_bytes(per_saga),
+                      rr, mr])
+        plot.append((c, accepted or 0, completed or 0, num(kv, 'p99_ms', 0)))
+
+    def engine_row(tag, name):
+        kv = next((kv for t, kv in rows if t == tag), None)
+        if not kv:
+            return None
+        rate = num(kv, 'sagas_per_s')
+        rr, mr = vs_peer(rate, num(kv, 'rss_kb'))
+        table.append([name, '-', fmt_rate(rate), '-', '-', fmt_mb(num(kv, 'rss_kb')),
+                      fmt_bytes(num(kv, 'db_bytes_per_saga')), rr, mr])
+        return kv
+
+    eng_file = engine_row('engine_file', 'engine only, runtime, file DB')
+    engine_row('engine_mem', 'engine only, runtime, :memory:')
+    engine_row('engine_pure', 'engine only, asl_run, no DB')
+    for kv in peers:
+        table.append([f'peer (Node, in memory, {kv.get("window", "?")} in flight)', '-',
+                      fmt_rate(num(kv, 'sagas_per_s')), '-', '-', fmt_mb(num(kv, 'rss_kb')), '-',
+                      '-', '-'])
+    floors = [(t, kv) for t, kv in rows if t.startswith('floor')]
+    for t, kv in floors:
+        what = {'floor_file': f'floor, file DB, {kv.get("batch")}/txn',
+                'floor_compact': f'floor, file DB, {kv.get("batch")}/txn, 300 B history',
+                'floor_mem': f'floor, :memory:, {kv.get("batch")}/txn'}[t]
+        rate = num(kv, 'sagas_per_s')
+        rr, _ = vs_peer(rate, None)
+        table.append([what, '-', fmt_rate(rate), '-', '-', '-',
+                      fmt_bytes(num(kv, 'db_bytes_per_saga')), rr, '-'])
+
+    # Targets, each with by how much it is missed.
+    targets = []
+    c64 = next((kv for kv in e2e if num(kv, 'c') == 64), None)
+    if c64:
+        comp = c64['completed'] or 0
+        targets.append(verdict(comp >= TARGET_RATE,
+                               f'end to end at 64 connections: {comp:,.0f} completed sagas/s vs '
+                               f'{TARGET_RATE:,.0f} ({comp / TARGET_RATE:.1%} of target'
+                               + ('' if comp >= TARGET_RATE else
+                                  f', {TARGET_RATE / comp if comp else float("inf"):.1f}x short') + ')'))
+        p99 = num(c64, 'p99_ms', 0)
+        targets.append(verdict(p99 <= TARGET_P99_MS,
+                               f'p99 of POST /order at 64 connections: {p99:.1f} ms vs '
+                               f'{TARGET_P99_MS:.0f} ms'
+                               + ('' if p99 <= TARGET_P99_MS else f' ({p99 / TARGET_P99_MS:.1f}x over)')))
+    if eng_file and peer_rate:
+        x = num(eng_file, 'sagas_per_s', 0) / peer_rate
+        targets.append(verdict(x >= TARGET_PEER_X,
+                               f'engine only on a file DB: {x:.2f}x the peer in memory vs '
+                               f'{TARGET_PEER_X:.0f}x'
+                               + ('' if x >= TARGET_PEER_X else
+                                  f' ({TARGET_PEER_X / x if x else float("inf"):.1f}x short)')))
+    if e2e:
+        rss = max(num(kv, 'rss_kb', 0) for kv in e2e) / 1024
+        targets.append(verdict(rss <= TARGET_RSS_MB,
+                               f'peak RSS of sagad (largest over the end-to-end points): '
+                               f'{rss:.1f} MB vs {TARGET_RSS_MB:.0f} MB'
+                               + ('' if rss <= TARGET_RSS_MB else f' ({rss / TARGET_RSS_MB:.1f}x over)')))
+
+    widths = [max(len(str(r[i])) for r in [head] + table) for i in range(len(head))]
+
+    def line(r):
+        return '  '.join(str(v).ljust(widths[i]) if i == 0 else str(v).rjust(widths[i])
+                         for i, v in enumerate(r))
+    print(line(head))
+    print('  '.join('-' * w for w in widths))
+    for r in table:
+        print(line(r))
+    print()
+    for t in targets:
+        print('target ' + t)
+    print(f'\nload average before/after: {meta.get("load_before", "?")} / '
+          f'{meta_end.get("load_after", "?")} on {meta.get("cpus", "?")} CPUs; '
+          f'details in {out_md}')
+
+    # Plot: throughput and p99 against concurrency.
+    png_ok = False
+    if plot:
+        dat = os.path.join(tmp, 'plot.dat')
+        with open(dat, 'w') as f:
+            for c, a, d, p in sorted(plot):
+                f.write(f'{c} {a} {d} {p}\n')
+        gp = f"""set terminal pngcairo size 900,520 noenhanced font ",10"
+set output '{out_png}'
+set title 'sagad end to end: POST /order on loopback ({meta.get("secs", "?")} s per point)'
+set logscale x 2
+set xlabel 'client connections'
+set ylabel 'order sagas/s'
+set y2label 'p99 latency of POST /order (ms)'
+set ytics nomirror
+set y2tics
+set logscale y2
+set grid
+set key left top
+set yrange [0:*]
+plot '{dat}' using 1:2 with linespoints lw 2 title 'accepted/s', \\
+     '{dat}' using 1:3 with linespoints lw 2 title 'completed/s', \\
+     '{dat}' using 1:4 axes x1y2 with linespoints lw 2 dt 2 title 'p99 ms (right)'
+"""
+        try:
+            os.makedirs(os.path.dirname(out_png) or '.', exist_ok=True)
+            r = subprocess.run(['gnuplot'], input=gp.encode(), capture_output=True)
+            if r.returncode != 0 or not os.path.exists(out_png):
+                # pngcairo is not in every gnuplot build: fall back to the gd png terminal.
+                r = subprocess.run(['gnuplot'], input=gp.replace('pngcairo', 'png').encode(),
+                                   capture_output=True)
+            png_ok = r.returncode == 0 and os.path.exists(out_png)
+            if not png_ok:
+                print('gnuplot failed: ' + r.stderr.decode(errors='replace').strip(), file=sys.stderr)
+        except FileNotFoundError:
+            print('gnuplot is not installed (scripts/deps.sh bench); no plot', file=sys.stderr)
+
+    def md_table():
+        out = ['| ' + ' | '.join(head) + ' |',
+               '|' + '|'.join(['---'] + ['---:'] * (len(head) - 1)) + '|']
+        for r in table:
+            out.append('| ' + ' | '.join(str(v) for v in r) + ' |')
+        return '\n'.join(out)
+
+    def read(name):
+        p = os.path.join(tmp, name)
+        return open(p).read().rstrip() if os.path.exists(p) else ''
+
+    analysis = open('bench/analysis.md').read().rstrip() if os.path.exists('bench/analysis.md') else ''
+    prof_head = (f'`{prof.get("tool")}` on `{prof.get("target")}`'
+                 + (f', {int(num(prof, "per_saga", 0)):,} instructions per saga'
+                    if prof.get('per_saga') else ''))
+    md = f"""# Benchmarks
+
+Generated by `make bench` (bench/run.sh, bench/report.py); do not edit by hand:
+the analysis section comes from bench/analysis.md.
+
+Run {meta.get('start', '?')} to {meta_end.get('end', '?')} on {meta.get('cpus', '?')} CPUs,
+kernel {meta.get('kernel', '?')}, SQLite {meta.get('sqlite', '?')}, Node {meta.get('node', '?')}.
+Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_before', '?')} /
+{meta_end.get('load_after', '?')}** (the machine is shared; numbers are noisy).
+
+## Results
+
+{md_table()}
+
+- *end to end*: a fresh `sagad` per row (temporary database, WAL, `synchronous=FULL`,
+  a throwaway `redis-server`, `--payment_failure_rate=0`, stock set to 10^9 with
+  `PUT /stock/coffee-beans`), `bench/loadgen` sends `POST /order` on N keep-alive
+  connections for {meta.get('secs', '?')} s. *accepted/s* = 2xx answers per second of
+  sending; *completed/s* = executions ended (from the database after the run
+  drained) divided by the span of their `stop_ms`; *p50/p99* of `POST /order`;
+  *peak RSS* = `VmHWM` of sagad; *DB bytes/saga* = database file size after a
+  clean stop divided by the executions.
+- *engine only*: `bench/engine` links `build/libsagad.a`, opens the runtime on a
+  uv loop and calls `runtime_start` {meta.get('n', '?')} times (256 in flight), real
+  handlers, on a file database and on `:memory:`; *asl_run* is the pure engine
+  with the Tasks answered by trivial callbacks, as the peer's are.
+- *peer*: `aws-local-stepfunctions` 3.0.0 on Node runs the same ASL file
+  {meta.get('peer_n', '?')} times in memory, each Task answered by a trivial JavaScript
+  handler (`bench/peer/peer.mjs`); the best of its two rows is the reference of
+  the *rate / peer* and *RSS / peer* columns.
+- *floor*: `bench/floor` writes the rows one saga writes, on sagad's own
+  schema, with prepared statements and the same batching, and nothing else.
+  Payload sizes measured on the engine-only run: input {sizes.get('input', '?')} B,
+  history {sizes.get('history', '?')} B, output {sizes.get('output', '?')} B, outbox
+  {sizes.get('outbox', '?')} B per saga.
+
+## Targets
+
+""" + '\n'.join('- ' + t for t in targets) + f"""
+
+{'![throughput and p99 latency against client connections](bench.png)' if png_ok else '(no plot: gnuplot missing)'}
+
+## Profile
+
+{prof_head}. Inclusive cost of the functions that matter:
+
+```
+{read('profile.txt')}
+```
+
+Exclusive (self) cost, top 15:
+
+```
+{read('profile_self.txt')}
+```
+
+{analysis}
+"""
+    os.makedirs(os.path.dirname(out_md) or '.', exist_ok=True)
+    with open(out_md, 'w') as f:
+        f.write(md)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,171 @@
+#!/bin/sh
+# `make bench`: runs every benchmark of docs/BENCHMARKS.md once, prints one
+# table and rewrites docs/BENCHMARKS.md and docs/bench.png.
+#   end to end  sagad on a fresh database per point, POST /order from
+#               bench/loadgen at each concurrency for BENCH_SECONDS
+#   engine      the same saga through the runtime without HTTP (file, :memory:)
+#               and through the pure engine with trivial handlers
+#   peer        the same saga on aws-local-stepfunctions (Node, in memory)
+#   floor       the bare SQLite writes of one saga, same batching
+#   profile     perf on sagad when hardware counters work, else callgrind on
+#               the engine-only benchmark
+# Usage: bench/run.sh BUILD_DIR (make bench passes it). Knobs: BENCH_SECONDS,
+# BENCH_CONCURRENCY, BENCH_N, BENCH_PEER_N.
+set -eu
+
+BUILD=${1:-build}
+SECS=${BENCH_SECONDS:-5}
+CONCS=${BENCH_CONCURRENCY:-"1 8 64 256"}
+N=${BENCH_N:-10000}
+PEER_N=${BENCH_PEER_N:-20000}
+ROOT=$(pwd)
+B="$ROOT/$BUILD/bench"
+
+# The real saga once it exists; BENCH_SAGA overrides (an absolute path).
+if [ -n "${BENCH_SAGA:-}" ]; then SAGA=$BENCH_SAGA
+elif [ -f sagas/order.asl.json ]; then SAGA="$ROOT/sagas/order.asl.json"
+else SAGA="$ROOT/bench/order.asl.json"; fi
+
+TMP=$(mktemp -d /tmp/sagad-bench.XXXXXX)
+RES="$TMP/results.txt"
+: >"$RES"
+REDIS_PID=""
+SAGAD_PID=""
+cleanup() {
+    [ -n "$SAGAD_PID" ] && kill "$SAGAD_PID" 2>/dev/null || true
+    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+record() { printf '%s %s\n' "$1" "$2" >>"$RES"; }
+
+record meta "start=$(date -u +%Y-%m-%dT%H:%M:%SZ) saga=${SAGA#$ROOT/} secs=$SECS n=$N peer_n=$PEER_N \
+cpus=$(nproc) load_before=\"$(cut -d' ' -f1-3 /proc/loadavg)\" sqlite=$(sqlite3 --version | cut -d' ' -f1) \
+node=$(node --version 2>/dev/null || echo none) kernel=$(uname -r)"
+
+# ---- the peer's dependencies (bench/peer/node_modules, gitignored) ----------
+PEER=1
+command -v node >/dev/null 2>&1 || { PEER=0; say "node is missing: the peer is skipped"; }
+if [ "$PEER" = 1 ] && [ ! -d bench/peer/node_modules/aws-local-stepfunctions ]; then
+    say "npm install aws-local-stepfunctions into bench/peer/node_modules"
+    (cd bench/peer && npm install --no-audit --no-fund --loglevel=error >/dev/null) ||
+        { PEER=0; say "npm install failed: the peer is skipped"; }
+fi
+
+# ---- end to end ----------------------------------------------------------------
+RPORT=$(free_port)
+redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis.log" 2>&1 &
+REDIS_PID=$!
+BODY="$TMP/order.json"
+printf '%s' '{"itemId":"coffee-beans","quantity":1,"firstname":"Laura","surname":"Becker","street":"Main Avenue 1","zip":"12345","city":"Fancy Town"}' >"$BODY"
+
+PERF_OK=0
+if command -v perf >/dev/null 2>&1 && perf stat -e instructions true 2>&1 | grep -q '[0-9] *instructions'; then
+    PERF_OK=1
+fi
+
+for c in $CONCS; do
+    d="$TMP/e2e-$c"
+    mkdir -p "$d/sagas"
+    cp "$SAGA" "$d/sagas/order.asl.json"
+    "$ROOT/$BUILD/sagad" --listen=127.0.0.1:0 --database="$d/sagad.db" --sagas_dir="$d/sagas" \
+        --redis="127.0.0.1:$RPORT" --payment_failure_rate=0 --log_level=info 2>"$d/sagad.log" &
+    SAGAD_PID=$!
+    port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$d/sagad.log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    [ -n "$port" ] || { say "sagad did not start:"; cat "$d/sagad.log" >&2; exit 1; }
+    curl -sf -X PUT "http://127.0.0.1:$port/stock/coffee-beans" -H 'Content-Type: application/json' \
+        --data '{"quantity": 1000000000}' >/dev/null
+    say "end to end: concurrency $c for ${SECS}s (port $port)"
+    if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
+        perf record -F 999 -g -o "$TMP/perf.data" -p "$SAGAD_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+    fi
+    lg=$("$B/loadgen" -p "$port" -c "$c" -d "$SECS" -b "$BODY")
+    # Drain: every accepted saga has ended (they are synchronous, so at once).
+    for _ in $(seq 300); do
+        running=$(sqlite3 "$d/sagad.db" "PRAGMA busy_timeout=2000; SELECT count(*) FROM executions WHERE status = 'RUNNING'" | tail -1)
+        [ "$running" = 0 ] && break
+        sleep 0.1
+    done
+    hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SAGAD_PID/status")
+    kill -TERM "$SAGAD_PID"
+    wait "$SAGAD_PID" || say "sagad exited with status $?"
+    SAGAD_PID=""
+    stats=$(sqlite3 -separator ' ' "$d/sagad.db" "SELECT
+        'succeeded=' || (SELECT count(*) FROM executions WHERE status = 'SUCCEEDED'),
+        'failed=' || (SELECT count(*) FROM executions WHERE status = 'FAILED'),
+        'running=' || (SELECT count(*) FROM executions WHERE status = 'RUNNING'),
+        'executions=' || (SELECT count(*) FROM executions),
+        'span_ms=' || (SELECT max(stop_ms) - min(stop_ms) FROM executions WHERE stop_ms IS NOT NULL)")
+    bytes=$(cat "$d/sagad.db" "$d/sagad.db-wal" 2>/dev/null | wc -c)
+    record e2e "c=$c $lg $stats rss_kb=$hwm db_bytes=$bytes"
+    if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
+        perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | head -25 >"$TMP/profile.txt" || true
+    fi
+done
+kill "$REDIS_PID" 2>/dev/null || true
+wait "$REDIS_PID" 2>/dev/null || true
+REDIS_PID=""
+
+# ---- engine only ------------------------------------------------------------------
+say "engine only: $N sagas through the runtime on a file database"
+record engine_file "$("$B/engine" runtime "$TMP/engine.db" "$SAGA" "$N")"
+sizes=$(sqlite3 -separator ' ' "$TMP/engine.db" "SELECT
+    (SELECT CAST(avg(length(input)) AS INTEGER) FROM executions),
+    (SELECT CAST(avg(length(events)) + 0 AS INTEGER) FROM history),
+    (SELECT CAST(avg(length(output)) AS INTEGER) FROM executions),
+    (SELECT CAST(avg(length(payload)) AS INTEGER) FROM outbox)")
+record sizes "$(echo "$sizes" | awk '{printf "input=%s history=%s output=%s outbox=%s", $1, $2, $3, $4}')"
+say "engine only: $N sagas through the runtime on :memory:"
+record engine_mem "$("$B/engine" runtime :memory: "$SAGA" "$N")"
+say "engine only: $((N * 5)) sagas through the pure engine"
+record engine_pure "$("$B/engine" pure "$SAGA" $((N * 5)))"
+
+# ---- peer ---------------------------------------------------------------------------
+if [ "$PEER" = 1 ]; then
+    say "peer: $PEER_N sagas on aws-local-stepfunctions (one at a time, then 64 in flight)"
+    record peer "$(cd bench/peer && node peer.mjs "$SAGA" "$PEER_N" 1)"
+    record peer "$(cd bench/peer && node peer.mjs "$SAGA" "$PEER_N" 64)"
+fi
+
+# ---- floor ---------------------------------------------------------------------------
+set -- $sizes
+for batch in 64 256; do
+    say "floor: $N sagas, $batch per transaction, file database"
+    rm -f "$TMP/floor.db"*
+    record floor_file "$("$B/floor" "$TMP/floor.db" "$N" "$batch" "$1" "$2" "$3" "$4")"
+done
+rm -f "$TMP/floor.db"*
+say "floor: compact history (300 bytes per saga instead of $2)"
+record floor_compact "$("$B/floor" "$TMP/floor.db" "$N" 256 "$1" 300 "$3" "$4")"
+rm -f "$TMP/floor.db"*
+record floor_mem "$("$B/floor" :memory: "$N" 256 "$1" "$2" "$3" "$4")"
+
+# ---- profile --------------------------------------------------------------------------
+if [ "$PERF_OK" = 1 ] && [ -s "$TMP/profile.txt" ]; then
+    record profile "tool=perf target=sagad-e2e-c64"
+elif command -v valgrind >/dev/null 2>&1; then
+    say "profile: callgrind on the engine-only benchmark (:memory:, 300 sagas)"
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
+        "$B/engine" runtime :memory: "$SAGA" 300 >/dev/null 2>"$TMP/cg.log"
+    callgrind_annotate --inclusive=yes "$TMP/cg.out" 2>/dev/null |
+        grep -E '^ *[0-9,]+ +\([ 0-9.]+%\)' | grep -v 'PROGRAM TOTALS' |
+        grep -E 'src/|sqlite3_exec|sqlite3_step|malloc.c:malloc|malloc.c:free|cJSON_(Delete|Duplicate|Parse)|snprintf' |
+        head -30 >"$TMP/profile.txt"
+    callgrind_annotate "$TMP/cg.out" 2>/dev/null |
+        grep -E '^ *[0-9,]+ +\([ 0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | head -15 >"$TMP/profile_self.txt"
+    total=$(callgrind_annotate "$TMP/cg.out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+    record profile "tool=callgrind target=engine-runtime-memory-300 instructions=$total per_saga=$((total / 300))"
+fi
+
+record meta_end "end=$(date -u +%Y-%m-%dT%H:%M:%SZ) load_after=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+python3 bench/report.py "$RES" "$TMP" docs/BENCHMARKS.md docs/bench.png
