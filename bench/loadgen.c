@@ -2,7 +2,9 @@
  * N keep-alive connections on one epoll loop each send the same request, wait
  * for the whole response, record its latency and send again, for a fixed time.
  * Prints one line of key=value pairs (counts, rate, latency percentiles). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
