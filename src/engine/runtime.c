@@ -109,7 +109,8 @@ struct exec_s {
     reply_t *starters, *stoppers;
     waiter_t *waiters;
     tmr_t *timeout_tmr;
-    exec_t *hnext;
+    exec_t *hnext;                /* chain by id */
+    exec_t *nnext;                /* chain by (machine, name) */
 };
 
 struct runtime_s {
@@ -121,7 +122,8 @@ struct runtime_s {
     void *after_commit_ud;
     runtime_stats_t stats;
 
-    exec_t **buckets;
+    exec_t **buckets;             /* by id */
+    exec_t **nbuckets_by_name;    /* by (machine, name); same size as buckets */
     size_t nbuckets, nexecs;
 
     frame_t *ready_head, *ready_tail;
@@ -216,6 +218,11 @@ static size_t hash_str(const char *s)
     return h;
 }
 
+static size_t hash_name(const char *machine, const char *name)
+{
+    return hash_str(machine) * 31 + hash_str(name);
+}
+
 static exec_t *exec_find(runtime_t *rt, const char *id)
 {
     for (exec_t *e = rt->buckets[hash_str(id) & (rt->nbuckets - 1)]; e; e = e->hnext)
@@ -224,28 +231,51 @@ static exec_t *exec_find(runtime_t *rt, const char *id)
     return NULL;
 }
 
+/* A running execution of `machine` named `name`, if in memory. */
+static exec_t *find_by_name(runtime_t *rt, const char *machine, const char *name)
+{
+    size_t k = hash_name(machine, name) & (rt->nbuckets - 1);
+    for (exec_t *e = rt->nbuckets_by_name[k]; e; e = e->nnext)
+        if (strcmp(e->name, name) == 0 && strcmp(e->mv->name, machine) == 0)
+            return e;
+    return NULL;
+}
+
+static void link_exec(runtime_t *rt, exec_t *ex)
+{
+    size_t k = hash_str(ex->id) & (rt->nbuckets - 1);
+    ex->hnext = rt->buckets[k];
+    rt->buckets[k] = ex;
+    k = hash_name(ex->mv->name, ex->name) & (rt->nbuckets - 1);
+    ex->nnext = rt->nbuckets_by_name[k];
+    rt->nbuckets_by_name[k] = ex;
+}
+
 static void exec_insert(runtime_t *rt, exec_t *ex)
 {
     if (rt->nexecs + 1 > rt->nbuckets) {
         size_t nb = rt->nbuckets * 2;
-        exec_t **b = calloc(nb, sizeof *b);
-        if (b) {
-            for (size_t i = 0; i < rt->nbuckets; i++) {
-                for (exec_t *e = rt->buckets[i], *n; e; e = n) {
+        exec_t **b = calloc(nb, sizeof *b), **bn = calloc(nb, sizeof *bn);
+        if (b && bn) {
+            exec_t **old = rt->buckets;
+            size_t on = rt->nbuckets;
+            free(rt->nbuckets_by_name);
+            rt->buckets = b;
+            rt->nbuckets_by_name = bn;
+            rt->nbuckets = nb;
+            for (size_t i = 0; i < on; i++) {
+                for (exec_t *e = old[i], *n; e; e = n) {
                     n = e->hnext;
-                    size_t k = hash_str(e->id) & (nb - 1);
-                    e->hnext = b[k];
-                    b[k] = e;
+                    link_exec(rt, e);
                 }
             }
-            free(rt->buckets);
-            rt->buckets = b;
-            rt->nbuckets = nb;
+            free(old);
+        } else {
+            free(b);
+            free(bn);
         }
     }
-    size_t k = hash_str(ex->id) & (rt->nbuckets - 1);
-    ex->hnext = rt->buckets[k];
-    rt->buckets[k] = ex;
+    link_exec(rt, ex);
     rt->nexecs++;
     rt->stats.open_executions = rt->nexecs;
 }
@@ -257,6 +287,13 @@ static void exec_remove(runtime_t *rt, exec_t *ex)
         if (*pp == ex) {
             *pp = ex->hnext;
             rt->nexecs--;
+            break;
+        }
+    }
+    pp = &rt->nbuckets_by_name[hash_name(ex->mv->name, ex->name) & (rt->nbuckets - 1)];
+    for (; *pp; pp = &(*pp)->nnext) {
+        if (*pp == ex) {
+            *pp = ex->nnext;
             break;
         }
     }
@@ -1584,7 +1621,10 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->after_commit_ud = o->after_commit_ud;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
-    if (!rt->buckets) {
+    rt->nbuckets_by_name = calloc(rt->nbuckets, sizeof *rt->nbuckets_by_name);
+    if (!rt->buckets || !rt->nbuckets_by_name) {
+        free(rt->buckets);
+        free(rt->nbuckets_by_name);
         free(rt);
         return -1;
     }
@@ -1609,6 +1649,7 @@ static void on_handle_closed(uv_handle_t *h)
     free(rt->touched);
     free(rt->post);
     free(rt->buckets);
+    free(rt->nbuckets_by_name);
     void (*done)(void *) = rt->on_closed;
     void *ud = rt->on_closed_ud;
     free(rt);
@@ -1643,6 +1684,7 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
             exec_free(rt, ex);
         }
         rt->buckets[b] = NULL;
+        rt->nbuckets_by_name[b] = NULL;
     }
     rt->nexecs = 0;
     rt->ready_head = rt->ready_tail = NULL;
@@ -1664,16 +1706,6 @@ static void add_reply(reply_t **list, runtime_start_cb cb, void *ud, runtime_sta
     r->status = st;
     r->next = *list;
     *list = r;
-}
-
-/* A running execution of `machine` named `name`, if in memory. */
-static exec_t *find_by_name(runtime_t *rt, const char *machine, const char *name)
-{
-    for (size_t b = 0; b < rt->nbuckets; b++)
-        for (exec_t *e = rt->buckets[b]; e; e = e->hnext)
-            if (strcmp(e->name, name) == 0 && strcmp(e->mv->name, machine) == 0)
-                return e;
-    return NULL;
 }
 
 void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
