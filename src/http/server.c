@@ -77,6 +77,7 @@ struct conn_s {
     http_request_t *unsent;      /* first request not handed to uv_write */
     int nqueue;
     int nclosed;                 /* handles closed; the conn is freed at 2 */
+    struct wreq_s *spare;        /* a finished write request, reused */
     char *pend;                  /* unparsed input kept while paused */
     size_t pend_off, pend_len;
     int err_status;              /* set by a parser callback before it fails */
@@ -109,7 +110,7 @@ typedef struct wreq_s {
     uv_write_t w;
     conn_t *c;
     int n;                       /* requests at the queue head this write carries */
-    uv_buf_t bufs[];
+    uv_buf_t bufs[HTTP_MAX_IOV];
 } wreq_t;
 
 static void conn_progress(conn_t *c);
@@ -553,7 +554,10 @@ static void on_written(uv_write_t *w, int status)
         c->nqueue--;
         req_free(r);
     }
-    free(wr);
+    if (!c->spare)
+        c->spare = wr;
+    else
+        free(wr);
     if (c->closing)
         return;
     if (status < 0) {
@@ -570,7 +574,8 @@ static void conn_flush(conn_t *c)
         int n = 0;
         for (http_request_t *r = c->unsent; r && r->state == REQ_READY && n < HTTP_MAX_IOV; r = r->next)
             n++;
-        wreq_t *wr = malloc(sizeof *wr + (size_t)n * sizeof(uv_buf_t));
+        wreq_t *wr = c->spare ? c->spare : malloc(sizeof *wr);
+        c->spare = NULL;
         if (!wr) {
             conn_close(c);
             return;
@@ -675,6 +680,7 @@ static void on_conn_closed(uv_handle_t *h)
     }
     if (c->cur)
         req_free(c->cur);
+    free(c->spare);
     free(c->pend);
     if (c->prev)
         c->prev->next = c->next;
