@@ -52,6 +52,7 @@ struct http_request_s {
     const char *pvals[HTTP_ROUTER_MAX_PARAMS];
     int nheaders;
     size_t hdr_off;              /* first header name in buf */
+    size_t val_off;              /* the header value being read */
     size_t hdr_bytes;            /* request line + headers, for the 431 limit */
     char *buf;                   /* url\0 then name\0value\0 pairs, then scratch */
     size_t len, cap;
@@ -230,13 +231,20 @@ static int on_header_field_complete(llhttp_t *p)
     r->hdr_bytes += 4;  /* ": " and CRLF */
     if (r->hdr_bytes > c->srv->cfg.max_header_bytes)
         return fail(c, 431);
-    return req_append(r, "", 1) < 0 ? fail(c, 503) : 0;
+    if (req_append(r, "", 1) < 0)
+        return fail(c, 503);
+    r->val_off = r->len;
+    return 0;
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     conn_t *c = p->data;
-    return req_append(c->cur, "", 1) < 0 ? fail(c, 503) : 0;
+    http_request_t *r = c->cur;
+    /* llhttp skips leading whitespace; trailing whitespace is ours to drop. */
+    while (r->len > r->val_off && (r->buf[r->len - 1] == ' ' || r->buf[r->len - 1] == '\t'))
+        r->len--;
+    return req_append(r, "", 1) < 0 ? fail(c, 503) : 0;
 }
 
 static const char *find_header(const http_request_t *r, const char *name)
@@ -289,7 +297,8 @@ static int on_headers_complete(llhttp_t *p)
 static int on_chunk_header(llhttp_t *p)
 {
     conn_t *c = p->data;
-    if (c->cur->body_len + p->content_length > c->srv->cfg.max_body_bytes)
+    /* body_len never exceeds the limit, so the subtraction cannot wrap. */
+    if (p->content_length > c->srv->cfg.max_body_bytes - c->cur->body_len)
         return fail(c, 413);
     return 0;
 }
@@ -298,7 +307,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     conn_t *c = p->data;
     http_request_t *r = c->cur;
-    if (r->body_len + len > c->srv->cfg.max_body_bytes)
+    if (len > c->srv->cfg.max_body_bytes - r->body_len)
         return fail(c, 413);
     if (r->body_len + len + 1 > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap * 2 : 1024;

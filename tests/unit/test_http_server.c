@@ -361,7 +361,7 @@ static void test_bodies_query_params_headers(void **state)
     (void)state;
     start_server(100, 10000);
     int fd = client();
-    send_str(fd, "POST /echo?q=a%26b+c HTTP/1.1\r\nX-Test: hi there\r\nContent-Length: 11\r\n\r\nhello world"
+    send_str(fd, "POST /echo?q=a%26b+c HTTP/1.1\r\nX-Empty:\r\nX-Test: \t hi there \t \r\nContent-Length: 11\r\n\r\nhello world"
                  "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n"
                  "POST /echo HTTP/1.1\r\n\r\n"
