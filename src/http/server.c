@@ -1062,7 +1062,8 @@ void http_respond(http_request_t *req, int status, const char *content_type,
     if (req->extra_len)
         p = put(p, req->extra, req->extra_len);
     p = PUT_LIT(p, "\r\n");
-    if (len)
+    /* A HEAD answer carries the length of the body it would have, not the body. */
+    if (len && !(req->method && strcmp(req->method, "HEAD") == 0))
         p = put(p, body, len);
     req_drop_input(req);
     req->path = NULL;

@@ -106,6 +106,21 @@ class HttpTest(DaemonTestCase):
         c.send(get("/healthz"))
         self.assertEqual(c.response()[0], 200)
 
+    def test_head_gets_no_body(self):
+        d = self.daemon()
+        c = self.conn(d)
+        c.send(b"HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n" + get("/healthz"))
+        c.sock.settimeout(5)
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"}"):
+            data += c.sock.recv(4096)
+        first, second = data.split(b"HTTP/1.1 ")[1:]
+        self.assertTrue(first.startswith(b"405"))
+        self.assertIn(b"Allow: GET", first)
+        self.assertNotIn(b"Content-Length: 0", first)
+        self.assertTrue(first.endswith(b"\r\n\r\n"), first)  # headers only
+        self.assertTrue(second.startswith(b"200"))
+
     def test_100_pipelined_requests_in_one_send_answer_in_order(self):
         d = self.daemon()
         c = self.conn(d)
