@@ -823,6 +823,14 @@ static int resolve(ctx_t *c, const asl_machine_t *m, const char *st, const char 
     return 0;
 }
 
+/* The Next of Choices[k] as written (even when the rule did not compile). */
+static const char *raw_choice_next(const asl_state_t *s, size_t k)
+{
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(s->def, "Choices");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ch, (int)k), "Next");
+    return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
 /* Marks every state reachable from `from`. */
 static void mark_reachable(const asl_machine_t *m, size_t start, unsigned char *seen)
 {
@@ -850,9 +858,11 @@ static void mark_reachable(const asl_machine_t *m, size_t start, unsigned char *
         } while (0)
         PUSH(s->next, s->next_index);
         PUSH(s->default_next, s->default_index);
-        for (size_t k = 0; k < s->n_choices; k++)
-            if (s->choices[k])
-                PUSH(asl_choice_next(s->choices[k]), s->choice_next[k]);
+        for (size_t k = 0; k < s->n_choices; k++) {
+            long t = lookup(m, raw_choice_next(s, k));
+            if (t >= 0)
+                PUSH(raw_choice_next(s, k), (size_t)t);
+        }
         for (size_t k = 0; k < s->n_catch; k++)
             PUSH(s->catch_[k].next, s->catch_[k].next_index);
 #undef PUSH
@@ -982,11 +992,9 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
         resolve(c, m, stn, "Next", s->next, &s->next_index);
         resolve(c, m, stn, "Default", s->default_next, &s->default_index);
         for (size_t k = 0; k < s->n_choices; k++) {
-            if (!s->choices[k])
-                continue;
             char f2[64];
             snprintf(f2, sizeof f2, "Choices[%zu].Next", k);
-            resolve(c, m, stn, f2, asl_choice_next(s->choices[k]), &s->choice_next[k]);
+            resolve(c, m, stn, f2, raw_choice_next(s, k), &s->choice_next[k]);
         }
         for (size_t k = 0; k < s->n_catch; k++) {
             char f2[64];
