@@ -520,21 +520,21 @@ static void compile_branches(ctx_t *c, const char *st, asl_state_t *s)
     s->branches[0] = compile_machine(c, ip ? ip : it, st, st, ip ? "ItemProcessor" : "Iterator", 0);
 }
 
-static const char *const F_TASK[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_TASK[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "ResultPath", "Parameters", "ResultSelector", "Resource", "TimeoutSeconds",
     "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Retry", "Catch", NULL};
-static const char *const F_PASS[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_PASS[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "ResultPath", "Parameters", "Result", NULL};
-static const char *const F_CHOICE[] = {"Type", "Comment", "Choices", "Default", "InputPath",
+static const char *const F_CHOICE[] = {"Type", "Comment", "QueryLanguage", "Choices", "Default", "InputPath",
     "OutputPath", NULL};
-static const char *const F_WAIT[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_WAIT[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "Seconds", "SecondsPath", "Timestamp", "TimestampPath", NULL};
-static const char *const F_SUCCEED[] = {"Type", "Comment", "InputPath", "OutputPath", NULL};
-static const char *const F_FAIL[] = {"Type", "Comment", "Error", "ErrorPath", "Cause",
+static const char *const F_SUCCEED[] = {"Type", "Comment", "QueryLanguage", "InputPath", "OutputPath", NULL};
+static const char *const F_FAIL[] = {"Type", "Comment", "QueryLanguage", "Error", "ErrorPath", "Cause",
     "CausePath", NULL};
-static const char *const F_PARALLEL[] = {"Type", "Comment", "Next", "End", "InputPath",
+static const char *const F_PARALLEL[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath",
     "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Branches", "Retry", "Catch", NULL};
-static const char *const F_MAP[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_MAP[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "ResultPath", "Parameters", "ItemSelector", "ResultSelector", "ItemsPath", "ItemProcessor",
     "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
     "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
@@ -614,6 +614,9 @@ static void compile_state(ctx_t *c, const char *st, asl_state_t *s)
     const cJSON *d = s->def;
     check_fields(c, st, NULL, d, fields_for(s->type), asl_state_type_name(s->type));
     s->comment = get_string(c, st, d, "Comment", NULL);
+    const cJSON *ql = cJSON_GetObjectItemCaseSensitive(d, "QueryLanguage");
+    if (ql && !(cJSON_IsString(ql) && strcmp(ql->valuestring, "JSONPath") == 0))
+        prob(c, st, "QueryLanguage", "only \"JSONPath\" is supported");
     s->uses_context = contains_context(d);
     compile_transition(c, st, s);
 
