@@ -109,7 +109,8 @@ struct exec_s {
     reply_t *starters, *stoppers;
     waiter_t *waiters;
     tmr_t *timeout_tmr;
-    exec_t *hnext;
+    exec_t *hnext;                /* chain by id */
+    exec_t *nnext;                /* chain by (machine, name) */
 };
 
 struct runtime_s {
@@ -121,7 +122,8 @@ struct runtime_s {
     void *after_commit_ud;
     runtime_stats_t stats;
 
-    exec_t **buckets;
+    exec_t **buckets;             /* by id */
+    exec_t **nbuckets_by_name;    /* by (machine, name); same size as buckets */
     size_t nbuckets, nexecs;
 
     frame_t *ready_head, *ready_tail;
@@ -172,7 +174,7 @@ static const char SQL_DESCRIBE[] =
 static const char SQL_HISTORY[] =
     "SELECT first_id, ts_ms, events FROM history WHERE execution_id = ? ORDER BY first_id";
 static const char SQL_PRUNE_SELECT[] =
-    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? LIMIT ?";
+    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? ORDER BY seq LIMIT ?";
 static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id = ?";
 static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
 
@@ -216,6 +218,11 @@ static size_t hash_str(const char *s)
     return h;
 }
 
+static size_t hash_name(const char *machine, const char *name)
+{
+    return hash_str(machine) * 31 + hash_str(name);
+}
+
 static exec_t *exec_find(runtime_t *rt, const char *id)
 {
     for (exec_t *e = rt->buckets[hash_str(id) & (rt->nbuckets - 1)]; e; e = e->hnext)
@@ -224,28 +231,51 @@ static exec_t *exec_find(runtime_t *rt, const char *id)
     return NULL;
 }
 
+/* A running execution of `machine` named `name`, if in memory. */
+static exec_t *find_by_name(runtime_t *rt, const char *machine, const char *name)
+{
+    size_t k = hash_name(machine, name) & (rt->nbuckets - 1);
+    for (exec_t *e = rt->nbuckets_by_name[k]; e; e = e->nnext)
+        if (strcmp(e->name, name) == 0 && strcmp(e->mv->name, machine) == 0)
+            return e;
+    return NULL;
+}
+
+static void link_exec(runtime_t *rt, exec_t *ex)
+{
+    size_t k = hash_str(ex->id) & (rt->nbuckets - 1);
+    ex->hnext = rt->buckets[k];
+    rt->buckets[k] = ex;
+    k = hash_name(ex->mv->name, ex->name) & (rt->nbuckets - 1);
+    ex->nnext = rt->nbuckets_by_name[k];
+    rt->nbuckets_by_name[k] = ex;
+}
+
 static void exec_insert(runtime_t *rt, exec_t *ex)
 {
     if (rt->nexecs + 1 > rt->nbuckets) {
         size_t nb = rt->nbuckets * 2;
-        exec_t **b = calloc(nb, sizeof *b);
-        if (b) {
-            for (size_t i = 0; i < rt->nbuckets; i++) {
-                for (exec_t *e = rt->buckets[i], *n; e; e = n) {
+        exec_t **b = calloc(nb, sizeof *b), **bn = calloc(nb, sizeof *bn);
+        if (b && bn) {
+            exec_t **old = rt->buckets;
+            size_t on = rt->nbuckets;
+            free(rt->nbuckets_by_name);
+            rt->buckets = b;
+            rt->nbuckets_by_name = bn;
+            rt->nbuckets = nb;
+            for (size_t i = 0; i < on; i++) {
+                for (exec_t *e = old[i], *n; e; e = n) {
                     n = e->hnext;
-                    size_t k = hash_str(e->id) & (nb - 1);
-                    e->hnext = b[k];
-                    b[k] = e;
+                    link_exec(rt, e);
                 }
             }
-            free(rt->buckets);
-            rt->buckets = b;
-            rt->nbuckets = nb;
+            free(old);
+        } else {
+            free(b);
+            free(bn);
         }
     }
-    size_t k = hash_str(ex->id) & (rt->nbuckets - 1);
-    ex->hnext = rt->buckets[k];
-    rt->buckets[k] = ex;
+    link_exec(rt, ex);
     rt->nexecs++;
     rt->stats.open_executions = rt->nexecs;
 }
@@ -257,6 +287,13 @@ static void exec_remove(runtime_t *rt, exec_t *ex)
         if (*pp == ex) {
             *pp = ex->hnext;
             rt->nexecs--;
+            break;
+        }
+    }
+    pp = &rt->nbuckets_by_name[hash_name(ex->mv->name, ex->name) & (rt->nbuckets - 1)];
+    for (; *pp; pp = &(*pp)->nnext) {
+        if (*pp == ex) {
+            *pp = ex->nnext;
             break;
         }
     }
@@ -1584,7 +1621,10 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->after_commit_ud = o->after_commit_ud;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
-    if (!rt->buckets) {
+    rt->nbuckets_by_name = calloc(rt->nbuckets, sizeof *rt->nbuckets_by_name);
+    if (!rt->buckets || !rt->nbuckets_by_name) {
+        free(rt->buckets);
+        free(rt->nbuckets_by_name);
         free(rt);
         return -1;
     }
@@ -1609,6 +1649,7 @@ static void on_handle_closed(uv_handle_t *h)
     free(rt->touched);
     free(rt->post);
     free(rt->buckets);
+    free(rt->nbuckets_by_name);
     void (*done)(void *) = rt->on_closed;
     void *ud = rt->on_closed_ud;
     free(rt);
@@ -1643,6 +1684,7 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
             exec_free(rt, ex);
         }
         rt->buckets[b] = NULL;
+        rt->nbuckets_by_name[b] = NULL;
     }
     rt->nexecs = 0;
     rt->ready_head = rt->ready_tail = NULL;
@@ -1664,16 +1706,6 @@ static void add_reply(reply_t **list, runtime_start_cb cb, void *ud, runtime_sta
     r->status = st;
     r->next = *list;
     *list = r;
-}
-
-/* A running execution of `machine` named `name`, if in memory. */
-static exec_t *find_by_name(runtime_t *rt, const char *machine, const char *name)
-{
-    for (size_t b = 0; b < rt->nbuckets; b++)
-        for (exec_t *e = rt->buckets[b]; e; e = e->hnext)
-            if (strcmp(e->name, name) == 0 && strcmp(e->mv->name, machine) == 0)
-                return e;
-    return NULL;
 }
 
 void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
@@ -1847,21 +1879,17 @@ cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int 
 {
     static const char sql[] =
         "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-        "final_state, machine_version FROM executions "
+        "final_state, machine_version, seq FROM executions "
         "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
-        "AND (?3 IS NULL OR start_ms < ?3 OR (start_ms = ?3 AND id < ?4)) "
-        "ORDER BY start_ms DESC, id DESC LIMIT ?5";
-    int64_t c_ms = 0;
-    char c_id[128] = "";
+        "AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4";
+    long long before = 0;
     if (cursor) {
-        char *dot;
-        long long v = strtoll(cursor, &dot, 10);
-        if (*dot != '.' || strlen(dot + 1) == 0 || strlen(dot + 1) >= sizeof c_id) {
+        char *end;
+        before = strtoll(cursor, &end, 10);
+        if (!*cursor || *end || before <= 0) {
             *why = "cursor is not a nextCursor value returned by this endpoint";
             return NULL;
         }
-        c_ms = v;
-        strcpy(c_id, dot + 1);
     }
     sqlite3_stmt *s = store_prepare(rt->st, sql);
     if (!s) {
@@ -1870,39 +1898,29 @@ cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int 
     }
     bind_text_or_null(s, 1, status);
     bind_text_or_null(s, 2, machine);
-    if (cursor) {
-        sqlite3_bind_int64(s, 3, c_ms);
-        sqlite3_bind_text(s, 4, c_id, -1, SQLITE_TRANSIENT);
-    }
-    sqlite3_bind_int(s, 5, limit + 1);
+    if (cursor)
+        sqlite3_bind_int64(s, 3, before);
+    sqlite3_bind_int(s, 4, limit + 1);
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "executions");
     int n = 0;
-    char next[160] = "";
+    long long last_seq = 0, more = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
         if (n == limit) {
-            snprintf(next, sizeof next, "%lld.%s", (long long)sqlite3_column_int64(s, 4),
-                     (const char *)sqlite3_column_text(s, 0));
+            more = 1;
             break;
         }
         cJSON *o = describe_row(rt, s);
         cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
         cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
         cJSON_AddItemToArray(arr, o);
+        last_seq = sqlite3_column_int64(s, 12);
         n++;
     }
     sqlite3_reset(s);
-    if (*next) {
-        /* The cursor names the last row returned, not the first one left out. */
-        cJSON *last = cJSON_GetArrayItem(arr, n - 1);
-        const char *lid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "executionId"));
-        sqlite3_stmt *q = store_prepare(rt->st, SQL_DESCRIBE);
-        if (q && lid) {
-            sqlite3_bind_text(q, 1, lid, -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(q) == SQLITE_ROW)
-                snprintf(next, sizeof next, "%lld.%s", (long long)sqlite3_column_int64(q, 4), lid);
-            sqlite3_reset(q);
-        }
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof next, "%lld", last_seq);
         cJSON_AddStringToObject(res, "nextCursor", next);
     } else {
         cJSON_AddNullToObject(res, "nextCursor");
