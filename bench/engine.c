@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <uv.h>
@@ -47,6 +48,15 @@ static long vm_hwm_kb(void)
             kb = strtol(line + 6, NULL, 10);
     fclose(f);
     return kb;
+}
+
+/* CPU seconds (user + system) of this process so far. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -140,7 +150,7 @@ static int run_pure(const char *saga, long n)
     cJSON *input = cJSON_Parse(ORDER_INPUT);
     long ok = 0;
     size_t transitions = 0;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (long i = 0; i < n; i++) {
         asl_run_opts_t o = {.task = pure_task};
         asl_run_result_t res;
@@ -151,10 +161,11 @@ static int run_pure(const char *saga, long n)
         transitions += res.n_transitions;
         asl_run_result_clear(&res);
     }
-    double secs = now_s() - t0;
+    double secs = now_s() - t0, cpu = cpu_s() - c0;
     printf("mode=pure n=%ld succeeded=%ld secs=%.3f sagas_per_s=%.1f transitions_per_saga=%.1f "
-           "rss_kb=%ld\n",
-           n, ok, secs, (double)n / secs, (double)transitions / (double)(n ? n : 1), vm_hwm_kb());
+           "rss_kb=%ld cpu_us_per_saga=%.1f\n",
+           n, ok, secs, (double)n / secs, (double)transitions / (double)(n ? n : 1), vm_hwm_kb(),
+           cpu * 1e6 / (double)n);
     cJSON_Delete(input);
     asl_machine_free(m);
     free(text);
@@ -169,7 +180,7 @@ typedef struct bench_s {
     const machine_ver_t *mv;
     cJSON *input;
     long n, started, ended, refused;
-    double t0, t1;
+    double t0, t1, c0, c1;
 } bench_t;
 
 static void start_one(bench_t *b);
@@ -187,6 +198,7 @@ static void on_ended(void *ud)
         start_one(b);
     if (b->ended == b->n) {
         b->t1 = now_s();
+        b->c1 = cpu_s();
         runtime_close(b->rt, on_closed, b);
     }
 }
@@ -271,6 +283,7 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     b.loop = &loop;
     b.input = cJSON_Parse(ORDER_INPUT);
     b.t0 = now_s();
+    b.c0 = cpu_s();
     for (long i = 0; i < window && b.started < n; i++)
         start_one(&b);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -286,9 +299,9 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     if (strcmp(db, ":memory:") != 0 && stat(db, &sb) == 0)
         bytes = (long long)sb.st_size;
     printf("mode=runtime db=%s n=%ld window=%ld succeeded=%ld failed=%ld refused=%ld secs=%.3f "
-           "sagas_per_s=%.1f rss_kb=%ld db_bytes_per_saga=%.0f\n",
+           "sagas_per_s=%.1f rss_kb=%ld db_bytes_per_saga=%.0f cpu_us_per_saga=%.1f\n",
            db, n, window, ok, failed, b.refused, secs, (double)n / secs, rss,
-           bytes > 0 ? (double)bytes / (double)n : -1.0);
+           bytes > 0 ? (double)bytes / (double)n : -1.0, (b.c1 - b.c0) * 1e6 / (double)n);
     return ok == n ? 0 : 1;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -52,6 +53,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
@@ -128,7 +137,7 @@ int main(int argc, char **argv)
     sqlite3_stmt *ins_out = prep(db, "INSERT INTO outbox (event_id, payload, created_ms) "
                                      "VALUES (?1, ?2, ?3)");
 
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     long done = 0;
     while (done < n) {
         run(begin);
@@ -179,7 +188,7 @@ int main(int argc, char **argv)
         }
         run(commit);
     }
-    double secs = now_s() - t0;
+    double secs = now_s() - t0, cpu = cpu_s() - c0;
     sqlite3_stmt *all[] = {begin, commit, ins_exec, ins_hist, end_exec, del_tmr, ins_order,
                            take, ins_res, ins_pay, confirm, ins_out};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -190,9 +199,9 @@ int main(int argc, char **argv)
     if (strcmp(path, ":memory:") != 0 && stat(path, &sb) == 0)
         bytes = (long long)sb.st_size;
     printf("mode=floor db=%s n=%ld batch=%ld history_bytes=%s secs=%.3f sagas_per_s=%.1f "
-           "db_bytes_per_saga=%.0f\n",
+           "db_bytes_per_saga=%.0f cpu_us_per_saga=%.1f\n",
            path, n, batch, argv[5], secs, (double)n / secs,
-           bytes > 0 ? (double)bytes / (double)n : -1.0);
+           bytes > 0 ? (double)bytes / (double)n : -1.0, cpu * 1e6 / (double)n);
     free(input);
     free(history);
     free(output);

@@ -56,6 +56,11 @@ def fmt_ratio(x):
     return '-' if x is None else f'{x:.2f}x'
 
 
+def fmt_cpu(kv):
+    x = num(kv, 'cpu_us_per_saga')
+    return '-' if x is None else f'{x:,.0f}'
+
+
 def verdict(ok, text):
     return ('met' if ok else 'MISSED') + ': ' + text
 
@@ -79,7 +84,7 @@ def main():
         return fmt_ratio(r), fmt_ratio(m)
 
     # One table: every measurement, the same columns.
-    head = ['run', 'accepted/s', 'completed/s', 'p50 ms', 'p99 ms', 'peak RSS MB',
+    head = ['run', 'accepted/s', 'completed/s', 'p50 ms', 'p99 ms', 'CPU us/saga', 'peak RSS MB',
             'DB bytes/saga', 'rate / peer', 'RSS / peer']
     table = []
     plot = []
@@ -95,9 +100,13 @@ def main():
         rr, mr = vs_peer(completed, num(kv, 'rss_kb'))
         errs = int(num(kv, 'non2xx', 0) + num(kv, 'errors', 0))
         name = f'end to end, {c} conn' + ('' if errs == 0 else f' ({errs} errors)')
+        user, sys_ = num(kv, 'user_s', 0), num(kv, 'sys_s', 0)
+        ok = num(kv, 'ok', 0)
+        cpu = (f'{(user + sys_) * 1e6 / ok:,.0f} ({sys_ / (user + sys_):.0%} sys)'
+               if ok and user + sys_ > 0 else '-')
         table.append([name, fmt_rate(accepted), fmt_rate(completed), fmt_ms(num(kv, 'p50_ms')),
-                      fmt_ms(num(kv, 'p99_ms')), fmt_mb(num(kv, 'rss_kb')), fmt_bytes(per_saga),
-                      rr, mr])
+                      fmt_ms(num(kv, 'p99_ms')), cpu, fmt_mb(num(kv, 'rss_kb')),
+                      fmt_bytes(per_saga), rr, mr])
         plot.append((c, accepted or 0, completed or 0, num(kv, 'p99_ms', 0)))
 
     def engine_row(tag, name):
@@ -106,8 +115,8 @@ def main():
             return None
         rate = num(kv, 'sagas_per_s')
         rr, mr = vs_peer(rate, num(kv, 'rss_kb'))
-        table.append([name, '-', fmt_rate(rate), '-', '-', fmt_mb(num(kv, 'rss_kb')),
-                      fmt_bytes(num(kv, 'db_bytes_per_saga')), rr, mr])
+        table.append([name, '-', fmt_rate(rate), '-', '-', fmt_cpu(kv),
+                      fmt_mb(num(kv, 'rss_kb')), fmt_bytes(num(kv, 'db_bytes_per_saga')), rr, mr])
         return kv
 
     eng_file = engine_row('engine_file', 'engine only, runtime, file DB')
@@ -115,8 +124,8 @@ def main():
     engine_row('engine_pure', 'engine only, asl_run, no DB')
     for kv in peers:
         table.append([f'peer (Node, in memory, {kv.get("window", "?")} in flight)', '-',
-                      fmt_rate(num(kv, 'sagas_per_s')), '-', '-', fmt_mb(num(kv, 'rss_kb')), '-',
-                      '-', '-'])
+                      fmt_rate(num(kv, 'sagas_per_s')), '-', '-', fmt_cpu(kv),
+                      fmt_mb(num(kv, 'rss_kb')), '-', '-', '-'])
     floors = [(t, kv) for t, kv in rows if t.startswith('floor')]
     for t, kv in floors:
         what = {'floor_file': f'floor, file DB, {kv.get("batch")}/txn',
@@ -124,7 +133,7 @@ def main():
                 'floor_mem': f'floor, :memory:, {kv.get("batch")}/txn'}[t]
         rate = num(kv, 'sagas_per_s')
         rr, _ = vs_peer(rate, None)
-        table.append([what, '-', fmt_rate(rate), '-', '-', '-',
+        table.append([what, '-', fmt_rate(rate), '-', '-', fmt_cpu(kv), '-',
                       fmt_bytes(num(kv, 'db_bytes_per_saga')), rr, '-'])
 
     # Targets, each with by how much it is missed.

@@ -21,10 +21,8 @@ PEER_N=${BENCH_PEER_N:-20000}
 ROOT=$(pwd)
 B="$ROOT/$BUILD/bench"
 
-# The real saga once it exists; BENCH_SAGA overrides (an absolute path).
-if [ -n "${BENCH_SAGA:-}" ]; then SAGA=$BENCH_SAGA
-elif [ -f sagas/order.asl.json ]; then SAGA="$ROOT/sagas/order.asl.json"
-else SAGA="$ROOT/bench/order.asl.json"; fi
+# The order saga as shipped; BENCH_SAGA overrides (an absolute path).
+SAGA=${BENCH_SAGA:-"$ROOT/sagas/order.asl.json"}
 
 TMP=$(mktemp -d /tmp/sagad-bench.XXXXXX)
 RES="$TMP/results.txt"
@@ -88,7 +86,9 @@ for c in $CONCS; do
     if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
         perf record -F 999 -g -o "$TMP/perf.data" -p "$SAGAD_PID" -- sleep "$SECS" >/dev/null 2>&1 &
     fi
+    cpu0=$(awk '{print $14, $15}' "/proc/$SAGAD_PID/stat")
     lg=$("$B/loadgen" -p "$port" -c "$c" -d "$SECS" -b "$BODY")
+    cpu1=$(awk '{print $14, $15}' "/proc/$SAGAD_PID/stat")
     # Drain: every accepted saga has ended (they are synchronous, so at once).
     for _ in $(seq 300); do
         running=$(sqlite3 "$d/sagad.db" "PRAGMA busy_timeout=2000; SELECT count(*) FROM executions WHERE status = 'RUNNING'" | tail -1)
@@ -106,7 +106,9 @@ for c in $CONCS; do
         'executions=' || (SELECT count(*) FROM executions),
         'span_ms=' || (SELECT max(stop_ms) - min(stop_ms) FROM executions WHERE stop_ms IS NOT NULL)")
     bytes=$(cat "$d/sagad.db" "$d/sagad.db-wal" 2>/dev/null | wc -c)
-    record e2e "c=$c $lg $stats rss_kb=$hwm db_bytes=$bytes"
+    ticks=$(getconf CLK_TCK)
+    cpu=$(echo "$cpu0 $cpu1" | awk -v t="$ticks" '{printf "user_s=%.2f sys_s=%.2f", ($3-$1)/t, ($4-$2)/t}')
+    record e2e "c=$c $lg $stats rss_kb=$hwm db_bytes=$bytes $cpu"
     if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
         perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
             grep -E '^ +[0-9.]+%' | head -25 >"$TMP/profile.txt" || true

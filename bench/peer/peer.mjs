@@ -55,7 +55,7 @@ async function worker(count) {
     seq++;
     try {
       const out = await sm.run(input, runOptions).result;
-      if (out && out.event) ok++; else failed++;
+      if (out && out.status === 'PROCESSED') ok++; else failed++;
     } catch {
       failed++;
     }
@@ -67,13 +67,16 @@ await worker(Math.min(1000, n));
 ok = 0;
 failed = 0;
 const t0 = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 const per = Math.floor(n / windowSize);
 const jobs = [];
 for (let w = 0; w < windowSize; w++) jobs.push(worker(w === 0 ? n - per * (windowSize - 1) : per));
 await Promise.all(jobs);
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+const cpu = process.cpuUsage(cpu0);
 const rss = readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+)/);
 console.log(`mode=peer n=${n} window=${windowSize} succeeded=${ok} failed=${failed} ` +
   `secs=${secs.toFixed(3)} sagas_per_s=${(n / secs).toFixed(1)} rss_kb=${rss ? rss[1] : -1} ` +
+  `cpu_us_per_saga=${((cpu.user + cpu.system) / n).toFixed(1)} ` +
   `node=${process.version}`);
 process.exit(ok === n ? 0 : 1);
