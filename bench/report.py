@@ -250,11 +250,13 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
 - *end to end*: a fresh `sagad` per row (temporary database, WAL, `synchronous=FULL`,
   a throwaway `redis-server`, `--payment_failure_rate=0`, stock set to 10^9 with
   `PUT /stock/coffee-beans`), `bench/loadgen` sends `POST /order` on N keep-alive
-  connections for {meta.get('secs', '?')} s. *accepted/s* = 2xx answers per second of
-  sending; *completed/s* = executions ended (from the database after the run
+  connections for {meta.get('secs', '?')} s. *accepted/s* = 2xx answers per second
+  (until the last outstanding answer); *completed/s* = executions ended (from the database after the run
   drained) divided by the span of their `stop_ms`; *p50/p99* of `POST /order`;
   *peak RSS* = `VmHWM` of sagad; *DB bytes/saga* = database file size after a
-  clean stop divided by the executions.
+  clean stop divided by the executions; *CPU us/saga* = sagad's user + system
+  CPU time during the run divided by the answers (system share in brackets;
+  the load generator runs on the same 2 CPUs).
 - *engine only*: `bench/engine` links `build/libsagad.a`, opens the runtime on a
   uv loop and calls `runtime_start` {meta.get('n', '?')} times (256 in flight), real
   handlers, on a file database and on `:memory:`; *asl_run* is the pure engine

@@ -159,12 +159,16 @@ elif command -v valgrind >/dev/null 2>&1; then
     say "profile: callgrind on the engine-only benchmark (:memory:, 300 sagas)"
     valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
         "$B/engine" runtime :memory: "$SAGA" 300 >/dev/null 2>"$TMP/cg.log"
-    callgrind_annotate --inclusive=yes "$TMP/cg.out" 2>/dev/null |
-        grep -E '^ *[0-9,]+ +\([ 0-9.]+%\)' | grep -v 'PROGRAM TOTALS' |
+    # Keep one line per function: no recursion-cycle entries (NAME'2), no
+    # object-less duplicates, and without the " [object]" suffix.
+    tidy() {
+        grep -E '^ *[0-9,]+ +\([ 0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | grep "\[" |
+            grep -v "'[0-9]" | sed -e 's/ \[[^]]*\]$//' -e 's|[^ ]*/src/|src/|' -e 's|\./malloc/\./malloc/||'
+    }
+    callgrind_annotate --inclusive=yes "$TMP/cg.out" 2>/dev/null | tidy |
         grep -E 'src/|sqlite3_exec|sqlite3_step|malloc.c:malloc|malloc.c:free|cJSON_(Delete|Duplicate|Parse)|snprintf' |
-        head -30 >"$TMP/profile.txt"
-    callgrind_annotate "$TMP/cg.out" 2>/dev/null |
-        grep -E '^ *[0-9,]+ +\([ 0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | head -15 >"$TMP/profile_self.txt"
+        grep -v -E 'bench/engine.c|src/daemon' | head -30 >"$TMP/profile.txt"
+    callgrind_annotate "$TMP/cg.out" 2>/dev/null | tidy | head -15 >"$TMP/profile_self.txt"
     total=$(callgrind_annotate "$TMP/cg.out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
     record profile "tool=callgrind target=engine-runtime-memory-300 instructions=$total per_saga=$((total / 300))"
 fi
