@@ -110,9 +110,12 @@ def main():
         plot.append((c, accepted or 0, completed or 0, num(kv, 'p99_ms', 0)))
 
     def engine_row(tag, name):
-        kv = next((kv for t, kv in rows if t == tag), None)
-        if not kv:
+        runs = [kv for t, kv in rows if t == tag]
+        if not runs:
             return None
+        kv = max(runs, key=lambda r: num(r, 'sagas_per_s', 0))
+        if len(runs) > 1:
+            name += f' (best of {len(runs)})'
         rate = num(kv, 'sagas_per_s')
         rr, mr = vs_peer(rate, num(kv, 'rss_kb'))
         table.append([name, '-', fmt_rate(rate), '-', '-', fmt_cpu(kv),
@@ -165,6 +168,17 @@ def main():
                                f'{rss:.1f} MB vs {TARGET_RSS_MB:.0f} MB'
                                + ('' if rss <= TARGET_RSS_MB else f' ({rss / TARGET_RSS_MB:.1f}x over)')))
 
+    # How close to the storage floor (same rows, same batching, no engine).
+    floor_by_batch = {int(num(kv, 'batch', 0)): num(kv, 'sagas_per_s') for t, kv in floors
+                      if t == 'floor_file'}
+    closeness = []
+    if eng_file and floor_by_batch.get(256):
+        closeness.append(f'engine only on a file DB runs at {num(eng_file, "sagas_per_s", 0) / floor_by_batch[256]:.0%} '
+                         f'of its storage floor (256 per transaction)')
+    if c64 and c64['completed'] and floor_by_batch.get(64):
+        closeness.append(f'end to end at 64 connections runs at {c64["completed"] / floor_by_batch[64]:.0%} '
+                         f'of its storage floor (64 per transaction)')
+
     widths = [max(len(str(r[i])) for r in [head] + table) for i in range(len(head))]
 
     def line(r):
@@ -177,6 +191,8 @@ def main():
     print()
     for t in targets:
         print('target ' + t)
+    for c in closeness:
+        print('floor: ' + c)
     print(f'\nload average before/after: {meta.get("load_before", "?")} / '
           f'{meta_end.get("load_after", "?")} on {meta.get("cpus", "?")} CPUs; '
           f'details in {out_md}')
@@ -263,17 +279,26 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
   with the Tasks answered by trivial callbacks, as the peer's are.
 - *peer*: `aws-local-stepfunctions` 3.0.0 on Node runs the same ASL file
   {meta.get('peer_n', '?')} times in memory, each Task answered by a trivial JavaScript
-  handler (`bench/peer/peer.mjs`); the best of its two rows is the reference of
-  the *rate / peer* and *RSS / peer* columns.
-- *floor*: `bench/floor` writes the rows one saga writes, on sagad's own
-  schema, with prepared statements and the same batching, and nothing else.
+  handler (`bench/peer/peer.mjs`, after 1,000 warm-up runs for the JIT); the
+  best of its two rows is the reference of the *rate / peer* and *RSS / peer*
+  columns. The engine-only file run is repeated after the peer's and the
+  better of the two is shown, so that both sides get a quiet moment.
+- *floor*: `bench/floor` writes the rows one successful saga writes, on sagad's
+  own schema (`store_open`), with prepared statements, B sagas per
+  transaction (the runtime commits up to 256 frame advances per loop turn, and
+  this saga is one advance), and nothing else: `executions` insert and final
+  update, one `history` row, the `timers` cleanup (runtime.c); `orders` insert
+  and status update, `stock` conditional update, `reservations` insert,
+  `payments` insert, `outbox` insert (handlers). Not included: the handlers'
+  four reads, the savepoints, and the relay's `DELETE FROM outbox` (end to end
+  pays it, engine only does not run the relay).
   Payload sizes measured on the engine-only run: input {sizes.get('input', '?')} B,
   history {sizes.get('history', '?')} B, output {sizes.get('output', '?')} B, outbox
   {sizes.get('outbox', '?')} B per saga.
 
 ## Targets
 
-""" + '\n'.join('- ' + t for t in targets) + f"""
+""" + '\n'.join('- ' + t for t in targets) + '\n\nStorage floor: ' + '; '.join(closeness) + f""".
 
 {'![throughput and p99 latency against client connections](bench.png)' if png_ok else '(no plot: gnuplot missing)'}
 
