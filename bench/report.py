@@ -246,7 +246,8 @@ plot '{dat}' using 1:2 with linespoints lw 2 title 'accepted/s', \\
         return open(p).read().rstrip() if os.path.exists(p) else ''
 
     analysis = open('bench/analysis.md').read().rstrip() if os.path.exists('bench/analysis.md') else ''
-    prof_head = (f'`{prof.get("tool")}` on `{prof.get("target")}`'
+    prof_head = ('no profiler was available (perf without hardware counters and no valgrind)'
+                 if not prof else f'`{prof.get("tool")}` on `{prof.get("target")}`'
                  + (f', {int(num(prof, "per_saga", 0)):,} instructions per saga'
                     if prof.get('per_saga') else ''))
     md = f"""# Benchmarks

@@ -176,7 +176,9 @@ elif command -v valgrind >/dev/null 2>&1; then
         grep -v -E 'bench/engine.c|src/daemon' | head -30 >"$TMP/profile.txt"
     callgrind_annotate "$TMP/cg.out" 2>/dev/null | tidy | head -15 >"$TMP/profile_self.txt"
     total=$(callgrind_annotate "$TMP/cg.out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-    record profile "tool=callgrind target=engine-runtime-memory-300 instructions=$total per_saga=$((total / 300))"
+    if [ -n "$total" ]; then
+        record profile "tool=callgrind target=engine-runtime-memory-300 instructions=$total per_saga=$((total / 300))"
+    fi
 fi
 
 record meta_end "end=$(date -u +%Y-%m-%dT%H:%M:%SZ) load_after=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
