@@ -102,8 +102,9 @@ def main():
         name = f'end to end, {c} conn' + ('' if errs == 0 else f' ({errs} errors)')
         user, sys_ = num(kv, 'user_s', 0), num(kv, 'sys_s', 0)
         ok = num(kv, 'ok', 0)
-        cpu = (f'{(user + sys_) * 1e6 / ok:,.0f} ({sys_ / (user + sys_):.0%} sys)'
-               if ok and user + sys_ > 0 else '-')
+        secs = num(kv, 'secs', 0)
+        cpu = (f'{(user + sys_) * 1e6 / ok:,.0f} ({sys_ / (user + sys_):.0%} sys, '
+               f'{(user + sys_) / secs:.2f} CPU)' if ok and secs and user + sys_ > 0 else '-')
         table.append([name, fmt_rate(accepted), fmt_rate(completed), fmt_ms(num(kv, 'p50_ms')),
                       fmt_ms(num(kv, 'p99_ms')), cpu, fmt_mb(num(kv, 'rss_kb')),
                       fmt_bytes(per_saga), rr, mr])
@@ -272,8 +273,9 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
   drained) divided by the span of their `stop_ms`; *p50/p99* of `POST /order`;
   *peak RSS* = `VmHWM` of sagad; *DB bytes/saga* = database file size after a
   clean stop divided by the executions; *CPU us/saga* = sagad's user + system
-  CPU time during the run divided by the answers (system share in brackets;
-  the load generator runs on the same 2 CPUs).
+  CPU time during the run divided by the answers (in brackets: the system
+  share, and how many CPUs sagad kept busy on average; the load generator runs
+  on the same 2 CPUs, and sagad is single-threaded, so 1.00 is its ceiling).
 - *engine only*: `bench/engine` links `build/libsagad.a`, opens the runtime on a
   uv loop and calls `runtime_start` {meta.get('n', '?')} times (256 in flight), real
   handlers, on a file database and on `:memory:`; *asl_run* is the pure engine
