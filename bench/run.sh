@@ -11,7 +11,8 @@
 #               the engine-only benchmark
 # Usage: bench/run.sh BUILD_DIR (make bench passes it). Knobs: BENCH_SECONDS,
 # BENCH_CONCURRENCY, BENCH_N, BENCH_PEER_N, BENCH_SAGA, BENCH_KEEP=1 (keep the
-# temporary directory with the raw results).
+# temporary directory with the raw results), BENCH_PERF=1 (sample sagad with
+# perf's default event even without hardware counters).
 set -eu
 
 BUILD=${1:-build}
@@ -62,7 +63,7 @@ REDIS_PID=$!
 BODY="$TMP/order.json"
 printf '%s' '{"itemId":"coffee-beans","quantity":1,"firstname":"Laura","surname":"Becker","street":"Main Avenue 1","zip":"12345","city":"Fancy Town"}' >"$BODY"
 
-PERF_OK=0
+PERF_OK=${BENCH_PERF:-0}
 if command -v perf >/dev/null 2>&1 && perf stat -e instructions true 2>&1 | grep -q '[0-9] *instructions'; then
     PERF_OK=1
 fi
@@ -86,6 +87,7 @@ for c in $CONCS; do
     say "end to end: concurrency $c for ${SECS}s (port $port)"
     if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
         perf record -F 999 -g -o "$TMP/perf.data" -p "$SAGAD_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+        PERF_PID=$!
     fi
     cpu0=$(awk '{print $14, $15}' "/proc/$SAGAD_PID/stat")
     lg=$("$B/loadgen" -p "$port" -c "$c" -d "$SECS" -b "$BODY")
@@ -111,8 +113,9 @@ for c in $CONCS; do
     cpu=$(echo "$cpu0 $cpu1" | awk -v t="$ticks" '{printf "user_s=%.2f sys_s=%.2f", ($3-$1)/t, ($4-$2)/t}')
     record e2e "c=$c $lg $stats rss_kb=$hwm db_bytes=$bytes $cpu"
     if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
-        perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-            grep -E '^ +[0-9.]+%' | head -25 >"$TMP/profile.txt" || true
+        wait "$PERF_PID" || true
+        perf report -i "$TMP/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | sed 's/[ -]*$//' | head -30 >"$TMP/profile.txt" || true
     fi
 done
 kill "$REDIS_PID" 2>/dev/null || true
