@@ -3,8 +3,9 @@
  * docs/BENCHMARKS.md for the list), with prepared statements on sagad's own
  * schema (store_open), B sagas per transaction as the runtime's group commit
  * does, and nothing else: no engine, no JSON, no savepoints.
- *   floor DB N BATCH INPUT_BYTES HISTORY_BYTES OUTPUT_BYTES OUTBOX_BYTES
- * Payload sizes are the averages measured on a real run. Prints one line of
+ *   floor DB N BATCH INPUT_BYTES HISTORY_BYTES OUTPUT_BYTES OUTBOX_BYTES [ordered]
+ * Payload sizes are the averages measured on a real run; `ordered` makes the
+ * ids time-ordered (UUIDv7) instead of random (what sagad uses, UUIDv4). Prints one line of
  * key=value pairs. */
 #include "core/log.h"
 #include "store/db.h"
@@ -26,11 +27,17 @@ static uint64_t next_u64(void)
     return rng;
 }
 
-/* Random UUIDv4-shaped text, like the runtime's ids (random B-tree keys). */
+static int time_ordered;
+
+/* Random UUIDv4-shaped text, like the runtime's ids (random B-tree keys), or
+ * with time_ordered a UUIDv7 (48-bit Unix ms first: keys grow). */
 static void uuid(char out[37])
 {
     uint64_t hi = next_u64(), lo = next_u64();
-    snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(hi >> 32),
+    if (time_ordered)
+        hi = ((uint64_t)store_now_ms() << 16) | (hi & 0xFFFF);
+    snprintf(out, 37, time_ordered ? "%08x-%04x-7%03x-%04x-%012llx" : "%08x-%04x-4%03x-%04x-%012llx",
+             (unsigned)(hi >> 32),
              (unsigned)(hi >> 16) & 0xFFFF, (unsigned)hi & 0xFFF,
              (unsigned)(0x8000 | ((lo >> 48) & 0x3FFF)), (unsigned long long)(lo & 0xFFFFFFFFFFFFull));
 }
@@ -95,6 +102,7 @@ int main(int argc, char **argv)
     long n = atol(argv[2]), batch = atol(argv[3]);
     char *input = blob((size_t)atol(argv[4])), *history = blob((size_t)atol(argv[5]));
     char *output = blob((size_t)atol(argv[6])), *outbox = blob((size_t)atol(argv[7]));
+    time_ordered = argc > 8 && strcmp(argv[8], "ordered") == 0;
     char err[512];
     store_t *st;
     log_set_level(LOG_WARN);
@@ -198,9 +206,9 @@ int main(int argc, char **argv)
     struct stat sb;
     if (strcmp(path, ":memory:") != 0 && stat(path, &sb) == 0)
         bytes = (long long)sb.st_size;
-    printf("mode=floor db=%s n=%ld batch=%ld history_bytes=%s secs=%.3f sagas_per_s=%.1f "
+    printf("mode=floor db=%s n=%ld batch=%ld history_bytes=%s ids=%s secs=%.3f sagas_per_s=%.1f "
            "db_bytes_per_saga=%.0f cpu_us_per_saga=%.1f\n",
-           path, n, batch, argv[5], secs, (double)n / secs,
+           path, n, batch, argv[5], time_ordered ? "v7" : "v4", secs, (double)n / secs,
            bytes > 0 ? (double)bytes / (double)n : -1.0, cpu * 1e6 / (double)n);
     free(input);
     free(history);

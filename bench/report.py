@@ -133,6 +133,7 @@ def main():
     floors = [(t, kv) for t, kv in rows if t.startswith('floor')]
     for t, kv in floors:
         what = {'floor_file': f'floor, file DB, {kv.get("batch")}/txn',
+                'floor_ordered': f'floor, file DB, {kv.get("batch")}/txn, UUIDv7 ids',
                 'floor_compact': f'floor, file DB, {kv.get("batch")}/txn, 300 B history',
                 'floor_mem': f'floor, :memory:, {kv.get("batch")}/txn'}[t]
         rate = num(kv, 'sagas_per_s')
