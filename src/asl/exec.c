@@ -27,6 +27,7 @@ typedef struct run_s {
     asl_step_t *step;
     int lean;                   /* events without input/output payloads (asl_run) */
     size_t transitions;         /* states entered during this call */
+    size_t n_events;            /* events produced during this call */
 
     /* cursor */
     size_t state;
@@ -58,6 +59,9 @@ static int64_t now_ms(const run_t *r)
 
 static cJSON *event(run_t *r, const char *type)
 {
+    r->n_events++;
+    if (r->lean)
+        return NULL; /* asl_run without an events array only counts them */
     cJSON *e = cJSON_CreateObject();
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", type);
@@ -66,18 +70,24 @@ static cJSON *event(run_t *r, const char *type)
     return d;
 }
 
-/* Adds a JSON payload (copied) unless lean. */
+/* Adds a JSON payload (copied). */
 static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
 {
-    if (r->lean)
-        return;
-    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    (void)r;
+    if (d)
+        cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
 static void add_str(cJSON *d, const char *key, const char *s)
 {
-    if (s)
+    if (d && s)
         cJSON_AddStringToObject(d, key, s);
+}
+
+static void add_num(cJSON *d, const char *key, double v)
+{
+    if (d)
+        cJSON_AddNumberToObject(d, key, v);
 }
 
 static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
@@ -323,7 +333,7 @@ static int succeed(run_t *r, cJSON *output)
     asl_step_t *st = r->step;
     if (r->child_kind == ASL_CHILD_ITERATION) {
         cJSON *d = event(r, "MapIterationSucceeded");
-        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionSucceeded");
@@ -340,7 +350,7 @@ static int fail(run_t *r)
     asl_step_t *st = r->step;
     if (r->child_kind == ASL_CHILD_ITERATION) {
         cJSON *d = event(r, "MapIterationFailed");
-        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
         add_str(d, "error", r->err.error);
         add_str(d, "cause", r->err.cause);
@@ -502,9 +512,9 @@ static int run_task(run_t *r, int emit)
         add_str(d, "resource", s->handler);
         add_payload(r, d, "parameters", eff);
         if (timeout > 0)
-            cJSON_AddNumberToObject(d, "timeoutInSeconds", timeout);
+            add_num(d, "timeoutInSeconds", timeout);
         if (heartbeat > 0)
-            cJSON_AddNumberToObject(d, "heartbeatInSeconds", heartbeat);
+            add_num(d, "heartbeatInSeconds", heartbeat);
         d = event(r, "TaskStarted");
         add_str(d, "resourceType", "sagad");
         add_str(d, "resource", s->handler);
@@ -614,7 +624,7 @@ static int run_children(run_t *r, int emit)
     if (emit) {
         if (is_map) {
             cJSON *d = event(r, "MapStateStarted");
-            cJSON_AddNumberToObject(d, "length", (double)n);
+            add_num(d, "length", (double)n);
         } else {
             event(r, "ParallelStateStarted");
         }
@@ -878,7 +888,7 @@ static int start_common(run_t *r, const cJSON *input)
     r->state = asl_machine_start_index(r->m);
     if (r->child_kind == ASL_CHILD_ITERATION) {
         cJSON *d = event(r, "MapIterationStarted");
-        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionStarted");
@@ -895,7 +905,7 @@ static int start_common(run_t *r, const cJSON *input)
 }
 
 static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
-                      const asl_env_t *env, asl_step_t *step, int lean, size_t *transitions)
+                      const asl_env_t *env, asl_step_t *step, int lean, size_t *counts)
 {
     run_t r;
     memset(&r, 0, sizeof r);
@@ -905,8 +915,10 @@ static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec
     r.step = step;
     r.lean = lean;
     int rc = start_common(&r, input);
-    if (transitions)
-        *transitions = r.transitions;
+    if (counts) {
+        counts[0] = r.transitions;
+        counts[1] = r.n_events;
+    }
     return rc;
 }
 
@@ -917,7 +929,7 @@ int asl_exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_in
 }
 
 static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
-                            const asl_env_t *env, asl_step_t *step, int lean, size_t *transitions)
+                            const asl_env_t *env, asl_step_t *step, int lean, size_t *counts)
 {
     run_t r;
     memset(&r, 0, sizeof r);
@@ -930,8 +942,10 @@ static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *inf
     r.parent = strdup(child->parent_state ? child->parent_state : "");
     r.index = child->index;
     int rc = start_common(&r, child->input);
-    if (transitions)
-        *transitions = r.transitions;
+    if (counts) {
+        counts[0] = r.transitions;
+        counts[1] = r.n_events;
+    }
     return rc;
 }
 
@@ -1076,7 +1090,7 @@ static int children_done(run_t *r, cJSON *children)
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
                   const asl_exec_info_t *info, const asl_env_t *env, asl_step_t *step,
-                  asl_error_t *err, int lean, size_t *transitions)
+                  asl_error_t *err, int lean, size_t *counts)
 {
     asl_outcome_t none = {0};
     if (!oc)
@@ -1151,8 +1165,10 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
     if (rc == R_NEXT)
         drive(&r, 1);
 out:
-    if (transitions)
-        *transitions = r.transitions;
+    if (counts) {
+        counts[0] = r.transitions;
+        counts[1] = r.n_events;
+    }
     cJSON_Delete(phase == PH_TASK ? NULL : result);
     if (phase != PH_CHILDREN)
         cJSON_Delete(children);
@@ -1253,10 +1269,10 @@ static int builtin_task(const char *resource, const cJSON *input, cJSON **result
 }
 
 /* Moves the step's events to the caller's array and counts them. */
-static void collect_events(driver_t *d, asl_step_t *st, size_t transitions)
+static void collect_events(driver_t *d, asl_step_t *st, const size_t *counts)
 {
-    d->res->n_transitions += transitions;
-    d->res->n_events += (size_t)cJSON_GetArraySize(st->events);
+    d->res->n_transitions += counts[0];
+    d->res->n_events += counts[1];
     if (d->o && d->o->events) {
         cJSON *e;
         while ((e = cJSON_DetachItemFromArray(st->events, 0)) != NULL)
@@ -1288,8 +1304,8 @@ static cJSON *run_children_sync(driver_t *d, asl_step_t *st)
         while (!stop && started < n && started - done < (interleave ? limit : 1)) {
             fiber_t *f = &fs[started];
             f->m = st->children[started].machine;
-            size_t tr = 0;
-            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean, &tr) != 0) {
+            size_t tr[2] = {0, 0};
+            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean, tr) != 0) {
                 d->aborted = 1;
                 break;
             }
@@ -1402,8 +1418,8 @@ static void advance(driver_t *d, fiber_t *f)
     }
     cJSON *cursor = asl_step_take_cursor(st);
     asl_step_clear(st);
-    size_t tr = 0;
-    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean, &tr) != 0)
+    size_t tr[2] = {0, 0};
+    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean, tr) != 0)
         d->aborted = 1;
     else
         collect_events(d, st, tr);
@@ -1439,8 +1455,8 @@ int asl_run(const asl_machine_t *m, const cJSON *input, const asl_run_opts_t *op
     fiber_t f;
     memset(&f, 0, sizeof f);
     f.m = m;
-    size_t tr = 0;
-    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean, &tr) != 0)
+    size_t tr[2] = {0, 0};
+    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean, tr) != 0)
         return -1;
     collect_events(&d, &f.step, tr);
     while (!f.result && !d.aborted)

@@ -1028,6 +1028,58 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
     return m;
 }
 
+/* Duplicate member names are ambiguous (which one wins differs between JSON
+ * parsers), so they are reported and the definition goes no further. `state`
+ * is the nearest enclosing state's name, `path` the location below it. */
+static void find_duplicates(ctx_t *c, const cJSON *v, const char *state, const char *path,
+                            int depth)
+{
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return;
+    size_t i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        char sub[512];
+        if (cJSON_IsObject(v)) {
+            for (const cJSON *f = v->child; f != e; f = f->next) {
+                if (strcmp(f->string, e->string) == 0) {
+                    fname(sub, sizeof sub, path, e->string);
+                    prob(c, state, sub[0] ? sub : NULL, "duplicate field \"%s\"", e->string);
+                    break;
+                }
+            }
+        }
+        if (!cJSON_IsObject(e) && !cJSON_IsArray(e))
+            continue;
+        /* A member of a "States" object is a state: names restart there. */
+        if (cJSON_IsObject(v) && depth > 0 && path && strcmp(path, "States") == 0 &&
+            cJSON_IsObject(e)) {
+            char stn[512];
+            snprintf(stn, sizeof stn, "%s%s%s", state ? state : "", state ? "/" : "", e->string);
+            find_duplicates(c, e, stn, NULL, depth + 1);
+            continue;
+        }
+        if (cJSON_IsObject(v) && (!path || !*path) && strcmp(e->string, "States") == 0) {
+            find_duplicates(c, e, state, "States", depth + 1);
+            continue;
+        }
+        if (cJSON_IsObject(v))
+            fname(sub, sizeof sub, path, e->string);
+        else
+            snprintf(sub, sizeof sub, "%s[%zu]", path ? path : "", i);
+        /* Branches/ItemProcessor/Iterator hold machines: their "States" restart naming. */
+        int machine = cJSON_IsObject(e) && cJSON_GetObjectItemCaseSensitive(e, "States") &&
+                      cJSON_GetObjectItemCaseSensitive(e, "StartAt");
+        find_duplicates(c, e, state, machine ? NULL : sub, depth + 1);
+    }
+}
+
+static int has_duplicates(ctx_t *c, const cJSON *def)
+{
+    size_t before = c->count;
+    find_duplicates(c, def, NULL, NULL, 1);
+    return c->count != before;
+}
+
 int asl_machine_compile(const cJSON *definition, asl_machine_t **out, asl_problems_t *problems)
 {
     *out = NULL;
@@ -1036,6 +1088,8 @@ int asl_machine_compile(const cJSON *definition, asl_machine_t **out, asl_proble
         prob(&c, NULL, NULL, "no definition");
         return -1;
     }
+    if (has_duplicates(&c, definition))
+        return -1;
     cJSON *copy = cJSON_Duplicate(definition, 1);
     if (!copy) {
         prob(&c, NULL, NULL, "out of memory");
@@ -1089,6 +1143,10 @@ int asl_machine_compile_text(const char *text, size_t len, asl_machine_t **out,
     }
     free(buf);
     ctx_t c = {problems, 0};
+    if (has_duplicates(&c, def)) {
+        cJSON_Delete(def);
+        return -1;
+    }
     asl_machine_t *m = compile_machine(&c, def, NULL, NULL, NULL, 1);
     if (!m || c.count) {
         asl_machine_free(m);

@@ -268,6 +268,22 @@ static void test_nested_problems(void **state)
     asl_problems_free(&p);
 }
 
+static void test_duplicate_fields(void **state)
+{
+    (void)state;
+    asl_problems_t p = compile_bad(
+        "{\"StartAt\":\"C\",\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Choice\",\"Choices\":"
+        "[{\"Variable\":\"$.v\",\"StringEquals\":\"*\",\"Next\":\"R\",\"Next\":\"R\"}],\"Default\":\"R\"},"
+        "\"R\":{\"Type\":\"Parallel\",\"End\":true,\"Branches\":[{\"StartAt\":\"X\",\"States\":"
+        "{\"X\":{\"Type\":\"Pass\",\"End\":true,\"End\":true}}}]},"
+        "\"R\":{\"Type\":\"Succeed\"}}}");
+    assert_true(has(&p, NULL, "StartAt", "duplicate"));
+    assert_true(has(&p, "C", "Choices[0].Next", "duplicate"));
+    assert_true(has(&p, "R/X", "End", "duplicate"));
+    assert_true(has(&p, NULL, "States.R", "duplicate"));
+    asl_problems_free(&p);
+}
+
 static void test_valid_variants(void **state)
 {
     (void)state;
@@ -304,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_top_level_problems),
         cmocka_unit_test(test_all_problems_in_one_pass),
         cmocka_unit_test(test_nested_problems),
+        cmocka_unit_test(test_duplicate_fields),
         cmocka_unit_test(test_valid_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
