@@ -212,6 +212,26 @@ int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcom
                     const asl_exec_info_t *info, const asl_env_t *env,
                     asl_step_t *step, asl_error_t *err);
 
+/* Rebuilds what a persisted cursor is waiting for, with no events: after a
+ * restart the runtime calls this to learn again which task to run (same
+ * handler, input, attempt and task_token), until when to sleep (same
+ * wake_at_ms) or which children to run; kind CONTINUE for a cursor saved by
+ * a CONTINUE step. `cursor` is borrowed; step->cursor is a copy of it.
+ * Deterministic except for States.UUID/States.MathRandom in Parameters or
+ * ItemSelector (a runtime that needs those stable stores task_input itself).
+ * Returns 0, or -1 with err set if the cursor does not fit the machine. */
+int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
+                     const asl_exec_info_t *info, const asl_env_t *env,
+                     asl_step_t *step, asl_error_t *err);
+
+/* The machine a child runs: branch `index` of Parallel state `parent_state`
+ * of `m`, or the ItemProcessor of Map state `parent_state` (any index).
+ * Borrowed from m; NULL if there is no such state or branch. The runtime uses
+ * it to resume a child cursor after a restart (store parent_state, kind and
+ * index with each child). */
+const asl_machine_t *asl_exec_child_machine(const asl_machine_t *m, const char *parent_state,
+                                            asl_child_kind_t kind, size_t index);
+
 /* Name of the state a cursor is in (borrowed from the cursor) or NULL. For
  * `currentState` in the API without parsing the cursor yourself. */
 const char *asl_cursor_state(const cJSON *cursor);

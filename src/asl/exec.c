@@ -1183,6 +1183,66 @@ int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcom
     return resume(m, cursor, outcome, info, env, step, err, 0, NULL);
 }
 
+int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
+                     const asl_exec_info_t *info, const asl_env_t *env,
+                     asl_step_t *step, asl_error_t *err)
+{
+    memset(step, 0, sizeof *step);
+    run_t r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.info = info;
+    r.env = env;
+    r.step = step;
+    cJSON *copy = cJSON_Duplicate(cursor, 1);
+    int phase = copy ? load_cursor(&r, copy, err) : -1;
+    if (phase < 0 || init_step(step) != 0) {
+        run_free(&r);
+        memset(step, 0, sizeof *step);
+        return -1;
+    }
+    int rc = R_STOP;
+    switch ((phase_t)phase) {
+    case PH_ENTER:
+        step->kind = ASL_STEP_CONTINUE;
+        make_cursor(&r, PH_ENTER);
+        break;
+    case PH_TASK:
+        rc = run_task(&r, 0);
+        break;
+    case PH_WAIT:
+    case PH_RETRY:
+        step->kind = phase == PH_WAIT ? ASL_STEP_WAIT : ASL_STEP_RETRY;
+        step->wake_at_ms = r.wake_ms;
+        make_cursor(&r, (phase_t)phase);
+        break;
+    case PH_CHILDREN:
+        rc = run_children(&r, 0);
+        break;
+    }
+    if (rc != R_STOP) {
+        if (err)
+            asl_error_move(err, &r.err);
+        run_free(&r);
+        asl_step_clear(step);
+        return -1;
+    }
+    run_free(&r);
+    return 0;
+}
+
+const asl_machine_t *asl_exec_child_machine(const asl_machine_t *m, const char *parent_state,
+                                            asl_child_kind_t kind, size_t index)
+{
+    long i = asl_machine_find_state(m, parent_state);
+    if (i < 0)
+        return NULL;
+    asl_state_type_t t = asl_machine_state_type(m, (size_t)i);
+    if (kind == ASL_CHILD_ITERATION)
+        return t == ASL_STATE_MAP ? asl_machine_state_branch(m, (size_t)i, 0) : NULL;
+    return t == ASL_STATE_PARALLEL ? asl_machine_state_branch(m, (size_t)i, index) : NULL;
+}
+
 /* ---- steps -------------------------------------------------------------- */
 
 void asl_step_clear(asl_step_t *s)
