@@ -32,7 +32,21 @@
  *   ASL_STEP_FAILED    done: step.error
  *
  * Top-level TimeoutSeconds (asl_machine_timeout_seconds) and stopping an
- * execution are enforced by the runtime, not here.
+ * execution are enforced by the runtime, not here (it fails the execution
+ * with States.Timeout / marks it ABORTED and writes ExecutionTimedOut /
+ * ExecutionAborted itself).
+ *
+ * After a crash: load the last committed cursor and call asl_exec_pending to
+ * get the same request again (same task_token, same wake_at_ms), then go on.
+ *
+ * Error rules (AWS docs): Retry and Catch exist on Task, Parallel and Map and
+ * see every error raised in the state (task failures, States.Timeout,
+ * path/template/intrinsic errors, ResultPath failures, a failed branch or
+ * iteration). The first retrier whose ErrorEquals matches decides: retry if
+ * it has attempts left (delay = IntervalSeconds * BackoffRate^n, capped by
+ * MaxDelaySeconds, FULL jitter = uniform [0, delay) from random64), else go
+ * to the first matching catcher, else fail. States.Runtime is never retried
+ * or caught; States.DataLimitExceeded only when named explicitly.
  */
 #ifndef SAGAD_ASL_EXEC_H
 #define SAGAD_ASL_EXEC_H
@@ -143,7 +157,9 @@ typedef struct asl_step_s {
 
     /* SUCCEEDED */
     cJSON *output;            /* owned */
-    /* FAILED */
+    /* FAILED. error.error is NULL (and cause may be) only for a Fail state
+     * without Error/ErrorPath (as on AWS, the failure then has no name);
+     * in Retry/Catch matching such a failure has the name "". */
     asl_error_t error;        /* owned */
 } asl_step_t;
 
