@@ -218,6 +218,57 @@ static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *par
     return 0;
 }
 
+/* InputPath without copying when possible: *view points into r->input or
+ * is *owned (which the caller frees). */
+static int input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **owned)
+{
+    const asl_state_t *s = cur(r);
+    *owned = NULL;
+    if (s->input_path_null) {
+        *owned = cJSON_CreateObject();
+        *view = *owned;
+        return 0;
+    }
+    if (!s->input_path || (asl_path_is_root(s->input_path) && !asl_path_is_context(s->input_path))) {
+        *view = r->input;
+        return 0;
+    }
+    if (asl_path_get(s->input_path, r->input, ctx, view) == 1)
+        return 0;
+    if (asl_path_eval(s->input_path, r->input, ctx, owned, &r->err) != 0)
+        return -1;
+    *view = *owned;
+    return 0;
+}
+
+/* OutputPath of a view (Choice, Wait, Succeed): takes *owned or r->input
+ * instead of copying when the whole value passes. */
+static int view_output(run_t *r, const cJSON *view, cJSON *owned, const cJSON *ctx, cJSON **out)
+{
+    const asl_state_t *s = cur(r);
+    if (!s->output_path_null && (!s->output_path || (asl_path_is_root(s->output_path) &&
+                                                     !asl_path_is_context(s->output_path)))) {
+        if (owned) {
+            *out = owned;
+        } else if (view == r->input) {
+            *out = r->input;
+            r->input = NULL;
+        } else {
+            *out = cJSON_Duplicate(view, 1);
+        }
+        return 0;
+    }
+    int rc = select_path(s->output_path, s->output_path_null, view, ctx, out, &r->err);
+    cJSON_Delete(owned);
+    return rc;
+}
+
+/* ResultPath replaces the whole input ("$", the default). */
+static int result_replaces(const asl_state_t *s)
+{
+    return !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
+}
+
 /* A number from a literal or a reference path into `in`. */
 static int num_field(run_t *r, const asl_num_field_t *f, const cJSON *in, const cJSON *ctx,
                      const char *field, double min, int integer, double *out)
@@ -690,14 +741,29 @@ static int run_state(run_t *r)
         return run_children(r, 1);
     case ASL_STATE_PASS: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, s->parameters, &eff) != 0)
-            break;
-        cJSON *result = eff;
+        cJSON *result = NULL;
         if (s->result) {
-            cJSON_Delete(eff);
             result = cJSON_Duplicate(s->result, 1);
+        } else {
+            const cJSON *view;
+            cJSON *owned;
+            if (input_view(r, ctx, &view, &owned) != 0)
+                break;
+            if (s->parameters) {
+                asl_eval_env_t ee = eval_env(r, ctx);
+                int prc = asl_template_eval(s->parameters, view, &ee, &result, &r->err);
+                cJSON_Delete(owned);
+                if (prc != 0)
+                    break;
+            } else if (owned) {
+                result = owned;
+            } else if (view == r->input && result_replaces(s)) {
+                result = r->input;
+                r->input = NULL;
+            } else {
+                result = cJSON_Duplicate(view, 1);
+            }
         }
-        eff = NULL;
         cJSON *in = r->input;
         r->input = NULL;
         if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0)
@@ -714,12 +780,15 @@ static int run_state(run_t *r)
     }
     case ASL_STATE_CHOICE: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, NULL, &eff) != 0)
+        const cJSON *view;
+        cJSON *owned;
+        if (input_view(r, ctx, &view, &owned) != 0)
             break;
+        eff = owned;
         asl_eval_env_t ee = eval_env(r, ctx);
         long next = -1;
         for (size_t k = 0; k < s->n_choices && next < 0; k++) {
-            int m = asl_choice_eval(s->choices[k], eff, &ee, &r->err);
+            int m = asl_choice_eval(s->choices[k], view, &ee, &r->err);
             if (m < 0)
                 goto done;
             if (m)
@@ -732,11 +801,9 @@ static int run_state(run_t *r)
                           "No choice rule of state '%s' matched and there is no Default", s->name);
             break;
         }
-        if (output_path(r, eff, ctx, &out) != 0) {
-            eff = NULL;
-            break;
-        }
         eff = NULL;
+        if (view_output(r, view, owned, ctx, &out) != 0)
+            break;
         state_event(r, "StateExited", "output", out);
         cJSON_Delete(ctx);
         cJSON_Delete(r->input);
@@ -783,13 +850,12 @@ static int run_state(run_t *r)
     }
     case ASL_STATE_SUCCEED: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, NULL, &eff) != 0)
+        const cJSON *view;
+        cJSON *owned;
+        if (input_view(r, ctx, &view, &owned) != 0)
             break;
-        if (output_path(r, eff, ctx, &out) != 0) {
-            eff = NULL;
+        if (view_output(r, view, owned, ctx, &out) != 0)
             break;
-        }
-        eff = NULL;
         state_event(r, "StateExited", "output", out);
         cJSON_Delete(ctx);
         return transition(r, out);
@@ -823,10 +889,11 @@ static int finish_wait(run_t *r)
 {
     const asl_state_t *s = cur(r);
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
-    cJSON *eff = NULL, *out = NULL;
-    int rc = effective_input(r, ctx, NULL, &eff);
-    if (rc == 0 && output_path(r, eff, ctx, &out) != 0)
-        rc = -1;
+    const cJSON *view;
+    cJSON *owned, *out = NULL;
+    int rc = input_view(r, ctx, &view, &owned);
+    if (rc == 0)
+        rc = view_output(r, view, owned, ctx, &out);
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
@@ -982,8 +1049,15 @@ static int task_succeeded(run_t *r, cJSON *result)
         result = sel;
     }
     /* ResultPath consumes the raw input; r->input stays for Retry/Catch. */
-    int replaces = !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
-    cJSON *in = replaces ? NULL : cJSON_Duplicate(r->input, 1);
+    cJSON *in = NULL;
+    if (!result_replaces(s)) {
+        if (s->n_retry || s->n_catch) {
+            in = cJSON_Duplicate(r->input, 1);
+        } else {
+            in = r->input;
+            r->input = NULL;
+        }
+    }
     cJSON *out = NULL;
     if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0) {
         cJSON_Delete(ctx);
