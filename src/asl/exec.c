@@ -345,6 +345,21 @@ static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
     for (int i = 0; cJSON_IsString(ph) && i < (int)(sizeof PHASES / sizeof PHASES[0]); i++)
         if (strcmp(ph->valuestring, PHASES[i]) == 0)
             phase = i;
+    if (idx >= 0 && phase >= 0) {
+        /* A cursor saved under another version of the definition may name a
+         * state whose type no longer fits its phase. */
+        asl_state_type_t t = asl_machine_state(r->m, (size_t)idx)->type;
+        int fits = 1;
+        switch ((phase_t)phase) {
+        case PH_ENTER: break;
+        case PH_TASK: fits = t == ASL_STATE_TASK; break;
+        case PH_WAIT: fits = t == ASL_STATE_WAIT; break;
+        case PH_RETRY: fits = t == ASL_STATE_TASK || t == ASL_STATE_PARALLEL || t == ASL_STATE_MAP; break;
+        case PH_CHILDREN: fits = t == ASL_STATE_PARALLEL || t == ASL_STATE_MAP; break;
+        }
+        if (!fits)
+            idx = -1;
+    }
     if (idx < 0 || phase < 0) {
         cJSON_Delete(c);
         if (err)

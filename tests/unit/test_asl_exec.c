@@ -783,6 +783,14 @@ static void test_pending_after_restart(void **state)
     assert_int_equal(asl_exec_pending(bm, ch.cursor, &info, &env, &ch2, NULL), 0);
     assert_int_equal(ch2.wake_at_ms, 5100 + 9000);
     asl_step_clear(&ch2);
+    /* a cursor whose state has another type in this machine is refused */
+    cJSON *odd = cJSON_Parse("{\"state\":\"P\",\"phase\":\"task\",\"input\":{}}");
+    asl_outcome_t okr = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateObject()};
+    asl_error_t e2 = {0};
+    assert_int_equal(asl_exec_resume(m, odd, &okr, &info, &env, &ch2, &e2), -1);
+    assert_null(okr.result);
+    assert_non_null(e2.error);
+    asl_error_clear(&e2);
     /* a cursor of another machine is refused */
     asl_error_t err = {0};
     assert_int_equal(asl_exec_pending(m, ch.cursor, &info, &env, &ch2, &err), -1);
