@@ -250,7 +250,7 @@ async function main() {
             if (exp.status === 'SUCCEEDED') {
                 rec.output = exp.output;
             } else {
-                rec.error = exp.error;
+                rec.error = exp.error === undefined ? null : exp.error;
                 rec.cause = exp.cause === undefined ? null : exp.cause;
             }
             // Causes written by a Task or a Fail state are compared exactly; the

@@ -256,7 +256,8 @@ static int run_case(const cJSON *c, char *msg, size_t len)
         if (!bad && !json_equal(cJSON_GetObjectItemCaseSensitive(c, "output"), res.output))
             bad = 1;
     } else {
-        const char *exp_err = str_field(c, "error", "");
+        /* null: the execution failed with no error name (a bare Fail state) */
+        const char *exp_err = str_field(c, "error", "(null)");
         const cJSON *exp_cause = cJSON_GetObjectItemCaseSensitive(c, "cause");
         const char *err = res.error.error ? res.error.error : "(null)";
         const char *cause = res.error.cause;
