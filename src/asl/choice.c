@@ -275,10 +275,14 @@ static asl_choice_t *compile_rule(comp_t *c, const cJSON *rule, bool top, const 
                 problem(c, f, "Next is allowed only in top-level Choice Rules, not inside And, Or or Not");
             else if (!cJSON_IsString(m) || !m->valuestring[0])
                 problem(c, f, "Next must be a non-empty string naming a state");
-            else if (!(r->next = strdup(m->valuestring)))
+            else if (free(r->next), !(r->next = strdup(m->valuestring)))
                 problem(c, f, "out of memory");
         } else if (strcmp(k, "Variable") == 0) {
+            if (var)
+                problem(c, f, "Variable appears twice");
             var = m;
+            asl_path_free(r->var);
+            r->var = NULL;
             char pm[ASL_PATH_MSG_MAX];
             if (!cJSON_IsString(m))
                 problem(c, f, "Variable must be a string holding a reference path");

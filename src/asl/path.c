@@ -867,7 +867,9 @@ static void apply(walk_t *w, size_t i, const cJSON *node)
         }
         return;
     case SEG_FILTER:
-        if (cJSON_IsArray(node)) {
+        /* A deep scan visits array elements itself; test only objects then,
+         * or every element would be matched twice. */
+        if (cJSON_IsArray(node) && !g->deep) {
             for (const cJSON *c = node->child; c; c = c->next)
                 if (fx_eval(w, g->filter, c))
                     walk(w, i + 1, c);

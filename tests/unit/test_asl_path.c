@@ -126,6 +126,10 @@ static void test_filters(void **state)
     EXPECT("$.items[?(@.p == '5')]", "[]");      /* no coercion */
     EXPECT("$.a.b[?(@ > 1)]", "[2,3]");
     EXPECT("$..book[?(@.price > 10)].author", "[\"B\"]");
+    EXPECT("$..[?(@.price > 10)].price", "[22,19]");
+    EXPECT("$.store..[?(@.author)].author", "[\"A\",\"B\"]");
+    EXPECT("$..[0]", "[1,{\"p\":5,\"name\":\"u\"},{\"price\":8,\"author\":\"A\"}]");
+    EXPECT("$.a..*", "[[1,2,3],\"x\",1,2,3]");
 }
 
 static void test_context(void **state)
