@@ -410,10 +410,9 @@ static int eval_cmp(const asl_choice_t *r, const cJSON *input, const cJSON *ctx,
     asl_path_get(r->var, input, ctx, &v);
     if (op->fam == FAM_IS) {
         bool want = cJSON_IsTrue(r->rhs), got;
-        if (op->sub == IS_PRESENT)
-            return (v != NULL) == want;
-        if (!v)
-            return missing(r->var, err);
+        /* A missing value is of no type: every Is* test is false for it. */
+        if (op->sub == IS_PRESENT || !v)
+            return (op->sub == IS_PRESENT && v != NULL) == want;
         switch (op->sub) {
         case IS_NULL: got = cJSON_IsNull(v); break;
         case IS_NUMERIC: got = cJSON_IsNumber(v); break;
