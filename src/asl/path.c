@@ -22,6 +22,9 @@ typedef enum {
     SEG_FILTER
 } seg_kind_t;
 
+/* Bound on nested filters, parentheses and '!' (keeps recursion shallow). */
+#define MAX_FILTER_DEPTH 32
+
 typedef enum { FX_OR, FX_AND, FX_NOT, FX_EXISTS, FX_CMP } fx_kind_t;
 typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } fx_op_t;
 
@@ -66,6 +69,7 @@ typedef struct parser_s {
     const char *s;
     size_t pos;
     bool in_filter;  /* names stop at operators and blanks */
+    int depth;       /* filter nesting, bounded to keep recursion shallow */
     unsigned flags;
     char *msg;
     size_t msglen;
@@ -322,12 +326,18 @@ static fexpr_t *new_fx(parser_t *ps, fx_kind_t kind)
 static fexpr_t *parse_unary(parser_t *ps)
 {
     skip_ws(ps);
+    if (ps->depth >= MAX_FILTER_DEPTH) {
+        fail(ps, "filter expression nested too deeply");
+        return NULL;
+    }
     if (peek(ps) == '!' && ps->s[ps->pos + 1] != '=') {
         ps->pos++;
         fexpr_t *f = new_fx(ps, FX_NOT);
         if (!f)
             return NULL;
+        ps->depth++;
         f->a = parse_unary(ps);
+        ps->depth--;
         if (!f->a) {
             fexpr_free(f);
             return NULL;
@@ -336,7 +346,9 @@ static fexpr_t *parse_unary(parser_t *ps)
     }
     if (peek(ps) == '(') {
         ps->pos++;
+        ps->depth++;
         fexpr_t *f = parse_or(ps);
+        ps->depth--;
         if (!f)
             return NULL;
         skip_ws(ps);
@@ -463,7 +475,11 @@ static int parse_bracket(parser_t *ps, asl_path_t *p, bool deep)
         ps->pos++;
         bool was = ps->in_filter;
         ps->in_filter = true;
-        fexpr_t *f = parse_or(ps);
+        ps->depth++;
+        fexpr_t *f = ps->depth > MAX_FILTER_DEPTH ? NULL : parse_or(ps);
+        if (ps->depth > MAX_FILTER_DEPTH)
+            fail(ps, "filter expression nested too deeply");
+        ps->depth--;
         ps->in_filter = was;
         if (!f)
             return -1;
