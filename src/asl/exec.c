@@ -14,7 +14,9 @@
  * (ASL_STEP_CONTINUE), so a Pass/Choice loop cannot hog the event loop. */
 #define STEP_BUDGET 1000
 
-enum { R_STOP = 0, R_NEXT = 1, R_ERR = 2 };
+/* What a state function did: stopped with a filled step, moved to the next
+ * state, raised r->err, or (Wait) found nothing to wait for. */
+enum { R_STOP = 0, R_NEXT = 1, R_ERR = 2, R_WAITED = 3 };
 
 /* Phases a cursor can be in. */
 typedef enum { PH_ENTER = 0, PH_TASK, PH_WAIT, PH_RETRY, PH_CHILDREN } phase_t;
@@ -747,7 +749,6 @@ static int run_state(run_t *r)
 {
     const asl_state_t *s = cur(r);
     cJSON *ctx = NULL, *eff = NULL, *out = NULL;
-    int rc = R_ERR;
     switch (s->type) {
     case ASL_STATE_TASK:
         return run_task(r, 1);
@@ -861,7 +862,7 @@ static int run_state(run_t *r)
             make_cursor(r, PH_WAIT);
             return R_STOP;
         }
-        return -1; /* no wait needed: finish below */
+        return R_WAITED; /* nothing to wait for: finish at once */
     }
     case ASL_STATE_SUCCEED: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
@@ -895,7 +896,6 @@ done:
     cJSON_Delete(ctx);
     cJSON_Delete(eff);
     cJSON_Delete(out);
-    (void)rc;
     return R_ERR;
 }
 
@@ -934,7 +934,7 @@ static int drive(run_t *r, int entering)
             memset(r->attempts, 0, sizeof r->attempts);
             state_event(r, "StateEntered", "input", r->input);
             rc = run_state(r);
-            if (rc == -1)
+            if (rc == R_WAITED)
                 rc = finish_wait(r);
         } else {
             rc = R_NEXT;

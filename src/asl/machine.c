@@ -340,7 +340,6 @@ static void compile_retry(ctx_t *c, const char *st, asl_state_t *s)
         }
         check_fields(c, st, pre, e, allowed, "a retrier");
         compile_error_equals(c, st, pre, e, e->next == NULL, &rt->errors, &rt->n_errors);
-        double d;
         fname(fb, sizeof fb, pre, "IntervalSeconds");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "IntervalSeconds");
         if (v) {
@@ -381,7 +380,6 @@ static void compile_retry(ctx_t *c, const char *st, asl_state_t *s)
             else
                 rt->max_delay_s = v->valuedouble;
         }
-        (void)d;
         fname(fb, sizeof fb, pre, "JitterStrategy");
         v = cJSON_GetObjectItemCaseSensitive(e, "JitterStrategy");
         if (v) {
