@@ -268,6 +268,19 @@ static void check_fields(ctx_t *c, const char *st, const char *prefix, const cJS
 
 /* ---- Retry / Catch ------------------------------------------------------ */
 
+static int known_error(const char *name)
+{
+    static const char *const names[] = {ASL_E_ALL, ASL_E_HEARTBEAT_TIMEOUT, ASL_E_TIMEOUT,
+        ASL_E_TASK_FAILED, ASL_E_PERMISSIONS, ASL_E_RESULT_PATH, ASL_E_PARAMETER_PATH,
+        ASL_E_BRANCH_FAILED, ASL_E_NO_CHOICE_MATCHED, ASL_E_INTRINSIC_FAILURE,
+        ASL_E_EXCEED_TOLERATED, ASL_E_ITEM_READER_FAILED, ASL_E_RESULT_WRITER, ASL_E_RUNTIME,
+        ASL_E_DATA_LIMIT, "States.QueryEvaluationError", "States.Http.Socket", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(*n, name) == 0)
+            return 1;
+    return 0;
+}
+
 /* ErrorEquals: a non-empty array of strings; States.ALL alone and last. */
 static void compile_error_equals(ctx_t *c, const char *st, const char *prefix,
                                  const cJSON *obj, int is_last, const char ***errs, size_t *n)
@@ -297,6 +310,9 @@ static void compile_error_equals(ctx_t *c, const char *st, const char *prefix,
         }
         if (strcmp(e->valuestring, ASL_E_ALL) == 0)
             has_all = 1;
+        else if (strncmp(e->valuestring, "States.", 7) == 0 && !known_error(e->valuestring))
+            prob(c, st, fb, "\"%s\" is not a predefined error name (names starting with "
+                 "\"States.\" are reserved)", e->valuestring);
         list[k++] = e->valuestring;
     }
     if (has_all && count > 1)

@@ -198,7 +198,7 @@ static void test_all_problems_in_one_pass(void **state)
         "\"E\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:lambda:x\",\"Foo\":1,\"End\":true,"
         "  \"Retry\":[{\"ErrorEquals\":[\"States.ALL\",\"X\"],\"MaxAttempts\":-1,\"BackoffRate\":0.5,"
         "             \"IntervalSeconds\":0,\"JitterStrategy\":\"HALF\"},{\"ErrorEquals\":[\"Y\"]}],"
-        "  \"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"A\"},{\"ErrorEquals\":[\"Z\"],\"Next\":\"Gone\"}],"
+        "  \"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"A\"},{\"ErrorEquals\":[\"Z\",\"States.Al\"],\"Next\":\"Gone\"}],"
         "  \"TimeoutSeconds\":5,\"TimeoutSecondsPath\":\"$.t\"},"
         "\"F\":{\"Type\":\"Wait\",\"Seconds\":1,\"SecondsPath\":\"$.x\",\"Next\":\"A\"},"
         "\"G\":{\"Type\":\"Pass\",\"InputPath\":\"$.a[\",\"ResultPath\":\"$.b[*]\",\"End\":true},"
@@ -228,6 +228,7 @@ static void test_all_problems_in_one_pass(void **state)
     assert_true(has(&p, "E", "Retry[0].JitterStrategy", NULL));
     assert_true(has(&p, "E", "Catch[0].ErrorEquals", "last"));
     assert_true(has(&p, "E", "Catch[1].Next", "\"Gone\" does not exist"));
+    assert_true(has(&p, "E", "Catch[1].ErrorEquals", "States.Al"));
     assert_true(has(&p, "E", "TimeoutSeconds", "both"));
     assert_true(has(&p, "F", "Seconds", "only one"));
     assert_true(has(&p, "G", "InputPath", NULL));
