@@ -198,9 +198,10 @@ static void put_json(char *buf, size_t len, const char *label, const cJSON *v)
     free(text);
 }
 
-/* Runs one case; returns 0 or fills msg with the mismatch. Frees everything
+/* Runs one case with children run one after another (interleave 0) or
+ * round-robin (1); returns 0 or fills msg with the mismatch. Frees everything
  * it allocates before returning, so a failing assertion leaks nothing. */
-static int run_case(const cJSON *c, char *msg, size_t len)
+static int run_case(const cJSON *c, int interleave, char *msg, size_t len)
 {
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(c, "definition");
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(c, "input");
@@ -229,6 +230,7 @@ static int run_case(const cJSON *c, char *msg, size_t len)
     memset(&opts, 0, sizeof opts);
     opts.task = test_task;
     opts.task_ud = &ctx;
+    opts.interleave = interleave;
     asl_run_result_t res;
     memset(&res, 0, sizeof res);
     if (asl_run(m, input, &opts, &res) != 0) {
@@ -288,11 +290,14 @@ static int run_case(const cJSON *c, char *msg, size_t len)
     return bad ? -1 : 0;
 }
 
+/* Both scheduling modes must give the expected result: Parallel and Map
+ * results are by index whatever order their children run in. */
 static void test_case(void **state)
 {
     static char msg[MSG_MAX];
-    if (run_case(*state, msg, sizeof msg) != 0)
-        fail_msg("%s", msg);
+    for (int interleave = 0; interleave <= 1; interleave++)
+        if (run_case(*state, interleave, msg, sizeof msg) != 0)
+            fail_msg("%s%s", interleave ? "[interleaved children] " : "", msg);
 }
 
 static cJSON *load_expected(const char *path)
