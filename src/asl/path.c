@@ -4,9 +4,7 @@
 #include "asl/path.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +68,6 @@ typedef struct parser_s {
     size_t pos;
     bool in_filter;  /* names stop at operators and blanks */
     int depth;       /* filter nesting, bounded to keep recursion shallow */
-    unsigned flags;
     char *msg;
     size_t msglen;
     bool failed;
@@ -657,7 +654,7 @@ int asl_path_compile(const char *text, unsigned flags, asl_path_t **out,
     *out = NULL;
     if (msg && msglen)
         msg[0] = '\0';
-    parser_t ps = {.s = text ? text : "", .flags = flags, .msg = msg, .msglen = msglen};
+    parser_t ps = {.s = text ? text : "", .msg = msg, .msglen = msglen};
     asl_path_t *p = calloc(1, sizeof *p);
     if (!p) {
         fail(&ps, "out of memory");
