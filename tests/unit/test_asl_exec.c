@@ -868,6 +868,38 @@ static void test_heartbeat_and_timeout_paths(void **state)
     asl_machine_free(m);
 }
 
+static void test_map_stops_after_failure(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"MaxConcurrency\":1,"
+        "\"ItemProcessor\":{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+        "\"Resource\":\"sagad:fail\",\"End\":true}}},\"End\":true}}}";
+    const char *in = "[{\"error\":\"A\"},{\"error\":\"B\"},{\"error\":\"C\"},{\"error\":\"D\"}]";
+    for (int il = 0; il < 2; il++) {
+        asl_run_opts_t o = {.interleave = il};
+        asl_run_result_t res;
+        char *got = run_opts(def, in, &o, &res);
+        assert_string_equal(got, "FAILED:A:");
+        assert_int_equal(res.n_tasks, 1); /* nothing more is started after the failure */
+        free(got);
+        asl_run_result_clear(&res);
+    }
+}
+
+static void test_compile_without_problem_list(void **state)
+{
+    (void)state;
+    asl_machine_t *m = NULL;
+    const char *bad = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Nope\"}}}";
+    assert_int_equal(asl_machine_compile_text(bad, strlen(bad), &m, NULL), -1);
+    assert_null(m);
+    assert_int_equal(asl_machine_compile_text("{", 1, &m, NULL), -1);
+    const char *ok = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Succeed\"}}}";
+    assert_int_equal(asl_machine_compile_text(ok, strlen(ok), &m, NULL), 0);
+    asl_machine_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -895,6 +927,8 @@ int main(void)
         cmocka_unit_test(test_parallel_retry_and_nested),
         cmocka_unit_test(test_catch_runtime_like_errors),
         cmocka_unit_test(test_heartbeat_and_timeout_paths),
+        cmocka_unit_test(test_map_stops_after_failure),
+        cmocka_unit_test(test_compile_without_problem_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
