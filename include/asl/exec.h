@@ -25,7 +25,9 @@
  *   ASL_STEP_RUN_CHILDREN start every step.children[i] with      CHILDREN(results)
  *                      asl_exec_start_child, at most
  *                      step.max_concurrency at once (0 = all),
- *                      run each to its end like an execution
+ *                      run each to its end like an execution;
+ *                      their events belong in the same
+ *                      history as the parent's
  *   ASL_STEP_CONTINUE  nothing (the engine yields after many     NONE
  *                      internal transitions for fairness)
  *   ASL_STEP_SUCCEEDED done: step.output
@@ -63,7 +65,9 @@
 /* Injected time and randomness; the engine never reads a clock or a global RNG. */
 typedef struct asl_env_s {
     int64_t now_ms;                     /* ms since the Unix epoch */
-    uint64_t (*random64)(void *ud);     /* uniform 64-bit values; NULL = constant 0 */
+    /* Uniform 64-bit values for FULL jitter, States.UUID and States.MathRandom.
+     * NULL: jitter uses 0 and those two intrinsics fail (States.IntrinsicFailure). */
+    uint64_t (*random64)(void *ud);
     void *random_ud;
 } asl_env_t;
 
