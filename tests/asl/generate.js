@@ -50,8 +50,12 @@ function makeResources() {
             const key = typeof input.key === 'string' ? input.key : '';
             const n = (flakyCalls.get(key) ?? 0) + 1;
             flakyCalls.set(key, n);
-            if (n <= input.fail_times)
+            // errors: the error name of each failing call in turn.
+            if (Array.isArray(input.errors)) {
+                if (n <= input.errors.length) throw taskError(input.errors[n - 1], `call ${n}`);
+            } else if (n <= input.fail_times) {
                 throw taskError(input.error ?? 'Flaky', `call ${n}`);
+            }
             return { ...input, calls: n };
         },
         // Never answers: only for Task states with TimeoutSeconds, which the
@@ -278,6 +282,9 @@ async function main() {
                     problems++;
                 }
             }
+            // Virtual time the run must take (waits + retry delays), from the
+            // AWS formulas; the oracle cannot say (its sleeps are skipped).
+            if (c.elapsed_ms !== undefined) rec.elapsed_ms = c.elapsed_ms;
             rec.status = exp.status;
             if (exp.status === 'SUCCEEDED') {
                 rec.output = exp.output;
