@@ -461,6 +461,11 @@ static void compile_template(ctx_t *c, const char *st, const cJSON *obj, const c
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
     if (!v)
         return;
+    /* ASL spec: a payload template is a JSON object. */
+    if (!cJSON_IsObject(v)) {
+        prob(c, st, field, "must be a JSON object (payload template), not %s", json_type(v));
+        return;
+    }
     asl_problems_t local;
     asl_problems_init(&local);
     if (asl_template_compile(v, st, field, &local, out) != 0 || local.count) {

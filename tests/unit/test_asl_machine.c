@@ -201,7 +201,7 @@ static void test_all_problems_in_one_pass(void **state)
         "  \"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"A\"},{\"ErrorEquals\":[\"Z\",\"States.Al\"],\"Next\":\"Gone\"}],"
         "  \"TimeoutSeconds\":5,\"TimeoutSecondsPath\":\"$.t\"},"
         "\"F\":{\"Type\":\"Wait\",\"Seconds\":1,\"SecondsPath\":\"$.x\",\"Next\":\"A\"},"
-        "\"G\":{\"Type\":\"Pass\",\"InputPath\":\"$.a[\",\"ResultPath\":\"$.b[*]\",\"End\":true},"
+        "\"G\":{\"Type\":\"Pass\",\"InputPath\":\"$.a[\",\"ResultPath\":\"$.b[*]\",\"Parameters\":[1],\"End\":true},"
         "\"H\":{\"Type\":\"Wait\",\"Timestamp\":\"yesterday\",\"End\":true},"
         "\"I\":{\"Type\":\"Pass\"},"
         "\"J\":{\"Type\":\"Task\",\"Resource\":5,\"End\":\"yes\"},"
@@ -233,6 +233,7 @@ static void test_all_problems_in_one_pass(void **state)
     assert_true(has(&p, "F", "Seconds", "only one"));
     assert_true(has(&p, "G", "InputPath", NULL));
     assert_true(has(&p, "G", "ResultPath", NULL));
+    assert_true(has(&p, "G", "Parameters", "JSON object"));
     assert_true(has(&p, "H", "Timestamp", "RFC 3339"));
     assert_true(has(&p, "I", "Next", "required"));
     assert_true(has(&p, "J", "Resource", "string"));
