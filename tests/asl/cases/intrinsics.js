@@ -172,3 +172,13 @@ module.exports.push(
     ok('array_partition_path_chunk', raw`States.ArrayPartition($.a, $.n)`, { a: [1, 2, 3], n: 1 }, [[1], [2], [3]]),
     ok('format_two_literals', "States.Format('{}{}', 'a', 'b')", {}, 'ab'),
 );
+
+const UNESCAPE = 'escapes in an intrinsic string literal are resolved (\\\' is a quote); the oracle keeps the backslash in literals and only strips it from string results';
+module.exports.push(
+    ok('format_escaped_quote_in_argument', raw`States.Format('{}', 'a\'b')`, {}, "a'b"),
+    { ...ok('array_escaped_quote_literal', raw`States.Array('it\'s')`, {}),
+      override: { status: 'SUCCEEDED', output: { r: ["it's"] }, reason: UNESCAPE } },
+    { ...ok('string_split_drops_empty_tokens', raw`States.StringSplit('a b  c', ' ')`, {}),
+      override: { status: 'SUCCEEDED', output: { r: ['a', 'b', 'c'] },
+        reason: 'decision: the delimiter characters work like Java\'s StringTokenizer (each character splits, empty tokens are dropped), consistent with the AWS docs example of a multi-character delimiter; the oracle uses JavaScript split and keeps empty strings' } },
+);
