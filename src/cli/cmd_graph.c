@@ -292,24 +292,27 @@ static void put_q(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void rule_text(const cJSON *r, sb_t *b);
+static void rule_text(const cJSON *r, sb_t *b, int top);
 
-static void rule_list(const cJSON *arr, const char *op, sb_t *b)
+static void rule_list(const cJSON *arr, const char *op, sb_t *b, int top)
 {
     const cJSON *c;
     int first = 1;
-    sb_add(b, "(");
+    if (!top)
+        sb_add(b, "(");
     cJSON_ArrayForEach(c, arr) {
         if (!first)
             sb_add(b, " %s ", op);
-        rule_text(c, b);
+        rule_text(c, b, 0);
         first = 0;
     }
-    sb_add(b, ")");
+    if (!top)
+        sb_add(b, ")");
 }
 
-/* A short text of a Choice rule: "$.qty > 0", "($.a == \"x\" && $.b is present)". */
-static void rule_text(const cJSON *r, sb_t *b)
+/* A short text of a Choice rule: "$.qty > 0", "$.a == \"x\" && $.b is present";
+ * nested And/Or in parentheses. */
+static void rule_text(const cJSON *r, sb_t *b, int top)
 {
     static const struct { const char *suffix; const char *op; } cmp[] = {
         {"Equals", "=="}, {"LessThanEquals", "<="}, {"GreaterThanEquals", ">="},
@@ -323,18 +326,18 @@ static void rule_text(const cJSON *r, sb_t *b)
     };
     const cJSON *x;
     if ((x = cJSON_GetObjectItemCaseSensitive(r, "And"))) {
-        rule_list(x, "&&", b);
+        rule_list(x, "&&", b, top);
         return;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(r, "Or"))) {
-        rule_list(x, "||", b);
+        rule_list(x, "||", b, top);
         return;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(r, "Not"))) {
         sb_add(b, "!");
         if (cJSON_GetObjectItemCaseSensitive(x, "Variable"))
             sb_add(b, "(");
-        rule_text(x, b);
+        rule_text(x, b, 0);
         if (cJSON_GetObjectItemCaseSensitive(x, "Variable"))
             sb_add(b, ")");
         return;
@@ -377,7 +380,7 @@ static void rule_text(const cJSON *r, sb_t *b)
 static void rule_label(const cJSON *r, char *out, size_t cap)
 {
     sb_t b = {0};
-    rule_text(r, &b);
+    rule_text(r, &b, 1);
     const char *s = b.p ? b.p : "";
     if (strlen(s) > RULE_MAX && cap > RULE_MAX + 4) {
         /* Cut at a character boundary. */
@@ -612,8 +615,9 @@ static void edges_machine(gctx_t *g, const asl_machine_t *m, const char *prefix,
             for (size_t e = 0; e < c->n_errors; e++)
                 sb_add(&lab, "%s%s", e ? ", " : "", c->errors[e]);
             node_id(to, prefix, c->next);
-            edge(g, id, to, taken(g->mk, s->name, c->next), lab.p,
-                 "style=\"dashed\", color=\"#c62828\", fontcolor=\"#c62828\"");
+            int took = taken(g->mk, s->name, c->next);
+            edge(g, id, to, took, lab.p,
+                 took ? "style=\"dashed\"" : "style=\"dashed\", color=\"#c62828\", fontcolor=\"#c62828\"");
             free(lab.p);
         }
     }
