@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WAIT_STEP_S 60
 
@@ -90,6 +91,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
         if (left < (int64_t)WAIT_STEP_S * 1000)
             step = left > 0 ? (double)left / 1000.0 : 0;
         snprintf(p, sizeof p, "%s?wait=%.3f", path, step);
+        int64_t sent = out_now_ms();
         int rc = cli_call(cli, "POST", p, body, strlen(body), headers,
                           (int)step + CLI_TIMEOUT_S, &r, NULL);
         if (rc)
@@ -119,6 +121,12 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
         }
         cJSON_Delete(j);
         cli_http_resp_free(&r);
+        /* A daemon that answers 202 long before the wait is up (shutting
+         * down, say) must not turn this loop into a busy one. */
+        if (out_now_ms() - sent < (int64_t)(step * 500)) {
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
     }
 }
 
