@@ -118,7 +118,7 @@ int cmd_events(cli_t *cli, int argc, char **argv)
 
     struct timeval tv = {5, 0};
     redisContext *c;
-    if (redis[0] == '/') {
+    if (strchr(redis, '/')) {
         c = redisConnectUnixWithTimeout(redis, tv);
     } else {
         char host[256];
@@ -155,6 +155,10 @@ int cmd_events(cli_t *cli, int argc, char **argv)
     if (!r) {
         cli_error("SUBSCRIBE %s at %s failed (%s); check the address", channel, redis, c->errstr);
         rc = CLI_UNREACHABLE;
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        cli_error("Redis at %s refused SUBSCRIBE %s: %s", redis, channel, r->str);
+        freeReplyObject(r);
+        rc = CLI_FAIL;
     } else {
         on_reply(cli, r, redis);
         freeReplyObject(r);

@@ -16,19 +16,20 @@
 typedef struct command_s {
     const char *name;
     int (*run)(cli_t *cli, int argc, char **argv);
+    const char *synopsis;
     const char *summary;
 } command_t;
 
 static const command_t COMMANDS[] = {
-    {"status", cmd_status, "status EXECUTION-ID          one execution: status, state, times, error, output"},
-    {"list", cmd_list, "list [--status S] [--machine M] [--limit N]   executions, newest first"},
-    {"history", cmd_history, "history EXECUTION-ID         the event history, one line per event"},
-    {"start", cmd_start, "start MACHINE [FILE|-] [--name N] [--wait [S]]   start an execution"},
-    {"order", cmd_order, "order [--item ID --quantity N ...] [--wait [S]]  place an order"},
-    {"stock", cmd_stock, "stock [ITEM] | stock set ITEM N              read or set stock"},
-    {"validate", cmd_validate, "validate FILE                check an ASL file offline"},
-    {"graph", cmd_graph, "graph MACHINE [--execution ID]   Graphviz DOT of a machine"},
-    {"events", cmd_events, "events [--redis HOST:PORT] [--channel C]   print events as they come"},
+    {"status", cmd_status, "status EXECUTION-ID", "one execution: status, state, times, error, output"},
+    {"list", cmd_list, "list [--status S] [--machine M] [--limit N]", "executions, newest first"},
+    {"history", cmd_history, "history EXECUTION-ID", "its event history, one line per event"},
+    {"start", cmd_start, "start MACHINE [FILE|-] [--name N] [--wait [S]]", "start an execution"},
+    {"order", cmd_order, "order [--item ID --quantity N ...] [--wait [S]]", "place an order"},
+    {"stock", cmd_stock, "stock [ITEM] | stock set ITEM N", "read or set stock"},
+    {"validate", cmd_validate, "validate FILE", "check an ASL file offline"},
+    {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
+    {"events", cmd_events, "events [--redis HOST:PORT] [--channel C]", "print events as they come"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -36,10 +37,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: sagactl [--url URL] [--json] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %s\n", COMMANDS[i].summary);
+        fprintf(f, "  %-48s %s\n", COMMANDS[i].synopsis, COMMANDS[i].summary);
     fprintf(f, "\n"
                "global options (before or after the command):\n"
-               "  --url URL       the daemon (default: $SAGAD_URL or " CLI_DEFAULT_URL ")\n"
+               "  --url URL       the daemon (default: $SAGAD_URL, else " CLI_DEFAULT_URL ")\n"
                "  --config FILE   take defaults from a sagad.conf (listen, redis, events_channel)\n"
                "  --json          print the daemon's JSON unchanged\n"
                "  --no-color      no colour (also NO_COLOR=1); colour only on a terminal\n"
@@ -81,6 +82,9 @@ int main(int argc, char **argv)
             cli.url_arg = a + 6;
         } else if (strncmp(a, "--config=", 9) == 0) {
             cli.config_path = a + 9;
+        } else if (strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0) {
+            fprintf(stderr, "sagactl: %s needs a value; see sagactl --help\n", a);
+            return CLI_USAGE;
         } else {
             fprintf(stderr, "sagactl: unknown option '%s'; see sagactl --help\n", a);
             return CLI_USAGE;

@@ -186,6 +186,21 @@ class SagactlTest(DaemonTestCase):
         self.assertEqual(code, 3)
         self.assertIn(url, err)
 
+    def test_daemon_address_forms(self):
+        self.start_daemon()
+        port = self.d.port
+        ok = lambda code_out_err: self.assertEqual(code_out_err[0], 0, code_out_err[2])
+        ok(self.ctl("stock", "--url", "127.0.0.1:%d" % port, url=False))
+        ok(self.ctl("stock", "--url", "http://localhost:%d/" % port, url=False))
+        ok(self.ctl("--url=http://127.0.0.1:%d" % port, "stock", url=False))
+        ok(self.ctl("stock", url=False, env={"SAGAD_URL": self.url}))
+        conf = self.write("sagad.conf", "listen = 0.0.0.0:%d\n" % port)
+        ok(self.ctl("stock", "--config", conf, url=False))
+        for bad in ("https://127.0.0.1:%d" % port, "http://127.0.0.1:99999", "http://:80"):
+            code, _, err = self.ctl("stock", "--url", bad, url=False)
+            self.assertEqual(code, 2, (bad, err))
+            self.assertIn(bad, err)
+
     def test_usage_errors_exit_2(self):
         self.url = "http://127.0.0.1:%d" % free_port()  # never contacted
         cases = [
