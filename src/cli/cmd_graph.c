@@ -152,9 +152,6 @@ static void open_drop(marks_t *mk, size_t i)
     mk->no--;
 }
 
-/* The newest open state of `type` (and handler `handler` when given). */
-static open_t *open_find(marks_t *mk, const asl_machine_t *m, const char *type, const char *handler);
-
 static void marks_free(marks_t *mk)
 {
     for (size_t i = 0; i < mk->n; i++)
@@ -186,6 +183,8 @@ static const asl_state_t *find_state(const asl_machine_t *m, const char *name)
     return NULL;
 }
 
+/* The newest open state of `type`, preferring one whose handler is
+ * `handler` (a failure event names the handler, not the state). */
 static open_t *open_find(marks_t *mk, const asl_machine_t *m, const char *type, const char *handler)
 {
     for (int pass = handler ? 0 : 1; pass < 2; pass++)

@@ -236,8 +236,8 @@ class SagactlTest(DaemonTestCase):
 
         def on_tty(extra_env):
             master, slave = pty.openpty()
-            env = dict(os.environ, **extra_env)
-            env.pop("SAGAD_URL", None)
+            env = {k: v for k, v in os.environ.items() if k not in ("SAGAD_URL", "NO_COLOR")}
+            env.update(extra_env)
             p = subprocess.Popen([binary("sagactl"), "--url", self.url, "status", ok["executionId"]],
                                  stdout=slave, stderr=subprocess.PIPE, env=env)
             os.close(slave)
@@ -255,11 +255,9 @@ class SagactlTest(DaemonTestCase):
             p.stderr.close()
             return data.decode()
 
-        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-        self.assertIn("\033[32mSUCCEEDED", on_tty({}) if "NO_COLOR" not in os.environ else
-                      on_tty({"NO_COLOR": ""}))
+        self.assertIn("\033[32mSUCCEEDED", on_tty({}))
+        self.assertIn("\033[32mSUCCEEDED", on_tty({"NO_COLOR": ""}))
         self.assertNotIn("\033[", on_tty({"NO_COLOR": "1"}))
-        del env
 
     def test_help(self):
         code, out, _ = self.ctl("--help", url=False)
@@ -469,6 +467,22 @@ class SagactlTest(DaemonTestCase):
         other = self.run_to_end("ok", {})
         code, _, err = self.ctl("graph", "rich", "--execution", other["executionId"])
         self.assertEqual(code, 2, err)
+
+    def test_graph_running_execution_marks_current_state(self):
+        self.start_daemon()
+        self.put("slow", SLOW)
+        st, _, run = self.d.request("POST", "/state-machines/slow/executions", {"input": {}})
+        self.assertEqual(st, 202)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            code, dot, err = self.ctl("graph", "slow", "--execution", run["executionId"])
+            if "#fff3b0" in dot:
+                break
+            time.sleep(0.05)
+        self.assertEqual(code, 0, err)
+        self.assertIn("#fff3b0", node_line(dot, "Sleep"))
+        self.assertFalse(is_filled(dot, "Done"))
+        self.assertIn("(RUNNING)", dot)
 
     @unittest.skipUnless(os.path.exists(ORDER_SAGA) and shutil.which("dot"),
                          "needs sagas/order.asl.json and graphviz")
