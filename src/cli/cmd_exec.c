@@ -75,7 +75,7 @@ void cmd_exec_print(const cJSON *d)
     out_table_row(t);
     out_table_cell(t, "Machine", OUT_BOLD);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(d, "stateMachineVersion");
-    if (cJSON_IsNumber(ver))
+    if (cJSON_IsNumber(ver) && cli_str(d, "stateMachine"))
         out_table_cellf(t, OUT_PLAIN, "%s (version %d)", cli_str(d, "stateMachine"), ver->valueint);
     else
         out_table_cell(t, cli_str(d, "stateMachine"), OUT_PLAIN);

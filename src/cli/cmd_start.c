@@ -102,6 +102,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
             return CLI_FAIL;
         }
         const char *st = cli_str(j, "status");
+        const char *id = cli_str(j, "executionId") ? cli_str(j, "executionId") : "?";
         int running = !st || strcmp(st, "RUNNING") == 0;
         if (!running || out_now_ms() >= deadline) {
             if (cli->json)
@@ -109,11 +110,10 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
             else if (cJSON_GetObjectItemCaseSensitive(j, "startDate"))
                 cmd_exec_print(j);
             else
-                printf("%s\n", cli_str(j, "executionId") ? cli_str(j, "executionId") : "?");
+                printf("%s\n", id);
             if (running)
                 cli_error("execution %s is still RUNNING after %gs; follow it with "
-                          "`sagactl status %s`", cli_str(j, "executionId"), wait_s,
-                          cli_str(j, "executionId"));
+                          "`sagactl status %s`", id, wait_s, id);
             rc = running || cmd_exec_failed(st) ? CLI_FAIL : CLI_OK;
             cJSON_Delete(j);
             cli_http_resp_free(&r);
