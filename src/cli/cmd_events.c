@@ -29,6 +29,23 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+/* "  key=value" for a scalar member; returns 1 if printed. */
+static int print_field(const cJSON *c)
+{
+    if (!c || !c->string)
+        return 0;
+    if (cJSON_IsString(c)) {
+        printf("  %s=%s", c->string, c->valuestring);
+    } else if (cJSON_IsNumber(c) || cJSON_IsBool(c)) {
+        char *v = cJSON_PrintUnformatted(c);
+        printf("  %s=%s", c->string, v ? v : "?");
+        free(v);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* "time  detail-type  executionId  key=value ..." for one envelope. */
 static void print_event(const char *payload, size_t len)
 {
@@ -48,22 +65,19 @@ static void print_event(const char *payload, size_t len)
            type ? type : "-", out_off(),
            cli_str(e, "executionId") ? cli_str(e, "executionId") : "-");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "detail");
-    const cJSON *c;
+    /* An order's identity and fate; other details: their first scalars. */
+    static const char *const keys[] = {"orderId", "itemId", "quantity", "status", "error", "reason"};
     int shown = 0;
-    cJSON_ArrayForEach(c, d) {
-        if (shown == 8 || !c->string)
-            break;
-        if (cJSON_IsString(c)) {
-            printf("  %s=%s", c->string, c->valuestring);
-        } else if (cJSON_IsNumber(c) || cJSON_IsBool(c)) {
-            char *v = cJSON_PrintUnformatted(c);
-            printf("  %s=%s", c->string, v ? v : "?");
-            free(v);
-        } else {
-            continue;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        shown += print_field(cJSON_GetObjectItemCaseSensitive(d, keys[k]));
+    const cJSON *c;
+    if (shown == 0)
+        cJSON_ArrayForEach(c, d) {
+            if (shown >= 6)
+                break;
+            if (c->string && strcmp(c->string, "executionId") != 0)
+                shown += print_field(c);
         }
-        shown++;
-    }
     putchar('\n');
     cJSON_Delete(e);
 }
