@@ -260,6 +260,7 @@ char *cli_read_file(const char *path, size_t *len)
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f)
         return NULL;
+    errno = 0;
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -267,9 +268,10 @@ char *cli_read_file(const char *path, size_t *len)
         n += got;
         if (n < cap - 1) {
             if (ferror(f)) {
+                int e = errno ? errno : EIO;
                 free(buf);
                 buf = NULL;
-                errno = EIO;
+                errno = e;
             }
             break;
         }
