@@ -234,11 +234,12 @@ class SagactlTest(DaemonTestCase):
         self.put("ok", SUCCEEDS)
         ok = self.run_to_end("ok", {})
 
-        def on_tty(extra_env):
+        def on_tty(extra_env, *extra_args):
             master, slave = pty.openpty()
             env = {k: v for k, v in os.environ.items() if k not in ("SAGAD_URL", "NO_COLOR")}
             env.update(extra_env)
-            p = subprocess.Popen([binary("sagactl"), "--url", self.url, "status", ok["executionId"]],
+            p = subprocess.Popen([binary("sagactl"), "--url", self.url, "status", ok["executionId"]]
+                                 + list(extra_args),
                                  stdout=slave, stderr=subprocess.PIPE, env=env)
             os.close(slave)
             data = b""
@@ -258,6 +259,7 @@ class SagactlTest(DaemonTestCase):
         self.assertIn("\033[32mSUCCEEDED", on_tty({}))
         self.assertIn("\033[32mSUCCEEDED", on_tty({"NO_COLOR": ""}))
         self.assertNotIn("\033[", on_tty({"NO_COLOR": "1"}))
+        self.assertNotIn("\033[", on_tty({}, "--no-color"))
 
     def test_help(self):
         code, out, _ = self.ctl("--help", url=False)
