@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -19,9 +20,8 @@ STOCK = 100000
 
 
 class CrashRecovery(DaemonTestCase):
-    def post_order(self, d, key, body):
+    def post_order(self, d, key, body, deadline):
         """POSTs until the daemon answers; returns the executionId or None."""
-        deadline = time.time() + 120
         while time.time() < deadline:
             port = d.port
             try:
@@ -45,7 +45,7 @@ class CrashRecovery(DaemonTestCase):
         rng = random.Random(7)
         # An asynchronous payment (a handler that takes a little time) and
         # failures, so executions are caught at every stage.
-        d = self.daemon(payment_latency_ms=15, payment_failure_rate=0.3)
+        d = self.daemon(payment_latency_ms=40, payment_failure_rate=0.3)
         st, _, _ = d.request("PUT", "/stock/coffee-beans", {"quantity": STOCK})
         self.assertEqual(st, 200)
         db_path = d.opts["database"]
@@ -53,9 +53,12 @@ class CrashRecovery(DaemonTestCase):
         acked = {}
         lock = threading.Lock()
         next_i = [0]
+        deadline = time.time() + 120
 
         def client():
+            crng = random.Random()
             while True:
+                time.sleep(crng.uniform(0.005, 0.03))   # spread the load over the kills
                 with lock:
                     i = next_i[0]
                     next_i[0] += 1
@@ -64,7 +67,7 @@ class CrashRecovery(DaemonTestCase):
                 q = 1 + i % 3
                 body = {"itemId": "coffee-beans", "quantity": q, "firstname": "F", "surname": "S",
                         "street": "St", "zip": "1", "city": "C"}
-                eid = self.post_order(d, f"crash-{i}", body)
+                eid = self.post_order(d, f"crash-{i}", body, deadline)
                 if eid:
                     with lock:
                         acked[f"crash-{i}"] = (eid, q)
@@ -72,13 +75,19 @@ class CrashRecovery(DaemonTestCase):
         threads = [threading.Thread(target=client) for _ in range(8)]
         for t in threads:
             t.start()
+        recovered = []
         for _ in range(N_KILLS):
-            time.sleep(rng.uniform(0.05, 0.4))
+            time.sleep(rng.uniform(0.05, 0.3))
             d.kill()
             d.start()
+            m = re.search(r"recovered (\d+) running", d.stderr())
+            recovered.append(int(m.group(1)) if m else 0)
         for t in threads:
             t.join(180)
         self.assertEqual(len(acked), N_ORDERS, "every order was eventually acknowledged")
+        print("recovered per restart:", recovered)
+        # The kills really hit executions in flight.
+        self.assertGreaterEqual(sum(1 for n in recovered if n > 0), N_KILLS // 2, recovered)
 
         # No execution is stuck: all end without further help.
         deadline = time.time() + 60
