@@ -138,6 +138,27 @@ static void expect_messages(ctx_t *c, int n)
     }
 }
 
+/* Reads until detail.n = want_n .. want_n+n-1 have all arrived: at least
+ * once, in order, repeats allowed (delivery is at least once). */
+static void expect_messages_at_least_once(ctx_t *c, int n)
+{
+    int target = c->want_n + n, last = c->want_n - 1;
+    while (c->want_n < target) {
+        redisReply *r = NULL;
+        assert_int_equal(redisGetReply(c->sub, (void **)&r), REDIS_OK);
+        cJSON *env = cJSON_Parse(r->element[2]->str);
+        assert_non_null(env);
+        int got = (int)cJSON_GetObjectItem(cJSON_GetObjectItem(env, "detail"), "n")->valuedouble;
+        cJSON_Delete(env);
+        freeReplyObject(r);
+        if (got > last + 1 || got < c->want_n - n)
+            fail_msg("event %d arrived after %d: a gap", got, last);
+        last = got;
+        if (got == c->want_n)
+            c->want_n++;
+    }
+}
+
 /* Nothing more arrives within `ms`. */
 static void expect_silence(ctx_t *c, int ms)
 {
@@ -372,6 +393,36 @@ static void test_redis_down_then_restarted(void **state)
     close_relay(c);
 }
 
+/* A frozen Redis (SIGSTOP) accepts connections but answers nothing: the
+ * relay gives up on the batch after its deadline, reconnects, and once Redis
+ * thaws every event arrives, in order, possibly twice. */
+static void test_redis_frozen(void **state)
+{
+    ctx_t *c = *state;
+    char addr[64];
+    relay_stats_t s;
+    redis_start(c);
+    subscribe(c);
+    addr_of(c, addr, sizeof addr);
+    open_relay(c, addr);
+    assert_true(run_until(c, is_connected, 5000));
+
+    kill(c->redis, SIGSTOP);
+    append(c, 3, 1);
+    relay_kick(c->relay);
+    run_until(c, never, 5600);
+    relay_stats(c->relay, &s);
+    assert_true(s.failures >= 3); /* the batch was given up */
+    assert_int_equal(s.backlog, 3);
+    kill(c->redis, SIGCONT);
+
+    append(c, 2, 1);
+    relay_kick(c->relay);
+    assert_true(run_until(c, outbox_empty, 15000));
+    expect_messages_at_least_once(c, 5);
+    close_relay(c);
+}
+
 static void test_disabled_keeps_rows(void **state)
 {
     ctx_t *c = *state;
@@ -410,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_publishes_in_order_then_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_rows_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down_then_restarted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_frozen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
     };
