@@ -70,10 +70,6 @@ struct relay_s {
 };
 
 static void pump(relay_t *r);
-static void start_connect(relay_t *r);
-
-static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms);
-
 static void on_timer(uv_timer_t *t);
 
 static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms)
@@ -487,9 +483,14 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
 
 void relay_kick(relay_t *r)
 {
-    if (!r)
+    if (!r || r->closing)
         return;
     if (r->state != ST_CONNECTED || r->in_flight > 0) {
+        /* Rows Redis answered before the connection went away are deleted
+         * now rather than published again after a restart. */
+        if (flush_deletes(r) < 0)
+            log_warn("outbox: cannot delete published events: %s",
+                     sqlite3_errmsg(store_db(r->st)));
         r->kicked = 1;
         return;
     }
