@@ -34,6 +34,7 @@ typedef struct {
     store_t *st;
     uv_loop_t loop;
     int port;
+    char sock[64];   /* when set, Redis listens on this unix socket instead */
     pid_t redis;
     redisContext *sub;
     relay_t *relay;
@@ -69,12 +70,16 @@ static void redis_start(ctx_t *c)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", (char *)NULL);
+        if (c->sock[0])
+            execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", c->sock,
+                   "--save", "", "--appendonly", "no", (char *)NULL);
+        else
+            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+                   "", "--appendonly", "no", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 500; i++) {
-        redisContext *rc = redisConnect("127.0.0.1", c->port);
+        redisContext *rc = c->sock[0] ? redisConnectUnix(c->sock) : redisConnect("127.0.0.1", c->port);
         if (rc && !rc->err) {
             redisReply *r = redisCommand(rc, "PING");
             int ok = r && r->type == REDIS_REPLY_STATUS;
@@ -103,7 +108,7 @@ static void subscribe(ctx_t *c)
 {
     if (c->sub)
         redisFree(c->sub);
-    c->sub = redisConnect("127.0.0.1", c->port);
+    c->sub = c->sock[0] ? redisConnectUnix(c->sock) : redisConnect("127.0.0.1", c->port);
     assert_non_null(c->sub);
     assert_int_equal(c->sub->err, 0);
     struct timeval tv = {5, 0};
@@ -445,6 +450,21 @@ static void test_disabled_keeps_rows(void **state)
     assert_non_null(strstr(err, "nonsense"));
 }
 
+static void test_unix_socket(void **state)
+{
+    ctx_t *c = *state;
+    snprintf(c->sock, sizeof c->sock, "/tmp/sagad-relay-%d.sock", (int)getpid());
+    redis_start(c);
+    subscribe(c);
+    append(c, 3, 1);
+    open_relay(c, c->sock);
+    assert_true(run_until(c, outbox_empty, 5000));
+    expect_messages(c, 3);
+    close_relay(c);
+    redis_stop(c);
+    unlink(c->sock);
+}
+
 static void test_close_while_connecting(void **state)
 {
     ctx_t *c = *state;
@@ -463,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_down_then_restarted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_frozen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_keeps_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
