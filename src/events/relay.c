@@ -428,9 +428,14 @@ static int parse_address(relay_t *r, const char *redis, char *err, size_t errlen
     unsigned char buf[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, r->host, buf) == 1 || inet_pton(AF_INET6, r->host, buf) == 1)
         return 0;
-    /* Resolve once now (at start, before the loop runs) so that reconnects never block. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    /* Resolve once now (at start, before the loop runs) so that reconnects
+     * never block; IPv4 first, as hiredis itself does. */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(r->host, NULL, &hints, &res);
+    if (rc != 0) {
+        hints.ai_family = AF_INET6;
+        rc = getaddrinfo(r->host, NULL, &hints, &res);
+    }
     if (rc != 0 || !res) {
         log_warn("redis %s: cannot resolve '%s' (%s); will resolve on every connect", redis,
                  r->host, gai_strerror(rc));
