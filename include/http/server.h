@@ -1,7 +1,23 @@
 /* HTTP/1.1 server on libuv + llhttp: route table with {param} patterns,
  * keep-alive, pipelining (responses leave in request order), limits, and
  * JSON errors. Handlers may answer at once or later (after a commit, or when
- * an execution ends): a request stays valid until it is answered. */
+ * an execution ends): a request stays valid until it is answered.
+ *
+ * Behaviour the server owns (every error is {"error","message"} JSON):
+ * - no route for the path: 404 NotFound; path known, method not: 405
+ *   MethodNotAllowed with an Allow header;
+ * - malformed request: 400 BadRequest; request line + headers above
+ *   max_header_bytes: 431 HeadersTooLarge; declared Content-Length or the
+ *   chunked total above max_body_bytes: 413 PayloadTooLarge at once, before
+ *   the body is read. All three end the connection after that response
+ *   (FIN, then unread input is drained for up to a second, then close);
+ * - at most 64 requests per connection are in flight; beyond that the
+ *   connection is not read until answers have gone out;
+ * - "Connection: close", and HTTP/1.0 without keep-alive, end the connection
+ *   after that response; later pipelined requests are ignored;
+ * - "Expect: 100-continue" gets an interim 100 when nothing is queued ahead;
+ * - EOF or a reset from the client closes the connection at once: requests
+ *   not yet answered become "gone" (see http_request_gone). */
 #ifndef SAGAD_HTTP_SERVER_H
 #define SAGAD_HTTP_SERVER_H
 
@@ -16,7 +32,7 @@ typedef struct http_request_s http_request_t;
  * The handler must eventually call exactly one http_respond* on `req`. */
 typedef void (*http_handler_fn)(http_request_t *req, void *ud);
 
-/* Called after each response is queued, for metrics. `route` is the matched
+/* Called for each response (also the server's own errors), for metrics. `route` is the matched
  * pattern ("/executions/{id}") or NULL when no route matched. */
 typedef void (*http_observer_fn)(const char *method, const char *route, int status, void *ud);
 
@@ -25,8 +41,10 @@ typedef struct http_config_s {
     int port;                  /* 0 picks a free port */
     size_t max_body_bytes;     /* larger bodies: 413, connection closed */
     size_t max_header_bytes;   /* request line + headers above this: 431 */
-    int max_connections;       /* further connections are accepted and closed at once */
-    int idle_timeout_ms;       /* a connection with nothing in flight closes after this */
+    int max_connections;       /* further connections are accepted and closed at
+                                  once (no response); <= 0: no limit */
+    int idle_timeout_ms;       /* a connection with nothing in flight and no input
+                                  for this long is closed; <= 0: never */
 } http_config_t;
 
 /* Binds and listens. On success *out is the server (free with
@@ -49,8 +67,11 @@ int http_server_port(const http_server_t *srv);
 int http_server_connections(const http_server_t *srv);
 
 /* Stops accepting and closes idle connections; connections with requests in
- * flight close once their responses are written. When the last handle is
- * closed, the server is freed and `done(ud)` runs. */
+ * flight read nothing more and close once their responses are written. The
+ * server waits for EVERY dispatched request to be answered, including those
+ * whose client is gone: long waits must be cut short by their owner. When the
+ * last handle is closed and the last request answered, the server is freed
+ * and `done(ud)` runs (possibly from inside that last http_respond*). */
 void http_server_close(http_server_t *srv, void (*done)(void *ud), void *ud);
 
 /* Request accessors. Returned strings belong to the request and live until it
@@ -66,13 +87,17 @@ const char *http_request_query(const http_request_t *req, const char *name);
 const char *http_request_header(const http_request_t *req, const char *name);
 /* The body, NUL-terminated; `len` may be NULL. Empty string when none. */
 const char *http_request_body(const http_request_t *req, size_t *len);
-/* Non-zero once the client has gone; answering is still required (it frees). */
+/* Non-zero once the client has gone (EOF, reset, write error, or the server
+ * dropped the connection); answering is still required (it frees). */
 int http_request_gone(const http_request_t *req);
 
-/* Adds a response header (copied); call before http_respond*. */
+/* Adds a response header (copied); call before http_respond*. A name that is
+ * not a token or a value with CR or LF is dropped. The server itself writes
+ * Content-Type, Content-Length and Connection. */
 void http_response_header(http_request_t *req, const char *name, const char *value);
 
-/* Answers the request; `body` is copied. After this `req` is invalid. */
+/* Answers the request; `body` is copied. After this `req` is invalid.
+ * `content_type` NULL omits the header. */
 void http_respond(http_request_t *req, int status, const char *content_type,
                   const char *body, size_t len);
 /* Answers with `json` printed unformatted; `json` stays the caller's. */

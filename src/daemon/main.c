@@ -3,12 +3,19 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "api/api.h"
+#include "engine/machines.h"
+#include "engine/runtime.h"
+#include "events/relay.h"
+#include "handlers/handlers.h"
 #include "http/server.h"
+#include "store/db.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #define SAGAD_VERSION "0.1.0"
@@ -17,6 +24,12 @@ typedef struct app_s {
     uv_loop_t *loop;
     config_t cfg;
     http_server_t *http;
+    store_t *store;
+    machines_t *machines;
+    runtime_t *runtime;
+    relay_t *relay;
+    api_t api;
+    uv_timer_t prune;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     int watchdog_on;
@@ -35,31 +48,69 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, history_limit, retention_hours.\n");
 }
 
-static void on_healthz(http_request_t *req, void *ud)
+static void on_relay_closed(void *ud)
 {
-    (void)ud;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "status", "ok");
-    http_respond_json(req, 200, j);
-    cJSON_Delete(j);
+    app_t *app = ud;
+    app->relay = NULL;
+    machines_close(app->machines);
+    app->machines = NULL;
+    store_close(app->store);
+    app->store = NULL;
+    uv_close((uv_handle_t *)&app->sig_term, NULL);
+    uv_close((uv_handle_t *)&app->sig_int, NULL);
+    uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    uv_close((uv_handle_t *)&app->prune, NULL);
+    if (app->watchdog_on)
+        uv_close((uv_handle_t *)&app->watchdog, NULL);
 }
 
-static void close_walk_cb(uv_handle_t *h, void *arg)
+static void on_runtime_closed(void *ud)
 {
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    app_t *app = ud;
+    app->runtime = NULL;
+    /* The relay goes last: it flushes what the final checkpoint committed. */
+    if (app->relay) {
+        relay_kick(app->relay);
+        relay_close(app->relay, on_relay_closed, app);
+    } else {
+        on_relay_closed(app);
+    }
+}
+
+static void kick_relay(void *ud)
+{
+    app_t *app = ud;
+    if (app->relay)
+        relay_kick(app->relay);
+}
+
+static void relay_health(cJSON *o, void *ud)
+{
+    app_t *app = ud;
+    cJSON *r = cJSON_AddObjectToObject(o, "redis");
+    cJSON *ob = cJSON_AddObjectToObject(o, "outbox");
+    if (!app->relay) {
+        cJSON_AddBoolToObject(r, "enabled", 0);
+        return;
+    }
+    relay_stats_t st;
+    relay_stats(app->relay, &st);
+    cJSON_AddBoolToObject(r, "enabled", st.enabled);
+    cJSON_AddStringToObject(r, "address", app->cfg.redis);
+    cJSON_AddBoolToObject(r, "connected", st.connected);
+    cJSON_AddNumberToObject(ob, "backlog", (double)st.backlog);
+    cJSON_AddNumberToObject(ob, "published", (double)st.published);
+    cJSON_AddNumberToObject(ob, "publishFailures", (double)st.failures);
 }
 
 static void on_http_closed(void *ud)
 {
     app_t *app = ud;
     app->http = NULL;
-    uv_close((uv_handle_t *)&app->sig_term, NULL);
-    uv_close((uv_handle_t *)&app->sig_int, NULL);
-    uv_close((uv_handle_t *)&app->sig_hup, NULL);
-    if (app->watchdog_on)
-        uv_close((uv_handle_t *)&app->watchdog, NULL);
+    if (app->runtime)
+        runtime_close(app->runtime, on_runtime_closed, app);
+    else
+        on_runtime_closed(app);
 }
 
 static void app_stop(app_t *app, const char *why)
@@ -69,6 +120,10 @@ static void app_stop(app_t *app, const char *why)
     app->stopping = 1;
     log_info("stopping (%s)", why);
     notify_send("STOPPING=1");
+    /* Answer waiting requests and refuse new starts, so that in-flight HTTP
+     * requests finish; then close the server, then the runtime. */
+    if (app->runtime)
+        runtime_quiesce(app->runtime);
     if (app->http)
         http_server_close(app->http, on_http_closed, app);
     else
@@ -81,10 +136,24 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGHUP) {
         log_info("SIGHUP: reloading sagas from %s", app->cfg.sagas_dir);
         notify_send("RELOADING=1");
+        if (app->machines)
+            machines_load_dir(app->machines, app->cfg.sagas_dir);
         notify_send("READY=1");
         return;
     }
     app_stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_prune(uv_timer_t *t)
+{
+    app_t *app = t->data;
+    if (!app->cfg.retention_hours || !app->runtime)
+        return;
+    int64_t cutoff = store_now_ms() - (int64_t)app->cfg.retention_hours * 3600 * 1000;
+    int n = runtime_prune(app->runtime, cutoff, 500);
+    if (n > 0)
+        log_info("pruned %d finished execution%s older than %d h", n, n == 1 ? "" : "s",
+                 app->cfg.retention_hours);
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -136,6 +205,17 @@ static int load_config(app_t *app, int argc, char **argv)
     return rc;
 }
 
+/* Every keep-alive client holds a descriptor: use all the hard limit allows. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_max);
+    }
+}
+
 static int start_signals(app_t *app)
 {
     uv_signal_t *hs[] = {&app->sig_term, &app->sig_int, &app->sig_hup};
@@ -158,10 +238,41 @@ int main(int argc, char **argv)
         return rc;
     log_set_level((log_level_t)app.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     app.loop = uv_default_loop();
 
     if ((rc = start_signals(&app)) < 0) {
         log_error("cannot install signal handlers: %s", uv_strerror(rc));
+        return 1;
+    }
+
+    char err[512];
+    if (store_open(app.cfg.database, &app.store, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    /* Handlers first: compiling a stored definition checks its Resources. */
+    if (handlers_register_all(&app.cfg) < 0) {
+        log_error("cannot register the built-in handlers");
+        return 1;
+    }
+    if (machines_open(app.store, &app.machines) < 0) {
+        log_error("cannot read the state machines from %s", app.cfg.database);
+        return 1;
+    }
+    machines_load_dir(app.machines, app.cfg.sagas_dir);
+    uv_timer_init(app.loop, &app.prune);
+    app.prune.data = &app;
+    uv_timer_start(&app.prune, on_prune, 60 * 1000, 60 * 1000);
+    if (relay_open(app.loop, app.store, app.cfg.redis, app.cfg.events_channel, &app.relay,
+                   err, sizeof err) < 0) {
+        log_error("redis: %s", err);
+        return 2;
+    }
+    runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
+                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app};
+    if (runtime_open(&ro, &app.runtime) < 0) {
+        log_error("cannot start the execution runtime");
         return 1;
     }
 
@@ -173,16 +284,23 @@ int main(int argc, char **argv)
         .max_connections = app.cfg.max_connections,
         .idle_timeout_ms = app.cfg.idle_timeout_ms,
     };
-    char err[256];
     if ((rc = http_server_start(app.loop, &hc, &app.http, err, sizeof err)) < 0) {
         log_error("cannot listen on %s:%d: %s", app.cfg.listen_host, app.cfg.listen_port, err);
-        uv_walk(app.loop, close_walk_cb, NULL);
+        app_stop(&app, "startup failed");
         uv_run(app.loop, UV_RUN_DEFAULT);
         uv_loop_close(app.loop);
         return 1;
     }
-    http_server_route(app.http, "GET", "/healthz", on_healthz, &app);
-
+    app.api.store = app.store;
+    app.api.machines = app.machines;
+    app.api.runtime = app.runtime;
+    app.api.cfg = &app.cfg;
+    app.api.health = relay_health;
+    app.api.health_ud = &app;
+    if (api_register(app.http, &app.api) < 0) {
+        log_error("cannot register the HTTP routes");
+        return 1;
+    }
     const char *fmt = strchr(app.cfg.listen_host, ':') ? "listening on [%s]:%d" : "listening on %s:%d";
     log_msg(LOG_INFO, fmt, app.cfg.listen_host, http_server_port(app.http));
 

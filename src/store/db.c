@@ -15,16 +15,19 @@
  * a released migration is never edited. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
+    /* Every version is kept: a running execution finishes on the definition
+     * it started with. */
     "CREATE TABLE state_machines ("
-    "  name TEXT PRIMARY KEY,"
-    "  definition TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
     "  version INTEGER NOT NULL,"
+    "  definition TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
+    "  PRIMARY KEY (name, version));"
     /* One row per execution, written at start and at the end; the progress in
      * between lives in history batches so a step writes one row, not two. */
     "CREATE TABLE executions ("
-    "  id TEXT PRIMARY KEY,"
+    "  seq INTEGER PRIMARY KEY,"   /* insertion order: newest first listings */
+    "  id TEXT NOT NULL UNIQUE,"
     "  machine TEXT NOT NULL,"
     "  machine_version INTEGER NOT NULL,"
     "  name TEXT NOT NULL,"
@@ -35,19 +38,24 @@ static const char *const migrations[] = {
     "  cause TEXT,"
     "  start_ms INTEGER NOT NULL,"
     "  stop_ms INTEGER,"
+    "  final_state TEXT,"
     "  UNIQUE (machine, name));"
-    "CREATE INDEX executions_by_start ON executions (start_ms DESC, id);"
     "CREATE INDEX executions_running ON executions (status) WHERE status = 'RUNNING';"
-    /* History in batches: one row per committed step holding that step's
-     * events (ids first_id..last_id) and the engine cursor to resume from. */
+    /* History in batches: one row per committed step of one frame (the
+     * execution itself, frame '', or a Parallel branch / Map iteration) with
+     * that step's events (ids first_id..last_id) and the frame's state to
+     * resume from after a crash (NULL once the execution has ended). */
     "CREATE TABLE history ("
     "  execution_id TEXT NOT NULL,"
     "  first_id INTEGER NOT NULL,"
     "  last_id INTEGER NOT NULL,"
     "  ts_ms INTEGER NOT NULL,"
+    "  frame TEXT NOT NULL,"
     "  events TEXT NOT NULL,"
-    "  cursor TEXT,"
+    "  state TEXT,"
     "  PRIMARY KEY (execution_id, first_id)) WITHOUT ROWID;"
+    /* Timers (Wait states, Retry back-offs) by due time; the frame state
+     * holds the same time, this table lets operators and recovery see them. */
     "CREATE TABLE timers ("
     "  execution_id TEXT NOT NULL,"
     "  frame TEXT NOT NULL,"
@@ -69,6 +77,7 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);"
     "CREATE INDEX orders_by_execution ON orders (execution_id);"
+    "CREATE INDEX orders_by_created ON orders (created_ms);"
     "CREATE TABLE stock ("
     "  item_id TEXT PRIMARY KEY,"
     "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
@@ -82,7 +91,19 @@ static const char *const migrations[] = {
     "  status TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX payments_by_order ON payments (order_id);",
+    "CREATE INDEX payments_by_order ON payments (order_id);"
+    /* What each order took from stock, so that stock.release gives back
+     * exactly that, once (status RESERVED -> RELEASED). */
+    "CREATE TABLE reservations ("
+    "  order_id TEXT PRIMARY KEY,"
+    "  item_id TEXT NOT NULL,"
+    "  quantity INTEGER NOT NULL CHECK (quantity > 0),"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    /* A fresh database sells coffee beans, so SPEC section 4's curl line works at once. */
+    "INSERT INTO stock (item_id, quantity, updated_ms)"
+    "  VALUES ('coffee-beans', 5, CAST(strftime('%s', 'now') AS INTEGER) * 1000);",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

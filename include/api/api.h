@@ -1,0 +1,44 @@
+/* The HTTP API of SPEC §5: routes that translate requests into runtime,
+ * registry and store calls. Every reply that reports a change is sent after
+ * the change is durable. */
+#ifndef SAGAD_API_API_H
+#define SAGAD_API_API_H
+
+#include "core/config.h"
+#include "engine/machines.h"
+#include "engine/runtime.h"
+#include "http/server.h"
+#include "store/db.h"
+
+typedef struct api_s {
+    store_t *store;
+    machines_t *machines;
+    runtime_t *runtime;
+    const config_t *cfg;
+    /* Extra health facts (Redis, outbox); may be NULL. Adds members to `o`. */
+    void (*health)(cJSON *o, void *ud);
+    void *health_ud;
+} api_t;
+
+/* Registers the state-machine and execution routes, /healthz, /metrics and
+ * the order routes.
+ * `api` must outlive the server. Returns 0 or -1. */
+int api_register(http_server_t *srv, api_t *api);
+
+/* The order saga's routes: POST /order, /orders, /stock. Returns 0 or -1. */
+int api_register_orders(http_server_t *srv, api_t *api);
+
+/* Helpers shared by the route modules. */
+
+/* Parses the request body as JSON; on failure answers 400 and returns NULL.
+ * Caller frees with cJSON_Delete. */
+cJSON *api_body_json(http_request_t *req);
+
+/* Starts `mv` with `input` (and optional idempotency `name`), honouring
+ * ?wait=SECONDS, and answers the request: 202 {"executionId","status"} with a
+ * Location header, 200 with the full description when it ended in time,
+ * 200 for an idempotent repeat, 409 for a name reused with other input. */
+void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *mv,
+                         const char *name, const cJSON *input);
+
+#endif

@@ -1,0 +1,19 @@
+/* Fast non-cryptographic randomness for ids and simulations: xoshiro256**
+ * seeded once from the kernel (getrandom), so no call ever blocks. */
+#ifndef SAGAD_CORE_RAND_H
+#define SAGAD_CORE_RAND_H
+
+#include <stdint.h>
+
+#define RAND_UUID_LEN 37   /* 36 characters and the NUL */
+
+/* A uniformly distributed 64-bit value. */
+uint64_t rand_u64(void);
+/* Same, with the signature the ASL engine's injected randomness expects. */
+uint64_t rand_u64_ud(void *ud);
+/* A uniform double in [0, 1). */
+double rand_unit(void);
+/* A random (version 4) UUID in lower-case text. Returns buf. */
+char *rand_uuid(char buf[RAND_UUID_LEN]);
+
+#endif

@@ -1,0 +1,127 @@
+/* The durable execution runtime: drives executions of compiled machines with
+ * the pure ASL engine and persists every step in SQLite.
+ *
+ * All steps that become ready in one loop turn run inside one transaction
+ * (one savepoint per step, so a failing step rolls back alone), committed at
+ * the end of the turn (group commit). A synchronous Task handler runs inside
+ * its step's savepoint, so its effect, the transition, the history events
+ * and any outbox rows commit together. Replies that report a change are
+ * released only after that commit. After kill -9, runtime_open continues
+ * every RUNNING execution from its last committed step. */
+#ifndef SAGAD_ENGINE_RUNTIME_H
+#define SAGAD_ENGINE_RUNTIME_H
+
+#include <cJSON.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "engine/machines.h"
+#include "store/db.h"
+
+typedef struct runtime_s runtime_t;
+
+typedef struct runtime_opts_s {
+    uv_loop_t *loop;
+    store_t *store;
+    machines_t *machines;
+    const config_t *cfg;
+    /* Called after every commit that may have added outbox rows. */
+    void (*after_commit)(void *ud);
+    void *after_commit_ud;
+} runtime_opts_t;
+
+/* Counters for /metrics and /healthz. */
+typedef struct runtime_stats_s {
+    uint64_t started;
+    uint64_t succeeded, failed, timed_out, aborted;
+    uint64_t transitions;          /* states entered */
+    uint64_t commits;
+    uint64_t commit_failures;
+    uint64_t open_executions;      /* RUNNING in memory */
+    /* Step latency: time from a frame becoming ready to its commit. */
+    uint64_t step_latency_buckets[12];   /* <= 0.5,1,2,5,10,25,50,100,250,500,1000,+Inf ms */
+    double step_latency_sum_ms;
+    uint64_t step_latency_count;
+    double commit_latency_sum_ms;
+} runtime_stats_t;
+
+/* Bounds of the step latency histogram buckets in ms (11 finite ones). */
+extern const double runtime_latency_bounds_ms[11];
+
+/* Creates the runtime and recovers every RUNNING execution. Close with
+ * runtime_close. Returns 0 or -1 (logged). */
+int runtime_open(const runtime_opts_t *opts, runtime_t **out);
+
+/* First half of a graceful stop: commits what is ready, answers every
+ * waiting request now, and refuses new starts (RUNTIME_ERR_STOPPING). The
+ * runtime keeps its memory until runtime_close. */
+void runtime_quiesce(runtime_t *rt);
+
+/* Stops taking new work, commits what is ready, cancels asynchronous handlers
+ * and timers (they resume after a restart), answers waiting requests, frees
+ * everything and calls done(ud) once all handles are closed. */
+void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud);
+
+/* ---- starting ----------------------------------------------------------- */
+
+typedef enum {
+    RUNTIME_OK = 0,
+    RUNTIME_EXISTS = 1,            /* idempotent start: the same execution */
+    RUNTIME_ERR_CONFLICT = -1,     /* the name is taken with another input */
+    RUNTIME_ERR_STOPPING = -2,     /* the daemon is shutting down */
+    RUNTIME_ERR_STORAGE = -3,      /* the commit failed; nothing was started */
+    RUNTIME_ERR_INPUT = -4         /* input larger than the payload limit */
+} runtime_status_t;
+
+/* Called once the start is durable (or refused). `execution_id` is borrowed
+ * for the call. */
+typedef void (*runtime_start_cb)(void *ud, runtime_status_t status, const char *execution_id);
+
+/* Starts an execution of `mv` with `input` (borrowed, copied). With a `name`,
+ * a start with the same machine, name and input is the same execution
+ * (RUNTIME_EXISTS), another input is RUNTIME_ERR_CONFLICT. cb runs after the
+ * commit, or at once when nothing has to be written. */
+void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
+                   const cJSON *input, runtime_start_cb cb, void *ud);
+
+/* ---- observing ---------------------------------------------------------- */
+
+/* The SPEC §5 description of an execution; NULL when unknown. Caller frees
+ * with cJSON_Delete. */
+cJSON *runtime_describe(runtime_t *rt, const char *execution_id);
+
+/* 1 if the execution exists and has ended, 0 if running, -1 if unknown. */
+int runtime_is_done(runtime_t *rt, const char *execution_id);
+
+/* Calls cb(ud) once the execution has ended and that is committed, or after
+ * timeout_ms (0 = no limit), or when the runtime closes, whichever is first.
+ * If it has already ended, cb runs at once. */
+void runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
+                  void (*cb)(void *ud), void *ud);
+
+/* Newest first. Filters may be NULL. `cursor` is the nextCursor of the
+ * previous page or NULL. Returns {"executions": [...], "nextCursor": ...} or
+ * NULL with *why set on a bad cursor. Caller frees with cJSON_Delete. */
+cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
+                    const char *cursor, const char **why);
+
+/* {"events": [...]} in order, each with id, previousEventId, timestamp, type
+ * and "<type>EventDetails"; NULL when the execution is unknown. */
+cJSON *runtime_history(runtime_t *rt, const char *execution_id);
+
+/* ---- steering ----------------------------------------------------------- */
+
+/* Aborts a running execution (status ABORTED). cb(ud, status, id) after the
+ * commit: RUNTIME_OK, RUNTIME_EXISTS when it had already ended (nothing
+ * changed), RUNTIME_ERR_STORAGE. Returns -1 at once if the id is unknown. */
+int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
+                 const char *cause, runtime_start_cb cb, void *ud);
+
+const runtime_stats_t *runtime_stats(const runtime_t *rt);
+
+/* Deletes finished executions (and their history) older than the retention,
+ * at most `max` per call. Returns the number deleted or -1. */
+int runtime_prune(runtime_t *rt, int64_t older_than_ms, int max);
+
+#endif

@@ -1,0 +1,39 @@
+/* The order saga's handlers on the orders, stock and reservations tables. All
+ * are synchronous: their SQL runs in the step's savepoint, so each takes
+ * effect exactly once, together with the state transition that records it.
+ * Orders are returned as domain_order_get writes them (store/domain.h).
+ *
+ *   sagad:orders.create   {"itemId": str, "quantity": int >= 1, "firstname"?,
+ *                          "surname"?, "street"?, "zip"?, "city"?: str}
+ *                         -> the new order, status PENDING, a fresh UUID orderId
+ *   sagad:orders.confirm  {"orderId"} -> the order, status PROCESSED;
+ *                         fails OrderNotFound, or InvalidOrderState when CANCELLED
+ *   sagad:orders.cancel   {"orderId"} -> the order, status CANCELLED (idempotent);
+ *                         fails OrderNotFound
+ *   sagad:stock.reserve   {"orderId", "itemId", "quantity": int >= 1}
+ *                         -> {"orderId", "itemId", "quantity", "remaining"}
+ *                         takes quantity from stock with one conditional UPDATE
+ *                         (never below zero); fails OutOfStock when there is not
+ *                         enough or the item is unknown (the cause says which).
+ *                         A second call for the same order returns the first
+ *                         reservation and takes nothing more.
+ *   sagad:stock.release   {"orderId"} -> {"orderId", "itemId", "released"}
+ *                         gives back what the order reserved, once; released 0
+ *                         and itemId null when there is nothing to give back.
+ * Malformed input fails with InvalidInput (handlers/common.h). */
+#ifndef SAGAD_HANDLERS_ORDER_H
+#define SAGAD_HANDLERS_ORDER_H
+
+#include "engine/handler.h"
+
+#define HANDLERS_E_OUT_OF_STOCK       "OutOfStock"
+#define HANDLERS_E_ORDER_NOT_FOUND    "OrderNotFound"
+#define HANDLERS_E_INVALID_ORDER_STATE "InvalidOrderState"
+
+extern const handler_def_t handlers_orders_create;
+extern const handler_def_t handlers_orders_confirm;
+extern const handler_def_t handlers_orders_cancel;
+extern const handler_def_t handlers_stock_reserve;
+extern const handler_def_t handlers_stock_release;
+
+#endif

@@ -1,0 +1,435 @@
+/* Routes for state machines and executions (SPEC §5), plus /healthz. Start
+ * replies wait for the runtime's commit; ?wait=SECONDS waits for the end. */
+#include "api/api.h"
+#include "asl/json.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_MAX_SECONDS 60
+
+typedef struct start_ctx_s {
+    api_t *api;
+    http_request_t *req;
+    int64_t wait_ms;
+    char *id;
+} start_ctx_t;
+
+cJSON *api_body_json(http_request_t *req)
+{
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    if (len == 0) {
+        http_respond_error(req, 400, "InvalidJson", "the request body is empty; send a JSON document");
+        return NULL;
+    }
+    cJSON *j = asl_json_parse(body, len);
+    if (!j) {
+        const char *end = NULL;
+        j = cJSON_ParseWithLengthOpts(body, len, &end, 1);
+        if (!j) {
+            size_t at = end && end >= body ? (size_t)(end - body) : 0;
+            http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON (near byte %zu)", at);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+/* ?wait=SECONDS: -1 when absent, or answers 400 and returns -2. */
+static int64_t wait_param(http_request_t *req)
+{
+    const char *w = http_request_query(req, "wait");
+    if (!w)
+        return -1;
+    char *end;
+    double secs = strtod(w, &end);
+    if (!*w || *end || !(secs >= 0) || secs > WAIT_MAX_SECONDS) {
+        http_respond_error(req, 400, "InvalidParameter",
+                           "wait must be a number of seconds from 0 to %d", WAIT_MAX_SECONDS);
+        return -2;
+    }
+    return (int64_t)(secs * 1000);
+}
+
+static void reply_started(http_request_t *req, int status, const char *id, const char *state)
+{
+    char loc[256];
+    snprintf(loc, sizeof loc, "/executions/%s", id);
+    http_response_header(req, "Location", loc);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "executionId", id);
+    cJSON_AddStringToObject(o, "status", state);
+    http_respond_json(req, status, o);
+    cJSON_Delete(o);
+}
+
+static void on_waited(void *ud)
+{
+    start_ctx_t *c = ud;
+    cJSON *d = runtime_describe(c->api->runtime, c->id);
+    const char *st = d ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status")) : NULL;
+    if (d && st && strcmp(st, "RUNNING") != 0) {
+        char loc[256];
+        snprintf(loc, sizeof loc, "/executions/%s", c->id);
+        http_response_header(c->req, "Location", loc);
+        http_respond_json(c->req, 200, d);
+    } else {
+        reply_started(c->req, 202, c->id, "RUNNING");
+    }
+    cJSON_Delete(d);
+    free(c->id);
+    free(c);
+}
+
+static void on_started(void *ud, runtime_status_t status, const char *id)
+{
+    start_ctx_t *c = ud;
+    switch (status) {
+    case RUNTIME_OK:
+    case RUNTIME_EXISTS:
+        if (c->wait_ms >= 0) {
+            c->id = strdup(id);
+            runtime_wait(c->api->runtime, id, c->wait_ms ? c->wait_ms : 1, on_waited, c);
+            return;
+        }
+        if (status == RUNTIME_OK) {
+            reply_started(c->req, 202, id, "RUNNING");
+        } else {
+            cJSON *d = runtime_describe(c->api->runtime, id);
+            const char *st = d ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status")) : NULL;
+            reply_started(c->req, 200, id, st ? st : "RUNNING");
+            cJSON_Delete(d);
+        }
+        break;
+    case RUNTIME_ERR_CONFLICT:
+        http_respond_error(c->req, 409, "ExecutionAlreadyExists",
+                           "execution %s already has this name with a different input; "
+                           "use another name or the same input", id);
+        break;
+    case RUNTIME_ERR_STOPPING:
+        http_respond_error(c->req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
+        break;
+    case RUNTIME_ERR_INPUT:
+        http_respond_error(c->req, 413, "States.DataLimitExceeded",
+                           "the execution input is larger than %d bytes", ASL_PAYLOAD_LIMIT);
+        break;
+    default:
+        http_respond_error(c->req, 503, "StorageError",
+                           "the database could not commit the start; nothing was started, retry");
+        break;
+    }
+    free(c);
+}
+
+void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *mv,
+                         const char *name, const cJSON *input)
+{
+    int64_t wait_ms = wait_param(req);
+    if (wait_ms == -2)
+        return;
+    if (name && (!*name || strlen(name) > 80)) {
+        http_respond_error(req, 400, "InvalidName", "an execution name has 1 to 80 characters");
+        return;
+    }
+    start_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        http_respond_error(req, 503, "OutOfMemory", "cannot start an execution now");
+        return;
+    }
+    c->api = api;
+    c->req = req;
+    c->wait_ms = wait_ms;
+    runtime_start(api->runtime, mv, name, input, on_started, c);
+}
+
+/* ---- state machines -------------------------------------------------------- */
+
+static void add_created(cJSON *o, int64_t ms)
+{
+    char buf[ASL_TIMESTAMP_MAX];
+    cJSON_AddStringToObject(o, "createdDate", asl_timestamp_format(ms, buf));
+}
+
+static cJSON *machine_json(const machine_ver_t *v, int with_definition)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", v->name);
+    cJSON_AddNumberToObject(o, "version", v->version);
+    add_created(o, v->created_ms);
+    if (with_definition) {
+        cJSON *d = cJSON_Parse(v->definition);
+        cJSON_AddItemToObject(o, "definition", d ? d : cJSON_CreateNull());
+    }
+    return o;
+}
+
+static void on_put_machine(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *name = http_request_param(req, "name");
+    if (!machines_valid_name(name)) {
+        http_respond_error(req, 400, "InvalidName",
+                           "a state machine name has 1 to 80 of the characters A-Z a-z 0-9 _ . -");
+        return;
+    }
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    asl_problems_t p;
+    asl_problems_init(&p);
+    const machine_ver_t *v = NULL;
+    int rc = machines_put(api->machines, name, body, len, &p, &v);
+    if (rc == -1) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", "InvalidDefinition");
+        char msg[512] = "the definition is invalid";
+        if (p.count) {
+            const asl_problem_t *f = &p.items[0];
+            snprintf(msg, sizeof msg, "%zu problem%s; first: state %s, field %s: %s", p.count,
+                     p.count == 1 ? "" : "s", f->state ? f->state : "(top level)",
+                     f->field ? f->field : "-", f->message);
+        }
+        cJSON_AddStringToObject(o, "message", msg);
+        cJSON_AddItemToObject(o, "problems", asl_problems_to_json(&p));
+        http_respond_json(req, 400, o);
+        cJSON_Delete(o);
+    } else if (rc < 0) {
+        http_respond_error(req, 503, "StorageError", "the definition could not be stored; retry");
+    } else {
+        cJSON *o = machine_json(v, 0);
+        char loc[256];
+        snprintf(loc, sizeof loc, "/state-machines/%s", name);
+        http_response_header(req, "Location", loc);
+        http_respond_json(req, rc == MACHINES_CREATED ? 201 : 200, o);
+        cJSON_Delete(o);
+    }
+    asl_problems_free(&p);
+}
+
+static void add_machine_cb(const machine_ver_t *v, void *ud)
+{
+    cJSON_AddItemToArray(ud, machine_json(v, 0));
+}
+
+static void on_list_machines(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "stateMachines");
+    machines_foreach(api->machines, add_machine_cb, arr);
+    http_respond_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static const machine_ver_t *machine_or_404(api_t *api, http_request_t *req)
+{
+    const char *name = http_request_param(req, "name");
+    const machine_ver_t *v = machines_get(api->machines, name);
+    if (!v)
+        http_respond_error(req, 404, "StateMachineDoesNotExist",
+                           "no state machine named '%s'; PUT /state-machines/%s registers one",
+                           name, name);
+    return v;
+}
+
+static void on_get_machine(http_request_t *req, void *ud)
+{
+    const machine_ver_t *v = machine_or_404(ud, req);
+    if (!v)
+        return;
+    cJSON *o = machine_json(v, 1);
+    http_respond_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static void on_start(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const machine_ver_t *v = machine_or_404(api, req);
+    if (!v)
+        return;
+    size_t len;
+    http_request_body(req, &len);
+    cJSON *body = len ? api_body_json(req) : cJSON_CreateObject();
+    if (!body)
+        return;
+    if (!cJSON_IsObject(body)) {
+        http_respond_error(req, 400, "InvalidRequest",
+                           "the body must be a JSON object {\"input\": ..., \"name\": optional}");
+        cJSON_Delete(body);
+        return;
+    }
+    cJSON *input = cJSON_GetObjectItemCaseSensitive(body, "input");
+    cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
+    if (name && !cJSON_IsString(name) && !cJSON_IsNull(name)) {
+        http_respond_error(req, 400, "InvalidName", "name must be a string");
+        cJSON_Delete(body);
+        return;
+    }
+    cJSON *empty = input ? NULL : cJSON_CreateObject();
+    api_start_execution(api, req, v, cJSON_IsString(name) ? name->valuestring : NULL,
+                        input ? input : empty);
+    cJSON_Delete(empty);
+    cJSON_Delete(body);
+}
+
+/* ---- executions ------------------------------------------------------------ */
+
+static void on_get_execution(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *id = http_request_param(req, "id");
+    cJSON *d = runtime_describe(api->runtime, id);
+    if (!d) {
+        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
+        return;
+    }
+    http_respond_json(req, 200, d);
+    cJSON_Delete(d);
+}
+
+static int valid_status(const char *s)
+{
+    static const char *const all[] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
+    for (size_t i = 0; i < 5; i++)
+        if (strcmp(s, all[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void on_list_executions(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *status = http_request_query(req, "status");
+    const char *machine = http_request_query(req, "stateMachine");
+    const char *lim = http_request_query(req, "limit");
+    const char *cursor = http_request_query(req, "cursor");
+    int limit = 100;
+    if (status && !*status)
+        status = NULL;
+    if (machine && !*machine)
+        machine = NULL;
+    if (cursor && !*cursor)
+        cursor = NULL;
+    if (status && !valid_status(status)) {
+        http_respond_error(req, 400, "InvalidParameter",
+                           "status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED");
+        return;
+    }
+    if (lim) {
+        char *end;
+        long l = strtol(lim, &end, 10);
+        if (!*lim || *end || l < 1 || l > 1000) {
+            http_respond_error(req, 400, "InvalidParameter", "limit must be an integer from 1 to 1000");
+            return;
+        }
+        limit = (int)l;
+    }
+    const char *why = NULL;
+    cJSON *o = runtime_list(api->runtime, status, machine, limit, cursor, &why);
+    if (!o) {
+        http_respond_error(req, 400, "InvalidParameter", "%s", why ? why : "bad query");
+        return;
+    }
+    http_respond_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static void on_history(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *id = http_request_param(req, "id");
+    cJSON *h = runtime_history(api->runtime, id);
+    if (!h) {
+        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
+        return;
+    }
+    http_respond_json(req, 200, h);
+    cJSON_Delete(h);
+}
+
+static void on_stopped(void *ud, runtime_status_t status, const char *id)
+{
+    start_ctx_t *c = ud;
+    if (status == RUNTIME_OK) {
+        cJSON *d = runtime_describe(c->api->runtime, id);
+        http_respond_json(c->req, 200, d);
+        cJSON_Delete(d);
+    } else if (status == RUNTIME_EXISTS) {
+        http_respond_error(c->req, 409, "ExecutionNotRunning",
+                           "execution %s has already ended; nothing was changed", id);
+    } else if (status == RUNTIME_ERR_STOPPING) {
+        http_respond_error(c->req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
+    } else {
+        http_respond_error(c->req, 503, "StorageError", "the stop could not be committed; retry");
+    }
+    free(c);
+}
+
+static void on_stop(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *id = http_request_param(req, "id");
+    size_t len;
+    http_request_body(req, &len);
+    cJSON *body = NULL;
+    if (len && !(body = api_body_json(req)))
+        return;
+    const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "error"));
+    const char *cause = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "cause"));
+    start_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        cJSON_Delete(body);
+        http_respond_error(req, 503, "OutOfMemory", "cannot stop now");
+        return;
+    }
+    c->api = api;
+    c->req = req;
+    if (runtime_stop(api->runtime, id, error, cause, on_stopped, c) < 0) {
+        free(c);
+        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
+    }
+    cJSON_Delete(body);
+}
+
+/* ---- health -------------------------------------------------------------------- */
+
+static void on_healthz(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    /* Writable means a write transaction can be taken right now. */
+    int writable = store_begin(api->store) == 0;
+    if (writable)
+        store_rollback(api->store);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", writable ? "ok" : "unavailable");
+    cJSON *db = cJSON_AddObjectToObject(o, "database");
+    cJSON_AddStringToObject(db, "path", api->cfg->database);
+    cJSON_AddBoolToObject(db, "writable", writable);
+    const runtime_stats_t *s = runtime_stats(api->runtime);
+    cJSON *ex = cJSON_AddObjectToObject(o, "executions");
+    cJSON_AddNumberToObject(ex, "running", (double)s->open_executions);
+    cJSON_AddNumberToObject(ex, "started", (double)s->started);
+    if (api->health)
+        api->health(o, api->health_ud);
+    http_respond_json(req, writable ? 200 : 503, o);
+    cJSON_Delete(o);
+}
+
+int api_register(http_server_t *srv, api_t *api)
+{
+    int rc = 0;
+    rc |= http_server_route(srv, "GET", "/healthz", on_healthz, api);
+    rc |= http_server_route(srv, "GET", "/state-machines", on_list_machines, api);
+    rc |= http_server_route(srv, "GET", "/state-machines/{name}", on_get_machine, api);
+    rc |= http_server_route(srv, "PUT", "/state-machines/{name}", on_put_machine, api);
+    rc |= http_server_route(srv, "POST", "/state-machines/{name}/executions", on_start, api);
+    rc |= http_server_route(srv, "GET", "/executions", on_list_executions, api);
+    rc |= http_server_route(srv, "GET", "/executions/{id}", on_get_execution, api);
+    rc |= http_server_route(srv, "GET", "/executions/{id}/history", on_history, api);
+    rc |= http_server_route(srv, "POST", "/executions/{id}/stop", on_stop, api);
+    rc |= api_register_orders(srv, api);
+    return rc ? -1 : 0;
+}

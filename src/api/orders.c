@@ -1,0 +1,134 @@
+/* Routes of the order saga's domain (SPEC §4, §5): POST /order starts the
+ * saga with the body as input; orders and stock are read from their tables. */
+#include "api/api.h"
+#include "store/domain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void on_order(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *input = api_body_json(req);
+    if (!input)
+        return;
+    if (!cJSON_IsObject(input)) {
+        http_respond_error(req, 400, "InvalidRequest",
+                           "the order must be a JSON object like {\"itemId\": \"coffee-beans\", "
+                           "\"quantity\": 1, ...}; nothing was started");
+        cJSON_Delete(input);
+        return;
+    }
+    const machine_ver_t *mv = machines_get(api->machines, "order");
+    if (!mv) {
+        http_respond_error(req, 503, "StateMachineDoesNotExist",
+                           "the order saga is not loaded: put order.asl.json in sagas_dir (%s) "
+                           "and send SIGHUP", api->cfg->sagas_dir);
+        cJSON_Delete(input);
+        return;
+    }
+    const char *key = http_request_header(req, "Idempotency-Key");
+    api_start_execution(api, req, mv, key && *key ? key : NULL, input);
+    cJSON_Delete(input);
+}
+
+static void reply_domain(http_request_t *req, int rc, cJSON *o, const char *wrap,
+                         const char *notfound, const char *what)
+{
+    if (rc == 0) {
+        if (wrap) {
+            cJSON *w = cJSON_CreateObject();
+            cJSON_AddItemToObject(w, wrap, o);
+            o = w;
+        }
+        http_respond_json(req, 200, o);
+        cJSON_Delete(o);
+    } else if (rc == DOMAIN_ERR_NOT_FOUND) {
+        http_respond_error(req, 404, notfound, "no %s '%s'", what,
+                           http_request_param(req, what[0] == 'o' ? "orderId" : "itemId"));
+    } else {
+        http_respond_error(req, 503, "StorageError", "the database could not be read; retry");
+    }
+}
+
+static void on_get_order(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *o = NULL;
+    int rc = domain_order_get(api->store, http_request_param(req, "orderId"), &o);
+    reply_domain(req, rc, o, NULL, "OrderDoesNotExist", "order");
+}
+
+static void on_list_orders(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *lim = http_request_query(req, "limit");
+    int limit = 100;
+    if (lim) {
+        char *end;
+        long l = strtol(lim, &end, 10);
+        if (!*lim || *end || l < 1 || l > 1000) {
+            http_respond_error(req, 400, "InvalidParameter", "limit must be an integer from 1 to 1000");
+            return;
+        }
+        limit = (int)l;
+    }
+    cJSON *o = NULL;
+    int rc = domain_order_list(api->store, limit, &o);
+    reply_domain(req, rc, o, "orders", "OrderDoesNotExist", "order");
+}
+
+static void on_list_stock(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *o = NULL;
+    int rc = domain_stock_list(api->store, &o);
+    reply_domain(req, rc, o, "stock", "ItemDoesNotExist", "item");
+}
+
+static void on_get_stock(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *o = NULL;
+    int rc = domain_stock_get(api->store, http_request_param(req, "itemId"), &o);
+    reply_domain(req, rc, o, NULL, "ItemDoesNotExist", "item");
+}
+
+static void on_put_stock(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *body = api_body_json(req);
+    if (!body)
+        return;
+    int64_t q;
+    const cJSON *qv = cJSON_GetObjectItemCaseSensitive(body, "quantity");
+    if (!cJSON_IsObject(body) || !domain_quantity_from_json(qv, 0, &q)) {
+        http_respond_error(req, 400, "InvalidQuantity",
+                           "the body must be {\"quantity\": N} with N a non-negative integer");
+        cJSON_Delete(body);
+        return;
+    }
+    cJSON_Delete(body);
+    const char *item = http_request_param(req, "itemId");
+    int rc = domain_stock_set(api->store, item, q, store_now_ms());
+    if (rc == DOMAIN_ERR_INVALID) {
+        http_respond_error(req, 400, "InvalidItem", "the item id must not be empty");
+        return;
+    }
+    cJSON *o = NULL;
+    if (rc == 0)
+        rc = domain_stock_get(api->store, item, &o);
+    reply_domain(req, rc, o, NULL, "ItemDoesNotExist", "item");
+}
+
+int api_register_orders(http_server_t *srv, api_t *api)
+{
+    int rc = 0;
+    rc |= http_server_route(srv, "POST", "/order", on_order, api);
+    rc |= http_server_route(srv, "GET", "/orders", on_list_orders, api);
+    rc |= http_server_route(srv, "GET", "/orders/{orderId}", on_get_order, api);
+    rc |= http_server_route(srv, "GET", "/stock", on_list_stock, api);
+    rc |= http_server_route(srv, "GET", "/stock/{itemId}", on_get_stock, api);
+    rc |= http_server_route(srv, "PUT", "/stock/{itemId}", on_put_stock, api);
+    return rc ? -1 : 0;
+}

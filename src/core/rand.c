@@ -1,0 +1,70 @@
+/* xoshiro256** (Blackman and Vigna), seeded from getrandom(2) on first use. */
+#include "core/rand.h"
+
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t s[4];
+static int seeded;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static void seed(void)
+{
+    if (getrandom(s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+        /* Early boot without entropy: mix time and pid; ids stay unique enough. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t z = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (uint64_t)getpid();
+        for (int i = 0; i < 4; i++) {
+            z += 0x9E3779B97F4A7C15ull;
+            uint64_t x = z;
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+            s[i] = x ^ (x >> 31);
+        }
+    }
+    seeded = 1;
+}
+
+uint64_t rand_u64(void)
+{
+    if (!seeded)
+        seed();
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint64_t rand_u64_ud(void *ud)
+{
+    (void)ud;
+    return rand_u64();
+}
+
+double rand_unit(void)
+{
+    return (double)(rand_u64() >> 11) * 0x1.0p-53;
+}
+
+char *rand_uuid(char buf[RAND_UUID_LEN])
+{
+    uint64_t a = rand_u64(), b = rand_u64();
+    a = (a & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
+    b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
+    snprintf(buf, RAND_UUID_LEN, "%08x-%04x-%04x-%04x-%012llx",
+             (unsigned)(a >> 32), (unsigned)((a >> 16) & 0xFFFF), (unsigned)(a & 0xFFFF),
+             (unsigned)(b >> 48), (unsigned long long)(b & 0xFFFFFFFFFFFFull));
+    return buf;
+}

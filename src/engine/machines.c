@@ -1,0 +1,321 @@
+/* State-machine registry. Versions live in a flat array: there are few
+ * machines, and lookups by name happen once per started execution. */
+#include "engine/machines.h"
+#include "engine/handler.h"
+#include "core/log.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct machines_s {
+    store_t *st;
+    machine_ver_t **v;
+    size_t n, cap;
+};
+
+static const char SQL_LATEST[] =
+    "SELECT s.name, s.version, s.definition, s.created_ms FROM state_machines s "
+    "WHERE s.version = (SELECT max(version) FROM state_machines WHERE name = s.name) "
+    "ORDER BY s.name";
+static const char SQL_VERSION[] =
+    "SELECT name, version, definition, created_ms FROM state_machines WHERE name = ? AND version = ?";
+static const char SQL_MAX_VERSION[] =
+    "SELECT coalesce(max(version), 0) FROM state_machines WHERE name = ?";
+static const char SQL_INSERT[] =
+    "INSERT INTO state_machines (name, version, definition, created_ms) VALUES (?, ?, ?, ?)";
+
+int machines_valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 80)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!isalnum(c) && c != '_' && c != '-' && c != '.')
+            return 0;
+    }
+    return 1;
+}
+
+static void ver_free(machine_ver_t *v)
+{
+    if (!v)
+        return;
+    free(v->name);
+    free(v->definition);
+    asl_machine_free(v->machine);
+    free(v);
+}
+
+static int check_handler(const char *handler, const char *state, void *ud)
+{
+    asl_problems_t *p = ud;
+    if (!handler_lookup(handler))
+        asl_problems_add(p, state, "Resource", "no handler named '%s' is registered in sagad",
+                         handler);
+    return 0;
+}
+
+/* Compiles text; on problems returns -1 and fills `problems` (may be NULL). */
+static int compile(const char *text, size_t len, asl_problems_t *problems, asl_machine_t **out)
+{
+    asl_problems_t local;
+    asl_problems_t *p = problems ? problems : &local;
+    if (!problems)
+        asl_problems_init(&local);
+    size_t before = p->count;
+    int rc = asl_machine_compile_text(text, len, out, p);
+    if (rc == 0) {
+        asl_machine_foreach_handler(*out, check_handler, p);
+        if (p->count > before) {
+            asl_machine_free(*out);
+            *out = NULL;
+            rc = -1;
+        }
+    }
+    if (!problems)
+        asl_problems_free(&local);
+    return rc;
+}
+
+static machine_ver_t *ver_new(const char *name, int version, const char *text, size_t len,
+                              int64_t created, asl_problems_t *problems)
+{
+    machine_ver_t *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    v->name = strdup(name);
+    v->definition = strndup(text, len);
+    v->version = version;
+    v->created_ms = created;
+    if (!v->name || !v->definition || compile(text, len, problems, &v->machine) < 0) {
+        ver_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int add(machines_t *reg, machine_ver_t *v)
+{
+    if (reg->n == reg->cap) {
+        size_t cap = reg->cap ? reg->cap * 2 : 16;
+        machine_ver_t **nv = realloc(reg->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        reg->v = nv;
+        reg->cap = cap;
+    }
+    reg->v[reg->n++] = v;
+    return 0;
+}
+
+static machine_ver_t *row_to_ver(sqlite3_stmt *s)
+{
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    const char *def = (const char *)sqlite3_column_text(s, 2);
+    int version = sqlite3_column_int(s, 1);
+    machine_ver_t *v = ver_new(name, version, def, (size_t)sqlite3_column_bytes(s, 2),
+                               sqlite3_column_int64(s, 3), NULL);
+    if (!v)
+        log_warn("state machine %s version %d in the database does not compile any more",
+                 name, version);
+    return v;
+}
+
+int machines_open(store_t *st, machines_t **out)
+{
+    machines_t *reg = calloc(1, sizeof *reg);
+    if (!reg)
+        return -1;
+    reg->st = st;
+    sqlite3_stmt *s = store_prepare(st, SQL_LATEST);
+    if (!s) {
+        free(reg);
+        return -1;
+    }
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        machine_ver_t *v = row_to_ver(s);
+        if (v && add(reg, v) < 0)
+            ver_free(v);
+    }
+    sqlite3_reset(s);
+    *out = reg;
+    return 0;
+}
+
+void machines_close(machines_t *reg)
+{
+    if (!reg)
+        return;
+    for (size_t i = 0; i < reg->n; i++)
+        ver_free(reg->v[i]);
+    free(reg->v);
+    free(reg);
+}
+
+const machine_ver_t *machines_get(machines_t *reg, const char *name)
+{
+    machine_ver_t *best = NULL;
+    for (size_t i = 0; i < reg->n; i++)
+        if (strcmp(reg->v[i]->name, name) == 0 && (!best || reg->v[i]->version > best->version))
+            best = reg->v[i];
+    return best;
+}
+
+const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int version)
+{
+    for (size_t i = 0; i < reg->n; i++)
+        if (reg->v[i]->version == version && strcmp(reg->v[i]->name, name) == 0)
+            return reg->v[i];
+    sqlite3_stmt *s = store_prepare(reg->st, SQL_VERSION);
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    machine_ver_t *v = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = row_to_ver(s);
+    sqlite3_reset(s);
+    if (v && add(reg, v) < 0) {
+        ver_free(v);
+        v = NULL;
+    }
+    return v;
+}
+
+int machines_put(machines_t *reg, const char *name, const char *text, size_t len,
+                 asl_problems_t *problems, const machine_ver_t **out)
+{
+    const machine_ver_t *cur = machines_get(reg, name);
+    if (cur && strlen(cur->definition) == len && memcmp(cur->definition, text, len) == 0) {
+        *out = cur;
+        return MACHINES_UNCHANGED;
+    }
+    /* The next version number comes from the table: a stored version that no
+     * longer compiles is not in memory but still owns its number. */
+    int version = cur ? cur->version + 1 : 1;
+    sqlite3_stmt *q = store_prepare(reg->st, SQL_MAX_VERSION);
+    if (q) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) >= version)
+            version = sqlite3_column_int(q, 0) + 1;
+        sqlite3_reset(q);
+    }
+    int64_t now = store_now_ms();
+    machine_ver_t *v = ver_new(name, version, text, len, now, problems);
+    if (!v)
+        return -1;
+    sqlite3_stmt *s = store_prepare(reg->st, SQL_INSERT);
+    if (!s) {
+        ver_free(v);
+        return -2;
+    }
+    sqlite3_bind_text(s, 1, v->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, v->version);
+    sqlite3_bind_text(s, 3, v->definition, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    if (store_exec_stmt(s) < 0 || add(reg, v) < 0) {
+        ver_free(v);
+        return -2;
+    }
+    *out = v;
+    return cur ? MACHINES_UPDATED : MACHINES_CREATED;
+}
+
+static int cmp_ver_name(const void *a, const void *b)
+{
+    const machine_ver_t *x = *(machine_ver_t *const *)a, *y = *(machine_ver_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->version > y->version) - (x->version < y->version);
+}
+
+void machines_foreach(machines_t *reg, void (*fn)(const machine_ver_t *v, void *ud), void *ud)
+{
+    qsort(reg->v, reg->n, sizeof *reg->v, cmp_ver_name);
+    for (size_t i = 0; i < reg->n; i++)
+        if (i + 1 == reg->n || strcmp(reg->v[i]->name, reg->v[i + 1]->name) != 0)
+            fn(reg->v[i], ud);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0, r;
+    do {
+        if (cap - n < 4097) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+    } while (r > 0);
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int machines_load_dir(machines_t *reg, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        log_warn("sagas_dir %s: %s; no state machines loaded from files", dir, strerror(errno));
+        return 0;
+    }
+    int failed = 0;
+    struct dirent *e;
+    static const char suffix[] = ".asl.json";
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name), sl = sizeof suffix - 1;
+        if (n <= sl || strcmp(e->d_name + n - sl, suffix) != 0)
+            continue;
+        char name[256], path[4352];
+        snprintf(name, sizeof name, "%.*s", (int)(n - sl), e->d_name);
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (!machines_valid_name(name)) {
+            log_error("%s: '%s' is not a valid state machine name ([A-Za-z0-9_.-], 1-80)", path, name);
+            failed++;
+            continue;
+        }
+        size_t len;
+        char *text = read_file(path, &len);
+        if (!text) {
+            log_error("%s: cannot read: %s", path, strerror(errno));
+            failed++;
+            continue;
+        }
+        asl_problems_t p;
+        asl_problems_init(&p);
+        const machine_ver_t *v;
+        int rc = machines_put(reg, name, text, len, &p, &v);
+        if (rc == -1) {
+            for (size_t i = 0; i < p.count; i++)
+                log_error("%s: state %s, field %s: %s", path,
+                          p.items[i].state ? p.items[i].state : "(top level)",
+                          p.items[i].field ? p.items[i].field : "-", p.items[i].message);
+            failed++;
+        } else if (rc < 0) {
+            log_error("%s: cannot store the definition", path);
+            failed++;
+        } else if (rc != MACHINES_UNCHANGED) {
+            log_info("state machine %s version %d loaded from %s", name, v->version, path);
+        }
+        asl_problems_free(&p);
+        free(text);
+    }
+    closedir(d);
+    return failed;
+}

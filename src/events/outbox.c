@@ -1,0 +1,63 @@
+/* Writing events to the outbox table and counting what waits there. */
+#include "events/outbox.h"
+#include "handlers/common.h"
+#include "store/domain.h"
+
+#include <stdlib.h>
+
+cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time_ms,
+                       const char *execution_id, const cJSON *detail)
+{
+    char id[HANDLERS_UUID_LEN], when[DOMAIN_TIME_MAX];
+    handlers_uuid4(id);
+    cJSON *e = cJSON_CreateObject();
+    cJSON *d = detail ? cJSON_Duplicate(detail, 1) : cJSON_CreateObject();
+    if (!e || !d) {
+        cJSON_Delete(e);
+        cJSON_Delete(d);
+        return NULL;
+    }
+    cJSON_AddStringToObject(e, "id", id);
+    cJSON_AddStringToObject(e, "source", source ? source : OUTBOX_DEFAULT_SOURCE);
+    cJSON_AddStringToObject(e, "detail-type", detail_type);
+    cJSON_AddStringToObject(e, "time", domain_format_time(time_ms, when));
+    if (execution_id)
+        cJSON_AddStringToObject(e, "executionId", execution_id);
+    else
+        cJSON_AddNullToObject(e, "executionId");
+    cJSON_AddItemToObject(e, "detail", d);
+    return e;
+}
+
+int outbox_append(store_t *st, const cJSON *envelope, int64_t now_ms)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(envelope, "id");
+    char *payload = cJSON_PrintUnformatted(envelope);
+    if (!cJSON_IsString(id) || !payload) {
+        free(payload);
+        return -SQLITE_MISUSE;
+    }
+    sqlite3_stmt *s = store_prepare(st, "INSERT INTO outbox (event_id, payload, created_ms) "
+                                        "VALUES (?1, ?2, ?3)");
+    if (!s) {
+        free(payload);
+        return -SQLITE_ERROR;
+    }
+    sqlite3_bind_text(s, 1, id->valuestring, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, payload, -1, free);
+    sqlite3_bind_int64(s, 3, now_ms);
+    int rc = store_exec_stmt(s);
+    sqlite3_clear_bindings(s); /* hands `payload` to its destructor now */
+    return rc;
+}
+
+int64_t outbox_backlog(store_t *st)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT count(*) FROM outbox");
+    if (!s)
+        return -SQLITE_ERROR;
+    int rc = sqlite3_step(s);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -rc;
+    sqlite3_reset(s);
+    return n;
+}

@@ -1,0 +1,304 @@
+/* orders.create/confirm/cancel and stock.reserve/release: the order saga's
+ * synchronous steps. Each runs inside the step's savepoint, so a failure after
+ * a partial write is rolled back by the runtime. */
+#include "handlers/order.h"
+#include "handlers/common.h"
+#include "store/domain.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* input[key]: absent/null -> NULL; a string (even empty) -> it; else an error. */
+static int optional_text(const char *handler, const cJSON *input, const char *key,
+                         const char **out, asl_error_t *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(input, key);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return asl_error_set(err, HANDLERS_E_INVALID_INPUT, "%s: field '%s' must be a string",
+                             handler, key);
+    *out = v->valuestring;
+    return 0;
+}
+
+/* Returns the order as the step result; a missing order is OrderNotFound. */
+static int order_result(handler_call_t *call, const char *handler, const char *order_id,
+                        cJSON **result, asl_error_t *err)
+{
+    int rc = domain_order_get(call->store, order_id, result);
+    if (rc == DOMAIN_ERR_NOT_FOUND)
+        return asl_error_set(err, HANDLERS_E_ORDER_NOT_FOUND, "%s: no order '%s'", handler,
+                             order_id);
+    if (rc < 0)
+        return handlers_db_error(err, handler, call->store);
+    return 0;
+}
+
+static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    static const char *const name = "orders.create";
+    static const char *const address[] = {"firstname", "surname", "street", "zip", "city"};
+    const char *item, *addr[5];
+    int64_t qty;
+    *result = NULL;
+    if (!cJSON_IsObject(input))
+        return asl_error_set(err, HANDLERS_E_INVALID_INPUT, "%s: input must be an object", name);
+    if (handlers_get_string(name, input, "itemId", true, &item, err) < 0 ||
+        handlers_get_int(name, input, "quantity", true, 0, 1, DOMAIN_QUANTITY_MAX, &qty, err) < 0)
+        return -1;
+    for (int i = 0; i < 5; i++)
+        if (optional_text(name, input, address[i], &addr[i], err) < 0)
+            return -1;
+    char order_id[HANDLERS_UUID_LEN];
+    handlers_uuid4(order_id);
+    sqlite3_stmt *s = store_prepare(
+        call->store, "INSERT INTO orders (order_id, execution_id, item_id, quantity, firstname, "
+                     "surname, street, zip, city, status, created_ms, updated_ms) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10)");
+    if (!s)
+        return handlers_db_error(err, name, call->store);
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, call->execution_id ? call->execution_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, item, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, qty);
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_text(s, 5 + i, addr[i], -1, SQLITE_STATIC); /* NULL binds NULL */
+    sqlite3_bind_int64(s, 10, call->now_ms);
+    if (store_exec_stmt(s) < 0)
+        return handlers_db_error(err, name, call->store);
+    return order_result(call, name, order_id, result, err);
+}
+
+/* Moves an order to `status`, never from CANCELLED to PROCESSED. 1 when the
+ * row changed, 0 when it did not (already there, forbidden, or no such order),
+ * -1 on error. */
+static int set_status(handler_call_t *call, const char *name, const char *order_id,
+                      const char *status, asl_error_t *err)
+{
+    sqlite3_stmt *s = store_prepare(call->store,
+                                    "UPDATE orders SET status = ?2, updated_ms = ?3 "
+                                    "WHERE order_id = ?1 AND status <> ?2 "
+                                    "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED')");
+    if (!s)
+        return handlers_db_error(err, name, call->store);
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, call->now_ms);
+    if (store_exec_stmt(s) < 0)
+        return handlers_db_error(err, name, call->store);
+    return sqlite3_changes(store_db(call->store)) > 0;
+}
+
+static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    static const char *const name = "orders.confirm";
+    const char *order_id;
+    *result = NULL;
+    if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
+        set_status(call, name, order_id, "PROCESSED", err) < 0 ||
+        order_result(call, name, order_id, result, err) < 0)
+        return -1;
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(*result, "status");
+    if (!cJSON_IsString(status) || strcmp(status->valuestring, "PROCESSED") != 0) {
+        cJSON_Delete(*result);
+        *result = NULL;
+        return asl_error_set(err, HANDLERS_E_INVALID_ORDER_STATE,
+                             "%s: order '%s' is CANCELLED and cannot be confirmed", name, order_id);
+    }
+    return 0;
+}
+
+static int cancel_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    static const char *const name = "orders.cancel";
+    const char *order_id;
+    *result = NULL;
+    if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
+        set_status(call, name, order_id, "CANCELLED", err) < 0 ||
+        order_result(call, name, order_id, result, err) < 0)
+        return -1;
+    return 0;
+}
+
+static cJSON *reservation_json(const char *order_id, const char *item, int64_t qty,
+                               int64_t remaining)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "orderId", order_id);
+    cJSON_AddStringToObject(o, "itemId", item);
+    cJSON_AddNumberToObject(o, "quantity", (double)qty);
+    cJSON_AddNumberToObject(o, "remaining", (double)remaining);
+    return o;
+}
+
+/* Current stock of an item: 0 with *qty, 1 when the item is unknown, -1 on error. */
+static int stock_of(store_t *st, const char *item, int64_t *qty)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT quantity FROM stock WHERE item_id = ?1");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *qty = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* The order's existing reservation, so a repeated reserve takes nothing more. */
+static int existing_reservation(handler_call_t *call, const char *name, const char *order_id,
+                                cJSON **result, asl_error_t *err)
+{
+    sqlite3_stmt *s = store_prepare(call->store, "SELECT item_id, quantity, status "
+                                                 "FROM reservations WHERE order_id = ?1");
+    if (!s)
+        return handlers_db_error(err, name, call->store);
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return handlers_db_error(err, name, call->store);
+    }
+    char *item = strdup((const char *)sqlite3_column_text(s, 0));
+    int64_t qty = sqlite3_column_int64(s, 1);
+    int released = strcmp((const char *)sqlite3_column_text(s, 2), "RESERVED") != 0;
+    sqlite3_reset(s);
+    int64_t remaining = 0;
+    if (!item || released || stock_of(call->store, item, &remaining) < 0) {
+        free(item);
+        if (released)
+            return asl_error_set(err, HANDLERS_E_INVALID_ORDER_STATE,
+                                 "%s: the reservation of order '%s' was already released", name,
+                                 order_id);
+        return handlers_db_error(err, name, call->store);
+    }
+    *result = reservation_json(order_id, item, qty, remaining);
+    free(item);
+    return 1;
+}
+
+static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    static const char *const name = "stock.reserve";
+    const char *order_id, *item;
+    int64_t qty;
+    *result = NULL;
+    if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
+        handlers_get_string(name, input, "itemId", true, &item, err) < 0 ||
+        handlers_get_int(name, input, "quantity", true, 0, 1, DOMAIN_QUANTITY_MAX, &qty, err) < 0)
+        return -1;
+    int rc = existing_reservation(call, name, order_id, result, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+
+    /* The condition is part of the UPDATE itself, so no interleaving of
+     * writers (this process or another) can take stock below zero. */
+    sqlite3_stmt *s = store_prepare(call->store,
+                                    "UPDATE stock SET quantity = quantity - ?2, updated_ms = ?3 "
+                                    "WHERE item_id = ?1 AND quantity >= ?2 RETURNING quantity");
+    if (!s)
+        return handlers_db_error(err, name, call->store);
+    sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, qty);
+    sqlite3_bind_int64(s, 3, call->now_ms);
+    rc = sqlite3_step(s);
+    int64_t remaining = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return handlers_db_error(err, name, call->store);
+    if (sqlite3_changes(store_db(call->store)) == 0) {
+        int64_t have;
+        rc = stock_of(call->store, item, &have);
+        if (rc < 0)
+            return handlers_db_error(err, name, call->store);
+        if (rc == 1)
+            return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+                                 "item '%s' is not stocked (unknown item)", item);
+        return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+                             "only %" PRId64 " of item '%s' in stock, %" PRId64 " requested",
+                             have, item, qty);
+    }
+    s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, quantity, status, "
+                                   "created_ms, updated_ms) VALUES (?1, ?2, ?3, 'RESERVED', ?4, ?4)");
+    if (!s)
+        return handlers_db_error(err, name, call->store);
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, item, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, qty);
+    sqlite3_bind_int64(s, 4, call->now_ms);
+    if (store_exec_stmt(s) < 0)
+        return handlers_db_error(err, name, call->store);
+    *result = reservation_json(order_id, item, qty, remaining);
+    return 0;
+}
+
+static int release_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    static const char *const name = "stock.release";
+    const char *order_id;
+    *result = NULL;
+    if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0)
+        return -1;
+    /* Flipping the status first makes the give-back happen at most once. */
+    sqlite3_stmt *s = store_prepare(call->store,
+                                    "UPDATE reservations SET status = 'RELEASED', updated_ms = ?2 "
+                                    "WHERE order_id = ?1 AND status = 'RESERVED' "
+                                    "RETURNING item_id, quantity");
+    if (!s)
+        return handlers_db_error(err, name, call->store);
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, call->now_ms);
+    int rc = sqlite3_step(s);
+    char *item = NULL;
+    int64_t qty = 0;
+    if (rc == SQLITE_ROW) {
+        item = strdup((const char *)sqlite3_column_text(s, 0));
+        qty = sqlite3_column_int64(s, 1);
+    }
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE || (qty > 0 && !item)) {
+        free(item);
+        return handlers_db_error(err, name, call->store);
+    }
+    if (qty > 0) {
+        s = store_prepare(call->store,
+                          "INSERT INTO stock (item_id, quantity, updated_ms) VALUES (?1, ?2, ?3) "
+                          "ON CONFLICT (item_id) DO UPDATE SET "
+                          "quantity = quantity + excluded.quantity, updated_ms = excluded.updated_ms");
+        if (s) {
+            sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, qty);
+            sqlite3_bind_int64(s, 3, call->now_ms);
+        }
+        if (!s || store_exec_stmt(s) < 0) {
+            free(item);
+            return handlers_db_error(err, name, call->store);
+        }
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "orderId", order_id);
+    if (qty > 0)
+        cJSON_AddStringToObject(o, "itemId", item);
+    else
+        cJSON_AddNullToObject(o, "itemId");
+    cJSON_AddNumberToObject(o, "released", (double)qty);
+    free(item);
+    *result = o;
+    return 0;
+}
+
+const handler_def_t handlers_orders_create = {.name = "orders.create", .run = create_run};
+const handler_def_t handlers_orders_confirm = {.name = "orders.confirm", .run = confirm_run};
+const handler_def_t handlers_orders_cancel = {.name = "orders.cancel", .run = cancel_run};
+const handler_def_t handlers_stock_reserve = {.name = "stock.reserve", .run = reserve_run};
+const handler_def_t handlers_stock_release = {.name = "stock.release", .run = release_run};

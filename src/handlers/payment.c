@@ -1,0 +1,242 @@
+/* payment.process and payment.refund against a simulated provider. The charge
+ * lives in the payments table, keyed by the call's idempotency token, so
+ * however often a step is re-run the order is charged at most once per attempt. */
+#include "handlers/payment.h"
+#include "handlers/common.h"
+#include "store/domain.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+static cJSON *payment_json(const char *payment_id, const char *order_id, int64_t amount,
+                           const char *status)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "paymentId", payment_id);
+    cJSON_AddStringToObject(o, "orderId", order_id);
+    cJSON_AddNumberToObject(o, "amount", (double)amount);
+    cJSON_AddStringToObject(o, "status", status);
+    return o;
+}
+
+/* The payment recorded for this token: 1 with *out, 0 when none, -1 on error. */
+static int payment_by_token(store_t *st, const char *token, cJSON **out)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT payment_id, order_id, amount, status "
+                                        "FROM payments WHERE token = ?1");
+    *out = NULL;
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = payment_json((const char *)sqlite3_column_text(s, 0),
+                            (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
+                            (const char *)sqlite3_column_text(s, 3));
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Records a charge unless the token already has one. */
+static int insert_charge(handler_call_t *call, const char *payment_id, const char *order_id,
+                         int64_t amount)
+{
+    sqlite3_stmt *s = store_prepare(
+        call->store, "INSERT INTO payments (payment_id, order_id, execution_id, token, amount, "
+                     "status, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6) "
+                     "ON CONFLICT (token) DO NOTHING");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, payment_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, order_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, call->execution_id ? call->execution_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, call->token, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, amount);
+    sqlite3_bind_int64(s, 6, call->now_ms);
+    return store_exec_stmt(s);
+}
+
+static int parse_input(const handler_call_t *call, const cJSON *input, const char **order_id,
+                       int64_t *amount, asl_error_t *err)
+{
+    if (!call->token || !*call->token)
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: the call has no idempotency token");
+    if (handlers_get_string("payment.process", input, "orderId", true, order_id, err) < 0 ||
+        handlers_get_int("payment.process", input, "amount", false, 0, 0, DOMAIN_QUANTITY_MAX,
+                         amount, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* The provider's verdict. */
+static int provider_declines(const config_t *cfg)
+{
+    return cfg && handlers_random_unit() < cfg->payment_failure_rate;
+}
+
+static int declined(asl_error_t *err, const char *order_id, const config_t *cfg)
+{
+    return asl_error_set(err, HANDLERS_E_PAYMENT_FAILED,
+                         "the payment provider declined the payment of order '%s' "
+                         "(simulated failure, payment_failure_rate=%g)",
+                         order_id, cfg ? cfg->payment_failure_rate : 0.0);
+}
+
+static int process_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    const char *order_id;
+    int64_t amount;
+    *result = NULL;
+    if (parse_input(call, input, &order_id, &amount, err) < 0)
+        return -1;
+    int rc = payment_by_token(call->store, call->token, result);
+    if (rc != 0)
+        return rc < 0 ? handlers_db_error(err, "payment.process", call->store) : 0;
+    if (provider_declines(call->cfg))
+        return declined(err, order_id, call->cfg);
+    char payment_id[HANDLERS_UUID_LEN];
+    handlers_uuid4(payment_id);
+    if (insert_charge(call, payment_id, order_id, amount) < 0)
+        return handlers_db_error(err, "payment.process", call->store);
+    *result = payment_json(payment_id, order_id, amount, "CHARGED");
+    return 0;
+}
+
+/* An asynchronous payment in flight: the timer stands for the provider. */
+typedef struct pending_s {
+    uv_timer_t timer;
+    handler_call_t *call;
+    cJSON *known;        /* the recorded payment when the token was charged before */
+    char *order_id;
+    int64_t amount;
+} pending_t;
+
+static void pending_free(uv_handle_t *h)
+{
+    pending_t *p = h->data;
+    cJSON_Delete(p->known);
+    free(p->order_id);
+    free(p);
+}
+
+static void on_provider_answer(uv_timer_t *t)
+{
+    pending_t *p = t->data;
+    handler_call_t *call = p->call;
+    asl_error_t err = {0};
+    cJSON *result = NULL;
+    if (p->known) {
+        result = p->known;
+        p->known = NULL;
+    } else if (provider_declines(call->cfg)) {
+        declined(&err, p->order_id, call->cfg);
+    } else {
+        char payment_id[HANDLERS_UUID_LEN];
+        handlers_uuid4(payment_id);
+        result = payment_json(payment_id, p->order_id, p->amount, "CHARGED");
+    }
+    /* Detach before completing: the runtime may free the call inside complete. */
+    call->handler_data = NULL;
+    uv_close((uv_handle_t *)&p->timer, pending_free);
+    call->complete(call, result, err.error ? &err : NULL);
+    asl_error_clear(&err);
+}
+
+static int process_start(handler_call_t *call, const cJSON *input, asl_error_t *err)
+{
+    const char *order_id;
+    int64_t amount;
+    cJSON *known = NULL;
+    if (parse_input(call, input, &order_id, &amount, err) < 0)
+        return -1;
+    if (!call->loop || !call->complete)
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: no event loop to wait on");
+    if (payment_by_token(call->store, call->token, &known) < 0)
+        return handlers_db_error(err, "payment.process", call->store);
+    pending_t *p = calloc(1, sizeof *p);
+    if (!p || !(p->order_id = strdup(order_id))) {
+        free(p);
+        cJSON_Delete(known);
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: out of memory");
+    }
+    p->call = call;
+    p->known = known;
+    p->amount = amount;
+    uv_timer_init(call->loop, &p->timer);
+    p->timer.data = p;
+    /* A payment already on record answers at once (but still from the loop). */
+    uint64_t delay = known || !call->cfg ? 0 : (uint64_t)call->cfg->payment_latency_ms;
+    uv_timer_start(&p->timer, on_provider_answer, delay, 0);
+    call->handler_data = p;
+    return 0;
+}
+
+static void process_cancel(handler_call_t *call)
+{
+    pending_t *p = call->handler_data;
+    if (!p)
+        return;
+    call->handler_data = NULL;
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, pending_free);
+}
+
+/* Writes the charge with the transaction that records the step's outcome; a
+ * token already charged keeps its first payment. */
+static int process_finish(handler_call_t *call, cJSON **result, asl_error_t *err)
+{
+    if (!*result)
+        return 0;
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(*result, "paymentId");
+    const cJSON *oid = cJSON_GetObjectItemCaseSensitive(*result, "orderId");
+    const cJSON *amt = cJSON_GetObjectItemCaseSensitive(*result, "amount");
+    if (!cJSON_IsString(pid) || !cJSON_IsString(oid) || !cJSON_IsNumber(amt))
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: malformed provider answer");
+    if (insert_charge(call, pid->valuestring, oid->valuestring, (int64_t)amt->valuedouble) < 0)
+        return handlers_db_error(err, "payment.process", call->store);
+    cJSON *recorded = NULL;
+    if (payment_by_token(call->store, call->token, &recorded) <= 0)
+        return handlers_db_error(err, "payment.process", call->store);
+    cJSON_Delete(*result);
+    *result = recorded;
+    return 0;
+}
+
+static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    const char *order_id;
+    *result = NULL;
+    if (handlers_get_string("payment.refund", input, "orderId", true, &order_id, err) < 0)
+        return -1;
+    sqlite3_stmt *s = store_prepare(call->store,
+                                    "UPDATE payments SET status = 'REFUNDED', updated_ms = ?2 "
+                                    "WHERE order_id = ?1 AND status = 'CHARGED' RETURNING amount");
+    if (!s)
+        return handlers_db_error(err, "payment.refund", call->store);
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, call->now_ms);
+    int64_t count = 0, total = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        count++;
+        total += sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return handlers_db_error(err, "payment.refund", call->store);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "orderId", order_id);
+    cJSON_AddNumberToObject(o, "refunded", (double)count);
+    cJSON_AddNumberToObject(o, "amount", (double)total);
+    *result = o;
+    return 0;
+}
+
+const handler_def_t handlers_payment_process_sync = {.name = "payment.process",
+                                                     .run = process_run};
+const handler_def_t handlers_payment_process_async = {.name = "payment.process",
+                                                      .start = process_start,
+                                                      .cancel = process_cancel,
+                                                      .finish = process_finish};
+const handler_def_t handlers_payment_refund = {.name = "payment.refund", .run = refund_run};

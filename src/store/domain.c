@@ -1,0 +1,190 @@
+/* Queries on the order saga's tables for the HTTP layer and the handlers:
+ * rows of orders and stock turned into JSON, and setting stock levels. */
+#include "store/domain.h"
+#include "core/log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define ORDER_COLUMNS                                                                  \
+    "order_id, execution_id, item_id, quantity, firstname, surname, street, zip, city, " \
+    "status, created_ms, updated_ms"
+
+char *domain_format_time(int64_t ms, char *buf)
+{
+    time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int frac = (int)(ms - (int64_t)sec * 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t n = strftime(buf, DOMAIN_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, DOMAIN_TIME_MAX - n, ".%03uZ", (unsigned)frac % 1000u);
+    return buf;
+}
+
+bool domain_quantity_from_json(const cJSON *v, int64_t min, int64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)DOMAIN_QUANTITY_MAX)
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+static void add_text_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    if (t)
+        cJSON_AddStringToObject(o, key, (const char *)t);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void add_time(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+{
+    char buf[DOMAIN_TIME_MAX];
+    cJSON_AddStringToObject(o, key, domain_format_time(sqlite3_column_int64(s, col), buf));
+}
+
+/* The current row of a statement selecting ORDER_COLUMNS. */
+static cJSON *order_row(sqlite3_stmt *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_text_or_null(o, "orderId", s, 0);
+    add_text_or_null(o, "executionId", s, 1);
+    add_text_or_null(o, "itemId", s, 2);
+    cJSON_AddNumberToObject(o, "quantity", (double)sqlite3_column_int64(s, 3));
+    add_text_or_null(o, "firstname", s, 4);
+    add_text_or_null(o, "surname", s, 5);
+    add_text_or_null(o, "street", s, 6);
+    add_text_or_null(o, "zip", s, 7);
+    add_text_or_null(o, "city", s, 8);
+    add_text_or_null(o, "status", s, 9);
+    add_time(o, "createdAt", s, 10);
+    add_time(o, "updatedAt", s, 11);
+    return o;
+}
+
+static cJSON *stock_row(sqlite3_stmt *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_text_or_null(o, "itemId", s, 0);
+    cJSON_AddNumberToObject(o, "quantity", (double)sqlite3_column_int64(s, 1));
+    add_time(o, "updatedAt", s, 2);
+    return o;
+}
+
+/* Steps a bound statement expected to give at most one row. */
+static int one_row(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
+{
+    *out = NULL;
+    int rc = sqlite3_step(s);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        *out = row(s);
+        ret = *out ? 0 : DOMAIN_ERR_DB;
+    } else if (rc == SQLITE_DONE) {
+        ret = DOMAIN_ERR_NOT_FOUND;
+    } else {
+        log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(s)));
+        ret = DOMAIN_ERR_DB;
+    }
+    sqlite3_reset(s);
+    return ret;
+}
+
+static int all_rows(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int rc;
+    while (arr && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        cJSON_AddItemToArray(arr, row(s));
+    if (!arr || rc != SQLITE_DONE) {
+        if (arr)
+            log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(s)));
+        sqlite3_reset(s);
+        cJSON_Delete(arr);
+        *out = NULL;
+        return DOMAIN_ERR_DB;
+    }
+    sqlite3_reset(s);
+    *out = arr;
+    return 0;
+}
+
+int domain_order_get(store_t *st, const char *order_id, cJSON **out)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
+    *out = NULL;
+    if (!s)
+        return DOMAIN_ERR_DB;
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    return one_row(s, order_row, out);
+}
+
+int domain_order_by_execution(store_t *st, const char *execution_id, cJSON **out)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
+                                        "WHERE execution_id = ?1 "
+                                        "ORDER BY created_ms DESC, rowid DESC LIMIT 1");
+    *out = NULL;
+    if (!s)
+        return DOMAIN_ERR_DB;
+    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    return one_row(s, order_row, out);
+}
+
+int domain_order_list(store_t *st, int limit, cJSON **out)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
+                                        "ORDER BY created_ms DESC, rowid DESC LIMIT ?1");
+    *out = NULL;
+    if (!s)
+        return DOMAIN_ERR_DB;
+    sqlite3_bind_int(s, 1, limit >= 1 && limit <= 1000 ? limit : 100);
+    return all_rows(s, order_row, out);
+}
+
+int domain_stock_get(store_t *st, const char *item_id, cJSON **out)
+{
+    sqlite3_stmt *s =
+        store_prepare(st, "SELECT item_id, quantity, updated_ms FROM stock WHERE item_id = ?1");
+    *out = NULL;
+    if (!s)
+        return DOMAIN_ERR_DB;
+    sqlite3_bind_text(s, 1, item_id, -1, SQLITE_STATIC);
+    return one_row(s, stock_row, out);
+}
+
+int domain_stock_list(store_t *st, cJSON **out)
+{
+    sqlite3_stmt *s =
+        store_prepare(st, "SELECT item_id, quantity, updated_ms FROM stock ORDER BY item_id");
+    *out = NULL;
+    if (!s)
+        return DOMAIN_ERR_DB;
+    return all_rows(s, stock_row, out);
+}
+
+int domain_stock_set(store_t *st, const char *item_id, int64_t quantity, int64_t now_ms)
+{
+    if (!item_id || !*item_id || quantity < 0 || quantity > DOMAIN_QUANTITY_MAX)
+        return DOMAIN_ERR_INVALID;
+    sqlite3_stmt *s = store_prepare(st, "INSERT INTO stock (item_id, quantity, updated_ms) "
+                                        "VALUES (?1, ?2, ?3) ON CONFLICT (item_id) DO UPDATE "
+                                        "SET quantity = excluded.quantity, "
+                                        "updated_ms = excluded.updated_ms");
+    if (!s)
+        return DOMAIN_ERR_DB;
+    sqlite3_bind_text(s, 1, item_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, quantity);
+    sqlite3_bind_int64(s, 3, now_ms);
+    return store_exec_stmt(s) < 0 ? DOMAIN_ERR_DB : 0;
+}

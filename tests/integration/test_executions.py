@@ -1,0 +1,264 @@
+"""State machines and executions over real HTTP against a real sagad and a
+real SQLite file: registration, starts (idempotent, ?wait), descriptions,
+history, listing with cursors, stop, and durable timers across kill -9."""
+import json
+import time
+import unittest
+
+from harness import Daemon, DaemonTestCase
+
+PASS_WAIT = {
+    "StartAt": "A",
+    "States": {
+        "A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 0, "Next": "S"},
+        "S": {"Type": "Succeed"},
+    },
+}
+
+
+def wait_machine(seconds):
+    return {"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": seconds, "Next": "S"},
+        "S": {"Type": "Succeed"}}}
+
+
+class StateMachines(DaemonTestCase):
+    def test_put_get_versions_and_list(self):
+        d = self.daemon()
+        st, h, body = d.request("PUT", "/state-machines/m1", PASS_WAIT)
+        self.assertEqual(st, 201, body)
+        self.assertEqual(body["version"], 1)
+        self.assertEqual(h.get("location"), "/state-machines/m1")
+        st, _, body = d.request("PUT", "/state-machines/m1", json.dumps(PASS_WAIT))
+        self.assertEqual(st, 200, body)
+        changed = dict(PASS_WAIT, Comment="v2")
+        st, _, body = d.request("PUT", "/state-machines/m1", changed)
+        self.assertEqual((st, body["version"]), (200, 2))
+        st, _, body = d.request("GET", "/state-machines/m1")
+        self.assertEqual(st, 200)
+        self.assertEqual(body["definition"]["Comment"], "v2")
+        st, _, body = d.request("GET", "/state-machines")
+        self.assertIn("m1", [m["name"] for m in body["stateMachines"]])
+
+    def test_invalid_definition_lists_every_problem(self):
+        d = self.daemon()
+        bad = {"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "Nowhere"},
+            "B": {"Type": "Bogus", "End": True}}}
+        st, _, body = d.request("PUT", "/state-machines/bad", bad)
+        self.assertEqual(st, 400)
+        self.assertEqual(body["error"], "InvalidDefinition")
+        states = {p["state"] for p in body["problems"]}
+        self.assertIn("A", states)
+        self.assertIn("B", states)
+        self.assertGreaterEqual(len(body["problems"]), 2)
+        st, _, _ = d.request("GET", "/state-machines/bad")
+        self.assertEqual(st, 404)
+
+    def test_not_json_and_bad_name(self):
+        d = self.daemon()
+        st, _, body = d.request("PUT", "/state-machines/x", "{not json")
+        self.assertEqual(st, 400)
+        self.assertIn("error", body)
+        st, _, body = d.request("PUT", "/state-machines/bad%20name", PASS_WAIT)
+        self.assertEqual((st, body["error"]), (400, "InvalidName"))
+
+    def test_unknown_handler_is_a_problem(self):
+        d = self.daemon()
+        m = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "sagad:no.such", "End": True}}}
+        st, _, body = d.request("PUT", "/state-machines/t", m)
+        self.assertEqual(st, 400)
+        self.assertEqual(body["problems"][0]["state"], "T")
+        self.assertEqual(body["problems"][0]["field"], "Resource")
+
+
+class Executions(DaemonTestCase):
+    def setUp(self):
+        super().setUp()
+        self.d = self.daemon()
+        st, _, _ = self.d.request("PUT", "/state-machines/m", PASS_WAIT)
+        self.assertEqual(st, 201)
+
+    def start(self, body, query=""):
+        return self.d.request("POST", "/state-machines/m/executions" + query, body)
+
+    def test_start_returns_202_location_then_succeeds(self):
+        st, h, body = self.start({"input": {"a": 1}})
+        self.assertEqual(st, 202, body)
+        self.assertEqual(body["status"], "RUNNING")
+        eid = body["executionId"]
+        self.assertEqual(h["location"], f"/executions/{eid}")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            st, _, desc = self.d.request("GET", f"/executions/{eid}")
+            if desc["status"] != "RUNNING":
+                break
+            time.sleep(0.02)
+        self.assertEqual(desc["status"], "SUCCEEDED")
+        self.assertEqual(desc["output"], {"a": 1, "r": {"x": 1}})
+        self.assertEqual(desc["stateMachine"], "m")
+        self.assertEqual(desc["currentState"], "S")
+        for k in ("executionId", "name", "startDate", "stopDate", "input", "error", "cause"):
+            self.assertIn(k, desc)
+        self.assertRegex(desc["startDate"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+    def test_wait_returns_full_description(self):
+        st, _, body = self.start({"input": {"a": 2}}, "?wait=5")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["status"], "SUCCEEDED")
+        self.assertEqual(body["output"]["r"], {"x": 1})
+
+    def test_wait_times_out_with_202(self):
+        self.d.request("PUT", "/state-machines/slow", wait_machine(5))
+        t0 = time.time()
+        st, _, body = self.d.request("POST", "/state-machines/slow/executions?wait=0.3", {"input": {}})
+        self.assertEqual(st, 202, body)
+        self.assertLess(time.time() - t0, 3)
+
+    def test_bad_wait_and_bad_body(self):
+        st, _, body = self.start({"input": {}}, "?wait=61")
+        self.assertEqual((st, body["error"]), (400, "InvalidParameter"))
+        st, _, body = self.start("[1,2]")
+        self.assertEqual(st, 400)
+        st, _, body = self.start("{oops")
+        self.assertEqual((st, body["error"]), (400, "InvalidJson"))
+        st, _, body = self.d.request("POST", "/state-machines/nope/executions", {"input": {}})
+        self.assertEqual((st, body["error"]), (404, "StateMachineDoesNotExist"))
+
+    def test_idempotent_name(self):
+        st1, _, b1 = self.start({"input": {"k": 1}, "name": "order-1"})
+        st2, _, b2 = self.start({"input": {"k": 1}, "name": "order-1"})
+        self.assertEqual(st1, 202)
+        self.assertIn(st2, (200, 202))
+        self.assertEqual(b1["executionId"], b2["executionId"])
+        st3, _, b3 = self.start({"input": {"k": 2}, "name": "order-1"})
+        self.assertEqual((st3, b3["error"]), (409, "ExecutionAlreadyExists"))
+        _, _, lst = self.d.request("GET", "/executions?stateMachine=m")
+        self.assertEqual(sum(1 for e in lst["executions"] if e["name"] == "order-1"), 1)
+
+    def test_idempotent_name_in_one_pipeline_burst(self):
+        """Two starts with one name in the same loop turn give one execution."""
+        import socket
+        body = json.dumps({"input": {"z": 1}, "name": "burst"}).encode()
+        req = (b"POST /state-machines/m/executions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        s = socket.create_connection(("127.0.0.1", self.d.port))
+        s.sendall(req * 2)
+        data = b""
+        deadline = time.time() + 10
+        while data.count(b"executionId") < 2 and time.time() < deadline:
+            data += s.recv(65536)
+        s.close()
+        ids = [json.loads(part.split(b"\r\n\r\n", 1)[1].split(b"HTTP/1.1")[0])["executionId"]
+               for part in data.split(b"HTTP/1.1 ")[1:]]
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(ids[0], ids[1])
+
+    def test_history_events(self):
+        _, _, body = self.start({"input": {}}, "?wait=5")
+        st, _, h = self.d.request("GET", f"/executions/{body['executionId']}/history")
+        self.assertEqual(st, 200)
+        types = [e["type"] for e in h["events"]]
+        self.assertEqual(types[0], "ExecutionStarted")
+        self.assertEqual(types[-1], "ExecutionSucceeded")
+        for t in ("PassStateEntered", "PassStateExited", "WaitStateEntered", "WaitStateExited",
+                  "SucceedStateEntered"):
+            self.assertIn(t, types)
+        ids = [e["id"] for e in h["events"]]
+        self.assertEqual(ids, list(range(1, len(ids) + 1)))
+        self.assertEqual([e["previousEventId"] for e in h["events"]], [i - 1 for i in ids])
+        for e in h["events"]:
+            self.assertIn("timestamp", e)
+        st, _, _ = self.d.request("GET", "/executions/nope/history")
+        self.assertEqual(st, 404)
+
+    def test_list_filters_and_cursor(self):
+        ids = []
+        for i in range(5):
+            _, _, b = self.start({"input": {"i": i}}, "?wait=5")
+            ids.append(b["executionId"])
+        seen, cursor, pages = [], None, 0
+        while True:
+            q = "/executions?stateMachine=m&limit=2" + (f"&cursor={cursor}" if cursor else "")
+            st, _, page = self.d.request("GET", q)
+            self.assertEqual(st, 200, page)
+            seen += [e["executionId"] for e in page["executions"]]
+            pages += 1
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        self.assertEqual(pages, 3)
+        self.assertEqual(seen, list(reversed(ids)))
+        _, _, page = self.d.request("GET", "/executions?status=RUNNING&stateMachine=m")
+        self.assertEqual(page["executions"], [])
+        st, _, body = self.d.request("GET", "/executions?status=BOGUS")
+        self.assertEqual(st, 400)
+        st, _, body = self.d.request("GET", "/executions?cursor=garbage")
+        self.assertEqual(st, 400)
+        st, _, body = self.d.request("GET", "/executions?limit=0")
+        self.assertEqual(st, 400)
+
+    def test_stop_aborts(self):
+        self.d.request("PUT", "/state-machines/slow", wait_machine(30))
+        _, _, b = self.d.request("POST", "/state-machines/slow/executions", {"input": {}})
+        eid = b["executionId"]
+        st, _, body = self.d.request("POST", f"/executions/{eid}/stop",
+                                     {"error": "Operator", "cause": "testing"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["status"], "ABORTED")
+        self.assertEqual(body["error"], "Operator")
+        st, _, body = self.d.request("POST", f"/executions/{eid}/stop")
+        self.assertEqual((st, body["error"]), (409, "ExecutionNotRunning"))
+        st, _, body = self.d.request("POST", "/executions/unknown/stop")
+        self.assertEqual(st, 404)
+        _, _, h = self.d.request("GET", f"/executions/{eid}/history")
+        self.assertEqual(h["events"][-1]["type"], "ExecutionAborted")
+
+    def test_unknown_execution_404(self):
+        st, _, body = self.d.request("GET", "/executions/does-not-exist")
+        self.assertEqual((st, body["error"]), (404, "ExecutionDoesNotExist"))
+
+
+class Restart(DaemonTestCase):
+    def test_definitions_survive_restart(self):
+        d = self.daemon()
+        d.request("PUT", "/state-machines/keep", PASS_WAIT)
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        st, _, body = d.request("GET", "/state-machines/keep")
+        self.assertEqual((st, body["version"]), (200, 1))
+        st, _, body = d.request("GET", "/state-machines/order")
+        self.assertEqual((st, body["version"]), (200, 1))
+        st, _, body = d.request("POST", "/state-machines/keep/executions?wait=5", {"input": {}})
+        self.assertEqual((st, body["status"]), (200, "SUCCEEDED"))
+        self.assertNotIn("cannot store", d.stderr())
+
+
+class DurableTimers(DaemonTestCase):
+    def test_wait_survives_kill9_without_restarting(self):
+        """A Wait of 3 s interrupted by a restart after 1 s ends about 2 s after the restart."""
+        d = self.daemon()
+        d.request("PUT", "/state-machines/w3", wait_machine(3))
+        _, _, b = d.request("POST", "/state-machines/w3/executions", {"input": {}})
+        eid = b["executionId"]
+        time.sleep(1.0)
+        d.kill()
+        d.start()
+        restarted = time.time()
+        st, _, desc = d.request("GET", f"/executions/{eid}")
+        self.assertEqual(desc["status"], "RUNNING")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            _, _, desc = d.request("GET", f"/executions/{eid}")
+            if desc["status"] != "RUNNING":
+                break
+            time.sleep(0.02)
+        ended_after = time.time() - restarted
+        self.assertEqual(desc["status"], "SUCCEEDED")
+        self.assertGreater(ended_after, 1.4)
+        self.assertLess(ended_after, 2.8)
+
+
+if __name__ == "__main__":
+    unittest.main()
