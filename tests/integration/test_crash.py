@@ -76,8 +76,15 @@ class CrashRecovery(DaemonTestCase):
         for t in threads:
             t.start()
         recovered = []
-        for _ in range(N_KILLS):
-            time.sleep(rng.uniform(0.05, 0.3))
+        for k in range(1, N_KILLS + 1):
+            # Spread the kills over the load: the k-th comes once k/(N+1) of
+            # the orders are acknowledged, at a random instant after that.
+            while time.time() < deadline:
+                with lock:
+                    if len(acked) >= k * N_ORDERS // (N_KILLS + 1):
+                        break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.03))
             d.kill()
             d.start()
             m = re.search(r"recovered (\d+) running", d.stderr())
