@@ -25,6 +25,11 @@ typedef struct api_s {
  * `api` must outlive the server. Returns 0 or -1. */
 int api_register(http_server_t *srv, api_t *api);
 
+/* GET /metrics (Prometheus text format) and the HTTP observer that counts
+ * every response by method, route and status. Call once per process (the
+ * counters are process-wide). Returns 0 or -1. */
+int api_register_metrics(http_server_t *srv, api_t *api);
+
 /* The order saga's routes: POST /order, /orders, /stock. Returns 0 or -1. */
 int api_register_orders(http_server_t *srv, api_t *api);
 

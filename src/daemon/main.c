@@ -247,7 +247,7 @@ int main(int argc, char **argv)
     app.api.machines = app.machines;
     app.api.runtime = app.runtime;
     app.api.cfg = &app.cfg;
-    if (api_register(app.http, &app.api) < 0) {
+    if (api_register(app.http, &app.api) < 0 || api_register_metrics(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }
