@@ -145,3 +145,14 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)
+
+# libFuzzer target for the ASL parser/validator/engine (clang; see tests/fuzz/).
+# Run: build-fuzz/fuzz_asl -max_total_time=300 tests/fuzz/corpus
+FUZZ_BUILD := build-fuzz
+FUZZ_SRC   := $(filter src/asl/%,$(LIB_SRC))
+fuzz: $(FUZZ_BUILD)/fuzz_asl
+$(FUZZ_BUILD)/fuzz_asl: tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(wildcard include/asl/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(PKG_LIBS) -lm

@@ -9,9 +9,14 @@
 #include <stdint.h>
 
 #include "asl/common.h"
+#include "store/db.h"
 
 /* The Error of a handler called with input it cannot use. */
 #define HANDLERS_E_INVALID_INPUT "InvalidInput"
+/* The Error of a handler whose SQL failed (disk full, I/O error...). Not
+ * States.Runtime, which Retry and States.ALL do not match: this one can be
+ * retried and caught like any task error. */
+#define HANDLERS_E_DATABASE "DatabaseError"
 
 /* A random 64-bit value from a xoshiro256** generator seeded once from the
  * kernel (getrandom); never blocks after the first call. Not for secrets. */
@@ -34,5 +39,8 @@ int handlers_get_string(const char *handler, const cJSON *input, const char *key
  * and !required, returns 0 with *out = dflt. Else 0, or -1 with err. */
 int handlers_get_int(const char *handler, const cJSON *input, const char *key, bool required,
                      int64_t dflt, int64_t min, int64_t max, int64_t *out, asl_error_t *err);
+
+/* Sets err to HANDLERS_E_DATABASE with SQLite's message; returns -1. */
+int handlers_db_error(asl_error_t *err, const char *handler, store_t *st);
 
 #endif

@@ -520,21 +520,21 @@ static void compile_branches(ctx_t *c, const char *st, asl_state_t *s)
     s->branches[0] = compile_machine(c, ip ? ip : it, st, st, ip ? "ItemProcessor" : "Iterator", 0);
 }
 
-static const char *const F_TASK[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_TASK[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "ResultPath", "Parameters", "ResultSelector", "Resource", "TimeoutSeconds",
     "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Retry", "Catch", NULL};
-static const char *const F_PASS[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_PASS[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "ResultPath", "Parameters", "Result", NULL};
-static const char *const F_CHOICE[] = {"Type", "Comment", "Choices", "Default", "InputPath",
+static const char *const F_CHOICE[] = {"Type", "Comment", "QueryLanguage", "Choices", "Default", "InputPath",
     "OutputPath", NULL};
-static const char *const F_WAIT[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_WAIT[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "Seconds", "SecondsPath", "Timestamp", "TimestampPath", NULL};
-static const char *const F_SUCCEED[] = {"Type", "Comment", "InputPath", "OutputPath", NULL};
-static const char *const F_FAIL[] = {"Type", "Comment", "Error", "ErrorPath", "Cause",
+static const char *const F_SUCCEED[] = {"Type", "Comment", "QueryLanguage", "InputPath", "OutputPath", NULL};
+static const char *const F_FAIL[] = {"Type", "Comment", "QueryLanguage", "Error", "ErrorPath", "Cause",
     "CausePath", NULL};
-static const char *const F_PARALLEL[] = {"Type", "Comment", "Next", "End", "InputPath",
+static const char *const F_PARALLEL[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath",
     "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Branches", "Retry", "Catch", NULL};
-static const char *const F_MAP[] = {"Type", "Comment", "Next", "End", "InputPath", "OutputPath",
+static const char *const F_MAP[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
     "ResultPath", "Parameters", "ItemSelector", "ResultSelector", "ItemsPath", "ItemProcessor",
     "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
     "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
@@ -614,6 +614,9 @@ static void compile_state(ctx_t *c, const char *st, asl_state_t *s)
     const cJSON *d = s->def;
     check_fields(c, st, NULL, d, fields_for(s->type), asl_state_type_name(s->type));
     s->comment = get_string(c, st, d, "Comment", NULL);
+    const cJSON *ql = cJSON_GetObjectItemCaseSensitive(d, "QueryLanguage");
+    if (ql && !(cJSON_IsString(ql) && strcmp(ql->valuestring, "JSONPath") == 0))
+        prob(c, st, "QueryLanguage", "only \"JSONPath\" is supported");
     s->uses_context = contains_context(d);
     compile_transition(c, st, s);
 
@@ -823,6 +826,14 @@ static int resolve(ctx_t *c, const asl_machine_t *m, const char *st, const char 
     return 0;
 }
 
+/* The Next of Choices[k] as written (even when the rule did not compile). */
+static const char *raw_choice_next(const asl_state_t *s, size_t k)
+{
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(s->def, "Choices");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ch, (int)k), "Next");
+    return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
 /* Marks every state reachable from `from`. */
 static void mark_reachable(const asl_machine_t *m, size_t start, unsigned char *seen)
 {
@@ -850,9 +861,11 @@ static void mark_reachable(const asl_machine_t *m, size_t start, unsigned char *
         } while (0)
         PUSH(s->next, s->next_index);
         PUSH(s->default_next, s->default_index);
-        for (size_t k = 0; k < s->n_choices; k++)
-            if (s->choices[k])
-                PUSH(asl_choice_next(s->choices[k]), s->choice_next[k]);
+        for (size_t k = 0; k < s->n_choices; k++) {
+            long t = lookup(m, raw_choice_next(s, k));
+            if (t >= 0)
+                PUSH(raw_choice_next(s, k), (size_t)t);
+        }
         for (size_t k = 0; k < s->n_catch; k++)
             PUSH(s->catch_[k].next, s->catch_[k].next_index);
 #undef PUSH
@@ -982,11 +995,9 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
         resolve(c, m, stn, "Next", s->next, &s->next_index);
         resolve(c, m, stn, "Default", s->default_next, &s->default_index);
         for (size_t k = 0; k < s->n_choices; k++) {
-            if (!s->choices[k])
-                continue;
             char f2[64];
             snprintf(f2, sizeof f2, "Choices[%zu].Next", k);
-            resolve(c, m, stn, f2, asl_choice_next(s->choices[k]), &s->choice_next[k]);
+            resolve(c, m, stn, f2, raw_choice_next(s, k), &s->choice_next[k]);
         }
         for (size_t k = 0; k < s->n_catch; k++) {
             char f2[64];

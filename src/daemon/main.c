@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
+#include "events/relay.h"
 #include "handlers/handlers.h"
 #include "http/server.h"
 #include "store/db.h"
@@ -26,6 +27,7 @@ typedef struct app_s {
     store_t *store;
     machines_t *machines;
     runtime_t *runtime;
+    relay_t *relay;
     api_t api;
     uv_timer_t prune;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -46,10 +48,10 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, history_limit, retention_hours.\n");
 }
 
-static void on_runtime_closed(void *ud)
+static void on_relay_closed(void *ud)
 {
     app_t *app = ud;
-    app->runtime = NULL;
+    app->relay = NULL;
     machines_close(app->machines);
     app->machines = NULL;
     store_close(app->store);
@@ -60,6 +62,45 @@ static void on_runtime_closed(void *ud)
     uv_close((uv_handle_t *)&app->prune, NULL);
     if (app->watchdog_on)
         uv_close((uv_handle_t *)&app->watchdog, NULL);
+}
+
+static void on_runtime_closed(void *ud)
+{
+    app_t *app = ud;
+    app->runtime = NULL;
+    /* The relay goes last: it flushes what the final checkpoint committed. */
+    if (app->relay) {
+        relay_kick(app->relay);
+        relay_close(app->relay, on_relay_closed, app);
+    } else {
+        on_relay_closed(app);
+    }
+}
+
+static void kick_relay(void *ud)
+{
+    app_t *app = ud;
+    if (app->relay)
+        relay_kick(app->relay);
+}
+
+static void relay_health(cJSON *o, void *ud)
+{
+    app_t *app = ud;
+    cJSON *r = cJSON_AddObjectToObject(o, "redis");
+    cJSON *ob = cJSON_AddObjectToObject(o, "outbox");
+    if (!app->relay) {
+        cJSON_AddBoolToObject(r, "enabled", 0);
+        return;
+    }
+    relay_stats_t st;
+    relay_stats(app->relay, &st);
+    cJSON_AddBoolToObject(r, "enabled", st.enabled);
+    cJSON_AddStringToObject(r, "address", app->cfg.redis);
+    cJSON_AddBoolToObject(r, "connected", st.connected);
+    cJSON_AddNumberToObject(ob, "backlog", (double)st.backlog);
+    cJSON_AddNumberToObject(ob, "published", (double)st.published);
+    cJSON_AddNumberToObject(ob, "publishFailures", (double)st.failures);
 }
 
 static void on_http_closed(void *ud)
@@ -222,7 +263,13 @@ int main(int argc, char **argv)
     uv_timer_init(app.loop, &app.prune);
     app.prune.data = &app;
     uv_timer_start(&app.prune, on_prune, 60 * 1000, 60 * 1000);
-    runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines, .cfg = &app.cfg};
+    if (relay_open(app.loop, app.store, app.cfg.redis, app.cfg.events_channel, &app.relay,
+                   err, sizeof err) < 0) {
+        log_error("redis: %s", err);
+        return 2;
+    }
+    runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
+                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app};
     if (runtime_open(&ro, &app.runtime) < 0) {
         log_error("cannot start the execution runtime");
         return 1;
@@ -247,6 +294,8 @@ int main(int argc, char **argv)
     app.api.machines = app.machines;
     app.api.runtime = app.runtime;
     app.api.cfg = &app.cfg;
+    app.api.health = relay_health;
+    app.api.health_ud = &app;
     if (api_register(app.http, &app.api) < 0 || api_register_metrics(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;

@@ -174,7 +174,7 @@ static const char SQL_DESCRIBE[] =
 static const char SQL_HISTORY[] =
     "SELECT first_id, ts_ms, events FROM history WHERE execution_id = ? ORDER BY first_id";
 static const char SQL_PRUNE_SELECT[] =
-    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? LIMIT ?";
+    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? ORDER BY seq LIMIT ?";
 static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id = ?";
 static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
 
@@ -1879,21 +1879,17 @@ cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int 
 {
     static const char sql[] =
         "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-        "final_state, machine_version FROM executions "
+        "final_state, machine_version, seq FROM executions "
         "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
-        "AND (?3 IS NULL OR start_ms < ?3 OR (start_ms = ?3 AND id < ?4)) "
-        "ORDER BY start_ms DESC, id DESC LIMIT ?5";
-    int64_t c_ms = 0;
-    char c_id[128] = "";
+        "AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4";
+    long long before = 0;
     if (cursor) {
-        char *dot;
-        long long v = strtoll(cursor, &dot, 10);
-        if (*dot != '.' || strlen(dot + 1) == 0 || strlen(dot + 1) >= sizeof c_id) {
+        char *end;
+        before = strtoll(cursor, &end, 10);
+        if (!*cursor || *end || before <= 0) {
             *why = "cursor is not a nextCursor value returned by this endpoint";
             return NULL;
         }
-        c_ms = v;
-        strcpy(c_id, dot + 1);
     }
     sqlite3_stmt *s = store_prepare(rt->st, sql);
     if (!s) {
@@ -1902,39 +1898,29 @@ cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int 
     }
     bind_text_or_null(s, 1, status);
     bind_text_or_null(s, 2, machine);
-    if (cursor) {
-        sqlite3_bind_int64(s, 3, c_ms);
-        sqlite3_bind_text(s, 4, c_id, -1, SQLITE_TRANSIENT);
-    }
-    sqlite3_bind_int(s, 5, limit + 1);
+    if (cursor)
+        sqlite3_bind_int64(s, 3, before);
+    sqlite3_bind_int(s, 4, limit + 1);
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "executions");
     int n = 0;
-    char next[160] = "";
+    long long last_seq = 0, more = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
         if (n == limit) {
-            snprintf(next, sizeof next, "%lld.%s", (long long)sqlite3_column_int64(s, 4),
-                     (const char *)sqlite3_column_text(s, 0));
+            more = 1;
             break;
         }
         cJSON *o = describe_row(rt, s);
         cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
         cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
         cJSON_AddItemToArray(arr, o);
+        last_seq = sqlite3_column_int64(s, 12);
         n++;
     }
     sqlite3_reset(s);
-    if (*next) {
-        /* The cursor names the last row returned, not the first one left out. */
-        cJSON *last = cJSON_GetArrayItem(arr, n - 1);
-        const char *lid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "executionId"));
-        sqlite3_stmt *q = store_prepare(rt->st, SQL_DESCRIBE);
-        if (q && lid) {
-            sqlite3_bind_text(q, 1, lid, -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(q) == SQLITE_ROW)
-                snprintf(next, sizeof next, "%lld.%s", (long long)sqlite3_column_int64(q, 4), lid);
-            sqlite3_reset(q);
-        }
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof next, "%lld", last_seq);
         cJSON_AddStringToObject(res, "nextCursor", next);
     } else {
         cJSON_AddNullToObject(res, "nextCursor");

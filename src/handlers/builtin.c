@@ -12,7 +12,7 @@ static int echo_run(handler_call_t *call, const cJSON *input, cJSON **result, as
     (void)call;
     *result = input ? cJSON_Duplicate(input, 1) : cJSON_CreateNull();
     if (!*result)
-        return asl_error_set(err, ASL_E_RUNTIME, "echo: out of memory");
+        return asl_error_set(err, ASL_E_TASK_FAILED, "echo: out of memory");
     return 0;
 }
 

@@ -9,12 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int db_failed(asl_error_t *err, const char *handler, store_t *st)
-{
-    return asl_error_set(err, ASL_E_RUNTIME, "%s: database error: %s", handler,
-                         sqlite3_errmsg(store_db(st)));
-}
-
 /* input[key]: absent/null -> NULL; a string (even empty) -> it; else an error. */
 static int optional_text(const char *handler, const cJSON *input, const char *key,
                          const char **out, asl_error_t *err)
@@ -39,7 +33,7 @@ static int order_result(handler_call_t *call, const char *handler, const char *o
         return asl_error_set(err, HANDLERS_E_ORDER_NOT_FOUND, "%s: no order '%s'", handler,
                              order_id);
     if (rc < 0)
-        return db_failed(err, handler, call->store);
+        return handlers_db_error(err, handler, call->store);
     return 0;
 }
 
@@ -65,7 +59,7 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
                      "surname, street, zip, city, status, created_ms, updated_ms) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10)");
     if (!s)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, call->execution_id ? call->execution_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, item, -1, SQLITE_STATIC);
@@ -74,7 +68,7 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
         sqlite3_bind_text(s, 5 + i, addr[i], -1, SQLITE_STATIC); /* NULL binds NULL */
     sqlite3_bind_int64(s, 10, call->now_ms);
     if (store_exec_stmt(s) < 0)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     return order_result(call, name, order_id, result, err);
 }
 
@@ -88,12 +82,12 @@ static int set_status(handler_call_t *call, const char *name, const char *order_
                                     "WHERE order_id = ?1 AND status <> ?2 "
                                     "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED')");
     if (!s)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, call->now_ms);
     if (store_exec_stmt(s) < 0)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     return sqlite3_changes(store_db(call->store)) > 0;
 }
 
@@ -159,7 +153,7 @@ static int existing_reservation(handler_call_t *call, const char *name, const ch
     sqlite3_stmt *s = store_prepare(call->store, "SELECT item_id, quantity, status "
                                                  "FROM reservations WHERE order_id = ?1");
     if (!s)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
@@ -168,7 +162,7 @@ static int existing_reservation(handler_call_t *call, const char *name, const ch
     }
     if (rc != SQLITE_ROW) {
         sqlite3_reset(s);
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     }
     char *item = strdup((const char *)sqlite3_column_text(s, 0));
     int64_t qty = sqlite3_column_int64(s, 1);
@@ -181,7 +175,7 @@ static int existing_reservation(handler_call_t *call, const char *name, const ch
             return asl_error_set(err, HANDLERS_E_INVALID_ORDER_STATE,
                                  "%s: the reservation of order '%s' was already released", name,
                                  order_id);
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     }
     *result = reservation_json(order_id, item, qty, remaining);
     free(item);
@@ -208,7 +202,7 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
                                     "UPDATE stock SET quantity = quantity - ?2, updated_ms = ?3 "
                                     "WHERE item_id = ?1 AND quantity >= ?2 RETURNING quantity");
     if (!s)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, qty);
     sqlite3_bind_int64(s, 3, call->now_ms);
@@ -218,12 +212,12 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
         rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     if (sqlite3_changes(store_db(call->store)) == 0) {
         int64_t have;
         rc = stock_of(call->store, item, &have);
         if (rc < 0)
-            return db_failed(err, name, call->store);
+            return handlers_db_error(err, name, call->store);
         if (rc == 1)
             return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
                                  "item '%s' is not stocked (unknown item)", item);
@@ -234,13 +228,13 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
     s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, quantity, status, "
                                    "created_ms, updated_ms) VALUES (?1, ?2, ?3, 'RESERVED', ?4, ?4)");
     if (!s)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, item, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, qty);
     sqlite3_bind_int64(s, 4, call->now_ms);
     if (store_exec_stmt(s) < 0)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     *result = reservation_json(order_id, item, qty, remaining);
     return 0;
 }
@@ -258,7 +252,7 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
                                     "WHERE order_id = ?1 AND status = 'RESERVED' "
                                     "RETURNING item_id, quantity");
     if (!s)
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, call->now_ms);
     int rc = sqlite3_step(s);
@@ -273,7 +267,7 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
     sqlite3_reset(s);
     if (rc != SQLITE_DONE || (qty > 0 && !item)) {
         free(item);
-        return db_failed(err, name, call->store);
+        return handlers_db_error(err, name, call->store);
     }
     if (qty > 0) {
         s = store_prepare(call->store,
@@ -287,7 +281,7 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
         }
         if (!s || store_exec_stmt(s) < 0) {
             free(item);
-            return db_failed(err, name, call->store);
+            return handlers_db_error(err, name, call->store);
         }
     }
     cJSON *o = cJSON_CreateObject();

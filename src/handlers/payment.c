@@ -9,12 +9,6 @@
 #include <string.h>
 #include <uv.h>
 
-static int db_failed(asl_error_t *err, const char *handler, store_t *st)
-{
-    return asl_error_set(err, ASL_E_RUNTIME, "%s: database error: %s", handler,
-                         sqlite3_errmsg(store_db(st)));
-}
-
 static cJSON *payment_json(const char *payment_id, const char *order_id, int64_t amount,
                            const char *status)
 {
@@ -67,7 +61,7 @@ static int parse_input(const handler_call_t *call, const cJSON *input, const cha
                        int64_t *amount, asl_error_t *err)
 {
     if (!call->token || !*call->token)
-        return asl_error_set(err, ASL_E_RUNTIME, "payment.process: the call has no idempotency token");
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: the call has no idempotency token");
     if (handlers_get_string("payment.process", input, "orderId", true, order_id, err) < 0 ||
         handlers_get_int("payment.process", input, "amount", false, 0, 0, DOMAIN_QUANTITY_MAX,
                          amount, err) < 0)
@@ -98,13 +92,13 @@ static int process_run(handler_call_t *call, const cJSON *input, cJSON **result,
         return -1;
     int rc = payment_by_token(call->store, call->token, result);
     if (rc != 0)
-        return rc < 0 ? db_failed(err, "payment.process", call->store) : 0;
+        return rc < 0 ? handlers_db_error(err, "payment.process", call->store) : 0;
     if (provider_declines(call->cfg))
         return declined(err, order_id, call->cfg);
     char payment_id[HANDLERS_UUID_LEN];
     handlers_uuid4(payment_id);
     if (insert_charge(call, payment_id, order_id, amount) < 0)
-        return db_failed(err, "payment.process", call->store);
+        return handlers_db_error(err, "payment.process", call->store);
     *result = payment_json(payment_id, order_id, amount, "CHARGED");
     return 0;
 }
@@ -157,14 +151,14 @@ static int process_start(handler_call_t *call, const cJSON *input, asl_error_t *
     if (parse_input(call, input, &order_id, &amount, err) < 0)
         return -1;
     if (!call->loop || !call->complete)
-        return asl_error_set(err, ASL_E_RUNTIME, "payment.process: no event loop to wait on");
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: no event loop to wait on");
     if (payment_by_token(call->store, call->token, &known) < 0)
-        return db_failed(err, "payment.process", call->store);
+        return handlers_db_error(err, "payment.process", call->store);
     pending_t *p = calloc(1, sizeof *p);
     if (!p || !(p->order_id = strdup(order_id))) {
         free(p);
         cJSON_Delete(known);
-        return asl_error_set(err, ASL_E_RUNTIME, "payment.process: out of memory");
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: out of memory");
     }
     p->call = call;
     p->known = known;
@@ -198,12 +192,12 @@ static int process_finish(handler_call_t *call, cJSON **result, asl_error_t *err
     const cJSON *oid = cJSON_GetObjectItemCaseSensitive(*result, "orderId");
     const cJSON *amt = cJSON_GetObjectItemCaseSensitive(*result, "amount");
     if (!cJSON_IsString(pid) || !cJSON_IsString(oid) || !cJSON_IsNumber(amt))
-        return asl_error_set(err, ASL_E_RUNTIME, "payment.process: malformed provider answer");
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: malformed provider answer");
     if (insert_charge(call, pid->valuestring, oid->valuestring, (int64_t)amt->valuedouble) < 0)
-        return db_failed(err, "payment.process", call->store);
+        return handlers_db_error(err, "payment.process", call->store);
     cJSON *recorded = NULL;
     if (payment_by_token(call->store, call->token, &recorded) <= 0)
-        return db_failed(err, "payment.process", call->store);
+        return handlers_db_error(err, "payment.process", call->store);
     cJSON_Delete(*result);
     *result = recorded;
     return 0;
@@ -219,7 +213,7 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
                                     "UPDATE payments SET status = 'REFUNDED', updated_ms = ?2 "
                                     "WHERE order_id = ?1 AND status = 'CHARGED' RETURNING amount");
     if (!s)
-        return db_failed(err, "payment.refund", call->store);
+        return handlers_db_error(err, "payment.refund", call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, call->now_ms);
     int64_t count = 0, total = 0;
@@ -230,7 +224,7 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return db_failed(err, "payment.refund", call->store);
+        return handlers_db_error(err, "payment.refund", call->store);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "orderId", order_id);
     cJSON_AddNumberToObject(o, "refunded", (double)count);

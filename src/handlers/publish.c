@@ -21,11 +21,10 @@ static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result,
     const cJSON *detail = cJSON_GetObjectItemCaseSensitive(input, "detail");
     cJSON *env = outbox_envelope(source, type, call->now_ms, call->execution_id, detail);
     if (!env)
-        return asl_error_set(err, ASL_E_RUNTIME, "%s: out of memory", name);
+        return asl_error_set(err, ASL_E_TASK_FAILED, "%s: out of memory", name);
     if (outbox_append(call->store, env, call->now_ms) < 0) {
         cJSON_Delete(env);
-        return asl_error_set(err, ASL_E_RUNTIME, "%s: cannot write the outbox: %s", name,
-                             sqlite3_errmsg(store_db(call->store)));
+        return handlers_db_error(err, name, call->store);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(env, "detail");
     *result = env;

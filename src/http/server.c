@@ -52,6 +52,7 @@ struct http_request_s {
     const char *pvals[HTTP_ROUTER_MAX_PARAMS];
     int nheaders;
     size_t hdr_off;              /* first header name in buf */
+    size_t val_off;              /* the header value being read */
     size_t hdr_bytes;            /* request line + headers, for the 431 limit */
     char *buf;                   /* url\0 then name\0value\0 pairs, then scratch */
     size_t len, cap;
@@ -77,6 +78,7 @@ struct conn_s {
     http_request_t *unsent;      /* first request not handed to uv_write */
     int nqueue;
     int nclosed;                 /* handles closed; the conn is freed at 2 */
+    struct wreq_s *spare;        /* a finished write request, reused */
     char *pend;                  /* unparsed input kept while paused */
     size_t pend_off, pend_len;
     int err_status;              /* set by a parser callback before it fails */
@@ -109,7 +111,7 @@ typedef struct wreq_s {
     uv_write_t w;
     conn_t *c;
     int n;                       /* requests at the queue head this write carries */
-    uv_buf_t bufs[];
+    uv_buf_t bufs[HTTP_MAX_IOV];
 } wreq_t;
 
 static void conn_progress(conn_t *c);
@@ -229,13 +231,20 @@ static int on_header_field_complete(llhttp_t *p)
     r->hdr_bytes += 4;  /* ": " and CRLF */
     if (r->hdr_bytes > c->srv->cfg.max_header_bytes)
         return fail(c, 431);
-    return req_append(r, "", 1) < 0 ? fail(c, 503) : 0;
+    if (req_append(r, "", 1) < 0)
+        return fail(c, 503);
+    r->val_off = r->len;
+    return 0;
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     conn_t *c = p->data;
-    return req_append(c->cur, "", 1) < 0 ? fail(c, 503) : 0;
+    http_request_t *r = c->cur;
+    /* llhttp skips leading whitespace; trailing whitespace is ours to drop. */
+    while (r->len > r->val_off && (r->buf[r->len - 1] == ' ' || r->buf[r->len - 1] == '\t'))
+        r->len--;
+    return req_append(r, "", 1) < 0 ? fail(c, 503) : 0;
 }
 
 static const char *find_header(const http_request_t *r, const char *name)
@@ -288,7 +297,8 @@ static int on_headers_complete(llhttp_t *p)
 static int on_chunk_header(llhttp_t *p)
 {
     conn_t *c = p->data;
-    if (c->cur->body_len + p->content_length > c->srv->cfg.max_body_bytes)
+    /* body_len never exceeds the limit, so the subtraction cannot wrap. */
+    if (p->content_length > c->srv->cfg.max_body_bytes - c->cur->body_len)
         return fail(c, 413);
     return 0;
 }
@@ -297,7 +307,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     conn_t *c = p->data;
     http_request_t *r = c->cur;
-    if (r->body_len + len > c->srv->cfg.max_body_bytes)
+    if (len > c->srv->cfg.max_body_bytes - r->body_len)
         return fail(c, 413);
     if (r->body_len + len + 1 > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap * 2 : 1024;
@@ -553,7 +563,10 @@ static void on_written(uv_write_t *w, int status)
         c->nqueue--;
         req_free(r);
     }
-    free(wr);
+    if (!c->spare)
+        c->spare = wr;
+    else
+        free(wr);
     if (c->closing)
         return;
     if (status < 0) {
@@ -570,7 +583,8 @@ static void conn_flush(conn_t *c)
         int n = 0;
         for (http_request_t *r = c->unsent; r && r->state == REQ_READY && n < HTTP_MAX_IOV; r = r->next)
             n++;
-        wreq_t *wr = malloc(sizeof *wr + (size_t)n * sizeof(uv_buf_t));
+        wreq_t *wr = c->spare ? c->spare : malloc(sizeof *wr);
+        c->spare = NULL;
         if (!wr) {
             conn_close(c);
             return;
@@ -675,6 +689,7 @@ static void on_conn_closed(uv_handle_t *h)
     }
     if (c->cur)
         req_free(c->cur);
+    free(c->spare);
     free(c->pend);
     if (c->prev)
         c->prev->next = c->next;
@@ -1047,7 +1062,8 @@ void http_respond(http_request_t *req, int status, const char *content_type,
     if (req->extra_len)
         p = put(p, req->extra, req->extra_len);
     p = PUT_LIT(p, "\r\n");
-    if (len)
+    /* A HEAD answer carries the length of the body it would have, not the body. */
+    if (len && !(req->method && strcmp(req->method, "HEAD") == 0))
         p = put(p, body, len);
     req_drop_input(req);
     req->path = NULL;

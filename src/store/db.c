@@ -26,7 +26,8 @@ static const char *const migrations[] = {
     /* One row per execution, written at start and at the end; the progress in
      * between lives in history batches so a step writes one row, not two. */
     "CREATE TABLE executions ("
-    "  id TEXT PRIMARY KEY,"
+    "  seq INTEGER PRIMARY KEY,"   /* insertion order: newest first listings */
+    "  id TEXT NOT NULL UNIQUE,"
     "  machine TEXT NOT NULL,"
     "  machine_version INTEGER NOT NULL,"
     "  name TEXT NOT NULL,"
@@ -39,7 +40,6 @@ static const char *const migrations[] = {
     "  stop_ms INTEGER,"
     "  final_state TEXT,"
     "  UNIQUE (machine, name));"
-    "CREATE INDEX executions_by_start ON executions (start_ms DESC, id);"
     "CREATE INDEX executions_running ON executions (status) WHERE status = 'RUNNING';"
     /* History in batches: one row per committed step of one frame (the
      * execution itself, frame '', or a Parallel branch / Map iteration) with

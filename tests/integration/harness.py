@@ -238,3 +238,84 @@ class DaemonTestCase(unittest.TestCase):
                 d.cleanup()
             for r in self._redis:
                 r.stop()
+
+
+class Subscriber:
+    """A real Redis pub/sub client (RESP over a socket) collecting messages of
+    one channel in a background thread."""
+
+    def __init__(self, port, channel="sagad.events"):
+        self.messages = []
+        self._lock = threading.Lock()
+        self.sock = socket.create_connection(("127.0.0.1", port), 5)
+        ch = channel.encode()
+        self.sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(ch), ch))
+        self._buf = b""
+        self._confirmed = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._confirmed.wait(5):
+            raise RuntimeError("SUBSCRIBE not confirmed")
+
+    def _read_line(self):
+        while b"\r\n" not in self._buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\r\n", 1)
+        return line
+
+    def _read_exact(self, n):
+        while len(self._buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self._buf += chunk
+        data, self._buf = self._buf[:n], self._buf[n + 2:]
+        return data
+
+    def _read_value(self):
+        line = self._read_line()
+        t, rest = line[:1], line[1:]
+        if t == b"*":
+            return [self._read_value() for _ in range(int(rest))]
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._read_exact(n)
+        if t == b":":
+            return int(rest)
+        return rest
+
+    def _run(self):
+        self.sock.settimeout(None)
+        try:
+            while True:
+                v = self._read_value()
+                if isinstance(v, list) and v and v[0] == b"subscribe":
+                    self._confirmed.set()
+                elif isinstance(v, list) and len(v) == 3 and v[0] == b"message":
+                    with self._lock:
+                        self.messages.append(json.loads(v[2]))
+        except (EOFError, OSError, ValueError):
+            pass
+
+    def events(self):
+        with self._lock:
+            return list(self.messages)
+
+    def wait_for(self, n, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.events()) >= n:
+                return self.events()
+            time.sleep(0.02)
+        return self.events()
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self._thread.join(2)

@@ -335,12 +335,33 @@ static void test_request_outlives_its_client(void **state)
     stop_server();
 }
 
+static void test_client_leaves_with_answers_queued(void **state)
+{
+    (void)state;
+    start_server(1024, 10000);
+    int fd = client();
+    send_str(fd, "GET /slow/1 HTTP/1.1\r\n\r\nGET /fast HTTP/1.1\r\n\r\n"
+                 "GET /slow/2 HTTP/1.1\r\n\r\nGET /slow/3 HTTP/1.1\r\n\r\n");
+    run_until_deferred(3);
+    answer_slow(fx->deferred[1]);  /* ready, but queued behind slow/1 */
+    close(fd);
+    for (int i = 0; i < 2000 && http_server_connections(fx->srv) > 0; i++)
+        uv_run(&fx->loop, UV_RUN_NOWAIT), usleep(1000);
+    assert_int_equal(http_server_connections(fx->srv), 0);
+    assert_int_equal(http_request_gone(fx->deferred[0]), 1);
+    assert_int_equal(http_request_gone(fx->deferred[2]), 1);
+    answer_slow(fx->deferred[2]);
+    http_respond_error(fx->deferred[0], 500, "X", "late %d", 1);
+    assert_int_equal(fx->observed, 4);
+    stop_server();
+}
+
 static void test_bodies_query_params_headers(void **state)
 {
     (void)state;
     start_server(100, 10000);
     int fd = client();
-    send_str(fd, "POST /echo?q=a%26b+c HTTP/1.1\r\nX-Test: hi there\r\nContent-Length: 11\r\n\r\nhello world"
+    send_str(fd, "POST /echo?q=a%26b+c HTTP/1.1\r\nX-Empty:\r\nX-Test: \t hi there \t \r\nContent-Length: 11\r\n\r\nhello world"
                  "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n"
                  "POST /echo HTTP/1.1\r\n\r\n"
@@ -485,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_answers_leave_in_request_order),
         cmocka_unit_test(test_request_outlives_its_client),
+        cmocka_unit_test(test_client_leaves_with_answers_queued),
         cmocka_unit_test(test_bodies_query_params_headers),
         cmocka_unit_test(test_backpressure_pauses_at_64_in_flight),
         cmocka_unit_test(test_close_finishes_in_flight_and_drops_idle),

@@ -35,8 +35,8 @@ module.exports = [
     { ...ok('format_escaped_backslash_in_template', raw`States.Format('a\\b{}', 'c')`, {}),
       override: { status: 'SUCCEEDED', output: { r: 'a\\bc' },
         reason: 'in an intrinsic string literal \\\\ stands for one backslash (AWS docs: the characters \' { } \\ are escaped with a backslash); the oracle rejects the definition (and strips backslashes from results)' } },
-    bad('format_too_few_arguments', raw`States.Format('{} {}', $.x)`, { x: 1 }),
-    bad('format_object_argument', raw`States.Format('{}', $.o)`, { o: { a: 1 } }),
+    bad('format_too_few_arguments', raw`States.Format($.tpl, $.x)`, { tpl: '{} {}', x: 1 }),
+    bad('format_too_many_arguments', raw`States.Format($.tpl, $.x, $.x)`, { tpl: 'only {}', x: 1 }),
 
     // States.StringToJson / States.JsonToString
     ok('string_to_json_object', raw`States.StringToJson($.s)`, { s: '{"a":[1,2],"b":null,"c":"x"}' }, { a: [1, 2], b: null, c: 'x' }),

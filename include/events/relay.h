@@ -1,0 +1,59 @@
+/* The outbox relay: publishes outbox rows (events/outbox.h) to Redis with
+ * PUBLISH <channel> <payload>, in seq order, pipelined in bounded batches, on
+ * the daemon's libuv loop through hiredis' async API (no thread, no blocking
+ * call). A row is deleted only after Redis answered its PUBLISH, so delivery is
+ * at least once: a crash between the answer and the delete publishes it again.
+ * Redis down or restarting: rows wait, the relay reconnects with exponential
+ * back-off (100 ms doubling to 5 s) and then sends them in order.
+ *
+ * Transactions: the relay shares the process' single SQLite connection. It
+ * never reads the outbox while a transaction is open (it would see rows that
+ * are not committed yet) and never writes into someone else's transaction; its
+ * deletes are single autocommit statements, one per answered batch. So the
+ * runtime calls relay_kick after each commit (cheap when there is nothing to
+ * do); work that arrived while a transaction was open waits for that kick. */
+#ifndef SAGAD_EVENTS_RELAY_H
+#define SAGAD_EVENTS_RELAY_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/db.h"
+
+typedef struct relay_s relay_t;
+
+typedef struct relay_stats_s {
+    int enabled;          /* 0 when the redis address is empty */
+    int connected;        /* 1 while a Redis connection is up */
+    int64_t backlog;      /* outbox rows waiting (negative: the count failed) */
+    uint64_t published;   /* PUBLISH commands Redis accepted */
+    uint64_t failures;    /* PUBLISH commands that got an error or no answer */
+    uint64_t connects;    /* connections established */
+    uint64_t connect_failures;
+} relay_stats_t;
+
+/* Creates the relay. `redis` is "host:port", "[v6]:port", a unix socket path
+ * starting with "/", or "" (disabled: rows stay in the outbox, kicks do
+ * nothing). A hostname is resolved here, once, so that reconnecting never
+ * blocks. The first connection attempt starts at once, from the loop. The
+ * strings are copied. Returns 0 with *out (close with relay_close), or -1 with
+ * `err` saying what is wrong with the address. */
+int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *channel,
+               relay_t **out, char *err, size_t errlen);
+
+/* New rows may have been committed: publish what waits, if connected and no
+ * batch is in flight (otherwise the batch's end picks them up). Never call it
+ * while a transaction is open with uncommitted outbox rows you want kept out
+ * of Redis; the relay checks store_in_txn and then only notes the kick. */
+void relay_kick(relay_t *r);
+
+/* Fills *out; backlog costs one COUNT query. */
+void relay_stats(relay_t *r, relay_stats_t *out);
+
+/* Stops: waits up to 2 s for answers to PUBLISHes in flight (deleting the rows
+ * answered), closes the connection and every handle, frees the relay, then
+ * calls done(ud) from the loop. Rows not answered stay in the outbox for the
+ * next start. `done` may be NULL. Call it once; `r` is invalid afterwards. */
+void relay_close(relay_t *r, void (*done)(void *ud), void *ud);
+
+#endif

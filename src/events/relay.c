@@ -1,0 +1,522 @@
+/* The outbox relay: one hiredis async connection on the daemon's loop, one
+ * uv timer for back-off and deadlines, and a pipelined batch of PUBLISHes in
+ * flight at a time. Rows are deleted (up to the last one Redis acknowledged in
+ * order) when the batch is answered. */
+#include "events/relay.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "events/outbox.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <hiredis.h>
+#include <async.h>
+#include <adapters/libuv.h>
+
+#define BATCH              256
+#define BACKOFF_MIN_MS     100
+#define BACKOFF_MAX_MS     5000
+/* hiredis 0.14's libuv adapter ignores poll errors (a refused connect or a
+ * reset socket is never reported), so every wait on Redis has a deadline. */
+#define CONNECT_TIMEOUT_MS 2000
+#define REPLY_TIMEOUT_MS   5000
+#define CLOSE_TIMEOUT_MS   2000
+
+typedef enum {
+    ST_DISABLED,
+    ST_WAITING,    /* disconnected; the timer starts the next attempt */
+    ST_CONNECTING,
+    ST_CONNECTED,
+} relay_state_t;
+
+typedef enum {
+    T_NONE,
+    T_CONNECT,          /* back-off over: connect */
+    T_CONNECT_DEADLINE, /* connect took too long */
+    T_REPLY_DEADLINE,   /* a batch got no answer in time */
+    T_RETRY,            /* Redis refused a PUBLISH or a delete failed: try again */
+    T_CLOSE_DEADLINE,   /* graceful close took too long */
+} timer_purpose_t;
+
+struct relay_s {
+    uv_loop_t *loop;
+    store_t *st;
+    char *channel;
+    char *addr;           /* as configured, for messages */
+    char host[256];       /* numeric when resolution worked */
+    int port;
+    int is_unix;
+    relay_state_t state;
+    redisAsyncContext *ac;
+    uv_timer_t timer;
+    timer_purpose_t purpose;
+    unsigned backoff_ms;
+    unsigned fail_streak;
+    int in_flight;        /* PUBLISHes sent, not answered */
+    int batch_full;       /* the last batch hit BATCH rows: more may wait */
+    int batch_failed;     /* an answer in this batch was an error */
+    int batch_lost;       /* the connection went away under this batch */
+    int kicked;           /* work arrived while we could not act on it */
+    int64_t acked;        /* every row up to this seq is published, not yet deleted */
+    int closing, closed;
+    void (*done)(void *ud);
+    void *done_ud;
+    relay_stats_t stats;
+};
+
+static void pump(relay_t *r);
+static void start_connect(relay_t *r);
+
+static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms);
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms)
+{
+    if (r->closed)
+        return;
+    r->purpose = purpose;
+    uv_timer_start(&r->timer, on_timer, ms, 0);
+}
+
+static void disarm(relay_t *r, timer_purpose_t purpose)
+{
+    if (r->purpose == purpose) {
+        uv_timer_stop(&r->timer);
+        r->purpose = T_NONE;
+    }
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    relay_t *r = h->data;
+    void (*done)(void *) = r->done;
+    void *ud = r->done_ud;
+    free(r->channel);
+    free(r->addr);
+    free(r);
+    if (done)
+        done(ud);
+}
+
+/* Last step of relay_close, once no connection is left. */
+static void finish_close(relay_t *r)
+{
+    if (r->closed)
+        return;
+    r->closed = 1;
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *)&r->timer, on_closed);
+}
+
+static void schedule_reconnect(relay_t *r)
+{
+    r->state = ST_WAITING;
+    arm(r, T_CONNECT, r->backoff_ms);
+    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+}
+
+/* Deletes the rows Redis acknowledged. 0 when done or deferred (a transaction
+ * is open: the next kick does it), -1 when the delete failed. */
+static int flush_deletes(relay_t *r)
+{
+    if (r->acked == 0)
+        return 0;
+    if (store_in_txn(r->st)) {
+        r->kicked = 1;
+        return 0;
+    }
+    sqlite3_stmt *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, r->acked);
+    if (store_exec_stmt(s) < 0)
+        return -1;
+    r->acked = 0;
+    return 0;
+}
+
+/* Frees the connection from outside hiredis' callbacks; pending PUBLISHes are
+ * answered with NULL (not acknowledged, so they are sent again later). */
+static void drop_connection(relay_t *r)
+{
+    redisAsyncContext *ac = r->ac;
+    r->ac = NULL;
+    r->batch_lost = 1;
+    if (ac)
+        redisAsyncFree(ac);
+    r->in_flight = 0;
+    r->batch_failed = r->batch_lost = 0;
+    if (flush_deletes(r) < 0)
+        log_warn("outbox: cannot delete published events: %s; they will be published again",
+                 sqlite3_errmsg(store_db(r->st)));
+    r->stats.connected = 0;
+    if (r->closing)
+        finish_close(r);
+    else
+        schedule_reconnect(r);
+}
+
+static void batch_done(relay_t *r)
+{
+    disarm(r, T_REPLY_DEADLINE);
+    int del = flush_deletes(r);
+    if (r->batch_lost || r->state != ST_CONNECTED || r->closing)
+        return; /* the disconnect path takes over */
+    if (r->batch_failed || del < 0) {
+        if (del < 0)
+            log_warn("outbox: cannot delete published events: %s; retrying",
+                     sqlite3_errmsg(store_db(r->st)));
+        r->batch_failed = 0;
+        arm(r, T_RETRY, r->backoff_ms);
+        r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+        return;
+    }
+    r->backoff_ms = BACKOFF_MIN_MS;
+    if (r->batch_full || r->kicked)
+        pump(r);
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    relay_t *r = ac->data;
+    redisReply *rep = reply;
+    int64_t seq = (int64_t)(uintptr_t)privdata;
+    r->in_flight--;
+    if (!rep) {
+        r->stats.failures++;
+        r->batch_lost = 1;
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        if (!r->batch_failed)
+            log_warn("redis %s refused PUBLISH of outbox row %lld: %s", r->addr, (long long)seq,
+                     rep->str);
+        r->stats.failures++;
+        r->batch_failed = 1;
+    } else {
+        r->stats.published++;
+        /* Only an unbroken prefix counts, so no row is deleted unpublished. */
+        if (!r->batch_failed)
+            r->acked = seq;
+    }
+    if (r->in_flight == 0)
+        batch_done(r);
+}
+
+/* Sends the next batch: the oldest BATCH rows, in seq order, pipelined. */
+static void pump(relay_t *r)
+{
+    if (r->state != ST_CONNECTED || r->closing || r->in_flight > 0 || r->purpose == T_RETRY)
+        return;
+    if (store_in_txn(r->st)) {
+        /* Our own connection would see rows that are not committed yet. */
+        r->kicked = 1;
+        return;
+    }
+    if (flush_deletes(r) < 0) {
+        log_warn("outbox: cannot delete published events: %s; retrying",
+                 sqlite3_errmsg(store_db(r->st)));
+        arm(r, T_RETRY, BACKOFF_MAX_MS);
+        return;
+    }
+    r->kicked = 0;
+    sqlite3_stmt *s = store_prepare(r->st, "SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?1");
+    if (!s) {
+        arm(r, T_RETRY, BACKOFF_MAX_MS);
+        return;
+    }
+    sqlite3_bind_int(s, 1, BATCH);
+    int n = 0, rc;
+    r->batch_failed = r->batch_lost = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(s, 0);
+        const void *payload = sqlite3_column_blob(s, 1);
+        size_t len = (size_t)sqlite3_column_bytes(s, 1);
+        if (redisAsyncCommand(r->ac, on_reply, (void *)(uintptr_t)seq, "PUBLISH %s %b",
+                              r->channel, payload ? payload : "", len) != REDIS_OK)
+            break;
+        r->in_flight++;
+        n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        log_error("outbox: cannot read: %s", sqlite3_errmsg(store_db(r->st)));
+    sqlite3_reset(s);
+    r->batch_full = n == BATCH;
+    if (r->in_flight > 0)
+        arm(r, T_REPLY_DEADLINE, REPLY_TIMEOUT_MS);
+}
+
+static void connect_failed(relay_t *r, const char *why)
+{
+    r->stats.connect_failures++;
+    if (r->fail_streak++ == 0)
+        log_warn("redis %s: %s; events wait in the outbox, retrying", r->addr, why);
+    else
+        log_debug("redis %s: %s (attempt %u)", r->addr, why, r->fail_streak);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    relay_t *r = ac->data;
+    if (r->ac != ac)
+        return;
+    disarm(r, T_CONNECT_DEADLINE);
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback. */
+        r->ac = NULL;
+        connect_failed(r, ac->errstr ? ac->errstr : "cannot connect");
+        if (r->closing)
+            finish_close(r);
+        else
+            schedule_reconnect(r);
+        return;
+    }
+    r->state = ST_CONNECTED;
+    r->stats.connected = 1;
+    r->stats.connects++;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    if (r->fail_streak > 0 || r->stats.connects > 1)
+        log_info("redis %s: connected; publishing the outbox", r->addr);
+    r->fail_streak = 0;
+    pump(r);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    relay_t *r = ac->data;
+    if (r->ac != ac)
+        return; /* we dropped it ourselves, or the connect had failed */
+    r->ac = NULL;
+    r->in_flight = 0;
+    r->batch_failed = r->batch_lost = 0;
+    r->stats.connected = 0;
+    if (flush_deletes(r) < 0)
+        log_warn("outbox: cannot delete published events: %s; they will be published again",
+                 sqlite3_errmsg(store_db(r->st)));
+    if (r->closing) {
+        finish_close(r);
+        return;
+    }
+    log_warn("redis %s: connection lost%s%s; reconnecting", r->addr,
+             status == REDIS_OK ? "" : ": ", status == REDIS_OK ? "" : ac->errstr);
+    schedule_reconnect(r);
+}
+
+/* hiredis 0.14's libuv adapter returns early when libuv reports a poll error
+ * (libuv turns POLLERR, e.g. a refused connect or a reset socket, into
+ * UV_EBADF and stops the handle), so hiredis would never notice. These hooks
+ * replace the adapter's read/write hooks and hand errors to hiredis' own
+ * handlers, which then read the socket error and disconnect; hiredis 1.0's
+ * adapter does the same. The adapter's state and cleanup are kept. */
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+    redisLibuvEvents *p = h->data;
+    if (status != 0)
+        events = p->events;
+    if (p->context && (events & UV_READABLE))
+        redisAsyncHandleRead(p->context);
+    if (p->context && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(p->context);
+}
+
+static void watch(redisLibuvEvents *p, int add, int remove)
+{
+    p->events = (p->events | add) & ~remove;
+    if (p->events)
+        uv_poll_start(&p->handle, p->events, poll_cb);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static void add_read(void *d)
+{
+    watch(d, UV_READABLE, 0);
+}
+
+static void del_read(void *d)
+{
+    watch(d, 0, UV_READABLE);
+}
+
+static void add_write(void *d)
+{
+    watch(d, UV_WRITABLE, 0);
+}
+
+static void del_write(void *d)
+{
+    watch(d, 0, UV_WRITABLE);
+}
+
+static void start_connect(relay_t *r)
+{
+    redisAsyncContext *ac = r->is_unix ? redisAsyncConnectUnix(r->host)
+                                       : redisAsyncConnect(r->host, r->port);
+    if (!ac || ac->err) {
+        connect_failed(r, ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_reconnect(r);
+        return;
+    }
+    ac->data = r;
+    if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+        connect_failed(r, "cannot watch the socket");
+        redisAsyncFree(ac);
+        schedule_reconnect(r);
+        return;
+    }
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    r->ac = ac;
+    r->state = ST_CONNECTING;
+    arm(r, T_CONNECT_DEADLINE, CONNECT_TIMEOUT_MS);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    relay_t *r = t->data;
+    timer_purpose_t p = r->purpose;
+    r->purpose = T_NONE;
+    switch (p) {
+    case T_CONNECT:
+        start_connect(r);
+        break;
+    case T_CONNECT_DEADLINE:
+        connect_failed(r, "connect timed out");
+        drop_connection(r);
+        break;
+    case T_REPLY_DEADLINE:
+        log_warn("redis %s: no answer for %d ms; reconnecting", r->addr, REPLY_TIMEOUT_MS);
+        drop_connection(r);
+        break;
+    case T_RETRY:
+        pump(r);
+        break;
+    case T_CLOSE_DEADLINE:
+        log_warn("redis %s: no answer while closing; unanswered events stay in the outbox",
+                 r->addr);
+        drop_connection(r);
+        break;
+    case T_NONE:
+        break;
+    }
+}
+
+/* Fills host/port (a numeric address when the name resolves) or the socket path. */
+static int parse_address(relay_t *r, const char *redis, char *err, size_t errlen)
+{
+    if (redis[0] == '/') {
+        if (strlen(redis) >= sizeof r->host) {
+            snprintf(err, errlen, "redis socket path '%s' is too long", redis);
+            return -1;
+        }
+        r->is_unix = 1;
+        snprintf(r->host, sizeof r->host, "%s", redis);
+        return 0;
+    }
+    if (config_parse_hostport(redis, r->host, sizeof r->host, &r->port) < 0 || r->port == 0) {
+        snprintf(err, errlen,
+                 "redis address '%s': expected HOST:PORT, a unix socket path starting with /, "
+                 "or empty", redis);
+        return -1;
+    }
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, r->host, buf) == 1 || inet_pton(AF_INET6, r->host, buf) == 1)
+        return 0;
+    /* Resolve once now (at start, before the loop runs) so that reconnects never block. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(r->host, NULL, &hints, &res);
+    if (rc != 0 || !res) {
+        log_warn("redis %s: cannot resolve '%s' (%s); will resolve on every connect", redis,
+                 r->host, gai_strerror(rc));
+        return 0;
+    }
+    const void *a = res->ai_family == AF_INET
+                        ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                        : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+    char numeric[INET6_ADDRSTRLEN];
+    if (inet_ntop(res->ai_family, a, numeric, sizeof numeric))
+        snprintf(r->host, sizeof r->host, "%s", numeric);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *channel,
+               relay_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    relay_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->channel = strdup(channel)) || !(r->addr = strdup(redis ? redis : ""))) {
+        if (r)
+            free(r->channel);
+        free(r);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->loop = loop;
+    r->st = st;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    if (r->addr[0] && parse_address(r, r->addr, err, errlen) < 0) {
+        free(r->channel);
+        free(r->addr);
+        free(r);
+        return -1;
+    }
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    if (!r->addr[0]) {
+        r->state = ST_DISABLED;
+        log_info("redis is not configured: events stay in the outbox");
+    } else {
+        r->stats.enabled = 1;
+        r->state = ST_WAITING;
+        arm(r, T_CONNECT, 0);
+    }
+    *out = r;
+    return 0;
+}
+
+void relay_kick(relay_t *r)
+{
+    if (!r)
+        return;
+    if (r->state != ST_CONNECTED || r->in_flight > 0) {
+        r->kicked = 1;
+        return;
+    }
+    pump(r);
+}
+
+void relay_stats(relay_t *r, relay_stats_t *out)
+{
+    *out = r->stats;
+    out->backlog = outbox_backlog(r->st);
+}
+
+void relay_close(relay_t *r, void (*done)(void *ud), void *ud)
+{
+    r->closing = 1;
+    r->done = done;
+    r->done_ud = ud;
+    uv_timer_stop(&r->timer);
+    r->purpose = T_NONE;
+    if (r->state == ST_CONNECTED && r->ac) {
+        /* Lets the answers in flight arrive (and their rows be deleted) first. */
+        redisAsyncDisconnect(r->ac);
+        if (r->ac)
+            arm(r, T_CLOSE_DEADLINE, CLOSE_TIMEOUT_MS);
+    } else if (r->ac) {
+        drop_connection(r);
+    } else {
+        finish_close(r);
+    }
+}

@@ -1,0 +1,207 @@
+"""The order saga end to end (SPEC §4, §6): POST /order on a real sagad with a
+real SQLite file, events seen by a real SUBSCRIBE client of a real
+redis-server."""
+import json
+import threading
+import time
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import DaemonTestCase, Subscriber
+
+ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura", "surname": "Becker",
+         "street": "Main Avenue 1", "zip": "12345", "city": "Fancy Town"}
+
+
+def order(**over):
+    o = dict(ORDER)
+    o.update(over)
+    return o
+
+
+class OrderSaga(DaemonTestCase):
+    def start_daemon(self, rate=0, **opts):
+        self.r = self.redis()
+        self.sub = Subscriber(self.r.port)
+        self.addCleanup(self.sub.close)
+        self.d = self.daemon(redis=self.r.address, payment_failure_rate=rate, **opts)
+        return self.d
+
+    def place(self, body, headers=None, wait=10):
+        st, h, desc = self.d.request("POST", f"/order?wait={wait}", body, headers=headers)
+        return st, desc
+
+    def stock(self, item="coffee-beans"):
+        st, _, body = self.d.request("GET", f"/stock/{item}")
+        return body["quantity"] if st == 200 else None
+
+    def set_stock(self, n, item="coffee-beans"):
+        st, _, body = self.d.request("PUT", f"/stock/{item}", {"quantity": n})
+        self.assertEqual(st, 200, body)
+
+    def orders_of(self, execution_id):
+        _, _, body = self.d.request("GET", "/orders?limit=1000")
+        return [o for o in body["orders"] if o["executionId"] == execution_id]
+
+    def test_success_processes_order_and_emits_processed(self):
+        self.start_daemon(rate=0)
+        self.assertEqual(self.stock(), 5)   # a fresh database is seeded
+        st, desc = self.place(order(quantity=2))
+        self.assertEqual(st, 200, desc)
+        self.assertEqual(desc["status"], "SUCCEEDED")
+        rows = self.orders_of(desc["executionId"])
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["status"], "PROCESSED")
+        self.assertEqual(self.stock(), 3)
+        st, _, one = self.d.request("GET", f"/orders/{rows[0]['orderId']}")
+        self.assertEqual((st, one["status"]), (200, "PROCESSED"))
+        evs = self.sub.wait_for(1)
+        self.assertEqual(len(evs), 1)
+        ev = evs[0]
+        self.assertEqual(ev["detail-type"], "Processed")
+        self.assertEqual(ev["source"], "sagad.order")
+        self.assertEqual(ev["executionId"], desc["executionId"])
+        self.assertEqual(ev["detail"]["orderId"], rows[0]["orderId"])
+        self.assertRegex(ev["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertTrue(ev["id"])
+
+    def test_out_of_stock_cancels_and_keeps_stock(self):
+        self.start_daemon(rate=0)
+        st, desc = self.place(order(quantity=6))
+        self.assertEqual(desc["status"], "FAILED")
+        self.assertEqual(desc["error"], "OutOfStock")
+        rows = self.orders_of(desc["executionId"])
+        self.assertEqual([r["status"] for r in rows], ["CANCELLED"])
+        self.assertEqual(self.stock(), 5)
+        evs = self.sub.wait_for(1)
+        self.assertEqual([e["detail-type"] for e in evs], ["Cancelled"])
+        self.assertEqual(evs[0]["executionId"], desc["executionId"])
+        # A failed reservation charges nothing: no refund step ran.
+        _, _, h = self.d.request("GET", f"/executions/{desc['executionId']}/history")
+        entered = [e["details"].get("name") for e in h["events"] if e["type"].endswith("StateEntered")]
+        self.assertNotIn("ProcessPayment", entered)
+        self.assertNotIn("RefundPayment", entered)
+        self.assertIn("CancelOrder", entered)
+
+    def test_payment_failure_compensates(self):
+        self.start_daemon(rate=1)
+        st, desc = self.place(order(quantity=2))
+        self.assertEqual(desc["status"], "FAILED")
+        self.assertEqual(desc["error"], "PaymentFailed")
+        self.assertEqual([r["status"] for r in self.orders_of(desc["executionId"])], ["CANCELLED"])
+        self.assertEqual(self.stock(), 5)
+        evs = self.sub.wait_for(1)
+        self.assertEqual([e["detail-type"] for e in evs], ["Cancelled"])
+        _, _, h = self.d.request("GET", f"/executions/{desc['executionId']}/history")
+        entered = [e["details"].get("name") for e in h["events"] if e["type"].endswith("StateEntered")]
+        # A declined payment charged nothing: compensation enters at CancelReservation.
+        for s in ("CancelReservation", "CancelOrder", "EmitFailureEvent"):
+            self.assertIn(s, entered)
+        self.assertNotIn("RefundPayment", entered)
+
+    def test_invalid_input_does_nothing(self):
+        self.start_daemon(rate=0)
+        bad = [
+            {k: v for k, v in ORDER.items() if k != "itemId"},
+            order(quantity=0),
+            order(quantity=-1),
+            order(quantity=1.5),
+            order(quantity="1"),
+            order(itemId=7),
+            order(firstname=None),
+        ]
+        for body in bad:
+            st, desc = self.place(body)
+            self.assertEqual(desc["status"], "SUCCEEDED", body)
+            self.assertEqual(desc["currentState"], "DoNothing", body)
+            self.assertEqual(self.orders_of(desc["executionId"]), [], body)
+        self.assertEqual(self.stock(), 5)
+        time.sleep(0.3)
+        self.assertEqual(self.sub.events(), [])
+
+    def test_body_not_an_object_starts_nothing(self):
+        self.start_daemon(rate=0)
+        for body in ("[1]", "\"x\"", "{broken", ""):
+            st, _, err = self.d.request("POST", "/order", body,
+                                        headers={"Content-Type": "application/json"})
+            self.assertEqual(st, 400, body)
+            self.assertIn("error", err)
+            self.assertIn("message", err)
+        _, _, lst = self.d.request("GET", "/executions")
+        self.assertEqual(lst["executions"], [])
+
+    def test_idempotency_key(self):
+        self.start_daemon(rate=0)
+        st1, _, b1 = self.d.request("POST", "/order", order(), headers={"Idempotency-Key": "k-1"})
+        st2, _, b2 = self.d.request("POST", "/order", order(), headers={"Idempotency-Key": "k-1"})
+        self.assertEqual(st1, 202)
+        self.assertIn(st2, (200, 202))
+        self.assertEqual(b1["executionId"], b2["executionId"])
+        time.sleep(0.2)
+        _, _, lst = self.d.request("GET", "/orders")
+        self.assertEqual(len(lst["orders"]), 1)
+        self.assertEqual(self.stock(), 4)
+
+    def test_200_concurrent_orders_against_stock_50(self):
+        self.start_daemon(rate=0)
+        self.set_stock(50)
+
+        def one(i):
+            return self.place(order(), wait=30)
+
+        with ThreadPoolExecutor(max_workers=200) as pool:
+            results = list(pool.map(one, range(200)))
+        statuses = [d["status"] for _, d in results]
+        self.assertEqual(statuses.count("SUCCEEDED"), 50)
+        self.assertEqual(statuses.count("FAILED"), 150)
+        self.assertTrue(all(d["error"] == "OutOfStock" for _, d in results if d["status"] == "FAILED"))
+        _, _, lst = self.d.request("GET", "/orders?limit=1000")
+        st = [o["status"] for o in lst["orders"]]
+        self.assertEqual((st.count("PROCESSED"), st.count("CANCELLED")), (50, 150))
+        self.assertEqual(self.stock(), 0)
+        evs = self.sub.wait_for(200)
+        self.assertEqual(len(evs), 200)
+        self.assertEqual(len({e["id"] for e in evs}), 200)
+        kinds = [e["detail-type"] for e in evs]
+        self.assertEqual((kinds.count("Processed"), kinds.count("Cancelled")), (50, 150))
+
+    def test_failure_rate_1_cancels_everything(self):
+        self.start_daemon(rate=1)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(lambda i: self.place(order(quantity=1 + i % 2)), range(20)))
+        for _, d in results:
+            self.assertEqual((d["status"], d["error"]), ("FAILED", "PaymentFailed"))
+        _, _, lst = self.d.request("GET", "/orders?limit=1000")
+        self.assertEqual({o["status"] for o in lst["orders"]}, {"CANCELLED"})
+        self.assertEqual(len(lst["orders"]), 20)
+        self.assertEqual(self.stock(), 5)
+
+    def test_redis_down_then_up_loses_no_event(self):
+        self.start_daemon(rate=0)
+        self.set_stock(1000)
+        port = self.r.port
+        self.sub.close()
+        self.r.stop()
+        results = []
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(lambda i: self.place(order()), range(50)))
+        self.assertTrue(all(d["status"] == "SUCCEEDED" for _, d in results))
+        _, _, health = self.d.request("GET", "/healthz")
+        self.assertEqual(health["outbox"]["backlog"], 50)
+        self.r.start(port)
+        self.sub = Subscriber(port)
+        self.addCleanup(self.sub.close)
+        evs = self.sub.wait_for(50, timeout=20)
+        self.assertEqual(len(evs), 50)
+        self.assertEqual({e["executionId"] for e in evs}, {d["executionId"] for _, d in results})
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            _, _, health = self.d.request("GET", "/healthz")
+            if health["outbox"]["backlog"] == 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(health["outbox"]["backlog"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

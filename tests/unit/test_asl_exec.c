@@ -1,0 +1,742 @@
+/* Unit tests for the ASL execution engine (asl/exec.h): every state type,
+ * data flow, Retry/Catch timing and counts, children, the context object,
+ * history events, cursor persistence and the synchronous driver. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asl/exec.h"
+#include "asl/json.h"
+
+static asl_machine_t *compile(const char *text)
+{
+    asl_problems_t p;
+    asl_problems_init(&p);
+    asl_machine_t *m = NULL;
+    int rc = asl_machine_compile_text(text, strlen(text), &m, &p);
+    for (size_t i = 0; i < p.count; i++)
+        fprintf(stderr, "problem: %s.%s: %s\n", p.items[i].state ? p.items[i].state : "-",
+                p.items[i].field ? p.items[i].field : "-", p.items[i].message);
+    asl_problems_free(&p);
+    assert_int_equal(rc, 0);
+    return m;
+}
+
+/* Runs def on input; returns the printed output or "FAILED:Error:Cause". */
+static char *run_opts(const char *def, const char *input, asl_run_opts_t *o, asl_run_result_t *res)
+{
+    asl_machine_t *m = compile(def);
+    cJSON *in = cJSON_Parse(input);
+    assert_non_null(in);
+    assert_int_equal(asl_run(m, in, o, res), 0);
+    char *s;
+    if (res->status == ASL_STEP_SUCCEEDED) {
+        s = asl_json_print(res->output);
+    } else {
+        assert_int_equal(res->status, ASL_STEP_FAILED);
+        size_t n = 32 + (res->error.error ? strlen(res->error.error) : 0) +
+                   (res->error.cause ? strlen(res->error.cause) : 0);
+        s = malloc(n);
+        snprintf(s, n, "FAILED:%s:%s", res->error.error ? res->error.error : "(null)",
+                 res->error.cause ? res->error.cause : "(null)");
+    }
+    cJSON_Delete(in);
+    asl_machine_free(m);
+    return s;
+}
+
+static void expect(const char *def, const char *input, const char *want)
+{
+    asl_run_result_t res;
+    char *got = run_opts(def, input, NULL, &res);
+    if (strncmp(want, "FAILED:", 7) == 0 && want[strlen(want) - 1] == '*') {
+        if (strncmp(got, want, strlen(want) - 1) != 0)
+            fail_msg("want %s got %s", want, got);
+    } else if (strcmp(got, want) != 0) {
+        fail_msg("want %s got %s", want, got);
+    }
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+/* ---- Pass and data flow --------------------------------------------------- */
+
+static void test_pass(void **state)
+{
+    (void)state;
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}}",
+           "{\"a\":1}", "{\"a\":1}");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Result\":0,\"End\":true}}}",
+           "{\"a\":1}", "0");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Result\":{\"x\":1},"
+           "\"ResultPath\":\"$.r.s\",\"End\":true}}}", "{\"a\":1}", "{\"a\":1,\"r\":{\"s\":{\"x\":1}}}");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Result\":5,"
+           "\"ResultPath\":null,\"End\":true}}}", "{\"a\":1}", "{\"a\":1}");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"InputPath\":\"$.a\","
+           "\"OutputPath\":\"$.b\",\"End\":true}}}", "{\"a\":{\"b\":[1,2]}}", "[1,2]");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"InputPath\":null,\"End\":true}}}",
+           "{\"a\":1}", "{}");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"OutputPath\":null,\"End\":true}}}",
+           "{\"a\":1}", "{}");
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"},"
+           "\"B\":{\"Type\":\"Pass\",\"Result\":\"b\",\"ResultPath\":\"$.b\",\"End\":true}}}",
+           "{}", "{\"b\":\"b\"}");
+    /* a missing InputPath field is States.Runtime */
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"InputPath\":\"$.zz\",\"End\":true}}}",
+           "{\"a\":1}", "FAILED:States.Runtime:*");
+    /* ResultPath through a scalar */
+    expect("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Result\":1,"
+           "\"ResultPath\":\"$.a.b\",\"End\":true}}}", "{\"a\":\"s\"}",
+           "FAILED:States.ResultPathMatchFailure:*");
+}
+
+static void test_parameters_and_context(void **state)
+{
+    (void)state;
+    asl_exec_info_t info = {.execution_id = "ex-9", .execution_name = "nine",
+                            .start_time_ms = 1700000000123LL, .state_machine_id = "sm-1",
+                            .state_machine_name = "orders"};
+    asl_run_opts_t o = {.info = &info, .start_ms = 1700000001000LL};
+    asl_run_result_t res;
+    char *got = run_opts(
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Parameters\":{"
+        "\"id.$\":\"$$.Execution.Id\",\"n.$\":\"$$.Execution.Name\",\"st.$\":\"$$.State.Name\","
+        "\"sm.$\":\"$$.StateMachine.Name\",\"smid.$\":\"$$.StateMachine.Id\","
+        "\"t.$\":\"$$.Execution.StartTime\",\"et.$\":\"$$.State.EnteredTime\","
+        "\"rc.$\":\"$$.State.RetryCount\",\"in.$\":\"$$.Execution.Input.k\","
+        "\"nested\":{\"v.$\":\"$.k\",\"lit\":[1,{\"x\":2}]}},\"End\":true}}}",
+        "{\"k\":\"v\"}", &o, &res);
+    assert_string_equal(got, "{\"id\":\"ex-9\",\"n\":\"nine\",\"st\":\"A\",\"sm\":\"orders\","
+                             "\"smid\":\"sm-1\",\"t\":\"2023-11-14T22:13:20.123Z\","
+                             "\"et\":\"2023-11-14T22:13:21.000Z\",\"rc\":0,\"in\":\"v\","
+                             "\"nested\":{\"v\":\"v\",\"lit\":[1,{\"x\":2}]}}");
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+/* ---- Task, Retry, Catch ---------------------------------------------------- */
+
+typedef struct {
+    int calls;
+    int fail_times;
+    const char *error;
+    uint32_t attempts[16];
+} flaky_t;
+
+static int flaky(const char *resource, const cJSON *input, uint32_t attempt, void *ud,
+                 cJSON **result, asl_error_t *err)
+{
+    flaky_t *f = ud;
+    if (strcmp(resource, "sagad:flaky") != 0)
+        return 1;
+    if (f->calls < 16)
+        f->attempts[f->calls] = attempt;
+    if (f->calls++ < f->fail_times)
+        return asl_error_set(err, f->error, "try %d", f->calls);
+    *result = cJSON_Duplicate(input, 1);
+    cJSON_AddNumberToObject(*result, "calls", f->calls);
+    return 0;
+}
+
+static void test_task_builtins(void **state)
+{
+    (void)state;
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+           "\"ResultPath\":\"$.r\",\"End\":true}}}", "{\"a\":1}", "{\"a\":1,\"r\":{\"a\":1}}");
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:fail\","
+           "\"End\":true}}}", "{\"error\":\"Boom\",\"cause\":\"why\"}", "FAILED:Boom:why");
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:nope\","
+           "\"End\":true}}}", "{}", "FAILED:States.TaskFailed:*");
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+           "\"ResultSelector\":{\"x.$\":\"$.a\"},\"OutputPath\":\"$.x\",\"End\":true}}}",
+           "{\"a\":[3]}", "[3]");
+}
+
+static void test_retry_timing(void **state)
+{
+    (void)state;
+    flaky_t f = {.fail_times = 3, .error = "Flaky"};
+    asl_run_opts_t o = {.task = flaky, .task_ud = &f};
+    asl_run_result_t res;
+    char *got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\","
+                         "\"Retry\":[{\"ErrorEquals\":[\"Other\"],\"MaxAttempts\":9},"
+                         "{\"ErrorEquals\":[\"Flaky\"],\"IntervalSeconds\":2,\"BackoffRate\":3}],"
+                         "\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "{\"calls\":4}");
+    assert_int_equal(f.calls, 4);
+    assert_int_equal(res.n_tasks, 4);
+    assert_int_equal(res.elapsed_ms, 2000 + 6000 + 18000);
+    assert_int_equal(f.attempts[0], 0);
+    assert_int_equal(f.attempts[3], 3);
+    free(got);
+    asl_run_result_clear(&res);
+
+    /* default MaxAttempts 3: a 4th failure is final */
+    flaky_t g = {.fail_times = 10, .error = "Flaky"};
+    o.task_ud = &g;
+    got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\","
+                   "\"Retry\":[{\"ErrorEquals\":[\"States.ALL\"]}],\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "FAILED:Flaky:try 4");
+    assert_int_equal(g.calls, 4);
+    assert_int_equal(res.elapsed_ms, 1000 + 2000 + 4000);
+    free(got);
+    asl_run_result_clear(&res);
+
+    /* MaxAttempts 0 never retries; MaxDelaySeconds caps */
+    flaky_t h = {.fail_times = 10, .error = "Flaky"};
+    o.task_ud = &h;
+    got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\","
+                   "\"Retry\":[{\"ErrorEquals\":[\"Flaky\"],\"MaxAttempts\":0}],\"End\":true}}}",
+                   "{}", &o, &res);
+    assert_int_equal(h.calls, 1);
+    free(got);
+    asl_run_result_clear(&res);
+    flaky_t k = {.fail_times = 4, .error = "Flaky"};
+    o.task_ud = &k;
+    got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\","
+                   "\"Retry\":[{\"ErrorEquals\":[\"Flaky\"],\"MaxAttempts\":5,\"IntervalSeconds\":3,"
+                   "\"MaxDelaySeconds\":5}],\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "{\"calls\":5}");
+    assert_int_equal(res.elapsed_ms, 3000 + 5000 + 5000 + 5000);
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+static uint64_t half(void *ud)
+{
+    (void)ud;
+    return UINT64_C(1) << 63; /* 0.5 */
+}
+
+static void test_retry_jitter(void **state)
+{
+    (void)state;
+    flaky_t f = {.fail_times = 2, .error = "Flaky"};
+    asl_run_opts_t o = {.task = flaky, .task_ud = &f, .random64 = half};
+    asl_run_result_t res;
+    char *got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\","
+                         "\"Retry\":[{\"ErrorEquals\":[\"Flaky\"],\"IntervalSeconds\":4,"
+                         "\"JitterStrategy\":\"FULL\"}],\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "{\"calls\":3}");
+    assert_int_equal(res.elapsed_ms, 2000 + 4000);
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+static void test_catch(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:fail\","
+        "\"Catch\":[{\"ErrorEquals\":[\"Other\"],\"Next\":\"X\"},"
+        "{\"ErrorEquals\":[\"Boom\"],\"ResultPath\":\"$.err\",\"Next\":\"Y\"},"
+        "{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"Z\"}],\"End\":true},"
+        "\"X\":{\"Type\":\"Pass\",\"Result\":\"x\",\"End\":true},"
+        "\"Y\":{\"Type\":\"Pass\",\"End\":true},"
+        "\"Z\":{\"Type\":\"Pass\",\"End\":true}}}";
+    expect(def, "{\"error\":\"Boom\",\"cause\":\"c\"}",
+           "{\"error\":\"Boom\",\"cause\":\"c\",\"err\":{\"Error\":\"Boom\",\"Cause\":\"c\"}}");
+    expect(def, "{\"error\":\"Else\",\"cause\":\"c2\"}", "{\"Error\":\"Else\",\"Cause\":\"c2\"}");
+    expect(def, "{\"error\":\"Other\"}", "\"x\"");
+    /* Retry first, then Catch once retries are exhausted */
+    flaky_t f = {.fail_times = 10, .error = "Flaky"};
+    asl_run_opts_t o = {.task = flaky, .task_ud = &f};
+    asl_run_result_t res;
+    char *got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\","
+                         "\"Retry\":[{\"ErrorEquals\":[\"Flaky\"],\"MaxAttempts\":2}],"
+                         "\"Catch\":[{\"ErrorEquals\":[\"States.TaskFailed\"],\"Next\":\"C\"}],\"End\":true},"
+                         "\"C\":{\"Type\":\"Pass\",\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "{\"Error\":\"Flaky\",\"Cause\":\"try 3\"}");
+    assert_int_equal(f.calls, 3);
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+static void test_error_matching(void **state)
+{
+    (void)state;
+    assert_true(asl_error_matches("States.ALL", "Boom", ASL_STATE_TASK));
+    assert_true(asl_error_matches("States.ALL", "States.Timeout", ASL_STATE_TASK));
+    assert_false(asl_error_matches("States.ALL", "States.Runtime", ASL_STATE_TASK));
+    assert_false(asl_error_matches("States.Runtime", "States.Runtime", ASL_STATE_TASK));
+    assert_false(asl_error_matches("States.ALL", "States.DataLimitExceeded", ASL_STATE_TASK));
+    assert_true(asl_error_matches("States.DataLimitExceeded", "States.DataLimitExceeded", ASL_STATE_TASK));
+    assert_true(asl_error_matches("States.TaskFailed", "Boom", ASL_STATE_TASK));
+    assert_false(asl_error_matches("States.TaskFailed", "States.Timeout", ASL_STATE_TASK));
+    assert_true(asl_error_matches("States.Timeout", "States.Timeout", ASL_STATE_TASK));
+    assert_false(asl_error_matches("Boom", "Boo", ASL_STATE_TASK));
+    assert_true(asl_error_matches("States.ALL", NULL, ASL_STATE_MAP));
+    /* States.Runtime is never caught */
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+           "\"InputPath\":\"$.missing\",\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"C\"}],"
+           "\"End\":true},\"C\":{\"Type\":\"Pass\",\"End\":true}}}", "{}", "FAILED:States.Runtime:*");
+}
+
+static int big(const char *resource, const cJSON *input, uint32_t attempt, void *ud,
+               cJSON **result, asl_error_t *err)
+{
+    (void)input; (void)attempt; (void)ud; (void)err;
+    if (strcmp(resource, "sagad:big") != 0)
+        return 1;
+    char *s = malloc(300 * 1024);
+    memset(s, 'x', 300 * 1024 - 1);
+    s[300 * 1024 - 1] = '\0';
+    *result = cJSON_CreateString(s);
+    free(s);
+    return 0;
+}
+
+static void test_data_limit(void **state)
+{
+    (void)state;
+    asl_run_opts_t o = {.task = big};
+    asl_run_result_t res;
+    char *got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:big\","
+                         "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"C\"}],\"End\":true},"
+                         "\"C\":{\"Type\":\"Pass\",\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(res.error.error, "States.DataLimitExceeded");
+    free(got);
+    asl_run_result_clear(&res);
+    got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:big\","
+                   "\"Catch\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],\"Next\":\"C\"}],\"End\":true},"
+                   "\"C\":{\"Type\":\"Pass\",\"Result\":\"caught\",\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "\"caught\"");
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+static int timeout_task(const char *resource, const cJSON *input, uint32_t attempt, void *ud,
+                        cJSON **result, asl_error_t *err)
+{
+    (void)resource; (void)input; (void)attempt; (void)ud; (void)result;
+    return asl_error_set(err, ASL_E_TIMEOUT, "took too long");
+}
+
+static void test_timeout_not_task_failed(void **state)
+{
+    (void)state;
+    asl_run_opts_t o = {.task = timeout_task};
+    asl_run_result_t res;
+    char *got = run_opts("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:slow\","
+                         "\"TimeoutSeconds\":1,"
+                         "\"Catch\":[{\"ErrorEquals\":[\"States.TaskFailed\"],\"Next\":\"C\"}],\"End\":true},"
+                         "\"C\":{\"Type\":\"Pass\",\"End\":true}}}", "{}", &o, &res);
+    assert_string_equal(got, "FAILED:States.Timeout:took too long");
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+/* ---- Choice, Wait, Succeed, Fail ---------------------------------------------- */
+
+static void test_choice(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Choice\",\"Choices\":["
+        "{\"Variable\":\"$.n\",\"NumericGreaterThan\":10,\"Next\":\"Big\"},"
+        "{\"And\":[{\"Variable\":\"$.s\",\"IsPresent\":true},{\"Variable\":\"$.s\",\"StringEquals\":\"x\"}],"
+        "\"Next\":\"X\"}],\"Default\":\"D\",\"OutputPath\":\"$.n\"},"
+        "\"Big\":{\"Type\":\"Pass\",\"Result\":\"big\",\"End\":true},"
+        "\"X\":{\"Type\":\"Pass\",\"Result\":\"x\",\"End\":true},"
+        "\"D\":{\"Type\":\"Succeed\"}}}";
+    expect(def, "{\"n\":11}", "\"big\"");
+    expect(def, "{\"n\":1,\"s\":\"x\"}", "\"x\"");
+    expect(def, "{\"n\":1}", "1");
+    expect("{\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Choice\",\"Choices\":["
+           "{\"Variable\":\"$.n\",\"NumericEquals\":1,\"Next\":\"E\"}]},"
+           "\"E\":{\"Type\":\"Succeed\"}}}", "{\"n\":2}", "FAILED:States.NoChoiceMatched:*");
+}
+
+static void test_wait(void **state)
+{
+    (void)state;
+    asl_run_result_t res;
+    char *got = run_opts("{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":5,\"Next\":\"V\"},"
+                         "\"V\":{\"Type\":\"Wait\",\"SecondsPath\":\"$.s\",\"End\":true}}}",
+                         "{\"s\":7}", NULL, &res);
+    assert_string_equal(got, "{\"s\":7}");
+    assert_int_equal(res.elapsed_ms, 12000);
+    free(got);
+    asl_run_result_clear(&res);
+    asl_run_opts_t o = {.start_ms = 1767225600000LL}; /* 2026-01-01T00:00:00Z */
+    got = run_opts("{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Timestamp\":\"2026-01-01T00:01:00Z\","
+                   "\"Next\":\"V\"},\"V\":{\"Type\":\"Wait\",\"TimestampPath\":\"$.t\",\"End\":true}}}",
+                   "{\"t\":\"2026-01-01T00:00:30Z\"}", &o, &res);
+    assert_int_equal(res.elapsed_ms, 60000); /* the past timestamp does not wait */
+    free(got);
+    asl_run_result_clear(&res);
+    expect("{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"SecondsPath\":\"$.s\",\"End\":true}}}",
+           "{\"s\":\"x\"}", "FAILED:States.Runtime:*");
+}
+
+static void test_succeed_fail(void **state)
+{
+    (void)state;
+    expect("{\"StartAt\":\"S\",\"States\":{\"S\":{\"Type\":\"Succeed\",\"OutputPath\":\"$.a\"}}}",
+           "{\"a\":2}", "2");
+    expect("{\"StartAt\":\"F\",\"States\":{\"F\":{\"Type\":\"Fail\",\"Error\":\"E\",\"Cause\":\"C\"}}}",
+           "{}", "FAILED:E:C");
+    expect("{\"StartAt\":\"F\",\"States\":{\"F\":{\"Type\":\"Fail\",\"ErrorPath\":\"$.e\",\"CausePath\":\"$.c\"}}}",
+           "{\"e\":\"E2\",\"c\":\"C2\"}", "FAILED:E2:C2");
+    expect("{\"StartAt\":\"F\",\"States\":{\"F\":{\"Type\":\"Fail\"}}}", "{}", "FAILED:(null):(null)");
+    expect("{\"StartAt\":\"F\",\"States\":{\"F\":{\"Type\":\"Fail\",\"ErrorPath\":\"$.e\"}}}",
+           "{\"e\":5}", "FAILED:States.Runtime:*");
+}
+
+/* ---- Parallel and Map ----------------------------------------------------- */
+
+static void test_parallel(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"ResultPath\":\"$.r\",\"End\":true,"
+        "\"Branches\":["
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Result\":1,\"End\":true}}},"
+        "{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":\"Wait\",\"Seconds\":3,\"Next\":\"B2\"},"
+        "  \"B2\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\",\"End\":true}}}]}}}";
+    expect(def, "{\"k\":1}", "{\"k\":1,\"r\":[1,{\"k\":1}]}");
+    const char *failing =
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"Next\":\"Ok\","
+        "\"Catch\":[{\"ErrorEquals\":[\"Nope\"],\"ResultPath\":\"$.e\",\"Next\":\"Ok\"}],"
+        "\"Branches\":["
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}},"
+        "{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":\"Fail\",\"Error\":\"Nope\",\"Cause\":\"b\"}}}]},"
+        "\"Ok\":{\"Type\":\"Pass\",\"End\":true}}}";
+    expect(failing, "{}", "{\"e\":{\"Error\":\"Nope\",\"Cause\":\"b\"}}");
+}
+
+static void test_map(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$.xs\",\"MaxConcurrency\":2,"
+        "\"ItemSelector\":{\"i.$\":\"$$.Map.Item.Index\",\"v.$\":\"$$.Map.Item.Value\",\"k.$\":\"$.k\"},"
+        "\"ItemProcessor\":{\"StartAt\":\"W\",\"States\":{"
+        "  \"W\":{\"Type\":\"Wait\",\"SecondsPath\":\"$.v\",\"Next\":\"E\"},"
+        "  \"E\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\",\"End\":true}}},\"End\":true}}}";
+    const char *want = "[{\"i\":0,\"v\":3,\"k\":\"K\"},{\"i\":1,\"v\":1,\"k\":\"K\"},{\"i\":2,\"v\":2,\"k\":\"K\"}]";
+    expect(def, "{\"k\":\"K\",\"xs\":[3,1,2]}", want);
+    asl_run_opts_t o = {.interleave = 1};
+    asl_run_result_t res;
+    char *got = run_opts(def, "{\"k\":\"K\",\"xs\":[3,1,2]}", &o, &res);
+    assert_string_equal(got, want);
+    free(got);
+    asl_run_result_clear(&res);
+    /* the older Parameters/Iterator spelling; empty array */
+    expect("{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"Parameters\":{\"x.$\":\"$$.Map.Item.Value\"},"
+           "\"Iterator\":{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}",
+           "[1,2]", "[{\"x\":1},{\"x\":2}]");
+    expect("{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\","
+           "\"ItemProcessor\":{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}",
+           "[]", "[]");
+    expect("{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\","
+           "\"ItemProcessor\":{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}",
+           "{\"a\":1}", "FAILED:States.Runtime:*");
+}
+
+static void test_map_tolerated_failures(void **state)
+{
+    (void)state;
+    const char *proc = "\"ItemProcessor\":{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+                       "\"Resource\":\"sagad:fail\",\"End\":true}}},\"End\":true}}}";
+    char def[1024];
+    /* no tolerance: the iteration's own error */
+    snprintf(def, sizeof def, "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",%s", proc);
+    expect(def, "[{\"error\":\"E1\",\"cause\":\"c1\"}]", "FAILED:E1:c1");
+    snprintf(def, sizeof def, "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\","
+             "\"ToleratedFailureCount\":1,%s", proc);
+    expect(def, "[{\"error\":\"E1\"},{\"error\":\"E2\"}]",
+           "FAILED:States.ExceedToleratedFailureThreshold:*");
+    snprintf(def, sizeof def, "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\","
+             "\"ToleratedFailureCount\":2,%s", proc);
+    expect(def, "[{\"error\":\"A\",\"cause\":\"a\"},{\"error\":\"B\",\"cause\":\"b\"}]",
+           "[{\"Error\":\"A\",\"Cause\":\"a\"},{\"Error\":\"B\",\"Cause\":\"b\"}]");
+    snprintf(def, sizeof def, "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\","
+             "\"ToleratedFailurePercentage\":50,%s", proc);
+    expect(def, "[{\"error\":\"A\"},{\"error\":\"B\"},{\"error\":\"C\"}]",
+           "FAILED:States.ExceedToleratedFailureThreshold:*");
+}
+
+/* ---- step API, events, cursor persistence -------------------------------- */
+
+static const char *types_of(const cJSON *events, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (const cJSON *e = events->child; e; e = e->next) {
+        strncat(buf, cJSON_GetObjectItem(e, "type")->valuestring, n - strlen(buf) - 2);
+        strncat(buf, ",", n - strlen(buf) - 1);
+    }
+    return buf;
+}
+
+/* Persists the cursor as text and parses it back, as the runtime does. */
+static cJSON *roundtrip(asl_step_t *st)
+{
+    char *txt = cJSON_PrintUnformatted(st->cursor);
+    cJSON *c = cJSON_Parse(txt);
+    free(txt);
+    return c;
+}
+
+static void test_step_api_events(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Next\":\"T\"},"
+        "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:orders.create\",\"TimeoutSeconds\":30,"
+        "\"HeartbeatSeconds\":10,\"Parameters\":{\"id.$\":\"$.id\",\"tok.$\":\"$$.Task.Token\"},"
+        "\"Retry\":[{\"ErrorEquals\":[\"Busy\"],\"IntervalSeconds\":2}],\"ResultPath\":\"$.r\",\"Next\":\"W\"},"
+        "\"W\":{\"Type\":\"Wait\",\"Seconds\":10,\"Next\":\"S\"},"
+        "\"S\":{\"Type\":\"Succeed\"}}}");
+    asl_exec_info_t info = {.execution_id = "e1", .instance_id = "e1"};
+    asl_env_t env = {.now_ms = 1000};
+    cJSON *in = cJSON_Parse("{\"id\":7}");
+    asl_step_t st;
+    char buf[1024];
+    assert_int_equal(asl_exec_start(m, in, &info, &env, &st), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_TASK);
+    assert_string_equal(types_of(st.events, buf, sizeof buf),
+                        "ExecutionStarted,PassStateEntered,PassStateExited,TaskStateEntered,"
+                        "TaskScheduled,TaskStarted,");
+    assert_string_equal(st.state, "T");
+    assert_string_equal(st.handler, "orders.create");
+    assert_string_equal(st.resource, "sagad:orders.create");
+    assert_int_equal(st.timeout_ms, 30000);
+    assert_int_equal(st.heartbeat_ms, 10000);
+    assert_int_equal(st.attempt, 0);
+    assert_string_equal(st.task_token, "e1:T:2:0");
+    char *ti = asl_json_print(st.task_input);
+    assert_string_equal(ti, "{\"id\":7,\"tok\":\"e1:T:2:0\"}");
+    free(ti);
+    assert_string_equal(asl_cursor_state(st.cursor), "T");
+    cJSON *sched = cJSON_GetArrayItem(st.events, 4);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sched, "details"), "resource")->valuestring,
+                        "orders.create");
+
+    /* the task fails with a retriable error: RETRY after 2 s */
+    cJSON *cur = roundtrip(&st);
+    asl_step_clear(&st);
+    asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_FAILED, .error = "Busy", .cause = "later"};
+    assert_int_equal(asl_exec_resume(m, cur, &oc, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_RETRY);
+    assert_int_equal(st.wake_at_ms, 3000);
+    assert_string_equal(types_of(st.events, buf, sizeof buf), "TaskFailed,");
+
+    /* a wrong outcome for the phase is refused */
+    cur = roundtrip(&st);
+    asl_step_t bad;
+    asl_error_t err = {0};
+    asl_outcome_t wrong = {.kind = ASL_OUTCOME_CHILDREN, .children = cJSON_CreateArray()};
+    assert_int_equal(asl_exec_resume(m, cur, &wrong, &info, &env, &bad, &err), -1);
+    assert_non_null(err.error);
+    asl_error_clear(&err);
+
+    /* timer: the same task again, attempt 1 */
+    cur = roundtrip(&st);
+    asl_step_clear(&st);
+    env.now_ms = 3000;
+    asl_outcome_t timer = {.kind = ASL_OUTCOME_TIMER};
+    assert_int_equal(asl_exec_resume(m, cur, &timer, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_TASK);
+    assert_int_equal(st.attempt, 1);
+    assert_string_equal(st.task_token, "e1:T:2:1");
+    assert_string_equal(types_of(st.events, buf, sizeof buf), "TaskScheduled,TaskStarted,");
+
+    /* success: ResultPath, then WAIT 10 s */
+    cur = roundtrip(&st);
+    asl_step_clear(&st);
+    asl_outcome_t ok = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_Parse("{\"order\":1}")};
+    assert_int_equal(asl_exec_resume(m, cur, &ok, &info, &env, &st, NULL), 0);
+    assert_null(ok.result);
+    assert_int_equal(st.kind, ASL_STEP_WAIT);
+    assert_int_equal(st.wake_at_ms, 13000);
+    assert_string_equal(types_of(st.events, buf, sizeof buf),
+                        "TaskSucceeded,TaskStateExited,WaitStateEntered,");
+
+    cur = roundtrip(&st);
+    asl_step_clear(&st);
+    env.now_ms = 13000;
+    assert_int_equal(asl_exec_resume(m, cur, &timer, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_SUCCEEDED);
+    assert_null(st.cursor);
+    char *out = asl_json_print(st.output);
+    assert_string_equal(out, "{\"id\":7,\"r\":{\"order\":1}}");
+    free(out);
+    assert_string_equal(types_of(st.events, buf, sizeof buf),
+                        "WaitStateExited,SucceedStateEntered,SucceedStateExited,ExecutionSucceeded,");
+    cJSON *last = cJSON_GetArrayItem(st.events, 3);
+    out = asl_json_print(cJSON_GetObjectItem(cJSON_GetObjectItem(last, "details"), "output"));
+    assert_string_equal(out, "{\"id\":7,\"r\":{\"order\":1}}");
+    free(out);
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+static void test_step_api_timeout_event(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+                               "\"Resource\":\"sagad:x\",\"TimeoutSecondsPath\":\"$.t\",\"End\":true}}}");
+    asl_env_t env = {.now_ms = 5};
+    cJSON *in = cJSON_Parse("{\"t\":4}");
+    asl_step_t st;
+    char buf[512];
+    assert_int_equal(asl_exec_start(m, in, NULL, &env, &st), 0);
+    assert_int_equal(st.timeout_ms, 4000);
+    cJSON *cur = asl_step_take_cursor(&st);
+    asl_step_clear(&st);
+    asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_FAILED, .error = ASL_E_TIMEOUT, .cause = "4 s"};
+    assert_int_equal(asl_exec_resume(m, cur, &oc, NULL, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_FAILED);
+    assert_string_equal(st.error.error, "States.Timeout");
+    assert_string_equal(st.state, "T");
+    assert_string_equal(types_of(st.events, buf, sizeof buf), "TaskTimedOut,ExecutionFailed,");
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+static void test_step_api_children(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"MaxConcurrency\":3,"
+        "\"ToleratedFailureCount\":1,\"ResultSelector\":{\"n.$\":\"States.ArrayLength($)\"},"
+        "\"ItemProcessor\":{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+        "\"Resource\":\"sagad:work\",\"End\":true}}},\"End\":true}}}");
+    asl_env_t env = {.now_ms = 1};
+    asl_exec_info_t info = {.execution_id = "e"};
+    cJSON *in = cJSON_Parse("[\"a\",\"b\"]");
+    asl_step_t st;
+    char buf[512];
+    assert_int_equal(asl_exec_start(m, in, &info, &env, &st), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_CHILDREN);
+    assert_int_equal(st.n_children, 2);
+    assert_int_equal(st.max_concurrency, 3);
+    assert_int_equal(st.tolerated_failures, 1);
+    assert_int_equal(st.children[1].index, 1);
+    assert_int_equal(st.children[1].kind, ASL_CHILD_ITERATION);
+    assert_string_equal(st.children[1].parent_state, "M");
+    assert_string_equal(st.children[1].input->valuestring, "b");
+    assert_string_equal(types_of(st.events, buf, sizeof buf),
+                        "ExecutionStarted,MapStateEntered,MapStateStarted,");
+
+    /* child 1: starts with MapIterationStarted, runs its task, ends with MapIterationSucceeded */
+    asl_step_t ch;
+    asl_exec_info_t cinfo = info;
+    cinfo.instance_id = "e/M/1";
+    assert_int_equal(asl_exec_start_child(&st.children[1], &cinfo, &env, &ch), 0);
+    assert_int_equal(ch.kind, ASL_STEP_RUN_TASK);
+    assert_string_equal(ch.task_token, "e/M/1:T:1:0");
+    assert_string_equal(types_of(ch.events, buf, sizeof buf),
+                        "MapIterationStarted,TaskStateEntered,TaskScheduled,TaskStarted,");
+    cJSON *cc = roundtrip(&ch);
+    asl_step_clear(&ch);
+    asl_outcome_t ok = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateString("B")};
+    assert_int_equal(asl_exec_resume(st.children[1].machine, cc, &ok, &cinfo, &env, &ch, NULL), 0);
+    assert_int_equal(ch.kind, ASL_STEP_SUCCEEDED);
+    assert_string_equal(types_of(ch.events, buf, sizeof buf),
+                        "TaskSucceeded,TaskStateExited,MapIterationSucceeded,");
+    asl_step_clear(&ch);
+
+    /* parent: child 0 failed (tolerated), child 1 succeeded */
+    cJSON *cur = roundtrip(&st);
+    asl_step_clear(&st);
+    asl_outcome_t oc = {.kind = ASL_OUTCOME_CHILDREN,
+                        .children = cJSON_Parse("[{\"error\":\"E\",\"cause\":\"c\"},{\"output\":\"B\"}]")};
+    assert_int_equal(asl_exec_resume(m, cur, &oc, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_SUCCEEDED);
+    char *out = asl_json_print(st.output);
+    assert_string_equal(out, "{\"n\":2}");
+    free(out);
+    assert_string_equal(types_of(st.events, buf, sizeof buf),
+                        "MapStateSucceeded,MapStateExited,ExecutionSucceeded,");
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+static void test_continue_and_limit(void **state)
+{
+    (void)state;
+    /* an endless Pass loop yields CONTINUE, and asl_run stops it */
+    asl_machine_t *m = compile("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"},"
+                               "\"B\":{\"Type\":\"Pass\",\"Next\":\"A\"}}}");
+    asl_env_t env = {0};
+    cJSON *in = cJSON_CreateObject();
+    asl_step_t st;
+    assert_int_equal(asl_exec_start(m, in, NULL, &env, &st), 0);
+    assert_int_equal(st.kind, ASL_STEP_CONTINUE);
+    cJSON *cur = asl_step_take_cursor(&st);
+    asl_step_clear(&st);
+    asl_outcome_t none = {0};
+    assert_int_equal(asl_exec_resume(m, cur, &none, NULL, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_CONTINUE);
+    asl_step_clear(&st);
+    asl_run_opts_t o = {.max_transitions = 5000};
+    asl_run_result_t res;
+    assert_int_equal(asl_run(m, in, &o, &res), 0);
+    assert_int_equal(res.status, ASL_STEP_FAILED);
+    assert_string_equal(res.error.error, "States.Runtime");
+    asl_run_result_clear(&res);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+static void test_run_collects_events(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"End\":true,\"Branches\":["
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}}]}}}");
+    cJSON *events = cJSON_CreateArray();
+    asl_run_opts_t o = {.events = events};
+    asl_run_result_t res;
+    cJSON *in = cJSON_CreateObject();
+    assert_int_equal(asl_run(m, in, &o, &res), 0);
+    assert_int_equal(res.status, ASL_STEP_SUCCEEDED);
+    char buf[1024];
+    assert_string_equal(types_of(events, buf, sizeof buf),
+                        "ExecutionStarted,ParallelStateEntered,ParallelStateStarted,PassStateEntered,"
+                        "PassStateExited,ParallelStateSucceeded,ParallelStateExited,ExecutionSucceeded,");
+    assert_int_equal(res.n_events, 8);
+    assert_int_equal(res.n_transitions, 2);
+    asl_run_result_clear(&res);
+    cJSON_Delete(events);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pass),
+        cmocka_unit_test(test_parameters_and_context),
+        cmocka_unit_test(test_task_builtins),
+        cmocka_unit_test(test_retry_timing),
+        cmocka_unit_test(test_retry_jitter),
+        cmocka_unit_test(test_catch),
+        cmocka_unit_test(test_error_matching),
+        cmocka_unit_test(test_data_limit),
+        cmocka_unit_test(test_timeout_not_task_failed),
+        cmocka_unit_test(test_choice),
+        cmocka_unit_test(test_wait),
+        cmocka_unit_test(test_succeed_fail),
+        cmocka_unit_test(test_parallel),
+        cmocka_unit_test(test_map),
+        cmocka_unit_test(test_map_tolerated_failures),
+        cmocka_unit_test(test_step_api_events),
+        cmocka_unit_test(test_step_api_timeout_event),
+        cmocka_unit_test(test_step_api_children),
+        cmocka_unit_test(test_continue_and_limit),
+        cmocka_unit_test(test_run_collects_events),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,275 @@
+/* Unit tests for the durable runtime on a real SQLite file and a real libuv
+ * loop: starts, group commit, idempotent names, recovery of a running
+ * execution by a second runtime on the same database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/handler.h"
+#include "engine/machines.h"
+#include "engine/runtime.h"
+#include "handlers/handlers.h"
+#include "store/db.h"
+
+typedef struct fixture_s {
+    char path[64];
+    uv_loop_t loop;
+    config_t cfg;
+    store_t *st;
+    machines_t *reg;
+    runtime_t *rt;
+} fixture_t;
+
+typedef struct started_s {
+    int calls;
+    runtime_status_t status;
+    char id[64];
+} started_t;
+
+static void on_started(void *ud, runtime_status_t status, const char *id)
+{
+    started_t *s = ud;
+    s->calls++;
+    s->status = status;
+    snprintf(s->id, sizeof s->id, "%s", id);
+}
+
+static void open_runtime(fixture_t *f)
+{
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    strcpy(f->path, "/tmp/sagad-rt-XXXXXX");
+    int fd = mkstemp(f->path);
+    close(fd);
+    unlink(f->path);
+    uv_loop_init(&f->loop);
+    config_defaults(&f->cfg);
+    char err[256];
+    if (store_open(f->path, &f->st, err, sizeof err) < 0 || machines_open(f->st, &f->reg) < 0)
+        return -1;
+    handler_reset();
+    handlers_register_builtin();
+    open_runtime(f);
+    *state = f;
+    return 0;
+}
+
+static void on_closed(void *ud)
+{
+    *(int *)ud = 1;
+}
+
+static void close_runtime(fixture_t *f)
+{
+    int closed = 0;
+    runtime_close(f->rt, on_closed, &closed);
+    while (!closed)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    f->rt = NULL;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    if (f->rt)
+        close_runtime(f);
+    machines_close(f->reg);
+    store_close(f->st);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&f->loop);
+    char p[96];
+    unlink(f->path);
+    snprintf(p, sizeof p, "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->path);
+    unlink(p);
+    handler_reset();
+    free(f);
+    return 0;
+}
+
+static const machine_ver_t *put(fixture_t *f, const char *name, const char *def)
+{
+    const machine_ver_t *v = NULL;
+    asl_problems_t p;
+    asl_problems_init(&p);
+    int rc = machines_put(f->reg, name, def, strlen(def), &p, &v);
+    if (rc < 0 && p.count)
+        fprintf(stderr, "problem: %s %s %s\n", p.items[0].state, p.items[0].field, p.items[0].message);
+    asl_problems_free(&p);
+    assert_true(rc > 0);
+    return v;
+}
+
+/* Runs the loop until the execution has ended (or ~5 s of turns). */
+static const char *run_until_done(fixture_t *f, const char *id)
+{
+    static char status[32];
+    for (int i = 0; i < 5000; i++) {
+        cJSON *d = runtime_describe(f->rt, id);
+        if (d) {
+            const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(d, "status"));
+            snprintf(status, sizeof status, "%s", s ? s : "?");
+            cJSON_Delete(d);
+            if (strcmp(status, "RUNNING") != 0)
+                return status;
+        }
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    return status;
+}
+
+static void test_start_runs_to_success(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "echo",
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+        "\"ResultPath\":\"$.echoed\",\"End\":true}}}");
+    cJSON *in = cJSON_Parse("{\"a\":1}");
+    started_t s = {0};
+    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    /* Durable acknowledgement: nothing is answered before the commit. */
+    assert_int_equal(s.calls, 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.status, RUNTIME_OK);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    cJSON *d = runtime_describe(f->rt, s.id);
+    cJSON *out = cJSON_GetObjectItem(d, "output");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "echoed"), "a")->valueint, 1);
+    cJSON_Delete(d);
+    cJSON *h = runtime_history(f->rt, s.id);
+    cJSON *evs = cJSON_GetObjectItem(h, "events");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "type")->valuestring,
+                        "ExecutionStarted");
+    int n = cJSON_GetArraySize(evs);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, n - 1), "type")->valuestring,
+                        "ExecutionSucceeded");
+    cJSON_Delete(h);
+    cJSON_Delete(in);
+}
+
+static void test_task_failure_is_caught(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "failing",
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:fail\","
+        "\"Catch\":[{\"ErrorEquals\":[\"Boom\"],\"ResultPath\":\"$.err\",\"Next\":\"F\"}],\"End\":true},"
+        "\"F\":{\"Type\":\"Fail\",\"Error\":\"Caught\",\"Cause\":\"as planned\"}}}");
+    cJSON *in = cJSON_Parse("{\"error\":\"Boom\",\"cause\":\"bang\"}");
+    started_t s = {0};
+    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_string_equal(run_until_done(f, s.id), "FAILED");
+    cJSON *d = runtime_describe(f->rt, s.id);
+    assert_string_equal(cJSON_GetObjectItem(d, "error")->valuestring, "Caught");
+    assert_string_equal(cJSON_GetObjectItem(d, "currentState")->valuestring, "F");
+    cJSON_Delete(d);
+    cJSON_Delete(in);
+}
+
+static void test_group_commit_batches_starts(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    cJSON *in = cJSON_CreateObject();
+    started_t s[100];
+    memset(s, 0, sizeof s);
+    uint64_t before = runtime_stats(f->rt)->commits;
+    for (int i = 0; i < 100; i++)
+        runtime_start(f->rt, v, NULL, in, on_started, &s[i]);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(s[i].calls, 1);
+    /* 100 starts and their whole executions in one transaction. */
+    assert_int_equal(runtime_stats(f->rt)->commits - before, 1);
+    assert_int_equal(runtime_stats(f->rt)->succeeded, 100);
+    cJSON_Delete(in);
+}
+
+static void test_idempotent_name(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    cJSON *a = cJSON_Parse("{\"k\":1}"), *b = cJSON_Parse("{\"k\":2}");
+    started_t s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0};
+    runtime_start(f->rt, v, "n", a, on_started, &s1);
+    runtime_start(f->rt, v, "n", a, on_started, &s2);   /* same turn */
+    runtime_start(f->rt, v, "n", b, on_started, &s3);   /* same turn, other input */
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    runtime_start(f->rt, v, "n", a, on_started, &s4);   /* after commit: from the database */
+    assert_int_equal(s1.status, RUNTIME_OK);
+    assert_int_equal(s2.status, RUNTIME_EXISTS);
+    assert_int_equal(s3.status, RUNTIME_ERR_CONFLICT);
+    assert_int_equal(s4.status, RUNTIME_EXISTS);
+    assert_string_equal(s1.id, s2.id);
+    assert_string_equal(s1.id, s4.id);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void test_recovery_by_a_new_runtime(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "wait",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":1,\"Next\":\"E\"},"
+        "\"E\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\",\"End\":true}}}");
+    cJSON *in = cJSON_Parse("{\"x\":7}");
+    started_t s = {0};
+    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s.status, RUNTIME_OK);
+    /* The process "dies": this runtime is dropped, a new one opens the file. */
+    close_runtime(f);
+    open_runtime(f);
+    assert_int_equal(runtime_stats(f->rt)->open_executions, 1);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    cJSON *d = runtime_describe(f->rt, s.id);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "output"), "x")->valueint, 7);
+    cJSON_Delete(d);
+    cJSON_Delete(in);
+}
+
+static void test_stop_aborts(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "long",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
+    cJSON *in = cJSON_CreateObject();
+    started_t s = {0}, st = {0};
+    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(runtime_stop(f->rt, s.id, "Why", "because", on_started, &st), 0);
+    assert_string_equal(run_until_done(f, s.id), "ABORTED");
+    assert_int_equal(st.status, RUNTIME_OK);
+    assert_int_equal(runtime_stop(f->rt, "nope", NULL, NULL, on_started, &st), -1);
+    cJSON_Delete(in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_start_runs_to_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_failure_is_caught, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_batches_starts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_by_a_new_runtime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_aborts, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,168 @@
+/* Unit tests for the SQLite store: schema migrations, pragmas, the statement
+ * cache and savepoint isolation. Real database files under /tmp. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/db.h"
+
+static char path[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(path, "/tmp/sagad-store-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[96];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+    return 0;
+}
+
+static int64_t query_int(store_t *st, const char *sql)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void test_open_migrates_and_sets_pragmas(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(query_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(query_int(st, "PRAGMA foreign_keys"), 1);
+    sqlite3_stmt *s;
+    sqlite3_prepare_v2(store_db(st), "PRAGMA journal_mode", -1, &s, NULL);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox",
+                            "orders", "stock", "payments"};
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+                 tables[i]);
+        assert_int_equal(query_int(st, q), 1);
+    }
+    store_close(st);
+    /* Reopening applies nothing twice. */
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(query_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    store_close(st);
+}
+
+static void test_refuses_newer_schema(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    sqlite3_exec(store_db(st), "PRAGMA user_version = 999", NULL, NULL, NULL);
+    store_close(st);
+    assert_int_equal(store_open(path, &st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "newer"));
+    assert_non_null(strstr(err, path));
+}
+
+static void test_statement_cache_reuses(void **state)
+{
+    (void)state;
+    static const char sql[] = "SELECT ?1 + 1";
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(":memory:", &st, err, sizeof err), 0);
+    sqlite3_stmt *a = store_prepare(st, sql);
+    assert_non_null(a);
+    sqlite3_bind_int(a, 1, 41);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 42);
+    sqlite3_stmt *b = store_prepare(st, sql);
+    assert_ptr_equal(a, b);
+    /* Bindings were cleared: NULL + 1 is NULL. */
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
+    sqlite3_reset(b);
+    assert_null(store_prepare(st, "SELECT * FROM no_such_table"));
+    store_close(st);
+}
+
+static void test_savepoint_rolls_back_alone(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_true(store_in_txn(st));
+    assert_int_equal(store_savepoint(st), 0);
+    sqlite3_exec(store_db(st), "INSERT INTO stock VALUES ('a', 1, 0)", NULL, NULL, NULL);
+    assert_int_equal(store_release(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    sqlite3_exec(store_db(st), "INSERT INTO stock VALUES ('b', 1, 0)", NULL, NULL, NULL);
+    assert_int_equal(store_rollback_to(st), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_false(store_in_txn(st));
+    assert_int_equal(query_int(st, "SELECT count(*) FROM stock WHERE item_id IN ('a','b')"), 1);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM stock WHERE item_id = 'a'"), 1);
+    store_close(st);
+}
+
+static void test_stock_never_negative(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_not_equal(sqlite3_exec(store_db(st), "INSERT INTO stock VALUES ('n', -1, 0)",
+                                      NULL, NULL, NULL), SQLITE_OK);
+    store_close(st);
+}
+
+static void test_open_error_names_path(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open("/nonexistent-dir/x/y.db", &st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent-dir/x/y.db"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_migrates_and_sets_pragmas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_cache_reuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_savepoint_rolls_back_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_error_names_path, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
