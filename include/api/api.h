@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
+#include "events/relay.h"
 #include "http/server.h"
 #include "store/db.h"
 
@@ -18,6 +19,8 @@ typedef struct api_s {
     /* Extra health facts (Redis, outbox); may be NULL. Adds members to `o`. */
     void (*health)(cJSON *o, void *ud);
     void *health_ud;
+    /* The outbox relay, for /metrics; NULL when there is none. */
+    relay_t *relay;
 } api_t;
 
 /* Registers the state-machine and execution routes, /healthz, /metrics and

@@ -198,15 +198,32 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
     out_u64(b, s->commits + s->commit_failures);
 }
 
-/* The outbox relay (events/relay.h) is not wired yet: publish counters will be
- * read from it here. The backlog comes straight from the outbox table. */
-static void write_outbox(buf_t *b, store_t *st)
+/* Without a relay (tests, tools) the backlog still comes from the table. */
+static void write_outbox(buf_t *b, const api_t *api)
 {
-    int64_t backlog = outbox_backlog(st);
-    if (backlog < 0)
-        return;
-    family(b, "sagad_outbox_backlog", "gauge", "Events committed and not yet accepted by Redis.");
-    out(b, "sagad_outbox_backlog %lld\n", (long long)backlog);
+    relay_stats_t rs = {0};
+    if (api->relay)
+        relay_stats(api->relay, &rs);
+    else
+        rs.backlog = outbox_backlog(api->store);
+    if (rs.backlog >= 0) {
+        family(b, "sagad_outbox_backlog", "gauge", "Events committed and not yet accepted by Redis.");
+        out(b, "sagad_outbox_backlog %lld\n", (long long)rs.backlog);
+    }
+    family(b, "sagad_events_published_total", "counter", "Events Redis accepted (PUBLISH answered).");
+    out(b, "sagad_events_published_total ");
+    out_u64(b, rs.published);
+    family(b, "sagad_events_publish_failures_total", "counter",
+           "PUBLISH commands that got an error or no answer (the event is retried).");
+    out(b, "sagad_events_publish_failures_total ");
+    out_u64(b, rs.failures);
+    family(b, "sagad_redis_connected", "gauge", "1 while the relay has a Redis connection.");
+    out(b, "sagad_redis_connected %d\n", rs.connected ? 1 : 0);
+    family(b, "sagad_redis_connects_total", "counter", "Connection attempts to Redis, by result.");
+    out(b, "sagad_redis_connects_total{result=\"ok\"} ");
+    out_u64(b, rs.connects);
+    out(b, "sagad_redis_connects_total{result=\"error\"} ");
+    out_u64(b, rs.connect_failures);
 }
 
 static void write_http(buf_t *b, const metrics_t *m)
@@ -238,7 +255,7 @@ static void on_metrics(http_request_t *req, void *ud)
     out(&b, "sagad_start_time_seconds ");
     out_double(&b, m->start_time);
     write_runtime(&b, runtime_stats(m->api->runtime));
-    write_outbox(&b, m->api->store);
+    write_outbox(&b, m->api);
     write_http(&b, m);
     if (b.oom)
         http_respond_error(req, 503, "OutOfMemory", "cannot render the metrics now; retry");

@@ -296,6 +296,7 @@ int main(int argc, char **argv)
     app.api.cfg = &app.cfg;
     app.api.health = relay_health;
     app.api.health_ud = &app;
+    app.api.relay = app.relay;
     if (api_register(app.http, &app.api) < 0 || api_register_metrics(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;

@@ -238,6 +238,10 @@ class Metrics(DaemonTestCase):
             "sagad_sqlite_commits_total": "counter",
             "sagad_sqlite_commit_seconds": "summary",
             "sagad_outbox_backlog": "gauge",
+            "sagad_events_published_total": "counter",
+            "sagad_events_publish_failures_total": "counter",
+            "sagad_redis_connected": "gauge",
+            "sagad_redis_connects_total": "counter",
             "sagad_http_requests_total": "counter",
             "sagad_http_connections": "gauge",
             "sagad_start_time_seconds": "gauge",
@@ -312,6 +316,42 @@ class Metrics(DaemonTestCase):
         self.assertEqual(v(second, "sagad_http_requests_total", method="GET",
                            route="/metrics", status="200"), 1)
         self.assertGreaterEqual(v(second, "sagad_http_connections"), 1)
+
+    def wait_for(self, d, pred, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            samples, _ = self.scrape(d)
+            if pred(samples) or time.time() > deadline:
+                return samples
+            time.sleep(0.05)
+
+    def test_outbox_and_redis_through_an_outage(self):
+        r = self.redis()
+        d = self.daemon(redis=r.address)
+        v = self.val
+        self.assertIn(d.request("PUT", "/state-machines/emit", EMIT)[0], (200, 201))
+        self.assertEqual(self.start(d, "emit")["status"], "SUCCEEDED")
+        s = self.wait_for(d, lambda s: v(s, "sagad_events_published_total") == 1)
+        self.assertEqual(v(s, "sagad_events_published_total"), 1)
+        self.assertEqual(v(s, "sagad_outbox_backlog"), 0)
+        self.assertEqual(v(s, "sagad_redis_connected"), 1)
+        self.assertEqual(v(s, "sagad_redis_connects_total", result="ok"), 1)
+
+        port = r.port
+        r.stop()
+        s = self.wait_for(d, lambda s: v(s, "sagad_redis_connected") == 0)
+        self.assertEqual(v(s, "sagad_redis_connected"), 0)
+        self.assertEqual(self.start(d, "emit")["status"], "SUCCEEDED")
+        s = self.wait_for(d, lambda s: v(s, "sagad_redis_connects_total", result="error") >= 1)
+        self.assertGreaterEqual(v(s, "sagad_redis_connects_total", result="error"), 1)
+        self.assertEqual(v(s, "sagad_outbox_backlog"), 1)
+        self.assertEqual(v(s, "sagad_events_published_total"), 1)
+
+        r.start(port)
+        s = self.wait_for(d, lambda s: v(s, "sagad_events_published_total") == 2)
+        self.assertEqual(v(s, "sagad_events_published_total"), 2)
+        self.assertEqual(v(s, "sagad_outbox_backlog"), 0)
+        self.assertEqual(v(s, "sagad_redis_connected"), 1)
 
 
 if __name__ == "__main__":
