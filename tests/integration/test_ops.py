@@ -161,6 +161,43 @@ class InstalledConfig(DaemonTestCase):
         self.assertEqual(st, 200, body)
 
 
+class LiveBackup(DaemonTestCase):
+    """docs/operations.md: `sqlite3 DB ".backup FILE"` on a running daemon gives
+    a consistent copy that another sagad opens and continues from."""
+
+    def test_backup_of_a_live_database(self):
+        sqlite3 = shutil.which("sqlite3")
+        self.assertIsNotNone(sqlite3, "sqlite3 is missing: run scripts/deps.sh test")
+        d = self.daemon()
+        nap = {"StartAt": "N", "States": {"N": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+        quick = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        self.assertEqual(d.request("PUT", "/state-machines/nap", nap)[0], 201)
+        self.assertEqual(d.request("PUT", "/state-machines/quick", quick)[0], 201)
+        napping = [d.request("POST", "/state-machines/nap/executions", {"input": {"i": i}})[2]["executionId"]
+                   for i in range(5)]
+        for i in range(5):
+            self.assertEqual(d.request("POST", "/state-machines/quick/executions?wait=10",
+                                       {"input": {"i": i}})[0], 200)
+        backup = os.path.join(d.dir, "backup.db")
+        p = subprocess.run([sqlite3, d.opts["database"], f".backup {backup}"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        # The daemon keeps writing while and after the copy is taken.
+        self.assertEqual(d.request("POST", "/state-machines/quick/executions?wait=10", {"input": {}})[0], 200)
+        p = subprocess.run([sqlite3, backup, "PRAGMA integrity_check"], stdout=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.stdout.decode().strip(), "ok")
+
+        restored = self.daemon(database=backup)
+        st, _, body = restored.request("GET", "/executions?limit=100")
+        self.assertEqual(st, 200)
+        statuses = sorted(e["status"] for e in body["executions"])
+        self.assertEqual(statuses, ["RUNNING"] * 5 + ["SUCCEEDED"] * 5)
+        for ex in napping:
+            self.assertEqual(restored.request("GET", f"/executions/{ex}")[2]["status"], "RUNNING")
+        st, _, body = restored.request("POST", f"/executions/{napping[0]}/stop", {})
+        self.assertEqual(st, 200, body)
+
+
 class ManPages(unittest.TestCase):
     def test_man_pages_render_without_warnings(self):
         man = shutil.which("man")
