@@ -121,6 +121,30 @@ class ReferenceDocs(unittest.TestCase):
         for key in daemon_keys():
             self.assertRegex(text, r"(?m)^\| `" + key + r"` \| ", key)
 
+    def test_asl_md_c_examples_compile(self):
+        """The handler examples of docs/asl.md compile against today's headers
+        with the project's warning flags."""
+        with open(os.path.join(ROOT, "docs", "asl.md")) as f:
+            blocks = re.findall(r"^```c\n(.*?)^```", f.read(), re.S | re.M)
+        self.assertEqual(len(blocks), 2)
+        prelude = ('#include "engine/handler.h"\n#include "handlers/common.h"\n#include <stdint.h>\n'
+                   "#include <stdlib.h>\n#include <uv.h>\n"
+                   "extern const handler_def_t handlers_stock_check, handlers_remote;\n")
+        cflags = subprocess.run(["pkg-config", "--cflags", "libuv", "libcjson", "sqlite3"],
+                                stdout=subprocess.PIPE, check=True).stdout.decode().split()
+        work = tempfile.mkdtemp(prefix="sagad-asl-md-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        for i, code in enumerate(blocks):
+            src = os.path.join(work, f"ex{i}.c")
+            with open(src, "w") as f:
+                f.write(prelude + code)
+            p = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wstrict-prototypes",
+                                "-Wmissing-prototypes", "-Wmissing-declarations", "-Wvla", "-D_GNU_SOURCE",
+                                "-I" + os.path.join(ROOT, "include"), *cflags, "-c", src,
+                                "-o", os.path.join(work, f"ex{i}.o")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout.decode())
+
     def test_docs_exist(self):
         for name in ("architecture.md", "api.md", "operations.md", "asl.md"):
             with open(os.path.join(ROOT, "docs", name)) as f:
