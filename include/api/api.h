@@ -33,6 +33,10 @@ int api_register(http_server_t *srv, api_t *api);
  * counters are process-wide). Returns 0 or -1. */
 int api_register_metrics(http_server_t *srv, api_t *api);
 
+/* The runtime's on_count hook (runtime_opts_t): counts starts and ends per
+ * state machine for /metrics. `ud` is unused. */
+void api_metrics_count(void *ud, const char *machine, const char *status);
+
 /* The order saga's routes: POST /order, /orders, /stock. Returns 0 or -1. */
 int api_register_orders(http_server_t *srv, api_t *api);
 

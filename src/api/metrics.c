@@ -34,10 +34,6 @@ typedef struct metrics_s {
     uint64_t overflow;        /* requests whose row did not fit */
 } metrics_t;
 
-/* One daemon, one metrics table: static so the observer never allocates and
- * nothing has to be freed at exit. */
-static metrics_t metrics;
-
 static void copy_trunc(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
@@ -46,6 +42,53 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
+
+/* Per state machine, fed by the runtime's on_count hook. Names are bounded by
+ * the registry; past MACHINE_ROWS machines the rest share one row. */
+#define MACHINE_ROWS 256
+#define OTHER_MACHINE "(other)"   /* not a valid machine name: cannot collide */
+
+enum { M_STARTED, M_SUCCEEDED, M_FAILED, M_TIMED_OUT, M_ABORTED, M_N };
+static const char *const machine_status[M_N] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
+
+typedef struct machine_row_s {
+    char name[96];
+    uint64_t n[M_N];
+} machine_row_t;
+
+typedef struct machine_counts_s {
+    machine_row_t rows[MACHINE_ROWS + 1];   /* + the shared overflow row */
+    size_t nrows;
+} machine_counts_t;
+
+/* One daemon, one metrics table: static so that counting never allocates and
+ * nothing has to be freed at exit. */
+static metrics_t metrics;
+static machine_counts_t machines;
+
+void api_metrics_count(void *ud, const char *machine, const char *status)
+{
+    (void)ud;
+    int k = 0;
+    while (k < M_N && strcmp(machine_status[k], status) != 0)
+        k++;
+    if (k == M_N || !machine)
+        return;
+    machine_row_t *row = NULL;
+    for (size_t i = 0; i < machines.nrows && !row; i++)
+        if (strcmp(machines.rows[i].name, machine) == 0)
+            row = &machines.rows[i];
+    if (!row && strlen(machine) < sizeof row->name && machines.nrows < MACHINE_ROWS) {
+        row = &machines.rows[machines.nrows++];
+        copy_trunc(row->name, sizeof row->name, machine);
+    }
+    if (!row) {
+        row = &machines.rows[MACHINE_ROWS];
+        copy_trunc(row->name, sizeof row->name, OTHER_MACHINE);
+    }
+    row->n[k]++;
+}
+
 
 static void on_response(const char *method, const char *route, int status, void *ud)
 {
@@ -247,6 +290,40 @@ static void write_http(buf_t *b, const metrics_t *m)
     out(b, "sagad_http_connections %d\n", http_server_connections(m->srv));
 }
 
+static void write_machine_row(buf_t *b, const machine_row_t *row, int finished)
+{
+    if (!finished) {
+        out(b, "sagad_machine_executions_started_total{machine=\"");
+        out_label(b, row->name);
+        out(b, "\"} ");
+        out_u64(b, row->n[M_STARTED]);
+        return;
+    }
+    for (int k = M_SUCCEEDED; k < M_N; k++) {
+        out(b, "sagad_machine_executions_finished_total{machine=\"");
+        out_label(b, row->name);
+        out(b, "\",status=\"%s\"} ", machine_status[k]);
+        out_u64(b, row->n[k]);
+    }
+}
+
+static void write_machines(buf_t *b)
+{
+    const machine_row_t *other = &machines.rows[MACHINE_ROWS];
+    for (int finished = 0; finished < 2; finished++) {
+        if (finished)
+            family(b, "sagad_machine_executions_finished_total", "counter",
+                   "Executions that ended, by state machine and final status.");
+        else
+            family(b, "sagad_machine_executions_started_total", "counter",
+                   "Executions started, by state machine.");
+        for (size_t i = 0; i < machines.nrows; i++)
+            write_machine_row(b, &machines.rows[i], finished);
+        if (other->name[0])
+            write_machine_row(b, other, finished);
+    }
+}
+
 static void on_metrics(http_request_t *req, void *ud)
 {
     metrics_t *m = ud;
@@ -255,6 +332,7 @@ static void on_metrics(http_request_t *req, void *ud)
     out(&b, "sagad_start_time_seconds ");
     out_double(&b, m->start_time);
     write_runtime(&b, runtime_stats(m->api->runtime));
+    write_machines(&b);
     write_outbox(&b, m->api);
     write_http(&b, m);
     if (b.oom)

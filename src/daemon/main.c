@@ -269,7 +269,8 @@ int main(int argc, char **argv)
         return 2;
     }
     runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
-                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app};
+                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app,
+                         .on_count = api_metrics_count};
     if (runtime_open(&ro, &app.runtime) < 0) {
         log_error("cannot start the execution runtime");
         return 1;

@@ -204,6 +204,8 @@ PASS = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"},
                                    "B": {"Type": "Pass", "End": True}}}
 FAIL = {"StartAt": "F", "States": {"F": {"Type": "Task", "Resource": "sagad:fail", "End": True}}}
 WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+SLOW = {"TimeoutSeconds": 1, "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
 EMIT = {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "sagad:events.publish",
                                          "Parameters": {"detailType": "Pinged"}, "End": True}}}
 
@@ -245,6 +247,8 @@ class Metrics(DaemonTestCase):
             "sagad_http_requests_total": "counter",
             "sagad_http_connections": "gauge",
             "sagad_start_time_seconds": "gauge",
+            "sagad_machine_executions_started_total": "counter",
+            "sagad_machine_executions_finished_total": "counter",
         }
         for name, t in want.items():
             self.assertEqual(types.get(name), t, name)
@@ -284,11 +288,29 @@ class Metrics(DaemonTestCase):
                          v(mid, "sagad_sqlite_commits_total", result="ok") +
                          v(mid, "sagad_sqlite_commits_total", result="error"))
 
+        m_started = "sagad_machine_executions_started_total"
+        m_finished = "sagad_machine_executions_finished_total"
+        self.assertEqual(v(mid, m_started, machine="two"), 3)
+        self.assertEqual(v(mid, m_started, machine="boom"), 1)
+        self.assertEqual(v(mid, m_started, machine="sleepy"), 1)
+        self.assertEqual(v(mid, m_finished, machine="two", status="SUCCEEDED"), 3)
+        self.assertEqual(v(mid, m_finished, machine="two", status="FAILED"), 0)
+        self.assertEqual(v(mid, m_finished, machine="boom", status="FAILED"), 1)
+        self.assertEqual(v(mid, m_finished, machine="sleepy", status="ABORTED"), 0)
+
         st, _, _ = d.request("POST", f"/executions/{sleeping}/stop", {})
         self.assertEqual(st, 200)
         after, _ = self.scrape(d)
+        self.assertEqual(v(after, m_finished, machine="sleepy", status="ABORTED"), 1)
         self.assertEqual(v(after, "sagad_executions_finished_total", status="ABORTED"), 1)
         self.assertEqual(v(after, "sagad_executions_open"), 0)
+
+        self.assertIn(d.request("PUT", "/state-machines/slow", SLOW)[0], (200, 201))
+        self.assertEqual(self.start(d, "slow")["status"], "TIMED_OUT")
+        late, _ = self.scrape(d)
+        self.assertEqual(v(late, "sagad_executions_finished_total", status="TIMED_OUT"), 1)
+        self.assertEqual(v(late, m_finished, machine="slow", status="TIMED_OUT"), 1)
+        self.assertEqual(v(late, "sagad_executions_started_total"), 7)
         self.assertGreater(v(after, "sagad_sqlite_commits_total", result="ok"),
                            v(mid, "sagad_sqlite_commits_total", result="ok"))
 
