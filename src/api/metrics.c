@@ -89,14 +89,14 @@ void api_metrics_count(void *ud, const char *machine, const char *status)
     row->n[k]++;
 }
 
-
+/* Names longer than a row's buffer are compared (and kept) truncated. */
 static void on_response(const char *method, const char *route, int status, void *ud)
 {
     metrics_t *m = ud;
     const char *r = route ? route : "";
     for (size_t i = 0; i < m->nrows; i++) {
         http_row_t *row = &m->rows[i];
-        if (row->status == status && strcmp(row->method, method) == 0 &&
+        if (row->status == status && strncmp(row->method, method, sizeof row->method - 1) == 0 &&
             strncmp(row->route, r, ROUTE_MAX - 1) == 0) {
             row->count++;
             return;
