@@ -251,12 +251,13 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
-    if (machines_open(app.store, &app.machines) < 0) {
-        log_error("cannot read the state machines from %s", app.cfg.database);
-        return 1;
-    }
+    /* Handlers first: compiling a stored definition checks its Resources. */
     if (handlers_register_all(&app.cfg) < 0) {
         log_error("cannot register the built-in handlers");
+        return 1;
+    }
+    if (machines_open(app.store, &app.machines) < 0) {
+        log_error("cannot read the state machines from %s", app.cfg.database);
         return 1;
     }
     machines_load_dir(app.machines, app.cfg.sagas_dir);

@@ -77,7 +77,7 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);"
     "CREATE INDEX orders_by_execution ON orders (execution_id);"
-    "CREATE INDEX orders_by_created ON orders (created_ms DESC);"
+    "CREATE INDEX orders_by_created ON orders (created_ms);"
     "CREATE TABLE stock ("
     "  item_id TEXT PRIMARY KEY,"
     "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"

@@ -220,6 +220,21 @@ class Executions(DaemonTestCase):
         self.assertEqual((st, body["error"]), (404, "ExecutionDoesNotExist"))
 
 
+class Restart(DaemonTestCase):
+    def test_definitions_survive_restart(self):
+        d = self.daemon()
+        d.request("PUT", "/state-machines/keep", PASS_WAIT)
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        st, _, body = d.request("GET", "/state-machines/keep")
+        self.assertEqual((st, body["version"]), (200, 1))
+        st, _, body = d.request("GET", "/state-machines/order")
+        self.assertEqual((st, body["version"]), (200, 1))
+        st, _, body = d.request("POST", "/state-machines/keep/executions?wait=5", {"input": {}})
+        self.assertEqual((st, body["status"]), (200, "SUCCEEDED"))
+        self.assertNotIn("cannot store", d.stderr())
+
+
 class DurableTimers(DaemonTestCase):
     def test_wait_survives_kill9_without_restarting(self):
         """A Wait of 3 s interrupted by a restart after 1 s ends about 2 s after the restart."""
