@@ -100,6 +100,24 @@ class ApiDocExamples(DaemonTestCase):
             self.assertIn(route, seen, f"docs/api.md has no example for {route[0]} {route[1]}")
 
 
+class OrderDrawing(DaemonTestCase):
+    def test_order_svg_is_current(self):
+        """docs/order.svg is what `sagactl graph order | dot -Tsvg` draws today."""
+        sagactl = binary("sagactl")
+        p = subprocess.run([sagactl, "graph", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if p.returncode != 0:
+            self.skipTest("this sagactl has no graph command yet (it lives on the cli branch)")
+        d = self.daemon()
+        dot = subprocess.run([sagactl, "--url", f"http://127.0.0.1:{d.port}", "graph", "order"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(dot.returncode, 0, dot.stderr.decode())
+        svg = subprocess.run(["dot", "-Tsvg"], input=dot.stdout, stdout=subprocess.PIPE, check=True,
+                             timeout=60).stdout.decode()
+        with open(os.path.join(ROOT, "docs", "order.svg")) as f:
+            self.assertEqual(svg, f.read(), "docs/order.svg is stale: regenerate it with "
+                             "build/sagactl graph order | dot -Tsvg > docs/order.svg")
+
+
 def daemon_keys():
     out = subprocess.run([binary("sagad"), "--help"], stdout=subprocess.PIPE, check=True).stdout.decode()
     listed = out.split("Keys", 1)[1].split(":", 1)[1]
