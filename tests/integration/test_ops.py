@@ -137,6 +137,11 @@ class Install(unittest.TestCase):
                            stderr=subprocess.STDOUT, env=env, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout.decode())
         self.assertEqual(p.stdout.decode().strip(), "")
+        # The hardening must not regress: docs/operations.md quotes 1.2.
+        p = subprocess.run([analyze, "security", "--offline=true", "--threshold=12", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout.decode()[-3000:])
+        self.assertIn("Overall exposure level for sagad.service: 1.2", p.stdout.decode())
         for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
                      "StateDirectory=sagad", "DynamicUser=yes", "NoNewPrivileges=yes",
                      "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
