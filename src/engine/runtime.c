@@ -120,6 +120,8 @@ struct runtime_s {
     const config_t *cfg;
     void (*after_commit)(void *ud);
     void *after_commit_ud;
+    void (*on_count)(void *ud, const char *machine, const char *status);
+    void *on_count_ud;
     runtime_stats_t stats;
 
     exec_t **buckets;             /* by id */
@@ -181,6 +183,12 @@ static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id 
 static void schedule_pump(runtime_t *rt);
 static void exec_free(runtime_t *rt, exec_t *ex);
 static int recover_one(runtime_t *rt, sqlite3_stmt *row);
+
+static void count(runtime_t *rt, const exec_t *ex, const char *status)
+{
+    if (rt->on_count)
+        rt->on_count(rt->on_count_ud, ex->mv->name, status);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -802,6 +810,7 @@ static int exec_end_control(runtime_t *rt, exec_t *ex)
         rt->stats.timed_out++;
     else
         rt->stats.failed++;
+    count(rt, ex, status);
     return 0;
 }
 
@@ -1023,6 +1032,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
             rt->stats.succeeded++;
         else
             rt->stats.failed++;
+        count(rt, ex, ok ? "SUCCEEDED" : "FAILED");
         return 0;
     }
     }
@@ -1271,6 +1281,7 @@ static void after_batch(runtime_t *rt, int committed)
         if (ex->is_new) {
             ex->is_new = 0;
             rt->stats.started++;
+            count(rt, ex, "RUNNING");
         }
         replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
@@ -1619,6 +1630,8 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->cfg = o->cfg;
     rt->after_commit = o->after_commit;
     rt->after_commit_ud = o->after_commit_ud;
+    rt->on_count = o->on_count;
+    rt->on_count_ud = o->on_count_ud;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
     rt->nbuckets_by_name = calloc(rt->nbuckets, sizeof *rt->nbuckets_by_name);
