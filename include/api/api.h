@@ -46,6 +46,10 @@ int api_register_orders(http_server_t *srv, api_t *api);
  * Caller frees with cJSON_Delete. */
 cJSON *api_body_json(http_request_t *req);
 
+/* ?limit=N (1..1000) into *limit, left as is when absent. On a bad value
+ * answers 400 and returns -1. */
+int api_query_limit(http_request_t *req, int *limit);
+
 /* Starts `mv` with `input` (and optional idempotency `name`), honouring
  * ?wait=SECONDS, and answers the request: 202 {"executionId","status"} with a
  * Location header, 200 with the full description when it ended in time,
