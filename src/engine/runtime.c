@@ -21,6 +21,7 @@
 
 #define MAX_BATCH 256     /* frame advances per transaction (per loop turn) */
 #define MAX_CHAIN 64      /* engine steps per frame advance */
+#define ADVANCE_HISTORY_FULL (-2)
 
 const double runtime_latency_bounds_ms[11] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
 
@@ -104,6 +105,7 @@ struct exec_s {
     frame_t *frames;              /* all frames */
     int64_t next_event;
     int is_new, ended, broken, touched;
+    int history_full;             /* reload, then fail with the history limit */
     int control;                  /* 1 abort, 2 timeout, 3 history limit */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
@@ -1124,6 +1126,12 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         return -1;
     }
     int n = cJSON_GetArraySize(events);
+    /* The history cap is exact: an advance that would pass it (leaving room
+     * for the final ExecutionFailed) is not committed at all. */
+    if (first - 1 + n + 1 > rt->cfg->history_limit) {
+        cJSON_Delete(events);
+        return ADVANCE_HISTORY_FULL;
+    }
     ex->next_event += n;
     int with_state = !(fr->pend == PEND_DONE && !fr->parent);
     rc = write_history(rt, fr, events, first, with_state);
@@ -1134,16 +1142,42 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         fr->dead = 1;
         child_ended(rt, fr);
     }
-    if (!ex->ended && ex->next_event > rt->cfg->history_limit + 1 && !ex->control) {
-        char cause[128];
-        snprintf(cause, sizeof cause, "the execution history reached its limit of %d events",
-                 rt->cfg->history_limit);
-        ex->control = 3;
-        ex->ctl_error = strdup(ASL_E_RUNTIME);
-        ex->ctl_cause = strdup(cause);
-        return exec_end_control(rt, ex);
-    }
     return 0;
+}
+
+static void set_history_full(runtime_t *rt, exec_t *ex)
+{
+    char cause[128];
+    snprintf(cause, sizeof cause,
+             "the execution history would exceed its limit of %d events (history_limit)",
+             rt->cfg->history_limit);
+    ex->control = 3;
+    free(ex->ctl_error);
+    free(ex->ctl_cause);
+    ex->ctl_error = strdup(ASL_E_RUNTIME);
+    ex->ctl_cause = strdup(cause);
+}
+
+/* A new execution whose very first advance would overflow its history: it is
+ * recorded as started and failed, nothing else. */
+static int fail_new_execution(runtime_t *rt, exec_t *ex)
+{
+    exec_quiesce(ex);
+    set_history_full(rt, ex);
+    cJSON *events = cJSON_CreateArray();
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "ExecutionStarted");
+    cJSON *d = cJSON_AddObjectToObject(ev, "details");
+    cJSON_AddItemToObject(d, "input", cJSON_Duplicate(ex->input, 1));
+    cJSON_AddItemToArray(events, ev);
+    ex->next_event = 1;
+    int rc = insert_exec_row(rt, ex);
+    if (rc == 0)
+        rc = write_history(rt, ex->root, events, ex->next_event++, 0);
+    cJSON_Delete(events);
+    if (rc == 0)
+        rc = exec_end_control(rt, ex);
+    return rc;
 }
 
 /* ---- asynchronous handlers ------------------------------------------------ */
@@ -1245,6 +1279,7 @@ static void after_batch(runtime_t *rt, int committed)
         if (!committed || ex->broken) {
             char *id = strdup(ex->id);
             int was_new = ex->is_new;
+            int history_full = ex->history_full;
             replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, 1);
             replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
             waiter_t *ws = ex->waiters;
@@ -1262,6 +1297,10 @@ static void after_batch(runtime_t *rt, int committed)
                 }
             }
             exec_t *again = id ? exec_find(rt, id) : NULL;
+            if (again && history_full && committed) {
+                set_history_full(rt, again);
+                enqueue(rt, again->root);
+            }
             while (ws) {
                 waiter_t *nw = ws->next;
                 if (again) {
@@ -1322,7 +1361,22 @@ static void pump(runtime_t *rt)
             rc = insert_exec_row(rt, ex);
         if (rc == 0)
             rc = ex->control ? exec_end_control(rt, ex) : frame_advance(rt, fr);
-        if (rc < 0) {
+        if (rc == ADVANCE_HISTORY_FULL) {
+            store_rollback_to(rt->st);
+            if (ex->is_new) {
+                if (store_savepoint(rt->st) < 0 || fail_new_execution(rt, ex) < 0) {
+                    store_rollback_to(rt->st);
+                    ex->broken = 1;
+                } else {
+                    store_release(rt->st);
+                }
+            } else {
+                /* Memory ran ahead of the rolled-back advance: rebuild from
+                 * the database after the commit, then end it. */
+                ex->broken = 1;
+                ex->history_full = 1;
+            }
+        } else if (rc < 0) {
             log_error("execution %s: step failed (%s); rolled back, reloading from the database",
                       ex->id, sqlite3_errmsg(store_db(rt->st)));
             store_rollback_to(rt->st);

@@ -220,6 +220,42 @@ class Executions(DaemonTestCase):
         self.assertEqual((st, body["error"]), (404, "ExecutionDoesNotExist"))
 
 
+class Limits(DaemonTestCase):
+    def test_async_task_timeout_is_states_timeout(self):
+        """An asynchronous handler slower than TimeoutSeconds fails the task
+        with States.Timeout, which Catch sees."""
+        d = self.daemon(payment_latency_ms=5000)
+        m = {"StartAt": "Pay", "States": {
+            "Pay": {"Type": "Task", "Resource": "sagad:payment.process", "TimeoutSeconds": 1,
+                    "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.err",
+                               "Next": "TimedOut"}], "End": True},
+            "TimedOut": {"Type": "Pass", "End": True}}}
+        st, _, body = d.request("PUT", "/state-machines/slowpay", m)
+        self.assertEqual(st, 201, body)
+        t0 = time.time()
+        st, _, desc = d.request("POST", "/state-machines/slowpay/executions?wait=10",
+                                {"input": {"orderId": "o-1"}})
+        self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"), desc)
+        self.assertEqual(desc["output"]["err"]["Error"], "States.Timeout")
+        self.assertLess(time.time() - t0, 4)
+        _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
+        self.assertIn("TaskTimedOut", [e["type"] for e in h["events"]])
+
+    def test_history_limit_fails_the_execution(self):
+        d = self.daemon(history_limit=50)
+        loop = {"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 0, "Next": "A"}}}
+        d.request("PUT", "/state-machines/loop", loop)
+        st, _, desc = d.request("POST", "/state-machines/loop/executions?wait=20", {"input": {}})
+        self.assertEqual((st, desc["status"]), (200, "FAILED"), desc)
+        self.assertEqual(desc["error"], "States.Runtime")
+        self.assertIn("50", desc["cause"])
+        _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
+        self.assertLessEqual(len(h["events"]), 50)
+        self.assertEqual(h["events"][-1]["type"], "ExecutionFailed")
+
+
 class Restart(DaemonTestCase):
     def test_definitions_survive_restart(self):
         d = self.daemon()
