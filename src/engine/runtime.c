@@ -180,6 +180,9 @@ static const char SQL_HISTORY[] =
 static const char SQL_PRUNE_SELECT[] =
     "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? ORDER BY seq LIMIT ?";
 static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id = ?";
+static const char SQL_TASK_SAVEPOINT[] = "SAVEPOINT task";
+static const char SQL_TASK_RELEASE[] = "RELEASE task";
+static const char SQL_TASK_ROLLBACK[] = "ROLLBACK TO task";
 static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
 
 static void schedule_pump(runtime_t *rt);
@@ -912,16 +915,17 @@ static void run_sync(runtime_t *rt, frame_t *fr)
     asl_error_t err = {0};
     /* The handler's effects roll back alone when it fails; the failure is
      * still recorded as a TaskFailed transition. */
-    if (sqlite3_exec(store_db(rt->st), "SAVEPOINT task", NULL, NULL, NULL) != SQLITE_OK) {
+    if (store_exec_cached(rt->st, SQL_TASK_SAVEPOINT) < 0) {
         set_failure(fr, ASL_E_TASK_FAILED, "database error before running the handler");
         return;
     }
     int rc = fr->h->run(&call, fr->task_input, &result, &err);
     if (rc == 0) {
-        sqlite3_exec(store_db(rt->st), "RELEASE task", NULL, NULL, NULL);
+        store_exec_cached(rt->st, SQL_TASK_RELEASE);
         set_result(fr, result);
     } else {
-        sqlite3_exec(store_db(rt->st), "ROLLBACK TO task; RELEASE task", NULL, NULL, NULL);
+        store_exec_cached(rt->st, SQL_TASK_ROLLBACK);
+        store_exec_cached(rt->st, SQL_TASK_RELEASE);
         cJSON_Delete(result);
         set_failure(fr, err.error ? err.error : ASL_E_TASK_FAILED,
                     err.cause ? err.cause : "the handler failed");
