@@ -271,6 +271,36 @@ class Restart(DaemonTestCase):
         self.assertNotIn("cannot store", d.stderr())
 
 
+class Reload(DaemonTestCase):
+    def test_sighup_reloads_sagas_dir(self):
+        import os
+        import shutil
+        import signal
+        import tempfile
+        from harness import ROOT
+        sagas = tempfile.mkdtemp(prefix="sagad-sagas-")
+        self.addCleanup(shutil.rmtree, sagas, True)
+        shutil.copy(os.path.join(ROOT, "sagas", "order.asl.json"), sagas)
+        d = self.daemon(sagas_dir=sagas)
+        st, _, _ = d.request("GET", "/state-machines/late")
+        self.assertEqual(st, 404)
+        with open(os.path.join(sagas, "late.asl.json"), "w") as f:
+            json.dump(PASS_WAIT, f)
+        with open(os.path.join(sagas, "broken.asl.json"), "w") as f:
+            f.write('{"StartAt": "Nope", "States": {}}')
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            st, _, body = d.request("GET", "/state-machines/late")
+            if st == 200:
+                break
+            time.sleep(0.02)
+        self.assertEqual((st, body["version"]), (200, 1))
+        self.assertTrue(d.wait_log(r"broken\.asl\.json.*StartAt"), d.stderr())
+        st, _, _ = d.request("GET", "/state-machines/broken")
+        self.assertEqual(st, 404)
+
+
 class DurableTimers(DaemonTestCase):
     def test_wait_survives_kill9_without_restarting(self):
         """A Wait of 3 s interrupted by a restart after 1 s ends about 2 s after the restart."""
