@@ -1342,14 +1342,12 @@ static void pump(runtime_t *rt)
 {
     if (!rt->ready_head)
         return;
-    uint64_t t0 = mono_ns();
     if (store_begin(rt->st) < 0) {
         log_error("cannot begin a transaction; retrying next turn");
         return;
     }
-    uint64_t *lat = NULL;
+    uint64_t lat[MAX_BATCH];
     size_t nlat = 0;
-    lat = malloc(MAX_BATCH * sizeof *lat);
     for (int n = 0; n < MAX_BATCH && rt->ready_head; n++) {
         frame_t *fr = dequeue(rt);
         exec_t *ex = fr->ex;
@@ -1388,8 +1386,7 @@ static void pump(runtime_t *rt)
         } else {
             store_release(rt->st);
         }
-        if (lat)
-            lat[nlat++] = fr->ready_ns;
+        lat[nlat++] = fr->ready_ns;
     }
     uint64_t tc = mono_ns();
     int committed = store_commit(rt->st) == 0;
@@ -1404,8 +1401,6 @@ static void pump(runtime_t *rt)
     rt->stats.commit_latency_sum_ms += (double)(t1 - tc) / 1e6;
     for (size_t i = 0; i < nlat; i++)
         latency_observe(rt, t1 - lat[i]);
-    free(lat);
-    (void)t0;
     after_batch(rt, committed);
 }
 
