@@ -98,14 +98,48 @@ run:
 	$(MAKE) all
 	@scripts/run.sh
 
+# Installed layout (docs/operations.md). The unit goes where systemd looks for
+# local units of this prefix (/usr/local/lib/systemd/system is on its path);
+# the config goes to /etc whatever the prefix, as systemd and Debian expect.
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SUBST      := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+              -e 's|@DATADIR@|$(DATADIR)|g'
+SAGA_FILES := $(notdir $(wildcard sagas/*.asl.json))
+
+# An existing config is the administrator's: never overwritten, and removed
+# by uninstall only while it is still the shipped default.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sagad/sagas
-	install -m 755 $(BUILD)/sagad $(BUILD)/sagactl $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 sagas/*.asl.json $(DESTDIR)$(PREFIX)/share/sagad/sagas/ 2>/dev/null || true
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sagad/sagas $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/sagad $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BUILD)/sagad $(BUILD)/sagactl $(DESTDIR)$(BINDIR)/
+	$(if $(SAGA_FILES),install -m 644 $(addprefix sagas/,$(SAGA_FILES)) $(DESTDIR)$(DATADIR)/sagad/sagas/)
+	$(SUBST) conf/sagad.service > $(BUILD)/sagad.service
+	install -m 644 $(BUILD)/sagad.service $(DESTDIR)$(UNITDIR)/sagad.service
+	$(SUBST) conf/sagad.prod.conf > $(BUILD)/sagad.prod.conf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf ]; then \
+	  echo "install: keeping the existing $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf"; \
+	else \
+	  install -m 644 $(BUILD)/sagad.prod.conf $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; \
+	fi
+	install -m 644 man/sagactl.1 $(DESTDIR)$(MANDIR)/man1/sagactl.1
+	install -m 644 man/sagad.8 $(DESTDIR)$(MANDIR)/man8/sagad.8
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sagad $(DESTDIR)$(PREFIX)/bin/sagactl
-	rm -rf $(DESTDIR)$(PREFIX)/share/sagad
+	rm -f $(DESTDIR)$(BINDIR)/sagad $(DESTDIR)$(BINDIR)/sagactl
+	rm -f $(DESTDIR)$(UNITDIR)/sagad.service
+	rm -f $(DESTDIR)$(MANDIR)/man1/sagactl.1 $(DESTDIR)$(MANDIR)/man8/sagad.8
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/sagad/sagas/,$(SAGA_FILES))
+	rmdir $(DESTDIR)$(DATADIR)/sagad/sagas $(DESTDIR)$(DATADIR)/sagad 2>/dev/null || true
+	@if $(SUBST) conf/sagad.prod.conf | cmp -s - $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; then \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; \
+	  rmdir $(DESTDIR)$(SYSCONFDIR)/sagad 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf ]; then \
+	  echo "uninstall: keeping the edited $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf"; \
+	fi
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -29,4 +29,4 @@ if [ -n "$redis" ]; then
     esac
   fi
 fi
-exec build/sagad -c "$conf"
+exec "${SAGAD_BIN:-build/sagad}" -c "$conf"

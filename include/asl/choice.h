@@ -27,9 +27,12 @@
  *   included, is literal.
  * - Timestamps are RFC 3339 (see asl_timestamp_parse) compared as instants.
  * - A Variable (or ...Path operand) that selects nothing fails with
- *   States.Runtime, except for IsPresent, which is then false. "IsX": false
- *   matches when the test is false (IsPresent: false on a missing field, IsNull:
- *   false on 1). */
+ *   States.Runtime ("Invalid path '$.x': The choice state's condition path
+ *   references an invalid value.", as AWS reports it), except in the Is*
+ *   tests: a missing value is not present and of no type, so IsPresent,
+ *   IsNull, IsString, ... are all false for it (as LocalStack, which is
+ *   checked against AWS, does). "IsX": false matches when the test is false
+ *   (IsPresent: false on a missing field, IsNull: false on 1). */
 #ifndef SAGAD_ASL_CHOICE_H
 #define SAGAD_ASL_CHOICE_H
 

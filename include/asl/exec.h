@@ -25,14 +25,30 @@
  *   ASL_STEP_RUN_CHILDREN start every step.children[i] with      CHILDREN(results)
  *                      asl_exec_start_child, at most
  *                      step.max_concurrency at once (0 = all),
- *                      run each to its end like an execution
+ *                      run each to its end like an execution;
+ *                      their events belong in the same
+ *                      history as the parent's
  *   ASL_STEP_CONTINUE  nothing (the engine yields after many     NONE
  *                      internal transitions for fairness)
  *   ASL_STEP_SUCCEEDED done: step.output
  *   ASL_STEP_FAILED    done: step.error
  *
  * Top-level TimeoutSeconds (asl_machine_timeout_seconds) and stopping an
- * execution are enforced by the runtime, not here.
+ * execution are enforced by the runtime, not here (it fails the execution
+ * with States.Timeout / marks it ABORTED and writes ExecutionTimedOut /
+ * ExecutionAborted itself).
+ *
+ * After a crash: load the last committed cursor and call asl_exec_pending to
+ * get the same request again (same task_token, same wake_at_ms), then go on.
+ *
+ * Error rules (AWS docs): Retry and Catch exist on Task, Parallel and Map and
+ * see every error raised in the state (task failures, States.Timeout,
+ * path/template/intrinsic errors, ResultPath failures, a failed branch or
+ * iteration). The first retrier whose ErrorEquals matches decides: retry if
+ * it has attempts left (delay = IntervalSeconds * BackoffRate^n, capped by
+ * MaxDelaySeconds, FULL jitter = uniform [0, delay) from random64), else go
+ * to the first matching catcher, else fail. States.Runtime is never retried
+ * or caught; States.DataLimitExceeded only when named explicitly.
  */
 #ifndef SAGAD_ASL_EXEC_H
 #define SAGAD_ASL_EXEC_H
@@ -49,7 +65,9 @@
 /* Injected time and randomness; the engine never reads a clock or a global RNG. */
 typedef struct asl_env_s {
     int64_t now_ms;                     /* ms since the Unix epoch */
-    uint64_t (*random64)(void *ud);     /* uniform 64-bit values; NULL = constant 0 */
+    /* Uniform 64-bit values for FULL jitter, States.UUID and States.MathRandom.
+     * NULL: jitter uses 0 and those two intrinsics fail (States.IntrinsicFailure). */
+    uint64_t (*random64)(void *ud);
     void *random_ud;
 } asl_env_t;
 
@@ -143,7 +161,9 @@ typedef struct asl_step_s {
 
     /* SUCCEEDED */
     cJSON *output;            /* owned */
-    /* FAILED */
+    /* FAILED. error.error is NULL (and cause may be) only for a Fail state
+     * without Error/ErrorPath (as on AWS, the failure then has no name);
+     * in Retry/Catch matching such a failure has the name "". */
     asl_error_t error;        /* owned */
 } asl_step_t;
 
@@ -211,6 +231,26 @@ int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
 int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcome,
                     const asl_exec_info_t *info, const asl_env_t *env,
                     asl_step_t *step, asl_error_t *err);
+
+/* Rebuilds what a persisted cursor is waiting for, with no events: after a
+ * restart the runtime calls this to learn again which task to run (same
+ * handler, input, attempt and task_token), until when to sleep (same
+ * wake_at_ms) or which children to run; kind CONTINUE for a cursor saved by
+ * a CONTINUE step. `cursor` is borrowed; step->cursor is a copy of it.
+ * Deterministic except for States.UUID/States.MathRandom in Parameters or
+ * ItemSelector (a runtime that needs those stable stores task_input itself).
+ * Returns 0, or -1 with err set if the cursor does not fit the machine. */
+int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
+                     const asl_exec_info_t *info, const asl_env_t *env,
+                     asl_step_t *step, asl_error_t *err);
+
+/* The machine a child runs: branch `index` of Parallel state `parent_state`
+ * of `m`, or the ItemProcessor of Map state `parent_state` (any index).
+ * Borrowed from m; NULL if there is no such state or branch. The runtime uses
+ * it to resume a child cursor after a restart (store parent_state, kind and
+ * index with each child). */
+const asl_machine_t *asl_exec_child_machine(const asl_machine_t *m, const char *parent_state,
+                                            asl_child_kind_t kind, size_t index);
 
 /* Name of the state a cursor is in (borrowed from the cursor) or NULL. For
  * `currentState` in the API without parsing the cursor yourself. */

@@ -32,7 +32,9 @@
  *   States.ArrayLength(a)
  *   States.ArrayUnique(a)               first occurrences, order kept
  *   States.Base64Encode(s)              UTF-8 bytes; s <= 10000 characters
- *   States.Base64Decode(s)              result must be UTF-8 text (no NUL)
+ *   States.Base64Decode(s)              standard alphabet, '=' padding optional,
+ *                                       no blanks (as Java's basic decoder);
+ *                                       result must be UTF-8 text (no NUL)
  *   States.Hash(s, alg)                 MD5, SHA-1, SHA-256, SHA-384, SHA-512;
  *                                       lowercase hex; s <= 10000 characters
  *   States.JsonMerge(a, b, false)       shallow merge, b wins; deep (true)

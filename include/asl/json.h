@@ -31,9 +31,11 @@ bool asl_json_equal(const cJSON *a, const cJSON *b);
  * something > limit) once `limit` is passed; use SIZE_MAX for the exact size. */
 size_t asl_json_size(const cJSON *v, size_t limit);
 
-/* Compact JSON text of v. Integral numbers with |n| < 1e17 print as integers
- * ("3", never "3.0"), others in the shortest "%.17g" form that round-trips;
- * NaN/Infinity print as null. Caller frees with free(). NULL on no memory. */
+/* Compact JSON text of v, escaping like cJSON (", \, control characters;
+ * UTF-8 kept). Integral numbers with |n| < 1e17 print as integers ("3",
+ * never "3.0"; integers up to 2^53 exactly), others with the fewest of 15, 16
+ * or 17 significant digits that round-trip; NaN/Infinity print as null.
+ * Caller frees with free(). NULL on no memory. */
 char *asl_json_print(const cJSON *v);
 
 /* Fails with States.DataLimitExceeded when v is larger than ASL_PAYLOAD_LIMIT

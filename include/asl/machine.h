@@ -38,7 +38,9 @@ const char *asl_state_type_name(asl_state_type_t t);
  * caller only wants the verdict). Each problem names the state (NULL for the
  * top level; nested states of a Parallel branch or Map processor are named
  * "Outer/Inner" — the path of enclosing state names then the state) and the
- * field ("Next", "Retry[1].ErrorEquals", "Parameters.foo.$", ...). */
+ * field ("Next", "Retry[1].ErrorEquals", "Parameters.foo.$", ...).
+ * Duplicate member names anywhere in the definition are reported first and
+ * stop the check there (which duplicate wins differs between parsers). */
 int asl_machine_compile(const cJSON *definition, asl_machine_t **out,
                         asl_problems_t *problems);
 

@@ -2,7 +2,10 @@
  * accepts it: "$" or "$$" root, .name, ['name'] / ["name"], [n] and [-n],
  * [*] and .*, ..name / ..[n] / ..* (deep scan), [a:b] slices, [i,j] index
  * unions and [?(expr)] filters with == != < <= > >=, &&, ||, !, parentheses,
- * @/$-relative paths, numbers, 'strings', true, false, null.
+ * @/$-relative paths, numbers, 'strings', true, false, null. Filter operand
+ * paths must be definite; a missing operand makes its comparison false; no
+ * coercion across types; filters nest at most 32 deep. Jayway extras (=~, in,
+ * size, functions like length()) are rejected at compile time.
  *
  * Results, as Jayway returns them to Step Functions:
  * - A definite path (no wildcard, deep scan, slice, union or filter) selects
@@ -12,7 +15,8 @@
  * - An indefinite path always yields an array of the matches in document
  *   order, [] when nothing matches, except that a missing field or a
  *   non-object/non-array on the still-definite prefix (e.g. "a" in "$.a[*]")
- *   fails with States.Runtime like a definite path.
+ *   fails with States.Runtime like a definite path. A deep scan visits every
+ *   node depth first (".." with a filter tests objects, not array slots).
  *
  * Writing (ResultPath): only reference paths; "$" replaces the whole document;
  * missing object fields along the way are created as objects; writing into an

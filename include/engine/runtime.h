@@ -29,6 +29,11 @@ typedef struct runtime_opts_s {
     /* Called after every commit that may have added outbox rows. */
     void (*after_commit)(void *ud);
     void *after_commit_ud;
+    /* Optional, for per-machine metrics: called as an execution is started
+     * (status "RUNNING") and as it ends (its final status), with the name of
+     * its state machine. Both strings are borrowed for the call. */
+    void (*on_count)(void *ud, const char *machine, const char *status);
+    void *on_count_ud;
 } runtime_opts_t;
 
 /* Counters for /metrics and /healthz. */

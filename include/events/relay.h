@@ -42,12 +42,12 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
                relay_t **out, char *err, size_t errlen);
 
 /* New rows may have been committed: publish what waits, if connected and no
- * batch is in flight (otherwise the batch's end picks them up). Never call it
- * while a transaction is open with uncommitted outbox rows you want kept out
- * of Redis; the relay checks store_in_txn and then only notes the kick. */
+ * batch is in flight (otherwise the batch's end picks them up). Safe to call
+ * at any time: while a transaction is open it only notes the kick, and the
+ * next kick after the commit acts on it. NULL is ignored. */
 void relay_kick(relay_t *r);
 
-/* Fills *out; backlog costs one COUNT query. */
+/* Fills *out; backlog costs one COUNT query over the outbox. */
 void relay_stats(relay_t *r, relay_stats_t *out);
 
 /* Stops: waits up to 2 s for answers to PUBLISHes in flight (deleting the rows

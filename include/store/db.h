@@ -44,6 +44,10 @@ int store_rollback_to(store_t *st);
  * negative SQLite result code; the statement is reset either way. */
 int store_exec_stmt(sqlite3_stmt *stmt);
 
+/* Runs `sql` (a string literal, no bindings, no rows) as a cached prepared
+ * statement. Returns 0 or a negative SQLite result code (logged). */
+int store_exec_cached(store_t *st, const char *sql);
+
 /* Milliseconds since the epoch, wall clock. */
 int64_t store_now_ms(void);
 

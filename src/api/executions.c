@@ -38,6 +38,21 @@ cJSON *api_body_json(http_request_t *req)
     return j;
 }
 
+int api_query_limit(http_request_t *req, int *limit)
+{
+    const char *lim = http_request_query(req, "limit");
+    if (!lim)
+        return 0;
+    char *end;
+    long l = strtol(lim, &end, 10);
+    if (!*lim || *end || l < 1 || l > 1000) {
+        http_respond_error(req, 400, "InvalidParameter", "limit must be an integer from 1 to 1000");
+        return -1;
+    }
+    *limit = (int)l;
+    return 0;
+}
+
 /* ?wait=SECONDS: -1 when absent, or answers 400 and returns -2. */
 static int64_t wait_param(http_request_t *req)
 {
@@ -304,7 +319,6 @@ static void on_list_executions(http_request_t *req, void *ud)
     api_t *api = ud;
     const char *status = http_request_query(req, "status");
     const char *machine = http_request_query(req, "stateMachine");
-    const char *lim = http_request_query(req, "limit");
     const char *cursor = http_request_query(req, "cursor");
     int limit = 100;
     if (status && !*status)
@@ -318,15 +332,8 @@ static void on_list_executions(http_request_t *req, void *ud)
                            "status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED");
         return;
     }
-    if (lim) {
-        char *end;
-        long l = strtol(lim, &end, 10);
-        if (!*lim || *end || l < 1 || l > 1000) {
-            http_respond_error(req, 400, "InvalidParameter", "limit must be an integer from 1 to 1000");
-            return;
-        }
-        limit = (int)l;
-    }
+    if (api_query_limit(req, &limit) < 0)
+        return;
     const char *why = NULL;
     cJSON *o = runtime_list(api->runtime, status, machine, limit, cursor, &why);
     if (!o) {

@@ -62,17 +62,9 @@ static void on_get_order(http_request_t *req, void *ud)
 static void on_list_orders(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    const char *lim = http_request_query(req, "limit");
     int limit = 100;
-    if (lim) {
-        char *end;
-        long l = strtol(lim, &end, 10);
-        if (!*lim || *end || l < 1 || l > 1000) {
-            http_respond_error(req, 400, "InvalidParameter", "limit must be an integer from 1 to 1000");
-            return;
-        }
-        limit = (int)l;
-    }
+    if (api_query_limit(req, &limit) < 0)
+        return;
     cJSON *o = NULL;
     int rc = domain_order_list(api->store, limit, &o);
     reply_domain(req, rc, o, "orders", "OrderDoesNotExist", "order");

@@ -275,10 +275,14 @@ static asl_choice_t *compile_rule(comp_t *c, const cJSON *rule, bool top, const 
                 problem(c, f, "Next is allowed only in top-level Choice Rules, not inside And, Or or Not");
             else if (!cJSON_IsString(m) || !m->valuestring[0])
                 problem(c, f, "Next must be a non-empty string naming a state");
-            else if (!(r->next = strdup(m->valuestring)))
+            else if (free(r->next), !(r->next = strdup(m->valuestring)))
                 problem(c, f, "out of memory");
         } else if (strcmp(k, "Variable") == 0) {
+            if (var)
+                problem(c, f, "Variable appears twice");
             var = m;
+            asl_path_free(r->var);
+            r->var = NULL;
             char pm[ASL_PATH_MSG_MAX];
             if (!cJSON_IsString(m))
                 problem(c, f, "Variable must be a string holding a reference path");
@@ -406,10 +410,9 @@ static int eval_cmp(const asl_choice_t *r, const cJSON *input, const cJSON *ctx,
     asl_path_get(r->var, input, ctx, &v);
     if (op->fam == FAM_IS) {
         bool want = cJSON_IsTrue(r->rhs), got;
-        if (op->sub == IS_PRESENT)
-            return (v != NULL) == want;
-        if (!v)
-            return missing(r->var, err);
+        /* A missing value is of no type: every Is* test is false for it. */
+        if (op->sub == IS_PRESENT || !v)
+            return (op->sub == IS_PRESENT && v != NULL) == want;
         switch (op->sub) {
         case IS_NULL: got = cJSON_IsNull(v); break;
         case IS_NUMERIC: got = cJSON_IsNumber(v); break;

@@ -14,7 +14,9 @@
  * (ASL_STEP_CONTINUE), so a Pass/Choice loop cannot hog the event loop. */
 #define STEP_BUDGET 1000
 
-enum { R_STOP = 0, R_NEXT = 1, R_ERR = 2 };
+/* What a state function did: stopped with a filled step, moved to the next
+ * state, raised r->err, or (Wait) found nothing to wait for. */
+enum { R_STOP = 0, R_NEXT = 1, R_ERR = 2, R_WAITED = 3 };
 
 /* Phases a cursor can be in. */
 typedef enum { PH_ENTER = 0, PH_TASK, PH_WAIT, PH_RETRY, PH_CHILDREN } phase_t;
@@ -27,6 +29,7 @@ typedef struct run_s {
     asl_step_t *step;
     int lean;                   /* events without input/output payloads (asl_run) */
     size_t transitions;         /* states entered during this call */
+    size_t n_events;            /* events produced during this call */
 
     /* cursor */
     size_t state;
@@ -58,6 +61,9 @@ static int64_t now_ms(const run_t *r)
 
 static cJSON *event(run_t *r, const char *type)
 {
+    r->n_events++;
+    if (r->lean)
+        return NULL; /* asl_run without an events array only counts them */
     cJSON *e = cJSON_CreateObject();
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", type);
@@ -66,18 +72,24 @@ static cJSON *event(run_t *r, const char *type)
     return d;
 }
 
-/* Adds a JSON payload (copied) unless lean. */
+/* Adds a JSON payload (copied). */
 static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
 {
-    if (r->lean)
-        return;
-    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    (void)r;
+    if (d)
+        cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
 static void add_str(cJSON *d, const char *key, const char *s)
 {
-    if (s)
+    if (d && s)
         cJSON_AddStringToObject(d, key, s);
+}
+
+static void add_num(cJSON *d, const char *key, double v)
+{
+    if (d)
+        cJSON_AddNumberToObject(d, key, v);
 }
 
 static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
@@ -208,6 +220,57 @@ static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *par
     return 0;
 }
 
+/* InputPath without copying when possible: *view points into r->input or
+ * is *owned (which the caller frees). */
+static int input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **owned)
+{
+    const asl_state_t *s = cur(r);
+    *owned = NULL;
+    if (s->input_path_null) {
+        *owned = cJSON_CreateObject();
+        *view = *owned;
+        return 0;
+    }
+    if (!s->input_path || (asl_path_is_root(s->input_path) && !asl_path_is_context(s->input_path))) {
+        *view = r->input;
+        return 0;
+    }
+    if (asl_path_get(s->input_path, r->input, ctx, view) == 1)
+        return 0;
+    if (asl_path_eval(s->input_path, r->input, ctx, owned, &r->err) != 0)
+        return -1;
+    *view = *owned;
+    return 0;
+}
+
+/* OutputPath of a view (Choice, Wait, Succeed): takes *owned or r->input
+ * instead of copying when the whole value passes. */
+static int view_output(run_t *r, const cJSON *view, cJSON *owned, const cJSON *ctx, cJSON **out)
+{
+    const asl_state_t *s = cur(r);
+    if (!s->output_path_null && (!s->output_path || (asl_path_is_root(s->output_path) &&
+                                                     !asl_path_is_context(s->output_path)))) {
+        if (owned) {
+            *out = owned;
+        } else if (view == r->input) {
+            *out = r->input;
+            r->input = NULL;
+        } else {
+            *out = cJSON_Duplicate(view, 1);
+        }
+        return 0;
+    }
+    int rc = select_path(s->output_path, s->output_path_null, view, ctx, out, &r->err);
+    cJSON_Delete(owned);
+    return rc;
+}
+
+/* ResultPath replaces the whole input ("$", the default). */
+static int result_replaces(const asl_state_t *s)
+{
+    return !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
+}
+
 /* A number from a literal or a reference path into `in`. */
 static int num_field(run_t *r, const asl_num_field_t *f, const cJSON *in, const cJSON *ctx,
                      const char *field, double min, int integer, double *out)
@@ -284,6 +347,21 @@ static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
     for (int i = 0; cJSON_IsString(ph) && i < (int)(sizeof PHASES / sizeof PHASES[0]); i++)
         if (strcmp(ph->valuestring, PHASES[i]) == 0)
             phase = i;
+    if (idx >= 0 && phase >= 0) {
+        /* A cursor saved under another version of the definition may name a
+         * state whose type no longer fits its phase. */
+        asl_state_type_t t = asl_machine_state(r->m, (size_t)idx)->type;
+        int fits = 1;
+        switch ((phase_t)phase) {
+        case PH_ENTER: break;
+        case PH_TASK: fits = t == ASL_STATE_TASK; break;
+        case PH_WAIT: fits = t == ASL_STATE_WAIT; break;
+        case PH_RETRY: fits = t == ASL_STATE_TASK || t == ASL_STATE_PARALLEL || t == ASL_STATE_MAP; break;
+        case PH_CHILDREN: fits = t == ASL_STATE_PARALLEL || t == ASL_STATE_MAP; break;
+        }
+        if (!fits)
+            idx = -1;
+    }
     if (idx < 0 || phase < 0) {
         cJSON_Delete(c);
         if (err)
@@ -323,7 +401,7 @@ static int succeed(run_t *r, cJSON *output)
     asl_step_t *st = r->step;
     if (r->child_kind == ASL_CHILD_ITERATION) {
         cJSON *d = event(r, "MapIterationSucceeded");
-        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionSucceeded");
@@ -340,7 +418,7 @@ static int fail(run_t *r)
     asl_step_t *st = r->step;
     if (r->child_kind == ASL_CHILD_ITERATION) {
         cJSON *d = event(r, "MapIterationFailed");
-        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
         add_str(d, "error", r->err.error);
         add_str(d, "cause", r->err.cause);
@@ -502,9 +580,9 @@ static int run_task(run_t *r, int emit)
         add_str(d, "resource", s->handler);
         add_payload(r, d, "parameters", eff);
         if (timeout > 0)
-            cJSON_AddNumberToObject(d, "timeoutInSeconds", timeout);
+            add_num(d, "timeoutInSeconds", timeout);
         if (heartbeat > 0)
-            cJSON_AddNumberToObject(d, "heartbeatInSeconds", heartbeat);
+            add_num(d, "heartbeatInSeconds", heartbeat);
         d = event(r, "TaskStarted");
         add_str(d, "resourceType", "sagad");
         add_str(d, "resource", s->handler);
@@ -614,7 +692,7 @@ static int run_children(run_t *r, int emit)
     if (emit) {
         if (is_map) {
             cJSON *d = event(r, "MapStateStarted");
-            cJSON_AddNumberToObject(d, "length", (double)n);
+            add_num(d, "length", (double)n);
         } else {
             event(r, "ParallelStateStarted");
         }
@@ -671,7 +749,6 @@ static int run_state(run_t *r)
 {
     const asl_state_t *s = cur(r);
     cJSON *ctx = NULL, *eff = NULL, *out = NULL;
-    int rc = R_ERR;
     switch (s->type) {
     case ASL_STATE_TASK:
         return run_task(r, 1);
@@ -680,14 +757,29 @@ static int run_state(run_t *r)
         return run_children(r, 1);
     case ASL_STATE_PASS: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, s->parameters, &eff) != 0)
-            break;
-        cJSON *result = eff;
+        cJSON *result = NULL;
         if (s->result) {
-            cJSON_Delete(eff);
             result = cJSON_Duplicate(s->result, 1);
+        } else {
+            const cJSON *view;
+            cJSON *owned;
+            if (input_view(r, ctx, &view, &owned) != 0)
+                break;
+            if (s->parameters) {
+                asl_eval_env_t ee = eval_env(r, ctx);
+                int prc = asl_template_eval(s->parameters, view, &ee, &result, &r->err);
+                cJSON_Delete(owned);
+                if (prc != 0)
+                    break;
+            } else if (owned) {
+                result = owned;
+            } else if (view == r->input && result_replaces(s)) {
+                result = r->input;
+                r->input = NULL;
+            } else {
+                result = cJSON_Duplicate(view, 1);
+            }
         }
-        eff = NULL;
         cJSON *in = r->input;
         r->input = NULL;
         if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0)
@@ -704,12 +796,15 @@ static int run_state(run_t *r)
     }
     case ASL_STATE_CHOICE: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, NULL, &eff) != 0)
+        const cJSON *view;
+        cJSON *owned;
+        if (input_view(r, ctx, &view, &owned) != 0)
             break;
+        eff = owned;
         asl_eval_env_t ee = eval_env(r, ctx);
         long next = -1;
         for (size_t k = 0; k < s->n_choices && next < 0; k++) {
-            int m = asl_choice_eval(s->choices[k], eff, &ee, &r->err);
+            int m = asl_choice_eval(s->choices[k], view, &ee, &r->err);
             if (m < 0)
                 goto done;
             if (m)
@@ -722,11 +817,9 @@ static int run_state(run_t *r)
                           "No choice rule of state '%s' matched and there is no Default", s->name);
             break;
         }
-        if (output_path(r, eff, ctx, &out) != 0) {
-            eff = NULL;
-            break;
-        }
         eff = NULL;
+        if (view_output(r, view, owned, ctx, &out) != 0)
+            break;
         state_event(r, "StateExited", "output", out);
         cJSON_Delete(ctx);
         cJSON_Delete(r->input);
@@ -769,17 +862,16 @@ static int run_state(run_t *r)
             make_cursor(r, PH_WAIT);
             return R_STOP;
         }
-        return -1; /* no wait needed: finish below */
+        return R_WAITED; /* nothing to wait for: finish at once */
     }
     case ASL_STATE_SUCCEED: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, NULL, &eff) != 0)
+        const cJSON *view;
+        cJSON *owned;
+        if (input_view(r, ctx, &view, &owned) != 0)
             break;
-        if (output_path(r, eff, ctx, &out) != 0) {
-            eff = NULL;
+        if (view_output(r, view, owned, ctx, &out) != 0)
             break;
-        }
-        eff = NULL;
         state_event(r, "StateExited", "output", out);
         cJSON_Delete(ctx);
         return transition(r, out);
@@ -804,7 +896,6 @@ done:
     cJSON_Delete(ctx);
     cJSON_Delete(eff);
     cJSON_Delete(out);
-    (void)rc;
     return R_ERR;
 }
 
@@ -813,10 +904,11 @@ static int finish_wait(run_t *r)
 {
     const asl_state_t *s = cur(r);
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
-    cJSON *eff = NULL, *out = NULL;
-    int rc = effective_input(r, ctx, NULL, &eff);
-    if (rc == 0 && output_path(r, eff, ctx, &out) != 0)
-        rc = -1;
+    const cJSON *view;
+    cJSON *owned, *out = NULL;
+    int rc = input_view(r, ctx, &view, &owned);
+    if (rc == 0)
+        rc = view_output(r, view, owned, ctx, &out);
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
@@ -842,7 +934,7 @@ static int drive(run_t *r, int entering)
             memset(r->attempts, 0, sizeof r->attempts);
             state_event(r, "StateEntered", "input", r->input);
             rc = run_state(r);
-            if (rc == -1)
+            if (rc == R_WAITED)
                 rc = finish_wait(r);
         } else {
             rc = R_NEXT;
@@ -878,7 +970,7 @@ static int start_common(run_t *r, const cJSON *input)
     r->state = asl_machine_start_index(r->m);
     if (r->child_kind == ASL_CHILD_ITERATION) {
         cJSON *d = event(r, "MapIterationStarted");
-        cJSON_AddNumberToObject(d, "index", (double)r->index);
+        add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionStarted");
@@ -895,7 +987,7 @@ static int start_common(run_t *r, const cJSON *input)
 }
 
 static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
-                      const asl_env_t *env, asl_step_t *step, int lean, size_t *transitions)
+                      const asl_env_t *env, asl_step_t *step, int lean, size_t *counts)
 {
     run_t r;
     memset(&r, 0, sizeof r);
@@ -905,8 +997,10 @@ static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec
     r.step = step;
     r.lean = lean;
     int rc = start_common(&r, input);
-    if (transitions)
-        *transitions = r.transitions;
+    if (counts) {
+        counts[0] = r.transitions;
+        counts[1] = r.n_events;
+    }
     return rc;
 }
 
@@ -917,7 +1011,7 @@ int asl_exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_in
 }
 
 static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
-                            const asl_env_t *env, asl_step_t *step, int lean, size_t *transitions)
+                            const asl_env_t *env, asl_step_t *step, int lean, size_t *counts)
 {
     run_t r;
     memset(&r, 0, sizeof r);
@@ -930,8 +1024,10 @@ static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *inf
     r.parent = strdup(child->parent_state ? child->parent_state : "");
     r.index = child->index;
     int rc = start_common(&r, child->input);
-    if (transitions)
-        *transitions = r.transitions;
+    if (counts) {
+        counts[0] = r.transitions;
+        counts[1] = r.n_events;
+    }
     return rc;
 }
 
@@ -968,8 +1064,15 @@ static int task_succeeded(run_t *r, cJSON *result)
         result = sel;
     }
     /* ResultPath consumes the raw input; r->input stays for Retry/Catch. */
-    int replaces = !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
-    cJSON *in = replaces ? NULL : cJSON_Duplicate(r->input, 1);
+    cJSON *in = NULL;
+    if (!result_replaces(s)) {
+        if (s->n_retry || s->n_catch) {
+            in = cJSON_Duplicate(r->input, 1);
+        } else {
+            in = r->input;
+            r->input = NULL;
+        }
+    }
     cJSON *out = NULL;
     if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0) {
         cJSON_Delete(ctx);
@@ -1076,7 +1179,7 @@ static int children_done(run_t *r, cJSON *children)
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
                   const asl_exec_info_t *info, const asl_env_t *env, asl_step_t *step,
-                  asl_error_t *err, int lean, size_t *transitions)
+                  asl_error_t *err, int lean, size_t *counts)
 {
     asl_outcome_t none = {0};
     if (!oc)
@@ -1151,8 +1254,10 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
     if (rc == R_NEXT)
         drive(&r, 1);
 out:
-    if (transitions)
-        *transitions = r.transitions;
+    if (counts) {
+        counts[0] = r.transitions;
+        counts[1] = r.n_events;
+    }
     cJSON_Delete(phase == PH_TASK ? NULL : result);
     if (phase != PH_CHILDREN)
         cJSON_Delete(children);
@@ -1165,6 +1270,66 @@ int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcom
                     asl_step_t *step, asl_error_t *err)
 {
     return resume(m, cursor, outcome, info, env, step, err, 0, NULL);
+}
+
+int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
+                     const asl_exec_info_t *info, const asl_env_t *env,
+                     asl_step_t *step, asl_error_t *err)
+{
+    memset(step, 0, sizeof *step);
+    run_t r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.info = info;
+    r.env = env;
+    r.step = step;
+    cJSON *copy = cJSON_Duplicate(cursor, 1);
+    int phase = copy ? load_cursor(&r, copy, err) : -1;
+    if (phase < 0 || init_step(step) != 0) {
+        run_free(&r);
+        memset(step, 0, sizeof *step);
+        return -1;
+    }
+    int rc = R_STOP;
+    switch ((phase_t)phase) {
+    case PH_ENTER:
+        step->kind = ASL_STEP_CONTINUE;
+        make_cursor(&r, PH_ENTER);
+        break;
+    case PH_TASK:
+        rc = run_task(&r, 0);
+        break;
+    case PH_WAIT:
+    case PH_RETRY:
+        step->kind = phase == PH_WAIT ? ASL_STEP_WAIT : ASL_STEP_RETRY;
+        step->wake_at_ms = r.wake_ms;
+        make_cursor(&r, (phase_t)phase);
+        break;
+    case PH_CHILDREN:
+        rc = run_children(&r, 0);
+        break;
+    }
+    if (rc != R_STOP) {
+        if (err)
+            asl_error_move(err, &r.err);
+        run_free(&r);
+        asl_step_clear(step);
+        return -1;
+    }
+    run_free(&r);
+    return 0;
+}
+
+const asl_machine_t *asl_exec_child_machine(const asl_machine_t *m, const char *parent_state,
+                                            asl_child_kind_t kind, size_t index)
+{
+    long i = asl_machine_find_state(m, parent_state);
+    if (i < 0)
+        return NULL;
+    asl_state_type_t t = asl_machine_state_type(m, (size_t)i);
+    if (kind == ASL_CHILD_ITERATION)
+        return t == ASL_STATE_MAP ? asl_machine_state_branch(m, (size_t)i, 0) : NULL;
+    return t == ASL_STATE_PARALLEL ? asl_machine_state_branch(m, (size_t)i, index) : NULL;
 }
 
 /* ---- steps -------------------------------------------------------------- */
@@ -1253,10 +1418,10 @@ static int builtin_task(const char *resource, const cJSON *input, cJSON **result
 }
 
 /* Moves the step's events to the caller's array and counts them. */
-static void collect_events(driver_t *d, asl_step_t *st, size_t transitions)
+static void collect_events(driver_t *d, asl_step_t *st, const size_t *counts)
 {
-    d->res->n_transitions += transitions;
-    d->res->n_events += (size_t)cJSON_GetArraySize(st->events);
+    d->res->n_transitions += counts[0];
+    d->res->n_events += counts[1];
     if (d->o && d->o->events) {
         cJSON *e;
         while ((e = cJSON_DetachItemFromArray(st->events, 0)) != NULL)
@@ -1288,8 +1453,8 @@ static cJSON *run_children_sync(driver_t *d, asl_step_t *st)
         while (!stop && started < n && started - done < (interleave ? limit : 1)) {
             fiber_t *f = &fs[started];
             f->m = st->children[started].machine;
-            size_t tr = 0;
-            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean, &tr) != 0) {
+            size_t tr[2] = {0, 0};
+            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean, tr) != 0) {
                 d->aborted = 1;
                 break;
             }
@@ -1402,8 +1567,8 @@ static void advance(driver_t *d, fiber_t *f)
     }
     cJSON *cursor = asl_step_take_cursor(st);
     asl_step_clear(st);
-    size_t tr = 0;
-    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean, &tr) != 0)
+    size_t tr[2] = {0, 0};
+    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean, tr) != 0)
         d->aborted = 1;
     else
         collect_events(d, st, tr);
@@ -1439,8 +1604,8 @@ int asl_run(const asl_machine_t *m, const cJSON *input, const asl_run_opts_t *op
     fiber_t f;
     memset(&f, 0, sizeof f);
     f.m = m;
-    size_t tr = 0;
-    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean, &tr) != 0)
+    size_t tr[2] = {0, 0};
+    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean, tr) != 0)
         return -1;
     collect_events(&d, &f.step, tr);
     while (!f.result && !d.aborted)

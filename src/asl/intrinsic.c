@@ -317,10 +317,15 @@ static node_t *parse_arg(parser_t *ps, int depth)
             while (*q >= '0' && *q <= '9')
                 q++;
         }
+        double d = strtod(p, NULL);
+        if (!isfinite(d)) {
+            fail(ps, "number out of range at position %zu", ps->pos);
+            return NULL;
+        }
         node_t *n = new_node(ps, ARG_LIT);
         if (!n)
             return NULL;
-        n->lit = cJSON_CreateNumber(strtod(p, NULL));
+        n->lit = cJSON_CreateNumber(d);
         ps->pos += (size_t)(q - p);
         if (!n->lit) {
             fail(ps, "out of memory");
@@ -858,13 +863,27 @@ static cJSON *do_b64decode(eval_t *ev, const cJSON *v)
         fn_fail(ev, F_BASE64_DECODE, "the input is longer than %d characters", MAX_CHARS);
         return NULL;
     }
-    uint8_t *out = malloc(BASE64_DECODE_LENGTH(len) + 1);
-    if (!out)
+    /* Like Java's basic decoder: only the Base64 alphabet, '=' padding
+     * optional (nettle itself would skip blanks and insist on padding). */
+    size_t data = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    size_t pad = strspn(s + data, "=");
+    char padded[MAX_CHARS + 4];
+    bool bad = data + pad != len || pad > 2 || (pad && len % 4) || data % 4 == 1;
+    if (!bad) {
+        memcpy(padded, s, data);
+        size_t plen = data;
+        while (plen % 4)
+            padded[plen++] = '=';
+        s = padded;
+        len = plen;
+    }
+    uint8_t *out = bad ? NULL : malloc(BASE64_DECODE_LENGTH(len) + 1);
+    if (!bad && !out)
         return oom(ev, F_BASE64_DECODE);
     struct base64_decode_ctx c;
     size_t n = 0;
     base64_decode_init(&c);
-    if (!base64_decode_update(&c, &n, out, len, s) || !base64_decode_final(&c)) {
+    if (bad || !base64_decode_update(&c, &n, out, len, s) || !base64_decode_final(&c)) {
         free(out);
         fn_fail(ev, F_BASE64_DECODE, "the input is not valid Base64");
         return NULL;
@@ -1202,7 +1221,7 @@ static cJSON *apply(eval_t *ev, const node_t *n, val_t *a, size_t na)
 
 static cJSON *call(eval_t *ev, const node_t *n)
 {
-    val_t stack_args[4];
+    val_t stack_args[4] = {{0}};
     val_t *a = n->nargs <= 4 ? stack_args : malloc(n->nargs * sizeof *a);
     if (!a)
         return oom(ev, n->fn);

@@ -91,7 +91,18 @@ static void put_number(sink_t *s, double d)
         return;
     }
     if (d == floor(d) && fabs(d) < 1e17) {
-        n = snprintf(tmp, sizeof tmp, "%.0f", d == 0 ? 0.0 : d);
+        /* Integers are most numbers in practice: digits by hand, no printf. */
+        int64_t i = (int64_t)d;
+        uint64_t u = i < 0 ? (uint64_t)(-i) : (uint64_t)i;
+        char *e = tmp + sizeof tmp, *q = e;
+        do {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            *--q = '-';
+        put(s, q, (size_t)(e - q));
+        return;
     } else {
         n = snprintf(tmp, sizeof tmp, "%.15g", d);
         if (strtod(tmp, NULL) != d)

@@ -268,6 +268,19 @@ static void check_fields(ctx_t *c, const char *st, const char *prefix, const cJS
 
 /* ---- Retry / Catch ------------------------------------------------------ */
 
+static int known_error(const char *name)
+{
+    static const char *const names[] = {ASL_E_ALL, ASL_E_HEARTBEAT_TIMEOUT, ASL_E_TIMEOUT,
+        ASL_E_TASK_FAILED, ASL_E_PERMISSIONS, ASL_E_RESULT_PATH, ASL_E_PARAMETER_PATH,
+        ASL_E_BRANCH_FAILED, ASL_E_NO_CHOICE_MATCHED, ASL_E_INTRINSIC_FAILURE,
+        ASL_E_EXCEED_TOLERATED, ASL_E_ITEM_READER_FAILED, ASL_E_RESULT_WRITER, ASL_E_RUNTIME,
+        ASL_E_DATA_LIMIT, "States.QueryEvaluationError", "States.Http.Socket", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(*n, name) == 0)
+            return 1;
+    return 0;
+}
+
 /* ErrorEquals: a non-empty array of strings; States.ALL alone and last. */
 static void compile_error_equals(ctx_t *c, const char *st, const char *prefix,
                                  const cJSON *obj, int is_last, const char ***errs, size_t *n)
@@ -297,6 +310,9 @@ static void compile_error_equals(ctx_t *c, const char *st, const char *prefix,
         }
         if (strcmp(e->valuestring, ASL_E_ALL) == 0)
             has_all = 1;
+        else if (strncmp(e->valuestring, "States.", 7) == 0 && !known_error(e->valuestring))
+            prob(c, st, fb, "\"%s\" is not a predefined error name (names starting with "
+                 "\"States.\" are reserved)", e->valuestring);
         list[k++] = e->valuestring;
     }
     if (has_all && count > 1)
@@ -340,7 +356,6 @@ static void compile_retry(ctx_t *c, const char *st, asl_state_t *s)
         }
         check_fields(c, st, pre, e, allowed, "a retrier");
         compile_error_equals(c, st, pre, e, e->next == NULL, &rt->errors, &rt->n_errors);
-        double d;
         fname(fb, sizeof fb, pre, "IntervalSeconds");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "IntervalSeconds");
         if (v) {
@@ -381,7 +396,6 @@ static void compile_retry(ctx_t *c, const char *st, asl_state_t *s)
             else
                 rt->max_delay_s = v->valuedouble;
         }
-        (void)d;
         fname(fb, sizeof fb, pre, "JitterStrategy");
         v = cJSON_GetObjectItemCaseSensitive(e, "JitterStrategy");
         if (v) {
@@ -447,6 +461,11 @@ static void compile_template(ctx_t *c, const char *st, const cJSON *obj, const c
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
     if (!v)
         return;
+    /* ASL spec: a payload template is a JSON object. */
+    if (!cJSON_IsObject(v)) {
+        prob(c, st, field, "must be a JSON object (payload template), not %s", json_type(v));
+        return;
+    }
     asl_problems_t local;
     asl_problems_init(&local);
     if (asl_template_compile(v, st, field, &local, out) != 0 || local.count) {
@@ -1028,6 +1047,58 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
     return m;
 }
 
+/* Duplicate member names are ambiguous (which one wins differs between JSON
+ * parsers), so they are reported and the definition goes no further. `state`
+ * is the nearest enclosing state's name, `path` the location below it. */
+static void find_duplicates(ctx_t *c, const cJSON *v, const char *state, const char *path,
+                            int depth)
+{
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return;
+    size_t i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        char sub[512];
+        if (cJSON_IsObject(v)) {
+            for (const cJSON *f = v->child; f != e; f = f->next) {
+                if (strcmp(f->string, e->string) == 0) {
+                    fname(sub, sizeof sub, path, e->string);
+                    prob(c, state, sub[0] ? sub : NULL, "duplicate field \"%s\"", e->string);
+                    break;
+                }
+            }
+        }
+        if (!cJSON_IsObject(e) && !cJSON_IsArray(e))
+            continue;
+        /* A member of a "States" object is a state: names restart there. */
+        if (cJSON_IsObject(v) && depth > 0 && path && strcmp(path, "States") == 0 &&
+            cJSON_IsObject(e)) {
+            char stn[512];
+            snprintf(stn, sizeof stn, "%s%s%s", state ? state : "", state ? "/" : "", e->string);
+            find_duplicates(c, e, stn, NULL, depth + 1);
+            continue;
+        }
+        if (cJSON_IsObject(v) && (!path || !*path) && strcmp(e->string, "States") == 0) {
+            find_duplicates(c, e, state, "States", depth + 1);
+            continue;
+        }
+        if (cJSON_IsObject(v))
+            fname(sub, sizeof sub, path, e->string);
+        else
+            snprintf(sub, sizeof sub, "%s[%zu]", path ? path : "", i);
+        /* Branches/ItemProcessor/Iterator hold machines: their "States" restart naming. */
+        int machine = cJSON_IsObject(e) && cJSON_GetObjectItemCaseSensitive(e, "States") &&
+                      cJSON_GetObjectItemCaseSensitive(e, "StartAt");
+        find_duplicates(c, e, state, machine ? NULL : sub, depth + 1);
+    }
+}
+
+static int has_duplicates(ctx_t *c, const cJSON *def)
+{
+    size_t before = c->count;
+    find_duplicates(c, def, NULL, NULL, 1);
+    return c->count != before;
+}
+
 int asl_machine_compile(const cJSON *definition, asl_machine_t **out, asl_problems_t *problems)
 {
     *out = NULL;
@@ -1036,6 +1107,8 @@ int asl_machine_compile(const cJSON *definition, asl_machine_t **out, asl_proble
         prob(&c, NULL, NULL, "no definition");
         return -1;
     }
+    if (has_duplicates(&c, definition))
+        return -1;
     cJSON *copy = cJSON_Duplicate(definition, 1);
     if (!copy) {
         prob(&c, NULL, NULL, "out of memory");
@@ -1089,6 +1162,10 @@ int asl_machine_compile_text(const char *text, size_t len, asl_machine_t **out,
     }
     free(buf);
     ctx_t c = {problems, 0};
+    if (has_duplicates(&c, def)) {
+        cJSON_Delete(def);
+        return -1;
+    }
     asl_machine_t *m = compile_machine(&c, def, NULL, NULL, NULL, 1);
     if (!m || c.count) {
         asl_machine_free(m);

@@ -4,9 +4,7 @@
 #include "asl/path.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +19,9 @@ typedef enum {
     SEG_UNION,
     SEG_FILTER
 } seg_kind_t;
+
+/* Bound on nested filters, parentheses and '!' (keeps recursion shallow). */
+#define MAX_FILTER_DEPTH 32
 
 typedef enum { FX_OR, FX_AND, FX_NOT, FX_EXISTS, FX_CMP } fx_kind_t;
 typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } fx_op_t;
@@ -66,7 +67,7 @@ typedef struct parser_s {
     const char *s;
     size_t pos;
     bool in_filter;  /* names stop at operators and blanks */
-    unsigned flags;
+    int depth;       /* filter nesting, bounded to keep recursion shallow */
     char *msg;
     size_t msglen;
     bool failed;
@@ -322,12 +323,18 @@ static fexpr_t *new_fx(parser_t *ps, fx_kind_t kind)
 static fexpr_t *parse_unary(parser_t *ps)
 {
     skip_ws(ps);
+    if (ps->depth >= MAX_FILTER_DEPTH) {
+        fail(ps, "filter expression nested too deeply");
+        return NULL;
+    }
     if (peek(ps) == '!' && ps->s[ps->pos + 1] != '=') {
         ps->pos++;
         fexpr_t *f = new_fx(ps, FX_NOT);
         if (!f)
             return NULL;
+        ps->depth++;
         f->a = parse_unary(ps);
+        ps->depth--;
         if (!f->a) {
             fexpr_free(f);
             return NULL;
@@ -336,7 +343,9 @@ static fexpr_t *parse_unary(parser_t *ps)
     }
     if (peek(ps) == '(') {
         ps->pos++;
+        ps->depth++;
         fexpr_t *f = parse_or(ps);
+        ps->depth--;
         if (!f)
             return NULL;
         skip_ws(ps);
@@ -463,7 +472,11 @@ static int parse_bracket(parser_t *ps, asl_path_t *p, bool deep)
         ps->pos++;
         bool was = ps->in_filter;
         ps->in_filter = true;
-        fexpr_t *f = parse_or(ps);
+        ps->depth++;
+        fexpr_t *f = ps->depth > MAX_FILTER_DEPTH ? NULL : parse_or(ps);
+        if (ps->depth > MAX_FILTER_DEPTH)
+            fail(ps, "filter expression nested too deeply");
+        ps->depth--;
         ps->in_filter = was;
         if (!f)
             return -1;
@@ -641,7 +654,7 @@ int asl_path_compile(const char *text, unsigned flags, asl_path_t **out,
     *out = NULL;
     if (msg && msglen)
         msg[0] = '\0';
-    parser_t ps = {.s = text ? text : "", .flags = flags, .msg = msg, .msglen = msglen};
+    parser_t ps = {.s = text ? text : "", .msg = msg, .msglen = msglen};
     asl_path_t *p = calloc(1, sizeof *p);
     if (!p) {
         fail(&ps, "out of memory");
@@ -867,7 +880,9 @@ static void apply(walk_t *w, size_t i, const cJSON *node)
         }
         return;
     case SEG_FILTER:
-        if (cJSON_IsArray(node)) {
+        /* A deep scan visits array elements itself; test only objects then,
+         * or every element would be matched twice. */
+        if (cJSON_IsArray(node) && !g->deep) {
             for (const cJSON *c = node->child; c; c = c->next)
                 if (fx_eval(w, g->filter, c))
                     walk(w, i + 1, c);

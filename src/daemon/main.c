@@ -251,12 +251,13 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
-    if (machines_open(app.store, &app.machines) < 0) {
-        log_error("cannot read the state machines from %s", app.cfg.database);
-        return 1;
-    }
+    /* Handlers first: compiling a stored definition checks its Resources. */
     if (handlers_register_all(&app.cfg) < 0) {
         log_error("cannot register the built-in handlers");
+        return 1;
+    }
+    if (machines_open(app.store, &app.machines) < 0) {
+        log_error("cannot read the state machines from %s", app.cfg.database);
         return 1;
     }
     machines_load_dir(app.machines, app.cfg.sagas_dir);
@@ -269,7 +270,8 @@ int main(int argc, char **argv)
         return 2;
     }
     runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
-                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app};
+                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app,
+                         .on_count = api_metrics_count};
     if (runtime_open(&ro, &app.runtime) < 0) {
         log_error("cannot start the execution runtime");
         return 1;
@@ -296,7 +298,8 @@ int main(int argc, char **argv)
     app.api.cfg = &app.cfg;
     app.api.health = relay_health;
     app.api.health_ud = &app;
-    if (api_register(app.http, &app.api) < 0) {
+    app.api.relay = app.relay;
+    if (api_register(app.http, &app.api) < 0 || api_register_metrics(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }

@@ -23,6 +23,8 @@ static const char SQL_LATEST[] =
     "ORDER BY s.name";
 static const char SQL_VERSION[] =
     "SELECT name, version, definition, created_ms FROM state_machines WHERE name = ? AND version = ?";
+static const char SQL_MAX_VERSION[] =
+    "SELECT coalesce(max(version), 0) FROM state_machines WHERE name = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO state_machines (name, version, definition, created_ms) VALUES (?, ?, ?, ?)";
 
@@ -193,8 +195,18 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
         *out = cur;
         return MACHINES_UNCHANGED;
     }
+    /* The next version number comes from the table: a stored version that no
+     * longer compiles is not in memory but still owns its number. */
+    int version = cur ? cur->version + 1 : 1;
+    sqlite3_stmt *q = store_prepare(reg->st, SQL_MAX_VERSION);
+    if (q) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) >= version)
+            version = sqlite3_column_int(q, 0) + 1;
+        sqlite3_reset(q);
+    }
     int64_t now = store_now_ms();
-    machine_ver_t *v = ver_new(name, cur ? cur->version + 1 : 1, text, len, now, problems);
+    machine_ver_t *v = ver_new(name, version, text, len, now, problems);
     if (!v)
         return -1;
     sqlite3_stmt *s = store_prepare(reg->st, SQL_INSERT);

@@ -21,6 +21,7 @@
 
 #define MAX_BATCH 256     /* frame advances per transaction (per loop turn) */
 #define MAX_CHAIN 64      /* engine steps per frame advance */
+#define ADVANCE_HISTORY_FULL (-2)
 
 const double runtime_latency_bounds_ms[11] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
 
@@ -104,6 +105,7 @@ struct exec_s {
     frame_t *frames;              /* all frames */
     int64_t next_event;
     int is_new, ended, broken, touched;
+    int history_full;             /* reload, then fail with the history limit */
     int control;                  /* 1 abort, 2 timeout, 3 history limit */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
@@ -120,6 +122,8 @@ struct runtime_s {
     const config_t *cfg;
     void (*after_commit)(void *ud);
     void *after_commit_ud;
+    void (*on_count)(void *ud, const char *machine, const char *status);
+    void *on_count_ud;
     runtime_stats_t stats;
 
     exec_t **buckets;             /* by id */
@@ -176,11 +180,20 @@ static const char SQL_HISTORY[] =
 static const char SQL_PRUNE_SELECT[] =
     "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? ORDER BY seq LIMIT ?";
 static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id = ?";
+static const char SQL_TASK_SAVEPOINT[] = "SAVEPOINT task";
+static const char SQL_TASK_RELEASE[] = "RELEASE task";
+static const char SQL_TASK_ROLLBACK[] = "ROLLBACK TO task";
 static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
 
 static void schedule_pump(runtime_t *rt);
 static void exec_free(runtime_t *rt, exec_t *ex);
 static int recover_one(runtime_t *rt, sqlite3_stmt *row);
+
+static void count(runtime_t *rt, const exec_t *ex, const char *status)
+{
+    if (rt->on_count)
+        rt->on_count(rt->on_count_ud, ex->mv->name, status);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -802,6 +815,7 @@ static int exec_end_control(runtime_t *rt, exec_t *ex)
         rt->stats.timed_out++;
     else
         rt->stats.failed++;
+    count(rt, ex, status);
     return 0;
 }
 
@@ -901,16 +915,17 @@ static void run_sync(runtime_t *rt, frame_t *fr)
     asl_error_t err = {0};
     /* The handler's effects roll back alone when it fails; the failure is
      * still recorded as a TaskFailed transition. */
-    if (sqlite3_exec(store_db(rt->st), "SAVEPOINT task", NULL, NULL, NULL) != SQLITE_OK) {
+    if (store_exec_cached(rt->st, SQL_TASK_SAVEPOINT) < 0) {
         set_failure(fr, ASL_E_TASK_FAILED, "database error before running the handler");
         return;
     }
     int rc = fr->h->run(&call, fr->task_input, &result, &err);
     if (rc == 0) {
-        sqlite3_exec(store_db(rt->st), "RELEASE task", NULL, NULL, NULL);
+        store_exec_cached(rt->st, SQL_TASK_RELEASE);
         set_result(fr, result);
     } else {
-        sqlite3_exec(store_db(rt->st), "ROLLBACK TO task; RELEASE task", NULL, NULL, NULL);
+        store_exec_cached(rt->st, SQL_TASK_ROLLBACK);
+        store_exec_cached(rt->st, SQL_TASK_RELEASE);
         cJSON_Delete(result);
         set_failure(fr, err.error ? err.error : ASL_E_TASK_FAILED,
                     err.cause ? err.cause : "the handler failed");
@@ -1023,6 +1038,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
             rt->stats.succeeded++;
         else
             rt->stats.failed++;
+        count(rt, ex, ok ? "SUCCEEDED" : "FAILED");
         return 0;
     }
     }
@@ -1114,6 +1130,12 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         return -1;
     }
     int n = cJSON_GetArraySize(events);
+    /* The history cap is exact: an advance that would pass it (leaving room
+     * for the final ExecutionFailed) is not committed at all. */
+    if (first - 1 + n + 1 > rt->cfg->history_limit) {
+        cJSON_Delete(events);
+        return ADVANCE_HISTORY_FULL;
+    }
     ex->next_event += n;
     int with_state = !(fr->pend == PEND_DONE && !fr->parent);
     rc = write_history(rt, fr, events, first, with_state);
@@ -1124,16 +1146,42 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         fr->dead = 1;
         child_ended(rt, fr);
     }
-    if (!ex->ended && ex->next_event > rt->cfg->history_limit + 1 && !ex->control) {
-        char cause[128];
-        snprintf(cause, sizeof cause, "the execution history reached its limit of %d events",
-                 rt->cfg->history_limit);
-        ex->control = 3;
-        ex->ctl_error = strdup(ASL_E_RUNTIME);
-        ex->ctl_cause = strdup(cause);
-        return exec_end_control(rt, ex);
-    }
     return 0;
+}
+
+static void set_history_full(runtime_t *rt, exec_t *ex)
+{
+    char cause[128];
+    snprintf(cause, sizeof cause,
+             "the execution history would exceed its limit of %d events (history_limit)",
+             rt->cfg->history_limit);
+    ex->control = 3;
+    free(ex->ctl_error);
+    free(ex->ctl_cause);
+    ex->ctl_error = strdup(ASL_E_RUNTIME);
+    ex->ctl_cause = strdup(cause);
+}
+
+/* A new execution whose very first advance would overflow its history: it is
+ * recorded as started and failed, nothing else. */
+static int fail_new_execution(runtime_t *rt, exec_t *ex)
+{
+    exec_quiesce(ex);
+    set_history_full(rt, ex);
+    cJSON *events = cJSON_CreateArray();
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "ExecutionStarted");
+    cJSON *d = cJSON_AddObjectToObject(ev, "details");
+    cJSON_AddItemToObject(d, "input", cJSON_Duplicate(ex->input, 1));
+    cJSON_AddItemToArray(events, ev);
+    ex->next_event = 1;
+    int rc = insert_exec_row(rt, ex);
+    if (rc == 0)
+        rc = write_history(rt, ex->root, events, ex->next_event++, 0);
+    cJSON_Delete(events);
+    if (rc == 0)
+        rc = exec_end_control(rt, ex);
+    return rc;
 }
 
 /* ---- asynchronous handlers ------------------------------------------------ */
@@ -1235,6 +1283,7 @@ static void after_batch(runtime_t *rt, int committed)
         if (!committed || ex->broken) {
             char *id = strdup(ex->id);
             int was_new = ex->is_new;
+            int history_full = ex->history_full;
             replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, 1);
             replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
             waiter_t *ws = ex->waiters;
@@ -1252,6 +1301,10 @@ static void after_batch(runtime_t *rt, int committed)
                 }
             }
             exec_t *again = id ? exec_find(rt, id) : NULL;
+            if (again && history_full && committed) {
+                set_history_full(rt, again);
+                enqueue(rt, again->root);
+            }
             while (ws) {
                 waiter_t *nw = ws->next;
                 if (again) {
@@ -1271,6 +1324,7 @@ static void after_batch(runtime_t *rt, int committed)
         if (ex->is_new) {
             ex->is_new = 0;
             rt->stats.started++;
+            count(rt, ex, "RUNNING");
         }
         replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
@@ -1288,14 +1342,12 @@ static void pump(runtime_t *rt)
 {
     if (!rt->ready_head)
         return;
-    uint64_t t0 = mono_ns();
     if (store_begin(rt->st) < 0) {
         log_error("cannot begin a transaction; retrying next turn");
         return;
     }
-    uint64_t *lat = NULL;
+    uint64_t lat[MAX_BATCH];
     size_t nlat = 0;
-    lat = malloc(MAX_BATCH * sizeof *lat);
     for (int n = 0; n < MAX_BATCH && rt->ready_head; n++) {
         frame_t *fr = dequeue(rt);
         exec_t *ex = fr->ex;
@@ -1311,7 +1363,22 @@ static void pump(runtime_t *rt)
             rc = insert_exec_row(rt, ex);
         if (rc == 0)
             rc = ex->control ? exec_end_control(rt, ex) : frame_advance(rt, fr);
-        if (rc < 0) {
+        if (rc == ADVANCE_HISTORY_FULL) {
+            store_rollback_to(rt->st);
+            if (ex->is_new) {
+                if (store_savepoint(rt->st) < 0 || fail_new_execution(rt, ex) < 0) {
+                    store_rollback_to(rt->st);
+                    ex->broken = 1;
+                } else {
+                    store_release(rt->st);
+                }
+            } else {
+                /* Memory ran ahead of the rolled-back advance: rebuild from
+                 * the database after the commit, then end it. */
+                ex->broken = 1;
+                ex->history_full = 1;
+            }
+        } else if (rc < 0) {
             log_error("execution %s: step failed (%s); rolled back, reloading from the database",
                       ex->id, sqlite3_errmsg(store_db(rt->st)));
             store_rollback_to(rt->st);
@@ -1319,8 +1386,7 @@ static void pump(runtime_t *rt)
         } else {
             store_release(rt->st);
         }
-        if (lat)
-            lat[nlat++] = fr->ready_ns;
+        lat[nlat++] = fr->ready_ns;
     }
     uint64_t tc = mono_ns();
     int committed = store_commit(rt->st) == 0;
@@ -1335,8 +1401,6 @@ static void pump(runtime_t *rt)
     rt->stats.commit_latency_sum_ms += (double)(t1 - tc) / 1e6;
     for (size_t i = 0; i < nlat; i++)
         latency_observe(rt, t1 - lat[i]);
-    free(lat);
-    (void)t0;
     after_batch(rt, committed);
 }
 
@@ -1619,6 +1683,8 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->cfg = o->cfg;
     rt->after_commit = o->after_commit;
     rt->after_commit_ud = o->after_commit_ud;
+    rt->on_count = o->on_count;
+    rt->on_count_ud = o->on_count_ud;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
     rt->nbuckets_by_name = calloc(rt->nbuckets, sizeof *rt->nbuckets_by_name);

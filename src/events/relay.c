@@ -70,10 +70,6 @@ struct relay_s {
 };
 
 static void pump(relay_t *r);
-static void start_connect(relay_t *r);
-
-static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms);
-
 static void on_timer(uv_timer_t *t);
 
 static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms)
@@ -432,9 +428,14 @@ static int parse_address(relay_t *r, const char *redis, char *err, size_t errlen
     unsigned char buf[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, r->host, buf) == 1 || inet_pton(AF_INET6, r->host, buf) == 1)
         return 0;
-    /* Resolve once now (at start, before the loop runs) so that reconnects never block. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    /* Resolve once now (at start, before the loop runs) so that reconnects
+     * never block; IPv4 first, as hiredis itself does. */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(r->host, NULL, &hints, &res);
+    if (rc != 0) {
+        hints.ai_family = AF_INET6;
+        rc = getaddrinfo(r->host, NULL, &hints, &res);
+    }
     if (rc != 0 || !res) {
         log_warn("redis %s: cannot resolve '%s' (%s); will resolve on every connect", redis,
                  r->host, gai_strerror(rc));
@@ -487,9 +488,14 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
 
 void relay_kick(relay_t *r)
 {
-    if (!r)
+    if (!r || r->closing)
         return;
     if (r->state != ST_CONNECTED || r->in_flight > 0) {
+        /* Rows Redis answered before the connection went away are deleted
+         * now rather than published again after a restart. */
+        if (flush_deletes(r) < 0)
+            log_warn("outbox: cannot delete published events: %s",
+                     sqlite3_errmsg(store_db(r->st)));
         r->kicked = 1;
         return;
     }

@@ -72,8 +72,9 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     return order_result(call, name, order_id, result, err);
 }
 
-/* Sets the status of an order unless it is in `forbidden` (NULL: none).
- * 1 when the row changed, 0 when it already had `status` or is forbidden, -1 on error. */
+/* Moves an order to `status`, never from CANCELLED to PROCESSED. 1 when the
+ * row changed, 0 when it did not (already there, forbidden, or no such order),
+ * -1 on error. */
 static int set_status(handler_call_t *call, const char *name, const char *order_id,
                       const char *status, asl_error_t *err)
 {

@@ -77,7 +77,7 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);"
     "CREATE INDEX orders_by_execution ON orders (execution_id);"
-    "CREATE INDEX orders_by_created ON orders (created_ms DESC);"
+    "CREATE INDEX orders_by_created ON orders (created_ms);"
     "CREATE TABLE stock ("
     "  item_id TEXT PRIMARY KEY,"
     "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
@@ -276,24 +276,40 @@ int store_exec_stmt(sqlite3_stmt *stmt)
     return -rc;
 }
 
+int store_exec_cached(store_t *st, const char *sql)
+{
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -SQLITE_ERROR;
+    return store_exec_stmt(s);
+}
+
+/* Transaction control runs as cached statements: they run several times per
+ * step, and parsing them each time shows in profiles. */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT step";
+static const char SQL_RELEASE[] = "RELEASE step";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO step";
+
 int store_begin(store_t *st)
 {
-    int rc = exec_sql(st, "BEGIN IMMEDIATE", NULL, 0);
-    if (rc == 0)
-        st->in_txn = 1;
+    int rc = store_exec_cached(st, SQL_BEGIN);
+    st->in_txn = !sqlite3_get_autocommit(st->db);
     return rc;
 }
 
 int store_commit(store_t *st)
 {
-    int rc = exec_sql(st, "COMMIT", NULL, 0);
+    int rc = store_exec_cached(st, SQL_COMMIT);
     st->in_txn = !sqlite3_get_autocommit(st->db);
     return rc;
 }
 
 int store_rollback(store_t *st)
 {
-    int rc = exec_sql(st, "ROLLBACK", NULL, 0);
+    int rc = store_exec_cached(st, SQL_ROLLBACK);
     st->in_txn = !sqlite3_get_autocommit(st->db);
     return rc;
 }
@@ -305,19 +321,19 @@ int store_in_txn(store_t *st)
 
 int store_savepoint(store_t *st)
 {
-    return exec_sql(st, "SAVEPOINT step", NULL, 0);
+    return store_exec_cached(st, SQL_SAVEPOINT);
 }
 
 int store_release(store_t *st)
 {
-    return exec_sql(st, "RELEASE step", NULL, 0);
+    return store_exec_cached(st, SQL_RELEASE);
 }
 
 int store_rollback_to(store_t *st)
 {
     /* ROLLBACK TO keeps the savepoint open; release it so the next step starts clean. */
-    int rc = exec_sql(st, "ROLLBACK TO step", NULL, 0);
+    int rc = store_exec_cached(st, SQL_ROLLBACK_TO);
     if (rc == 0)
-        rc = exec_sql(st, "RELEASE step", NULL, 0);
+        rc = store_exec_cached(st, SQL_RELEASE);
     return rc;
 }

@@ -50,8 +50,12 @@ function makeResources() {
             const key = typeof input.key === 'string' ? input.key : '';
             const n = (flakyCalls.get(key) ?? 0) + 1;
             flakyCalls.set(key, n);
-            if (n <= input.fail_times)
+            // errors: the error name of each failing call in turn.
+            if (Array.isArray(input.errors)) {
+                if (n <= input.errors.length) throw taskError(input.errors[n - 1], `call ${n}`);
+            } else if (n <= input.fail_times) {
                 throw taskError(input.error ?? 'Flaky', `call ${n}`);
+            }
             return { ...input, calls: n };
         },
         // Never answers: only for Task states with TimeoutSeconds, which the
@@ -190,6 +194,36 @@ function validateCase(c, file, names) {
         throw new Error(`${where}: bad expect`);
 }
 
+// Keeps the list of overridden cases in docs/asl-differences.md in step with
+// the case files: it is rewritten between the two marker lines.
+const DOC = path.join(__dirname, '..', '..', 'docs', 'asl-differences.md');
+const BEGIN = '<!-- overrides:begin (written by tests/asl/generate.js) -->';
+const END = '<!-- overrides:end -->';
+
+function oracleSummary(o) {
+    if (o.truncated) return `${o.status} (${o.truncated})`;
+    if (o.status === 'SUCCEEDED') return 'output `' + JSON.stringify(o.output) + '`';
+    return `${o.status} \`${o.error}\``;
+}
+
+function expectedSummary(r) {
+    if (r.status === 'SUCCEEDED') return 'output `' + JSON.stringify(r.output) + '`';
+    return 'FAILED `' + r.error + '`' + (r.compare_cause && r.cause !== null ? ' / `' + JSON.stringify(r.cause) + '`' : '');
+}
+
+function writeOverrideTable(records) {
+    if (!fs.existsSync(DOC)) return;
+    const text = fs.readFileSync(DOC, 'utf8');
+    const a = text.indexOf(BEGIN), b = text.indexOf(END);
+    if (a < 0 || b < a) return;
+    const esc = (t) => String(t).replace(/\|/g, '\\|').replace(/\n/g, '\\n');
+    const rows = records.filter((r) => r.source === 'override').map((r) =>
+        `| \`${r.area}/${r.name}\` | ${esc(expectedSummary(r))} | ${esc(oracleSummary(r.oracle))} | ${esc(r.reason)} |`);
+    const table = ['', `${rows.length} of ${records.length} cases.`, '',
+        '| case | sagad expects | oracle gave | reason |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
+    fs.writeFileSync(DOC, text.slice(0, a + BEGIN.length) + '\n' + table + text.slice(b));
+}
+
 async function main() {
     const files = fs.readdirSync(CASES_DIR)
         .filter((f) => /^[a-z0-9_-]+\.(js|json)$/.test(f) && !f.startsWith('_')).sort();
@@ -202,7 +236,9 @@ async function main() {
             : JSON.parse(fs.readFileSync(path.join(CASES_DIR, file), 'utf8'));
         for (const c of cases) {
             validateCase(c, file, names);
+            const t0 = Date.now();
             const oracle = await runOracle(c);
+            if (process.env.TIMING && Date.now() - t0 > 300) console.error(`slow: ${c.name} ${Date.now() - t0} ms`);
             const rec = {
                 name: c.name,
                 area,
@@ -246,11 +282,14 @@ async function main() {
                     problems++;
                 }
             }
+            // Virtual time the run must take (waits + retry delays), from the
+            // AWS formulas; the oracle cannot say (its sleeps are skipped).
+            if (c.elapsed_ms !== undefined) rec.elapsed_ms = c.elapsed_ms;
             rec.status = exp.status;
             if (exp.status === 'SUCCEEDED') {
                 rec.output = exp.output;
             } else {
-                rec.error = exp.error;
+                rec.error = exp.error === undefined ? null : exp.error;
                 rec.cause = exp.cause === undefined ? null : exp.cause;
             }
             // Causes written by a Task or a Fail state are compared exactly; the
@@ -283,6 +322,7 @@ async function main() {
         cases: out,
     };
     fs.writeFileSync(OUT, JSON.stringify(doc, null, 1) + '\n');
+    writeOverrideTable(out);
     console.error(`${out.length} cases (${doc.overrides} overrides) written to ${path.relative(process.cwd(), OUT)}` +
         (problems ? `; ${problems} PROBLEMS` : ''));
     process.exit(problems ? 1 : 0);

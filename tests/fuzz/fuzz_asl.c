@@ -60,6 +60,13 @@ static void step_api(const asl_machine_t *m, const cJSON *in)
         default:
             break;
         }
+        /* a restart at this point must rebuild the same request */
+        asl_step_t again;
+        if (asl_exec_pending(m, st.cursor, &info, &env, &again, NULL) == 0) {
+            if (again.kind != st.kind)
+                __builtin_trap();
+            asl_step_clear(&again);
+        }
         char *txt = cJSON_PrintUnformatted(st.cursor);
         cJSON *cur = txt ? cJSON_Parse(txt) : NULL;
         free(txt);

@@ -220,6 +220,87 @@ class Executions(DaemonTestCase):
         self.assertEqual((st, body["error"]), (404, "ExecutionDoesNotExist"))
 
 
+class Limits(DaemonTestCase):
+    def test_async_task_timeout_is_states_timeout(self):
+        """An asynchronous handler slower than TimeoutSeconds fails the task
+        with States.Timeout, which Catch sees."""
+        d = self.daemon(payment_latency_ms=5000)
+        m = {"StartAt": "Pay", "States": {
+            "Pay": {"Type": "Task", "Resource": "sagad:payment.process", "TimeoutSeconds": 1,
+                    "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.err",
+                               "Next": "TimedOut"}], "End": True},
+            "TimedOut": {"Type": "Pass", "End": True}}}
+        st, _, body = d.request("PUT", "/state-machines/slowpay", m)
+        self.assertEqual(st, 201, body)
+        t0 = time.time()
+        st, _, desc = d.request("POST", "/state-machines/slowpay/executions?wait=10",
+                                {"input": {"orderId": "o-1"}})
+        self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"), desc)
+        self.assertEqual(desc["output"]["err"]["Error"], "States.Timeout")
+        self.assertLess(time.time() - t0, 4)
+        _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
+        self.assertIn("TaskTimedOut", [e["type"] for e in h["events"]])
+
+    def test_history_limit_fails_the_execution(self):
+        d = self.daemon(history_limit=50)
+        loop = {"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 0, "Next": "A"}}}
+        d.request("PUT", "/state-machines/loop", loop)
+        st, _, desc = d.request("POST", "/state-machines/loop/executions?wait=20", {"input": {}})
+        self.assertEqual((st, desc["status"]), (200, "FAILED"), desc)
+        self.assertEqual(desc["error"], "States.Runtime")
+        self.assertIn("50", desc["cause"])
+        _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
+        self.assertLessEqual(len(h["events"]), 50)
+        self.assertEqual(h["events"][-1]["type"], "ExecutionFailed")
+
+
+class Restart(DaemonTestCase):
+    def test_definitions_survive_restart(self):
+        d = self.daemon()
+        d.request("PUT", "/state-machines/keep", PASS_WAIT)
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        st, _, body = d.request("GET", "/state-machines/keep")
+        self.assertEqual((st, body["version"]), (200, 1))
+        st, _, body = d.request("GET", "/state-machines/order")
+        self.assertEqual((st, body["version"]), (200, 1))
+        st, _, body = d.request("POST", "/state-machines/keep/executions?wait=5", {"input": {}})
+        self.assertEqual((st, body["status"]), (200, "SUCCEEDED"))
+        self.assertNotIn("cannot store", d.stderr())
+
+
+class Reload(DaemonTestCase):
+    def test_sighup_reloads_sagas_dir(self):
+        import os
+        import shutil
+        import signal
+        import tempfile
+        from harness import ROOT
+        sagas = tempfile.mkdtemp(prefix="sagad-sagas-")
+        self.addCleanup(shutil.rmtree, sagas, True)
+        shutil.copy(os.path.join(ROOT, "sagas", "order.asl.json"), sagas)
+        d = self.daemon(sagas_dir=sagas)
+        st, _, _ = d.request("GET", "/state-machines/late")
+        self.assertEqual(st, 404)
+        with open(os.path.join(sagas, "late.asl.json"), "w") as f:
+            json.dump(PASS_WAIT, f)
+        with open(os.path.join(sagas, "broken.asl.json"), "w") as f:
+            f.write('{"StartAt": "Nope", "States": {}}')
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            st, _, body = d.request("GET", "/state-machines/late")
+            if st == 200:
+                break
+            time.sleep(0.02)
+        self.assertEqual((st, body["version"]), (200, 1))
+        self.assertTrue(d.wait_log(r"broken\.asl\.json.*StartAt"), d.stderr())
+        st, _, _ = d.request("GET", "/state-machines/broken")
+        self.assertEqual(st, 404)
+
+
 class DurableTimers(DaemonTestCase):
     def test_wait_survives_kill9_without_restarting(self):
         """A Wait of 3 s interrupted by a restart after 1 s ends about 2 s after the restart."""

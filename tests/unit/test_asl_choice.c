@@ -178,7 +178,11 @@ static void test_is_tests(void **state)
     YES("{\"Variable\":\"$.t2\",\"IsTimestamp\":true}");
     NO("{\"Variable\":\"$.s\",\"IsTimestamp\":true}");
     YES("{\"Variable\":\"$.n\",\"IsTimestamp\":false}");
-    ERR("{\"Variable\":\"$.zzz\",\"IsNull\":true}");
+    /* A missing value is of no type. */
+    NO("{\"Variable\":\"$.zzz\",\"IsNull\":true}");
+    YES("{\"Variable\":\"$.zzz\",\"IsNull\":false}");
+    NO("{\"Variable\":\"$.zzz\",\"IsString\":true}");
+    YES("{\"Variable\":\"$.zzz\",\"IsTimestamp\":false}");
 }
 
 static void test_boolean_ops(void **state)

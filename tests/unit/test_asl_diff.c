@@ -20,6 +20,8 @@
 #define EXPECTED_PATH "tests/asl/expected.json"
 #define MSG_MAX 4096
 #define MAX_KEYS 32
+/* Virtual clock start: 2023-11-14T22:13:20Z (cases with Timestamp waits rely on it). */
+#define START_MS 1700000000000LL
 
 /* ---- test resources (same behaviour as makeResources() in generate.js) --- */
 
@@ -80,11 +82,17 @@ static int test_task(const char *resource, const cJSON *input, uint32_t attempt,
     if (strcmp(resource, "sagad:test.flaky") == 0) {
         int *calls = flaky_slot(ctx, str_field(input, "key", ""));
         const cJSON *ft = cJSON_GetObjectItemCaseSensitive(input, "fail_times");
-        if (calls == NULL || !cJSON_IsNumber(ft))
+        const cJSON *errors = cJSON_GetObjectItemCaseSensitive(input, "errors");
+        if (calls == NULL || (!cJSON_IsNumber(ft) && !cJSON_IsArray(errors)))
             return asl_error_set(err, "TypeError", "bad test.flaky input");
         int n = ++*calls;
-        if (n <= ft->valuedouble)
+        if (cJSON_IsArray(errors)) {
+            const cJSON *e = cJSON_GetArrayItem(errors, n - 1);
+            if (cJSON_IsString(e))
+                return asl_error_set(err, e->valuestring, "call %d", n);
+        } else if (n <= ft->valuedouble) {
             return asl_error_set(err, str_field(input, "error", "Flaky"), "call %d", n);
+        }
         *result = cJSON_Duplicate(input, 1);
         cJSON_AddNumberToObject(*result, "calls", n);
         return 0;
@@ -198,9 +206,10 @@ static void put_json(char *buf, size_t len, const char *label, const cJSON *v)
     free(text);
 }
 
-/* Runs one case; returns 0 or fills msg with the mismatch. Frees everything
+/* Runs one case with children run one after another (interleave 0) or
+ * round-robin (1); returns 0 or fills msg with the mismatch. Frees everything
  * it allocates before returning, so a failing assertion leaks nothing. */
-static int run_case(const cJSON *c, char *msg, size_t len)
+static int run_case(const cJSON *c, int interleave, char *msg, size_t len)
 {
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(c, "definition");
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(c, "input");
@@ -229,6 +238,8 @@ static int run_case(const cJSON *c, char *msg, size_t len)
     memset(&opts, 0, sizeof opts);
     opts.task = test_task;
     opts.task_ud = &ctx;
+    opts.interleave = interleave;
+    opts.start_ms = START_MS;
     asl_run_result_t res;
     memset(&res, 0, sizeof res);
     if (asl_run(m, input, &opts, &res) != 0) {
@@ -239,7 +250,12 @@ static int run_case(const cJSON *c, char *msg, size_t len)
 
     const char *got = res.status == ASL_STEP_SUCCEEDED ? "SUCCEEDED"
                     : res.status == ASL_STEP_FAILED ? "FAILED" : "?";
-    if (strcmp(got, status) != 0) {
+    const cJSON *elapsed = cJSON_GetObjectItemCaseSensitive(c, "elapsed_ms");
+    if (cJSON_IsNumber(elapsed) && (double)res.elapsed_ms != elapsed->valuedouble) {
+        snprintf(msg, len, "virtual time: expected %.0f ms of waits and retry delays, got %lld ms",
+                 elapsed->valuedouble, (long long)res.elapsed_ms);
+        bad = 1;
+    } else if (strcmp(got, status) != 0) {
         snprintf(msg, len, "status: expected %s, got %s", status, got);
         bad = 1;
     } else if (res.status == ASL_STEP_SUCCEEDED) {
@@ -256,7 +272,8 @@ static int run_case(const cJSON *c, char *msg, size_t len)
         if (!bad && !json_equal(cJSON_GetObjectItemCaseSensitive(c, "output"), res.output))
             bad = 1;
     } else {
-        const char *exp_err = str_field(c, "error", "");
+        /* null: the execution failed with no error name (a bare Fail state) */
+        const char *exp_err = str_field(c, "error", "(null)");
         const cJSON *exp_cause = cJSON_GetObjectItemCaseSensitive(c, "cause");
         const char *err = res.error.error ? res.error.error : "(null)";
         const char *cause = res.error.cause;
@@ -287,11 +304,14 @@ static int run_case(const cJSON *c, char *msg, size_t len)
     return bad ? -1 : 0;
 }
 
+/* Both scheduling modes must give the expected result: Parallel and Map
+ * results are by index whatever order their children run in. */
 static void test_case(void **state)
 {
     static char msg[MSG_MAX];
-    if (run_case(*state, msg, sizeof msg) != 0)
-        fail_msg("%s", msg);
+    for (int interleave = 0; interleave <= 1; interleave++)
+        if (run_case(*state, interleave, msg, sizeof msg) != 0)
+            fail_msg("%s%s", interleave ? "[interleaved children] " : "", msg);
 }
 
 static cJSON *load_expected(const char *path)

@@ -714,6 +714,192 @@ static void test_run_collects_events(void **state)
     asl_machine_free(m);
 }
 
+
+static void test_pending_after_restart(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\","
+        "\"Parameters\":{\"v.$\":\"$.v\",\"rc.$\":\"$$.State.RetryCount\"},"
+        "\"Retry\":[{\"ErrorEquals\":[\"B\"],\"IntervalSeconds\":5}],\"Next\":\"P\"},"
+        "\"P\":{\"Type\":\"Parallel\",\"End\":true,\"Branches\":["
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}},"
+        "{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":\"Wait\",\"Seconds\":9,\"End\":true}}}]}}}");
+    asl_env_t env = {.now_ms = 100};
+    asl_exec_info_t info = {.execution_id = "e"};
+    cJSON *in = cJSON_Parse("{\"v\":3}");
+    asl_step_t st, again;
+    assert_int_equal(asl_exec_start(m, in, &info, &env, &st), 0);
+    /* fail once: RETRY; the restarted runtime asks what is pending */
+    cJSON *cur = asl_step_take_cursor(&st);
+    asl_step_clear(&st);
+    asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_FAILED, .error = "B"};
+    assert_int_equal(asl_exec_resume(m, cur, &oc, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_RETRY);
+    env.now_ms = 999; /* later: the timer is not restarted */
+    assert_int_equal(asl_exec_pending(m, st.cursor, &info, &env, &again, NULL), 0);
+    assert_int_equal(again.kind, ASL_STEP_RETRY);
+    assert_int_equal(again.wake_at_ms, 5100);
+    assert_int_equal(cJSON_GetArraySize(again.events), 0);
+    asl_step_clear(&again);
+    cur = asl_step_take_cursor(&st);
+    asl_step_clear(&st);
+    env.now_ms = 5100;
+    asl_outcome_t timer = {.kind = ASL_OUTCOME_TIMER};
+    assert_int_equal(asl_exec_resume(m, cur, &timer, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_TASK);
+    /* the pending task is the same request */
+    assert_int_equal(asl_exec_pending(m, st.cursor, &info, &env, &again, NULL), 0);
+    assert_int_equal(again.kind, ASL_STEP_RUN_TASK);
+    assert_string_equal(again.task_token, st.task_token);
+    assert_int_equal(again.attempt, 1);
+    assert_true(asl_json_equal(again.task_input, st.task_input));
+    char *ti = asl_json_print(again.task_input);
+    assert_string_equal(ti, "{\"v\":3,\"rc\":1}");
+    free(ti);
+    asl_step_clear(&again);
+    cur = asl_step_take_cursor(&st);
+    asl_step_clear(&st);
+    asl_outcome_t ok = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_Parse("{\"w\":1}")};
+    assert_int_equal(asl_exec_resume(m, cur, &ok, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_CHILDREN);
+    assert_int_equal(asl_exec_pending(m, st.cursor, &info, &env, &again, NULL), 0);
+    assert_int_equal(again.kind, ASL_STEP_RUN_CHILDREN);
+    assert_int_equal(again.n_children, 2);
+    assert_int_equal(again.children[1].kind, ASL_CHILD_BRANCH);
+    assert_ptr_equal(again.children[1].machine, asl_exec_child_machine(m, "P", ASL_CHILD_BRANCH, 1));
+    assert_null(asl_exec_child_machine(m, "P", ASL_CHILD_ITERATION, 0));
+    assert_null(asl_exec_child_machine(m, "T", ASL_CHILD_BRANCH, 0));
+    assert_null(asl_exec_child_machine(m, "P", ASL_CHILD_BRANCH, 2));
+
+    /* child 1 waits; a restart while it waits keeps its wake-up time */
+    asl_step_t ch, ch2;
+    assert_int_equal(asl_exec_start_child(&again.children[1], &info, &env, &ch), 0);
+    assert_int_equal(ch.kind, ASL_STEP_WAIT);
+    assert_int_equal(ch.wake_at_ms, 5100 + 9000);
+    char buf[256];
+    assert_string_equal(types_of(ch.events, buf, sizeof buf), "WaitStateEntered,");
+    const asl_machine_t *bm = asl_exec_child_machine(m, "P", ASL_CHILD_BRANCH, 1);
+    assert_int_equal(asl_exec_pending(bm, ch.cursor, &info, &env, &ch2, NULL), 0);
+    assert_int_equal(ch2.wake_at_ms, 5100 + 9000);
+    asl_step_clear(&ch2);
+    /* a cursor whose state has another type in this machine is refused */
+    cJSON *odd = cJSON_Parse("{\"state\":\"P\",\"phase\":\"task\",\"input\":{}}");
+    asl_outcome_t okr = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateObject()};
+    asl_error_t e2 = {0};
+    assert_int_equal(asl_exec_resume(m, odd, &okr, &info, &env, &ch2, &e2), -1);
+    assert_null(okr.result);
+    assert_non_null(e2.error);
+    asl_error_clear(&e2);
+    /* a cursor of another machine is refused */
+    asl_error_t err = {0};
+    assert_int_equal(asl_exec_pending(m, ch.cursor, &info, &env, &ch2, &err), -1);
+    assert_non_null(err.error);
+    asl_error_clear(&err);
+    asl_step_clear(&ch);
+    asl_step_clear(&again);
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+static void test_parallel_retry_and_nested(void **state)
+{
+    (void)state;
+    flaky_t f = {.fail_times = 1, .error = "Flaky"};
+    asl_run_opts_t o = {.task = flaky, .task_ud = &f, .interleave = 1};
+    asl_run_result_t res;
+    char *got = run_opts(
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"End\":true,"
+        "\"Retry\":[{\"ErrorEquals\":[\"Flaky\"],\"IntervalSeconds\":3}],\"Branches\":["
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:flaky\",\"End\":true}}},"
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$.xs\",\"MaxConcurrencyPath\":\"$.mc\","
+        "  \"ItemProcessor\":{\"StartAt\":\"X\",\"States\":{\"X\":{\"Type\":\"Pass\","
+        "  \"Parameters\":{\"v.$\":\"$\",\"in.$\":\"$$.Execution.Input.mc\"},\"End\":true}}},\"End\":true}}}]}}}",
+        "{\"xs\":[1,2,3],\"mc\":1}", &o, &res);
+    assert_string_equal(got, "[{\"xs\":[1,2,3],\"mc\":1,\"calls\":2},"
+                             "[{\"v\":1,\"in\":1},{\"v\":2,\"in\":1},{\"v\":3,\"in\":1}]]");
+    assert_int_equal(res.elapsed_ms, 3000);
+    free(got);
+    asl_run_result_clear(&res);
+}
+
+static void test_catch_runtime_like_errors(void **state)
+{
+    (void)state;
+    /* ResultPathMatchFailure is catchable; the catcher's ResultPath applies to the raw input */
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+           "\"ResultPath\":\"$.a.b\",\"Catch\":[{\"ErrorEquals\":[\"States.ResultPathMatchFailure\"],"
+           "\"ResultPath\":\"$.e\",\"Next\":\"C\"}],\"End\":true},\"C\":{\"Type\":\"Pass\",\"OutputPath\":\"$.e.Error\",\"End\":true}}}",
+           "{\"a\":\"s\"}", "\"States.ResultPathMatchFailure\"");
+    /* a Fail state without Error, caught by States.ALL around a Parallel */
+    expect("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"End\":true,"
+           "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"C\"}],\"Branches\":["
+           "{\"StartAt\":\"F\",\"States\":{\"F\":{\"Type\":\"Fail\"}}}]},"
+           "\"C\":{\"Type\":\"Pass\",\"End\":true}}}", "{}", "{\"Error\":\"\",\"Cause\":\"\"}");
+    /* an intrinsic failure in Parameters is caught by States.ALL */
+    expect("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+           "\"Parameters\":{\"n.$\":\"States.ArrayLength($.s)\"},"
+           "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"ResultPath\":\"$.e\",\"Next\":\"C\"}],\"End\":true},"
+           "\"C\":{\"Type\":\"Pass\",\"OutputPath\":\"$.e.Error\",\"End\":true}}}",
+           "{\"s\":\"x\"}", "\"States.IntrinsicFailure\"");
+}
+
+static void test_heartbeat_and_timeout_paths(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\","
+                               "\"TimeoutSeconds\":60,\"HeartbeatSecondsPath\":\"$.h\",\"End\":true}}}");
+    asl_env_t env = {0};
+    cJSON *in = cJSON_Parse("{\"h\":5}");
+    asl_step_t st;
+    assert_int_equal(asl_exec_start(m, in, NULL, &env, &st), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_TASK);
+    assert_int_equal(st.timeout_ms, 60000);
+    assert_int_equal(st.heartbeat_ms, 5000);
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    in = cJSON_Parse("{\"h\":0}");
+    assert_int_equal(asl_exec_start(m, in, NULL, &env, &st), 0);
+    assert_int_equal(st.kind, ASL_STEP_FAILED);
+    assert_string_equal(st.error.error, "States.Runtime");
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+static void test_map_stops_after_failure(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"MaxConcurrency\":1,"
+        "\"ItemProcessor\":{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+        "\"Resource\":\"sagad:fail\",\"End\":true}}},\"End\":true}}}";
+    const char *in = "[{\"error\":\"A\"},{\"error\":\"B\"},{\"error\":\"C\"},{\"error\":\"D\"}]";
+    for (int il = 0; il < 2; il++) {
+        asl_run_opts_t o = {.interleave = il};
+        asl_run_result_t res;
+        char *got = run_opts(def, in, &o, &res);
+        assert_string_equal(got, "FAILED:A:");
+        assert_int_equal(res.n_tasks, 1); /* nothing more is started after the failure */
+        free(got);
+        asl_run_result_clear(&res);
+    }
+}
+
+static void test_compile_without_problem_list(void **state)
+{
+    (void)state;
+    asl_machine_t *m = NULL;
+    const char *bad = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Nope\"}}}";
+    assert_int_equal(asl_machine_compile_text(bad, strlen(bad), &m, NULL), -1);
+    assert_null(m);
+    assert_int_equal(asl_machine_compile_text("{", 1, &m, NULL), -1);
+    const char *ok = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Succeed\"}}}";
+    assert_int_equal(asl_machine_compile_text(ok, strlen(ok), &m, NULL), 0);
+    asl_machine_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +923,12 @@ int main(void)
         cmocka_unit_test(test_step_api_children),
         cmocka_unit_test(test_continue_and_limit),
         cmocka_unit_test(test_run_collects_events),
+        cmocka_unit_test(test_pending_after_restart),
+        cmocka_unit_test(test_parallel_retry_and_nested),
+        cmocka_unit_test(test_catch_runtime_like_errors),
+        cmocka_unit_test(test_heartbeat_and_timeout_paths),
+        cmocka_unit_test(test_map_stops_after_failure),
+        cmocka_unit_test(test_compile_without_problem_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,15 @@ static void test_strings_and_escapes(void **state)
     EXPECT("States.Array($.a[?(@.b > 1)].b)", "{\"a\":[{\"b\":1},{\"b\":2}]}", "[[2]]");
     EXPECT("States.Base64Encode('é')", NULL, "\"w6k=\"");
     EXPECT("States.Base64Decode('w6k=')", NULL, "\"é\"");
+    EXPECT("States.Base64Decode('w6k')", NULL, "\"é\"");              /* padding optional */
+    EXPECT("States.Base64Decode('RGF0YQ')", NULL, "\"Data\"");
+    EXPECT("States.Base64Decode('')", NULL, "\"\"");
+    EXPECT("States.Base64Encode('')", NULL, "\"\"");
+    EXPECT("States.Base64Decode('w6 k=')", NULL, "ERR:States.IntrinsicFailure"); /* no blanks */
+    EXPECT("States.Base64Decode('w6k==')", NULL, "ERR:States.IntrinsicFailure");
+    EXPECT("States.Base64Decode('w=6k')", NULL, "ERR:States.IntrinsicFailure");
+    EXPECT("States.Base64Decode('w')", NULL, "ERR:States.IntrinsicFailure");
+    EXPECT("States.Base64Decode('RGF0YQ=')", NULL, "ERR:States.IntrinsicFailure");
     EXPECT("States.StringSplit('a,,b,', ',')", NULL, "[\"a\",\"b\"]");
     EXPECT("States.StringSplit('a→b→c', '→')", NULL, "[\"a\",\"b\",\"c\"]");
     EXPECT("States.StringSplit('', ',')", NULL, "[]");
@@ -258,6 +267,7 @@ static void test_compile_errors(void **state)
     EXPECT_COMPILE_ERROR("States.Array(01)", "unexpected");
     EXPECT_COMPILE_ERROR("$.a", "expected an intrinsic");
     EXPECT_COMPILE_ERROR("States.Array(truex)", "unexpected");
+    EXPECT_COMPILE_ERROR("States.Array(1e400)", "out of range");
     /* 10 nested calls are fine, 11 are not. */
     char buf[512] = "";
     for (int i = 0; i < 10; i++)

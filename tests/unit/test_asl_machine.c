@@ -198,10 +198,10 @@ static void test_all_problems_in_one_pass(void **state)
         "\"E\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:lambda:x\",\"Foo\":1,\"End\":true,"
         "  \"Retry\":[{\"ErrorEquals\":[\"States.ALL\",\"X\"],\"MaxAttempts\":-1,\"BackoffRate\":0.5,"
         "             \"IntervalSeconds\":0,\"JitterStrategy\":\"HALF\"},{\"ErrorEquals\":[\"Y\"]}],"
-        "  \"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"A\"},{\"ErrorEquals\":[\"Z\"],\"Next\":\"Gone\"}],"
+        "  \"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"A\"},{\"ErrorEquals\":[\"Z\",\"States.Al\"],\"Next\":\"Gone\"}],"
         "  \"TimeoutSeconds\":5,\"TimeoutSecondsPath\":\"$.t\"},"
         "\"F\":{\"Type\":\"Wait\",\"Seconds\":1,\"SecondsPath\":\"$.x\",\"Next\":\"A\"},"
-        "\"G\":{\"Type\":\"Pass\",\"InputPath\":\"$.a[\",\"ResultPath\":\"$.b[*]\",\"End\":true},"
+        "\"G\":{\"Type\":\"Pass\",\"InputPath\":\"$.a[\",\"ResultPath\":\"$.b[*]\",\"Parameters\":[1],\"End\":true},"
         "\"H\":{\"Type\":\"Wait\",\"Timestamp\":\"yesterday\",\"End\":true},"
         "\"I\":{\"Type\":\"Pass\"},"
         "\"J\":{\"Type\":\"Task\",\"Resource\":5,\"End\":\"yes\"},"
@@ -228,10 +228,12 @@ static void test_all_problems_in_one_pass(void **state)
     assert_true(has(&p, "E", "Retry[0].JitterStrategy", NULL));
     assert_true(has(&p, "E", "Catch[0].ErrorEquals", "last"));
     assert_true(has(&p, "E", "Catch[1].Next", "\"Gone\" does not exist"));
+    assert_true(has(&p, "E", "Catch[1].ErrorEquals", "States.Al"));
     assert_true(has(&p, "E", "TimeoutSeconds", "both"));
     assert_true(has(&p, "F", "Seconds", "only one"));
     assert_true(has(&p, "G", "InputPath", NULL));
     assert_true(has(&p, "G", "ResultPath", NULL));
+    assert_true(has(&p, "G", "Parameters", "JSON object"));
     assert_true(has(&p, "H", "Timestamp", "RFC 3339"));
     assert_true(has(&p, "I", "Next", "required"));
     assert_true(has(&p, "J", "Resource", "string"));
@@ -265,6 +267,22 @@ static void test_nested_problems(void **state)
     assert_true(has(&p, "P", "Branches[1].StartAt", "required"));
     assert_true(has(&p, "M/Lost", NULL, "unreachable"));
     assert_true(has(&p, "M", "ItemSelector", "both"));
+    asl_problems_free(&p);
+}
+
+static void test_duplicate_fields(void **state)
+{
+    (void)state;
+    asl_problems_t p = compile_bad(
+        "{\"StartAt\":\"C\",\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Choice\",\"Choices\":"
+        "[{\"Variable\":\"$.v\",\"StringEquals\":\"*\",\"Next\":\"R\",\"Next\":\"R\"}],\"Default\":\"R\"},"
+        "\"R\":{\"Type\":\"Parallel\",\"End\":true,\"Branches\":[{\"StartAt\":\"X\",\"States\":"
+        "{\"X\":{\"Type\":\"Pass\",\"End\":true,\"End\":true}}}]},"
+        "\"R\":{\"Type\":\"Succeed\"}}}");
+    assert_true(has(&p, NULL, "StartAt", "duplicate"));
+    assert_true(has(&p, "C", "Choices[0].Next", "duplicate"));
+    assert_true(has(&p, "R/X", "End", "duplicate"));
+    assert_true(has(&p, NULL, "States.R", "duplicate"));
     asl_problems_free(&p);
 }
 
@@ -304,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_top_level_problems),
         cmocka_unit_test(test_all_problems_in_one_pass),
         cmocka_unit_test(test_nested_problems),
+        cmocka_unit_test(test_duplicate_fields),
         cmocka_unit_test(test_valid_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

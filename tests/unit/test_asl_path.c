@@ -126,6 +126,10 @@ static void test_filters(void **state)
     EXPECT("$.items[?(@.p == '5')]", "[]");      /* no coercion */
     EXPECT("$.a.b[?(@ > 1)]", "[2,3]");
     EXPECT("$..book[?(@.price > 10)].author", "[\"B\"]");
+    EXPECT("$..[?(@.price > 10)].price", "[22,19]");
+    EXPECT("$.store..[?(@.author)].author", "[\"A\",\"B\"]");
+    EXPECT("$..[0]", "[1,{\"p\":5,\"name\":\"u\"},{\"price\":8,\"author\":\"A\"}]");
+    EXPECT("$.a..*", "[[1,2,3],\"x\",1,2,3]");
 }
 
 static void test_context(void **state)
@@ -155,6 +159,30 @@ static void test_syntax_errors(void **state)
     static const char *bad[] = {"", "a", "$.", "$.a b", "$[", "$['a'", "$[abc]", "$.a[1:2:3]",
                                 "$.a[?(@.x > )]", "$.a[?@.x]", "$.length()", "$..", "$a",
                                 "$['a','b']", "$.a[?(@.x > 1]", " $.a"};
+    /* Deep nesting is refused rather than recursed into. */
+    char deep[400] = "$.a[?(";
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "!");
+    strcat(deep, "@.x)]");
+    char parens[400] = "$.a[?(";
+    for (int i = 0; i < 100; i++)
+        strcat(parens, "(");
+    strcat(parens, "@.x");
+    for (int i = 0; i < 100; i++)
+        strcat(parens, ")");
+    strcat(parens, ")]");
+    char nested[600] = "$.a";
+    for (int i = 0; i < 40; i++)
+        strcat(nested, "[?(@.b");
+    for (int i = 0; i < 40; i++)
+        strcat(nested, ")]");
+    const char *deep_ones[] = {deep, parens, nested};
+    for (size_t i = 0; i < 3; i++) {
+        asl_path_t *p;
+        char msg[ASL_PATH_MSG_MAX] = "";
+        assert_int_equal(asl_path_compile(deep_ones[i], 0, &p, msg, sizeof msg), -1);
+        assert_non_null(strstr(msg, "too deeply"));
+    }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         asl_path_t *p = (asl_path_t *)1;
         char msg[ASL_PATH_MSG_MAX] = "";

@@ -34,6 +34,7 @@ typedef struct {
     store_t *st;
     uv_loop_t loop;
     int port;
+    char sock[64];   /* when set, Redis listens on this unix socket instead */
     pid_t redis;
     redisContext *sub;
     relay_t *relay;
@@ -69,12 +70,16 @@ static void redis_start(ctx_t *c)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", (char *)NULL);
+        if (c->sock[0])
+            execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", c->sock,
+                   "--save", "", "--appendonly", "no", (char *)NULL);
+        else
+            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+                   "", "--appendonly", "no", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 500; i++) {
-        redisContext *rc = redisConnect("127.0.0.1", c->port);
+        redisContext *rc = c->sock[0] ? redisConnectUnix(c->sock) : redisConnect("127.0.0.1", c->port);
         if (rc && !rc->err) {
             redisReply *r = redisCommand(rc, "PING");
             int ok = r && r->type == REDIS_REPLY_STATUS;
@@ -103,7 +108,7 @@ static void subscribe(ctx_t *c)
 {
     if (c->sub)
         redisFree(c->sub);
-    c->sub = redisConnect("127.0.0.1", c->port);
+    c->sub = c->sock[0] ? redisConnectUnix(c->sock) : redisConnect("127.0.0.1", c->port);
     assert_non_null(c->sub);
     assert_int_equal(c->sub->err, 0);
     struct timeval tv = {5, 0};
@@ -135,6 +140,27 @@ static void expect_messages(ctx_t *c, int n)
         c->want_n++;
         cJSON_Delete(env);
         freeReplyObject(r);
+    }
+}
+
+/* Reads until detail.n = want_n .. want_n+n-1 have all arrived: at least
+ * once, in order, repeats allowed (delivery is at least once). */
+static void expect_messages_at_least_once(ctx_t *c, int n)
+{
+    int target = c->want_n + n, last = c->want_n - 1;
+    while (c->want_n < target) {
+        redisReply *r = NULL;
+        assert_int_equal(redisGetReply(c->sub, (void **)&r), REDIS_OK);
+        cJSON *env = cJSON_Parse(r->element[2]->str);
+        assert_non_null(env);
+        int got = (int)cJSON_GetObjectItem(cJSON_GetObjectItem(env, "detail"), "n")->valuedouble;
+        cJSON_Delete(env);
+        freeReplyObject(r);
+        if (got > last + 1 || got < c->want_n - n)
+            fail_msg("event %d arrived after %d: a gap", got, last);
+        last = got;
+        if (got == c->want_n)
+            c->want_n++;
     }
 }
 
@@ -309,7 +335,7 @@ static void test_uncommitted_rows_wait(void **state)
     char addr[64];
     redis_start(c);
     subscribe(c);
-    addr_of(c, addr, sizeof addr);
+    snprintf(addr, sizeof addr, "localhost:%d", c->port); /* a name, resolved at open */
     open_relay(c, addr);
     assert_true(run_until(c, is_connected, 5000));
 
@@ -372,6 +398,36 @@ static void test_redis_down_then_restarted(void **state)
     close_relay(c);
 }
 
+/* A frozen Redis (SIGSTOP) accepts connections but answers nothing: the
+ * relay gives up on the batch after its deadline, reconnects, and once Redis
+ * thaws every event arrives, in order, possibly twice. */
+static void test_redis_frozen(void **state)
+{
+    ctx_t *c = *state;
+    char addr[64];
+    relay_stats_t s;
+    redis_start(c);
+    subscribe(c);
+    addr_of(c, addr, sizeof addr);
+    open_relay(c, addr);
+    assert_true(run_until(c, is_connected, 5000));
+
+    kill(c->redis, SIGSTOP);
+    append(c, 3, 1);
+    relay_kick(c->relay);
+    run_until(c, never, 5600);
+    relay_stats(c->relay, &s);
+    assert_true(s.failures >= 3); /* the batch was given up */
+    assert_int_equal(s.backlog, 3);
+    kill(c->redis, SIGCONT);
+
+    append(c, 2, 1);
+    relay_kick(c->relay);
+    assert_true(run_until(c, outbox_empty, 15000));
+    expect_messages_at_least_once(c, 5);
+    close_relay(c);
+}
+
 static void test_disabled_keeps_rows(void **state)
 {
     ctx_t *c = *state;
@@ -394,6 +450,21 @@ static void test_disabled_keeps_rows(void **state)
     assert_non_null(strstr(err, "nonsense"));
 }
 
+static void test_unix_socket(void **state)
+{
+    ctx_t *c = *state;
+    snprintf(c->sock, sizeof c->sock, "/tmp/sagad-relay-%d.sock", (int)getpid());
+    redis_start(c);
+    subscribe(c);
+    append(c, 3, 1);
+    open_relay(c, c->sock);
+    assert_true(run_until(c, outbox_empty, 5000));
+    expect_messages(c, 3);
+    close_relay(c);
+    redis_stop(c);
+    unlink(c->sock);
+}
+
 static void test_close_while_connecting(void **state)
 {
     ctx_t *c = *state;
@@ -410,7 +481,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_publishes_in_order_then_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_rows_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down_then_restarted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_frozen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_keeps_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

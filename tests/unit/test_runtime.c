@@ -261,6 +261,28 @@ static void test_stop_aborts(void **state)
     cJSON_Delete(in);
 }
 
+static void test_prune_deletes_only_finished(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *done = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    const machine_ver_t *slow = put(f, "long",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
+    cJSON *in = cJSON_CreateObject();
+    started_t a = {0}, b = {0};
+    runtime_start(f->rt, done, NULL, in, on_started, &a);
+    runtime_start(f->rt, slow, NULL, in, on_started, &b);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(runtime_is_done(f->rt, a.id), 1);
+    /* Nothing finished before the cut-off yet. */
+    assert_int_equal(runtime_prune(f->rt, store_now_ms() - 60000, 100), 0);
+    assert_int_equal(runtime_prune(f->rt, store_now_ms() + 1000, 100), 1);
+    assert_int_equal(runtime_is_done(f->rt, a.id), -1);
+    assert_null(runtime_history(f->rt, a.id));
+    assert_int_equal(runtime_is_done(f->rt, b.id), 0);
+    cJSON_Delete(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotent_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_by_a_new_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_deletes_only_finished, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

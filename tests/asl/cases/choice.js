@@ -82,6 +82,16 @@ module.exports = [
     one('timestamp_less_than_equals_path', { TimestampLessThanEqualsPath: '$.w' }, { v: '2021-01-01T00:00:00Z', w: '2020-01-01T00:00:00Z' }, false),
     one('timestamp_greater_than_equals_path', { TimestampGreaterThanEqualsPath: '$.w' }, { v: '2020-06-01T00:00:00Z', w: '2020-06-01T00:00:00Z' }, true),
 
+    // Operands of the wrong type: the rule is false (no coercion)
+    { ...one('numeric_less_than_on_numeric_string', { NumericLessThan: 10 }, { v: '5' }, false), expect: undefined,
+      override: { status: 'SUCCEEDED', output: { matched: 'default' },
+        reason: 'a numeric comparison on a non-number is false (ASL spec: comparisons of mismatched types are false); the oracle coerces "5" to 5 like JavaScript' } },
+    { ...one('string_less_than_on_number', { StringLessThan: '10' }, { v: 5 }, false), expect: undefined,
+      override: { status: 'SUCCEEDED', output: { matched: 'default' },
+        reason: 'a string comparison on a non-string is false (ASL spec: comparisons of mismatched types are false); the oracle compares 5 < "10" with JavaScript coercion' } },
+    one('timestamp_equals_on_non_timestamp_string', { TimestampEquals: '2024-03-01T12:00:00Z' }, { v: 'soon' }, false),
+    one('string_matches_escaped_backslash', { StringMatches: 'a\\\\*' }, { v: 'a\\bc' }, true),
+
     // Type tests
     one('is_null_true', { IsNull: true }, { v: null }, true),
     one('is_null_on_value', { IsNull: true }, { v: 0 }, false),

@@ -159,3 +159,26 @@ module.exports = [
       override: { status: 'SUCCEEDED', output: { s: 'not an array', err: { Error: 'States.IntrinsicFailure', Cause: '<match>' } },
         reason: 'States.IntrinsicFailure is an ordinary error that States.ALL catches; the oracle raises an uncatchable States.Runtime' } },
 ];
+
+module.exports.push(
+    ok('intrinsic_whitespace_between_arguments', raw`States.MathAdd( $.a ,  2 )`, { a: 1 }, 3),
+    ok('string_to_json_with_escapes', raw`States.StringToJson($.s)`, { s: '{"q":"a\\"b","u":"\\u00e9"}' }, { q: 'a"b', u: 'é' }),
+    ok('json_to_string_unicode', raw`States.JsonToString($.o)`, { o: { u: 'é✓' } }, '{"u":"é✓"}'),
+    { ...ok('base64_decode_utf8', raw`States.Base64Decode($.s)`, { s: 'w6k=' }),
+      override: { status: 'SUCCEEDED', output: { r: 'é' },
+        reason: 'Base64Decode yields the decoded bytes as UTF-8 text; the oracle uses atob (Latin-1), giving "Ã©"' } },
+    ok('hash_utf8_input', raw`States.Hash($.s, 'SHA-256')`, { s: 'é' }, hex('sha256', 'é')),
+    ok('array_contains_null', raw`States.ArrayContains($.a, null)`, { a: [1, null] }, true),
+    ok('array_partition_path_chunk', raw`States.ArrayPartition($.a, $.n)`, { a: [1, 2, 3], n: 1 }, [[1], [2], [3]]),
+    ok('format_two_literals', "States.Format('{}{}', 'a', 'b')", {}, 'ab'),
+);
+
+const UNESCAPE = 'escapes in an intrinsic string literal are resolved (\\\' is a quote); the oracle keeps the backslash in literals and only strips it from string results';
+module.exports.push(
+    ok('format_escaped_quote_in_argument', raw`States.Format('{}', 'a\'b')`, {}, "a'b"),
+    { ...ok('array_escaped_quote_literal', raw`States.Array('it\'s')`, {}),
+      override: { status: 'SUCCEEDED', output: { r: ["it's"] }, reason: UNESCAPE } },
+    { ...ok('string_split_drops_empty_tokens', raw`States.StringSplit('a b  c', ' ')`, {}),
+      override: { status: 'SUCCEEDED', output: { r: ['a', 'b', 'c'] },
+        reason: 'decision: the delimiter characters work like Java\'s StringTokenizer (each character splits, empty tokens are dropped), consistent with the AWS docs example of a multi-character delimiter; the oracle uses JavaScript split and keeps empty strings' } },
+);

@@ -1,0 +1,355 @@
+/* GET /metrics: the runtime, SQLite, outbox and HTTP counters in the
+ * Prometheus text exposition format 0.0.4. HTTP requests are counted by an
+ * http_server observer into a fixed table, so counting never allocates. */
+#include "api/api.h"
+#include "events/outbox.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Routes x methods x statuses actually seen; the route set is fixed at start,
+ * so this bounds the label space. Overflow lands in one catch-all row. */
+#define HTTP_ROWS 256
+#define ROUTE_MAX 96
+
+typedef struct http_row_s {
+    char method[12];
+    char route[ROUTE_MAX];   /* "" = no route matched */
+    int status;
+    uint64_t count;
+} http_row_t;
+
+typedef struct metrics_s {
+    api_t *api;
+    http_server_t *srv;
+    double start_time;
+    http_row_t rows[HTTP_ROWS];
+    size_t nrows;
+    uint64_t overflow;        /* requests whose row did not fit */
+} metrics_t;
+
+static void copy_trunc(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Per state machine, fed by the runtime's on_count hook. Names are bounded by
+ * the registry; past MACHINE_ROWS machines the rest share one row. */
+#define MACHINE_ROWS 256
+#define OTHER_MACHINE "(other)"   /* not a valid machine name: cannot collide */
+
+enum { M_STARTED, M_SUCCEEDED, M_FAILED, M_TIMED_OUT, M_ABORTED, M_N };
+static const char *const machine_status[M_N] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
+
+typedef struct machine_row_s {
+    char name[96];
+    uint64_t n[M_N];
+} machine_row_t;
+
+typedef struct machine_counts_s {
+    machine_row_t rows[MACHINE_ROWS + 1];   /* + the shared overflow row */
+    size_t nrows;
+} machine_counts_t;
+
+/* One daemon, one metrics table: static so that counting never allocates and
+ * nothing has to be freed at exit. */
+static metrics_t metrics;
+static machine_counts_t machines;
+
+void api_metrics_count(void *ud, const char *machine, const char *status)
+{
+    (void)ud;
+    int k = 0;
+    while (k < M_N && strcmp(machine_status[k], status) != 0)
+        k++;
+    if (k == M_N || !machine)
+        return;
+    machine_row_t *row = NULL;
+    for (size_t i = 0; i < machines.nrows && !row; i++)
+        if (strcmp(machines.rows[i].name, machine) == 0)
+            row = &machines.rows[i];
+    if (!row && strlen(machine) < sizeof row->name && machines.nrows < MACHINE_ROWS) {
+        row = &machines.rows[machines.nrows++];
+        copy_trunc(row->name, sizeof row->name, machine);
+    }
+    if (!row) {
+        row = &machines.rows[MACHINE_ROWS];
+        copy_trunc(row->name, sizeof row->name, OTHER_MACHINE);
+    }
+    row->n[k]++;
+}
+
+/* Names longer than a row's buffer are compared (and kept) truncated. */
+static void on_response(const char *method, const char *route, int status, void *ud)
+{
+    metrics_t *m = ud;
+    const char *r = route ? route : "";
+    for (size_t i = 0; i < m->nrows; i++) {
+        http_row_t *row = &m->rows[i];
+        if (row->status == status && strncmp(row->method, method, sizeof row->method - 1) == 0 &&
+            strncmp(row->route, r, ROUTE_MAX - 1) == 0) {
+            row->count++;
+            return;
+        }
+    }
+    if (m->nrows == HTTP_ROWS) {
+        m->overflow++;
+        return;
+    }
+    http_row_t *row = &m->rows[m->nrows++];
+    copy_trunc(row->method, sizeof row->method, method);
+    copy_trunc(row->route, sizeof row->route, r);
+    row->status = status;
+    row->count = 1;
+}
+
+/* ---- output buffer ------------------------------------------------------- */
+
+typedef struct buf_s {
+    char *p;
+    size_t len, cap;
+    int oom;
+} buf_t;
+
+static void out(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(buf_t *b, const char *fmt, ...)
+{
+    for (;;) {
+        if (b->oom)
+            return;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap <= b->len + (size_t)n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+/* A label value with \, " and newline escaped as the format requires. */
+static void out_label(buf_t *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            out(b, "\\\\");
+        else if (*s == '"')
+            out(b, "\\\"");
+        else if (*s == '\n')
+            out(b, "\\n");
+        else
+            out(b, "%c", *s);
+    }
+}
+
+static void family(buf_t *b, const char *name, const char *type, const char *help)
+{
+    out(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Integers exactly; floats to 15 significant digits (plenty for seconds). */
+static void out_u64(buf_t *b, uint64_t v)
+{
+    out(b, "%llu\n", (unsigned long long)v);
+}
+
+static void out_double(buf_t *b, double v)
+{
+    out(b, "%.15g\n", v);
+}
+
+static void write_runtime(buf_t *b, const runtime_stats_t *s)
+{
+    family(b, "sagad_executions_started_total", "counter",
+           "Executions started (durably committed) since the daemon started.");
+    out(b, "sagad_executions_started_total ");
+    out_u64(b, s->started);
+
+    family(b, "sagad_executions_finished_total", "counter",
+           "Executions that ended, by final status.");
+    const struct {
+        const char *status;
+        uint64_t v;
+    } fin[] = {{"SUCCEEDED", s->succeeded}, {"FAILED", s->failed},
+               {"TIMED_OUT", s->timed_out}, {"ABORTED", s->aborted}};
+    for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
+        out(b, "sagad_executions_finished_total{status=\"%s\"} ", fin[i].status);
+        out_u64(b, fin[i].v);
+    }
+
+    family(b, "sagad_executions_open", "gauge", "Executions running (held in memory).");
+    out(b, "sagad_executions_open ");
+    out_u64(b, s->open_executions);
+
+    family(b, "sagad_state_transitions_total", "counter", "States entered by all executions.");
+    out(b, "sagad_state_transitions_total ");
+    out_u64(b, s->transitions);
+
+    family(b, "sagad_step_latency_seconds", "histogram",
+           "Time from a step becoming ready to the commit that makes it durable.");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < 11; i++) {
+        cum += s->step_latency_buckets[i];
+        out(b, "sagad_step_latency_seconds_bucket{le=\"%g\"} ", runtime_latency_bounds_ms[i] / 1000.0);
+        out_u64(b, cum);
+    }
+    /* +Inf is the total count by definition, so it can never be below a finite bucket. */
+    out(b, "sagad_step_latency_seconds_bucket{le=\"+Inf\"} ");
+    out_u64(b, s->step_latency_count);
+    out(b, "sagad_step_latency_seconds_sum ");
+    out_double(b, s->step_latency_sum_ms / 1000.0);
+    out(b, "sagad_step_latency_seconds_count ");
+    out_u64(b, s->step_latency_count);
+
+    family(b, "sagad_sqlite_commits_total", "counter",
+           "Group commits of the runtime's write transaction, by result.");
+    out(b, "sagad_sqlite_commits_total{result=\"ok\"} ");
+    out_u64(b, s->commits);
+    out(b, "sagad_sqlite_commits_total{result=\"error\"} ");
+    out_u64(b, s->commit_failures);
+
+    family(b, "sagad_sqlite_commit_seconds", "summary",
+           "Time spent in COMMIT (fsync included) per group commit.");
+    out(b, "sagad_sqlite_commit_seconds_sum ");
+    out_double(b, s->commit_latency_sum_ms / 1000.0);
+    out(b, "sagad_sqlite_commit_seconds_count ");
+    out_u64(b, s->commits + s->commit_failures);
+}
+
+/* Without a relay (tests, tools) the backlog still comes from the table. */
+static void write_outbox(buf_t *b, const api_t *api)
+{
+    relay_stats_t rs = {0};
+    if (api->relay)
+        relay_stats(api->relay, &rs);
+    else
+        rs.backlog = outbox_backlog(api->store);
+    if (rs.backlog >= 0) {
+        family(b, "sagad_outbox_backlog", "gauge", "Events committed and not yet accepted by Redis.");
+        out(b, "sagad_outbox_backlog %lld\n", (long long)rs.backlog);
+    }
+    family(b, "sagad_events_published_total", "counter", "Events Redis accepted (PUBLISH answered).");
+    out(b, "sagad_events_published_total ");
+    out_u64(b, rs.published);
+    family(b, "sagad_events_publish_failures_total", "counter",
+           "PUBLISH commands that got an error or no answer (the event is retried).");
+    out(b, "sagad_events_publish_failures_total ");
+    out_u64(b, rs.failures);
+    family(b, "sagad_redis_connected", "gauge", "1 while the relay has a Redis connection.");
+    out(b, "sagad_redis_connected %d\n", rs.connected ? 1 : 0);
+    family(b, "sagad_redis_connects_total", "counter", "Connection attempts to Redis, by result.");
+    out(b, "sagad_redis_connects_total{result=\"ok\"} ");
+    out_u64(b, rs.connects);
+    out(b, "sagad_redis_connects_total{result=\"error\"} ");
+    out_u64(b, rs.connect_failures);
+}
+
+static void write_http(buf_t *b, const metrics_t *m)
+{
+    family(b, "sagad_http_requests_total", "counter",
+           "HTTP responses by method, matched route pattern and status.");
+    for (size_t i = 0; i < m->nrows; i++) {
+        const http_row_t *row = &m->rows[i];
+        out(b, "sagad_http_requests_total{method=\"");
+        out_label(b, row->method);
+        out(b, "\",route=\"");
+        out_label(b, row->route[0] ? row->route : "unmatched");
+        out(b, "\",status=\"%d\"} ", row->status);
+        out_u64(b, row->count);
+    }
+    if (m->overflow) {
+        out(b, "sagad_http_requests_total{method=\"other\",route=\"other\",status=\"other\"} ");
+        out_u64(b, m->overflow);
+    }
+    family(b, "sagad_http_connections", "gauge", "Open HTTP connections.");
+    out(b, "sagad_http_connections %d\n", http_server_connections(m->srv));
+}
+
+static void write_machine_row(buf_t *b, const machine_row_t *row, int finished)
+{
+    if (!finished) {
+        out(b, "sagad_machine_executions_started_total{machine=\"");
+        out_label(b, row->name);
+        out(b, "\"} ");
+        out_u64(b, row->n[M_STARTED]);
+        return;
+    }
+    for (int k = M_SUCCEEDED; k < M_N; k++) {
+        out(b, "sagad_machine_executions_finished_total{machine=\"");
+        out_label(b, row->name);
+        out(b, "\",status=\"%s\"} ", machine_status[k]);
+        out_u64(b, row->n[k]);
+    }
+}
+
+static void write_machines(buf_t *b)
+{
+    const machine_row_t *other = &machines.rows[MACHINE_ROWS];
+    for (int finished = 0; finished < 2; finished++) {
+        if (finished)
+            family(b, "sagad_machine_executions_finished_total", "counter",
+                   "Executions that ended, by state machine and final status.");
+        else
+            family(b, "sagad_machine_executions_started_total", "counter",
+                   "Executions started, by state machine.");
+        for (size_t i = 0; i < machines.nrows; i++)
+            write_machine_row(b, &machines.rows[i], finished);
+        if (other->name[0])
+            write_machine_row(b, other, finished);
+    }
+}
+
+static void on_metrics(http_request_t *req, void *ud)
+{
+    metrics_t *m = ud;
+    buf_t b = {0};
+    family(&b, "sagad_start_time_seconds", "gauge", "Start time of the daemon since the Unix epoch.");
+    out(&b, "sagad_start_time_seconds ");
+    out_double(&b, m->start_time);
+    write_runtime(&b, runtime_stats(m->api->runtime));
+    write_machines(&b);
+    write_outbox(&b, m->api);
+    write_http(&b, m);
+    if (b.oom)
+        http_respond_error(req, 503, "OutOfMemory", "cannot render the metrics now; retry");
+    else
+        http_respond(req, 200, CONTENT_TYPE, b.p, b.len);
+    free(b.p);
+}
+
+int api_register_metrics(http_server_t *srv, api_t *api)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    memset(&metrics, 0, sizeof metrics);
+    metrics.api = api;
+    metrics.srv = srv;
+    metrics.start_time = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
+    http_server_set_observer(srv, on_response, &metrics);
+    return http_server_route(srv, "GET", "/metrics", on_metrics, &metrics);
+}

@@ -1,0 +1,309 @@
+/* Shared plumbing of sagactl's commands: argument parsing with the global
+ * options, the daemon's address, calls that map failures to exit codes and
+ * one-line messages that say what to do. */
+#include "cli/cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("sagactl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sagactl: %s: ", cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "; usage: sagactl %s (see sagactl %s --help)\n", cmd->synopsis, cmd->name);
+    return CLI_USAGE;
+}
+
+static const char GLOBAL_HELP[] =
+    "\nglobal options:\n"
+    "  --url URL        the daemon (default: the listen key of --config, else $SAGAD_URL,\n"
+    "                   else " CLI_DEFAULT_URL ")\n"
+    "  --config FILE    read defaults (listen, redis, events_channel) from a sagad.conf\n"
+    "  --json           print the daemon's JSON unchanged (read commands)\n"
+    "  --no-color       no colour even on a terminal (NO_COLOR does the same)\n"
+    "  -h, --help       this help\n"
+    "\nexit status: 0 ok, 1 not found or the execution failed, 2 usage error,\n"
+    "3 daemon unreachable\n";
+
+void cli_print_help(const cli_cmd_t *cmd, FILE *f)
+{
+    fprintf(f, "usage: sagactl %s\n\n%s%s", cmd->synopsis, cmd->help, GLOBAL_HELP);
+}
+
+static int is_number(const char *s)
+{
+    char *end;
+    if (!*s)
+        return 0;
+    strtod(s, &end);
+    return *end == '\0';
+}
+
+/* Matches "--name" or "--name=value" against `name`; sets *inline_val. */
+static int opt_match(const char *arg, const char *name, const char **inline_val)
+{
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (arg[n] == '\0') {
+        *inline_val = NULL;
+        return 1;
+    }
+    if (arg[n] == '=') {
+        *inline_val = arg + n + 1;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_parse(cli_t *cli, const cli_cmd_t *cmd, int argc, char **argv,
+              const cli_opt_t *opts, size_t nopts, char **pos, size_t min_pos,
+              size_t max_pos, size_t *npos)
+{
+    const cli_opt_t globals[] = {
+        {"--url", CLI_OPT_VALUE, &cli->url_arg, NULL},
+        {"--config", CLI_OPT_VALUE, &cli->config_path, NULL},
+        {"--json", CLI_OPT_FLAG, NULL, &cli->json},
+        {"--no-color", CLI_OPT_FLAG, NULL, &cli->no_color},
+    };
+    *npos = 0;
+    int only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*npos >= max_pos)
+                return cli_usage_error(cmd, "unexpected argument '%s'", a);
+            pos[(*npos)++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_print_help(cmd, stdout);
+            return CLI_OK;
+        }
+        const cli_opt_t *o = NULL;
+        const char *iv = NULL;
+        for (size_t k = 0; k < nopts && !o; k++)
+            if (opt_match(a, opts[k].name, &iv))
+                o = &opts[k];
+        for (size_t k = 0; k < sizeof globals / sizeof globals[0] && !o; k++)
+            if (opt_match(a, globals[k].name, &iv))
+                o = &globals[k];
+        if (!o)
+            return cli_usage_error(cmd, "unknown option '%s'", a);
+        if (o->set)
+            *o->set = 1;
+        switch (o->kind) {
+        case CLI_OPT_FLAG:
+            if (iv)
+                return cli_usage_error(cmd, "%s takes no value", o->name);
+            break;
+        case CLI_OPT_VALUE:
+            if (!iv) {
+                if (i + 1 >= argc)
+                    return cli_usage_error(cmd, "%s needs a value", o->name);
+                iv = argv[++i];
+            }
+            *o->value = iv;
+            break;
+        case CLI_OPT_NUMBER:
+            if (!iv && i + 1 < argc && is_number(argv[i + 1]))
+                iv = argv[++i];
+            *o->value = iv ? iv : "";
+            break;
+        }
+    }
+    if (*npos < min_pos)
+        return cli_usage_error(cmd, "missing argument");
+    return -1;
+}
+
+int cli_config(cli_t *cli)
+{
+    if (cli->cfg_loaded)
+        return 0;
+    config_defaults(&cli->cfg);
+    if (cli->config_path) {
+        char err[CONFIG_ERR_MAX];
+        if (config_load_file(&cli->cfg, cli->config_path, err) < 0) {
+            cli_error("%s; fix it or pass another --config", err);
+            return CLI_USAGE;
+        }
+    }
+    cli->cfg_loaded = 1;
+    return 0;
+}
+
+/* --url, else --config's listen, else $SAGAD_URL, else the default. */
+static int resolve_url(cli_t *cli)
+{
+    if (cli->url_ready)
+        return 0;
+    const char *src = "--url";
+    if (cli->url_arg) {
+        snprintf(cli->url_text, sizeof cli->url_text, "%s", cli->url_arg);
+    } else if (cli->config_path) {
+        int rc = cli_config(cli);
+        if (rc)
+            return rc;
+        const char *h = cli->cfg.listen_host;
+        if (strcmp(h, "0.0.0.0") == 0 || !*h)
+            h = "127.0.0.1";
+        else if (strcmp(h, "::") == 0)
+            h = "::1";
+        int v6 = strchr(h, ':') != NULL;
+        snprintf(cli->url_text, sizeof cli->url_text, "http://%s%s%s:%d", v6 ? "[" : "", h,
+                 v6 ? "]" : "", cli->cfg.listen_port);
+        src = "the listen key of --config";
+    } else if (getenv("SAGAD_URL") && *getenv("SAGAD_URL")) {
+        snprintf(cli->url_text, sizeof cli->url_text, "%s", getenv("SAGAD_URL"));
+        src = "SAGAD_URL";
+    } else {
+        snprintf(cli->url_text, sizeof cli->url_text, "%s", CLI_DEFAULT_URL);
+    }
+    char err[CLI_HTTP_ERR_MAX];
+    if (cli_url_parse(cli->url_text, &cli->url, err) < 0) {
+        cli_error("bad daemon URL '%s' from %s: %s; give one like " CLI_DEFAULT_URL,
+                  cli->url_text, src, err);
+        return CLI_USAGE;
+    }
+    cli->url_ready = 1;
+    return 0;
+}
+
+int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
+             size_t body_len, const char *const *headers, int timeout_s,
+             cli_http_resp_t *resp, const char *hint404)
+{
+    int rc = resolve_url(cli);
+    if (rc)
+        return rc;
+    char err[CLI_HTTP_ERR_MAX];
+    if (cli_http_request(&cli->url, method, path, body, body_len, headers, timeout_s, resp, err) < 0) {
+        cli_error("cannot reach sagad at %s (%s); start it (make run) or point --url or "
+                  "SAGAD_URL at it", cli->url_text, err);
+        return CLI_UNREACHABLE;
+    }
+    if (resp->status >= 200 && resp->status < 300)
+        return 0;
+    cJSON *e = cJSON_ParseWithLength(resp->body, resp->len);
+    const char *name = cli_str(e, "error");
+    const char *msg = cli_str(e, "message");
+    char what[1024];
+    if (msg)
+        snprintf(what, sizeof what, "%s (%s, HTTP %d)", msg, name ? name : "error", resp->status);
+    else
+        snprintf(what, sizeof what, "%s %s failed with HTTP %d", method, path, resp->status);
+    if (resp->status == 404) {
+        cli_error("%s%s%s", what, hint404 ? "; " : "", hint404 ? hint404 : "");
+        rc = CLI_FAIL;
+    } else if (resp->status == 400 || resp->status == 413) {
+        cli_error("%s; fix the request and retry", what);
+        rc = CLI_USAGE;
+    } else if (resp->status >= 500) {
+        cli_error("%s; the daemon could not do it now, retry shortly", what);
+        rc = CLI_FAIL;
+    } else {
+        cli_error("%s", what);
+        rc = CLI_FAIL;
+    }
+    /* Problems of an invalid definition: one per line after the summary. */
+    const cJSON *probs = cJSON_GetObjectItemCaseSensitive(e, "problems");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, probs) {
+        const char *st = cli_str(p, "state"), *fd = cli_str(p, "field");
+        fprintf(stderr, "  %s%s%s: %s\n", st ? st : "", st && fd ? "." : "", fd ? fd : "",
+                cli_str(p, "message") ? cli_str(p, "message") : "?");
+    }
+    cJSON_Delete(e);
+    cli_http_resp_free(resp);
+    return rc;
+}
+
+cJSON *cli_parse_body(const cli_http_resp_t *resp)
+{
+    cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
+    if (!j)
+        cli_error("the daemon answered something that is not JSON; is --url pointing at sagad?");
+    return j;
+}
+
+void cli_print_raw(const cli_http_resp_t *resp)
+{
+    fwrite(resp->body, 1, resp->len, stdout);
+    if (resp->len == 0 || resp->body[resp->len - 1] != '\n')
+        fputc('\n', stdout);
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    errno = 0;
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n < cap - 1) {
+            if (ferror(f)) {
+                int e = errno ? errno : EIO;
+                free(buf);
+                buf = NULL;
+                errno = e;
+            }
+            break;
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+const char *cli_str(const cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+int cli_finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno == EPIPE)
+            return rc;
+        cli_error("cannot write the output: %s", strerror(errno));
+        return rc ? rc : CLI_FAIL;
+    }
+    return rc;
+}

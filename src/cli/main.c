@@ -1,0 +1,126 @@
+/* sagactl: the command-line client of sagad (SPEC §7). Parses the global
+ * options that come before the command and hands the rest to the command. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_events.h"
+#include "cli/cmd_exec.h"
+#include "cli/cmd_graph.h"
+#include "cli/cmd_start.h"
+#include "cli/cmd_stock.h"
+#include "cli/cmd_validate.h"
+#include "cli/out.h"
+
+typedef struct command_s {
+    const char *name;
+    int (*run)(cli_t *cli, int argc, char **argv);
+    const char *synopsis;
+    const char *summary;
+} command_t;
+
+static const command_t COMMANDS[] = {
+    {"status", cmd_status, "status EXECUTION-ID", "one execution: status, state, times, error, output"},
+    {"list", cmd_list, "list [--status S] [--machine M] [--limit N]", "executions, newest first"},
+    {"history", cmd_history, "history EXECUTION-ID", "its event history, one line per event"},
+    {"start", cmd_start, "start MACHINE [FILE|-] [--name N] [--wait [S]]", "start an execution"},
+    {"order", cmd_order, "order [--item ID --quantity N ...] [--wait [S]]", "place an order"},
+    {"stock", cmd_stock, "stock [ITEM] | stock set ITEM N", "read or set stock"},
+    {"validate", cmd_validate, "validate FILE", "check an ASL file offline"},
+    {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
+    {"events", cmd_events, "events [--redis HOST:PORT] [--channel C]", "print events as they come"},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sagactl [--url URL] [--json] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-48s %s\n", COMMANDS[i].synopsis, COMMANDS[i].summary);
+    fprintf(f, "\n"
+               "global options (before or after the command):\n"
+               "  --url URL       the daemon (default: $SAGAD_URL, else " CLI_DEFAULT_URL ")\n"
+               "  --config FILE   take defaults from a sagad.conf (listen, redis, events_channel)\n"
+               "  --json          print the daemon's JSON unchanged\n"
+               "  --no-color      no colour (also NO_COLOR=1); colour only on a terminal\n"
+               "\n"
+               "`sagactl COMMAND --help` describes a command.\n"
+               "exit status: 0 ok, 1 not found or the execution failed, 2 usage error,\n"
+               "3 daemon unreachable\n");
+}
+
+static const command_t *find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0)
+            return &COMMANDS[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    cli_t cli = {0};
+    /* A closed pipe (sagactl list | head) ends the output, not the process. */
+    signal(SIGPIPE, SIG_IGN);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            cli.json = 1;
+        } else if (strcmp(a, "--no-color") == 0) {
+            cli.no_color = 1;
+        } else if ((strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+            if (a[2] == 'u')
+                cli.url_arg = argv[++i];
+            else
+                cli.config_path = argv[++i];
+        } else if (strncmp(a, "--url=", 6) == 0) {
+            cli.url_arg = a + 6;
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            cli.config_path = a + 9;
+        } else if (strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0) {
+            fprintf(stderr, "sagactl: %s needs a value; see sagactl --help\n", a);
+            return CLI_USAGE;
+        } else {
+            fprintf(stderr, "sagactl: unknown option '%s'; see sagactl --help\n", a);
+            return CLI_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[i];
+    if (strcmp(name, "help") == 0) {
+        if (i + 1 >= argc) {
+            usage(stdout);
+            return 0;
+        }
+        const command_t *c = find(argv[i + 1]);
+        if (!c) {
+            fprintf(stderr, "sagactl: unknown command '%s'; see sagactl --help\n", argv[i + 1]);
+            return CLI_USAGE;
+        }
+        char *help[] = {"--help", NULL};
+        return c->run(&cli, 1, help);
+    }
+    const command_t *c = find(name);
+    if (!c) {
+        fprintf(stderr, "sagactl: unknown command '%s'; see sagactl --help\n", name);
+        return CLI_USAGE;
+    }
+    int argc_cmd = argc - i - 1;
+    char **argv_cmd = argv + i + 1;
+    /* Options after the command may turn colour off; scan them first. */
+    for (int k = 0; k < argc_cmd; k++)
+        if (strcmp(argv_cmd[k], "--no-color") == 0)
+            cli.no_color = 1;
+        else if (strcmp(argv_cmd[k], "--") == 0)
+            break;
+    out_init(cli.no_color);
+    return c->run(&cli, argc_cmd, argv_cmd);
+}

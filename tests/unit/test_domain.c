@@ -1,0 +1,212 @@
+/* Unit tests for the domain queries (store/domain.h) on a real SQLite file:
+ * the coffee-beans seed of a fresh database, stock get/list/set, orders by id,
+ * by execution and newest first, quantity parsing and time formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "engine/handler.h"
+#include "handlers/handlers.h"
+#include "store/db.h"
+#include "store/domain.h"
+
+typedef struct {
+    char path[64];
+    store_t *st;
+} ctx_t;
+
+static void remove_db(const char *path)
+{
+    char p[96];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+static int setup(void **state)
+{
+    ctx_t *c = calloc(1, sizeof *c);
+    char err[256];
+    snprintf(c->path, sizeof c->path, "/tmp/sagad-domain-%d.db", (int)getpid());
+    remove_db(c->path);
+    if (store_open(c->path, &c->st, err, sizeof err) < 0)
+        return -1;
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ctx_t *c = *state;
+    store_close(c->st);
+    remove_db(c->path);
+    free(c);
+    return 0;
+}
+
+static void test_seed_once(void **state)
+{
+    ctx_t *c = *state;
+    cJSON *o;
+    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &o), 0);
+    assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 5);
+    assert_string_equal(cJSON_GetObjectItem(o, "itemId")->valuestring, "coffee-beans");
+    cJSON_Delete(o);
+
+    /* reopening an existing database does not seed again */
+    assert_int_equal(domain_stock_set(c->st, "coffee-beans", 2, store_now_ms()), 0);
+    store_close(c->st);
+    char err[256];
+    assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
+    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &o), 0);
+    assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 2);
+    cJSON_Delete(o);
+}
+
+static void test_stock_set_get_list(void **state)
+{
+    ctx_t *c = *state;
+    cJSON *o;
+    int64_t t = 1764072000123; /* 2025-11-25T12:00:00.123Z */
+    assert_int_equal(domain_stock_set(c->st, "tea", 12, t), 0);
+    assert_int_equal(domain_stock_set(c->st, "apples", 0, t), 0);
+    assert_int_equal(domain_stock_get(c->st, "tea", &o), 0);
+    assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 12);
+    assert_string_equal(cJSON_GetObjectItem(o, "updatedAt")->valuestring, "2025-11-25T12:00:00.123Z");
+    cJSON_Delete(o);
+    assert_int_equal(domain_stock_set(c->st, "tea", 3, t), 0); /* replaces */
+    assert_int_equal(domain_stock_get(c->st, "tea", &o), 0);
+    assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 3);
+    cJSON_Delete(o);
+
+    assert_int_equal(domain_stock_get(c->st, "nope", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_null(o);
+    assert_int_equal(domain_stock_set(c->st, "tea", -1, t), DOMAIN_ERR_INVALID);
+    assert_int_equal(domain_stock_set(c->st, "", 1, t), DOMAIN_ERR_INVALID);
+    assert_int_equal(domain_stock_set(c->st, "tea", DOMAIN_QUANTITY_MAX + 1, t), DOMAIN_ERR_INVALID);
+
+    assert_int_equal(domain_stock_list(c->st, &o), 0);
+    assert_int_equal(cJSON_GetArraySize(o), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "itemId")->valuestring, "apples");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "itemId")->valuestring,
+                        "coffee-beans");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 2), "itemId")->valuestring, "tea");
+    cJSON_Delete(o);
+}
+
+static void test_quantity_from_json(void **state)
+{
+    (void)state;
+    const char *ok[] = {"0", "1", "1.0", "9007199254740991"};
+    const char *bad[] = {"-1", "1.5", "\"3\"", "null", "9007199254740992", "1e300", "[1]"};
+    int64_t q;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        cJSON *v = cJSON_Parse(ok[i]);
+        assert_true(domain_quantity_from_json(v, 0, &q));
+        cJSON_Delete(v);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *v = cJSON_Parse(bad[i]);
+        assert_false(domain_quantity_from_json(v, 0, &q));
+        cJSON_Delete(v);
+    }
+    cJSON *v = cJSON_Parse("0");
+    assert_false(domain_quantity_from_json(v, 1, &q));
+    cJSON_Delete(v);
+    v = cJSON_Parse("42");
+    assert_true(domain_quantity_from_json(v, 1, &q));
+    assert_int_equal(q, 42);
+    cJSON_Delete(v);
+}
+
+static void test_time_format(void **state)
+{
+    (void)state;
+    char buf[DOMAIN_TIME_MAX];
+    assert_string_equal(domain_format_time(0, buf), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(domain_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
+    assert_string_equal(domain_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
+}
+
+/* Orders made through orders.create, as the saga makes them. */
+static char *make_order(ctx_t *c, const char *exec, int64_t now, const char *item)
+{
+    const handler_def_t *d = handler_lookup("orders.create");
+    char in[128];
+    snprintf(in, sizeof in, "{\"itemId\":\"%s\",\"quantity\":2,\"zip\":\"12345\"}", item);
+    cJSON *json = cJSON_Parse(in), *r = NULL;
+    asl_error_t e = {0};
+    handler_call_t call = {.store = c->st, .execution_id = exec, .token = exec, .now_ms = now};
+    assert_int_equal(store_begin(c->st), 0);
+    assert_int_equal(d->run(&call, json, &r, &e), 0);
+    assert_int_equal(store_commit(c->st), 0);
+    char *id = strdup(cJSON_GetObjectItem(r, "orderId")->valuestring);
+    cJSON_Delete(r);
+    cJSON_Delete(json);
+    return id;
+}
+
+static void test_orders(void **state)
+{
+    ctx_t *c = *state;
+    handler_reset();
+    assert_int_equal(handlers_register_all(NULL), 0);
+    char *a = make_order(c, "exec-a", 1000, "tea");
+    char *b = make_order(c, "exec-b", 3000, "beans");
+    char *b2 = make_order(c, "exec-c", 2000, "cups");
+
+    cJSON *o;
+    assert_int_equal(domain_order_get(c->st, a, &o), 0);
+    assert_string_equal(cJSON_GetObjectItem(o, "orderId")->valuestring, a);
+    assert_string_equal(cJSON_GetObjectItem(o, "executionId")->valuestring, "exec-a");
+    assert_string_equal(cJSON_GetObjectItem(o, "itemId")->valuestring, "tea");
+    assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 2);
+    assert_string_equal(cJSON_GetObjectItem(o, "zip")->valuestring, "12345");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "firstname")));
+    assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring, "PENDING");
+    assert_string_equal(cJSON_GetObjectItem(o, "createdAt")->valuestring, "1970-01-01T00:00:01.000Z");
+    cJSON_Delete(o);
+    assert_int_equal(domain_order_get(c->st, "missing", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_null(o);
+
+    assert_int_equal(domain_order_by_execution(c->st, "exec-b", &o), 0);
+    assert_string_equal(cJSON_GetObjectItem(o, "orderId")->valuestring, b);
+    cJSON_Delete(o);
+    assert_int_equal(domain_order_by_execution(c->st, "exec-z", &o), DOMAIN_ERR_NOT_FOUND);
+
+    assert_int_equal(domain_order_list(c->st, 10, &o), 0);
+    assert_int_equal(cJSON_GetArraySize(o), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, b);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "orderId")->valuestring, b2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 2), "orderId")->valuestring, a);
+    cJSON_Delete(o);
+    assert_int_equal(domain_order_list(c->st, 2, &o), 0);
+    assert_int_equal(cJSON_GetArraySize(o), 2);
+    cJSON_Delete(o);
+    free(a);
+    free(b);
+    free(b2);
+    handler_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_seed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stock_set_get_list, setup, teardown),
+        cmocka_unit_test(test_quantity_from_json),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test_setup_teardown(test_orders, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
