@@ -144,7 +144,7 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
-# `make bench`: the benchmarks of docs/BENCHMARKS.md (bench/run.sh, about 2 minutes).
+# `make bench`: the benchmarks of docs/BENCHMARKS.md (bench/run.sh, about 3 minutes).
 BENCH_BIN := $(BUILD)/bench/loadgen $(BUILD)/bench/engine $(BUILD)/bench/floor
 
 $(BUILD)/bench/loadgen: bench/loadgen.c

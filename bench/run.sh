@@ -2,7 +2,8 @@
 # `make bench`: runs every benchmark of docs/BENCHMARKS.md once, prints one
 # table and rewrites docs/BENCHMARKS.md and docs/bench.png.
 #   end to end  sagad on a fresh database per point, POST /order from
-#               bench/loadgen at each concurrency for BENCH_SECONDS
+#               bench/loadgen at each concurrency for BENCH_SECONDS, every
+#               point BENCH_REPEAT times (the best is reported)
 #   engine      the same saga through the runtime without HTTP (file, :memory:)
 #               and through the pure engine with trivial handlers
 #   peer        the same saga on aws-local-stepfunctions (Node, in memory)
@@ -19,6 +20,7 @@ BUILD=${1:-build}
 SECS=${BENCH_SECONDS:-8}
 CONCS=${BENCH_CONCURRENCY:-"1 8 64 256"}
 N=${BENCH_N:-10000}
+REPEAT=${BENCH_REPEAT:-2}
 PEER_N=${BENCH_PEER_N:-20000}
 ROOT=$(pwd)
 B="$ROOT/$BUILD/bench"
@@ -43,7 +45,7 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 record() { printf '%s %s\n' "$1" "$2" >>"$RES"; }
 
-record meta "start=$(date -u +%Y-%m-%dT%H:%M:%SZ) saga=${SAGA#$ROOT/} secs=$SECS n=$N peer_n=$PEER_N \
+record meta "start=$(date -u +%Y-%m-%dT%H:%M:%SZ) saga=${SAGA#$ROOT/} secs=$SECS repeat=$REPEAT n=$N peer_n=$PEER_N \
 cpus=$(nproc) load_before=\"$(cut -d' ' -f1-3 /proc/loadavg)\" sqlite=$(sqlite3 --version | cut -d' ' -f1) \
 node=$(node --version 2>/dev/null || echo none) kernel=$(uname -r)"
 
@@ -68,8 +70,9 @@ if command -v perf >/dev/null 2>&1 && perf stat -e instructions true 2>&1 | grep
     PERF_OK=1
 fi
 
-for c in $CONCS; do
+for c in $(for r in $(seq "$REPEAT"); do echo $CONCS; done); do
     d="$TMP/e2e-$c"
+    rm -rf "$d"
     mkdir -p "$d/sagas"
     cp "$SAGA" "$d/sagas/order.asl.json"
     "$ROOT/$BUILD/sagad" --listen=127.0.0.1:0 --database="$d/sagad.db" --sagas_dir="$d/sagas" \
@@ -85,7 +88,7 @@ for c in $CONCS; do
     curl -sf -X PUT "http://127.0.0.1:$port/stock/coffee-beans" -H 'Content-Type: application/json' \
         --data '{"quantity": 1000000000}' >/dev/null
     say "end to end: concurrency $c for ${SECS}s (port $port)"
-    if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
+    if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ] && [ ! -f "$TMP/perf.data" ]; then
         perf record -F 999 -g -o "$TMP/perf.data" -p "$SAGAD_PID" -- sleep "$SECS" >/dev/null 2>&1 &
         PERF_PID=$!
     fi
@@ -112,8 +115,9 @@ for c in $CONCS; do
     ticks=$(getconf CLK_TCK)
     cpu=$(echo "$cpu0 $cpu1" | awk -v t="$ticks" '{printf "user_s=%.2f sys_s=%.2f", ($3-$1)/t, ($4-$2)/t}')
     record e2e "c=$c $lg $stats rss_kb=$hwm db_bytes=$bytes $cpu"
-    if [ "$PERF_OK" = 1 ] && [ "$c" = 64 ]; then
+    if [ -n "${PERF_PID:-}" ]; then
         wait "$PERF_PID" || true
+        PERF_PID=""
         perf report -i "$TMP/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
             grep -E '^ +[0-9.]+%' | sed 's/[ -]*$//' | head -30 >"$TMP/profile.txt" || true
     fi
