@@ -75,9 +75,21 @@ static cJSON *event(run_t *r, const char *type)
 /* Adds a JSON payload (copied). */
 static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
 {
-    (void)r;
-    if (d)
-        cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    if (!d)
+        return;
+    if (v && r->env && r->env->raw_payloads) {
+        /* One print instead of a deep copy that would be printed later. */
+        char *text = asl_json_print(v);
+        cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
+        if (raw) {
+            cJSON_free(raw->valuestring);
+            raw->valuestring = text;
+            cJSON_AddItemToObject(d, key, raw);
+            return;
+        }
+        free(text);
+    }
+    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
 static void add_str(cJSON *d, const char *key, const char *s)
