@@ -69,6 +69,10 @@ typedef struct asl_env_s {
      * NULL: jitter uses 0 and those two intrinsics fail (States.IntrinsicFailure). */
     uint64_t (*random64)(void *ud);
     void *random_ud;
+    /* Non-zero: event payloads (input, output, parameters) are cJSON_Raw
+     * items holding their compact JSON text, printed once, instead of deep
+     * copies. For a runtime that only stores the events as text. */
+    int raw_payloads;
 } asl_env_t;
 
 /* Who is executing: the source of the context object $$ (all borrowed, may be

@@ -45,6 +45,13 @@ typedef struct run_s {
     size_t index;
 
     asl_error_t err;            /* the error being handled (R_ERR) */
+
+    /* Raw payloads: the text of the last StateExited output, borrowed from
+     * its event, so the next state's StateEntered input (the same value,
+     * unchanged in between) is not printed twice. */
+    const cJSON *exit_value;
+    const char *exit_text;
+    size_t exit_event;
 } run_t;
 
 static const asl_state_t *cur(const run_t *r)
@@ -75,9 +82,21 @@ static cJSON *event(run_t *r, const char *type)
 /* Adds a JSON payload (copied). */
 static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
 {
-    (void)r;
-    if (d)
-        cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    if (!d)
+        return;
+    if (v && r->env && r->env->raw_payloads) {
+        /* One print instead of a deep copy that would be printed later. */
+        char *text = asl_json_print(v);
+        cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
+        if (raw) {
+            cJSON_free(raw->valuestring);
+            raw->valuestring = text;
+            cJSON_AddItemToObject(d, key, raw);
+            return;
+        }
+        free(text);
+    }
+    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
 static void add_str(cJSON *d, const char *key, const char *s)
@@ -95,11 +114,27 @@ static void add_num(cJSON *d, const char *key, double v)
 static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
 {
     char type[48];
+    int entered = strcmp(suffix, "StateEntered") == 0;
+    int reuse = entered && v && r->exit_text && r->exit_value == v && r->exit_event == r->n_events;
     snprintf(type, sizeof type, "%s%s", asl_state_type_name(cur(r)->type), suffix);
     cJSON *d = event(r, type);
     add_str(d, "name", cur(r)->name);
-    if (key)
+    if (!key || !d)
+        return;
+    cJSON *raw = reuse ? cJSON_CreateRaw(r->exit_text) : NULL;
+    if (raw)
+        cJSON_AddItemToObject(d, key, raw);
+    else
         add_payload(r, d, key, v);
+    r->exit_text = NULL;
+    if (!entered && r->env && r->env->raw_payloads) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, key);
+        if (cJSON_IsRaw(p)) {
+            r->exit_value = v;
+            r->exit_text = p->valuestring;
+            r->exit_event = r->n_events;
+        }
+    }
 }
 
 /* ---- context object ($$) ------------------------------------------------ */

@@ -1051,7 +1051,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
 static int frame_advance(runtime_t *rt, frame_t *fr)
 {
     exec_t *ex = fr->ex;
-    asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud};
+    asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud, .raw_payloads = 1};
     asl_exec_info_t info = ex->info;
     info.instance_id = fr->parent ? fr->id : ex->id;
     cJSON *events = cJSON_CreateArray();

@@ -900,10 +900,42 @@ static void test_compile_without_problem_list(void **state)
     asl_machine_free(m);
 }
 
+/* Raw payloads (printed once, for a runtime that stores text) print exactly
+ * as the deep copies do. */
+static void test_raw_payloads_print_the_same(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"P\",\"States\":{"
+        "\"P\":{\"Type\":\"Pass\",\"Result\":{\"s\":\"q\\\"uote\",\"n\":[1,2.5]},"
+        "\"ResultPath\":\"$.r\",\"Next\":\"T\"},"
+        "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\",\"End\":true}}}");
+    cJSON *in = cJSON_Parse("{\"a\":\"x\\ny\",\"b\":null}");
+    char *text[2];
+    for (int raw = 0; raw < 2; raw++) {
+        asl_env_t env = {.now_ms = 1700000000000, .raw_payloads = raw};
+        asl_step_t step;
+        assert_int_equal(asl_exec_start(m, in, NULL, &env, &step), 0);
+        assert_int_equal(step.kind, ASL_STEP_RUN_TASK);
+        const cJSON *entered = cJSON_GetArrayItem(step.events, 1);
+        const cJSON *payload = cJSON_GetObjectItem(cJSON_GetObjectItem(entered, "details"), "input");
+        assert_int_equal(cJSON_IsRaw(payload) ? 1 : 0, raw);
+        text[raw] = asl_json_print(step.events);
+        asl_step_clear(&step);
+    }
+    assert_string_equal(text[0], text[1]);
+    assert_non_null(strstr(text[1], "q\\\"uote"));
+    free(text[0]);
+    free(text[1]);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pass),
+        cmocka_unit_test(test_raw_payloads_print_the_same),
         cmocka_unit_test(test_parameters_and_context),
         cmocka_unit_test(test_task_builtins),
         cmocka_unit_test(test_retry_timing),
