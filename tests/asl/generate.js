@@ -87,7 +87,10 @@ async function runOracle(c) {
     const resources = makeResources();
     const handlers = {};
     for (const [state, res] of Object.entries(acc.tasks)) {
-        if (!resources[res]) throw new Error(`${c.name}: unknown resource ${res}`);
+        if (!resources[res]) {
+            if (c.invalid) continue;
+            throw new Error(`${c.name}: unknown resource ${res}`);
+        }
         handlers[state] = resources[res];
     }
     const overrides = { taskResourceLocalHandlers: handlers, retryIntervalOverrides: {} };
@@ -187,7 +190,7 @@ function validateCase(c, file, names) {
     if (!c.definition || !c.definition.States) throw new Error(`${where}: no definition`);
     if (c.override) {
         if (!c.override.reason) throw new Error(`${where}: override without reason`);
-        if (!['SUCCEEDED', 'FAILED'].includes(c.override.status))
+        if (!['SUCCEEDED', 'FAILED', 'REJECTED'].includes(c.override.status))
             throw new Error(`${where}: override without status`);
     }
     if (c.expect && !['SUCCEEDED', 'FAILED'].includes(c.expect.status))
@@ -203,10 +206,12 @@ const END = '<!-- overrides:end -->';
 function oracleSummary(o) {
     if (o.truncated) return `${o.status} (${o.truncated})`;
     if (o.status === 'SUCCEEDED') return 'output `' + JSON.stringify(o.output) + '`';
+    if (o.status === 'REJECTED') return 'definition rejected';
     return `${o.status} \`${o.error}\``;
 }
 
 function expectedSummary(r) {
+    if (r.status === 'REJECTED') return `definition rejected (problem in ${r.problem_state === null ? 'the top level' : '`' + r.problem_state + '`'})`;
     if (r.status === 'SUCCEEDED') return 'output `' + JSON.stringify(r.output) + '`';
     return 'FAILED `' + r.error + '`' + (r.compare_cause && r.cause !== null ? ' / `' + JSON.stringify(r.cause) + '`' : '');
 }
@@ -246,7 +251,13 @@ async function main() {
                 input: c.input === undefined ? {} : c.input,
             };
             let exp = oracle;
-            if (c.override) {
+            if (c.override && c.invalid) {
+                rec.source = 'override';
+                rec.reason = c.override.reason;
+                rec.oracle = oracle;
+                if (oracle.status === 'REJECTED')
+                    console.error(`NOTE ${area}/${c.name}: the oracle rejects it too; drop the override?`);
+            } else if (c.override) {
                 exp = { status: c.override.status };
                 if ('output' in c.override) exp.output = c.override.output;
                 if ('error' in c.override) exp.error = c.override.error;
@@ -261,6 +272,13 @@ async function main() {
                     oracle.status === exp.status && oracle.error === exp.error &&
                     (oracle.cause === exp.cause || exp.cause === undefined)) {
                     console.error(`NOTE ${area}/${c.name}: override equals the oracle's result; drop it?`);
+                }
+            } else if (c.invalid) {
+                // An invalid definition: the oracle must reject it too.
+                rec.source = 'oracle';
+                if (oracle.status !== 'REJECTED') {
+                    console.error(`FAIL ${area}/${c.name}: the oracle accepts this invalid definition (${oracle.status})`);
+                    problems++;
                 }
             } else {
                 rec.source = 'oracle';
@@ -286,6 +304,16 @@ async function main() {
             // AWS formulas; the oracle cannot say (its sleeps are skipped).
             if (c.elapsed_ms !== undefined) rec.elapsed_ms = c.elapsed_ms;
             rec.status = exp.status;
+            if (c.invalid) {
+                // sagad must reject it with a problem naming this state
+                // (null: a top-level problem); the oracle's words for the record.
+                rec.status = 'REJECTED';
+                rec.problem_state = c.invalid.state;
+                rec.oracle_message = String(oracle.cause).replace(/^State machine definition is invalid, see error\(s\) below:\s*/, '');
+                rec.compare_cause = false;
+                out.push(rec);
+                continue;
+            }
             if (exp.status === 'SUCCEEDED') {
                 rec.output = exp.output;
             } else {
