@@ -82,6 +82,8 @@ function collectStates(def, acc) {
     return acc;
 }
 
+const jsonCopy = (v) => JSON.parse(JSON.stringify(v));
+
 async function runOracle(c) {
     const acc = collectStates(c.definition, { tasks: {}, waits: [], retries: [] });
     const resources = makeResources();
@@ -102,15 +104,16 @@ async function runOracle(c) {
     let sm;
     try {
         // The oracle adds fields (QueryLanguage) to the definition it is given
-        // and may change its input in place: hand it copies.
-        sm = new StateMachine(structuredClone(c.definition), { validationOptions: { checkArn: false } });
+        // and may change its input in place: hand it copies, made through JSON
+        // so that it sees exactly what expected.json records.
+        sm = new StateMachine(jsonCopy(c.definition), { validationOptions: { checkArn: false } });
     } catch (e) {
         return { status: 'REJECTED', error: e.name, cause: e.message };
     }
     // The context object the C driver (asl_run's defaults) gives too; the
     // oracle takes a mocked context for exactly this.
     const context = { Execution: { Id: 'exec-1', Name: 'exec-1' }, StateMachine: { Name: 'machine' } };
-    const exec = sm.run(structuredClone(c.input === undefined ? {} : c.input), { overrides, context });
+    const exec = sm.run(jsonCopy(c.input === undefined ? {} : c.input), { overrides, context });
     let timer;
     const timeout = new Promise((_, rej) => {
         timer = setTimeout(() => rej(new Error('oracle timed out')), CASE_TIMEOUT_MS);

@@ -81,7 +81,7 @@ module.exports.push(
     { name: 'array_get_item_negative_index', definition: intr(raw`States.ArrayGetItem($.a, -1)`), input: { a: [1] },
       override: { status: 'FAILED', error: 'States.IntrinsicFailure',
         reason: 'decision: a negative index is outside the array, an invalid argument (States.IntrinsicFailure); the oracle returns null' } },
-    { name: 'math_random_start_above_end', definition: intr(raw`States.MathRandom(10, 1)`), input: {},
+    { name: 'math_random_start_above_end', definition: intr(raw`States.MathRandom(10, 1, 5)`), input: {},
       override: { status: 'FAILED', error: 'States.IntrinsicFailure',
         reason: 'decision: MathRandom needs start < end, otherwise the arguments are invalid (States.IntrinsicFailure); the oracle returns a number anyway' } },
     { name: 'base64_decode_invalid_input', definition: intr(raw`States.Base64Decode('***')`), input: {},
