@@ -109,8 +109,8 @@ static int test_task(const char *resource, const cJSON *input, uint32_t attempt,
 /* Exact JSON equality: numbers as doubles (==), objects regardless of key order. */
 static int json_equal(const cJSON *a, const cJSON *b)
 {
-    if (a == NULL || b == NULL)
-        return a == b;
+    if (a == NULL || b == NULL) /* a missing value equals only JSON null */
+        return (a == NULL || cJSON_IsNull(a)) && (b == NULL || cJSON_IsNull(b));
     int ta = a->type & 0xff, tb = b->type & 0xff;
     if (ta != tb)
         return 0;
@@ -296,12 +296,12 @@ static int run_case(const cJSON *c, int interleave, char *msg, size_t len)
     const char *got = res.status == ASL_STEP_SUCCEEDED ? "SUCCEEDED"
                     : res.status == ASL_STEP_FAILED ? "FAILED" : "?";
     const cJSON *elapsed = cJSON_GetObjectItemCaseSensitive(c, "elapsed_ms");
-    if (cJSON_IsNumber(elapsed) && (double)res.elapsed_ms != elapsed->valuedouble) {
+    if (strcmp(got, status) != 0) {
+        snprintf(msg, len, "status: expected %s, got %s", status, got);
+        bad = 1;
+    } else if (cJSON_IsNumber(elapsed) && (double)res.elapsed_ms != elapsed->valuedouble) {
         snprintf(msg, len, "virtual time: expected %.0f ms of waits and retry delays, got %lld ms",
                  elapsed->valuedouble, (long long)res.elapsed_ms);
-        bad = 1;
-    } else if (strcmp(got, status) != 0) {
-        snprintf(msg, len, "status: expected %s, got %s", status, got);
         bad = 1;
     } else if (res.status == ASL_STEP_SUCCEEDED) {
         const cJSON *rules = cJSON_GetObjectItemCaseSensitive(c, "match");
