@@ -20,8 +20,9 @@
  *   a string for NumericLessThan, a non-timestamp for Timestamp*, ...) does
  *   not match; there is no coercion across types. StringMatches on a
  *   non-string does not match either.
- * - Strings compare by Unicode code point (as Java's compareTo does for the
- *   BMP; we compare UTF-8 bytes, which orders code points the same way).
+ * - Strings compare by UTF-16 code units, as Java's compareTo (and AWS)
+ *   does: code-point order, except that characters above U+FFFF sort before
+ *   U+E000..U+FFFF.
  * - StringMatches: '*' matches any run of characters (newlines included),
  *   '\*' a literal '*', '\\' a literal '\'; every other character, '?'
  *   included, is literal.

@@ -13,7 +13,8 @@ uint64_t rand_u64(void);
 uint64_t rand_u64_ud(void *ud);
 /* A uniform double in [0, 1). */
 double rand_unit(void);
-/* A random (version 4) UUID in lower-case text. Returns buf. */
+/* A time-ordered random UUID (version 7: 48 bits of Unix milliseconds, then
+ * 74 random bits) in lower-case text. Returns buf. */
 char *rand_uuid(char buf[RAND_UUID_LEN]);
 
 #endif

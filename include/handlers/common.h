@@ -1,5 +1,4 @@
-/* Helpers shared by the built-in Task handlers: random identifiers and
- * reading the fields of a handler's JSON input, failing with the error
+/* Helpers shared by the built-in Task handlers: reading the fields of a handler's JSON input, failing with the error
  * HANDLERS_E_INVALID_INPUT and a cause that names the handler and the field. */
 #ifndef SAGAD_HANDLERS_COMMON_H
 #define SAGAD_HANDLERS_COMMON_H
@@ -18,16 +17,6 @@
  * retried and caught like any task error. */
 #define HANDLERS_E_DATABASE "DatabaseError"
 
-/* A random 64-bit value from a xoshiro256** generator seeded once from the
- * kernel (getrandom); never blocks after the first call. Not for secrets. */
-uint64_t handlers_random_u64(void);
-
-/* Uniform in [0, 1). */
-double handlers_random_unit(void);
-
-/* A random version 4 UUID in lowercase text. `out` needs HANDLERS_UUID_LEN bytes. */
-#define HANDLERS_UUID_LEN 37
-void handlers_uuid4(char *out);
 
 /* input[key] as a non-empty string. When absent (or null) and !required,
  * returns 0 with *out = NULL. Otherwise 0 with *out pointing into input, or

@@ -22,6 +22,43 @@ typedef struct opdef_s {
     bool path;    /* the ...Path variant */
 } opdef_t;
 
+/* Decodes the UTF-8 sequence at p (lenient: a stray byte is itself). */
+static unsigned long decode_utf8(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return p[0];
+    if ((p[0] & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80)
+        return ((p[0] & 0x1FUL) << 6) | (p[1] & 0x3F);
+    if ((p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80)
+        return ((p[0] & 0x0FUL) << 12) | ((p[1] & 0x3FUL) << 6) | (p[2] & 0x3F);
+    if ((p[0] & 0xF8) == 0xF0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+        (p[3] & 0xC0) == 0x80)
+        return ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3FUL) << 12) | ((p[2] & 0x3FUL) << 6) |
+               (p[3] & 0x3F);
+    return p[0];
+}
+
+/* Strings compare as Java (and so AWS) compares them: by UTF-16 code units.
+ * That is code-point (UTF-8 byte) order except that characters above U+FFFF,
+ * whose first unit is a high surrogate, sort before U+E000..U+FFFF. */
+static int utf16_cmp(const char *x, const char *y)
+{
+    const unsigned char *a = (const unsigned char *)x, *b = (const unsigned char *)y;
+    size_t i = 0;
+    while (a[i] && a[i] == b[i])
+        i++;
+    if (a[i] == b[i])
+        return 0;
+    while (i > 0 && (a[i] & 0xC0) == 0x80)   /* back to the character's first byte */
+        i--;
+    unsigned long ca = decode_utf8(a + i), cb = decode_utf8(b + i);
+    unsigned long ka = ca >= 0x10000 ? 0xD800 + ((ca - 0x10000) >> 10) : ca;
+    unsigned long kb = cb >= 0x10000 ? 0xD800 + ((cb - 0x10000) >> 10) : cb;
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    return strcmp((const char *)a + i, (const char *)b + i);
+}
+
 static const opdef_t OPS[] = {
     {"StringEquals", FAM_STRING, CMP_EQ, false},
     {"StringEqualsPath", FAM_STRING, CMP_EQ, true},
@@ -431,7 +468,7 @@ static int eval_cmp(const asl_choice_t *r, const cJSON *input, const cJSON *ctx,
     case FAM_STRING:
         if (!cJSON_IsString(v) || !cJSON_IsString(rhs))
             return 0;
-        return cmp_result((cmp_t)op->sub, strcmp(v->valuestring, rhs->valuestring));
+        return cmp_result((cmp_t)op->sub, utf16_cmp(v->valuestring, rhs->valuestring));
     case FAM_MATCH:
         return cJSON_IsString(v) && glob(r, v->valuestring);
     case FAM_NUMERIC: {

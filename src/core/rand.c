@@ -60,9 +60,13 @@ double rand_unit(void)
 
 char *rand_uuid(char buf[RAND_UUID_LEN])
 {
-    uint64_t a = rand_u64(), b = rand_u64();
-    a = (a & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
-    b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
+    /* Version 7: the Unix time in ms first, so ids made close together sort
+     * together and B-tree inserts append instead of landing on random pages. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    uint64_t a = (ms << 16) | 0x7000 | (rand_u64() & 0x0FFF);
+    uint64_t b = (rand_u64() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
     snprintf(buf, RAND_UUID_LEN, "%08x-%04x-%04x-%04x-%012llx",
              (unsigned)(a >> 32), (unsigned)((a >> 16) & 0xFFFF), (unsigned)(a & 0xFFFF),
              (unsigned)(b >> 48), (unsigned long long)(b & 0xFFFFFFFFFFFFull));

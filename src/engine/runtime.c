@@ -678,6 +678,67 @@ static cJSON *frame_record(frame_t *fr)
     return rec;
 }
 
+/* Payload keys an event may repeat from the event before it. */
+static const char *const payload_keys[] = {"input", "output"};
+
+/* A state's input is usually the output of the event just before it (the
+ * previous state's exit, or the execution's start). Such a repeated payload
+ * is stored as "<key>$": "<key of the previous event>" and restored by
+ * expand_events on read; the stored row shrinks by about a third. Works on
+ * the raw payloads the engine prints for the runtime. */
+static void compact_events(cJSON *events)
+{
+    cJSON *repeats[2 * 64], *parents[2 * 64];
+    const char *from[2 * 64];
+    size_t n = 0;
+    const cJSON *pd = NULL;
+    for (cJSON *ev = events->child; ev && n + 2 <= 2 * 64; ev = ev->next) {
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "details");
+        for (int k = 0; d && pd && k < 2; k++) {
+            cJSON *p = cJSON_GetObjectItemCaseSensitive(d, payload_keys[k]);
+            if (!cJSON_IsRaw(p))
+                continue;
+            for (int j = 1; j >= 0; j--) {
+                const cJSON *q = cJSON_GetObjectItemCaseSensitive(pd, payload_keys[j]);
+                if (cJSON_IsRaw(q) && strcmp(p->valuestring, q->valuestring) == 0) {
+                    repeats[n] = p;
+                    parents[n] = d;
+                    from[n++] = payload_keys[j];
+                    break;
+                }
+            }
+        }
+        pd = d;
+    }
+    /* Replace after the scan: a replaced payload may be the next one's source. */
+    for (size_t i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%s$", repeats[i]->string);
+        cJSON_Delete(cJSON_DetachItemViaPointer(parents[i], repeats[i]));
+        cJSON_AddStringToObject(parents[i], key, from[i]);
+    }
+}
+
+/* Restores the payloads compact_events replaced, in one row's events. */
+static void expand_events(cJSON *events)
+{
+    const cJSON *pd = NULL;
+    for (cJSON *ev = events->child; ev; ev = ev->next) {
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "details");
+        for (int k = 0; d && k < 2; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%s$", payload_keys[k]);
+            cJSON *ref = cJSON_GetObjectItemCaseSensitive(d, key);
+            if (!cJSON_IsString(ref))
+                continue;
+            const cJSON *src = pd ? cJSON_GetObjectItemCaseSensitive(pd, ref->valuestring) : NULL;
+            cJSON_DeleteItemFromObjectCaseSensitive(d, key);
+            cJSON_AddItemToObject(d, payload_keys[k], src ? cJSON_Duplicate(src, 1) : cJSON_CreateNull());
+        }
+        pd = d;
+    }
+}
+
 static int write_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t first_id,
                          int with_state)
 {
@@ -685,6 +746,7 @@ static int write_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t firs
     int n = cJSON_GetArraySize(events);
     if (n == 0 && !with_state)
         return 0;
+    compact_events(events);
     char *ev = print_json(events);
     char *state = NULL;
     if (with_state) {
@@ -2009,6 +2071,8 @@ cJSON *runtime_history(runtime_t *rt, const char *execution_id)
         int64_t ts = sqlite3_column_int64(s, 1);
         cJSON *evs = cJSON_Parse((const char *)sqlite3_column_text(s, 2));
         cJSON *ev;
+        if (evs)
+            expand_events(evs);
         while (evs && (ev = cJSON_DetachItemFromArray(evs, 0))) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)id);

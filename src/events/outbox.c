@@ -1,4 +1,5 @@
 /* Writing events to the outbox table and counting what waits there. */
+#include "core/rand.h"
 #include "events/outbox.h"
 #include "handlers/common.h"
 #include "store/domain.h"
@@ -8,8 +9,8 @@
 cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time_ms,
                        const char *execution_id, const cJSON *detail)
 {
-    char id[HANDLERS_UUID_LEN], when[DOMAIN_TIME_MAX];
-    handlers_uuid4(id);
+    char id[RAND_UUID_LEN], when[DOMAIN_TIME_MAX];
+    rand_uuid(id);
     cJSON *e = cJSON_CreateObject();
     cJSON *d = detail ? cJSON_Duplicate(detail, 1) : cJSON_CreateObject();
     if (!e || !d) {

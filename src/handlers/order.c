@@ -1,6 +1,7 @@
 /* orders.create/confirm/cancel and stock.reserve/release: the order saga's
  * synchronous steps. Each runs inside the step's savepoint, so a failure after
  * a partial write is rolled back by the runtime. */
+#include "core/rand.h"
 #include "handlers/order.h"
 #include "handlers/common.h"
 #include "store/domain.h"
@@ -52,8 +53,8 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     for (int i = 0; i < 5; i++)
         if (optional_text(name, input, address[i], &addr[i], err) < 0)
             return -1;
-    char order_id[HANDLERS_UUID_LEN];
-    handlers_uuid4(order_id);
+    char order_id[RAND_UUID_LEN];
+    rand_uuid(order_id);
     sqlite3_stmt *s = store_prepare(
         call->store, "INSERT INTO orders (order_id, execution_id, item_id, quantity, firstname, "
                      "surname, street, zip, city, status, created_ms, updated_ms) "

@@ -1,6 +1,7 @@
 /* payment.process and payment.refund against a simulated provider. The charge
  * lives in the payments table, keyed by the call's idempotency token, so
  * however often a step is re-run the order is charged at most once per attempt. */
+#include "core/rand.h"
 #include "handlers/payment.h"
 #include "handlers/common.h"
 #include "store/domain.h"
@@ -72,7 +73,7 @@ static int parse_input(const handler_call_t *call, const cJSON *input, const cha
 /* The provider's verdict. */
 static int provider_declines(const config_t *cfg)
 {
-    return cfg && handlers_random_unit() < cfg->payment_failure_rate;
+    return cfg && rand_unit() < cfg->payment_failure_rate;
 }
 
 static int declined(asl_error_t *err, const char *order_id, const config_t *cfg)
@@ -95,8 +96,8 @@ static int process_run(handler_call_t *call, const cJSON *input, cJSON **result,
         return rc < 0 ? handlers_db_error(err, "payment.process", call->store) : 0;
     if (provider_declines(call->cfg))
         return declined(err, order_id, call->cfg);
-    char payment_id[HANDLERS_UUID_LEN];
-    handlers_uuid4(payment_id);
+    char payment_id[RAND_UUID_LEN];
+    rand_uuid(payment_id);
     if (insert_charge(call, payment_id, order_id, amount) < 0)
         return handlers_db_error(err, "payment.process", call->store);
     *result = payment_json(payment_id, order_id, amount, "CHARGED");
@@ -132,8 +133,8 @@ static void on_provider_answer(uv_timer_t *t)
     } else if (provider_declines(call->cfg)) {
         declined(&err, p->order_id, call->cfg);
     } else {
-        char payment_id[HANDLERS_UUID_LEN];
-        handlers_uuid4(payment_id);
+        char payment_id[RAND_UUID_LEN];
+        rand_uuid(payment_id);
         result = payment_json(payment_id, p->order_id, p->amount, "CHARGED");
     }
     /* Detach before completing: the runtime may free the call inside complete. */

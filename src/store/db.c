@@ -53,7 +53,7 @@ static const char *const migrations[] = {
     "  frame TEXT NOT NULL,"
     "  events TEXT NOT NULL,"
     "  state TEXT,"
-    "  PRIMARY KEY (execution_id, first_id)) WITHOUT ROWID;"
+    "  PRIMARY KEY (execution_id, first_id));"   /* rows of kilobytes: a rowid table */
     /* Timers (Wait states, Retry back-offs) by due time; the frame state
      * holds the same time, this table lets operators and recovery see them. */
     "CREATE TABLE timers ("
@@ -207,8 +207,10 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen)
         return -1;
     }
     char e[512];
+    /* temp_store=MEMORY keeps the savepoints' statement journals off the disk. */
     if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; "
+                     "PRAGMA temp_store=MEMORY;",
                  e, sizeof e) < 0) {
         snprintf(err, errlen, "%s: %s", path, e);
         store_close(st);

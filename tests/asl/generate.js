@@ -82,12 +82,17 @@ function collectStates(def, acc) {
     return acc;
 }
 
+const jsonCopy = (v) => JSON.parse(JSON.stringify(v));
+
 async function runOracle(c) {
     const acc = collectStates(c.definition, { tasks: {}, waits: [], retries: [] });
     const resources = makeResources();
     const handlers = {};
     for (const [state, res] of Object.entries(acc.tasks)) {
-        if (!resources[res]) throw new Error(`${c.name}: unknown resource ${res}`);
+        if (!resources[res]) {
+            if (c.invalid) continue;
+            throw new Error(`${c.name}: unknown resource ${res}`);
+        }
         handlers[state] = resources[res];
     }
     const overrides = { taskResourceLocalHandlers: handlers, retryIntervalOverrides: {} };
@@ -99,15 +104,16 @@ async function runOracle(c) {
     let sm;
     try {
         // The oracle adds fields (QueryLanguage) to the definition it is given
-        // and may change its input in place: hand it copies.
-        sm = new StateMachine(structuredClone(c.definition), { validationOptions: { checkArn: false } });
+        // and may change its input in place: hand it copies, made through JSON
+        // so that it sees exactly what expected.json records.
+        sm = new StateMachine(jsonCopy(c.definition), { validationOptions: { checkArn: false } });
     } catch (e) {
         return { status: 'REJECTED', error: e.name, cause: e.message };
     }
     // The context object the C driver (asl_run's defaults) gives too; the
     // oracle takes a mocked context for exactly this.
     const context = { Execution: { Id: 'exec-1', Name: 'exec-1' }, StateMachine: { Name: 'machine' } };
-    const exec = sm.run(structuredClone(c.input === undefined ? {} : c.input), { overrides, context });
+    const exec = sm.run(jsonCopy(c.input === undefined ? {} : c.input), { overrides, context });
     let timer;
     const timeout = new Promise((_, rej) => {
         timer = setTimeout(() => rej(new Error('oracle timed out')), CASE_TIMEOUT_MS);
@@ -187,7 +193,7 @@ function validateCase(c, file, names) {
     if (!c.definition || !c.definition.States) throw new Error(`${where}: no definition`);
     if (c.override) {
         if (!c.override.reason) throw new Error(`${where}: override without reason`);
-        if (!['SUCCEEDED', 'FAILED'].includes(c.override.status))
+        if (!['SUCCEEDED', 'FAILED', 'REJECTED'].includes(c.override.status))
             throw new Error(`${where}: override without status`);
     }
     if (c.expect && !['SUCCEEDED', 'FAILED'].includes(c.expect.status))
@@ -203,10 +209,12 @@ const END = '<!-- overrides:end -->';
 function oracleSummary(o) {
     if (o.truncated) return `${o.status} (${o.truncated})`;
     if (o.status === 'SUCCEEDED') return 'output `' + JSON.stringify(o.output) + '`';
+    if (o.status === 'REJECTED') return 'definition rejected';
     return `${o.status} \`${o.error}\``;
 }
 
 function expectedSummary(r) {
+    if (r.status === 'REJECTED') return `definition rejected (problem in ${r.problem_state === null ? 'the top level' : '`' + r.problem_state + '`'})`;
     if (r.status === 'SUCCEEDED') return 'output `' + JSON.stringify(r.output) + '`';
     return 'FAILED `' + r.error + '`' + (r.compare_cause && r.cause !== null ? ' / `' + JSON.stringify(r.cause) + '`' : '');
 }
@@ -246,7 +254,13 @@ async function main() {
                 input: c.input === undefined ? {} : c.input,
             };
             let exp = oracle;
-            if (c.override) {
+            if (c.override && c.invalid) {
+                rec.source = 'override';
+                rec.reason = c.override.reason;
+                rec.oracle = oracle;
+                if (oracle.status === 'REJECTED')
+                    console.error(`NOTE ${area}/${c.name}: the oracle rejects it too; drop the override?`);
+            } else if (c.override) {
                 exp = { status: c.override.status };
                 if ('output' in c.override) exp.output = c.override.output;
                 if ('error' in c.override) exp.error = c.override.error;
@@ -261,6 +275,13 @@ async function main() {
                     oracle.status === exp.status && oracle.error === exp.error &&
                     (oracle.cause === exp.cause || exp.cause === undefined)) {
                     console.error(`NOTE ${area}/${c.name}: override equals the oracle's result; drop it?`);
+                }
+            } else if (c.invalid) {
+                // An invalid definition: the oracle must reject it too.
+                rec.source = 'oracle';
+                if (oracle.status !== 'REJECTED') {
+                    console.error(`FAIL ${area}/${c.name}: the oracle accepts this invalid definition (${oracle.status})`);
+                    problems++;
                 }
             } else {
                 rec.source = 'oracle';
@@ -286,6 +307,16 @@ async function main() {
             // AWS formulas; the oracle cannot say (its sleeps are skipped).
             if (c.elapsed_ms !== undefined) rec.elapsed_ms = c.elapsed_ms;
             rec.status = exp.status;
+            if (c.invalid) {
+                // sagad must reject it with a problem naming this state
+                // (null: a top-level problem); the oracle's words for the record.
+                rec.status = 'REJECTED';
+                rec.problem_state = c.invalid.state;
+                rec.oracle_message = String(oracle.cause).replace(/^State machine definition is invalid, see error\(s\) below:\s*/, '');
+                rec.compare_cause = false;
+                out.push(rec);
+                continue;
+            }
             if (exp.status === 'SUCCEEDED') {
                 rec.output = exp.output;
             } else {

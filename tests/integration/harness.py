@@ -46,12 +46,12 @@ class Redis:
         self.port = None
         self.proc = None
 
-    def start(self, port=None):
+    def start(self, port=None, args=()):
         for _ in range(20):
             self.port = port or free_port()
             self.proc = subprocess.Popen(
                 ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                 "--save", "", "--appendonly", "no", "--daemonize", "no", *args],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.time() + 5
             while time.time() < deadline:
@@ -60,7 +60,7 @@ class Redis:
                 try:
                     with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
                         s.sendall(b"PING\r\n")
-                        if s.recv(16).startswith(b"+PONG"):
+                        if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                             return self
                 except OSError:
                     time.sleep(0.02)
@@ -244,10 +244,15 @@ class Subscriber:
     """A real Redis pub/sub client (RESP over a socket) collecting messages of
     one channel in a background thread."""
 
-    def __init__(self, port, channel="sagad.events"):
+    def __init__(self, port, channel="sagad.events", password=None):
         self.messages = []
         self._lock = threading.Lock()
         self.sock = socket.create_connection(("127.0.0.1", port), 5)
+        if password:
+            pw = password.encode()
+            self.sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(pw), pw))
+            if not self.sock.recv(64).startswith(b"+OK"):
+                raise RuntimeError("AUTH failed")
         ch = channel.encode()
         self.sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(ch), ch))
         self._buf = b""

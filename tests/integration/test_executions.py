@@ -170,6 +170,16 @@ class Executions(DaemonTestCase):
         self.assertEqual([e["previousEventId"] for e in h["events"]], [i - 1 for i in ids])
         for e in h["events"]:
             self.assertIn("timestamp", e)
+            self.assertFalse([k for k in e["details"] if k.endswith("$")], e)
+        # Payloads stored once are given back in full: each state's input is
+        # the previous state's output.
+        evs = h["events"]
+        self.assertEqual(evs[0]["details"]["input"], {})
+        self.assertEqual(evs[1]["details"]["input"], {})
+        for prev, ev in zip(evs, evs[1:]):
+            if ev["type"].endswith("StateEntered") and prev["type"].endswith("StateExited"):
+                self.assertEqual(ev["details"]["input"], prev["details"]["output"])
+        self.assertEqual(evs[-1]["details"]["output"], {"r": {"x": 1}})
         st, _, _ = self.d.request("GET", "/executions/nope/history")
         self.assertEqual(st, 404)
 

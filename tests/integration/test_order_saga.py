@@ -2,6 +2,7 @@
 real SQLite file, events seen by a real SUBSCRIBE client of a real
 redis-server."""
 import json
+import subprocess
 import threading
 import time
 import unittest
@@ -188,9 +189,13 @@ class OrderSaga(DaemonTestCase):
         self.assertTrue(all(d["status"] == "SUCCEEDED" for _, d in results))
         _, _, health = self.d.request("GET", "/healthz")
         self.assertEqual(health["outbox"]["backlog"], 50)
-        self.r.start(port)
-        self.sub = Subscriber(port)
+        # Redis comes back refusing sagad (a password it does not send) until
+        # the subscriber is listening, so no event can go out unseen.
+        self.r.start(port, args=("--requirepass", "t0psecret"))
+        self.sub = Subscriber(port, password="t0psecret")
         self.addCleanup(self.sub.close)
+        subprocess.run(["redis-cli", "-p", str(port), "-a", "t0psecret", "--no-auth-warning",
+                        "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
         evs = self.sub.wait_for(50, timeout=20)
         self.assertEqual(len(evs), 50)
         self.assertEqual({e["executionId"] for e in evs}, {d["executionId"] for _, d in results})

@@ -109,8 +109,8 @@ static int test_task(const char *resource, const cJSON *input, uint32_t attempt,
 /* Exact JSON equality: numbers as doubles (==), objects regardless of key order. */
 static int json_equal(const cJSON *a, const cJSON *b)
 {
-    if (a == NULL || b == NULL)
-        return a == b;
+    if (a == NULL || b == NULL) /* a missing value equals only JSON null */
+        return (a == NULL || cJSON_IsNull(a)) && (b == NULL || cJSON_IsNull(b));
     int ta = a->type & 0xff, tb = b->type & 0xff;
     if (ta != tb)
         return 0;
@@ -206,6 +206,49 @@ static void put_json(char *buf, size_t len, const char *label, const cJSON *v)
     free(text);
 }
 
+/* 1 if the problem is about `state` (NULL: the top level); nested states are
+ * named "Outer/Inner". */
+static int problem_names(const asl_problem_t *p, const char *state)
+{
+    if (state == NULL || p->state == NULL)
+        return state == NULL && p->state == NULL;
+    size_t ls = strlen(state), lp = strlen(p->state);
+    return strcmp(p->state, state) == 0 ||
+           (lp > ls && p->state[lp - ls - 1] == '/' && strcmp(p->state + lp - ls, state) == 0);
+}
+
+/* An invalid definition: compiling must fail with a problem naming the state. */
+static int check_rejected(const cJSON *c, const cJSON *def, char *msg, size_t len)
+{
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "problem_state");
+    const char *state = cJSON_IsString(want) ? want->valuestring : NULL;
+    asl_problems_t probs;
+    asl_machine_t *m = NULL;
+    int found = 0;
+
+    asl_problems_init(&probs);
+    if (asl_machine_compile(def, &m, &probs) == 0) {
+        asl_machine_free(m);
+        asl_problems_free(&probs);
+        snprintf(msg, len, "definition accepted; expected a problem in %s",
+                 state ? state : "the top level");
+        return -1;
+    }
+    for (size_t i = 0; i < probs.count && !found; i++)
+        found = problem_names(&probs.items[i], state);
+    if (!found) {
+        size_t used = (size_t)snprintf(msg, len, "no problem names %s; got:",
+                                       state ? state : "the top level");
+        for (size_t i = 0; i < probs.count && used < len; i++)
+            used += (size_t)snprintf(msg + used, len - used, " [%s %s: %s]",
+                                     probs.items[i].state ? probs.items[i].state : "-",
+                                     probs.items[i].field ? probs.items[i].field : "-",
+                                     probs.items[i].message);
+    }
+    asl_problems_free(&probs);
+    return found ? 0 : -1;
+}
+
 /* Runs one case with children run one after another (interleave 0) or
  * round-robin (1); returns 0 or fills msg with the mismatch. Frees everything
  * it allocates before returning, so a failing assertion leaks nothing. */
@@ -220,6 +263,8 @@ static int run_case(const cJSON *c, int interleave, char *msg, size_t len)
 
     msg[0] = '\0';
     asl_problems_init(&probs);
+    if (strcmp(status, "REJECTED") == 0)
+        return check_rejected(c, def, msg, len);
     if (asl_machine_compile(def, &m, &probs) != 0) {
         size_t used = (size_t)snprintf(msg, len, "definition rejected:");
         for (size_t i = 0; i < probs.count && used < len; i++)
@@ -251,12 +296,12 @@ static int run_case(const cJSON *c, int interleave, char *msg, size_t len)
     const char *got = res.status == ASL_STEP_SUCCEEDED ? "SUCCEEDED"
                     : res.status == ASL_STEP_FAILED ? "FAILED" : "?";
     const cJSON *elapsed = cJSON_GetObjectItemCaseSensitive(c, "elapsed_ms");
-    if (cJSON_IsNumber(elapsed) && (double)res.elapsed_ms != elapsed->valuedouble) {
+    if (strcmp(got, status) != 0) {
+        snprintf(msg, len, "status: expected %s, got %s", status, got);
+        bad = 1;
+    } else if (cJSON_IsNumber(elapsed) && (double)res.elapsed_ms != elapsed->valuedouble) {
         snprintf(msg, len, "virtual time: expected %.0f ms of waits and retry delays, got %lld ms",
                  elapsed->valuedouble, (long long)res.elapsed_ms);
-        bad = 1;
-    } else if (strcmp(got, status) != 0) {
-        snprintf(msg, len, "status: expected %s, got %s", status, got);
         bad = 1;
     } else if (res.status == ASL_STEP_SUCCEEDED) {
         const cJSON *rules = cJSON_GetObjectItemCaseSensitive(c, "match");

@@ -651,7 +651,7 @@ static void test_events_publish(void **state)
     assert_string_equal(str(env, "id"), id1);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), id1);
     assert_int_equal(strlen(id1), 36);
-    assert_int_equal(id1[14], '4'); /* UUID version 4 */
+    assert_int_equal(id1[14], '7'); /* UUID version 7: time-ordered */
     assert_string_equal(str(env, "source"), "sagad.order");
     assert_string_equal(str(env, "detail-type"), "Processed");
     assert_string_equal(str(env, "executionId"), "exec-1");

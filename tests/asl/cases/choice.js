@@ -32,6 +32,10 @@ module.exports = [
     one('string_less_than_equals_path', { StringLessThanEqualsPath: '$.w' }, { v: 'b', w: 'b' }, true),
     one('string_greater_than_equals_path', { StringGreaterThanEqualsPath: '$.w' }, { v: 'c', w: 'b' }, true),
     one('string_equals_unicode', { StringEquals: 'héllo ✓' }, { v: 'héllo ✓' }, true),
+    // Strings order by UTF-16 code units, as Java's String.compareTo (Step Functions)
+    // and JavaScript do: U+1F600 (surrogates D83D DE00) sorts before U+FF61.
+    one('string_less_than_utf16_order', { StringLessThan: '\uFF61' }, { v: '\u{1F600}' }, true),
+    one('string_less_than_bmp_order', { StringLessThan: '\u00E9' }, { v: 'z' }, true),
 
     // StringMatches
     one('string_matches_star_suffix', { StringMatches: 'log-*.txt' }, { v: 'log-2024-01.txt' }, true),

@@ -91,3 +91,24 @@ module.exports = [
       input: { order: 'o-1', card: '4242' },
       expect: { status: 'FAILED', error: 'OrderCancelled', cause: 'card 4242 declined' } },
 ];
+
+const raw = String.raw;
+module.exports.push(
+    { name: 'catch_resultpath_on_array_input_fails',
+      definition: { StartAt: 'T', States: {
+          T: { Type: 'Task', Resource: 'sagad:test.fail_if', Parameters: { fail: true }, End: true,
+               Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.err', Next: 'H' }] },
+          H: { Type: 'Pass', End: true } } },
+      input: [1, 2], expect: { status: 'FAILED', error: 'States.ResultPathMatchFailure' } },
+    { name: 'format_of_nested_json_to_string', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true,
+          Parameters: { 'r.$': raw`States.Format('payload={}', States.JsonToString($.o))` } } } },
+      input: { o: { a: [1, 'x'] } }, expect: { status: 'SUCCEEDED', output: { r: 'payload={"a":[1,"x"]}' } } },
+    { name: 'string_to_json_of_format_with_escaped_braces', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true,
+          Parameters: { 'r.$': raw`States.StringToJson(States.Format('\{"a":{}\}', $.n))` } } } },
+      input: { n: 5 }, expect: { status: 'SUCCEEDED', output: { r: { a: 5 } } } },
+    { name: 'map_item_selector_whole_map_input',
+      definition: { StartAt: 'M', States: { M: { Type: 'Map', ItemsPath: '$.xs', End: true,
+          ItemSelector: { 'whole.$': '$', 'item.$': '$$.Map.Item.Value' },
+          ItemProcessor: { StartAt: 'W1', States: { W1: { Type: 'Pass', End: true } } } } } },
+      input: { xs: [1], k: 'v' }, expect: { status: 'SUCCEEDED', output: [{ whole: { xs: [1], k: 'v' }, item: 1 }] } },
+);

@@ -182,3 +182,18 @@ module.exports.push(
       override: { status: 'SUCCEEDED', output: { r: ['a', 'b', 'c'] },
         reason: 'decision: the delimiter characters work like Java\'s StringTokenizer (each character splits, empty tokens are dropped), consistent with the AWS docs example of a multi-character delimiter; the oracle uses JavaScript split and keeps empty strings' } },
 );
+
+// Documented limits: Base64Encode/Decode and Hash take at most 10,000
+// characters; ArrayRange makes at most 1,000 items.
+const A10K = 'a'.repeat(10000);
+module.exports.push(
+    ok('base64_encode_at_limit', raw`States.ArrayLength(States.StringSplit(States.Base64Encode($.s), 'x'))`, { s: A10K }, 1),
+    bad('base64_encode_over_limit', raw`States.Base64Encode($.s)`, { s: A10K + 'a' }),
+    bad('base64_decode_over_limit', raw`States.Base64Decode($.s)`, { s: 'QUFB'.repeat(2501) }),
+    bad('hash_over_limit', raw`States.Hash($.s, 'MD5')`, { s: A10K + 'a' }),
+    ok('array_range_exactly_1000_items', raw`States.ArrayLength(States.ArrayRange(1, 1000, 1))`, {}, 1000),
+    bad('array_partition_non_integer_chunk', raw`States.ArrayPartition($.a, $.n)`, { a: [1, 2], n: 1.5 }),
+    { ...ok('array_get_item_non_integer_index', raw`States.ArrayGetItem($.a, $.n)`, { a: [1, 2], n: 1.5 }),
+      override: { status: 'FAILED', error: 'States.IntrinsicFailure',
+        reason: 'decision: an index must be an integer, otherwise the argument is invalid (States.IntrinsicFailure); the oracle returns null' } },
+);

@@ -18,10 +18,11 @@ module.exports = [
     { name: 'data_limit_state_output', definition: bigMap(), input: { s: KB, n: Array.from({ length: 300 }, (_, i) => i) },
       override: { status: 'FAILED', error: 'States.DataLimitExceeded', reason: LIMIT } },
     { name: 'data_limit_not_caught_by_states_all',
-      definition: { StartAt: 'M', States: {
-          M: { ...bigMap().States.M, End: undefined, Next: 'H',
-               Catch: [{ ErrorEquals: ['States.ALL'], Next: 'H' }] },
-          H: { Type: 'Pass', End: true } } },
+      definition: (() => {
+          const m = { ...bigMap().States.M, Next: 'H', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'H' }] };
+          delete m.End;
+          return { StartAt: 'M', States: { M: m, H: { Type: 'Pass', End: true } } };
+      })(),
       input: { s: KB, n: Array.from({ length: 300 }, (_, i) => i) },
       override: { status: 'FAILED', error: 'States.DataLimitExceeded', reason: LIMIT } },
     { name: 'data_limit_just_below', definition: bigMap({ ResultSelector: { 'count.$': 'States.ArrayLength($)' } }),
