@@ -3,9 +3,9 @@
  * docs/BENCHMARKS.md for the list), with prepared statements on sagad's own
  * schema (store_open), B sagas per transaction as the runtime's group commit
  * does, and nothing else: no engine, no JSON, no savepoints.
- *   floor DB N BATCH INPUT_BYTES HISTORY_BYTES OUTPUT_BYTES OUTBOX_BYTES [ordered]
- * Payload sizes are the averages measured on a real run; `ordered` makes the
- * ids time-ordered (UUIDv7) instead of random (what sagad uses, UUIDv4). Prints one line of
+ *   floor DB N BATCH INPUT_BYTES HISTORY_BYTES OUTPUT_BYTES OUTBOX_BYTES [random]
+ * Payload sizes are the averages measured on a real run; `random` makes the
+ * ids random UUIDv4 instead of time-ordered UUIDv7 (what sagad uses). Prints one line of
  * key=value pairs. */
 #include "core/log.h"
 #include "store/db.h"
@@ -27,10 +27,11 @@ static uint64_t next_u64(void)
     return rng;
 }
 
-static int time_ordered;
+static int time_ordered = 1;
 
-/* Random UUIDv4-shaped text, like the runtime's ids (random B-tree keys), or
- * with time_ordered a UUIDv7 (48-bit Unix ms first: keys grow). */
+/* UUIDv7-shaped text (48-bit Unix ms first: keys grow), like sagad's ids, or
+ * without time_ordered a random UUIDv4 (random B-tree keys, sagad before
+ * b8bf835). */
 static void uuid(char out[37])
 {
     uint64_t hi = next_u64(), lo = next_u64();
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
     long n = atol(argv[2]), batch = atol(argv[3]);
     char *input = blob((size_t)atol(argv[4])), *history = blob((size_t)atol(argv[5]));
     char *output = blob((size_t)atol(argv[6])), *outbox = blob((size_t)atol(argv[7]));
-    time_ordered = argc > 8 && strcmp(argv[8], "ordered") == 0;
+    time_ordered = !(argc > 8 && strcmp(argv[8], "random") == 0);
     char err[512];
     store_t *st;
     log_set_level(LOG_WARN);

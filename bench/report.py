@@ -143,7 +143,7 @@ def main():
     floors = [(t, kv) for t, kv in rows if t.startswith('floor')]
     for t, kv in floors:
         what = {'floor_file': f'floor, file DB, {kv.get("batch")}/txn',
-                'floor_ordered': f'floor, file DB, {kv.get("batch")}/txn, UUIDv7 ids',
+                'floor_random': f'floor, file DB, {kv.get("batch")}/txn, random UUIDv4 ids',
                 'floor_compact': f'floor, file DB, {kv.get("batch")}/txn, 300 B history',
                 'floor_mem': f'floor, :memory:, {kv.get("batch")}/txn'}[t]
         rate = num(kv, 'sagas_per_s')
@@ -309,7 +309,9 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
   this saga is one advance), and nothing else: `executions` insert and final
   update, one `history` row, the `timers` cleanup (runtime.c); `orders` insert
   and status update, `stock` conditional update, `reservations` insert,
-  `payments` insert, `outbox` insert (handlers). Not included: the handlers'
+  `payments` insert, `outbox` insert (handlers), with time-ordered (UUIDv7)
+  ids as sagad makes them (one row with random UUIDv4 ids, the scheme before
+  b8bf835, for reference). Not included: the handlers'
   four reads, the savepoints, and the relay's `DELETE FROM outbox` (end to end
   pays it, engine only does not run the relay).
   Payload sizes measured on the engine-only run: input {sizes.get('input', '?')} B,

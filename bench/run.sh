@@ -160,8 +160,8 @@ for batch in 64 256; do
     record floor_file "$("$B/floor" "$TMP/floor.db" "$N" "$batch" "$1" "$2" "$3" "$4")"
 done
 rm -f "$TMP/floor.db"*
-say "floor: time-ordered ids (UUIDv7) instead of random ones"
-record floor_ordered "$("$B/floor" "$TMP/floor.db" "$N" 256 "$1" "$2" "$3" "$4" ordered)"
+say "floor: random ids (UUIDv4, sagad before b8bf835) instead of time-ordered ones"
+record floor_random "$("$B/floor" "$TMP/floor.db" "$N" 256 "$1" "$2" "$3" "$4" random)"
 rm -f "$TMP/floor.db"*
 say "floor: compact history (300 bytes per saga instead of $2)"
 record floor_compact "$("$B/floor" "$TMP/floor.db" "$N" 256 "$1" 300 "$3" "$4")"
