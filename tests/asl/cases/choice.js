@@ -118,6 +118,9 @@ module.exports = [
     one('is_timestamp_offset', { IsTimestamp: true }, { v: '2016-03-14T01:59:00.123+05:30' }, true),
     one('is_timestamp_date_only', { IsTimestamp: true }, { v: '2016-03-14' }, false),
     one('is_timestamp_on_number', { IsTimestamp: true }, { v: 1457920740 }, false),
+    one('is_timestamp_without_zone', { IsTimestamp: true }, { v: '2016-03-14T01:59:00' }, false),
+    one('is_timestamp_offset_without_colon', { IsTimestamp: true }, { v: '2016-03-14T01:59:00+0530' }, false),
+    one('is_timestamp_bad_month', { IsTimestamp: true }, { v: '2016-13-14T01:59:00Z' }, false),
 
     // Boolean combinators, Default, order
     { name: 'and_all_true',
