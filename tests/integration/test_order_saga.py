@@ -163,6 +163,17 @@ class OrderSaga(DaemonTestCase):
         evs = self.sub.wait_for(200)
         self.assertEqual(len(evs), 200)
         self.assertEqual(len({e["id"] for e in evs}), 200)
+        # Published rows leave the outbox (their deletes ride later commits or
+        # run when the relay idles) and nothing is sent twice meanwhile.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            _, _, health = self.d.request("GET", "/healthz")
+            if health["outbox"]["backlog"] == 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(health["outbox"]["backlog"], 0)
+        time.sleep(0.3)
+        self.assertEqual(len(self.sub.events()), 200)
         kinds = [e["detail-type"] for e in evs]
         self.assertEqual((kinds.count("Processed"), kinds.count("Cancelled")), (50, 150))
 
