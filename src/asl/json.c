@@ -113,13 +113,26 @@ static void put_number(sink_t *s, double d)
     put(s, tmp, (size_t)n);
 }
 
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
 static void put_string(sink_t *s, const char *str)
 {
     const unsigned char *p = (const unsigned char *)(str ? str : "");
     put(s, "\"", 1);
-    const unsigned char *run = p;
-    for (; *p; p++) {
-        const char *esc = NULL;
+    for (;;) {
+        /* Copy the longest run that needs no escape in one go. */
+        const unsigned char *run = p;
+        while (!needs_escape[*p])   /* NUL is marked too */
+            p++;
+        put(s, (const char *)run, (size_t)(p - run));
+        if (!*p)
+            break;
+        const char *esc;
         char u[8];
         switch (*p) {
         case '"': esc = "\\\""; break;
@@ -130,18 +143,12 @@ static void put_string(sink_t *s, const char *str)
         case '\r': esc = "\\r"; break;
         case '\t': esc = "\\t"; break;
         default:
-            if (*p < 0x20) {
-                snprintf(u, sizeof u, "\\u%04x", *p);
-                esc = u;
-            }
+            snprintf(u, sizeof u, "\\u%04x", *p);
+            esc = u;
         }
-        if (esc) {
-            put(s, (const char *)run, (size_t)(p - run));
-            put(s, esc, strlen(esc));
-            run = p + 1;
-        }
+        put(s, esc, strlen(esc));
+        p++;
     }
-    put(s, (const char *)run, (size_t)(p - run));
     put(s, "\"", 1);
 }
 
