@@ -60,13 +60,26 @@ typedef struct sink_s {
     bool oom;
 } sink_t;
 
-static void put(sink_t *s, const char *p, size_t n)
+static void put_slow(sink_t *s, const char *p, size_t n);
+
+/* The common case inline: room left in the buffer. */
+static inline void put(sink_t *s, const char *p, size_t n)
+{
+    if (s->len + n < s->cap) {
+        memcpy(s->buf + s->len, p, n);
+        s->len += n;
+        return;
+    }
+    put_slow(s, p, n);
+}
+
+static void put_slow(sink_t *s, const char *p, size_t n)
 {
     if (s->oom || s->len > s->limit)
         return;
     if (s->buf || s->cap) {
         if (s->len + n + 1 > s->cap) {
-            size_t cap = s->cap ? s->cap : 64;
+            size_t cap = s->cap ? s->cap : 256;
             while (cap < s->len + n + 1)
                 cap *= 2;
             char *b = realloc(s->buf, cap);
