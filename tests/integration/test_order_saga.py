@@ -142,6 +142,8 @@ class OrderSaga(DaemonTestCase):
         _, _, lst = self.d.request("GET", "/orders")
         self.assertEqual(len(lst["orders"]), 1)
         self.assertEqual(self.stock(), 4)
+        st, _, err = self.d.request("POST", "/order", order(), headers={"Idempotency-Key": "k" * 81})
+        self.assertEqual((st, err["error"]), (400, "InvalidIdempotencyKey"))
 
     def test_200_concurrent_orders_against_stock_50(self):
         self.start_daemon(rate=0)
