@@ -47,6 +47,12 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
  * next kick after the commit acts on it. NULL is ignored. */
 void relay_kick(relay_t *r);
 
+/* Deletes the rows Redis has acknowledged inside the caller's open
+ * transaction, so they cost no commit of their own. The runtime calls it just
+ * before each commit; a no-op when nothing waits or no transaction is open.
+ * (Rows stay counted in the backlog until deleted.) */
+void relay_flush_in_txn(relay_t *r);
+
 /* Fills *out; backlog costs one COUNT query over the outbox. */
 void relay_stats(relay_t *r, relay_stats_t *out);
 

@@ -28,6 +28,12 @@ static void on_order(http_request_t *req, void *ud)
         return;
     }
     const char *key = http_request_header(req, "Idempotency-Key");
+    if (key && strlen(key) > 80) {
+        http_respond_error(req, 400, "InvalidIdempotencyKey",
+                           "Idempotency-Key has at most 80 characters (it names the execution)");
+        cJSON_Delete(input);
+        return;
+    }
     api_start_execution(api, req, mv, key && *key ? key : NULL, input);
     cJSON_Delete(input);
 }

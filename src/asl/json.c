@@ -60,13 +60,26 @@ typedef struct sink_s {
     bool oom;
 } sink_t;
 
-static void put(sink_t *s, const char *p, size_t n)
+static void put_slow(sink_t *s, const char *p, size_t n);
+
+/* The common case inline: room left in the buffer. */
+static inline void put(sink_t *s, const char *p, size_t n)
+{
+    if (s->len + n < s->cap) {
+        memcpy(s->buf + s->len, p, n);
+        s->len += n;
+        return;
+    }
+    put_slow(s, p, n);
+}
+
+static void put_slow(sink_t *s, const char *p, size_t n)
 {
     if (s->oom || s->len > s->limit)
         return;
     if (s->buf || s->cap) {
         if (s->len + n + 1 > s->cap) {
-            size_t cap = s->cap ? s->cap : 64;
+            size_t cap = s->cap ? s->cap : 256;
             while (cap < s->len + n + 1)
                 cap *= 2;
             char *b = realloc(s->buf, cap);
@@ -113,13 +126,26 @@ static void put_number(sink_t *s, double d)
     put(s, tmp, (size_t)n);
 }
 
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
 static void put_string(sink_t *s, const char *str)
 {
     const unsigned char *p = (const unsigned char *)(str ? str : "");
     put(s, "\"", 1);
-    const unsigned char *run = p;
-    for (; *p; p++) {
-        const char *esc = NULL;
+    for (;;) {
+        /* Copy the longest run that needs no escape in one go. */
+        const unsigned char *run = p;
+        while (!needs_escape[*p])   /* NUL is marked too */
+            p++;
+        put(s, (const char *)run, (size_t)(p - run));
+        if (!*p)
+            break;
+        const char *esc;
         char u[8];
         switch (*p) {
         case '"': esc = "\\\""; break;
@@ -130,18 +156,12 @@ static void put_string(sink_t *s, const char *str)
         case '\r': esc = "\\r"; break;
         case '\t': esc = "\\t"; break;
         default:
-            if (*p < 0x20) {
-                snprintf(u, sizeof u, "\\u%04x", *p);
-                esc = u;
-            }
+            snprintf(u, sizeof u, "\\u%04x", *p);
+            esc = u;
         }
-        if (esc) {
-            put(s, (const char *)run, (size_t)(p - run));
-            put(s, esc, strlen(esc));
-            run = p + 1;
-        }
+        put(s, esc, strlen(esc));
+        p++;
     }
-    put(s, (const char *)run, (size_t)(p - run));
     put(s, "\"", 1);
 }
 

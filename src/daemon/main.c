@@ -77,6 +77,12 @@ static void on_runtime_closed(void *ud)
     }
 }
 
+static void relay_deletes(void *ud)
+{
+    app_t *app = ud;
+    relay_flush_in_txn(app->relay);
+}
+
 static void kick_relay(void *ud)
 {
     app_t *app = ud;
@@ -270,7 +276,8 @@ int main(int argc, char **argv)
         return 2;
     }
     runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
-                         .cfg = &app.cfg, .after_commit = kick_relay, .after_commit_ud = &app,
+                         .cfg = &app.cfg, .after_commit = kick_relay,
+                         .before_commit = relay_deletes, .after_commit_ud = &app,
                          .on_count = api_metrics_count};
     if (runtime_open(&ro, &app.runtime) < 0) {
         log_error("cannot start the execution runtime");

@@ -122,6 +122,7 @@ struct runtime_s {
     const config_t *cfg;
     void (*after_commit)(void *ud);
     void *after_commit_ud;
+    void (*before_commit)(void *ud);
     void (*on_count)(void *ud, const char *machine, const char *status);
     void *on_count_ud;
     runtime_stats_t stats;
@@ -1450,6 +1451,8 @@ static void pump(runtime_t *rt)
         }
         lat[nlat++] = fr->ready_ns;
     }
+    if (rt->before_commit)
+        rt->before_commit(rt->after_commit_ud);
     uint64_t tc = mono_ns();
     int committed = store_commit(rt->st) == 0;
     if (!committed) {
@@ -1745,6 +1748,7 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->cfg = o->cfg;
     rt->after_commit = o->after_commit;
     rt->after_commit_ud = o->after_commit_ud;
+    rt->before_commit = o->before_commit;
     rt->on_count = o->on_count;
     rt->on_count_ud = o->on_count_ud;
     rt->nbuckets = 1024;

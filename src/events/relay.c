@@ -161,7 +161,11 @@ static void drop_connection(relay_t *r)
 static void batch_done(relay_t *r)
 {
     disarm(r, T_REPLY_DEADLINE);
-    int del = flush_deletes(r);
+    /* More to send: the delete waits for the runtime's next commit (one
+     * fsync instead of two). Idle, stopping or broken: delete now. */
+    int more = (r->batch_full || r->kicked) && !r->batch_failed && !r->batch_lost &&
+               r->state == ST_CONNECTED && !r->closing;
+    int del = more ? 0 : flush_deletes(r);
     if (r->batch_lost || r->state != ST_CONNECTED || r->closing)
         return; /* the disconnect path takes over */
     if (r->batch_failed || del < 0) {
@@ -213,19 +217,17 @@ static void pump(relay_t *r)
         r->kicked = 1;
         return;
     }
-    if (flush_deletes(r) < 0) {
-        log_warn("outbox: cannot delete published events: %s; retrying",
-                 sqlite3_errmsg(store_db(r->st)));
-        arm(r, T_RETRY, BACKOFF_MAX_MS);
-        return;
-    }
     r->kicked = 0;
-    sqlite3_stmt *s = store_prepare(r->st, "SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?1");
+    /* Rows published but not deleted yet are skipped: their delete rides the
+     * runtime's next commit (relay_flush_in_txn) or runs once the relay idles. */
+    sqlite3_stmt *s = store_prepare(r->st,
+        "SELECT seq, payload FROM outbox WHERE seq > ?2 ORDER BY seq LIMIT ?1");
     if (!s) {
         arm(r, T_RETRY, BACKOFF_MAX_MS);
         return;
     }
     sqlite3_bind_int(s, 1, BATCH);
+    sqlite3_bind_int64(s, 2, r->acked);
     int n = 0, rc;
     r->batch_failed = r->batch_lost = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -506,6 +508,20 @@ void relay_stats(relay_t *r, relay_stats_t *out)
 {
     *out = r->stats;
     out->backlog = outbox_backlog(r->st);
+}
+
+void relay_flush_in_txn(relay_t *r)
+{
+    if (!r || r->acked == 0 || !store_in_txn(r->st))
+        return;
+    sqlite3_stmt *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+    if (!s)
+        return;
+    sqlite3_bind_int64(s, 1, r->acked);
+    /* If the transaction rolls back, the rows come back and, acked being
+     * reset, are published again: at least once either way. */
+    if (store_exec_stmt(s) == 0)
+        r->acked = 0;
 }
 
 void relay_close(relay_t *r, void (*done)(void *ud), void *ud)

@@ -142,6 +142,8 @@ class OrderSaga(DaemonTestCase):
         _, _, lst = self.d.request("GET", "/orders")
         self.assertEqual(len(lst["orders"]), 1)
         self.assertEqual(self.stock(), 4)
+        st, _, err = self.d.request("POST", "/order", order(), headers={"Idempotency-Key": "k" * 81})
+        self.assertEqual((st, err["error"]), (400, "InvalidIdempotencyKey"))
 
     def test_200_concurrent_orders_against_stock_50(self):
         self.start_daemon(rate=0)
@@ -163,6 +165,17 @@ class OrderSaga(DaemonTestCase):
         evs = self.sub.wait_for(200)
         self.assertEqual(len(evs), 200)
         self.assertEqual(len({e["id"] for e in evs}), 200)
+        # Published rows leave the outbox (their deletes ride later commits or
+        # run when the relay idles) and nothing is sent twice meanwhile.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            _, _, health = self.d.request("GET", "/healthz")
+            if health["outbox"]["backlog"] == 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(health["outbox"]["backlog"], 0)
+        time.sleep(0.3)
+        self.assertEqual(len(self.sub.events()), 200)
         kinds = [e["detail-type"] for e in evs]
         self.assertEqual((kinds.count("Processed"), kinds.count("Cancelled")), (50, 150))
 
