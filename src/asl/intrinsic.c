@@ -12,6 +12,7 @@
 
 #include <nettle/base64.h>
 #include <nettle/md5.h>
+#include <nettle/nettle-meta.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
@@ -792,43 +793,32 @@ static cJSON *do_hash(eval_t *ev, const cJSON *data, const cJSON *alg)
         fn_fail(ev, F_HASH, "the input is longer than %d characters", MAX_CHARS);
         return NULL;
     }
-    uint8_t d[64];
-    size_t n;
-    const char *a = alg->valuestring;
-    if (strcmp(a, "MD5") == 0) {
-        struct md5_ctx c;
-        md5_init(&c);
-        md5_update(&c, len, (const uint8_t *)s);
-        n = MD5_DIGEST_SIZE;
-        md5_digest(&c, n, d);
-    } else if (strcmp(a, "SHA-1") == 0) {
-        struct sha1_ctx c;
-        sha1_init(&c);
-        sha1_update(&c, len, (const uint8_t *)s);
-        n = SHA1_DIGEST_SIZE;
-        sha1_digest(&c, n, d);
-    } else if (strcmp(a, "SHA-256") == 0) {
-        struct sha256_ctx c;
-        sha256_init(&c);
-        sha256_update(&c, len, (const uint8_t *)s);
-        n = SHA256_DIGEST_SIZE;
-        sha256_digest(&c, n, d);
-    } else if (strcmp(a, "SHA-384") == 0) {
-        struct sha384_ctx c;
-        sha384_init(&c);
-        sha384_update(&c, len, (const uint8_t *)s);
-        n = SHA384_DIGEST_SIZE;
-        sha384_digest(&c, n, d);
-    } else if (strcmp(a, "SHA-512") == 0) {
-        struct sha512_ctx c;
-        sha512_init(&c);
-        sha512_update(&c, len, (const uint8_t *)s);
-        n = SHA512_DIGEST_SIZE;
-        sha512_digest(&c, n, d);
-    } else {
-        fn_fail(ev, F_HASH, "unknown algorithm '%.40s' (use MD5, SHA-1, SHA-256, SHA-384 or SHA-512)", a);
+    static const struct {
+        const char *name;
+        const struct nettle_hash *h;
+    } algs[] = {{"MD5", &nettle_md5}, {"SHA-1", &nettle_sha1}, {"SHA-256", &nettle_sha256},
+                {"SHA-384", &nettle_sha384}, {"SHA-512", &nettle_sha512}};
+    const struct nettle_hash *h = NULL;
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
+        if (strcmp(alg->valuestring, algs[i].name) == 0)
+            h = algs[i].h;
+    if (!h) {
+        fn_fail(ev, F_HASH, "unknown algorithm '%.40s' (use MD5, SHA-1, SHA-256, SHA-384 or SHA-512)",
+                alg->valuestring);
         return NULL;
     }
+    /* nettle's generic interface; the union holds any of the contexts. */
+    union {
+        struct md5_ctx md5;
+        struct sha1_ctx sha1;
+        struct sha256_ctx sha256;
+        struct sha512_ctx sha512;   /* also SHA-384's */
+    } ctx;
+    uint8_t d[SHA512_DIGEST_SIZE];
+    size_t n = h->digest_size;
+    h->init(&ctx);
+    h->update(&ctx, len, (const uint8_t *)s);
+    h->digest(&ctx, n, d);
     cJSON *r = hex_string(d, n);
     return r ? r : oom(ev, F_HASH);
 }
