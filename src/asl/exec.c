@@ -1073,6 +1073,27 @@ int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
 }
 
 /* Task finished successfully with `result` (consumed). */
+
+/* ResultPath, OutputPath and the payload limit, then on to the next state.
+ * `in`, `result` and `ctx` are consumed. */
+static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
+{
+    const asl_state_t *s = cur(r);
+    cJSON *out = NULL;
+    int rc = result_path(s->result_path, s->result_path_null, in, result, &out, &r->err);
+    if (rc == 0)
+        rc = output_path(r, out, ctx, &out);
+    if (rc == 0 && check_limit(r, out, "state output") != 0) {
+        cJSON_Delete(out);
+        rc = -1;
+    }
+    cJSON_Delete(ctx);
+    if (rc != 0)
+        return R_ERR;
+    state_event(r, "StateExited", "output", out);
+    return transition(r, out);
+}
+
 static int task_succeeded(run_t *r, cJSON *result)
 {
     const asl_state_t *s = cur(r);
@@ -1108,23 +1129,7 @@ static int task_succeeded(run_t *r, cJSON *result)
             r->input = NULL;
         }
     }
-    cJSON *out = NULL;
-    if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0) {
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    if (output_path(r, out, ctx, &out) != 0) {
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    if (check_limit(r, out, "state output") != 0) {
-        cJSON_Delete(out);
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    cJSON_Delete(ctx);
-    state_event(r, "StateExited", "output", out);
-    return transition(r, out);
+    return apply_result(r, in, result, ctx);
 }
 
 /* Children done: combine (children consumed). */
@@ -1191,25 +1196,8 @@ static int children_done(run_t *r, cJSON *children)
         }
         results = sel;
     }
-    int replaces = !s->result_path_null && (!s->result_path || asl_path_is_root(s->result_path));
-    cJSON *in = replaces ? NULL : cJSON_Duplicate(r->input, 1);
-    cJSON *out = NULL;
-    if (result_path(s->result_path, s->result_path_null, in, results, &out, &r->err) != 0) {
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    if (output_path(r, out, ctx, &out) != 0) {
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    if (check_limit(r, out, "state output") != 0) {
-        cJSON_Delete(out);
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    cJSON_Delete(ctx);
-    state_event(r, "StateExited", "output", out);
-    return transition(r, out);
+    cJSON *in = result_replaces(s) ? NULL : cJSON_Duplicate(r->input, 1);
+    return apply_result(r, in, results, ctx);
 }
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
