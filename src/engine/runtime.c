@@ -106,6 +106,7 @@ struct exec_s {
     int64_t next_event;
     int is_new, ended, broken, touched;
     int history_full;             /* reload, then fail with the history limit */
+    int had_timer;                /* a timers row may exist: delete at the end */
     int control;                  /* 1 abort, 2 timeout, 3 history limit */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
@@ -780,6 +781,8 @@ static int write_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t firs
 
 static int timer_row(runtime_t *rt, frame_t *fr, int put)
 {
+    if (put)
+        fr->ex->had_timer = 1;
     sqlite3_stmt *s = store_prepare(rt->st, put ? SQL_PUT_TIMER : SQL_DEL_TIMER);
     if (!s)
         return -1;
@@ -808,7 +811,7 @@ static int end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *o
     bind_text_or_null(s, 6, final_state);
     sqlite3_bind_text(s, 7, ex->id, -1, SQLITE_STATIC);
     int rc = store_exec_stmt(s);
-    if (rc == 0 && (s = store_prepare(rt->st, SQL_DEL_TIMERS))) {
+    if (rc == 0 && ex->had_timer && (s = store_prepare(rt->st, SQL_DEL_TIMERS))) {
         sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
         rc = store_exec_stmt(s);
     }
@@ -1688,6 +1691,7 @@ static int recover_one(runtime_t *rt, sqlite3_stmt *row)
     }
     sqlite3_reset(s);
     ex->next_event = last + 1;
+    ex->had_timer = 1;   /* unknown: a timers row may be left from before */
     exec_insert(rt, ex);
     cJSON *rootrec = cJSON_GetObjectItemCaseSensitive(records, "");
     int rc = 0;

@@ -195,6 +195,14 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    static int configured;
+    if (!configured) {
+        /* One connection, one thread: SQLite's allocation statistics would
+         * only add a mutex round trip per allocation. Must precede the
+         * library's initialization; harmless if it already happened. */
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        configured = 1;
+    }
     if (strcmp(path, ":memory:") != 0)
         make_parent_dir(path);
     int rc = sqlite3_open_v2(path, &st->db,
