@@ -307,7 +307,7 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
   own schema (`store_open`), with prepared statements, B sagas per
   transaction (the runtime commits up to 256 frame advances per loop turn, and
   this saga is one advance), and nothing else: `executions` insert and final
-  update, one `history` row, the `timers` cleanup (runtime.c); `orders` insert
+  update, one `history` row (runtime.c); `orders` insert
   and status update, `stock` conditional update, `reservations` insert,
   `payments` insert, `outbox` insert (handlers), with time-ordered (UUIDv7)
   ids as sagad makes them (one row with random UUIDv4 ids, the scheme before
