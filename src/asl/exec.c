@@ -1074,6 +1074,21 @@ int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
 
 /* Task finished successfully with `result` (consumed). */
 
+/* ResultSelector, if the state has one: *result is replaced by the selection
+ * (the old value freed either way). Returns 0 or -1 with r->err set. */
+static int result_selector(run_t *r, cJSON **result, const cJSON *ctx)
+{
+    const asl_state_t *s = cur(r);
+    if (!s->result_selector)
+        return 0;
+    asl_eval_env_t ee = eval_env(r, ctx);
+    cJSON *sel = NULL;
+    int rc = asl_template_eval(s->result_selector, *result, &ee, &sel, &r->err);
+    cJSON_Delete(*result);
+    *result = sel;
+    return rc != 0 ? -1 : 0;
+}
+
 /* ResultPath, OutputPath and the payload limit, then on to the next state.
  * `in`, `result` and `ctx` are consumed. */
 static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
@@ -1108,16 +1123,9 @@ static int task_succeeded(run_t *r, cJSON *result)
         return R_ERR;
     }
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
-    if (s->result_selector) {
-        asl_eval_env_t ee = eval_env(r, ctx);
-        cJSON *sel = NULL;
-        int rc = asl_template_eval(s->result_selector, result, &ee, &sel, &r->err);
-        cJSON_Delete(result);
-        if (rc != 0) {
-            cJSON_Delete(ctx);
-            return R_ERR;
-        }
-        result = sel;
+    if (result_selector(r, &result, ctx) != 0) {
+        cJSON_Delete(ctx);
+        return R_ERR;
     }
     /* ResultPath consumes the raw input; r->input stays for Retry/Catch. */
     cJSON *in = NULL;
@@ -1185,16 +1193,9 @@ static int children_done(run_t *r, cJSON *children)
         return R_ERR;
     }
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
-    if (s->result_selector) {
-        asl_eval_env_t ee = eval_env(r, ctx);
-        cJSON *sel = NULL;
-        int rc = asl_template_eval(s->result_selector, results, &ee, &sel, &r->err);
-        cJSON_Delete(results);
-        if (rc != 0) {
-            cJSON_Delete(ctx);
-            return R_ERR;
-        }
-        results = sel;
+    if (result_selector(r, &results, ctx) != 0) {
+        cJSON_Delete(ctx);
+        return R_ERR;
     }
     cJSON *in = result_replaces(s) ? NULL : cJSON_Duplicate(r->input, 1);
     return apply_result(r, in, results, ctx);
