@@ -32,6 +32,12 @@ CPPFLAGS   := -Iinclude -I$(LLHTTP_INC) -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS     := -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS    := $(filter -fsanitize=%,$(OPT))
 LDLIBS     := $(PKG_LIBS) -lm
+# mimalloc replaces malloc for the whole process (cJSON and SQLite allocate a
+# lot per step; glibc's malloc was ~30% of the daemon's CPU, bench/analysis.md).
+# Not under the sanitizers, which bring their own allocator.
+ifneq ($(SANITIZE),1)
+LDLIBS     += -Wl,--push-state,--no-as-needed -lmimalloc -Wl,--pop-state
+endif
 
 # Entry points live in src/daemon/main.c and src/cli/; everything else is the library.
 ALL_SRC  := $(shell find src -name '*.c' | sort)
