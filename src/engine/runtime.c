@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "engine/handler.h"
+#include "store/wal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -119,6 +120,7 @@ struct exec_s {
 struct runtime_s {
     uv_loop_t *loop;
     store_t *st;
+    store_wal_t *wal; /* checkpoints on the thread pool */
     machines_t *machines;
     const config_t *cfg;
     void (*after_commit)(void *ud);
@@ -1769,6 +1771,8 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     uv_timer_init(rt->loop, &rt->wheel);
     rt->wheel.data = rt;
     rt->handles_open = 2;
+    if (store_wal_start(rt->st, rt->loop, &rt->wal) < 0)
+        log_warn("runtime: checkpoints stay on the loop thread (out of memory)");
     recover(rt);
     *out = rt;
     return 0;
@@ -1824,6 +1828,8 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
     }
     rt->nexecs = 0;
     rt->ready_head = rt->ready_tail = NULL;
+    store_wal_stop(rt->wal);
+    rt->wal = NULL;
     uv_idle_stop(&rt->pump);
     uv_timer_stop(&rt->wheel);
     uv_close((uv_handle_t *)&rt->pump, on_handle_closed);
