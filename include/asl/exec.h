@@ -73,6 +73,11 @@ typedef struct asl_env_s {
      * items holding their compact JSON text, printed once, instead of deep
      * copies. For a runtime that only stores the events as text. */
     int raw_payloads;
+    /* Non-zero: no event objects are built at all (step.events stays empty);
+     * step.n_events and step.n_transitions still count them. For a runtime
+     * that stores only the outcomes it fed in and rebuilds the events on
+     * read by replaying them, the engine being deterministic. */
+    int count_events;
 } asl_env_t;
 
 /* Who is executing: the source of the context object $$ (all borrowed, may be
@@ -169,6 +174,10 @@ typedef struct asl_step_s {
      * without Error/ErrorPath (as on AWS, the failure then has no name);
      * in Retry/Catch matching such a failure has the name "". */
     asl_error_t error;        /* owned */
+    /* Every kind: events produced by this call (also with count_events), and
+     * how many of them are *StateEntered (state transitions). */
+    size_t n_events;
+    size_t n_transitions;
 } asl_step_t;
 
 void asl_step_clear(asl_step_t *s);

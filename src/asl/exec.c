@@ -1042,7 +1042,11 @@ static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec
 int asl_exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
                    const asl_env_t *env, asl_step_t *step)
 {
-    return exec_start(m, input, info, env, step, 0, NULL);
+    size_t c[2] = {0, 0};
+    int rc = exec_start(m, input, info, env, step, env && env->count_events, c);
+    step->n_transitions = c[0];
+    step->n_events = c[1];
+    return rc;
 }
 
 static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
@@ -1069,7 +1073,11 @@ static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *inf
 int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
                          const asl_env_t *env, asl_step_t *step)
 {
-    return exec_start_child(child, info, env, step, 0, NULL);
+    size_t c[2] = {0, 0};
+    int rc = exec_start_child(child, info, env, step, env && env->count_events, c);
+    step->n_transitions = c[0];
+    step->n_events = c[1];
+    return rc;
 }
 
 /* Task finished successfully with `result` (consumed). */
@@ -1293,7 +1301,11 @@ int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcom
                     const asl_exec_info_t *info, const asl_env_t *env,
                     asl_step_t *step, asl_error_t *err)
 {
-    return resume(m, cursor, outcome, info, env, step, err, 0, NULL);
+    size_t c[2] = {0, 0};
+    int rc = resume(m, cursor, outcome, info, env, step, err, env && env->count_events, c);
+    step->n_transitions = c[0];
+    step->n_events = c[1];
+    return rc;
 }
 
 int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,

@@ -172,6 +172,15 @@ class Daemon:
         finally:
             c.close()
 
+    def wait_ended(self, execution_id, timeout=15):
+        """Polls GET /executions/{id} until it is no longer RUNNING; returns it."""
+        deadline = time.time() + timeout
+        while True:
+            _, _, desc = self.request("GET", f"/executions/{execution_id}")
+            if desc.get("status") != "RUNNING" or time.time() > deadline:
+                return desc
+            time.sleep(0.05)
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Stops the daemon and returns its exit status."""
         if not self.proc:
