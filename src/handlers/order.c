@@ -70,7 +70,25 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     sqlite3_bind_int64(s, 10, call->now_ms);
     if (store_exec_stmt(s) < 0)
         return handlers_db_error(err, name, call->store);
-    return order_result(call, name, order_id, result, err);
+    /* The result is built from what was just written, not read back. */
+    domain_order_t row = {
+        .order_id = order_id,
+        .execution_id = call->execution_id ? call->execution_id : "",
+        .item_id = item,
+        .quantity = qty,
+        .firstname = addr[0],
+        .surname = addr[1],
+        .street = addr[2],
+        .zip = addr[3],
+        .city = addr[4],
+        .status = "PENDING",
+        .created_ms = call->now_ms,
+        .updated_ms = call->now_ms,
+    };
+    *result = domain_order_json(&row);
+    if (!*result)
+        return asl_error_set(err, ASL_E_TASK_FAILED, "%s: out of memory", name);
+    return 0;
 }
 
 /* Moves an order to `status`, never from CANCELLED to PROCESSED. 1 when the

@@ -8,10 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#define ORDER_COLUMNS                                                                  \
-    "order_id, execution_id, item_id, quantity, firstname, surname, street, zip, city, " \
-    "status, created_ms, updated_ms"
-
 char *domain_format_time(int64_t ms, char *buf)
 {
     time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
@@ -34,40 +30,62 @@ bool domain_quantity_from_json(const cJSON *v, int64_t min, int64_t *out)
     return true;
 }
 
-static void add_text_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+static void add_text_or_null(cJSON *o, const char *key, const char *t)
 {
-    const unsigned char *t = sqlite3_column_text(s, col);
     if (t)
-        cJSON_AddStringToObject(o, key, (const char *)t);
+        cJSON_AddStringToObject(o, key, t);
     else
         cJSON_AddNullToObject(o, key);
 }
 
-static void add_time(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+static void add_time(cJSON *o, const char *key, int64_t ms)
 {
     char buf[DOMAIN_TIME_MAX];
-    cJSON_AddStringToObject(o, key, domain_format_time(sqlite3_column_int64(s, col), buf));
+    cJSON_AddStringToObject(o, key, domain_format_time(ms, buf));
 }
 
-/* The current row of a statement selecting ORDER_COLUMNS. */
-static cJSON *order_row(sqlite3_stmt *s)
+static const char *col_text(sqlite3_stmt *s, int col)
+{
+    return (const char *)sqlite3_column_text(s, col);
+}
+
+cJSON *domain_order_json(const domain_order_t *r)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    add_text_or_null(o, "orderId", s, 0);
-    add_text_or_null(o, "executionId", s, 1);
-    add_text_or_null(o, "itemId", s, 2);
-    cJSON_AddNumberToObject(o, "quantity", (double)sqlite3_column_int64(s, 3));
-    add_text_or_null(o, "firstname", s, 4);
-    add_text_or_null(o, "surname", s, 5);
-    add_text_or_null(o, "street", s, 6);
-    add_text_or_null(o, "zip", s, 7);
-    add_text_or_null(o, "city", s, 8);
-    add_text_or_null(o, "status", s, 9);
-    add_time(o, "createdAt", s, 10);
-    add_time(o, "updatedAt", s, 11);
+    add_text_or_null(o, "orderId", r->order_id);
+    add_text_or_null(o, "executionId", r->execution_id);
+    add_text_or_null(o, "itemId", r->item_id);
+    cJSON_AddNumberToObject(o, "quantity", (double)r->quantity);
+    add_text_or_null(o, "firstname", r->firstname);
+    add_text_or_null(o, "surname", r->surname);
+    add_text_or_null(o, "street", r->street);
+    add_text_or_null(o, "zip", r->zip);
+    add_text_or_null(o, "city", r->city);
+    add_text_or_null(o, "status", r->status);
+    add_time(o, "createdAt", r->created_ms);
+    add_time(o, "updatedAt", r->updated_ms);
     return o;
+}
+
+cJSON *domain_order_row(sqlite3_stmt *s)
+{
+    domain_order_t r = {
+        .order_id = col_text(s, 0),
+        .execution_id = col_text(s, 1),
+        .item_id = col_text(s, 2),
+        .quantity = sqlite3_column_int64(s, 3),
+        .firstname = col_text(s, 4),
+        .surname = col_text(s, 5),
+        .street = col_text(s, 6),
+        .zip = col_text(s, 7),
+        .city = col_text(s, 8),
+        .status = col_text(s, 9),
+        .created_ms = sqlite3_column_int64(s, 10),
+        .updated_ms = sqlite3_column_int64(s, 11),
+    };
+    return domain_order_json(&r);
 }
 
 static cJSON *stock_row(sqlite3_stmt *s)
@@ -75,9 +93,9 @@ static cJSON *stock_row(sqlite3_stmt *s)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    add_text_or_null(o, "itemId", s, 0);
+    add_text_or_null(o, "itemId", col_text(s, 0));
     cJSON_AddNumberToObject(o, "quantity", (double)sqlite3_column_int64(s, 1));
-    add_time(o, "updatedAt", s, 2);
+    add_time(o, "updatedAt", sqlite3_column_int64(s, 2));
     return o;
 }
 
@@ -121,35 +139,35 @@ static int all_rows(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
 
 int domain_order_get(store_t *st, const char *order_id, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
+    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
     *out = NULL;
     if (!s)
         return DOMAIN_ERR_DB;
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    return one_row(s, order_row, out);
+    return one_row(s, domain_order_row, out);
 }
 
 int domain_order_by_execution(store_t *st, const char *execution_id, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
+    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
                                         "WHERE execution_id = ?1 "
                                         "ORDER BY created_ms DESC, rowid DESC LIMIT 1");
     *out = NULL;
     if (!s)
         return DOMAIN_ERR_DB;
     sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    return one_row(s, order_row, out);
+    return one_row(s, domain_order_row, out);
 }
 
 int domain_order_list(store_t *st, int limit, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
+    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
                                         "ORDER BY created_ms DESC, rowid DESC LIMIT ?1");
     *out = NULL;
     if (!s)
         return DOMAIN_ERR_DB;
     sqlite3_bind_int(s, 1, limit >= 1 && limit <= 1000 ? limit : 100);
-    return all_rows(s, order_row, out);
+    return all_rows(s, domain_order_row, out);
 }
 
 int domain_stock_get(store_t *st, const char *item_id, cJSON **out)

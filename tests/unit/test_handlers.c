@@ -153,6 +153,19 @@ static void create_order(ctx_t *c, const char *item, int qty, char *id_out)
     cJSON_Delete(r);
 }
 
+/* The handler's result is byte for byte what reading the order back gives
+ * (the handlers build it from the values they wrote). */
+static void assert_same_as_stored(ctx_t *c, const cJSON *r)
+{
+    cJSON *stored;
+    assert_int_equal(domain_order_get(c->st, str(r, "orderId"), &stored), 0);
+    char *a = cJSON_PrintUnformatted(r), *b = cJSON_PrintUnformatted(stored);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    cJSON_Delete(stored);
+}
+
 static void test_echo_and_fail(void **state)
 {
     ctx_t *c = *state;
@@ -221,11 +234,22 @@ static void test_orders_create(void **state)
                                   "status = 'PENDING' AND quantity = 2",
                                str(r, "orderId")),
                      1);
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
 
     /* without the address: the fields are null */
     assert_int_equal(run(c, "orders.create", "{\"itemId\":\"tea\",\"quantity\":1.0}", &r, &e), 0);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "zip")));
+    assert_same_as_stored(c, r);
+    cJSON_Delete(r);
+
+    /* empty and non-ASCII strings come back as written */
+    assert_int_equal(run(c, "orders.create",
+                         "{\"itemId\":\"t\\u00e9\",\"quantity\":9007199254740991,\"firstname\":\"\","
+                         "\"surname\":null,\"city\":\"K\\u00f6ln \\\"Mitte\\\"\"}",
+                         &r, &e),
+                     0);
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
 
     const char *bad[] = {"{\"itemId\":\"tea\",\"quantity\":1.5}", "{\"itemId\":\"tea\",\"quantity\":0}",
@@ -237,7 +261,7 @@ static void test_orders_create(void **state)
         assert_string_equal(e.error, "InvalidInput");
         asl_error_clear(&e);
     }
-    assert_int_equal(query_int(c, "SELECT count(*) FROM orders", NULL), 2);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM orders", NULL), 3);
 }
 
 static void test_reserve_and_out_of_stock(void **state)
@@ -418,6 +442,7 @@ static void test_confirm_cancel(void **state)
     assert_int_equal(run(c, "orders.confirm", in, &r, &e), 0);
     assert_string_equal(str(r, "status"), "PROCESSED");
     assert_string_equal(str(r, "orderId"), a);
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
     assert_int_equal(run(c, "orders.confirm", in, &r, &e), 0); /* repeat: same */
     assert_string_equal(str(r, "status"), "PROCESSED");
@@ -426,6 +451,7 @@ static void test_confirm_cancel(void **state)
     snprintf(in, sizeof in, "{\"orderId\":\"%s\"}", b);
     assert_int_equal(run(c, "orders.cancel", in, &r, &e), 0);
     assert_string_equal(str(r, "status"), "CANCELLED");
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
     assert_int_equal(run(c, "orders.cancel", in, &r, &e), 0);
     assert_string_equal(str(r, "status"), "CANCELLED");
