@@ -212,41 +212,13 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
         handlers_get_string(name, input, "itemId", true, &item, err) < 0 ||
         handlers_get_int(name, input, "quantity", true, 0, 1, DOMAIN_QUANTITY_MAX, &qty, err) < 0)
         return -1;
-    int rc = existing_reservation(call, name, order_id, result, err);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
-
-    /* The condition is part of the UPDATE itself, so no interleaving of
-     * writers (this process or another) can take stock below zero. */
-    sqlite3_stmt *s = store_prepare(call->store,
-                                    "UPDATE stock SET quantity = quantity - ?2, updated_ms = ?3 "
-                                    "WHERE item_id = ?1 AND quantity >= ?2 RETURNING quantity");
-    if (!s)
-        return handlers_db_error(err, name, call->store);
-    sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, qty);
-    sqlite3_bind_int64(s, 3, call->now_ms);
-    rc = sqlite3_step(s);
-    int64_t remaining = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    while (rc == SQLITE_ROW)
-        rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return handlers_db_error(err, name, call->store);
-    if (sqlite3_changes(store_db(call->store)) == 0) {
-        int64_t have;
-        rc = stock_of(call->store, item, &have);
-        if (rc < 0)
-            return handlers_db_error(err, name, call->store);
-        if (rc == 1)
-            return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
-                                 "item '%s' is not stocked (unknown item)", item);
-        return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
-                             "only %" PRId64 " of item '%s' in stock, %" PRId64 " requested",
-                             have, item, qty);
-    }
-    s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, quantity, status, "
-                                   "created_ms, updated_ms) VALUES (?1, ?2, ?3, 'RESERVED', ?4, ?4)");
+    /* The reservation row first: a conflict means the order has one already
+     * (checked without a SELECT in the common case). When the stock below is
+     * short the handler fails and the runtime's savepoint takes the row back. */
+    sqlite3_stmt *s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, "
+                                                 "quantity, status, created_ms, updated_ms) "
+                                                 "VALUES (?1, ?2, ?3, 'RESERVED', ?4, ?4) "
+                                                 "ON CONFLICT (order_id) DO NOTHING");
     if (!s)
         return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
@@ -255,8 +227,46 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
     sqlite3_bind_int64(s, 4, call->now_ms);
     if (store_exec_stmt(s) < 0)
         return handlers_db_error(err, name, call->store);
-    *result = reservation_json(order_id, item, qty, remaining);
-    return 0;
+    if (sqlite3_changes(store_db(call->store)) == 0) {
+        int rc = existing_reservation(call, name, order_id, result, err);
+        return rc < 0 ? -1 : rc > 0 ? 0 : handlers_db_error(err, name, call->store);
+    }
+
+    int64_t have;
+    int rc = stock_of(call->store, item, &have);
+    if (rc < 0)
+        return handlers_db_error(err, name, call->store);
+    if (rc == 1)
+        return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+                             "item '%s' is not stocked (unknown item)", item);
+    /* The condition stays in the UPDATE itself, so no interleaving of writers
+     * (this process or another) can take stock below zero. */
+    if (have >= qty) {
+        s = store_prepare(call->store, "UPDATE stock SET quantity = quantity - ?2, updated_ms = ?3 "
+                                       "WHERE item_id = ?1 AND quantity >= ?2");
+        if (!s)
+            return handlers_db_error(err, name, call->store);
+        sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, qty);
+        sqlite3_bind_int64(s, 3, call->now_ms);
+        if (store_exec_stmt(s) < 0)
+            return handlers_db_error(err, name, call->store);
+        if (sqlite3_changes(store_db(call->store)) == 1) {
+            *result = reservation_json(order_id, item, qty, have - qty);
+            return 0;
+        }
+        /* Changed between the SELECT and the UPDATE: only possible without
+         * the write lock the INSERT above took; report what is there now. */
+        rc = stock_of(call->store, item, &have);
+        if (rc < 0)
+            return handlers_db_error(err, name, call->store);
+        if (rc == 1)
+            return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+                                 "item '%s' is not stocked (unknown item)", item);
+    }
+    return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+                         "only %" PRId64 " of item '%s' in stock, %" PRId64 " requested", have,
+                         item, qty);
 }
 
 static int release_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)

@@ -301,6 +301,7 @@ static void test_reserve_and_out_of_stock(void **state)
     assert_string_equal(e.error, "OutOfStock");
     assert_non_null(strstr(e.cause, "unknown item"));
     asl_error_clear(&e);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE order_id = ?1", o2), 0);
 
     assert_int_equal(run(c, "stock.reserve", "{\"orderId\":\"x\",\"itemId\":\"beans\",\"quantity\":-1}",
                          &r, &e),
@@ -361,10 +362,16 @@ static void test_reserve_concurrent_processes(void **state)
                 asl_error_t e = {0};
                 handler_call_t call = {.store = st, .cfg = &c->cfg, .execution_id = tok,
                                        .token = tok, .now_ms = store_now_ms()};
-                if (store_begin(st) < 0)
+                /* as the runtime runs it: in a savepoint, rolled back on failure */
+                if (store_begin(st) < 0 || store_savepoint(st) < 0)
                     _exit(254);
-                if (handler_lookup("stock.reserve")->run(&call, json, &r, &e) == 0)
+                if (handler_lookup("stock.reserve")->run(&call, json, &r, &e) == 0) {
                     won++;
+                    if (store_release(st) < 0)
+                        _exit(252);
+                } else if (store_rollback_to(st) < 0) {
+                    _exit(252);
+                }
                 if (store_commit(st) < 0)
                     _exit(253);
                 cJSON_Delete(json);
@@ -385,6 +392,8 @@ static void test_reserve_concurrent_processes(void **state)
     }
     assert_int_equal(total, STOCK);
     assert_int_equal(stock(c, "cups"), 0);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE item_id = 'cups'", NULL),
+                     STOCK);
 }
 
 static void test_release_idempotent(void **state)
