@@ -91,15 +91,19 @@ static int process_run(handler_call_t *call, const cJSON *input, cJSON **result,
     *result = NULL;
     if (parse_input(call, input, &order_id, &amount, err) < 0)
         return -1;
-    int rc = payment_by_token(call->store, call->token, result);
-    if (rc != 0)
-        return rc < 0 ? handlers_db_error(err, "payment.process", call->store) : 0;
-    if (provider_declines(call->cfg))
-        return declined(err, order_id, call->cfg);
+    /* The charge first: a token already charged keeps its payment (the INSERT
+     * changes nothing), which spares the lookup in the common case. A decline
+     * fails the handler and the runtime's savepoint takes the row back. */
     char payment_id[RAND_UUID_LEN];
     rand_uuid(payment_id);
     if (insert_charge(call, payment_id, order_id, amount) < 0)
         return handlers_db_error(err, "payment.process", call->store);
+    if (sqlite3_changes(store_db(call->store)) == 0)
+        return payment_by_token(call->store, call->token, result) > 0
+                   ? 0
+                   : handlers_db_error(err, "payment.process", call->store);
+    if (provider_declines(call->cfg))
+        return declined(err, order_id, call->cfg);
     *result = payment_json(payment_id, order_id, amount, "CHARGED");
     return 0;
 }

@@ -519,6 +519,7 @@ static void test_payment_rates_and_token(void **state)
                             &r2, &e),
                      0);
     assert_string_equal(str(r, "paymentId"), str(r2, "paymentId"));
+    assert_true(cJSON_Compare(r, r2, 1));
     cJSON_Delete(r);
     cJSON_Delete(r2);
     assert_int_equal(query_int(c, "SELECT count(*) FROM payments WHERE order_id = 'o-tok'", NULL), 1);
