@@ -60,6 +60,10 @@ cJSON *domain_order_json(const domain_order_t *o);
  * Caller frees with cJSON_Delete; NULL when out of memory. */
 cJSON *domain_order_row(sqlite3_stmt *s);
 
+/* The same row's columns; the text pointers are SQLite's, valid until the
+ * statement is stepped or reset. */
+void domain_order_columns(sqlite3_stmt *s, domain_order_t *out);
+
 /* The order an execution created (the newest, should it have made several). */
 int domain_order_by_execution(store_t *st, const char *execution_id, cJSON **out);
 

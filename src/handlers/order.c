@@ -55,22 +55,9 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
             return -1;
     char order_id[RAND_UUID_LEN];
     rand_uuid(order_id);
-    sqlite3_stmt *s = store_prepare(
-        call->store, "INSERT INTO orders (order_id, execution_id, item_id, quantity, firstname, "
-                     "surname, street, zip, city, status, created_ms, updated_ms) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10)");
-    if (!s)
-        return handlers_db_error(err, name, call->store);
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, call->execution_id ? call->execution_id : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, item, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, qty);
-    for (int i = 0; i < 5; i++)
-        sqlite3_bind_text(s, 5 + i, addr[i], -1, SQLITE_STATIC); /* NULL binds NULL */
-    sqlite3_bind_int64(s, 10, call->now_ms);
-    if (store_exec_stmt(s) < 0)
-        return handlers_db_error(err, name, call->store);
-    /* The result is built from what was just written, not read back. */
+    /* The result is built from the values written, not read back, and before
+     * the INSERT: that one statement is the handler's only write and the last
+     * thing that can fail, so a failure leaves nothing behind. */
     domain_order_t row = {
         .order_id = order_id,
         .execution_id = call->execution_id ? call->execution_id : "",
@@ -85,30 +72,98 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
         .created_ms = call->now_ms,
         .updated_ms = call->now_ms,
     };
-    *result = domain_order_json(&row);
-    if (!*result)
+    cJSON *order = domain_order_json(&row);
+    if (!order)
         return asl_error_set(err, ASL_E_TASK_FAILED, "%s: out of memory", name);
+    sqlite3_stmt *s = store_prepare(
+        call->store, "INSERT INTO orders (order_id, execution_id, item_id, quantity, firstname, "
+                     "surname, street, zip, city, status, created_ms, updated_ms) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10)");
+    if (s) {
+        sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, row.execution_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, item, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, qty);
+        for (int i = 0; i < 5; i++)
+            sqlite3_bind_text(s, 5 + i, addr[i], -1, SQLITE_STATIC); /* NULL binds NULL */
+        sqlite3_bind_int64(s, 10, call->now_ms);
+    }
+    if (!s || store_exec_stmt(s) < 0) {
+        cJSON_Delete(order);
+        return handlers_db_error(err, name, call->store);
+    }
+    *result = order;
     return 0;
 }
 
-/* Moves an order to `status`, never from CANCELLED to PROCESSED. 1 when the
- * row changed, 0 when it did not (already there, forbidden, or no such order),
- * -1 on error. */
-static int set_status(handler_call_t *call, const char *name, const char *order_id,
-                      const char *status, asl_error_t *err)
+/* The order `order_id` as JSON with `status` and updated `now_ms` when it may
+ * move there (not already there, never CANCELLED to PROCESSED): 1 when it
+ * may, 0 when it stays as it is, DOMAIN_ERR_NOT_FOUND / DOMAIN_ERR_DB. */
+static int order_moved(store_t *st, const char *order_id, const char *status, int64_t now_ms,
+                       cJSON **out)
 {
+    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
+                                        "WHERE order_id = ?1");
+    *out = NULL;
+    if (!s)
+        return DOMAIN_ERR_DB;
+    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return rc == SQLITE_DONE ? DOMAIN_ERR_NOT_FOUND : DOMAIN_ERR_DB;
+    }
+    domain_order_t row;
+    domain_order_columns(s, &row);
+    const char *was = row.status ? row.status : "";
+    int move = strcmp(was, status) != 0 &&
+               !(strcmp(status, "PROCESSED") == 0 && strcmp(was, "CANCELLED") == 0);
+    if (move) {
+        row.status = status;
+        row.updated_ms = now_ms;
+    }
+    *out = domain_order_json(&row);
+    sqlite3_reset(s);
+    return *out ? move : DOMAIN_ERR_DB;
+}
+
+/* Moves an order to `status`, never from CANCELLED to PROCESSED, and returns
+ * the order as it is then (a missing order is OrderNotFound). The row is read
+ * and the result made before the UPDATE, which is then the handler's only
+ * write and the last thing that can fail. */
+static int set_status(handler_call_t *call, const char *name, const char *order_id,
+                      const char *status, cJSON **result, asl_error_t *err)
+{
+    int rc = order_moved(call->store, order_id, status, call->now_ms, result);
+    if (rc == DOMAIN_ERR_NOT_FOUND)
+        return asl_error_set(err, HANDLERS_E_ORDER_NOT_FOUND, "%s: no order '%s'", name,
+                             order_id);
+    if (rc < 0)
+        return handlers_db_error(err, name, call->store);
+    if (rc == 0)
+        return 0;
+    /* The condition stays in the UPDATE: it holds whatever ran in between. */
     sqlite3_stmt *s = store_prepare(call->store,
                                     "UPDATE orders SET status = ?2, updated_ms = ?3 "
                                     "WHERE order_id = ?1 AND status <> ?2 "
                                     "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED')");
-    if (!s)
+    if (s) {
+        sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, call->now_ms);
+    }
+    if (!s || store_exec_stmt(s) < 0) {
+        cJSON_Delete(*result);
+        *result = NULL;
         return handlers_db_error(err, name, call->store);
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, call->now_ms);
-    if (store_exec_stmt(s) < 0)
-        return handlers_db_error(err, name, call->store);
-    return sqlite3_changes(store_db(call->store)) > 0;
+    }
+    if (sqlite3_changes(store_db(call->store)) == 1)
+        return 0;
+    /* Changed since the read (possible only without the write lock): nothing
+     * was written, report the order as it is now. */
+    cJSON_Delete(*result);
+    *result = NULL;
+    return order_result(call, name, order_id, result, err);
 }
 
 static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
@@ -117,8 +172,7 @@ static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result,
     const char *order_id;
     *result = NULL;
     if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
-        set_status(call, name, order_id, "PROCESSED", err) < 0 ||
-        order_result(call, name, order_id, result, err) < 0)
+        set_status(call, name, order_id, "PROCESSED", result, err) < 0)
         return -1;
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(*result, "status");
     if (!cJSON_IsString(status) || strcmp(status->valuestring, "PROCESSED") != 0) {
@@ -136,8 +190,7 @@ static int cancel_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     const char *order_id;
     *result = NULL;
     if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
-        set_status(call, name, order_id, "CANCELLED", err) < 0 ||
-        order_result(call, name, order_id, result, err) < 0)
+        set_status(call, name, order_id, "CANCELLED", result, err) < 0)
         return -1;
     return 0;
 }

@@ -113,9 +113,9 @@ cJSON *domain_order_json(const domain_order_t *r)
     return o;
 }
 
-cJSON *domain_order_row(sqlite3_stmt *s)
+void domain_order_columns(sqlite3_stmt *s, domain_order_t *out)
 {
-    domain_order_t r = {
+    *out = (domain_order_t){
         .order_id = col_text(s, 0),
         .execution_id = col_text(s, 1),
         .item_id = col_text(s, 2),
@@ -129,6 +129,12 @@ cJSON *domain_order_row(sqlite3_stmt *s)
         .created_ms = sqlite3_column_int64(s, 10),
         .updated_ms = sqlite3_column_int64(s, 11),
     };
+}
+
+cJSON *domain_order_row(sqlite3_stmt *s)
+{
+    domain_order_t r;
+    domain_order_columns(s, &r);
     return domain_order_json(&r);
 }
 
