@@ -199,10 +199,10 @@ static cJSON *reservation_json(const char *order_id, const char *item, int64_t q
                                int64_t remaining)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "orderId", order_id);
-    cJSON_AddStringToObject(o, "itemId", item);
-    cJSON_AddNumberToObject(o, "quantity", (double)qty);
-    cJSON_AddNumberToObject(o, "remaining", (double)remaining);
+    cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
+    cJSON_AddItemToObjectCS(o, "itemId", cJSON_CreateString(item));
+    cJSON_AddItemToObjectCS(o, "quantity", cJSON_CreateNumber((double)qty));
+    cJSON_AddItemToObjectCS(o, "remaining", cJSON_CreateNumber((double)remaining));
     return o;
 }
 
@@ -368,12 +368,12 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
         }
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "orderId", order_id);
+    cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
     if (qty > 0)
-        cJSON_AddStringToObject(o, "itemId", item);
+        cJSON_AddItemToObjectCS(o, "itemId", cJSON_CreateString(item));
     else
-        cJSON_AddNullToObject(o, "itemId");
-    cJSON_AddNumberToObject(o, "released", (double)qty);
+        cJSON_AddItemToObjectCS(o, "itemId", cJSON_CreateNull());
+    cJSON_AddItemToObjectCS(o, "released", cJSON_CreateNumber((double)qty));
     free(item);
     *result = o;
     return 0;

@@ -14,10 +14,10 @@ static cJSON *payment_json(const char *payment_id, const char *order_id, int64_t
                            const char *status)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "paymentId", payment_id);
-    cJSON_AddStringToObject(o, "orderId", order_id);
-    cJSON_AddNumberToObject(o, "amount", (double)amount);
-    cJSON_AddStringToObject(o, "status", status);
+    cJSON_AddItemToObjectCS(o, "paymentId", cJSON_CreateString(payment_id));
+    cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
+    cJSON_AddItemToObjectCS(o, "amount", cJSON_CreateNumber((double)amount));
+    cJSON_AddItemToObjectCS(o, "status", cJSON_CreateString(status));
     return o;
 }
 
@@ -231,9 +231,9 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     if (rc != SQLITE_DONE)
         return handlers_db_error(err, "payment.refund", call->store);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "orderId", order_id);
-    cJSON_AddNumberToObject(o, "refunded", (double)count);
-    cJSON_AddNumberToObject(o, "amount", (double)total);
+    cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
+    cJSON_AddItemToObjectCS(o, "refunded", cJSON_CreateNumber((double)count));
+    cJSON_AddItemToObjectCS(o, "amount", cJSON_CreateNumber((double)total));
     *result = o;
     return 0;
 }

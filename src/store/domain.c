@@ -74,18 +74,27 @@ bool domain_quantity_from_json(const cJSON *v, int64_t min, int64_t *out)
     return true;
 }
 
+/* Keys are string literals: added without a copy (cJSON's "CS" calls; cJSON
+ * never frees such a key, and copies share it). An item that cannot be
+ * allocated leaves its key out, as cJSON_Add*ToObject do. */
 static void add_text_or_null(cJSON *o, const char *key, const char *t)
 {
-    if (t)
-        cJSON_AddStringToObject(o, key, t);
-    else
-        cJSON_AddNullToObject(o, key);
+    cJSON *v = t ? cJSON_CreateString(t) : cJSON_CreateNull();
+    if (v)
+        cJSON_AddItemToObjectCS(o, key, v);
+}
+
+static void add_number(cJSON *o, const char *key, int64_t n)
+{
+    cJSON *v = cJSON_CreateNumber((double)n);
+    if (v)
+        cJSON_AddItemToObjectCS(o, key, v);
 }
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
 {
     char buf[DOMAIN_TIME_MAX];
-    cJSON_AddStringToObject(o, key, domain_format_time(ms, buf));
+    add_text_or_null(o, key, domain_format_time(ms, buf));
 }
 
 static const char *col_text(sqlite3_stmt *s, int col)
@@ -101,7 +110,7 @@ cJSON *domain_order_json(const domain_order_t *r)
     add_text_or_null(o, "orderId", r->order_id);
     add_text_or_null(o, "executionId", r->execution_id);
     add_text_or_null(o, "itemId", r->item_id);
-    cJSON_AddNumberToObject(o, "quantity", (double)r->quantity);
+    add_number(o, "quantity", r->quantity);
     add_text_or_null(o, "firstname", r->firstname);
     add_text_or_null(o, "surname", r->surname);
     add_text_or_null(o, "street", r->street);
