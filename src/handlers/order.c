@@ -329,28 +329,45 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
     *result = NULL;
     if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0)
         return -1;
-    /* Flipping the status first makes the give-back happen at most once. */
-    sqlite3_stmt *s = store_prepare(call->store,
-                                    "UPDATE reservations SET status = 'RELEASED', updated_ms = ?2 "
-                                    "WHERE order_id = ?1 AND status = 'RESERVED' "
-                                    "RETURNING item_id, quantity");
+    /* What the order holds, then flipping the status (its condition makes
+     * the give-back happen at most once). Not UPDATE ... RETURNING: in SQLite
+     * 3.40 that costs more than this SELECT and a plain UPDATE together. */
+    sqlite3_stmt *s = store_prepare(call->store, "SELECT item_id, quantity FROM reservations "
+                                                 "WHERE order_id = ?1 AND status = 'RESERVED'");
     if (!s)
         return handlers_db_error(err, name, call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, call->now_ms);
     int rc = sqlite3_step(s);
     char *item = NULL;
     int64_t qty = 0;
     if (rc == SQLITE_ROW) {
         item = strdup((const char *)sqlite3_column_text(s, 0));
         qty = sqlite3_column_int64(s, 1);
+        rc = item ? SQLITE_DONE : SQLITE_NOMEM;
     }
-    while (rc == SQLITE_ROW)
-        rc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE || (qty > 0 && !item)) {
+    if (rc != SQLITE_DONE) {
         free(item);
         return handlers_db_error(err, name, call->store);
+    }
+    if (qty > 0) {
+        s = store_prepare(call->store,
+                          "UPDATE reservations SET status = 'RELEASED', updated_ms = ?2 "
+                          "WHERE order_id = ?1 AND status = 'RESERVED'");
+        if (s) {
+            sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, call->now_ms);
+        }
+        if (!s || store_exec_stmt(s) < 0) {
+            free(item);
+            return handlers_db_error(err, name, call->store);
+        }
+        if (sqlite3_changes(store_db(call->store)) == 0) {
+            /* Released since the read (possible only without the write lock). */
+            free(item);
+            item = NULL;
+            qty = 0;
+        }
     }
     if (qty > 0) {
         s = store_prepare(call->store,

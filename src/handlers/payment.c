@@ -214,22 +214,35 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     *result = NULL;
     if (handlers_get_string("payment.refund", input, "orderId", true, &order_id, err) < 0)
         return -1;
-    sqlite3_stmt *s = store_prepare(call->store,
-                                    "UPDATE payments SET status = 'REFUNDED', updated_ms = ?2 "
-                                    "WHERE order_id = ?1 AND status = 'CHARGED' RETURNING amount");
+    /* The charges, then flipping them (not UPDATE ... RETURNING: in SQLite
+     * 3.40 that costs more than this SELECT and a plain UPDATE together). */
+    sqlite3_stmt *s = store_prepare(call->store, "SELECT count(*), sum(amount) FROM payments "
+                                                 "WHERE order_id = ?1 AND status = 'CHARGED'");
     if (!s)
         return handlers_db_error(err, "payment.refund", call->store);
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, call->now_ms);
-    int64_t count = 0, total = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        count++;
-        total += sqlite3_column_int64(s, 0);
-    }
+    int rc = sqlite3_step(s);
+    int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0; /* NULL: 0 */
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW)
         return handlers_db_error(err, "payment.refund", call->store);
+    if (count > 0) {
+        s = store_prepare(call->store, "UPDATE payments SET status = 'REFUNDED', updated_ms = ?2 "
+                                       "WHERE order_id = ?1 AND status = 'CHARGED'");
+        if (s) {
+            sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, call->now_ms);
+        }
+        if (!s || store_exec_stmt(s) < 0)
+            return handlers_db_error(err, "payment.refund", call->store);
+        /* Changed since the read only without the write lock: refuse rather
+         * than report a wrong sum (the step can be retried). */
+        if (sqlite3_changes(store_db(call->store)) != count)
+            return asl_error_set(err, HANDLERS_E_DATABASE,
+                                 "payment.refund: the payments of order '%s' changed meanwhile",
+                                 order_id);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
     cJSON_AddItemToObjectCS(o, "refunded", cJSON_CreateNumber((double)count));

@@ -563,7 +563,21 @@ static void test_refund_idempotent(void **state)
                      1);
     assert_int_equal(run(c, "payment.refund", "{\"orderId\":\"o-r\"}", &r, &e), 0);
     assert_int_equal(num(r, "refunded"), 0);
+    assert_int_equal(num(r, "amount"), 0);
     cJSON_Delete(r);
+
+    /* several charges (one per attempt): all refunded, amounts summed */
+    assert_int_equal(run(c, "payment.process", "{\"orderId\":\"o-m\",\"amount\":4}", &r, &e), 0);
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "payment.process", "{\"orderId\":\"o-m\",\"amount\":6}", &r, &e), 0);
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "payment.refund", "{\"orderId\":\"o-m\"}", &r, &e), 0);
+    assert_int_equal(num(r, "refunded"), 2);
+    assert_int_equal(num(r, "amount"), 10);
+    cJSON_Delete(r);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM payments WHERE order_id = 'o-m' AND "
+                                  "status = 'CHARGED'", NULL),
+                     0);
 }
 
 /* The asynchronous flavour: start, the loop completes it, finish records it. */
