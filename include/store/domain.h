@@ -37,6 +37,33 @@ bool domain_quantity_from_json(const cJSON *v, int64_t min, int64_t *out);
  * cJSON_Delete), DOMAIN_ERR_NOT_FOUND or DOMAIN_ERR_DB (*out NULL). */
 int domain_order_get(store_t *st, const char *order_id, cJSON **out);
 
+/* An order's columns, for building its JSON without reading the row back:
+ * text fields may be NULL (JSON null). */
+typedef struct {
+    const char *order_id, *execution_id, *item_id;
+    int64_t quantity;
+    const char *firstname, *surname, *street, *zip, *city;
+    const char *status;
+    int64_t created_ms, updated_ms;
+} domain_order_t;
+
+/* The JSON of domain_order_get for these values, byte for byte. Caller frees
+ * with cJSON_Delete; NULL when out of memory. */
+cJSON *domain_order_json(const domain_order_t *o);
+
+/* The columns to select (or to RETURN) for domain_order_row, in its order. */
+#define DOMAIN_ORDER_COLUMNS                                                           \
+    "order_id, execution_id, item_id, quantity, firstname, surname, street, zip, city, " \
+    "status, created_ms, updated_ms"
+
+/* The order in the current row of a statement that yields DOMAIN_ORDER_COLUMNS.
+ * Caller frees with cJSON_Delete; NULL when out of memory. */
+cJSON *domain_order_row(sqlite3_stmt *s);
+
+/* The same row's columns; the text pointers are SQLite's, valid until the
+ * statement is stepped or reset. */
+void domain_order_columns(sqlite3_stmt *s, domain_order_t *out);
+
 /* The order an execution created (the newest, should it have made several). */
 int domain_order_by_execution(store_t *st, const char *execution_id, cJSON **out);
 

@@ -108,6 +108,7 @@ struct exec_s {
     int is_new, ended, broken, touched;
     int history_full;             /* reload, then fail with the history limit */
     int had_timer;                /* a timers row may exist: delete at the end */
+    int row_pending;              /* executions row not written yet (insert_exec_row) */
     int control;                  /* 1 abort, 2 timeout, 3 history limit */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
@@ -154,8 +155,11 @@ struct runtime_s {
 };
 
 static const char SQL_INSERT_EXEC[] =
-    "INSERT INTO executions (id, machine, machine_version, name, status, input, start_ms) "
-    "VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)";
+    "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, status) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'RUNNING')";
+static const char SQL_INSERT_ENDED[] =
+    "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, status, "
+    "output, error, cause, stop_ms, final_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_END_EXEC[] =
     "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_ms = ?, "
     "final_state = ? WHERE id = ?";
@@ -191,6 +195,7 @@ static const char SQL_TASK_ROLLBACK[] = "ROLLBACK TO task";
 static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
 
 static void schedule_pump(runtime_t *rt);
+static int write_exec_row(runtime_t *rt, exec_t *ex);
 static void exec_free(runtime_t *rt, exec_t *ex);
 static int recover_one(runtime_t *rt, sqlite3_stmt *row);
 
@@ -751,6 +756,11 @@ static int write_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n,
                               int64_t first_id, int with_state)
 {
     exec_t *ex = fr->ex;
+    if (write_exec_row(rt, ex) < 0 || (n == 0 && !with_state)) {
+        int rc = n == 0 && !with_state && text ? 0 : -1;
+        free(text);
+        return rc;
+    }
     char *state = NULL;
     if (with_state) {
         cJSON *rec = frame_record(fr);
@@ -783,11 +793,9 @@ static int write_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n,
 static int write_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t first_id,
                          int with_state)
 {
-    int n = cJSON_GetArraySize(events);
-    if (n == 0 && !with_state)
-        return 0;
     compact_events(events);
-    return write_history_text(rt, fr, print_json(events), n, first_id, with_state);
+    return write_history_text(rt, fr, print_json(events), cJSON_GetArraySize(events), first_id,
+                              with_state);
 }
 
 /* ---- replay logs ----------------------------------------------------------
@@ -885,24 +893,46 @@ static int timer_row(runtime_t *rt, frame_t *fr, int put)
     return store_exec_stmt(s);
 }
 
-/* Writes the end of an execution to its row. */
+/* Binds parameters 1-6 of SQL_INSERT_EXEC and SQL_INSERT_ENDED: the columns
+ * an executions row has from its start. */
+static void bind_exec_start(sqlite3_stmt *s, exec_t *ex)
+{
+    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ex->mv->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, ex->mv->version);
+    sqlite3_bind_text(s, 4, ex->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, print_json(ex->input), -1, free);
+    sqlite3_bind_int64(s, 6, ex->start_ms);
+}
+
+/* Writes the end of an execution to its row; when the row is still pending
+ * (it started in this same frame advance) it is inserted once, already
+ * ended, instead of an INSERT and an UPDATE. */
 static int end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *output,
                    const char *error, const char *cause, const char *final_state)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_END_EXEC);
+    int insert = ex->row_pending;
+    sqlite3_stmt *s = store_prepare(rt->st, insert ? SQL_INSERT_ENDED : SQL_END_EXEC);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
-    if (output)
-        sqlite3_bind_text(s, 2, print_json(output), -1, free);
+    /* status, then output..final_state from `col` on */
+    int col = insert ? 8 : 2;
+    if (insert)
+        bind_exec_start(s, ex);
     else
-        sqlite3_bind_null(s, 2);
-    bind_text_or_null(s, 3, error);
-    bind_text_or_null(s, 4, cause);
-    sqlite3_bind_int64(s, 5, store_now_ms());
-    bind_text_or_null(s, 6, final_state);
-    sqlite3_bind_text(s, 7, ex->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, ex->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, col - 1, status, -1, SQLITE_STATIC);
+    if (output)
+        sqlite3_bind_text(s, col, print_json(output), -1, free);
+    else
+        sqlite3_bind_null(s, col);
+    bind_text_or_null(s, col + 1, error);
+    bind_text_or_null(s, col + 2, cause);
+    sqlite3_bind_int64(s, col + 3, store_now_ms());
+    bind_text_or_null(s, col + 4, final_state);
     int rc = store_exec_stmt(s);
+    if (rc == 0 && insert)
+        ex->row_pending = 0;
     if (rc == 0 && ex->had_timer && (s = store_prepare(rt->st, SQL_DEL_TIMERS))) {
         sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
         rc = store_exec_stmt(s);
@@ -910,18 +940,31 @@ static int end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *o
     return rc;
 }
 
+/* A new execution's row. Deferred to the first history row or end_row of
+ * the same frame advance, which run in the same savepoint and transaction:
+ * the row is durable exactly when it was before (at that commit, ahead of
+ * any reply or asynchronous start), and an execution that ends within its
+ * first advance is written once. */
 static int insert_exec_row(runtime_t *rt, exec_t *ex)
 {
+    (void)rt;
+    ex->row_pending = 1;
+    return 0;
+}
+
+/* Writes a pending executions row as RUNNING. */
+static int write_exec_row(runtime_t *rt, exec_t *ex)
+{
+    if (!ex->row_pending)
+        return 0;
     sqlite3_stmt *s = store_prepare(rt->st, SQL_INSERT_EXEC);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, ex->mv->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, ex->mv->version);
-    sqlite3_bind_text(s, 4, ex->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, print_json(ex->input), -1, free);
-    sqlite3_bind_int64(s, 6, ex->start_ms);
-    return store_exec_stmt(s);
+    bind_exec_start(s, ex);
+    if (store_exec_stmt(s) < 0)
+        return -1;
+    ex->row_pending = 0;
+    return 0;
 }
 
 /* Ends every frame of the execution: nothing more will run. */
@@ -1305,7 +1348,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         rc = write_history(rt, fr, events, first, with_state);
         cJSON_Delete(events);
     } else {
-        rc = n == 0 && !with_state ? 0 : write_history_text(rt, fr, print_json(lg.log), n, first, with_state);
+        rc = write_history_text(rt, fr, print_json(lg.log), n, first, with_state);
         cJSON_Delete(lg.log);
     }
     if (rc < 0)

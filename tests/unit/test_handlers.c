@@ -153,6 +153,19 @@ static void create_order(ctx_t *c, const char *item, int qty, char *id_out)
     cJSON_Delete(r);
 }
 
+/* The handler's result is byte for byte what reading the order back gives
+ * (the handlers build it from the values they wrote). */
+static void assert_same_as_stored(ctx_t *c, const cJSON *r)
+{
+    cJSON *stored;
+    assert_int_equal(domain_order_get(c->st, str(r, "orderId"), &stored), 0);
+    char *a = cJSON_PrintUnformatted(r), *b = cJSON_PrintUnformatted(stored);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    cJSON_Delete(stored);
+}
+
 static void test_echo_and_fail(void **state)
 {
     ctx_t *c = *state;
@@ -221,11 +234,22 @@ static void test_orders_create(void **state)
                                   "status = 'PENDING' AND quantity = 2",
                                str(r, "orderId")),
                      1);
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
 
     /* without the address: the fields are null */
     assert_int_equal(run(c, "orders.create", "{\"itemId\":\"tea\",\"quantity\":1.0}", &r, &e), 0);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "zip")));
+    assert_same_as_stored(c, r);
+    cJSON_Delete(r);
+
+    /* empty and non-ASCII strings come back as written */
+    assert_int_equal(run(c, "orders.create",
+                         "{\"itemId\":\"t\\u00e9\",\"quantity\":9007199254740991,\"firstname\":\"\","
+                         "\"surname\":null,\"city\":\"K\\u00f6ln \\\"Mitte\\\"\"}",
+                         &r, &e),
+                     0);
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
 
     const char *bad[] = {"{\"itemId\":\"tea\",\"quantity\":1.5}", "{\"itemId\":\"tea\",\"quantity\":0}",
@@ -237,7 +261,7 @@ static void test_orders_create(void **state)
         assert_string_equal(e.error, "InvalidInput");
         asl_error_clear(&e);
     }
-    assert_int_equal(query_int(c, "SELECT count(*) FROM orders", NULL), 2);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM orders", NULL), 3);
 }
 
 static void test_reserve_and_out_of_stock(void **state)
@@ -277,6 +301,7 @@ static void test_reserve_and_out_of_stock(void **state)
     assert_string_equal(e.error, "OutOfStock");
     assert_non_null(strstr(e.cause, "unknown item"));
     asl_error_clear(&e);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE order_id = ?1", o2), 0);
 
     assert_int_equal(run(c, "stock.reserve", "{\"orderId\":\"x\",\"itemId\":\"beans\",\"quantity\":-1}",
                          &r, &e),
@@ -337,10 +362,16 @@ static void test_reserve_concurrent_processes(void **state)
                 asl_error_t e = {0};
                 handler_call_t call = {.store = st, .cfg = &c->cfg, .execution_id = tok,
                                        .token = tok, .now_ms = store_now_ms()};
-                if (store_begin(st) < 0)
+                /* as the runtime runs it: in a savepoint, rolled back on failure */
+                if (store_begin(st) < 0 || store_savepoint(st) < 0)
                     _exit(254);
-                if (handler_lookup("stock.reserve")->run(&call, json, &r, &e) == 0)
+                if (handler_lookup("stock.reserve")->run(&call, json, &r, &e) == 0) {
                     won++;
+                    if (store_release(st) < 0)
+                        _exit(252);
+                } else if (store_rollback_to(st) < 0) {
+                    _exit(252);
+                }
                 if (store_commit(st) < 0)
                     _exit(253);
                 cJSON_Delete(json);
@@ -361,6 +392,8 @@ static void test_reserve_concurrent_processes(void **state)
     }
     assert_int_equal(total, STOCK);
     assert_int_equal(stock(c, "cups"), 0);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE item_id = 'cups'", NULL),
+                     STOCK);
 }
 
 static void test_release_idempotent(void **state)
@@ -418,6 +451,7 @@ static void test_confirm_cancel(void **state)
     assert_int_equal(run(c, "orders.confirm", in, &r, &e), 0);
     assert_string_equal(str(r, "status"), "PROCESSED");
     assert_string_equal(str(r, "orderId"), a);
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
     assert_int_equal(run(c, "orders.confirm", in, &r, &e), 0); /* repeat: same */
     assert_string_equal(str(r, "status"), "PROCESSED");
@@ -426,6 +460,7 @@ static void test_confirm_cancel(void **state)
     snprintf(in, sizeof in, "{\"orderId\":\"%s\"}", b);
     assert_int_equal(run(c, "orders.cancel", in, &r, &e), 0);
     assert_string_equal(str(r, "status"), "CANCELLED");
+    assert_same_as_stored(c, r);
     cJSON_Delete(r);
     assert_int_equal(run(c, "orders.cancel", in, &r, &e), 0);
     assert_string_equal(str(r, "status"), "CANCELLED");
@@ -484,6 +519,7 @@ static void test_payment_rates_and_token(void **state)
                             &r2, &e),
                      0);
     assert_string_equal(str(r, "paymentId"), str(r2, "paymentId"));
+    assert_true(cJSON_Compare(r, r2, 1));
     cJSON_Delete(r);
     cJSON_Delete(r2);
     assert_int_equal(query_int(c, "SELECT count(*) FROM payments WHERE order_id = 'o-tok'", NULL), 1);
@@ -527,7 +563,21 @@ static void test_refund_idempotent(void **state)
                      1);
     assert_int_equal(run(c, "payment.refund", "{\"orderId\":\"o-r\"}", &r, &e), 0);
     assert_int_equal(num(r, "refunded"), 0);
+    assert_int_equal(num(r, "amount"), 0);
     cJSON_Delete(r);
+
+    /* several charges (one per attempt): all refunded, amounts summed */
+    assert_int_equal(run(c, "payment.process", "{\"orderId\":\"o-m\",\"amount\":4}", &r, &e), 0);
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "payment.process", "{\"orderId\":\"o-m\",\"amount\":6}", &r, &e), 0);
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "payment.refund", "{\"orderId\":\"o-m\"}", &r, &e), 0);
+    assert_int_equal(num(r, "refunded"), 2);
+    assert_int_equal(num(r, "amount"), 10);
+    cJSON_Delete(r);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM payments WHERE order_id = 'o-m' AND "
+                                  "status = 'CHARGED'", NULL),
+                     0);
 }
 
 /* The asynchronous flavour: start, the loop completes it, finish records it. */
