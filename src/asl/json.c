@@ -95,35 +95,42 @@ static void put_slow(sink_t *s, const char *p, size_t n)
     s->len += n;
 }
 
-static void put_number(sink_t *s, double d)
+/* The text of a finite number in tmp[40]: returns its start, *n its length.
+ * Integers are most numbers in practice: digits by hand, no printf. */
+static const char *format_number(double d, char *tmp, size_t *n)
 {
-    char tmp[40];
-    int n;
-    if (!isfinite(d)) {
-        put(s, "null", 4);
-        return;
-    }
     if (d == floor(d) && fabs(d) < 1e17) {
-        /* Integers are most numbers in practice: digits by hand, no printf. */
         int64_t i = (int64_t)d;
         uint64_t u = i < 0 ? (uint64_t)(-i) : (uint64_t)i;
-        char *e = tmp + sizeof tmp, *q = e;
+        char *e = tmp + 40, *q = e;
         do {
             *--q = (char)('0' + u % 10);
             u /= 10;
         } while (u);
         if (i < 0)
             *--q = '-';
-        put(s, q, (size_t)(e - q));
-        return;
-    } else {
-        n = snprintf(tmp, sizeof tmp, "%.15g", d);
-        if (strtod(tmp, NULL) != d)
-            n = snprintf(tmp, sizeof tmp, "%.16g", d);
-        if (strtod(tmp, NULL) != d)
-            n = snprintf(tmp, sizeof tmp, "%.17g", d);
+        *n = (size_t)(e - q);
+        return q;
     }
-    put(s, tmp, (size_t)n);
+    int k = snprintf(tmp, 40, "%.15g", d);
+    if (strtod(tmp, NULL) != d)
+        k = snprintf(tmp, 40, "%.16g", d);
+    if (strtod(tmp, NULL) != d)
+        k = snprintf(tmp, 40, "%.17g", d);
+    *n = (size_t)k;
+    return tmp;
+}
+
+static void put_number(sink_t *s, double d)
+{
+    char tmp[40];
+    size_t n;
+    if (!isfinite(d)) {
+        put(s, "null", 4);
+        return;
+    }
+    const char *q = format_number(d, tmp, &n);
+    put(s, q, n);
 }
 
 /* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
@@ -200,12 +207,80 @@ static void put_value(sink_t *s, const cJSON *v)
     }
 }
 
+/* ---- sizes without printing ---------------------------------------------- */
+
+/* Bytes of the escaped JSON string: 2 quotes, 2 per short escape, 6 per \u00XX. */
+static size_t string_size(const char *str)
+{
+    const unsigned char *p = (const unsigned char *)(str ? str : "");
+    size_t n = 2;
+    for (;;) {
+        const unsigned char *run = p;
+        while (!needs_escape[*p])
+            p++;
+        n += (size_t)(p - run);
+        if (!*p)
+            return n;
+        switch (*p) {
+        case '"': case '\\': case '\b': case '\f': case '\n': case '\r': case '\t':
+            n += 2;
+            break;
+        default:
+            n += 6;
+        }
+        p++;
+    }
+}
+
+static size_t number_size(double d)
+{
+    char tmp[40];
+    size_t n;
+    if (!isfinite(d))
+        return 4;
+    if (d == floor(d) && fabs(d) < 1e17) {
+        uint64_t u = d < 0 ? (uint64_t)(-(int64_t)d) : (uint64_t)d;
+        n = d < 0 ? 2 : 1;
+        while (u >= 10) {
+            u /= 10;
+            n++;
+        }
+        return n;
+    }
+    format_number(d, tmp, &n);
+    return n;
+}
+
+/* What put_value would write after `n` bytes: the new total, or something
+ * above `limit` (not exact) once past it. */
+static size_t value_size(const cJSON *v, size_t n, size_t limit)
+{
+    if (n > limit)
+        return n;
+    switch (v->type & 0xff) {
+    case cJSON_False: return n + 5;
+    case cJSON_True: return n + 4;
+    case cJSON_Number: return n + number_size(v->valuedouble);
+    case cJSON_String: return n + string_size(v->valuestring);
+    case cJSON_Raw: return n + strlen(v->valuestring);
+    case cJSON_Array:
+        n += 2;
+        for (const cJSON *c = v->child; c && n <= limit; c = c->next)
+            n = value_size(c, n + (c != v->child), limit);
+        return n;
+    case cJSON_Object:
+        n += 2;
+        for (const cJSON *c = v->child; c && n <= limit; c = c->next)
+            n = value_size(c, n + (c != v->child) + string_size(c->string) + 1, limit);
+        return n;
+    default:
+        return n + 4;
+    }
+}
+
 size_t asl_json_size(const cJSON *v, size_t limit)
 {
-    sink_t s = {.limit = limit};
-    if (v)
-        put_value(&s, v);
-    return s.len;
+    return v ? value_size(v, 0, limit) : 0;
 }
 
 char *asl_json_print(const cJSON *v)
