@@ -4,7 +4,6 @@
 #include "asl/exec.h"
 #include "asl/json.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,10 +112,18 @@ static void add_num(cJSON *d, const char *key, double v)
 
 static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
 {
-    char type[48];
+    char type[48] = "";
     int entered = strcmp(suffix, "StateEntered") == 0;
     int reuse = entered && v && r->exit_text && r->exit_value == v && r->exit_event == r->n_events;
-    snprintf(type, sizeof type, "%s%s", asl_state_type_name(cur(r)->type), suffix);
+    if (!r->lean) {
+        /* "TaskStateEntered": both parts are short constants. */
+        const char *tn = asl_state_type_name(cur(r)->type);
+        size_t a = strlen(tn), b = strlen(suffix);
+        if (a + b < sizeof type) {
+            memcpy(type, tn, a);
+            memcpy(type + a, suffix, b + 1);
+        }
+    }
     cJSON *d = event(r, type);
     add_str(d, "name", cur(r)->name);
     if (!key || !d)
@@ -574,16 +581,42 @@ static int handle_error(run_t *r)
 
 /* ---- the states ----------------------------------------------------------- */
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* "<instance or execution id>:<state>:<seq>:<attempt>" (no printf: once per Task). */
 static void task_token(run_t *r, char **out)
 {
     const asl_exec_info_t *in = r->info;
     const char *id = in && in->instance_id ? in->instance_id
                      : in && in->execution_id ? in->execution_id : "";
-    uint32_t attempt = r->retries;
-    int n = snprintf(NULL, 0, "%s:%s:%" PRIu64 ":%" PRIu32, id, cur(r)->name, r->seq, attempt);
-    *out = malloc((size_t)n + 1);
-    if (*out)
-        snprintf(*out, (size_t)n + 1, "%s:%s:%" PRIu64 ":%" PRIu32, id, cur(r)->name, r->seq, attempt);
+    const char *name = cur(r)->name;
+    size_t li = strlen(id), ln = strlen(name);
+    char *p = malloc(li + ln + 2 * 21 + 3);
+    *out = p;
+    if (!p)
+        return;
+    memcpy(p, id, li);
+    p += li;
+    *p++ = ':';
+    memcpy(p, name, ln);
+    p += ln;
+    *p++ = ':';
+    p = put_u64(p, r->seq);
+    *p++ = ':';
+    p = put_u64(p, r->retries);
+    *p = '\0';
 }
 
 /* Task: build the request and stop with RUN_TASK. */
