@@ -13,6 +13,9 @@
  * (ASL_STEP_CONTINUE), so a Pass/Choice loop cannot hog the event loop. */
 #define STEP_BUDGET 1000
 
+/* check_limit: the size of the payload is not known yet. */
+#define SIZE_UNKNOWN SIZE_MAX
+
 /* What a state function did: stopped with a filled step, moved to the next
  * state, raised r->err, or (Wait) found nothing to wait for. */
 enum { R_STOP = 0, R_NEXT = 1, R_ERR = 2, R_WAITED = 3 };
@@ -78,14 +81,31 @@ static cJSON *event(run_t *r, const char *type)
     return d;
 }
 
-/* Adds a JSON payload (copied). */
-static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
+/* The text of payload v when this call's events hold raw text, with its
+ * size in *len; else NULL and SIZE_UNKNOWN. Printed once, it serves both the
+ * event and the payload limit, which then needs no walk of its own. */
+static char *payload_text(const run_t *r, const cJSON *v, size_t *len)
 {
-    if (!d)
+    char *text = NULL;
+    if (!r->lean && v && r->env && r->env->raw_payloads)
+        text = asl_json_print_len(v, len);
+    if (!text)
+        *len = SIZE_UNKNOWN;
+    return text;
+}
+
+/* Adds a JSON payload (copied). `text` is NULL or v's text from
+ * payload_text (taken). */
+static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v, char *text)
+{
+    if (!d) {
+        free(text);
         return;
-    if (v && r->env && r->env->raw_payloads) {
+    }
+    if (v && (text || (r->env && r->env->raw_payloads))) {
         /* One print instead of a deep copy that would be printed later. */
-        char *text = asl_json_print(v);
+        if (!text)
+            text = asl_json_print(v);
         cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
         if (raw) {
             cJSON_free(raw->valuestring);
@@ -110,7 +130,8 @@ static void add_num(cJSON *d, const char *key, double v)
         cJSON_AddNumberToObject(d, key, v);
 }
 
-static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
+/* `text`: NULL or v's text from payload_text (taken). */
+static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v, char *text)
 {
     char type[48] = "";
     int entered = strcmp(suffix, "StateEntered") == 0;
@@ -126,13 +147,15 @@ static void state_event(run_t *r, const char *suffix, const char *key, const cJS
     }
     cJSON *d = event(r, type);
     add_str(d, "name", cur(r)->name);
-    if (!key || !d)
+    if (!key || !d) {
+        free(text);
         return;
-    cJSON *raw = reuse ? cJSON_CreateRaw(r->exit_text) : NULL;
+    }
+    cJSON *raw = reuse && !text ? cJSON_CreateRaw(r->exit_text) : NULL;
     if (raw)
         cJSON_AddItemToObject(d, key, raw);
     else
-        add_payload(r, d, key, v);
+        add_payload(r, d, key, v, text);
     r->exit_text = NULL;
     if (!entered && r->env && r->env->raw_payloads) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, key);
@@ -334,8 +357,12 @@ static int num_field(run_t *r, const asl_num_field_t *f, const cJSON *in, const 
     return 0;
 }
 
-static int check_limit(run_t *r, const cJSON *v, const char *what)
+/* The payload limit on v, whose printed size is `known` bytes if it was
+ * printed already, else SIZE_UNKNOWN. */
+static int check_limit(run_t *r, const cJSON *v, size_t known, const char *what)
 {
+    if (known != SIZE_UNKNOWN)
+        return asl_json_check_size(known, what, &r->err);
     return asl_json_check_limit(v, what, &r->err);
 }
 
@@ -447,7 +474,7 @@ static int succeed(run_t *r, cJSON *output)
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionSucceeded");
-        add_payload(r, d, "output", output);
+        add_payload(r, d, "output", output, NULL);
     }
     st->kind = ASL_STEP_SUCCEEDED;
     st->output = output;
@@ -566,12 +593,15 @@ static int handle_error(run_t *r)
             asl_error_move(&r->err, &e2);
             return fail(r);
         }
-        if (check_limit(r, out, "state output") != 0) {
+        size_t len = 0;
+        char *text = payload_text(r, out, &len);
+        if (check_limit(r, out, len, "state output") != 0) {
+            free(text);
             cJSON_Delete(out);
             return fail(r);
         }
         asl_error_clear(&r->err);
-        state_event(r, "StateExited", "output", out);
+        state_event(r, "StateExited", "output", out, text);
         r->state = ct->next_index;
         r->input = out;
         return R_NEXT;
@@ -629,15 +659,20 @@ static int run_task(run_t *r, int emit)
     cJSON *ctx = s->uses_context ? build_context(r, token) : NULL;
     cJSON *eff = NULL;
     double timeout = 0, heartbeat = 0;
+    char *text = NULL;
+    size_t len = 0;
     int rc = effective_input(r, ctx, s->parameters, &eff);
     if (rc == 0 && s->timeout.set)
         rc = num_field(r, &s->timeout, r->input, ctx, "TimeoutSecondsPath", 1, 1, &timeout);
     if (rc == 0 && s->heartbeat.set)
         rc = num_field(r, &s->heartbeat, r->input, ctx, "HeartbeatSecondsPath", 1, 1, &heartbeat);
-    if (rc == 0)
-        rc = check_limit(r, eff, "task input");
+    if (rc == 0) {
+        text = payload_text(r, emit ? eff : NULL, &len);
+        rc = check_limit(r, eff, len, "task input");
+    }
     cJSON_Delete(ctx);
     if (rc != 0) {
+        free(text);
         free(token);
         cJSON_Delete(eff);
         return R_ERR;
@@ -646,7 +681,7 @@ static int run_task(run_t *r, int emit)
         cJSON *d = event(r, "TaskScheduled");
         add_str(d, "resourceType", "sagad");
         add_str(d, "resource", s->handler);
-        add_payload(r, d, "parameters", eff);
+        add_payload(r, d, "parameters", eff, text);
         if (timeout > 0)
             add_num(d, "timeoutInSeconds", timeout);
         if (heartbeat > 0)
@@ -856,9 +891,13 @@ static int run_state(run_t *r)
             out = NULL;
             break;
         }
-        if (check_limit(r, out, "state output") != 0)
+        size_t len = 0;
+        char *text = payload_text(r, out, &len);
+        if (check_limit(r, out, len, "state output") != 0) {
+            free(text);
             break;
-        state_event(r, "StateExited", "output", out);
+        }
+        state_event(r, "StateExited", "output", out, text);
         cJSON_Delete(ctx);
         return transition(r, out);
     }
@@ -888,7 +927,7 @@ static int run_state(run_t *r)
         eff = NULL;
         if (view_output(r, view, owned, ctx, &out) != 0)
             break;
-        state_event(r, "StateExited", "output", out);
+        state_event(r, "StateExited", "output", out, NULL);
         cJSON_Delete(ctx);
         cJSON_Delete(r->input);
         r->input = out;
@@ -940,7 +979,7 @@ static int run_state(run_t *r)
             break;
         if (view_output(r, view, owned, ctx, &out) != 0)
             break;
-        state_event(r, "StateExited", "output", out);
+        state_event(r, "StateExited", "output", out, NULL);
         cJSON_Delete(ctx);
         return transition(r, out);
     }
@@ -980,7 +1019,7 @@ static int finish_wait(run_t *r)
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
-    state_event(r, "StateExited", "output", out);
+    state_event(r, "StateExited", "output", out, NULL);
     return transition(r, out);
 }
 
@@ -1000,7 +1039,7 @@ static int drive(run_t *r, int entering)
             r->entered_ms = now_ms(r);
             r->retries = 0;
             memset(r->attempts, 0, sizeof r->attempts);
-            state_event(r, "StateEntered", "input", r->input);
+            state_event(r, "StateEntered", "input", r->input, NULL);
             rc = run_state(r);
             if (rc == R_WAITED)
                 rc = finish_wait(r);
@@ -1031,6 +1070,8 @@ static void run_free(run_t *r)
 
 static int start_common(run_t *r, const cJSON *input)
 {
+    char *text = NULL;
+    size_t len = SIZE_UNKNOWN;
     if (init_step(r->step) != 0)
         return -1;
     r->tolerated = -1;
@@ -1042,9 +1083,10 @@ static int start_common(run_t *r, const cJSON *input)
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionStarted");
-        add_payload(r, d, "input", input);
+        text = payload_text(r, d ? input : NULL, &len);
+        add_payload(r, d, "input", input, text);
     }
-    if (check_limit(r, r->input, "execution input") != 0) {
+    if (check_limit(r, r->input, len, "execution input") != 0) {
         fail(r);
         run_free(r);
         return 0;
@@ -1129,16 +1171,22 @@ static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
     const asl_state_t *s = cur(r);
     cJSON *out = NULL;
     int rc = result_path(s->result_path, s->result_path_null, in, result, &out, &r->err);
+    char *text = NULL;
+    size_t len = 0;
     if (rc == 0)
         rc = output_path(r, out, ctx, &out);
-    if (rc == 0 && check_limit(r, out, "state output") != 0) {
-        cJSON_Delete(out);
-        rc = -1;
+    if (rc == 0) {
+        text = payload_text(r, out, &len);
+        if (check_limit(r, out, len, "state output") != 0) {
+            free(text);
+            cJSON_Delete(out);
+            rc = -1;
+        }
     }
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
-    state_event(r, "StateExited", "output", out);
+    state_event(r, "StateExited", "output", out, text);
     return transition(r, out);
 }
 
@@ -1150,8 +1198,10 @@ static int task_succeeded(run_t *r, cJSON *result)
     cJSON *d = event(r, "TaskSucceeded");
     add_str(d, "resourceType", "sagad");
     add_str(d, "resource", s->handler);
-    add_payload(r, d, "output", result);
-    if (check_limit(r, result, "task result") != 0) {
+    size_t len;
+    char *text = payload_text(r, d ? result : NULL, &len);
+    add_payload(r, d, "output", result, text);
+    if (check_limit(r, result, len, "task result") != 0) {
         cJSON_Delete(result);
         return R_ERR;
     }
@@ -1221,7 +1271,7 @@ static int children_done(run_t *r, cJSON *children)
     }
     cJSON_Delete(children);
     event(r, is_map ? "MapStateSucceeded" : "ParallelStateSucceeded");
-    if (check_limit(r, results, "state result") != 0) {
+    if (check_limit(r, results, SIZE_UNKNOWN, "state result") != 0) {
         cJSON_Delete(results);
         return R_ERR;
     }

@@ -283,7 +283,7 @@ size_t asl_json_size(const cJSON *v, size_t limit)
     return v ? value_size(v, 0, limit) : 0;
 }
 
-char *asl_json_print(const cJSON *v)
+char *asl_json_print_len(const cJSON *v, size_t *len)
 {
     sink_t s = {.limit = SIZE_MAX, .cap = 0};
     s.buf = malloc(64);
@@ -299,16 +299,28 @@ char *asl_json_print(const cJSON *v)
         return NULL;
     }
     s.buf[s.len] = '\0';
+    if (len)
+        *len = s.len;
     return s.buf;
 }
 
-int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err)
+char *asl_json_print(const cJSON *v)
 {
-    if (asl_json_size(v, ASL_PAYLOAD_LIMIT) > ASL_PAYLOAD_LIMIT)
+    return asl_json_print_len(v, NULL);
+}
+
+int asl_json_check_size(size_t size, const char *what, asl_error_t *err)
+{
+    if (size > ASL_PAYLOAD_LIMIT)
         return asl_error_set(err, ASL_E_DATA_LIMIT,
                              "The %s has a size exceeding the maximum of %d bytes",
                              what ? what : "payload", ASL_PAYLOAD_LIMIT);
     return 0;
+}
+
+int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err)
+{
+    return asl_json_check_size(asl_json_size(v, ASL_PAYLOAD_LIMIT), what, err);
 }
 
 bool asl_json_is_integer(const cJSON *v, int64_t *out)
