@@ -265,26 +265,6 @@ static int result_path(const asl_path_t *p, int is_null, cJSON *in, cJSON *resul
     return 0;
 }
 
-/* Effective input: InputPath then Parameters (template). New value. */
-static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *params, cJSON **out)
-{
-    const asl_state_t *s = cur(r);
-    cJSON *eff = NULL;
-    if (select_path(s->input_path, s->input_path_null, r->input, ctx, &eff, &r->err) != 0)
-        return -1;
-    if (params) {
-        asl_eval_env_t ee = eval_env(r, ctx);
-        cJSON *p = NULL;
-        int rc = asl_template_eval(params, eff, &ee, &p, &r->err);
-        cJSON_Delete(eff);
-        if (rc != 0)
-            return -1;
-        eff = p;
-    }
-    *out = eff;
-    return 0;
-}
-
 /* InputPath without copying when possible: *view points into r->input or
  * is *owned (which the caller frees). */
 static int input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **owned)
@@ -305,6 +285,37 @@ static int input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **ow
     if (asl_path_eval(s->input_path, r->input, ctx, owned, &r->err) != 0)
         return -1;
     *view = *owned;
+    return 0;
+}
+
+/* Effective input: InputPath then Parameters (template), like input_view:
+ * *view is borrowed from r->input or the context, or is *owned. */
+static int effective_view(run_t *r, const cJSON *ctx, const asl_template_t *params,
+                          const cJSON **view, cJSON **owned)
+{
+    if (input_view(r, ctx, view, owned) != 0)
+        return -1;
+    if (params) {
+        asl_eval_env_t ee = eval_env(r, ctx);
+        cJSON *p = NULL;
+        int rc = asl_template_eval(params, *view, &ee, &p, &r->err);
+        cJSON_Delete(*owned);
+        *owned = NULL;
+        if (rc != 0)
+            return -1;
+        *view = *owned = p;
+    }
+    return 0;
+}
+
+/* The same as a new value (the caller frees it). */
+static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *params, cJSON **out)
+{
+    const cJSON *view;
+    cJSON *owned;
+    if (effective_view(r, ctx, params, &view, &owned) != 0)
+        return -1;
+    *out = owned ? owned : cJSON_Duplicate(view, 1);
     return 0;
 }
 
@@ -709,12 +720,13 @@ static int run_children(run_t *r, int emit)
     asl_step_t *st = r->step;
     int is_map = s->type == ASL_STATE_MAP;
     cJSON *ctx = s->uses_context || is_map ? build_context(r, NULL) : NULL;
-    cJSON *eff = NULL;
+    const cJSON *eff = NULL;    /* borrowed from r->input or ctx, or eff_owned */
+    cJSON *eff_owned = NULL;
     cJSON *items_owned = NULL;
     const cJSON *items = NULL;
     double maxc = 0, tcount = -1, tpct = -1;
     r->tolerated = -1;
-    if (effective_input(r, ctx, is_map ? NULL : s->parameters, &eff) != 0)
+    if (effective_view(r, ctx, is_map ? NULL : s->parameters, &eff, &eff_owned) != 0)
         goto err;
     if (is_map) {
         if (s->items_path) {
@@ -790,8 +802,8 @@ static int run_children(run_t *r, int emit)
     ctx = NULL;
     cJSON_Delete(items_owned);
     items_owned = NULL;
-    cJSON_Delete(eff);
-    eff = NULL;
+    cJSON_Delete(eff_owned);
+    eff_owned = NULL;
     if (emit) {
         if (is_map) {
             cJSON *d = event(r, "MapStateStarted");
@@ -813,7 +825,7 @@ err:
     st->n_children = 0;
     cJSON_Delete(ctx);
     cJSON_Delete(items_owned);
-    cJSON_Delete(eff);
+    cJSON_Delete(eff_owned);
     return R_ERR;
 }
 
@@ -936,12 +948,13 @@ static int run_state(run_t *r)
     }
     case ASL_STATE_WAIT: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, NULL, &eff) != 0)
+        const cJSON *view;
+        if (input_view(r, ctx, &view, &eff) != 0)
             break;
         int64_t wake = now_ms(r);
         if (s->seconds.set) {
             double secs = 0;
-            if (num_field(r, &s->seconds, eff, ctx, "SecondsPath", 0, 1, &secs) != 0)
+            if (num_field(r, &s->seconds, view, ctx, "SecondsPath", 0, 1, &secs) != 0)
                 break;
             wake += (int64_t)secs * 1000;
         } else if (s->has_timestamp) {
@@ -949,7 +962,7 @@ static int run_state(run_t *r)
         } else if (s->timestamp_path) {
             const cJSON *v = NULL;
             asl_timestamp_t t;
-            int got = asl_path_get(s->timestamp_path, eff, ctx, &v);
+            int got = asl_path_get(s->timestamp_path, view, ctx, &v);
             if (got != 1 || !cJSON_IsString(v) || !asl_timestamp_parse(v->valuestring, &t)) {
                 asl_error_set(&r->err, ASL_E_RUNTIME,
                               "The TimestampPath '%s' of Wait state '%s' must select an RFC 3339 timestamp",
