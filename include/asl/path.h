@@ -90,4 +90,9 @@ int asl_path_get(const asl_path_t *p, const cJSON *input, const cJSON *context,
  * (States.ResultPathMatchFailure). Indefinite paths fail the same way. */
 int asl_path_set(const asl_path_t *p, cJSON **doc, cJSON *value, asl_error_t *err);
 
+/* True when asl_path_set(p, &doc, value, ...) cannot fail for this doc
+ * (memory allowing): it would write in place without a
+ * States.ResultPathMatchFailure. */
+bool asl_path_can_set(const asl_path_t *p, const cJSON *doc);
+
 #endif

@@ -1177,6 +1177,39 @@ static int result_selector(run_t *r, cJSON **result, const cJSON *ctx)
     return rc != 0 ? -1 : 0;
 }
 
+/* 1 if a retrier or catcher of s lists `error` by name. */
+static int names_error(const asl_state_t *s, const char *error)
+{
+    for (size_t k = 0; k < s->n_retry; k++)
+        for (size_t i = 0; i < s->retry[k].n_errors; i++)
+            if (strcmp(s->retry[k].errors[i], error) == 0)
+                return 1;
+    for (size_t k = 0; k < s->n_catch; k++)
+        for (size_t i = 0; i < s->catch_[k].n_errors; i++)
+            if (strcmp(s->catch_[k].errors[i], error) == 0)
+                return 1;
+    return 0;
+}
+
+/* The raw input for ResultPath (NULL when "$" discards it): r->input itself
+ * unless Retry or Catch could still need it, then a copy. They see r->input
+ * after an error, and the only errors from here on are a failed ResultPath
+ * write (ruled out by asl_path_can_set), States.Runtime from OutputPath (never
+ * retried or caught) and States.DataLimitExceeded (only when named). */
+static cJSON *result_input(run_t *r)
+{
+    const asl_state_t *s = cur(r);
+    if (result_replaces(s))
+        return NULL;
+    if ((s->n_retry || s->n_catch) &&
+        (names_error(s, ASL_E_DATA_LIMIT) ||
+         (!s->result_path_null && !asl_path_can_set(s->result_path, r->input))))
+        return cJSON_Duplicate(r->input, 1);
+    cJSON *in = r->input;
+    r->input = NULL;
+    return in;
+}
+
 /* ResultPath, OutputPath and the payload limit, then on to the next state.
  * `in`, `result` and `ctx` are consumed. */
 static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
@@ -1223,17 +1256,7 @@ static int task_succeeded(run_t *r, cJSON *result)
         cJSON_Delete(ctx);
         return R_ERR;
     }
-    /* ResultPath consumes the raw input; r->input stays for Retry/Catch. */
-    cJSON *in = NULL;
-    if (!result_replaces(s)) {
-        if (s->n_retry || s->n_catch) {
-            in = cJSON_Duplicate(r->input, 1);
-        } else {
-            in = r->input;
-            r->input = NULL;
-        }
-    }
-    return apply_result(r, in, result, ctx);
+    return apply_result(r, result_input(r), result, ctx);
 }
 
 /* Children done: combine (children consumed). */
@@ -1293,8 +1316,7 @@ static int children_done(run_t *r, cJSON *children)
         cJSON_Delete(ctx);
         return R_ERR;
     }
-    cJSON *in = result_replaces(s) ? NULL : cJSON_Duplicate(r->input, 1);
-    return apply_result(r, in, results, ctx);
+    return apply_result(r, result_input(r), results, ctx);
 }
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,

@@ -258,6 +258,39 @@ static void test_catch(void **state)
     asl_run_result_clear(&res);
 }
 
+/* ResultPath writes into the state input in place when no Retry or Catch can
+ * see it again; when one can, it must still see the input as it was. */
+static void test_catch_sees_input_before_result_path(void **state)
+{
+    (void)state;
+    /* a failed ResultPath write, caught by States.ALL */
+    const char *def =
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+        "\"Parameters\":{\"v\":1},\"ResultPath\":\"$.x.y[0]\","
+        "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"ResultPath\":\"$.e\",\"Next\":\"H\"}],\"End\":true},"
+        "\"H\":{\"Type\":\"Pass\",\"End\":true}}}";
+    expect(def, "{\"a\":1}",
+           "{\"a\":1,\"e\":{\"Error\":\"States.ResultPathMatchFailure\","
+           "\"Cause\":\"Unable to apply ReferencePath $.x.y[0] to input {\\\"a\\\":1,\\\"x\\\":{\\\"y\\\":{}}}\"}}");
+    /* the write fits: the input is written in place, the catcher is not used */
+    expect(def, "{\"a\":1,\"x\":{\"y\":[0]}}", "{\"a\":1,\"x\":{\"y\":[{\"v\":1}]}}");
+    /* an output over the limit after ResultPath, caught by name */
+    char *in = malloc(ASL_PAYLOAD_LIMIT + 64);
+    snprintf(in, ASL_PAYLOAD_LIMIT + 64, "{\"s\":\"%0*d\"}", ASL_PAYLOAD_LIMIT - 20, 0);
+    def = "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+          "\"Parameters\":{\"v\":\"0123456789\"},\"ResultPath\":\"$.r\","
+          "\"Retry\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],\"MaxAttempts\":1}],"
+          "\"Catch\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],\"ResultPath\":null,\"Next\":\"H\"}],"
+          "\"End\":true},\"H\":{\"Type\":\"Pass\",\"End\":true}}}";
+    asl_run_result_t res;
+    char *got = run_opts(def, in, NULL, &res);
+    assert_string_equal(got, in);           /* the input, without "r" */
+    assert_int_equal(res.n_tasks, 2);       /* retried once, on the same input */
+    free(got);
+    asl_run_result_clear(&res);
+    free(in);
+}
+
 static void test_error_matching(void **state)
 {
     (void)state;
@@ -1057,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_retry_timing),
         cmocka_unit_test(test_retry_jitter),
         cmocka_unit_test(test_catch),
+        cmocka_unit_test(test_catch_sees_input_before_result_path),
         cmocka_unit_test(test_error_matching),
         cmocka_unit_test(test_data_limit),
         cmocka_unit_test(test_timeout_not_task_failed),

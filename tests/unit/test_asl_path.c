@@ -246,9 +246,12 @@ static char *set(const char *path, const char *doc, const char *value)
     cJSON *d = cJSON_Parse(doc);
     asl_error_t err = {0};
     char *res;
+    bool can = asl_path_can_set(p, d);   /* must predict the outcome */
     if (asl_path_set(p, &d, cJSON_Parse(value), &err) == 0) {
+        assert_true(can);
         res = asl_json_print(d);
     } else {
+        assert_false(can);
         assert_string_equal(err.error, "States.ResultPathMatchFailure");
         res = strdup("ERR");
     }
@@ -282,6 +285,11 @@ static void test_result_path(void **state)
     SET("$.a", "\"scalar\"", "1", "ERR");
     SET("$.a", "[1]", "1", "ERR");
     SET("$.m[0]", "{}", "1", "ERR");
+    SET("$.x.y[0]", "{\"a\":1}", "1", "ERR");
+    SET("$.x.y.z", "{\"x\":{\"y\":[1]}}", "1", "ERR");
+    SET("$.l[0].a", "{\"l\":[{\"b\":1}]}", "2", "{\"l\":[{\"b\":1,\"a\":2}]}");
+    SET("$.l[0][1]", "{\"l\":[[1,2]]}", "3", "{\"l\":[[1,3]]}");
+    SET("$.l[0].a", "{\"l\":[5]}", "2", "ERR");
 }
 
 int main(void)
