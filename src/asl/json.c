@@ -53,46 +53,48 @@ bool asl_json_equal(const cJSON *a, const cJSON *b)
     }
 }
 
-/* Output sink: counts only when buf is NULL; gives up once past limit. */
+/* Output buffer; always keeps room for the final NUL. */
 typedef struct sink_s {
     char *buf;
-    size_t len, cap, limit;
+    size_t len, cap;
     bool oom;
 } sink_t;
 
-static void put_slow(sink_t *s, const char *p, size_t n);
-
-/* The common case inline: room left in the buffer. */
-static inline void put(sink_t *s, const char *p, size_t n)
+static bool grow(sink_t *s, size_t n)
 {
-    if (s->len + n < s->cap) {
-        memcpy(s->buf + s->len, p, n);
-        s->len += n;
-        return;
+    if (s->oom)
+        return false;
+    size_t cap = s->cap ? s->cap : 256;
+    while (cap < s->len + n + 1)
+        cap *= 2;
+    char *b = realloc(s->buf, cap);
+    if (!b) {
+        s->oom = true;
+        return false;
     }
-    put_slow(s, p, n);
+    s->buf = b;
+    s->cap = cap;
+    return true;
 }
 
-static void put_slow(sink_t *s, const char *p, size_t n)
+/* Room for n more bytes (and the NUL): the common case inline. */
+static inline bool reserve(sink_t *s, size_t n)
 {
-    if (s->oom || s->len > s->limit)
-        return;
-    if (s->buf || s->cap) {
-        if (s->len + n + 1 > s->cap) {
-            size_t cap = s->cap ? s->cap : 256;
-            while (cap < s->len + n + 1)
-                cap *= 2;
-            char *b = realloc(s->buf, cap);
-            if (!b) {
-                s->oom = true;
-                return;
-            }
-            s->buf = b;
-            s->cap = cap;
-        }
+    return s->len + n < s->cap || grow(s, n);
+}
+
+static inline void put(sink_t *s, const char *p, size_t n)
+{
+    if (reserve(s, n)) {
         memcpy(s->buf + s->len, p, n);
+        s->len += n;
     }
-    s->len += n;
+}
+
+static inline void put_char(sink_t *s, char c)
+{
+    if (reserve(s, 1))
+        s->buf[s->len++] = c;
 }
 
 /* The text of a finite number in tmp[40]: returns its start, *n its length.
@@ -140,42 +142,70 @@ static const unsigned char needs_escape[256] = {
     ['"'] = 1, ['\\'] = 1,
 };
 
+/* The bytes of str up to the first one needs_escape marks (NUL included).
+ * Unrolled: each byte is read only once the one before it proved not NUL. */
+static inline const unsigned char *plain_run(const unsigned char *p)
+{
+    for (;;) {
+        if (needs_escape[p[0]])
+            return p;
+        if (needs_escape[p[1]])
+            return p + 1;
+        if (needs_escape[p[2]])
+            return p + 2;
+        if (needs_escape[p[3]])
+            return p + 3;
+        p += 4;
+    }
+}
+
 static void put_string(sink_t *s, const char *str)
 {
     const unsigned char *p = (const unsigned char *)(str ? str : "");
-    put(s, "\"", 1);
+    put_char(s, '"');
     for (;;) {
-        /* Copy the longest run that needs no escape in one go. */
+        /* Copy the longest run that needs no escape in one go, with room
+         * for the escape or closing quote that ends it. */
         const unsigned char *run = p;
-        while (!needs_escape[*p])   /* NUL is marked too */
-            p++;
-        put(s, (const char *)run, (size_t)(p - run));
-        if (!*p)
-            break;
-        const char *esc;
-        char u[8];
-        switch (*p) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            snprintf(u, sizeof u, "\\u%04x", *p);
-            esc = u;
+        p = plain_run(p);
+        size_t n = (size_t)(p - run);
+        if (!reserve(s, n + 6))
+            return;
+        char *o = s->buf + s->len;
+        memcpy(o, run, n);
+        o += n;
+        if (!*p) {
+            *o++ = '"';
+            s->len = (size_t)(o - s->buf);
+            return;
         }
-        put(s, esc, strlen(esc));
+        char e = 0;
+        switch (*p) {
+        case '"': e = '"'; break;
+        case '\\': e = '\\'; break;
+        case '\b': e = 'b'; break;
+        case '\f': e = 'f'; break;
+        case '\n': e = 'n'; break;
+        case '\r': e = 'r'; break;
+        case '\t': e = 't'; break;
+        }
+        *o++ = '\\';
+        if (e) {
+            *o++ = e;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "u00", 3);
+            o[3] = hex[*p >> 4];
+            o[4] = hex[*p & 15];
+            o += 5;
+        }
+        s->len = (size_t)(o - s->buf);
         p++;
     }
-    put(s, "\"", 1);
 }
 
 static void put_value(sink_t *s, const cJSON *v)
 {
-    if (s->oom || s->len > s->limit)
-        return;
     switch (v->type & 0xff) {
     case cJSON_False: put(s, "false", 5); break;
     case cJSON_True: put(s, "true", 4); break;
@@ -183,24 +213,24 @@ static void put_value(sink_t *s, const cJSON *v)
     case cJSON_String: put_string(s, v->valuestring); break;
     case cJSON_Raw: put(s, v->valuestring, strlen(v->valuestring)); break;
     case cJSON_Array:
-        put(s, "[", 1);
+        put_char(s, '[');
         for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child)
+                put_char(s, ',');
             put_value(s, c);
-            if (c->next)
-                put(s, ",", 1);
         }
-        put(s, "]", 1);
+        put_char(s, ']');
         break;
     case cJSON_Object:
-        put(s, "{", 1);
+        put_char(s, '{');
         for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child)
+                put_char(s, ',');
             put_string(s, c->string);
-            put(s, ":", 1);
+            put_char(s, ':');
             put_value(s, c);
-            if (c->next)
-                put(s, ",", 1);
         }
-        put(s, "}", 1);
+        put_char(s, '}');
         break;
     default:
         put(s, "null", 4);
@@ -285,11 +315,11 @@ size_t asl_json_size(const cJSON *v, size_t limit)
 
 char *asl_json_print_len(const cJSON *v, size_t *len)
 {
-    sink_t s = {.limit = SIZE_MAX, .cap = 0};
-    s.buf = malloc(64);
+    sink_t s = {0};
+    s.buf = malloc(256);
     if (!s.buf)
         return NULL;
-    s.cap = 64;
+    s.cap = 256;
     if (v)
         put_value(&s, v);
     else
