@@ -48,12 +48,17 @@ typedef struct run_s {
 
     asl_error_t err;            /* the error being handled (R_ERR) */
 
-    /* Raw payloads: the text of the last StateExited output, borrowed from
-     * its event, so the next state's StateEntered input (the same value,
-     * unchanged in between) is not printed twice. */
+    /* Raw payloads printed in this call, borrowed from their events, so
+     * that a value unchanged in between is not printed twice: the last
+     * StateExited output (or the execution input) and the event count after
+     * it, for the next StateEntered input and ExecutionSucceeded output; the
+     * current state's StateEntered input, for a StateExited output that
+     * passes it through (Choice, Succeed, Wait). */
     const cJSON *exit_value;
     const char *exit_text;
     size_t exit_event;
+    const char *entered_text;
+    size_t entered_event;
 } run_t;
 
 static const asl_state_t *cur(const run_t *r)
@@ -95,27 +100,47 @@ static char *payload_text(const run_t *r, const cJSON *v, size_t *len)
 }
 
 /* Adds a JSON payload (copied). `text` is NULL or v's text from
- * payload_text (taken). */
-static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v, char *text)
+ * payload_text (taken); `same` is NULL or v's text printed for an earlier
+ * event (copied). Returns the raw text stored (borrowed), or NULL when the
+ * payload went in as a deep copy. */
+static const char *add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v, char *text,
+                               const char *same)
 {
     if (!d) {
         free(text);
-        return;
+        return NULL;
     }
     if (v && (text || (r->env && r->env->raw_payloads))) {
         /* One print instead of a deep copy that would be printed later. */
-        if (!text)
-            text = asl_json_print(v);
-        cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
-        if (raw) {
-            cJSON_free(raw->valuestring);
-            raw->valuestring = text;
-            cJSON_AddItemToObject(d, key, raw);
-            return;
+        cJSON *raw = NULL;
+        if (!text && same) {
+            raw = cJSON_CreateRaw(same);
+        } else {
+            if (!text)
+                text = asl_json_print(v);
+            raw = text ? cJSON_CreateRaw("") : NULL;
+            if (raw) {
+                cJSON_free(raw->valuestring);
+                raw->valuestring = text;
+            } else {
+                free(text);
+            }
         }
-        free(text);
+        if (raw) {
+            cJSON_AddItemToObject(d, key, raw);
+            return raw->valuestring;
+        }
     }
     cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    return NULL;
+}
+
+/* The text of the last StateExited output (or execution input) if it is
+ * `v` and no event came after it. */
+static const char *exit_text_of(const run_t *r, const cJSON *v)
+{
+    return v && r->exit_text && r->exit_value == v && r->exit_event == r->n_events
+               ? r->exit_text : NULL;
 }
 
 static void add_str(cJSON *d, const char *key, const char *s)
@@ -130,12 +155,16 @@ static void add_num(cJSON *d, const char *key, double v)
         cJSON_AddNumberToObject(d, key, v);
 }
 
-/* `text`: NULL or v's text from payload_text (taken). */
-static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v, char *text)
+/* `text`: NULL or v's text from payload_text (taken). `pass`: v is the
+ * state's input, unchanged since its StateEntered. */
+static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v, char *text,
+                        int pass)
 {
     char type[48] = "";
     int entered = strcmp(suffix, "StateEntered") == 0;
-    int reuse = entered && v && r->exit_text && r->exit_value == v && r->exit_event == r->n_events;
+    const char *same = entered ? exit_text_of(r, v)
+                       : pass && r->entered_text && r->entered_event == r->n_events ? r->entered_text
+                       : NULL;
     if (!r->lean) {
         /* "TaskStateEntered": both parts are short constants. */
         const char *tn = asl_state_type_name(cur(r)->type);
@@ -151,19 +180,16 @@ static void state_event(run_t *r, const char *suffix, const char *key, const cJS
         free(text);
         return;
     }
-    cJSON *raw = reuse && !text ? cJSON_CreateRaw(r->exit_text) : NULL;
-    if (raw)
-        cJSON_AddItemToObject(d, key, raw);
-    else
-        add_payload(r, d, key, v, text);
+    const char *stored = add_payload(r, d, key, v, text, same);
     r->exit_text = NULL;
-    if (!entered && r->env && r->env->raw_payloads) {
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, key);
-        if (cJSON_IsRaw(p)) {
-            r->exit_value = v;
-            r->exit_text = p->valuestring;
-            r->exit_event = r->n_events;
-        }
+    r->entered_text = NULL;
+    if (stored && entered) {
+        r->entered_text = stored;
+        r->entered_event = r->n_events;
+    } else if (stored) {
+        r->exit_value = v;
+        r->exit_text = stored;
+        r->exit_event = r->n_events;
     }
 }
 
@@ -321,16 +347,19 @@ static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *par
 
 /* OutputPath of a view (Choice, Wait, Succeed): takes *owned or r->input
  * instead of copying when the whole value passes. */
-static int view_output(run_t *r, const cJSON *view, cJSON *owned, const cJSON *ctx, cJSON **out)
+static int view_output(run_t *r, const cJSON *view, cJSON *owned, const cJSON *ctx, cJSON **out,
+                       int *pass)
 {
     const asl_state_t *s = cur(r);
+    *pass = 0;
     if (!s->output_path_null && (!s->output_path || (asl_path_is_root(s->output_path) &&
                                                      !asl_path_is_context(s->output_path)))) {
         if (owned) {
             *out = owned;
         } else if (view == r->input) {
-            *out = r->input;
+            *out = r->input;    /* the input itself passes through */
             r->input = NULL;
+            *pass = 1;
         } else {
             *out = cJSON_Duplicate(view, 1);
         }
@@ -484,8 +513,9 @@ static int succeed(run_t *r, cJSON *output)
         add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
+        const char *same = exit_text_of(r, output);
         cJSON *d = event(r, "ExecutionSucceeded");
-        add_payload(r, d, "output", output, NULL);
+        add_payload(r, d, "output", output, NULL, same);
     }
     st->kind = ASL_STEP_SUCCEEDED;
     st->output = output;
@@ -612,7 +642,7 @@ static int handle_error(run_t *r)
             return fail(r);
         }
         asl_error_clear(&r->err);
-        state_event(r, "StateExited", "output", out, text);
+        state_event(r, "StateExited", "output", out, text, 0);
         r->state = ct->next_index;
         r->input = out;
         return R_NEXT;
@@ -692,7 +722,7 @@ static int run_task(run_t *r, int emit)
         cJSON *d = event(r, "TaskScheduled");
         add_str(d, "resourceType", "sagad");
         add_str(d, "resource", s->handler);
-        add_payload(r, d, "parameters", eff, text);
+        add_payload(r, d, "parameters", eff, text, NULL);
         if (timeout > 0)
             add_num(d, "timeoutInSeconds", timeout);
         if (heartbeat > 0)
@@ -909,7 +939,7 @@ static int run_state(run_t *r)
             free(text);
             break;
         }
-        state_event(r, "StateExited", "output", out, text);
+        state_event(r, "StateExited", "output", out, text, 0);
         cJSON_Delete(ctx);
         return transition(r, out);
     }
@@ -937,9 +967,10 @@ static int run_state(run_t *r)
             break;
         }
         eff = NULL;
-        if (view_output(r, view, owned, ctx, &out) != 0)
+        int pass;
+        if (view_output(r, view, owned, ctx, &out, &pass) != 0)
             break;
-        state_event(r, "StateExited", "output", out, NULL);
+        state_event(r, "StateExited", "output", out, NULL, pass);
         cJSON_Delete(ctx);
         cJSON_Delete(r->input);
         r->input = out;
@@ -990,9 +1021,10 @@ static int run_state(run_t *r)
         cJSON *owned;
         if (input_view(r, ctx, &view, &owned) != 0)
             break;
-        if (view_output(r, view, owned, ctx, &out) != 0)
+        int pass;
+        if (view_output(r, view, owned, ctx, &out, &pass) != 0)
             break;
-        state_event(r, "StateExited", "output", out, NULL);
+        state_event(r, "StateExited", "output", out, NULL, pass);
         cJSON_Delete(ctx);
         return transition(r, out);
     }
@@ -1026,13 +1058,14 @@ static int finish_wait(run_t *r)
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
     const cJSON *view;
     cJSON *owned, *out = NULL;
+    int pass = 0;
     int rc = input_view(r, ctx, &view, &owned);
     if (rc == 0)
-        rc = view_output(r, view, owned, ctx, &out);
+        rc = view_output(r, view, owned, ctx, &out, &pass);
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
-    state_event(r, "StateExited", "output", out, NULL);
+    state_event(r, "StateExited", "output", out, NULL, pass);
     return transition(r, out);
 }
 
@@ -1052,7 +1085,7 @@ static int drive(run_t *r, int entering)
             r->entered_ms = now_ms(r);
             r->retries = 0;
             memset(r->attempts, 0, sizeof r->attempts);
-            state_event(r, "StateEntered", "input", r->input, NULL);
+            state_event(r, "StateEntered", "input", r->input, NULL, 0);
             rc = run_state(r);
             if (rc == R_WAITED)
                 rc = finish_wait(r);
@@ -1097,7 +1130,13 @@ static int start_common(run_t *r, const cJSON *input)
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionStarted");
         text = payload_text(r, d ? input : NULL, &len);
-        add_payload(r, d, "input", input, text);
+        const char *stored = add_payload(r, d, "input", input, text, NULL);
+        if (stored) {
+            /* r->input is a copy of input: its StateEntered is this text */
+            r->exit_value = r->input;
+            r->exit_text = stored;
+            r->exit_event = r->n_events;
+        }
     }
     if (check_limit(r, r->input, len, "execution input") != 0) {
         fail(r);
@@ -1232,7 +1271,7 @@ static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
-    state_event(r, "StateExited", "output", out, text);
+    state_event(r, "StateExited", "output", out, text, 0);
     return transition(r, out);
 }
 
@@ -1246,7 +1285,7 @@ static int task_succeeded(run_t *r, cJSON *result)
     add_str(d, "resource", s->handler);
     size_t len;
     char *text = payload_text(r, d ? result : NULL, &len);
-    add_payload(r, d, "output", result, text);
+    add_payload(r, d, "output", result, text, NULL);
     if (check_limit(r, result, len, "task result") != 0) {
         cJSON_Delete(result);
         return R_ERR;

@@ -964,6 +964,41 @@ static void test_raw_payloads_print_the_same(void **state)
     asl_machine_free(m);
 }
 
+/* Raw payload texts reused for an unchanged value (execution input to the
+ * first StateEntered, Choice/Wait/Succeed passing their input through, the
+ * last output to ExecutionSucceeded) give the same history as deep copies. */
+static void test_raw_payloads_reused(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"C\",\"States\":{"
+        "\"C\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.n\",\"NumericEquals\":1,"
+        "\"Next\":\"W\"}],\"Default\":\"W\"},"
+        "\"W\":{\"Type\":\"Wait\",\"Seconds\":0,\"Next\":\"P\"},"
+        "\"P\":{\"Type\":\"Pass\",\"Result\":[1],\"ResultPath\":\"$.r\",\"Next\":\"I\"},"
+        "\"I\":{\"Type\":\"Choice\",\"InputPath\":\"$.r\",\"Choices\":[{\"Variable\":\"$[0]\","
+        "\"NumericEquals\":1,\"Next\":\"S\"}],\"Default\":\"S\"},"
+        "\"S\":{\"Type\":\"Succeed\"}}}");
+    cJSON *in = cJSON_Parse("{\"n\":1,\"s\":\"q\\\"\\n\"}");
+    char *text[2];
+    for (int raw = 0; raw < 2; raw++) {
+        asl_env_t env = {.now_ms = 1700000000000, .raw_payloads = raw};
+        asl_step_t step;
+        assert_int_equal(asl_exec_start(m, in, NULL, &env, &step), 0);
+        assert_int_equal(step.kind, ASL_STEP_SUCCEEDED);
+        text[raw] = asl_json_print(step.events);
+        asl_step_clear(&step);
+    }
+    assert_string_equal(text[0], text[1]);
+    /* the Choice with InputPath passes on its selection, not its input */
+    assert_non_null(strstr(text[1], "\"ChoiceStateExited\",\"details\":{\"name\":\"I\",\"output\":[1]}"));
+    assert_non_null(strstr(text[1], "\"ExecutionSucceeded\",\"details\":{\"output\":[1]}"));
+    free(text[0]);
+    free(text[1]);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
 /* Drives m on `input` through the step API, answering every Task with a
  * string of n 'x' (n + 2 bytes of JSON); returns "output|events" printed. */
 static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_t n, int raw)
@@ -1085,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_pass),
         cmocka_unit_test(test_raw_payloads_print_the_same),
         cmocka_unit_test(test_data_limit_raw_payloads),
+        cmocka_unit_test(test_raw_payloads_reused),
         cmocka_unit_test(test_parameters_and_context),
         cmocka_unit_test(test_task_builtins),
         cmocka_unit_test(test_retry_timing),
