@@ -73,6 +73,14 @@ static int64_t now_ms(const run_t *r)
 
 /* ---- events ------------------------------------------------------------ */
 
+/* Keys and event types are static strings: the items reference them
+ * (cJSON_AddItemToObjectCS, string references) instead of copying them. */
+static void add_item(cJSON *obj, const char *static_key, cJSON *item)
+{
+    cJSON_AddItemToObjectCS(obj, static_key, item);
+}
+
+/* `type` must be a static string. */
 static cJSON *event(run_t *r, const char *type)
 {
     r->n_events++;
@@ -80,8 +88,8 @@ static cJSON *event(run_t *r, const char *type)
         return NULL; /* asl_run without an events array only counts them */
     cJSON *e = cJSON_CreateObject();
     cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "type", type);
-    cJSON_AddItemToObject(e, "details", d);
+    add_item(e, "type", cJSON_CreateStringReference(type));
+    add_item(e, "details", d);
     cJSON_AddItemToArray(r->step->events, e);
     return d;
 }
@@ -127,11 +135,11 @@ static const char *add_payload(run_t *r, cJSON *d, const char *key, const cJSON 
             }
         }
         if (raw) {
-            cJSON_AddItemToObject(d, key, raw);
+            add_item(d, key, raw);
             return raw->valuestring;
         }
     }
-    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    add_item(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
     return NULL;
 }
 
@@ -146,13 +154,13 @@ static const char *exit_text_of(const run_t *r, const cJSON *v)
 static void add_str(cJSON *d, const char *key, const char *s)
 {
     if (d && s)
-        cJSON_AddStringToObject(d, key, s);
+        add_item(d, key, cJSON_CreateString(s));
 }
 
 static void add_num(cJSON *d, const char *key, double v)
 {
     if (d)
-        cJSON_AddNumberToObject(d, key, v);
+        add_item(d, key, cJSON_CreateNumber(v));
 }
 
 /* `text`: NULL or v's text from payload_text (taken). `pass`: v is the
@@ -160,21 +168,23 @@ static void add_num(cJSON *d, const char *key, double v)
 static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v, char *text,
                         int pass)
 {
-    char type[48] = "";
+    static const char *const TYPES[][2] = {
+        [ASL_STATE_TASK] = {"TaskStateEntered", "TaskStateExited"},
+        [ASL_STATE_PASS] = {"PassStateEntered", "PassStateExited"},
+        [ASL_STATE_CHOICE] = {"ChoiceStateEntered", "ChoiceStateExited"},
+        [ASL_STATE_WAIT] = {"WaitStateEntered", "WaitStateExited"},
+        [ASL_STATE_SUCCEED] = {"SucceedStateEntered", "SucceedStateExited"},
+        [ASL_STATE_FAIL] = {"FailStateEntered", "FailStateExited"},
+        [ASL_STATE_PARALLEL] = {"ParallelStateEntered", "ParallelStateExited"},
+        [ASL_STATE_MAP] = {"MapStateEntered", "MapStateExited"},
+    };
     int entered = strcmp(suffix, "StateEntered") == 0;
     const char *same = entered ? exit_text_of(r, v)
                        : pass && r->entered_text && r->entered_event == r->n_events ? r->entered_text
                        : NULL;
-    if (!r->lean) {
-        /* "TaskStateEntered": both parts are short constants. */
-        const char *tn = asl_state_type_name(cur(r)->type);
-        size_t a = strlen(tn), b = strlen(suffix);
-        if (a + b < sizeof type) {
-            memcpy(type, tn, a);
-            memcpy(type + a, suffix, b + 1);
-        }
-    }
-    cJSON *d = event(r, type);
+    asl_state_type_t t = cur(r)->type;
+    cJSON *d = event(r, (size_t)t < sizeof TYPES / sizeof TYPES[0] ? TYPES[t][!entered]
+                       : entered ? "?StateEntered" : "?StateExited");
     add_str(d, "name", cur(r)->name);
     if (!key || !d) {
         free(text);
@@ -412,24 +422,25 @@ static int check_limit(run_t *r, const cJSON *v, size_t known, const char *what)
 static void make_cursor(run_t *r, phase_t ph)
 {
     cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "v", 1);
-    cJSON_AddStringToObject(c, "state", cur(r)->name);
-    cJSON_AddStringToObject(c, "phase", PHASES[ph]);
-    cJSON_AddItemToObject(c, "input", r->input ? r->input : cJSON_CreateNull());
+    add_num(c, "v", 1);
+    add_str(c, "state", cur(r)->name);
+    add_item(c, "phase", cJSON_CreateStringReference(PHASES[ph]));
+    add_item(c, "input", r->input ? r->input : cJSON_CreateNull());
     r->input = NULL;
-    cJSON_AddNumberToObject(c, "entered", (double)r->entered_ms);
-    cJSON_AddNumberToObject(c, "seq", (double)r->seq);
+    add_num(c, "entered", (double)r->entered_ms);
+    add_num(c, "seq", (double)r->seq);
     if (r->retries) {
-        cJSON_AddNumberToObject(c, "retries", r->retries);
+        add_num(c, "retries", r->retries);
         size_t n = cur(r)->n_retry < 64 ? cur(r)->n_retry : 64;
-        cJSON *a = cJSON_AddArrayToObject(c, "attempts");
+        cJSON *a = cJSON_CreateArray();
+        add_item(c, "attempts", a);
         for (size_t i = 0; i < n; i++)
             cJSON_AddItemToArray(a, cJSON_CreateNumber(r->attempts[i]));
     }
     if (ph == PH_WAIT || ph == PH_RETRY)
-        cJSON_AddNumberToObject(c, "wake", (double)r->wake_ms);
+        add_num(c, "wake", (double)r->wake_ms);
     if (ph == PH_CHILDREN && r->tolerated >= 0)
-        cJSON_AddNumberToObject(c, "tolerated", (double)r->tolerated);
+        add_num(c, "tolerated", (double)r->tolerated);
     if (r->child_kind) {
         cJSON *ch = cJSON_AddObjectToObject(c, "child");
         cJSON_AddStringToObject(ch, "kind", r->child_kind == ASL_CHILD_ITERATION ? "iteration" : "branch");
