@@ -451,17 +451,53 @@ static void make_cursor(run_t *r, phase_t ph)
     r->step->state = cur(r)->name;
 }
 
+static int64_t num_or(const cJSON *v, int64_t dflt)
+{
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+}
+
 static int64_t get_i64(const cJSON *o, const char *k, int64_t dflt)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+    return num_or(cJSON_GetObjectItemCaseSensitive(o, k), dflt);
+}
+
+/* The members of a cursor, found in one pass. */
+enum { K_STATE, K_PHASE, K_INPUT, K_ENTERED, K_SEQ, K_RETRIES, K_ATTEMPTS, K_WAKE, K_TOLERATED,
+       K_CHILD, K_COUNT };
+
+static int cursor_key(const char *k)
+{
+    static const char *const KEYS[K_COUNT] = {"state", "phase", "input", "entered", "seq",
+                                              "retries", "attempts", "wake", "tolerated", "child"};
+    int i;
+    switch (k[0]) {
+    case 's': i = k[1] == 't' ? K_STATE : K_SEQ; break;
+    case 'p': i = K_PHASE; break;
+    case 'i': i = K_INPUT; break;
+    case 'e': i = K_ENTERED; break;
+    case 'r': i = K_RETRIES; break;
+    case 'a': i = K_ATTEMPTS; break;
+    case 'w': i = K_WAKE; break;
+    case 't': i = K_TOLERATED; break;
+    case 'c': i = K_CHILD; break;
+    default: return -1;
+    }
+    return strcmp(k, KEYS[i]) == 0 ? i : -1;
 }
 
 /* Loads a cursor (consumed). Returns the phase or -1. */
 static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
 {
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "state");
-    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(c, "phase");
+    /* The first member of each name counts, as with cJSON_GetObjectItem
+     * (which also stops at a member without a name). */
+    cJSON *f[K_COUNT] = {0};
+    for (cJSON *it = c ? c->child : NULL; it && it->string; it = it->next) {
+        int k = cursor_key(it->string);
+        if (k >= 0 && !f[k])
+            f[k] = it;
+    }
+    const cJSON *st = f[K_STATE];
+    const cJSON *ph = f[K_PHASE];
     long idx = cJSON_IsString(st) ? asl_machine_find_state(r->m, st->valuestring) : -1;
     int phase = -1;
     for (int i = 0; cJSON_IsString(ph) && i < (int)(sizeof PHASES / sizeof PHASES[0]); i++)
@@ -489,17 +525,17 @@ static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
         return -1;
     }
     r->state = (size_t)idx;
-    r->input = cJSON_DetachItemFromObjectCaseSensitive(c, "input");
-    r->entered_ms = get_i64(c, "entered", 0);
-    r->seq = (uint64_t)get_i64(c, "seq", 0);
-    r->retries = (uint32_t)get_i64(c, "retries", 0);
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "attempts");
+    r->input = f[K_INPUT] ? cJSON_DetachItemViaPointer(c, f[K_INPUT]) : NULL;
+    r->entered_ms = num_or(f[K_ENTERED], 0);
+    r->seq = (uint64_t)num_or(f[K_SEQ], 0);
+    r->retries = (uint32_t)num_or(f[K_RETRIES], 0);
+    const cJSON *a = f[K_ATTEMPTS];
     size_t i = 0;
     for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e && i < 64; e = e->next, i++)
         r->attempts[i] = cJSON_IsNumber(e) ? (uint32_t)e->valuedouble : 0;
-    r->wake_ms = get_i64(c, "wake", 0);
-    r->tolerated = get_i64(c, "tolerated", -1);
-    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(c, "child");
+    r->wake_ms = num_or(f[K_WAKE], 0);
+    r->tolerated = num_or(f[K_TOLERATED], -1);
+    const cJSON *ch = f[K_CHILD];
     if (cJSON_IsObject(ch)) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(ch, "kind");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(ch, "parent");
