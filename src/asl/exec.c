@@ -272,6 +272,13 @@ static int output_path(run_t *r, cJSON *v, const cJSON *ctx, cJSON **out)
         *out = v;
         return 0;
     }
+    /* v is ours: move the selection out of it rather than copy it */
+    cJSON *t = s->output_path_null ? NULL : asl_path_take(s->output_path, v);
+    if (t) {
+        cJSON_Delete(v);
+        *out = t;
+        return 0;
+    }
     int rc = select_path(s->output_path, s->output_path_null, v, ctx, out, &r->err);
     cJSON_Delete(v);
     return rc;

@@ -730,6 +730,22 @@ static const cJSON *lookup(const asl_path_t *p, const cJSON *node)
     return node;
 }
 
+cJSON *asl_path_take(const asl_path_t *p, cJSON *doc)
+{
+    if (p->context || !p->definite || p->nseg == 0 || !doc)
+        return NULL;
+    cJSON *parent = NULL, *node = doc;
+    for (size_t i = 0; node && i < p->nseg; i++) {
+        const seg_t *g = &p->segs[i];
+        parent = node;
+        if (g->kind == SEG_FIELD)
+            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, g->name) : NULL;
+        else
+            node = cJSON_IsArray(node) ? (cJSON *)array_at(node, g->index) : NULL;
+    }
+    return node ? cJSON_DetachItemViaPointer(parent, node) : NULL;
+}
+
 int asl_path_get(const asl_path_t *p, const cJSON *input, const cJSON *context,
                  const cJSON **out)
 {
