@@ -41,6 +41,12 @@ char *asl_json_print(const cJSON *v);
 /* The same, also storing strlen of the text in *len (if len is not NULL). */
 char *asl_json_print_len(const cJSON *v, size_t *len);
 
+/* The same, taking `text` (text_len bytes, what asl_json_print gives for
+ * `node`) wherever `node` occurs in v instead of printing it again. node must
+ * be alive and unchanged since text was printed. */
+char *asl_json_print_known(const cJSON *v, const cJSON *node, const char *text, size_t text_len,
+                           size_t *len);
+
 /* Fails with States.DataLimitExceeded when v is larger than ASL_PAYLOAD_LIMIT
  * bytes; `what` names the payload in the cause ("state output", ...).
  * Returns 0 or -1 with err set. */

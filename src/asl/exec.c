@@ -1305,17 +1305,27 @@ static cJSON *result_input(run_t *r)
 
 /* ResultPath, OutputPath and the payload limit, then on to the next state.
  * `in`, `result` and `ctx` are consumed. */
-static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
+static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx, const char *result_text,
+                        size_t result_len)
 {
     const asl_state_t *s = cur(r);
     cJSON *out = NULL;
+    /* The result's text (printed for TaskSucceeded) stands for it inside the
+     * output, if ResultPath keeps it and OutputPath keeps everything. */
+    const cJSON *known = result_text && !s->result_path_null && !s->output_path_null &&
+                         (!s->output_path || (asl_path_is_root(s->output_path) &&
+                                              !asl_path_is_context(s->output_path)))
+                             ? result : NULL;
     int rc = result_path(s->result_path, s->result_path_null, in, result, &out, &r->err);
     char *text = NULL;
-    size_t len = 0;
+    size_t len = SIZE_UNKNOWN;
     if (rc == 0)
         rc = output_path(r, out, ctx, &out);
     if (rc == 0) {
-        text = payload_text(r, out, &len);
+        if (known && !r->lean && r->env && r->env->raw_payloads)
+            text = asl_json_print_known(out, known, result_text, result_len, &len);
+        if (!text)
+            text = payload_text(r, out, &len);
         if (check_limit(r, out, len, "state output") != 0) {
             free(text);
             cJSON_Delete(out);
@@ -1339,17 +1349,20 @@ static int task_succeeded(run_t *r, cJSON *result)
     add_str(d, "resource", s->handler);
     size_t len;
     char *text = payload_text(r, d ? result : NULL, &len);
-    add_payload(r, d, "output", result, text, NULL);
+    const char *stored = add_payload(r, d, "output", result, text, NULL);
     if (check_limit(r, result, len, "task result") != 0) {
         cJSON_Delete(result);
         return R_ERR;
     }
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
-    if (result_selector(r, &result, ctx) != 0) {
-        cJSON_Delete(ctx);
-        return R_ERR;
+    if (s->result_selector) {
+        stored = NULL;  /* the result is no longer the printed one */
+        if (result_selector(r, &result, ctx) != 0) {
+            cJSON_Delete(ctx);
+            return R_ERR;
+        }
     }
-    return apply_result(r, result_input(r), result, ctx);
+    return apply_result(r, result_input(r), result, ctx, stored, len);
 }
 
 /* Children done: combine (children consumed). */
@@ -1409,7 +1422,7 @@ static int children_done(run_t *r, cJSON *children)
         cJSON_Delete(ctx);
         return R_ERR;
     }
-    return apply_result(r, result_input(r), results, ctx);
+    return apply_result(r, result_input(r), results, ctx, NULL, 0);
 }
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,

@@ -58,6 +58,9 @@ typedef struct sink_s {
     char *buf;
     size_t len, cap;
     bool oom;
+    const cJSON *known;       /* a node whose text is known_text already */
+    const char *known_text;
+    size_t known_len;
 } sink_t;
 
 static bool grow(sink_t *s, size_t n)
@@ -206,6 +209,10 @@ static void put_string(sink_t *s, const char *str)
 
 static void put_value(sink_t *s, const cJSON *v)
 {
+    if (v == s->known) {
+        put(s, s->known_text, s->known_len);
+        return;
+    }
     switch (v->type & 0xff) {
     case cJSON_False: put(s, "false", 5); break;
     case cJSON_True: put(s, "true", 4); break;
@@ -315,7 +322,13 @@ size_t asl_json_size(const cJSON *v, size_t limit)
 
 char *asl_json_print_len(const cJSON *v, size_t *len)
 {
-    sink_t s = {0};
+    return asl_json_print_known(v, NULL, NULL, 0, len);
+}
+
+char *asl_json_print_known(const cJSON *v, const cJSON *node, const char *text, size_t text_len,
+                           size_t *len)
+{
+    sink_t s = {.known = text ? node : NULL, .known_text = text, .known_len = text_len};
     s.buf = malloc(256);
     if (!s.buf)
         return NULL;
