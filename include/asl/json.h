@@ -38,10 +38,22 @@ size_t asl_json_size(const cJSON *v, size_t limit);
  * Caller frees with free(). NULL on no memory. */
 char *asl_json_print(const cJSON *v);
 
+/* The same, also storing strlen of the text in *len (if len is not NULL). */
+char *asl_json_print_len(const cJSON *v, size_t *len);
+
+/* The same, taking `text` (text_len bytes, what asl_json_print gives for
+ * `node`) wherever `node` occurs in v instead of printing it again. node must
+ * be alive and unchanged since text was printed. */
+char *asl_json_print_known(const cJSON *v, const cJSON *node, const char *text, size_t text_len,
+                           size_t *len);
+
 /* Fails with States.DataLimitExceeded when v is larger than ASL_PAYLOAD_LIMIT
  * bytes; `what` names the payload in the cause ("state output", ...).
  * Returns 0 or -1 with err set. */
 int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err);
+
+/* The same for a payload whose size is already known (e.g. from printing it). */
+int asl_json_check_size(size_t size, const char *what, asl_error_t *err);
 
 /* True when v is a number with an integral value that a double holds exactly
  * (|n| <= 2^53); stores it in *out when out is not NULL. */

@@ -84,10 +84,21 @@ int asl_path_eval(const asl_path_t *p, const cJSON *input, const cJSON *context,
 int asl_path_get(const asl_path_t *p, const cJSON *input, const cJSON *context,
                  const cJSON **out);
 
+/* For a definite "$" path other than "$" itself: detaches the node it
+ * selects from doc and returns it (the caller owns it; doc stays the
+ * caller's), the same value asl_path_eval would copy. NULL when the path
+ * selects nothing or is not of that kind (doc unchanged). */
+cJSON *asl_path_take(const asl_path_t *p, cJSON *doc);
+
 /* Writes `value` (always taken: freed on failure) at the path inside *doc,
  * with the ResultPath rules above. *doc may be replaced (for "$", or when
  * it was NULL). Returns 0 or -1 with err set
  * (States.ResultPathMatchFailure). Indefinite paths fail the same way. */
 int asl_path_set(const asl_path_t *p, cJSON **doc, cJSON *value, asl_error_t *err);
+
+/* True when asl_path_set(p, &doc, value, ...) cannot fail for this doc
+ * (memory allowing): it would write in place without a
+ * States.ResultPathMatchFailure. */
+bool asl_path_can_set(const asl_path_t *p, const cJSON *doc);
 
 #endif

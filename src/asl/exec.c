@@ -4,7 +4,6 @@
 #include "asl/exec.h"
 #include "asl/json.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,9 @@
 /* Internal transitions one start/resume call may make before it yields
  * (ASL_STEP_CONTINUE), so a Pass/Choice loop cannot hog the event loop. */
 #define STEP_BUDGET 1000
+
+/* check_limit: the size of the payload is not known yet. */
+#define SIZE_UNKNOWN SIZE_MAX
 
 /* What a state function did: stopped with a filled step, moved to the next
  * state, raised r->err, or (Wait) found nothing to wait for. */
@@ -46,12 +48,17 @@ typedef struct run_s {
 
     asl_error_t err;            /* the error being handled (R_ERR) */
 
-    /* Raw payloads: the text of the last StateExited output, borrowed from
-     * its event, so the next state's StateEntered input (the same value,
-     * unchanged in between) is not printed twice. */
+    /* Raw payloads printed in this call, borrowed from their events, so
+     * that a value unchanged in between is not printed twice: the last
+     * StateExited output (or the execution input) and the event count after
+     * it, for the next StateEntered input and ExecutionSucceeded output; the
+     * current state's StateEntered input, for a StateExited output that
+     * passes it through (Choice, Succeed, Wait). */
     const cJSON *exit_value;
     const char *exit_text;
     size_t exit_event;
+    const char *entered_text;
+    size_t entered_event;
 } run_t;
 
 static const asl_state_t *cur(const run_t *r)
@@ -66,6 +73,14 @@ static int64_t now_ms(const run_t *r)
 
 /* ---- events ------------------------------------------------------------ */
 
+/* Keys and event types are static strings: the items reference them
+ * (cJSON_AddItemToObjectCS, string references) instead of copying them. */
+static void add_item(cJSON *obj, const char *static_key, cJSON *item)
+{
+    cJSON_AddItemToObjectCS(obj, static_key, item);
+}
+
+/* `type` must be a static string. */
 static cJSON *event(run_t *r, const char *type)
 {
     r->n_events++;
@@ -73,67 +88,118 @@ static cJSON *event(run_t *r, const char *type)
         return NULL; /* asl_run without an events array only counts them */
     cJSON *e = cJSON_CreateObject();
     cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "type", type);
-    cJSON_AddItemToObject(e, "details", d);
+    add_item(e, "type", cJSON_CreateStringReference(type));
+    add_item(e, "details", d);
     cJSON_AddItemToArray(r->step->events, e);
     return d;
 }
 
-/* Adds a JSON payload (copied). */
-static void add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v)
+/* The text of payload v when this call's events hold raw text, with its
+ * size in *len; else NULL and SIZE_UNKNOWN. Printed once, it serves both the
+ * event and the payload limit, which then needs no walk of its own. */
+static char *payload_text(const run_t *r, const cJSON *v, size_t *len)
 {
-    if (!d)
-        return;
-    if (v && r->env && r->env->raw_payloads) {
-        /* One print instead of a deep copy that would be printed later. */
-        char *text = asl_json_print(v);
-        cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
-        if (raw) {
-            cJSON_free(raw->valuestring);
-            raw->valuestring = text;
-            cJSON_AddItemToObject(d, key, raw);
-            return;
-        }
+    char *text = NULL;
+    if (!r->lean && v && r->env && r->env->raw_payloads)
+        text = asl_json_print_len(v, len);
+    if (!text)
+        *len = SIZE_UNKNOWN;
+    return text;
+}
+
+/* Adds a JSON payload (copied). `text` is NULL or v's text from
+ * payload_text (taken); `same` is NULL or v's text printed for an earlier
+ * event (copied). Returns the raw text stored (borrowed), or NULL when the
+ * payload went in as a deep copy. */
+static const char *add_payload(run_t *r, cJSON *d, const char *key, const cJSON *v, char *text,
+                               const char *same)
+{
+    if (!d) {
         free(text);
+        return NULL;
     }
-    cJSON_AddItemToObject(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    if (v && (text || (r->env && r->env->raw_payloads))) {
+        /* One print instead of a deep copy that would be printed later. */
+        cJSON *raw = NULL;
+        if (!text && same) {
+            raw = cJSON_CreateRaw(same);
+        } else {
+            if (!text)
+                text = asl_json_print(v);
+            raw = text ? cJSON_CreateRaw("") : NULL;
+            if (raw) {
+                cJSON_free(raw->valuestring);
+                raw->valuestring = text;
+            } else {
+                free(text);
+            }
+        }
+        if (raw) {
+            add_item(d, key, raw);
+            return raw->valuestring;
+        }
+    }
+    add_item(d, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    return NULL;
+}
+
+/* The text of the last StateExited output (or execution input) if it is
+ * `v` and no event came after it. */
+static const char *exit_text_of(const run_t *r, const cJSON *v)
+{
+    return v && r->exit_text && r->exit_value == v && r->exit_event == r->n_events
+               ? r->exit_text : NULL;
 }
 
 static void add_str(cJSON *d, const char *key, const char *s)
 {
     if (d && s)
-        cJSON_AddStringToObject(d, key, s);
+        add_item(d, key, cJSON_CreateString(s));
 }
 
 static void add_num(cJSON *d, const char *key, double v)
 {
     if (d)
-        cJSON_AddNumberToObject(d, key, v);
+        add_item(d, key, cJSON_CreateNumber(v));
 }
 
-static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v)
+/* `text`: NULL or v's text from payload_text (taken). `pass`: v is the
+ * state's input, unchanged since its StateEntered. */
+static void state_event(run_t *r, const char *suffix, const char *key, const cJSON *v, char *text,
+                        int pass)
 {
-    char type[48];
+    static const char *const TYPES[][2] = {
+        [ASL_STATE_TASK] = {"TaskStateEntered", "TaskStateExited"},
+        [ASL_STATE_PASS] = {"PassStateEntered", "PassStateExited"},
+        [ASL_STATE_CHOICE] = {"ChoiceStateEntered", "ChoiceStateExited"},
+        [ASL_STATE_WAIT] = {"WaitStateEntered", "WaitStateExited"},
+        [ASL_STATE_SUCCEED] = {"SucceedStateEntered", "SucceedStateExited"},
+        [ASL_STATE_FAIL] = {"FailStateEntered", "FailStateExited"},
+        [ASL_STATE_PARALLEL] = {"ParallelStateEntered", "ParallelStateExited"},
+        [ASL_STATE_MAP] = {"MapStateEntered", "MapStateExited"},
+    };
     int entered = strcmp(suffix, "StateEntered") == 0;
-    int reuse = entered && v && r->exit_text && r->exit_value == v && r->exit_event == r->n_events;
-    snprintf(type, sizeof type, "%s%s", asl_state_type_name(cur(r)->type), suffix);
-    cJSON *d = event(r, type);
+    const char *same = entered ? exit_text_of(r, v)
+                       : pass && r->entered_text && r->entered_event == r->n_events ? r->entered_text
+                       : NULL;
+    asl_state_type_t t = cur(r)->type;
+    cJSON *d = event(r, (size_t)t < sizeof TYPES / sizeof TYPES[0] ? TYPES[t][!entered]
+                       : entered ? "?StateEntered" : "?StateExited");
     add_str(d, "name", cur(r)->name);
-    if (!key || !d)
+    if (!key || !d) {
+        free(text);
         return;
-    cJSON *raw = reuse ? cJSON_CreateRaw(r->exit_text) : NULL;
-    if (raw)
-        cJSON_AddItemToObject(d, key, raw);
-    else
-        add_payload(r, d, key, v);
+    }
+    const char *stored = add_payload(r, d, key, v, text, same);
     r->exit_text = NULL;
-    if (!entered && r->env && r->env->raw_payloads) {
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, key);
-        if (cJSON_IsRaw(p)) {
-            r->exit_value = v;
-            r->exit_text = p->valuestring;
-            r->exit_event = r->n_events;
-        }
+    r->entered_text = NULL;
+    if (stored && entered) {
+        r->entered_text = stored;
+        r->entered_event = r->n_events;
+    } else if (stored) {
+        r->exit_value = v;
+        r->exit_text = stored;
+        r->exit_event = r->n_events;
     }
 }
 
@@ -206,6 +272,13 @@ static int output_path(run_t *r, cJSON *v, const cJSON *ctx, cJSON **out)
         *out = v;
         return 0;
     }
+    /* v is ours: move the selection out of it rather than copy it */
+    cJSON *t = s->output_path_null ? NULL : asl_path_take(s->output_path, v);
+    if (t) {
+        cJSON_Delete(v);
+        *out = t;
+        return 0;
+    }
     int rc = select_path(s->output_path, s->output_path_null, v, ctx, out, &r->err);
     cJSON_Delete(v);
     return rc;
@@ -235,26 +308,6 @@ static int result_path(const asl_path_t *p, int is_null, cJSON *in, cJSON *resul
     return 0;
 }
 
-/* Effective input: InputPath then Parameters (template). New value. */
-static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *params, cJSON **out)
-{
-    const asl_state_t *s = cur(r);
-    cJSON *eff = NULL;
-    if (select_path(s->input_path, s->input_path_null, r->input, ctx, &eff, &r->err) != 0)
-        return -1;
-    if (params) {
-        asl_eval_env_t ee = eval_env(r, ctx);
-        cJSON *p = NULL;
-        int rc = asl_template_eval(params, eff, &ee, &p, &r->err);
-        cJSON_Delete(eff);
-        if (rc != 0)
-            return -1;
-        eff = p;
-    }
-    *out = eff;
-    return 0;
-}
-
 /* InputPath without copying when possible: *view points into r->input or
  * is *owned (which the caller frees). */
 static int input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **owned)
@@ -278,18 +331,52 @@ static int input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **ow
     return 0;
 }
 
+/* Effective input: InputPath then Parameters (template), like input_view:
+ * *view is borrowed from r->input or the context, or is *owned. */
+static int effective_view(run_t *r, const cJSON *ctx, const asl_template_t *params,
+                          const cJSON **view, cJSON **owned)
+{
+    if (input_view(r, ctx, view, owned) != 0)
+        return -1;
+    if (params) {
+        asl_eval_env_t ee = eval_env(r, ctx);
+        cJSON *p = NULL;
+        int rc = asl_template_eval(params, *view, &ee, &p, &r->err);
+        cJSON_Delete(*owned);
+        *owned = NULL;
+        if (rc != 0)
+            return -1;
+        *view = *owned = p;
+    }
+    return 0;
+}
+
+/* The same as a new value (the caller frees it). */
+static int effective_input(run_t *r, const cJSON *ctx, const asl_template_t *params, cJSON **out)
+{
+    const cJSON *view;
+    cJSON *owned;
+    if (effective_view(r, ctx, params, &view, &owned) != 0)
+        return -1;
+    *out = owned ? owned : cJSON_Duplicate(view, 1);
+    return 0;
+}
+
 /* OutputPath of a view (Choice, Wait, Succeed): takes *owned or r->input
  * instead of copying when the whole value passes. */
-static int view_output(run_t *r, const cJSON *view, cJSON *owned, const cJSON *ctx, cJSON **out)
+static int view_output(run_t *r, const cJSON *view, cJSON *owned, const cJSON *ctx, cJSON **out,
+                       int *pass)
 {
     const asl_state_t *s = cur(r);
+    *pass = 0;
     if (!s->output_path_null && (!s->output_path || (asl_path_is_root(s->output_path) &&
                                                      !asl_path_is_context(s->output_path)))) {
         if (owned) {
             *out = owned;
         } else if (view == r->input) {
-            *out = r->input;
+            *out = r->input;    /* the input itself passes through */
             r->input = NULL;
+            *pass = 1;
         } else {
             *out = cJSON_Duplicate(view, 1);
         }
@@ -327,8 +414,12 @@ static int num_field(run_t *r, const asl_num_field_t *f, const cJSON *in, const 
     return 0;
 }
 
-static int check_limit(run_t *r, const cJSON *v, const char *what)
+/* The payload limit on v, whose printed size is `known` bytes if it was
+ * printed already, else SIZE_UNKNOWN. */
+static int check_limit(run_t *r, const cJSON *v, size_t known, const char *what)
 {
+    if (known != SIZE_UNKNOWN)
+        return asl_json_check_size(known, what, &r->err);
     return asl_json_check_limit(v, what, &r->err);
 }
 
@@ -338,24 +429,25 @@ static int check_limit(run_t *r, const cJSON *v, const char *what)
 static void make_cursor(run_t *r, phase_t ph)
 {
     cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "v", 1);
-    cJSON_AddStringToObject(c, "state", cur(r)->name);
-    cJSON_AddStringToObject(c, "phase", PHASES[ph]);
-    cJSON_AddItemToObject(c, "input", r->input ? r->input : cJSON_CreateNull());
+    add_num(c, "v", 1);
+    add_str(c, "state", cur(r)->name);
+    add_item(c, "phase", cJSON_CreateStringReference(PHASES[ph]));
+    add_item(c, "input", r->input ? r->input : cJSON_CreateNull());
     r->input = NULL;
-    cJSON_AddNumberToObject(c, "entered", (double)r->entered_ms);
-    cJSON_AddNumberToObject(c, "seq", (double)r->seq);
+    add_num(c, "entered", (double)r->entered_ms);
+    add_num(c, "seq", (double)r->seq);
     if (r->retries) {
-        cJSON_AddNumberToObject(c, "retries", r->retries);
+        add_num(c, "retries", r->retries);
         size_t n = cur(r)->n_retry < 64 ? cur(r)->n_retry : 64;
-        cJSON *a = cJSON_AddArrayToObject(c, "attempts");
+        cJSON *a = cJSON_CreateArray();
+        add_item(c, "attempts", a);
         for (size_t i = 0; i < n; i++)
             cJSON_AddItemToArray(a, cJSON_CreateNumber(r->attempts[i]));
     }
     if (ph == PH_WAIT || ph == PH_RETRY)
-        cJSON_AddNumberToObject(c, "wake", (double)r->wake_ms);
+        add_num(c, "wake", (double)r->wake_ms);
     if (ph == PH_CHILDREN && r->tolerated >= 0)
-        cJSON_AddNumberToObject(c, "tolerated", (double)r->tolerated);
+        add_num(c, "tolerated", (double)r->tolerated);
     if (r->child_kind) {
         cJSON *ch = cJSON_AddObjectToObject(c, "child");
         cJSON_AddStringToObject(ch, "kind", r->child_kind == ASL_CHILD_ITERATION ? "iteration" : "branch");
@@ -366,17 +458,53 @@ static void make_cursor(run_t *r, phase_t ph)
     r->step->state = cur(r)->name;
 }
 
+static int64_t num_or(const cJSON *v, int64_t dflt)
+{
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+}
+
 static int64_t get_i64(const cJSON *o, const char *k, int64_t dflt)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+    return num_or(cJSON_GetObjectItemCaseSensitive(o, k), dflt);
+}
+
+/* The members of a cursor, found in one pass. */
+enum { K_STATE, K_PHASE, K_INPUT, K_ENTERED, K_SEQ, K_RETRIES, K_ATTEMPTS, K_WAKE, K_TOLERATED,
+       K_CHILD, K_COUNT };
+
+static int cursor_key(const char *k)
+{
+    static const char *const KEYS[K_COUNT] = {"state", "phase", "input", "entered", "seq",
+                                              "retries", "attempts", "wake", "tolerated", "child"};
+    int i;
+    switch (k[0]) {
+    case 's': i = k[1] == 't' ? K_STATE : K_SEQ; break;
+    case 'p': i = K_PHASE; break;
+    case 'i': i = K_INPUT; break;
+    case 'e': i = K_ENTERED; break;
+    case 'r': i = K_RETRIES; break;
+    case 'a': i = K_ATTEMPTS; break;
+    case 'w': i = K_WAKE; break;
+    case 't': i = K_TOLERATED; break;
+    case 'c': i = K_CHILD; break;
+    default: return -1;
+    }
+    return strcmp(k, KEYS[i]) == 0 ? i : -1;
 }
 
 /* Loads a cursor (consumed). Returns the phase or -1. */
 static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
 {
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "state");
-    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(c, "phase");
+    /* The first member of each name counts, as with cJSON_GetObjectItem
+     * (which also stops at a member without a name). */
+    cJSON *f[K_COUNT] = {0};
+    for (cJSON *it = c ? c->child : NULL; it && it->string; it = it->next) {
+        int k = cursor_key(it->string);
+        if (k >= 0 && !f[k])
+            f[k] = it;
+    }
+    const cJSON *st = f[K_STATE];
+    const cJSON *ph = f[K_PHASE];
     long idx = cJSON_IsString(st) ? asl_machine_find_state(r->m, st->valuestring) : -1;
     int phase = -1;
     for (int i = 0; cJSON_IsString(ph) && i < (int)(sizeof PHASES / sizeof PHASES[0]); i++)
@@ -404,17 +532,17 @@ static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
         return -1;
     }
     r->state = (size_t)idx;
-    r->input = cJSON_DetachItemFromObjectCaseSensitive(c, "input");
-    r->entered_ms = get_i64(c, "entered", 0);
-    r->seq = (uint64_t)get_i64(c, "seq", 0);
-    r->retries = (uint32_t)get_i64(c, "retries", 0);
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "attempts");
+    r->input = f[K_INPUT] ? cJSON_DetachItemViaPointer(c, f[K_INPUT]) : NULL;
+    r->entered_ms = num_or(f[K_ENTERED], 0);
+    r->seq = (uint64_t)num_or(f[K_SEQ], 0);
+    r->retries = (uint32_t)num_or(f[K_RETRIES], 0);
+    const cJSON *a = f[K_ATTEMPTS];
     size_t i = 0;
     for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e && i < 64; e = e->next, i++)
         r->attempts[i] = cJSON_IsNumber(e) ? (uint32_t)e->valuedouble : 0;
-    r->wake_ms = get_i64(c, "wake", 0);
-    r->tolerated = get_i64(c, "tolerated", -1);
-    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(c, "child");
+    r->wake_ms = num_or(f[K_WAKE], 0);
+    r->tolerated = num_or(f[K_TOLERATED], -1);
+    const cJSON *ch = f[K_CHILD];
     if (cJSON_IsObject(ch)) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(ch, "kind");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(ch, "parent");
@@ -439,8 +567,9 @@ static int succeed(run_t *r, cJSON *output)
         add_num(d, "index", (double)r->index);
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
+        const char *same = exit_text_of(r, output);
         cJSON *d = event(r, "ExecutionSucceeded");
-        add_payload(r, d, "output", output);
+        add_payload(r, d, "output", output, NULL, same);
     }
     st->kind = ASL_STEP_SUCCEEDED;
     st->output = output;
@@ -559,12 +688,15 @@ static int handle_error(run_t *r)
             asl_error_move(&r->err, &e2);
             return fail(r);
         }
-        if (check_limit(r, out, "state output") != 0) {
+        size_t len = 0;
+        char *text = payload_text(r, out, &len);
+        if (check_limit(r, out, len, "state output") != 0) {
+            free(text);
             cJSON_Delete(out);
             return fail(r);
         }
         asl_error_clear(&r->err);
-        state_event(r, "StateExited", "output", out);
+        state_event(r, "StateExited", "output", out, text, 0);
         r->state = ct->next_index;
         r->input = out;
         return R_NEXT;
@@ -574,16 +706,42 @@ static int handle_error(run_t *r)
 
 /* ---- the states ----------------------------------------------------------- */
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* "<instance or execution id>:<state>:<seq>:<attempt>" (no printf: once per Task). */
 static void task_token(run_t *r, char **out)
 {
     const asl_exec_info_t *in = r->info;
     const char *id = in && in->instance_id ? in->instance_id
                      : in && in->execution_id ? in->execution_id : "";
-    uint32_t attempt = r->retries;
-    int n = snprintf(NULL, 0, "%s:%s:%" PRIu64 ":%" PRIu32, id, cur(r)->name, r->seq, attempt);
-    *out = malloc((size_t)n + 1);
-    if (*out)
-        snprintf(*out, (size_t)n + 1, "%s:%s:%" PRIu64 ":%" PRIu32, id, cur(r)->name, r->seq, attempt);
+    const char *name = cur(r)->name;
+    size_t li = strlen(id), ln = strlen(name);
+    char *p = malloc(li + ln + 2 * 21 + 3);
+    *out = p;
+    if (!p)
+        return;
+    memcpy(p, id, li);
+    p += li;
+    *p++ = ':';
+    memcpy(p, name, ln);
+    p += ln;
+    *p++ = ':';
+    p = put_u64(p, r->seq);
+    *p++ = ':';
+    p = put_u64(p, r->retries);
+    *p = '\0';
 }
 
 /* Task: build the request and stop with RUN_TASK. */
@@ -596,15 +754,20 @@ static int run_task(run_t *r, int emit)
     cJSON *ctx = s->uses_context ? build_context(r, token) : NULL;
     cJSON *eff = NULL;
     double timeout = 0, heartbeat = 0;
+    char *text = NULL;
+    size_t len = 0;
     int rc = effective_input(r, ctx, s->parameters, &eff);
     if (rc == 0 && s->timeout.set)
         rc = num_field(r, &s->timeout, r->input, ctx, "TimeoutSecondsPath", 1, 1, &timeout);
     if (rc == 0 && s->heartbeat.set)
         rc = num_field(r, &s->heartbeat, r->input, ctx, "HeartbeatSecondsPath", 1, 1, &heartbeat);
-    if (rc == 0)
-        rc = check_limit(r, eff, "task input");
+    if (rc == 0) {
+        text = payload_text(r, emit ? eff : NULL, &len);
+        rc = check_limit(r, eff, len, "task input");
+    }
     cJSON_Delete(ctx);
     if (rc != 0) {
+        free(text);
         free(token);
         cJSON_Delete(eff);
         return R_ERR;
@@ -613,7 +776,7 @@ static int run_task(run_t *r, int emit)
         cJSON *d = event(r, "TaskScheduled");
         add_str(d, "resourceType", "sagad");
         add_str(d, "resource", s->handler);
-        add_payload(r, d, "parameters", eff);
+        add_payload(r, d, "parameters", eff, text, NULL);
         if (timeout > 0)
             add_num(d, "timeoutInSeconds", timeout);
         if (heartbeat > 0)
@@ -641,12 +804,13 @@ static int run_children(run_t *r, int emit)
     asl_step_t *st = r->step;
     int is_map = s->type == ASL_STATE_MAP;
     cJSON *ctx = s->uses_context || is_map ? build_context(r, NULL) : NULL;
-    cJSON *eff = NULL;
+    const cJSON *eff = NULL;    /* borrowed from r->input or ctx, or eff_owned */
+    cJSON *eff_owned = NULL;
     cJSON *items_owned = NULL;
     const cJSON *items = NULL;
     double maxc = 0, tcount = -1, tpct = -1;
     r->tolerated = -1;
-    if (effective_input(r, ctx, is_map ? NULL : s->parameters, &eff) != 0)
+    if (effective_view(r, ctx, is_map ? NULL : s->parameters, &eff, &eff_owned) != 0)
         goto err;
     if (is_map) {
         if (s->items_path) {
@@ -722,8 +886,8 @@ static int run_children(run_t *r, int emit)
     ctx = NULL;
     cJSON_Delete(items_owned);
     items_owned = NULL;
-    cJSON_Delete(eff);
-    eff = NULL;
+    cJSON_Delete(eff_owned);
+    eff_owned = NULL;
     if (emit) {
         if (is_map) {
             cJSON *d = event(r, "MapStateStarted");
@@ -745,7 +909,7 @@ err:
     st->n_children = 0;
     cJSON_Delete(ctx);
     cJSON_Delete(items_owned);
-    cJSON_Delete(eff);
+    cJSON_Delete(eff_owned);
     return R_ERR;
 }
 
@@ -823,9 +987,13 @@ static int run_state(run_t *r)
             out = NULL;
             break;
         }
-        if (check_limit(r, out, "state output") != 0)
+        size_t len = 0;
+        char *text = payload_text(r, out, &len);
+        if (check_limit(r, out, len, "state output") != 0) {
+            free(text);
             break;
-        state_event(r, "StateExited", "output", out);
+        }
+        state_event(r, "StateExited", "output", out, text, 0);
         cJSON_Delete(ctx);
         return transition(r, out);
     }
@@ -853,9 +1021,10 @@ static int run_state(run_t *r)
             break;
         }
         eff = NULL;
-        if (view_output(r, view, owned, ctx, &out) != 0)
+        int pass;
+        if (view_output(r, view, owned, ctx, &out, &pass) != 0)
             break;
-        state_event(r, "StateExited", "output", out);
+        state_event(r, "StateExited", "output", out, NULL, pass);
         cJSON_Delete(ctx);
         cJSON_Delete(r->input);
         r->input = out;
@@ -864,12 +1033,13 @@ static int run_state(run_t *r)
     }
     case ASL_STATE_WAIT: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
-        if (effective_input(r, ctx, NULL, &eff) != 0)
+        const cJSON *view;
+        if (input_view(r, ctx, &view, &eff) != 0)
             break;
         int64_t wake = now_ms(r);
         if (s->seconds.set) {
             double secs = 0;
-            if (num_field(r, &s->seconds, eff, ctx, "SecondsPath", 0, 1, &secs) != 0)
+            if (num_field(r, &s->seconds, view, ctx, "SecondsPath", 0, 1, &secs) != 0)
                 break;
             wake += (int64_t)secs * 1000;
         } else if (s->has_timestamp) {
@@ -877,7 +1047,7 @@ static int run_state(run_t *r)
         } else if (s->timestamp_path) {
             const cJSON *v = NULL;
             asl_timestamp_t t;
-            int got = asl_path_get(s->timestamp_path, eff, ctx, &v);
+            int got = asl_path_get(s->timestamp_path, view, ctx, &v);
             if (got != 1 || !cJSON_IsString(v) || !asl_timestamp_parse(v->valuestring, &t)) {
                 asl_error_set(&r->err, ASL_E_RUNTIME,
                               "The TimestampPath '%s' of Wait state '%s' must select an RFC 3339 timestamp",
@@ -905,9 +1075,10 @@ static int run_state(run_t *r)
         cJSON *owned;
         if (input_view(r, ctx, &view, &owned) != 0)
             break;
-        if (view_output(r, view, owned, ctx, &out) != 0)
+        int pass;
+        if (view_output(r, view, owned, ctx, &out, &pass) != 0)
             break;
-        state_event(r, "StateExited", "output", out);
+        state_event(r, "StateExited", "output", out, NULL, pass);
         cJSON_Delete(ctx);
         return transition(r, out);
     }
@@ -941,13 +1112,14 @@ static int finish_wait(run_t *r)
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
     const cJSON *view;
     cJSON *owned, *out = NULL;
+    int pass = 0;
     int rc = input_view(r, ctx, &view, &owned);
     if (rc == 0)
-        rc = view_output(r, view, owned, ctx, &out);
+        rc = view_output(r, view, owned, ctx, &out, &pass);
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
-    state_event(r, "StateExited", "output", out);
+    state_event(r, "StateExited", "output", out, NULL, pass);
     return transition(r, out);
 }
 
@@ -967,7 +1139,7 @@ static int drive(run_t *r, int entering)
             r->entered_ms = now_ms(r);
             r->retries = 0;
             memset(r->attempts, 0, sizeof r->attempts);
-            state_event(r, "StateEntered", "input", r->input);
+            state_event(r, "StateEntered", "input", r->input, NULL, 0);
             rc = run_state(r);
             if (rc == R_WAITED)
                 rc = finish_wait(r);
@@ -998,6 +1170,8 @@ static void run_free(run_t *r)
 
 static int start_common(run_t *r, const cJSON *input)
 {
+    char *text = NULL;
+    size_t len = SIZE_UNKNOWN;
     if (init_step(r->step) != 0)
         return -1;
     r->tolerated = -1;
@@ -1009,9 +1183,16 @@ static int start_common(run_t *r, const cJSON *input)
         add_str(d, "name", r->parent);
     } else if (!r->child_kind) {
         cJSON *d = event(r, "ExecutionStarted");
-        add_payload(r, d, "input", input);
+        text = payload_text(r, d ? input : NULL, &len);
+        const char *stored = add_payload(r, d, "input", input, text, NULL);
+        if (stored) {
+            /* r->input is a copy of input: its StateEntered is this text */
+            r->exit_value = r->input;
+            r->exit_text = stored;
+            r->exit_event = r->n_events;
+        }
     }
-    if (check_limit(r, r->input, "execution input") != 0) {
+    if (check_limit(r, r->input, len, "execution input") != 0) {
         fail(r);
         run_free(r);
         return 0;
@@ -1097,23 +1278,72 @@ static int result_selector(run_t *r, cJSON **result, const cJSON *ctx)
     return rc != 0 ? -1 : 0;
 }
 
+/* 1 if a retrier or catcher of s lists `error` by name. */
+static int names_error(const asl_state_t *s, const char *error)
+{
+    for (size_t k = 0; k < s->n_retry; k++)
+        for (size_t i = 0; i < s->retry[k].n_errors; i++)
+            if (strcmp(s->retry[k].errors[i], error) == 0)
+                return 1;
+    for (size_t k = 0; k < s->n_catch; k++)
+        for (size_t i = 0; i < s->catch_[k].n_errors; i++)
+            if (strcmp(s->catch_[k].errors[i], error) == 0)
+                return 1;
+    return 0;
+}
+
+/* The raw input for ResultPath (NULL when "$" discards it): r->input itself
+ * unless Retry or Catch could still need it, then a copy. They see r->input
+ * after an error, and the only errors from here on are a failed ResultPath
+ * write (ruled out by asl_path_can_set), States.Runtime from OutputPath (never
+ * retried or caught) and States.DataLimitExceeded (only when named). */
+static cJSON *result_input(run_t *r)
+{
+    const asl_state_t *s = cur(r);
+    if (result_replaces(s))
+        return NULL;
+    if ((s->n_retry || s->n_catch) &&
+        (names_error(s, ASL_E_DATA_LIMIT) ||
+         (!s->result_path_null && !asl_path_can_set(s->result_path, r->input))))
+        return cJSON_Duplicate(r->input, 1);
+    cJSON *in = r->input;
+    r->input = NULL;
+    return in;
+}
+
 /* ResultPath, OutputPath and the payload limit, then on to the next state.
  * `in`, `result` and `ctx` are consumed. */
-static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx)
+static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx, const char *result_text,
+                        size_t result_len)
 {
     const asl_state_t *s = cur(r);
     cJSON *out = NULL;
+    /* The result's text (printed for TaskSucceeded) stands for it inside the
+     * output, if ResultPath keeps it and OutputPath keeps everything. */
+    const cJSON *known = result_text && !s->result_path_null && !s->output_path_null &&
+                         (!s->output_path || (asl_path_is_root(s->output_path) &&
+                                              !asl_path_is_context(s->output_path)))
+                             ? result : NULL;
     int rc = result_path(s->result_path, s->result_path_null, in, result, &out, &r->err);
+    char *text = NULL;
+    size_t len = SIZE_UNKNOWN;
     if (rc == 0)
         rc = output_path(r, out, ctx, &out);
-    if (rc == 0 && check_limit(r, out, "state output") != 0) {
-        cJSON_Delete(out);
-        rc = -1;
+    if (rc == 0) {
+        if (known && !r->lean && r->env && r->env->raw_payloads)
+            text = asl_json_print_known(out, known, result_text, result_len, &len);
+        if (!text)
+            text = payload_text(r, out, &len);
+        if (check_limit(r, out, len, "state output") != 0) {
+            free(text);
+            cJSON_Delete(out);
+            rc = -1;
+        }
     }
     cJSON_Delete(ctx);
     if (rc != 0)
         return R_ERR;
-    state_event(r, "StateExited", "output", out);
+    state_event(r, "StateExited", "output", out, text, 0);
     return transition(r, out);
 }
 
@@ -1125,27 +1355,22 @@ static int task_succeeded(run_t *r, cJSON *result)
     cJSON *d = event(r, "TaskSucceeded");
     add_str(d, "resourceType", "sagad");
     add_str(d, "resource", s->handler);
-    add_payload(r, d, "output", result);
-    if (check_limit(r, result, "task result") != 0) {
+    size_t len;
+    char *text = payload_text(r, d ? result : NULL, &len);
+    const char *stored = add_payload(r, d, "output", result, text, NULL);
+    if (check_limit(r, result, len, "task result") != 0) {
         cJSON_Delete(result);
         return R_ERR;
     }
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
-    if (result_selector(r, &result, ctx) != 0) {
-        cJSON_Delete(ctx);
-        return R_ERR;
-    }
-    /* ResultPath consumes the raw input; r->input stays for Retry/Catch. */
-    cJSON *in = NULL;
-    if (!result_replaces(s)) {
-        if (s->n_retry || s->n_catch) {
-            in = cJSON_Duplicate(r->input, 1);
-        } else {
-            in = r->input;
-            r->input = NULL;
+    if (s->result_selector) {
+        stored = NULL;  /* the result is no longer the printed one */
+        if (result_selector(r, &result, ctx) != 0) {
+            cJSON_Delete(ctx);
+            return R_ERR;
         }
     }
-    return apply_result(r, in, result, ctx);
+    return apply_result(r, result_input(r), result, ctx, stored, len);
 }
 
 /* Children done: combine (children consumed). */
@@ -1196,7 +1421,7 @@ static int children_done(run_t *r, cJSON *children)
     }
     cJSON_Delete(children);
     event(r, is_map ? "MapStateSucceeded" : "ParallelStateSucceeded");
-    if (check_limit(r, results, "state result") != 0) {
+    if (check_limit(r, results, SIZE_UNKNOWN, "state result") != 0) {
         cJSON_Delete(results);
         return R_ERR;
     }
@@ -1205,8 +1430,7 @@ static int children_done(run_t *r, cJSON *children)
         cJSON_Delete(ctx);
         return R_ERR;
     }
-    cJSON *in = result_replaces(s) ? NULL : cJSON_Duplicate(r->input, 1);
-    return apply_result(r, in, results, ctx);
+    return apply_result(r, result_input(r), results, ctx, NULL, 0);
 }
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,

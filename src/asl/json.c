@@ -53,77 +53,89 @@ bool asl_json_equal(const cJSON *a, const cJSON *b)
     }
 }
 
-/* Output sink: counts only when buf is NULL; gives up once past limit. */
+/* Output buffer; always keeps room for the final NUL. */
 typedef struct sink_s {
     char *buf;
-    size_t len, cap, limit;
+    size_t len, cap;
     bool oom;
+    const cJSON *known;       /* a node whose text is known_text already */
+    const char *known_text;
+    size_t known_len;
 } sink_t;
 
-static void put_slow(sink_t *s, const char *p, size_t n);
+static bool grow(sink_t *s, size_t n)
+{
+    if (s->oom)
+        return false;
+    size_t cap = s->cap ? s->cap : 256;
+    while (cap < s->len + n + 1)
+        cap *= 2;
+    char *b = realloc(s->buf, cap);
+    if (!b) {
+        s->oom = true;
+        return false;
+    }
+    s->buf = b;
+    s->cap = cap;
+    return true;
+}
 
-/* The common case inline: room left in the buffer. */
+/* Room for n more bytes (and the NUL): the common case inline. */
+static inline bool reserve(sink_t *s, size_t n)
+{
+    return s->len + n < s->cap || grow(s, n);
+}
+
 static inline void put(sink_t *s, const char *p, size_t n)
 {
-    if (s->len + n < s->cap) {
+    if (reserve(s, n)) {
         memcpy(s->buf + s->len, p, n);
         s->len += n;
-        return;
     }
-    put_slow(s, p, n);
 }
 
-static void put_slow(sink_t *s, const char *p, size_t n)
+static inline void put_char(sink_t *s, char c)
 {
-    if (s->oom || s->len > s->limit)
-        return;
-    if (s->buf || s->cap) {
-        if (s->len + n + 1 > s->cap) {
-            size_t cap = s->cap ? s->cap : 256;
-            while (cap < s->len + n + 1)
-                cap *= 2;
-            char *b = realloc(s->buf, cap);
-            if (!b) {
-                s->oom = true;
-                return;
-            }
-            s->buf = b;
-            s->cap = cap;
-        }
-        memcpy(s->buf + s->len, p, n);
-    }
-    s->len += n;
+    if (reserve(s, 1))
+        s->buf[s->len++] = c;
 }
 
-static void put_number(sink_t *s, double d)
+/* The text of a finite number in tmp[40]: returns its start, *n its length.
+ * Integers are most numbers in practice: digits by hand, no printf. */
+static const char *format_number(double d, char *tmp, size_t *n)
 {
-    char tmp[40];
-    int n;
-    if (!isfinite(d)) {
-        put(s, "null", 4);
-        return;
-    }
     if (d == floor(d) && fabs(d) < 1e17) {
-        /* Integers are most numbers in practice: digits by hand, no printf. */
         int64_t i = (int64_t)d;
         uint64_t u = i < 0 ? (uint64_t)(-i) : (uint64_t)i;
-        char *e = tmp + sizeof tmp, *q = e;
+        char *e = tmp + 40, *q = e;
         do {
             *--q = (char)('0' + u % 10);
             u /= 10;
         } while (u);
         if (i < 0)
             *--q = '-';
-        put(s, q, (size_t)(e - q));
-        return;
-    } else {
-        n = snprintf(tmp, sizeof tmp, "%.15g", d);
-        if (strtod(tmp, NULL) != d)
-            n = snprintf(tmp, sizeof tmp, "%.16g", d);
-        if (strtod(tmp, NULL) != d)
-            n = snprintf(tmp, sizeof tmp, "%.17g", d);
+        *n = (size_t)(e - q);
+        return q;
     }
-    put(s, tmp, (size_t)n);
+    int k = snprintf(tmp, 40, "%.15g", d);
+    if (strtod(tmp, NULL) != d)
+        k = snprintf(tmp, 40, "%.16g", d);
+    if (strtod(tmp, NULL) != d)
+        k = snprintf(tmp, 40, "%.17g", d);
+    *n = (size_t)k;
+    return tmp;
+}
+
+static void put_number(sink_t *s, double d)
+{
+    char tmp[40];
+    size_t n;
+    if (!isfinite(d)) {
+        put(s, "null", 4);
+        return;
+    }
+    const char *q = format_number(d, tmp, &n);
+    put(s, q, n);
 }
 
 /* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
@@ -133,42 +145,74 @@ static const unsigned char needs_escape[256] = {
     ['"'] = 1, ['\\'] = 1,
 };
 
+/* The bytes of str up to the first one needs_escape marks (NUL included).
+ * Unrolled: each byte is read only once the one before it proved not NUL. */
+static inline const unsigned char *plain_run(const unsigned char *p)
+{
+    for (;;) {
+        if (needs_escape[p[0]])
+            return p;
+        if (needs_escape[p[1]])
+            return p + 1;
+        if (needs_escape[p[2]])
+            return p + 2;
+        if (needs_escape[p[3]])
+            return p + 3;
+        p += 4;
+    }
+}
+
 static void put_string(sink_t *s, const char *str)
 {
     const unsigned char *p = (const unsigned char *)(str ? str : "");
-    put(s, "\"", 1);
+    put_char(s, '"');
     for (;;) {
-        /* Copy the longest run that needs no escape in one go. */
+        /* Copy the longest run that needs no escape in one go, with room
+         * for the escape or closing quote that ends it. */
         const unsigned char *run = p;
-        while (!needs_escape[*p])   /* NUL is marked too */
-            p++;
-        put(s, (const char *)run, (size_t)(p - run));
-        if (!*p)
-            break;
-        const char *esc;
-        char u[8];
-        switch (*p) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            snprintf(u, sizeof u, "\\u%04x", *p);
-            esc = u;
+        p = plain_run(p);
+        size_t n = (size_t)(p - run);
+        if (!reserve(s, n + 6))
+            return;
+        char *o = s->buf + s->len;
+        memcpy(o, run, n);
+        o += n;
+        if (!*p) {
+            *o++ = '"';
+            s->len = (size_t)(o - s->buf);
+            return;
         }
-        put(s, esc, strlen(esc));
+        char e = 0;
+        switch (*p) {
+        case '"': e = '"'; break;
+        case '\\': e = '\\'; break;
+        case '\b': e = 'b'; break;
+        case '\f': e = 'f'; break;
+        case '\n': e = 'n'; break;
+        case '\r': e = 'r'; break;
+        case '\t': e = 't'; break;
+        }
+        *o++ = '\\';
+        if (e) {
+            *o++ = e;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "u00", 3);
+            o[3] = hex[*p >> 4];
+            o[4] = hex[*p & 15];
+            o += 5;
+        }
+        s->len = (size_t)(o - s->buf);
         p++;
     }
-    put(s, "\"", 1);
 }
 
 static void put_value(sink_t *s, const cJSON *v)
 {
-    if (s->oom || s->len > s->limit)
+    if (v == s->known) {
+        put(s, s->known_text, s->known_len);
         return;
+    }
     switch (v->type & 0xff) {
     case cJSON_False: put(s, "false", 5); break;
     case cJSON_True: put(s, "true", 4); break;
@@ -176,45 +220,119 @@ static void put_value(sink_t *s, const cJSON *v)
     case cJSON_String: put_string(s, v->valuestring); break;
     case cJSON_Raw: put(s, v->valuestring, strlen(v->valuestring)); break;
     case cJSON_Array:
-        put(s, "[", 1);
+        put_char(s, '[');
         for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child)
+                put_char(s, ',');
             put_value(s, c);
-            if (c->next)
-                put(s, ",", 1);
         }
-        put(s, "]", 1);
+        put_char(s, ']');
         break;
     case cJSON_Object:
-        put(s, "{", 1);
+        put_char(s, '{');
         for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child)
+                put_char(s, ',');
             put_string(s, c->string);
-            put(s, ":", 1);
+            put_char(s, ':');
             put_value(s, c);
-            if (c->next)
-                put(s, ",", 1);
         }
-        put(s, "}", 1);
+        put_char(s, '}');
         break;
     default:
         put(s, "null", 4);
     }
 }
 
-size_t asl_json_size(const cJSON *v, size_t limit)
+/* ---- sizes without printing ---------------------------------------------- */
+
+/* Bytes of the escaped JSON string: 2 quotes, 2 per short escape, 6 per \u00XX. */
+static size_t string_size(const char *str)
 {
-    sink_t s = {.limit = limit};
-    if (v)
-        put_value(&s, v);
-    return s.len;
+    const unsigned char *p = (const unsigned char *)(str ? str : "");
+    size_t n = 2;
+    for (;;) {
+        const unsigned char *run = p;
+        while (!needs_escape[*p])
+            p++;
+        n += (size_t)(p - run);
+        if (!*p)
+            return n;
+        switch (*p) {
+        case '"': case '\\': case '\b': case '\f': case '\n': case '\r': case '\t':
+            n += 2;
+            break;
+        default:
+            n += 6;
+        }
+        p++;
+    }
 }
 
-char *asl_json_print(const cJSON *v)
+static size_t number_size(double d)
 {
-    sink_t s = {.limit = SIZE_MAX, .cap = 0};
-    s.buf = malloc(64);
+    char tmp[40];
+    size_t n;
+    if (!isfinite(d))
+        return 4;
+    if (d == floor(d) && fabs(d) < 1e17) {
+        uint64_t u = d < 0 ? (uint64_t)(-(int64_t)d) : (uint64_t)d;
+        n = d < 0 ? 2 : 1;
+        while (u >= 10) {
+            u /= 10;
+            n++;
+        }
+        return n;
+    }
+    format_number(d, tmp, &n);
+    return n;
+}
+
+/* What put_value would write after `n` bytes: the new total, or something
+ * above `limit` (not exact) once past it. */
+static size_t value_size(const cJSON *v, size_t n, size_t limit)
+{
+    if (n > limit)
+        return n;
+    switch (v->type & 0xff) {
+    case cJSON_False: return n + 5;
+    case cJSON_True: return n + 4;
+    case cJSON_Number: return n + number_size(v->valuedouble);
+    case cJSON_String: return n + string_size(v->valuestring);
+    case cJSON_Raw: return n + strlen(v->valuestring);
+    case cJSON_Array:
+        n += 2;
+        for (const cJSON *c = v->child; c && n <= limit; c = c->next)
+            n = value_size(c, n + (c != v->child), limit);
+        return n;
+    case cJSON_Object:
+        n += 2;
+        for (const cJSON *c = v->child; c && n <= limit; c = c->next)
+            n = value_size(c, n + (c != v->child) + string_size(c->string) + 1, limit);
+        return n;
+    default:
+        return n + 4;
+    }
+}
+
+size_t asl_json_size(const cJSON *v, size_t limit)
+{
+    return v ? value_size(v, 0, limit) : 0;
+}
+
+char *asl_json_print_len(const cJSON *v, size_t *len)
+{
+    return asl_json_print_known(v, NULL, NULL, 0, len);
+}
+
+char *asl_json_print_known(const cJSON *v, const cJSON *node, const char *text, size_t text_len,
+                           size_t *len)
+{
+    sink_t s = {.known = text ? node : NULL, .known_text = text, .known_len = text_len};
+    s.buf = malloc(256);
     if (!s.buf)
         return NULL;
-    s.cap = 64;
+    s.cap = 256;
     if (v)
         put_value(&s, v);
     else
@@ -224,16 +342,28 @@ char *asl_json_print(const cJSON *v)
         return NULL;
     }
     s.buf[s.len] = '\0';
+    if (len)
+        *len = s.len;
     return s.buf;
 }
 
-int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err)
+char *asl_json_print(const cJSON *v)
 {
-    if (asl_json_size(v, ASL_PAYLOAD_LIMIT) > ASL_PAYLOAD_LIMIT)
+    return asl_json_print_len(v, NULL);
+}
+
+int asl_json_check_size(size_t size, const char *what, asl_error_t *err)
+{
+    if (size > ASL_PAYLOAD_LIMIT)
         return asl_error_set(err, ASL_E_DATA_LIMIT,
                              "The %s has a size exceeding the maximum of %d bytes",
                              what ? what : "payload", ASL_PAYLOAD_LIMIT);
     return 0;
+}
+
+int asl_json_check_limit(const cJSON *v, const char *what, asl_error_t *err)
+{
+    return asl_json_check_size(asl_json_size(v, ASL_PAYLOAD_LIMIT), what, err);
 }
 
 bool asl_json_is_integer(const cJSON *v, int64_t *out)

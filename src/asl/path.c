@@ -730,6 +730,22 @@ static const cJSON *lookup(const asl_path_t *p, const cJSON *node)
     return node;
 }
 
+cJSON *asl_path_take(const asl_path_t *p, cJSON *doc)
+{
+    if (p->context || !p->definite || p->nseg == 0 || !doc)
+        return NULL;
+    cJSON *parent = NULL, *node = doc;
+    for (size_t i = 0; node && i < p->nseg; i++) {
+        const seg_t *g = &p->segs[i];
+        parent = node;
+        if (g->kind == SEG_FIELD)
+            node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, g->name) : NULL;
+        else
+            node = cJSON_IsArray(node) ? (cJSON *)array_at(node, g->index) : NULL;
+    }
+    return node ? cJSON_DetachItemViaPointer(parent, node) : NULL;
+}
+
 int asl_path_get(const asl_path_t *p, const cJSON *input, const cJSON *context,
                  const cJSON **out)
 {
@@ -990,6 +1006,36 @@ static int set_fail(const asl_path_t *p, const cJSON *doc, cJSON *value, asl_err
                            p->text, text ? text : "null");
     free(text);
     return rc;
+}
+
+bool asl_path_can_set(const asl_path_t *p, const cJSON *doc)
+{
+    if (p->context || !p->definite)
+        return false;
+    const cJSON *node = doc;
+    for (size_t i = 0; i < p->nseg; i++) {
+        const seg_t *g = &p->segs[i];
+        bool last = i + 1 == p->nseg;
+        if (g->kind == SEG_FIELD) {
+            if (!cJSON_IsObject(node))
+                return false;
+            if (last)
+                return true;
+            node = cJSON_GetObjectItemCaseSensitive(node, g->name);
+            if (!node) {
+                /* asl_path_set creates {} here: only fields can follow */
+                for (size_t j = i + 1; j < p->nseg; j++)
+                    if (p->segs[j].kind != SEG_FIELD)
+                        return false;
+                return true;
+            }
+        } else {
+            node = cJSON_IsArray(node) ? array_at(node, g->index) : NULL;
+            if (!node)
+                return false;
+        }
+    }
+    return true;
 }
 
 int asl_path_set(const asl_path_t *p, cJSON **doc, cJSON *value, asl_error_t *err)

@@ -258,6 +258,39 @@ static void test_catch(void **state)
     asl_run_result_clear(&res);
 }
 
+/* ResultPath writes into the state input in place when no Retry or Catch can
+ * see it again; when one can, it must still see the input as it was. */
+static void test_catch_sees_input_before_result_path(void **state)
+{
+    (void)state;
+    /* a failed ResultPath write, caught by States.ALL */
+    const char *def =
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+        "\"Parameters\":{\"v\":1},\"ResultPath\":\"$.x.y[0]\","
+        "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"ResultPath\":\"$.e\",\"Next\":\"H\"}],\"End\":true},"
+        "\"H\":{\"Type\":\"Pass\",\"End\":true}}}";
+    expect(def, "{\"a\":1}",
+           "{\"a\":1,\"e\":{\"Error\":\"States.ResultPathMatchFailure\","
+           "\"Cause\":\"Unable to apply ReferencePath $.x.y[0] to input {\\\"a\\\":1,\\\"x\\\":{\\\"y\\\":{}}}\"}}");
+    /* the write fits: the input is written in place, the catcher is not used */
+    expect(def, "{\"a\":1,\"x\":{\"y\":[0]}}", "{\"a\":1,\"x\":{\"y\":[{\"v\":1}]}}");
+    /* an output over the limit after ResultPath, caught by name */
+    char *in = malloc(ASL_PAYLOAD_LIMIT + 64);
+    snprintf(in, ASL_PAYLOAD_LIMIT + 64, "{\"s\":\"%0*d\"}", ASL_PAYLOAD_LIMIT - 20, 0);
+    def = "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\","
+          "\"Parameters\":{\"v\":\"0123456789\"},\"ResultPath\":\"$.r\","
+          "\"Retry\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],\"MaxAttempts\":1}],"
+          "\"Catch\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],\"ResultPath\":null,\"Next\":\"H\"}],"
+          "\"End\":true},\"H\":{\"Type\":\"Pass\",\"End\":true}}}";
+    asl_run_result_t res;
+    char *got = run_opts(def, in, NULL, &res);
+    assert_string_equal(got, in);           /* the input, without "r" */
+    assert_int_equal(res.n_tasks, 2);       /* retried once, on the same input */
+    free(got);
+    asl_run_result_clear(&res);
+    free(in);
+}
+
 static void test_error_matching(void **state)
 {
     (void)state;
@@ -931,16 +964,169 @@ static void test_raw_payloads_print_the_same(void **state)
     asl_machine_free(m);
 }
 
+/* Raw payload texts reused for an unchanged value (execution input to the
+ * first StateEntered, Choice/Wait/Succeed passing their input through, the
+ * last output to ExecutionSucceeded) give the same history as deep copies. */
+static void test_raw_payloads_reused(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"C\",\"States\":{"
+        "\"C\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.n\",\"NumericEquals\":1,"
+        "\"Next\":\"W\"}],\"Default\":\"W\"},"
+        "\"W\":{\"Type\":\"Wait\",\"Seconds\":0,\"Next\":\"P\"},"
+        "\"P\":{\"Type\":\"Pass\",\"Result\":[1],\"ResultPath\":\"$.r\",\"Next\":\"I\"},"
+        "\"I\":{\"Type\":\"Choice\",\"InputPath\":\"$.r\",\"Choices\":[{\"Variable\":\"$[0]\","
+        "\"NumericEquals\":1,\"Next\":\"S\"}],\"Default\":\"S\"},"
+        "\"S\":{\"Type\":\"Succeed\"}}}");
+    cJSON *in = cJSON_Parse("{\"n\":1,\"s\":\"q\\\"\\n\"}");
+    char *text[2];
+    for (int raw = 0; raw < 2; raw++) {
+        asl_env_t env = {.now_ms = 1700000000000, .raw_payloads = raw};
+        asl_step_t step;
+        assert_int_equal(asl_exec_start(m, in, NULL, &env, &step), 0);
+        assert_int_equal(step.kind, ASL_STEP_SUCCEEDED);
+        text[raw] = asl_json_print(step.events);
+        asl_step_clear(&step);
+    }
+    assert_string_equal(text[0], text[1]);
+    /* the Choice with InputPath passes on its selection, not its input */
+    assert_non_null(strstr(text[1], "\"ChoiceStateExited\",\"details\":{\"name\":\"I\",\"output\":[1]}"));
+    assert_non_null(strstr(text[1], "\"ExecutionSucceeded\",\"details\":{\"output\":[1]}"));
+    free(text[0]);
+    free(text[1]);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+/* Drives m on `input` through the step API, answering every Task with a
+ * string of n 'x' (n + 2 bytes of JSON); returns "output|events" printed. */
+static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_t n, int raw)
+{
+    asl_env_t env = {.now_ms = 1700000000000, .raw_payloads = raw};
+    asl_step_t st;
+    cJSON *all = cJSON_CreateArray();
+    char *x = malloc(n + 1);
+    memset(x, 'x', n);
+    x[n] = '\0';
+    assert_int_equal(asl_exec_start(m, input, NULL, &env, &st), 0);
+    for (;;) {
+        cJSON *e;
+        while ((e = cJSON_DetachItemFromArray(st.events, 0)) != NULL)
+            cJSON_AddItemToArray(all, e);
+        if (st.kind != ASL_STEP_RUN_TASK)
+            break;
+        asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateString(x)};
+        cJSON *c = asl_step_take_cursor(&st);
+        asl_step_clear(&st);
+        assert_int_equal(asl_exec_resume(m, c, &oc, NULL, &env, &st, NULL), 0);
+    }
+    char *ev = asl_json_print(all);
+    char *out = st.kind == ASL_STEP_SUCCEEDED ? asl_json_print(st.output) : NULL;
+    size_t len = strlen(ev) + (out ? strlen(out) : 0) + 300;
+    char *res = malloc(len);
+    snprintf(res, len, "%s:%s:%s|%s", asl_step_kind_name(st.kind), out ? out : st.error.error,
+             out ? "" : st.error.cause, ev);
+    free(out);
+    free(ev);
+    free(x);
+    cJSON_Delete(all);
+    asl_step_clear(&st);
+    return res;
+}
+
+/* The payload limit gives the same errors, outputs and events whether the
+ * sizes come from a walk or from the text printed for raw payloads. */
+static void test_data_limit_raw_payloads(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"T\",\"States\":{"
+        "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\",\"Parameters\":{\"a.$\":\"$.a\","
+        "\"pad\":\"0123456789\"},\"ResultPath\":\"$.r\",\"Catch\":[{\"ErrorEquals\":[\"States.DataLimitExceeded\"],"
+        "\"ResultPath\":\"$.e\",\"Next\":\"H\"}],\"End\":true},"
+        "\"H\":{\"Type\":\"Pass\",\"OutputPath\":\"$.e\",\"End\":true}}}");
+    /* input {"a":"ab"} (10 bytes); output {"a":"ab","r":"x..."} is n + 17 bytes */
+    cJSON *in = cJSON_Parse("{\"a\":\"ab\"}");
+    static const struct { size_t n; const char *want; } cases[] = {
+        {ASL_PAYLOAD_LIMIT - 17, "Succeeded:{\"a\":\"ab\",\"r\":\"xxx"},
+        {ASL_PAYLOAD_LIMIT - 16, "Succeeded:{\"Error\":\"States.DataLimitExceeded\","
+                                 "\"Cause\":\"The state output has"},
+        {ASL_PAYLOAD_LIMIT - 2, "Succeeded:{\"Error\":\"States.DataLimitExceeded\","
+                                "\"Cause\":\"The state output has"},
+        {ASL_PAYLOAD_LIMIT - 1, "Succeeded:{\"Error\":\"States.DataLimitExceeded\","
+                                "\"Cause\":\"The task result has"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *walked = drive_with_string(m, in, cases[i].n, 0);
+        char *printed = drive_with_string(m, in, cases[i].n, 1);
+        assert_string_equal(walked, printed);
+        if (strncmp(printed, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("n=%zu: want %s, got %.200s", cases[i].n, cases[i].want, printed);
+        free(walked);
+        free(printed);
+    }
+    cJSON_Delete(in);
+    /* task input and execution input */
+    size_t n = ASL_PAYLOAD_LIMIT - 7;   /* {"a":"x..."}: n + 8 bytes */
+    char *big = malloc(n + 16);
+    memcpy(big, "{\"a\":\"", 6);
+    memset(big + 6, 'x', n);
+    memcpy(big + 6 + n, "\"}", 3);
+    in = cJSON_Parse(big);
+    char *walked = drive_with_string(m, in, 1, 0);
+    char *printed = drive_with_string(m, in, 1, 1);
+    assert_string_equal(walked, printed);
+    assert_non_null(strstr(printed, "The execution input has"));
+    free(walked);
+    free(printed);
+    cJSON_Delete(in);
+    big[6 + n - 4] = '"';
+    big[6 + n - 3] = '}';
+    big[6 + n - 2] = '\0';    /* input of limit - 3 bytes; the task input is 19 more */
+    in = cJSON_Parse(big);
+    assert_non_null(in);
+    walked = drive_with_string(m, in, 1, 0);
+    printed = drive_with_string(m, in, 1, 1);
+    assert_string_equal(walked, printed);
+    /* the task input was refused (no TaskScheduled) and caught, but the
+     * catcher's output (input plus the error under $.e) is too big as well */
+    assert_null(strstr(printed, "\"TaskScheduled\""));
+    assert_true(strncmp(printed, "Failed:States.DataLimitExceeded:The state output has", 52) == 0);
+    free(walked);
+    free(printed);
+    cJSON_Delete(in);
+    big[6 + n - 24] = '"';
+    big[6 + n - 23] = '}';
+    big[6 + n - 22] = '\0';   /* now the task input is limit - 4 bytes */
+    in = cJSON_Parse(big);
+    assert_non_null(in);
+    walked = drive_with_string(m, in, 1, 0);
+    printed = drive_with_string(m, in, 1, 1);
+    assert_string_equal(walked, printed);
+    /* task input limit - 4 bytes, output {"a":"x...","r":"x"} limit - 15 */
+    assert_non_null(strstr(printed, "\"TaskSucceeded\""));
+    assert_true(strncmp(printed, "Succeeded:{\"a\":\"xxx", 19) == 0);
+    free(walked);
+    free(printed);
+    cJSON_Delete(in);
+    free(big);
+    asl_machine_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pass),
         cmocka_unit_test(test_raw_payloads_print_the_same),
+        cmocka_unit_test(test_data_limit_raw_payloads),
+        cmocka_unit_test(test_raw_payloads_reused),
         cmocka_unit_test(test_parameters_and_context),
         cmocka_unit_test(test_task_builtins),
         cmocka_unit_test(test_retry_timing),
         cmocka_unit_test(test_retry_jitter),
         cmocka_unit_test(test_catch),
+        cmocka_unit_test(test_catch_sees_input_before_result_path),
         cmocka_unit_test(test_error_matching),
         cmocka_unit_test(test_data_limit),
         cmocka_unit_test(test_timeout_not_task_failed),

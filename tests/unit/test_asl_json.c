@@ -68,6 +68,11 @@ static void test_print(void **state)
     expect_print("3.14159", "3.14159");
     expect_print("\"q\\\"b\\\\n\\n\\t\\u0001/é\"", "\"q\\\"b\\\\n\\n\\t\\u0001/é\"");
     expect_print("[true,false,null]", "[true,false,null]");
+    /* Sizes are counted apart from printing: keys, every escape, digits. */
+    expect_print("{\"a\\\"b\":\"\\b\\f\\r\\u001f\",\"\\u0002\":[[],{}],\"\":\"\"}",
+                 "{\"a\\\"b\":\"\\b\\f\\r\\u001f\",\"\\u0002\":[[],{}],\"\":\"\"}");
+    expect_print("[-1,-10,-99999999999999999,99999999999999999,1e17,-2.5e-7,10,9,0]",
+                 "[-1,-10,-1e+17,1e+17,1e+17,-2.5e-07,10,9,0]");
     expect_print("[]", "[]");
     char *s = asl_json_print(NULL);
     assert_string_equal(s, "null");

@@ -246,9 +246,12 @@ static char *set(const char *path, const char *doc, const char *value)
     cJSON *d = cJSON_Parse(doc);
     asl_error_t err = {0};
     char *res;
+    bool can = asl_path_can_set(p, d);   /* must predict the outcome */
     if (asl_path_set(p, &d, cJSON_Parse(value), &err) == 0) {
+        assert_true(can);
         res = asl_json_print(d);
     } else {
+        assert_false(can);
         assert_string_equal(err.error, "States.ResultPathMatchFailure");
         res = strdup("ERR");
     }
@@ -282,6 +285,57 @@ static void test_result_path(void **state)
     SET("$.a", "\"scalar\"", "1", "ERR");
     SET("$.a", "[1]", "1", "ERR");
     SET("$.m[0]", "{}", "1", "ERR");
+    SET("$.x.y[0]", "{\"a\":1}", "1", "ERR");
+    SET("$.x.y.z", "{\"x\":{\"y\":[1]}}", "1", "ERR");
+    SET("$.l[0].a", "{\"l\":[{\"b\":1}]}", "2", "{\"l\":[{\"b\":1,\"a\":2}]}");
+    SET("$.l[0][1]", "{\"l\":[[1,2]]}", "3", "{\"l\":[[1,3]]}");
+    SET("$.l[0].a", "{\"l\":[5]}", "2", "ERR");
+}
+
+/* asl_path_take moves out what asl_path_eval would copy, or nothing. */
+static void test_take(void **state)
+{
+    (void)state;
+    static const struct { const char *path; const char *want; const char *rest; } cases[] = {
+        {"$.a", "{\"x\":[1,2]}", "{\"b\":[3,{\"c\":4}]}"},
+        {"$.b[1].c", "4", "{\"a\":{\"x\":[1,2]},\"b\":[3,{}]}"},
+        {"$.b[-2]", "3", "{\"a\":{\"x\":[1,2]},\"b\":[{\"c\":4}]}"},
+        {"$.a.x[1]", "2", "{\"a\":{\"x\":[1]},\"b\":[3,{\"c\":4}]}"},
+        {"$.nope", NULL, NULL},
+        {"$.b[5]", NULL, NULL},
+        {"$.a.x.y", NULL, NULL},
+        {"$.b[*]", NULL, NULL},
+        {"$$.a", NULL, NULL},
+        {"$", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        asl_path_t *p;
+        assert_int_equal(asl_path_compile(cases[i].path, 0, &p, NULL, 0), 0);
+        cJSON *doc = cJSON_Parse("{\"a\":{\"x\":[1,2]},\"b\":[3,{\"c\":4}]}");
+        cJSON *copy = NULL;
+        asl_error_t err = {0};
+        int rc = asl_path_eval(p, doc, NULL, &copy, &err);
+        cJSON *t = asl_path_take(p, doc);
+        char *rest = asl_json_print(doc);
+        if (cases[i].want) {
+            assert_int_equal(rc, 0);
+            assert_non_null(t);
+            assert_true(asl_json_equal(t, copy));
+            char *got = asl_json_print(t);
+            assert_string_equal(got, cases[i].want);
+            assert_string_equal(rest, cases[i].rest);
+            free(got);
+        } else {
+            assert_null(t);
+            assert_string_equal(rest, "{\"a\":{\"x\":[1,2]},\"b\":[3,{\"c\":4}]}");
+        }
+        free(rest);
+        asl_error_clear(&err);
+        cJSON_Delete(copy);
+        cJSON_Delete(t);
+        cJSON_Delete(doc);
+        asl_path_free(p);
+    }
 }
 
 int main(void)
@@ -296,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_flags_and_queries),
         cmocka_unit_test(test_get_borrowed),
         cmocka_unit_test(test_result_path),
+        cmocka_unit_test(test_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
