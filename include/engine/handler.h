@@ -38,6 +38,11 @@ typedef struct handler_def_s {
      * or -1 with `err` set (the step's SQL is rolled back, the Task fails with
      * that Error/Cause and Retry/Catch apply). NULL for asynchronous handlers. */
     int (*run)(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err);
+    /* Synchronous, optional: 1 when run makes at most one write statement and
+     * can fail only before it or in it (a failed statement leaves nothing:
+     * SQLite rolls it back, or the whole transaction). Such a handler runs
+     * without the task savepoint. */
+    int atomic;
     /* Asynchronous: starts the work and returns 0 (then call->complete runs
      * later exactly once, unless the runtime cancels first) or -1 with err. */
     int (*start)(handler_call_t *call, const cJSON *input, asl_error_t *err);

@@ -1116,17 +1116,21 @@ static void run_sync(runtime_t *rt, frame_t *fr)
     asl_error_t err = {0};
     /* The handler's effects roll back alone when it fails; the failure is
      * still recorded as a TaskFailed transition. */
-    if (store_exec_cached(rt->st, SQL_TASK_SAVEPOINT) < 0) {
+    int sp = !fr->h->atomic;
+    if (sp && store_exec_cached(rt->st, SQL_TASK_SAVEPOINT) < 0) {
         set_failure(fr, ASL_E_TASK_FAILED, "database error before running the handler");
         return;
     }
     int rc = fr->h->run(&call, fr->task_input, &result, &err);
     if (rc == 0) {
-        store_exec_cached(rt->st, SQL_TASK_RELEASE);
+        if (sp)
+            store_exec_cached(rt->st, SQL_TASK_RELEASE);
         set_result(fr, result);
     } else {
-        store_exec_cached(rt->st, SQL_TASK_ROLLBACK);
-        store_exec_cached(rt->st, SQL_TASK_RELEASE);
+        if (sp) {
+            store_exec_cached(rt->st, SQL_TASK_ROLLBACK);
+            store_exec_cached(rt->st, SQL_TASK_RELEASE);
+        }
         cJSON_Delete(result);
         set_failure(fr, err.error ? err.error : ASL_E_TASK_FAILED,
                     err.cause ? err.cause : "the handler failed");

@@ -396,8 +396,11 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
     return 0;
 }
 
-const handler_def_t handlers_orders_create = {.name = "orders.create", .run = create_run};
-const handler_def_t handlers_orders_confirm = {.name = "orders.confirm", .run = confirm_run};
-const handler_def_t handlers_orders_cancel = {.name = "orders.cancel", .run = cancel_run};
+const handler_def_t handlers_orders_create = {.name = "orders.create", .run = create_run,
+                                              .atomic = 1};
+const handler_def_t handlers_orders_confirm = {.name = "orders.confirm", .run = confirm_run,
+                                               .atomic = 1};
+const handler_def_t handlers_orders_cancel = {.name = "orders.cancel", .run = cancel_run,
+                                              .atomic = 1};
 const handler_def_t handlers_stock_reserve = {.name = "stock.reserve", .run = reserve_run};
 const handler_def_t handlers_stock_release = {.name = "stock.release", .run = release_run};

@@ -31,4 +31,5 @@ static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result,
     return 0;
 }
 
-const handler_def_t handlers_events_publish = {.name = "events.publish", .run = publish_run};
+const handler_def_t handlers_events_publish = {.name = "events.publish", .run = publish_run,
+                                               .atomic = 1};
