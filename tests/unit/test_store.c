@@ -91,6 +91,36 @@ static void test_refuses_newer_schema(void **state)
     assert_non_null(strstr(err, path));
 }
 
+/* Schema 1 -> 2 rebuilds the outbox without AUTOINCREMENT and keeps its rows
+ * (seq, payload) as they were. Only the outbox matters to this migration, so
+ * a version-1 file with just that table stands in for a real one. */
+static void test_migration_2_keeps_outbox_rows(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+        " payload TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+        "INSERT INTO outbox (event_id, payload, created_ms) VALUES ('a', '{\"n\":1}', 1),"
+        " ('b', '{\"n\":2}', 2), ('c', '{\"n\":3}', 3);"
+        "DELETE FROM outbox WHERE seq = 1;"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(query_int(st, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM outbox"), 2);
+    assert_int_equal(query_int(st, "SELECT min(seq) FROM outbox"), 2);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM outbox WHERE seq = 3 AND event_id = 'c'"
+                                   " AND payload = '{\"n\":3}' AND created_ms = 3"), 1);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"
+                                   " AND sql LIKE '%AUTOINCREMENT%'"), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'"), 0);
+    store_close(st);
+}
+
 static void test_statement_cache_reuses(void **state)
 {
     (void)state;
@@ -159,6 +189,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrates_and_sets_pragmas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_2_keeps_outbox_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_reuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_rolls_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),
