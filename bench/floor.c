@@ -115,17 +115,16 @@ int main(int argc, char **argv)
     sqlite3_exec(db, "UPDATE stock SET quantity = 1000000000 WHERE item_id = 'coffee-beans'", NULL,
                  NULL, NULL);
     sqlite3_stmt *begin = prep(db, "BEGIN IMMEDIATE"), *commit = prep(db, "COMMIT");
-    /* The runtime: execution row at start, one history row for the whole
-     * (synchronous) saga, the end of the execution row (timers are deleted
-     * only for executions that had any, since 81f90f4: none here). */
+    /* The runtime: one history row for the whole (synchronous) saga (its
+     * replay log since 2026-11-25) and one execution row, written once with
+     * the end since a45eda4 (the saga starts and ends in one advance; timers
+     * are deleted only for executions that had any: none here). */
     sqlite3_stmt *ins_exec = prep(db, "INSERT INTO executions (id, machine, machine_version, name, "
-                                      "status, input, start_ms) VALUES (?1, 'order', 1, ?1, "
-                                      "'RUNNING', ?2, ?3)");
+                                      "status, input, output, start_ms, stop_ms, final_state) "
+                                      "VALUES (?1, 'order', 1, ?1, 'SUCCEEDED', ?2, ?4, ?3, ?3, "
+                                      "'EmitSuccessEvent')");
     sqlite3_stmt *ins_hist = prep(db, "INSERT INTO history (execution_id, first_id, last_id, ts_ms, "
                                       "frame, events, state) VALUES (?1, 1, 27, ?2, '', ?3, NULL)");
-    sqlite3_stmt *end_exec = prep(db, "UPDATE executions SET status = 'SUCCEEDED', output = ?2, "
-                                      "error = NULL, cause = NULL, stop_ms = ?3, "
-                                      "final_state = 'EmitSuccessEvent' WHERE id = ?1");
     /* The handlers: orders.create, stock.reserve, payment.process,
      * orders.confirm, events.publish. */
     sqlite3_stmt *ins_order = prep(db, "INSERT INTO orders (order_id, execution_id, item_id, "
@@ -134,7 +133,7 @@ int main(int argc, char **argv)
                                        "'Laura', 'Becker', 'Main Avenue 1', '12345', 'Fancy Town', "
                                        "'PENDING', ?3, ?3)");
     sqlite3_stmt *take = prep(db, "UPDATE stock SET quantity = quantity - 1, updated_ms = ?1 "
-                                  "WHERE item_id = 'coffee-beans' AND quantity >= 1 RETURNING quantity");
+                                  "WHERE item_id = 'coffee-beans' AND quantity >= 1");
     sqlite3_stmt *ins_res = prep(db, "INSERT INTO reservations (order_id, item_id, quantity, status, "
                                      "created_ms, updated_ms) VALUES (?1, 'coffee-beans', 1, "
                                      "'RESERVED', ?2, ?2)");
@@ -161,7 +160,7 @@ int main(int argc, char **argv)
             sqlite3_bind_text(ins_exec, 1, ex, -1, SQLITE_STATIC);
             sqlite3_bind_text(ins_exec, 2, input, -1, SQLITE_STATIC);
             sqlite3_bind_int64(ins_exec, 3, now);
-            run(ins_exec);
+            sqlite3_bind_text(ins_exec, 4, output, -1, SQLITE_STATIC);
             sqlite3_bind_text(ins_order, 1, order, -1, SQLITE_STATIC);
             sqlite3_bind_text(ins_order, 2, ex, -1, SQLITE_STATIC);
             sqlite3_bind_int64(ins_order, 3, now);
@@ -188,15 +187,12 @@ int main(int argc, char **argv)
             sqlite3_bind_int64(ins_hist, 2, now);
             sqlite3_bind_text(ins_hist, 3, history, -1, SQLITE_STATIC);
             run(ins_hist);
-            sqlite3_bind_text(end_exec, 1, ex, -1, SQLITE_STATIC);
-            sqlite3_bind_text(end_exec, 2, output, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(end_exec, 3, now);
-            run(end_exec);
+            run(ins_exec);
         }
         run(commit);
     }
     double secs = now_s() - t0, cpu = cpu_s() - c0;
-    sqlite3_stmt *all[] = {begin, commit, ins_exec, ins_hist, end_exec, ins_order,
+    sqlite3_stmt *all[] = {begin, commit, ins_exec, ins_hist, ins_order,
                            take, ins_res, ins_pay, confirm, ins_out};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);

@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct store_wal_s {
     uv_work_t work;
@@ -31,6 +34,10 @@ static void wal_free(store_wal_t *w)
 static void on_work(uv_work_t *req)
 {
     store_wal_t *w = req->data;
+    /* Copying the log can wait; the loop thread and the clients on this box
+     * cannot. Linux applies a nice value to one thread (its tid); a pool
+     * thread keeps it, which only ever makes other pool work yield too. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     if (!w->ckpt_db) {
         int rc = sqlite3_open_v2(w->path, &w->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                  NULL);
