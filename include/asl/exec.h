@@ -199,6 +199,11 @@ typedef struct asl_outcome_s {
     /* TASK_SUCCEEDED: the handler's result. Ownership passes to the engine
      * (it is consumed even on error). NULL means JSON null. */
     cJSON *result;
+    /* TASK_SUCCEEDED, optional: strlen of asl_json_print(result) when the
+     * runtime has printed it anyway (e.g. to record it), else 0. It spares
+     * the engine measuring the result for the payload limit, so it must be
+     * exact. */
+    size_t result_size;
     /* TASK_FAILED: borrowed. error NULL means "States.TaskFailed".
      * A task timeout is reported as error "States.Timeout". */
     const char *error;

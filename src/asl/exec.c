@@ -1452,7 +1452,8 @@ static int apply_result(run_t *r, cJSON *in, cJSON *result, size_t res_sz, cJSON
     return transition(r, out, bound);
 }
 
-static int task_succeeded(run_t *r, cJSON *result)
+/* `result_size`: the result's printed size if the runtime knows it, else 0. */
+static int task_succeeded(run_t *r, cJSON *result, size_t result_size)
 {
     const asl_state_t *s = cur(r);
     if (!result)
@@ -1463,7 +1464,8 @@ static int task_succeeded(run_t *r, cJSON *result)
     size_t len, size;
     char *text = payload_text(r, d ? result : NULL, &len);
     const char *stored = add_payload(r, d, "output", result, text, NULL);
-    if (check_limit(r, result, len, SIZE_UNKNOWN, "task result", &size) != 0) {
+    if (check_limit(r, result, len, result_size ? result_size : SIZE_UNKNOWN, "task result",
+                    &size) != 0) {
         cJSON_Delete(result);
         return R_ERR;
     }
@@ -1588,7 +1590,7 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
         goto out;
     case PH_TASK:
         if (oc->kind == ASL_OUTCOME_TASK_SUCCEEDED) {
-            rc = task_succeeded(&r, result);
+            rc = task_succeeded(&r, result, oc->result_size);
         } else {
             const char *e = oc->error ? oc->error : ASL_E_TASK_FAILED;
             int timed_out = strcmp(e, ASL_E_TIMEOUT) == 0;

@@ -1000,9 +1000,11 @@ static void test_raw_payloads_reused(void **state)
 }
 
 /* How drive_with_string runs the engine: events with deep copies, events
- * with raw payloads, only counted events (as the runtime does), and the
- * same with every cursor printed and parsed again (as after a restart). */
-enum { DRIVE_WALKED = 0, DRIVE_RAW = 1, DRIVE_COUNT = 2, DRIVE_COUNT_REPARSED = 3 };
+ * with raw payloads, only counted events (as the runtime does), the same
+ * with every cursor printed and parsed again (as after a restart), and
+ * with the task result's size given in the outcome (as the runtime may). */
+enum { DRIVE_WALKED = 0, DRIVE_RAW = 1, DRIVE_COUNT = 2, DRIVE_COUNT_REPARSED = 3,
+       DRIVE_COUNT_SIZED = 4 };
 
 /* Drives m on `input` through the step API, answering every Task with a
  * string of n 'x' (n + 2 bytes of JSON), or "s" for resource sagad:small;
@@ -1025,6 +1027,8 @@ static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_
             break;
         const char *answer = strcmp(st.handler, "small") == 0 ? "s" : x;
         asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateString(answer)};
+        if (mode == DRIVE_COUNT_SIZED)
+            oc.result_size = strlen(answer) + 2;
         cJSON *c = asl_step_take_cursor(&st);
         if (mode == DRIVE_COUNT_REPARSED) {
             char *text = cJSON_PrintUnformatted(c);
@@ -1058,7 +1062,7 @@ static char *drive_all_modes(const asl_machine_t *m, const cJSON *input, size_t 
     char *printed = drive_with_string(m, input, n, DRIVE_RAW);
     assert_string_equal(walked, printed);
     size_t outcome = (size_t)(strchr(printed, '|') - printed);
-    for (int mode = DRIVE_COUNT; mode <= DRIVE_COUNT_REPARSED; mode++) {
+    for (int mode = DRIVE_COUNT; mode <= DRIVE_COUNT_SIZED; mode++) {
         char *counted = drive_with_string(m, input, n, mode);
         if (strlen(counted) != outcome + 3 || strncmp(counted, printed, outcome + 1) != 0 ||
             strcmp(counted + outcome + 1, "[]") != 0)
