@@ -199,6 +199,11 @@ typedef struct asl_outcome_s {
     /* TASK_SUCCEEDED: the handler's result. Ownership passes to the engine
      * (it is consumed even on error). NULL means JSON null. */
     cJSON *result;
+    /* TASK_SUCCEEDED, optional: strlen of asl_json_print(result) when the
+     * runtime has printed it anyway (e.g. to record it), else 0. It spares
+     * the engine measuring the result for the payload limit, so it must be
+     * exact. */
+    size_t result_size;
     /* TASK_FAILED: borrowed. error NULL means "States.TaskFailed".
      * A task timeout is reported as error "States.Timeout". */
     const char *error;
@@ -238,7 +243,10 @@ int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
 
 /* Continues from `cursor` (consumed: freed or reused, in every case) with
  * the outcome of what the previous step asked for (its owned parts are
- * consumed too). `m` must be the machine the cursor belongs to (for a child:
+ * consumed too). Pass the cursor back unmodified (printing it, or parsing
+ * or cJSON_Duplicate-ing it is fine): the object also carries, in its
+ * unprinted number slot, an upper bound of its input's size that spares
+ * measuring payloads (a parsed cursor has none and measures once). `m` must be the machine the cursor belongs to (for a child:
  * the child's machine). An outcome that does not fit the cursor's phase is a
  * runtime bug: returns -1 with *step zeroed and err set (if non-NULL). */
 int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcome,

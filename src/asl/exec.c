@@ -36,6 +36,10 @@ typedef struct run_s {
     /* cursor */
     size_t state;
     cJSON *input;               /* raw input of the current state (owned) */
+    /* An upper bound of input's printed size (SIZE_UNKNOWN: none), so that
+     * the payload limit on what is built from it can often be proved
+     * without a walk (see out_bound). Not printed in the cursor. */
+    size_t in_size;
     int64_t entered_ms;
     uint64_t seq;               /* states entered since the start */
     uint32_t retries;           /* retries of the current state so far */
@@ -415,12 +419,86 @@ static int num_field(run_t *r, const asl_num_field_t *f, const cJSON *in, const 
 }
 
 /* The payload limit on v, whose printed size is `known` bytes if it was
- * printed already, else SIZE_UNKNOWN. */
-static int check_limit(run_t *r, const cJSON *v, size_t known, const char *what)
+ * printed already, else SIZE_UNKNOWN; `bound` is SIZE_UNKNOWN or an upper
+ * bound of that size. Without a bound under the limit, v is measured. On
+ * success *size (if not NULL) is an upper bound of v's size, exact when
+ * known or measured. */
+static int check_limit(run_t *r, const cJSON *v, size_t known, size_t bound, const char *what,
+                       size_t *size)
 {
-    if (known != SIZE_UNKNOWN)
-        return asl_json_check_size(known, what, &r->err);
-    return asl_json_check_limit(v, what, &r->err);
+    size_t n = known;
+    if (n == SIZE_UNKNOWN)
+        n = bound <= ASL_PAYLOAD_LIMIT ? bound : asl_json_size(v, ASL_PAYLOAD_LIMIT);
+    if (size)
+        *size = n;
+    return asl_json_check_size(n, what, &r->err);
+}
+
+/* a + b, SIZE_UNKNOWN when either is (or on overflow). */
+static size_t add_size(size_t a, size_t b)
+{
+    return a == SIZE_UNKNOWN || b == SIZE_UNKNOWN || b > SIZE_UNKNOWN - 1 - a ? SIZE_UNKNOWN
+                                                                            : a + b;
+}
+
+/* An upper bound of what asl_path_set(p, &doc, v) adds to doc besides v's
+ * own size (when it succeeds; doc not NULL). It replaces an existing node
+ * (no growth beyond v) or adds a member to an object and creates the
+ * missing objects on the way: per segment at most '{' '}' ':' ',' and the
+ * key, whose escaped size is 2 quotes + at most 6 bytes per key byte. Each
+ * key byte stems from at least one byte of the path's text, and each
+ * segment takes at least one, so 12 bytes per byte of text bound it. Array
+ * elements are only ever replaced, never padded. */
+static size_t set_overhead(const asl_path_t *p)
+{
+    return 12 * strlen(asl_path_text(p)) + 2;
+}
+
+/* An upper bound of the size of what result_path(p, is_null, ...) makes of
+ * an input of size `in_sz` at most and `result` (NULL: null) of size
+ * `res_sz` at most (either may be SIZE_UNKNOWN; the result is then measured
+ * if that can help), followed by the state's OutputPath when `output`.
+ * OutputPath: null makes {}; a definite "$" path selects one node, whose
+ * text is part of the whole text; a context path or an indefinite one (an
+ * array of matches, possibly overlapping) is not bounded. */
+static size_t out_bound(const run_t *r, const asl_path_t *p, int is_null, size_t in_sz,
+                        const cJSON *result, size_t res_sz, int output)
+{
+    const asl_state_t *s = cur(r);
+    if (output && s->output_path_null)
+        return 2;
+    if (output && s->output_path && (!asl_path_is_definite(s->output_path) ||
+                                     asl_path_is_context(s->output_path)))
+        return SIZE_UNKNOWN;
+    if (is_null)
+        return in_sz;
+    int replaces = !p || asl_path_is_root(p);
+    if (!replaces && in_sz == SIZE_UNKNOWN)
+        return SIZE_UNKNOWN;
+    if (res_sz == SIZE_UNKNOWN)
+        res_sz = result ? asl_json_size(result, ASL_PAYLOAD_LIMIT) : 4;
+    if (res_sz > ASL_PAYLOAD_LIMIT)
+        return SIZE_UNKNOWN;
+    return replaces ? res_sz : add_size(add_size(in_sz, res_sz), set_overhead(p));
+}
+
+/* An upper bound of the size of the state's InputPath view of r->input
+ * (the same rules as OutputPath in out_bound). */
+static size_t in_bound(const run_t *r)
+{
+    const asl_state_t *s = cur(r);
+    if (s->input_path_null)
+        return 2;
+    if (!s->input_path || (asl_path_is_definite(s->input_path) &&
+                           !asl_path_is_context(s->input_path)))
+        return r->in_size;
+    return SIZE_UNKNOWN;
+}
+
+/* An upper bound of view_output's output: InputPath, then OutputPath. */
+static size_t view_bound(const run_t *r)
+{
+    return out_bound(r, NULL, 1, in_bound(r), NULL, 0, 1);
 }
 
 /* ---- cursor --------------------------------------------------------------- */
@@ -432,6 +510,7 @@ static void make_cursor(run_t *r, phase_t ph)
     add_num(c, "v", 1);
     add_str(c, "state", cur(r)->name);
     add_item(c, "phase", cJSON_CreateStringReference(PHASES[ph]));
+    size_t in_size = r->input ? r->in_size : 4;
     add_item(c, "input", r->input ? r->input : cJSON_CreateNull());
     r->input = NULL;
     add_num(c, "entered", (double)r->entered_ms);
@@ -454,6 +533,10 @@ static void make_cursor(run_t *r, phase_t ph)
         cJSON_AddStringToObject(ch, "parent", r->parent ? r->parent : "");
         cJSON_AddNumberToObject(ch, "index", (double)r->index);
     }
+    /* The input's size bound rides along in the object's number slot,
+     * which printing ignores: a cursor fed back as is keeps it, a parsed
+     * one starts from 0 = unknown. */
+    c->valuedouble = in_size == SIZE_UNKNOWN ? 0.0 : (double)in_size + 1.0;
     r->step->cursor = c;
     r->step->state = cur(r)->name;
 }
@@ -533,6 +616,10 @@ static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
     }
     r->state = (size_t)idx;
     r->input = f[K_INPUT] ? cJSON_DetachItemViaPointer(c, f[K_INPUT]) : NULL;
+    r->in_size = c->valuedouble >= 1.0 && c->valuedouble <= 2.0 * ASL_PAYLOAD_LIMIT
+                     ? (size_t)c->valuedouble - 1 : SIZE_UNKNOWN;
+    if (!r->input)
+        r->in_size = 4;
     r->entered_ms = num_or(f[K_ENTERED], 0);
     r->seq = (uint64_t)num_or(f[K_SEQ], 0);
     r->retries = (uint32_t)num_or(f[K_RETRIES], 0);
@@ -597,8 +684,9 @@ static int fail(run_t *r)
     return R_STOP;
 }
 
-/* The state produced `output` (consumed): go on or end. */
-static int transition(run_t *r, cJSON *output)
+/* The state produced `output` (consumed), of size `size` at most
+ * (SIZE_UNKNOWN: not known): go on or end. */
+static int transition(run_t *r, cJSON *output, size_t size)
 {
     const asl_state_t *s = cur(r);
     cJSON_Delete(r->input);
@@ -607,6 +695,7 @@ static int transition(run_t *r, cJSON *output)
         return succeed(r, output);
     r->state = s->next_index;
     r->input = output;
+    r->in_size = size;
     return R_NEXT;
 }
 
@@ -683,14 +772,16 @@ static int handle_error(run_t *r)
         cJSON *out = NULL;
         cJSON *in = r->input;
         r->input = NULL;
+        size_t bound = out_bound(r, ct->result_path, ct->result_path_null,
+                                 in ? r->in_size : 4, eo, SIZE_UNKNOWN, 0);
         asl_error_t e2 = {0};
         if (result_path(ct->result_path, ct->result_path_null, in, eo, &out, &e2) != 0) {
             asl_error_move(&r->err, &e2);
             return fail(r);
         }
-        size_t len = 0;
+        size_t len = 0, size = 0;
         char *text = payload_text(r, out, &len);
-        if (check_limit(r, out, len, "state output") != 0) {
+        if (check_limit(r, out, len, bound, "state output", &size) != 0) {
             free(text);
             cJSON_Delete(out);
             return fail(r);
@@ -699,6 +790,7 @@ static int handle_error(run_t *r)
         state_event(r, "StateExited", "output", out, text, 0);
         r->state = ct->next_index;
         r->input = out;
+        r->in_size = size;
         return R_NEXT;
     }
     return fail(r);
@@ -763,7 +855,8 @@ static int run_task(run_t *r, int emit)
         rc = num_field(r, &s->heartbeat, r->input, ctx, "HeartbeatSecondsPath", 1, 1, &heartbeat);
     if (rc == 0) {
         text = payload_text(r, emit ? eff : NULL, &len);
-        rc = check_limit(r, eff, len, "task input");
+        rc = check_limit(r, eff, len, s->parameters ? SIZE_UNKNOWN : in_bound(r), "task input",
+                         NULL);
     }
     cJSON_Delete(ctx);
     if (rc != 0) {
@@ -957,6 +1050,7 @@ static int run_state(run_t *r)
     case ASL_STATE_PASS: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
         cJSON *result = NULL;
+        size_t res_sz = SIZE_UNKNOWN, in_sz = r->in_size;
         if (s->result) {
             result = cJSON_Duplicate(s->result, 1);
         } else {
@@ -975,27 +1069,31 @@ static int run_state(run_t *r)
             } else if (view == r->input && result_replaces(s)) {
                 result = r->input;
                 r->input = NULL;
+                res_sz = in_sz;
             } else {
                 result = cJSON_Duplicate(view, 1);
+                res_sz = in_bound(r);
             }
         }
         cJSON *in = r->input;
         r->input = NULL;
+        size_t bound = out_bound(r, s->result_path, s->result_path_null, in ? in_sz : 4, result,
+                                 res_sz, 1);
         if (result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0)
             break;
         if (output_path(r, out, ctx, &out) != 0) {
             out = NULL;
             break;
         }
-        size_t len = 0;
+        size_t len = 0, size = 0;
         char *text = payload_text(r, out, &len);
-        if (check_limit(r, out, len, "state output") != 0) {
+        if (check_limit(r, out, len, bound, "state output", &size) != 0) {
             free(text);
             break;
         }
         state_event(r, "StateExited", "output", out, text, 0);
         cJSON_Delete(ctx);
-        return transition(r, out);
+        return transition(r, out, size);
     }
     case ASL_STATE_CHOICE: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
@@ -1022,12 +1120,14 @@ static int run_state(run_t *r)
         }
         eff = NULL;
         int pass;
+        size_t bound = view_bound(r);
         if (view_output(r, view, owned, ctx, &out, &pass) != 0)
             break;
         state_event(r, "StateExited", "output", out, NULL, pass);
         cJSON_Delete(ctx);
         cJSON_Delete(r->input);
         r->input = out;
+        r->in_size = bound;
         r->state = (size_t)next;
         return R_NEXT;
     }
@@ -1076,11 +1176,12 @@ static int run_state(run_t *r)
         if (input_view(r, ctx, &view, &owned) != 0)
             break;
         int pass;
+        size_t bound = view_bound(r);
         if (view_output(r, view, owned, ctx, &out, &pass) != 0)
             break;
         state_event(r, "StateExited", "output", out, NULL, pass);
         cJSON_Delete(ctx);
-        return transition(r, out);
+        return transition(r, out, bound);
     }
     case ASL_STATE_FAIL: {
         ctx = s->uses_context ? build_context(r, NULL) : NULL;
@@ -1113,6 +1214,7 @@ static int finish_wait(run_t *r)
     const cJSON *view;
     cJSON *owned, *out = NULL;
     int pass = 0;
+    size_t bound = view_bound(r);
     int rc = input_view(r, ctx, &view, &owned);
     if (rc == 0)
         rc = view_output(r, view, owned, ctx, &out, &pass);
@@ -1120,7 +1222,7 @@ static int finish_wait(run_t *r)
     if (rc != 0)
         return R_ERR;
     state_event(r, "StateExited", "output", out, NULL, pass);
-    return transition(r, out);
+    return transition(r, out, bound);
 }
 
 /* Enters r->state with r->input and runs until a stop. */
@@ -1192,7 +1294,7 @@ static int start_common(run_t *r, const cJSON *input)
             r->exit_event = r->n_events;
         }
     }
-    if (check_limit(r, r->input, len, "execution input") != 0) {
+    if (check_limit(r, r->input, len, SIZE_UNKNOWN, "execution input", &r->in_size) != 0) {
         fail(r);
         run_free(r);
         return 0;
@@ -1312,12 +1414,15 @@ static cJSON *result_input(run_t *r)
 }
 
 /* ResultPath, OutputPath and the payload limit, then on to the next state.
- * `in`, `result` and `ctx` are consumed. */
-static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx, const char *result_text,
-                        size_t result_len)
+ * `in`, `result` and `ctx` are consumed; `res_sz` is an upper bound of the
+ * result's size or SIZE_UNKNOWN. */
+static int apply_result(run_t *r, cJSON *in, cJSON *result, size_t res_sz, cJSON *ctx,
+                        const char *result_text, size_t result_len)
 {
     const asl_state_t *s = cur(r);
     cJSON *out = NULL;
+    size_t bound = out_bound(r, s->result_path, s->result_path_null, in ? r->in_size : 4, result,
+                             res_sz, 1);
     /* The result's text (printed for TaskSucceeded) stands for it inside the
      * output, if ResultPath keeps it and OutputPath keeps everything. */
     const cJSON *known = result_text && !s->result_path_null && !s->output_path_null &&
@@ -1334,7 +1439,7 @@ static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx, const ch
             text = asl_json_print_known(out, known, result_text, result_len, &len);
         if (!text)
             text = payload_text(r, out, &len);
-        if (check_limit(r, out, len, "state output") != 0) {
+        if (check_limit(r, out, len, bound, "state output", &bound) != 0) {
             free(text);
             cJSON_Delete(out);
             rc = -1;
@@ -1344,10 +1449,11 @@ static int apply_result(run_t *r, cJSON *in, cJSON *result, cJSON *ctx, const ch
     if (rc != 0)
         return R_ERR;
     state_event(r, "StateExited", "output", out, text, 0);
-    return transition(r, out);
+    return transition(r, out, bound);
 }
 
-static int task_succeeded(run_t *r, cJSON *result)
+/* `result_size`: the result's printed size if the runtime knows it, else 0. */
+static int task_succeeded(run_t *r, cJSON *result, size_t result_size)
 {
     const asl_state_t *s = cur(r);
     if (!result)
@@ -1355,22 +1461,24 @@ static int task_succeeded(run_t *r, cJSON *result)
     cJSON *d = event(r, "TaskSucceeded");
     add_str(d, "resourceType", "sagad");
     add_str(d, "resource", s->handler);
-    size_t len;
+    size_t len, size;
     char *text = payload_text(r, d ? result : NULL, &len);
     const char *stored = add_payload(r, d, "output", result, text, NULL);
-    if (check_limit(r, result, len, "task result") != 0) {
+    if (check_limit(r, result, len, result_size ? result_size : SIZE_UNKNOWN, "task result",
+                    &size) != 0) {
         cJSON_Delete(result);
         return R_ERR;
     }
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
     if (s->result_selector) {
         stored = NULL;  /* the result is no longer the printed one */
+        size = SIZE_UNKNOWN;
         if (result_selector(r, &result, ctx) != 0) {
             cJSON_Delete(ctx);
             return R_ERR;
         }
     }
-    return apply_result(r, result_input(r), result, ctx, stored, len);
+    return apply_result(r, result_input(r), result, size, ctx, stored, len);
 }
 
 /* Children done: combine (children consumed). */
@@ -1421,16 +1529,19 @@ static int children_done(run_t *r, cJSON *children)
     }
     cJSON_Delete(children);
     event(r, is_map ? "MapStateSucceeded" : "ParallelStateSucceeded");
-    if (check_limit(r, results, SIZE_UNKNOWN, "state result") != 0) {
+    size_t size;
+    if (check_limit(r, results, SIZE_UNKNOWN, SIZE_UNKNOWN, "state result", &size) != 0) {
         cJSON_Delete(results);
         return R_ERR;
     }
     cJSON *ctx = s->uses_context ? build_context(r, NULL) : NULL;
+    if (s->result_selector)
+        size = SIZE_UNKNOWN;
     if (result_selector(r, &results, ctx) != 0) {
         cJSON_Delete(ctx);
         return R_ERR;
     }
-    return apply_result(r, result_input(r), results, ctx, NULL, 0);
+    return apply_result(r, result_input(r), results, size, ctx, NULL, 0);
 }
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
@@ -1479,7 +1590,7 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
         goto out;
     case PH_TASK:
         if (oc->kind == ASL_OUTCOME_TASK_SUCCEEDED) {
-            rc = task_succeeded(&r, result);
+            rc = task_succeeded(&r, result, oc->result_size);
         } else {
             const char *e = oc->error ? oc->error : ASL_E_TASK_FAILED;
             int timed_out = strcmp(e, ASL_E_TIMEOUT) == 0;

@@ -253,8 +253,7 @@ static size_t string_size(const char *str)
     size_t n = 2;
     for (;;) {
         const unsigned char *run = p;
-        while (!needs_escape[*p])
-            p++;
+        p = plain_run(p);
         n += (size_t)(p - run);
         if (!*p)
             return n;

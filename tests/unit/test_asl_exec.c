@@ -999,11 +999,20 @@ static void test_raw_payloads_reused(void **state)
     asl_machine_free(m);
 }
 
+/* How drive_with_string runs the engine: events with deep copies, events
+ * with raw payloads, only counted events (as the runtime does), the same
+ * with every cursor printed and parsed again (as after a restart), and
+ * with the task result's size given in the outcome (as the runtime may). */
+enum { DRIVE_WALKED = 0, DRIVE_RAW = 1, DRIVE_COUNT = 2, DRIVE_COUNT_REPARSED = 3,
+       DRIVE_COUNT_SIZED = 4 };
+
 /* Drives m on `input` through the step API, answering every Task with a
- * string of n 'x' (n + 2 bytes of JSON); returns "output|events" printed. */
-static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_t n, int raw)
+ * string of n 'x' (n + 2 bytes of JSON), or "s" for resource sagad:small;
+ * returns "output|events" printed. */
+static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_t n, int mode)
 {
-    asl_env_t env = {.now_ms = 1700000000000, .raw_payloads = raw};
+    asl_env_t env = {.now_ms = 1700000000000, .raw_payloads = mode == DRIVE_RAW,
+                     .count_events = mode >= DRIVE_COUNT};
     asl_step_t st;
     cJSON *all = cJSON_CreateArray();
     char *x = malloc(n + 1);
@@ -1016,8 +1025,17 @@ static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_
             cJSON_AddItemToArray(all, e);
         if (st.kind != ASL_STEP_RUN_TASK)
             break;
-        asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateString(x)};
+        const char *answer = strcmp(st.handler, "small") == 0 ? "s" : x;
+        asl_outcome_t oc = {.kind = ASL_OUTCOME_TASK_SUCCEEDED, .result = cJSON_CreateString(answer)};
+        if (mode == DRIVE_COUNT_SIZED)
+            oc.result_size = strlen(answer) + 2;
         cJSON *c = asl_step_take_cursor(&st);
+        if (mode == DRIVE_COUNT_REPARSED) {
+            char *text = cJSON_PrintUnformatted(c);
+            cJSON_Delete(c);
+            c = cJSON_Parse(text);
+            free(text);
+        }
         asl_step_clear(&st);
         assert_int_equal(asl_exec_resume(m, c, &oc, NULL, &env, &st, NULL), 0);
     }
@@ -1033,6 +1051,26 @@ static char *drive_with_string(const asl_machine_t *m, const cJSON *input, size_
     cJSON_Delete(all);
     asl_step_clear(&st);
     return res;
+}
+
+/* Runs drive_with_string in every mode and checks they agree: the same
+ * events with and without raw payloads, the same outcome when events are
+ * only counted, with in-memory or reparsed cursors. Returns the raw run's. */
+static char *drive_all_modes(const asl_machine_t *m, const cJSON *input, size_t n)
+{
+    char *walked = drive_with_string(m, input, n, DRIVE_WALKED);
+    char *printed = drive_with_string(m, input, n, DRIVE_RAW);
+    assert_string_equal(walked, printed);
+    size_t outcome = (size_t)(strchr(printed, '|') - printed);
+    for (int mode = DRIVE_COUNT; mode <= DRIVE_COUNT_SIZED; mode++) {
+        char *counted = drive_with_string(m, input, n, mode);
+        if (strlen(counted) != outcome + 3 || strncmp(counted, printed, outcome + 1) != 0 ||
+            strcmp(counted + outcome + 1, "[]") != 0)
+            fail_msg("mode %d: want %.*s|[], got %.200s", mode, (int)outcome, printed, counted);
+        free(counted);
+    }
+    free(walked);
+    return printed;
 }
 
 /* The payload limit gives the same errors, outputs and events whether the
@@ -1058,12 +1096,9 @@ static void test_data_limit_raw_payloads(void **state)
                                 "\"Cause\":\"The task result has"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *walked = drive_with_string(m, in, cases[i].n, 0);
-        char *printed = drive_with_string(m, in, cases[i].n, 1);
-        assert_string_equal(walked, printed);
+        char *printed = drive_all_modes(m, in, cases[i].n);
         if (strncmp(printed, cases[i].want, strlen(cases[i].want)) != 0)
             fail_msg("n=%zu: want %s, got %.200s", cases[i].n, cases[i].want, printed);
-        free(walked);
         free(printed);
     }
     cJSON_Delete(in);
@@ -1074,11 +1109,8 @@ static void test_data_limit_raw_payloads(void **state)
     memset(big + 6, 'x', n);
     memcpy(big + 6 + n, "\"}", 3);
     in = cJSON_Parse(big);
-    char *walked = drive_with_string(m, in, 1, 0);
-    char *printed = drive_with_string(m, in, 1, 1);
-    assert_string_equal(walked, printed);
+    char *printed = drive_all_modes(m, in, 1);
     assert_non_null(strstr(printed, "The execution input has"));
-    free(walked);
     free(printed);
     cJSON_Delete(in);
     big[6 + n - 4] = '"';
@@ -1086,14 +1118,11 @@ static void test_data_limit_raw_payloads(void **state)
     big[6 + n - 2] = '\0';    /* input of limit - 3 bytes; the task input is 19 more */
     in = cJSON_Parse(big);
     assert_non_null(in);
-    walked = drive_with_string(m, in, 1, 0);
-    printed = drive_with_string(m, in, 1, 1);
-    assert_string_equal(walked, printed);
+    printed = drive_all_modes(m, in, 1);
     /* the task input was refused (no TaskScheduled) and caught, but the
      * catcher's output (input plus the error under $.e) is too big as well */
     assert_null(strstr(printed, "\"TaskScheduled\""));
     assert_true(strncmp(printed, "Failed:States.DataLimitExceeded:The state output has", 52) == 0);
-    free(walked);
     free(printed);
     cJSON_Delete(in);
     big[6 + n - 24] = '"';
@@ -1101,17 +1130,116 @@ static void test_data_limit_raw_payloads(void **state)
     big[6 + n - 22] = '\0';   /* now the task input is limit - 4 bytes */
     in = cJSON_Parse(big);
     assert_non_null(in);
-    walked = drive_with_string(m, in, 1, 0);
-    printed = drive_with_string(m, in, 1, 1);
-    assert_string_equal(walked, printed);
+    printed = drive_all_modes(m, in, 1);
     /* task input limit - 4 bytes, output {"a":"x...","r":"x"} limit - 15 */
     assert_non_null(strstr(printed, "\"TaskSucceeded\""));
     assert_true(strncmp(printed, "Succeeded:{\"a\":\"xxx", 19) == 0);
-    free(walked);
     free(printed);
     cJSON_Delete(in);
     free(big);
     asl_machine_free(m);
+}
+
+/* {"<key>": <n> copies of `unit` separated by `sep` (may be NULL)}. */
+static cJSON *string_input(const char *key, const char *unit, const char *sep, size_t n)
+{
+    size_t lu = strlen(unit), ls = sep ? strlen(sep) : 0;
+    char *str = malloc(n * (lu + ls) + 1);
+    char *p = str;
+    for (size_t i = 0; i < n; i++) {
+        if (i && sep) {
+            memcpy(p, sep, ls);
+            p += ls;
+        }
+        memcpy(p, unit, lu);
+        p += lu;
+    }
+    *p = '\0';
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddStringToObject(in, key, str);
+    free(str);
+    return in;
+}
+
+/* Runs `def` on `in` (taken) in every mode, answering Tasks with n 'x';
+ * checks that the outcome starts with `want`. */
+static void expect_limit(const char *def, cJSON *in, size_t n, const char *want)
+{
+    asl_machine_t *m = compile(def);
+    char *printed = drive_all_modes(m, in, n);
+    if (strncmp(printed, want, strlen(want)) != 0)
+        fail_msg("n=%zu: want %s, got %.200s", n, want, printed);
+    free(printed);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
+/* The payload limit at its exact boundary for every check site, in every
+ * mode, in particular when events are only counted and sizes come from
+ * bounds carried across steps (in memory or lost with a reparsed cursor). */
+static void test_data_limit_bounds(void **state)
+{
+    (void)state;
+    const size_t L = ASL_PAYLOAD_LIMIT;
+    const char *over_out = "Failed:States.DataLimitExceeded:The state output has";
+    const char *over_task_in = "Failed:States.DataLimitExceeded:The task input has";
+    const char *over_result = "Failed:States.DataLimitExceeded:The task result has";
+    /* ResultPath merge, the input's bound from the step before (through a
+     * Choice): {"a":"ab","r1":"s","r2":"x..."} is n + 27 bytes */
+    const char *chain =
+        "{\"StartAt\":\"T1\",\"States\":{"
+        "\"T1\":{\"Type\":\"Task\",\"Resource\":\"sagad:small\",\"ResultPath\":\"$.r1\",\"Next\":\"C\"},"
+        "\"C\":{\"Type\":\"Choice\",\"OutputPath\":\"$\",\"Choices\":[{\"Variable\":\"$.a\","
+        "\"StringEquals\":\"no\",\"Next\":\"T1\"}],\"Default\":\"T2\"},"
+        "\"T2\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\",\"ResultPath\":\"$.r2\",\"End\":true}}}";
+    expect_limit(chain, cJSON_Parse("{\"a\":\"ab\"}"), L - 27, "Succeeded:{\"a\":\"ab\",\"r1\":\"s\",\"r2\":\"xx");
+    expect_limit(chain, cJSON_Parse("{\"a\":\"ab\"}"), L - 26, over_out);
+    expect_limit(chain, cJSON_Parse("{\"a\":\"ab\"}"), L - 2, over_out);
+    expect_limit(chain, cJSON_Parse("{\"a\":\"ab\"}"), L - 1, over_result);
+    /* the bound (input + result) is over the limit but ResultPath replaces
+     * the big member: {"big":"x..."} is n + 10 bytes */
+    const char *replace =
+        "{\"StartAt\":\"T\",\"States\":{"
+        "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\",\"ResultPath\":\"$.big\",\"End\":true}}}";
+    expect_limit(replace, string_input("big", "y", NULL, 200000), 100000, "Succeeded:{\"big\":\"xx");
+    expect_limit(replace, string_input("big", "y", NULL, 200000), L - 10, "Succeeded:{\"big\":\"xx");
+    expect_limit(replace, string_input("big", "y", NULL, 200000), L - 9, over_out);
+    /* the merged document is over the limit, OutputPath keeps a part */
+    expect_limit("{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\","
+                 "\"ResultPath\":\"$.r\",\"OutputPath\":\"$.big\",\"End\":true}}}",
+                 string_input("big", "y", NULL, 200000), 100000, "Succeeded:\"yyy");
+    /* Parameters with an intrinsic that grows: {"p":["a",...]} is 4k + 7
+     * bytes for k items */
+    const char *split = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\","
+                        "\"Parameters\":{\"p.$\":\"States.StringSplit($.s, ',')\"},\"End\":true}}}";
+    expect_limit(split, string_input("s", "a", ",", 65534), 0, "Succeeded:{\"p\":[\"a\",");
+    expect_limit(split, string_input("s", "a", ",", 65535), 0, over_out);
+    /* the same merged into the input (2k + 7 bytes): 6k + 19 bytes */
+    const char *split_merge = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\","
+                              "\"Parameters\":{\"p.$\":\"States.StringSplit($.s, ',')\"},"
+                              "\"ResultPath\":\"$.q\",\"End\":true}}}";
+    expect_limit(split_merge, string_input("s", "a", ",", 43687), 0, "Succeeded:{\"s\":\"a,a");
+    expect_limit(split_merge, string_input("s", "a", ",", 43688), 0, over_out);
+    /* the same as a task input */
+    const char *split_task = "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+                             "\"Resource\":\"sagad:small\",\"Parameters\":{\"p.$\":"
+                             "\"States.StringSplit($.s, ',')\"},\"ResultPath\":null,\"End\":true}}}";
+    expect_limit(split_task, string_input("s", "a", ",", 65534), 0, "Succeeded:{\"s\":\"a,a");
+    expect_limit(split_task, string_input("s", "a", ",", 65535), 0, over_task_in);
+    /* two references to one big field: {"a":"x...","b":"x..."} is 2m + 15 */
+    const char *twice = "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\","
+                        "\"Resource\":\"sagad:small\",\"Parameters\":{\"a.$\":\"$.s\",\"b.$\":\"$.s\"},"
+                        "\"ResultPath\":\"$.r\",\"OutputPath\":\"$.r\",\"End\":true}}}";
+    expect_limit(twice, string_input("s", "x", NULL, 131064), 0, "Succeeded:\"s\"");
+    expect_limit(twice, string_input("s", "x", NULL, 131065), 0, over_task_in);
+    /* a Pass that doubles its input, then a Task that passes it on whole
+     * (its task input needs no walk): 2m + 15 bytes again */
+    const char *pass_task = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\","
+                            "\"Parameters\":{\"a.$\":\"$.s\",\"b.$\":\"$.s\"},\"Next\":\"T\"},"
+                            "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:small\",\"InputPath\":\"$\","
+                            "\"ResultPath\":\"$.a\",\"End\":true}}}";
+    expect_limit(pass_task, string_input("s", "x", NULL, 131064), 0, "Succeeded:{\"a\":\"s\",\"b\":\"xx");
+    expect_limit(pass_task, string_input("s", "x", NULL, 131065), 0, over_out);
 }
 
 int main(void)
@@ -1120,6 +1248,7 @@ int main(void)
         cmocka_unit_test(test_pass),
         cmocka_unit_test(test_raw_payloads_print_the_same),
         cmocka_unit_test(test_data_limit_raw_payloads),
+        cmocka_unit_test(test_data_limit_bounds),
         cmocka_unit_test(test_raw_payloads_reused),
         cmocka_unit_test(test_parameters_and_context),
         cmocka_unit_test(test_task_builtins),

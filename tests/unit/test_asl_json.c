@@ -178,11 +178,41 @@ static void test_timestamps(void **state)
     assert_true(asl_timestamp_to_ms(&a) == 1709251199999LL);
 }
 
+/* The size walk agrees with the printer for strings (values and keys) of
+ * every length around the unrolled scan's step, with each kind of escape
+ * (short, \u00XX, UTF-8 kept) at every position. */
+static void test_string_sizes(void **state)
+{
+    (void)state;
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\xc3\xa9", "a"};
+    char str[16];
+    for (size_t len = 0; len <= 9; len++) {
+        for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+            for (size_t at = 0; at <= len; at++) {
+                size_t n = 0;
+                for (size_t i = 0; i < len; i++)
+                    str[n++] = (char)('a' + i);
+                size_t ls = strlen(specials[k]);
+                memmove(str + at + ls, str + at, n - at);
+                memcpy(str + at, specials[k], ls);
+                str[n + ls] = '\0';
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, str, str);
+                char *text = asl_json_print(o);
+                assert_int_equal(asl_json_size(o, SIZE_MAX), strlen(text));
+                free(text);
+                cJSON_Delete(o);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equal),
         cmocka_unit_test(test_print),
+        cmocka_unit_test(test_string_sizes),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_integers_and_parse),
         cmocka_unit_test(test_timestamps),
