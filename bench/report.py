@@ -306,14 +306,15 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
 - *floor*: `bench/floor` writes the rows one successful saga writes, on sagad's
   own schema (`store_open`), with prepared statements, B sagas per
   transaction (the runtime commits up to 256 frame advances per loop turn, and
-  this saga is one advance), and nothing else: `executions` insert and final
-  update, one `history` row (runtime.c); `orders` insert
-  and status update, `stock` conditional update, `reservations` insert,
+  this saga is one advance), and nothing else: one `executions` insert (the
+  saga starts and ends in one advance, so its row is written once, already
+  ended) and one `history` row, the advance's replay log (runtime.c); `orders`
+  insert and status update, `stock` conditional update, `reservations` insert,
   `payments` insert, `outbox` insert (handlers), with time-ordered (UUIDv7)
   ids as sagad makes them (one row with random UUIDv4 ids, the scheme before
-  b8bf835, for reference). Not included: the handlers'
-  four reads, the savepoints, and the relay's `DELETE FROM outbox` (end to end
-  pays it, engine only does not run the relay).
+  b8bf835, for reference). Not included: the handlers' reads, the savepoints,
+  and the relay's `DELETE FROM outbox` (end to end pays it, engine only does
+  not run the relay).
   Payload sizes measured on the engine-only run: input {sizes.get('input', '?')} B,
   history {sizes.get('history', '?')} B, output {sizes.get('output', '?')} B, outbox
   {sizes.get('outbox', '?')} B per saga.
