@@ -23,6 +23,7 @@ typedef struct config_s {
     int idle_timeout_ms;       /* idle keep-alive connections are closed after this */
     int history_limit;         /* events per execution before it fails */
     int retention_hours;       /* finished executions are pruned after this; 0 keeps */
+    int history_events;        /* history_format=events: rows hold events, not replay logs */
 } config_t;
 
 /* Fills every field with its default. */

@@ -153,6 +153,19 @@ static int set_log_level(config_t *c, const char *v, const char **why)
     return 0;
 }
 
+static int set_history_format(config_t *c, const char *v, const char **why)
+{
+    if (strcmp(v, "replay") == 0) {
+        c->history_events = 0;
+    } else if (strcmp(v, "events") == 0) {
+        c->history_events = 1;
+    } else {
+        *why = "expected replay or events";
+        return -1;
+    }
+    return 0;
+}
+
 static const struct {
     const char *key;
     setter_fn set;
@@ -170,6 +183,7 @@ static const struct {
     {"idle_timeout_ms", set_idle},
     {"history_limit", set_history},
     {"retention_hours", set_retention},
+    {"history_format", set_history_format},
 };
 
 void config_defaults(config_t *c)

@@ -109,6 +109,7 @@ struct exec_s {
     int history_full;             /* reload, then fail with the history limit */
     int had_timer;                /* a timers row may exist: delete at the end */
     int row_pending;              /* executions row not written yet (insert_exec_row) */
+    int history_events;           /* its own frame's rows hold events, not replay logs */
     int control;                  /* 1 abort, 2 timeout, 3 history limit */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
@@ -193,6 +194,9 @@ static const char SQL_TASK_SAVEPOINT[] = "SAVEPOINT task";
 static const char SQL_TASK_RELEASE[] = "RELEASE task";
 static const char SQL_TASK_ROLLBACK[] = "ROLLBACK TO task";
 static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
+static const char SQL_FIRST_ROOT_ROW[] =
+    "SELECT substr(events, 1, 1) FROM history WHERE execution_id = ? AND frame = '' "
+    "ORDER BY first_id LIMIT 1";
 
 static void schedule_pump(runtime_t *rt);
 static int write_exec_row(runtime_t *rt, exec_t *ex);
@@ -1249,10 +1253,11 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
     asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud, .raw_payloads = 1};
     asl_exec_info_t info = ex->info;
     info.instance_id = fr->parent ? fr->id : ex->id;
-    /* The execution's own frame stores a replay log, children their events. */
+    /* The execution's own frame stores a replay log, children their events
+     * (and every frame with history_format=events). */
     replay_log_t lg = {0};
     cJSON *events = NULL;
-    if (!fr->parent) {
+    if (!fr->parent && !ex->history_events) {
         lg.log = cJSON_CreateObject();
         lg.steps = lg.log ? cJSON_AddArrayToObject(lg.log, "steps") : NULL;
         if (!lg.steps || !cJSON_AddNumberToObject(lg.log, "now", (double)env.now_ms)) {
@@ -1844,6 +1849,17 @@ static int recover_one(runtime_t *rt, sqlite3_stmt *row)
     sqlite3_reset(s);
     ex->next_event = last + 1;
     ex->had_timer = 1;   /* unknown: a timers row may be left from before */
+    /* An execution keeps the history format it started with (history_format
+     * may have changed since): a replay log needs every earlier step logged. */
+    ex->history_events = rt->cfg->history_events;
+    if ((s = store_prepare(rt->st, SQL_FIRST_ROOT_ROW))) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            const char *c = (const char *)sqlite3_column_text(s, 0);
+            ex->history_events = !(c && c[0] == '{');
+        }
+        sqlite3_reset(s);
+    }
     exec_insert(rt, ex);
     cJSON *rootrec = cJSON_GetObjectItemCaseSensitive(records, "");
     int rc = 0;
@@ -2049,6 +2065,7 @@ void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
         return;
     }
     ex->is_new = 1;
+    ex->history_events = rt->cfg->history_events;
     add_reply(&ex->starters, cb, ud, RUNTIME_OK);
     exec_insert(rt, ex);
     arm_exec_timeout(rt, ex);

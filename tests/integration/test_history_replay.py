@@ -47,6 +47,61 @@ MACHINE = {
 }
 
 
+# Deterministic machines (no random draws, no clock in a payload): the
+# replayed history must equal the recorded one event for event.
+SAME = {
+    "passes": ({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": {
+            "s.$": "States.Format('{} has {}', $.name, States.ArrayLength($.items))",
+            "j.$": "States.JsonMerge($.a, $.b, false)", "n.$": "States.MathAdd($.x, 2)",
+            "h.$": "States.Hash($.name, 'SHA-256')", "arr.$": "States.ArrayPartition($.items, 2)"},
+            "ResultPath": "$.p", "Next": "B"},
+        "B": {"Type": "Pass", "InputPath": "$.p", "Result": {"k": [1, 2, {"z": None}]},
+              "ResultPath": "$.r", "OutputPath": "$.r", "Next": "C"},
+        "C": {"Type": "Succeed"}}},
+        {"name": "Ada", "items": [1, 2, 3, 4, 5], "a": {"x": 1}, "b": {"y": 2}, "x": 40}),
+    "choice_fail": ({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [
+            {"And": [{"Variable": "$.n", "NumericGreaterThan": 3},
+                     {"Variable": "$.s", "StringMatches": "ab*"}], "Next": "Big"},
+            {"Variable": "$.n", "NumericLessThanEquals": 3, "Next": "Small"}],
+              "Default": "Small"},
+        "Big": {"Type": "Fail", "Error": "Too.Big", "Cause": "n > 3"},
+        "Small": {"Type": "Succeed"}}}, {"n": 7, "s": "abbb"}),
+    "tasks_retry_catch": ({"StartAt": "E", "States": {
+        "E": {"Type": "Task", "Resource": "sagad:echo", "Parameters": {"v.$": "$.v", "c": 1},
+              "ResultSelector": {"vv.$": "$.v"}, "ResultPath": "$.e", "Next": "F"},
+        "F": {"Type": "Task", "Resource": "sagad:fail",
+              "Parameters": {"error": "Boom", "cause.$": "States.Format('v={}', $.v)"},
+              "Retry": [{"ErrorEquals": ["Other"], "MaxAttempts": 3},
+                        {"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "W"}],
+              "End": True},
+        "W": {"Type": "Wait", "Seconds": 0, "Next": "D"},
+        "D": {"Type": "Pass", "End": True}}}, {"v": "x"}),
+    "parallel_map": ({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "ResultPath": "$.par", "Next": "M", "Branches": [
+            {"StartAt": "E1", "States": {"E1": {"Type": "Task", "Resource": "sagad:echo",
+                                                "End": True}}},
+            {"StartAt": "P2", "States": {"P2": {"Type": "Pass", "Result": 2, "End": True}}}]},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+              "ItemSelector": {"i.$": "$$.Map.Item.Value", "idx.$": "$$.Map.Item.Index"},
+              "ToleratedFailureCount": 1, "ResultPath": "$.map", "Next": "Done",
+              "ItemProcessor": {"StartAt": "T", "States": {
+                  "T": {"Type": "Choice", "Choices": [
+                      {"Variable": "$.i", "NumericEquals": 2, "Next": "Bad"}], "Default": "Ok"},
+                  "Bad": {"Type": "Task", "Resource": "sagad:fail", "End": True},
+                  "Ok": {"Type": "Task", "Resource": "sagad:echo", "End": True}}}},
+        "Done": {"Type": "Succeed"}}}, {"items": [1, 2, 3]}),
+}
+
+
+def normalized(events, eid):
+    """Event types and details, with the execution id (it is in task
+    tokens) replaced: two daemons give their executions different ids."""
+    return json.loads(json.dumps([[e["type"], e["details"]] for e in events]).replace(eid, "EID"))
+
+
 class HistoryReplay(DaemonTestCase):
     def run_machine(self, d, kill_during_wait=False):
         st, _, body = d.request("PUT", "/state-machines/replay", MACHINE)
@@ -117,6 +172,64 @@ class HistoryReplay(DaemonTestCase):
         # Reading twice gives the same bytes.
         _, _, again = d.request("GET", f"/executions/{eid}/history")
         self.assertEqual(json.dumps(again["events"]), json.dumps(evs))
+
+    def test_replay_equals_recorded_events(self):
+        """history_format=events stores every event as it was produced; the
+        default stores replay logs. Both daemons run the same machines."""
+        got = {}
+        for fmt in ("events", "replay"):
+            d = self.daemon(history_format=fmt)
+            for name, (machine, inp) in SAME.items():
+                st, _, body = d.request("PUT", f"/state-machines/{name}", machine)
+                self.assertIn(st, (200, 201), body)
+                st, _, desc = d.request("POST", f"/state-machines/{name}/executions?wait=20",
+                                        {"input": inp})
+                self.assertEqual(st, 200, desc)
+                _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
+                got[(fmt, name)] = (desc["status"], normalized(h["events"], desc["executionId"]))
+            db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
+            logs = db.execute("SELECT count(*) FROM history WHERE frame = '' AND "
+                              "events LIKE '{%'").fetchone()[0]
+            db.close()
+            if fmt == "events":
+                self.assertEqual(logs, 0)
+            else:
+                self.assertGreater(logs, len(SAME))
+        for name in SAME:
+            self.assertEqual(got[("replay", name)], got[("events", name)], name)
+        self.assertEqual(got[("replay", "choice_fail")][0], "FAILED")
+        self.assertGreater(len(got[("replay", "parallel_map")][1]), 30)
+
+    def test_format_is_kept_per_execution(self):
+        """An execution started with history_format=events keeps it after a
+        restart with replay (a replay log needs every step logged), and the
+        other way round; both histories come back whole."""
+        wait = {"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.a", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+            "B": {"Type": "Pass", "End": True}}}
+        for first, then in (("events", "replay"), ("replay", "events")):
+            d = self.daemon(history_format=first)
+            d.request("PUT", "/state-machines/w", wait)
+            _, _, b = d.request("POST", "/state-machines/w/executions", {"input": {"x": 1}})
+            eid = b["executionId"]
+            d.kill()
+            d.opts["history_format"] = then
+            d.start()
+            desc = d.wait_ended(eid)
+            self.assertEqual(desc["status"], "SUCCEEDED", desc)
+            _, _, h = d.request("GET", f"/executions/{eid}/history")
+            types = [e["type"] for e in h["events"]]
+            self.assertEqual(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited",
+                                     "WaitStateEntered", "WaitStateExited", "PassStateEntered",
+                                     "PassStateExited", "ExecutionSucceeded"])
+            self.assertEqual(h["events"][-1]["details"]["output"], {"x": 1, "a": {"a": 1}})
+            db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
+            kinds = {r[0] for r in db.execute(
+                "SELECT substr(events, 1, 1) FROM history WHERE execution_id = ? AND frame = '' "
+                "AND events NOT LIKE '%ExecutionSucceeded%'", (eid,))}
+            db.close()
+            self.assertEqual(kinds, {"[" if first == "events" else "{"})
 
     def test_replay_across_kill9(self):
         d = self.daemon(payment_latency_ms=0, payment_failure_rate=0)
