@@ -95,6 +95,14 @@ static void test_values_checked(void **state)
     assert_int_equal(config_set(&c, "redis", "/run/redis.sock", "x", 1, err), 0);
     assert_int_equal(config_set(&c, "redis", "nohost", "x", 1, err), -1);
     assert_int_equal(config_set(&c, "max_body_bytes", "12abc", "x", 1, err), -1);
+    assert_int_equal(c.history_events, 0);
+    assert_int_equal(config_set(&c, "history_format", "events", "x", 1, err), 0);
+    assert_int_equal(c.history_events, 1);
+    assert_int_equal(config_set(&c, "history_format", "replay", "x", 1, err), 0);
+    assert_int_equal(c.history_events, 0);
+    assert_int_equal(config_set(&c, "history_format", "json", "x", 4, err), -1);
+    assert_non_null(strstr(err, "x:4: key 'history_format'"));
+    assert_non_null(strstr(err, "replay or events"));
     assert_int_equal(config_set(&c, "unknown", "1", "x", 3, err), -1);
     assert_non_null(strstr(err, "x:3: key 'unknown'"));
 }
