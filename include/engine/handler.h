@@ -28,6 +28,11 @@ struct handler_call_s {
     /* Asynchronous completion: called once, from the loop, with the result
      * (taken) or the error (copied). Set by the runtime. */
     void (*complete)(handler_call_t *call, cJSON *result, const asl_error_t *err);
+    /* Asynchronous, for long work: "still making progress". With the Task's
+     * HeartbeatSeconds set, a call that goes that long without one (or
+     * without completing) fails with States.HeartbeatTimeout, as on AWS
+     * (SendTaskHeartbeat). Set by the runtime; a no-op without the field. */
+    void (*heartbeat)(handler_call_t *call);
     void *runtime_data;        /* the runtime's, do not touch */
     void *handler_data;        /* the handler's, between start and finish */
 };

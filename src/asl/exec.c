@@ -1593,7 +1593,8 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
             rc = task_succeeded(&r, result, oc->result_size);
         } else {
             const char *e = oc->error ? oc->error : ASL_E_TASK_FAILED;
-            int timed_out = strcmp(e, ASL_E_TIMEOUT) == 0;
+            /* A missed heartbeat is a time-out too (AWS: TaskTimedOut). */
+            int timed_out = strcmp(e, ASL_E_TIMEOUT) == 0 || strcmp(e, ASL_E_HEARTBEAT_TIMEOUT) == 0;
             cJSON *d = event(&r, timed_out ? "TaskTimedOut" : "TaskFailed");
             add_str(d, "resourceType", "sagad");
             add_str(d, "resource", cur(&r)->handler);

@@ -30,7 +30,13 @@ typedef struct exec_s exec_t;
 typedef struct frame_s frame_t;
 
 /* A scheduled wake-up. The heap owns it; an owner cancels by clearing target. */
-typedef enum { TMR_FRAME, TMR_TASK_TIMEOUT, TMR_EXEC_TIMEOUT, TMR_WAITER } tmr_kind_t;
+typedef enum {
+    TMR_FRAME,
+    TMR_TASK_TIMEOUT,
+    TMR_TASK_HEARTBEAT,
+    TMR_EXEC_TIMEOUT,
+    TMR_WAITER
+} tmr_kind_t;
 typedef struct tmr_s {
     int64_t due;
     tmr_kind_t kind;
@@ -71,8 +77,10 @@ struct frame_s {
     cJSON *task_input;
     uint32_t attempt;
     int64_t timeout_ms;
+    int64_t heartbeat_ms;         /* HeartbeatSeconds * 1000; 0 = none */
     handler_call_t *call;         /* asynchronous call in flight */
     tmr_t *timeout_tmr;
+    tmr_t *heartbeat_tmr;
     /* PEND_TIMER */
     int64_t wake_ms;
     tmr_t *tmr;
@@ -530,6 +538,7 @@ static void clear_task(frame_t *fr, int cancel)
 {
     free_call(fr, cancel);
     tmr_cancel(&fr->timeout_tmr);
+    tmr_cancel(&fr->heartbeat_tmr);
     free(fr->resource);
     free(fr->handler);
     free(fr->token);
@@ -663,6 +672,8 @@ static cJSON *frame_record(frame_t *fr)
         cJSON_AddStringToObject(rec, "t", fr->token ? fr->token : "");
         cJSON_AddNumberToObject(rec, "a", fr->attempt);
         cJSON_AddNumberToObject(rec, "to", (double)fr->timeout_ms);
+        if (fr->heartbeat_ms > 0)
+            cJSON_AddNumberToObject(rec, "hb", (double)fr->heartbeat_ms);
         break;
     case PEND_TIMER:
         cJSON_AddStringToObject(rec, "p", "timer");
@@ -1162,6 +1173,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
         step->task_token = NULL;
         fr->attempt = step->attempt;
         fr->timeout_ms = step->timeout_ms;
+        fr->heartbeat_ms = step->heartbeat_ms;
         fr->h = handler_lookup(fr->handler ? fr->handler : "");
         if (!fr->h || fr->h->run)
             return 1;
@@ -1425,6 +1437,7 @@ static void on_task_complete(handler_call_t *call, cJSON *result, const asl_erro
         return;
     }
     tmr_cancel(&fr->timeout_tmr);
+    tmr_cancel(&fr->heartbeat_tmr);
     if (err && err->error) {
         cJSON_Delete(result);
         set_failure(fr, err->error, err->cause);
@@ -1432,6 +1445,17 @@ static void on_task_complete(handler_call_t *call, cJSON *result, const asl_erro
         set_result(fr, result);
     }
     enqueue(rt, fr);
+}
+
+/* The handler is alive: its HeartbeatSeconds clock starts again. */
+static void on_task_heartbeat(handler_call_t *call)
+{
+    runtime_t *rt = ((call_box_t *)call)->rt;
+    frame_t *fr = call->runtime_data;
+    if (!fr || fr->call != call || fr->has_outcome || fr->dead || fr->heartbeat_ms <= 0)
+        return;
+    tmr_cancel(&fr->heartbeat_tmr);
+    fr->heartbeat_tmr = tmr_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
 }
 
 static void start_async(runtime_t *rt, frame_t *fr)
@@ -1457,12 +1481,16 @@ static void start_async(runtime_t *rt, frame_t *fr)
     call->complete = on_task_complete;
     call->runtime_data = fr;
     fr->call = call;
+    call->heartbeat = on_task_heartbeat;
     if (fr->timeout_ms > 0)
         fr->timeout_tmr = tmr_add(rt, store_now_ms() + fr->timeout_ms, TMR_TASK_TIMEOUT, fr);
+    if (fr->heartbeat_ms > 0)
+        fr->heartbeat_tmr = tmr_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
     asl_error_t err = {0};
     if (fr->h->start(call, fr->task_input, &err) < 0) {
         /* Never started: nothing to cancel. */
         tmr_cancel(&fr->timeout_tmr);
+        tmr_cancel(&fr->heartbeat_tmr);
         set_failure(fr, err.error ? err.error : ASL_E_TASK_FAILED, err.cause);
         asl_error_clear(&err);
         enqueue(rt, fr);
@@ -1665,7 +1693,18 @@ static void fire(runtime_t *rt, tmr_t *t)
         frame_t *fr = t->target;
         fr->timeout_tmr = NULL;
         free_call(fr, 1);
+        tmr_cancel(&fr->heartbeat_tmr);
         set_failure(fr, ASL_E_TIMEOUT, "the task did not finish within TimeoutSeconds");
+        enqueue(rt, fr);
+        break;
+    }
+    case TMR_TASK_HEARTBEAT: {
+        frame_t *fr = t->target;
+        fr->heartbeat_tmr = NULL;
+        free_call(fr, 1);
+        tmr_cancel(&fr->timeout_tmr);
+        set_failure(fr, ASL_E_HEARTBEAT_TIMEOUT,
+                    "the task sent no heartbeat within HeartbeatSeconds");
         enqueue(rt, fr);
         break;
     }
@@ -1786,6 +1825,8 @@ static int restore_frame(runtime_t *rt, frame_t *fr, cJSON *rec, cJSON *records)
         fr->token = xstrdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "t")));
         fr->attempt = (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "a"));
         fr->timeout_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "to"));
+        const cJSON *hb = cJSON_GetObjectItemCaseSensitive(rec, "hb");
+        fr->heartbeat_ms = cJSON_IsNumber(hb) ? (int64_t)hb->valuedouble : 0;
         fr->h = handler_lookup(fr->handler ? fr->handler : "");
         if (!fr->h || fr->h->run)
             enqueue(rt, fr);

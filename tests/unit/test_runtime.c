@@ -283,9 +283,135 @@ static void test_prune_deletes_only_finished(void **state)
     cJSON_Delete(in);
 }
 
+/* An asynchronous handler that answers after 1.5 s; "slow.beat" sends a
+ * heartbeat every 300 ms meanwhile, "slow.silent" does not. */
+typedef struct slow_s {
+    uv_timer_t done, beat;
+    handler_call_t *call;
+    int open;
+} slow_t;
+
+static void slow_closed(uv_handle_t *h)
+{
+    slow_t *w = h->data;
+    if (--w->open == 0)
+        free(w);
+}
+
+static void slow_stop(slow_t *w)
+{
+    uv_close((uv_handle_t *)&w->done, slow_closed);
+    uv_close((uv_handle_t *)&w->beat, slow_closed);
+}
+
+static void slow_done(uv_timer_t *t)
+{
+    slow_t *w = t->data;
+    handler_call_t *call = w->call;
+    call->handler_data = NULL;
+    slow_stop(w);
+    call->complete(call, cJSON_CreateString("done"), NULL);
+}
+
+static void slow_beat(uv_timer_t *t)
+{
+    slow_t *w = t->data;
+    w->call->heartbeat(w->call);
+}
+
+static int slow_start(handler_call_t *call, int beat)
+{
+    slow_t *w = calloc(1, sizeof *w);
+    w->call = call;
+    w->open = 2;
+    uv_timer_init(call->loop, &w->done);
+    uv_timer_init(call->loop, &w->beat);
+    w->done.data = w->beat.data = w;
+    uv_timer_start(&w->done, slow_done, 1500, 0);
+    if (beat)
+        uv_timer_start(&w->beat, slow_beat, 300, 300);
+    call->handler_data = w;
+    return 0;
+}
+
+static int beat_start(handler_call_t *call, const cJSON *input, asl_error_t *err)
+{
+    (void)input, (void)err;
+    return slow_start(call, 1);
+}
+
+static int silent_start(handler_call_t *call, const cJSON *input, asl_error_t *err)
+{
+    (void)input, (void)err;
+    return slow_start(call, 0);
+}
+
+static void slow_cancel(handler_call_t *call)
+{
+    if (call->handler_data)
+        slow_stop(call->handler_data);
+    call->handler_data = NULL;
+}
+
+static const handler_def_t slow_beat_def = {.name = "slow.beat", .start = beat_start,
+                                            .cancel = slow_cancel};
+static const handler_def_t slow_silent_def = {.name = "slow.silent", .start = silent_start,
+                                              .cancel = slow_cancel};
+
+/* HeartbeatSeconds: a handler that keeps sending heartbeats runs past it; a
+ * silent one fails with States.HeartbeatTimeout (a TaskTimedOut event, as on
+ * AWS), which Catch sees, well before the handler would have answered. */
+static void test_heartbeat_seconds(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(handler_register(&slow_beat_def), 0);
+    assert_int_equal(handler_register(&slow_silent_def), 0);
+    const machine_ver_t *beat = put(f, "beat",
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":"
+        "\"sagad:slow.beat\",\"HeartbeatSeconds\":1,\"TimeoutSeconds\":10,\"End\":true}}}");
+    const machine_ver_t *silent = put(f, "silent",
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":"
+        "\"sagad:slow.silent\",\"HeartbeatSeconds\":1,\"TimeoutSeconds\":10,"
+        "\"Catch\":[{\"ErrorEquals\":[\"States.HeartbeatTimeout\"],\"Next\":\"C\"}],"
+        "\"End\":true},\"C\":{\"Type\":\"Pass\",\"End\":true}}}");
+    cJSON *in = cJSON_CreateObject();
+    started_t a = {0}, b = {0};
+    int64_t t0 = store_now_ms();
+    runtime_start(f->rt, beat, NULL, in, on_started, &a);
+    runtime_start(f->rt, silent, NULL, in, on_started, &b);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_string_equal(run_until_done(f, b.id), "SUCCEEDED");
+    assert_true(store_now_ms() - t0 >= 1000); /* not before HeartbeatSeconds */
+    assert_string_equal(run_until_done(f, a.id), "SUCCEEDED");
+    assert_true(store_now_ms() - t0 >= 1500);
+    cJSON *d = runtime_describe(f->rt, a.id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "output")), "done");
+    cJSON_Delete(d);
+    d = runtime_describe(f->rt, b.id);
+    const cJSON *out = cJSON_GetObjectItem(d, "output");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(out, "Error")),
+                        "States.HeartbeatTimeout");
+    cJSON_Delete(d);
+    cJSON *h = runtime_history(f->rt, b.id);
+    int timed_out = 0;
+    const cJSON *ev;
+    cJSON_ArrayForEach(ev, cJSON_GetObjectItem(h, "events")) {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")), "TaskTimedOut") == 0) {
+            const cJSON *det = cJSON_GetObjectItem(ev, "details");
+            assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(det, "error")),
+                                "States.HeartbeatTimeout");
+            timed_out++;
+        }
+    }
+    assert_int_equal(timed_out, 1);
+    cJSON_Delete(h);
+    cJSON_Delete(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_heartbeat_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_runs_to_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_failure_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_batches_starts, setup, teardown),
