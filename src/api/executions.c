@@ -344,14 +344,56 @@ static void on_list_executions(http_request_t *req, void *ud)
     cJSON_Delete(o);
 }
 
+/* ?limit=N&cursor=C pages the events: those with id > C, at most N, and
+ * nextCursor (the last id given) while more follow. Without them, all. */
 static void on_history(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     const char *id = http_request_param(req, "id");
+    int limit = 0;
+    if (api_query_limit(req, &limit) < 0)
+        return;
+    const char *cur = http_request_query(req, "cursor");
+    long long after = 0;
+    if (cur && *cur) {
+        char *end;
+        after = strtoll(cur, &end, 10);
+        if (*end || after < 0) {
+            http_respond_error(req, 400, "InvalidParameter",
+                               "cursor must be the nextCursor of a previous page");
+            return;
+        }
+    }
     cJSON *h = runtime_history(api->runtime, id);
     if (!h) {
         http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
         return;
+    }
+    cJSON *events = cJSON_GetObjectItemCaseSensitive(h, "events");
+    cJSON *page = cJSON_CreateArray();
+    long long last = 0;
+    int more = 0;
+    cJSON *ev;
+    while ((ev = cJSON_DetachItemFromArray(events, 0))) {
+        long long eid = (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "id"));
+        if (eid <= after) {
+            cJSON_Delete(ev);
+        } else if (limit && cJSON_GetArraySize(page) == limit) {
+            cJSON_Delete(ev);
+            more = 1;
+            break;
+        } else {
+            last = eid;
+            cJSON_AddItemToArray(page, ev);
+        }
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(h, "events", page);
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof next, "%lld", last);
+        cJSON_AddStringToObject(h, "nextCursor", next);
+    } else {
+        cJSON_AddNullToObject(h, "nextCursor");
     }
     http_respond_json(req, 200, h);
     cJSON_Delete(h);

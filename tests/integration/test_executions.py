@@ -182,6 +182,29 @@ class Executions(DaemonTestCase):
         self.assertEqual(evs[-1]["details"]["output"], {"r": {"x": 1}})
         st, _, _ = self.d.request("GET", "/executions/nope/history")
         self.assertEqual(st, 404)
+        self.assertIsNone(h["nextCursor"])
+
+    def test_history_pages(self):
+        _, _, body = self.start({"input": {}}, "?wait=5")
+        url = f"/executions/{body['executionId']}/history"
+        _, _, whole = self.d.request("GET", url)
+        pages, cursor = [], None
+        while True:
+            st, _, page = self.d.request("GET", url + "?limit=3" + (f"&cursor={cursor}" if cursor else ""))
+            self.assertEqual(st, 200, page)
+            self.assertLessEqual(len(page["events"]), 3)
+            pages.append(page["events"])
+            cursor = page["nextCursor"]
+            if cursor is None:
+                break
+            self.assertEqual(cursor, str(page["events"][-1]["id"]))
+        self.assertEqual([e for p in pages for e in p], whole["events"])
+        self.assertEqual(len(pages), (len(whole["events"]) + 2) // 3)
+        _, _, tail = self.d.request("GET", url + "?cursor=2")
+        self.assertEqual(tail["events"], whole["events"][2:])
+        for bad in ("?cursor=x", "?cursor=-1", "?limit=0", "?limit=1001"):
+            st, _, err = self.d.request("GET", url + bad)
+            self.assertEqual((st, err["error"]), (400, "InvalidParameter"), bad)
 
     def test_list_filters_and_cursor(self):
         ids = []
