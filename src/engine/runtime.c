@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "engine/handler.h"
+#include "engine/replay.h"
 #include "store/wal.h"
 
 #include <inttypes.h>
@@ -592,13 +593,7 @@ static exec_t *exec_new(const machine_ver_t *mv, const char *id, const char *nam
         free(ex);
         return NULL;
     }
-    ex->info.execution_id = ex->id;
-    ex->info.execution_name = ex->name;
-    ex->info.execution_input = ex->input;
-    ex->info.start_time_ms = start_ms;
-    ex->info.state_machine_id = mv->name;
-    ex->info.state_machine_name = mv->name;
-    ex->info.instance_id = ex->id;
+    replay_info_init(&ex->info, ex->id, ex->name, ex->input, start_ms, mv->name);
     return ex;
 }
 
@@ -766,7 +761,7 @@ static void expand_events(cJSON *events)
 
 /* One history row: `text` (taken) holds either the events themselves (a JSON
  * array) or, for the execution's own frame, the replay log of the advance
- * (a JSON object, see replay_note); `n` events either way. */
+ * (a JSON object, engine/replay.h); `n` events either way. */
 static int write_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n,
                               int64_t first_id, int with_state)
 {
@@ -811,90 +806,6 @@ static int write_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t firs
     compact_events(events);
     return write_history_text(rt, fr, print_json(events), cJSON_GetArraySize(events), first_id,
                               with_state);
-}
-
-/* ---- replay logs ----------------------------------------------------------
- * The engine is deterministic given its inputs, so an advance of the
- * execution's own frame stores only what came from outside (the clock, the
- * random draws, each outcome fed in) instead of its events with every
- * state's input and output: a fifth of the bytes and none of the printing.
- * runtime_history rebuilds the events by running the engine again on them.
- *   {"now": ms, "rnd": ["u64", ...], "steps": ["s" | "n" | "t" | {"r": result}
- *    | {"e": error, "c": cause} | {"k": children results}, ...]}
- * ("s" start, "n" none, "t" timer). Child frames (Parallel branches, Map
- * iterations) and the runtime's own events keep literal rows. */
-typedef struct replay_log_s {
-    cJSON *log, *steps, *rnd;
-} replay_log_t;
-
-static uint64_t replay_record_rand(void *ud)
-{
-    replay_log_t *lg = ud;
-    uint64_t v = rand_u64_ud(NULL);
-    char num[24];
-    snprintf(num, sizeof num, "%" PRIu64, v);
-    if (!lg->rnd)
-        lg->rnd = cJSON_AddArrayToObject(lg->log, "rnd");
-    cJSON_AddItemToArray(lg->rnd, cJSON_CreateString(num));
-    return v;
-}
-
-/* {key: v printed once, as a raw item}; v NULL is JSON null. */
-static cJSON *raw_member(const char *key, const cJSON *v)
-{
-    char *text = v ? asl_json_print(v) : NULL;
-    cJSON *o = cJSON_CreateObject();
-    cJSON *raw = cJSON_CreateRaw(v ? "" : "null");
-    if (!o || !raw || (v && !text)) {
-        free(text);
-        cJSON_Delete(raw);
-        cJSON_Delete(o);
-        return NULL;
-    }
-    if (text) {
-        cJSON_free(raw->valuestring);
-        raw->valuestring = text;
-    }
-    cJSON_AddItemToObject(o, key, raw);
-    return o;
-}
-
-/* Records what the next engine call of `fr` is fed. A task result is
- * printed for the log anyway: its length spares the engine a size walk. */
-static int replay_note(replay_log_t *lg, frame_t *fr)
-{
-    cJSON *item = NULL;
-    if (!fr->started) {
-        item = cJSON_CreateString("s");
-    } else {
-        switch (fr->out.kind) {
-        case ASL_OUTCOME_TASK_SUCCEEDED:
-            item = raw_member("r", fr->out.result);
-            if (item && fr->out.result)
-                fr->out.result_size = strlen(item->child->valuestring);
-            break;
-        case ASL_OUTCOME_TASK_FAILED:
-            item = cJSON_CreateObject();
-            if (fr->out.error)
-                cJSON_AddStringToObject(item, "e", fr->out.error);
-            if (fr->out.cause)
-                cJSON_AddStringToObject(item, "c", fr->out.cause);
-            break;
-        case ASL_OUTCOME_CHILDREN:
-            item = raw_member("k", fr->out.children);
-            break;
-        case ASL_OUTCOME_TIMER:
-            item = cJSON_CreateString("t");
-            break;
-        default:
-            item = cJSON_CreateString("n");
-            break;
-        }
-    }
-    if (!item)
-        return -1;
-    cJSON_AddItemToArray(lg->steps, item);
-    return 0;
 }
 
 static int timer_row(runtime_t *rt, frame_t *fr, int put)
@@ -1270,15 +1181,11 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
     replay_log_t lg = {0};
     cJSON *events = NULL;
     if (!fr->parent && !ex->history_events) {
-        lg.log = cJSON_CreateObject();
-        lg.steps = lg.log ? cJSON_AddArrayToObject(lg.log, "steps") : NULL;
-        if (!lg.steps || !cJSON_AddNumberToObject(lg.log, "now", (double)env.now_ms)) {
-            cJSON_Delete(lg.log);
+        if (replay_log_begin(&lg, env.now_ms) < 0)
             return -1;
-        }
         env.count_events = 1;
         env.raw_payloads = 0;
-        env.random64 = replay_record_rand;
+        env.random64 = replay_log_rand;
         env.random_ud = &lg;
     } else if (!(events = cJSON_CreateArray())) {
         return -1;
@@ -1289,7 +1196,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
 
     if (was == PEND_TIMER && fr->started && timer_row(rt, fr, 0) < 0) {
         cJSON_Delete(events);
-        cJSON_Delete(lg.log);
+        replay_log_discard(&lg);
         return -1;
     }
     for (;;) {
@@ -1314,7 +1221,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
             }
             asl_error_clear(&err);
         }
-        if (lg.log && replay_note(&lg, fr) < 0) {
+        if (lg.log && replay_log_note(&lg, fr->started ? &fr->out : NULL) < 0) {
             rc = -1;
             break;
         }
@@ -1363,7 +1270,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         rc = ADVANCE_HISTORY_FULL;
     if (rc < 0 || rc == ADVANCE_HISTORY_FULL) {
         cJSON_Delete(events);
-        cJSON_Delete(lg.log);
+        replay_log_discard(&lg);
         return rc == ADVANCE_HISTORY_FULL ? rc : -1;
     }
     ex->next_event += n;
@@ -1372,8 +1279,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         rc = write_history(rt, fr, events, first, with_state);
         cJSON_Delete(events);
     } else {
-        rc = write_history_text(rt, fr, print_json(lg.log), n, first, with_state);
-        cJSON_Delete(lg.log);
+        rc = write_history_text(rt, fr, replay_log_finish(&lg), n, first, with_state);
     }
     if (rc < 0)
         return -1;
@@ -2278,127 +2184,34 @@ cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int 
     return res;
 }
 
-/* Rebuilding the events of the execution's own frame from its replay logs
- * (see replay_note): the same engine calls with the same inputs, in order. */
-typedef struct replay_s {
-    const machine_ver_t *mv;
-    cJSON *input;
-    char *id, *name;
-    asl_exec_info_t info;
-    cJSON *cursor;
-    const cJSON *rnd;   /* next recorded random draw */
-    int broken;
-} replay_t;
-
-static int replay_open(runtime_t *rt, const char *execution_id, replay_t *rp)
+/* The replay of one execution's history: its row and definition version. */
+static replay_t *replay_open(runtime_t *rt, const char *execution_id)
 {
-    memset(rp, 0, sizeof *rp);
+    replay_t *rp = NULL;
     sqlite3_stmt *s = store_prepare(rt->st, SQL_DESCRIBE);
     if (!s)
-        return -1;
+        return NULL;
     sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
-        rp->mv = machines_get_version(rt->machines, (const char *)sqlite3_column_text(s, 1),
-                                      sqlite3_column_int(s, 11));
-        rp->id = xstrdup(execution_id);
-        rp->name = xstrdup((const char *)sqlite3_column_text(s, 2));
-        rp->input = cJSON_Parse((const char *)sqlite3_column_text(s, 6));
-        rp->info.start_time_ms = sqlite3_column_int64(s, 4);
+        const machine_ver_t *mv = machines_get_version(
+            rt->machines, (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 11));
+        cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(s, 6));
+        rp = mv && input ? replay_new(mv->machine, mv->name, execution_id,
+                                      (const char *)sqlite3_column_text(s, 2), input,
+                                      sqlite3_column_int64(s, 4))
+                         : NULL;
+        if (!rp)
+            cJSON_Delete(input);
     }
     sqlite3_reset(s);
-    if (!rp->mv || !rp->id || !rp->name || !rp->input) {
-        rp->broken = 1;
-        return -1;
-    }
-    rp->info.execution_id = rp->id;
-    rp->info.execution_name = rp->name;
-    rp->info.execution_input = rp->input;
-    rp->info.state_machine_id = rp->mv->name;
-    rp->info.state_machine_name = rp->mv->name;
-    rp->info.instance_id = rp->id;
-    return 0;
-}
-
-static void replay_close(replay_t *rp)
-{
-    cJSON_Delete(rp->input);
-    cJSON_Delete(rp->cursor);
-    free(rp->id);
-    free(rp->name);
-}
-
-static uint64_t replay_rand(void *ud)
-{
-    replay_t *rp = ud;
-    uint64_t v = 0;
-    if (cJSON_IsString(rp->rnd))
-        v = strtoull(rp->rnd->valuestring, NULL, 10);
-    if (rp->rnd)
-        rp->rnd = rp->rnd->next;
-    return v;
-}
-
-/* Appends the events of one logged advance to `out`. */
-static int replay_row(replay_t *rp, cJSON *log, cJSON *out)
-{
-    const cJSON *now = cJSON_GetObjectItemCaseSensitive(log, "now");
-    const cJSON *rnd = cJSON_GetObjectItemCaseSensitive(log, "rnd");
-    cJSON *steps = cJSON_GetObjectItemCaseSensitive(log, "steps");
-    asl_env_t env = {.now_ms = cJSON_IsNumber(now) ? (int64_t)now->valuedouble : 0,
-                     .random64 = replay_rand, .random_ud = rp};
-    rp->rnd = rnd ? rnd->child : NULL;
-    for (cJSON *it = steps ? steps->child : NULL; it && !rp->broken; it = it->next) {
-        asl_step_t step;
-        memset(&step, 0, sizeof step);
-        int rc;
-        if (cJSON_IsString(it) && strcmp(it->valuestring, "s") == 0) {
-            rc = asl_exec_start(rp->mv->machine, rp->input, &rp->info, &env, &step);
-        } else {
-            asl_outcome_t oc = {0};
-            cJSON *v;
-            if (cJSON_IsString(it)) {
-                oc.kind = it->valuestring[0] == 't' ? ASL_OUTCOME_TIMER : ASL_OUTCOME_NONE;
-            } else if ((v = cJSON_DetachItemFromObjectCaseSensitive(it, "r"))) {
-                oc.kind = ASL_OUTCOME_TASK_SUCCEEDED;
-                oc.result = v;
-            } else if ((v = cJSON_DetachItemFromObjectCaseSensitive(it, "k"))) {
-                oc.kind = ASL_OUTCOME_CHILDREN;
-                oc.children = v;
-            } else {
-                const cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "e");
-                const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "c");
-                oc.kind = ASL_OUTCOME_TASK_FAILED;
-                oc.error = cJSON_IsString(e) ? e->valuestring : NULL;
-                oc.cause = cJSON_IsString(c) ? c->valuestring : NULL;
-            }
-            asl_error_t err = {0};
-            cJSON *cur = rp->cursor;
-            rp->cursor = NULL;
-            rc = cur ? asl_exec_resume(rp->mv->machine, cur, &oc, &rp->info, &env, &step, &err)
-                     : -1;
-            asl_error_clear(&err);
-            cJSON_Delete(oc.result);
-            cJSON_Delete(oc.children);
-        }
-        if (rc < 0) {
-            rp->broken = 1;
-            asl_step_clear(&step);
-            break;
-        }
-        cJSON *ev;
-        while (step.events && (ev = cJSON_DetachItemFromArray(step.events, 0)))
-            cJSON_AddItemToArray(out, ev);
-        rp->cursor = asl_step_take_cursor(&step);
-        asl_step_clear(&step);
-    }
-    return rp->broken ? -1 : 0;
+    return rp;
 }
 
 cJSON *runtime_history(runtime_t *rt, const char *execution_id)
 {
     if (runtime_is_done(rt, execution_id) < 0 && !exec_find(rt, execution_id))
         return NULL;
-    replay_t rp;
+    replay_t *rp = NULL;
     int have_rp = 0;
     sqlite3_stmt *s = store_prepare(rt->st, SQL_HISTORY);
     if (!s)
@@ -2416,10 +2229,10 @@ cJSON *runtime_history(runtime_t *rt, const char *execution_id)
         if (text && text[0] == '{' && frame && !frame[0]) {
             cJSON *log = cJSON_Parse(text);
             evs = cJSON_CreateArray();
-            if (!have_rp && (have_rp = 1) && replay_open(rt, execution_id, &rp) < 0)
+            if (!have_rp && (have_rp = 1) && !(rp = replay_open(rt, execution_id)))
                 log_error("execution %s: cannot read its row or state machine to replay its "
                           "history", execution_id);
-            if (!log || !evs || rp.broken || replay_row(&rp, log, evs) < 0)
+            if (!log || !evs || !rp || replay_row(rp, log, evs) < 0)
                 log_error("execution %s: history from event %" PRId64 " cannot be replayed",
                           execution_id, id);
             else if (cJSON_GetArraySize(evs) != last - id + 1)
@@ -2448,8 +2261,7 @@ cJSON *runtime_history(runtime_t *rt, const char *execution_id)
         cJSON_Delete(evs);
     }
     sqlite3_reset(s);
-    if (have_rp)
-        replay_close(&rp);
+    replay_free(rp);
     return res;
 }
 
