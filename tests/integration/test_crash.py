@@ -104,6 +104,15 @@ class CrashRecovery(DaemonTestCase):
                 break
             time.sleep(0.1)
         self.assertEqual(body["executions"], [], "executions still RUNNING")
+        # Every history comes back whole after the crashes (the execution's
+        # own steps are replay logs rebuilt on read, docs/architecture.md).
+        histories, outputs = {}, {}
+        for eid in {eid for eid, _ in acked.values()}:
+            st, _, h = d.request("GET", f"/executions/{eid}/history")
+            self.assertEqual(st, 200, eid)
+            histories[eid] = h["events"]
+            _, _, desc = d.request("GET", f"/executions/{eid}")
+            outputs[eid] = (desc["status"], desc.get("output"))
         self.assertEqual(d.stop(), 0)
 
         db = sqlite3.connect(db_path)
@@ -114,6 +123,19 @@ class CrashRecovery(DaemonTestCase):
         for eid in ids:
             self.assertIn(rows.get(eid), ("SUCCEEDED", "FAILED"), eid)
         self.assertEqual(q("SELECT count(*) FROM executions WHERE status = 'RUNNING'"), [(0,)])
+
+        last_ids = dict(q("SELECT execution_id, max(last_id) FROM history GROUP BY execution_id"))
+        charges = dict(q("SELECT o.execution_id, p.payment_id FROM payments p JOIN orders o "
+                         "USING (order_id) WHERE p.status = 'CHARGED'"))
+        for eid, evs in histories.items():
+            self.assertEqual([e["id"] for e in evs], list(range(1, last_ids[eid] + 1)), eid)
+            status, output = outputs[eid]
+            self.assertEqual(evs[-1]["type"], "Execution" + status.capitalize(), eid)
+            if status == "SUCCEEDED":
+                self.assertEqual(evs[-1]["details"]["output"], output, eid)
+                paid = [e["details"]["output"] for e in evs if e["type"] == "TaskSucceeded"
+                        and e["details"].get("resource") == "payment.process"]
+                self.assertEqual([p["paymentId"] for p in paid], [charges.get(eid)], eid)
 
         # Exactly one order per execution, in the state its execution says.
         per_exec = dict(q("SELECT execution_id, count(*) FROM orders GROUP BY execution_id"))
