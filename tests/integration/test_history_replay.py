@@ -93,6 +93,13 @@ SAME = {
                   "Bad": {"Type": "Task", "Resource": "sagad:fail", "End": True},
                   "Ok": {"Type": "Task", "Resource": "sagad:echo", "End": True}}}},
         "Done": {"Type": "Succeed"}}}, {"items": [1, 2, 3]}),
+    # Thousands of transitions without a wait: the engine yields
+    # (ASL_STEP_CONTINUE) and the log spans several advances fed "no outcome".
+    "long_loop": ({"StartAt": "Inc", "States": {
+        "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "More"},
+        "More": {"Type": "Choice", "Choices": [
+            {"Variable": "$.i", "NumericLessThan": 1200, "Next": "Inc"}], "Default": "End"},
+        "End": {"Type": "Succeed"}}}, {"i": 0}),
 }
 
 
@@ -190,11 +197,14 @@ class HistoryReplay(DaemonTestCase):
             db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
             logs = db.execute("SELECT count(*) FROM history WHERE frame = '' AND "
                               "events LIKE '{%'").fetchone()[0]
+            yields = db.execute("SELECT count(*) FROM history WHERE frame = '' AND "
+                                "events LIKE '{\"steps\":[\"n\"%'").fetchone()[0]
             db.close()
             if fmt == "events":
                 self.assertEqual(logs, 0)
             else:
                 self.assertGreater(logs, len(SAME))
+                self.assertGreater(yields, 0, "long_loop yielded between advances")
         for name in SAME:
             self.assertEqual(got[("replay", name)], got[("events", name)], name)
         self.assertEqual(got[("replay", "choice_fail")][0], "FAILED")
