@@ -11,7 +11,7 @@
 
 typedef struct store_s store_t;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Opens (creating it and its directory when missing) and migrates `path`
  * (":memory:" works). On success *out is the store: close with store_close.

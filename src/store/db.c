@@ -118,6 +118,10 @@ static const char *const migrations[] = {
     "  SELECT seq, event_id, payload, created_ms FROM outbox ORDER BY seq;"
     "DROP TABLE outbox;"
     "ALTER TABLE outbox_v2 RENAME TO outbox;",
+    /* 2 -> 3 */
+    /* GET /orders lists newest first by rowid (insertion order) instead: one
+     * B-tree write less per order. */
+    "DROP INDEX IF EXISTS orders_by_created;",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

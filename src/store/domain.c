@@ -220,8 +220,9 @@ int domain_order_by_execution(store_t *st, const char *execution_id, cJSON **out
 
 int domain_order_list(store_t *st, int limit, cJSON **out)
 {
+    /* Newest first: rowids follow insertion (no index needed, schema 3). */
     sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
-                                        "ORDER BY created_ms DESC, rowid DESC LIMIT ?1");
+                                        "ORDER BY rowid DESC LIMIT ?1");
     *out = NULL;
     if (!s)
         return DOMAIN_ERR_DB;

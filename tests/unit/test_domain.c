@@ -211,10 +211,12 @@ static void test_orders(void **state)
     cJSON_Delete(o);
     assert_int_equal(domain_order_by_execution(c->st, "exec-z", &o), DOMAIN_ERR_NOT_FOUND);
 
+    /* Newest first in the order they were written (schema 3 lists by rowid),
+     * whatever clock each handler call saw. */
     assert_int_equal(domain_order_list(c->st, 10, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 3);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, b);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "orderId")->valuestring, b2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, b2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "orderId")->valuestring, b);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 2), "orderId")->valuestring, a);
     cJSON_Delete(o);
     assert_int_equal(domain_order_list(c->st, 2, &o), 0);

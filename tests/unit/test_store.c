@@ -110,7 +110,7 @@ static void test_migration_2_keeps_outbox_rows(void **state)
     store_t *st;
     char err[256];
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(query_int(st, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(query_int(st, "SELECT count(*) FROM outbox"), 2);
     assert_int_equal(query_int(st, "SELECT min(seq) FROM outbox"), 2);
     assert_int_equal(query_int(st, "SELECT count(*) FROM outbox WHERE seq = 3 AND event_id = 'c'"
@@ -118,6 +118,20 @@ static void test_migration_2_keeps_outbox_rows(void **state)
     assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"
                                    " AND sql LIKE '%AUTOINCREMENT%'"), 0);
     assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'"), 0);
+    store_close(st);
+}
+
+/* Schema 3 drops orders_by_created (GET /orders lists by rowid). */
+static void test_schema_3_has_no_created_index(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                   "name = 'orders_by_created'"), 0);
+    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                   "name = 'orders_by_execution'"), 1);
     store_close(st);
 }
 
@@ -190,6 +204,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_migrates_and_sets_pragmas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_2_keeps_outbox_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_3_has_no_created_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_reuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_rolls_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),
