@@ -241,6 +241,26 @@ class HistoryReplay(DaemonTestCase):
             db.close()
             self.assertEqual(kinds, {"[" if first == "events" else "{"})
 
+    def test_replay_uses_the_version_it_ran(self):
+        """Replacing a definition does not change the history of executions
+        that ran an earlier version, also after a restart."""
+        d = self.daemon()
+        v1 = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a",
+                                                "End": True}}}
+        v2 = {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 2, "ResultPath": "$.b",
+                                                "Next": "C"}, "C": {"Type": "Succeed"}}}
+        d.request("PUT", "/state-machines/versions", v1)
+        _, _, desc = d.request("POST", "/state-machines/versions/executions?wait=5", {"input": {}})
+        st, _, body = d.request("PUT", "/state-machines/versions", v2)
+        self.assertEqual((st, body["version"]), (200, 2), body)
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
+        self.assertEqual([(e["type"], e["details"].get("name")) for e in h["events"]],
+                         [("ExecutionStarted", None), ("PassStateEntered", "A"),
+                          ("PassStateExited", "A"), ("ExecutionSucceeded", None)])
+        self.assertEqual(h["events"][-1]["details"]["output"], {"a": 1})
+
     def test_replay_across_kill9(self):
         d = self.daemon(payment_latency_ms=0, payment_failure_rate=0)
         eid, desc, evs = self.run_machine(d, kill_during_wait=True)
