@@ -1304,63 +1304,58 @@ static int start_common(run_t *r, const cJSON *input)
     return 0;
 }
 
+/* A run of one engine call; `lean`: count the events, build none. */
+static void run_init(run_t *r, const asl_machine_t *m, const asl_exec_info_t *info,
+                     const asl_env_t *env, asl_step_t *step, int lean)
+{
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    r->info = info;
+    r->env = env;
+    r->step = step;
+    r->lean = lean;
+}
+
+/* What the step reports of the run's transitions and events. */
+static void run_counts(const run_t *r, asl_step_t *step)
+{
+    step->n_transitions = r->transitions;
+    step->n_events = r->n_events;
+}
+
 static int exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
-                      const asl_env_t *env, asl_step_t *step, int lean, size_t *counts)
+                      const asl_env_t *env, asl_step_t *step, int lean)
 {
     run_t r;
-    memset(&r, 0, sizeof r);
-    r.m = m;
-    r.info = info;
-    r.env = env;
-    r.step = step;
-    r.lean = lean;
+    run_init(&r, m, info, env, step, lean);
     int rc = start_common(&r, input);
-    if (counts) {
-        counts[0] = r.transitions;
-        counts[1] = r.n_events;
-    }
+    run_counts(&r, step);
     return rc;
 }
 
 int asl_exec_start(const asl_machine_t *m, const cJSON *input, const asl_exec_info_t *info,
                    const asl_env_t *env, asl_step_t *step)
 {
-    size_t c[2] = {0, 0};
-    int rc = exec_start(m, input, info, env, step, env && env->count_events, c);
-    step->n_transitions = c[0];
-    step->n_events = c[1];
-    return rc;
+    return exec_start(m, input, info, env, step, env && env->count_events);
 }
 
 static int exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
-                            const asl_env_t *env, asl_step_t *step, int lean, size_t *counts)
+                            const asl_env_t *env, asl_step_t *step, int lean)
 {
     run_t r;
-    memset(&r, 0, sizeof r);
-    r.m = child->machine;
-    r.info = info;
-    r.env = env;
-    r.step = step;
-    r.lean = lean;
+    run_init(&r, child->machine, info, env, step, lean);
     r.child_kind = child->kind;
     r.parent = strdup(child->parent_state ? child->parent_state : "");
     r.index = child->index;
     int rc = start_common(&r, child->input);
-    if (counts) {
-        counts[0] = r.transitions;
-        counts[1] = r.n_events;
-    }
+    run_counts(&r, step);
     return rc;
 }
 
 int asl_exec_start_child(const asl_child_t *child, const asl_exec_info_t *info,
                          const asl_env_t *env, asl_step_t *step)
 {
-    size_t c[2] = {0, 0};
-    int rc = exec_start_child(child, info, env, step, env && env->count_events, c);
-    step->n_transitions = c[0];
-    step->n_events = c[1];
-    return rc;
+    return exec_start_child(child, info, env, step, env && env->count_events);
 }
 
 /* Task finished successfully with `result` (consumed). */
@@ -1546,7 +1541,7 @@ static int children_done(run_t *r, cJSON *children)
 
 static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
                   const asl_exec_info_t *info, const asl_env_t *env, asl_step_t *step,
-                  asl_error_t *err, int lean, size_t *counts)
+                  asl_error_t *err, int lean)
 {
     asl_outcome_t none = {0};
     if (!oc)
@@ -1556,12 +1551,7 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
     oc->children = NULL;
     memset(step, 0, sizeof *step);
     run_t r;
-    memset(&r, 0, sizeof r);
-    r.m = m;
-    r.info = info;
-    r.env = env;
-    r.step = step;
-    r.lean = lean;
+    run_init(&r, m, info, env, step, lean);
     int phase = load_cursor(&r, cursor, err);
     int ok = phase >= 0;
     if (ok) {
@@ -1622,10 +1612,7 @@ static int resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
     if (rc == R_NEXT)
         drive(&r, 1);
 out:
-    if (counts) {
-        counts[0] = r.transitions;
-        counts[1] = r.n_events;
-    }
+    run_counts(&r, step);
     cJSON_Delete(phase == PH_TASK ? NULL : result);
     if (phase != PH_CHILDREN)
         cJSON_Delete(children);
@@ -1637,11 +1624,7 @@ int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *outcom
                     const asl_exec_info_t *info, const asl_env_t *env,
                     asl_step_t *step, asl_error_t *err)
 {
-    size_t c[2] = {0, 0};
-    int rc = resume(m, cursor, outcome, info, env, step, err, env && env->count_events, c);
-    step->n_transitions = c[0];
-    step->n_events = c[1];
-    return rc;
+    return resume(m, cursor, outcome, info, env, step, err, env && env->count_events);
 }
 
 int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
@@ -1790,10 +1773,10 @@ static int builtin_task(const char *resource, const cJSON *input, cJSON **result
 }
 
 /* Moves the step's events to the caller's array and counts them. */
-static void collect_events(driver_t *d, asl_step_t *st, const size_t *counts)
+static void collect_events(driver_t *d, asl_step_t *st)
 {
-    d->res->n_transitions += counts[0];
-    d->res->n_events += counts[1];
+    d->res->n_transitions += st->n_transitions;
+    d->res->n_events += st->n_events;
     if (d->o && d->o->events) {
         cJSON *e;
         while ((e = cJSON_DetachItemFromArray(st->events, 0)) != NULL)
@@ -1825,12 +1808,11 @@ static cJSON *run_children_sync(driver_t *d, asl_step_t *st)
         while (!stop && started < n && started - done < (interleave ? limit : 1)) {
             fiber_t *f = &fs[started];
             f->m = st->children[started].machine;
-            size_t tr[2] = {0, 0};
-            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean, tr) != 0) {
+            if (exec_start_child(&st->children[started], &d->info, &d->env, &f->step, d->lean) != 0) {
                 d->aborted = 1;
                 break;
             }
-            collect_events(d, &f->step, tr);
+            collect_events(d, &f->step);
             started++;
         }
         if (started == done)
@@ -1939,11 +1921,10 @@ static void advance(driver_t *d, fiber_t *f)
     }
     cJSON *cursor = asl_step_take_cursor(st);
     asl_step_clear(st);
-    size_t tr[2] = {0, 0};
-    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean, tr) != 0)
+    if (resume(f->m, cursor, &oc, &d->info, &d->env, st, NULL, d->lean) != 0)
         d->aborted = 1;
     else
-        collect_events(d, st, tr);
+        collect_events(d, st);
     asl_error_clear(&terr);
 }
 
@@ -1976,10 +1957,9 @@ int asl_run(const asl_machine_t *m, const cJSON *input, const asl_run_opts_t *op
     fiber_t f;
     memset(&f, 0, sizeof f);
     f.m = m;
-    size_t tr[2] = {0, 0};
-    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean, tr) != 0)
+    if (exec_start(m, input, &d.info, &d.env, &f.step, d.lean) != 0)
         return -1;
-    collect_events(&d, &f.step, tr);
+    collect_events(&d, &f.step);
     while (!f.result && !d.aborted)
         advance(&d, &f);
     if (d.aborted) {
