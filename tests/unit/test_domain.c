@@ -18,28 +18,20 @@
 #include "handlers/handlers.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "testdb.h"
 
 typedef struct {
     char path[64];
     store_t *st;
 } ctx_t;
 
-static void remove_db(const char *path)
-{
-    char p[96];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
 
 static int setup(void **state)
 {
     ctx_t *c = calloc(1, sizeof *c);
     char err[256];
     snprintf(c->path, sizeof c->path, "/tmp/sagad-domain-%d.db", (int)getpid());
-    remove_db(c->path);
+    testdb_remove(c->path);
     if (store_open(c->path, &c->st, err, sizeof err) < 0)
         return -1;
     *state = c;
@@ -50,7 +42,7 @@ static int teardown(void **state)
 {
     ctx_t *c = *state;
     store_close(c->st);
-    remove_db(c->path);
+    testdb_remove(c->path);
     free(c);
     return 0;
 }

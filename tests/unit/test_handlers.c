@@ -22,6 +22,7 @@
 #include "handlers/payment.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "testdb.h"
 
 typedef struct {
     char path[64];
@@ -35,7 +36,7 @@ static int setup(void **state)
     ctx_t *c = calloc(1, sizeof *c);
     char err[256];
     snprintf(c->path, sizeof c->path, "/tmp/sagad-handlers-%d.db", (int)getpid());
-    unlink(c->path);
+    testdb_remove(c->path);
     if (store_open(c->path, &c->st, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
@@ -52,13 +53,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ctx_t *c = *state;
-    char p[96];
     store_close(c->st);
-    unlink(c->path);
-    snprintf(p, sizeof p, "%s-wal", c->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", c->path);
-    unlink(p);
+    testdb_remove(c->path);
     handler_reset();
     free(c);
     return 0;

@@ -20,6 +20,7 @@
 #include "handlers/handlers.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "testdb.h"
 
 static cJSON *load_saga(void)
 {
@@ -133,7 +134,7 @@ static int setup(void **state)
     ctx_t *c = calloc(1, sizeof *c);
     char err[256];
     snprintf(c->path, sizeof c->path, "/tmp/sagad-saga-%d.db", (int)getpid());
-    unlink(c->path);
+    testdb_remove(c->path);
     if (store_open(c->path, &c->st, err, sizeof err) < 0)
         return -1;
     config_defaults(&c->cfg);
@@ -147,13 +148,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ctx_t *c = *state;
-    char p[96];
     store_close(c->st);
-    unlink(c->path);
-    snprintf(p, sizeof p, "%s-wal", c->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", c->path);
-    unlink(p);
+    testdb_remove(c->path);
     handler_reset();
     free(c);
     return 0;

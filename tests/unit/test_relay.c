@@ -26,6 +26,7 @@
 #include "events/outbox.h"
 #include "events/relay.h"
 #include "store/db.h"
+#include "testdb.h"
 
 #define CHANNEL "sagad.test.events"
 
@@ -265,7 +266,7 @@ static int setup(void **state)
     ctx_t *c = calloc(1, sizeof *c);
     char err[256];
     snprintf(c->path, sizeof c->path, "/tmp/sagad-relay-%d.db", (int)getpid());
-    unlink(c->path);
+    testdb_remove(c->path);
     if (store_open(c->path, &c->st, err, sizeof err) < 0)
         return -1;
     uv_loop_init(&c->loop);
@@ -278,7 +279,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ctx_t *c = *state;
-    char p[96];
     if (c->relay)
         close_relay(c);
     redis_stop(c);
@@ -287,11 +287,7 @@ static int teardown(void **state)
     uv_run(&c->loop, UV_RUN_NOWAIT);
     int rc = uv_loop_close(&c->loop);
     store_close(c->st);
-    unlink(c->path);
-    snprintf(p, sizeof p, "%s-wal", c->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", c->path);
-    unlink(p);
+    testdb_remove(c->path);
     free(c);
     return rc == 0 ? 0 : -1;
 }

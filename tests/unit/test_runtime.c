@@ -17,6 +17,7 @@
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
 #include "store/db.h"
+#include "testdb.h"
 
 typedef struct fixture_s {
     char path[64];
@@ -51,9 +52,8 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     strcpy(f->path, "/tmp/sagad-rt-XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
+    if (testdb_path(f->path) < 0)
+        return -1;
     uv_loop_init(&f->loop);
     config_defaults(&f->cfg);
     char err[256];
@@ -89,12 +89,7 @@ static int teardown(void **state)
     store_close(f->st);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     uv_loop_close(&f->loop);
-    char p[96];
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
+    testdb_remove(f->path);
     handler_reset();
     free(f);
     return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "testdb.h"
 
 static char path[64];
 
@@ -19,23 +20,13 @@ static int setup(void **state)
 {
     (void)state;
     strcpy(path, "/tmp/sagad-store-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    return 0;
+    return testdb_path(path);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[96];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
+    testdb_remove(path);
     return 0;
 }
 

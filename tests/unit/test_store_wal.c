@@ -15,6 +15,7 @@
 
 #include "store/db.h"
 #include "store/wal.h"
+#include "testdb.h"
 
 static char path[64];
 
@@ -22,23 +23,13 @@ static int setup(void **state)
 {
     (void)state;
     strcpy(path, "/tmp/sagad-wal-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    return 0;
+    return testdb_path(path);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[96];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
+    testdb_remove(path);
     return 0;
 }
 
