@@ -41,6 +41,11 @@ char *asl_json_print(const cJSON *v);
 /* The same, also storing strlen of the text in *len (if len is not NULL). */
 char *asl_json_print_len(const cJSON *v, size_t *len);
 
+/* A cJSON_Raw item (caller frees with cJSON_Delete) that owns `text`, JSON
+ * already printed: embedding it prints it as is, with no copy. `text` is
+ * taken; it is freed when the item cannot be made. NULL text gives NULL. */
+cJSON *asl_json_raw(char *text);
+
 /* The same, taking `text` (text_len bytes, what asl_json_print gives for
  * `node`) wherever `node` occurs in v instead of printing it again. node must
  * be alive and unchanged since text was printed. */

@@ -124,20 +124,8 @@ static const char *add_payload(run_t *r, cJSON *d, const char *key, const cJSON 
     }
     if (v && (text || (r->env && r->env->raw_payloads))) {
         /* One print instead of a deep copy that would be printed later. */
-        cJSON *raw = NULL;
-        if (!text && same) {
-            raw = cJSON_CreateRaw(same);
-        } else {
-            if (!text)
-                text = asl_json_print(v);
-            raw = text ? cJSON_CreateRaw("") : NULL;
-            if (raw) {
-                cJSON_free(raw->valuestring);
-                raw->valuestring = text;
-            } else {
-                free(text);
-            }
-        }
+        cJSON *raw = !text && same ? cJSON_CreateRaw(same)
+                                   : asl_json_raw(text ? text : asl_json_print(v));
         if (raw) {
             add_item(d, key, raw);
             return raw->valuestring;

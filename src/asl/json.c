@@ -351,6 +351,18 @@ char *asl_json_print(const cJSON *v)
     return asl_json_print_len(v, NULL);
 }
 
+cJSON *asl_json_raw(char *text)
+{
+    cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
+    if (!raw) {
+        free(text);
+        return NULL;
+    }
+    cJSON_free(raw->valuestring);
+    raw->valuestring = text;
+    return raw;
+}
+
 int asl_json_check_size(size_t size, const char *what, asl_error_t *err)
 {
     if (size > ASL_PAYLOAD_LIMIT)

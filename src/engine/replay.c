@@ -39,18 +39,11 @@ uint64_t replay_log_rand(void *ud)
 /* {key: v printed once, as a raw item}; v NULL is JSON null. */
 static cJSON *raw_member(const char *key, const cJSON *v)
 {
-    char *text = v ? asl_json_print(v) : NULL;
-    cJSON *o = cJSON_CreateObject();
-    cJSON *raw = cJSON_CreateRaw(v ? "" : "null");
-    if (!o || !raw || (v && !text)) {
-        free(text);
+    cJSON *raw = v ? asl_json_raw(asl_json_print(v)) : cJSON_CreateRaw("null");
+    cJSON *o = raw ? cJSON_CreateObject() : NULL;
+    if (!o) {
         cJSON_Delete(raw);
-        cJSON_Delete(o);
         return NULL;
-    }
-    if (text) {
-        cJSON_free(raw->valuestring);
-        raw->valuestring = text;
     }
     cJSON_AddItemToObject(o, key, raw);
     return o;
