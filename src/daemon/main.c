@@ -10,6 +10,7 @@
 #include "handlers/handlers.h"
 #include "http/server.h"
 #include "store/db.h"
+#include "store/fault.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -249,6 +250,13 @@ int main(int argc, char **argv)
 
     if ((rc = start_signals(&app)) < 0) {
         log_error("cannot install signal handlers: %s", uv_strerror(rc));
+        return 1;
+    }
+
+    /* Tests break the disk of a running daemon through this (store/fault.h). */
+    const char *fault_file = getenv("SAGAD_FAULT_FILE");
+    if (fault_file && *fault_file && store_fault_install_file(fault_file) < 0) {
+        log_error("cannot install the fault-injection VFS for SAGAD_FAULT_FILE");
         return 1;
     }
 
