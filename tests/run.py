@@ -75,7 +75,9 @@ def run_integration(build, pattern, totals):
         t0 = time.time()
         runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1, resultclass=CountingResult)
         res = runner.run(suite)
-        failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+        # A test can both error and fail (in tearDown): count it once.
+        bad = {id(t) for t, _ in res.failures + res.errors} | {id(t) for t in res.unexpectedSuccesses}
+        failed = len(bad)
         passed = res.testsRun - failed - len(res.skipped)
         print(f"[{build}] {modname}: {passed} passed, {failed} failed, "
               f"{len(res.skipped)} skipped ({time.time() - t0:.1f}s)")
