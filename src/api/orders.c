@@ -1,6 +1,7 @@
-/* Routes of the order saga's domain (SPEC §4, §5): POST /order starts the
- * saga with the body as input; orders and stock are read from their tables. */
-#include "api/api.h"
+/* Routes of the order saga's domain: POST /order starts the saga with the
+ * body as input; orders and stock are read from their tables. */
+#include "api/orders.h"
+#include "api/executions.h"
 #include "store/domain.h"
 
 #include <stdlib.h>
@@ -119,7 +120,7 @@ static void on_put_stock(http_request_t *req, void *ud)
     reply_domain(req, rc, o, NULL, "ItemDoesNotExist", "item");
 }
 
-int api_register_orders(http_server_t *srv, api_t *api)
+int api_orders_register(http_server_t *srv, api_t *api)
 {
     int rc = 0;
     rc |= http_server_route(srv, "POST", "/order", on_order, api);

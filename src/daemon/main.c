@@ -3,7 +3,9 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/notify.h"
-#include "api/api.h"
+#include "api/executions.h"
+#include "api/metrics.h"
+#include "api/orders.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
@@ -306,7 +308,10 @@ int main(int argc, char **argv)
     app.api.health = relay_health;
     app.api.health_ud = &app;
     app.api.relay = app.relay;
-    if (api_register(app.http, &app.api) < 0 || api_register_metrics(app.http, &app.api) < 0) {
+    /* Each route group registers its own routes; a domain adds its group here. */
+    if (api_executions_register(app.http, &app.api) < 0 ||
+        api_orders_register(app.http, &app.api) < 0 ||
+        api_metrics_register(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }
