@@ -14,6 +14,7 @@
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
+#include "order/schema.h"
 #include "store/db.h"
 #include "store/domain.h"
 
@@ -257,7 +258,7 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     char err[512];
     store_t *st = NULL;
     machines_t *reg = NULL;
-    if (store_open(db, &st, err, sizeof err) < 0) {
+    if (order_schema_register() < 0 || store_open(db, &st, err, sizeof err) < 0) {
         fprintf(stderr, "engine: %s\n", err);
         return 1;
     }

@@ -11,6 +11,7 @@
 #include "events/relay.h"
 #include "handlers/handlers.h"
 #include "http/server.h"
+#include "order/schema.h"
 #include "store/db.h"
 
 #include <signal.h>
@@ -255,6 +256,11 @@ int main(int argc, char **argv)
     }
 
     char err[512];
+    /* Domains add their tables before the database is opened and migrated. */
+    if (order_schema_register() < 0) {
+        log_error("cannot register the order schema");
+        return 1;
+    }
     if (store_open(app.cfg.database, &app.store, err, sizeof err) < 0) {
         log_error("%s", err);
         return 1;

@@ -1,6 +1,7 @@
-/* Unit tests for the domain queries (store/domain.h) on a real SQLite file:
- * the coffee-beans seed of a fresh database, stock get/list/set, orders by id,
- * by execution and newest first, quantity parsing and time formatting. */
+/* Unit tests for the order domain on a real SQLite file: its schema joined to
+ * the store's migrations (the layout the build before the move wrote, the
+ * 2 -> 3 step), the coffee-beans seed, stock get/list/set, orders by id, by
+ * execution and newest first, quantity parsing and time formatting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "handlers/handlers.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "order/schema.h"
 #include "testdb.h"
 
 typedef struct {
@@ -220,14 +222,76 @@ static void test_orders(void **state)
     handler_reset();
 }
 
+/* sqlite_master in rowid order, as the build before the move wrote it: the
+ * order tables right after the store's version-1 tables. */
+static void test_fresh_layout_as_before(void **state)
+{
+    ctx_t *c = *state;
+    static const char *const names[] = {
+        "state_machines", "sqlite_autoindex_state_machines_1", "executions",
+        "sqlite_autoindex_executions_1", "sqlite_autoindex_executions_2", "executions_running",
+        "history", "sqlite_autoindex_history_1", "timers", "timers_due", "sqlite_sequence",
+        "orders", "sqlite_autoindex_orders_1", "orders_by_execution", "stock",
+        "sqlite_autoindex_stock_1", "payments", "sqlite_autoindex_payments_1",
+        "sqlite_autoindex_payments_2", "payments_by_order", "reservations", "outbox",
+    };
+    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), 3);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(store_db(c->st), "SELECT name FROM sqlite_master ORDER BY rowid",
+                                        -1, &s, NULL), SQLITE_OK);
+    size_t n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(n < sizeof names / sizeof *names);
+        assert_string_equal((const char *)sqlite3_column_text(s, 0), names[n]);
+        n++;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(n, sizeof names / sizeof *names);
+    assert_int_equal(testdb_int(c->st, "SELECT quantity FROM stock WHERE item_id = 'coffee-beans'"), 5);
+}
+
+static void test_stock_never_negative(void **state)
+{
+    ctx_t *c = *state;
+    assert_int_not_equal(sqlite3_exec(store_db(c->st), "INSERT INTO stock VALUES ('n', -1, 0)",
+                                      NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Schema 3 drops orders_by_created (GET /orders lists by rowid); a version-2
+ * database loses the index and keeps its orders. */
+static void test_step_3_drops_created_index(void **state)
+{
+    ctx_t *c = *state;
+    char err[256];
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                   "name = 'orders_by_created'"), 0);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                   "name = 'orders_by_execution'"), 1);
+    assert_int_equal(sqlite3_exec(store_db(c->st),
+        "CREATE INDEX orders_by_created ON orders (created_ms);"
+        "INSERT INTO orders (order_id, execution_id, item_id, quantity, status, created_ms,"
+        " updated_ms) VALUES ('o1', 'e1', 'coffee-beans', 1, 'PENDING', 1, 1);"
+        "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+    store_close(c->st);
+    assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
+    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), 3);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE name = 'orders_by_created'"), 0);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM orders WHERE order_id = 'o1'"), 1);
+}
+
 int main(void)
 {
+    if (order_schema_register() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_seed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_set_get_list, setup, teardown),
         cmocka_unit_test(test_quantity_from_json),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test_setup_teardown(test_orders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_layout_as_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_3_drops_created_index, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

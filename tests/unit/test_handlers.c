@@ -22,6 +22,7 @@
 #include "handlers/payment.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "order/schema.h"
 #include "testdb.h"
 
 typedef struct {
@@ -725,6 +726,8 @@ static void test_events_publish(void **state)
 
 int main(void)
 {
+    if (order_schema_register() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_echo_and_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registration, setup, teardown),

@@ -20,6 +20,7 @@
 #include "handlers/handlers.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "order/schema.h"
 #include "testdb.h"
 
 static cJSON *load_saga(void)
@@ -313,6 +314,8 @@ static void test_outcomes(void **state)
 
 int main(void)
 {
+    if (order_schema_register() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structure),
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
