@@ -16,7 +16,7 @@
 #include "handlers/handlers.h"
 #include "order/schema.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
 
 #include <stdio.h>
 #include <stdlib.h>

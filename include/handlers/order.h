@@ -1,7 +1,7 @@
 /* The order saga's handlers on the orders, stock and reservations tables. All
  * are synchronous: their SQL runs in the step's savepoint, so each takes
  * effect exactly once, together with the state transition that records it.
- * Orders are returned as domain_order_get writes them (store/domain.h).
+ * Orders are returned as domain_order_get writes them (order/domain.h).
  * orders.create, .confirm and .cancel make at most one write, their last
  * fallible step: when they fail, nothing of theirs was written even without
  * the savepoint (stock.reserve and stock.release write twice and need it).

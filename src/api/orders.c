@@ -2,7 +2,7 @@
  * body as input; orders and stock are read from their tables. */
 #include "api/orders.h"
 #include "api/executions.h"
-#include "store/domain.h"
+#include "order/domain.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include "core/rand.h"
 #include "handlers/order.h"
 #include "handlers/common.h"
-#include "store/domain.h"
+#include "order/domain.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

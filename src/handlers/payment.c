@@ -4,7 +4,7 @@
 #include "core/rand.h"
 #include "handlers/payment.h"
 #include "handlers/common.h"
-#include "store/domain.h"
+#include "order/domain.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,7 +18,7 @@
 #include "engine/handler.h"
 #include "handlers/handlers.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
 #include "order/schema.h"
 #include "testdb.h"
 

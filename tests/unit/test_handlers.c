@@ -21,7 +21,7 @@
 #include "handlers/handlers.h"
 #include "handlers/payment.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
 #include "order/schema.h"
 #include "testdb.h"
 

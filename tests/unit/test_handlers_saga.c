@@ -19,7 +19,7 @@
 #include "events/outbox.h"
 #include "handlers/handlers.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
 #include "order/schema.h"
 #include "testdb.h"
 

@@ -1,6 +1,6 @@
 /* Queries on the order saga's tables for the HTTP layer and the handlers:
  * rows of orders and stock turned into JSON, and setting stock levels. */
-#include "store/domain.h"
+#include "order/domain.h"
 #include "core/log.h"
 
 #include <math.h>

@@ -2,8 +2,8 @@
  * and the handlers: one order, the newest orders, stock levels, setting stock.
  * A fresh database already holds "coffee-beans" = 5: the version-1 migration
  * inserts it, so nothing needs to be called at start. */
-#ifndef SAGAD_STORE_DOMAIN_H
-#define SAGAD_STORE_DOMAIN_H
+#ifndef SAGAD_ORDER_DOMAIN_H
+#define SAGAD_ORDER_DOMAIN_H
 
 #include <cJSON.h>
 #include <stdbool.h>
