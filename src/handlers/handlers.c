@@ -2,8 +2,8 @@
 #include "handlers/handlers.h"
 #include "core/log.h"
 #include "handlers/builtin.h"
-#include "handlers/order.h"
-#include "handlers/payment.h"
+#include "order/handlers.h"
+#include "order/payment.h"
 #include "handlers/publish.h"
 
 static int register_list(const handler_def_t *const *defs, int n)

@@ -19,7 +19,7 @@
 #include "engine/handler.h"
 #include "events/outbox.h"
 #include "handlers/handlers.h"
-#include "handlers/payment.h"
+#include "order/payment.h"
 #include "store/db.h"
 #include "order/domain.h"
 #include "order/schema.h"

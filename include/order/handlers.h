@@ -24,8 +24,8 @@
  *                         gives back what the order reserved, once; released 0
  *                         and itemId null when there is nothing to give back.
  * Malformed input fails with InvalidInput (handlers/common.h). */
-#ifndef SAGAD_HANDLERS_ORDER_H
-#define SAGAD_HANDLERS_ORDER_H
+#ifndef SAGAD_ORDER_HANDLERS_H
+#define SAGAD_ORDER_HANDLERS_H
 
 #include "engine/handler.h"
 

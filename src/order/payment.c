@@ -2,7 +2,7 @@
  * lives in the payments table, keyed by the call's idempotency token, so
  * however often a step is re-run the order is charged at most once per attempt. */
 #include "core/rand.h"
-#include "handlers/payment.h"
+#include "order/payment.h"
 #include "handlers/common.h"
 #include "order/domain.h"
 

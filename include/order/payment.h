@@ -14,8 +14,8 @@
  *   sagad:payment.refund   {"orderId"} -> {"orderId", "refunded": count, "amount": total}
  *       marks every CHARGED payment of the order REFUNDED; refunded 0 when
  *       nothing was charged (safe to repeat). */
-#ifndef SAGAD_HANDLERS_PAYMENT_H
-#define SAGAD_HANDLERS_PAYMENT_H
+#ifndef SAGAD_ORDER_PAYMENT_H
+#define SAGAD_ORDER_PAYMENT_H
 
 #include "engine/handler.h"
 

@@ -2,7 +2,7 @@
  * synchronous steps. Each runs inside the step's savepoint, so a failure after
  * a partial write is rolled back by the runtime. */
 #include "core/rand.h"
-#include "handlers/order.h"
+#include "order/handlers.h"
 #include "handlers/common.h"
 #include "order/domain.h"
 
