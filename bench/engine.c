@@ -14,6 +14,7 @@
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
 #include "order/schema.h"
 #include "store/db.h"
 #include "order/domain.h"
@@ -262,7 +263,7 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
         fprintf(stderr, "engine: %s\n", err);
         return 1;
     }
-    if (machines_open(st, &reg) < 0 || handlers_register_all(&cfg) < 0) {
+    if (machines_open(st, &reg) < 0 || handlers_register_builtin() < 0 || order_handlers_register(&cfg) < 0) {
         fprintf(stderr, "engine: cannot set up machines or handlers\n");
         return 1;
     }

@@ -27,7 +27,11 @@
 #ifndef SAGAD_ORDER_HANDLERS_H
 #define SAGAD_ORDER_HANDLERS_H
 
+#include "core/config.h"
 #include "engine/handler.h"
+
+/* The "source" of the order saga's events (events/outbox.h). */
+#define ORDER_EVENT_SOURCE "sagad.order"
 
 #define HANDLERS_E_OUT_OF_STOCK       "OutOfStock"
 #define HANDLERS_E_ORDER_NOT_FOUND    "OrderNotFound"
@@ -38,5 +42,12 @@ extern const handler_def_t handlers_orders_confirm;
 extern const handler_def_t handlers_orders_cancel;
 extern const handler_def_t handlers_stock_reserve;
 extern const handler_def_t handlers_stock_release;
+
+/* Registers the order saga's eight handlers: the five above, payment.process
+ * and payment.refund (order/payment.h), and events.publish with source
+ * ORDER_EVENT_SOURCE (handlers/publish.h). payment.process is asynchronous
+ * when cfg->payment_latency_ms > 0 (cfg may be NULL: synchronous). Returns 0,
+ * or -1 when a name is taken. */
+int order_handlers_register(const config_t *cfg);
 
 #endif

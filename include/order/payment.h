@@ -9,7 +9,7 @@
  *       Two flavours share the name: synchronous (the charge is written in the
  *       step's savepoint) and asynchronous (a libuv timer of
  *       cfg->payment_latency_ms on call->loop stands for the provider's answer;
- *       finish writes the charge). handlers_register_order picks the
+ *       finish writes the charge). order_handlers_register picks the
  *       asynchronous one when payment_latency_ms > 0.
  *   sagad:payment.refund   {"orderId"} -> {"orderId", "refunded": count, "amount": total}
  *       marks every CHARGED payment of the order REFUNDED; refunded 0 when

@@ -11,6 +11,7 @@
 #include "events/relay.h"
 #include "handlers/handlers.h"
 #include "http/server.h"
+#include "order/handlers.h"
 #include "order/schema.h"
 #include "store/db.h"
 
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* Handlers first: compiling a stored definition checks its Resources. */
-    if (handlers_register_all(&app.cfg) < 0) {
+    if (handlers_register_builtin() < 0 || order_handlers_register(&app.cfg) < 0) {
         log_error("cannot register the built-in handlers");
         return 1;
     }

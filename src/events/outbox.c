@@ -3,11 +3,13 @@
 #include "asl/json.h"
 #include "core/rand.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time_ms,
                        const char *execution_id, const cJSON *detail)
 {
+    assert(source);
     char id[RAND_UUID_LEN], when[ASL_TIMESTAMP_MAX];
     rand_uuid(id);
     cJSON *e = cJSON_CreateObject();
@@ -18,7 +20,7 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
         return NULL;
     }
     cJSON_AddStringToObject(e, "id", id);
-    cJSON_AddStringToObject(e, "source", source ? source : OUTBOX_DEFAULT_SOURCE);
+    cJSON_AddStringToObject(e, "source", source);
     cJSON_AddStringToObject(e, "detail-type", detail_type);
     cJSON_AddStringToObject(e, "time", asl_timestamp_format(time_ms, when));
     if (execution_id)

@@ -1,10 +1,13 @@
 /* orders.create/confirm/cancel and stock.reserve/release: the order saga's
  * synchronous steps. Each runs inside the step's savepoint, so a failure after
  * a partial write is rolled back by the runtime. */
-#include "core/rand.h"
 #include "order/handlers.h"
+#include "core/rand.h"
 #include "handlers/common.h"
+#include "handlers/handlers.h"
+#include "handlers/publish.h"
 #include "order/domain.h"
+#include "order/payment.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -404,3 +407,28 @@ const handler_def_t handlers_orders_cancel = {.name = "orders.cancel", .run = ca
                                               .atomic = 1};
 const handler_def_t handlers_stock_reserve = {.name = "stock.reserve", .run = reserve_run};
 const handler_def_t handlers_stock_release = {.name = "stock.release", .run = release_run};
+
+/* The order saga's events carry its source unless the Task names another. */
+static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    return handlers_publish_run(call, input, ORDER_EVENT_SOURCE, result, err);
+}
+
+static const handler_def_t events_publish = {.name = "events.publish", .run = publish_run,
+                                             .atomic = 1};
+
+int order_handlers_register(const config_t *cfg)
+{
+    const handler_def_t *defs[] = {
+        &handlers_orders_create,
+        &handlers_stock_reserve,
+        cfg && cfg->payment_latency_ms > 0 ? &handlers_payment_process_async
+                                           : &handlers_payment_process_sync,
+        &handlers_orders_confirm,
+        &handlers_payment_refund,
+        &handlers_stock_release,
+        &handlers_orders_cancel,
+        &events_publish,
+    };
+    return handlers_register_list(defs, (int)(sizeof defs / sizeof defs[0]));
+}

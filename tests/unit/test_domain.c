@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "engine/handler.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
 #include "store/db.h"
 #include "order/domain.h"
 #include "order/schema.h"
@@ -181,7 +182,8 @@ static void test_orders(void **state)
 {
     ctx_t *c = *state;
     handler_reset();
-    assert_int_equal(handlers_register_all(NULL), 0);
+    assert_int_equal(handlers_register_builtin(), 0);
+    assert_int_equal(order_handlers_register(NULL), 0);
     char *a = make_order(c, "exec-a", 1000, "tea");
     char *b = make_order(c, "exec-b", 3000, "beans");
     char *b2 = make_order(c, "exec-c", 2000, "cups");

@@ -19,6 +19,8 @@
 #include "engine/handler.h"
 #include "events/outbox.h"
 #include "handlers/handlers.h"
+#include "handlers/publish.h"
+#include "order/handlers.h"
 #include "order/payment.h"
 #include "store/db.h"
 #include "order/domain.h"
@@ -45,7 +47,7 @@ static int setup(void **state)
     config_defaults(&c->cfg);
     c->cfg.payment_failure_rate = 0;
     handler_reset();
-    if (handlers_register_all(&c->cfg) < 0)
+    if (handlers_register_builtin() < 0 || order_handlers_register(&c->cfg) < 0)
         return -1;
     *state = c;
     return 0;
@@ -199,10 +201,11 @@ static void test_registration(void **state)
         assert_non_null(handler_lookup(res));
     }
     assert_ptr_equal(handler_lookup("payment.process"), &handlers_payment_process_sync);
-    assert_int_equal(handlers_register_all(&c->cfg), -1); /* names are taken */
+    assert_int_equal(order_handlers_register(&c->cfg), -1); /* names are taken */
     handler_reset();
     c->cfg.payment_latency_ms = 5;
-    assert_int_equal(handlers_register_all(&c->cfg), 0);
+    assert_int_equal(handlers_register_builtin(), 0);
+    assert_int_equal(order_handlers_register(&c->cfg), 0);
     const handler_def_t *p = handler_lookup("sagad:payment.process");
     assert_ptr_equal(p, &handlers_payment_process_async);
     assert_null(p->run);
@@ -724,6 +727,36 @@ static void test_events_publish(void **state)
     assert_int_equal(outbox_backlog(c->st), 2);
 }
 
+/* The envelope's source is the registering domain's: the order saga's
+ * events.publish writes ORDER_EVENT_SOURCE, another domain's publisher (the
+ * same run with its own source) writes that one, and a Task's "source" wins. */
+static int shipping_publish(handler_call_t *call, const cJSON *input, cJSON **result,
+                            asl_error_t *err)
+{
+    return handlers_publish_run(call, input, "sagad.shipping", result, err);
+}
+
+static void test_publish_source_is_the_domains(void **state)
+{
+    ctx_t *c = *state;
+    static const handler_def_t shipping = {.name = "shipping.publish", .run = shipping_publish,
+                                           .atomic = 1};
+    cJSON *r;
+    asl_error_t e = {0};
+    assert_int_equal(run(c, "events.publish", "{\"detailType\":\"Processed\"}", &r, &e), 0);
+    assert_string_equal(str(r, "source"), ORDER_EVENT_SOURCE);
+    assert_string_equal(ORDER_EVENT_SOURCE, "sagad.order");
+    cJSON_Delete(r);
+    assert_int_equal(run_as(c, &shipping, NULL, "{\"detailType\":\"Shipped\"}", &r, &e), 0);
+    assert_string_equal(str(r, "source"), "sagad.shipping");
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "events.publish", "{\"detailType\":\"X\",\"source\":\"ops\"}", &r, &e), 0);
+    assert_string_equal(str(r, "source"), "ops");
+    cJSON_Delete(r);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM outbox WHERE "
+                                       "json_extract(payload, '$.source') = 'sagad.shipping'"), 1);
+}
+
 int main(void)
 {
     if (order_schema_register() < 0)
@@ -741,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refund_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_publish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publish_source_is_the_domains, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

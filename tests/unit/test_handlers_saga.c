@@ -18,6 +18,7 @@
 #include "engine/handler.h"
 #include "events/outbox.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
 #include "store/db.h"
 #include "order/domain.h"
 #include "order/schema.h"
@@ -73,7 +74,8 @@ static void test_structure(void **state)
 {
     (void)state;
     handler_reset();
-    assert_int_equal(handlers_register_all(NULL), 0);
+    assert_int_equal(handlers_register_builtin(), 0);
+    assert_int_equal(order_handlers_register(NULL), 0);
     cJSON *saga = load_saga();
     assert_string_equal(cJSON_GetObjectItem(saga, "StartAt")->valuestring, "IsValidRequest");
     const char *spec_states[] = {"IsValidRequest", "CreateOrder", "ReserveItem", "ProcessPayment",
@@ -140,7 +142,7 @@ static int setup(void **state)
         return -1;
     config_defaults(&c->cfg);
     handler_reset();
-    if (handlers_register_all(&c->cfg) < 0)
+    if (handlers_register_builtin() < 0 || order_handlers_register(&c->cfg) < 0)
         return -1;
     *state = c;
     return 0;
