@@ -5,13 +5,13 @@
 #include "core/notify.h"
 #include "api/executions.h"
 #include "api/metrics.h"
-#include "api/orders.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
 #include "handlers/handlers.h"
 #include "http/server.h"
 #include "order/handlers.h"
+#include "order/routes.h"
 #include "order/schema.h"
 #include "store/db.h"
 
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
     app.api.relay = app.relay;
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
-        api_orders_register(app.http, &app.api) < 0 ||
+        order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;

@@ -1,6 +1,6 @@
 /* Routes of the order saga's domain: POST /order starts the saga with the
  * body as input; orders and stock are read from their tables. */
-#include "api/orders.h"
+#include "order/routes.h"
 #include "api/executions.h"
 #include "order/domain.h"
 
@@ -120,7 +120,7 @@ static void on_put_stock(http_request_t *req, void *ud)
     reply_domain(req, rc, o, NULL, "ItemDoesNotExist", "item");
 }
 
-int api_orders_register(http_server_t *srv, api_t *api)
+int order_routes_register(http_server_t *srv, api_t *api)
 {
     int rc = 0;
     rc |= http_server_route(srv, "POST", "/order", on_order, api);
