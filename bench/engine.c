@@ -281,7 +281,7 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     }
     asl_problems_free(&pr);
     free(text);
-    if (domain_stock_set(st, "coffee-beans", 1000000000, store_now_ms()) < 0) {
+    if (order_stock_set(st, "coffee-beans", 1000000000, store_now_ms()) < 0) {
         fprintf(stderr, "engine: cannot set the stock\n");
         return 1;
     }

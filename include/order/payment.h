@@ -19,10 +19,10 @@
 
 #include "engine/handler.h"
 
-#define HANDLERS_E_PAYMENT_FAILED "PaymentFailed"
+#define ORDER_E_PAYMENT_FAILED "PaymentFailed"
 
-extern const handler_def_t handlers_payment_process_sync;
-extern const handler_def_t handlers_payment_process_async;
-extern const handler_def_t handlers_payment_refund;
+extern const handler_def_t order_payment_process_sync;
+extern const handler_def_t order_payment_process_async;
+extern const handler_def_t order_payment_refund;
 
 #endif

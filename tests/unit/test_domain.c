@@ -54,17 +54,17 @@ static void test_seed_once(void **state)
 {
     ctx_t *c = *state;
     cJSON *o;
-    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &o), 0);
+    assert_int_equal(order_stock_get(c->st, "coffee-beans", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 5);
     assert_string_equal(cJSON_GetObjectItem(o, "itemId")->valuestring, "coffee-beans");
     cJSON_Delete(o);
 
     /* reopening an existing database does not seed again */
-    assert_int_equal(domain_stock_set(c->st, "coffee-beans", 2, store_now_ms()), 0);
+    assert_int_equal(order_stock_set(c->st, "coffee-beans", 2, store_now_ms()), 0);
     store_close(c->st);
     char err[256];
     assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
-    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &o), 0);
+    assert_int_equal(order_stock_get(c->st, "coffee-beans", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 2);
     cJSON_Delete(o);
 }
@@ -74,24 +74,24 @@ static void test_stock_set_get_list(void **state)
     ctx_t *c = *state;
     cJSON *o;
     int64_t t = 1764072000123; /* 2025-11-25T12:00:00.123Z */
-    assert_int_equal(domain_stock_set(c->st, "tea", 12, t), 0);
-    assert_int_equal(domain_stock_set(c->st, "apples", 0, t), 0);
-    assert_int_equal(domain_stock_get(c->st, "tea", &o), 0);
+    assert_int_equal(order_stock_set(c->st, "tea", 12, t), 0);
+    assert_int_equal(order_stock_set(c->st, "apples", 0, t), 0);
+    assert_int_equal(order_stock_get(c->st, "tea", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 12);
     assert_string_equal(cJSON_GetObjectItem(o, "updatedAt")->valuestring, "2025-11-25T12:00:00.123Z");
     cJSON_Delete(o);
-    assert_int_equal(domain_stock_set(c->st, "tea", 3, t), 0); /* replaces */
-    assert_int_equal(domain_stock_get(c->st, "tea", &o), 0);
+    assert_int_equal(order_stock_set(c->st, "tea", 3, t), 0); /* replaces */
+    assert_int_equal(order_stock_get(c->st, "tea", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 3);
     cJSON_Delete(o);
 
-    assert_int_equal(domain_stock_get(c->st, "nope", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_int_equal(order_stock_get(c->st, "nope", &o), ORDER_ERR_NOT_FOUND);
     assert_null(o);
-    assert_int_equal(domain_stock_set(c->st, "tea", -1, t), DOMAIN_ERR_INVALID);
-    assert_int_equal(domain_stock_set(c->st, "", 1, t), DOMAIN_ERR_INVALID);
-    assert_int_equal(domain_stock_set(c->st, "tea", DOMAIN_QUANTITY_MAX + 1, t), DOMAIN_ERR_INVALID);
+    assert_int_equal(order_stock_set(c->st, "tea", -1, t), ORDER_ERR_INVALID);
+    assert_int_equal(order_stock_set(c->st, "", 1, t), ORDER_ERR_INVALID);
+    assert_int_equal(order_stock_set(c->st, "tea", ORDER_QUANTITY_MAX + 1, t), ORDER_ERR_INVALID);
 
-    assert_int_equal(domain_stock_list(c->st, &o), 0);
+    assert_int_equal(order_stock_list(c->st, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 3);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "itemId")->valuestring, "apples");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "itemId")->valuestring,
@@ -108,19 +108,19 @@ static void test_quantity_from_json(void **state)
     int64_t q;
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         cJSON *v = cJSON_Parse(ok[i]);
-        assert_true(domain_quantity_from_json(v, 0, &q));
+        assert_true(order_quantity_from_json(v, 0, &q));
         cJSON_Delete(v);
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *v = cJSON_Parse(bad[i]);
-        assert_false(domain_quantity_from_json(v, 0, &q));
+        assert_false(order_quantity_from_json(v, 0, &q));
         cJSON_Delete(v);
     }
     cJSON *v = cJSON_Parse("0");
-    assert_false(domain_quantity_from_json(v, 1, &q));
+    assert_false(order_quantity_from_json(v, 1, &q));
     cJSON_Delete(v);
     v = cJSON_Parse("42");
-    assert_true(domain_quantity_from_json(v, 1, &q));
+    assert_true(order_quantity_from_json(v, 1, &q));
     assert_int_equal(q, 42);
     cJSON_Delete(v);
 }
@@ -128,10 +128,10 @@ static void test_quantity_from_json(void **state)
 static void test_time_format(void **state)
 {
     (void)state;
-    char buf[DOMAIN_TIME_MAX];
-    assert_string_equal(domain_format_time(0, buf), "1970-01-01T00:00:00.000Z");
-    assert_string_equal(domain_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
-    assert_string_equal(domain_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
+    char buf[ORDER_TIME_MAX];
+    assert_string_equal(order_format_time(0, buf), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(order_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
+    assert_string_equal(order_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
 
     /* the hand-made formatter against gmtime_r + strftime: boundaries of its
      * range (years 1000-9999), leap days, and a spread of times */
@@ -156,7 +156,7 @@ static void test_time_format(void **state)
         gmtime_r(&tt, &tm);
         size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(want + n, sizeof want - n, ".%03uZ", (unsigned)(t - sec * 1000));
-        assert_string_equal(domain_format_time(t, buf), want);
+        assert_string_equal(order_format_time(t, buf), want);
     }
 }
 
@@ -189,7 +189,7 @@ static void test_orders(void **state)
     char *b2 = make_order(c, "exec-c", 2000, "cups");
 
     cJSON *o;
-    assert_int_equal(domain_order_get(c->st, a, &o), 0);
+    assert_int_equal(order_get(c->st, a, &o), 0);
     assert_string_equal(cJSON_GetObjectItem(o, "orderId")->valuestring, a);
     assert_string_equal(cJSON_GetObjectItem(o, "executionId")->valuestring, "exec-a");
     assert_string_equal(cJSON_GetObjectItem(o, "itemId")->valuestring, "tea");
@@ -199,23 +199,23 @@ static void test_orders(void **state)
     assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring, "PENDING");
     assert_string_equal(cJSON_GetObjectItem(o, "createdAt")->valuestring, "1970-01-01T00:00:01.000Z");
     cJSON_Delete(o);
-    assert_int_equal(domain_order_get(c->st, "missing", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_int_equal(order_get(c->st, "missing", &o), ORDER_ERR_NOT_FOUND);
     assert_null(o);
 
-    assert_int_equal(domain_order_by_execution(c->st, "exec-b", &o), 0);
+    assert_int_equal(order_by_execution(c->st, "exec-b", &o), 0);
     assert_string_equal(cJSON_GetObjectItem(o, "orderId")->valuestring, b);
     cJSON_Delete(o);
-    assert_int_equal(domain_order_by_execution(c->st, "exec-z", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_int_equal(order_by_execution(c->st, "exec-z", &o), ORDER_ERR_NOT_FOUND);
 
     /* Newest first in the order they were written (schema 3 lists by rowid),
      * whatever clock each handler call saw. */
-    assert_int_equal(domain_order_list(c->st, 10, &o), 0);
+    assert_int_equal(order_list(c->st, 10, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 3);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, b2);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "orderId")->valuestring, b);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 2), "orderId")->valuestring, a);
     cJSON_Delete(o);
-    assert_int_equal(domain_order_list(c->st, 2, &o), 0);
+    assert_int_equal(order_list(c->st, 2, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 2);
     cJSON_Delete(o);
     free(a);

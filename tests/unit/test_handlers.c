@@ -132,7 +132,7 @@ static double num(const cJSON *o, const char *key)
 
 static void set_stock(ctx_t *c, const char *item, int64_t q)
 {
-    assert_int_equal(domain_stock_set(c->st, item, q, store_now_ms()), 0);
+    assert_int_equal(order_stock_set(c->st, item, q, store_now_ms()), 0);
 }
 
 static int64_t stock(ctx_t *c, const char *item)
@@ -157,7 +157,7 @@ static void create_order(ctx_t *c, const char *item, int qty, char *id_out)
 static void assert_same_as_stored(ctx_t *c, const cJSON *r)
 {
     cJSON *stored;
-    assert_int_equal(domain_order_get(c->st, str(r, "orderId"), &stored), 0);
+    assert_int_equal(order_get(c->st, str(r, "orderId"), &stored), 0);
     char *a = cJSON_PrintUnformatted(r), *b = cJSON_PrintUnformatted(stored);
     assert_string_equal(a, b);
     free(a);
@@ -200,14 +200,14 @@ static void test_registration(void **state)
         snprintf(res, sizeof res, "sagad:%s", names[i]);
         assert_non_null(handler_lookup(res));
     }
-    assert_ptr_equal(handler_lookup("payment.process"), &handlers_payment_process_sync);
+    assert_ptr_equal(handler_lookup("payment.process"), &order_payment_process_sync);
     assert_int_equal(order_handlers_register(&c->cfg), -1); /* names are taken */
     handler_reset();
     c->cfg.payment_latency_ms = 5;
     assert_int_equal(handlers_register_builtin(), 0);
     assert_int_equal(order_handlers_register(&c->cfg), 0);
     const handler_def_t *p = handler_lookup("sagad:payment.process");
-    assert_ptr_equal(p, &handlers_payment_process_async);
+    assert_ptr_equal(p, &order_payment_process_async);
     assert_null(p->run);
     assert_non_null(p->start);
 }
@@ -601,7 +601,7 @@ static void on_complete(handler_call_t *call, cJSON *result, const asl_error_t *
 static void async_pay(ctx_t *c, uv_loop_t *loop, const char *token, outcome_t *o,
                       handler_call_t *call, int cancel)
 {
-    const handler_def_t *d = &handlers_payment_process_async;
+    const handler_def_t *d = &order_payment_process_async;
     cJSON *in = cJSON_Parse("{\"orderId\":\"o-async\",\"amount\":2}");
     asl_error_t e = {0};
     memset(o, 0, sizeof *o);

@@ -254,7 +254,7 @@ cancel_order:;
 static int64_t beans(ctx_t *c)
 {
     cJSON *s;
-    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &s), 0);
+    assert_int_equal(order_stock_get(c->st, "coffee-beans", &s), 0);
     int64_t q = (int64_t)cJSON_GetObjectItem(s, "quantity")->valuedouble;
     cJSON_Delete(s);
     return q;
