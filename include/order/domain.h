@@ -1,7 +1,8 @@
 /* The order saga's domain tables (orders, stock) as JSON for the HTTP layer
  * and the handlers: one order, the newest orders, stock levels, setting stock.
- * A fresh database already holds "coffee-beans" = 5: the version-1 migration
- * inserts it, so nothing needs to be called at start. */
+ * A fresh database already holds "coffee-beans" = 5: the order schema's
+ * version-1 step inserts it (order/schema.h), so nothing needs to be called
+ * at start. */
 #ifndef SAGAD_ORDER_DOMAIN_H
 #define SAGAD_ORDER_DOMAIN_H
 
