@@ -14,8 +14,10 @@
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
+#include "order/schema.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,11 +259,11 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     char err[512];
     store_t *st = NULL;
     machines_t *reg = NULL;
-    if (store_open(db, &st, err, sizeof err) < 0) {
+    if (order_schema_register() < 0 || store_open(db, &st, err, sizeof err) < 0) {
         fprintf(stderr, "engine: %s\n", err);
         return 1;
     }
-    if (machines_open(st, &reg) < 0 || handlers_register_all(&cfg) < 0) {
+    if (machines_open(st, &reg) < 0 || handlers_register_builtin() < 0 || order_handlers_register(&cfg) < 0) {
         fprintf(stderr, "engine: cannot set up machines or handlers\n");
         return 1;
     }
@@ -279,7 +281,7 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     }
     asl_problems_free(&pr);
     free(text);
-    if (domain_stock_set(st, "coffee-beans", 1000000000, store_now_ms()) < 0) {
+    if (order_stock_set(st, "coffee-beans", 1000000000, store_now_ms()) < 0) {
         fprintf(stderr, "engine: cannot set the stock\n");
         return 1;
     }

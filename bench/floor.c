@@ -8,6 +8,7 @@
  * ids random UUIDv4 instead of time-ordered UUIDv7 (what sagad uses). Prints one line of
  * key=value pairs. */
 #include "core/log.h"
+#include "order/schema.h"
 #include "store/db.h"
 
 #include <stdio.h>
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
     char err[512];
     store_t *st;
     log_set_level(LOG_WARN);
-    if (store_open(path, &st, err, sizeof err) < 0) {
+    if (order_schema_register() < 0 || store_open(path, &st, err, sizeof err) < 0) {
         fprintf(stderr, "floor: %s\n", err);
         return 1;
     }

@@ -2,8 +2,8 @@
  * as the step that emits it; the relay (events/relay.h) publishes rows in seq
  * order and deletes them once Redis has them.
  *
- * Envelope (SPEC section 6), one JSON object:
- *   {"id": "<UUID v4>", "source": "sagad.order", "detail-type": "Processed",
+ * Envelope, one JSON object (the source names the emitting domain):
+ *   {"id": "<UUID v7>", "source": "sagad.order", "detail-type": "Processed",
  *    "time": "2026-11-25T12:00:00.123Z", "executionId": "...", "detail": {...}} */
 #ifndef SAGAD_EVENTS_OUTBOX_H
 #define SAGAD_EVENTS_OUTBOX_H
@@ -13,11 +13,10 @@
 
 #include "store/db.h"
 
-#define OUTBOX_DEFAULT_SOURCE "sagad.order"
-
-/* Builds an envelope with a fresh random id. `detail` is copied (NULL gives
- * {}); `source` NULL means OUTBOX_DEFAULT_SOURCE; `execution_id` NULL gives
- * null. Caller frees with cJSON_Delete; NULL on no memory. */
+/* Builds an envelope with a fresh id. `source` (borrowed, required) is the
+ * caller's: the domain that emits the event. `detail` is copied (NULL gives
+ * {}); `execution_id` NULL gives null. Caller frees with cJSON_Delete; NULL
+ * on no memory. */
 cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time_ms,
                        const char *execution_id, const cJSON *detail);
 

@@ -1,19 +1,17 @@
-/* Registration of every built-in Task handler (engine/handler.h). The JSON
- * each takes and returns is documented in builtin.h, order.h, payment.h and
- * publish.h. */
+/* Registration of Task handlers (engine/handler.h): the general-purpose
+ * built-ins (builtin.h) and, for the domains, a list at a time. A domain's
+ * handlers are registered by the domain (e.g. order/handlers.h). */
 #ifndef SAGAD_HANDLERS_HANDLERS_H
 #define SAGAD_HANDLERS_HANDLERS_H
 
-#include "core/config.h"
+#include "engine/handler.h"
 
 /* sagad:echo and sagad:fail. Returns 0, or -1 when a name is already taken. */
 int handlers_register_builtin(void);
 
-/* The order saga's eight handlers. payment.process is asynchronous when
- * cfg->payment_latency_ms > 0 (cfg may be NULL: synchronous). Returns 0 or -1. */
-int handlers_register_order(const config_t *cfg);
-
-/* Both of the above. */
-int handlers_register_all(const config_t *cfg);
+/* Registers `n` definitions (borrowed: keep them static), logging the name
+ * that fails. Returns 0, or -1 when a name is taken or the table is full
+ * (the ones before it stay registered). */
+int handlers_register_list(const handler_def_t *const *defs, int n);
 
 #endif

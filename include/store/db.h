@@ -1,7 +1,8 @@
 /* The SQLite database that holds everything: state machines, executions,
- * their history, timers, the event outbox and the domain tables (orders,
- * stock, payments). Opening applies the versioned schema (PRAGMA user_version),
- * WAL, synchronous=FULL and foreign keys. Statements are prepared once and cached. */
+ * their history, timers, the event outbox, and the tables of the domains that
+ * register a schema (e.g. order/schema.h). Opening applies the versioned schema
+ * (PRAGMA user_version), WAL, synchronous=FULL and foreign keys. Statements are
+ * prepared once and cached. */
 #ifndef SAGAD_STORE_DB_H
 #define SAGAD_STORE_DB_H
 
@@ -11,7 +12,26 @@
 
 typedef struct store_s store_t;
 
+/* The number of the store's own migrations. The version a database is
+ * migrated to is the longest list among these and the registered domains'. */
 #define STORE_SCHEMA_VERSION 3
+
+/* A domain's part of the schema. migrations[v] (NULL: nothing) runs inside
+ * the store's migration v -> v+1, after the store's own SQL, in the same
+ * transaction: one user_version numbers the store's and every domain's steps,
+ * so a domain that needs a new step appends it at the next free version.
+ * Append only, like the store's own list. */
+typedef struct store_schema_s {
+    const char *name;                 /* for messages, e.g. "order" */
+    const char *const *migrations;    /* borrowed: keep it static */
+    int count;
+} store_schema_t;
+
+/* Adds a domain's schema to every store opened afterwards (process-wide; a
+ * database opened before misses its tables for good, so register first).
+ * Adding the same schema again does nothing. Returns 0, or -1 when the table
+ * of schemas is full. */
+int store_schema_add(const store_schema_t *schema);
 
 /* Opens (creating it and its directory when missing) and migrates `path`
  * (":memory:" works). On success *out is the store: close with store_close.

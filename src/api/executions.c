@@ -1,6 +1,6 @@
-/* Routes for state machines and executions (SPEC §5), plus /healthz. Start
- * replies wait for the runtime's commit; ?wait=SECONDS waits for the end. */
-#include "api/api.h"
+/* Routes for state machines and executions, plus /healthz. Start replies
+ * wait for the runtime's commit; ?wait=SECONDS waits for the end. */
+#include "api/executions.h"
 #include "asl/json.h"
 #include "core/log.h"
 
@@ -16,42 +16,6 @@ typedef struct start_ctx_s {
     int64_t wait_ms;
     char *id;
 } start_ctx_t;
-
-cJSON *api_body_json(http_request_t *req)
-{
-    size_t len;
-    const char *body = http_request_body(req, &len);
-    if (len == 0) {
-        http_respond_error(req, 400, "InvalidJson", "the request body is empty; send a JSON document");
-        return NULL;
-    }
-    cJSON *j = asl_json_parse(body, len);
-    if (!j) {
-        const char *end = NULL;
-        j = cJSON_ParseWithLengthOpts(body, len, &end, 1);
-        if (!j) {
-            size_t at = end && end >= body ? (size_t)(end - body) : 0;
-            http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON (near byte %zu)", at);
-            return NULL;
-        }
-    }
-    return j;
-}
-
-int api_query_limit(http_request_t *req, int *limit)
-{
-    const char *lim = http_request_query(req, "limit");
-    if (!lim)
-        return 0;
-    char *end;
-    long l = strtol(lim, &end, 10);
-    if (!*lim || *end || l < 1 || l > 1000) {
-        http_respond_error(req, 400, "InvalidParameter", "limit must be an integer from 1 to 1000");
-        return -1;
-    }
-    *limit = (int)l;
-    return 0;
-}
 
 /* ?wait=SECONDS: -1 when absent, or answers 400 and returns -2. */
 static int64_t wait_param(http_request_t *req)
@@ -467,7 +431,7 @@ static void on_healthz(http_request_t *req, void *ud)
     cJSON_Delete(o);
 }
 
-int api_register(http_server_t *srv, api_t *api)
+int api_executions_register(http_server_t *srv, api_t *api)
 {
     int rc = 0;
     rc |= http_server_route(srv, "GET", "/healthz", on_healthz, api);
@@ -479,6 +443,5 @@ int api_register(http_server_t *srv, api_t *api)
     rc |= http_server_route(srv, "GET", "/executions/{id}", on_get_execution, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}/history", on_history, api);
     rc |= http_server_route(srv, "POST", "/executions/{id}/stop", on_stop, api);
-    rc |= api_register_orders(srv, api);
     return rc ? -1 : 0;
 }

@@ -1,7 +1,7 @@
 /* GET /metrics: the runtime, SQLite, outbox and HTTP counters in the
  * Prometheus text exposition format 0.0.4. HTTP requests are counted by an
  * http_server observer into a fixed table, so counting never allocates. */
-#include "api/api.h"
+#include "api/metrics.h"
 #include "events/outbox.h"
 
 #include <stdarg.h>
@@ -342,7 +342,7 @@ static void on_metrics(http_request_t *req, void *ud)
     free(b.p);
 }
 
-int api_register_metrics(http_server_t *srv, api_t *api)
+int api_metrics_register(http_server_t *srv, api_t *api)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

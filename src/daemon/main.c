@@ -3,12 +3,16 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/notify.h"
-#include "api/api.h"
+#include "api/executions.h"
+#include "api/metrics.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
 #include "handlers/handlers.h"
 #include "http/server.h"
+#include "order/handlers.h"
+#include "order/routes.h"
+#include "order/schema.h"
 #include "store/db.h"
 #include "store/fault.h"
 
@@ -261,12 +265,17 @@ int main(int argc, char **argv)
     }
 
     char err[512];
+    /* Domains add their tables before the database is opened and migrated. */
+    if (order_schema_register() < 0) {
+        log_error("cannot register the order schema");
+        return 1;
+    }
     if (store_open(app.cfg.database, &app.store, err, sizeof err) < 0) {
         log_error("%s", err);
         return 1;
     }
     /* Handlers first: compiling a stored definition checks its Resources. */
-    if (handlers_register_all(&app.cfg) < 0) {
+    if (handlers_register_builtin() < 0 || order_handlers_register(&app.cfg) < 0) {
         log_error("cannot register the built-in handlers");
         return 1;
     }
@@ -314,7 +323,10 @@ int main(int argc, char **argv)
     app.api.health = relay_health;
     app.api.health_ud = &app;
     app.api.relay = app.relay;
-    if (api_register(app.http, &app.api) < 0 || api_register_metrics(app.http, &app.api) < 0) {
+    /* Each route group registers its own routes; a domain adds its group here. */
+    if (api_executions_register(app.http, &app.api) < 0 ||
+        order_routes_register(app.http, &app.api) < 0 ||
+        api_metrics_register(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }

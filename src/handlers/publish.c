@@ -1,9 +1,11 @@
-/* events.publish: one outbox row per call, in the step's transaction. */
+/* events.publish: one outbox row per call, in the step's transaction, with
+ * the source the registering domain gives. */
 #include "handlers/publish.h"
 #include "events/outbox.h"
 #include "handlers/common.h"
 
-static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+int handlers_publish_run(handler_call_t *call, const cJSON *input, const char *default_source,
+                         cJSON **result, asl_error_t *err)
 {
     static const char *const name = "events.publish";
     const char *type = NULL, *source = NULL;
@@ -19,7 +21,7 @@ static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result,
     if (handlers_get_string(name, input, "source", false, &source, err) < 0)
         return -1;
     const cJSON *detail = cJSON_GetObjectItemCaseSensitive(input, "detail");
-    cJSON *env = outbox_envelope(source, type, call->now_ms, call->execution_id, detail);
+    cJSON *env = outbox_envelope(source ? source : default_source, type, call->now_ms, call->execution_id, detail);
     if (!env)
         return asl_error_set(err, ASL_E_TASK_FAILED, "%s: out of memory", name);
     if (outbox_append(call->store, env, call->now_ms) < 0) {
@@ -30,6 +32,3 @@ static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result,
     *result = env;
     return 0;
 }
-
-const handler_def_t handlers_events_publish = {.name = "events.publish", .run = publish_run,
-                                               .atomic = 1};

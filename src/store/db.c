@@ -1,6 +1,6 @@
 /* SQLite store: schema migrations, pragmas, the prepared-statement cache and
- * transaction helpers. Every table of sagad is declared here so that the whole
- * on-disk format can be read in one place. */
+ * transaction helpers. The orchestrator's own tables are declared here; a
+ * domain's tables join the same numbered migrations (store_schema_add). */
 #include "store/db.h"
 #include "core/log.h"
 
@@ -12,7 +12,7 @@
 #include <time.h>
 
 /* Migration N brings the schema from user_version N to N+1. Append only:
- * a released migration is never edited. */
+ * a released migration is never edited. NULL: only domains have a step there. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     /* Every version is kept: a running execution finishes on the definition
@@ -66,44 +66,7 @@ static const char *const migrations[] = {
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  event_id TEXT NOT NULL,"
     "  payload TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL);"
-    "CREATE TABLE orders ("
-    "  order_id TEXT PRIMARY KEY,"
-    "  execution_id TEXT NOT NULL,"
-    "  item_id TEXT NOT NULL,"
-    "  quantity INTEGER NOT NULL,"
-    "  firstname TEXT, surname TEXT, street TEXT, zip TEXT, city TEXT,"
-    "  status TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX orders_by_execution ON orders (execution_id);"
-    "CREATE INDEX orders_by_created ON orders (created_ms);"
-    "CREATE TABLE stock ("
-    "  item_id TEXT PRIMARY KEY,"
-    "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
-    "  updated_ms INTEGER NOT NULL);"
-    "CREATE TABLE payments ("
-    "  payment_id TEXT PRIMARY KEY,"
-    "  order_id TEXT NOT NULL,"
-    "  execution_id TEXT NOT NULL,"
-    "  token TEXT NOT NULL UNIQUE,"
-    "  amount INTEGER NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX payments_by_order ON payments (order_id);"
-    /* What each order took from stock, so that stock.release gives back
-     * exactly that, once (status RESERVED -> RELEASED). */
-    "CREATE TABLE reservations ("
-    "  order_id TEXT PRIMARY KEY,"
-    "  item_id TEXT NOT NULL,"
-    "  quantity INTEGER NOT NULL CHECK (quantity > 0),"
-    "  status TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    /* A fresh database sells coffee beans, so SPEC section 4's curl line works at once. */
-    "INSERT INTO stock (item_id, quantity, updated_ms)"
-    "  VALUES ('coffee-beans', 5, CAST(strftime('%s', 'now') AS INTEGER) * 1000);",
+    "  created_ms INTEGER NOT NULL);",
     /* 1 -> 2 */
     /* The outbox without AUTOINCREMENT: its sqlite_sequence row cost one more
      * B-tree write per event (4% of the instructions of an order saga). The
@@ -118,10 +81,8 @@ static const char *const migrations[] = {
     "  SELECT seq, event_id, payload, created_ms FROM outbox ORDER BY seq;"
     "DROP TABLE outbox;"
     "ALTER TABLE outbox_v2 RENAME TO outbox;",
-    /* 2 -> 3 */
-    /* GET /orders lists newest first by rowid (insertion order) instead: one
-     * B-tree write less per order. */
-    "DROP INDEX IF EXISTS orders_by_created;",
+    /* 2 -> 3: the order domain's step only (order/schema.c). */
+    NULL,
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
@@ -176,6 +137,47 @@ static void make_parent_dir(const char *path)
         log_warn("cannot create directory %s: %s", dir, strerror(errno));
 }
 
+#define MAX_SCHEMAS 8
+
+/* Domains' parts of the schema, in registration order; process-wide like the
+ * handler registry, because the set of domains is fixed when the daemon starts. */
+static const store_schema_t *schemas[MAX_SCHEMAS];
+static int n_schemas;
+
+int store_schema_add(const store_schema_t *schema)
+{
+    for (int i = 0; i < n_schemas; i++)
+        if (schemas[i] == schema)
+            return 0;
+    if (n_schemas == MAX_SCHEMAS)
+        return -1;
+    schemas[n_schemas++] = schema;
+    return 0;
+}
+
+/* The schema version this build writes: the longest list of migrations. */
+static int schema_version(void)
+{
+    int n = N_MIGRATIONS;
+    for (int i = 0; i < n_schemas; i++)
+        if (schemas[i]->count > n)
+            n = schemas[i]->count;
+    return n;
+}
+
+/* Step v -> v+1: the store's own SQL first, then each domain's, so that a
+ * fresh database gets its tables in the order the single list had. */
+static int migrate_step(store_t *st, int v, char *e, size_t elen)
+{
+    if (v < N_MIGRATIONS && migrations[v] && exec_sql(st, migrations[v], e, elen) < 0)
+        return -1;
+    for (int i = 0; i < n_schemas; i++)
+        if (v < schemas[i]->count && schemas[i]->migrations[v] &&
+            exec_sql(st, schemas[i]->migrations[v], e, elen) < 0)
+            return -1;
+    return 0;
+}
+
 static int migrate(store_t *st, const char *path, char *err, size_t errlen)
 {
     sqlite3_stmt *s;
@@ -185,16 +187,17 @@ static int migrate(store_t *st, const char *path, char *err, size_t errlen)
             version = sqlite3_column_int(s, 0);
         sqlite3_finalize(s);
     }
-    if (version > N_MIGRATIONS) {
+    int latest = schema_version();
+    if (version > latest) {
         snprintf(err, errlen, "%s: schema version %d is newer than this sagad (%d); upgrade sagad",
-                 path, version, N_MIGRATIONS);
+                 path, version, latest);
         return -1;
     }
-    for (int v = version; v < N_MIGRATIONS; v++) {
+    for (int v = version; v < latest; v++) {
         char e[512], pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
         if (exec_sql(st, "BEGIN IMMEDIATE", e, sizeof e) < 0 ||
-            exec_sql(st, migrations[v], e, sizeof e) < 0 ||
+            migrate_step(st, v, e, sizeof e) < 0 ||
             exec_sql(st, pragma, e, sizeof e) < 0 ||
             exec_sql(st, "COMMIT", e, sizeof e) < 0) {
             exec_sql(st, "ROLLBACK", NULL, 0);

@@ -1,6 +1,7 @@
-/* Unit tests for the domain queries (store/domain.h) on a real SQLite file:
- * the coffee-beans seed of a fresh database, stock get/list/set, orders by id,
- * by execution and newest first, quantity parsing and time formatting. */
+/* Unit tests for the order domain on a real SQLite file: its schema joined to
+ * the store's migrations (the layout the build before the move wrote, the
+ * 2 -> 3 step), the coffee-beans seed, stock get/list/set, orders by id, by
+ * execution and newest first, quantity parsing and time formatting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +17,10 @@
 #include "core/config.h"
 #include "engine/handler.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
+#include "order/schema.h"
 #include "testdb.h"
 
 typedef struct {
@@ -51,17 +54,17 @@ static void test_seed_once(void **state)
 {
     ctx_t *c = *state;
     cJSON *o;
-    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &o), 0);
+    assert_int_equal(order_stock_get(c->st, "coffee-beans", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 5);
     assert_string_equal(cJSON_GetObjectItem(o, "itemId")->valuestring, "coffee-beans");
     cJSON_Delete(o);
 
     /* reopening an existing database does not seed again */
-    assert_int_equal(domain_stock_set(c->st, "coffee-beans", 2, store_now_ms()), 0);
+    assert_int_equal(order_stock_set(c->st, "coffee-beans", 2, store_now_ms()), 0);
     store_close(c->st);
     char err[256];
     assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
-    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &o), 0);
+    assert_int_equal(order_stock_get(c->st, "coffee-beans", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 2);
     cJSON_Delete(o);
 }
@@ -71,24 +74,24 @@ static void test_stock_set_get_list(void **state)
     ctx_t *c = *state;
     cJSON *o;
     int64_t t = 1764072000123; /* 2025-11-25T12:00:00.123Z */
-    assert_int_equal(domain_stock_set(c->st, "tea", 12, t), 0);
-    assert_int_equal(domain_stock_set(c->st, "apples", 0, t), 0);
-    assert_int_equal(domain_stock_get(c->st, "tea", &o), 0);
+    assert_int_equal(order_stock_set(c->st, "tea", 12, t), 0);
+    assert_int_equal(order_stock_set(c->st, "apples", 0, t), 0);
+    assert_int_equal(order_stock_get(c->st, "tea", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 12);
     assert_string_equal(cJSON_GetObjectItem(o, "updatedAt")->valuestring, "2025-11-25T12:00:00.123Z");
     cJSON_Delete(o);
-    assert_int_equal(domain_stock_set(c->st, "tea", 3, t), 0); /* replaces */
-    assert_int_equal(domain_stock_get(c->st, "tea", &o), 0);
+    assert_int_equal(order_stock_set(c->st, "tea", 3, t), 0); /* replaces */
+    assert_int_equal(order_stock_get(c->st, "tea", &o), 0);
     assert_int_equal(cJSON_GetObjectItem(o, "quantity")->valuedouble, 3);
     cJSON_Delete(o);
 
-    assert_int_equal(domain_stock_get(c->st, "nope", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_int_equal(order_stock_get(c->st, "nope", &o), ORDER_ERR_NOT_FOUND);
     assert_null(o);
-    assert_int_equal(domain_stock_set(c->st, "tea", -1, t), DOMAIN_ERR_INVALID);
-    assert_int_equal(domain_stock_set(c->st, "", 1, t), DOMAIN_ERR_INVALID);
-    assert_int_equal(domain_stock_set(c->st, "tea", DOMAIN_QUANTITY_MAX + 1, t), DOMAIN_ERR_INVALID);
+    assert_int_equal(order_stock_set(c->st, "tea", -1, t), ORDER_ERR_INVALID);
+    assert_int_equal(order_stock_set(c->st, "", 1, t), ORDER_ERR_INVALID);
+    assert_int_equal(order_stock_set(c->st, "tea", ORDER_QUANTITY_MAX + 1, t), ORDER_ERR_INVALID);
 
-    assert_int_equal(domain_stock_list(c->st, &o), 0);
+    assert_int_equal(order_stock_list(c->st, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 3);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "itemId")->valuestring, "apples");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "itemId")->valuestring,
@@ -105,19 +108,19 @@ static void test_quantity_from_json(void **state)
     int64_t q;
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         cJSON *v = cJSON_Parse(ok[i]);
-        assert_true(domain_quantity_from_json(v, 0, &q));
+        assert_true(order_quantity_from_json(v, 0, &q));
         cJSON_Delete(v);
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *v = cJSON_Parse(bad[i]);
-        assert_false(domain_quantity_from_json(v, 0, &q));
+        assert_false(order_quantity_from_json(v, 0, &q));
         cJSON_Delete(v);
     }
     cJSON *v = cJSON_Parse("0");
-    assert_false(domain_quantity_from_json(v, 1, &q));
+    assert_false(order_quantity_from_json(v, 1, &q));
     cJSON_Delete(v);
     v = cJSON_Parse("42");
-    assert_true(domain_quantity_from_json(v, 1, &q));
+    assert_true(order_quantity_from_json(v, 1, &q));
     assert_int_equal(q, 42);
     cJSON_Delete(v);
 }
@@ -125,10 +128,10 @@ static void test_quantity_from_json(void **state)
 static void test_time_format(void **state)
 {
     (void)state;
-    char buf[DOMAIN_TIME_MAX];
-    assert_string_equal(domain_format_time(0, buf), "1970-01-01T00:00:00.000Z");
-    assert_string_equal(domain_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
-    assert_string_equal(domain_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
+    char buf[ORDER_TIME_MAX];
+    assert_string_equal(order_format_time(0, buf), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(order_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
+    assert_string_equal(order_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
 
     /* the hand-made formatter against gmtime_r + strftime: boundaries of its
      * range (years 1000-9999), leap days, and a spread of times */
@@ -153,7 +156,7 @@ static void test_time_format(void **state)
         gmtime_r(&tt, &tm);
         size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(want + n, sizeof want - n, ".%03uZ", (unsigned)(t - sec * 1000));
-        assert_string_equal(domain_format_time(t, buf), want);
+        assert_string_equal(order_format_time(t, buf), want);
     }
 }
 
@@ -179,13 +182,14 @@ static void test_orders(void **state)
 {
     ctx_t *c = *state;
     handler_reset();
-    assert_int_equal(handlers_register_all(NULL), 0);
+    assert_int_equal(handlers_register_builtin(), 0);
+    assert_int_equal(order_handlers_register(NULL), 0);
     char *a = make_order(c, "exec-a", 1000, "tea");
     char *b = make_order(c, "exec-b", 3000, "beans");
     char *b2 = make_order(c, "exec-c", 2000, "cups");
 
     cJSON *o;
-    assert_int_equal(domain_order_get(c->st, a, &o), 0);
+    assert_int_equal(order_get(c->st, a, &o), 0);
     assert_string_equal(cJSON_GetObjectItem(o, "orderId")->valuestring, a);
     assert_string_equal(cJSON_GetObjectItem(o, "executionId")->valuestring, "exec-a");
     assert_string_equal(cJSON_GetObjectItem(o, "itemId")->valuestring, "tea");
@@ -195,23 +199,23 @@ static void test_orders(void **state)
     assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring, "PENDING");
     assert_string_equal(cJSON_GetObjectItem(o, "createdAt")->valuestring, "1970-01-01T00:00:01.000Z");
     cJSON_Delete(o);
-    assert_int_equal(domain_order_get(c->st, "missing", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_int_equal(order_get(c->st, "missing", &o), ORDER_ERR_NOT_FOUND);
     assert_null(o);
 
-    assert_int_equal(domain_order_by_execution(c->st, "exec-b", &o), 0);
+    assert_int_equal(order_by_execution(c->st, "exec-b", &o), 0);
     assert_string_equal(cJSON_GetObjectItem(o, "orderId")->valuestring, b);
     cJSON_Delete(o);
-    assert_int_equal(domain_order_by_execution(c->st, "exec-z", &o), DOMAIN_ERR_NOT_FOUND);
+    assert_int_equal(order_by_execution(c->st, "exec-z", &o), ORDER_ERR_NOT_FOUND);
 
     /* Newest first in the order they were written (schema 3 lists by rowid),
      * whatever clock each handler call saw. */
-    assert_int_equal(domain_order_list(c->st, 10, &o), 0);
+    assert_int_equal(order_list(c->st, 10, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 3);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, b2);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "orderId")->valuestring, b);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 2), "orderId")->valuestring, a);
     cJSON_Delete(o);
-    assert_int_equal(domain_order_list(c->st, 2, &o), 0);
+    assert_int_equal(order_list(c->st, 2, &o), 0);
     assert_int_equal(cJSON_GetArraySize(o), 2);
     cJSON_Delete(o);
     free(a);
@@ -220,14 +224,76 @@ static void test_orders(void **state)
     handler_reset();
 }
 
+/* sqlite_master in rowid order, as the build before the move wrote it: the
+ * order tables right after the store's version-1 tables. */
+static void test_fresh_layout_as_before(void **state)
+{
+    ctx_t *c = *state;
+    static const char *const names[] = {
+        "state_machines", "sqlite_autoindex_state_machines_1", "executions",
+        "sqlite_autoindex_executions_1", "sqlite_autoindex_executions_2", "executions_running",
+        "history", "sqlite_autoindex_history_1", "timers", "timers_due", "sqlite_sequence",
+        "orders", "sqlite_autoindex_orders_1", "orders_by_execution", "stock",
+        "sqlite_autoindex_stock_1", "payments", "sqlite_autoindex_payments_1",
+        "sqlite_autoindex_payments_2", "payments_by_order", "reservations", "outbox",
+    };
+    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), 3);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(store_db(c->st), "SELECT name FROM sqlite_master ORDER BY rowid",
+                                        -1, &s, NULL), SQLITE_OK);
+    size_t n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(n < sizeof names / sizeof *names);
+        assert_string_equal((const char *)sqlite3_column_text(s, 0), names[n]);
+        n++;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(n, sizeof names / sizeof *names);
+    assert_int_equal(testdb_int(c->st, "SELECT quantity FROM stock WHERE item_id = 'coffee-beans'"), 5);
+}
+
+static void test_stock_never_negative(void **state)
+{
+    ctx_t *c = *state;
+    assert_int_not_equal(sqlite3_exec(store_db(c->st), "INSERT INTO stock VALUES ('n', -1, 0)",
+                                      NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Schema 3 drops orders_by_created (GET /orders lists by rowid); a version-2
+ * database loses the index and keeps its orders. */
+static void test_step_3_drops_created_index(void **state)
+{
+    ctx_t *c = *state;
+    char err[256];
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                   "name = 'orders_by_created'"), 0);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                   "name = 'orders_by_execution'"), 1);
+    assert_int_equal(sqlite3_exec(store_db(c->st),
+        "CREATE INDEX orders_by_created ON orders (created_ms);"
+        "INSERT INTO orders (order_id, execution_id, item_id, quantity, status, created_ms,"
+        " updated_ms) VALUES ('o1', 'e1', 'coffee-beans', 1, 'PENDING', 1, 1);"
+        "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+    store_close(c->st);
+    assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
+    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), 3);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE name = 'orders_by_created'"), 0);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM orders WHERE order_id = 'o1'"), 1);
+}
+
 int main(void)
 {
+    if (order_schema_register() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_seed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_set_get_list, setup, teardown),
         cmocka_unit_test(test_quantity_from_json),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test_setup_teardown(test_orders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_layout_as_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_3_drops_created_index, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

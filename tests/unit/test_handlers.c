@@ -19,9 +19,12 @@
 #include "engine/handler.h"
 #include "events/outbox.h"
 #include "handlers/handlers.h"
-#include "handlers/payment.h"
+#include "handlers/publish.h"
+#include "order/handlers.h"
+#include "order/payment.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
+#include "order/schema.h"
 #include "testdb.h"
 
 typedef struct {
@@ -44,7 +47,7 @@ static int setup(void **state)
     config_defaults(&c->cfg);
     c->cfg.payment_failure_rate = 0;
     handler_reset();
-    if (handlers_register_all(&c->cfg) < 0)
+    if (handlers_register_builtin() < 0 || order_handlers_register(&c->cfg) < 0)
         return -1;
     *state = c;
     return 0;
@@ -129,7 +132,7 @@ static double num(const cJSON *o, const char *key)
 
 static void set_stock(ctx_t *c, const char *item, int64_t q)
 {
-    assert_int_equal(domain_stock_set(c->st, item, q, store_now_ms()), 0);
+    assert_int_equal(order_stock_set(c->st, item, q, store_now_ms()), 0);
 }
 
 static int64_t stock(ctx_t *c, const char *item)
@@ -154,7 +157,7 @@ static void create_order(ctx_t *c, const char *item, int qty, char *id_out)
 static void assert_same_as_stored(ctx_t *c, const cJSON *r)
 {
     cJSON *stored;
-    assert_int_equal(domain_order_get(c->st, str(r, "orderId"), &stored), 0);
+    assert_int_equal(order_get(c->st, str(r, "orderId"), &stored), 0);
     char *a = cJSON_PrintUnformatted(r), *b = cJSON_PrintUnformatted(stored);
     assert_string_equal(a, b);
     free(a);
@@ -197,13 +200,14 @@ static void test_registration(void **state)
         snprintf(res, sizeof res, "sagad:%s", names[i]);
         assert_non_null(handler_lookup(res));
     }
-    assert_ptr_equal(handler_lookup("payment.process"), &handlers_payment_process_sync);
-    assert_int_equal(handlers_register_all(&c->cfg), -1); /* names are taken */
+    assert_ptr_equal(handler_lookup("payment.process"), &order_payment_process_sync);
+    assert_int_equal(order_handlers_register(&c->cfg), -1); /* names are taken */
     handler_reset();
     c->cfg.payment_latency_ms = 5;
-    assert_int_equal(handlers_register_all(&c->cfg), 0);
+    assert_int_equal(handlers_register_builtin(), 0);
+    assert_int_equal(order_handlers_register(&c->cfg), 0);
     const handler_def_t *p = handler_lookup("sagad:payment.process");
-    assert_ptr_equal(p, &handlers_payment_process_async);
+    assert_ptr_equal(p, &order_payment_process_async);
     assert_null(p->run);
     assert_non_null(p->start);
 }
@@ -597,7 +601,7 @@ static void on_complete(handler_call_t *call, cJSON *result, const asl_error_t *
 static void async_pay(ctx_t *c, uv_loop_t *loop, const char *token, outcome_t *o,
                       handler_call_t *call, int cancel)
 {
-    const handler_def_t *d = &handlers_payment_process_async;
+    const handler_def_t *d = &order_payment_process_async;
     cJSON *in = cJSON_Parse("{\"orderId\":\"o-async\",\"amount\":2}");
     asl_error_t e = {0};
     memset(o, 0, sizeof *o);
@@ -723,8 +727,40 @@ static void test_events_publish(void **state)
     assert_int_equal(outbox_backlog(c->st), 2);
 }
 
+/* The envelope's source is the registering domain's: the order saga's
+ * events.publish writes ORDER_EVENT_SOURCE, another domain's publisher (the
+ * same run with its own source) writes that one, and a Task's "source" wins. */
+static int shipping_publish(handler_call_t *call, const cJSON *input, cJSON **result,
+                            asl_error_t *err)
+{
+    return handlers_publish_run(call, input, "sagad.shipping", result, err);
+}
+
+static void test_publish_source_is_the_domains(void **state)
+{
+    ctx_t *c = *state;
+    static const handler_def_t shipping = {.name = "shipping.publish", .run = shipping_publish,
+                                           .atomic = 1};
+    cJSON *r;
+    asl_error_t e = {0};
+    assert_int_equal(run(c, "events.publish", "{\"detailType\":\"Processed\"}", &r, &e), 0);
+    assert_string_equal(str(r, "source"), ORDER_EVENT_SOURCE);
+    assert_string_equal(ORDER_EVENT_SOURCE, "sagad.order");
+    cJSON_Delete(r);
+    assert_int_equal(run_as(c, &shipping, NULL, "{\"detailType\":\"Shipped\"}", &r, &e), 0);
+    assert_string_equal(str(r, "source"), "sagad.shipping");
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "events.publish", "{\"detailType\":\"X\",\"source\":\"ops\"}", &r, &e), 0);
+    assert_string_equal(str(r, "source"), "ops");
+    cJSON_Delete(r);
+    assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM outbox WHERE "
+                                       "json_extract(payload, '$.source') = 'sagad.shipping'"), 1);
+}
+
 int main(void)
 {
+    if (order_schema_register() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_echo_and_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
@@ -738,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refund_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_publish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publish_source_is_the_domains, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

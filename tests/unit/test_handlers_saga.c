@@ -18,8 +18,10 @@
 #include "engine/handler.h"
 #include "events/outbox.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
 #include "store/db.h"
-#include "store/domain.h"
+#include "order/domain.h"
+#include "order/schema.h"
 #include "testdb.h"
 
 static cJSON *load_saga(void)
@@ -72,7 +74,8 @@ static void test_structure(void **state)
 {
     (void)state;
     handler_reset();
-    assert_int_equal(handlers_register_all(NULL), 0);
+    assert_int_equal(handlers_register_builtin(), 0);
+    assert_int_equal(order_handlers_register(NULL), 0);
     cJSON *saga = load_saga();
     assert_string_equal(cJSON_GetObjectItem(saga, "StartAt")->valuestring, "IsValidRequest");
     const char *spec_states[] = {"IsValidRequest", "CreateOrder", "ReserveItem", "ProcessPayment",
@@ -139,7 +142,7 @@ static int setup(void **state)
         return -1;
     config_defaults(&c->cfg);
     handler_reset();
-    if (handlers_register_all(&c->cfg) < 0)
+    if (handlers_register_builtin() < 0 || order_handlers_register(&c->cfg) < 0)
         return -1;
     *state = c;
     return 0;
@@ -251,7 +254,7 @@ cancel_order:;
 static int64_t beans(ctx_t *c)
 {
     cJSON *s;
-    assert_int_equal(domain_stock_get(c->st, "coffee-beans", &s), 0);
+    assert_int_equal(order_stock_get(c->st, "coffee-beans", &s), 0);
     int64_t q = (int64_t)cJSON_GetObjectItem(s, "quantity")->valuedouble;
     cJSON_Delete(s);
     return q;
@@ -313,6 +316,8 @@ static void test_outcomes(void **state)
 
 int main(void)
 {
+    if (order_schema_register() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structure),
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),

@@ -186,7 +186,7 @@ static void append(ctx_t *c, int count, int commit)
     for (int i = 0; i < count; i++) {
         cJSON *d = cJSON_CreateObject();
         cJSON_AddNumberToObject(d, "n", c->next_n++);
-        cJSON *env = outbox_envelope(NULL, "Processed", store_now_ms(), "exec-r", d);
+        cJSON *env = outbox_envelope("sagad.order", "Processed", store_now_ms(), "exec-r", d);
         assert_int_equal(outbox_append(c->st, env, store_now_ms()), 0);
         cJSON_Delete(env);
         cJSON_Delete(d);

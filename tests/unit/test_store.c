@@ -30,42 +30,35 @@ static int teardown(void **state)
     return 0;
 }
 
-static int64_t query_int(store_t *st, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
 static void test_open_migrates_and_sets_pragmas(void **state)
 {
     (void)state;
     store_t *st;
     char err[256];
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(query_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(query_int(st, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(testdb_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(testdb_int(st, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(testdb_int(st, "PRAGMA foreign_keys"), 1);
     sqlite3_stmt *s;
     sqlite3_prepare_v2(store_db(st), "PRAGMA journal_mode", -1, &s, NULL);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
     sqlite3_finalize(s);
-    const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox",
-                            "orders", "stock", "payments"};
+    const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char q[128];
         snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
                  tables[i]);
-        assert_int_equal(query_int(st, q), 1);
+        assert_int_equal(testdb_int(st, q), 1);
     }
+    /* The generic store has no domain tables of its own (order/schema.c adds them). */
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                   "AND name NOT LIKE 'sqlite_%'"),
+                     (int64_t)(sizeof tables / sizeof *tables));
     store_close(st);
     /* Reopening applies nothing twice. */
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(query_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(testdb_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     store_close(st);
 }
 
@@ -101,28 +94,14 @@ static void test_migration_2_keeps_outbox_rows(void **state)
     store_t *st;
     char err[256];
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(query_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM outbox"), 2);
-    assert_int_equal(query_int(st, "SELECT min(seq) FROM outbox"), 2);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM outbox WHERE seq = 3 AND event_id = 'c'"
+    assert_int_equal(testdb_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM outbox"), 2);
+    assert_int_equal(testdb_int(st, "SELECT min(seq) FROM outbox"), 2);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM outbox WHERE seq = 3 AND event_id = 'c'"
                                    " AND payload = '{\"n\":3}' AND created_ms = 3"), 1);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"
                                    " AND sql LIKE '%AUTOINCREMENT%'"), 0);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'"), 0);
-    store_close(st);
-}
-
-/* Schema 3 drops orders_by_created (GET /orders lists by rowid). */
-static void test_schema_3_has_no_created_index(void **state)
-{
-    (void)state;
-    store_t *st;
-    char err[256];
-    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                                   "name = 'orders_by_created'"), 0);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                                   "name = 'orders_by_execution'"), 1);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'"), 0);
     store_close(st);
 }
 
@@ -157,26 +136,15 @@ static void test_savepoint_rolls_back_alone(void **state)
     assert_int_equal(store_begin(st), 0);
     assert_true(store_in_txn(st));
     assert_int_equal(store_savepoint(st), 0);
-    sqlite3_exec(store_db(st), "INSERT INTO stock VALUES ('a', 1, 0)", NULL, NULL, NULL);
+    sqlite3_exec(store_db(st), "INSERT INTO timers VALUES ('a', '', 0)", NULL, NULL, NULL);
     assert_int_equal(store_release(st), 0);
     assert_int_equal(store_savepoint(st), 0);
-    sqlite3_exec(store_db(st), "INSERT INTO stock VALUES ('b', 1, 0)", NULL, NULL, NULL);
+    sqlite3_exec(store_db(st), "INSERT INTO timers VALUES ('b', '', 0)", NULL, NULL, NULL);
     assert_int_equal(store_rollback_to(st), 0);
     assert_int_equal(store_commit(st), 0);
     assert_false(store_in_txn(st));
-    assert_int_equal(query_int(st, "SELECT count(*) FROM stock WHERE item_id IN ('a','b')"), 1);
-    assert_int_equal(query_int(st, "SELECT count(*) FROM stock WHERE item_id = 'a'"), 1);
-    store_close(st);
-}
-
-static void test_stock_never_negative(void **state)
-{
-    (void)state;
-    store_t *st;
-    char err[256];
-    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_not_equal(sqlite3_exec(store_db(st), "INSERT INTO stock VALUES ('n', -1, 0)",
-                                      NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM timers WHERE execution_id IN ('a','b')"), 1);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM timers WHERE execution_id = 'a'"), 1);
     store_close(st);
 }
 
@@ -189,17 +157,48 @@ static void test_open_error_names_path(void **state)
     assert_non_null(strstr(err, "/nonexistent-dir/x/y.db"));
 }
 
+/* A domain's schema joins the numbered migrations: its step v runs in the
+ * store's migration v -> v+1 after the store's own tables, the version is the
+ * longest list, and reopening applies nothing twice. Registering is
+ * process-wide, so this test runs last. */
+static const char *const test_domain_steps[] = {
+    "CREATE TABLE domain_a (x INTEGER);",
+    NULL,
+    NULL,
+    "CREATE TABLE domain_b (x INTEGER);",
+};
+static const store_schema_t test_domain = {"test", test_domain_steps, 4};
+
+static void test_domain_schema_joins_migrations(void **state)
+{
+    (void)state;
+    assert_int_equal(store_schema_add(&test_domain), 0);
+    assert_int_equal(store_schema_add(&test_domain), 0); /* again: nothing */
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(testdb_int(st, "PRAGMA user_version"), 4);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'domain_b'"), 1);
+    /* Version 1's domain table comes after the store's last table of version 1. */
+    assert_true(testdb_int(st, "SELECT rowid FROM sqlite_master WHERE name = 'domain_a'") >
+                testdb_int(st, "SELECT max(rowid) FROM sqlite_master WHERE name IN "
+                              "('state_machines', 'executions', 'history', 'timers')"));
+    store_close(st);
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'domain_%'"), 2);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrates_and_sets_pragmas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_2_keeps_outbox_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_3_has_no_created_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_reuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_rolls_back_alone, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_error_names_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_schema_joins_migrations, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /* orders.create/confirm/cancel and stock.reserve/release: the order saga's
  * synchronous steps. Each runs inside the step's savepoint, so a failure after
  * a partial write is rolled back by the runtime. */
+#include "order/handlers.h"
 #include "core/rand.h"
-#include "handlers/order.h"
 #include "handlers/common.h"
-#include "store/domain.h"
+#include "handlers/handlers.h"
+#include "handlers/publish.h"
+#include "order/domain.h"
+#include "order/payment.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,9 +32,9 @@ static int optional_text(const char *handler, const cJSON *input, const char *ke
 static int order_result(handler_call_t *call, const char *handler, const char *order_id,
                         cJSON **result, asl_error_t *err)
 {
-    int rc = domain_order_get(call->store, order_id, result);
-    if (rc == DOMAIN_ERR_NOT_FOUND)
-        return asl_error_set(err, HANDLERS_E_ORDER_NOT_FOUND, "%s: no order '%s'", handler,
+    int rc = order_get(call->store, order_id, result);
+    if (rc == ORDER_ERR_NOT_FOUND)
+        return asl_error_set(err, ORDER_E_NOT_FOUND, "%s: no order '%s'", handler,
                              order_id);
     if (rc < 0)
         return handlers_db_error(err, handler, call->store);
@@ -48,7 +51,7 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     if (!cJSON_IsObject(input))
         return asl_error_set(err, HANDLERS_E_INVALID_INPUT, "%s: input must be an object", name);
     if (handlers_get_string(name, input, "itemId", true, &item, err) < 0 ||
-        handlers_get_int(name, input, "quantity", true, 0, 1, DOMAIN_QUANTITY_MAX, &qty, err) < 0)
+        handlers_get_int(name, input, "quantity", true, 0, 1, ORDER_QUANTITY_MAX, &qty, err) < 0)
         return -1;
     for (int i = 0; i < 5; i++)
         if (optional_text(name, input, address[i], &addr[i], err) < 0)
@@ -58,7 +61,7 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     /* The result is built from the values written, not read back, and before
      * the INSERT: that one statement is the handler's only write and the last
      * thing that can fail, so a failure leaves nothing behind. */
-    domain_order_t row = {
+    order_row_t row = {
         .order_id = order_id,
         .execution_id = call->execution_id ? call->execution_id : "",
         .item_id = item,
@@ -72,7 +75,7 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
         .created_ms = call->now_ms,
         .updated_ms = call->now_ms,
     };
-    cJSON *order = domain_order_json(&row);
+    cJSON *order = order_json(&row);
     if (!order)
         return asl_error_set(err, ASL_E_TASK_FAILED, "%s: out of memory", name);
     sqlite3_stmt *s = store_prepare(
@@ -98,23 +101,23 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
 
 /* The order `order_id` as JSON with `status` and updated `now_ms` when it may
  * move there (not already there, never CANCELLED to PROCESSED): 1 when it
- * may, 0 when it stays as it is, DOMAIN_ERR_NOT_FOUND / DOMAIN_ERR_DB. */
+ * may, 0 when it stays as it is, ORDER_ERR_NOT_FOUND / ORDER_ERR_DB. */
 static int order_moved(store_t *st, const char *order_id, const char *status, int64_t now_ms,
                        cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
                                         "WHERE order_id = ?1");
     *out = NULL;
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(s);
-        return rc == SQLITE_DONE ? DOMAIN_ERR_NOT_FOUND : DOMAIN_ERR_DB;
+        return rc == SQLITE_DONE ? ORDER_ERR_NOT_FOUND : ORDER_ERR_DB;
     }
-    domain_order_t row;
-    domain_order_columns(s, &row);
+    order_row_t row;
+    order_columns(s, &row);
     const char *was = row.status ? row.status : "";
     int move = strcmp(was, status) != 0 &&
                !(strcmp(status, "PROCESSED") == 0 && strcmp(was, "CANCELLED") == 0);
@@ -122,9 +125,9 @@ static int order_moved(store_t *st, const char *order_id, const char *status, in
         row.status = status;
         row.updated_ms = now_ms;
     }
-    *out = domain_order_json(&row);
+    *out = order_json(&row);
     sqlite3_reset(s);
-    return *out ? move : DOMAIN_ERR_DB;
+    return *out ? move : ORDER_ERR_DB;
 }
 
 /* Moves an order to `status`, never from CANCELLED to PROCESSED, and returns
@@ -135,8 +138,8 @@ static int set_status(handler_call_t *call, const char *name, const char *order_
                       const char *status, cJSON **result, asl_error_t *err)
 {
     int rc = order_moved(call->store, order_id, status, call->now_ms, result);
-    if (rc == DOMAIN_ERR_NOT_FOUND)
-        return asl_error_set(err, HANDLERS_E_ORDER_NOT_FOUND, "%s: no order '%s'", name,
+    if (rc == ORDER_ERR_NOT_FOUND)
+        return asl_error_set(err, ORDER_E_NOT_FOUND, "%s: no order '%s'", name,
                              order_id);
     if (rc < 0)
         return handlers_db_error(err, name, call->store);
@@ -178,7 +181,7 @@ static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result,
     if (!cJSON_IsString(status) || strcmp(status->valuestring, "PROCESSED") != 0) {
         cJSON_Delete(*result);
         *result = NULL;
-        return asl_error_set(err, HANDLERS_E_INVALID_ORDER_STATE,
+        return asl_error_set(err, ORDER_E_INVALID_STATE,
                              "%s: order '%s' is CANCELLED and cannot be confirmed", name, order_id);
     }
     return 0;
@@ -245,7 +248,7 @@ static int existing_reservation(handler_call_t *call, const char *name, const ch
     if (!item || released || stock_of(call->store, item, &remaining) < 0) {
         free(item);
         if (released)
-            return asl_error_set(err, HANDLERS_E_INVALID_ORDER_STATE,
+            return asl_error_set(err, ORDER_E_INVALID_STATE,
                                  "%s: the reservation of order '%s' was already released", name,
                                  order_id);
         return handlers_db_error(err, name, call->store);
@@ -263,7 +266,7 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
     *result = NULL;
     if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
         handlers_get_string(name, input, "itemId", true, &item, err) < 0 ||
-        handlers_get_int(name, input, "quantity", true, 0, 1, DOMAIN_QUANTITY_MAX, &qty, err) < 0)
+        handlers_get_int(name, input, "quantity", true, 0, 1, ORDER_QUANTITY_MAX, &qty, err) < 0)
         return -1;
     /* The reservation row first: a conflict means the order has one already
      * (checked without a SELECT in the common case). When the stock below is
@@ -290,7 +293,7 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
     if (rc < 0)
         return handlers_db_error(err, name, call->store);
     if (rc == 1)
-        return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+        return asl_error_set(err, ORDER_E_OUT_OF_STOCK,
                              "item '%s' is not stocked (unknown item)", item);
     /* The condition stays in the UPDATE itself, so no interleaving of writers
      * (this process or another) can take stock below zero. */
@@ -314,10 +317,10 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
         if (rc < 0)
             return handlers_db_error(err, name, call->store);
         if (rc == 1)
-            return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+            return asl_error_set(err, ORDER_E_OUT_OF_STOCK,
                                  "item '%s' is not stocked (unknown item)", item);
     }
-    return asl_error_set(err, HANDLERS_E_OUT_OF_STOCK,
+    return asl_error_set(err, ORDER_E_OUT_OF_STOCK,
                          "only %" PRId64 " of item '%s' in stock, %" PRId64 " requested", have,
                          item, qty);
 }
@@ -396,11 +399,36 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
     return 0;
 }
 
-const handler_def_t handlers_orders_create = {.name = "orders.create", .run = create_run,
-                                              .atomic = 1};
-const handler_def_t handlers_orders_confirm = {.name = "orders.confirm", .run = confirm_run,
-                                               .atomic = 1};
-const handler_def_t handlers_orders_cancel = {.name = "orders.cancel", .run = cancel_run,
-                                              .atomic = 1};
-const handler_def_t handlers_stock_reserve = {.name = "stock.reserve", .run = reserve_run};
-const handler_def_t handlers_stock_release = {.name = "stock.release", .run = release_run};
+const handler_def_t order_orders_create = {.name = "orders.create", .run = create_run,
+                                           .atomic = 1};
+const handler_def_t order_orders_confirm = {.name = "orders.confirm", .run = confirm_run,
+                                            .atomic = 1};
+const handler_def_t order_orders_cancel = {.name = "orders.cancel", .run = cancel_run,
+                                           .atomic = 1};
+const handler_def_t order_stock_reserve = {.name = "stock.reserve", .run = reserve_run};
+const handler_def_t order_stock_release = {.name = "stock.release", .run = release_run};
+
+/* The order saga's events carry its source unless the Task names another. */
+static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    return handlers_publish_run(call, input, ORDER_EVENT_SOURCE, result, err);
+}
+
+static const handler_def_t events_publish = {.name = "events.publish", .run = publish_run,
+                                             .atomic = 1};
+
+int order_handlers_register(const config_t *cfg)
+{
+    const handler_def_t *defs[] = {
+        &order_orders_create,
+        &order_stock_reserve,
+        cfg && cfg->payment_latency_ms > 0 ? &order_payment_process_async
+                                           : &order_payment_process_sync,
+        &order_orders_confirm,
+        &order_payment_refund,
+        &order_stock_release,
+        &order_orders_cancel,
+        &events_publish,
+    };
+    return handlers_register_list(defs, (int)(sizeof defs / sizeof defs[0]));
+}

@@ -2,9 +2,9 @@
  * lives in the payments table, keyed by the call's idempotency token, so
  * however often a step is re-run the order is charged at most once per attempt. */
 #include "core/rand.h"
-#include "handlers/payment.h"
+#include "order/payment.h"
 #include "handlers/common.h"
-#include "store/domain.h"
+#include "order/domain.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +64,7 @@ static int parse_input(const handler_call_t *call, const cJSON *input, const cha
     if (!call->token || !*call->token)
         return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: the call has no idempotency token");
     if (handlers_get_string("payment.process", input, "orderId", true, order_id, err) < 0 ||
-        handlers_get_int("payment.process", input, "amount", false, 0, 0, DOMAIN_QUANTITY_MAX,
+        handlers_get_int("payment.process", input, "amount", false, 0, 0, ORDER_QUANTITY_MAX,
                          amount, err) < 0)
         return -1;
     return 0;
@@ -78,7 +78,7 @@ static int provider_declines(const config_t *cfg)
 
 static int declined(asl_error_t *err, const char *order_id, const config_t *cfg)
 {
-    return asl_error_set(err, HANDLERS_E_PAYMENT_FAILED,
+    return asl_error_set(err, ORDER_E_PAYMENT_FAILED,
                          "the payment provider declined the payment of order '%s' "
                          "(simulated failure, payment_failure_rate=%g)",
                          order_id, cfg ? cfg->payment_failure_rate : 0.0);
@@ -251,10 +251,10 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     return 0;
 }
 
-const handler_def_t handlers_payment_process_sync = {.name = "payment.process",
-                                                     .run = process_run};
-const handler_def_t handlers_payment_process_async = {.name = "payment.process",
-                                                      .start = process_start,
-                                                      .cancel = process_cancel,
-                                                      .finish = process_finish};
-const handler_def_t handlers_payment_refund = {.name = "payment.refund", .run = refund_run};
+const handler_def_t order_payment_process_sync = {.name = "payment.process",
+                                                  .run = process_run};
+const handler_def_t order_payment_process_async = {.name = "payment.process",
+                                                   .start = process_start,
+                                                   .cancel = process_cancel,
+                                                   .finish = process_finish};
+const handler_def_t order_payment_refund = {.name = "payment.refund", .run = refund_run};

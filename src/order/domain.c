@@ -1,6 +1,6 @@
 /* Queries on the order saga's tables for the HTTP layer and the handlers:
  * rows of orders and stock turned into JSON, and setting stock levels. */
-#include "store/domain.h"
+#include "order/domain.h"
 #include "core/log.h"
 
 #include <math.h>
@@ -22,7 +22,7 @@ static char *put_digits(char *p, unsigned v, int n)
 #define FAST_MIN_S INT64_C(-30610224000)   /* 1000-01-01T00:00:00Z */
 #define FAST_END_S INT64_C(253402300800)   /* 10000-01-01T00:00:00Z */
 
-char *domain_format_time(int64_t ms, char *buf)
+char *order_format_time(int64_t ms, char *buf)
 {
     int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     unsigned frac = (unsigned)(ms - sec * 1000) % 1000u;
@@ -58,17 +58,17 @@ char *domain_format_time(int64_t ms, char *buf)
     time_t t = (time_t)sec;
     struct tm tm;
     gmtime_r(&t, &tm);
-    size_t n = strftime(buf, DOMAIN_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, DOMAIN_TIME_MAX - n, ".%03uZ", frac);
+    size_t n = strftime(buf, ORDER_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, ORDER_TIME_MAX - n, ".%03uZ", frac);
     return buf;
 }
 
-bool domain_quantity_from_json(const cJSON *v, int64_t min, int64_t *out)
+bool order_quantity_from_json(const cJSON *v, int64_t min, int64_t *out)
 {
     if (!cJSON_IsNumber(v))
         return false;
     double d = v->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)DOMAIN_QUANTITY_MAX)
+    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)ORDER_QUANTITY_MAX)
         return false;
     *out = (int64_t)d;
     return true;
@@ -93,8 +93,8 @@ static void add_number(cJSON *o, const char *key, int64_t n)
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
 {
-    char buf[DOMAIN_TIME_MAX];
-    add_text_or_null(o, key, domain_format_time(ms, buf));
+    char buf[ORDER_TIME_MAX];
+    add_text_or_null(o, key, order_format_time(ms, buf));
 }
 
 static const char *col_text(sqlite3_stmt *s, int col)
@@ -102,7 +102,7 @@ static const char *col_text(sqlite3_stmt *s, int col)
     return (const char *)sqlite3_column_text(s, col);
 }
 
-cJSON *domain_order_json(const domain_order_t *r)
+cJSON *order_json(const order_row_t *r)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -122,9 +122,9 @@ cJSON *domain_order_json(const domain_order_t *r)
     return o;
 }
 
-void domain_order_columns(sqlite3_stmt *s, domain_order_t *out)
+void order_columns(sqlite3_stmt *s, order_row_t *out)
 {
-    *out = (domain_order_t){
+    *out = (order_row_t){
         .order_id = col_text(s, 0),
         .execution_id = col_text(s, 1),
         .item_id = col_text(s, 2),
@@ -140,11 +140,11 @@ void domain_order_columns(sqlite3_stmt *s, domain_order_t *out)
     };
 }
 
-cJSON *domain_order_row(sqlite3_stmt *s)
+cJSON *order_from_row(sqlite3_stmt *s)
 {
-    domain_order_t r;
-    domain_order_columns(s, &r);
-    return domain_order_json(&r);
+    order_row_t r;
+    order_columns(s, &r);
+    return order_json(&r);
 }
 
 static cJSON *stock_row(sqlite3_stmt *s)
@@ -166,12 +166,12 @@ static int one_row(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
     int ret = 0;
     if (rc == SQLITE_ROW) {
         *out = row(s);
-        ret = *out ? 0 : DOMAIN_ERR_DB;
+        ret = *out ? 0 : ORDER_ERR_DB;
     } else if (rc == SQLITE_DONE) {
-        ret = DOMAIN_ERR_NOT_FOUND;
+        ret = ORDER_ERR_NOT_FOUND;
     } else {
         log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(s)));
-        ret = DOMAIN_ERR_DB;
+        ret = ORDER_ERR_DB;
     }
     sqlite3_reset(s);
     return ret;
@@ -189,80 +189,80 @@ static int all_rows(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
         sqlite3_reset(s);
         cJSON_Delete(arr);
         *out = NULL;
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     }
     sqlite3_reset(s);
     *out = arr;
     return 0;
 }
 
-int domain_order_get(store_t *st, const char *order_id, cJSON **out)
+int order_get(store_t *st, const char *order_id, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
     *out = NULL;
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    return one_row(s, domain_order_row, out);
+    return one_row(s, order_from_row, out);
 }
 
-int domain_order_by_execution(store_t *st, const char *execution_id, cJSON **out)
+int order_by_execution(store_t *st, const char *execution_id, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
                                         "WHERE execution_id = ?1 "
                                         "ORDER BY created_ms DESC, rowid DESC LIMIT 1");
     *out = NULL;
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    return one_row(s, domain_order_row, out);
+    return one_row(s, order_from_row, out);
 }
 
-int domain_order_list(store_t *st, int limit, cJSON **out)
+int order_list(store_t *st, int limit, cJSON **out)
 {
     /* Newest first: rowids follow insertion (no index needed, schema 3). */
-    sqlite3_stmt *s = store_prepare(st, "SELECT " DOMAIN_ORDER_COLUMNS " FROM orders "
+    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
                                         "ORDER BY rowid DESC LIMIT ?1");
     *out = NULL;
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     sqlite3_bind_int(s, 1, limit >= 1 && limit <= 1000 ? limit : 100);
-    return all_rows(s, domain_order_row, out);
+    return all_rows(s, order_from_row, out);
 }
 
-int domain_stock_get(store_t *st, const char *item_id, cJSON **out)
+int order_stock_get(store_t *st, const char *item_id, cJSON **out)
 {
     sqlite3_stmt *s =
         store_prepare(st, "SELECT item_id, quantity, updated_ms FROM stock WHERE item_id = ?1");
     *out = NULL;
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     sqlite3_bind_text(s, 1, item_id, -1, SQLITE_STATIC);
     return one_row(s, stock_row, out);
 }
 
-int domain_stock_list(store_t *st, cJSON **out)
+int order_stock_list(store_t *st, cJSON **out)
 {
     sqlite3_stmt *s =
         store_prepare(st, "SELECT item_id, quantity, updated_ms FROM stock ORDER BY item_id");
     *out = NULL;
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     return all_rows(s, stock_row, out);
 }
 
-int domain_stock_set(store_t *st, const char *item_id, int64_t quantity, int64_t now_ms)
+int order_stock_set(store_t *st, const char *item_id, int64_t quantity, int64_t now_ms)
 {
-    if (!item_id || !*item_id || quantity < 0 || quantity > DOMAIN_QUANTITY_MAX)
-        return DOMAIN_ERR_INVALID;
+    if (!item_id || !*item_id || quantity < 0 || quantity > ORDER_QUANTITY_MAX)
+        return ORDER_ERR_INVALID;
     sqlite3_stmt *s = store_prepare(st, "INSERT INTO stock (item_id, quantity, updated_ms) "
                                         "VALUES (?1, ?2, ?3) ON CONFLICT (item_id) DO UPDATE "
                                         "SET quantity = excluded.quantity, "
                                         "updated_ms = excluded.updated_ms");
     if (!s)
-        return DOMAIN_ERR_DB;
+        return ORDER_ERR_DB;
     sqlite3_bind_text(s, 1, item_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, quantity);
     sqlite3_bind_int64(s, 3, now_ms);
-    return store_exec_stmt(s) < 0 ? DOMAIN_ERR_DB : 0;
+    return store_exec_stmt(s) < 0 ? ORDER_ERR_DB : 0;
 }

@@ -1,7 +1,7 @@
 /* The order saga's handlers on the orders, stock and reservations tables. All
  * are synchronous: their SQL runs in the step's savepoint, so each takes
  * effect exactly once, together with the state transition that records it.
- * Orders are returned as domain_order_get writes them (store/domain.h).
+ * Orders are returned as order_get writes them (order/domain.h).
  * orders.create, .confirm and .cancel make at most one write, their last
  * fallible step: when they fail, nothing of theirs was written even without
  * the savepoint (stock.reserve and stock.release write twice and need it).
@@ -24,19 +24,30 @@
  *                         gives back what the order reserved, once; released 0
  *                         and itemId null when there is nothing to give back.
  * Malformed input fails with InvalidInput (handlers/common.h). */
-#ifndef SAGAD_HANDLERS_ORDER_H
-#define SAGAD_HANDLERS_ORDER_H
+#ifndef SAGAD_ORDER_HANDLERS_H
+#define SAGAD_ORDER_HANDLERS_H
 
+#include "core/config.h"
 #include "engine/handler.h"
 
-#define HANDLERS_E_OUT_OF_STOCK       "OutOfStock"
-#define HANDLERS_E_ORDER_NOT_FOUND    "OrderNotFound"
-#define HANDLERS_E_INVALID_ORDER_STATE "InvalidOrderState"
+/* The "source" of the order saga's events (events/outbox.h). */
+#define ORDER_EVENT_SOURCE "sagad.order"
 
-extern const handler_def_t handlers_orders_create;
-extern const handler_def_t handlers_orders_confirm;
-extern const handler_def_t handlers_orders_cancel;
-extern const handler_def_t handlers_stock_reserve;
-extern const handler_def_t handlers_stock_release;
+#define ORDER_E_OUT_OF_STOCK       "OutOfStock"
+#define ORDER_E_NOT_FOUND    "OrderNotFound"
+#define ORDER_E_INVALID_STATE "InvalidOrderState"
+
+extern const handler_def_t order_orders_create;
+extern const handler_def_t order_orders_confirm;
+extern const handler_def_t order_orders_cancel;
+extern const handler_def_t order_stock_reserve;
+extern const handler_def_t order_stock_release;
+
+/* Registers the order saga's eight handlers: the five above, payment.process
+ * and payment.refund (order/payment.h), and events.publish with source
+ * ORDER_EVENT_SOURCE (handlers/publish.h). payment.process is asynchronous
+ * when cfg->payment_latency_ms > 0 (cfg may be NULL: synchronous). Returns 0,
+ * or -1 when a name is taken. */
+int order_handlers_register(const config_t *cfg);
 
 #endif

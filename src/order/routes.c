@@ -1,7 +1,8 @@
-/* Routes of the order saga's domain (SPEC §4, §5): POST /order starts the
- * saga with the body as input; orders and stock are read from their tables. */
-#include "api/api.h"
-#include "store/domain.h"
+/* Routes of the order saga's domain: POST /order starts the saga with the
+ * body as input; orders and stock are read from their tables. */
+#include "order/routes.h"
+#include "api/executions.h"
+#include "order/domain.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static void reply_domain(http_request_t *req, int rc, cJSON *o, const char *wrap
         }
         http_respond_json(req, 200, o);
         cJSON_Delete(o);
-    } else if (rc == DOMAIN_ERR_NOT_FOUND) {
+    } else if (rc == ORDER_ERR_NOT_FOUND) {
         http_respond_error(req, 404, notfound, "no %s '%s'", what,
                            http_request_param(req, what[0] == 'o' ? "orderId" : "itemId"));
     } else {
@@ -61,7 +62,7 @@ static void on_get_order(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     cJSON *o = NULL;
-    int rc = domain_order_get(api->store, http_request_param(req, "orderId"), &o);
+    int rc = order_get(api->store, http_request_param(req, "orderId"), &o);
     reply_domain(req, rc, o, NULL, "OrderDoesNotExist", "order");
 }
 
@@ -72,7 +73,7 @@ static void on_list_orders(http_request_t *req, void *ud)
     if (api_query_limit(req, &limit) < 0)
         return;
     cJSON *o = NULL;
-    int rc = domain_order_list(api->store, limit, &o);
+    int rc = order_list(api->store, limit, &o);
     reply_domain(req, rc, o, "orders", "OrderDoesNotExist", "order");
 }
 
@@ -80,7 +81,7 @@ static void on_list_stock(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     cJSON *o = NULL;
-    int rc = domain_stock_list(api->store, &o);
+    int rc = order_stock_list(api->store, &o);
     reply_domain(req, rc, o, "stock", "ItemDoesNotExist", "item");
 }
 
@@ -88,7 +89,7 @@ static void on_get_stock(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     cJSON *o = NULL;
-    int rc = domain_stock_get(api->store, http_request_param(req, "itemId"), &o);
+    int rc = order_stock_get(api->store, http_request_param(req, "itemId"), &o);
     reply_domain(req, rc, o, NULL, "ItemDoesNotExist", "item");
 }
 
@@ -100,7 +101,7 @@ static void on_put_stock(http_request_t *req, void *ud)
         return;
     int64_t q;
     const cJSON *qv = cJSON_GetObjectItemCaseSensitive(body, "quantity");
-    if (!cJSON_IsObject(body) || !domain_quantity_from_json(qv, 0, &q)) {
+    if (!cJSON_IsObject(body) || !order_quantity_from_json(qv, 0, &q)) {
         http_respond_error(req, 400, "InvalidQuantity",
                            "the body must be {\"quantity\": N} with N a non-negative integer");
         cJSON_Delete(body);
@@ -108,18 +109,18 @@ static void on_put_stock(http_request_t *req, void *ud)
     }
     cJSON_Delete(body);
     const char *item = http_request_param(req, "itemId");
-    int rc = domain_stock_set(api->store, item, q, store_now_ms());
-    if (rc == DOMAIN_ERR_INVALID) {
+    int rc = order_stock_set(api->store, item, q, store_now_ms());
+    if (rc == ORDER_ERR_INVALID) {
         http_respond_error(req, 400, "InvalidItem", "the item id must not be empty");
         return;
     }
     cJSON *o = NULL;
     if (rc == 0)
-        rc = domain_stock_get(api->store, item, &o);
+        rc = order_stock_get(api->store, item, &o);
     reply_domain(req, rc, o, NULL, "ItemDoesNotExist", "item");
 }
 
-int api_register_orders(http_server_t *srv, api_t *api)
+int order_routes_register(http_server_t *srv, api_t *api)
 {
     int rc = 0;
     rc |= http_server_route(srv, "POST", "/order", on_order, api);

@@ -1,0 +1,36 @@
+/* What every HTTP route group shares: the api_t context the routes borrow
+ * and the request helpers (JSON body, ?limit). Each route group has its own
+ * header and registration function; daemon/main.c registers them. */
+#ifndef SAGAD_API_COMMON_H
+#define SAGAD_API_COMMON_H
+
+#include "core/config.h"
+#include "engine/machines.h"
+#include "engine/runtime.h"
+#include "events/relay.h"
+#include "http/server.h"
+#include "store/db.h"
+
+typedef struct api_s {
+    store_t *store;
+    machines_t *machines;
+    runtime_t *runtime;
+    const config_t *cfg;
+    /* Extra health facts (Redis, outbox); may be NULL. Adds members to `o`. */
+    void (*health)(cJSON *o, void *ud);
+    void *health_ud;
+    /* The outbox relay, for /metrics; NULL when there is none. */
+    relay_t *relay;
+} api_t;
+
+/* Helpers shared by the route modules. */
+
+/* Parses the request body as JSON; on failure answers 400 and returns NULL.
+ * Caller frees with cJSON_Delete. */
+cJSON *api_body_json(http_request_t *req);
+
+/* ?limit=N (1..1000) into *limit, left as is when absent. On a bad value
+ * answers 400 and returns -1. */
+int api_query_limit(http_request_t *req, int *limit);
+
+#endif

@@ -1,0 +1,88 @@
+/* The order saga's domain tables (orders, stock) as JSON for the HTTP layer
+ * and the handlers: one order, the newest orders, stock levels, setting stock.
+ * A fresh database already holds "coffee-beans" = 5: the order schema's
+ * version-1 step inserts it (order/schema.h), so nothing needs to be called
+ * at start. */
+#ifndef SAGAD_ORDER_DOMAIN_H
+#define SAGAD_ORDER_DOMAIN_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/db.h"
+
+/* Results besides 0 (the negative SQLite code is logged, not returned). */
+#define ORDER_ERR_DB        (-1) /* SQLite failed */
+#define ORDER_ERR_NOT_FOUND (-2) /* no such order / item */
+#define ORDER_ERR_INVALID   (-3) /* a value out of range (see each function) */
+
+/* Largest quantity anywhere: 2^53 - 1, the largest integer a JSON number
+ * (a double) carries exactly. */
+#define ORDER_QUANTITY_MAX INT64_C(9007199254740991)
+
+/* "2026-11-25T12:00:00.123Z" (RFC 3339, UTC, milliseconds) for ms since the
+ * epoch. `buf` needs ORDER_TIME_MAX bytes. Returns buf. */
+#define ORDER_TIME_MAX 32
+char *order_format_time(int64_t ms, char *buf);
+
+/* True when v is a JSON number holding an integer in [min, ORDER_QUANTITY_MAX]
+ * (1.0 counts, 1.5 does not); stores it in *out. For PUT /stock use min 0. */
+bool order_quantity_from_json(const cJSON *v, int64_t min, int64_t *out);
+
+/* The order as JSON:
+ *   {"orderId", "executionId", "itemId", "quantity", "firstname", "surname",
+ *    "street", "zip", "city", "status", "createdAt", "updatedAt"}
+ * status is PENDING, PROCESSED or CANCELLED; the address fields are null when
+ * the order was created without them. 0 with *out (caller frees with
+ * cJSON_Delete), ORDER_ERR_NOT_FOUND or ORDER_ERR_DB (*out NULL). */
+int order_get(store_t *st, const char *order_id, cJSON **out);
+
+/* An order's columns, for building its JSON without reading the row back:
+ * text fields may be NULL (JSON null). */
+typedef struct {
+    const char *order_id, *execution_id, *item_id;
+    int64_t quantity;
+    const char *firstname, *surname, *street, *zip, *city;
+    const char *status;
+    int64_t created_ms, updated_ms;
+} order_row_t;
+
+/* The JSON of order_get for these values, byte for byte. Caller frees
+ * with cJSON_Delete; NULL when out of memory. */
+cJSON *order_json(const order_row_t *o);
+
+/* The columns to select (or to RETURN) for order_from_row, in its order. */
+#define ORDER_COLUMNS                                                           \
+    "order_id, execution_id, item_id, quantity, firstname, surname, street, zip, city, " \
+    "status, created_ms, updated_ms"
+
+/* The order in the current row of a statement that yields ORDER_COLUMNS.
+ * Caller frees with cJSON_Delete; NULL when out of memory. */
+cJSON *order_from_row(sqlite3_stmt *s);
+
+/* The same row's columns; the text pointers are SQLite's, valid until the
+ * statement is stepped or reset. */
+void order_columns(sqlite3_stmt *s, order_row_t *out);
+
+/* The order an execution created (the newest, should it have made several). */
+int order_by_execution(store_t *st, const char *execution_id, cJSON **out);
+
+/* JSON array of orders, newest first, at most `limit` (1..1000; other values
+ * mean 100). 0 with *out (caller frees), or ORDER_ERR_DB. */
+int order_list(store_t *st, int limit, cJSON **out);
+
+/* {"itemId", "quantity", "updatedAt"}. 0 with *out (caller frees),
+ * ORDER_ERR_NOT_FOUND or ORDER_ERR_DB. */
+int order_stock_get(store_t *st, const char *item_id, cJSON **out);
+
+/* JSON array of every item, by itemId. 0 with *out (caller frees) or ORDER_ERR_DB. */
+int order_stock_list(store_t *st, cJSON **out);
+
+/* Sets (creating it if new) the stock of `item_id` (non-empty) to
+ * `quantity` (0..ORDER_QUANTITY_MAX). Runs in the caller's transaction when
+ * one is open (then it is durable only once that commits), else commits on its
+ * own. 0, ORDER_ERR_INVALID or ORDER_ERR_DB. */
+int order_stock_set(store_t *st, const char *item_id, int64_t quantity, int64_t now_ms);
+
+#endif

@@ -1,0 +1,65 @@
+/* The order saga's schema: its steps of the store's numbered migrations.
+ * Append only, like store/db.c's list: a released step is never edited. */
+#include "order/schema.h"
+#include "store/db.h"
+
+#include <stddef.h>
+
+/* Index v is this domain's part of migration v -> v+1 (store/db.h). */
+static const char *const migrations[] = {
+    /* 0 -> 1, after the store's tables */
+    "CREATE TABLE orders ("
+    "  order_id TEXT PRIMARY KEY,"
+    "  execution_id TEXT NOT NULL,"
+    "  item_id TEXT NOT NULL,"
+    "  quantity INTEGER NOT NULL,"
+    "  firstname TEXT, surname TEXT, street TEXT, zip TEXT, city TEXT,"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX orders_by_execution ON orders (execution_id);"
+    "CREATE INDEX orders_by_created ON orders (created_ms);"
+    "CREATE TABLE stock ("
+    "  item_id TEXT PRIMARY KEY,"
+    "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE payments ("
+    "  payment_id TEXT PRIMARY KEY,"
+    "  order_id TEXT NOT NULL,"
+    "  execution_id TEXT NOT NULL,"
+    "  token TEXT NOT NULL UNIQUE,"
+    "  amount INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX payments_by_order ON payments (order_id);"
+    /* What each order took from stock, so that stock.release gives back
+     * exactly that, once (status RESERVED -> RELEASED). */
+    "CREATE TABLE reservations ("
+    "  order_id TEXT PRIMARY KEY,"
+    "  item_id TEXT NOT NULL,"
+    "  quantity INTEGER NOT NULL CHECK (quantity > 0),"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    /* A fresh database sells coffee beans, so the quick start's first order works at once. */
+    "INSERT INTO stock (item_id, quantity, updated_ms)"
+    "  VALUES ('coffee-beans', 5, CAST(strftime('%s', 'now') AS INTEGER) * 1000);",
+    /* 1 -> 2: nothing of the order domain */
+    NULL,
+    /* 2 -> 3 */
+    /* GET /orders lists newest first by rowid (insertion order) instead: one
+     * B-tree write less per order. */
+    "DROP INDEX IF EXISTS orders_by_created;",
+};
+
+static const store_schema_t schema = {
+    .name = "order",
+    .migrations = migrations,
+    .count = (int)(sizeof migrations / sizeof migrations[0]),
+};
+
+int order_schema_register(void)
+{
+    return store_schema_add(&schema);
+}
