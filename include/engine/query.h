@@ -41,8 +41,11 @@ cJSON *query_list(const query_src_t *q, const char *status, const char *machine,
  * cJSON_Delete. */
 cJSON *query_history(const query_src_t *q, const char *execution_id);
 
-/* Deletes finished executions (and their history) that stopped before
- * older_than_ms, at most `max` per call. Returns the number deleted or -1. */
+/* Deletes finished executions that stopped before older_than_ms, with their
+ * history, at most `max` (> 0) of them, oldest first, in one transaction.
+ * Returns the number deleted once that is committed, or a negative SQLite
+ * result code when anything failed (then nothing is deleted; logged). Not
+ * inside another transaction. */
 int query_prune(store_t *st, int64_t older_than_ms, int max);
 
 #endif

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "asl/json.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,8 +165,8 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
 
 static void add_created(cJSON *o, int64_t ms)
 {
-    char buf[ASL_TIMESTAMP_MAX];
-    cJSON_AddStringToObject(o, "createdDate", asl_timestamp_format(ms, buf));
+    char buf[TIMEFMT_MAX];
+    cJSON_AddStringToObject(o, "createdDate", timefmt_utc_ms(ms, buf));
 }
 
 static cJSON *machine_json(const machine_ver_t *v, int with_definition)

@@ -2,15 +2,14 @@
  * events as the API shows them, read from the rows the runtime committed,
  * and pruning of finished executions. */
 #include "engine/query.h"
-#include "asl/json.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "engine/replay.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 static const char SQL_DESCRIBE[] =
     "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
@@ -18,10 +17,14 @@ static const char SQL_DESCRIBE[] =
 static const char SQL_HISTORY[] =
     "SELECT first_id, ts_ms, events, frame, last_id FROM history WHERE execution_id = ? "
     "ORDER BY first_id";
-static const char SQL_PRUNE_SELECT[] =
-    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? ORDER BY seq LIMIT ?";
-static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id = ?";
-static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
+/* The executions a prune deletes. Both deletes choose them with it inside
+ * one transaction, so they choose the same ones and no list of ids is kept. */
+#define PRUNE_PICK                                                                 \
+    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1 "        \
+    "ORDER BY seq LIMIT ?2"
+static const char SQL_PRUNE_HISTORY[] =
+    "DELETE FROM history WHERE execution_id IN (" PRUNE_PICK ")";
+static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id IN (" PRUNE_PICK ")";
 
 static void add_date(cJSON *o, const char *key, int64_t ms, int present)
 {
@@ -29,13 +32,8 @@ static void add_date(cJSON *o, const char *key, int64_t ms, int present)
         cJSON_AddNullToObject(o, key);
         return;
     }
-    char buf[ASL_TIMESTAMP_MAX];
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
-    cJSON_AddStringToObject(o, key, buf);
+    char buf[TIMEFMT_MAX];
+    cJSON_AddStringToObject(o, key, timefmt_utc_ms(ms, buf));
 }
 
 static void add_json_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
@@ -274,34 +272,29 @@ cJSON *query_history(const query_src_t *q, const char *execution_id)
 
 int query_prune(store_t *st, int64_t older_than_ms, int max)
 {
-    sqlite3_stmt *s = store_prepare(st, SQL_PRUNE_SELECT);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, older_than_ms);
-    sqlite3_bind_int(s, 2, max);
-    char **ids = calloc((size_t)max, sizeof *ids);
-    int n = 0;
-    while (ids && n < max && sqlite3_step(s) == SQLITE_ROW)
-        ids[n++] = strdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
-    if (n && store_begin(st) == 0) {
-        for (int i = 0; i < n; i++) {
-            const char *sqls[] = {SQL_PRUNE_HISTORY, SQL_PRUNE_EXEC};
-            for (int k = 0; k < 2; k++) {
-                sqlite3_stmt *d = store_prepare(st, sqls[k]);
-                if (d && ids[i]) {
-                    sqlite3_bind_text(d, 1, ids[i], -1, SQLITE_STATIC);
-                    store_exec_stmt(d);
-                }
-            }
+    assert(max > 0); /* LIMIT -1 would mean no limit */
+    int rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    static const char *const sqls[] = {SQL_PRUNE_HISTORY, SQL_PRUNE_EXEC};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        sqlite3_stmt *s = store_prepare(st, sqls[k]);
+        if (!s) {
+            rc = -SQLITE_ERROR;
+            break;
         }
-        if (store_commit(st) < 0) {
-            store_rollback(st);
-            n = -1;
-        }
+        sqlite3_bind_int64(s, 1, older_than_ms);
+        sqlite3_bind_int(s, 2, max);
+        rc = store_exec_stmt(s);
     }
-    for (int i = 0; ids && i < (n > 0 ? n : 0); i++)
-        free(ids[i]);
-    free(ids);
-    return n;
+    int deleted = sqlite3_changes(store_db(st));
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc < 0) {
+        /* A failed COMMIT may have rolled back already. */
+        if (store_in_txn(st))
+            store_rollback(st);
+        return rc;
+    }
+    return deleted;
 }

@@ -1,5 +1,6 @@
 /* Writing events to the outbox table and counting what waits there. */
 #include "core/rand.h"
+#include "core/timefmt.h"
 #include "events/outbox.h"
 #include "handlers/common.h"
 #include "store/domain.h"
@@ -9,7 +10,7 @@
 cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time_ms,
                        const char *execution_id, const cJSON *detail)
 {
-    char id[RAND_UUID_LEN], when[DOMAIN_TIME_MAX];
+    char id[RAND_UUID_LEN], when[TIMEFMT_MAX];
     rand_uuid(id);
     cJSON *e = cJSON_CreateObject();
     cJSON *d = detail ? cJSON_Duplicate(detail, 1) : cJSON_CreateObject();
@@ -21,7 +22,7 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
     cJSON_AddStringToObject(e, "id", id);
     cJSON_AddStringToObject(e, "source", source ? source : OUTBOX_DEFAULT_SOURCE);
     cJSON_AddStringToObject(e, "detail-type", detail_type);
-    cJSON_AddStringToObject(e, "time", domain_format_time(time_ms, when));
+    cJSON_AddStringToObject(e, "time", timefmt_utc_ms(time_ms, when));
     if (execution_id)
         cJSON_AddStringToObject(e, "executionId", execution_id);
     else

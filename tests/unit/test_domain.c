@@ -1,6 +1,6 @@
 /* Unit tests for the domain queries (store/domain.h) on a real SQLite file:
  * the coffee-beans seed of a fresh database, stock get/list/set, orders by id,
- * by execution and newest first, quantity parsing and time formatting. */
+ * by execution and newest first, quantity parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -122,41 +121,6 @@ static void test_quantity_from_json(void **state)
     cJSON_Delete(v);
 }
 
-static void test_time_format(void **state)
-{
-    (void)state;
-    char buf[DOMAIN_TIME_MAX];
-    assert_string_equal(domain_format_time(0, buf), "1970-01-01T00:00:00.000Z");
-    assert_string_equal(domain_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
-    assert_string_equal(domain_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
-
-    /* the hand-made formatter against gmtime_r + strftime: boundaries of its
-     * range (years 1000-9999), leap days, and a spread of times */
-    int64_t ms[] = {0, 1, 999, 1000, -999, -1000, -1001, 951782400000 /* 2000-02-29 */,
-                    4107542399999 /* 2100-02-28T23:59:59.999 */, 4107542400000,
-                    -2203891200000 /* 1900-02-28 */, -62135596800000 /* year 1 */,
-                    -30610224000001, -30610224000000, 253402300799999, 253402300800000,
-                    253402300800000 * 4, -62167219200000 /* year 0 */};
-    uint64_t x = 88172645463325252ull;
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0] + 200000; i++) {
-        int64_t t;
-        if (i < sizeof ms / sizeof ms[0]) {
-            t = ms[i];
-        } else {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            t = (int64_t)(x % (uint64_t)(253402300800000 + 30610224000000)) - 30610224000000;
-        }
-        int64_t sec = t >= 0 ? t / 1000 : (t - 999) / 1000;
-        time_t tt = (time_t)sec;
-        struct tm tm;
-        char want[64];
-        gmtime_r(&tt, &tm);
-        size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(want + n, sizeof want - n, ".%03uZ", (unsigned)(t - sec * 1000));
-        assert_string_equal(domain_format_time(t, buf), want);
-    }
-}
-
 /* Orders made through orders.create, as the saga makes them. */
 static char *make_order(ctx_t *c, const char *exec, int64_t now, const char *item)
 {
@@ -226,7 +190,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_set_get_list, setup, teardown),
         cmocka_unit_test(test_quantity_from_json),
-        cmocka_unit_test(test_time_format),
         cmocka_unit_test_setup_teardown(test_orders, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
