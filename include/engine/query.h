@@ -27,10 +27,11 @@ typedef struct query_src_s {
  * cJSON_Delete. */
 cJSON *query_describe(const query_src_t *q, const char *execution_id);
 
-/* Newest first. Filters may be NULL. `cursor` is the nextCursor of the
- * previous page or NULL. Returns {"executions": [...], "nextCursor": ...}
- * (descriptions without input and output) or NULL with *why set (borrowed,
- * static) on a bad cursor or a database error. Caller frees with
+/* Newest first. Filters may be NULL; `status` is an exec_status_name
+ * (core/exec_status.h). `cursor` is the nextCursor of the previous page or
+ * NULL. Returns {"executions": [...], "nextCursor": ...} (descriptions
+ * without input and output) or NULL with *why set (static) on an unknown
+ * status, a bad cursor or a database error. Caller frees with
  * cJSON_Delete. */
 cJSON *query_list(const query_src_t *q, const char *status, const char *machine, int limit,
                   const char *cursor, const char **why);

@@ -2,6 +2,7 @@
  * replies wait for the runtime's commit; ?wait=SECONDS waits for the end. */
 #include "api/api.h"
 #include "asl/json.h"
+#include "core/exec_status.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 
@@ -306,15 +307,6 @@ static void on_get_execution(http_request_t *req, void *ud)
     cJSON_Delete(d);
 }
 
-static int valid_status(const char *s)
-{
-    static const char *const all[] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
-    for (size_t i = 0; i < 5; i++)
-        if (strcmp(s, all[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static void on_list_executions(http_request_t *req, void *ud)
 {
     api_t *api = ud;
@@ -328,9 +320,9 @@ static void on_list_executions(http_request_t *req, void *ud)
         machine = NULL;
     if (cursor && !*cursor)
         cursor = NULL;
-    if (status && !valid_status(status)) {
-        http_respond_error(req, 400, "InvalidParameter",
-                           "status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED");
+    exec_status_t filter;
+    if (status && exec_status_parse(status, &filter) < 0) {
+        http_respond_error(req, 400, "InvalidParameter", "status must be " EXEC_STATUS_ALL);
         return;
     }
     if (api_query_limit(req, &limit) < 0)

@@ -2,6 +2,7 @@
  * events as the API shows them, read from the rows the runtime committed,
  * and pruning of finished executions. */
 #include "engine/query.h"
+#include "core/exec_status.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "engine/replay.h"
@@ -107,6 +108,11 @@ cJSON *query_list(const query_src_t *q, const char *status, const char *machine,
         "final_state, machine_version, seq FROM executions "
         "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
         "AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4";
+    exec_status_t filter;
+    if (status && exec_status_parse(status, &filter) < 0) {
+        *why = "status must be " EXEC_STATUS_ALL;
+        return NULL;
+    }
     long long before = 0;
     if (cursor) {
         char *end;

@@ -1,7 +1,8 @@
 /* Unit tests for the read side of the executions store (engine/query.h) on a
  * real SQLite file: pruning commits all or nothing and says which, even when
  * BEGIN, a DELETE or the COMMIT fails (a second connection's lock, a trigger,
- * the fault-injection VFS); dates before 1970 print as RFC 3339. */
+ * the fault-injection VFS); dates before 1970 print as RFC 3339; the list's
+ * status filter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,24 @@ static void test_dates_before_1970(void **state)
     cJSON_Delete(h);
 }
 
+/* The status filter takes the names of core/exec_status.h and nothing else. */
+static void test_list_by_status(void **state)
+{
+    fixture_t *f = *state;
+    add_three(f);
+    const char *why = NULL;
+    cJSON *l = query_list(&f->q, "SUCCEEDED", NULL, 10, NULL, &why);
+    assert_non_null(l);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "executions")), 2);
+    cJSON_Delete(l);
+    l = query_list(&f->q, "RUNNING", NULL, 10, NULL, &why);
+    const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(l, "executions"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(r, "executionId")), "r");
+    cJSON_Delete(l);
+    assert_null(query_list(&f->q, "running", NULL, 10, NULL, &why));
+    assert_non_null(strstr(why, "TIMED_OUT"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_failed_delete_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_failed_commit_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dates_before_1970, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_by_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
