@@ -20,9 +20,10 @@ static const char SQL_HISTORY[] =
     "ORDER BY first_id";
 /* The executions a prune deletes. Both deletes choose them with it inside
  * one transaction, so they choose the same ones and no list of ids is kept. */
-#define PRUNE_PICK                                                                 \
-    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1 "        \
-    "ORDER BY seq LIMIT ?2"
+#define PRUNE_WHERE "FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1"
+#define PRUNE_PICK "SELECT id " PRUNE_WHERE " ORDER BY seq LIMIT ?2"
+/* Whether there is anything to prune, before taking the write lock for it. */
+static const char SQL_PRUNE_ANY[] = "SELECT 1 " PRUNE_WHERE " LIMIT 1";
 static const char SQL_PRUNE_HISTORY[] =
     "DELETE FROM history WHERE execution_id IN (" PRUNE_PICK ")";
 static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id IN (" PRUNE_PICK ")";
@@ -279,7 +280,19 @@ cJSON *query_history(const query_src_t *q, const char *execution_id)
 int query_prune(store_t *st, int64_t older_than_ms, int max)
 {
     assert(max > 0); /* LIMIT -1 would mean no limit */
-    int rc = store_begin(st);
+    sqlite3_stmt *any = store_prepare(st, SQL_PRUNE_ANY);
+    if (!any)
+        return -SQLITE_ERROR;
+    sqlite3_bind_int64(any, 1, older_than_ms);
+    int rc = sqlite3_step(any);
+    sqlite3_reset(any);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW) {
+        log_error("sqlite: %s", sqlite3_errmsg(store_db(st)));
+        return -rc;
+    }
+    rc = store_begin(st);
     if (rc < 0)
         return rc;
     static const char *const sqls[] = {SQL_PRUNE_HISTORY, SQL_PRUNE_EXEC};
