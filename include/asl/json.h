@@ -87,9 +87,4 @@ int asl_timestamp_cmp(const asl_timestamp_t *a, const asl_timestamp_t *b);
 /* Milliseconds since the epoch (fraction truncated toward minus infinity). */
 int64_t asl_timestamp_to_ms(const asl_timestamp_t *t);
 
-/* Formats ms since the epoch as Step Functions writes context times:
- * "2019-03-26T20:14:13.192Z". `buf` needs ASL_TIMESTAMP_MAX bytes. Returns buf. */
-#define ASL_TIMESTAMP_MAX 32
-char *asl_timestamp_format(int64_t ms, char *buf);
-
 #endif

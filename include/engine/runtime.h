@@ -95,8 +95,8 @@ void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
 
 /* ---- observing ---------------------------------------------------------- */
 
-/* The SPEC §5 description of an execution; NULL when unknown. Caller frees
- * with cJSON_Delete. */
+/* query_describe (engine/query.h) on the runtime's store, with the current
+ * state of a running execution from memory. */
 cJSON *runtime_describe(runtime_t *rt, const char *execution_id);
 
 /* 1 if the execution exists and has ended, 0 if running, -1 if unknown. */
@@ -108,14 +108,11 @@ int runtime_is_done(runtime_t *rt, const char *execution_id);
 void runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
                   void (*cb)(void *ud), void *ud);
 
-/* Newest first. Filters may be NULL. `cursor` is the nextCursor of the
- * previous page or NULL. Returns {"executions": [...], "nextCursor": ...} or
- * NULL with *why set on a bad cursor. Caller frees with cJSON_Delete. */
+/* query_list (engine/query.h) on the runtime's store. */
 cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
                     const char *cursor, const char **why);
 
-/* {"events": [...]} in order, each with id, previousEventId, timestamp, type
- * and "<type>EventDetails"; NULL when the execution is unknown. */
+/* query_history (engine/query.h) on the runtime's store. */
 cJSON *runtime_history(runtime_t *rt, const char *execution_id);
 
 /* ---- steering ----------------------------------------------------------- */
@@ -128,8 +125,7 @@ int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
 
 const runtime_stats_t *runtime_stats(const runtime_t *rt);
 
-/* Deletes finished executions (and their history) older than the retention,
- * at most `max` per call. Returns the number deleted or -1. */
+/* query_prune (engine/query.h) on the runtime's store. */
 int runtime_prune(runtime_t *rt, int64_t older_than_ms, int max);
 
 #endif

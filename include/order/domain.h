@@ -21,11 +21,6 @@
  * (a double) carries exactly. */
 #define ORDER_QUANTITY_MAX INT64_C(9007199254740991)
 
-/* "2026-11-25T12:00:00.123Z" (RFC 3339, UTC, milliseconds) for ms since the
- * epoch. `buf` needs ORDER_TIME_MAX bytes. Returns buf. */
-#define ORDER_TIME_MAX 32
-char *order_format_time(int64_t ms, char *buf);
-
 /* True when v is a JSON number holding an integer in [min, ORDER_QUANTITY_MAX]
  * (1.0 counts, 1.5 does not); stores it in *out. For PUT /stock use min 0. */
 bool order_quantity_from_json(const cJSON *v, int64_t min, int64_t *out);

@@ -2,7 +2,9 @@
  * wait for the runtime's commit; ?wait=SECONDS waits for the end. */
 #include "api/executions.h"
 #include "asl/json.h"
+#include "core/exec_status.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +130,8 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
 
 static void add_created(cJSON *o, int64_t ms)
 {
-    char buf[ASL_TIMESTAMP_MAX];
-    cJSON_AddStringToObject(o, "createdDate", asl_timestamp_format(ms, buf));
+    char buf[TIMEFMT_MAX];
+    cJSON_AddStringToObject(o, "createdDate", timefmt_utc_ms(ms, buf));
 }
 
 static cJSON *machine_json(const machine_ver_t *v, int with_definition)
@@ -269,15 +271,6 @@ static void on_get_execution(http_request_t *req, void *ud)
     cJSON_Delete(d);
 }
 
-static int valid_status(const char *s)
-{
-    static const char *const all[] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
-    for (size_t i = 0; i < 5; i++)
-        if (strcmp(s, all[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static void on_list_executions(http_request_t *req, void *ud)
 {
     api_t *api = ud;
@@ -291,9 +284,9 @@ static void on_list_executions(http_request_t *req, void *ud)
         machine = NULL;
     if (cursor && !*cursor)
         cursor = NULL;
-    if (status && !valid_status(status)) {
-        http_respond_error(req, 400, "InvalidParameter",
-                           "status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED");
+    exec_status_t filter;
+    if (status && exec_status_parse(status, &filter) < 0) {
+        http_respond_error(req, 400, "InvalidParameter", "status must be " EXEC_STATUS_ALL);
         return;
     }
     if (api_query_limit(req, &limit) < 0)

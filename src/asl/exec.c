@@ -3,6 +3,7 @@
  * serializable cursor; plus the synchronous in-memory driver asl_run. */
 #include "asl/exec.h"
 #include "asl/json.h"
+#include "core/timefmt.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -208,15 +209,15 @@ static void add_ref(cJSON *obj, const char *key, const cJSON *v)
 static cJSON *build_context(const run_t *r, const char *token)
 {
     const asl_exec_info_t *in = r->info;
-    char ts[ASL_TIMESTAMP_MAX];
+    char ts[TIMEFMT_MAX];
     cJSON *ctx = cJSON_CreateObject();
     cJSON *ex = cJSON_AddObjectToObject(ctx, "Execution");
     add_str(ex, "Id", in && in->execution_id ? in->execution_id : "");
     add_ref(ex, "Input", in ? in->execution_input : NULL);
     add_str(ex, "Name", in && in->execution_name ? in->execution_name : "");
-    add_str(ex, "StartTime", asl_timestamp_format(in ? in->start_time_ms : 0, ts));
+    add_str(ex, "StartTime", timefmt_utc_ms(in ? in->start_time_ms : 0, ts));
     cJSON *st = cJSON_AddObjectToObject(ctx, "State");
-    add_str(st, "EnteredTime", asl_timestamp_format(r->entered_ms, ts));
+    add_str(st, "EnteredTime", timefmt_utc_ms(r->entered_ms, ts));
     add_str(st, "Name", cur(r)->name);
     cJSON_AddNumberToObject(st, "RetryCount", r->retries);
     cJSON *sm = cJSON_AddObjectToObject(ctx, "StateMachine");

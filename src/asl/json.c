@@ -420,19 +420,6 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static bool digits(const char *s, int n, int *out)
 {
     int v = 0;
@@ -510,24 +497,4 @@ int asl_timestamp_cmp(const asl_timestamp_t *a, const asl_timestamp_t *b)
 int64_t asl_timestamp_to_ms(const asl_timestamp_t *t)
 {
     return t->sec * 1000 + t->nsec / 1000000;
-}
-
-char *asl_timestamp_format(int64_t ms, char *buf)
-{
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int msec = (int)(ms - secs * 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t rem = secs - days * 86400;
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    char tmp[96];
-    snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-             (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), msec);
-    size_t n = strlen(tmp);
-    if (n >= ASL_TIMESTAMP_MAX)
-        n = ASL_TIMESTAMP_MAX - 1;
-    memcpy(buf, tmp, n);
-    buf[n] = '\0';
-    return buf;
 }

@@ -3,6 +3,7 @@
  * every problem found (state + field + message) in one pass. */
 #include "asl/machine.h"
 #include "asl/json.h"
+#include "core/hash.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -79,20 +80,12 @@ static int type_from_name(const char *s, asl_state_type_t *t)
 
 /* ---- name lookup -------------------------------------------------------- */
 
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static long lookup(const asl_machine_t *m, const char *name)
 {
     if (!m->hash_cap || !name)
         return -1;
     size_t mask = m->hash_cap - 1;
-    for (size_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
+    for (size_t h = hash_str(name) & mask;; h = (h + 1) & mask) {
         size_t v = m->hash[h];
         if (!v)
             return -1;
@@ -106,7 +99,7 @@ static int hash_insert(asl_machine_t *m, size_t idx)
 {
     size_t mask = m->hash_cap - 1;
     const char *name = m->states[idx].name;
-    for (size_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
+    for (size_t h = hash_str(name) & mask;; h = (h + 1) & mask) {
         size_t v = m->hash[h];
         if (!v) {
             m->hash[h] = idx + 1;

@@ -2,6 +2,7 @@
  * print them for people (or the daemon's JSON unchanged with --json). */
 #include "cli/cmd_exec.h"
 #include "cli/out.h"
+#include "core/exec_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,15 +191,14 @@ int cmd_list(cli_t *cli, int argc, char **argv)
     int rc = cli_parse(cli, &LIST, argc, argv, opts, 3, NULL, 0, 0, &np);
     if (rc >= 0)
         return rc;
-    static const char *const statuses[] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
     const char *st = NULL;
     if (status) {
-        for (size_t i = 0; i < 5; i++)
-            if (strcasecmp(status, statuses[i]) == 0)
-                st = statuses[i];
+        for (int i = 0; i < EXEC_STATUS_COUNT; i++)
+            if (strcasecmp(status, exec_status_name((exec_status_t)i)) == 0)
+                st = exec_status_name((exec_status_t)i);
         if (!st)
-            return cli_usage_error(&LIST, "--status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT "
-                                          "or ABORTED, not '%s'", status);
+            return cli_usage_error(&LIST, "--status must be " EXEC_STATUS_ALL ", not '%s'",
+                                   status);
     }
     long lim = 50;
     if (limit) {

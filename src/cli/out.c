@@ -2,6 +2,7 @@
  * NO_COLOR, tables padded by visible width, times and durations people read. */
 #include "cli/out.h"
 #include "asl/json.h"
+#include "core/timefmt.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ int out_time_parse(const char *s, int64_t *ms)
 
 char *out_time_abs(int64_t ms, char *buf, size_t cap)
 {
-    time_t secs = (time_t)(ms / 1000);
+    time_t secs = (time_t)timefmt_floor_sec(ms, NULL);
     struct tm tm;
     localtime_r(&secs, &tm);
     strftime(buf, cap, "%Y-%m-%d %H:%M:%S %Z", &tm);

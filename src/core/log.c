@@ -1,6 +1,7 @@
 /* Leveled logging to stderr. Each line is formatted into one buffer and written
  * with a single write(2) so lines from a crash-restart loop never interleave. */
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,12 +33,10 @@ void log_msg(log_level_t level, const char *fmt, ...)
         return;
     char line[2048];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ %s ",
-                  ts.tv_nsec / 1000000, level_names[level]);
+    char when[TIMEFMT_MAX];
+    timefmt_utc_ms((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when);
+    int n = snprintf(line, sizeof line, "%s %s ", when, level_names[level]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "engine/handler.h"
+#include "engine/query.h"
 #include "engine/replay.h"
 #include "store/wal.h"
 
@@ -193,16 +194,9 @@ static const char SQL_FRAMES[] =
 static const char SQL_DESCRIBE[] =
     "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
     "final_state, machine_version FROM executions WHERE id = ?";
-static const char SQL_HISTORY[] =
-    "SELECT first_id, ts_ms, events, frame, last_id FROM history WHERE execution_id = ? "
-    "ORDER BY first_id";
-static const char SQL_PRUNE_SELECT[] =
-    "SELECT id FROM executions WHERE status != 'RUNNING' AND stop_ms < ? ORDER BY seq LIMIT ?";
-static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id = ?";
 static const char SQL_TASK_SAVEPOINT[] = "SAVEPOINT task";
 static const char SQL_TASK_RELEASE[] = "RELEASE task";
 static const char SQL_TASK_ROLLBACK[] = "ROLLBACK TO task";
-static const char SQL_PRUNE_HISTORY[] = "DELETE FROM history WHERE execution_id = ?";
 static const char SQL_FIRST_ROOT_ROW[] =
     "SELECT substr(events, 1, 1) FROM history WHERE execution_id = ? AND frame = '' "
     "ORDER BY first_id LIMIT 1";
@@ -736,26 +730,6 @@ static void compact_events(cJSON *events)
         snprintf(key, sizeof key, "%s$", repeats[i]->string);
         cJSON_Delete(cJSON_DetachItemViaPointer(parents[i], repeats[i]));
         cJSON_AddStringToObject(parents[i], key, from[i]);
-    }
-}
-
-/* Restores the payloads compact_events replaced, in one row's events. */
-static void expand_events(cJSON *events)
-{
-    const cJSON *pd = NULL;
-    for (cJSON *ev = events->child; ev; ev = ev->next) {
-        cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "details");
-        for (int k = 0; d && k < 2; k++) {
-            char key[16];
-            snprintf(key, sizeof key, "%s$", payload_keys[k]);
-            cJSON *ref = cJSON_GetObjectItemCaseSensitive(d, key);
-            if (!cJSON_IsString(ref))
-                continue;
-            const cJSON *src = pd ? cJSON_GetObjectItemCaseSensitive(pd, ref->valuestring) : NULL;
-            cJSON_DeleteItemFromObjectCaseSensitive(d, key);
-            cJSON_AddItemToObject(d, payload_keys[k], src ? cJSON_Duplicate(src, 1) : cJSON_CreateNull());
-        }
-        pd = d;
     }
 }
 
@@ -2019,79 +1993,6 @@ void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
     enqueue(rt, ex->root);
 }
 
-static void add_date(cJSON *o, const char *key, int64_t ms, int present)
-{
-    if (!present) {
-        cJSON_AddNullToObject(o, key);
-        return;
-    }
-    char buf[ASL_TIMESTAMP_MAX];
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
-    cJSON_AddStringToObject(o, key, buf);
-}
-
-static void add_json_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
-{
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    cJSON *v = t ? cJSON_Parse(t) : NULL;
-    cJSON_AddItemToObject(o, key, v ? v : cJSON_CreateNull());
-}
-
-static void add_text_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
-{
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    if (t)
-        cJSON_AddStringToObject(o, key, t);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
-/* Columns as SQL_DESCRIBE selects them. */
-static cJSON *describe_row(runtime_t *rt, sqlite3_stmt *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    const char *id = (const char *)sqlite3_column_text(s, 0);
-    cJSON_AddStringToObject(o, "executionId", id);
-    add_text_col(o, "stateMachine", s, 1);
-    cJSON_AddNumberToObject(o, "stateMachineVersion", sqlite3_column_int(s, 11));
-    add_text_col(o, "name", s, 2);
-    add_text_col(o, "status", s, 3);
-    add_date(o, "startDate", sqlite3_column_int64(s, 4), 1);
-    add_date(o, "stopDate", sqlite3_column_int64(s, 5), sqlite3_column_type(s, 5) != SQLITE_NULL);
-    add_json_col(o, "input", s, 6);
-    add_json_col(o, "output", s, 7);
-    add_text_col(o, "error", s, 8);
-    add_text_col(o, "cause", s, 9);
-    exec_t *ex = exec_find(rt, id);
-    const char *cur = NULL;
-    if (ex && ex->root->cursor)
-        cur = asl_cursor_state(ex->root->cursor);
-    if (cur)
-        cJSON_AddStringToObject(o, "currentState", cur);
-    else
-        add_text_col(o, "currentState", s, 10);
-    return o;
-}
-
-cJSON *runtime_describe(runtime_t *rt, const char *execution_id)
-{
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_DESCRIBE);
-    if (!s)
-        return NULL;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    cJSON *o = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        o = describe_row(rt, s);
-    sqlite3_reset(s);
-    return o;
-}
-
 int runtime_is_done(runtime_t *rt, const char *execution_id)
 {
     exec_t *ex = exec_find(rt, execution_id);
@@ -2130,141 +2031,6 @@ void runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
         w->tmr = tmr_add(rt, store_now_ms() + timeout_ms, TMR_WAITER, w);
 }
 
-cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
-                    const char *cursor, const char **why)
-{
-    static const char sql[] =
-        "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-        "final_state, machine_version, seq FROM executions "
-        "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
-        "AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4";
-    long long before = 0;
-    if (cursor) {
-        char *end;
-        before = strtoll(cursor, &end, 10);
-        if (!*cursor || *end || before <= 0) {
-            *why = "cursor is not a nextCursor value returned by this endpoint";
-            return NULL;
-        }
-    }
-    sqlite3_stmt *s = store_prepare(rt->st, sql);
-    if (!s) {
-        *why = "database error";
-        return NULL;
-    }
-    bind_text_or_null(s, 1, status);
-    bind_text_or_null(s, 2, machine);
-    if (cursor)
-        sqlite3_bind_int64(s, 3, before);
-    sqlite3_bind_int(s, 4, limit + 1);
-    cJSON *res = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(res, "executions");
-    int n = 0;
-    long long last_seq = 0, more = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (n == limit) {
-            more = 1;
-            break;
-        }
-        cJSON *o = describe_row(rt, s);
-        cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
-        cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
-        cJSON_AddItemToArray(arr, o);
-        last_seq = sqlite3_column_int64(s, 12);
-        n++;
-    }
-    sqlite3_reset(s);
-    if (more) {
-        char next[32];
-        snprintf(next, sizeof next, "%lld", last_seq);
-        cJSON_AddStringToObject(res, "nextCursor", next);
-    } else {
-        cJSON_AddNullToObject(res, "nextCursor");
-    }
-    return res;
-}
-
-/* The replay of one execution's history: its row and definition version. */
-static replay_t *replay_open(runtime_t *rt, const char *execution_id)
-{
-    replay_t *rp = NULL;
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_DESCRIBE);
-    if (!s)
-        return NULL;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const machine_ver_t *mv = machines_get_version(
-            rt->machines, (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 11));
-        cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(s, 6));
-        rp = mv && input ? replay_new(mv->machine, mv->name, execution_id,
-                                      (const char *)sqlite3_column_text(s, 2), input,
-                                      sqlite3_column_int64(s, 4))
-                         : NULL;
-        if (!rp)
-            cJSON_Delete(input);
-    }
-    sqlite3_reset(s);
-    return rp;
-}
-
-cJSON *runtime_history(runtime_t *rt, const char *execution_id)
-{
-    if (runtime_is_done(rt, execution_id) < 0 && !exec_find(rt, execution_id))
-        return NULL;
-    replay_t *rp = NULL;
-    int have_rp = 0;
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_HISTORY);
-    if (!s)
-        return NULL;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    cJSON *res = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(res, "events");
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        int64_t ts = sqlite3_column_int64(s, 1);
-        const char *text = (const char *)sqlite3_column_text(s, 2);
-        const char *frame = (const char *)sqlite3_column_text(s, 3);
-        int64_t last = sqlite3_column_int64(s, 4);
-        cJSON *evs = NULL;
-        if (text && text[0] == '{' && frame && !frame[0]) {
-            cJSON *log = cJSON_Parse(text);
-            evs = cJSON_CreateArray();
-            if (!have_rp && (have_rp = 1) && !(rp = replay_open(rt, execution_id)))
-                log_error("execution %s: cannot read its row or state machine to replay its "
-                          "history", execution_id);
-            if (!log || !evs || !rp || replay_row(rp, log, evs) < 0)
-                log_error("execution %s: history from event %" PRId64 " cannot be replayed",
-                          execution_id, id);
-            else if (cJSON_GetArraySize(evs) != last - id + 1)
-                log_error("execution %s: replay of events %" PRId64 "..%" PRId64 " gave %d",
-                          execution_id, id, last, cJSON_GetArraySize(evs));
-            cJSON_Delete(log);
-        } else {
-            evs = text ? cJSON_Parse(text) : NULL;
-            if (evs)
-                expand_events(evs);
-        }
-        cJSON *ev;
-        while (evs && (ev = cJSON_DetachItemFromArray(evs, 0))) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "id", (double)id);
-            cJSON_AddNumberToObject(o, "previousEventId", (double)(id - 1));
-            add_date(o, "timestamp", ts, 1);
-            cJSON *t = cJSON_DetachItemFromObjectCaseSensitive(ev, "type");
-            cJSON_AddItemToObject(o, "type", t ? t : cJSON_CreateString("?"));
-            cJSON *d = cJSON_DetachItemFromObjectCaseSensitive(ev, "details");
-            cJSON_AddItemToObject(o, "details", d ? d : cJSON_CreateObject());
-            cJSON_Delete(ev);
-            cJSON_AddItemToArray(arr, o);
-            id++;
-        }
-        cJSON_Delete(evs);
-    }
-    sqlite3_reset(s);
-    replay_free(rp);
-    return res;
-}
-
 int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
                  const char *cause, runtime_start_cb cb, void *ud)
 {
@@ -2292,36 +2058,41 @@ const runtime_stats_t *runtime_stats(const runtime_t *rt)
     return &rt->stats;
 }
 
+/* ---- the read side: engine/query.h ------------------------------------- */
+
+/* query_src_t.live_state: a running execution's state is fresher in memory. */
+static const char *live_state(void *ud, const char *execution_id)
+{
+    exec_t *ex = exec_find(ud, execution_id);
+    return ex && ex->root->cursor ? asl_cursor_state(ex->root->cursor) : NULL;
+}
+
+static query_src_t query_src(runtime_t *rt)
+{
+    return (query_src_t){.store = rt->st, .machines = rt->machines, .live_state = live_state,
+                         .live_ud = rt};
+}
+
+cJSON *runtime_describe(runtime_t *rt, const char *execution_id)
+{
+    query_src_t q = query_src(rt);
+    return query_describe(&q, execution_id);
+}
+
+cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
+                    const char *cursor, const char **why)
+{
+    query_src_t q = query_src(rt);
+    return query_list(&q, status, machine, limit, cursor, why);
+}
+
+cJSON *runtime_history(runtime_t *rt, const char *execution_id)
+{
+    query_src_t q = query_src(rt);
+    return query_history(&q, execution_id);
+}
+
 int runtime_prune(runtime_t *rt, int64_t older_than_ms, int max)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_PRUNE_SELECT);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, older_than_ms);
-    sqlite3_bind_int(s, 2, max);
-    char **ids = calloc((size_t)max, sizeof *ids);
-    int n = 0;
-    while (ids && n < max && sqlite3_step(s) == SQLITE_ROW)
-        ids[n++] = strdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
-    if (n && store_begin(rt->st) == 0) {
-        for (int i = 0; i < n; i++) {
-            const char *sqls[] = {SQL_PRUNE_HISTORY, SQL_PRUNE_EXEC};
-            for (int k = 0; k < 2; k++) {
-                sqlite3_stmt *d = store_prepare(rt->st, sqls[k]);
-                if (d && ids[i]) {
-                    sqlite3_bind_text(d, 1, ids[i], -1, SQLITE_STATIC);
-                    store_exec_stmt(d);
-                }
-            }
-        }
-        if (store_commit(rt->st) < 0) {
-            store_rollback(rt->st);
-            n = -1;
-        }
-    }
-    for (int i = 0; ids && i < (n > 0 ? n : 0); i++)
-        free(ids[i]);
-    free(ids);
-    return n;
+    return query_prune(rt->st, older_than_ms, max);
 }

@@ -1,7 +1,7 @@
 /* Writing events to the outbox table and counting what waits there. */
 #include "events/outbox.h"
-#include "asl/json.h"
 #include "core/rand.h"
+#include "core/timefmt.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
                        const char *execution_id, const cJSON *detail)
 {
     assert(source);
-    char id[RAND_UUID_LEN], when[ASL_TIMESTAMP_MAX];
+    char id[RAND_UUID_LEN], when[TIMEFMT_MAX];
     rand_uuid(id);
     cJSON *e = cJSON_CreateObject();
     cJSON *d = detail ? cJSON_Duplicate(detail, 1) : cJSON_CreateObject();
@@ -22,7 +22,7 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
     cJSON_AddStringToObject(e, "id", id);
     cJSON_AddStringToObject(e, "source", source);
     cJSON_AddStringToObject(e, "detail-type", detail_type);
-    cJSON_AddStringToObject(e, "time", asl_timestamp_format(time_ms, when));
+    cJSON_AddStringToObject(e, "time", timefmt_utc_ms(time_ms, when));
     if (execution_id)
         cJSON_AddStringToObject(e, "executionId", execution_id);
     else

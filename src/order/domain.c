@@ -2,66 +2,11 @@
  * rows of orders and stock turned into JSON, and setting stock levels. */
 #include "order/domain.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-/* Writes n decimal digits of v, zero-padded. */
-static char *put_digits(char *p, unsigned v, int n)
-{
-    for (int i = n - 1; i >= 0; i--, v /= 10)
-        p[i] = (char)('0' + v % 10);
-    return p + n;
-}
-
-/* Every order result formats two times: gmtime_r + strftime + snprintf cost
- * ~1,700 instructions a call, this ~100. Years 1000-9999 (what strftime's
- * %Y prints as four digits); any other time goes through the libc path. */
-#define FAST_MIN_S INT64_C(-30610224000)   /* 1000-01-01T00:00:00Z */
-#define FAST_END_S INT64_C(253402300800)   /* 10000-01-01T00:00:00Z */
-
-char *order_format_time(int64_t ms, char *buf)
-{
-    int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    unsigned frac = (unsigned)(ms - sec * 1000) % 1000u;
-    if (sec >= FAST_MIN_S && sec < FAST_END_S) {
-        /* days to civil date: H. Hinnant, "chrono-Compatible Low-Level Date Algorithms" */
-        int64_t days = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
-        unsigned sod = (unsigned)(sec - days * 86400);
-        int64_t z = days + 719468;
-        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-        unsigned doe = (unsigned)(z - era * 146097);
-        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        unsigned mp = (5 * doy + 2) / 153;
-        unsigned d = doy - (153 * mp + 2) / 5 + 1;
-        unsigned m = mp < 10 ? mp + 3 : mp - 9;
-        unsigned y = (unsigned)(yoe + era * 400) + (m <= 2);
-        char *p = put_digits(buf, y, 4);
-        *p++ = '-';
-        p = put_digits(p, m, 2);
-        *p++ = '-';
-        p = put_digits(p, d, 2);
-        *p++ = 'T';
-        p = put_digits(p, sod / 3600, 2);
-        *p++ = ':';
-        p = put_digits(p, sod / 60 % 60, 2);
-        *p++ = ':';
-        p = put_digits(p, sod % 60, 2);
-        *p++ = '.';
-        p = put_digits(p, frac, 3);
-        memcpy(p, "Z", 2);
-        return buf;
-    }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(buf, ORDER_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, ORDER_TIME_MAX - n, ".%03uZ", frac);
-    return buf;
-}
 
 bool order_quantity_from_json(const cJSON *v, int64_t min, int64_t *out)
 {
@@ -93,8 +38,8 @@ static void add_number(cJSON *o, const char *key, int64_t n)
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
 {
-    char buf[ORDER_TIME_MAX];
-    add_text_or_null(o, key, order_format_time(ms, buf));
+    char buf[TIMEFMT_MAX];
+    add_text_or_null(o, key, timefmt_utc_ms(ms, buf));
 }
 
 static const char *col_text(sqlite3_stmt *s, int col)

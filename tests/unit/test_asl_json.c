@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "asl/json.h"
+#include "core/timefmt.h"
 
 static bool eq(const char *a, const char *b)
 {
@@ -170,11 +171,8 @@ static void test_timestamps(void **state)
             fail_msg("accepted %s", bad[i]);
     assert_false(asl_timestamp_parse(NULL, NULL));
 
-    char buf[ASL_TIMESTAMP_MAX];
-    assert_string_equal(asl_timestamp_format(0, buf), "1970-01-01T00:00:00.000Z");
-    assert_string_equal(asl_timestamp_format(1553631253192LL, buf), "2019-03-26T20:14:13.192Z");
-    assert_string_equal(asl_timestamp_format(-1, buf), "1969-12-31T23:59:59.999Z");
-    assert_true(asl_timestamp_parse(asl_timestamp_format(1709251199999LL, buf), &a));
+    char buf[TIMEFMT_MAX];
+    assert_true(asl_timestamp_parse(timefmt_utc_ms(1709251199999LL, buf), &a));
     assert_true(asl_timestamp_to_ms(&a) == 1709251199999LL);
 }
 

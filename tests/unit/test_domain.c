@@ -1,7 +1,7 @@
 /* Unit tests for the order domain on a real SQLite file: its schema joined to
  * the store's migrations (the layout the build before the move wrote, the
  * 2 -> 3 step), the coffee-beans seed, stock get/list/set, orders by id, by
- * execution and newest first, quantity parsing and time formatting. */
+ * execution and newest first and quantity parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -123,41 +122,6 @@ static void test_quantity_from_json(void **state)
     assert_true(order_quantity_from_json(v, 1, &q));
     assert_int_equal(q, 42);
     cJSON_Delete(v);
-}
-
-static void test_time_format(void **state)
-{
-    (void)state;
-    char buf[ORDER_TIME_MAX];
-    assert_string_equal(order_format_time(0, buf), "1970-01-01T00:00:00.000Z");
-    assert_string_equal(order_format_time(1764072000007, buf), "2025-11-25T12:00:00.007Z");
-    assert_string_equal(order_format_time(-1, buf), "1969-12-31T23:59:59.999Z");
-
-    /* the hand-made formatter against gmtime_r + strftime: boundaries of its
-     * range (years 1000-9999), leap days, and a spread of times */
-    int64_t ms[] = {0, 1, 999, 1000, -999, -1000, -1001, 951782400000 /* 2000-02-29 */,
-                    4107542399999 /* 2100-02-28T23:59:59.999 */, 4107542400000,
-                    -2203891200000 /* 1900-02-28 */, -62135596800000 /* year 1 */,
-                    -30610224000001, -30610224000000, 253402300799999, 253402300800000,
-                    253402300800000 * 4, -62167219200000 /* year 0 */};
-    uint64_t x = 88172645463325252ull;
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0] + 200000; i++) {
-        int64_t t;
-        if (i < sizeof ms / sizeof ms[0]) {
-            t = ms[i];
-        } else {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            t = (int64_t)(x % (uint64_t)(253402300800000 + 30610224000000)) - 30610224000000;
-        }
-        int64_t sec = t >= 0 ? t / 1000 : (t - 999) / 1000;
-        time_t tt = (time_t)sec;
-        struct tm tm;
-        char want[64];
-        gmtime_r(&tt, &tm);
-        size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(want + n, sizeof want - n, ".%03uZ", (unsigned)(t - sec * 1000));
-        assert_string_equal(order_format_time(t, buf), want);
-    }
 }
 
 /* Orders made through orders.create, as the saga makes them. */
@@ -289,7 +253,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_set_get_list, setup, teardown),
         cmocka_unit_test(test_quantity_from_json),
-        cmocka_unit_test(test_time_format),
         cmocka_unit_test_setup_teardown(test_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_layout_as_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_never_negative, setup, teardown),

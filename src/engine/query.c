@@ -1,0 +1,319 @@
+/* The read side of the executions store: descriptions, listings and history
+ * events as the API shows them, read from the rows the runtime committed,
+ * and pruning of finished executions. */
+#include "engine/query.h"
+#include "core/exec_status.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "engine/replay.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char SQL_DESCRIBE[] =
+    "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
+    "final_state, machine_version FROM executions WHERE id = ?";
+static const char SQL_HISTORY[] =
+    "SELECT first_id, ts_ms, events, frame, last_id FROM history WHERE execution_id = ? "
+    "ORDER BY first_id";
+/* The executions a prune deletes. Both deletes choose them with it inside
+ * one transaction, so they choose the same ones and no list of ids is kept. */
+#define PRUNE_WHERE "FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1"
+#define PRUNE_PICK "SELECT id " PRUNE_WHERE " ORDER BY seq LIMIT ?2"
+/* Whether there is anything to prune, before taking the write lock for it. */
+static const char SQL_PRUNE_ANY[] = "SELECT 1 " PRUNE_WHERE " LIMIT 1";
+static const char SQL_PRUNE_HISTORY[] =
+    "DELETE FROM history WHERE execution_id IN (" PRUNE_PICK ")";
+static const char SQL_PRUNE_EXEC[] = "DELETE FROM executions WHERE id IN (" PRUNE_PICK ")";
+
+static void add_date(cJSON *o, const char *key, int64_t ms, int present)
+{
+    if (!present) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    char buf[TIMEFMT_MAX];
+    cJSON_AddStringToObject(o, key, timefmt_utc_ms(ms, buf));
+}
+
+static void add_json_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    cJSON *v = t ? cJSON_Parse(t) : NULL;
+    cJSON_AddItemToObject(o, key, v ? v : cJSON_CreateNull());
+}
+
+static void add_text_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    if (t)
+        cJSON_AddStringToObject(o, key, t);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* Columns as SQL_DESCRIBE selects them. */
+static cJSON *describe_row(const query_src_t *q, sqlite3_stmt *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    const char *id = (const char *)sqlite3_column_text(s, 0);
+    cJSON_AddStringToObject(o, "executionId", id);
+    add_text_col(o, "stateMachine", s, 1);
+    cJSON_AddNumberToObject(o, "stateMachineVersion", sqlite3_column_int(s, 11));
+    add_text_col(o, "name", s, 2);
+    add_text_col(o, "status", s, 3);
+    add_date(o, "startDate", sqlite3_column_int64(s, 4), 1);
+    add_date(o, "stopDate", sqlite3_column_int64(s, 5), sqlite3_column_type(s, 5) != SQLITE_NULL);
+    add_json_col(o, "input", s, 6);
+    add_json_col(o, "output", s, 7);
+    add_text_col(o, "error", s, 8);
+    add_text_col(o, "cause", s, 9);
+    const char *cur = q->live_state ? q->live_state(q->live_ud, id) : NULL;
+    if (cur)
+        cJSON_AddStringToObject(o, "currentState", cur);
+    else
+        add_text_col(o, "currentState", s, 10);
+    return o;
+}
+
+cJSON *query_describe(const query_src_t *q, const char *execution_id)
+{
+    sqlite3_stmt *s = store_prepare(q->store, SQL_DESCRIBE);
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    cJSON *o = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        o = describe_row(q, s);
+    sqlite3_reset(s);
+    return o;
+}
+
+cJSON *query_list(const query_src_t *q, const char *status, const char *machine, int limit,
+                  const char *cursor, const char **why)
+{
+    static const char sql[] =
+        "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
+        "final_state, machine_version, seq FROM executions "
+        "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
+        "AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4";
+    exec_status_t filter;
+    if (status && exec_status_parse(status, &filter) < 0) {
+        *why = "status must be " EXEC_STATUS_ALL;
+        return NULL;
+    }
+    long long before = 0;
+    if (cursor) {
+        char *end;
+        before = strtoll(cursor, &end, 10);
+        if (!*cursor || *end || before <= 0) {
+            *why = "cursor is not a nextCursor value returned by this endpoint";
+            return NULL;
+        }
+    }
+    sqlite3_stmt *s = store_prepare(q->store, sql);
+    if (!s) {
+        *why = "database error";
+        return NULL;
+    }
+    bind_text_or_null(s, 1, status);
+    bind_text_or_null(s, 2, machine);
+    if (cursor)
+        sqlite3_bind_int64(s, 3, before);
+    sqlite3_bind_int(s, 4, limit + 1);
+    cJSON *res = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(res, "executions");
+    int n = 0;
+    long long last_seq = 0, more = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (n == limit) {
+            more = 1;
+            break;
+        }
+        cJSON *o = describe_row(q, s);
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
+        cJSON_AddItemToArray(arr, o);
+        last_seq = sqlite3_column_int64(s, 12);
+        n++;
+    }
+    sqlite3_reset(s);
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof next, "%lld", last_seq);
+        cJSON_AddStringToObject(res, "nextCursor", next);
+    } else {
+        cJSON_AddNullToObject(res, "nextCursor");
+    }
+    return res;
+}
+
+/* Payload keys an event may repeat from the event before it. */
+static const char *const payload_keys[] = {"input", "output"};
+
+/* Restores the payloads the runtime's compact_events replaced, in one row's
+ * events: "<key>$": "<key of the previous event>" becomes that payload. */
+static void expand_events(cJSON *events)
+{
+    const cJSON *pd = NULL;
+    for (cJSON *ev = events->child; ev; ev = ev->next) {
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "details");
+        for (int k = 0; d && k < 2; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%s$", payload_keys[k]);
+            cJSON *ref = cJSON_GetObjectItemCaseSensitive(d, key);
+            if (!cJSON_IsString(ref))
+                continue;
+            const cJSON *src = pd ? cJSON_GetObjectItemCaseSensitive(pd, ref->valuestring) : NULL;
+            cJSON_DeleteItemFromObjectCaseSensitive(d, key);
+            cJSON_AddItemToObject(d, payload_keys[k], src ? cJSON_Duplicate(src, 1) : cJSON_CreateNull());
+        }
+        pd = d;
+    }
+}
+
+/* The replay of one execution's history: its row and definition version. */
+static replay_t *replay_open(const query_src_t *q, const char *execution_id)
+{
+    replay_t *rp = NULL;
+    sqlite3_stmt *s = store_prepare(q->store, SQL_DESCRIBE);
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const machine_ver_t *mv = machines_get_version(
+            q->machines, (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 11));
+        cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(s, 6));
+        rp = mv && input ? replay_new(mv->machine, mv->name, execution_id,
+                                      (const char *)sqlite3_column_text(s, 2), input,
+                                      sqlite3_column_int64(s, 4))
+                         : NULL;
+        if (!rp)
+            cJSON_Delete(input);
+    }
+    sqlite3_reset(s);
+    return rp;
+}
+
+/* 1 if a row is stored for the execution, 0 if not, -1 on a database error. */
+static int row_exists(const query_src_t *q, const char *execution_id)
+{
+    sqlite3_stmt *s = store_prepare(q->store, SQL_DESCRIBE);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+cJSON *query_history(const query_src_t *q, const char *execution_id)
+{
+    if (row_exists(q, execution_id) != 1)
+        return NULL;
+    replay_t *rp = NULL;
+    int have_rp = 0;
+    sqlite3_stmt *s = store_prepare(q->store, SQL_HISTORY);
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    cJSON *res = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(res, "events");
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        int64_t ts = sqlite3_column_int64(s, 1);
+        const char *text = (const char *)sqlite3_column_text(s, 2);
+        const char *frame = (const char *)sqlite3_column_text(s, 3);
+        int64_t last = sqlite3_column_int64(s, 4);
+        cJSON *evs = NULL;
+        if (text && text[0] == '{' && frame && !frame[0]) {
+            cJSON *log = cJSON_Parse(text);
+            evs = cJSON_CreateArray();
+            if (!have_rp && (have_rp = 1) && !(rp = replay_open(q, execution_id)))
+                log_error("execution %s: cannot read its row or state machine to replay its "
+                          "history", execution_id);
+            if (!log || !evs || !rp || replay_row(rp, log, evs) < 0)
+                log_error("execution %s: history from event %" PRId64 " cannot be replayed",
+                          execution_id, id);
+            else if (cJSON_GetArraySize(evs) != last - id + 1)
+                log_error("execution %s: replay of events %" PRId64 "..%" PRId64 " gave %d",
+                          execution_id, id, last, cJSON_GetArraySize(evs));
+            cJSON_Delete(log);
+        } else {
+            evs = text ? cJSON_Parse(text) : NULL;
+            if (evs)
+                expand_events(evs);
+        }
+        cJSON *ev;
+        while (evs && (ev = cJSON_DetachItemFromArray(evs, 0))) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", (double)id);
+            cJSON_AddNumberToObject(o, "previousEventId", (double)(id - 1));
+            add_date(o, "timestamp", ts, 1);
+            cJSON *t = cJSON_DetachItemFromObjectCaseSensitive(ev, "type");
+            cJSON_AddItemToObject(o, "type", t ? t : cJSON_CreateString("?"));
+            cJSON *d = cJSON_DetachItemFromObjectCaseSensitive(ev, "details");
+            cJSON_AddItemToObject(o, "details", d ? d : cJSON_CreateObject());
+            cJSON_Delete(ev);
+            cJSON_AddItemToArray(arr, o);
+            id++;
+        }
+        cJSON_Delete(evs);
+    }
+    sqlite3_reset(s);
+    replay_free(rp);
+    return res;
+}
+
+int query_prune(store_t *st, int64_t older_than_ms, int max)
+{
+    assert(max > 0); /* LIMIT -1 would mean no limit */
+    sqlite3_stmt *any = store_prepare(st, SQL_PRUNE_ANY);
+    if (!any)
+        return -SQLITE_ERROR;
+    sqlite3_bind_int64(any, 1, older_than_ms);
+    int rc = sqlite3_step(any);
+    sqlite3_reset(any);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW) {
+        log_error("sqlite: %s", sqlite3_errmsg(store_db(st)));
+        return -rc;
+    }
+    rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    static const char *const sqls[] = {SQL_PRUNE_HISTORY, SQL_PRUNE_EXEC};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        sqlite3_stmt *s = store_prepare(st, sqls[k]);
+        if (!s) {
+            rc = -SQLITE_ERROR;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, older_than_ms);
+        sqlite3_bind_int(s, 2, max);
+        rc = store_exec_stmt(s);
+    }
+    int deleted = sqlite3_changes(store_db(st));
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc < 0) {
+        /* A failed COMMIT may have rolled back already. */
+        if (store_in_txn(st))
+            store_rollback(st);
+        return rc;
+    }
+    return deleted;
+}
