@@ -23,12 +23,11 @@ typedef struct api_s {
     relay_t *relay;
 } api_t;
 
-/* Registers the state-machine and execution routes, /healthz, /metrics and
- * the order routes.
+/* Registers the state-machine and execution routes and the order routes.
  * `api` must outlive the server. Returns 0 or -1. */
 int api_register(http_server_t *srv, api_t *api);
 
-/* GET /metrics (Prometheus text format) and the HTTP observer that counts
+/* GET /healthz, GET /metrics (Prometheus text format) and the HTTP observer that counts
  * every response by method, route and status. Call once per process (the
  * counters are process-wide). Returns 0 or -1. */
 int api_register_metrics(http_server_t *srv, api_t *api);
