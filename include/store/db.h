@@ -40,8 +40,10 @@ typedef enum {
 } store_integrity_t;
 
 typedef struct store_health_s {
-    uint64_t commits, commit_failures;   /* COMMITs since open, by result */
-    uint64_t failing;                    /* failed COMMITs since the last good one */
+    /* Write transactions since open: COMMITs that succeeded, and BEGINs or
+     * COMMITs that failed. */
+    uint64_t commits, commit_failures;
+    uint64_t failing;                    /* failures since the last good COMMIT */
     int64_t failing_since_ms;            /* wall clock of the first of those */
     int64_t last_failure_ms;
     char last_error[160];                /* SQLite's message for the last failure */

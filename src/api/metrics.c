@@ -374,9 +374,14 @@ static void on_healthz(http_request_t *req, void *ud)
     api_t *api = ((metrics_t *)ud)->api;
     const store_health_t *h = store_health(api->store);
     /* An idle daemon would report a mended disk as failing forever: while
-     * commits fail, each health check tries one real write. */
-    if (h->failing && !store_in_txn(api->store))
-        store_probe_write(api->store);
+     * commits fail, each health check tries one real write; otherwise it
+     * checks that a write transaction can be taken now (a foreign writer). */
+    if (!store_in_txn(api->store)) {
+        if (h->failing)
+            store_probe_write(api->store);
+        else if (store_begin(api->store) == 0)
+            store_rollback(api->store);
+    }
     int writable = h->failing == 0;
     int healthy = writable && h->integrity != STORE_INTEGRITY_CORRUPT;
     cJSON *o = cJSON_CreateObject();

@@ -444,6 +444,10 @@ int store_begin(store_t *st)
 {
     int rc = store_exec_cached(st, SQL_BEGIN);
     st->in_txn = !sqlite3_get_autocommit(st->db);
+    /* No write transaction (a foreign writer past busy_timeout, an I/O
+     * error) means nothing commits either. */
+    if (rc < 0)
+        note_commit(st, rc);
     return rc;
 }
 
@@ -507,10 +511,8 @@ int store_probe_write(store_t *st)
 {
     assert(!st->in_txn);
     int rc = store_begin(st);
-    if (rc < 0) {
-        note_commit(st, rc);
+    if (rc < 0)
         return rc;
-    }
     /* Rewriting the value dirties the header page: a real write and fsync.
      * A pragma's value cannot be bound; it is our own integer. */
     sqlite3_stmt *s = store_prepare(st, SQL_USER_VERSION);

@@ -259,6 +259,28 @@ static void test_rollback_after_lost_transaction(void **state)
     store_close(st);
 }
 
+/* No write transaction (here a foreign writer) counts as a failure: nothing
+ * could commit. */
+static void test_failed_begin_counts_as_failing(void **state)
+{
+    (void)state;
+    store_t *st;
+    sqlite3 *other;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(store_db(st), 10);
+    assert_true(store_begin(st) < 0);
+    assert_int_equal(store_health(st)->failing, 1);
+    assert_non_null(strstr(store_health(st)->last_error, "locked"));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_probe_write(st), 0);
+    assert_int_equal(store_health(st)->failing, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +295,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_exclusive_names_the_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_counts_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_after_lost_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_begin_counts_as_failing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
