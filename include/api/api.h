@@ -27,9 +27,9 @@ typedef struct api_s {
  * `api` must outlive the server. Returns 0 or -1. */
 int api_register(http_server_t *srv, api_t *api);
 
-/* GET /healthz, GET /metrics (Prometheus text format) and the HTTP observer that counts
- * every response by method, route and status. Call once per process (the
- * counters are process-wide). Returns 0 or -1. */
+/* GET /healthz, GET /metrics (Prometheus text format) and the HTTP observer
+ * that counts every response by method, route and status. Call once per
+ * process (the counters are process-wide). Returns 0 or -1. */
 int api_register_metrics(http_server_t *srv, api_t *api);
 
 /* The runtime's on_count hook (runtime_opts_t): counts starts and ends per

@@ -32,10 +32,13 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A table with an index big enough to span many pages; returns the index's
- * root page and the page size. */
-static void fill(store_t *st, int *root, int *page_size)
+/* Opens a store on `path` with a table and an index big enough to span many
+ * pages; sets the index's root page and the page size. */
+static store_t *open_filled(int *root, int *page_size)
 {
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
     sqlite3 *db = store_db(st);
     assert_int_equal(sqlite3_exec(db,
                                   "CREATE TABLE t (k TEXT, v TEXT);"
@@ -57,6 +60,7 @@ static void fill(store_t *st, int *root, int *page_size)
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     *page_size = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
+    return st;
 }
 
 static store_integrity_t check(store_t *st)
@@ -75,11 +79,8 @@ static store_integrity_t check(store_t *st)
 static void test_clean_database_checks_ok(void **state)
 {
     (void)state;
-    store_t *st;
-    char err[256];
     int root, page_size;
-    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    fill(st, &root, &page_size);
+    store_t *st = open_filled(&root, &page_size);
     assert_int_equal(check(st), STORE_INTEGRITY_OK);
     assert_string_equal(store_health(st)->integrity_detail, "");
     store_close(st);
@@ -88,11 +89,9 @@ static void test_clean_database_checks_ok(void **state)
 static void test_garbage_in_an_index_checks_corrupt(void **state)
 {
     (void)state;
-    store_t *st;
     char err[256];
     int root, page_size;
-    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    fill(st, &root, &page_size);
+    store_t *st = open_filled(&root, &page_size);
     store_close(st);
     int fd = open(path, O_WRONLY);
     assert_true(fd >= 0);
@@ -113,11 +112,8 @@ static void test_garbage_in_an_index_checks_corrupt(void **state)
 static void test_stopped_check_leaves_the_store_alone(void **state)
 {
     (void)state;
-    store_t *st;
-    char err[256];
     int root, page_size;
-    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    fill(st, &root, &page_size);
+    store_t *st = open_filled(&root, &page_size);
     uv_loop_t loop;
     store_check_t *c = NULL;
     assert_int_equal(uv_loop_init(&loop), 0);
