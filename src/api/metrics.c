@@ -242,6 +242,17 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
     out_u64(b, s->commits + s->commit_failures);
 }
 
+static void write_store(buf_t *b, const store_health_t *h)
+{
+    family(b, "sagad_sqlite_failing_transactions", "gauge",
+           "Write transactions failed since the last successful commit (0: healthy).");
+    out(b, "sagad_sqlite_failing_transactions ");
+    out_u64(b, h->failing);
+    family(b, "sagad_database_corrupt", "gauge",
+           "1 when the integrity check at start found corruption.");
+    out(b, "sagad_database_corrupt %d\n", h->integrity == STORE_INTEGRITY_CORRUPT);
+}
+
 /* Without a relay (tests, tools) the backlog still comes from the table. */
 static void write_outbox(buf_t *b, const api_t *api)
 {
@@ -333,6 +344,7 @@ static void on_metrics(http_request_t *req, void *ud)
     out(&b, "sagad_start_time_seconds ");
     out_double(&b, m->start_time);
     write_runtime(&b, runtime_stats(m->api->runtime));
+    write_store(&b, store_health(m->api->store));
     write_machines(&b);
     write_outbox(&b, m->api);
     write_http(&b, m);

@@ -4,7 +4,6 @@ a corrupted file. The disk breaks through the fault-injection VFS that sagad
 installs when SAGAD_FAULT_FILE names a file (store/fault.h)."""
 import os
 import re
-import signal
 import subprocess
 import sqlite3
 import time
@@ -82,6 +81,9 @@ class FailingDisk(DaemonTestCase):
         self.assertIn("full", db["lastError"])
         self.assertGreater(db["failingSinceMs"], 0)
         self.assertGreaterEqual(db["failedCommits"], 1)
+        _, _, text = d.request("GET", "/metrics")
+        failing = re.search(r"^sagad_sqlite_failing_transactions (\d+)$", text, re.M)
+        self.assertGreater(int(failing.group(1)), 0, text)
         # Clients keep retrying for two seconds: the log stays bounded.
         t_end = time.time() + 2
         while time.time() < t_end:
@@ -152,6 +154,8 @@ class CorruptDatabase(DaemonTestCase):
         self.assertEqual(status, 503, body)
         self.assertEqual(body["database"]["integrity"], "corrupt")
         self.assertTrue(body["database"]["integrityErrors"], body)
+        _, _, text = again.request("GET", "/metrics")
+        self.assertRegex(text, r"(?m)^sagad_database_corrupt 1$")
 
     def test_clean_database_reports_integrity_ok(self):
         d = self.daemon()
