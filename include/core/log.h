@@ -17,6 +17,10 @@ log_level_t log_get_level(void);
 /* Parses "debug", "info", "warn", "error". Returns 0 or -1 when unknown. */
 int log_level_parse(const char *name, log_level_t *out);
 
+/* Writes one line. Warnings and errors are rate-limited per call site (per
+ * `fmt` address: pass a literal): at most 5 lines a second each; the next
+ * line printed from that site ends with "(N more like this suppressed)".
+ * Thread-safe. */
 void log_msg(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

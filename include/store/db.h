@@ -38,7 +38,54 @@ int store_schema_add(const store_schema_t *schema);
  * Returns 0, or -1 with `err` saying what failed and where. */
 int store_open(const char *path, store_t **out, char *err, size_t errlen);
 
+/* As store_open, for the one process that owns the database (the daemon):
+ * first takes an exclusive lock on "<path>.lock" (created next to the
+ * database, holding the owner's pid) for as long as the store is open, so a
+ * second daemon on the same file fails here naming the first one's pid; then,
+ * after migrating, proves the database writable with a real committed write
+ * (a full disk, a read-only file or a failing device is found now, not at the
+ * first client's request). Returns 0, or -1 with `err` naming the path and
+ * what failed. The kernel drops the lock when the process dies, however. */
+int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen);
+
 void store_close(store_t *st);
+
+/* What the recent commits did, for /healthz and the logs. */
+typedef enum {
+    STORE_INTEGRITY_UNKNOWN = 0,   /* not checked (yet) */
+    STORE_INTEGRITY_CHECKING,
+    STORE_INTEGRITY_OK,
+    STORE_INTEGRITY_CORRUPT,       /* PRAGMA quick_check found problems */
+    STORE_INTEGRITY_ERROR          /* the check itself could not run */
+} store_integrity_t;
+
+typedef struct store_health_s {
+    /* Write transactions since open: COMMITs that succeeded, and BEGINs or
+     * COMMITs that failed. */
+    uint64_t commits, commit_failures;
+    uint64_t failing;                    /* failures since the last good COMMIT */
+    int64_t failing_since_ms;            /* wall clock of the first of those */
+    int64_t last_failure_ms;
+    char last_error[160];                /* SQLite's message for the last failure */
+    store_integrity_t integrity;
+    char integrity_detail[512];          /* quick_check's first lines, or its error */
+} store_health_t;
+
+/* Borrowed; valid until store_close. */
+const store_health_t *store_health(const store_t *st);
+
+/* Commits one real write (rewrites PRAGMA user_version with its value) to
+ * learn whether the disk takes writes again; counted in store_health like
+ * any COMMIT. Must not be called inside a transaction. Returns 0 or a
+ * negative SQLite result code. */
+int store_probe_write(store_t *st);
+
+/* Records the result of an integrity check (store/check.h). `detail` is
+ * borrowed and copied (truncated); NULL for none. */
+void store_set_integrity(store_t *st, store_integrity_t integrity, const char *detail);
+
+/* The path the store was opened with (borrowed). */
+const char *store_path(const store_t *st);
 
 /* The raw handle, for modules that step statements from store_prepare. */
 sqlite3 *store_db(store_t *st);

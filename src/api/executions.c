@@ -1,4 +1,4 @@
-/* Routes for state machines and executions, plus /healthz. Start replies
+/* Routes for state machines and executions. Start replies
  * wait for the runtime's commit; ?wait=SECONDS waits for the end. */
 #include "api/executions.h"
 #include "asl/json.h"
@@ -400,34 +400,9 @@ static void on_stop(http_request_t *req, void *ud)
     cJSON_Delete(body);
 }
 
-/* ---- health -------------------------------------------------------------------- */
-
-static void on_healthz(http_request_t *req, void *ud)
-{
-    api_t *api = ud;
-    /* Writable means a write transaction can be taken right now. */
-    int writable = store_begin(api->store) == 0;
-    if (writable)
-        store_rollback(api->store);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", writable ? "ok" : "unavailable");
-    cJSON *db = cJSON_AddObjectToObject(o, "database");
-    cJSON_AddStringToObject(db, "path", api->cfg->database);
-    cJSON_AddBoolToObject(db, "writable", writable);
-    const runtime_stats_t *s = runtime_stats(api->runtime);
-    cJSON *ex = cJSON_AddObjectToObject(o, "executions");
-    cJSON_AddNumberToObject(ex, "running", (double)s->open_executions);
-    cJSON_AddNumberToObject(ex, "started", (double)s->started);
-    if (api->health)
-        api->health(o, api->health_ud);
-    http_respond_json(req, writable ? 200 : 503, o);
-    cJSON_Delete(o);
-}
-
 int api_executions_register(http_server_t *srv, api_t *api)
 {
     int rc = 0;
-    rc |= http_server_route(srv, "GET", "/healthz", on_healthz, api);
     rc |= http_server_route(srv, "GET", "/state-machines", on_list_machines, api);
     rc |= http_server_route(srv, "GET", "/state-machines/{name}", on_get_machine, api);
     rc |= http_server_route(srv, "PUT", "/state-machines/{name}", on_put_machine, api);

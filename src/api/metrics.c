@@ -1,6 +1,7 @@
 /* GET /metrics: the runtime, SQLite, outbox and HTTP counters in the
  * Prometheus text exposition format 0.0.4. HTTP requests are counted by an
- * http_server observer into a fixed table, so counting never allocates. */
+ * http_server observer into a fixed table, so counting never allocates.
+ * GET /healthz: whether the database takes commits and passed its check. */
 #include "api/metrics.h"
 #include "events/outbox.h"
 
@@ -241,6 +242,17 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
     out_u64(b, s->commits + s->commit_failures);
 }
 
+static void write_store(buf_t *b, const store_health_t *h)
+{
+    family(b, "sagad_sqlite_failing_transactions", "gauge",
+           "Write transactions failed since the last successful commit (0: healthy).");
+    out(b, "sagad_sqlite_failing_transactions ");
+    out_u64(b, h->failing);
+    family(b, "sagad_database_corrupt", "gauge",
+           "1 when the integrity check at start found corruption.");
+    out(b, "sagad_database_corrupt %d\n", h->integrity == STORE_INTEGRITY_CORRUPT);
+}
+
 /* Without a relay (tests, tools) the backlog still comes from the table. */
 static void write_outbox(buf_t *b, const api_t *api)
 {
@@ -332,6 +344,7 @@ static void on_metrics(http_request_t *req, void *ud)
     out(&b, "sagad_start_time_seconds ");
     out_double(&b, m->start_time);
     write_runtime(&b, runtime_stats(m->api->runtime));
+    write_store(&b, store_health(m->api->store));
     write_machines(&b);
     write_outbox(&b, m->api);
     write_http(&b, m);
@@ -340,6 +353,71 @@ static void on_metrics(http_request_t *req, void *ud)
     else
         http_respond(req, 200, CONTENT_TYPE, b.p, b.len);
     free(b.p);
+}
+
+/* ---- health ---------------------------------------------------------------- */
+
+static const char *const integrity_names[] = {
+    [STORE_INTEGRITY_UNKNOWN] = "unknown", [STORE_INTEGRITY_CHECKING] = "checking",
+    [STORE_INTEGRITY_OK] = "ok", [STORE_INTEGRITY_CORRUPT] = "corrupt",
+    [STORE_INTEGRITY_ERROR] = "error"};
+
+static void add_integrity(cJSON *db, const store_health_t *h)
+{
+    cJSON_AddStringToObject(db, "integrity", integrity_names[h->integrity]);
+    if (h->integrity != STORE_INTEGRITY_CORRUPT && h->integrity != STORE_INTEGRITY_ERROR)
+        return;
+    cJSON *lines = cJSON_AddArrayToObject(db, "integrityErrors");
+    const char *p = h->integrity_detail;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        char line[sizeof h->integrity_detail];
+        memcpy(line, p, n);
+        line[n] = '\0';
+        cJSON_AddItemToArray(lines, cJSON_CreateString(line));
+        p += n + (p[n] == '\n');
+    }
+}
+
+/* 503 while the latest commits failed (full disk, read-only file, I/O
+ * errors) or the integrity check found corruption. */
+static void on_healthz(http_request_t *req, void *ud)
+{
+    api_t *api = ((metrics_t *)ud)->api;
+    const store_health_t *h = store_health(api->store);
+    /* An idle daemon would report a mended disk as failing forever: while
+     * commits fail, each health check tries one real write; otherwise it
+     * checks that a write transaction can be taken now (a foreign writer). */
+    if (!store_in_txn(api->store)) {
+        if (h->failing)
+            store_probe_write(api->store);
+        else if (store_begin(api->store) == 0)
+            store_rollback(api->store);
+    }
+    int writable = h->failing == 0;
+    int healthy = writable && h->integrity != STORE_INTEGRITY_CORRUPT;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", healthy ? "ok" : "unavailable");
+    cJSON *db = cJSON_AddObjectToObject(o, "database");
+    cJSON_AddStringToObject(db, "path", api->cfg->database);
+    cJSON_AddBoolToObject(db, "writable", writable);
+    cJSON_AddStringToObject(db, "storage", writable ? "ok" : "failing");
+    cJSON_AddNumberToObject(db, "commits", (double)h->commits);
+    cJSON_AddNumberToObject(db, "failedCommits", (double)h->commit_failures);
+    if (!writable) {
+        cJSON_AddNumberToObject(db, "failingSinceMs", (double)h->failing_since_ms);
+        cJSON_AddNumberToObject(db, "consecutiveFailures", (double)h->failing);
+        cJSON_AddStringToObject(db, "lastError", h->last_error);
+    }
+    add_integrity(db, h);
+    const runtime_stats_t *s = runtime_stats(api->runtime);
+    cJSON *ex = cJSON_AddObjectToObject(o, "executions");
+    cJSON_AddNumberToObject(ex, "running", (double)s->open_executions);
+    cJSON_AddNumberToObject(ex, "started", (double)s->started);
+    if (api->health)
+        api->health(o, api->health_ud);
+    http_respond_json(req, healthy ? 200 : 503, o);
+    cJSON_Delete(o);
 }
 
 int api_metrics_register(http_server_t *srv, api_t *api)
@@ -351,5 +429,7 @@ int api_metrics_register(http_server_t *srv, api_t *api)
     metrics.srv = srv;
     metrics.start_time = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
     http_server_set_observer(srv, on_response, &metrics);
+    if (http_server_route(srv, "GET", "/healthz", on_healthz, &metrics) < 0)
+        return -1;
     return http_server_route(srv, "GET", "/metrics", on_metrics, &metrics);
 }

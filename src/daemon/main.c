@@ -13,6 +13,7 @@
 #include "order/handlers.h"
 #include "order/routes.h"
 #include "order/schema.h"
+#include "store/check.h"
 #include "store/db.h"
 #include "store/fault.h"
 
@@ -30,6 +31,7 @@ typedef struct app_s {
     config_t cfg;
     http_server_t *http;
     store_t *store;
+    store_check_t *check;
     machines_t *machines;
     runtime_t *runtime;
     relay_t *relay;
@@ -59,6 +61,8 @@ static void on_relay_closed(void *ud)
     app->relay = NULL;
     machines_close(app->machines);
     app->machines = NULL;
+    store_check_stop(app->check);
+    app->check = NULL;
     store_close(app->store);
     app->store = NULL;
     uv_close((uv_handle_t *)&app->sig_term, NULL);
@@ -270,7 +274,7 @@ int main(int argc, char **argv)
         log_error("cannot register the order schema");
         return 1;
     }
-    if (store_open(app.cfg.database, &app.store, err, sizeof err) < 0) {
+    if (store_open_exclusive(app.cfg.database, &app.store, err, sizeof err) < 0) {
         log_error("%s", err);
         return 1;
     }
@@ -332,6 +336,9 @@ int main(int argc, char **argv)
     }
     const char *fmt = strchr(app.cfg.listen_host, ':') ? "listening on [%s]:%d" : "listening on %s:%d";
     log_msg(LOG_INFO, fmt, app.cfg.listen_host, http_server_port(app.http));
+    /* After listening: quick_check reads the whole file (docs/operations.md). */
+    if (strcmp(app.cfg.database, ":memory:") != 0)
+        store_check_start(app.loop, app.store, &app.check);
 
     uint64_t wd = notify_watchdog_usec();
     if (wd) {

@@ -4,12 +4,15 @@
 #include "store/db.h"
 #include "core/log.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Migration N brings the schema from user_version N to N+1. Append only:
  * a released migration is never edited. NULL: only domains have a step there. */
@@ -96,6 +99,9 @@ typedef struct {
 struct store_s {
     sqlite3 *db;
     int in_txn;
+    int lock_fd;            /* "<path>.lock", held while open; -1 for none */
+    char *path;
+    store_health_t health;
     stmt_slot_t cache[STMT_CACHE];
 };
 
@@ -200,7 +206,8 @@ static int migrate(store_t *st, const char *path, char *err, size_t errlen)
             migrate_step(st, v, e, sizeof e) < 0 ||
             exec_sql(st, pragma, e, sizeof e) < 0 ||
             exec_sql(st, "COMMIT", e, sizeof e) < 0) {
-            exec_sql(st, "ROLLBACK", NULL, 0);
+            if (!sqlite3_get_autocommit(st->db))
+                exec_sql(st, "ROLLBACK", NULL, 0);
             snprintf(err, errlen, "%s: migration to schema version %d failed: %s", path, v + 1, e);
             return -1;
         }
@@ -209,13 +216,21 @@ static int migrate(store_t *st, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int store_open(const char *path, store_t **out, char *err, size_t errlen)
+/* Opens and migrates; `lock_fd` (taken, -1 for none) is closed with the store. */
+static int open_store(const char *path, int lock_fd, store_t **out, char *err, size_t errlen)
 {
     store_t *st = calloc(1, sizeof *st);
-    if (!st) {
+    char *copy = strdup(path);
+    if (!st || !copy) {
+        free(st);
+        free(copy);
+        if (lock_fd >= 0)
+            close(lock_fd);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    st->lock_fd = lock_fd;
+    st->path = copy;
     static int configured;
     if (!configured) {
         /* One connection, one thread: SQLite's allocation statistics would
@@ -231,8 +246,7 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen)
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
                  st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-        sqlite3_close(st->db);
-        free(st);
+        store_close(st);
         return -1;
     }
     char e[512];
@@ -253,6 +267,71 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen)
     return 0;
 }
 
+int store_open(const char *path, store_t **out, char *err, size_t errlen)
+{
+    return open_store(path, -1, out, err, errlen);
+}
+
+/* An open file description lock (F_OFD_SETLK) on "<path>.lock": it belongs
+ * to this descriptor, not to the process, so SQLite closing its own
+ * descriptors never drops it, and a second open in the same process
+ * conflicts too. The file stays after exit: removing it would race with a
+ * starting daemon that has it open; the kernel lock is what counts. */
+static int take_lock(const char *path, int *out_fd, char *err, size_t errlen)
+{
+    char lock[4096];
+    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    make_parent_dir(path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open the lock file %s: %s", path, lock, strerror(errno));
+        return -1;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+        int e = errno;
+        char buf[32] = {0};
+        ssize_t n = (e == EAGAIN || e == EACCES) ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+        long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+        if (pid > 0)
+            snprintf(err, errlen, "database %s is in use by another sagad (pid %ld, lock file %s)",
+                     path, pid, lock);
+        else if (e == EAGAIN || e == EACCES)
+            snprintf(err, errlen, "database %s is in use by another process (lock file %s)", path,
+                     lock);
+        else
+            snprintf(err, errlen, "%s: cannot lock %s: %s", path, lock, strerror(e));
+        close(fd);
+        return -1;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        log_warn("cannot write the pid into %s: %s", lock, strerror(errno));
+    *out_fd = fd;
+    return 0;
+}
+
+int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen)
+{
+    int fd = -1;
+    if (strcmp(path, ":memory:") != 0 && take_lock(path, &fd, err, errlen) < 0)
+        return -1;
+    store_t *st;
+    if (open_store(path, fd, &st, err, errlen) < 0)
+        return -1;
+    if (store_probe_write(st) < 0) {
+        snprintf(err, errlen, "%s: cannot write to the database: %s", path, st->health.last_error);
+        store_close(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
 void store_close(store_t *st)
 {
     if (!st)
@@ -261,7 +340,47 @@ void store_close(store_t *st)
         if (st->cache[i].stmt)
             sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    free(st->path);
     free(st);
+}
+
+const char *store_path(const store_t *st)
+{
+    return st->path;
+}
+
+const store_health_t *store_health(const store_t *st)
+{
+    return &st->health;
+}
+
+void store_set_integrity(store_t *st, store_integrity_t integrity, const char *detail)
+{
+    st->health.integrity = integrity;
+    snprintf(st->health.integrity_detail, sizeof st->health.integrity_detail, "%s",
+             detail ? detail : "");
+}
+
+/* A COMMIT's result into the health counters (rc 0 or negative). */
+static void note_commit(store_t *st, int rc)
+{
+    store_health_t *h = &st->health;
+    if (rc == 0) {
+        if (h->failing)
+            log_info("database %s: commits succeed again after %llu failed", st->path,
+                     (unsigned long long)h->failing);
+        h->commits++;
+        h->failing = 0;
+        return;
+    }
+    int64_t now = store_now_ms();
+    h->commit_failures++;
+    if (h->failing++ == 0)
+        h->failing_since_ms = now;
+    h->last_failure_ms = now;
+    snprintf(h->last_error, sizeof h->last_error, "%s", sqlite3_errmsg(st->db));
 }
 
 sqlite3 *store_db(store_t *st)
@@ -328,19 +447,33 @@ int store_begin(store_t *st)
 {
     int rc = store_exec_cached(st, SQL_BEGIN);
     st->in_txn = !sqlite3_get_autocommit(st->db);
+    /* No write transaction (a foreign writer past busy_timeout, an I/O
+     * error) means nothing commits either. */
+    if (rc < 0)
+        note_commit(st, rc);
     return rc;
+}
+
+/* After a full disk or an I/O error SQLite may roll the whole transaction
+ * back by itself. Then a COMMIT, ROLLBACK or ROLLBACK TO would only fail
+ * with "no transaction is active" noise, and a SAVEPOINT would silently open
+ * a new transaction whose RELEASE commits a lone step outside its batch. */
+static int txn_lost(store_t *st)
+{
+    return st->in_txn && sqlite3_get_autocommit(st->db);
 }
 
 int store_commit(store_t *st)
 {
-    int rc = store_exec_cached(st, SQL_COMMIT);
+    int rc = txn_lost(st) ? -SQLITE_ABORT : store_exec_cached(st, SQL_COMMIT);
     st->in_txn = !sqlite3_get_autocommit(st->db);
+    note_commit(st, rc);
     return rc;
 }
 
 int store_rollback(store_t *st)
 {
-    int rc = store_exec_cached(st, SQL_ROLLBACK);
+    int rc = sqlite3_get_autocommit(st->db) ? 0 : store_exec_cached(st, SQL_ROLLBACK);
     st->in_txn = !sqlite3_get_autocommit(st->db);
     return rc;
 }
@@ -352,19 +485,53 @@ int store_in_txn(store_t *st)
 
 int store_savepoint(store_t *st)
 {
+    if (txn_lost(st))
+        return -SQLITE_ABORT;
     return store_exec_cached(st, SQL_SAVEPOINT);
 }
 
 int store_release(store_t *st)
 {
+    if (txn_lost(st))
+        return -SQLITE_ABORT;
     return store_exec_cached(st, SQL_RELEASE);
 }
 
 int store_rollback_to(store_t *st)
 {
+    if (txn_lost(st))
+        return -SQLITE_ABORT;
     /* ROLLBACK TO keeps the savepoint open; release it so the next step starts clean. */
     int rc = store_exec_cached(st, SQL_ROLLBACK_TO);
     if (rc == 0)
         rc = store_exec_cached(st, SQL_RELEASE);
+    return rc;
+}
+
+static const char SQL_USER_VERSION[] = "PRAGMA user_version";
+
+int store_probe_write(store_t *st)
+{
+    assert(!st->in_txn);
+    int rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    /* Rewriting the value dirties the header page: a real write and fsync.
+     * A pragma's value cannot be bound; it is our own integer. */
+    sqlite3_stmt *s = store_prepare(st, SQL_USER_VERSION);
+    int version = s && sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    if (s)
+        sqlite3_reset(s);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+    rc = version < 0 ? -SQLITE_ERROR : exec_sql(st, sql, NULL, 0);
+    if (rc < 0) {
+        note_commit(st, rc);
+        store_rollback(st);
+        return rc;
+    }
+    rc = store_commit(st);
+    if (rc < 0)
+        store_rollback(st);
     return rc;
 }

@@ -189,6 +189,98 @@ static void test_domain_schema_joins_migrations(void **state)
     store_close(st);
 }
 
+static void remove_lock(void)
+{
+    char lock[128];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    unlink(lock);
+}
+
+/* Two daemons on one database: the second open fails naming the holder. The
+ * lock belongs to the open store, so a second open in this process conflicts
+ * just as another process would. */
+static void test_open_exclusive_names_the_holder(void **state)
+{
+    (void)state;
+    store_t *a, *b;
+    char err[512], pid[32];
+    assert_int_equal(store_open_exclusive(path, &a, err, sizeof err), 0);
+    assert_int_equal(store_open_exclusive(path, &b, err, sizeof err), -1);
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err, pid));
+    assert_non_null(strstr(err, path));
+    /* Plain opens (tools, tests) are not excluded. */
+    assert_int_equal(store_open(path, &b, err, sizeof err), 0);
+    store_close(b);
+    store_close(a);
+    assert_int_equal(store_open_exclusive(path, &b, err, sizeof err), 0);
+    store_close(b);
+    remove_lock();
+}
+
+/* The start's probe write is a counted commit; commits feed the health. */
+static void test_health_counts_commits(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[512];
+    assert_int_equal(store_open_exclusive(path, &st, err, sizeof err), 0);
+    const store_health_t *h = store_health(st);
+    assert_int_equal(h->commits, 1);
+    assert_int_equal(h->failing, 0);
+    assert_int_equal(store_probe_write(st), 0);
+    assert_int_equal(h->commits, 2);
+    assert_int_equal(h->integrity, STORE_INTEGRITY_UNKNOWN);
+    store_set_integrity(st, STORE_INTEGRITY_CORRUPT, "page 3: bad");
+    assert_string_equal(h->integrity_detail, "page 3: bad");
+    assert_string_equal(store_path(st), path);
+    store_close(st);
+    remove_lock();
+}
+
+/* A ROLLBACK after SQLite already ended the transaction is quiet and 0; the
+ * savepoint helpers refuse to run outside the lost transaction. */
+static void test_rollback_after_lost_transaction(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_begin(st), 0);
+    /* What SQLite does itself after a full disk: the transaction is gone. */
+    assert_int_equal(sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_true(store_savepoint(st) < 0);
+    assert_true(store_rollback_to(st) < 0);
+    assert_true(sqlite3_get_autocommit(store_db(st)));
+    assert_true(store_commit(st) < 0);
+    assert_int_equal(store_health(st)->failing, 1);
+    assert_int_equal(store_rollback(st), 0);
+    assert_false(store_in_txn(st));
+    store_close(st);
+}
+
+/* No write transaction (here a foreign writer) counts as a failure: nothing
+ * could commit. */
+static void test_failed_begin_counts_as_failing(void **state)
+{
+    (void)state;
+    store_t *st;
+    sqlite3 *other;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(store_db(st), 10);
+    assert_true(store_begin(st) < 0);
+    assert_int_equal(store_health(st)->failing, 1);
+    assert_non_null(strstr(store_health(st)->last_error, "locked"));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_probe_write(st), 0);
+    assert_int_equal(store_health(st)->failing, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +290,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statement_cache_reuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_rolls_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_error_names_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_exclusive_names_the_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_counts_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_after_lost_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_begin_counts_as_failing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_domain_schema_joins_migrations, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

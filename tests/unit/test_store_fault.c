@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/db.h"
 #include "store/fault.h"
@@ -116,6 +117,54 @@ static void test_skip_and_count(void **state)
     store_close(st);
 }
 
+/* A daemon must not start on a disk that takes no writes: the exclusive
+ * open proves it with a real commit and names the path and the error. */
+static void test_open_exclusive_refuses_unwritable(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[512], lock[128];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    store_close(st);
+    store_fault_arm(STORE_FAULT_FULL, 0, -1);
+    assert_int_equal(store_open_exclusive(path, &st, err, sizeof err), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "cannot write"));
+    assert_non_null(strstr(err, "full"));
+    store_fault_disarm();
+    assert_int_equal(store_open_exclusive(path, &st, err, sizeof err), 0);
+    store_close(st);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    unlink(lock);
+}
+
+/* Failed commits are counted as a streak with its error; one good commit
+ * (here the health check's probe write) ends it. */
+static void test_health_tracks_failing_commits(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(sqlite3_exec(store_db(st), "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+    const store_health_t *h = store_health(st);
+    store_fault_arm(STORE_FAULT_FULL, 0, -1);
+    assert_true(insert_committed(st) < 0);
+    assert_true(insert_committed(st) < 0);
+    assert_int_equal(h->failing, 2);
+    assert_int_equal(h->commit_failures, 2);
+    assert_true(h->failing_since_ms > 0);
+    assert_non_null(strstr(h->last_error, "full"));
+    assert_true(store_probe_write(st) < 0);
+    assert_int_equal(h->failing, 3);
+    assert_false(store_in_txn(st));
+    store_fault_disarm();
+    assert_int_equal(store_probe_write(st), 0);
+    assert_int_equal(h->failing, 0);
+    assert_int_equal(insert_committed(st), 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +172,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_fsync_fails_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_fails_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_exclusive_refuses_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_tracks_failing_commits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
