@@ -4,6 +4,7 @@
 #include "asl/exec.h"
 #include "asl/json.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ typedef struct run_s {
     int64_t entered_ms;
     uint64_t seq;               /* states entered since the start */
     uint32_t retries;           /* retries of the current state so far */
-    uint32_t attempts[64];      /* per retrier (first 64 retriers) */
+    uint32_t attempts[ASL_RETRIERS_MAX]; /* per retrier (validation caps their number) */
     int64_t wake_ms;
     long tolerated;             /* Map: failures tolerated; -1 = none configured */
     int child_kind;             /* 0 top level, else asl_child_kind_t */
@@ -505,7 +506,8 @@ static void make_cursor(run_t *r, phase_t ph)
     add_num(c, "seq", (double)r->seq);
     if (r->retries) {
         add_num(c, "retries", r->retries);
-        size_t n = cur(r)->n_retry < 64 ? cur(r)->n_retry : 64;
+        size_t n = cur(r)->n_retry;
+        assert(n <= ASL_RETRIERS_MAX);
         cJSON *a = cJSON_CreateArray();
         add_item(c, "attempts", a);
         for (size_t i = 0; i < n; i++)
@@ -613,7 +615,7 @@ static int load_cursor(run_t *r, cJSON *c, asl_error_t *err)
     r->retries = (uint32_t)num_or(f[K_RETRIES], 0);
     const cJSON *a = f[K_ATTEMPTS];
     size_t i = 0;
-    for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e && i < 64; e = e->next, i++)
+    for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e && i < ASL_RETRIERS_MAX; e = e->next, i++)
         r->attempts[i] = cJSON_IsNumber(e) ? (uint32_t)e->valuedouble : 0;
     r->wake_ms = num_or(f[K_WAKE], 0);
     r->tolerated = num_or(f[K_TOLERATED], -1);
@@ -730,7 +732,8 @@ static int handle_error(run_t *r)
         const asl_retrier_t *rt = &s->retry[k];
         if (!list_matches(rt->errors, rt->n_errors, r->err.error, s->type))
             continue;
-        uint32_t done = k < 64 ? r->attempts[k] : 0;
+        assert(k < ASL_RETRIERS_MAX);
+        uint32_t done = r->attempts[k];
         if (done >= rt->max_attempts)
             break;
         double delay = rt->interval_s * pow(rt->backoff_rate, (double)done);
@@ -740,8 +743,7 @@ static int handle_error(run_t *r)
             delay = 31622400.0;
         if (rt->jitter_full)
             delay *= unit_random(r);
-        if (k < 64)
-            r->attempts[k]++;
+        r->attempts[k]++;
         r->retries++;
         r->wake_ms = now_ms(r) + (int64_t)llround(delay * 1000.0);
         asl_error_clear(&r->err);

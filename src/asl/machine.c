@@ -335,6 +335,10 @@ static void compile_retry(ctx_t *c, const char *st, asl_state_t *s)
     size_t n = (size_t)cJSON_GetArraySize(r);
     if (!n)
         return;
+    if (n > ASL_RETRIERS_MAX) {
+        prob(c, st, "Retry", "a state may have at most %d retriers, not %zu", ASL_RETRIERS_MAX, n);
+        return;
+    }
     s->retry = calloc(n, sizeof *s->retry);
     if (!s->retry)
         return;
