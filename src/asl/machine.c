@@ -10,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Open addressing on names; a slot with name NULL is empty. */
+typedef struct name_slot_s {
+    const char *name;          /* borrowed */
+    size_t value;
+} name_slot_t;
+
+typedef struct name_table_s {
+    name_slot_t *slots;
+    size_t cap;                /* a power of two, at least twice the names */
+} name_table_t;
+
 struct asl_machine_s {
     cJSON *owned_def;          /* top level only: our copy of the definition */
     const cJSON *def;
@@ -18,8 +29,7 @@ struct asl_machine_s {
     asl_state_t *states;
     size_t n_states;
     size_t start;
-    size_t *hash;              /* open addressing: index+1, 0 = empty */
-    size_t hash_cap;
+    name_table_t names;        /* state name -> index */
 };
 
 typedef struct ctx_s {
@@ -77,7 +87,7 @@ static int type_from_name(const char *s, asl_state_type_t *t)
     return -1;
 }
 
-/* ---- name lookup -------------------------------------------------------- */
+/* ---- name tables -------------------------------------------------------- */
 
 static uint64_t name_hash(const char *s)
 {
@@ -87,34 +97,58 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-static long lookup(const asl_machine_t *m, const char *name)
+/* Room for n names at most half full. Returns -1 on out-of-memory. */
+static int name_table_init(name_table_t *t, size_t n)
 {
-    if (!m->hash_cap || !name)
-        return -1;
-    size_t mask = m->hash_cap - 1;
+    t->cap = 8;
+    while (t->cap < n * 2)
+        t->cap *= 2;
+    t->slots = calloc(t->cap, sizeof *t->slots);
+    return t->slots ? 0 : -1;
+}
+
+static void name_table_free(name_table_t *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = 0;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. */
+static name_slot_t *name_slot(const name_table_t *t, const char *name)
+{
+    size_t mask = t->cap - 1;
     for (size_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
-        size_t v = m->hash[h];
-        if (!v)
-            return -1;
-        if (strcmp(m->states[v - 1].name, name) == 0)
-            return (long)(v - 1);
+        name_slot_t *e = &t->slots[h];
+        if (!e->name || strcmp(e->name, name) == 0)
+            return e;
     }
 }
 
-/* Returns -1 if the name is already there. */
-static int hash_insert(asl_machine_t *m, size_t idx)
+/* Adds name (borrowed) -> value; returns -1 if the name is already there.
+ * At most the n names of name_table_init. */
+static int name_table_put(name_table_t *t, const char *name, size_t value)
 {
-    size_t mask = m->hash_cap - 1;
-    const char *name = m->states[idx].name;
-    for (size_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
-        size_t v = m->hash[h];
-        if (!v) {
-            m->hash[h] = idx + 1;
-            return 0;
-        }
-        if (strcmp(m->states[v - 1].name, name) == 0)
-            return -1;
-    }
+    name_slot_t *e = name_slot(t, name);
+    if (e->name)
+        return -1;
+    e->name = name;
+    e->value = value;
+    return 0;
+}
+
+/* The value of name, or -1. */
+static long name_table_get(const name_table_t *t, const char *name)
+{
+    if (!t->cap || !name)
+        return -1;
+    const name_slot_t *e = name_slot(t, name);
+    return e->name ? (long)e->value : -1;
+}
+
+static long lookup(const asl_machine_t *m, const char *name)
+{
+    return name_table_get(&m->names, name);
 }
 
 /* ---- field helpers ------------------------------------------------------ */
@@ -829,7 +863,7 @@ void asl_machine_free(asl_machine_t *m)
     for (size_t i = 0; i < m->n_states; i++)
         free_state(&m->states[i]);
     free(m->states);
-    free(m->hash);
+    name_table_free(&m->names);
     cJSON_Delete(m->owned_def);
     free(m);
 }
@@ -849,11 +883,18 @@ static int resolve(ctx_t *c, const asl_machine_t *m, const char *st, const char 
     return 0;
 }
 
-/* The Next of Choices[k] as written (even when the rule did not compile). */
-static const char *raw_choice_next(const asl_state_t *s, size_t k)
+/* The first of the state's Choices as written: walked along with k, not
+ * indexed, which would make a wide Choice quadratic. */
+static const cJSON *first_choice(const asl_state_t *s)
 {
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(s->def, "Choices");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ch, (int)k), "Next");
+    return cJSON_IsArray(ch) ? ch->child : NULL;
+}
+
+/* The Next of a choice rule as written (even when the rule did not compile). */
+static const char *raw_choice_next(const cJSON *rule)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rule, "Next");
     return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
@@ -884,10 +925,11 @@ static void mark_reachable(const asl_machine_t *m, size_t start, unsigned char *
         } while (0)
         PUSH(s->next, s->next_index);
         PUSH(s->default_next, s->default_index);
-        for (size_t k = 0; k < s->n_choices; k++) {
-            long t = lookup(m, raw_choice_next(s, k));
+        const cJSON *rule = first_choice(s);
+        for (size_t k = 0; k < s->n_choices && rule; k++, rule = rule->next) {
+            long t = lookup(m, raw_choice_next(rule));
             if (t >= 0)
-                PUSH(raw_choice_next(s, k), (size_t)t);
+                PUSH(raw_choice_next(rule), (size_t)t);
         }
         for (size_t k = 0; k < s->n_catch; k++)
             PUSH(s->catch_[k].next, s->catch_[k].next_index);
@@ -951,11 +993,7 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
     size_t n = states ? (size_t)cJSON_GetArraySize(states) : 0;
     if (n) {
         m->states = calloc(n, sizeof *m->states);
-        m->hash_cap = 8;
-        while (m->hash_cap < n * 2)
-            m->hash_cap *= 2;
-        m->hash = calloc(m->hash_cap, sizeof *m->hash);
-        if (!m->states || !m->hash) {
+        if (!m->states || name_table_init(&m->names, n) != 0) {
             asl_machine_free(m);
             c->count++;
             return NULL;
@@ -970,7 +1008,7 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
         m->n_states = i + 1;
         char stn[512];
         snprintf(stn, sizeof stn, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", s->name);
-        if (hash_insert(m, i) != 0)
+        if (name_table_put(&m->names, s->name, i) != 0)
             prob(c, stn, NULL, "duplicate state name");
         if (strlen(s->name) == 0 || strlen(s->name) > 80)
             prob(c, stn, NULL, "a state name must have 1 to 80 characters");
@@ -1017,10 +1055,11 @@ static asl_machine_t *compile_machine(ctx_t *c, const cJSON *def, const char *pr
         compile_state(c, stn, s);
         resolve(c, m, stn, "Next", s->next, &s->next_index);
         resolve(c, m, stn, "Default", s->default_next, &s->default_index);
-        for (size_t k = 0; k < s->n_choices; k++) {
+        const cJSON *rule = first_choice(s);
+        for (size_t k = 0; k < s->n_choices && rule; k++, rule = rule->next) {
             char f2[64];
             snprintf(f2, sizeof f2, "Choices[%zu].Next", k);
-            resolve(c, m, stn, f2, raw_choice_next(s, k), &s->choice_next[k]);
+            resolve(c, m, stn, f2, raw_choice_next(rule), &s->choice_next[k]);
         }
         for (size_t k = 0; k < s->n_catch; k++) {
             char f2[64];
@@ -1059,17 +1098,19 @@ static void find_duplicates(ctx_t *c, const cJSON *v, const char *state, const c
 {
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
         return;
+    /* Member names seen so far: a hash table keeps this linear in the
+     * members (a States object may hold 100,000 states). */
+    name_table_t seen = {0};
+    if (cJSON_IsObject(v) && name_table_init(&seen, (size_t)cJSON_GetArraySize(v)) != 0) {
+        prob(c, state, path, "out of memory");
+        return;
+    }
     size_t i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         char sub[512];
-        if (cJSON_IsObject(v)) {
-            for (const cJSON *f = v->child; f != e; f = f->next) {
-                if (strcmp(f->string, e->string) == 0) {
-                    fname(sub, sizeof sub, path, e->string);
-                    prob(c, state, sub[0] ? sub : NULL, "duplicate field \"%s\"", e->string);
-                    break;
-                }
-            }
+        if (cJSON_IsObject(v) && name_table_put(&seen, e->string, i) != 0) {
+            fname(sub, sizeof sub, path, e->string);
+            prob(c, state, sub[0] ? sub : NULL, "duplicate field \"%s\"", e->string);
         }
         if (!cJSON_IsObject(e) && !cJSON_IsArray(e))
             continue;
@@ -1094,6 +1135,7 @@ static void find_duplicates(ctx_t *c, const cJSON *v, const char *state, const c
                       cJSON_GetObjectItemCaseSensitive(e, "StartAt");
         find_duplicates(c, e, state, machine ? NULL : sub, depth + 1);
     }
+    name_table_free(&seen);
 }
 
 static int has_duplicates(ctx_t *c, const cJSON *def)
