@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "asl/exec.h"
+#include "asl/run.h"
 #include "asl/json.h"
 
 static asl_machine_t *compile(const char *text)
