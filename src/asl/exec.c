@@ -189,7 +189,8 @@ int asl_exec_resume(const asl_machine_t *m, cJSON *cursor, asl_outcome_t *oc,
         rc = asl_exec_finish_wait(&r);
         break;
     case PH_RETRY:
-        rc = cur(&r)->type == ASL_STATE_TASK ? asl_exec_run_task(&r, 1) : asl_exec_run_children(&r, 1);
+        rc = cur(&r)->type == ASL_STATE_TASK ? asl_exec_run_task(&r, 1)
+                                             : asl_exec_run_children(&r, 1);
         break;
     case PH_CHILDREN:
         rc = asl_exec_children_done(&r, children);

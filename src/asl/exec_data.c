@@ -83,7 +83,8 @@ int asl_exec_input_view(run_t *r, const cJSON *ctx, const cJSON **view, cJSON **
         *view = *owned;
         return 0;
     }
-    if (!s->input_path || (asl_path_is_root(s->input_path) && !asl_path_is_context(s->input_path))) {
+    if (!s->input_path || (asl_path_is_root(s->input_path) &&
+                           !asl_path_is_context(s->input_path))) {
         *view = r->input;
         return 0;
     }

@@ -64,8 +64,8 @@ static int apply_result(run_t *r, cJSON *in, cJSON *result, size_t res_sz, cJSON
 {
     const asl_state_t *s = cur(r);
     cJSON *out = NULL;
-    size_t bound = asl_exec_out_bound(r, s->result_path, s->result_path_null, in ? r->in_size : 4, result,
-                                      res_sz, 1);
+    size_t bound = asl_exec_out_bound(r, s->result_path, s->result_path_null, in ? r->in_size : 4,
+                                      result, res_sz, 1);
     /* The result's text (printed for TaskSucceeded) stands for it inside the
      * output, if ResultPath keeps it and OutputPath keeps everything. */
     const cJSON *known = result_text && !s->result_path_null && !s->output_path_null &&
@@ -107,8 +107,8 @@ int asl_exec_task_succeeded(run_t *r, cJSON *result, size_t result_size)
     size_t len, size;
     char *text = asl_exec_payload_text(r, d ? result : NULL, &len);
     const char *stored = asl_exec_add_payload(r, d, "output", result, text, NULL);
-    if (asl_exec_check_limit(r, result, len, result_size ? result_size : SIZE_UNKNOWN, "task result",
-                             &size) != 0) {
+    if (asl_exec_check_limit(r, result, len, result_size ? result_size : SIZE_UNKNOWN,
+                             "task result", &size) != 0) {
         cJSON_Delete(result);
         return R_ERR;
     }

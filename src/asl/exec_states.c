@@ -60,13 +60,15 @@ int asl_exec_run_task(run_t *r, int emit)
     size_t len = 0;
     int rc = asl_exec_effective_input(r, ctx, s->parameters, &eff);
     if (rc == 0 && s->timeout.set)
-        rc = asl_exec_num_field(r, &s->timeout, r->input, ctx, "TimeoutSecondsPath", 1, 1, &timeout);
+        rc = asl_exec_num_field(r, &s->timeout, r->input, ctx, "TimeoutSecondsPath", 1, 1,
+                                &timeout);
     if (rc == 0 && s->heartbeat.set)
-        rc = asl_exec_num_field(r, &s->heartbeat, r->input, ctx, "HeartbeatSecondsPath", 1, 1, &heartbeat);
+        rc = asl_exec_num_field(r, &s->heartbeat, r->input, ctx, "HeartbeatSecondsPath", 1, 1,
+                                &heartbeat);
     if (rc == 0) {
         text = asl_exec_payload_text(r, emit ? eff : NULL, &len);
-        rc = asl_exec_check_limit(r, eff, len, s->parameters ? SIZE_UNKNOWN : asl_exec_in_bound(r), "task input",
-                                  NULL);
+        rc = asl_exec_check_limit(r, eff, len, s->parameters ? SIZE_UNKNOWN : asl_exec_in_bound(r),
+                                  "task input", NULL);
     }
     cJSON_Delete(ctx);
     if (rc != 0) {
@@ -131,13 +133,16 @@ int asl_exec_run_children(run_t *r, int emit)
             goto err;
         }
         if (s->max_concurrency.set &&
-            asl_exec_num_field(r, &s->max_concurrency, eff, ctx, "MaxConcurrencyPath", 0, 1, &maxc) != 0)
+            asl_exec_num_field(r, &s->max_concurrency, eff, ctx, "MaxConcurrencyPath", 0, 1,
+                               &maxc) != 0)
             goto err;
         if (s->tolerated_count.set &&
-            asl_exec_num_field(r, &s->tolerated_count, eff, ctx, "ToleratedFailureCountPath", 0, 1, &tcount) != 0)
+            asl_exec_num_field(r, &s->tolerated_count, eff, ctx, "ToleratedFailureCountPath", 0, 1,
+                               &tcount) != 0)
             goto err;
         if (s->tolerated_pct.set &&
-            asl_exec_num_field(r, &s->tolerated_pct, eff, ctx, "ToleratedFailurePercentagePath", 0, 0, &tpct) != 0)
+            asl_exec_num_field(r, &s->tolerated_pct, eff, ctx, "ToleratedFailurePercentagePath", 0,
+                               0, &tpct) != 0)
             goto err;
         if (tpct > 100)
             tpct = 100;
@@ -287,9 +292,10 @@ int asl_exec_run_state(run_t *r)
         }
         cJSON *in = r->input;
         r->input = NULL;
-        size_t bound = asl_exec_out_bound(r, s->result_path, s->result_path_null, in ? in_sz : 4, result,
-                                          res_sz, 1);
-        if (asl_exec_result_path(s->result_path, s->result_path_null, in, result, &out, &r->err) != 0)
+        size_t bound = asl_exec_out_bound(r, s->result_path, s->result_path_null, in ? in_sz : 4,
+                                          result, res_sz, 1);
+        if (asl_exec_result_path(s->result_path, s->result_path_null, in, result, &out,
+                                 &r->err) != 0)
             break;
         if (asl_exec_output_path(r, out, ctx, &out) != 0) {
             out = NULL;

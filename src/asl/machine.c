@@ -164,7 +164,8 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
     size_t before = c->count;
     char fb[256];
     if (!cJSON_IsObject(def)) {
-        asl_machine_prob(c, owner, owner_field, "a state machine must be a JSON object, not %s", asl_machine_json_type(def));
+        asl_machine_prob(c, owner, owner_field, "a state machine must be a JSON object, not %s",
+                         asl_machine_json_type(def));
         return NULL;
     }
     static const char *const top_fields[] = {"Comment", "StartAt", "States", "TimeoutSeconds",
@@ -249,7 +250,8 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
         char stn[512];
         snprintf(stn, sizeof stn, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", s->name);
         if (!cJSON_IsObject(s->def)) {
-            asl_machine_prob(c, stn, NULL, "a state must be a JSON object, not %s", asl_machine_json_type(s->def));
+            asl_machine_prob(c, stn, NULL, "a state must be a JSON object, not %s",
+                             asl_machine_json_type(s->def));
             s->type = ASL_STATE_SUCCEED;
             s->end = 1;
             continue;
@@ -262,7 +264,8 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
             continue;
         }
         if (!cJSON_IsString(t) || asl_machine_type_from_name(t->valuestring, &s->type) != 0) {
-            asl_machine_prob(c, stn, "Type", "unknown state type %s%s%s (expected Task, Pass, Choice, Wait, "
+            asl_machine_prob(c, stn, "Type",
+                             "unknown state type %s%s%s (expected Task, Pass, Choice, Wait, "
                              "Succeed, Fail, Parallel or Map)", cJSON_IsString(t) ? "\"" : "",
                              cJSON_IsString(t) ? t->valuestring : asl_machine_json_type(t), cJSON_IsString(t) ? "\"" : "");
             s->type = ASL_STATE_SUCCEED;

@@ -88,11 +88,13 @@ int asl_machine_get_uint(ctx_t *c, const char *st, const cJSON *obj, const char 
     if (!v)
         return 0;
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) {
-        asl_machine_prob(c, st, field, "must be an integer, not %s", cJSON_IsNumber(v) ? "a fraction" : asl_machine_json_type(v));
+        asl_machine_prob(c, st, field, "must be an integer, not %s",
+                         cJSON_IsNumber(v) ? "a fraction" : asl_machine_json_type(v));
         return -1;
     }
     if (v->valuedouble < min || v->valuedouble > max) {
-        asl_machine_prob(c, st, field, "must be between %.0f and %.0f, got %.17g", min, max, v->valuedouble);
+        asl_machine_prob(c, st, field, "must be between %.0f and %.0f, got %.17g", min, max,
+                         v->valuedouble);
         return -1;
     }
     *out = v->valuedouble;
@@ -106,7 +108,8 @@ const char *asl_machine_get_string(ctx_t *c, const char *st, const cJSON *obj, c
     if (!v)
         return NULL;
     if (!cJSON_IsString(v)) {
-        asl_machine_prob(c, st, shown ? shown : field, "must be a string, not %s", asl_machine_json_type(v));
+        asl_machine_prob(c, st, shown ? shown : field, "must be a string, not %s",
+                         asl_machine_json_type(v));
         return NULL;
     }
     return v->valuestring;
@@ -164,13 +167,15 @@ void asl_machine_get_num_field(ctx_t *c, const char *st, const cJSON *obj, const
         } else if (!cJSON_IsNumber(v)) {
             asl_machine_prob(c, st, lit, "must be a number, not %s", asl_machine_json_type(v));
         } else if (v->valuedouble < min || v->valuedouble > max) {
-            asl_machine_prob(c, st, lit, "must be between %.0f and %.0f, got %.17g", min, max, v->valuedouble);
+            asl_machine_prob(c, st, lit, "must be between %.0f and %.0f, got %.17g", min, max,
+                             v->valuedouble);
         } else {
             f->set = 1;
             f->value = v->valuedouble;
         }
     } else if (p) {
-        if (asl_machine_get_path(c, st, obj, path_field, NULL, ASL_PATH_REFERENCE, 0, &f->path, NULL) == 1)
+        if (asl_machine_get_path(c, st, obj, path_field, NULL, ASL_PATH_REFERENCE, 0, &f->path,
+                                 NULL) == 1)
             f->set = 1;
     }
 }

@@ -45,14 +45,16 @@ static void compile_error_equals(ctx_t *c, const char *st, const char *prefix,
     int has_all = 0;
     for (const cJSON *e = ee->child; e; e = e->next) {
         if (!cJSON_IsString(e)) {
-            asl_machine_prob(c, st, fb, "element %zu must be a string, not %s", k, asl_machine_json_type(e));
+            asl_machine_prob(c, st, fb, "element %zu must be a string, not %s", k,
+                             asl_machine_json_type(e));
             list[k++] = "";
             continue;
         }
         if (strcmp(e->valuestring, ASL_E_ALL) == 0)
             has_all = 1;
         else if (strncmp(e->valuestring, "States.", 7) == 0 && !known_error(e->valuestring))
-            asl_machine_prob(c, st, fb, "\"%s\" is not a predefined error name (names starting with "
+            asl_machine_prob(c, st, fb,
+                             "\"%s\" is not a predefined error name (names starting with "
                              "\"States.\" are reserved)", e->valuestring);
         list[k++] = e->valuestring;
     }
@@ -70,14 +72,16 @@ void asl_machine_compile_retry(ctx_t *c, const char *st, asl_state_t *s)
     if (!r)
         return;
     if (!cJSON_IsArray(r)) {
-        asl_machine_prob(c, st, "Retry", "must be an array of retriers, not %s", asl_machine_json_type(r));
+        asl_machine_prob(c, st, "Retry", "must be an array of retriers, not %s",
+                         asl_machine_json_type(r));
         return;
     }
     size_t n = (size_t)cJSON_GetArraySize(r);
     if (!n)
         return;
     if (n > ASL_RETRIERS_MAX) {
-        asl_machine_prob(c, st, "Retry", "a state may have at most %d retriers, not %zu", ASL_RETRIERS_MAX, n);
+        asl_machine_prob(c, st, "Retry", "a state may have at most %d retriers, not %zu",
+                         ASL_RETRIERS_MAX, n);
         return;
     }
     s->retry = calloc(n, sizeof *s->retry);
@@ -159,7 +163,8 @@ void asl_machine_compile_catch(ctx_t *c, const char *st, asl_state_t *s)
     if (!r)
         return;
     if (!cJSON_IsArray(r)) {
-        asl_machine_prob(c, st, "Catch", "must be an array of catchers, not %s", asl_machine_json_type(r));
+        asl_machine_prob(c, st, "Catch", "must be an array of catchers, not %s",
+                         asl_machine_json_type(r));
         return;
     }
     size_t n = (size_t)cJSON_GetArraySize(r);
@@ -190,7 +195,7 @@ void asl_machine_compile_catch(ctx_t *c, const char *st, asl_state_t *s)
         else
             ct->next = nx->valuestring;
         asl_machine_fname(fb, sizeof fb, pre, "ResultPath");
-        asl_machine_get_path(c, st, e, "ResultPath", fb, ASL_PATH_REFERENCE | ASL_PATH_NO_CONTEXT, 1,
-                             &ct->result_path, &ct->result_path_null);
+        asl_machine_get_path(c, st, e, "ResultPath", fb, ASL_PATH_REFERENCE | ASL_PATH_NO_CONTEXT,
+                             1, &ct->result_path, &ct->result_path_null);
     }
 }

@@ -16,14 +16,16 @@ static void compile_template(ctx_t *c, const char *st, const cJSON *obj, const c
         return;
     /* ASL spec: a payload template is a JSON object. */
     if (!cJSON_IsObject(v)) {
-        asl_machine_prob(c, st, field, "must be a JSON object (payload template), not %s", asl_machine_json_type(v));
+        asl_machine_prob(c, st, field, "must be a JSON object (payload template), not %s",
+                         asl_machine_json_type(v));
         return;
     }
     asl_problems_t local;
     asl_problems_init(&local);
     if (asl_template_compile(v, st, field, &local, out) != 0 || local.count) {
         for (size_t i = 0; i < local.count; i++)
-            asl_machine_prob(c, local.items[i].state, local.items[i].field, "%s", local.items[i].message);
+            asl_machine_prob(c, local.items[i].state, local.items[i].field, "%s",
+                             local.items[i].message);
         if (!local.count)
             asl_machine_prob(c, st, field, "invalid payload template");
         asl_template_free(*out);
@@ -89,7 +91,8 @@ static void compile_branches(ctx_t *c, const char *st, asl_state_t *s)
     if (!s->branches)
         return;
     s->n_branches = 1;
-    s->branches[0] = asl_machine_compile_machine(c, ip ? ip : it, st, st, ip ? "ItemProcessor" : "Iterator", 0);
+    s->branches[0] = asl_machine_compile_machine(c, ip ? ip : it, st, st,
+                                                 ip ? "ItemProcessor" : "Iterator", 0);
 }
 
 static const char *const F_TASK[] = {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath",
@@ -143,16 +146,19 @@ void asl_machine_compile_transition(ctx_t *c, const char *st, asl_state_t *s)
     switch (s->type) {
     case ASL_STATE_CHOICE:
         if (next)
-            asl_machine_prob(c, st, "Next", "a Choice state cannot have Next (use Choices and Default)");
+            asl_machine_prob(c, st, "Next",
+                             "a Choice state cannot have Next (use Choices and Default)");
         if (end)
             asl_machine_prob(c, st, "End", "a Choice state cannot have End");
         return;
     case ASL_STATE_SUCCEED:
     case ASL_STATE_FAIL:
         if (next)
-            asl_machine_prob(c, st, "Next", "a %s state cannot have Next", asl_state_type_name(s->type));
+            asl_machine_prob(c, st, "Next", "a %s state cannot have Next",
+                             asl_state_type_name(s->type));
         if (end)
-            asl_machine_prob(c, st, "End", "a %s state cannot have End", asl_state_type_name(s->type));
+            asl_machine_prob(c, st, "End", "a %s state cannot have End",
+                             asl_state_type_name(s->type));
         s->end = 1;
         return;
     default:
@@ -193,12 +199,14 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
     asl_machine_compile_transition(c, st, s);
 
     if (has_field(s->type, "InputPath"))
-        asl_machine_get_path(c, st, d, "InputPath", NULL, 0, 1, &s->input_path, &s->input_path_null);
+        asl_machine_get_path(c, st, d, "InputPath", NULL, 0, 1, &s->input_path,
+                             &s->input_path_null);
     if (has_field(s->type, "OutputPath"))
-        asl_machine_get_path(c, st, d, "OutputPath", NULL, 0, 1, &s->output_path, &s->output_path_null);
+        asl_machine_get_path(c, st, d, "OutputPath", NULL, 0, 1, &s->output_path,
+                             &s->output_path_null);
     if (has_field(s->type, "ResultPath"))
-        asl_machine_get_path(c, st, d, "ResultPath", NULL, ASL_PATH_REFERENCE | ASL_PATH_NO_CONTEXT, 1,
-                             &s->result_path, &s->result_path_null);
+        asl_machine_get_path(c, st, d, "ResultPath", NULL, ASL_PATH_REFERENCE | ASL_PATH_NO_CONTEXT,
+                             1, &s->result_path, &s->result_path_null);
     if (has_field(s->type, "ResultSelector"))
         compile_template(c, st, d, "ResultSelector", &s->result_selector);
     if (has_field(s->type, "Retry"))
@@ -217,16 +225,19 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
         if (!r)
             asl_machine_prob(c, st, "Resource", "is required");
         else if (!cJSON_IsString(r))
-            asl_machine_prob(c, st, "Resource", "must be a string, not %s", asl_machine_json_type(r));
+            asl_machine_prob(c, st, "Resource", "must be a string, not %s",
+                             asl_machine_json_type(r));
         else if (strncmp(r->valuestring, "sagad:", 6) != 0 || !r->valuestring[6])
-            asl_machine_prob(c, st, "Resource", "must have the form sagad:NAME, got \"%s\"", r->valuestring);
+            asl_machine_prob(c, st, "Resource", "must have the form sagad:NAME, got \"%s\"",
+                             r->valuestring);
         else {
             s->resource = r->valuestring;
             s->handler = r->valuestring + 6;
         }
-        asl_machine_get_num_field(c, st, d, "TimeoutSeconds", "TimeoutSecondsPath", 1, 99999999, 1, &s->timeout);
-        asl_machine_get_num_field(c, st, d, "HeartbeatSeconds", "HeartbeatSecondsPath", 1, 99999999, 1,
-                                  &s->heartbeat);
+        asl_machine_get_num_field(c, st, d, "TimeoutSeconds", "TimeoutSecondsPath", 1, 99999999, 1,
+                                  &s->timeout);
+        asl_machine_get_num_field(c, st, d, "HeartbeatSeconds", "HeartbeatSecondsPath", 1, 99999999,
+                                  1, &s->heartbeat);
         if (s->timeout.set && !s->timeout.path && s->heartbeat.set && !s->heartbeat.path &&
             s->heartbeat.value >= s->timeout.value)
             asl_machine_prob(c, st, "HeartbeatSeconds", "must be smaller than TimeoutSeconds");
@@ -273,11 +284,13 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
         for (int i = 0; i < 4; i++)
             n += cJSON_GetObjectItemCaseSensitive(d, which[i]) != NULL;
         if (n == 0) {
-            asl_machine_prob(c, st, "Seconds", "one of Seconds, SecondsPath, Timestamp or TimestampPath is required");
+            asl_machine_prob(c, st, "Seconds",
+                             "one of Seconds, SecondsPath, Timestamp or TimestampPath is required");
             break;
         }
         if (n > 1) {
-            asl_machine_prob(c, st, "Seconds", "only one of Seconds, SecondsPath, Timestamp and TimestampPath may be set");
+            asl_machine_prob(c, st, "Seconds",
+                             "only one of Seconds, SecondsPath, Timestamp and TimestampPath may be set");
             break;
         }
         asl_machine_get_num_field(c, st, d, "Seconds", "SecondsPath", 0, 99999999, 1, &s->seconds);
@@ -285,15 +298,18 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
         if (ts) {
             asl_timestamp_t t;
             if (!cJSON_IsString(ts))
-                asl_machine_prob(c, st, "Timestamp", "must be a string, not %s", asl_machine_json_type(ts));
+                asl_machine_prob(c, st, "Timestamp", "must be a string, not %s",
+                                 asl_machine_json_type(ts));
             else if (!asl_timestamp_parse(ts->valuestring, &t))
-                asl_machine_prob(c, st, "Timestamp", "\"%s\" is not an RFC 3339 timestamp", ts->valuestring);
+                asl_machine_prob(c, st, "Timestamp", "\"%s\" is not an RFC 3339 timestamp",
+                                 ts->valuestring);
             else {
                 s->has_timestamp = 1;
                 s->timestamp_ms = asl_timestamp_to_ms(&t);
             }
         }
-        asl_machine_get_path(c, st, d, "TimestampPath", NULL, ASL_PATH_REFERENCE, 0, &s->timestamp_path, NULL);
+        asl_machine_get_path(c, st, d, "TimestampPath", NULL, ASL_PATH_REFERENCE, 0,
+                             &s->timestamp_path, NULL);
         break;
     }
     case ASL_STATE_FAIL:
@@ -315,17 +331,20 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
     case ASL_STATE_MAP:
         if (cJSON_GetObjectItemCaseSensitive(d, "Parameters") &&
             cJSON_GetObjectItemCaseSensitive(d, "ItemSelector"))
-            asl_machine_prob(c, st, "ItemSelector", "ItemSelector and Parameters cannot both be set");
+            asl_machine_prob(c, st, "ItemSelector",
+                             "ItemSelector and Parameters cannot both be set");
         else if (cJSON_GetObjectItemCaseSensitive(d, "ItemSelector"))
             compile_template(c, st, d, "ItemSelector", &s->item_selector);
         else
             compile_template(c, st, d, "Parameters", &s->item_selector);
-        asl_machine_get_path(c, st, d, "ItemsPath", NULL, ASL_PATH_REFERENCE, 0, &s->items_path, NULL);
+        asl_machine_get_path(c, st, d, "ItemsPath", NULL, ASL_PATH_REFERENCE, 0, &s->items_path,
+                             NULL);
         asl_machine_get_num_field(c, st, d, "MaxConcurrency", "MaxConcurrencyPath", 0, 99999999, 1,
                                   &s->max_concurrency);
         asl_machine_get_num_field(c, st, d, "ToleratedFailureCount", "ToleratedFailureCountPath", 0,
                                   99999999, 1, &s->tolerated_count);
-        asl_machine_get_num_field(c, st, d, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
+        asl_machine_get_num_field(c, st, d, "ToleratedFailurePercentage",
+                                  "ToleratedFailurePercentagePath",
                                   0, 100, 0, &s->tolerated_pct);
         compile_branches(c, st, s);
         break;

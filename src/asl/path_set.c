@@ -11,7 +11,8 @@ static int set_fail(const asl_path_t *p, const cJSON *doc, cJSON *value, asl_err
 {
     cJSON_Delete(value);
     char *text = doc ? asl_json_print(doc) : NULL;
-    int rc = asl_error_set(err, ASL_E_RESULT_PATH, "Unable to apply ReferencePath %s to input %.1000s",
+    int rc = asl_error_set(err, ASL_E_RESULT_PATH,
+                           "Unable to apply ReferencePath %s to input %.1000s",
                            p->text, text ? text : "null");
     free(text);
     return rc;
