@@ -8,6 +8,7 @@
  *                                      that return what bench/peer/peer.mjs returns
  * Prints one line of key=value pairs. */
 #include "asl/exec.h"
+#include "asl/run.h"
 #include "asl/machine.h"
 #include "core/config.h"
 #include "core/log.h"

@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <cJSON.h>
 
+/* Retriers one state may have: the engine's cursor counts the attempts of
+ * this many (a longer Retry list is refused at validation). */
+#define ASL_RETRIERS_MAX 64
+
 #include "asl/common.h"
 #include "asl/choice.h"
 #include "asl/path.h"
@@ -155,7 +159,7 @@ typedef struct asl_state_s {
     asl_num_field_t timeout;          /* TimeoutSeconds[Path] */
     asl_num_field_t heartbeat;        /* HeartbeatSeconds[Path] */
 
-    /* Task, Parallel, Map */
+    /* Task, Parallel, Map; n_retry <= ASL_RETRIERS_MAX */
     asl_retrier_t *retry;  size_t n_retry;
     asl_catcher_t *catch_; size_t n_catch;
 

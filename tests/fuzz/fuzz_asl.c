@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "asl/exec.h"
+#include "asl/run.h"
 #include "asl/machine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "asl/exec.h"
+#include "asl/run.h"
 #include "asl/machine.h"
 
 #define EXPECTED_PATH "tests/asl/expected.json"

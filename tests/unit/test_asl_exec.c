@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "asl/exec.h"
+#include "asl/run.h"
 #include "asl/json.h"
 
 static asl_machine_t *compile(const char *text)
@@ -212,6 +213,63 @@ static uint64_t half(void *ud)
 {
     (void)ud;
     return UINT64_C(1) << 63; /* 0.5 */
+}
+
+/* A Task "T" with n retriers on errors "E0".."E<n-1>", MaxAttempts 2 each. */
+static char *many_retriers(size_t n)
+{
+    size_t cap = 256 + n * 64, len = 0;
+    char *d = malloc(cap);
+    assert_non_null(d);
+    len += (size_t)snprintf(d + len, cap - len, "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":"
+                            "\"Task\",\"Resource\":\"sagad:flaky\",\"End\":true,\"Retry\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(d + len, cap - len, "%s{\"ErrorEquals\":[\"E%zu\"],\"MaxAttempts\":2}",
+                                i ? "," : "", i);
+    snprintf(d + len, cap - len, "]}}}");
+    return d;
+}
+
+/* MaxAttempts holds for every retrier a state may have: the 64th counts
+ * its attempts, and a 65th, whose attempts the engine's cursor does not
+ * record, is refused when the definition is validated. */
+static void test_retrier_limit(void **state)
+{
+    (void)state;
+    char *def = many_retriers(64);
+    flaky_t f = {.fail_times = 100, .error = "E63"};
+    asl_run_opts_t o = {.task = flaky, .task_ud = &f};
+    asl_run_result_t res;
+    char *got = run_opts(def, "{}", &o, &res);
+    assert_string_equal(got, "FAILED:E63:try 3");
+    assert_int_equal(f.calls, 3);
+    free(got);
+    free(def);
+    asl_run_result_clear(&res);
+
+    def = many_retriers(65);
+    asl_problems_t p;
+    asl_problems_init(&p);
+    asl_machine_t *m = NULL;
+    int rc = asl_machine_compile_text(def, strlen(def), &m, &p);
+    if (rc == 0) {
+        /* Accepted, it must still stop after MaxAttempts (the handler gives
+         * up failing after 100 calls so that a violation ends). */
+        f = (flaky_t){.fail_times = 100, .error = "E64"};
+        cJSON *in = cJSON_CreateObject();
+        assert_int_equal(asl_run(m, in, &o, &res), 0);
+        cJSON_Delete(in);
+        asl_run_result_clear(&res);
+        asl_machine_free(m);
+        assert_int_equal(f.calls, 3);
+    }
+    assert_int_equal(rc, -1);
+    assert_int_equal(p.count, 1);
+    assert_string_equal(p.items[0].state, "T");
+    assert_string_equal(p.items[0].field, "Retry");
+    assert_non_null(strstr(p.items[0].message, "at most 64 retriers"));
+    asl_problems_free(&p);
+    free(def);
 }
 
 static void test_retry_jitter(void **state)
@@ -1254,6 +1312,7 @@ int main(void)
         cmocka_unit_test(test_task_builtins),
         cmocka_unit_test(test_retry_timing),
         cmocka_unit_test(test_retry_jitter),
+        cmocka_unit_test(test_retrier_limit),
         cmocka_unit_test(test_catch),
         cmocka_unit_test(test_catch_sees_input_before_result_path),
         cmocka_unit_test(test_error_matching),

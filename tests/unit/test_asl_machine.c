@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "asl/machine.h"
 
@@ -312,6 +313,66 @@ static void test_valid_variants(void **state)
     asl_machine_free(m);
 }
 
+/* A chain S0 -> S1 -> ... of n Pass states, or (fan_out) a Choice S0 with
+ * a rule to each of S1..S(n-1), which are Succeed states. Caller frees. */
+static char *big_definition(size_t n, int fan_out)
+{
+    size_t cap = n * 96 + 256, len = 0;
+    char *d = malloc(cap);
+    assert_non_null(d);
+    len += (size_t)snprintf(d + len, cap - len, "{\"StartAt\":\"S0\",\"States\":{");
+    if (fan_out) {
+        len += (size_t)snprintf(d + len, cap - len, "\"S0\":{\"Type\":\"Choice\",\"Choices\":[");
+        for (size_t i = 1; i < n; i++)
+            len += (size_t)snprintf(d + len, cap - len, "%s{\"Variable\":\"$.x\","
+                                    "\"NumericEquals\":%zu,\"Next\":\"S%zu\"}", i > 1 ? "," : "", i, i);
+        len += (size_t)snprintf(d + len, cap - len, "],\"Default\":\"S1\"}");
+        for (size_t i = 1; i < n; i++)
+            len += (size_t)snprintf(d + len, cap - len, ",\"S%zu\":{\"Type\":\"Succeed\"}", i);
+    } else {
+        for (size_t i = 0; i + 1 < n; i++)
+            len += (size_t)snprintf(d + len, cap - len, "%s\"S%zu\":{\"Type\":\"Pass\",\"Next\":\"S%zu\"}",
+                                    i ? "," : "", i, i + 1);
+        len += (size_t)snprintf(d + len, cap - len, "%s\"S%zu\":{\"Type\":\"Pass\",\"End\":true}",
+                                n > 1 ? "," : "", n - 1);
+    }
+    snprintf(d + len, cap - len, "}}");
+    return d;
+}
+
+/* CPU seconds to compile a big definition (which must be valid). */
+static double compile_seconds(size_t n, int fan_out)
+{
+    char *d = big_definition(n, fan_out);
+    asl_machine_t *m = NULL;
+    clock_t t0 = clock();
+    int rc = asl_machine_compile_text(d, strlen(d), &m, NULL);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    assert_int_equal(rc, 0);
+    assert_int_equal(asl_machine_state_count(m), n);
+    asl_machine_free(m);
+    free(d);
+    return secs;
+}
+
+/* Validation runs on the daemon's loop, so it must stay near-linear in the
+ * size of the definition: 10 times the states may cost about 10 times the
+ * time, not 100 (a quadratic duplicate-name check took 21 s for 100,000
+ * states). CPU time, with wide margins for sanitizers, caches and a busy
+ * machine (here 0.4-0.8 s, 2.2 s under ASan). */
+static void test_big_definitions_compile_in_linear_time(void **state)
+{
+    (void)state;
+    for (int fan_out = 0; fan_out <= 1; fan_out++) {
+        double small = compile_seconds(10000, fan_out);
+        double big = compile_seconds(100000, fan_out);
+        fprintf(stderr, "  %s: 10,000 states %.3f s, 100,000 states %.3f s\n",
+                fan_out ? "Choice fan-out" : "Pass chain", small, big);
+        assert_true(big < 6.0);
+        assert_true(big < 60 * small + 0.05);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_nested_problems),
         cmocka_unit_test(test_duplicate_fields),
         cmocka_unit_test(test_valid_variants),
+        cmocka_unit_test(test_big_definitions_compile_in_linear_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
