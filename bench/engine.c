@@ -255,7 +255,7 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     cfg.payment_failure_rate = 0;
     cfg.payment_latency_ms = 0;
     snprintf(cfg.database, sizeof cfg.database, "%s", db);
-    log_set_level(LOG_WARN);
+    log_set_level(LOG_LEVEL_WARN);
 
     char err[512];
     store_t *st = NULL;

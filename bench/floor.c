@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     time_ordered = !(argc > 8 && strcmp(argv[8], "random") == 0);
     char err[512];
     store_t *st;
-    log_set_level(LOG_WARN);
+    log_set_level(LOG_LEVEL_WARN);
     if (order_schema_register() < 0 || store_open(path, &st, err, sizeof err) < 0) {
         fprintf(stderr, "floor: %s\n", err);
         return 1;

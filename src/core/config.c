@@ -198,7 +198,7 @@ void config_defaults(config_t *c)
     c->payment_failure_rate = 0.2;
     c->payment_latency_ms = 0;
     c->max_body_bytes = 262144;
-    c->log_level = LOG_INFO;
+    c->log_level = LOG_LEVEL_INFO;
     c->max_connections = 4096;
     c->idle_timeout_ms = 60000;
     c->history_limit = 25000;

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static log_level_t min_level = LOG_INFO;
+static log_level_t min_level = LOG_LEVEL_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(log_level_t level) { min_level = level; }
@@ -97,7 +97,7 @@ void log_msg(log_level_t level, const char *fmt, ...)
     if (level < min_level)
         return;
     uint64_t dropped = 0;
-    if (level >= LOG_WARN && !site_admit(fmt, &dropped))
+    if (level >= LOG_LEVEL_WARN && !site_admit(fmt, &dropped))
         return;
     char line[2048];
     struct timespec ts;

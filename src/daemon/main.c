@@ -335,7 +335,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *fmt = strchr(app.cfg.listen_host, ':') ? "listening on [%s]:%d" : "listening on %s:%d";
-    log_msg(LOG_INFO, fmt, app.cfg.listen_host, http_server_port(app.http));
+    log_msg(LOG_LEVEL_INFO, fmt, app.cfg.listen_host, http_server_port(app.http));
     /* After listening: quick_check reads the whole file (docs/operations.md). */
     if (strcmp(app.cfg.database, ":memory:") != 0)
         store_check_start(app.loop, app.store, &app.check);
