@@ -2,6 +2,7 @@
  * replies wait for the runtime's commit; ?wait=SECONDS waits for the end. */
 #include "api/api.h"
 #include "asl/json.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -17,6 +18,16 @@ typedef struct start_ctx_s {
     char *id;
 } start_ctx_t;
 
+/* Answers 400 InvalidJson for text jsonin refused, 503 when memory ran out. */
+static void respond_bad_json(http_request_t *req, int rc, const jsonin_error_t *e)
+{
+    if (rc == JSONIN_ERR_NOMEM)
+        http_respond_error(req, 503, "OutOfMemory", "cannot read the request body now; retry");
+    else
+        http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON: %s",
+                           e->message);
+}
+
 cJSON *api_body_json(http_request_t *req)
 {
     size_t len;
@@ -25,16 +36,11 @@ cJSON *api_body_json(http_request_t *req)
         http_respond_error(req, 400, "InvalidJson", "the request body is empty; send a JSON document");
         return NULL;
     }
-    cJSON *j = asl_json_parse(body, len);
-    if (!j) {
-        const char *end = NULL;
-        j = cJSON_ParseWithLengthOpts(body, len, &end, 1);
-        if (!j) {
-            size_t at = end && end >= body ? (size_t)(end - body) : 0;
-            http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON (near byte %zu)", at);
-            return NULL;
-        }
-    }
+    cJSON *j = NULL;
+    jsonin_error_t e;
+    int rc = jsonin_parse(body, len, &j, &e);
+    if (rc < 0)
+        respond_bad_json(req, rc, &e);
     return j;
 }
 
@@ -192,6 +198,14 @@ static void on_put_machine(http_request_t *req, void *ud)
     }
     size_t len;
     const char *body = http_request_body(req, &len);
+    /* Text that is not JSON at all is the definition's problem (reported
+     * with the others); JSON that cJSON would take changed is refused here. */
+    jsonin_error_t e;
+    int bad = jsonin_check(body, len, &e);
+    if (bad < 0 && bad != JSONIN_ERR_SYNTAX) {
+        respond_bad_json(req, bad, &e);
+        return;
+    }
     asl_problems_t p;
     asl_problems_init(&p);
     const machine_ver_t *v = NULL;
