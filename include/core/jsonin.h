@@ -47,4 +47,8 @@ int jsonin_check(const char *text, size_t len, jsonin_error_t *err);
  * filled. */
 int jsonin_parse(const char *text, size_t len, cJSON **out, jsonin_error_t *err);
 
+/* Bytes of the valid UTF-8 sequence (one character) at p, which has n bytes;
+ * 0 when they do not start with one (or n is 0). */
+size_t jsonin_utf8_length(const char *p, size_t n);
+
 #endif

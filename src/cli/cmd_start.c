@@ -61,6 +61,13 @@ static char *generated_name(char buf[RAND_UUID_LEN + 8])
     return buf;
 }
 
+/* The execution id the daemon gave, one line. */
+static void cmd_start_print_id(const char *id)
+{
+    out_textf(stdout, OUT_TEXT_LINE, "%s", id ? id : "?");
+    putchar('\n');
+}
+
 /* Starts via POST `path` (no query) with `body` and `headers`; with wait_s
  * >= 0 repeats it with ?wait= until the execution ends or the limit passes.
  * Prints the outcome and returns the exit code. */
@@ -76,7 +83,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
         if (cli->json)
             cli_print_raw(&r);
         else if (j)
-            printf("%s\n", cli_str(j, "executionId") ? cli_str(j, "executionId") : "?");
+            cmd_start_print_id(cli_str(j, "executionId"));
         else
             rc = CLI_FAIL;
         cJSON_Delete(j);
@@ -110,7 +117,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
             else if (cJSON_GetObjectItemCaseSensitive(j, "startDate"))
                 cmd_exec_print(j);
             else
-                printf("%s\n", id);
+                cmd_start_print_id(id);
             if (running)
                 cli_error("execution %s is still RUNNING after %gs; follow it with "
                           "`sagactl status %s`", id, wait_s, id);

@@ -98,9 +98,12 @@ static int add_name_bytes(scan_t *s, const void *bytes, size_t n)
 /* ---- strings ------------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence (RFC 3629) starting at p with n > 0
- * bytes available, or 0 with the reason in why[64]. */
+ * bytes available, or 0 with the reason in why[64] (when why is not NULL). */
 static size_t utf8_sequence(const unsigned char *p, size_t n, char *why)
 {
+    char ignored[64];
+    if (!why)
+        why = ignored;
     unsigned char b = p[0], lo = 0x80, hi = 0xBF;
     size_t more;
     if (b < 0x80)
@@ -535,6 +538,11 @@ static int scan(scan_t *s)
     if (want != EXPECT_AFTER_VALUE || s->depth)
         return fail(s, JSONIN_ERR_SYNTAX, s->len, NULL, "unexpected end of the text");
     return JSONIN_OK;
+}
+
+size_t jsonin_utf8_length(const char *p, size_t n)
+{
+    return n ? utf8_sequence((const unsigned char *)p, n, NULL) : 0;
 }
 
 int jsonin_check(const char *text, size_t len, jsonin_error_t *err)

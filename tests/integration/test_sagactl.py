@@ -60,6 +60,32 @@ def is_filled(dot, name):
     return "filled" in node_line(dot, name) and "fillcolor" in node_line(dot, name)
 
 
+def run_on_tty(argv, env, stderr_to_tty=False):
+    """Runs argv with stdout (and stderr if asked) on a pseudo-terminal;
+    returns (exit code, the bytes the terminal got, stderr bytes or b"")."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdout=slave, env=env,
+                         stderr=slave if stderr_to_tty else subprocess.PIPE)
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    code = p.wait(30)
+    err = b""
+    if p.stderr:
+        err = p.stderr.read()
+        p.stderr.close()
+    return code, data, err
+
+
 class SagactlTest(DaemonTestCase):
     def setUp(self):
         super().setUp()
@@ -229,37 +255,62 @@ class SagactlTest(DaemonTestCase):
         self.assertEqual(code, 2)
 
     def test_colour_only_on_a_terminal_without_no_color(self):
-        import pty
         self.start_daemon()
         self.put("ok", SUCCEEDS)
         ok = self.run_to_end("ok", {})
 
         def on_tty(extra_env, *extra_args):
-            master, slave = pty.openpty()
             env = {k: v for k, v in os.environ.items() if k not in ("SAGAD_URL", "NO_COLOR")}
             env.update(extra_env)
-            p = subprocess.Popen([binary("sagactl"), "--url", self.url, "status", ok["executionId"]]
-                                 + list(extra_args),
-                                 stdout=slave, stderr=subprocess.PIPE, env=env)
-            os.close(slave)
-            data = b""
-            while True:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                data += chunk
-            os.close(master)
-            self.assertEqual(p.wait(30), 0, p.stderr.read())
-            p.stderr.close()
+            code, data, err = run_on_tty([binary("sagactl"), "--url", self.url, "status",
+                                          ok["executionId"]] + list(extra_args), env)
+            self.assertEqual(code, 0, err)
             return data.decode()
 
         self.assertIn("\033[32mSUCCEEDED", on_tty({}))
         self.assertIn("\033[32mSUCCEEDED", on_tty({"NO_COLOR": ""}))
         self.assertNotIn("\033[", on_tty({"NO_COLOR": "1"}))
         self.assertNotIn("\033[", on_tty({}, "--no-color"))
+
+    def test_server_text_cannot_drive_the_terminal(self):
+        """Control characters in an Error/Cause (C0, DEL, C1) reach a terminal
+        escaped, never raw; --json to a pipe still carries the exact string."""
+        self.start_daemon()
+        cause = "\u001b[31mred\u001b]0;owned\u0007 csi\u009b2J del\u007f\nline two"
+        self.put("evil", {"StartAt": "F", "States": {
+            "F": {"Type": "Fail", "Error": "Bad\u001b[31mError", "Cause": cause}}})
+        ex = self.run_to_end("evil", {})
+        self.assertEqual((ex["status"], ex["cause"]), ("FAILED", cause))
+        eid = ex["executionId"]
+
+        def on_tty(*args):
+            env = {k: v for k, v in os.environ.items() if k != "SAGAD_URL"}
+            env["NO_COLOR"] = "1"
+            return run_on_tty([binary("sagactl"), "--url", self.url] + list(args), env,
+                              stderr_to_tty=True)[1]
+
+        for args in (["status", eid], ["history", eid], ["--json", "status", eid],
+                     ["status", "no-such-\x1b[31m-id"]):
+            with self.subTest(args=args):
+                data = on_tty(*args)
+                for raw in (b"\x1b", b"\x07", b"\x7f", b"\xc2\x9b"):
+                    self.assertNotIn(raw, data, data)
+        status = on_tty("status", eid).decode()
+        self.assertIn("Bad\\x1b[31mError", status)
+        self.assertIn("\\x1b[31mred\\x1b]0;owned\\x07 csi\\u009b2J del\\x7f", status)
+        self.assertIn("\nline two", status.replace("\r\n", "\n"))
+        history = on_tty("history", eid).decode()
+        self.assertIn("Bad\\x1b[31mError: \\x1b[31mred", history)
+        as_json = on_tty("--json", "status", eid).decode()
+        self.assertIn("\\u001b[31mred", as_json)
+        self.assertIn("\\u009b2J", as_json)
+        self.assertEqual(json.loads(as_json)["cause"], cause)
+        self.assertIn("no-such-\\x1b[31m-id", on_tty("status", "no-such-\x1b[31m-id").decode())
+        # Not a terminal: the daemon's JSON, exactly.
+        code, out, _ = self.ctl("--json", "status", eid)
+        self.assertEqual(json.loads(out)["cause"], cause)
+        self.assertEqual(json.loads(out)["error"], "Bad\u001b[31mError")
+        self.assertIn("\u009b", out)
 
     def test_help(self):
         code, out, _ = self.ctl("--help", url=False)
