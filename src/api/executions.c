@@ -18,11 +18,17 @@ typedef struct start_ctx_s {
     char *id;
 } start_ctx_t;
 
+/* The one answer to running out of memory: nothing was done, retry. */
+static void respond_no_memory(http_request_t *req, const char *what)
+{
+    http_respond_error(req, 503, "OutOfMemory", "%s (out of memory); nothing was done, retry", what);
+}
+
 /* Answers 400 InvalidJson for text jsonin refused, 503 when memory ran out. */
 static void respond_bad_json(http_request_t *req, int rc, const jsonin_error_t *e)
 {
     if (rc == JSONIN_ERR_NOMEM)
-        http_respond_error(req, 503, "OutOfMemory", "cannot read the request body now; retry");
+        respond_no_memory(req, "cannot read the request body now");
     else
         http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON: %s",
                            e->message);
@@ -111,8 +117,8 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
     switch (status) {
     case RUNTIME_OK:
     case RUNTIME_EXISTS:
-        if (c->wait_ms >= 0) {
-            c->id = strdup(id);
+        /* The start is committed: without memory to wait, answer at once. */
+        if (c->wait_ms >= 0 && (c->id = strdup(id))) {
             runtime_wait(c->api->runtime, id, c->wait_ms ? c->wait_ms : 1, on_waited, c);
             return;
         }
@@ -157,7 +163,7 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
     }
     start_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {
-        http_respond_error(req, 503, "OutOfMemory", "cannot start an execution now");
+        respond_no_memory(req, "cannot start an execution now");
         return;
     }
     c->api = api;
@@ -177,6 +183,8 @@ static void add_created(cJSON *o, int64_t ms)
 static cJSON *machine_json(const machine_ver_t *v, int with_definition)
 {
     cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
     cJSON_AddStringToObject(o, "name", v->name);
     cJSON_AddNumberToObject(o, "version", v->version);
     add_created(o, v->created_ms);
@@ -247,6 +255,11 @@ static void on_list_machines(http_request_t *req, void *ud)
     api_t *api = ud;
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "stateMachines");
+    if (!arr) {
+        cJSON_Delete(o);
+        respond_no_memory(req, "cannot list the state machines now");
+        return;
+    }
     machines_foreach(api->machines, add_machine_cb, arr);
     http_respond_json(req, 200, o);
     cJSON_Delete(o);
@@ -282,8 +295,11 @@ static void on_start(http_request_t *req, void *ud)
     size_t len;
     http_request_body(req, &len);
     cJSON *body = len ? api_body_json(req) : cJSON_CreateObject();
-    if (!body)
+    if (!body) {
+        if (!len)
+            respond_no_memory(req, "cannot start an execution now");
         return;
+    }
     if (!cJSON_IsObject(body)) {
         http_respond_error(req, 400, "InvalidRequest",
                            "the body must be a JSON object {\"input\": ..., \"name\": optional}");
@@ -298,8 +314,11 @@ static void on_start(http_request_t *req, void *ud)
         return;
     }
     cJSON *empty = input ? NULL : cJSON_CreateObject();
-    api_start_execution(api, req, v, cJSON_IsString(name) ? name->valuestring : NULL,
-                        input ? input : empty);
+    if (!input && !empty)
+        respond_no_memory(req, "cannot start an execution now");
+    else
+        api_start_execution(api, req, v, cJSON_IsString(name) ? name->valuestring : NULL,
+                            input ? input : empty);
     cJSON_Delete(empty);
     cJSON_Delete(body);
 }
@@ -385,6 +404,11 @@ static void on_history(http_request_t *req, void *ud)
     }
     cJSON *events = cJSON_GetObjectItemCaseSensitive(h, "events");
     cJSON *page = cJSON_CreateArray();
+    if (!page) {
+        cJSON_Delete(h);
+        respond_no_memory(req, "cannot read the history now");
+        return;
+    }
     long long last = 0;
     int more = 0;
     cJSON *ev;
@@ -445,7 +469,7 @@ static void on_stop(http_request_t *req, void *ud)
     start_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {
         cJSON_Delete(body);
-        http_respond_error(req, 503, "OutOfMemory", "cannot stop now");
+        respond_no_memory(req, "cannot stop now");
         return;
     }
     c->api = api;
@@ -467,6 +491,10 @@ static void on_healthz(http_request_t *req, void *ud)
     if (writable)
         store_rollback(api->store);
     cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        respond_no_memory(req, "cannot report health now");
+        return;
+    }
     cJSON_AddStringToObject(o, "status", writable ? "ok" : "unavailable");
     cJSON *db = cJSON_AddObjectToObject(o, "database");
     cJSON_AddStringToObject(db, "path", api->cfg->database);

@@ -1083,7 +1083,7 @@ void http_respond_json(http_request_t *req, int status, const cJSON *json)
 {
     /* asl_json_print, not cJSON's printer: cJSON prints 2^53 as
      * 9007199254740990 and 0.30000000000000004 as 0.3. */
-    char *s = asl_json_print(json);
+    char *s = json ? asl_json_print(json) : NULL;   /* NULL: a handler ran out of memory */
     if (!s) {
         static const char oom[] = "{\"error\":\"InternalError\",\"message\":\"out of memory\"}";
         http_respond(req, 500, "application/json", oom, sizeof oom - 1);
