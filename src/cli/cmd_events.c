@@ -4,6 +4,7 @@
  * never lost between a check and the wait. */
 #include "cli/cmd_events.h"
 #include "cli/out.h"
+#include "asl/json.h"
 
 #include <errno.h>
 #include <hiredis.h>
@@ -37,7 +38,7 @@ static int print_field(const cJSON *c)
     if (cJSON_IsString(c)) {
         out_textf(stdout, OUT_TEXT_LINE, "  %s=%s", c->string, c->valuestring);
     } else if (cJSON_IsNumber(c) || cJSON_IsBool(c)) {
-        char *v = cJSON_PrintUnformatted(c);
+        char *v = asl_json_print(c);
         out_textf(stdout, OUT_TEXT_LINE, "  %s=%s", c->string, v ? v : "?");
         free(v);
     } else {

@@ -5,6 +5,8 @@
 #include "cli/cmd_start.h"
 #include "cli/cmd_exec.h"
 #include "cli/out.h"
+#include "asl/json.h"
+#include "core/jsonin.h"
 #include "core/rand.h"
 
 #include <errno.h>
@@ -162,16 +164,19 @@ int cmd_start(cli_t *cli, int argc, char **argv)
             cli_error("cannot read %s: %s", strcmp(pos[1], "-") ? pos[1] : "stdin", strerror(errno));
             return CLI_USAGE;
         }
-        const char *end = NULL;
-        input = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-        if (!input) {
-            size_t at = end && end >= text ? (size_t)(end - text) : 0;
-            cli_error("%s is not valid JSON (near byte %zu); the input must be one JSON document",
-                      strcmp(pos[1], "-") ? pos[1] : "stdin", at);
-            free(text);
+        /* The daemon's rules, so that what is sent is what the file says. */
+        jsonin_error_t e;
+        int bad = jsonin_parse(text, len, &input, &e);
+        free(text);
+        if (bad == JSONIN_ERR_NOMEM) {
+            cli_error("out of memory reading %s", strcmp(pos[1], "-") ? pos[1] : "stdin");
+            return CLI_FAIL;
+        }
+        if (bad < 0) {
+            cli_error("%s is not valid JSON: %s; the input must be one JSON document",
+                      strcmp(pos[1], "-") ? pos[1] : "stdin", e.message);
             return CLI_USAGE;
         }
-        free(text);
     } else {
         input = cJSON_CreateObject();
     }
@@ -183,7 +188,7 @@ int cmd_start(cli_t *cli, int argc, char **argv)
     cJSON_AddItemToObject(body, "input", input);
     if (name)
         cJSON_AddStringToObject(body, "name", name);
-    char *text = cJSON_PrintUnformatted(body);
+    char *text = asl_json_print(body);
     cJSON_Delete(body);
     char path[1024] = "/state-machines/";
     if (cli_url_escape(path, sizeof path - 32, pos[0]) < 0) {
@@ -236,7 +241,7 @@ int cmd_order(cli_t *cli, int argc, char **argv)
     cJSON_AddStringToObject(o, "street", street);
     cJSON_AddStringToObject(o, "zip", zip);
     cJSON_AddStringToObject(o, "city", city);
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = asl_json_print(o);
     cJSON_Delete(o);
     if (!text)
         return CLI_FAIL;

@@ -3,6 +3,7 @@
  * processors as clusters, and an execution's trace painted on top. */
 #include "cli/dot.h"
 #include "cli/out.h"
+#include "asl/json.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ static void rule_text(const cJSON *r, sb_t *b, int top)
             if (path && cJSON_IsString(c)) {
                 sb_add(b, " %s %s", cmp[i].op, c->valuestring);
             } else {
-                char *v = cJSON_PrintUnformatted(c);
+                char *v = asl_json_print(c);
                 sb_add(b, " %s %s", cmp[i].op, v ? v : "?");
                 free(v);
             }

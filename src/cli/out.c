@@ -342,7 +342,7 @@ void out_table_free(out_table_t *t)
 
 static void print_scalar(FILE *f, const cJSON *v)
 {
-    char *s = cJSON_PrintUnformatted(v);
+    char *s = asl_json_print(v);
     if (s)
         out_text(f, s, strlen(s), OUT_TEXT_JSON);
     else

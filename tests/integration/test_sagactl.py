@@ -405,6 +405,29 @@ class SagactlTest(DaemonTestCase):
         self.assertEqual(code, 1)
         self.assertIn("no-such-machine", err)
 
+    def test_start_keeps_numbers_and_refuses_bad_json_locally(self):
+        """The input file reaches the daemon exactly (2^53, 0.30000000000000004),
+        the human Output shows it exactly, and input the daemon would refuse
+        (a duplicate key) is refused before sending, naming the key."""
+        self.start_daemon()
+        self.put("ok", SUCCEEDS)
+        path = self.write("in.json", '{"big": 9007199254740992, "tiny": 0.30000000000000004}')
+        code, out, err = self.ctl("start", "ok", path, "--wait", "--json")
+        self.assertEqual(code, 0, err)
+        self.assertIn('"big":9007199254740992', out)
+        self.assertIn('"tiny":0.30000000000000004', out)
+        d = json.loads(out)
+        self.assertEqual(d["input"], {"big": 2 ** 53, "tiny": 0.30000000000000004})
+        code, out, err = self.ctl("status", d["executionId"])
+        self.assertEqual(code, 0, err)
+        self.assertIn('"big": 9007199254740992', out)
+        self.assertIn('"tiny": 0.30000000000000004', out)
+        dup = self.write("dup.json", '{"quantity": 1, "quantity": 5}')
+        code, out, err = self.ctl("start", "ok", dup)
+        self.assertEqual(code, 2)
+        self.assertIn('duplicate key "quantity" at byte 16', err)
+        self.assertEqual(len(self.d.request("GET", "/executions")[2]["executions"]), 1)
+
     def test_wait_spans_several_wait_requests(self):
         """--wait SECONDS bounds the wait (exit 1 while still running); plain
         --wait waits for the end. Each start happens once."""
