@@ -624,6 +624,40 @@ class SagactlTest(DaemonTestCase):
         self.assertEqual(code, 3)
         self.assertIn("127.0.0.1:", err)
 
+    def test_events_on_a_terminal_are_escaped(self):
+        """Order fields come from customers: an itemId with ESC or U+009B, and a
+        payload that is not JSON, reach the terminal escaped."""
+        import pty
+        r = self.redis()
+        master, slave = pty.openpty()
+        env = dict(os.environ, NO_COLOR="1")
+        p = subprocess.Popen([binary("sagactl"), "events", "--redis", r.address, "--channel", "c"],
+                             stdout=slave, stderr=subprocess.PIPE, env=env)
+        os.close(slave)
+        try:
+            ready, _, _ = select.select([p.stderr], [], [], 15)
+            self.assertTrue(ready, "sagactl events did not subscribe")
+            self.assertIn("subscribed to", p.stderr.readline().decode())
+            env_ = {"detail-type": "Cancelled", "time": "t", "executionId": "x\u001b]0;t\u0007",
+                    "detail": {"itemId": "\u001b[2Jtea\u009b", "quantity": 1}}
+            for payload in (json.dumps(env_), "not json \x1b[31m"):
+                subprocess.run(["redis-cli", "-p", str(r.port), "PUBLISH", "c", payload],
+                               stdout=subprocess.DEVNULL, check=True, timeout=10)
+            data = b""
+            deadline = time.time() + 15
+            while data.count(b"\n") < 2 and time.time() < deadline:
+                if select.select([master], [], [], 1)[0]:
+                    data += os.read(master, 4096)
+        finally:
+            self.stop_events(p)
+            os.close(master)
+        for raw in (b"\x1b", b"\x07", b"\xc2\x9b"):
+            self.assertNotIn(raw, data, data)
+        text = data.decode()
+        self.assertIn("x\\x1b]0;t\\x07", text)
+        self.assertIn("itemId=\\x1b[2Jtea\\u009b", text)
+        self.assertIn("not json \\x1b[31m", text)
+
     @unittest.skipUnless(os.path.exists(ORDER_SAGA), "needs sagas/order.asl.json")
     def test_events_of_a_placed_order(self):
         r = self.redis()
