@@ -45,8 +45,8 @@ typedef struct scan_s {
     size_t nkeys, capkeys;
     char *names;            /* their unescaped bytes */
     size_t nnames, capnames;
-    size_t depth;
-    level_t levels[CJSON_NESTING_LIMIT];
+    level_t *levels;        /* open containers, innermost last */
+    size_t depth, caplevels;
 } scan_t;
 
 static int fail(scan_t *s, jsonin_status_t code, size_t at, const char *hint, const char *fmt, ...)
@@ -71,25 +71,27 @@ static int nomem(scan_t *s)
     return fail(s, JSONIN_ERR_NOMEM, s->pos, NULL, "out of memory while checking the text");
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t size)
+/* Room for `need` items of `size` bytes in buf, whose capacity is *cap:
+ * the buffer (perhaps moved), or NULL with buf untouched without memory. */
+static void *grow(void *buf, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
-        return 0;
+        return buf;
     size_t c = *cap ? *cap : 16;
     while (c < need)
         c *= 2;
-    void *b = realloc(*buf, c * size);
-    if (!b)
-        return -1;
-    *buf = b;
-    *cap = c;
-    return 0;
+    void *b = realloc(buf, c * size);
+    if (b)
+        *cap = c;
+    return b;
 }
 
 static int add_name_bytes(scan_t *s, const void *bytes, size_t n)
 {
-    if (grow((void **)&s->names, &s->capnames, s->nnames + n, 1) < 0)
+    char *names = grow(s->names, &s->capnames, s->nnames + n, 1);
+    if (!names)
         return nomem(s);
+    s->names = names;
     memcpy(s->names + s->nnames, bytes, n);
     s->nnames += n;
     return 0;
@@ -239,8 +241,10 @@ static int scan_escape(scan_t *s, bool key)
 /* Records the key just scanned (its bytes end the names buffer). */
 static int add_key(scan_t *s, size_t name_off, size_t at)
 {
-    if (grow((void **)&s->keys, &s->capkeys, s->nkeys + 1, sizeof *s->keys) < 0)
+    key_ref_t *keys = grow(s->keys, &s->capkeys, s->nkeys + 1, sizeof *keys);
+    if (!keys)
         return nomem(s);
+    s->keys = keys;
     s->keys[s->nkeys++] = (key_ref_t){.off = name_off, .len = s->nnames - name_off, .at = at};
     return 0;
 }
@@ -387,6 +391,10 @@ static int open_level(scan_t *s, bool object)
     if (s->depth == CJSON_NESTING_LIMIT)
         return fail(s, JSONIN_ERR_SYNTAX, s->pos, NULL, "nesting deeper than %d",
                     CJSON_NESTING_LIMIT);
+    level_t *levels = grow(s->levels, &s->caplevels, s->depth + 1, sizeof *levels);
+    if (!levels)
+        return nomem(s);
+    s->levels = levels;
     s->levels[s->depth++] = (level_t){.object = object, .keys = s->nkeys, .names = s->nnames};
     s->pos++;
     return 0;
@@ -547,19 +555,11 @@ size_t jsonin_utf8_length(const char *p, size_t n)
 
 int jsonin_check(const char *text, size_t len, jsonin_error_t *err)
 {
-    scan_t *s = calloc(1, sizeof *s);
-    if (!s) {
-        err->offset = 0;
-        snprintf(err->message, sizeof err->message, "out of memory while checking the text");
-        return JSONIN_ERR_NOMEM;
-    }
-    s->p = (const unsigned char *)text;
-    s->len = len;
-    s->err = err;
-    int rc = scan(s);
-    free(s->keys);
-    free(s->names);
-    free(s);
+    scan_t s = {.p = (const unsigned char *)text, .len = len, .err = err};
+    int rc = scan(&s);
+    free(s.keys);
+    free(s.names);
+    free(s.levels);
     if (rc == JSONIN_OK) {
         err->offset = 0;
         err->message[0] = '\0';
