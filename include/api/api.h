@@ -42,8 +42,10 @@ int api_register_orders(http_server_t *srv, api_t *api);
 
 /* Helpers shared by the route modules. */
 
-/* Parses the request body as JSON; on failure answers 400 and returns NULL.
- * Caller frees with cJSON_Delete. */
+/* Parses the request body as JSON, strictly (core/jsonin.h: bad UTF-8, lone
+ * surrogates, duplicate keys, integers beyond 2^53 are refused); on failure
+ * answers 400 InvalidJson saying what and at which byte (503 OutOfMemory
+ * without memory) and returns NULL. Caller frees with cJSON_Delete. */
 cJSON *api_body_json(http_request_t *req);
 
 /* ?limit=N (1..1000) into *limit, left as is when absent. On a bad value
