@@ -5,6 +5,7 @@
 #define SAGAD_API_COMMON_H
 
 #include "core/config.h"
+#include "core/jsonin.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
@@ -25,12 +26,21 @@ typedef struct api_s {
 
 /* Helpers shared by the route modules. */
 
-/* Parses the request body as JSON; on failure answers 400 and returns NULL.
- * Caller frees with cJSON_Delete. */
+/* Parses the request body as JSON, strictly (core/jsonin.h: bad UTF-8, lone
+ * surrogates, duplicate keys, integers beyond 2^53 are refused); on failure
+ * answers 400 InvalidJson saying what and at which byte (503 OutOfMemory
+ * without memory) and returns NULL. Caller frees with cJSON_Delete. */
 cJSON *api_body_json(http_request_t *req);
 
 /* ?limit=N (1..1000) into *limit, left as is when absent. On a bad value
  * answers 400 and returns -1. */
 int api_query_limit(http_request_t *req, int *limit);
+
+/* 503 OutOfMemory: "<what> (out of memory); nothing was done, retry". */
+void api_respond_no_memory(http_request_t *req, const char *what);
+
+/* The answer for text jsonin refused with `rc`: 400 InvalidJson with e's
+ * message, or 503 when memory ran out. */
+void api_respond_bad_json(http_request_t *req, int rc, const jsonin_error_t *e);
 
 #endif

@@ -1,5 +1,6 @@
 /* sagactl's human output: colours (only on a terminal without NO_COLOR),
- * aligned tables, absolute and relative times, durations and indented JSON. */
+ * aligned tables, absolute and relative times, durations and indented JSON,
+ * and text from the daemon made harmless for a terminal. */
 #ifndef SAGAD_CLI_OUT_H
 #define SAGAD_CLI_OUT_H
 
@@ -29,6 +30,30 @@ const char *out_off(void);
 /* The colour that suits an execution status (SUCCEEDED green, ...). */
 out_color_t out_status_color(const char *status);
 
+/* ---- text from outside -------------------------------------------------- */
+
+/* How out_escape shows control characters (C0, DEL, C1 = U+0080..U+009F)
+ * and bytes that are not UTF-8 (always as \xff). */
+typedef enum {
+    OUT_TEXT_LINE = 0,   /* one line: \n \t \r as those two characters,
+                            other C0 and DEL as \x1b, C1 as \u009b */
+    OUT_TEXT_LINES,      /* the same but \n and \t are kept */
+    OUT_TEXT_JSON        /* JSON text: C0 (but \n \t \r), DEL and C1 as
+                            \u001b, which keeps JSON strings JSON */
+} out_text_t;
+
+/* `len` bytes of s with what a terminal could take as commands escaped.
+ * Caller frees; NULL when out of memory. */
+char *out_escape(const char *s, size_t len, out_text_t mode);
+
+/* Writes `len` bytes of s (server text: an error, a cause, a name) to f:
+ * escaped (out_escape) when f is a terminal, unchanged otherwise, so that
+ * pipes and --json get the exact text. */
+void out_text(FILE *f, const char *s, size_t len, out_text_t mode);
+/* printf into out_text; the format must not carry colour sequences. */
+void out_textf(FILE *f, out_text_t mode, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- times --------------------------------------------------------------- */
 
 /* Milliseconds since the epoch now. */
@@ -46,7 +71,8 @@ char *out_duration(int64_t ms, char *buf, size_t cap);
 
 /* Rows of cells printed with every column padded to its widest cell
  * (counted in UTF-8 characters), two spaces apart; the last column is not
- * padded. Each cell may have a colour. */
+ * padded. Each cell may have a colour. On a terminal cells are escaped
+ * (OUT_TEXT_LINE; the last cell of a row OUT_TEXT_LINES). */
 typedef struct out_table_s out_table_t;
 
 /* Caller frees with out_table_free. NULL when out of memory. */
@@ -64,7 +90,7 @@ void out_table_free(out_table_t *t);
 /* ---- JSON ---------------------------------------------------------------- */
 
 /* Prints `v` indented by two spaces per level, each line starting with
- * `indent` spaces. */
+ * `indent` spaces; strings escaped as OUT_TEXT_JSON on a terminal. */
 void out_json_pretty(FILE *f, const cJSON *v, int indent);
 
 #endif

@@ -1,8 +1,22 @@
-/* Request helpers shared by the route groups: the JSON body and ?limit. */
+/* Request helpers shared by the route groups: the strictly read JSON body,
+ * ?limit, and the answers for bad JSON and for running out of memory. */
 #include "api/common.h"
-#include "asl/json.h"
 
 #include <stdlib.h>
+
+void api_respond_no_memory(http_request_t *req, const char *what)
+{
+    http_respond_error(req, 503, "OutOfMemory", "%s (out of memory); nothing was done, retry", what);
+}
+
+void api_respond_bad_json(http_request_t *req, int rc, const jsonin_error_t *e)
+{
+    if (rc == JSONIN_ERR_NOMEM)
+        api_respond_no_memory(req, "cannot read the request body now");
+    else
+        http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON: %s",
+                           e->message);
+}
 
 cJSON *api_body_json(http_request_t *req)
 {
@@ -12,16 +26,11 @@ cJSON *api_body_json(http_request_t *req)
         http_respond_error(req, 400, "InvalidJson", "the request body is empty; send a JSON document");
         return NULL;
     }
-    cJSON *j = asl_json_parse(body, len);
-    if (!j) {
-        const char *end = NULL;
-        j = cJSON_ParseWithLengthOpts(body, len, &end, 1);
-        if (!j) {
-            size_t at = end && end >= body ? (size_t)(end - body) : 0;
-            http_respond_error(req, 400, "InvalidJson", "the request body is not valid JSON (near byte %zu)", at);
-            return NULL;
-        }
-    }
+    cJSON *j = NULL;
+    jsonin_error_t e;
+    int rc = jsonin_parse(body, len, &j, &e);
+    if (rc < 0)
+        api_respond_bad_json(req, rc, &e);
     return j;
 }
 

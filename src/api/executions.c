@@ -3,6 +3,7 @@
 #include "api/executions.h"
 #include "asl/json.h"
 #include "core/exec_status.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 
@@ -71,8 +72,8 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
     switch (status) {
     case RUNTIME_OK:
     case RUNTIME_EXISTS:
-        if (c->wait_ms >= 0) {
-            c->id = strdup(id);
+        /* The start is committed: without memory to wait, answer at once. */
+        if (c->wait_ms >= 0 && (c->id = strdup(id))) {
             runtime_wait(c->api->runtime, id, c->wait_ms ? c->wait_ms : 1, on_waited, c);
             return;
         }
@@ -117,7 +118,7 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
     }
     start_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {
-        http_respond_error(req, 503, "OutOfMemory", "cannot start an execution now");
+        api_respond_no_memory(req, "cannot start an execution now");
         return;
     }
     c->api = api;
@@ -137,6 +138,8 @@ static void add_created(cJSON *o, int64_t ms)
 static cJSON *machine_json(const machine_ver_t *v, int with_definition)
 {
     cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
     cJSON_AddStringToObject(o, "name", v->name);
     cJSON_AddNumberToObject(o, "version", v->version);
     add_created(o, v->created_ms);
@@ -158,6 +161,14 @@ static void on_put_machine(http_request_t *req, void *ud)
     }
     size_t len;
     const char *body = http_request_body(req, &len);
+    /* Text that is not JSON at all is the definition's problem (reported
+     * with the others); JSON that cJSON would take changed is refused here. */
+    jsonin_error_t e;
+    int bad = jsonin_check(body, len, &e);
+    if (bad < 0 && bad != JSONIN_ERR_SYNTAX) {
+        api_respond_bad_json(req, bad, &e);
+        return;
+    }
     asl_problems_t p;
     asl_problems_init(&p);
     const machine_ver_t *v = NULL;
@@ -199,6 +210,11 @@ static void on_list_machines(http_request_t *req, void *ud)
     api_t *api = ud;
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "stateMachines");
+    if (!arr) {
+        cJSON_Delete(o);
+        api_respond_no_memory(req, "cannot list the state machines now");
+        return;
+    }
     machines_foreach(api->machines, add_machine_cb, arr);
     http_respond_json(req, 200, o);
     cJSON_Delete(o);
@@ -234,8 +250,11 @@ static void on_start(http_request_t *req, void *ud)
     size_t len;
     http_request_body(req, &len);
     cJSON *body = len ? api_body_json(req) : cJSON_CreateObject();
-    if (!body)
+    if (!body) {
+        if (!len)
+            api_respond_no_memory(req, "cannot start an execution now");
         return;
+    }
     if (!cJSON_IsObject(body)) {
         http_respond_error(req, 400, "InvalidRequest",
                            "the body must be a JSON object {\"input\": ..., \"name\": optional}");
@@ -250,8 +269,11 @@ static void on_start(http_request_t *req, void *ud)
         return;
     }
     cJSON *empty = input ? NULL : cJSON_CreateObject();
-    api_start_execution(api, req, v, cJSON_IsString(name) ? name->valuestring : NULL,
-                        input ? input : empty);
+    if (!input && !empty)
+        api_respond_no_memory(req, "cannot start an execution now");
+    else
+        api_start_execution(api, req, v, cJSON_IsString(name) ? name->valuestring : NULL,
+                            input ? input : empty);
     cJSON_Delete(empty);
     cJSON_Delete(body);
 }
@@ -328,6 +350,11 @@ static void on_history(http_request_t *req, void *ud)
     }
     cJSON *events = cJSON_GetObjectItemCaseSensitive(h, "events");
     cJSON *page = cJSON_CreateArray();
+    if (!page) {
+        cJSON_Delete(h);
+        api_respond_no_memory(req, "cannot read the history now");
+        return;
+    }
     long long last = 0;
     int more = 0;
     cJSON *ev;
@@ -388,7 +415,7 @@ static void on_stop(http_request_t *req, void *ud)
     start_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {
         cJSON_Delete(body);
-        http_respond_error(req, 503, "OutOfMemory", "cannot stop now");
+        api_respond_no_memory(req, "cannot stop now");
         return;
     }
     c->api = api;

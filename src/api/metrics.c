@@ -397,6 +397,10 @@ static void on_healthz(http_request_t *req, void *ud)
     int writable = h->failing == 0;
     int healthy = writable && h->integrity != STORE_INTEGRITY_CORRUPT;
     cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        api_respond_no_memory(req, "cannot report health now");
+        return;
+    }
     cJSON_AddStringToObject(o, "status", healthy ? "ok" : "unavailable");
     cJSON *db = cJSON_AddObjectToObject(o, "database");
     cJSON_AddStringToObject(db, "path", api->cfg->database);

@@ -2,6 +2,7 @@
  * options, the daemon's address, calls that map failures to exit codes and
  * one-line messages that say what to do. */
 #include "cli/cli.h"
+#include "cli/out.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,14 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages quote the daemon's text (errors, names): escaped on a terminal. */
+static void message(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+{
+    char buf[4096];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    fputs(prefix, stderr);
+    if (n > 0)
+        out_text(stderr, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, OUT_TEXT_LINE);
+    fputs(suffix, stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("sagactl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("sagactl: ", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
@@ -25,7 +35,7 @@ int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
     va_list ap;
     fprintf(stderr, "sagactl: %s: ", cmd->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("", fmt, ap, "");
     va_end(ap);
     fprintf(stderr, "; usage: sagactl %s (see sagactl %s --help)\n", cmd->synopsis, cmd->name);
     return CLI_USAGE;
@@ -232,8 +242,9 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
     const cJSON *p;
     cJSON_ArrayForEach(p, probs) {
         const char *st = cli_str(p, "state"), *fd = cli_str(p, "field");
-        fprintf(stderr, "  %s%s%s: %s\n", st ? st : "", st && fd ? "." : "", fd ? fd : "",
-                cli_str(p, "message") ? cli_str(p, "message") : "?");
+        out_textf(stderr, OUT_TEXT_LINE, "  %s%s%s: %s", st ? st : "", st && fd ? "." : "",
+                  fd ? fd : "", cli_str(p, "message") ? cli_str(p, "message") : "?");
+        fputc('\n', stderr);
     }
     cJSON_Delete(e);
     cli_http_resp_free(resp);
@@ -250,7 +261,7 @@ cJSON *cli_parse_body(const cli_http_resp_t *resp)
 
 void cli_print_raw(const cli_http_resp_t *resp)
 {
-    fwrite(resp->body, 1, resp->len, stdout);
+    out_text(stdout, resp->body, resp->len, OUT_TEXT_JSON);
     if (resp->len == 0 || resp->body[resp->len - 1] != '\n')
         fputc('\n', stdout);
 }

@@ -4,6 +4,7 @@
  * never lost between a check and the wait. */
 #include "cli/cmd_events.h"
 #include "cli/out.h"
+#include "asl/json.h"
 
 #include <errno.h>
 #include <hiredis.h>
@@ -35,10 +36,10 @@ static int print_field(const cJSON *c)
     if (!c || !c->string)
         return 0;
     if (cJSON_IsString(c)) {
-        printf("  %s=%s", c->string, c->valuestring);
+        out_textf(stdout, OUT_TEXT_LINE, "  %s=%s", c->string, c->valuestring);
     } else if (cJSON_IsNumber(c) || cJSON_IsBool(c)) {
-        char *v = cJSON_PrintUnformatted(c);
-        printf("  %s=%s", c->string, v ? v : "?");
+        char *v = asl_json_print(c);
+        out_textf(stdout, OUT_TEXT_LINE, "  %s=%s", c->string, v ? v : "?");
         free(v);
     } else {
         return 0;
@@ -51,7 +52,8 @@ static void print_event(const char *payload, size_t len)
 {
     cJSON *e = cJSON_ParseWithLength(payload, len);
     if (!cJSON_IsObject(e)) {
-        printf("%.*s\n", (int)len, payload);
+        out_text(stdout, payload, len, OUT_TEXT_LINE);
+        putchar('\n');
         cJSON_Delete(e);
         return;
     }
@@ -61,9 +63,11 @@ static void print_event(const char *payload, size_t len)
         col = OUT_GREEN;
     else if (type && strcmp(type, "Cancelled") == 0)
         col = OUT_RED;
-    printf("%s  %s%s%s  %s", cli_str(e, "time") ? cli_str(e, "time") : "-", out_on(col),
-           type ? type : "-", out_off(),
-           cli_str(e, "executionId") ? cli_str(e, "executionId") : "-");
+    out_textf(stdout, OUT_TEXT_LINE, "%s  ", cli_str(e, "time") ? cli_str(e, "time") : "-");
+    fputs(out_on(col), stdout);
+    out_textf(stdout, OUT_TEXT_LINE, "%s", type ? type : "-");
+    fputs(out_off(), stdout);
+    out_textf(stdout, OUT_TEXT_LINE, "  %s", cli_str(e, "executionId") ? cli_str(e, "executionId") : "-");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "detail");
     /* An order's identity and fate; other details: their first scalars. */
     static const char *const keys[] = {"orderId", "itemId", "quantity", "status", "error", "reason"};
@@ -90,17 +94,20 @@ static void on_reply(cli_t *cli, const redisReply *r, const char *where)
         return;
     const char *kind = r->element[0]->str;
     if (strcmp(kind, "subscribe") == 0) {
-        fprintf(stderr, "sagactl: subscribed to %s at %s; Ctrl-C stops\n",
-                r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "?", where);
+        out_textf(stderr, OUT_TEXT_LINE, "sagactl: subscribed to %s at %s; Ctrl-C stops",
+                  r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "?", where);
+        fputc('\n', stderr);
         return;
     }
     if (strcmp(kind, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
         return;
     const redisReply *p = r->element[2];
-    if (cli->json)
-        printf("%.*s\n", (int)p->len, p->str);
-    else
+    if (cli->json) {
+        out_text(stdout, p->str, p->len, OUT_TEXT_JSON);
+        putchar('\n');
+    } else {
         print_event(p->str, p->len);
+    }
     fflush(stdout);
 }
 

@@ -5,6 +5,8 @@
 #include "cli/cmd_start.h"
 #include "cli/cmd_exec.h"
 #include "cli/out.h"
+#include "asl/json.h"
+#include "core/jsonin.h"
 #include "core/rand.h"
 
 #include <errno.h>
@@ -61,6 +63,13 @@ static char *generated_name(char buf[RAND_UUID_LEN + 8])
     return buf;
 }
 
+/* The execution id the daemon gave, one line. */
+static void cmd_start_print_id(const char *id)
+{
+    out_textf(stdout, OUT_TEXT_LINE, "%s", id ? id : "?");
+    putchar('\n');
+}
+
 /* Starts via POST `path` (no query) with `body` and `headers`; with wait_s
  * >= 0 repeats it with ?wait= until the execution ends or the limit passes.
  * Prints the outcome and returns the exit code. */
@@ -76,7 +85,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
         if (cli->json)
             cli_print_raw(&r);
         else if (j)
-            printf("%s\n", cli_str(j, "executionId") ? cli_str(j, "executionId") : "?");
+            cmd_start_print_id(cli_str(j, "executionId"));
         else
             rc = CLI_FAIL;
         cJSON_Delete(j);
@@ -110,7 +119,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
             else if (cJSON_GetObjectItemCaseSensitive(j, "startDate"))
                 cmd_exec_print(j);
             else
-                printf("%s\n", id);
+                cmd_start_print_id(id);
             if (running)
                 cli_error("execution %s is still RUNNING after %gs; follow it with "
                           "`sagactl status %s`", id, wait_s, id);
@@ -155,16 +164,19 @@ int cmd_start(cli_t *cli, int argc, char **argv)
             cli_error("cannot read %s: %s", strcmp(pos[1], "-") ? pos[1] : "stdin", strerror(errno));
             return CLI_USAGE;
         }
-        const char *end = NULL;
-        input = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-        if (!input) {
-            size_t at = end && end >= text ? (size_t)(end - text) : 0;
-            cli_error("%s is not valid JSON (near byte %zu); the input must be one JSON document",
-                      strcmp(pos[1], "-") ? pos[1] : "stdin", at);
-            free(text);
+        /* The daemon's rules, so that what is sent is what the file says. */
+        jsonin_error_t e;
+        int bad = jsonin_parse(text, len, &input, &e);
+        free(text);
+        if (bad == JSONIN_ERR_NOMEM) {
+            cli_error("out of memory reading %s", strcmp(pos[1], "-") ? pos[1] : "stdin");
+            return CLI_FAIL;
+        }
+        if (bad < 0) {
+            cli_error("%s is not valid JSON: %s; the input must be one JSON document",
+                      strcmp(pos[1], "-") ? pos[1] : "stdin", e.message);
             return CLI_USAGE;
         }
-        free(text);
     } else {
         input = cJSON_CreateObject();
     }
@@ -176,7 +188,7 @@ int cmd_start(cli_t *cli, int argc, char **argv)
     cJSON_AddItemToObject(body, "input", input);
     if (name)
         cJSON_AddStringToObject(body, "name", name);
-    char *text = cJSON_PrintUnformatted(body);
+    char *text = asl_json_print(body);
     cJSON_Delete(body);
     char path[1024] = "/state-machines/";
     if (cli_url_escape(path, sizeof path - 32, pos[0]) < 0) {
@@ -229,7 +241,7 @@ int cmd_order(cli_t *cli, int argc, char **argv)
     cJSON_AddStringToObject(o, "street", street);
     cJSON_AddStringToObject(o, "zip", zip);
     cJSON_AddStringToObject(o, "city", city);
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = asl_json_print(o);
     cJSON_Delete(o);
     if (!text)
         return CLI_FAIL;

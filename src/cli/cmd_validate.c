@@ -1,6 +1,7 @@
 /* `sagactl validate FILE`: compiles an ASL definition with the daemon's own
  * parser, offline, and lists every problem, one per line. */
 #include "cli/cmd_validate.h"
+#include "cli/out.h"
 #include "asl/machine.h"
 
 #include <errno.h>
@@ -19,13 +20,14 @@ static const cli_cmd_t VALIDATE = {
 static void print_problem(const asl_problem_t *p)
 {
     if (p->state && p->field)
-        printf("%s.%s: %s\n", p->state, p->field, p->message);
+        out_textf(stdout, OUT_TEXT_LINE, "%s.%s: %s", p->state, p->field, p->message);
     else if (p->state)
-        printf("%s: %s\n", p->state, p->message);
+        out_textf(stdout, OUT_TEXT_LINE, "%s: %s", p->state, p->message);
     else if (p->field)
-        printf("%s: %s\n", p->field, p->message);
+        out_textf(stdout, OUT_TEXT_LINE, "%s: %s", p->field, p->message);
     else
-        printf("%s\n", p->message);
+        out_textf(stdout, OUT_TEXT_LINE, "%s", p->message);
+    putchar('\n');
 }
 
 int cmd_validate(cli_t *cli, int argc, char **argv)

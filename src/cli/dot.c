@@ -2,6 +2,8 @@
  * rules as edge labels, Catch edges dashed, Parallel branches and Map
  * processors as clusters, and an execution's trace painted on top. */
 #include "cli/dot.h"
+#include "cli/out.h"
+#include "asl/json.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -40,19 +42,24 @@ static void sb_add(sb_t *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* A DOT double-quoted string: quotes and backslashes escaped, newlines as \n. */
+/* A DOT double-quoted string: quotes and backslashes escaped, newlines as
+ * \n; other control characters escaped when f is a terminal (out_text). */
 static void put_q(FILE *f, const char *s)
 {
-    fputc('"', f);
+    sb_t b = {0};
+    sb_add(&b, "\"");
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if (*s == '\n')
-            fputs("\\n", f);
+            sb_add(&b, "\\%c", *s);
+        else if (*s == '\n')
+            sb_add(&b, "\\n");
         else if (*s != '\r')
-            fputc(*s, f);
+            sb_add(&b, "%c", *s);
     }
-    fputc('"', f);
+    sb_add(&b, "\"");
+    if (b.p)
+        out_text(f, b.p, b.len, OUT_TEXT_LINE);
+    free(b.p);
 }
 
 static void rule_text(const cJSON *r, sb_t *b, int top);
@@ -127,7 +134,7 @@ static void rule_text(const cJSON *r, sb_t *b, int top)
             if (path && cJSON_IsString(c)) {
                 sb_add(b, " %s %s", cmp[i].op, c->valuestring);
             } else {
-                char *v = cJSON_PrintUnformatted(c);
+                char *v = asl_json_print(c);
                 sb_add(b, " %s %s", cmp[i].op, v ? v : "?");
                 free(v);
             }

@@ -1,8 +1,10 @@
 /* Human output for sagactl: colour decided once from the terminal and
- * NO_COLOR, tables padded by visible width, times and durations people read. */
+ * NO_COLOR, tables padded by visible width, times and durations people read,
+ * and no byte from the daemon that could drive the operator's terminal. */
 #include "cli/out.h"
 #include "asl/json.h"
 #include "core/timefmt.h"
+#include "core/jsonin.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,6 +45,84 @@ out_color_t out_status_color(const char *s)
     if (strcmp(s, "FAILED") == 0 || strcmp(s, "TIMED_OUT") == 0 || strcmp(s, "ABORTED") == 0)
         return OUT_RED;
     return OUT_PLAIN;
+}
+
+/* ---- text from outside ----------------------------------------------------- */
+
+/* Appends the escape for control byte or C1 code point c; returns its length. */
+static size_t escape_one(char *o, unsigned c, out_text_t mode)
+{
+    if (mode == OUT_TEXT_JSON || c >= 0x80)
+        return (size_t)sprintf(o, "\\u%04x", c);
+    if (mode == OUT_TEXT_LINE && (c == '\n' || c == '\t' || c == '\r'))
+        return (size_t)sprintf(o, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+    return (size_t)sprintf(o, "\\x%02x", c);
+}
+
+static int kept(unsigned char c, out_text_t mode)
+{
+    if (c >= 0x20 && c != 0x7f)
+        return 1;
+    if (mode == OUT_TEXT_LINE)
+        return 0;
+    return c == '\n' || c == '\t' || (mode == OUT_TEXT_JSON && c == '\r');
+}
+
+char *out_escape(const char *s, size_t len, out_text_t mode)
+{
+    /* At most 6 bytes ("\u009b") for each byte in. */
+    char *buf = malloc(len * 6 + 1), *o = buf;
+    if (!buf)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        unsigned char b = (unsigned char)s[i];
+        if (b < 0x80) {
+            if (kept(b, mode))
+                *o++ = (char)b;
+            else
+                o += escape_one(o, b, mode);
+            i++;
+            continue;
+        }
+        size_t n = jsonin_utf8_length(s + i, len - i);
+        if (n == 0) {
+            o += (size_t)sprintf(o, "\\x%02x", b);
+            i++;
+        } else if (b == 0xC2 && (unsigned char)s[i + 1] < 0xA0) {
+            o += escape_one(o, (unsigned char)s[i + 1], mode);   /* U+0080..U+009F */
+            i += 2;
+        } else {
+            memcpy(o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    *o = '\0';
+    return buf;
+}
+
+void out_text(FILE *f, const char *s, size_t len, out_text_t mode)
+{
+    if (!isatty(fileno(f))) {
+        fwrite(s, 1, len, f);
+        return;
+    }
+    char *e = out_escape(s, len, mode);
+    if (e)
+        fputs(e, f);
+    free(e);
+}
+
+void out_textf(FILE *f, out_text_t mode, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    out_text(f, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, mode);
 }
 
 /* ---- times ------------------------------------------------------------------ */
@@ -180,26 +260,60 @@ static size_t width(const char *s)
     return w;
 }
 
-void out_table_print(const out_table_t *t, FILE *f, int header)
+/* The cells as shown on f: escaped copies on a terminal (caller frees each
+ * with free), else the cells' own text. NULL when out of memory. */
+static char **shown_cells(const out_table_t *t, FILE *f)
 {
-    size_t *w = calloc(t->cols ? t->cols : 1, sizeof *w);
-    if (!w)
-        return;
-    for (size_t r = 0; r < t->rows; r++)
-        for (size_t c = 0; c < t->cols; c++) {
-            const cell_t *cl = &t->cells[r * t->cols + c];
-            size_t cw = cl->text ? width(cl->text) : 0;
-            if (cw > w[c])
-                w[c] = cw;
-        }
+    size_t n = t->rows * t->cols;
+    char **shown = calloc(n ? n : 1, sizeof *shown);
+    if (!shown)
+        return NULL;
+    int tty = isatty(fileno(f));
     for (size_t r = 0; r < t->rows; r++) {
         size_t last = t->cols;
         while (last > 0 && !t->cells[r * t->cols + last - 1].text)
             last--;
         for (size_t c = 0; c < last; c++) {
-            const cell_t *cl = &t->cells[r * t->cols + c];
-            const char *txt = cl->text ? cl->text : "";
-            out_color_t col = header && r == 0 ? OUT_BOLD : cl->color;
+            const char *txt = t->cells[r * t->cols + c].text;
+            txt = txt ? txt : "";
+            char *e = tty ? out_escape(txt, strlen(txt), c + 1 < last ? OUT_TEXT_LINE
+                                                                      : OUT_TEXT_LINES)
+                          : strdup(txt);
+            if (!e) {
+                for (size_t i = 0; i < n; i++)
+                    free(shown[i]);
+                free(shown);
+                return NULL;
+            }
+            shown[r * t->cols + c] = e;
+        }
+    }
+    return shown;
+}
+
+void out_table_print(const out_table_t *t, FILE *f, int header)
+{
+    size_t *w = calloc(t->cols ? t->cols : 1, sizeof *w);
+    char **shown = shown_cells(t, f);
+    if (!w || !shown) {
+        free(w);
+        free(shown);
+        return;
+    }
+    for (size_t r = 0; r < t->rows; r++)
+        for (size_t c = 0; c < t->cols; c++) {
+            const char *txt = shown[r * t->cols + c];
+            size_t cw = txt ? width(txt) : 0;
+            if (cw > w[c])
+                w[c] = cw;
+        }
+    for (size_t r = 0; r < t->rows; r++) {
+        size_t last = t->cols;
+        while (last > 0 && !shown[r * t->cols + last - 1])
+            last--;
+        for (size_t c = 0; c < last; c++) {
+            const char *txt = shown[r * t->cols + c];
+            out_color_t col = header && r == 0 ? OUT_BOLD : t->cells[r * t->cols + c].color;
             if (col != OUT_PLAIN)
                 fprintf(f, "%s%s%s", out_on(col), txt, out_off());
             else
@@ -209,6 +323,9 @@ void out_table_print(const out_table_t *t, FILE *f, int header)
         }
         fputc('\n', f);
     }
+    for (size_t i = 0; i < t->rows * t->cols; i++)
+        free(shown[i]);
+    free(shown);
     free(w);
 }
 
@@ -226,8 +343,11 @@ void out_table_free(out_table_t *t)
 
 static void print_scalar(FILE *f, const cJSON *v)
 {
-    char *s = cJSON_PrintUnformatted(v);
-    fputs(s ? s : "null", f);
+    char *s = asl_json_print(v);
+    if (s)
+        out_text(f, s, strlen(s), OUT_TEXT_JSON);
+    else
+        fputs("null", f);
     free(s);
 }
 

@@ -5,6 +5,7 @@
  * client from making the daemon buffer without bound. */
 #include "http/server.h"
 
+#include "asl/json.h"
 #include "core/log.h"
 #include "http/router.h"
 
@@ -1080,14 +1081,16 @@ void http_respond(http_request_t *req, int status, const char *content_type,
 
 void http_respond_json(http_request_t *req, int status, const cJSON *json)
 {
-    char *s = cJSON_PrintUnformatted(json);
+    /* asl_json_print, not cJSON's printer: cJSON prints 2^53 as
+     * 9007199254740990 and 0.30000000000000004 as 0.3. */
+    char *s = json ? asl_json_print(json) : NULL;   /* NULL: a handler ran out of memory */
     if (!s) {
         static const char oom[] = "{\"error\":\"InternalError\",\"message\":\"out of memory\"}";
         http_respond(req, 500, "application/json", oom, sizeof oom - 1);
         return;
     }
     http_respond(req, status, "application/json", s, strlen(s));
-    cJSON_free(s);
+    free(s);
 }
 
 static void respond_verror(http_request_t *req, int status, const char *error,

@@ -253,6 +253,129 @@ class Executions(DaemonTestCase):
         self.assertEqual((st, body["error"]), (404, "ExecutionDoesNotExist"))
 
 
+def start_body(input_json):
+    """A start body whose input is the given raw JSON text (bytes)."""
+    return b'{"input": ' + input_json + b'}'
+
+
+# (raw input JSON, a fragment the 400 message must contain)
+BAD_INPUTS = [
+    (b'{"s": "\xc0\xaf"}', b"overlong"),
+    (b'{"s": "\xe0\x80\xaf"}', b"overlong"),
+    (b'{"s": "\xf5\x80\x80\x80"}', b"0xF5"),
+    (b'{"s": "\xf4\x90\x80\x80"}', b"U+10FFFF"),
+    (b'{"s": "ab\xe2\x82"}', b"truncated"),
+    (b'{"s": "\x80"}', b"continuation"),
+    (b'{"s": "\xed\xa0\x80"}', b"surrogate"),
+    (b'{"s": "\xed\xbf\xbf"}', b"surrogate"),
+    (b'{"s\xff": 1}', b"0xFF"),
+    (b'{"s": "\\uD800"}', b"surrogate"),
+    (b'{"s": "\\uDC00"}', b"surrogate"),
+    (b'{"s": "\\uD800\\u0041"}', b"surrogate"),
+    (b'{"s": "\\uDBFF\\uDBFF"}', b"surrogate"),
+    (b'{"quantity": 1, "quantity": 5}', b'"quantity"'),
+    (b'{"a": {"b": [{"k": 1, "j": 2, "k": 3}]}}', b'"k"'),
+    (b'{"a": 1, "\\u0061": 2}', b'"a"'),
+    (b'{"n": 9007199254740993}', b"9007199254740993"),
+    (b'{"n": -9007199254740993}', b"-9007199254740993"),
+    (b'{"n": 18446744073709551616}', b"18446744073709551616"),
+    (b'[100000000000000000000000000000]', b"100000000000000000000000000000"),
+    (b'{"n": 1e400}', b"1e400"),
+    (b'{"s": "a\\u0000b"}', b"\\u0000"),
+    (b'{"s": "tab\there"}', b"control"),
+    (b'{"n": 01}', b"byte"),
+]
+
+
+class StrictJsonInput(DaemonTestCase):
+    """Every JSON body the API accepts is checked strictly: invalid UTF-8,
+    unpaired surrogates, duplicate keys and integers beyond 2^53 are refused
+    with 400 InvalidJson saying what and where; nothing is started."""
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.daemon()
+        st, _, _ = self.d.request("PUT", "/state-machines/m", PASS_WAIT)
+        self.assertEqual(st, 201)
+
+    def assert_invalid(self, method, path, body, fragment):
+        st, _, reply = self.d.request(method, path, body, {"Content-Type": "application/json"})
+        self.assertIsInstance(reply, dict, f"{body!r}: the reply is not JSON: {reply!r}")
+        self.assertEqual((st, reply.get("error")), (400, "InvalidJson"), f"{body!r}: {reply}")
+        self.assertIn(fragment.decode(), reply["message"], body)
+        return reply["message"]
+
+    def assert_nothing_started(self):
+        st, _, listed = self.d.request("GET", "/executions")
+        self.assertEqual(st, 200)
+        self.assertEqual(listed["executions"], [])
+        st, _, _ = self.d.request("GET", "/healthz")
+        self.assertEqual(st, 200)
+
+    def test_start_refuses_each_bad_input(self):
+        for raw, fragment in BAD_INPUTS:
+            with self.subTest(raw=raw):
+                self.assert_invalid("POST", "/state-machines/m/executions", start_body(raw), fragment)
+        self.assert_nothing_started()
+
+    def test_order_refuses_each_bad_input(self):
+        for raw, fragment in BAD_INPUTS:
+            with self.subTest(raw=raw):
+                self.assert_invalid("POST", "/order", raw, fragment)
+        self.assert_nothing_started()
+
+    def test_message_gives_the_byte_offset(self):
+        body = b'{"input": {"s": "ok\xed\xa0\x80"}}'
+        msg = self.assert_invalid("POST", "/state-machines/m/executions", body, b"surrogate")
+        at = body.index(b"\xed")
+        self.assertIn(f"byte {at}", msg)
+        body = b'{"input": {"s": "\\uD800x"}}'
+        msg = self.assert_invalid("POST", "/state-machines/m/executions", body, b"surrogate")
+        at = body.index(b"\\")
+        self.assertIn(f"byte {at}", msg)
+        body = b'{"input": {}, "input": {"a": 1}}'
+        msg = self.assert_invalid("POST", "/state-machines/m/executions", body, b'"input"')
+        at = body.rindex(b'"input"')
+        self.assertIn(f"byte {at}", msg)
+        self.assert_nothing_started()
+
+    def test_duplicate_top_level_key_and_name(self):
+        self.assert_invalid("POST", "/state-machines/m/executions",
+                            b'{"name": "a", "input": {}, "name": "b"}', b'"name"')
+        self.assert_nothing_started()
+
+    def test_stop_stock_and_definition_bodies_are_checked(self):
+        self.d.request("PUT", "/state-machines/slow", wait_machine(30))
+        _, _, b = self.d.request("POST", "/state-machines/slow/executions", {"input": {}})
+        eid = b["executionId"]
+        self.assert_invalid("POST", f"/executions/{eid}/stop",
+                            b'{"error": "E", "cause": "\xed\xa0\x80"}', b"surrogate")
+        self.assert_invalid("POST", f"/executions/{eid}/stop",
+                            b'{"error": "E", "error": "F"}', b'"error"')
+        st, _, desc = self.d.request("GET", f"/executions/{eid}")
+        self.assertEqual(desc["status"], "RUNNING")
+        self.assert_invalid("PUT", "/stock/beans", b'{"quantity": 1, "quantity": 2}', b'"quantity"')
+        self.assertEqual(self.d.request("GET", "/stock/beans")[0], 404)
+        dup_state = (b'{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, '
+                     b'"A": {"Type": "Fail"}}}')
+        self.assert_invalid("PUT", "/state-machines/dup", dup_state, b'"A"')
+        self.assertEqual(self.d.request("GET", "/state-machines/dup")[0], 404)
+
+    def test_valid_edge_cases_are_kept_exactly(self):
+        raw = (b'{"emoji": "\xf0\x9f\x98\x80", "pair": "\\uD83D\\uDE00", "max": 9007199254740992, '
+               b'"min": -9007199254740992, "big": 1e300, "last": "\xf4\x8f\xbf\xbf", '
+               b'"nested": {"k": 1, "o": {"k": 2}}, "list": [{"k": 1}, {"k": 2}], "z": -0.5e-3}')
+        st, _, b = self.d.request("POST", "/state-machines/m/executions?wait=5", start_body(raw))
+        self.assertEqual(st, 200, b)
+        want = json.loads(raw)
+        self.assertEqual(b["input"], want)
+        self.assertEqual(b["output"]["emoji"], "\U0001F600")
+        self.assertEqual(b["output"]["pair"], "\U0001F600")
+        self.assertEqual(b["output"]["max"], 2 ** 53)
+        self.assertEqual(b["output"]["min"], -2 ** 53)
+        self.assertEqual(b["output"]["big"], 1e300)
+
+
 class Limits(DaemonTestCase):
     def test_async_task_timeout_is_states_timeout(self):
         """An asynchronous handler slower than TimeoutSeconds fails the task

@@ -60,6 +60,32 @@ def is_filled(dot, name):
     return "filled" in node_line(dot, name) and "fillcolor" in node_line(dot, name)
 
 
+def run_on_tty(argv, env, stderr_to_tty=False):
+    """Runs argv with stdout (and stderr if asked) on a pseudo-terminal;
+    returns (exit code, the bytes the terminal got, stderr bytes or b"")."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdout=slave, env=env,
+                         stderr=slave if stderr_to_tty else subprocess.PIPE)
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    code = p.wait(30)
+    err = b""
+    if p.stderr:
+        err = p.stderr.read()
+        p.stderr.close()
+    return code, data, err
+
+
 class SagactlTest(DaemonTestCase):
     def setUp(self):
         super().setUp()
@@ -229,37 +255,62 @@ class SagactlTest(DaemonTestCase):
         self.assertEqual(code, 2)
 
     def test_colour_only_on_a_terminal_without_no_color(self):
-        import pty
         self.start_daemon()
         self.put("ok", SUCCEEDS)
         ok = self.run_to_end("ok", {})
 
         def on_tty(extra_env, *extra_args):
-            master, slave = pty.openpty()
             env = {k: v for k, v in os.environ.items() if k not in ("SAGAD_URL", "NO_COLOR")}
             env.update(extra_env)
-            p = subprocess.Popen([binary("sagactl"), "--url", self.url, "status", ok["executionId"]]
-                                 + list(extra_args),
-                                 stdout=slave, stderr=subprocess.PIPE, env=env)
-            os.close(slave)
-            data = b""
-            while True:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                data += chunk
-            os.close(master)
-            self.assertEqual(p.wait(30), 0, p.stderr.read())
-            p.stderr.close()
+            code, data, err = run_on_tty([binary("sagactl"), "--url", self.url, "status",
+                                          ok["executionId"]] + list(extra_args), env)
+            self.assertEqual(code, 0, err)
             return data.decode()
 
         self.assertIn("\033[32mSUCCEEDED", on_tty({}))
         self.assertIn("\033[32mSUCCEEDED", on_tty({"NO_COLOR": ""}))
         self.assertNotIn("\033[", on_tty({"NO_COLOR": "1"}))
         self.assertNotIn("\033[", on_tty({}, "--no-color"))
+
+    def test_server_text_cannot_drive_the_terminal(self):
+        """Control characters in an Error/Cause (C0, DEL, C1) reach a terminal
+        escaped, never raw; --json to a pipe still carries the exact string."""
+        self.start_daemon()
+        cause = "\u001b[31mred\u001b]0;owned\u0007 csi\u009b2J del\u007f\nline two"
+        self.put("evil", {"StartAt": "F", "States": {
+            "F": {"Type": "Fail", "Error": "Bad\u001b[31mError", "Cause": cause}}})
+        ex = self.run_to_end("evil", {})
+        self.assertEqual((ex["status"], ex["cause"]), ("FAILED", cause))
+        eid = ex["executionId"]
+
+        def on_tty(*args):
+            env = {k: v for k, v in os.environ.items() if k != "SAGAD_URL"}
+            env["NO_COLOR"] = "1"
+            return run_on_tty([binary("sagactl"), "--url", self.url] + list(args), env,
+                              stderr_to_tty=True)[1]
+
+        for args in (["status", eid], ["history", eid], ["--json", "status", eid],
+                     ["status", "no-such-\x1b[31m-id"]):
+            with self.subTest(args=args):
+                data = on_tty(*args)
+                for raw in (b"\x1b", b"\x07", b"\x7f", b"\xc2\x9b"):
+                    self.assertNotIn(raw, data, data)
+        status = on_tty("status", eid).decode()
+        self.assertIn("Bad\\x1b[31mError", status)
+        self.assertIn("\\x1b[31mred\\x1b]0;owned\\x07 csi\\u009b2J del\\x7f", status)
+        self.assertIn("\nline two", status.replace("\r\n", "\n"))
+        history = on_tty("history", eid).decode()
+        self.assertIn("Bad\\x1b[31mError: \\x1b[31mred", history)
+        as_json = on_tty("--json", "status", eid).decode()
+        self.assertIn("\\u001b[31mred", as_json)
+        self.assertIn("\\u009b2J", as_json)
+        self.assertEqual(json.loads(as_json)["cause"], cause)
+        self.assertIn("no-such-\\x1b[31m-id", on_tty("status", "no-such-\x1b[31m-id").decode())
+        # Not a terminal: the daemon's JSON, exactly.
+        code, out, _ = self.ctl("--json", "status", eid)
+        self.assertEqual(json.loads(out)["cause"], cause)
+        self.assertEqual(json.loads(out)["error"], "Bad\u001b[31mError")
+        self.assertIn("\u009b", out)
 
     def test_help(self):
         code, out, _ = self.ctl("--help", url=False)
@@ -353,6 +404,29 @@ class SagactlTest(DaemonTestCase):
         code, _, err = self.ctl("start", "no-such-machine")
         self.assertEqual(code, 1)
         self.assertIn("no-such-machine", err)
+
+    def test_start_keeps_numbers_and_refuses_bad_json_locally(self):
+        """The input file reaches the daemon exactly (2^53, 0.30000000000000004),
+        the human Output shows it exactly, and input the daemon would refuse
+        (a duplicate key) is refused before sending, naming the key."""
+        self.start_daemon()
+        self.put("ok", SUCCEEDS)
+        path = self.write("in.json", '{"big": 9007199254740992, "tiny": 0.30000000000000004}')
+        code, out, err = self.ctl("start", "ok", path, "--wait", "--json")
+        self.assertEqual(code, 0, err)
+        self.assertIn('"big":9007199254740992', out)
+        self.assertIn('"tiny":0.30000000000000004', out)
+        d = json.loads(out)
+        self.assertEqual(d["input"], {"big": 2 ** 53, "tiny": 0.30000000000000004})
+        code, out, err = self.ctl("status", d["executionId"])
+        self.assertEqual(code, 0, err)
+        self.assertIn('"big": 9007199254740992', out)
+        self.assertIn('"tiny": 0.30000000000000004', out)
+        dup = self.write("dup.json", '{"quantity": 1, "quantity": 5}')
+        code, out, err = self.ctl("start", "ok", dup)
+        self.assertEqual(code, 2)
+        self.assertIn('duplicate key "quantity" at byte 16', err)
+        self.assertEqual(len(self.d.request("GET", "/executions")[2]["executions"]), 1)
 
     def test_wait_spans_several_wait_requests(self):
         """--wait SECONDS bounds the wait (exit 1 while still running); plain
@@ -549,6 +623,40 @@ class SagactlTest(DaemonTestCase):
         code, _, err = self.ctl("events", "--redis", "127.0.0.1:%d" % free_port(), url=False)
         self.assertEqual(code, 3)
         self.assertIn("127.0.0.1:", err)
+
+    def test_events_on_a_terminal_are_escaped(self):
+        """Order fields come from customers: an itemId with ESC or U+009B, and a
+        payload that is not JSON, reach the terminal escaped."""
+        import pty
+        r = self.redis()
+        master, slave = pty.openpty()
+        env = dict(os.environ, NO_COLOR="1")
+        p = subprocess.Popen([binary("sagactl"), "events", "--redis", r.address, "--channel", "c"],
+                             stdout=slave, stderr=subprocess.PIPE, env=env)
+        os.close(slave)
+        try:
+            ready, _, _ = select.select([p.stderr], [], [], 15)
+            self.assertTrue(ready, "sagactl events did not subscribe")
+            self.assertIn("subscribed to", p.stderr.readline().decode())
+            env_ = {"detail-type": "Cancelled", "time": "t", "executionId": "x\u001b]0;t\u0007",
+                    "detail": {"itemId": "\u001b[2Jtea\u009b", "quantity": 1}}
+            for payload in (json.dumps(env_), "not json \x1b[31m"):
+                subprocess.run(["redis-cli", "-p", str(r.port), "PUBLISH", "c", payload],
+                               stdout=subprocess.DEVNULL, check=True, timeout=10)
+            data = b""
+            deadline = time.time() + 15
+            while data.count(b"\n") < 2 and time.time() < deadline:
+                if select.select([master], [], [], 1)[0]:
+                    data += os.read(master, 4096)
+        finally:
+            self.stop_events(p)
+            os.close(master)
+        for raw in (b"\x1b", b"\x07", b"\xc2\x9b"):
+            self.assertNotIn(raw, data, data)
+        text = data.decode()
+        self.assertIn("x\\x1b]0;t\\x07", text)
+        self.assertIn("itemId=\\x1b[2Jtea\\u009b", text)
+        self.assertIn("not json \\x1b[31m", text)
 
     @unittest.skipUnless(os.path.exists(ORDER_SAGA), "needs sagas/order.asl.json")
     def test_events_of_a_placed_order(self):
