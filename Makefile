@@ -55,7 +55,7 @@ LIB        := $(BUILD)/libsagad.a
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests test deps run install uninstall clean fuzz bench
+.PHONY: all asan tests test deps run install uninstall clean fuzz fuzz-smoke bench torture
 all: $(BUILD)/sagad $(BUILD)/sagactl
 
 $(BUILD)/obj/%.o: %.c
@@ -167,6 +167,15 @@ bench:
 	@scripts/deps.sh bench
 	$(MAKE) all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
+
+# `make torture`: cycles of kill -9 on the real daemon under load, invariants
+# read from the SQLite file (tests/torture/, minutes; not part of `make test`).
+# TORTURE_CYCLES=50 by default. Under the sanitizers: `make asan`, then
+# `python3 tests/torture/torture.py build-asan`.
+torture:
+	@scripts/deps.sh test
+	$(MAKE) all
+	python3 tests/torture/torture.py $(BUILD)
 
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)
 
