@@ -21,6 +21,14 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__asan_default_options(void);
+
+/* ASan's default 256 MB quarantine makes every input fault in fresh pages for
+ * SQLite's caches (4x slower); 16 MB still catches a use right after a free. */
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=16";
+}
 
 /* The header: one byte per choice, in this order. */
 typedef enum {
@@ -239,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((h[H_FLAGS] & FLAG_STOP) && t == h[H_STOP_TURN] % turns && starts[0].id[0])
             (void)runtime_stop(f.rt, starts[0].id, "Fuzz.Stop", "stopped by the fuzzer", on_stopped,
                                NULL);
-        if ((h[H_FLAGS] & FLAG_READ) && t % 8 == 7 && starts[0].id[0])
+        if ((h[H_FLAGS] & FLAG_READ) && t % 32 == 7 && starts[0].id[0])
             read_back(f.rt, starts[0].id);
         if (f.on_file && (h[H_FLAGS] & FLAG_REOPEN) && !reopened && t == h[H_REOPEN_TURN] % turns) {
             reopened = 1;

@@ -13,6 +13,7 @@ EVENTS_WANTED = {
     "t-retry": {"RetryExhausted": 1},
     "t-fail": {},
     "t-bigmap": {},
+    "t-nested": {},
 }
 
 # Each query lists the rows that break the invariant it is named after.
@@ -47,6 +48,8 @@ class Start:
         self.expect = expect          # (status, error) for machines, None for orders
         self.eid = None               # set once a 200/202 acknowledged it
         self.acks = 0
+        self.stopped = False          # a stop was acknowledged (200): ABORTED
+        self.stop_unknown = False     # a stop whose answer was lost: either end
 
 
 def open_ro(path):
@@ -115,7 +118,11 @@ class Checker:
                     bad.append(f"{s.eid}: machine {machine}, started as {want_machine}")
                 if final and status not in ENDED:
                     bad.append(f"{s.eid} ({s.kind}) still {status} after the final drain")
-                if status in ENDED and s.expect and (status, error) != s.expect:
+                if s.stopped and status != "ABORTED":
+                    bad.append(f"{s.eid} ({s.kind}) is {status} although its stop was acknowledged")
+                elif not s.stopped and not s.stop_unknown and status == "ABORTED":
+                    bad.append(f"{s.eid} ({s.kind}) ABORTED without an acknowledged stop")
+                elif status in ENDED and s.expect and status != "ABORTED" and (status, error) != s.expect:
                     bad.append(f"{s.eid} ({s.kind}) ended {status}/{error}, expected {s.expect}")
             if final:
                 running = q("SELECT id, machine FROM executions WHERE status = 'RUNNING'")
@@ -212,6 +219,11 @@ class Checker:
                 want = {"MapDone": 1, **({"Item": n} if n else {})}
             else:
                 want = EVENTS_WANTED[s.kind]
-            if got != want:
+            if row[1] == "ABORTED":
+                # Stopped part-way: no event more than a whole run commits.
+                if any(n > want.get(t, 0) for t, n in got.items()):
+                    bad.append(f"aborted {s.kind} execution {s.eid} committed events {got}, "
+                               f"more than {want}")
+            elif got != want:
                 bad.append(f"{s.kind} execution {s.eid} committed events {got}, expected {want}")
         return bad

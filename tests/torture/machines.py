@@ -115,6 +115,23 @@ MACHINES = {
             },
         },
     },
+    # Nested fan-outs: hundreds of children ready at once, one level down.
+    "t-nested": {
+        "StartAt": "Rows",
+        "States": {
+            "Rows": {
+                "Type": "Map", "ItemsPath": "$.rows", "End": True,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Cells",
+                    "States": {"Cells": {
+                        "Type": "Map", "ItemsPath": "$", "End": True,
+                        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Keep",
+                                          "States": {"Keep": {"Type": "Pass", "End": True}}}}},
+                },
+            },
+        },
+    },
     # Retries with back-off, then compensation and a Fail with its own error.
     "t-retry": {
         "StartAt": "Try",
@@ -151,6 +168,8 @@ def make_input(name, rng):
         bad = rng.randrange(n)
         items = [{"i": i, "bad": i == bad} for i in range(n)]
         return {"items": items}, ("FAILED", "BigMapItem")
+    if name == "t-nested":
+        return {"rows": [list(range(30)) for _ in range(rng.randint(10, 30))]}, ("SUCCEEDED", None)
     if name == "t-retry":
         return {}, ("FAILED", "Exhausted")
     if name == "t-fail":
@@ -159,7 +178,7 @@ def make_input(name, rng):
 
 
 # How often each kind of start is chosen (the order saga as "order").
-WEIGHTS = {"order": 40, "t-wait": 12, "t-parallel": 12, "t-map": 12, "t-bigmap": 2,
+WEIGHTS = {"order": 40, "t-wait": 12, "t-parallel": 12, "t-map": 12, "t-bigmap": 2, "t-nested": 2,
            "t-retry": 10, "t-fail": 6}
 
 

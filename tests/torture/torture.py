@@ -48,6 +48,7 @@ class Clients:
         self.violations = []
         self.counter = 0
         self.requests = 0
+        self.stops = 0
 
     def new_start(self, rng):
         kind = pick(rng)
@@ -96,9 +97,41 @@ class Clients:
                 self.violations.append(f"key {s.key}: unexpected {r.status} {data[:200]!r}")
         return r.status
 
+    def stop_one(self, port, rng):
+        """Stops a recent execution of a machine (not an order: a stopped
+        saga does not compensate). 200 means it is ABORTED; 409 that it had
+        already ended; a lost answer leaves it either way."""
+        with self.lock:
+            recent = [x for x in self.starts[-100:] if x.eid and x.kind != "order" and not x.stopped]
+        if recent:
+            self.stop_exec(port, rng.choice(recent))
+
+    def stop_exec(self, port, s):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            c.request("POST", f"/executions/{s.eid}/stop", "{}", {"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+        except (OSError, http.client.HTTPException):
+            with self.lock:
+                s.stop_unknown = True
+            return
+        finally:
+            c.close()
+        with self.lock:
+            self.requests += 1
+            if r.status == 200:
+                s.stopped = True
+                self.stops += 1
+            elif r.status not in (409, 503):
+                self.violations.append(f"stop of {s.eid}: unexpected {r.status} {data[:200]!r}")
+
     def run(self, port, stop, seed):
         rng = random.Random(seed)
         while not stop.is_set():
+            if rng.random() < 0.04:
+                self.stop_one(port, rng)
+                continue
             with self.lock:
                 s = self.unanswered.pop() if self.unanswered else None
             if s is None:
@@ -108,6 +141,8 @@ class Clients:
                         s = rng.choice([x for x in self.starts[-200:] if x.eid] or [None])
                 s = s or self.new_start(rng)
             status = self.post(port, s)
+            if s.kind in ("t-bigmap", "t-nested") and status == 202 and rng.random() < 0.5:
+                self.stop_exec(port, s)       # while its children are queued
             if status is None or s.eid is None:
                 with self.lock:
                     if s not in self.unanswered and s.eid is None:
@@ -263,7 +298,8 @@ def main():
           f"(final drain {drain_time:.1f} s)")
     print(f"  acknowledged starts {len(acked)} (orders {kinds.get('order', 0)}; "
           + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()) if k != "order")
-          + f"); never acknowledged {never}; HTTP requests answered {clients.requests}")
+          + f"); never acknowledged {never}; stops acknowledged {clients.stops}; "
+          f"HTTP requests answered {clients.requests}")
     print(f"  executions recovered at restarts: {sum(recovered)} over "
           f"{sum(1 for n in recovered if n)} restarts (max {max(recovered or [0])}); "
           f"restart to listening: median {sorted(restart_ms)[len(restart_ms) // 2]:.0f} ms, "
