@@ -187,7 +187,9 @@ torture:
 # libFuzzer targets (clang; tests/fuzz/README.md): fuzz_asl for the ASL
 # parser/validator/engine, fuzz_runtime for the durable runtime, which links
 # the whole library built with coverage and the sanitizers in build-fuzz/lib.
-# `make fuzz-smoke` runs each for FUZZ_SECONDS (20) on a scratch copy of its corpus.
+# `make fuzz-smoke` runs the saved crash inputs (tests/fuzz/crashes/, each a
+# defect: they must pass once it is fixed), then each target for FUZZ_SECONDS
+# (20) on a scratch copy of its corpus.
 FUZZ_BUILD   := build-fuzz
 FUZZ_SRC     := $(filter src/asl/%,$(LIB_SRC))
 FUZZ_LIB     := $(FUZZ_BUILD)/lib/libsagad.a
@@ -206,5 +208,7 @@ fuzz-smoke: fuzz
 	@rm -rf $(FUZZ_BUILD)/smoke && mkdir -p $(FUZZ_BUILD)/smoke/asl $(FUZZ_BUILD)/smoke/runtime
 	$(FUZZ_BUILD)/fuzz_asl -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -artifact_prefix=$(FUZZ_BUILD)/smoke/ $(FUZZ_BUILD)/smoke/asl tests/fuzz/corpus
+	$(if $(wildcard tests/fuzz/crashes/*),$(FUZZ_BUILD)/fuzz_runtime \
+	    -artifact_prefix=$(FUZZ_BUILD)/smoke/ $(wildcard tests/fuzz/crashes/*))
 	$(FUZZ_BUILD)/fuzz_runtime -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -artifact_prefix=$(FUZZ_BUILD)/smoke/ $(FUZZ_BUILD)/smoke/runtime tests/fuzz/corpus-runtime
