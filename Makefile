@@ -175,12 +175,13 @@ bench:
 
 # `make torture`: cycles of kill -9 on the real daemon under load, invariants
 # read from the SQLite file (tests/torture/, minutes; not part of `make test`).
-# TORTURE_CYCLES=50 by default. Under the sanitizers: `make asan`, then
-# `python3 tests/torture/torture.py build-asan`.
+# TORTURE_CYCLES=50 by default; then stop_fanout.py (stops of a wide nested
+# Map). Under the sanitizers: `make asan`, then run both with `build-asan`.
 torture:
 	@scripts/deps.sh test
 	$(MAKE) all
-	python3 tests/torture/torture.py $(BUILD)
+	python3 tests/torture/torture.py $(BUILD); t=$$?; \
+	python3 tests/torture/stop_fanout.py $(BUILD) && exit $$t
 
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)
 
