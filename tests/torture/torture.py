@@ -1,7 +1,7 @@
 """kill -9 torture of the real daemon: cycle after cycle sagad starts on the
 same database, clients start orders and executions of machines with Wait,
-Parallel, Map, Retry/Catch and sagad:fail, and the daemon is killed at a
-random moment. Between cycles the invariants are read from the SQLite file
+Parallel, Map, Retry/Catch and sagad:fail (and stop some), the disk fails
+now and then, and the daemon is killed at a random moment. Between cycles the invariants are read from the SQLite file
 (tests/torture/invariants.py); at the end the daemon drains everything and
 every committed event must have reached a Redis subscriber.
 
@@ -9,8 +9,9 @@ every committed event must have reached a Redis subscriber.
 
 Environment: TORTURE_CYCLES (50), TORTURE_SEED (random), TORTURE_MAX_UP_S
 (longest time a cycle runs before the kill, 2.5), TORTURE_CLIENTS (4),
-TORTURE_DRAIN_S (180). Python 3 standard library only. Exits 1 on any
-violation, 0 otherwise."""
+TORTURE_DRAIN_S (180), TORTURE_FAULTS (0.3: the share of cycles in which the
+disk fails for a while, through SAGAD_FAULT_FILE; 0 turns faults off).
+Python 3 standard library only. Exits 1 on any violation, 0 otherwise."""
 import http.client
 import json
 import os
@@ -49,6 +50,7 @@ class Clients:
         self.counter = 0
         self.requests = 0
         self.stops = 0
+        self.unavailable = 0          # 503 answers (the disk faults)
 
     def new_start(self, rng):
         kind = pick(rng)
@@ -92,7 +94,10 @@ class Clients:
                     self.violations.append(f"key {s.key}: acknowledged as {s.eid}, then as {eid}")
                 s.eid = s.eid or eid
                 s.acks += 1
-        elif r.status not in (503,):
+        elif r.status == 503:
+            with self.lock:
+                self.unavailable += 1
+        else:
             with self.lock:
                 self.violations.append(f"key {s.key}: unexpected {r.status} {data[:200]!r}")
         return r.status
@@ -152,6 +157,25 @@ class Clients:
             time.sleep(rng.uniform(0, 0.01))
 
 
+def set_fault(path, word):
+    with open(path, "w") as f:
+        f.write(word)
+
+
+def disk_fault(path, rng, up):
+    """Within the `up` seconds of a cycle, breaks the daemon's disk for a
+    while (store/fault.h: failed writes, failed fsyncs or a full disk), then
+    mends it; the kill may come before or after."""
+    start = rng.uniform(0, up)
+    length = rng.uniform(0.05, 0.6)
+    time.sleep(start)
+    set_fault(path, rng.choice(["write", "sync", "full"]))
+    time.sleep(min(length, up - start))
+    if length < up - start:
+        set_fault(path, "")
+        time.sleep(up - start - length)
+
+
 def wait_drained(d, timeout):
     """Polls until no execution is RUNNING and the outbox is empty."""
     deadline = time.time() + timeout
@@ -209,6 +233,7 @@ def main():
     max_up = env_num("TORTURE_MAX_UP_S", 2.5, float)
     n_clients = env_num("TORTURE_CLIENTS", 4)
     drain_s = env_num("TORTURE_DRAIN_S", 180, float)
+    fault_rate = env_num("TORTURE_FAULTS", 0.3, float)
     rng = random.Random(seed)
     print(f"torture: {cycles} cycles, seed {seed}, build {build}", flush=True)
 
@@ -216,6 +241,9 @@ def main():
     redis = Redis().start()
     sub = Subscriber(redis.port)
     d = Daemon(redis=redis.address, payment_latency_ms=30, payment_failure_rate=0.25)
+    fault_file = os.path.join(d.dir, "fault")
+    fault_env = {"SAGAD_FAULT_FILE": fault_file} if fault_rate > 0 else {}
+    faults = 0
     checker = Checker(d.opts["database"], STOCK)
     clients = Clients(rng)
     violations, recovered, restart_ms, crashes, drain_time = [], [], [], 0, 0.0
@@ -228,7 +256,7 @@ def main():
         for cycle in range(cycles):
             t_start = time.time()
             try:
-                d.start(timeout=60)
+                d.start(timeout=60, env=fault_env)
             except RuntimeError as e:
                 fail(f"cycle {cycle}: {e}")
                 break
@@ -251,12 +279,17 @@ def main():
             # Mostly a while into the load; sometimes right after the start,
             # while recovery's work is still being committed.
             up = rng.uniform(0, 0.05) if rng.random() < 0.15 else rng.uniform(0.1, max_up)
-            time.sleep(up)
+            if cycle > 0 and rng.random() < fault_rate:
+                faults += 1
+                disk_fault(fault_file, rng, up)
+            else:
+                time.sleep(up)
             if d.proc.poll() is not None:
                 crashes += 1
                 fail(f"cycle {cycle}: sagad died by itself (exit {d.proc.returncode}):\n"
                      + d.stderr()[-3000:])
             d.kill()
+            set_fault(fault_file, "")
             stop.set()
             for t in threads:
                 t.join(30)
@@ -275,7 +308,7 @@ def main():
         # every event is published, then stops gracefully.
         t_drain = time.time()
         try:
-            d.start(timeout=60)
+            d.start(timeout=60, env=fault_env)
         except RuntimeError as e:
             fail(f"final start: {e}")
         else:
@@ -299,10 +332,10 @@ def main():
     print(f"  acknowledged starts {len(acked)} (orders {kinds.get('order', 0)}; "
           + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()) if k != "order")
           + f"); never acknowledged {never}; stops acknowledged {clients.stops}; "
-          f"HTTP requests answered {clients.requests}")
+          f"HTTP requests answered {clients.requests}, of them 503 {clients.unavailable}")
     print(f"  executions recovered at restarts: {sum(recovered)} over "
           f"{sum(1 for n in recovered if n)} restarts (max {max(recovered or [0])}); "
-          f"restart to listening: median {sorted(restart_ms)[len(restart_ms) // 2]:.0f} ms, "
+          f"disk faults injected in {faults} cycles; restart to listening: median {sorted(restart_ms)[len(restart_ms) // 2]:.0f} ms, "
           f"max {max(restart_ms):.0f} ms")
     print(f"  events committed {len(checker.committed)}, messages received {len(sub.events())}")
     print(f"  violations {len(violations)}, daemon crashes {crashes}")
