@@ -25,6 +25,11 @@ OPT  := -O2 -g
 ifeq ($(SANITIZE),1)
 OPT  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
+# The library as the runtime fuzz target links it (clang, `make fuzz`).
+ifeq ($(SANITIZE),fuzz)
+OPT  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+        -fno-sanitize-recover=all
+endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -35,7 +40,7 @@ LDLIBS     := $(PKG_LIBS) -lm
 # mimalloc replaces malloc for the whole process (cJSON and SQLite allocate a
 # lot per step; glibc's malloc was ~30% of the daemon's CPU, bench/analysis.md).
 # Not under the sanitizers, which bring their own allocator.
-ifneq ($(SANITIZE),1)
+ifeq ($(SANITIZE),0)
 LDLIBS     += -Wl,--push-state,--no-as-needed -lmimalloc -Wl,--pop-state
 endif
 
@@ -55,7 +60,7 @@ LIB        := $(BUILD)/libsagad.a
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests test deps run install uninstall clean fuzz bench
+.PHONY: all asan tests test deps run install uninstall clean fuzz fuzz-smoke bench torture
 all: $(BUILD)/sagad $(BUILD)/sagactl
 
 $(BUILD)/obj/%.o: %.c
@@ -168,15 +173,43 @@ bench:
 	$(MAKE) all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
 
+# `make torture`: cycles of kill -9 on the real daemon under load, invariants
+# read from the SQLite file (tests/torture/, minutes; not part of `make test`).
+# TORTURE_CYCLES=50 by default; then stop_fanout.py (stops of a wide nested
+# Map). Under the sanitizers: `make asan`, then run both with `build-asan`.
+torture:
+	@scripts/deps.sh test
+	$(MAKE) all
+	python3 tests/torture/torture.py $(BUILD); t=$$?; \
+	python3 tests/torture/stop_fanout.py $(BUILD) && exit $$t
+
 -include $(shell find $(BUILD) -name "*.d" 2>/dev/null)
 
-# libFuzzer target for the ASL parser/validator/engine (clang; see tests/fuzz/).
-# Run: build-fuzz/fuzz_asl -max_total_time=300 tests/fuzz/corpus
-FUZZ_BUILD := build-fuzz
-FUZZ_SRC   := $(filter src/asl/%,$(LIB_SRC))
-fuzz: $(FUZZ_BUILD)/fuzz_asl
+# libFuzzer targets (clang; tests/fuzz/README.md): fuzz_asl for the ASL
+# parser/validator/engine, fuzz_runtime for the durable runtime, which links
+# the whole library built with coverage and the sanitizers in build-fuzz/lib.
+# `make fuzz-smoke` runs the saved crash inputs (tests/fuzz/crashes/, each a
+# defect: they must pass once it is fixed), then each target for FUZZ_SECONDS
+# (20) on a scratch copy of its corpus.
+FUZZ_BUILD   := build-fuzz
+FUZZ_SRC     := $(filter src/asl/%,$(LIB_SRC))
+FUZZ_LIB     := $(FUZZ_BUILD)/lib/libsagad.a
+FUZZ_FLAGS   := -std=c11 -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 20
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD)/lib CC=clang SANITIZE=fuzz $(FUZZ_LIB)
+	$(MAKE) $(FUZZ_BUILD)/fuzz_asl $(FUZZ_BUILD)/fuzz_runtime
 $(FUZZ_BUILD)/fuzz_asl: tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(wildcard include/asl/*.h)
 	@mkdir -p $(FUZZ_BUILD)
-	clang $(CPPFLAGS) -std=c11 -g -O1 -fno-omit-frame-pointer \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(PKG_LIBS) -lm
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(PKG_LIBS) -lm
+$(FUZZ_BUILD)/fuzz_runtime: tests/fuzz/fuzz_runtime.c $(FUZZ_LIB)
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm
+fuzz-smoke: fuzz
+	@rm -rf $(FUZZ_BUILD)/smoke && mkdir -p $(FUZZ_BUILD)/smoke/asl $(FUZZ_BUILD)/smoke/runtime
+	$(FUZZ_BUILD)/fuzz_asl -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FUZZ_BUILD)/smoke/ $(FUZZ_BUILD)/smoke/asl tests/fuzz/corpus
+	$(if $(wildcard tests/fuzz/crashes/*),$(FUZZ_BUILD)/fuzz_runtime \
+	    -artifact_prefix=$(FUZZ_BUILD)/smoke/ $(wildcard tests/fuzz/crashes/*))
+	$(FUZZ_BUILD)/fuzz_runtime -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FUZZ_BUILD)/smoke/ $(FUZZ_BUILD)/smoke/runtime tests/fuzz/corpus-runtime
