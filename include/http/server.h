@@ -6,7 +6,8 @@
  * Behaviour the server owns (every error is {"error","message"} JSON):
  * - no route for the path: 404 NotFound; path known, method not: 405
  *   MethodNotAllowed with an Allow header;
- * - malformed request: 400 BadRequest; request line + headers above
+ * - malformed request, or a version other than HTTP/1.0 and 1.1 (also none:
+ *   HTTP/0.9 style): 400 BadRequest; request line + headers above
  *   max_header_bytes: 431 HeadersTooLarge; declared Content-Length or the
  *   chunked total above max_body_bytes: 413 PayloadTooLarge at once, before
  *   the body is read. All three end the connection after that response

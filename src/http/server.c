@@ -82,6 +82,7 @@ struct conn_s {
     char *pend;                  /* unparsed input kept while paused */
     size_t pend_off, pend_len;
     int err_status;              /* set by a parser callback before it fails */
+    const char *err_why;         /* ...with the reason of a 400, static */
     unsigned in_parse : 1;       /* inside llhttp_execute: flush afterwards */
     unsigned paused : 1;         /* too many requests in flight */
     unsigned stop_parse : 1;     /* no further request will be read */
@@ -193,6 +194,12 @@ static int fail(conn_t *c, int status)
     return -1;
 }
 
+static int fail_bad(conn_t *c, const char *why)
+{
+    c->err_why = why;
+    return fail(c, 400);
+}
+
 static int on_message_begin(llhttp_t *p)
 {
     conn_t *c = p->data;
@@ -273,6 +280,12 @@ static int on_headers_complete(llhttp_t *p)
     http_request_t *r = c->cur;
     size_t max = c->srv->cfg.max_body_bytes;
     r->method = llhttp_method_name((llhttp_method_t)p->method);
+    /* llhttp reads a request line without a version as HTTP/0.9, which has
+     * no headers and no status line in its answer: not ours to serve. */
+    if (p->http_major == 0)
+        return fail_bad(c, "the request line has no HTTP version");
+    if (p->http_major != 1)
+        return fail_bad(c, "only HTTP/1.0 and HTTP/1.1 are served");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > max)
         return fail(c, 413);
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
@@ -467,6 +480,9 @@ static void parse_failed(conn_t *c, llhttp_errno_t err)
         break;
     case 503:
         respond_internal(r, 503, "ServiceUnavailable", "out of memory");
+        break;
+    case 400:
+        respond_internal(r, 400, "BadRequest", "malformed HTTP request: %s", c->err_why);
         break;
     default:
         respond_internal(r, 400, "BadRequest", "malformed HTTP request: %s (%s)",

@@ -267,6 +267,18 @@ class HttpTest(DaemonTestCase):
         self.assertTrue(c.closed())
         self.assertEqual(d.request("GET", "/healthz")[0], 200)
 
+    def test_request_line_without_http_version_gets_400(self):
+        d = self.daemon()
+        c = self.conn(d)
+        # HTTP/0.9 style: no version on the request line, so no headers either.
+        c.send(b"GET /healthz\r\n\r\n")
+        status, h, body = c.response()
+        doc = self.assert_error(status, h, body, 400, "BadRequest")
+        self.assertIn("HTTP version", doc["message"])
+        self.assertEqual(h["connection"], "close")
+        self.assertTrue(c.closed())
+        self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
     def test_bad_request_after_good_ones_keeps_order(self):
         d = self.daemon()
         c = self.conn(d)
