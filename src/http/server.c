@@ -25,6 +25,8 @@
 #define HTTP_MAX_IOV 64
 #define HTTP_BACKLOG 1024
 #define HTTP_DEFAULT_MAX_HEADER (32 * 1024)
+#define HTTP_MIN_BODY_RATE 65536    /* bytes/s a body may take on top of body_timeout_ms */
+#define HTTP_DEFAULT_RECENT_MS 10000 /* "recently active" when header_timeout_ms is off */
 
 typedef struct conn_s conn_t;
 
@@ -81,6 +83,10 @@ struct conn_s {
     struct wreq_s *spare;        /* a finished write request, reused */
     char *pend;                  /* unparsed input kept while paused */
     size_t pend_off, pend_len;
+    uint64_t deadline;           /* loop time the request being read must be complete
+                                    by (head, then body); 0: none */
+    uint64_t idle_at;            /* loop time the connection last had nothing to do */
+    uint64_t head_done_at;       /* loop time a request head last completed; 0: never */
     int err_status;              /* set by a parser callback before it fails */
     const char *err_why;         /* ...with the reason of a 400, static */
     unsigned in_parse : 1;       /* inside llhttp_execute: flush afterwards */
@@ -89,6 +95,7 @@ struct conn_s {
     unsigned reading : 1;
     unsigned lingering : 1;
     unsigned closing : 1;
+    unsigned in_body : 1;        /* the request being read is past its headers */
 };
 
 struct http_server_s {
@@ -98,6 +105,7 @@ struct http_server_s {
     http_router_t *router;
     conn_t *conns;
     int nconns;
+    int nclosing;                /* in conns, closed but not yet freed */
     size_t outstanding;          /* requests a handler still has to answer */
     int closing, listener_closed;
     void (*done)(void *ud);
@@ -207,7 +215,17 @@ static int on_message_begin(llhttp_t *p)
         return HPE_PAUSED;
     if (!(c->cur = req_new(c)))
         return fail(c, 503);
+    int ms = c->srv->cfg.header_timeout_ms;
+    c->deadline = ms > 0 ? uv_now(c->srv->loop) + (uint64_t)ms : 0;
+    c->in_body = 0;
     return 0;
+}
+
+/* Allows `bytes` more of body at the minimum rate on top of the deadline. */
+static void extend_body_deadline(conn_t *c, uint64_t bytes)
+{
+    if (c->deadline)
+        c->deadline += bytes * 1000 / HTTP_MIN_BODY_RATE;
 }
 
 static int on_head_data(llhttp_t *p, const char *at, size_t len)
@@ -288,7 +306,13 @@ static int on_headers_complete(llhttp_t *p)
         return fail_bad(c, "only HTTP/1.0 and HTTP/1.1 are served");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > max)
         return fail(c, 413);
+    uint64_t now = uv_now(c->srv->loop);
+    int ms = c->srv->cfg.body_timeout_ms;
+    c->head_done_at = now;
+    c->in_body = 1;
+    c->deadline = ms > 0 ? now + (uint64_t)ms : 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
+        extend_body_deadline(c, p->content_length);
         r->body_cap = (size_t)p->content_length + 1;
         if (!(r->body = malloc(r->body_cap)))
             return fail(c, 503);
@@ -313,6 +337,7 @@ static int on_chunk_header(llhttp_t *p)
     /* body_len never exceeds the limit, so the subtraction cannot wrap. */
     if (p->content_length > c->srv->cfg.max_body_bytes - c->cur->body_len)
         return fail(c, 413);
+    extend_body_deadline(c, p->content_length);
     return 0;
 }
 
@@ -484,6 +509,16 @@ static void parse_failed(conn_t *c, llhttp_errno_t err)
     case 400:
         respond_internal(r, 400, "BadRequest", "malformed HTTP request: %s", c->err_why);
         break;
+    case 408:
+        if (c->in_body)
+            respond_internal(r, 408, "RequestTimeout", "the request body did not arrive within "
+                             "body_timeout_ms (%d ms) plus 1 s per 64 KiB",
+                             c->srv->cfg.body_timeout_ms);
+        else
+            respond_internal(r, 408, "RequestTimeout", "the request line and headers did not "
+                             "arrive within header_timeout_ms (%d ms) of their first byte",
+                             c->srv->cfg.header_timeout_ms);
+        break;
     default:
         respond_internal(r, 400, "BadRequest", "malformed HTTP request: %s (%s)",
                          llhttp_get_error_reason(&c->parser), llhttp_errno_name(err));
@@ -579,6 +614,8 @@ static void on_written(uv_write_t *w, int status)
         c->nqueue--;
         req_free(r);
     }
+    if (c->nqueue == 0)
+        c->idle_at = uv_now(c->srv->loop);
     if (!c->spare)
         c->spare = wr;
     else
@@ -622,11 +659,45 @@ static void conn_flush(conn_t *c)
     }
 }
 
+/* The request being read is late: answer 408 after what is queued, then end. */
+static void conn_timed_out(conn_t *c)
+{
+    c->err_status = 408;
+    parse_failed(c, HPE_OK);
+    conn_progress(c);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     conn_t *c = t->data;
-    if (c->lingering || c->nqueue == 0)
+    if (c->lingering) {
         conn_close(c);
+    } else if (c->cur && c->deadline && !c->stop_parse) {
+        if (uv_now(c->srv->loop) >= c->deadline)
+            conn_timed_out(c);
+        else
+            conn_progress(c);  /* re-arms */
+    } else if (c->nqueue == 0) {
+        conn_close(c);  /* idle */
+    }
+}
+
+/* One timer per connection: the deadline of the request being read, else the
+ * idle timeout counted from when the connection last had nothing to do (input
+ * that starts no request does not extend it), else none while answers are
+ * owed. Without a request deadline, any input restarts the idle timeout. */
+static void conn_arm_timer(conn_t *c)
+{
+    int idle = c->srv->cfg.idle_timeout_ms;
+    uint64_t now = uv_now(c->srv->loop), due = 0;
+    if (c->cur && c->deadline && !c->stop_parse)
+        due = c->deadline;
+    else if (c->nqueue == 0 && idle > 0)
+        due = (c->cur ? now : c->idle_at) + (uint64_t)idle;
+    if (due)
+        uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+    else
+        uv_timer_stop(&c->timer);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -676,15 +747,10 @@ static void conn_progress(conn_t *c)
     conn_flush(c);
     if (c->closing)
         return;
-    if (c->nqueue == 0) {
-        if (c->stop_parse) {
-            conn_finish(c);
-        } else if (c->srv->cfg.idle_timeout_ms > 0) {
-            uv_timer_start(&c->timer, on_timer, (uint64_t)c->srv->cfg.idle_timeout_ms, 0);
-        }
-    } else {
-        uv_timer_stop(&c->timer);
-    }
+    if (c->nqueue == 0 && c->stop_parse)
+        conn_finish(c);
+    else
+        conn_arm_timer(c);
 }
 
 static void on_conn_closed(uv_handle_t *h)
@@ -714,6 +780,7 @@ static void on_conn_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
+    srv->nclosing--;
     free(c);
     server_maybe_done(srv);
 }
@@ -723,6 +790,7 @@ static void conn_close(conn_t *c)
     if (c->closing)
         return;
     c->closing = 1;
+    c->srv->nclosing++;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
@@ -743,6 +811,34 @@ static void free_handle(uv_handle_t *h)
     free(h);
 }
 
+/* At max_connections a newcomer takes the slot of the connection that has
+ * waited longest for its client: one lingering after its last response, else
+ * one that is idle or still sending a request, oldest progress first. A
+ * connection owed answers, or that completed a request head within the last
+ * header_timeout_ms, is never taken: a client that keeps up keeps its slot.
+ * NULL when every connection is protected. */
+static conn_t *pick_victim(http_server_t *srv)
+{
+    uint64_t now = uv_now(srv->loop);
+    int ms = srv->cfg.header_timeout_ms > 0 ? srv->cfg.header_timeout_ms : HTTP_DEFAULT_RECENT_MS;
+    conn_t *best = NULL;
+    uint64_t best_at = 0;
+    for (conn_t *c = srv->conns; c; c = c->next) {
+        if (c->closing)
+            continue;
+        if (c->lingering)
+            return c;
+        if (c->nqueue > 0 || (c->head_done_at && now - c->head_done_at < (uint64_t)ms))
+            continue;
+        uint64_t at = c->head_done_at > c->idle_at ? c->head_done_at : c->idle_at;
+        if (!best || at < best_at) {
+            best = c;
+            best_at = at;
+        }
+    }
+    return best;
+}
+
 static void on_connection(uv_stream_t *ls, int status)
 {
     http_server_t *srv = ls->data;
@@ -750,7 +846,14 @@ static void on_connection(uv_stream_t *ls, int status)
         warn_limited(srv, "http: accept failed: %s", uv_strerror(status));
         return;
     }
-    if (srv->cfg.max_connections > 0 && srv->nconns >= srv->cfg.max_connections) {
+    conn_t *victim = NULL;
+    int full = srv->cfg.max_connections > 0 &&
+               srv->nconns - srv->nclosing >= srv->cfg.max_connections;
+    if (full && (victim = pick_victim(srv))) {
+        warn_limited(srv, "http: %s; closing the connection that waited longest for its client",
+                     "max_connections reached");
+        conn_close(victim);  /* its descriptor is closed now, its memory later */
+    } else if (full) {
         uv_tcp_t *t = malloc(sizeof *t);
         if (!t)
             return;
@@ -764,6 +867,7 @@ static void on_connection(uv_stream_t *ls, int status)
     if (!c)
         return;
     c->srv = srv;
+    c->idle_at = uv_now(srv->loop);
     uv_tcp_init(srv->loop, &c->tcp);
     uv_timer_init(srv->loop, &c->timer);
     c->tcp.data = c;
@@ -781,8 +885,8 @@ static void on_connection(uv_stream_t *ls, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     start_reading(c);
-    if (!c->closing && srv->cfg.idle_timeout_ms > 0)
-        uv_timer_start(&c->timer, on_timer, (uint64_t)srv->cfg.idle_timeout_ms, 0);
+    if (!c->closing)
+        conn_arm_timer(c);
 }
 
 static void free_server(http_server_t *srv)

@@ -34,6 +34,7 @@ typedef struct fixture_s {
 } fixture_t;
 
 static fixture_t *fx;
+static int header_timeout_ms;  /* for the next start_server; 0: none */
 
 static void on_fast(http_request_t *req, void *ud)
 {
@@ -110,6 +111,7 @@ static void start_server(size_t max_body, int idle_ms)
         .max_header_bytes = 4096,
         .max_connections = 100,
         .idle_timeout_ms = idle_ms,
+        .header_timeout_ms = header_timeout_ms,
     };
     char err[128];
     assert_int_equal(http_server_start(&fx->loop, &cfg, &fx->srv, err, sizeof err), 0);
@@ -501,6 +503,31 @@ static void test_idle_timeout(void **state)
     stop_server();
 }
 
+/* A request head that misses its deadline while an earlier request is in
+ * flight: its 408 waits for the earlier answer, then the connection ends. */
+static void test_head_deadline_answers_after_earlier_requests(void **state)
+{
+    (void)state;
+    header_timeout_ms = 100;
+    start_server(1024, 0);
+    header_timeout_ms = 0;
+    int fd = client();
+    send_str(fd, "GET /slow/1 HTTP/1.1\r\n\r\nGET /fast HT");
+    run_until_deferred(1);
+    expect_silence(fd, 250);  /* past the deadline: the 408 is queued, not sent */
+    answer_slow(fx->deferred[0]);
+    resp_t r[2];
+    read_responses(fd, r, 2);
+    assert_int_equal(r[0].status, 200);
+    assert_string_equal(r[0].body, "slow 1");
+    assert_int_equal(r[1].status, 408);
+    assert_non_null(strstr(r[1].body, "\"error\":\"RequestTimeout\""));
+    assert_non_null(strstr(r[1].head, "Connection: close"));
+    assert_int_equal(wait_eof(fd), 1);
+    close(fd);
+    stop_server();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_close_finishes_in_flight_and_drops_idle),
         cmocka_unit_test(test_limits_and_errors),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_head_deadline_answers_after_earlier_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
