@@ -14,6 +14,50 @@ typedef struct http_write_s {
     uv_buf_t bufs[HTTP_MAX_IOV];
 } http_write_t;
 
+static void conn_unlink(http_conn_t *c)
+{
+    http_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        srv->conns_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* Keeps the server's list in eviction order: a connection that made progress
+ * goes last, one that is lingering first, so the newcomer's victim is usually
+ * found at the front (see pick_victim in server.c). `after` NULL: first. */
+static void conn_link_after(http_conn_t *c, http_conn_t *after)
+{
+    http_server_t *srv = c->srv;
+    c->prev = after;
+    c->next = after ? after->next : srv->conns;
+    if (c->next)
+        c->next->prev = c;
+    else
+        srv->conns_tail = c;
+    if (after)
+        after->next = c;
+    else
+        srv->conns = c;
+}
+
+static void conn_move(http_conn_t *c, int last)
+{
+    conn_unlink(c);
+    conn_link_after(c, last ? c->srv->conns_tail : NULL);
+}
+
+void http_conn_head_done(http_conn_t *c)
+{
+    c->head_done_at = uv_now(c->srv->loop);
+    conn_move(c, 1);
+}
+
 void http_conn_enqueue(http_conn_t *c, http_request_t *r)
 {
     assert(r->state == HTTP_REQ_PARSING && r->conn == c);
@@ -152,8 +196,10 @@ static void on_written(uv_write_t *w, int status)
         http_req_free(r);
     }
     assert(c->nqueue >= 0);
-    if (c->nqueue == 0)
+    if (c->nqueue == 0) {
         c->idle_at = uv_now(c->srv->loop);
+        conn_move(c, 1);
+    }
     if (!c->spare)
         c->spare = wr;
     else
@@ -258,6 +304,7 @@ static void conn_finish(http_conn_t *c)
         return;
     }
     c->lingering = 1;
+    conn_move(c, 0);
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
         http_conn_close(c);
@@ -311,12 +358,7 @@ static void on_conn_closed(uv_handle_t *h)
         http_req_free(c->cur);
     free(c->spare);
     free(c->pend);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    conn_unlink(c);
     srv->nconns--;
     srv->nclosing--;
     free(c);
@@ -347,10 +389,7 @@ void http_conn_accept(http_server_t *srv, uv_stream_t *ls)
     c->timer.data = c;
     llhttp_init(&c->parser, HTTP_REQUEST, &http_parser_settings);
     c->parser.data = c;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
+    conn_link_after(c, srv->conns_tail);
     srv->nconns++;
     if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
         http_conn_close(c);

@@ -68,7 +68,7 @@ struct http_conn_s {
     uv_shutdown_t shutdown;
     llhttp_t parser;
     http_server_t *srv;
-    http_conn_t *prev, *next;    /* server's list */
+    http_conn_t *prev, *next;    /* server's list (see conns) */
     http_request_t *cur;         /* being parsed */
     http_request_t *head, *tail; /* answered in this order */
     http_request_t *unsent;      /* first request not handed to uv_write */
@@ -97,7 +97,8 @@ struct http_server_s {
     uv_tcp_t listener;
     http_config_t cfg;
     http_router_t *router;
-    http_conn_t *conns;
+    http_conn_t *conns, *conns_tail; /* lingering first, then by last progress:
+                                        the order in which newcomers take slots */
     int nconns;
     int nclosing;                /* in conns, closed but not yet freed */
     size_t outstanding;          /* requests a handler still has to answer */
@@ -128,6 +129,8 @@ void http_req_answer_failure(http_request_t *r, llhttp_errno_t err);
 
 /* Accepts a pending connection from the listener `ls` and starts reading. */
 void http_conn_accept(http_server_t *srv, uv_stream_t *ls);
+/* A request head was read completely on `c`: a sign of a live client. */
+void http_conn_head_done(http_conn_t *c);
 /* Appends `r` to the answer queue of `c` as dispatched. */
 void http_conn_enqueue(http_conn_t *c, http_request_t *r);
 /* Moves `c` on after anything happened: resume parsing, write what is ready,

@@ -188,7 +188,7 @@ static int on_headers_complete(llhttp_t *p)
         return fail(c, 413);
     uint64_t now = uv_now(c->srv->loop);
     int ms = c->srv->cfg.body_timeout_ms;
-    c->head_done_at = now;
+    http_conn_head_done(c);
     c->in_body = 1;
     c->deadline = ms > 0 ? now + (uint64_t)ms : 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {

@@ -26,30 +26,25 @@ static void free_handle(uv_handle_t *h)
 
 /* At max_connections a newcomer takes the slot of the connection that has
  * waited longest for its client: one lingering after its last response, else
- * one that is idle or still sending a request, oldest progress first. A
- * connection owed answers, or that completed a request head within the last
- * header_timeout_ms, is never taken: a client that keeps up keeps its slot.
- * NULL when every connection is protected. */
+ * one that is idle or still sending a request, oldest progress (accepted,
+ * request head read, answers written) first. A connection owed answers, or
+ * that completed a request head within the last header_timeout_ms, is never
+ * taken: a client that keeps up keeps its slot. The list is kept in that
+ * order (conn.c), so the scan usually stops at once. NULL when every
+ * connection is protected. */
 static http_conn_t *pick_victim(http_server_t *srv)
 {
     uint64_t now = uv_now(srv->loop);
     int ms = srv->cfg.header_timeout_ms > 0 ? srv->cfg.header_timeout_ms : HTTP_DEFAULT_RECENT_MS;
-    http_conn_t *best = NULL;
-    uint64_t best_at = 0;
     for (http_conn_t *c = srv->conns; c; c = c->next) {
         if (c->closing)
             continue;
         if (c->lingering)
             return c;
-        if (c->nqueue > 0 || (c->head_done_at && now - c->head_done_at < (uint64_t)ms))
-            continue;
-        uint64_t at = c->head_done_at > c->idle_at ? c->head_done_at : c->idle_at;
-        if (!best || at < best_at) {
-            best = c;
-            best_at = at;
-        }
+        if (c->nqueue == 0 && (!c->head_done_at || now - c->head_done_at >= (uint64_t)ms))
+            return c;
     }
-    return best;
+    return NULL;
 }
 
 static void on_connection(uv_stream_t *ls, int status)
