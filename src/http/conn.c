@@ -60,7 +60,7 @@ void http_conn_head_done(http_conn_t *c)
 
 void http_conn_enqueue(http_conn_t *c, http_request_t *r)
 {
-    assert(r->state == HTTP_REQ_PARSING && r->conn == c);
+    assert((r->state == HTTP_REQ_HEAD || r->state == HTTP_REQ_BODY) && r->conn == c);
     r->next = NULL;
     if (c->tail)
         c->tail->next = r;
@@ -101,9 +101,10 @@ static void conn_reject(http_conn_t *c, llhttp_errno_t err)
         http_conn_close(c);
         return;
     }
+    http_req_state_t phase = r->state;
     r->close_after = 1;
     http_conn_enqueue(c, r);
-    http_req_answer_failure(r, err);
+    http_req_answer_failure(r, phase, err);
 }
 
 /* Parses `data`, which may lie inside c->pend. */

@@ -25,7 +25,8 @@
 typedef struct http_conn_s http_conn_t;
 
 typedef enum {
-    HTTP_REQ_PARSING,    /* being read */
+    HTTP_REQ_HEAD,       /* being read: request line and headers */
+    HTTP_REQ_BODY,       /* being read: body */
     HTTP_REQ_DISPATCHED, /* waiting for an http_respond* */
     HTTP_REQ_READY,      /* response built, waiting for earlier ones */
     HTTP_REQ_WRITING     /* handed to uv_write */
@@ -89,7 +90,6 @@ struct http_conn_s {
     unsigned reading : 1;
     unsigned lingering : 1;
     unsigned closing : 1;
-    unsigned in_body : 1;        /* the request being read is past its headers */
 };
 
 struct http_server_s {
@@ -121,9 +121,10 @@ http_request_t *http_req_new(http_conn_t *c);
 /* Frees what only parsing and the handler needed (buffers, body, headers). */
 void http_req_drop_input(http_request_t *r);
 void http_req_free(http_request_t *r);
-/* Answers `r`, the request its connection failed to read (parser error `err`,
- * or a limit or deadline recorded in the connection's err_status). */
-void http_req_answer_failure(http_request_t *r, llhttp_errno_t err);
+/* Answers `r`, the request its connection failed to read while in `phase`
+ * (HTTP_REQ_HEAD or _BODY): parser error `err`, or a limit or deadline
+ * recorded in the connection's err_status. */
+void http_req_answer_failure(http_request_t *r, http_req_state_t phase, llhttp_errno_t err);
 
 /* ---- conn.c: connection lifecycle ---- */
 

@@ -94,7 +94,6 @@ static int on_message_begin(llhttp_t *p)
         return fail(c, 503);
     int ms = c->srv->cfg.header_timeout_ms;
     c->deadline = ms > 0 ? uv_now(c->srv->loop) + (uint64_t)ms : 0;
-    c->in_body = 0;
     return 0;
 }
 
@@ -189,7 +188,7 @@ static int on_headers_complete(llhttp_t *p)
     uint64_t now = uv_now(c->srv->loop);
     int ms = c->srv->cfg.body_timeout_ms;
     http_conn_head_done(c);
-    c->in_body = 1;
+    r->state = HTTP_REQ_BODY;
     c->deadline = ms > 0 ? now + (uint64_t)ms : 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
         extend_body_deadline(c, p->content_length);
@@ -329,7 +328,7 @@ const llhttp_settings_t http_parser_settings = {
 
 /* Answers `r`, the request its connection failed to read (a parser error, a
  * limit, a deadline), with the error recorded on the connection. */
-void http_req_answer_failure(http_request_t *r, llhttp_errno_t err)
+void http_req_answer_failure(http_request_t *r, http_req_state_t phase, llhttp_errno_t err)
 {
     const http_conn_t *c = r->conn;
     const http_config_t *cfg = &c->srv->cfg;
@@ -352,7 +351,7 @@ void http_req_answer_failure(http_request_t *r, llhttp_errno_t err)
         http_respond_error(r, 400, "BadRequest", "malformed HTTP request: %s", c->err_why);
         break;
     case 408:
-        if (c->in_body)
+        if (phase == HTTP_REQ_BODY)
             http_respond_error(r, 408, "RequestTimeout", "the request body did not arrive within "
                                "body_timeout_ms (%d ms) plus 1 s per 64 KiB",
                                cfg->body_timeout_ms);
