@@ -15,8 +15,9 @@
  *   64 KiB): 408 RequestTimeout. All of these end the connection after that
  *   response (FIN, then unread input is drained for up to a second, then close);
  * - at max_connections a newcomer replaces the connection that has waited
- *   longest for its client (closing, idle, or sending a request); never one
- *   owed an answer or that completed a request head within header_timeout_ms;
+ *   longest for its client (closing, idle, sending a request or not reading
+ *   its answers); never one with a request still at its handler or that
+ *   completed a request head within header_timeout_ms;
  * - at most 64 requests per connection are in flight; beyond that the
  *   connection is not read until answers have gone out;
  * - "Connection: close", and HTTP/1.0 without keep-alive, end the connection
@@ -51,7 +52,9 @@ typedef struct http_config_s {
                                   a slot as above, or is accepted and closed at
                                   once (no response); <= 0: no limit */
     int idle_timeout_ms;       /* a connection with nothing in flight that starts
-                                  no request for this long is closed; <= 0: never */
+                                  no request for this long is closed, and one
+                                  whose client takes no byte of its written
+                                  answers for this long; <= 0: never */
     int header_timeout_ms;     /* from the first byte of a request to the end of
                                   its headers; then 408, closed; <= 0: never */
     int body_timeout_ms;       /* from the end of the headers to the end of the

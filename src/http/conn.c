@@ -52,6 +52,13 @@ static void conn_move(http_conn_t *c, int last)
     conn_link_after(c, last ? c->srv->conns_tail : NULL);
 }
 
+/* From now on the connection waits only on its client (see conn_arm_timer). */
+static void conn_mark_idle(http_conn_t *c)
+{
+    c->idle_at = uv_now(c->srv->loop);
+    c->idle_wq = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
 void http_conn_head_done(http_conn_t *c)
 {
     c->head_done_at = uv_now(c->srv->loop);
@@ -197,10 +204,8 @@ static void on_written(uv_write_t *w, int status)
         http_req_free(r);
     }
     assert(c->nqueue >= 0);
-    if (c->nqueue == 0) {
-        c->idle_at = uv_now(c->srv->loop);
-        conn_move(c, 1);
-    }
+    conn_mark_idle(c);
+    conn_move(c, 1);  /* answers left: progress */
     if (!c->spare)
         c->spare = wr;
     else
@@ -265,20 +270,31 @@ static void on_timer(uv_timer_t *t)
             http_conn_progress(c);  /* re-arms */
     } else if (c->nqueue == 0) {
         http_conn_close(c);  /* idle */
+    } else if (!c->unsent) {
+        /* Answers are being written: close only if the client took none of
+         * their bytes for the whole idle timeout. */
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < c->idle_wq) {
+            conn_mark_idle(c);
+            http_conn_progress(c);  /* re-arms */
+        } else {
+            http_conn_close(c);
+        }
     }
 }
 
 /* One timer per connection: the deadline of the request being read, else the
- * idle timeout counted from when the connection last had nothing to do (input
- * that starts no request does not extend it), else none while answers are
- * owed. Without a request deadline, any input restarts the idle timeout. */
+ * idle timeout counted from when the connection last waited only on its
+ * client: with nothing to do (input that starts no request does not extend
+ * it), or with every answer handed to uv_write (a client that reads nothing
+ * cannot hold the connection); none while a handler owes an answer. Without
+ * a request deadline, any input restarts the idle timeout. */
 static void conn_arm_timer(http_conn_t *c)
 {
     int idle = c->srv->cfg.idle_timeout_ms;
     uint64_t now = uv_now(c->srv->loop), due = 0;
     if (c->cur && c->deadline && !c->stop_parse)
         due = c->deadline;
-    else if (c->nqueue == 0 && idle > 0)
+    else if ((c->nqueue == 0 || !c->unsent) && idle > 0)
         due = (c->cur ? now : c->idle_at) + (uint64_t)idle;
     if (due)
         uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
@@ -383,7 +399,6 @@ void http_conn_accept(http_server_t *srv, uv_stream_t *ls)
     if (!c)
         return;
     c->srv = srv;
-    c->idle_at = uv_now(srv->loop);
     uv_tcp_init(srv->loop, &c->tcp);
     uv_timer_init(srv->loop, &c->timer);
     c->tcp.data = c;
@@ -397,6 +412,7 @@ void http_conn_accept(http_server_t *srv, uv_stream_t *ls)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    conn_mark_idle(c);
     start_reading(c);
     if (!c->closing)
         conn_arm_timer(c);

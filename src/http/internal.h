@@ -80,7 +80,9 @@ struct http_conn_s {
     size_t pend_off, pend_len;
     uint64_t deadline;           /* loop time the request being read must be complete
                                     by (head, then body); 0: none */
-    uint64_t idle_at;            /* loop time the connection last had nothing to do */
+    uint64_t idle_at;            /* loop time the connection last waited only on its
+                                    client: nothing to do, or answers being written */
+    size_t idle_wq;              /* bytes libuv still had to write at idle_at */
     uint64_t head_done_at;       /* loop time a request head last completed; 0: never */
     int err_status;              /* set by a parser callback before it fails */
     const char *err_why;         /* ...with the reason of a 400, static */

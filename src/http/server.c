@@ -26,10 +26,11 @@ static void free_handle(uv_handle_t *h)
 
 /* At max_connections a newcomer takes the slot of the connection that has
  * waited longest for its client: one lingering after its last response, else
- * one that is idle or still sending a request, oldest progress (accepted,
- * request head read, answers written) first. A connection owed answers, or
- * that completed a request head within the last header_timeout_ms, is never
- * taken: a client that keeps up keeps its slot. The list is kept in that
+ * one that is idle, still sending a request or not reading its answers,
+ * oldest progress (accepted, request head read, answers written) first. A
+ * connection a handler owes an answer (c->unsent), or that completed a
+ * request head within the last header_timeout_ms, is never taken: a client
+ * that keeps up keeps its slot. The list is kept in that
  * order (conn.c), so the scan usually stops at once. NULL when every
  * connection is protected. */
 static http_conn_t *pick_victim(http_server_t *srv)
@@ -41,7 +42,7 @@ static http_conn_t *pick_victim(http_server_t *srv)
             continue;
         if (c->lingering)
             return c;
-        if (c->nqueue == 0 && (!c->head_done_at || now - c->head_done_at >= (uint64_t)ms))
+        if (!c->unsent && (!c->head_done_at || now - c->head_done_at >= (uint64_t)ms))
             return c;
     }
     return NULL;

@@ -2,6 +2,7 @@
 keep-alive connections, limits (body, headers, connections, idle time),
 malformed input and the JSON error shape."""
 import json
+import re
 import resource
 import select
 import socket
@@ -445,6 +446,31 @@ class HttpTest(DaemonTestCase):
         self.assertGreater(time.monotonic() - t0, 0.7)
         self.assertTrue(c.closed())
         self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
+    def test_client_that_stops_reading_is_closed_after_idle_timeout(self):
+        """A client that pipelines requests and never reads the answers used to
+        hold its connection forever (no timer runs while answers are queued)."""
+        d = self.daemon(idle_timeout_ms=700)
+
+        def open_connections():
+            st, _, body = d.request("GET", "/metrics")
+            self.assertEqual(st, 200)
+            return int(re.search(r"^sagad_http_connections (\d+)", body, re.M).group(1))
+
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", d.port))
+        s.settimeout(10)
+        # ~10 MB of answers: more than the socket buffers hold.
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 3000)
+        time.sleep(0.3)
+        self.assertEqual(open_connections(), 2)  # the stalled one and this request's
+        t0 = time.monotonic()
+        while open_connections() > 1 and time.monotonic() - t0 < 4:
+            time.sleep(0.2)
+        self.assertEqual(open_connections(), 1, "a client reading nothing kept its connection")
+        self.assertGreater(time.monotonic() - t0, 0.3)
 
     def test_random_traffic_and_abrupt_disconnects(self):
         """Valid, malformed and oversized requests cut at random points, with
