@@ -247,6 +247,7 @@ static void conn_flush(http_conn_t *c)
             http_conn_close(c);
             return;
         }
+        conn_mark_idle(c);  /* the stall check compares with what is queued now */
     }
 }
 
