@@ -19,8 +19,10 @@ typedef struct config_s {
     int payment_latency_ms;    /* simulated provider latency; 0 = synchronous */
     size_t max_body_bytes;
     int log_level;             /* log_level_t */
-    int max_connections;       /* further connections are refused */
+    int max_connections;       /* at the limit, newcomers replace waiting connections */
     int idle_timeout_ms;       /* idle keep-alive connections are closed after this */
+    int header_timeout_ms;     /* a request head must arrive within this: 408 */
+    int body_timeout_ms;       /* ...and its body within this (plus size / 64 KiB/s) */
     int history_limit;         /* events per execution before it fails */
     int retention_hours;       /* finished executions are pruned after this; 0 keeps */
     int history_events;        /* history_format=events: rows hold events, not replay logs */

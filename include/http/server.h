@@ -6,11 +6,18 @@
  * Behaviour the server owns (every error is {"error","message"} JSON):
  * - no route for the path: 404 NotFound; path known, method not: 405
  *   MethodNotAllowed with an Allow header;
- * - malformed request: 400 BadRequest; request line + headers above
+ * - malformed request, or a version other than HTTP/1.0 and 1.1 (also none:
+ *   HTTP/0.9 style): 400 BadRequest; request line + headers above
  *   max_header_bytes: 431 HeadersTooLarge; declared Content-Length or the
  *   chunked total above max_body_bytes: 413 PayloadTooLarge at once, before
- *   the body is read. All three end the connection after that response
- *   (FIN, then unread input is drained for up to a second, then close);
+ *   the body is read; a request head not complete within header_timeout_ms
+ *   of its first byte, or a body not within body_timeout_ms (plus 1 s per
+ *   64 KiB): 408 RequestTimeout. All of these end the connection after that
+ *   response (FIN, then unread input is drained for up to a second, then close);
+ * - at max_connections a newcomer replaces the connection that has waited
+ *   longest for its client (closing, idle, sending a request or not reading
+ *   its answers); never one with a request still at its handler or that
+ *   completed a request head within header_timeout_ms;
  * - at most 64 requests per connection are in flight; beyond that the
  *   connection is not read until answers have gone out;
  * - "Connection: close", and HTTP/1.0 without keep-alive, end the connection
@@ -41,10 +48,18 @@ typedef struct http_config_s {
     int port;                  /* 0 picks a free port */
     size_t max_body_bytes;     /* larger bodies: 413, connection closed */
     size_t max_header_bytes;   /* request line + headers above this: 431 */
-    int max_connections;       /* further connections are accepted and closed at
+    int max_connections;       /* open connections; at the limit a newcomer takes
+                                  a slot as above, or is accepted and closed at
                                   once (no response); <= 0: no limit */
-    int idle_timeout_ms;       /* a connection with nothing in flight and no input
-                                  for this long is closed; <= 0: never */
+    int idle_timeout_ms;       /* a connection with nothing in flight that starts
+                                  no request for this long is closed, and one
+                                  whose client takes no byte of its written
+                                  answers for this long; <= 0: never */
+    int header_timeout_ms;     /* from the first byte of a request to the end of
+                                  its headers; then 408, closed; <= 0: never */
+    int body_timeout_ms;       /* from the end of the headers to the end of the
+                                  body, plus 1 s per 64 KiB of it; then 408,
+                                  closed; <= 0: never */
 } http_config_t;
 
 /* Binds and listens. On success *out is the server (free with

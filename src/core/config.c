@@ -139,6 +139,8 @@ INT_SETTER(set_max_body, max_body_bytes, 1, 1L << 30, "expected an integer from 
 INT_SETTER(set_latency, payment_latency_ms, 0, 600000, "expected milliseconds from 0 to 600000")
 INT_SETTER(set_max_conns, max_connections, 1, 1000000, "expected an integer from 1 to 1000000")
 INT_SETTER(set_idle, idle_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
+INT_SETTER(set_header_to, header_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
+INT_SETTER(set_body_to, body_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
 INT_SETTER(set_history, history_limit, 10, 10000000, "expected an integer from 10 to 10000000")
 INT_SETTER(set_retention, retention_hours, 0, 87600, "expected hours from 0 to 87600")
 
@@ -181,6 +183,8 @@ static const struct {
     {"log_level", set_log_level},
     {"max_connections", set_max_conns},
     {"idle_timeout_ms", set_idle},
+    {"header_timeout_ms", set_header_to},
+    {"body_timeout_ms", set_body_to},
     {"history_limit", set_history},
     {"retention_hours", set_retention},
     {"history_format", set_history_format},
@@ -201,6 +205,8 @@ void config_defaults(config_t *c)
     c->log_level = LOG_LEVEL_INFO;
     c->max_connections = 4096;
     c->idle_timeout_ms = 60000;
+    c->header_timeout_ms = 10000;
+    c->body_timeout_ms = 10000;
     c->history_limit = 25000;
     c->retention_hours = 168;
 }

@@ -52,7 +52,8 @@ static void usage(FILE *f)
             "Runs the sagad saga orchestrator. Keys (file or command line; the\n"
             "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
             "payment_failure_rate, payment_latency_ms, max_body_bytes, log_level,\n"
-            "max_connections, idle_timeout_ms, history_limit, retention_hours.\n");
+            "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
+            "history_limit, retention_hours.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -312,6 +313,8 @@ int main(int argc, char **argv)
         .max_header_bytes = 32 * 1024,
         .max_connections = app.cfg.max_connections,
         .idle_timeout_ms = app.cfg.idle_timeout_ms,
+        .header_timeout_ms = app.cfg.header_timeout_ms,
+        .body_timeout_ms = app.cfg.body_timeout_ms,
     };
     if ((rc = http_server_start(app.loop, &hc, &app.http, err, sizeof err)) < 0) {
         log_error("cannot listen on %s:%d: %s", app.cfg.listen_host, app.cfg.listen_port, err);

@@ -2,7 +2,9 @@
 keep-alive connections, limits (body, headers, connections, idle time),
 malformed input and the JSON error shape."""
 import json
+import re
 import resource
+import select
 import socket
 import threading
 import time
@@ -267,6 +269,18 @@ class HttpTest(DaemonTestCase):
         self.assertTrue(c.closed())
         self.assertEqual(d.request("GET", "/healthz")[0], 200)
 
+    def test_request_line_without_http_version_gets_400(self):
+        d = self.daemon()
+        c = self.conn(d)
+        # HTTP/0.9 style: no version on the request line, so no headers either.
+        c.send(b"GET /healthz\r\n\r\n")
+        status, h, body = c.response()
+        doc = self.assert_error(status, h, body, 400, "BadRequest")
+        self.assertIn("HTTP version", doc["message"])
+        self.assertEqual(h["connection"], "close")
+        self.assertTrue(c.closed())
+        self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
     def test_bad_request_after_good_ones_keeps_order(self):
         d = self.daemon()
         c = self.conn(d)
@@ -326,6 +340,137 @@ class HttpTest(DaemonTestCase):
             self.assertEqual(k.response()[0], 200)
             time.sleep(0.15)
         self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
+    def test_slowloris_cannot_hold_every_slot(self):
+        """Sockets that dribble one header byte per second used to hold every
+        slot (the idle timer restarted on each byte) while fresh clients were
+        closed at once. Now a fresh client evicts the longest-waiting of them,
+        a keep-alive client that sent a request recently keeps its slot, and
+        the dribblers get 408 at the head deadline."""
+        n, deadline = 20, 2.5
+        d = self.daemon(max_connections=n, header_timeout_ms=int(deadline * 1000))
+        good = self.conn(d)
+        good.send(get("/healthz"))
+        self.assertEqual(good.response()[0], 200)
+        head = get("/healthz")
+        slow = []
+        t0 = time.monotonic()
+        for _ in range(n - 1):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            self.addCleanup(s.close)
+            s.sendall(head[:1])
+            slow.append(s)
+        got = {s: b"" for s in slow}
+        cut = {}  # socket -> seconds after its first byte when it was closed
+
+        def dribble_until(t_end, sent):
+            while time.monotonic() < t_end:
+                live = [s for s in slow if s not in cut]
+                if not live:
+                    return
+                for s in select.select(live, [], [], max(0, t_end - time.monotonic()))[0]:
+                    try:
+                        data = s.recv(4096)
+                    except ConnectionResetError:
+                        data = b""
+                    got[s] += data
+                    if not data:
+                        cut[s] = time.monotonic() - t0
+            for s in slow:
+                if s not in cut:
+                    try:
+                        s.sendall(head[sent:sent + 1])
+                    except OSError:
+                        pass
+
+        dribble_until(t0 + 1, 1)
+        # Every slot is taken: the fresh client still gets an answer at once.
+        t1 = time.monotonic()
+        try:
+            fresh = self.conn(d, timeout=1)
+            fresh.send(get("/healthz"))
+            status = fresh.response()[0]
+        except (OSError, EOFError) as e:
+            self.fail(f"fresh client refused while dribblers hold the slots: {e!r}")
+        self.assertEqual(status, 200)
+        self.assertLess(time.monotonic() - t1, 1.0)
+        good.send(get("/healthz"))
+        self.assertEqual(good.response()[0], 200, "a recently active client was evicted")
+        for i in range(2, 5):
+            dribble_until(t0 + i, i)
+        self.assertEqual(len(cut), n - 1, "dribblers still connected after the head deadline")
+        timed_out = [s for s in slow if got[s]]
+        self.assertGreaterEqual(len(timed_out), n - 2)  # one was evicted for the fresh client
+        for s in timed_out:
+            body = got[s].split(b"\r\n\r\n", 1)[1]
+            self.assertTrue(got[s].startswith(b"HTTP/1.1 408 "), got[s])
+            self.assertEqual(json.loads(body)["error"], "RequestTimeout")
+            self.assertGreater(cut[s], deadline - 0.2)
+        self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
+    def test_head_deadline_counts_from_first_byte_not_idle_time(self):
+        d = self.daemon(header_timeout_ms=300, idle_timeout_ms=5000)
+        c = self.conn(d)
+        c.send(get("/healthz"))
+        self.assertEqual(c.response()[0], 200)
+        time.sleep(0.6)  # idle between requests: not the head deadline's business
+        c.send(get("/healthz"))
+        self.assertEqual(c.response()[0], 200)
+        t0 = time.monotonic()
+        c.send(b"GET /healthz HTTP/1.1\r\n")
+        for b in b"Host: t\r\n":  # keeps sending, too slowly
+            time.sleep(0.05)
+            c.send(bytes([b]))
+        status, h, body = c.response()
+        doc = self.assert_error(status, h, body, 408, "RequestTimeout")
+        self.assertIn("header_timeout_ms", doc["message"])
+        self.assertEqual(h["connection"], "close")
+        self.assertGreater(time.monotonic() - t0, 0.25)
+        self.assertTrue(c.closed())
+
+    def test_slow_body_gets_408(self):
+        d = self.daemon(body_timeout_ms=800)
+        c = self.conn(d)
+        c.send(b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+        t0 = time.monotonic()
+        try:
+            for _ in range(40):  # one byte per 100 ms: 10 s for the body
+                c.send(b"x")
+                if select.select([c.sock], [], [], 0.1)[0]:
+                    break
+        except OSError:
+            pass
+        status, h, body = c.response()
+        doc = self.assert_error(status, h, body, 408, "RequestTimeout")
+        self.assertIn("body_timeout_ms", doc["message"])
+        self.assertGreater(time.monotonic() - t0, 0.7)
+        self.assertTrue(c.closed())
+        self.assertEqual(d.request("GET", "/healthz")[0], 200)
+
+    def test_client_that_stops_reading_is_closed_after_idle_timeout(self):
+        """A client that pipelines requests and never reads the answers used to
+        hold its connection forever (no timer runs while answers are queued)."""
+        d = self.daemon(idle_timeout_ms=700)
+
+        def open_connections():
+            st, _, body = d.request("GET", "/metrics")
+            self.assertEqual(st, 200)
+            return int(re.search(r"^sagad_http_connections (\d+)", body, re.M).group(1))
+
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", d.port))
+        s.settimeout(10)
+        # ~10 MB of answers: more than the socket buffers hold.
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 3000)
+        time.sleep(0.3)
+        self.assertEqual(open_connections(), 2)  # the stalled one and this request's
+        t0 = time.monotonic()
+        while open_connections() > 1 and time.monotonic() - t0 < 4:
+            time.sleep(0.2)
+        self.assertEqual(open_connections(), 1, "a client reading nothing kept its connection")
+        self.assertGreater(time.monotonic() - t0, 0.3)
 
     def test_random_traffic_and_abrupt_disconnects(self):
         """Valid, malformed and oversized requests cut at random points, with

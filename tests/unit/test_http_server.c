@@ -34,6 +34,8 @@ typedef struct fixture_s {
 } fixture_t;
 
 static fixture_t *fx;
+static int header_timeout_ms;  /* for the next start_server; 0: none */
+static int max_connections = 100;
 
 static void on_fast(http_request_t *req, void *ud)
 {
@@ -108,8 +110,9 @@ static void start_server(size_t max_body, int idle_ms)
         .port = 0,
         .max_body_bytes = max_body,
         .max_header_bytes = 4096,
-        .max_connections = 100,
+        .max_connections = max_connections,
         .idle_timeout_ms = idle_ms,
+        .header_timeout_ms = header_timeout_ms,
     };
     char err[128];
     assert_int_equal(http_server_start(&fx->loop, &cfg, &fx->srv, err, sizeof err), 0);
@@ -501,6 +504,77 @@ static void test_idle_timeout(void **state)
     stop_server();
 }
 
+/* A request head that misses its deadline while an earlier request is in
+ * flight: its 408 waits for the earlier answer, then the connection ends. */
+static void test_head_deadline_answers_after_earlier_requests(void **state)
+{
+    (void)state;
+    header_timeout_ms = 100;
+    start_server(1024, 0);
+    header_timeout_ms = 0;
+    int fd = client();
+    send_str(fd, "GET /slow/1 HTTP/1.1\r\n\r\nGET /fast HT");
+    run_until_deferred(1);
+    expect_silence(fd, 250);  /* past the deadline: the 408 is queued, not sent */
+    answer_slow(fx->deferred[0]);
+    resp_t r[2];
+    read_responses(fd, r, 2);
+    assert_int_equal(r[0].status, 200);
+    assert_string_equal(r[0].body, "slow 1");
+    assert_int_equal(r[1].status, 408);
+    assert_non_null(strstr(r[1].body, "\"error\":\"RequestTimeout\""));
+    assert_non_null(strstr(r[1].head, "Connection: close"));
+    assert_int_equal(wait_eof(fd), 1);
+    close(fd);
+    stop_server();
+}
+
+static void get_fast(int fd)
+{
+    send_str(fd, "GET /fast HTTP/1.1\r\n\r\n");
+    resp_t r[1];
+    read_responses(fd, r, 1);
+    assert_int_equal(r[0].status, 200);
+}
+
+/* At max_connections a newcomer replaces a lingering connection first, then
+ * the one waiting longest for its client; never one owed an answer or that
+ * sent a request head recently. When all are such, the newcomer is closed. */
+static void test_newcomer_takes_the_slot_of_a_waiting_connection(void **state)
+{
+    (void)state;
+    max_connections = 4;
+    start_server(1024, 10000);
+    max_connections = 100;
+    int a = client();  /* owed an answer */
+    send_str(a, "GET /slow/1 HTTP/1.1\r\n\r\n");
+    run_until_deferred(1);
+    int b = client();  /* silent since it connected */
+    expect_silence(b, 20);
+    int c = client();  /* keep-alive, answered just now */
+    get_fast(c);
+    int l = client();  /* answered and lingering before its close */
+    send_str(l, "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n");
+    resp_t r[1];
+    read_responses(l, r, 1);
+    int d = client();  /* takes the lingering one's slot */
+    get_fast(d);
+    expect_silence(b, 20);
+    int e = client();  /* takes the silent one's slot */
+    get_fast(e);
+    assert_int_equal(wait_eof(b), 1);
+    int f = client();  /* everyone is protected: closed at once */
+    assert_int_equal(wait_eof(f), 1);
+    answer_slow(fx->deferred[0]);
+    read_responses(a, r, 1);
+    assert_string_equal(r[0].body, "slow 1");
+    get_fast(c);
+    int fds[] = {a, b, c, l, d, e, f};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        close(fds[i]);
+    stop_server();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_close_finishes_in_flight_and_drops_idle),
         cmocka_unit_test(test_limits_and_errors),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_head_deadline_answers_after_earlier_requests),
+        cmocka_unit_test(test_newcomer_takes_the_slot_of_a_waiting_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
