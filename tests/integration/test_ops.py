@@ -17,7 +17,13 @@ PREFIX = "/usr/local"
 
 
 def make(*args, destdir):
-    cmd = ["make", "--no-print-directory", "-C", ROOT, f"BUILD={build_dir()}",
+    # BUILD as the developer's own make spells it (relative to the tree):
+    # an absolute one would rewrite the objects' dependency files with
+    # absolute targets, and a later plain `make` would miss header changes.
+    build = os.path.relpath(build_dir(), ROOT)
+    if build.startswith(".."):
+        build = build_dir()
+    cmd = ["make", "--no-print-directory", "-C", ROOT, f"BUILD={build}",
            f"DESTDIR={destdir}", f"PREFIX={PREFIX}"]
     if is_asan():
         cmd.append("SANITIZE=1")
