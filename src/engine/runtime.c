@@ -15,6 +15,7 @@
 #include "engine/replay.h"
 #include "store/wal.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,10 +99,11 @@ struct frame_s {
     int has_outcome;
     asl_outcome_t out;
     char *out_error, *out_cause;
-    /* queues */
-    frame_t *qnext;
+    /* the ready queue (doubly linked, so a destroyed frame leaves it) */
+    frame_t *qprev, *qnext;
     int queued;
     uint64_t ready_ns;
+    size_t post_slot;             /* 1 + its index in rt->post; 0 = not posted */
     frame_t *all_next;            /* every frame of the execution, for freeing */
 };
 
@@ -126,6 +128,7 @@ struct exec_s {
     tmr_t *timeout_tmr;
     exec_t *hnext;                /* chain by id */
     exec_t *nnext;                /* chain by (machine, name) */
+    int linked;                   /* on both hash chains */
 };
 
 struct runtime_s {
@@ -209,7 +212,7 @@ static const char SQL_FIRST_ROOT_ROW[] =
 
 static void schedule_pump(runtime_t *rt);
 static int write_exec_row(runtime_t *rt, exec_t *ex);
-static void exec_free(runtime_t *rt, exec_t *ex);
+static void exec_destroy(runtime_t *rt, exec_t *ex);
 static int recover_one(runtime_t *rt, sqlite3_stmt *row);
 
 static void count(runtime_t *rt, const exec_t *ex, const char *status)
@@ -279,6 +282,7 @@ static exec_t *find_by_name(runtime_t *rt, const char *machine, const char *name
 
 static void link_exec(runtime_t *rt, exec_t *ex)
 {
+    ex->linked = 1;
     size_t k = hash_str(ex->id) & (rt->nbuckets - 1);
     ex->hnext = rt->buckets[k];
     rt->buckets[k] = ex;
@@ -318,6 +322,9 @@ static void exec_insert(runtime_t *rt, exec_t *ex)
 
 static void exec_remove(runtime_t *rt, exec_t *ex)
 {
+    if (!ex->linked)
+        return;
+    ex->linked = 0;
     exec_t **pp = &rt->buckets[hash_str(ex->id) & (rt->nbuckets - 1)];
     for (; *pp; pp = &(*pp)->hnext) {
         if (*pp == ex) {
@@ -425,6 +432,7 @@ static void enqueue(runtime_t *rt, frame_t *fr)
         return;
     fr->queued = 1;
     fr->qnext = NULL;
+    fr->qprev = rt->ready_tail;
     fr->ready_ns = mono_ns();
     if (rt->ready_tail)
         rt->ready_tail->qnext = fr;
@@ -434,43 +442,81 @@ static void enqueue(runtime_t *rt, frame_t *fr)
     schedule_pump(rt);
 }
 
+static void ready_unlink(runtime_t *rt, frame_t *fr)
+{
+    if (!fr->queued)
+        return;
+    if (fr->qprev)
+        fr->qprev->qnext = fr->qnext;
+    else
+        rt->ready_head = fr->qnext;
+    if (fr->qnext)
+        fr->qnext->qprev = fr->qprev;
+    else
+        rt->ready_tail = fr->qprev;
+    fr->qprev = fr->qnext = NULL;
+    fr->queued = 0;
+}
+
 static frame_t *dequeue(runtime_t *rt)
 {
     frame_t *fr = rt->ready_head;
-    if (fr) {
-        rt->ready_head = fr->qnext;
-        if (!rt->ready_head)
-            rt->ready_tail = NULL;
-        fr->queued = 0;
-        fr->qnext = NULL;
-    }
+    if (fr)
+        ready_unlink(rt, fr);
     return fr;
 }
 
-static void push_ptr(void ***arr, size_t *n, size_t *cap, void *p)
+/* Room for element `n` of an array of `cap` elements of `size` bytes: the
+ * array (perhaps moved), or NULL when out of memory (the old one is kept). */
+static void *grow(void *arr, size_t n, size_t *cap, size_t size)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        void **a = realloc(*arr, c * sizeof *a);
-        if (!a)
-            return;
-        *arr = a;
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *a = realloc(arr, c * size);
+    if (a)
         *cap = c;
-    }
-    (*arr)[(*n)++] = p;
+    return a;
 }
 
-static void touch(runtime_t *rt, exec_t *ex)
+/* Puts the execution on the list after_batch settles. 0 or -1 (out of
+ * memory: not listed, not flagged). */
+static int touch(runtime_t *rt, exec_t *ex)
 {
     if (ex->touched)
-        return;
+        return 0;
+    exec_t **a = grow(rt->touched, rt->ntouched, &rt->captouched, sizeof *a);
+    if (!a)
+        return -1;
+    rt->touched = a;
+    a[rt->ntouched++] = ex;
     ex->touched = 1;
-    push_ptr((void ***)&rt->touched, &rt->ntouched, &rt->captouched, ex);
+    return 0;
 }
 
-static void post(runtime_t *rt, frame_t *fr)
+/* Asks after_batch to start what the frame waits for once its state is
+ * durable. 0 or -1 (out of memory). */
+static int post(runtime_t *rt, frame_t *fr)
 {
-    push_ptr((void ***)&rt->post, &rt->npost, &rt->cappost, fr);
+    if (fr->post_slot)
+        return 0;
+    frame_t **a = grow(rt->post, rt->npost, &rt->cappost, sizeof *a);
+    if (!a)
+        return -1;
+    rt->post = a;
+    a[rt->npost++] = fr;
+    fr->post_slot = rt->npost;
+    return 0;
+}
+
+/* Takes the frame off the post list (its slot stays, empty). */
+static void post_unlink(runtime_t *rt, frame_t *fr)
+{
+    if (!fr->post_slot)
+        return;
+    assert(fr->post_slot <= rt->npost && rt->post[fr->post_slot - 1] == fr);
+    rt->post[fr->post_slot - 1] = NULL;
+    fr->post_slot = 0;
 }
 
 /* ---- frames ------------------------------------------------------------- */
@@ -557,9 +603,15 @@ static void frame_quiesce(frame_t *fr)
     fr->dead = 1;
 }
 
-static void frame_free(frame_t *fr)
+/* Unlinks the frame from the ready queue, the post list and its timers, and
+ * frees it. */
+static void frame_destroy(runtime_t *rt, frame_t *fr)
 {
     frame_quiesce(fr);
+    ready_unlink(rt, fr);
+    post_unlink(rt, fr);
+    assert(!fr->queued && !fr->post_slot && !fr->call);
+    assert(!fr->tmr && !fr->timeout_tmr && !fr->heartbeat_tmr);
     clear_outcome(fr);
     cJSON_Delete(fr->cursor);
     cJSON_Delete(fr->child.input);
@@ -622,12 +674,16 @@ static void waiters_fire(exec_t *ex)
     }
 }
 
-static void exec_free(runtime_t *rt, exec_t *ex)
+/* Unlinks the execution from the id and name tables, destroys its frames
+ * and frees it. Whoever waits for it has been answered or moved: its
+ * replies and waiters are empty, and it is not on the touched list. */
+static void exec_destroy(runtime_t *rt, exec_t *ex)
 {
-    (void)rt;
+    assert(!ex->touched && !ex->starters && !ex->stoppers && !ex->waiters);
+    exec_remove(rt, ex);
     for (frame_t *fr = ex->frames, *n; fr; fr = n) {
         n = fr->all_next;
-        frame_free(fr);
+        frame_destroy(rt, fr);
     }
     tmr_cancel(&ex->timeout_tmr);
     free(ex->ctl_error);
@@ -1088,8 +1144,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
         fr->h = handler_lookup(fr->handler ? fr->handler : "");
         if (!fr->h || fr->h->run)
             return 1;
-        post(rt, fr);
-        return 0;
+        return post(rt, fr);
     case ASL_STEP_WAIT:
     case ASL_STEP_RETRY:
         fr->pend = PEND_TIMER;
@@ -1097,8 +1152,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
         fr->wake_ms = step->wake_at_ms;
         if (timer_row(rt, fr, 1) < 0)
             return -1;
-        post(rt, fr);
-        return 0;
+        return post(rt, fr);
     case ASL_STEP_RUN_CHILDREN: {
         fr->pend = PEND_CHILDREN;
         fr->cursor = asl_step_take_cursor(step);
@@ -1135,8 +1189,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
         fr->cursor = asl_step_take_cursor(step);
         clear_outcome(fr);
         fr->has_outcome = 1;   /* ASL_OUTCOME_NONE */
-        post(rt, fr);          /* re-queued after the commit, for fairness */
-        return 0;
+        return post(rt, fr);   /* re-queued after the commit, for fairness */
     case ASL_STEP_SUCCEEDED:
     case ASL_STEP_FAILED: {
         int ok = step->kind == ASL_STEP_SUCCEEDED;
@@ -1259,8 +1312,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         if (rc <= 0)
             break;
         if (++chain >= MAX_CHAIN) {
-            post(rt, fr);   /* bounded work per turn: continue next turn */
-            rc = 0;
+            rc = post(rt, fr);   /* bounded work per turn: continue next turn */
             break;
         }
     }
@@ -1416,13 +1468,17 @@ static void latency_observe(runtime_t *rt, uint64_t ns)
     rt->stats.step_latency_count++;
 }
 
-static void after_batch(runtime_t *rt, int committed)
+/* Starts what the posted frames wait for, now that the wait is durable (or
+ * drops the list when it is not), and empties the list. */
+static void run_posts(runtime_t *rt, int durable)
 {
-    /* Start what waits for the outside, now that the wait is durable. */
     for (size_t i = 0; i < rt->npost; i++) {
         frame_t *fr = rt->post[i];
+        if (!fr)
+            continue;   /* destroyed meanwhile */
+        fr->post_slot = 0;
         exec_t *ex = fr->ex;
-        if (!committed || ex->broken || ex->ended || fr->dead)
+        if (!durable || ex->broken || ex->ended || fr->dead)
             continue;
         if (fr->pend == PEND_TASK)
             start_async(rt, fr);
@@ -1432,6 +1488,11 @@ static void after_batch(runtime_t *rt, int committed)
             enqueue(rt, fr);
     }
     rt->npost = 0;
+}
+
+static void after_batch(runtime_t *rt, int committed)
+{
+    run_posts(rt, committed);
     size_t n = rt->ntouched;
     rt->ntouched = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1445,8 +1506,7 @@ static void after_batch(runtime_t *rt, int committed)
             replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
             waiter_t *ws = ex->waiters;
             ex->waiters = NULL;
-            exec_remove(rt, ex);
-            exec_free(rt, ex);
+            exec_destroy(rt, ex);
             /* Rebuild from what is durable. */
             if (!was_new && id) {
                 sqlite3_stmt *s = store_prepare(rt->st, SQL_ONE_RUNNING);
@@ -1486,11 +1546,12 @@ static void after_batch(runtime_t *rt, int committed)
         replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
         if (ex->ended) {
-            exec_remove(rt, ex);
             waiters_fire(ex);
-            exec_free(rt, ex);
+            exec_destroy(rt, ex);
         }
     }
+    /* Rebuilt executions' asynchronous tasks: their state is durable. */
+    run_posts(rt, 1);
     if (committed && rt->after_commit)
         rt->after_commit(rt->after_commit_ud);
 }
@@ -1510,7 +1571,10 @@ static void pump(runtime_t *rt)
         exec_t *ex = fr->ex;
         if (fr->dead || ex->ended || ex->broken)
             continue;
-        touch(rt, ex);
+        if (touch(rt, ex) < 0) {
+            enqueue(rt, fr);   /* out of memory: nothing done, next turn */
+            break;
+        }
         if (store_savepoint(rt->st) < 0) {
             ex->broken = 1;
             continue;
@@ -1736,8 +1800,8 @@ static int restore_frame(runtime_t *rt, frame_t *fr, cJSON *rec, cJSON *records)
         fr->h = handler_lookup(fr->handler ? fr->handler : "");
         if (!fr->h || fr->h->run)
             enqueue(rt, fr);
-        else
-            post(rt, fr);   /* at-least-once: the asynchronous call runs again */
+        else if (post(rt, fr) < 0)   /* at-least-once: the asynchronous call runs again */
+            return -1;
     } else if (strcmp(p, "timer") == 0) {
         fr->pend = PEND_TIMER;
         fr->wake_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "w"));
@@ -1776,7 +1840,7 @@ static int recover_one(runtime_t *rt, sqlite3_stmt *row)
     sqlite3_stmt *s = store_prepare(rt->st, SQL_FRAMES);
     if (!s || !records) {
         cJSON_Delete(records);
-        exec_free(rt, ex);
+        exec_destroy(rt, ex);
         return -1;
     }
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -1819,8 +1883,7 @@ static int recover_one(runtime_t *rt, sqlite3_stmt *row)
     cJSON_Delete(records);
     if (rc < 0) {
         log_error("execution %s: cannot restore its saved state; left RUNNING", id);
-        exec_remove(rt, ex);
-        exec_free(rt, ex);
+        exec_destroy(rt, ex);
         return -1;
     }
     arm_exec_timeout(rt, ex);
@@ -1845,12 +1908,7 @@ static int recover(runtime_t *rt)
         log_info("recovered %d running execution%s%s", n, n == 1 ? "" : "s",
                  bad ? " (some could not be restored, see above)" : "");
     /* Asynchronous tasks restored above start now. */
-    for (size_t i = 0; i < rt->npost; i++) {
-        frame_t *fr = rt->post[i];
-        if (fr->pend == PEND_TASK)
-            start_async(rt, fr);
-    }
-    rt->npost = 0;
+    run_posts(rt, 1);
     return 0;
 }
 
@@ -1933,14 +1991,12 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
             replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STOPPING, 1);
             replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STOPPING, 1);
             waiters_fire(ex);
-            exec_quiesce(ex);
-            exec_free(rt, ex);
+            exec_destroy(rt, ex);
         }
         rt->buckets[b] = NULL;
         rt->nbuckets_by_name[b] = NULL;
     }
-    rt->nexecs = 0;
-    rt->ready_head = rt->ready_tail = NULL;
+    assert(rt->nexecs == 0 && !rt->ready_head && !rt->ready_tail);
     store_wal_stop(rt->wal);
     rt->wal = NULL;
     uv_idle_stop(&rt->pump);

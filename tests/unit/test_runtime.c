@@ -17,6 +17,7 @@
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
 #include "store/db.h"
+#include "store/fault.h"
 #include "testdb.h"
 
 typedef struct fixture_s {
@@ -125,6 +126,99 @@ static const char *run_until_done(fixture_t *f, const char *id)
         usleep(1000);
     }
     return status;
+}
+
+/* Starts `v` with `input` (taken) and runs the loop until the start is
+ * answered; returns the status and fills s. */
+static runtime_status_t start_sync(fixture_t *f, const machine_ver_t *v, cJSON *input, started_t *s)
+{
+    memset(s, 0, sizeof *s);
+    runtime_start(f->rt, v, NULL, input, on_started, s);
+    cJSON_Delete(input);
+    for (int i = 0; i < 1000 && !s->calls; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s->calls, 1);
+    return s->status;
+}
+
+/* {"xs": [0, 1, ..., n-1]} */
+static cJSON *items(int n)
+{
+    cJSON *in = cJSON_CreateObject(), *xs = cJSON_AddArrayToObject(in, "xs");
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(xs, cJSON_CreateNumber(i));
+    return in;
+}
+
+/* The execution ended FAILED with the history-limit error. */
+static void assert_history_limit_failure(fixture_t *f, const char *id)
+{
+    assert_string_equal(run_until_done(f, id), "FAILED");
+    cJSON *d = runtime_describe(f->rt, id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "error")), "States.Runtime");
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(d, "cause")), "history_limit"));
+    cJSON_Delete(d);
+    assert_int_equal(runtime_stats(f->rt)->open_executions, 0);
+}
+
+#define MAP_OF_PASS(path)                                                                     \
+    "{\"Type\":\"Map\",\"ItemsPath\":\"" path "\",\"ItemProcessor\":{\"StartAt\":\"P\","       \
+    "\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}"
+
+/* A Map whose iterations cross history_limit in the second batch, while far
+ * more than one batch (256) of iterations is still on the ready queue: the
+ * execution is rebuilt and failed, its queued frames must not be touched
+ * after they are freed. */
+static void test_map_crossing_history_limit(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.history_limit = 1500;
+    const machine_ver_t *v = put(f, "map",
+        "{\"StartAt\":\"M\",\"States\":{\"M\":" MAP_OF_PASS("$.xs") "}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(2000), &s), RUNTIME_OK);
+    assert_history_limit_failure(f, s.id);
+}
+
+/* Nested Maps (50 x 50): inner iterations queue up behind outer ones. */
+static void test_nested_maps_crossing_history_limit(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.history_limit = 2000;
+    const machine_ver_t *v = put(f, "nested",
+        "{\"StartAt\":\"O\",\"States\":{\"O\":{\"Type\":\"Map\",\"ItemsPath\":\"$.xs\","
+        "\"ItemSelector\":{\"ys.$\":\"$.ys\"},\"ItemProcessor\":{\"StartAt\":\"I\","
+        "\"States\":{\"I\":" MAP_OF_PASS("$.ys") "}},\"End\":true}}}");
+    cJSON *in = items(50);
+    cJSON_AddItemToObject(in, "ys", cJSON_Duplicate(cJSON_GetObjectItem(in, "xs"), 1));
+    started_t s;
+    assert_int_equal(start_sync(f, v, in, &s), RUNTIME_OK);
+    assert_history_limit_failure(f, s.id);
+}
+
+/* A COMMIT that fails while more than 256 frames are ready: the execution is
+ * rebuilt from the database and then completes. */
+static void test_failed_commit_with_many_ready_frames(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "waitmap",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":0,\"Next\":\"M\"},"
+        "\"M\":" MAP_OF_PASS("$.xs") "}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(600), &s), RUNTIME_OK);
+    /* The Wait is committed; the Map's first batch fails to commit. */
+    uint64_t failures = runtime_stats(f->rt)->commit_failures;
+    store_fault_arm(STORE_FAULT_SYNC, 0, -1);
+    for (int i = 0; i < 5000 && runtime_stats(f->rt)->commit_failures == failures; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    store_fault_disarm();
+    assert_true(runtime_stats(f->rt)->commit_failures > failures);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    cJSON *d = runtime_describe(f->rt, s.id);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "output")), 600);
+    cJSON_Delete(d);
 }
 
 static void test_start_runs_to_success(void **state)
@@ -414,6 +508,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_by_a_new_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_only_finished, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_crossing_history_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_maps_crossing_history_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit_with_many_ready_frames, setup, teardown),
     };
+    /* Forwards only until a test arms a fault. */
+    if (store_fault_install() != 0)
+        return 1;
+    /* RUNTIME_TEST=pattern runs only the matching tests. */
+    if (getenv("RUNTIME_TEST"))
+        cmocka_set_test_filter(getenv("RUNTIME_TEST"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
