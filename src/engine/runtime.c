@@ -60,6 +60,15 @@ typedef struct reply_s {
     runtime_status_t status;
 } reply_t;
 
+/* Where an execution's row is: a start is acknowledged exactly when its row
+ * is durable, and a durable RUNNING row always has an execution in memory. */
+typedef enum {
+    ROW_NONE,          /* not written (a new execution, or rolled back) */
+    ROW_PENDING,       /* to be inserted by the current frame advance */
+    ROW_WRITTEN,       /* in the open transaction */
+    ROW_DURABLE        /* committed */
+} exec_row_t;
+
 typedef enum { PEND_NONE, PEND_TASK, PEND_TIMER, PEND_CHILDREN, PEND_CONTINUE, PEND_DONE } pend_t;
 
 struct frame_s {
@@ -119,7 +128,7 @@ struct exec_s {
     int is_new, ended, broken, touched;
     int history_full;             /* reload, then fail with the history limit */
     int had_timer;                /* a timers row may exist: delete at the end */
-    int row_pending;              /* executions row not written yet (insert_exec_row) */
+    exec_row_t row;
     int history_events;           /* its own frame's rows hold events, not replay logs */
     int control;                  /* 1 abort, 2 timeout, 3 history limit */
     char *ctl_error, *ctl_cause;
@@ -896,7 +905,7 @@ static void bind_exec_start(sqlite3_stmt *s, exec_t *ex)
 static int end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *output,
                    const char *error, const char *cause, const char *final_state)
 {
-    int insert = ex->row_pending;
+    int insert = ex->row == ROW_PENDING;
     sqlite3_stmt *s = store_prepare(rt->st, insert ? SQL_INSERT_ENDED : SQL_END_EXEC);
     if (!s)
         return -1;
@@ -917,7 +926,7 @@ static int end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *o
     bind_text_or_null(s, col + 4, final_state);
     int rc = store_exec_stmt(s);
     if (rc == 0 && insert)
-        ex->row_pending = 0;
+        ex->row = ROW_WRITTEN;
     if (rc == 0 && ex->had_timer && (s = store_prepare(rt->st, SQL_DEL_TIMERS))) {
         sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
         rc = store_exec_stmt(s);
@@ -933,14 +942,15 @@ static int end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *o
 static int insert_exec_row(runtime_t *rt, exec_t *ex)
 {
     (void)rt;
-    ex->row_pending = 1;
+    assert(ex->row == ROW_NONE);
+    ex->row = ROW_PENDING;
     return 0;
 }
 
 /* Writes a pending executions row as RUNNING. */
 static int write_exec_row(runtime_t *rt, exec_t *ex)
 {
-    if (!ex->row_pending)
+    if (ex->row != ROW_PENDING)
         return 0;
     sqlite3_stmt *s = store_prepare(rt->st, SQL_INSERT_EXEC);
     if (!s)
@@ -948,7 +958,7 @@ static int write_exec_row(runtime_t *rt, exec_t *ex)
     bind_exec_start(s, ex);
     if (store_exec_stmt(s) < 0)
         return -1;
-    ex->row_pending = 0;
+    ex->row = ROW_WRITTEN;
     return 0;
 }
 
@@ -1355,6 +1365,13 @@ static void set_history_full(runtime_t *rt, exec_t *ex)
     ex->ctl_cause = strdup(cause);
 }
 
+/* Ends an execution whose next advance would overflow its history. */
+static int end_history_full(runtime_t *rt, exec_t *ex)
+{
+    set_history_full(rt, ex);
+    return exec_end_control(rt, ex);
+}
+
 /* A new execution whose very first advance would overflow its history: it is
  * recorded as started and failed, nothing else. */
 static int fail_new_execution(runtime_t *rt, exec_t *ex)
@@ -1498,17 +1515,25 @@ static void after_batch(runtime_t *rt, int committed)
     for (size_t i = 0; i < n; i++) {
         exec_t *ex = rt->touched[i];
         ex->touched = 0;
+        if (ex->row == ROW_WRITTEN)
+            ex->row = committed ? ROW_DURABLE : ROW_NONE;
         if (!committed || ex->broken) {
             char *id = strdup(ex->id);
-            int was_new = ex->is_new;
+            int durable = ex->row == ROW_DURABLE;
             int history_full = ex->history_full;
-            replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, 1);
+            /* A start whose row committed happened, even if a later step of
+             * the batch broke: the rebuilt execution carries on. */
+            if (durable && ex->is_new) {
+                rt->stats.started++;
+                count(rt, ex, "RUNNING");
+            }
+            replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, !durable);
             replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
             waiter_t *ws = ex->waiters;
             ex->waiters = NULL;
             exec_destroy(rt, ex);
             /* Rebuild from what is durable. */
-            if (!was_new && id) {
+            if (durable && id) {
                 sqlite3_stmt *s = store_prepare(rt->st, SQL_ONE_RUNNING);
                 if (s) {
                     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -1580,18 +1605,29 @@ static void pump(runtime_t *rt)
             continue;
         }
         int rc = 0;
-        if (ex->is_new && !fr->started && !fr->parent)
+        exec_row_t row = ex->row;
+        if (row == ROW_NONE && !fr->parent)
             rc = insert_exec_row(rt, ex);
         if (rc == 0)
             rc = ex->control ? exec_end_control(rt, ex) : frame_advance(rt, fr);
         if (rc == ADVANCE_HISTORY_FULL) {
             store_rollback_to(rt->st);
-            if (ex->is_new) {
-                if (store_savepoint(rt->st) < 0 || fail_new_execution(rt, ex) < 0) {
-                    store_rollback_to(rt->st);
-                    ex->broken = 1;
-                } else {
+            ex->row = row;
+            if (row != ROW_DURABLE) {
+                /* Not committed yet, so nothing to rebuild from: ended here,
+                 * as started (row written) and failed, in one savepoint. */
+                int ok = store_savepoint(rt->st) == 0;
+                if (ok && row == ROW_NONE)
+                    ok = fail_new_execution(rt, ex) == 0;
+                else if (ok)
+                    ok = end_history_full(rt, ex) == 0;
+                if (ok) {
                     store_release(rt->st);
+                } else {
+                    store_rollback_to(rt->st);
+                    ex->row = row;
+                    ex->broken = 1;
+                    ex->history_full = 1;
                 }
             } else {
                 /* Memory ran ahead of the rolled-back advance: rebuild from
@@ -1603,6 +1639,7 @@ static void pump(runtime_t *rt)
             log_error("execution %s: step failed (%s); rolled back, reloading from the database",
                       ex->id, sqlite3_errmsg(store_db(rt->st)));
             store_rollback_to(rt->st);
+            ex->row = row;
             ex->broken = 1;
         } else {
             store_release(rt->st);
@@ -1835,6 +1872,7 @@ static int recover_one(runtime_t *rt, sqlite3_stmt *row)
                           input ? input : cJSON_CreateObject(), sqlite3_column_int64(row, 5));
     if (!ex)
         return -1;
+    ex->row = ROW_DURABLE;
     /* Latest record per frame. */
     cJSON *records = cJSON_CreateObject();
     sqlite3_stmt *s = store_prepare(rt->st, SQL_FRAMES);

@@ -288,6 +288,23 @@ class Limits(DaemonTestCase):
         self.assertLessEqual(len(h["events"]), 50)
         self.assertEqual(h["events"][-1]["type"], "ExecutionFailed")
 
+    def test_history_limit_inside_the_first_batch(self):
+        # The Map's iterations cross the limit in the same transaction as the
+        # start: the start is acknowledged and the execution ends FAILED.
+        d = self.daemon(history_limit=300)
+        fan = {"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.xs", "End": True,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+        d.request("PUT", "/state-machines/fan", fan)
+        st, _, body = d.request("POST", "/state-machines/fan/executions",
+                                {"input": {"xs": list(range(100))}})
+        self.assertEqual(st, 202, body)
+        desc = d.wait_ended(body["executionId"])
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "States.Runtime"), desc)
+        self.assertIn("history_limit", desc["cause"])
+        _, _, running = d.request("GET", "/executions?status=RUNNING")
+        self.assertEqual(running["executions"], [])
+
 
 class Restart(DaemonTestCase):
     def test_definitions_survive_restart(self):

@@ -196,6 +196,24 @@ static void test_nested_maps_crossing_history_limit(void **state)
     assert_history_limit_failure(f, s.id);
 }
 
+/* The history limit is crossed inside the first batch of a new execution,
+ * after its row was written by an earlier step of that batch: the start is
+ * acknowledged (it is durable) and the execution ends FAILED, nothing is
+ * left RUNNING. */
+static void test_history_limit_in_first_batch(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.history_limit = 300;
+    const machine_ver_t *v = put(f, "map",
+        "{\"StartAt\":\"M\",\"States\":{\"M\":" MAP_OF_PASS("$.xs") "}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(100), &s), RUNTIME_OK);
+    assert_history_limit_failure(f, s.id);
+    cJSON *running = runtime_list(f->rt, "RUNNING", NULL, 10, NULL, &(const char *){NULL});
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(running, "executions")), 0);
+    cJSON_Delete(running);
+}
+
 /* A COMMIT that fails while more than 256 frames are ready: the execution is
  * rebuilt from the database and then completes. */
 static void test_failed_commit_with_many_ready_frames(void **state)
@@ -511,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_crossing_history_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_maps_crossing_history_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_with_many_ready_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_limit_in_first_batch, setup, teardown),
     };
     /* Forwards only until a test arms a fault. */
     if (store_fault_install() != 0)
