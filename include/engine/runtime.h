@@ -47,6 +47,7 @@ typedef struct runtime_stats_s {
     uint64_t commits;
     uint64_t commit_failures;
     uint64_t open_executions;      /* RUNNING in memory */
+    uint64_t frames_created;       /* executions and their Parallel branches / Map iterations */
     /* Step latency: time from a frame becoming ready to its commit. */
     uint64_t step_latency_buckets[12];   /* <= 0.5,1,2,5,10,25,50,100,250,500,1000,+Inf ms */
     double step_latency_sum_ms;

@@ -24,7 +24,14 @@
 
 #define MAX_BATCH 256     /* frame advances per transaction (per loop turn) */
 #define MAX_CHAIN 64      /* engine steps per frame advance */
-#define ADVANCE_HISTORY_FULL (-2)
+/* frame_advance: the execution must end with ex->control set (history
+ * limit, engine refusal); the advance itself is not committed. */
+#define ADVANCE_END_EXEC (-2)
+/* The fewest events a child frame records (a Map iteration: started and
+ * ended; a Parallel branch: its first state), for refusing early a fan-out
+ * that cannot fit the history limit. */
+#define MIN_EVENTS_ITERATION 2
+#define MIN_EVENTS_BRANCH 1
 
 const double runtime_latency_bounds_ms[11] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
 
@@ -59,6 +66,13 @@ typedef struct reply_s {
     void *ud;
     runtime_status_t status;
 } reply_t;
+
+typedef enum {
+    CTL_NONE,
+    CTL_ABORT,         /* runtime_stop */
+    CTL_TIMEOUT,       /* the machine's TimeoutSeconds */
+    CTL_FAIL           /* history limit, unrecoverable state, engine refusal */
+} exec_control_t;
 
 /* Where an execution's row is: a start is acknowledged exactly when its row
  * is durable, and a durable RUNNING row always has an execution in memory. */
@@ -113,6 +127,7 @@ struct frame_s {
     int queued;
     uint64_t ready_ns;
     size_t post_slot;             /* 1 + its index in rt->post; 0 = not posted */
+    int reserved;                 /* its share of ex->reserved until it starts */
     frame_t *all_next;            /* every frame of the execution, for freeing */
 };
 
@@ -126,11 +141,12 @@ struct exec_s {
     frame_t *frames;              /* all frames */
     int64_t next_event;
     int is_new, ended, broken, touched;
-    int history_full;             /* reload, then fail with the history limit */
+    int carry_control;            /* broken: rebuild, then end with `control` */
+    int64_t reserved;             /* fewest events its unstarted children will add */
     int had_timer;                /* a timers row may exist: delete at the end */
     exec_row_t row;
     int history_events;           /* its own frame's rows hold events, not replay logs */
-    int control;                  /* 1 abort, 2 timeout, 3 history limit */
+    exec_control_t control;       /* ending it from outside the engine */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
     waiter_t *waiters;
@@ -170,6 +186,11 @@ struct runtime_s {
     frame_t **post;
     size_t npost, cappost;
 
+    /* Recovery runs a chunk per loop turn until every RUNNING row is back. */
+    int recovering;
+    int64_t recover_seq;          /* rows up to this seq are done */
+    int recovered, unrecoverable;
+
     int closing;
     int handles_open;
     void (*on_closed)(void *ud);
@@ -194,9 +215,13 @@ static const char SQL_DEL_TIMER[] = "DELETE FROM timers WHERE execution_id = ? A
 static const char SQL_DEL_TIMERS[] = "DELETE FROM timers WHERE execution_id = ?";
 static const char SQL_BY_NAME[] =
     "SELECT id, input FROM executions WHERE machine = ? AND name = ?";
-static const char SQL_RUNNING[] =
-    "SELECT id, machine, machine_version, name, input, start_ms FROM executions "
-    "WHERE status = 'RUNNING'";
+static const char SQL_RUNNING_AFTER[] =
+    "SELECT id, seq FROM executions WHERE status = 'RUNNING' AND seq > ? ORDER BY seq LIMIT ?";
+static const char SQL_LAST_EVENT[] =
+    "SELECT coalesce(max(last_id), 0) FROM history WHERE execution_id = ?";
+static const char SQL_FAIL_STORED[] =
+    "UPDATE executions SET status = 'FAILED', error = ?, cause = ?, stop_ms = ? "
+    "WHERE id = ? AND status = 'RUNNING'";
 static const char SQL_ONE_RUNNING[] =
     "SELECT id, machine, machine_version, name, input, start_ms FROM executions "
     "WHERE id = ? AND status = 'RUNNING'";
@@ -222,7 +247,8 @@ static const char SQL_FIRST_ROOT_ROW[] =
 static void schedule_pump(runtime_t *rt);
 static int write_exec_row(runtime_t *rt, exec_t *ex);
 static void exec_destroy(runtime_t *rt, exec_t *ex);
-static int recover_one(runtime_t *rt, sqlite3_stmt *row);
+static exec_t *recover_id(runtime_t *rt, const char *id);
+static void recover_chunk(runtime_t *rt);
 
 static void count(runtime_t *rt, const exec_t *ex, const char *status)
 {
@@ -530,8 +556,8 @@ static void post_unlink(runtime_t *rt, frame_t *fr)
 
 /* ---- frames ------------------------------------------------------------- */
 
-static frame_t *frame_new(exec_t *ex, frame_t *parent, size_t index, const char *id,
-                          const asl_machine_t *m)
+static frame_t *frame_new(runtime_t *rt, exec_t *ex, frame_t *parent, size_t index,
+                          const char *id, const asl_machine_t *m)
 {
     frame_t *fr = calloc(1, sizeof *fr);
     if (!fr)
@@ -547,6 +573,7 @@ static frame_t *frame_new(exec_t *ex, frame_t *parent, size_t index, const char 
     fr->m = m;
     fr->all_next = ex->frames;
     ex->frames = fr;
+    rt->stats.frames_created++;
     return fr;
 }
 
@@ -604,9 +631,18 @@ static void clear_task(frame_t *fr, int cancel)
     fr->h = NULL;
 }
 
+/* The frame has started (or will never start): its reservation is over. */
+static void unreserve(frame_t *fr)
+{
+    fr->ex->reserved -= fr->reserved;
+    fr->reserved = 0;
+    assert(fr->ex->reserved >= 0);
+}
+
 /* Drops whatever the frame waits for (timers, asynchronous calls). */
 static void frame_quiesce(frame_t *fr)
 {
+    unreserve(fr);
     clear_task(fr, 1);
     tmr_cancel(&fr->tmr);
     fr->dead = 1;
@@ -633,7 +669,7 @@ static void frame_destroy(runtime_t *rt, frame_t *fr)
 
 /* ---- executions ---------------------------------------------------------- */
 
-static exec_t *exec_new(const machine_ver_t *mv, const char *id, const char *name,
+static exec_t *exec_new(runtime_t *rt, const machine_ver_t *mv, const char *id, const char *name,
                         cJSON *input_taken, int64_t start_ms)
 {
     exec_t *ex = calloc(1, sizeof *ex);
@@ -647,7 +683,7 @@ static exec_t *exec_new(const machine_ver_t *mv, const char *id, const char *nam
     ex->input = input_taken;
     ex->start_ms = start_ms;
     ex->next_event = 1;
-    if (!ex->id || !ex->name || !(ex->root = frame_new(ex, NULL, 0, "", mv->machine))) {
+    if (!ex->id || !ex->name || !(ex->root = frame_new(rt, ex, NULL, 0, "", mv->machine))) {
         free(ex->id);
         free(ex->name);
         cJSON_Delete(ex->input);
@@ -970,6 +1006,26 @@ static void exec_quiesce(exec_t *ex)
     tmr_cancel(&ex->timeout_tmr);
 }
 
+/* Asks for the execution to end from outside the engine; the first request
+ * wins. The strings are borrowed (copied). */
+static void set_control(exec_t *ex, exec_control_t kind, const char *error, const char *cause)
+{
+    if (ex->control != CTL_NONE)
+        return;
+    ex->control = kind;
+    ex->ctl_error = xstrdup(error);
+    ex->ctl_cause = xstrdup(cause);
+}
+
+static void set_history_full(runtime_t *rt, exec_t *ex)
+{
+    char cause[128];
+    snprintf(cause, sizeof cause,
+             "the execution history would exceed its limit of %d events (history_limit)",
+             rt->cfg->history_limit);
+    set_control(ex, CTL_FAIL, ASL_E_RUNTIME, cause);
+}
+
 static cJSON *control_event(const char *type, const char *error, const char *cause)
 {
     cJSON *ev = cJSON_CreateObject();
@@ -986,9 +1042,10 @@ static cJSON *control_event(const char *type, const char *error, const char *cau
 static int exec_end_control(runtime_t *rt, exec_t *ex)
 {
     const char *status, *type, *error = ex->ctl_error, *cause = ex->ctl_cause;
+    assert(ex->control != CTL_NONE);
     switch (ex->control) {
-    case 1: status = "ABORTED"; type = "ExecutionAborted"; break;
-    case 2: status = "TIMED_OUT"; type = "ExecutionTimedOut"; break;
+    case CTL_ABORT: status = "ABORTED"; type = "ExecutionAborted"; break;
+    case CTL_TIMEOUT: status = "TIMED_OUT"; type = "ExecutionTimedOut"; break;
     default: status = "FAILED"; type = "ExecutionFailed"; break;
     }
     cJSON *events = cJSON_CreateArray();
@@ -1005,9 +1062,9 @@ static int exec_end_control(runtime_t *rt, exec_t *ex)
         return -1;
     exec_quiesce(ex);
     ex->ended = 1;
-    if (ex->control == 1)
+    if (ex->control == CTL_ABORT)
         rt->stats.aborted++;
-    else if (ex->control == 2)
+    else if (ex->control == CTL_TIMEOUT)
         rt->stats.timed_out++;
     else
         rt->stats.failed++;
@@ -1068,7 +1125,7 @@ static void child_ended(runtime_t *rt, frame_t *k)
     kids_result(rt, p);
 }
 
-static frame_t *make_kid(frame_t *p, size_t i, asl_child_kind_t kind, const char *parent_state,
+static frame_t *make_kid(runtime_t *rt, frame_t *p, size_t i, asl_child_kind_t kind, const char *parent_state,
                          size_t index, cJSON *input_taken)
 {
     char id[512];
@@ -1080,11 +1137,13 @@ static frame_t *make_kid(frame_t *p, size_t i, asl_child_kind_t kind, const char
         cJSON_Delete(input_taken);
         return NULL;
     }
-    frame_t *k = frame_new(p->ex, p, i, id, m);
+    frame_t *k = frame_new(rt, p->ex, p, i, id, m);
     if (!k) {
         cJSON_Delete(input_taken);
         return NULL;
     }
+    k->reserved = kind == ASL_CHILD_ITERATION ? MIN_EVENTS_ITERATION : MIN_EVENTS_BRANCH;
+    p->ex->reserved += k->reserved;
     k->child.kind = kind;
     k->child.machine = m;
     k->child.parent_state = asl_machine_state_name(p->m, (size_t)si);
@@ -1133,9 +1192,10 @@ static void run_sync(runtime_t *rt, frame_t *fr)
     asl_error_clear(&err);
 }
 
-/* Applies one engine step to the frame. Returns 1 to keep going (a synchronous
- * task is pending), 0 to stop, -1 on error. */
-static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
+/* Applies one engine step to the frame; `used` events are recorded or in
+ * this advance. Returns 1 to keep going (a synchronous task is pending), 0
+ * to stop, ADVANCE_END_EXEC or -1 on error. */
+static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used)
 {
     exec_t *ex = fr->ex;
     switch (step->kind) {
@@ -1164,6 +1224,16 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
             return -1;
         return post(rt, fr);
     case ASL_STEP_RUN_CHILDREN: {
+        /* Refused before building anything when even the fewest events of
+         * these and the already started children cannot fit. */
+        int64_t need = used + ex->reserved + 1;
+        for (size_t i = 0; i < step->n_children; i++)
+            need += step->children[i].kind == ASL_CHILD_ITERATION ? MIN_EVENTS_ITERATION
+                                                                  : MIN_EVENTS_BRANCH;
+        if (need > rt->cfg->history_limit) {
+            set_history_full(rt, ex);
+            return ADVANCE_END_EXEC;
+        }
         fr->pend = PEND_CHILDREN;
         fr->cursor = asl_step_take_cursor(step);
         fr->kids_base = ex->next_event;
@@ -1177,7 +1247,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step)
             return -1;
         for (size_t i = 0; i < step->n_children; i++) {
             asl_child_t *c = &step->children[i];
-            frame_t *k = make_kid(fr, i, c->kind, c->parent_state, c->index, c->input);
+            frame_t *k = make_kid(rt, fr, i, c->kind, c->parent_state, c->index, c->input);
             c->input = NULL;
             if (!k)
                 return -1;
@@ -1292,6 +1362,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         memset(&step, 0, sizeof step);
         if (!fr->started) {
             fr->started = 1;
+            unreserve(fr);
             rc = fr->parent ? asl_exec_start_child(&fr->child, &info, &env, &step)
                             : asl_exec_start(fr->m, ex->input, &info, &env, &step);
         } else {
@@ -1299,9 +1370,15 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
             fr->cursor = NULL;
             asl_error_t err = {0};
             rc = asl_exec_resume(fr->m, cur, &fr->out, &info, &env, &step, &err);
-            if (rc < 0)
-                log_error("execution %s: engine refused to resume frame '%s': %s", ex->id,
-                          fr->id, err.cause ? err.cause : "?");
+            if (rc < 0) {
+                /* Retrying cannot help: the execution fails, the rest runs on. */
+                char cause[512];
+                snprintf(cause, sizeof cause, "the engine cannot resume frame '%s': %s",
+                         fr->id, err.cause ? err.cause : "unreadable saved state");
+                log_error("execution %s: %s", ex->id, cause);
+                set_control(ex, CTL_FAIL, ASL_E_RUNTIME, cause);
+                rc = ADVANCE_END_EXEC;
+            }
             asl_error_clear(&err);
             fr->out.result = NULL;
             fr->out.children = NULL;
@@ -1317,7 +1394,7 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
         cJSON *ev;
         while (events && step.events && (ev = cJSON_DetachItemFromArray(step.events, 0)))
             cJSON_AddItemToArray(events, ev);
-        rc = apply_step(rt, fr, &step);
+        rc = apply_step(rt, fr, &step, first - 1 + n);
         asl_step_clear(&step);
         if (rc <= 0)
             break;
@@ -1328,12 +1405,14 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
     }
     /* The history cap is exact: an advance that would pass it (leaving room
      * for the final ExecutionFailed) is not committed at all. */
-    if (rc == 0 && first - 1 + n + 1 > rt->cfg->history_limit)
-        rc = ADVANCE_HISTORY_FULL;
-    if (rc < 0 || rc == ADVANCE_HISTORY_FULL) {
+    if (rc == 0 && first - 1 + n + 1 > rt->cfg->history_limit) {
+        set_history_full(rt, ex);
+        rc = ADVANCE_END_EXEC;
+    }
+    if (rc < 0) {
         cJSON_Delete(events);
         replay_log_discard(&lg);
-        return rc == ADVANCE_HISTORY_FULL ? rc : -1;
+        return rc == ADVANCE_END_EXEC ? rc : -1;
     }
     ex->next_event += n;
     int with_state = !(fr->pend == PEND_DONE && !fr->parent);
@@ -1352,32 +1431,13 @@ static int frame_advance(runtime_t *rt, frame_t *fr)
     return 0;
 }
 
-static void set_history_full(runtime_t *rt, exec_t *ex)
-{
-    char cause[128];
-    snprintf(cause, sizeof cause,
-             "the execution history would exceed its limit of %d events (history_limit)",
-             rt->cfg->history_limit);
-    ex->control = 3;
-    free(ex->ctl_error);
-    free(ex->ctl_cause);
-    ex->ctl_error = strdup(ASL_E_RUNTIME);
-    ex->ctl_cause = strdup(cause);
-}
 
-/* Ends an execution whose next advance would overflow its history. */
-static int end_history_full(runtime_t *rt, exec_t *ex)
-{
-    set_history_full(rt, ex);
-    return exec_end_control(rt, ex);
-}
-
-/* A new execution whose very first advance would overflow its history: it is
- * recorded as started and failed, nothing else. */
+/* A new execution that must end (ex->control) in its very first advance,
+ * which is not committed: it is recorded as started and ended, nothing
+ * else. */
 static int fail_new_execution(runtime_t *rt, exec_t *ex)
 {
     exec_quiesce(ex);
-    set_history_full(rt, ex);
     cJSON *events = cJSON_CreateArray();
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", "ExecutionStarted");
@@ -1507,6 +1567,50 @@ static void run_posts(runtime_t *rt, int durable)
     rt->npost = 0;
 }
 
+/* Replaces a broken execution (or one whose batch did not commit) by what
+ * is durable: answers its starters and stoppers, destroys it, recovers its
+ * row if that committed and moves its waiters over. */
+static void rebuild(runtime_t *rt, exec_t *ex, int committed)
+{
+    char *id = strdup(ex->id);
+    int durable = ex->row == ROW_DURABLE;
+    /* A start whose row committed happened, even if a later step of the
+     * batch broke: the rebuilt execution carries on. */
+    if (durable && ex->is_new) {
+        rt->stats.started++;
+        count(rt, ex, "RUNNING");
+    }
+    replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, !durable);
+    replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
+    exec_control_t ctl = committed && ex->carry_control ? ex->control : CTL_NONE;
+    char *ctl_error = ex->ctl_error, *ctl_cause = ex->ctl_cause;
+    ex->ctl_error = ex->ctl_cause = NULL;
+    waiter_t *ws = ex->waiters;
+    ex->waiters = NULL;
+    exec_destroy(rt, ex);
+    exec_t *again = durable && id ? recover_id(rt, id) : NULL;
+    if (again && ctl != CTL_NONE) {
+        set_control(again, ctl, ctl_error, ctl_cause);
+        enqueue(rt, again->root);
+    }
+    free(ctl_error);
+    free(ctl_cause);
+    while (ws) {
+        waiter_t *nw = ws->next;
+        if (again) {
+            ws->ex = again;
+            ws->next = again->waiters;
+            again->waiters = ws;
+        } else {
+            tmr_cancel(&ws->tmr);
+            ws->cb(ws->ud);
+            free(ws);
+        }
+        ws = nw;
+    }
+    free(id);
+}
+
 static void after_batch(runtime_t *rt, int committed)
 {
     run_posts(rt, committed);
@@ -1518,49 +1622,7 @@ static void after_batch(runtime_t *rt, int committed)
         if (ex->row == ROW_WRITTEN)
             ex->row = committed ? ROW_DURABLE : ROW_NONE;
         if (!committed || ex->broken) {
-            char *id = strdup(ex->id);
-            int durable = ex->row == ROW_DURABLE;
-            int history_full = ex->history_full;
-            /* A start whose row committed happened, even if a later step of
-             * the batch broke: the rebuilt execution carries on. */
-            if (durable && ex->is_new) {
-                rt->stats.started++;
-                count(rt, ex, "RUNNING");
-            }
-            replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, !durable);
-            replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
-            waiter_t *ws = ex->waiters;
-            ex->waiters = NULL;
-            exec_destroy(rt, ex);
-            /* Rebuild from what is durable. */
-            if (durable && id) {
-                sqlite3_stmt *s = store_prepare(rt->st, SQL_ONE_RUNNING);
-                if (s) {
-                    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-                    if (sqlite3_step(s) == SQLITE_ROW)
-                        recover_one(rt, s);
-                    sqlite3_reset(s);
-                }
-            }
-            exec_t *again = id ? exec_find(rt, id) : NULL;
-            if (again && history_full && committed) {
-                set_history_full(rt, again);
-                enqueue(rt, again->root);
-            }
-            while (ws) {
-                waiter_t *nw = ws->next;
-                if (again) {
-                    ws->ex = again;
-                    ws->next = again->waiters;
-                    again->waiters = ws;
-                } else {
-                    tmr_cancel(&ws->tmr);
-                    ws->cb(ws->ud);
-                    free(ws);
-                }
-                ws = nw;
-            }
-            free(id);
+            rebuild(rt, ex, committed);
             continue;
         }
         if (ex->is_new) {
@@ -1610,30 +1672,31 @@ static void pump(runtime_t *rt)
             rc = insert_exec_row(rt, ex);
         if (rc == 0)
             rc = ex->control ? exec_end_control(rt, ex) : frame_advance(rt, fr);
-        if (rc == ADVANCE_HISTORY_FULL) {
+        if (rc == ADVANCE_END_EXEC) {
+            assert(ex->control != CTL_NONE);
             store_rollback_to(rt->st);
             ex->row = row;
             if (row != ROW_DURABLE) {
                 /* Not committed yet, so nothing to rebuild from: ended here,
-                 * as started (row written) and failed, in one savepoint. */
+                 * as started (row written) and ended, in one savepoint. */
                 int ok = store_savepoint(rt->st) == 0;
                 if (ok && row == ROW_NONE)
                     ok = fail_new_execution(rt, ex) == 0;
                 else if (ok)
-                    ok = end_history_full(rt, ex) == 0;
+                    ok = exec_end_control(rt, ex) == 0;
                 if (ok) {
                     store_release(rt->st);
                 } else {
                     store_rollback_to(rt->st);
                     ex->row = row;
                     ex->broken = 1;
-                    ex->history_full = 1;
+                    ex->carry_control = 1;
                 }
             } else {
                 /* Memory ran ahead of the rolled-back advance: rebuild from
                  * the database after the commit, then end it. */
                 ex->broken = 1;
-                ex->history_full = 1;
+                ex->carry_control = 1;
             }
         } else if (rc < 0) {
             log_error("execution %s: step failed (%s); rolled back, reloading from the database",
@@ -1667,8 +1730,10 @@ static void pump(runtime_t *rt)
 static void on_pump(uv_idle_t *h)
 {
     runtime_t *rt = h->data;
+    if (rt->recovering)
+        recover_chunk(rt);
     pump(rt);
-    if (!rt->ready_head) {
+    if (!rt->ready_head && !rt->recovering) {
         uv_idle_stop(&rt->pump);
         rt->pump_on = 0;
     }
@@ -1718,11 +1783,8 @@ static void fire(runtime_t *rt, tmr_t *t)
     case TMR_EXEC_TIMEOUT: {
         exec_t *ex = t->target;
         ex->timeout_tmr = NULL;
-        if (!ex->control) {
-            ex->control = 2;
-            ex->ctl_error = strdup(ASL_E_TIMEOUT);
-            ex->ctl_cause = strdup("the execution did not finish within the state machine's TimeoutSeconds");
-        }
+        set_control(ex, CTL_TIMEOUT, ASL_E_TIMEOUT,
+                    "the execution did not finish within the state machine's TimeoutSeconds");
         enqueue(rt, ex->root);
         break;
     }
@@ -1758,36 +1820,87 @@ static void on_wheel(uv_timer_t *h)
 
 /* ---- recovery --------------------------------------------------------------- */
 
-/* Restores one frame from its last record; returns 0 or -1. */
-static int restore_frame(runtime_t *rt, frame_t *fr, cJSON *rec, cJSON *records);
+/* Executions recovered per loop turn after the first: restarting on a large
+ * database leaves the loop free for requests meanwhile. */
+#define RECOVER_CHUNK 16
 
-static int restore_kids(runtime_t *rt, frame_t *fr, cJSON *rec, cJSON *records)
+/* Why an execution cannot be restored, for its ExecutionFailed cause. */
+typedef struct restore_s {
+    cJSON *records;               /* latest saved state per frame id */
+    char why[256];
+} restore_t;
+
+static int restore_refuse(restore_t *r, const char *fmt, const char *frame)
 {
-    fr->kids_base = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "b"));
-    fr->max_conc = (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "mc"));
-    fr->tolerated = (size_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "tol"));
-    cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "ch");
+    snprintf(r->why, sizeof r->why, fmt, frame);
+    return -1;
+}
+
+/* A number field of a saved state within [lo, hi]; 0 or -1. */
+static int rec_num(const cJSON *rec, const char *key, double lo, double hi, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
+        return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static const char *rec_str(const cJSON *rec, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, key));
+}
+
+/* Restores one frame from its last record; returns 0 or -1 (r->why set). */
+static int restore_frame(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t *r);
+
+static int restore_kid(runtime_t *rt, frame_t *fr, size_t i, const cJSON *c, restore_t *r)
+{
+    double kind, index;
+    const char *ps = rec_str(c, "s");
+    if (rec_num(c, "k", ASL_CHILD_BRANCH, ASL_CHILD_ITERATION, &kind) < 0 ||
+        rec_num(c, "x", 0, (double)SIZE_MAX, &index) < 0 || !ps)
+        return restore_refuse(r, "the saved children of frame '%s' are unreadable", fr->id);
+    frame_t *k = make_kid(rt, fr, i, (asl_child_kind_t)kind, ps, (size_t)index,
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "i"), 1));
+    if (!k)
+        return restore_refuse(r, "the saved children of frame '%s' do not match the state "
+                                 "machine", fr->id);
+    fr->kids[fr->n_kids++] = k;
+    const cJSON *krec = cJSON_GetObjectItemCaseSensitive(r->records, k->id);
+    if (krec && restore_frame(rt, k, krec, r) < 0)
+        return -1;
+    if (k->pend == PEND_DONE && cJSON_GetObjectItemCaseSensitive(k->done, "error"))
+        fr->failures++;
+    return 0;
+}
+
+static int restore_kids(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t *r)
+{
+    double base, mc, tol;
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "ch");
+    if (rec_num(rec, "b", 0, 9e15, &base) < 0 || rec_num(rec, "mc", 0, UINT32_MAX, &mc) < 0 ||
+        rec_num(rec, "tol", 0, 9e15, &tol) < 0 || !cJSON_IsArray(ch))
+        return restore_refuse(r, "the saved children of frame '%s' are unreadable", fr->id);
+    fr->kids_base = (int64_t)base;
+    fr->max_conc = (uint32_t)mc;
+    fr->tolerated = (size_t)tol;
     size_t n = (size_t)cJSON_GetArraySize(ch);
+    /* Refused before building them, as when they were started. */
+    if ((int64_t)n * MIN_EVENTS_BRANCH + 1 > rt->cfg->history_limit) {
+        snprintf(r->why, sizeof r->why,
+                 "the execution history would exceed its limit of %d events (history_limit)",
+                 rt->cfg->history_limit);
+        return -1;
+    }
     fr->kids = calloc(n ? n : 1, sizeof *fr->kids);
     if (!fr->kids)
-        return -1;
+        return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
     size_t i = 0;
-    cJSON *c;
+    const cJSON *c;
     cJSON_ArrayForEach(c, ch) {
-        const char *ps = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "s"));
-        frame_t *k = make_kid(fr, i, (asl_child_kind_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "k")),
-                              ps ? ps : "",
-                              (size_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "x")),
-                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "i"), 1));
-        if (!k)
+        if (restore_kid(rt, fr, i++, c, r) < 0)
             return -1;
-        fr->kids[fr->n_kids++] = k;
-        cJSON *krec = cJSON_GetObjectItemCaseSensitive(records, k->id);
-        if (krec && restore_frame(rt, k, krec, records) < 0)
-            return -1;
-        if (k->pend == PEND_DONE && cJSON_GetObjectItemCaseSensitive(k->done, "error"))
-            fr->failures++;
-        i++;
     }
     /* Children that had started resume in place; the others launch in order. */
     size_t ended = 0;
@@ -1810,144 +1923,291 @@ static int restore_kids(runtime_t *rt, frame_t *fr, cJSON *rec, cJSON *records)
     return 0;
 }
 
-static int restore_frame(runtime_t *rt, frame_t *fr, cJSON *rec, cJSON *records)
+static int restore_task(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t *r)
 {
-    cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "d");
+    double attempt, to, hb = 0;
+    fr->pend = PEND_TASK;
+    fr->resource = xstrdup(rec_str(rec, "r"));
+    fr->handler = xstrdup(rec_str(rec, "h"));
+    fr->task_input = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "i"), 1);
+    fr->token = xstrdup(rec_str(rec, "t"));
+    if (rec_num(rec, "a", 0, UINT32_MAX, &attempt) < 0 || rec_num(rec, "to", 0, 9e15, &to) < 0 ||
+        (cJSON_GetObjectItemCaseSensitive(rec, "hb") && rec_num(rec, "hb", 0, 9e15, &hb) < 0))
+        return restore_refuse(r, "the saved task of frame '%s' is unreadable", fr->id);
+    fr->attempt = (uint32_t)attempt;
+    fr->timeout_ms = (int64_t)to;
+    fr->heartbeat_ms = (int64_t)hb;
+    fr->h = handler_lookup(fr->handler ? fr->handler : "");
+    if (!fr->h || fr->h->run)
+        enqueue(rt, fr);
+    else if (post(rt, fr) < 0)   /* at-least-once: the asynchronous call runs again */
+        return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
+    return 0;
+}
+
+static int restore_frame(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t *r)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "d");
     fr->started = 1;
+    unreserve(fr);
     if (d) {
         fr->pend = PEND_DONE;
         fr->dead = 1;
         fr->done = cJSON_Duplicate(d, 1);
-        return fr->done ? 0 : -1;
+        return fr->done ? 0 : restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
     }
     fr->cursor = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "c"), 1);
-    const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "p"));
-    if (!fr->cursor || !p)
-        return -1;
-    if (strcmp(p, "task") == 0) {
-        fr->pend = PEND_TASK;
-        fr->resource = xstrdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "r")));
-        fr->handler = xstrdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "h")));
-        fr->task_input = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "i"), 1);
-        fr->token = xstrdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "t")));
-        fr->attempt = (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "a"));
-        fr->timeout_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "to"));
-        const cJSON *hb = cJSON_GetObjectItemCaseSensitive(rec, "hb");
-        fr->heartbeat_ms = cJSON_IsNumber(hb) ? (int64_t)hb->valuedouble : 0;
-        fr->h = handler_lookup(fr->handler ? fr->handler : "");
-        if (!fr->h || fr->h->run)
-            enqueue(rt, fr);
-        else if (post(rt, fr) < 0)   /* at-least-once: the asynchronous call runs again */
-            return -1;
-    } else if (strcmp(p, "timer") == 0) {
+    const char *p = rec_str(rec, "p");
+    if (!cJSON_IsObject(fr->cursor) || !p)
+        return restore_refuse(r, "the saved state of frame '%s' is unreadable", fr->id);
+    if (strcmp(p, "task") == 0)
+        return restore_task(rt, fr, rec, r);
+    if (strcmp(p, "timer") == 0) {
+        double w;
+        if (rec_num(rec, "w", -9e15, 9e15, &w) < 0)
+            return restore_refuse(r, "the saved timer of frame '%s' is unreadable", fr->id);
         fr->pend = PEND_TIMER;
-        fr->wake_ms = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "w"));
+        fr->wake_ms = (int64_t)w;
         fr->tmr = tmr_add(rt, fr->wake_ms, TMR_FRAME, fr);
-    } else if (strcmp(p, "children") == 0) {
-        fr->pend = PEND_CHILDREN;
-        return restore_kids(rt, fr, rec, records);
-    } else {
-        fr->pend = PEND_CONTINUE;
-        fr->has_outcome = 1;
-        enqueue(rt, fr);
+        return fr->tmr ? 0 : restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
     }
+    if (strcmp(p, "children") == 0) {
+        fr->pend = PEND_CHILDREN;
+        return restore_kids(rt, fr, rec, r);
+    }
+    if (strcmp(p, "continue") != 0)
+        return restore_refuse(r, "the saved state of frame '%s' is unreadable", fr->id);
+    fr->pend = PEND_CONTINUE;
+    fr->has_outcome = 1;
+    enqueue(rt, fr);
     return 0;
 }
 
-/* Rebuilds one RUNNING execution from its row (id, machine, version, name,
- * input, start_ms) and its history records. */
-static int recover_one(runtime_t *rt, sqlite3_stmt *row)
+/* Reads the latest saved state of every frame and the last event id. */
+static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
 {
-    const char *id = (const char *)sqlite3_column_text(row, 0);
-    const char *mname = (const char *)sqlite3_column_text(row, 1);
-    int version = sqlite3_column_int(row, 2);
-    const machine_ver_t *mv = machines_get_version(rt->machines, mname, version);
-    if (!mv) {
-        log_error("execution %s: state machine %s version %d is unavailable; left RUNNING",
-                  id, mname, version);
-        return -1;
-    }
-    cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
-    exec_t *ex = exec_new(mv, id, (const char *)sqlite3_column_text(row, 3),
-                          input ? input : cJSON_CreateObject(), sqlite3_column_int64(row, 5));
-    if (!ex)
-        return -1;
-    ex->row = ROW_DURABLE;
-    /* Latest record per frame. */
-    cJSON *records = cJSON_CreateObject();
     sqlite3_stmt *s = store_prepare(rt->st, SQL_FRAMES);
-    if (!s || !records) {
-        cJSON_Delete(records);
-        exec_destroy(rt, ex);
-        return -1;
-    }
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (!s || !(r->records = cJSON_CreateObject()))
+        return restore_refuse(r, "database error reading the history%s", "");
+    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
     int64_t last = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
         last = sqlite3_column_int64(s, 0);
         const char *frame = (const char *)sqlite3_column_text(s, 1);
         const char *state = (const char *)sqlite3_column_text(s, 2);
         if (!state)
             continue;
         cJSON *rec = cJSON_Parse(state);
-        if (!rec)
-            continue;
-        cJSON_DeleteItemFromObjectCaseSensitive(records, frame);
-        cJSON_AddItemToObject(records, frame, rec);
+        if (!cJSON_IsObject(rec) || !frame) {
+            cJSON_Delete(rec);
+            rc = restore_refuse(r, "the saved state of frame '%s' is not valid JSON",
+                                frame ? frame : "?");
+            break;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(r->records, frame);
+        cJSON_AddItemToObject(r->records, frame, rec);
     }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = restore_refuse(r, "database error reading the history%s", "");
     sqlite3_reset(s);
     ex->next_event = last + 1;
-    ex->had_timer = 1;   /* unknown: a timers row may be left from before */
-    /* An execution keeps the history format it started with (history_format
-     * may have changed since): a replay log needs every earlier step logged. */
-    ex->history_events = rt->cfg->history_events;
-    if ((s = store_prepare(rt->st, SQL_FIRST_ROOT_ROW))) {
-        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            const char *c = (const char *)sqlite3_column_text(s, 0);
-            ex->history_events = !(c && c[0] == '{');
-        }
-        sqlite3_reset(s);
-    }
-    exec_insert(rt, ex);
-    cJSON *rootrec = cJSON_GetObjectItemCaseSensitive(records, "");
-    int rc = 0;
-    if (!rootrec) {
-        /* The row committed without a step: start from the beginning. */
-        enqueue(rt, ex->root);
-    } else {
-        rc = restore_frame(rt, ex->root, rootrec, records);
-    }
-    cJSON_Delete(records);
-    if (rc < 0) {
-        log_error("execution %s: cannot restore its saved state; left RUNNING", id);
-        exec_destroy(rt, ex);
-        return -1;
-    }
-    arm_exec_timeout(rt, ex);
-    return 0;
+    return rc;
 }
 
-static int recover(runtime_t *rt)
+/* An execution keeps the history format it started with (history_format
+ * may have changed since): a replay log needs every earlier step logged. */
+static void read_history_format(runtime_t *rt, exec_t *ex)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_RUNNING);
+    sqlite3_stmt *s = store_prepare(rt->st, SQL_FIRST_ROOT_ROW);
+    ex->history_events = rt->cfg->history_events;
     if (!s)
-        return -1;
-    int n = 0, bad = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        /* recover_one uses other statements; the row stays valid meanwhile. */
-        if (recover_one(rt, s) == 0)
-            n++;
-        else
-            bad++;
+        return;
+    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(s, 0);
+        ex->history_events = !(c && c[0] == '{');
     }
     sqlite3_reset(s);
-    if (n || bad)
-        log_info("recovered %d running execution%s%s", n, n == 1 ? "" : "s",
-                 bad ? " (some could not be restored, see above)" : "");
-    /* Asynchronous tasks restored above start now. */
+}
+
+/* Rebuilds one RUNNING execution from its row (id, machine, version, name,
+ * input, start_ms) and its history records. NULL with r->why set when it
+ * cannot be restored. */
+static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
+{
+    const char *id = (const char *)sqlite3_column_text(row, 0);
+    const char *mname = (const char *)sqlite3_column_text(row, 1);
+    int version = sqlite3_column_int(row, 2);
+    const machine_ver_t *mv = machines_get_version(rt->machines, mname, version);
+    if (!mv) {
+        snprintf(r->why, sizeof r->why, "its state machine %s version %d is unavailable", mname,
+                 version);
+        return NULL;
+    }
+    cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
+    if (!input) {
+        snprintf(r->why, sizeof r->why, "its stored input is not valid JSON");
+        return NULL;
+    }
+    exec_t *ex = exec_new(rt, mv, id, (const char *)sqlite3_column_text(row, 3), input,
+                          sqlite3_column_int64(row, 5));
+    if (!ex) {
+        snprintf(r->why, sizeof r->why, "out of memory");
+        return NULL;
+    }
+    ex->row = ROW_DURABLE;
+    ex->had_timer = 1;   /* unknown: a timers row may be left from before */
+    read_history_format(rt, ex);
+    exec_insert(rt, ex);
+    int rc = read_records(rt, ex, r);
+    const cJSON *rootrec = cJSON_GetObjectItemCaseSensitive(r->records, "");
+    if (rc == 0 && !rootrec)
+        enqueue(rt, ex->root);   /* the row committed without a step: from the start */
+    else if (rc == 0)
+        rc = restore_frame(rt, ex->root, rootrec, r);
+    if (rc == 0 && ex->next_event - 1 + ex->reserved + 1 > rt->cfg->history_limit) {
+        snprintf(r->why, sizeof r->why,
+                 "the execution history would exceed its limit of %d events (history_limit)",
+                 rt->cfg->history_limit);
+        rc = -1;
+    }
+    cJSON_Delete(r->records);
+    r->records = NULL;
+    if (rc < 0) {
+        exec_destroy(rt, ex);
+        return NULL;
+    }
+    arm_exec_timeout(rt, ex);
+    return ex;
+}
+
+/* Ends a stored RUNNING execution that cannot be restored: FAILED with the
+ * reason, one ExecutionFailed event, in its own transaction. */
+static void fail_stored(runtime_t *rt, const char *id, const char *machine, const char *why)
+{
+    char cause[400];
+    snprintf(cause, sizeof cause, "the execution cannot be recovered: %s", why);
+    log_error("execution %s: %s; it is ended FAILED", id, cause);
+    assert(!store_in_txn(rt->st));
+    cJSON *events = cJSON_CreateArray();
+    cJSON_AddItemToArray(events, control_event("ExecutionFailed", ASL_E_RUNTIME, cause));
+    char *text = print_json(events);
+    cJSON_Delete(events);
+    sqlite3_stmt *s;
+    int rc = text && store_begin(rt->st) == 0 ? 0 : -1;
+    int64_t first = 1;
+    if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_LAST_EVENT)) ? 0 : -1) == 0) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            first = sqlite3_column_int64(s, 0) + 1;
+        sqlite3_reset(s);
+    }
+    if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_INSERT_HISTORY)) ? 0 : -1) == 0) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, first);
+        sqlite3_bind_int64(s, 3, first);
+        sqlite3_bind_int64(s, 4, store_now_ms());
+        sqlite3_bind_text(s, 5, "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, text, -1, SQLITE_STATIC);
+        sqlite3_bind_null(s, 7);
+        rc = store_exec_stmt(s);
+    }
+    if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_FAIL_STORED)) ? 0 : -1) == 0) {
+        sqlite3_bind_text(s, 1, ASL_E_RUNTIME, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, cause, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, store_now_ms());
+        sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
+        rc = store_exec_stmt(s);
+    }
+    if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_DEL_TIMERS)) ? 0 : -1) == 0) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        rc = store_exec_stmt(s);
+    }
+    if (rc == 0 && (rc = store_commit(rt->st)) == 0) {
+        rt->stats.failed++;
+        if (rt->on_count)
+            rt->on_count(rt->on_count_ud, machine, "FAILED");
+    } else {
+        if (store_in_txn(rt->st))
+            store_rollback(rt->st);
+        log_error("execution %s: cannot record its failure; left RUNNING until the next start",
+                  id);
+    }
+    free(text);
+}
+
+/* recover_one, or fail_stored when it cannot be restored. */
+static exec_t *recover_row(runtime_t *rt, sqlite3_stmt *row)
+{
+    restore_t r = {0};
+    exec_t *ex = recover_one(rt, row, &r);
+    if (!ex)
+        fail_stored(rt, (const char *)sqlite3_column_text(row, 0),
+                    (const char *)sqlite3_column_text(row, 1), r.why);
+    return ex;
+}
+
+/* Recovers the execution `id` if its row is RUNNING. */
+static exec_t *recover_id(runtime_t *rt, const char *id)
+{
+    sqlite3_stmt *s = store_prepare(rt->st, SQL_ONE_RUNNING);
+    if (!s)
+        return NULL;
+    exec_t *ex = NULL;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        ex = recover_row(rt, s);
+    sqlite3_reset(s);
+    return ex;
+}
+
+/* The execution in memory; while recovery is under way, one not recovered
+ * yet is recovered now. */
+static exec_t *exec_get(runtime_t *rt, const char *id)
+{
+    exec_t *ex = exec_find(rt, id);
+    if (!ex && rt->recovering)
+        ex = recover_id(rt, id);
+    return ex;
+}
+
+/* Recovers the next RECOVER_CHUNK RUNNING executions (in row order) that are
+ * not in memory yet; recovery ends with the last of them. */
+static void recover_chunk(runtime_t *rt)
+{
+    sqlite3_stmt *s = store_prepare(rt->st, SQL_RUNNING_AFTER);
+    if (!s)
+        return;   /* tried again next turn */
+    char *ids[RECOVER_CHUNK];
+    int n = 0;
+    sqlite3_bind_int64(s, 1, rt->recover_seq);
+    sqlite3_bind_int(s, 2, RECOVER_CHUNK);
+    while (n < RECOVER_CHUNK && sqlite3_step(s) == SQLITE_ROW) {
+        rt->recover_seq = sqlite3_column_int64(s, 1);
+        ids[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_reset(s);
+    for (int i = 0; i < n; i++) {
+        /* Recovered already on demand, or started since. */
+        if (ids[i] && !exec_find(rt, ids[i])) {
+            if (recover_id(rt, ids[i]))
+                rt->recovered++;
+            else
+                rt->unrecoverable++;
+        }
+        free(ids[i]);
+    }
+    /* Asynchronous tasks restored above start now: their state is durable. */
     run_posts(rt, 1);
-    return 0;
+    if (n < RECOVER_CHUNK) {
+        rt->recovering = 0;
+        if (rt->recovered || rt->unrecoverable)
+            log_info("recovered %d running execution%s%s", rt->recovered,
+                     rt->recovered == 1 ? "" : "s",
+                     rt->unrecoverable ? " (some could not be restored and failed, see above)"
+                                       : "");
+    }
 }
 
 /* ---- public API ------------------------------------------------------------- */
@@ -1982,7 +2242,10 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->handles_open = 2;
     if (store_wal_start(rt->st, rt->loop, &rt->wal) < 0)
         log_warn("runtime: checkpoints stay on the loop thread (out of memory)");
-    recover(rt);
+    rt->recovering = 1;
+    recover_chunk(rt);
+    if (rt->recovering)
+        schedule_pump(rt);
     *out = rt;
     return 0;
 }
@@ -2011,6 +2274,7 @@ void runtime_quiesce(runtime_t *rt)
     for (int i = 0; i < 64 && rt->ready_head; i++)
         pump(rt);
     rt->closing = 1;
+    rt->recovering = 0;   /* the rest recovers at the next start */
     for (size_t b = 0; b < rt->nbuckets; b++)
         for (exec_t *ex = rt->buckets[b]; ex; ex = ex->hnext)
             waiters_fire(ex);
@@ -2100,7 +2364,7 @@ void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
     }
     char id[RAND_UUID_LEN];
     rand_uuid(id);
-    exec_t *ex = exec_new(mv, id, name, cJSON_Duplicate(input, 1), store_now_ms());
+    exec_t *ex = exec_new(rt, mv, id, name, cJSON_Duplicate(input, 1), store_now_ms());
     if (!ex) {
         cb(ud, RUNTIME_ERR_STORAGE, "");
         return;
@@ -2205,8 +2469,8 @@ int runtime_is_done(runtime_t *rt, const char *execution_id)
 void runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
                   void (*cb)(void *ud), void *ud)
 {
-    exec_t *ex = exec_find(rt, execution_id);
-    if (!ex || rt->closing) {
+    exec_t *ex = rt->closing ? NULL : exec_get(rt, execution_id);
+    if (!ex) {
         cb(ud);
         return;
     }
@@ -2362,7 +2626,7 @@ cJSON *runtime_history(runtime_t *rt, const char *execution_id)
 int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
                  const char *cause, runtime_start_cb cb, void *ud)
 {
-    exec_t *ex = exec_find(rt, execution_id);
+    exec_t *ex = exec_get(rt, execution_id);
     if (!ex || ex->is_new) {
         int done = runtime_is_done(rt, execution_id);
         if (done < 0)
@@ -2370,11 +2634,7 @@ int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
         cb(ud, RUNTIME_EXISTS, execution_id);
         return 0;
     }
-    if (!ex->control) {
-        ex->control = 1;
-        ex->ctl_error = xstrdup(error);
-        ex->ctl_cause = xstrdup(cause);
-    }
+    set_control(ex, CTL_ABORT, error, cause);
     add_reply(&ex->stoppers, cb, ud, RUNTIME_OK);
     ex->root->dead = 0;
     enqueue(rt, ex->root);
