@@ -32,6 +32,7 @@ typedef struct runtime_opts_s {
     /* Called inside each group-commit transaction just before COMMIT, to
      * let other writers ride it (the relay's deletes). May be NULL. */
     void (*before_commit)(void *ud);
+    void *before_commit_ud;
     /* Optional, for per-machine metrics: called as an execution is started
      * (status "RUNNING") and as it ends (its final status), with the name of
      * its state machine. Both strings are borrowed for the call. */

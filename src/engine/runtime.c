@@ -165,6 +165,7 @@ struct runtime_s {
     void (*after_commit)(void *ud);
     void *after_commit_ud;
     void (*before_commit)(void *ud);
+    void *before_commit_ud;
     void (*on_count)(void *ud, const char *machine, const char *status);
     void *on_count_ud;
     runtime_stats_t stats;
@@ -1710,7 +1711,7 @@ static void pump(runtime_t *rt)
         lat[nlat++] = fr->ready_ns;
     }
     if (rt->before_commit)
-        rt->before_commit(rt->after_commit_ud);
+        rt->before_commit(rt->before_commit_ud);
     uint64_t tc = mono_ns();
     int committed = store_commit(rt->st) == 0;
     if (!committed) {
@@ -1824,11 +1825,72 @@ static void on_wheel(uv_timer_t *h)
  * database leaves the loop free for requests meanwhile. */
 #define RECOVER_CHUNK 16
 
-/* Why an execution cannot be restored, for its ExecutionFailed cause. */
+/* One saved frame state; `seq` orders the rows of one frame. */
+typedef struct saved_s {
+    char *frame;
+    cJSON *rec;
+    size_t seq;
+} saved_t;
+
+/* What restoring one execution reads, and why it cannot be restored (for its
+ * ExecutionFailed cause). */
 typedef struct restore_s {
-    cJSON *records;               /* latest saved state per frame id */
+    saved_t *saved;               /* latest state per frame, sorted by frame id */
+    size_t nsaved, capsaved;
     char why[256];
 } restore_t;
+
+static int saved_cmp(const void *a, const void *b)
+{
+    const saved_t *x = a, *y = b;
+    int c = strcmp(x->frame, y->frame);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The latest saved state of `frame`, or NULL (then it had not started). */
+static const cJSON *saved_find(const restore_t *r, const char *frame)
+{
+    size_t lo = 0, hi = r->nsaved;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->saved[mid].frame, frame);
+        if (c == 0)
+            return r->saved[mid].rec;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static void saved_free(restore_t *r)
+{
+    for (size_t i = 0; i < r->nsaved; i++) {
+        free(r->saved[i].frame);
+        cJSON_Delete(r->saved[i].rec);
+    }
+    free(r->saved);
+    r->saved = NULL;
+    r->nsaved = r->capsaved = 0;
+}
+
+/* Sorts the rows by frame and keeps the last one of each. */
+static void saved_latest(restore_t *r)
+{
+    if (r->nsaved)
+        qsort(r->saved, r->nsaved, sizeof *r->saved, saved_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < r->nsaved; i++) {
+        if (i + 1 < r->nsaved && strcmp(r->saved[i].frame, r->saved[i + 1].frame) == 0) {
+            free(r->saved[i].frame);
+            cJSON_Delete(r->saved[i].rec);
+            continue;
+        }
+        r->saved[out++] = r->saved[i];
+    }
+    r->nsaved = out;
+}
 
 static int restore_refuse(restore_t *r, const char *fmt, const char *frame)
 {
@@ -1867,7 +1929,7 @@ static int restore_kid(runtime_t *rt, frame_t *fr, size_t i, const cJSON *c, res
         return restore_refuse(r, "the saved children of frame '%s' do not match the state "
                                  "machine", fr->id);
     fr->kids[fr->n_kids++] = k;
-    const cJSON *krec = cJSON_GetObjectItemCaseSensitive(r->records, k->id);
+    const cJSON *krec = saved_find(r, k->id);
     if (krec && restore_frame(rt, k, krec, r) < 0)
         return -1;
     if (k->pend == PEND_DONE && cJSON_GetObjectItemCaseSensitive(k->done, "error"))
@@ -1886,8 +1948,11 @@ static int restore_kids(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t 
     fr->max_conc = (uint32_t)mc;
     fr->tolerated = (size_t)tol;
     size_t n = (size_t)cJSON_GetArraySize(ch);
-    /* Refused before building them, as when they were started. */
-    if ((int64_t)n * MIN_EVENTS_BRANCH + 1 > rt->cfg->history_limit) {
+    /* Refused before building them, as when they were started (with what
+     * the children restored so far reserve). */
+    exec_t *ex = fr->ex;
+    if (ex->next_event - 1 + ex->reserved + (int64_t)n * MIN_EVENTS_BRANCH + 1 >
+        rt->cfg->history_limit) {
         snprintf(r->why, sizeof r->why,
                  "the execution history would exceed its limit of %d events (history_limit)",
                  rt->cfg->history_limit);
@@ -1987,7 +2052,7 @@ static int restore_frame(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t
 static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
 {
     sqlite3_stmt *s = store_prepare(rt->st, SQL_FRAMES);
-    if (!s || !(r->records = cJSON_CreateObject()))
+    if (!s)
         return restore_refuse(r, "database error reading the history%s", "");
     sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
     int64_t last = 0;
@@ -2005,9 +2070,18 @@ static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
                                 frame ? frame : "?");
             break;
         }
-        cJSON_DeleteItemFromObjectCaseSensitive(r->records, frame);
-        cJSON_AddItemToObject(r->records, frame, rec);
+        saved_t *a = grow(r->saved, r->nsaved, &r->capsaved, sizeof *a);
+        char *name = a ? strdup(frame) : NULL;
+        if (!name) {
+            cJSON_Delete(rec);
+            rc = restore_refuse(r, "out of memory reading the history%s", "");
+            break;
+        }
+        r->saved = a;
+        a[r->nsaved] = (saved_t){.frame = name, .rec = rec, .seq = r->nsaved};
+        r->nsaved++;
     }
+    saved_latest(r);
     if (rc == 0 && step != SQLITE_DONE)
         rc = restore_refuse(r, "database error reading the history%s", "");
     sqlite3_reset(s);
@@ -2061,7 +2135,7 @@ static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
     read_history_format(rt, ex);
     exec_insert(rt, ex);
     int rc = read_records(rt, ex, r);
-    const cJSON *rootrec = cJSON_GetObjectItemCaseSensitive(r->records, "");
+    const cJSON *rootrec = rc == 0 ? saved_find(r, "") : NULL;
     if (rc == 0 && !rootrec)
         enqueue(rt, ex->root);   /* the row committed without a step: from the start */
     else if (rc == 0)
@@ -2072,8 +2146,7 @@ static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
                  rt->cfg->history_limit);
         rc = -1;
     }
-    cJSON_Delete(r->records);
-    r->records = NULL;
+    saved_free(r);
     if (rc < 0) {
         exec_destroy(rt, ex);
         return NULL;
@@ -2224,6 +2297,7 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->after_commit = o->after_commit;
     rt->after_commit_ud = o->after_commit_ud;
     rt->before_commit = o->before_commit;
+    rt->before_commit_ud = o->before_commit_ud;
     rt->on_count = o->on_count;
     rt->on_count_ud = o->on_count_ud;
     rt->nbuckets = 1024;

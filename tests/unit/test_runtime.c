@@ -222,6 +222,29 @@ static void test_fan_out_refused_early(void **state)
     assert_true(runtime_stats(f->rt)->frames_created - before < 2000);
 }
 
+static void count_call(void *ud)
+{
+    (*(int *)ud)++;
+}
+
+/* before_commit and after_commit each get their own user data. */
+static void test_commit_hooks_get_their_own_ud(void **state)
+{
+    fixture_t *f = *state;
+    close_runtime(f);
+    int before = 0, after = 0;
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .before_commit = count_call, .before_commit_ud = &before,
+                        .after_commit = count_call, .after_commit_ud = &after};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    const machine_ver_t *v = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s), RUNTIME_OK);
+    assert_int_equal(before, 1);
+    assert_int_equal(after, 1);
+}
+
 /* Runs one SQL statement with one text parameter on the fixture's database. */
 static void sql1(fixture_t *f, const char *sql, const char *arg)
 {
@@ -625,6 +648,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fan_out_refused_early, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unrestorable_executions_fail_others_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_in_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_hooks_get_their_own_ud, setup, teardown),
     };
     /* Forwards only until a test arms a fault. */
     if (store_fault_install() != 0)
