@@ -5,6 +5,7 @@
 #include "engine/replay.h"
 
 #include <assert.h>
+#include <stdio.h>
 
 void exec_count(runtime_t *rt, const exec_t *ex, const char *status)
 {
@@ -122,7 +123,7 @@ int exec_touch(runtime_t *rt, exec_t *ex)
 }
 
 exec_t *exec_new(runtime_t *rt, const machine_ver_t *mv, const char *id, const char *name,
-                        cJSON *input_taken, int64_t start_ms)
+                 cJSON *input_taken, int64_t start_ms)
 {
     exec_t *ex = calloc(1, sizeof *ex);
     if (!ex) {
@@ -217,11 +218,15 @@ void exec_set_control(exec_t *ex, exec_control_t kind, const char *error, const 
     ex->ctl_cause = xstrdup(cause);
 }
 
+void exec_history_limit_cause(const runtime_t *rt, char *buf, size_t len)
+{
+    snprintf(buf, len, "the execution history would exceed its limit of %d events (history_limit)",
+             rt->cfg->history_limit);
+}
+
 void exec_set_history_full(runtime_t *rt, exec_t *ex)
 {
     char cause[128];
-    snprintf(cause, sizeof cause,
-             "the execution history would exceed its limit of %d events (history_limit)",
-             rt->cfg->history_limit);
+    exec_history_limit_cause(rt, cause, sizeof cause);
     exec_set_control(ex, CTL_FAIL, ASL_E_RUNTIME, cause);
 }

@@ -86,8 +86,8 @@ static void post_unlink(runtime_t *rt, frame_t *fr)
 
 /* ---- frames ------------------------------------------------------------- */
 
-frame_t *frame_new(runtime_t *rt, exec_t *ex, frame_t *parent, size_t index,
-                          const char *id, const asl_machine_t *m)
+frame_t *frame_new(runtime_t *rt, exec_t *ex, frame_t *parent, size_t index, const char *id,
+                   const asl_machine_t *m)
 {
     frame_t *fr = calloc(1, sizeof *fr);
     if (!fr)
@@ -250,8 +250,8 @@ static void child_ended(runtime_t *rt, frame_t *k)
     frame_kids_result(rt, p);
 }
 
-frame_t *frame_make_kid(runtime_t *rt, frame_t *p, size_t i, asl_child_kind_t kind, const char *parent_state,
-                         size_t index, cJSON *input_taken)
+frame_t *frame_make_kid(runtime_t *rt, frame_t *p, size_t i, asl_child_kind_t kind,
+                        const char *parent_state, size_t index, cJSON *input_taken)
 {
     char id[512];
     snprintf(id, sizeof id, "%s/%" PRId64 "/%zu", p->id, p->kids_base, i);
@@ -312,7 +312,7 @@ static void run_sync(runtime_t *rt, frame_t *fr)
         }
         cJSON_Delete(result);
         frame_set_failure(fr, err.error ? err.error : ASL_E_TASK_FAILED,
-                    err.cause ? err.cause : "the handler failed");
+                          err.cause ? err.cause : "the handler failed");
     }
     asl_error_clear(&err);
 }
@@ -411,9 +411,10 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
             return 0;   /* the parent learns after the history row is written */
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(fr->done, "output");
         if (persist_end_row(rt, ex, ok ? "SUCCEEDED" : "FAILED", ok ? o : NULL,
-                    ok ? NULL : step->error.error, ok ? NULL : step->error.cause, step->state) < 0)
+                            ok ? NULL : step->error.error, ok ? NULL : step->error.cause,
+                            step->state) < 0)
             return -1;
-        ex->ended = 1;
+        ex->state = EXEC_ENDED;
         if (ok)
             rt->stats.succeeded++;
         else

@@ -62,6 +62,13 @@ typedef enum {
     CTL_FAIL           /* history limit, unrecoverable state, engine refusal */
 } exec_control_t;
 
+/* What settling the batch does with a touched execution. */
+typedef enum {
+    EXEC_LIVE,         /* carries on */
+    EXEC_ENDED,        /* ended in this batch: destroyed after the commit */
+    EXEC_BROKEN        /* a step or the commit failed: rebuilt from the database */
+} exec_state_t;
+
 /* Where an execution's row is: a start is acknowledged exactly when its row
  * is durable, and a durable RUNNING row always has an execution in memory. */
 typedef enum {
@@ -128,7 +135,9 @@ struct exec_s {
     frame_t *root;
     frame_t *frames;              /* all frames */
     int64_t next_event;
-    int is_new, ended, broken, touched;
+    exec_state_t state;
+    int is_new;                   /* its start is not acknowledged yet */
+    int touched;                  /* on rt->touched */
     int carry_control;            /* broken: rebuild, then end with `control` */
     int64_t reserved;             /* fewest events its unstarted children will add */
     int had_timer;                /* a timers row may exist: delete at the end */
@@ -239,6 +248,8 @@ void exec_quiesce(exec_t *ex);
 void exec_arm_timeout(runtime_t *rt, exec_t *ex);
 void exec_set_control(exec_t *ex, exec_control_t kind, const char *error, const char *cause);
 void exec_set_history_full(runtime_t *rt, exec_t *ex);
+/* The history-limit error's cause, in buf. */
+void exec_history_limit_cause(const runtime_t *rt, char *buf, size_t len);
 void exec_count(runtime_t *rt, const exec_t *ex, const char *status);
 void exec_replies_fire(reply_t **list, const char *id, runtime_status_t override, int use);
 void exec_waiters_fire(exec_t *ex);

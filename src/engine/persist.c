@@ -120,8 +120,8 @@ static void compact_events(cJSON *events)
 /* One history row: `text` (taken) holds either the events themselves (a JSON
  * array) or, for the execution's own frame, the replay log of the advance
  * (a JSON object, engine/replay.h); `n` events either way. */
-int persist_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n,
-                              int64_t first_id, int with_state)
+int persist_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n, int64_t first_id,
+                         int with_state)
 {
     exec_t *ex = fr->ex;
     if (write_exec_row(rt, ex) < 0 || (n == 0 && !with_state)) {
@@ -176,12 +176,11 @@ int persist_del_timers(runtime_t *rt, const char *execution_id)
     return store_exec_stmt(s);
 }
 
-int persist_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t first_id,
-                         int with_state)
+int persist_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t first_id, int with_state)
 {
     compact_events(events);
-    return persist_history_text(rt, fr, print_json(events), cJSON_GetArraySize(events), first_id,
-                              with_state);
+    return persist_history_text(rt, fr, print_json(events), cJSON_GetArraySize(events),
+                                first_id, with_state);
 }
 
 int persist_timer_row(runtime_t *rt, frame_t *fr, int put)
@@ -214,7 +213,7 @@ static void bind_exec_start(sqlite3_stmt *s, exec_t *ex)
  * (it started in this same frame advance) it is inserted once, already
  * ended, instead of an INSERT and an UPDATE. */
 int persist_end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *output,
-                   const char *error, const char *cause, const char *final_state)
+                    const char *error, const char *cause, const char *final_state)
 {
     int insert = ex->row == ROW_PENDING;
     sqlite3_stmt *s = store_prepare(rt->st, insert ? SQL_INSERT_ENDED : SQL_END_EXEC);
@@ -306,7 +305,7 @@ int persist_end_control(runtime_t *rt, exec_t *ex)
     if (rc < 0)
         return -1;
     exec_quiesce(ex);
-    ex->ended = 1;
+    ex->state = EXEC_ENDED;
     if (ex->control == CTL_ABORT)
         rt->stats.aborted++;
     else if (ex->control == CTL_TIMEOUT)

@@ -128,7 +128,7 @@ static int restore_kid(runtime_t *rt, frame_t *fr, size_t i, const cJSON *c, res
         rec_num(c, "x", 0, (double)SIZE_MAX, &index) < 0 || !ps)
         return restore_refuse(r, "the saved children of frame '%s' are unreadable", fr->id);
     frame_t *k = frame_make_kid(rt, fr, i, (asl_child_kind_t)kind, ps, (size_t)index,
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "i"), 1));
+                                cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "i"), 1));
     if (!k)
         return restore_refuse(r, "the saved children of frame '%s' do not match the state "
                                  "machine", fr->id);
@@ -157,9 +157,7 @@ static int restore_kids(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t 
     exec_t *ex = fr->ex;
     if (ex->next_event - 1 + ex->reserved + (int64_t)n * MIN_EVENTS_BRANCH + 1 >
         rt->cfg->history_limit) {
-        snprintf(r->why, sizeof r->why,
-                 "the execution history would exceed its limit of %d events (history_limit)",
-                 rt->cfg->history_limit);
+        exec_history_limit_cause(rt, r->why, sizeof r->why);
         return -1;
     }
     fr->kids = calloc(n ? n : 1, sizeof *fr->kids);
@@ -345,9 +343,7 @@ static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
     else if (rc == 0)
         rc = restore_frame(rt, ex->root, rootrec, r);
     if (rc == 0 && ex->next_event - 1 + ex->reserved + 1 > rt->cfg->history_limit) {
-        snprintf(r->why, sizeof r->why,
-                 "the execution history would exceed its limit of %d events (history_limit)",
-                 rt->cfg->history_limit);
+        exec_history_limit_cause(rt, r->why, sizeof r->why);
         rc = -1;
     }
     saved_free(r);
@@ -435,8 +431,12 @@ exec_t *recovery_id(runtime_t *rt, const char *id)
 exec_t *recovery_get(runtime_t *rt, const char *id)
 {
     exec_t *ex = exec_find(rt, id);
-    if (!ex && rt->recovering)
+    if (!ex && rt->recovering) {
+        /* Between batches: what it waits for starts now, as in a chunk. */
+        assert(!store_in_txn(rt->st));
         ex = recovery_id(rt, id);
+        pump_run_posts(rt, 1);
+    }
     return ex;
 }
 

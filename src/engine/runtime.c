@@ -54,7 +54,7 @@ void pump_run_posts(runtime_t *rt, int durable)
             continue;   /* destroyed meanwhile */
         fr->post_slot = 0;
         exec_t *ex = fr->ex;
-        if (!durable || ex->broken || ex->ended || fr->dead)
+        if (!durable || ex->state != EXEC_LIVE || fr->dead)
             continue;
         if (fr->pend == PEND_TASK)
             frame_start_async(rt, fr);
@@ -120,7 +120,7 @@ static void after_batch(runtime_t *rt, int committed)
         ex->touched = 0;
         if (ex->row == ROW_WRITTEN)
             ex->row = committed ? ROW_DURABLE : ROW_NONE;
-        if (!committed || ex->broken) {
+        if (!committed || ex->state == EXEC_BROKEN) {
             rebuild(rt, ex, committed);
             continue;
         }
@@ -131,7 +131,7 @@ static void after_batch(runtime_t *rt, int committed)
         }
         exec_replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
-        if (ex->ended) {
+        if (ex->state == EXEC_ENDED) {
             exec_waiters_fire(ex);
             exec_destroy(rt, ex);
         }
@@ -146,6 +146,8 @@ static void pump(runtime_t *rt)
 {
     if (!rt->ready_head)
         return;
+    /* The previous batch was settled completely. */
+    assert(rt->ntouched == 0 && rt->npost == 0 && !store_in_txn(rt->st));
     if (store_begin(rt->st) < 0) {
         log_error("cannot begin a transaction; retrying next turn");
         return;
@@ -155,14 +157,14 @@ static void pump(runtime_t *rt)
     for (int n = 0; n < MAX_BATCH && rt->ready_head; n++) {
         frame_t *fr = frame_dequeue(rt);
         exec_t *ex = fr->ex;
-        if (fr->dead || ex->ended || ex->broken)
+        if (fr->dead || ex->state != EXEC_LIVE)
             continue;
         if (exec_touch(rt, ex) < 0) {
             frame_enqueue(rt, fr);   /* out of memory: nothing done, next turn */
             break;
         }
         if (store_savepoint(rt->st) < 0) {
-            ex->broken = 1;
+            ex->state = EXEC_BROKEN;
             continue;
         }
         int rc = 0;
@@ -188,13 +190,13 @@ static void pump(runtime_t *rt)
                 } else {
                     store_rollback_to(rt->st);
                     ex->row = row;
-                    ex->broken = 1;
+                    ex->state = EXEC_BROKEN;
                     ex->carry_control = 1;
                 }
             } else {
                 /* Memory ran ahead of the rolled-back advance: rebuild from
                  * the database after the commit, then end it. */
-                ex->broken = 1;
+                ex->state = EXEC_BROKEN;
                 ex->carry_control = 1;
             }
         } else if (rc < 0) {
@@ -202,7 +204,7 @@ static void pump(runtime_t *rt)
                       ex->id, sqlite3_errmsg(store_db(rt->st)));
             store_rollback_to(rt->st);
             ex->row = row;
-            ex->broken = 1;
+            ex->state = EXEC_BROKEN;
         } else {
             store_release(rt->st);
         }

@@ -106,7 +106,8 @@ static void fire(runtime_t *rt, tmr_t *t)
         exec_t *ex = t->target;
         ex->timeout_tmr = NULL;
         exec_set_control(ex, CTL_TIMEOUT, ASL_E_TIMEOUT,
-                    "the execution did not finish within the state machine's TimeoutSeconds");
+                         "the execution did not finish within the state machine's "
+                         "TimeoutSeconds");
         frame_enqueue(rt, ex->root);
         break;
     }
