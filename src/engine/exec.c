@@ -13,6 +13,27 @@ void exec_count(runtime_t *rt, const exec_t *ex, const char *status)
         rt->hooks.on_count(rt->hooks.on_count_ud, ex->mv->name, status);
 }
 
+void exec_set_ended(exec_t *ex, const char *status_static)
+{
+    ex->state = EXEC_ENDED;
+    ex->end_status = status_static;
+}
+
+void exec_count_end(runtime_t *rt, const exec_t *ex)
+{
+    assert(ex->state == EXEC_ENDED && ex->end_status);
+    const char *s = ex->end_status;
+    if (strcmp(s, "SUCCEEDED") == 0)
+        rt->stats.succeeded++;
+    else if (strcmp(s, "ABORTED") == 0)
+        rt->stats.aborted++;
+    else if (strcmp(s, "TIMED_OUT") == 0)
+        rt->stats.timed_out++;
+    else
+        rt->stats.failed++;
+    exec_count(rt, ex, s);
+}
+
 static size_t hash_str(const char *s)
 {
     size_t h = 1469598103934665603ull;

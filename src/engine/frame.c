@@ -414,12 +414,7 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
                             ok ? NULL : step->error.error, ok ? NULL : step->error.cause,
                             step->state) < 0)
             return -1;
-        ex->state = EXEC_ENDED;
-        if (ok)
-            rt->stats.succeeded++;
-        else
-            rt->stats.failed++;
-        exec_count(rt, ex, ok ? "SUCCEEDED" : "FAILED");
+        exec_set_ended(ex, ok ? "SUCCEEDED" : "FAILED");
         return 0;
     }
     }

@@ -136,6 +136,7 @@ struct exec_s {
     frame_t *frames;              /* all frames */
     int64_t next_event;
     exec_state_t state;
+    const char *end_status;       /* EXEC_ENDED: its final status (static) */
     int is_new;                   /* its start is not acknowledged yet */
     int touched;                  /* on rt->touched */
     int carry_control;            /* broken: rebuild, then end with `control` */
@@ -251,6 +252,9 @@ void exec_set_history_full(runtime_t *rt, exec_t *ex);
 /* The history-limit error's cause, in buf. */
 void exec_history_limit_cause(const runtime_t *rt, char *buf, size_t len);
 void exec_count(runtime_t *rt, const exec_t *ex, const char *status);
+/* Its end is written in the open transaction; counted once committed. */
+void exec_set_ended(exec_t *ex, const char *status_static);
+void exec_count_end(runtime_t *rt, const exec_t *ex);
 void exec_replies_fire(reply_t **list, const char *id, runtime_status_t override, int use);
 void exec_waiters_fire(exec_t *ex);
 

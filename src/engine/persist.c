@@ -305,14 +305,7 @@ int persist_end_control(runtime_t *rt, exec_t *ex)
     if (rc < 0)
         return -1;
     exec_quiesce(ex);
-    ex->state = EXEC_ENDED;
-    if (ex->control == CTL_ABORT)
-        rt->stats.aborted++;
-    else if (ex->control == CTL_TIMEOUT)
-        rt->stats.timed_out++;
-    else
-        rt->stats.failed++;
-    exec_count(rt, ex, status);
+    exec_set_ended(ex, status);
     return 0;
 }
 

@@ -132,6 +132,7 @@ static void after_batch(runtime_t *rt, int committed)
         exec_replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
         if (ex->state == EXEC_ENDED) {
+            exec_count_end(rt, ex);
             exec_waiters_fire(ex);
             exec_destroy(rt, ex);
         }

@@ -272,17 +272,25 @@ static void assert_failed_because(fixture_t *f, const char *id, const char *why)
 }
 
 /* Stored executions that cannot be restored (unreadable state, unknown
- * machine version, a cursor the engine refuses) are ended FAILED with the
- * reason; the others recover and run. */
+ * machine version, a cursor the engine refuses, a history already past a
+ * lowered history_limit) are ended FAILED with the reason; the others
+ * recover and run. */
 static void test_unrestorable_executions_fail_others_recover(void **state)
 {
     fixture_t *f = *state;
     const machine_ver_t *v = put(f, "wait",
         "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":1,\"End\":true}}}");
-    started_t s[4];
+    const machine_ver_t *passes = put(f, "passes",
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"},"
+        "\"B\":{\"Type\":\"Pass\",\"Next\":\"C\"},\"C\":{\"Type\":\"Pass\",\"Next\":\"D\"},"
+        "\"D\":{\"Type\":\"Pass\",\"Next\":\"W\"},"
+        "\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
+    started_t s[5];
     for (int i = 0; i < 4; i++)
         assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s[i]), RUNTIME_OK);
+    assert_int_equal(start_sync(f, passes, cJSON_CreateObject(), &s[4]), RUNTIME_OK);
     close_runtime(f);
+    f->cfg.history_limit = 10;
     sql1(f, "UPDATE history SET state = '{\"c\": [' WHERE execution_id = ?", s[0].id);
     sql1(f, "UPDATE executions SET machine_version = 99 WHERE id = ?", s[1].id);
     sql1(f, "UPDATE history SET state = '{\"c\":{\"x\":1},\"p\":\"continue\"}' "
@@ -292,6 +300,7 @@ static void test_unrestorable_executions_fail_others_recover(void **state)
     assert_failed_because(f, s[1].id, "version 99 is unavailable");
     assert_string_equal(run_until_done(f, s[2].id), "FAILED");
     assert_failed_because(f, s[2].id, "cannot resume");
+    assert_failed_because(f, s[4].id, "history_limit");
     assert_string_equal(run_until_done(f, s[3].id), "SUCCEEDED");
 }
 
@@ -329,6 +338,48 @@ static void test_history_limit_in_first_batch(void **state)
     cJSON_Delete(running);
 }
 
+/* Makes the next COMMIT of the runtime fail (a failed fsync), running the
+ * loop until it has. */
+static void fail_next_commit(fixture_t *f)
+{
+    uint64_t failures = runtime_stats(f->rt)->commit_failures;
+    store_fault_arm(STORE_FAULT_SYNC, 0, -1);
+    for (int i = 0; i < 5000 && runtime_stats(f->rt)->commit_failures == failures; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    store_fault_disarm();
+    assert_true(runtime_stats(f->rt)->commit_failures > failures);
+}
+
+static void count_status(void *ud, const char *machine, const char *status)
+{
+    (void)machine;
+    if (strcmp(status, "SUCCEEDED") == 0)
+        (*(int *)ud)++;
+}
+
+/* An end whose commit fails is not counted: the execution is rebuilt and
+ * ends again, counted once. */
+static void test_end_counted_once_after_failed_commit(void **state)
+{
+    fixture_t *f = *state;
+    close_runtime(f);
+    int succeeded = 0;
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .on_count = count_status, .on_count_ud = &succeeded};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    const machine_ver_t *v = put(f, "waitpass",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":1,\"Next\":\"P\"},"
+        "\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s), RUNTIME_OK);
+    fail_next_commit(f);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    assert_int_equal(runtime_stats(f->rt)->succeeded, 1);
+    assert_int_equal(succeeded, 1);
+}
+
 /* A COMMIT that fails while more than 256 frames are ready: the execution is
  * rebuilt from the database and then completes. */
 static void test_failed_commit_with_many_ready_frames(void **state)
@@ -339,15 +390,8 @@ static void test_failed_commit_with_many_ready_frames(void **state)
         "\"M\":" MAP_OF_PASS("$.xs") "}}");
     started_t s;
     assert_int_equal(start_sync(f, v, items(600), &s), RUNTIME_OK);
-    /* The Wait is committed; the Map's first batch fails to commit. */
-    uint64_t failures = runtime_stats(f->rt)->commit_failures;
-    store_fault_arm(STORE_FAULT_SYNC, 0, -1);
-    for (int i = 0; i < 5000 && runtime_stats(f->rt)->commit_failures == failures; i++) {
-        uv_run(&f->loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
-    store_fault_disarm();
-    assert_true(runtime_stats(f->rt)->commit_failures > failures);
+    /* The start is committed; a batch of the Map's iterations fails to commit. */
+    fail_next_commit(f);
     assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
     cJSON *d = runtime_describe(f->rt, s.id);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "output")), 600);
@@ -649,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unrestorable_executions_fail_others_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_in_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_hooks_get_their_own_ud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_counted_once_after_failed_commit, setup, teardown),
     };
     /* Forwards only until a test arms a fault. */
     if (store_fault_install() != 0)
