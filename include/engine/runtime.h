@@ -7,7 +7,9 @@
  * its step's savepoint, so its effect, the transition, the history events
  * and any outbox rows commit together. Replies that report a change are
  * released only after that commit. After kill -9, runtime_open continues
- * every RUNNING execution from its last committed step. */
+ * every RUNNING execution from its last committed step. An execution whose
+ * history would pass history_limit (a fan-out whose children cannot fit is
+ * refused before they are built) ends FAILED. */
 #ifndef SAGAD_ENGINE_RUNTIME_H
 #define SAGAD_ENGINE_RUNTIME_H
 
@@ -59,8 +61,11 @@ typedef struct runtime_stats_s {
 /* Bounds of the step latency histogram buckets in ms (11 finite ones). */
 extern const double runtime_latency_bounds_ms[11];
 
-/* Creates the runtime and recovers every RUNNING execution. Close with
- * runtime_close. Returns 0 or -1 (logged). */
+/* Creates the runtime and starts recovering every RUNNING execution: the
+ * first few now, the rest a chunk per loop turn (runtime_stop and
+ * runtime_wait recover theirs at once). One that cannot be restored is ended
+ * FAILED with the reason, and logged. Close with runtime_close. Returns 0 or
+ * -1 (logged). */
 int runtime_open(const runtime_opts_t *opts, runtime_t **out);
 
 /* First half of a graceful stop: commits what is ready, answers every
