@@ -401,10 +401,12 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
         fr->pend = PEND_DONE;
         fr->done = cJSON_CreateObject();
         if (ok) {
-            cJSON_AddItemToObject(fr->done, "output", step->output ? step->output : cJSON_CreateNull());
+            cJSON_AddItemToObject(fr->done, "output",
+                                  step->output ? step->output : cJSON_CreateNull());
             step->output = NULL;
         } else {
-            cJSON_AddStringToObject(fr->done, "error", step->error.error ? step->error.error : "States.Runtime");
+            cJSON_AddStringToObject(fr->done, "error",
+                                    step->error.error ? step->error.error : ASL_E_RUNTIME);
             cJSON_AddStringToObject(fr->done, "cause", step->error.cause ? step->error.cause : "");
         }
         if (fr->parent)
@@ -456,7 +458,8 @@ int frame_advance(runtime_t *rt, frame_t *fr)
     for (;;) {
         if (fr->pend == PEND_TASK && !fr->has_outcome) {
             if (!fr->h)
-                frame_set_failure(fr, ASL_E_TASK_FAILED, "no handler is registered for this Resource");
+                frame_set_failure(fr, ASL_E_TASK_FAILED,
+                                  "no handler is registered for this Resource");
             else if (fr->h->run)
                 run_sync(rt, fr);
             else
@@ -618,7 +621,8 @@ void frame_start_async(runtime_t *rt, frame_t *fr)
     if (fr->timeout_ms > 0)
         fr->timeout_tmr = timers_add(rt, store_now_ms() + fr->timeout_ms, TMR_TASK_TIMEOUT, fr);
     if (fr->heartbeat_ms > 0)
-        fr->heartbeat_tmr = timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
+        fr->heartbeat_tmr =
+            timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
     asl_error_t err = {0};
     if (fr->h->start(call, fr->task_input, &err) < 0) {
         /* Never started: nothing to cancel. */

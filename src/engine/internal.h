@@ -6,6 +6,7 @@
 
 #include "engine/runtime.h"
 #include "asl/exec.h"
+#include "asl/json.h"
 #include "engine/handler.h"
 #include "store/wal.h"
 
