@@ -7,7 +7,9 @@
  * its step's savepoint, so its effect, the transition, the history events
  * and any outbox rows commit together. Replies that report a change are
  * released only after that commit. After kill -9, runtime_open continues
- * every RUNNING execution from its last committed step. */
+ * every RUNNING execution from its last committed step. An execution whose
+ * history would pass history_limit (a fan-out whose children cannot fit is
+ * refused before they are built) ends FAILED. */
 #ifndef SAGAD_ENGINE_RUNTIME_H
 #define SAGAD_ENGINE_RUNTIME_H
 
@@ -32,6 +34,7 @@ typedef struct runtime_opts_s {
     /* Called inside each group-commit transaction just before COMMIT, to
      * let other writers ride it (the relay's deletes). May be NULL. */
     void (*before_commit)(void *ud);
+    void *before_commit_ud;
     /* Optional, for per-machine metrics: called as an execution is started
      * (status "RUNNING") and as it ends (its final status), with the name of
      * its state machine. Both strings are borrowed for the call. */
@@ -47,6 +50,7 @@ typedef struct runtime_stats_s {
     uint64_t commits;
     uint64_t commit_failures;
     uint64_t open_executions;      /* RUNNING in memory */
+    uint64_t frames_created;       /* executions and their Parallel branches / Map iterations */
     /* Step latency: time from a frame becoming ready to its commit. */
     uint64_t step_latency_buckets[12];   /* <= 0.5,1,2,5,10,25,50,100,250,500,1000,+Inf ms */
     double step_latency_sum_ms;
@@ -57,8 +61,11 @@ typedef struct runtime_stats_s {
 /* Bounds of the step latency histogram buckets in ms (11 finite ones). */
 extern const double runtime_latency_bounds_ms[11];
 
-/* Creates the runtime and recovers every RUNNING execution. Close with
- * runtime_close. Returns 0 or -1 (logged). */
+/* Creates the runtime and starts recovering every RUNNING execution: the
+ * first few now, the rest a chunk per loop turn (runtime_stop and
+ * runtime_wait recover theirs at once). One that cannot be restored is ended
+ * FAILED with the reason, and logged. Close with runtime_close. Returns 0 or
+ * -1 (logged). */
 int runtime_open(const runtime_opts_t *opts, runtime_t **out);
 
 /* First half of a graceful stop: commits what is ready, answers every

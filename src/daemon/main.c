@@ -299,7 +299,8 @@ int main(int argc, char **argv)
     }
     runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
                          .cfg = &app.cfg, .after_commit = kick_relay,
-                         .before_commit = relay_deletes, .after_commit_ud = &app,
+                         .before_commit = relay_deletes, .before_commit_ud = &app,
+                         .after_commit_ud = &app,
                          .on_count = api_metrics_count};
     if (runtime_open(&ro, &app.runtime) < 0) {
         log_error("cannot start the execution runtime");

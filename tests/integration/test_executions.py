@@ -5,7 +5,7 @@ import json
 import time
 import unittest
 
-from harness import Daemon, DaemonTestCase
+from harness import Daemon, DaemonTestCase, is_asan
 
 PASS_WAIT = {
     "StartAt": "A",
@@ -410,6 +410,58 @@ class Limits(DaemonTestCase):
         _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
         self.assertLessEqual(len(h["events"]), 50)
         self.assertEqual(h["events"][-1]["type"], "ExecutionFailed")
+
+    def test_history_limit_inside_the_first_batch(self):
+        # The Map's iterations cross the limit in the same transaction as the
+        # start: the start is acknowledged and the execution ends FAILED.
+        d = self.daemon(history_limit=300)
+        fan = {"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.xs", "End": True,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+        d.request("PUT", "/state-machines/fan", fan)
+        st, _, body = d.request("POST", "/state-machines/fan/executions",
+                                {"input": {"xs": list(range(100))}})
+        self.assertEqual(st, 202, body)
+        desc = d.wait_ended(body["executionId"])
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "States.Runtime"), desc)
+        self.assertIn("history_limit", desc["cause"])
+        _, _, running = d.request("GET", "/executions?status=RUNNING")
+        self.assertEqual(running["executions"], [])
+
+    def test_nested_maps_fail_fast_and_restart_is_instant(self):
+        # 200 x 200 iterations cannot fit: the fan-out is refused early, the
+        # daemon answers /healthz quickly throughout and after a restart.
+        d = self.daemon(history_limit=2000)
+        inner = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        nested = {"StartAt": "O", "States": {"O": {
+            "Type": "Map", "ItemsPath": "$.xs", "ItemSelector": {"ys.$": "$.ys"}, "End": True,
+            "ItemProcessor": {"StartAt": "I", "States": {"I": {
+                "Type": "Map", "ItemsPath": "$.ys", "End": True, "ItemProcessor": inner}}}}}}
+        d.request("PUT", "/state-machines/nested", nested)
+        xs = list(range(200))
+        st, _, body = d.request("POST", "/state-machines/nested/executions",
+                                {"input": {"xs": xs, "ys": xs}})
+        self.assertEqual(st, 202, body)
+        slowest = 0
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            t0 = time.time()
+            st, _, _ = d.request("GET", "/healthz")
+            slowest = max(slowest, time.time() - t0)
+            _, _, desc = d.request("GET", f"/executions/{body['executionId']}")
+            if desc["status"] != "RUNNING":
+                break
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "States.Runtime"), desc)
+        self.assertIn("history_limit", desc["cause"])
+        self.assertLess(slowest, 0.5 if is_asan() else 0.1)
+        self.assertEqual(d.stop(), 0)
+        t0 = time.time()
+        d.start()
+        st, _, _ = d.request("GET", "/healthz")
+        self.assertEqual(st, 200)
+        self.assertLess(time.time() - t0, 5)
+        _, _, running = d.request("GET", "/executions?status=RUNNING")
+        self.assertEqual(running["executions"], [])
 
 
 class Restart(DaemonTestCase):

@@ -17,6 +17,7 @@
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
 #include "store/db.h"
+#include "store/fault.h"
 #include "testdb.h"
 
 typedef struct fixture_s {
@@ -125,6 +126,276 @@ static const char *run_until_done(fixture_t *f, const char *id)
         usleep(1000);
     }
     return status;
+}
+
+/* Starts `v` with `input` (taken) and runs the loop until the start is
+ * answered; returns the status and fills s. */
+static runtime_status_t start_sync(fixture_t *f, const machine_ver_t *v, cJSON *input, started_t *s)
+{
+    memset(s, 0, sizeof *s);
+    runtime_start(f->rt, v, NULL, input, on_started, s);
+    cJSON_Delete(input);
+    for (int i = 0; i < 1000 && !s->calls; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s->calls, 1);
+    return s->status;
+}
+
+/* {"xs": [0, 1, ..., n-1]} */
+static cJSON *items(int n)
+{
+    cJSON *in = cJSON_CreateObject(), *xs = cJSON_AddArrayToObject(in, "xs");
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(xs, cJSON_CreateNumber(i));
+    return in;
+}
+
+/* The execution ended FAILED with the history-limit error. */
+static void assert_history_limit_failure(fixture_t *f, const char *id)
+{
+    assert_string_equal(run_until_done(f, id), "FAILED");
+    cJSON *d = runtime_describe(f->rt, id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "error")), "States.Runtime");
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(d, "cause")), "history_limit"));
+    cJSON_Delete(d);
+    assert_int_equal(runtime_stats(f->rt)->open_executions, 0);
+}
+
+#define MAP_OF_PASS(path)                                                                     \
+    "{\"Type\":\"Map\",\"ItemsPath\":\"" path "\",\"ItemProcessor\":{\"StartAt\":\"P\","       \
+    "\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}"
+
+/* Runs a Map over `n` Pass iterations with the given history_limit; it must
+ * end FAILED with the history-limit error. */
+static void map_fails_history_limit(fixture_t *f, int limit, int n)
+{
+    f->cfg.history_limit = limit;
+    const machine_ver_t *v = put(f, "map",
+        "{\"StartAt\":\"M\",\"States\":{\"M\":" MAP_OF_PASS("$.xs") "}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(n), &s), RUNTIME_OK);
+    assert_history_limit_failure(f, s.id);
+}
+
+/* A Map whose iterations cross history_limit in the second batch, while far
+ * more than one batch (256) of iterations is still on the ready queue: the
+ * execution is rebuilt and failed, its queued frames must not be touched
+ * after they are freed. */
+static void test_map_crossing_history_limit(void **state)
+{
+    map_fails_history_limit(*state, 1500, 2000);
+}
+
+/* Runs nested Maps (n x n Pass iterations) with the given history_limit; it
+ * must end FAILED with the history-limit error. */
+static void nested_maps_fail_history_limit(fixture_t *f, int limit, int n)
+{
+    f->cfg.history_limit = limit;
+    const machine_ver_t *v = put(f, "nested",
+        "{\"StartAt\":\"O\",\"States\":{\"O\":{\"Type\":\"Map\",\"ItemsPath\":\"$.xs\","
+        "\"ItemSelector\":{\"ys.$\":\"$.ys\"},\"ItemProcessor\":{\"StartAt\":\"I\","
+        "\"States\":{\"I\":" MAP_OF_PASS("$.ys") "}},\"End\":true}}}");
+    cJSON *in = items(n);
+    cJSON_AddItemToObject(in, "ys", cJSON_Duplicate(cJSON_GetObjectItem(in, "xs"), 1));
+    started_t s;
+    assert_int_equal(start_sync(f, v, in, &s), RUNTIME_OK);
+    assert_history_limit_failure(f, s.id);
+}
+
+/* Nested Maps (50 x 50): inner iterations queue up behind outer ones. */
+static void test_nested_maps_crossing_history_limit(void **state)
+{
+    nested_maps_fail_history_limit(*state, 2000, 50);
+}
+
+/* A fan-out that cannot fit the history limit is refused before its
+ * children are built: memory stays small. */
+static void test_fan_out_refused_early(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t before = runtime_stats(f->rt)->frames_created;
+    map_fails_history_limit(f, 1000, 5000);
+    assert_int_equal(runtime_stats(f->rt)->frames_created - before, 1);   /* its own frame */
+    /* 200 x 200: the inner Maps already started reserve their iterations. */
+    before = runtime_stats(f->rt)->frames_created;
+    nested_maps_fail_history_limit(f, 2000, 200);
+    assert_true(runtime_stats(f->rt)->frames_created - before < 2000);
+}
+
+static void count_call(void *ud)
+{
+    (*(int *)ud)++;
+}
+
+/* before_commit and after_commit each get their own user data. */
+static void test_commit_hooks_get_their_own_ud(void **state)
+{
+    fixture_t *f = *state;
+    close_runtime(f);
+    int before = 0, after = 0;
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .before_commit = count_call, .before_commit_ud = &before,
+                        .after_commit = count_call, .after_commit_ud = &after};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    const machine_ver_t *v = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s), RUNTIME_OK);
+    assert_int_equal(before, 1);
+    assert_int_equal(after, 1);
+}
+
+/* Runs one SQL statement with one text parameter on the fixture's database. */
+static void sql1(fixture_t *f, const char *sql, const char *arg)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+}
+
+static void assert_failed_because(fixture_t *f, const char *id, const char *why)
+{
+    cJSON *d = runtime_describe(f->rt, id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "status")), "FAILED");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d, "error")), "States.Runtime");
+    const char *cause = cJSON_GetStringValue(cJSON_GetObjectItem(d, "cause"));
+    if (!strstr(cause, why))
+        fail_msg("cause '%s' does not say '%s'", cause, why);
+    cJSON_Delete(d);
+    cJSON *h = runtime_history(f->rt, id);
+    cJSON *evs = cJSON_GetObjectItem(h, "events");
+    const cJSON *last = cJSON_GetArrayItem(evs, cJSON_GetArraySize(evs) - 1);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(last, "type")), "ExecutionFailed");
+    cJSON_Delete(h);
+}
+
+/* Stored executions that cannot be restored (unreadable state, unknown
+ * machine version, a cursor the engine refuses, a history already past a
+ * lowered history_limit) are ended FAILED with the reason; the others
+ * recover and run. */
+static void test_unrestorable_executions_fail_others_recover(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "wait",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":1,\"End\":true}}}");
+    const machine_ver_t *passes = put(f, "passes",
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"},"
+        "\"B\":{\"Type\":\"Pass\",\"Next\":\"C\"},\"C\":{\"Type\":\"Pass\",\"Next\":\"D\"},"
+        "\"D\":{\"Type\":\"Pass\",\"Next\":\"W\"},"
+        "\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
+    started_t s[5];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s[i]), RUNTIME_OK);
+    assert_int_equal(start_sync(f, passes, cJSON_CreateObject(), &s[4]), RUNTIME_OK);
+    close_runtime(f);
+    f->cfg.history_limit = 10;
+    sql1(f, "UPDATE history SET state = '{\"c\": [' WHERE execution_id = ?", s[0].id);
+    sql1(f, "UPDATE executions SET machine_version = 99 WHERE id = ?", s[1].id);
+    sql1(f, "UPDATE history SET state = '{\"c\":{\"x\":1},\"p\":\"continue\"}' "
+            "WHERE execution_id = ?", s[2].id);
+    open_runtime(f);
+    assert_failed_because(f, s[0].id, "not valid JSON");
+    assert_failed_because(f, s[1].id, "version 99 is unavailable");
+    assert_string_equal(run_until_done(f, s[2].id), "FAILED");
+    assert_failed_because(f, s[2].id, "cannot resume");
+    assert_failed_because(f, s[4].id, "history_limit");
+    assert_string_equal(run_until_done(f, s[3].id), "SUCCEEDED");
+}
+
+/* Recovery runs in chunks on the loop; an execution not recovered yet is
+ * recovered when asked for. */
+static void test_recovery_in_chunks(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "long",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
+    started_t s[40], st = {0};
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s[i]), RUNTIME_OK);
+    close_runtime(f);
+    open_runtime(f);
+    assert_true(runtime_stats(f->rt)->open_executions < 40);
+    assert_int_equal(runtime_stop(f->rt, s[39].id, "Stop", "now", on_started, &st), 0);
+    assert_string_equal(run_until_done(f, s[39].id), "ABORTED");
+    assert_int_equal(st.status, RUNTIME_OK);
+    for (int i = 0; i < 100 && runtime_stats(f->rt)->open_executions < 39; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(runtime_stats(f->rt)->open_executions, 39);
+}
+
+/* The history limit is crossed inside the first batch of a new execution,
+ * after its row was written by an earlier step of that batch: the start is
+ * acknowledged (it is durable) and the execution ends FAILED, nothing is
+ * left RUNNING. */
+static void test_history_limit_in_first_batch(void **state)
+{
+    fixture_t *f = *state;
+    map_fails_history_limit(f, 300, 100);
+    cJSON *running = runtime_list(f->rt, "RUNNING", NULL, 10, NULL, &(const char *){NULL});
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(running, "executions")), 0);
+    cJSON_Delete(running);
+}
+
+/* Makes the next COMMIT of the runtime fail (a failed fsync), running the
+ * loop until it has. */
+static void fail_next_commit(fixture_t *f)
+{
+    uint64_t failures = runtime_stats(f->rt)->commit_failures;
+    store_fault_arm(STORE_FAULT_SYNC, 0, -1);
+    for (int i = 0; i < 5000 && runtime_stats(f->rt)->commit_failures == failures; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    store_fault_disarm();
+    assert_true(runtime_stats(f->rt)->commit_failures > failures);
+}
+
+static void count_status(void *ud, const char *machine, const char *status)
+{
+    (void)machine;
+    if (strcmp(status, "SUCCEEDED") == 0)
+        (*(int *)ud)++;
+}
+
+/* An end whose commit fails is not counted: the execution is rebuilt and
+ * ends again, counted once. */
+static void test_end_counted_once_after_failed_commit(void **state)
+{
+    fixture_t *f = *state;
+    close_runtime(f);
+    int succeeded = 0;
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .on_count = count_status, .on_count_ud = &succeeded};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    const machine_ver_t *v = put(f, "waitpass",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":1,\"Next\":\"P\"},"
+        "\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, cJSON_CreateObject(), &s), RUNTIME_OK);
+    fail_next_commit(f);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    assert_int_equal(runtime_stats(f->rt)->succeeded, 1);
+    assert_int_equal(succeeded, 1);
+}
+
+/* A COMMIT that fails while more than 256 frames are ready: the execution is
+ * rebuilt from the database and then completes. */
+static void test_failed_commit_with_many_ready_frames(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "waitmap",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":0,\"Next\":\"M\"},"
+        "\"M\":" MAP_OF_PASS("$.xs") "}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(600), &s), RUNTIME_OK);
+    /* The start is committed; a batch of the Map's iterations fails to commit. */
+    fail_next_commit(f);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    cJSON *d = runtime_describe(f->rt, s.id);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "output")), 600);
+    cJSON_Delete(d);
 }
 
 static void test_start_runs_to_success(void **state)
@@ -414,6 +685,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_by_a_new_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_only_finished, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_crossing_history_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_maps_crossing_history_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit_with_many_ready_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_limit_in_first_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fan_out_refused_early, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unrestorable_executions_fail_others_recover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_in_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_hooks_get_their_own_ud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_counted_once_after_failed_commit, setup, teardown),
     };
+    /* Forwards only until a test arms a fault. */
+    if (store_fault_install() != 0)
+        return 1;
+    /* RUNTIME_TEST=pattern runs only the matching tests. */
+    if (getenv("RUNTIME_TEST"))
+        cmocka_set_test_filter(getenv("RUNTIME_TEST"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

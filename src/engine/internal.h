@@ -1,0 +1,316 @@
+/* What the files of the durable runtime (runtime.c, exec.c, frame.c,
+ * timers.c, persist.c, recovery.c) share: its objects, their lifetimes and
+ * the functions each file offers the others. Not a public header. */
+#ifndef SAGAD_ENGINE_INTERNAL_H
+#define SAGAD_ENGINE_INTERNAL_H
+
+#include "engine/runtime.h"
+#include "asl/exec.h"
+#include "asl/json.h"
+#include "engine/handler.h"
+#include "store/wal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* frame_advance: the execution must end with ex->control set (history
+ * limit, engine refusal); the advance itself is not committed. */
+#define ADVANCE_END_EXEC (-2)
+/* The fewest events a child frame records (a Map iteration: started and
+ * ended; a Parallel branch: its first state), for refusing early a fan-out
+ * that cannot fit the history limit. */
+#define MIN_EVENTS_ITERATION 2
+#define MIN_EVENTS_BRANCH 1
+
+typedef struct exec_s exec_t;
+typedef struct frame_s frame_t;
+
+/* A scheduled wake-up. The heap owns it; an owner cancels by clearing target. */
+typedef enum {
+    TMR_FRAME,
+    TMR_TASK_TIMEOUT,
+    TMR_TASK_HEARTBEAT,
+    TMR_EXEC_TIMEOUT,
+    TMR_WAITER
+} tmr_kind_t;
+typedef struct tmr_s {
+    int64_t due;
+    tmr_kind_t kind;
+    void *target;
+} tmr_t;
+
+typedef struct waiter_s {
+    struct waiter_s *next;
+    void (*cb)(void *ud);
+    void *ud;
+    tmr_t *tmr;
+    exec_t *ex;
+} waiter_t;
+
+typedef struct reply_s {
+    struct reply_s *next;
+    runtime_start_cb cb;
+    void *ud;
+    runtime_status_t status;
+} reply_t;
+
+typedef enum {
+    CTL_NONE,
+    CTL_ABORT,         /* runtime_stop */
+    CTL_TIMEOUT,       /* the machine's TimeoutSeconds */
+    CTL_FAIL           /* history limit, unrecoverable state, engine refusal */
+} exec_control_t;
+
+/* What settling the batch does with a touched execution. */
+typedef enum {
+    EXEC_LIVE,         /* carries on */
+    EXEC_ENDED,        /* ended in this batch: destroyed after the commit */
+    EXEC_BROKEN        /* a step or the commit failed: rebuilt from the database */
+} exec_state_t;
+
+/* Where an execution's row is: a start is acknowledged exactly when its row
+ * is durable, and a durable RUNNING row always has an execution in memory. */
+typedef enum {
+    ROW_NONE,          /* not written (a new execution, or rolled back) */
+    ROW_PENDING,       /* to be inserted by the current frame advance */
+    ROW_WRITTEN,       /* in the open transaction */
+    ROW_DURABLE        /* committed */
+} exec_row_t;
+
+typedef enum { PEND_NONE, PEND_TASK, PEND_TIMER, PEND_CHILDREN, PEND_CONTINUE, PEND_DONE } pend_t;
+
+struct frame_s {
+    exec_t *ex;
+    frame_t *parent;
+    size_t index;
+    char *id;                     /* "" for the execution itself */
+    const asl_machine_t *m;
+    asl_child_t child;            /* children: what to start (input owned) */
+    cJSON *cursor;
+    int started;
+    int dead;                     /* ended or cancelled: ignore */
+    pend_t pend;
+    /* PEND_TASK */
+    const handler_def_t *h;
+    char *resource, *handler, *token;
+    cJSON *task_input;
+    uint32_t attempt;
+    int64_t timeout_ms;
+    int64_t heartbeat_ms;         /* HeartbeatSeconds * 1000; 0 = none */
+    handler_call_t *call;         /* asynchronous call in flight */
+    tmr_t *timeout_tmr;
+    tmr_t *heartbeat_tmr;
+    /* PEND_TIMER */
+    int64_t wake_ms;
+    tmr_t *tmr;
+    /* PEND_CHILDREN */
+    frame_t **kids;
+    size_t n_kids, next_kid, running, failures;
+    uint32_t max_conc;
+    size_t tolerated;
+    int64_t kids_base;
+    cJSON *results;
+    /* PEND_DONE for children: {"output": v} or {"error": e, "cause": c} */
+    cJSON *done;
+    /* the outcome to feed on the next advance */
+    int has_outcome;
+    asl_outcome_t out;
+    char *out_error, *out_cause;
+    /* the ready queue (doubly linked, so a destroyed frame leaves it) */
+    frame_t *qprev, *qnext;
+    int queued;
+    uint64_t ready_ns;
+    size_t post_slot;             /* 1 + its index in rt->post; 0 = not posted */
+    int reserved;                 /* its share of ex->reserved until it starts */
+    frame_t *all_next;            /* every frame of the execution, for freeing */
+};
+
+struct exec_s {
+    char *id, *name;
+    const machine_ver_t *mv;
+    cJSON *input;
+    int64_t start_ms;
+    asl_exec_info_t info;
+    frame_t *root;
+    frame_t *frames;              /* all frames */
+    int64_t next_event;
+    exec_state_t state;
+    const char *end_status;       /* EXEC_ENDED: its final status (static) */
+    int is_new;                   /* its start is not acknowledged yet */
+    int touched;                  /* on rt->touched */
+    int carry_control;            /* broken: rebuild, then end with `control` */
+    int64_t reserved;             /* fewest events its unstarted children will add */
+    int had_timer;                /* a timers row may exist: delete at the end */
+    exec_row_t row;
+    int history_events;           /* its own frame's rows hold events, not replay logs */
+    exec_control_t control;       /* ending it from outside the engine */
+    char *ctl_error, *ctl_cause;
+    reply_t *starters, *stoppers;
+    waiter_t *waiters;
+    tmr_t *timeout_tmr;
+    exec_t *hnext;                /* chain by id */
+    exec_t *nnext;                /* chain by (machine, name) */
+    int linked;                   /* on both hash chains */
+};
+
+struct runtime_s {
+    uv_loop_t *loop;
+    store_t *st;
+    store_wal_t *wal; /* checkpoints on the thread pool */
+    machines_t *machines;
+    const config_t *cfg;
+    runtime_opts_t hooks;         /* as given to runtime_open: its callbacks */
+    runtime_stats_t stats;
+
+    exec_t **buckets;             /* by id */
+    exec_t **nbuckets_by_name;    /* by (machine, name); same size as buckets */
+    size_t nbuckets, nexecs;
+
+    frame_t *ready_head, *ready_tail;
+    uv_idle_t pump;
+    int pump_on;
+
+    tmr_t **heap;
+    size_t nheap, capheap;
+    uv_timer_t wheel;
+
+    exec_t **touched;
+    size_t ntouched, captouched;
+    frame_t **post;
+    size_t npost, cappost;
+
+    /* Recovery runs a chunk per loop turn until every RUNNING row is back. */
+    int recovering;
+    int64_t recover_seq;          /* rows up to this seq are done */
+    int recovered, unrecoverable;
+
+    int closing;
+    int handles_open;
+    void (*on_closed)(void *ud);
+    void *on_closed_ud;
+};
+
+/* Payload keys an event may repeat from the event before it (compacted on
+ * write, expanded on read). */
+static const char *const payload_keys[] = {"input", "output"};
+
+/* ---- small helpers ---- */
+
+static inline uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static inline char *print_json(const cJSON *v)
+{
+    char *s = asl_json_print(v);
+    return s ? s : cJSON_PrintUnformatted(v);
+}
+
+static inline void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* Room for element `n` of an array of `cap` elements of `size` bytes: the
+ * array (perhaps moved), or NULL when out of memory (the old one is kept). */
+static inline void *grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *a = realloc(arr, c * size);
+    if (a)
+        *cap = c;
+    return a;
+}
+
+/* ---- exec.c: the execution table, lifetimes, replies and waiters ---- */
+
+exec_t *exec_new(runtime_t *rt, const machine_ver_t *mv, const char *id, const char *name,
+                 cJSON *input_taken, int64_t start_ms);
+void exec_destroy(runtime_t *rt, exec_t *ex);
+exec_t *exec_find(runtime_t *rt, const char *id);
+exec_t *exec_find_by_name(runtime_t *rt, const char *machine, const char *name);
+void exec_insert(runtime_t *rt, exec_t *ex);
+int exec_touch(runtime_t *rt, exec_t *ex);
+void exec_quiesce(exec_t *ex);
+void exec_arm_timeout(runtime_t *rt, exec_t *ex);
+void exec_set_control(exec_t *ex, exec_control_t kind, const char *error, const char *cause);
+void exec_set_history_full(runtime_t *rt, exec_t *ex);
+/* The history-limit error's cause, in buf. */
+void exec_history_limit_cause(const runtime_t *rt, char *buf, size_t len);
+void exec_count(runtime_t *rt, const exec_t *ex, const char *status);
+/* Its end is written in the open transaction; counted once committed. */
+void exec_set_ended(exec_t *ex, const char *status_static);
+void exec_count_end(runtime_t *rt, const exec_t *ex);
+void exec_replies_fire(reply_t **list, const char *id, runtime_status_t override, int use);
+void exec_waiters_fire(exec_t *ex);
+
+/* ---- frame.c: frames, the ready queue, children, advancing, tasks ---- */
+
+frame_t *frame_new(runtime_t *rt, exec_t *ex, frame_t *parent, size_t index, const char *id,
+                   const asl_machine_t *m);
+void frame_destroy(runtime_t *rt, frame_t *fr);
+void frame_quiesce(frame_t *fr);
+void frame_unreserve(frame_t *fr);
+void frame_enqueue(runtime_t *rt, frame_t *fr);
+frame_t *frame_dequeue(runtime_t *rt);
+int frame_post(runtime_t *rt, frame_t *fr);
+void frame_clear_outcome(frame_t *fr);
+void frame_set_failure(frame_t *fr, const char *error, const char *cause);
+void frame_free_call(frame_t *fr, int cancel);
+frame_t *frame_make_kid(runtime_t *rt, frame_t *p, size_t i, asl_child_kind_t kind,
+                        const char *parent_state, size_t index, cJSON *input_taken);
+void frame_launch_kids(runtime_t *rt, frame_t *fr);
+void frame_kids_result(runtime_t *rt, frame_t *fr);
+int frame_advance(runtime_t *rt, frame_t *fr);
+void frame_start_async(runtime_t *rt, frame_t *fr);
+
+/* ---- timers.c: one heap of wake-ups on one uv timer ---- */
+
+tmr_t *timers_add(runtime_t *rt, int64_t due, tmr_kind_t kind, void *target);
+void timers_cancel(tmr_t **t);
+void timers_rearm(runtime_t *rt);
+
+/* ---- persist.c: what an advance writes ---- */
+
+int persist_new_row(runtime_t *rt, exec_t *ex);
+int persist_history(runtime_t *rt, frame_t *fr, cJSON *events, int64_t first_id, int with_state);
+int persist_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n, int64_t first_id,
+                         int with_state);
+int persist_history_row(runtime_t *rt, const char *execution_id, int64_t first_id,
+                        int64_t last_id, const char *frame, char *text_taken,
+                        char *state_taken);
+int persist_del_timers(runtime_t *rt, const char *execution_id);
+int persist_timer_row(runtime_t *rt, frame_t *fr, int put);
+int persist_end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *output,
+                    const char *error, const char *cause, const char *final_state);
+int persist_end_control(runtime_t *rt, exec_t *ex);
+int persist_fail_new(runtime_t *rt, exec_t *ex);
+cJSON *persist_control_event(const char *type, const char *error, const char *cause);
+
+/* ---- recovery.c: rebuilding executions from the database ---- */
+
+void recovery_chunk(runtime_t *rt);
+exec_t *recovery_id(runtime_t *rt, const char *id);
+exec_t *recovery_get(runtime_t *rt, const char *id);
+
+/* ---- runtime.c: the pump ---- */
+
+void pump_schedule(runtime_t *rt);
+void pump_run_posts(runtime_t *rt, int durable);
+
+#endif
