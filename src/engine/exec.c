@@ -34,14 +34,6 @@ void exec_count_end(runtime_t *rt, const exec_t *ex)
     exec_count(rt, ex, s);
 }
 
-static size_t hash_str(const char *s)
-{
-    size_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
-
 static size_t hash_name(const char *machine, const char *name)
 {
     return hash_str(machine) * 31 + hash_str(name);
@@ -134,11 +126,9 @@ int exec_touch(runtime_t *rt, exec_t *ex)
 {
     if (ex->touched)
         return 0;
-    exec_t **a = grow(rt->touched, rt->ntouched, &rt->captouched, sizeof *a);
-    if (!a)
+    if (grow_reserve(&rt->touched, &rt->captouched, rt->ntouched + 1, sizeof *rt->touched) < 0)
         return -1;
-    rt->touched = a;
-    a[rt->ntouched++] = ex;
+    rt->touched[rt->ntouched++] = ex;
     ex->touched = 1;
     return 0;
 }

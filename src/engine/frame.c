@@ -65,11 +65,9 @@ int frame_post(runtime_t *rt, frame_t *fr)
 {
     if (fr->post_slot)
         return 0;
-    frame_t **a = grow(rt->post, rt->npost, &rt->cappost, sizeof *a);
-    if (!a)
+    if (grow_reserve(&rt->post, &rt->cappost, rt->npost + 1, sizeof *rt->post) < 0)
         return -1;
-    rt->post = a;
-    a[rt->npost++] = fr;
+    rt->post[rt->npost++] = fr;
     fr->post_slot = rt->npost;
     return 0;
 }

@@ -7,6 +7,8 @@
 #include "engine/runtime.h"
 #include "asl/exec.h"
 #include "asl/json.h"
+#include "core/grow.h"
+#include "core/hash.h"
 #include "engine/handler.h"
 #include "store/wal.h"
 
@@ -222,19 +224,6 @@ static inline void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(s, i);
-}
-
-/* Room for element `n` of an array of `cap` elements of `size` bytes: the
- * array (perhaps moved), or NULL when out of memory (the old one is kept). */
-static inline void *grow(void *arr, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return arr;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *a = realloc(arr, c * size);
-    if (a)
-        *cap = c;
-    return a;
 }
 
 /* ---- exec.c: the execution table, lifetimes, replies and waiters ---- */

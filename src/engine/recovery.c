@@ -272,15 +272,15 @@ static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
                                 frame ? frame : "?");
             break;
         }
-        saved_t *a = grow(r->saved, r->nsaved, &r->capsaved, sizeof *a);
-        char *name = a ? strdup(frame) : NULL;
+        char *name = grow_reserve(&r->saved, &r->capsaved, r->nsaved + 1, sizeof *r->saved) == 0
+                         ? strdup(frame)
+                         : NULL;
         if (!name) {
             cJSON_Delete(rec);
             rc = restore_refuse(r, "out of memory reading the history%s", "");
             break;
         }
-        r->saved = a;
-        a[r->nsaved] = (saved_t){.frame = name, .rec = rec, .seq = r->nsaved};
+        r->saved[r->nsaved] = (saved_t){.frame = name, .rec = rec, .seq = r->nsaved};
         r->nsaved++;
     }
     saved_latest(r);

@@ -37,14 +37,8 @@ static void heap_down(runtime_t *rt, size_t i)
 
 tmr_t *timers_add(runtime_t *rt, int64_t due, tmr_kind_t kind, void *target)
 {
-    if (rt->nheap == rt->capheap) {
-        size_t cap = rt->capheap ? rt->capheap * 2 : 64;
-        tmr_t **h = realloc(rt->heap, cap * sizeof *h);
-        if (!h)
-            return NULL;
-        rt->heap = h;
-        rt->capheap = cap;
-    }
+    if (grow_reserve(&rt->heap, &rt->capheap, rt->nheap + 1, sizeof *rt->heap) < 0)
+        return NULL;
     tmr_t *t = malloc(sizeof *t);
     if (!t)
         return NULL;
