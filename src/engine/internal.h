@@ -173,6 +173,11 @@ struct runtime_s {
     frame_t *ready_head, *ready_tail;
     uv_idle_t pump;
     int pump_on;
+    /* After a failed BEGIN or COMMIT (a full or failing disk) the pump rests
+     * retry_ms (10 ms doubling to 1 s) instead of spinning on the loop. */
+    uv_timer_t retry;
+    uint64_t retry_ms;
+    int retry_wait;
 
     tmr_t **heap;
     size_t nheap, capheap;

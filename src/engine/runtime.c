@@ -137,15 +137,16 @@ static void after_batch(runtime_t *rt, int committed)
         rt->hooks.after_commit(rt->hooks.after_commit_ud);
 }
 
-static void pump(runtime_t *rt)
+/* One batch. 0, or -1 when the database took no commit (nothing changed). */
+static int pump(runtime_t *rt)
 {
     if (!rt->ready_head)
-        return;
+        return 0;
     /* The previous batch was settled completely. */
     assert(rt->ntouched == 0 && rt->npost == 0 && !store_in_txn(rt->st));
     if (store_begin(rt->st) < 0) {
-        log_error("cannot begin a transaction; retrying next turn");
-        return;
+        log_error("cannot begin a transaction; retrying shortly");
+        return -1;
     }
     uint64_t lat[MAX_BATCH];
     size_t nlat = 0;
@@ -221,6 +222,18 @@ static void pump(runtime_t *rt)
     for (size_t i = 0; i < nlat; i++)
         latency_observe(rt, t1 - lat[i]);
     after_batch(rt, committed);
+    return committed ? 0 : -1;
+}
+
+#define RETRY_FIRST_MS 10
+#define RETRY_MAX_MS 1000
+
+static void on_retry(uv_timer_t *t)
+{
+    runtime_t *rt = t->data;
+    rt->retry_wait = 0;
+    if (rt->ready_head || rt->recovering)
+        pump_schedule(rt);
 }
 
 static void on_pump(uv_idle_t *h)
@@ -228,7 +241,17 @@ static void on_pump(uv_idle_t *h)
     runtime_t *rt = h->data;
     if (rt->recovering)
         recovery_chunk(rt);
-    pump(rt);
+    if (pump(rt) < 0) {
+        rt->retry_ms = rt->retry_ms ? rt->retry_ms * 2 : RETRY_FIRST_MS;
+        if (rt->retry_ms > RETRY_MAX_MS)
+            rt->retry_ms = RETRY_MAX_MS;
+        rt->retry_wait = 1;
+        uv_timer_start(&rt->retry, on_retry, rt->retry_ms, 0);
+        uv_idle_stop(&rt->pump);
+        rt->pump_on = 0;
+        return;
+    }
+    rt->retry_ms = 0;
     if (!rt->ready_head && !rt->recovering) {
         uv_idle_stop(&rt->pump);
         rt->pump_on = 0;
@@ -237,7 +260,7 @@ static void on_pump(uv_idle_t *h)
 
 void pump_schedule(runtime_t *rt)
 {
-    if (!rt->pump_on && !rt->closing) {
+    if (!rt->pump_on && !rt->closing && !rt->retry_wait) {
         uv_idle_start(&rt->pump, on_pump);
         rt->pump_on = 1;
     }
@@ -267,8 +290,10 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     uv_idle_init(rt->loop, &rt->pump);
     rt->pump.data = rt;
     uv_timer_init(rt->loop, &rt->wheel);
+    uv_timer_init(rt->loop, &rt->retry);
+    rt->retry.data = rt;
     rt->wheel.data = rt;
-    rt->handles_open = 2;
+    rt->handles_open = 3;
     if (store_wal_start(rt->st, rt->loop, &rt->wal) < 0)
         log_warn("runtime: checkpoints stay on the loop thread (out of memory)");
     rt->recovering = 1;
@@ -301,7 +326,8 @@ static void on_handle_closed(uv_handle_t *h)
 void runtime_quiesce(runtime_t *rt)
 {
     for (int i = 0; i < 64 && rt->ready_head; i++)
-        pump(rt);
+        if (pump(rt) < 0)
+            break;   /* the disk fails: what is not durable resumes at the next start */
     rt->closing = 1;
     rt->recovering = 0;   /* the rest recovers at the next start */
     for (size_t b = 0; b < rt->nbuckets; b++)
@@ -334,6 +360,8 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
     uv_timer_stop(&rt->wheel);
     uv_close((uv_handle_t *)&rt->pump, on_handle_closed);
     uv_close((uv_handle_t *)&rt->wheel, on_handle_closed);
+    uv_timer_stop(&rt->retry);
+    uv_close((uv_handle_t *)&rt->retry, on_handle_closed);
 }
 
 static void add_reply(reply_t **list, runtime_start_cb cb, void *ud, runtime_status_t st)

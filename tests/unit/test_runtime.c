@@ -398,6 +398,39 @@ static void test_failed_commit_with_many_ready_frames(void **state)
     cJSON_Delete(d);
 }
 
+static void stop_loop(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+/* While every commit fails (a full disk) the runtime retries with a growing
+ * pause instead of spinning the loop at full speed, and once the disk is
+ * mended the work goes through. */
+static void test_failing_disk_backs_off(void **state)
+{
+    fixture_t *f = *state;
+    /* A Map of 600: its iterations take several batches (256 a turn). */
+    const machine_ver_t *v = put(f, "waitmap",
+        "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":0,\"Next\":\"M\"},"
+        "\"M\":" MAP_OF_PASS("$.xs") "}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(600), &s), RUNTIME_OK);
+    uint64_t before = runtime_stats(f->rt)->commit_failures;
+    store_fault_arm(STORE_FAULT_FULL, 0, -1);
+    /* 400 ms of real time with a ready execution whose commits all fail. */
+    uv_timer_t t;
+    uv_timer_init(&f->loop, &t);
+    uv_timer_start(&t, stop_loop, 400, 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uint64_t failed = runtime_stats(f->rt)->commit_failures - before;
+    store_fault_disarm();
+    assert_true(failed >= 2);
+    assert_true(failed <= 12);   /* 10, 20, 40, 80, 160 ms ... not thousands */
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 static void test_start_runs_to_success(void **state)
 {
     fixture_t *f = *state;
@@ -694,6 +727,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_in_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_hooks_get_their_own_ud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_counted_once_after_failed_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_disk_backs_off, setup, teardown),
     };
     /* Forwards only until a test arms a fault. */
     if (store_fault_install() != 0)
