@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "http/server.h"
+#include "http/handler.h"
 
 #define HTTP_ROUTER_MAX_PARAMS 8     /* {param} segments per pattern */
 #define HTTP_ROUTER_MAX_SEGMENTS 32  /* longer paths never match */

@@ -32,12 +32,9 @@
 #include <uv.h>
 #include <cJSON.h>
 
-typedef struct http_server_s http_server_t;
-typedef struct http_request_s http_request_t;
+#include "http/handler.h"
 
-/* Called once per complete request whose method and path match a route.
- * The handler must eventually call exactly one http_respond* on `req`. */
-typedef void (*http_handler_fn)(http_request_t *req, void *ud);
+typedef struct http_server_s http_server_t;
 
 /* Called for each response (also the server's own errors), for metrics. `route` is the matched
  * pattern ("/executions/{id}") or NULL when no route matched. */
