@@ -102,7 +102,8 @@ test:
 	@scripts/deps.sh test
 	$(MAKE) tests
 	$(MAKE) asan
-	python3 tests/run.py build build-asan
+	$(MAKE) fuzz
+	python3 tests/run.py --fuzz $(FUZZ_BUILD) build build-asan
 
 run:
 	@scripts/deps.sh run
@@ -192,7 +193,7 @@ torture:
 # defect: they must pass once it is fixed), then each target for FUZZ_SECONDS
 # (20) on a scratch copy of its corpus.
 FUZZ_BUILD   := build-fuzz
-FUZZ_SRC     := $(filter src/asl/%,$(LIB_SRC))
+FUZZ_SRC     := $(filter src/asl/%,$(LIB_SRC)) src/core/timefmt.c src/core/hash.c
 FUZZ_LIB     := $(FUZZ_BUILD)/lib/libsagad.a
 FUZZ_FLAGS   := -std=c11 -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

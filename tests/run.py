@@ -6,7 +6,9 @@ For each build dir: every C unit test binary BUILD/tests/test_* (cmocka, TAP
 output), then every Python integration test module tests/integration/test_*.py
 with SAGAD_BUILD=BUILD so the harness starts BUILD/sagad.
 
-usage: tests/run.py [-k SUBSTRING] BUILD [BUILD ...]
+With --fuzz FUZZ_BUILD, also the libFuzzer targets on their saved inputs.
+
+usage: tests/run.py [-k SUBSTRING] [--fuzz FUZZ_BUILD] BUILD [BUILD ...]
 """
 import argparse
 import glob
@@ -86,6 +88,31 @@ def run_integration(build, pattern, totals):
         totals[2] += len(res.skipped)
 
 
+def run_fuzz(build, totals):
+    """The libFuzzer targets as regression tests: every saved crash input
+    (tests/fuzz/crashes/, each one a fixed defect) and every seed of both
+    corpora must run clean under ASan/UBSan. No fuzzing: -runs=0."""
+    runs = [(f"crash {os.path.basename(f)}", "fuzz_runtime", [f])
+            for f in sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz", "crashes", "*")))]
+    runs.append(("corpus", "fuzz_asl", [os.path.join(ROOT, "tests", "fuzz", "corpus")]))
+    runs.append(("corpus-runtime", "fuzz_runtime",
+                 [os.path.join(ROOT, "tests", "fuzz", "corpus-runtime")]))
+    for name, target, args in runs:
+        exe = os.path.join(build, target)
+        t0 = time.time()
+        try:
+            p = subprocess.run([exe, "-runs=0", "-rss_limit_mb=2048"] + args, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+            out, ok = p.stdout.decode(errors="replace"), p.returncode == 0
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out, ok = str(e), False
+        print(f"[{build}] {target} {name}: {1 if ok else 0} passed, {0 if ok else 1} failed "
+              f"({time.time() - t0:.1f}s)")
+        if not ok:
+            print("\n".join("    " + l for l in out.splitlines()[-60:]))
+        totals[0 if ok else 1] += 1
+
+
 def _flatten(suite):
     for t in suite:
         if isinstance(t, unittest.TestSuite):
@@ -98,6 +125,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern", default="")
     ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("--fuzz", metavar="FUZZ_BUILD",
+                    help="also run the fuzz targets of FUZZ_BUILD on their saved inputs")
     ap.add_argument("builds", nargs="+")
     args = ap.parse_args()
     os.chdir(ROOT)
@@ -112,6 +141,8 @@ def main():
         run_unit(b, args.pattern, totals)
         if not args.unit_only:
             run_integration(b, args.pattern, totals)
+    if args.fuzz:
+        run_fuzz(args.fuzz, totals)
     line = f"{totals[0]} passed, {totals[1]} failed"
     if totals[2]:
         line += f", {totals[2]} skipped"
