@@ -261,8 +261,6 @@ def main():
                 fail(f"cycle {cycle}: {e}")
                 break
             restart_ms.append((time.time() - t_start) * 1000)
-            m = re.search(r"recovered (\d+) running", d.stderr())
-            recovered.append(int(m.group(1)) if m else 0)
             if cycle == 0:
                 for item, qty in STOCK.items():
                     st, _, _ = d.request("PUT", f"/stock/{item}", {"quantity": qty})
@@ -288,6 +286,10 @@ def main():
                 crashes += 1
                 fail(f"cycle {cycle}: sagad died by itself (exit {d.proc.returncode}):\n"
                      + d.stderr()[-3000:])
+            # Recovery logs its count once its last chunk is done, which can
+            # be after the daemon listens: read it at the end of the cycle.
+            m = re.search(r"recovered (\d+) running", d.stderr())
+            recovered.append(int(m.group(1)) if m else 0)
             d.kill()
             set_fault(fault_file, "")
             stop.set()
