@@ -12,7 +12,7 @@
 #include "cli/http.h"
 #include "core/config.h"
 
-/* Exit codes (SPEC §7). */
+/* Exit codes: 0 ok, 1 not found or failed, 2 usage, 3 daemon unreachable. */
 #define CLI_OK          0
 #define CLI_FAIL        1   /* not found, or the execution failed (--wait) */
 #define CLI_USAGE       2

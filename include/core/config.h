@@ -1,5 +1,5 @@
 /* sagad configuration: defaults, `key = value` files and `--key=value`
- * overrides (SPEC §3). Every error names where it came from, the line and the key. */
+ * overrides. Every error names where it came from, the line and the key. */
 #ifndef SAGAD_CORE_CONFIG_H
 #define SAGAD_CORE_CONFIG_H
 

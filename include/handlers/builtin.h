@@ -1,4 +1,4 @@
-/* The general-purpose handlers of SPEC section 8:
+/* The general-purpose built-in handlers:
  *   sagad:echo  input: any JSON   result: a copy of the input
  *   sagad:fail  input: {"error"?: string, "cause"?: string}
  *               fails with Error = error (default "States.TaskFailed") and

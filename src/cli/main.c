@@ -1,4 +1,4 @@
-/* sagactl: the command-line client of sagad (SPEC §7). Parses the global
+/* sagactl: the command-line client of sagad. Parses the global
  * options that come before the command and hands the rest to the command. */
 #include <signal.h>
 #include <stdio.h>

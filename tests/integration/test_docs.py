@@ -2,7 +2,7 @@
 document order, against a live daemon (host:port rewritten), with the shell
 variables earlier blocks set. Each curl must answer 2xx, or the status named
 by an `<!-- expect NNN -->` line right above the block. Afterwards /metrics
-must show that the examples reached every endpoint of SPEC section 5. Also:
+must show that the examples reached every endpoint of the HTTP API. Also:
 docs/operations.md and sagad(8) describe every configuration key."""
 import os
 import re
@@ -18,8 +18,8 @@ BLOCK_RE = re.compile(r"(?:<!--\s*expect\s+(\d{3})\s*-->\s*\n)?^```sh\n(.*?)^```
 VAR_RE = re.compile(r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=", re.M)
 STATUS_MARK = "@@HTTP_STATUS "
 
-# SPEC section 5: (method, route pattern) pairs every doc run must reach.
-SPEC_ROUTES = [
+# The HTTP API: (method, route pattern) pairs every doc run must reach.
+API_ROUTES = [
     ("POST", "/order"),
     ("PUT", "/state-machines/{name}"),
     ("GET", "/state-machines"),
@@ -96,7 +96,7 @@ class ApiDocExamples(DaemonTestCase):
         st, _, text = d.request("GET", "/metrics")
         self.assertEqual(st, 200)
         seen = set(re.findall(r'sagad_http_requests_total\{method="(\w+)",route="([^"]+)"', text))
-        for route in SPEC_ROUTES:
+        for route in API_ROUTES:
             self.assertIn(route, seen, f"docs/api.md has no example for {route[0]} {route[1]}")
 
 

@@ -1,4 +1,4 @@
-"""The order saga end to end (SPEC §4, §6): POST /order on a real sagad with a
+"""The order saga end to end: POST /order on a real sagad with a
 real SQLite file, events seen by a real SUBSCRIBE client of a real
 redis-server."""
 import json

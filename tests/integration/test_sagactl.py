@@ -1,5 +1,5 @@
 """sagactl against a real sagad (and a real redis-server for `events`): every
-command's output, --json passthrough, and the exit codes of SPEC section 7
+command's output, --json passthrough, and the exit codes
 (0 ok, 1 not found or failed, 2 usage, 3 daemon unreachable)."""
 import json
 import os

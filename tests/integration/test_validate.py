@@ -1,6 +1,6 @@
 """`sagactl validate FILE`: every problem of an invalid definition is listed,
 one per line, naming its state; exit 1 then, 0 with an OK line when valid, 2 on
-usage errors (SPEC §7, the ASL issue item 9)."""
+usage errors."""
 import json
 import os
 import subprocess

@@ -1,7 +1,7 @@
 /* The order saga at handler level: sagas/order.asl.json is well formed for
  * these handlers (every Resource registered, every target a state, the
- * compensation entry points of SPEC section 4), and the outcome table of SPEC
- * section 4 holds when the handlers are called in the file's order with the
+ * compensation entry points), and the saga's outcome table (which steps
+ * ran, which were compensated, which event) holds when the handlers are called in the file's order with the
  * inputs its Parameters build. */
 #include <setjmp.h>
 #include <stdarg.h>
