@@ -100,7 +100,8 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
         break;
     default:
         http_respond_error(c->req, 503, "StorageError",
-                           "the database could not commit the start; nothing was started, retry");
+                           "the database did not confirm the start (see /healthz); retry with the "
+                           "same name or Idempotency-Key, which starts it at most once");
         break;
     }
     free(c);
@@ -396,7 +397,8 @@ static void on_stopped(void *ud, runtime_status_t status, const char *id)
     } else if (status == RUNTIME_ERR_STOPPING) {
         http_respond_error(c->req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
     } else {
-        http_respond_error(c->req, 503, "StorageError", "the stop could not be committed; retry");
+        http_respond_error(c->req, 503, "StorageError", "the database did not confirm the stop (see /healthz); "
+                           "retry: a stop is idempotent");
     }
     free(c);
 }

@@ -74,8 +74,15 @@ static void rebuild(runtime_t *rt, exec_t *ex, int committed)
         exec_count(rt, ex, "RUNNING");
     }
     exec_replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STORAGE, !durable);
-    exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
     exec_control_t ctl = committed && ex->carry_control ? ex->control : CTL_NONE;
+    /* A stop carried over to the rebuilt execution is answered when it
+     * commits there, not refused here while it still takes effect. */
+    reply_t *stoppers = NULL;
+    if (ctl == CTL_ABORT) {
+        stoppers = ex->stoppers;
+        ex->stoppers = NULL;
+    }
+    exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
     char *ctl_error = ex->ctl_error, *ctl_cause = ex->ctl_cause;
     ex->ctl_error = ex->ctl_cause = NULL;
     waiter_t *ws = ex->waiters;
@@ -85,7 +92,10 @@ static void rebuild(runtime_t *rt, exec_t *ex, int committed)
     if (again && ctl != CTL_NONE) {
         exec_set_control(again, ctl, ctl_error, ctl_cause);
         frame_enqueue(rt, again->root);
+        again->stoppers = stoppers;
+        stoppers = NULL;
     }
+    exec_replies_fire(&stoppers, id ? id : "", RUNTIME_ERR_STORAGE, 1);
     free(ctl_error);
     free(ctl_cause);
     while (ws) {
