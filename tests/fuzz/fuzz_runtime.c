@@ -15,6 +15,7 @@
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "handlers/handlers.h"
+#include "order/handlers.h"
 #include "store/db.h"
 #include "store/fault.h"
 #include "../unit/testdb.h"
@@ -101,7 +102,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     config_t reg_cfg;
     config_defaults(&reg_cfg);
     reg_cfg.payment_latency_ms = 1;
-    handlers_register_all(&reg_cfg);
+    handlers_register_builtin();
+    order_handlers_register(&reg_cfg);
     return 0;
 }
 
