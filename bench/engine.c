@@ -225,13 +225,17 @@ static void on_started(void *ud, runtime_status_t st, const char *id)
         on_ended(b);
         return;
     }
-    runtime_wait(b->rt, id, 0, on_ended, b);
+    if (runtime_wait(b->rt, id, 0, on_ended, b) != RUNTIME_OK)
+        on_ended(b);   /* ended already: on_ended will not be called for it */
 }
 
 static void start_one(bench_t *b)
 {
     b->started++;
-    runtime_start(b->rt, b->mv, NULL, b->input, on_started, b);
+    if (runtime_start(b->rt, b->mv, NULL, b->input, NULL, on_started, b) != RUNTIME_OK) {
+        b->refused++;
+        on_ended(b);
+    }
 }
 
 static long count_status(store_t *st, const char *status)

@@ -83,22 +83,35 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud);
 typedef enum {
     RUNTIME_OK = 0,
     RUNTIME_EXISTS = 1,            /* idempotent start: the same execution */
+    RUNTIME_ENDED = 2,             /* stop or wait: it has already ended; nothing to do */
     RUNTIME_ERR_CONFLICT = -1,     /* the name is taken with another input */
     RUNTIME_ERR_STOPPING = -2,     /* the daemon is shutting down */
-    RUNTIME_ERR_STORAGE = -3,      /* the commit failed; nothing was started */
-    RUNTIME_ERR_INPUT = -4         /* input larger than the payload limit */
+    RUNTIME_ERR_STORAGE = -3,      /* the commit failed or memory ran out; nothing changed */
+    RUNTIME_ERR_INPUT = -4,        /* input larger than the payload limit */
+    RUNTIME_ERR_UNKNOWN = -5       /* no execution with this id */
 } runtime_status_t;
 
-/* Called once the start is durable (or refused). `execution_id` is borrowed
- * for the call. */
+/* An execution id with its NUL. */
+#define RUNTIME_ID_SIZE 37
+
+/* Reports the outcome of a call that returned RUNTIME_OK, exactly once and
+ * never from inside that call. `execution_id` is borrowed for the call. */
 typedef void (*runtime_start_cb)(void *ud, runtime_status_t status, const char *execution_id);
 
 /* Starts an execution of `mv` with `input` (borrowed, copied). With a `name`,
- * a start with the same machine, name and input is the same execution
- * (RUNTIME_EXISTS), another input is RUNTIME_ERR_CONFLICT. cb runs after the
- * commit, or at once when nothing has to be written. */
-void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
-                   const cJSON *input, runtime_start_cb cb, void *ud);
+ * a start with the same machine, name and input is the same execution,
+ * another input is a conflict. `id` (may be NULL) receives the execution's
+ * id for RUNTIME_OK, RUNTIME_EXISTS and RUNTIME_ERR_CONFLICT. Returns:
+ *  RUNTIME_OK       accepted; cb runs once, after the commit, with RUNTIME_OK,
+ *                   RUNTIME_EXISTS (it joined the start of the same name and
+ *                   input in this loop turn), RUNTIME_ERR_STORAGE (the commit
+ *                   failed: nothing was started) or RUNTIME_ERR_STOPPING;
+ *  RUNTIME_EXISTS   the named execution is already durable: nothing to do;
+ *  RUNTIME_ERR_CONFLICT, RUNTIME_ERR_INPUT, RUNTIME_ERR_STOPPING,
+ *  RUNTIME_ERR_STORAGE (out of memory): refused, nothing was started.
+ * Only after RUNTIME_OK is cb ever called. */
+int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
+                  const cJSON *input, char id[RUNTIME_ID_SIZE], runtime_start_cb cb, void *ud);
 
 /* ---- observing ---------------------------------------------------------- */
 
@@ -109,11 +122,14 @@ cJSON *runtime_describe(runtime_t *rt, const char *execution_id);
 /* 1 if the execution exists and has ended, 0 if running, -1 if unknown. */
 int runtime_is_done(runtime_t *rt, const char *execution_id);
 
-/* Calls cb(ud) once the execution has ended and that is committed, or after
+/* Waits for the end of an execution. Returns RUNTIME_OK, and then calls
+ * cb(ud) once, never from inside this call: when the end is committed, after
  * timeout_ms (0 = no limit), or when the runtime closes, whichever is first.
- * If it has already ended, cb runs at once. */
-void runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
-                  void (*cb)(void *ud), void *ud);
+ * Otherwise cb is never called and it returns RUNTIME_ENDED (it has already
+ * ended), RUNTIME_ERR_UNKNOWN, RUNTIME_ERR_STOPPING or RUNTIME_ERR_STORAGE
+ * (out of memory, or it could not be read). */
+int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
+                 void (*cb)(void *ud), void *ud);
 
 /* query_list (engine/query.h) on the runtime's store. */
 cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
@@ -124,9 +140,12 @@ cJSON *runtime_history(runtime_t *rt, const char *execution_id);
 
 /* ---- steering ----------------------------------------------------------- */
 
-/* Aborts a running execution (status ABORTED). cb(ud, status, id) after the
- * commit: RUNTIME_OK, RUNTIME_EXISTS when it had already ended (nothing
- * changed), RUNTIME_ERR_STORAGE. Returns -1 at once if the id is unknown. */
+/* Aborts a running execution (status ABORTED). Returns RUNTIME_OK, and then
+ * cb(ud, status, id) runs once after the commit with RUNTIME_OK,
+ * RUNTIME_ERR_STORAGE or RUNTIME_ERR_STOPPING. Otherwise cb is never called
+ * and it returns RUNTIME_ENDED (it had already ended: nothing changed),
+ * RUNTIME_ERR_UNKNOWN (no such id, or its start is not committed yet),
+ * RUNTIME_ERR_STOPPING or RUNTIME_ERR_STORAGE (out of memory). */
 int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
                  const char *cause, runtime_start_cb cb, void *ud);
 

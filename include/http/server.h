@@ -83,8 +83,10 @@ int http_server_connections(const http_server_t *srv);
  * server waits for EVERY dispatched request to be answered, including those
  * whose client is gone: long waits must be cut short by their owner. When the
  * last handle is closed and the last request answered, the server is freed
- * and `done(ud)` runs (possibly from inside that last http_respond*). */
-void http_server_close(http_server_t *srv, void (*done)(void *ud), void *ud);
+ * and `done(ud)` runs (possibly from inside that last http_respond*, never
+ * from inside this call). Returns 0, or -1 when `srv` is NULL or already
+ * closing: then `done` is never called (the first close's reports the end). */
+int http_server_close(http_server_t *srv, void (*done)(void *ud), void *ud);
 
 /* Request accessors. Returned strings belong to the request and live until it
  * is answered. */

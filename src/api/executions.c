@@ -66,15 +66,16 @@ static void on_waited(void *ud)
     free(c);
 }
 
-static void on_started(void *ud, runtime_status_t status, const char *id)
+/* Answers a start, from its callback or at once; takes c. */
+static void answer_start(start_ctx_t *c, int status, const char *id)
 {
-    start_ctx_t *c = ud;
     switch (status) {
     case RUNTIME_OK:
     case RUNTIME_EXISTS:
         /* The start is committed: without memory to wait, answer at once. */
         if (c->wait_ms >= 0 && (c->id = strdup(id))) {
-            runtime_wait(c->api->runtime, id, c->wait_ms ? c->wait_ms : 1, on_waited, c);
+            if (runtime_wait(c->api->runtime, id, c->wait_ms ? c->wait_ms : 1, on_waited, c) != RUNTIME_OK)
+                on_waited(c);   /* ended already, or no waiting now: describe it */
             return;
         }
         if (status == RUNTIME_OK) {
@@ -107,6 +108,11 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
     free(c);
 }
 
+static void on_started(void *ud, runtime_status_t status, const char *id)
+{
+    answer_start(ud, status, id);
+}
+
 void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *mv,
                          const char *name, const cJSON *input)
 {
@@ -125,7 +131,10 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
     c->api = api;
     c->req = req;
     c->wait_ms = wait_ms;
-    runtime_start(api->runtime, mv, name, input, on_started, c);
+    char id[RUNTIME_ID_SIZE] = "";
+    int rc = runtime_start(api->runtime, mv, name, input, id, on_started, c);
+    if (rc != RUNTIME_OK)
+        answer_start(c, rc, id);   /* refused or already durable: on_started will not run */
 }
 
 /* ---- state machines -------------------------------------------------------- */
@@ -384,22 +393,37 @@ static void on_history(http_request_t *req, void *ud)
     cJSON_Delete(h);
 }
 
+static void respond_stop(api_t *api, http_request_t *req, int status, const char *id)
+{
+    switch (status) {
+    case RUNTIME_OK: {
+        cJSON *d = runtime_describe(api->runtime, id);
+        http_respond_json(req, 200, d);
+        cJSON_Delete(d);
+        break;
+    }
+    case RUNTIME_ENDED:
+        http_respond_error(req, 409, "ExecutionNotRunning",
+                           "execution %s has already ended; nothing was changed", id);
+        break;
+    case RUNTIME_ERR_UNKNOWN:
+        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
+        break;
+    case RUNTIME_ERR_STOPPING:
+        http_respond_error(req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
+        break;
+    default:
+        http_respond_error(req, 503, "StorageError",
+                           "the database did not confirm the stop (see /healthz); "
+                           "retry: a stop is idempotent");
+        break;
+    }
+}
+
 static void on_stopped(void *ud, runtime_status_t status, const char *id)
 {
     start_ctx_t *c = ud;
-    if (status == RUNTIME_OK) {
-        cJSON *d = runtime_describe(c->api->runtime, id);
-        http_respond_json(c->req, 200, d);
-        cJSON_Delete(d);
-    } else if (status == RUNTIME_EXISTS) {
-        http_respond_error(c->req, 409, "ExecutionNotRunning",
-                           "execution %s has already ended; nothing was changed", id);
-    } else if (status == RUNTIME_ERR_STOPPING) {
-        http_respond_error(c->req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
-    } else {
-        http_respond_error(c->req, 503, "StorageError", "the database did not confirm the stop (see /healthz); "
-                           "retry: a stop is idempotent");
-    }
+    respond_stop(c->api, c->req, status, id);
     free(c);
 }
 
@@ -422,9 +446,10 @@ static void on_stop(http_request_t *req, void *ud)
     }
     c->api = api;
     c->req = req;
-    if (runtime_stop(api->runtime, id, error, cause, on_stopped, c) < 0) {
-        free(c);
-        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
+    int rc = runtime_stop(api->runtime, id, error, cause, on_stopped, c);
+    if (rc != RUNTIME_OK) {
+        free(c);   /* on_stopped will not run */
+        respond_stop(api, req, rc, id);
     }
     cJSON_Delete(body);
 }

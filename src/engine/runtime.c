@@ -17,6 +17,8 @@
 
 #define MAX_BATCH 256     /* frame advances per transaction (per loop turn) */
 
+_Static_assert(RUNTIME_ID_SIZE == RAND_UUID_LEN, "execution ids are rand_uuid()s");
+
 const double runtime_latency_bounds_ms[11] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
 
 static const char SQL_BY_NAME[] =
@@ -374,74 +376,93 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&rt->retry, on_handle_closed);
 }
 
-static void add_reply(reply_t **list, runtime_start_cb cb, void *ud, runtime_status_t st)
+static reply_t *reply_new(runtime_start_cb cb, void *ud, runtime_status_t st)
 {
     reply_t *r = calloc(1, sizeof *r);
-    if (!r) {
-        cb(ud, RUNTIME_ERR_STORAGE, "");
-        return;
+    if (r) {
+        r->cb = cb;
+        r->ud = ud;
+        r->status = st;
     }
-    r->cb = cb;
-    r->ud = ud;
-    r->status = st;
+    return r;
+}
+
+static void reply_push(reply_t **list, reply_t *r)
+{
     r->next = *list;
     *list = r;
 }
 
-void runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
-                   const cJSON *input, runtime_start_cb cb, void *ud)
+static void copy_id(char out[RUNTIME_ID_SIZE], const char *id)
 {
-    if (rt->closing) {
-        cb(ud, RUNTIME_ERR_STOPPING, "");
-        return;
+    if (out)
+        snprintf(out, RUNTIME_ID_SIZE, "%s", id ? id : "");
+}
+
+/* RUNTIME_EXISTS or RUNTIME_ERR_CONFLICT for a name already taken (filling
+ * out), or RUNTIME_OK when it is free. */
+static int name_taken(runtime_t *rt, const machine_ver_t *mv, const char *name,
+                      const cJSON *input, char out[RUNTIME_ID_SIZE])
+{
+    sqlite3_stmt *s = store_prepare(rt->st, SQL_BY_NAME);
+    if (!s)
+        return RUNTIME_OK;   /* the name's unique index refuses a duplicate at the commit */
+    sqlite3_bind_text(s, 1, mv->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    int rc = RUNTIME_OK;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        copy_id(out, (const char *)sqlite3_column_text(s, 0));
+        cJSON *old = cJSON_Parse((const char *)sqlite3_column_text(s, 1));
+        rc = asl_json_equal(old, input) ? RUNTIME_EXISTS : RUNTIME_ERR_CONFLICT;
+        cJSON_Delete(old);
     }
-    if (asl_json_size(input, ASL_PAYLOAD_LIMIT) > ASL_PAYLOAD_LIMIT) {
-        cb(ud, RUNTIME_ERR_INPUT, "");
-        return;
-    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
+                  const cJSON *input, char id[RUNTIME_ID_SIZE], runtime_start_cb cb, void *ud)
+{
+    if (rt->closing)
+        return RUNTIME_ERR_STOPPING;
+    if (asl_json_size(input, ASL_PAYLOAD_LIMIT) > ASL_PAYLOAD_LIMIT)
+        return RUNTIME_ERR_INPUT;
     if (name) {
         /* Pending in this turn, or running: compare inputs in memory. */
         exec_t *ex = exec_find_by_name(rt, mv->name, name);
         if (ex) {
-            if (!asl_json_equal(ex->input, input)) {
-                cb(ud, RUNTIME_ERR_CONFLICT, ex->id);
-            } else if (ex->is_new) {
-                add_reply(&ex->starters, cb, ud, RUNTIME_EXISTS);
-            } else {
-                cb(ud, RUNTIME_EXISTS, ex->id);
-            }
-            return;
+            copy_id(id, ex->id);
+            if (!asl_json_equal(ex->input, input))
+                return RUNTIME_ERR_CONFLICT;
+            if (!ex->is_new)
+                return RUNTIME_EXISTS;
+            /* Not durable yet: answered with it, after its commit. */
+            reply_t *r = reply_new(cb, ud, RUNTIME_EXISTS);
+            if (!r)
+                return RUNTIME_ERR_STORAGE;
+            reply_push(&ex->starters, r);
+            return RUNTIME_OK;
         }
-        sqlite3_stmt *s = store_prepare(rt->st, SQL_BY_NAME);
-        if (s) {
-            sqlite3_bind_text(s, 1, mv->name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-            if (sqlite3_step(s) == SQLITE_ROW) {
-                char *id = strdup((const char *)sqlite3_column_text(s, 0));
-                cJSON *old = cJSON_Parse((const char *)sqlite3_column_text(s, 1));
-                sqlite3_reset(s);
-                int same = asl_json_equal(old, input);
-                cJSON_Delete(old);
-                cb(ud, same ? RUNTIME_EXISTS : RUNTIME_ERR_CONFLICT, id ? id : "");
-                free(id);
-                return;
-            }
-            sqlite3_reset(s);
-        }
+        int rc = name_taken(rt, mv, name, input, id);
+        if (rc != RUNTIME_OK)
+            return rc;
     }
-    char id[RAND_UUID_LEN];
-    rand_uuid(id);
-    exec_t *ex = exec_new(rt, mv, id, name, cJSON_Duplicate(input, 1), store_now_ms());
+    char new_id[RAND_UUID_LEN];
+    rand_uuid(new_id);
+    reply_t *r = reply_new(cb, ud, RUNTIME_OK);
+    exec_t *ex = r ? exec_new(rt, mv, new_id, name, cJSON_Duplicate(input, 1), store_now_ms()) : NULL;
     if (!ex) {
-        cb(ud, RUNTIME_ERR_STORAGE, "");
-        return;
+        free(r);
+        return RUNTIME_ERR_STORAGE;
     }
     ex->is_new = 1;
     ex->history_events = rt->cfg->history_events;
-    add_reply(&ex->starters, cb, ud, RUNTIME_OK);
+    reply_push(&ex->starters, r);
     exec_insert(rt, ex);
     exec_arm_timeout(rt, ex);
     frame_enqueue(rt, ex->root);
+    copy_id(id, ex->id);
+    return RUNTIME_OK;
 }
 
 int runtime_is_done(runtime_t *rt, const char *execution_id)
@@ -460,44 +481,55 @@ int runtime_is_done(runtime_t *rt, const char *execution_id)
     return r;
 }
 
-void runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
-                  void (*cb)(void *ud), void *ud)
+/* Why an id has no execution in memory: RUNTIME_ENDED, RUNTIME_ERR_UNKNOWN,
+ * or RUNTIME_ERR_STORAGE when it runs but could not be loaded. */
+static int not_in_memory(runtime_t *rt, const char *execution_id)
 {
-    exec_t *ex = rt->closing ? NULL : recovery_get(rt, execution_id);
-    if (!ex) {
-        cb(ud);
-        return;
-    }
+    int done = runtime_is_done(rt, execution_id);
+    return done > 0 ? RUNTIME_ENDED : done < 0 ? RUNTIME_ERR_UNKNOWN : RUNTIME_ERR_STORAGE;
+}
+
+int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
+                 void (*cb)(void *ud), void *ud)
+{
+    if (rt->closing)
+        return RUNTIME_ERR_STOPPING;
+    exec_t *ex = recovery_get(rt, execution_id);
+    if (!ex)
+        return not_in_memory(rt, execution_id);
     waiter_t *w = calloc(1, sizeof *w);
-    if (!w) {
-        cb(ud);
-        return;
-    }
+    if (!w)
+        return RUNTIME_ERR_STORAGE;
     w->cb = cb;
     w->ud = ud;
     w->ex = ex;
+    if (timeout_ms > 0 && !(w->tmr = timers_add(rt, store_now_ms() + timeout_ms, TMR_WAITER, w))) {
+        free(w);
+        return RUNTIME_ERR_STORAGE;
+    }
     w->next = ex->waiters;
     ex->waiters = w;
-    if (timeout_ms > 0)
-        w->tmr = timers_add(rt, store_now_ms() + timeout_ms, TMR_WAITER, w);
+    return RUNTIME_OK;
 }
 
 int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
                  const char *cause, runtime_start_cb cb, void *ud)
 {
+    if (rt->closing)
+        return RUNTIME_ERR_STOPPING;
     exec_t *ex = recovery_get(rt, execution_id);
-    if (!ex || ex->is_new) {
-        int done = runtime_is_done(rt, execution_id);
-        if (done < 0)
-            return -1;
-        cb(ud, RUNTIME_EXISTS, execution_id);
-        return 0;
-    }
+    if (ex && ex->is_new)
+        return RUNTIME_ERR_UNKNOWN;
+    if (!ex)
+        return not_in_memory(rt, execution_id);
+    reply_t *r = reply_new(cb, ud, RUNTIME_OK);
+    if (!r)
+        return RUNTIME_ERR_STORAGE;
     exec_set_control(ex, CTL_ABORT, error, cause);
-    add_reply(&ex->stoppers, cb, ud, RUNTIME_OK);
+    reply_push(&ex->stoppers, r);
     ex->root->dead = 0;
     frame_enqueue(rt, ex->root);
-    return 0;
+    return RUNTIME_OK;
 }
 
 const runtime_stats_t *runtime_stats(const runtime_t *rt)

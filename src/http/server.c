@@ -167,14 +167,15 @@ static void on_listener_closed(uv_handle_t *h)
     http_server_maybe_done(srv);
 }
 
-void http_server_close(http_server_t *srv, void (*done)(void *ud), void *ud)
+int http_server_close(http_server_t *srv, void (*done)(void *ud), void *ud)
 {
     if (!srv || srv->closing)
-        return;
+        return -1;
     srv->closing = 1;
     srv->done = done;
     srv->done_ud = ud;
     uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
     for (http_conn_t *c = srv->conns; c; c = c->next)
         http_conn_stop(c);  /* a close only unlinks c in its callback */
+    return 0;
 }

@@ -61,8 +61,9 @@ typedef enum {
 #define MAX_STARTS 4
 
 typedef struct start_s {
+    int returned;              /* runtime_start's answer */
     int calls;
-    runtime_status_t status;
+    runtime_status_t status;   /* the callback's, or the refusal returned */
     char id[64];
 } start_t;
 
@@ -116,11 +117,17 @@ static void on_start(void *ud, runtime_status_t status, const char *id)
     snprintf(s->id, sizeof s->id, "%s", id ? id : "");
 }
 
+/* Callbacks of stops that returned RUNTIME_OK, and of all of them. */
+typedef struct stops_s {
+    int accepted, calls;
+} stops_t;
+
 static void on_stopped(void *ud, runtime_status_t status, const char *id)
 {
-    (void)ud;
+    stops_t *st = ud;
     (void)status;
-    (void)id;
+    if (++st->calls > st->accepted)
+        violation("a stop callback ran without runtime_stop returning RUNTIME_OK", id);
 }
 
 static void on_closed(void *ud)
@@ -174,7 +181,8 @@ static void read_back(runtime_t *rt, const char *id)
     (void)runtime_is_done(rt, id);
 }
 
-/* Every start answered exactly once; after a fault-free reopen each one
+/* Every start answered exactly once (by its return, or by one callback
+ * after it returned RUNTIME_OK); after a fault-free reopen each one
  * acknowledged exists, and none refused for storage does. */
 static void check_starts(fuzz_t *f, const start_t *starts, int n, int may_be_unanswered)
 {
@@ -182,7 +190,9 @@ static void check_starts(fuzz_t *f, const start_t *starts, int n, int may_be_una
         const start_t *s = &starts[i];
         if (s->calls > 1)
             violation("a start callback ran more than once", s->id);
-        if (s->calls == 0) {
+        if (s->returned != RUNTIME_OK && s->calls)
+            violation("a start callback ran after runtime_start returned a refusal", s->id);
+        if (s->calls == 0 && s->returned == RUNTIME_OK) {
             if (!may_be_unanswered)
                 violation("a start was never answered", NULL);
             continue;
@@ -225,6 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     start_t starts[MAX_STARTS];
     memset(starts, 0, sizeof starts);
+    static stops_t stops;
+    memset(&stops, 0, sizeof stops);
     int n_starts = 0;
     const machine_ver_t *mv = NULL;
     asl_problems_t problems;
@@ -236,8 +248,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int want = 1 + h[H_STARTS] % MAX_STARTS;
     for (int i = 0; i < want; i++) {
-        runtime_start(f.rt, mv, (h[H_FLAGS] & FLAG_NAMED) ? "fz-name" : NULL, input, on_start,
-                      &starts[i]);
+        start_t *s = &starts[i];
+        char id[RUNTIME_ID_SIZE] = "";
+        s->returned = runtime_start(f.rt, mv, (h[H_FLAGS] & FLAG_NAMED) ? "fz-name" : NULL,
+                                    input, id, on_start, s);
+        if (s->calls)
+            violation("runtime_start called its callback from inside the call", id);
+        if (s->returned != RUNTIME_OK) {
+            s->status = (runtime_status_t)s->returned;
+            snprintf(s->id, sizeof s->id, "%s", id);
+        }
         n_starts++;
     }
     int turns = 2 * h[H_TURNS] + 2;
@@ -249,8 +269,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (h[H_HEAL_TURN] && t == h[H_HEAL_TURN] % turns)
             store_fault_disarm();
         if ((h[H_FLAGS] & FLAG_STOP) && t == h[H_STOP_TURN] % turns && starts[0].id[0])
-            (void)runtime_stop(f.rt, starts[0].id, "Fuzz.Stop", "stopped by the fuzzer", on_stopped,
-                               NULL);
+            if (runtime_stop(f.rt, starts[0].id, "Fuzz.Stop", "stopped by the fuzzer", on_stopped,
+                             &stops) == RUNTIME_OK)
+                stops.accepted++;
         if ((h[H_FLAGS] & FLAG_READ) && t % 32 == 7 && starts[0].id[0])
             read_back(f.rt, starts[0].id);
         if (f.on_file && (h[H_FLAGS] & FLAG_REOPEN) && !reopened && t == h[H_REOPEN_TURN] % turns) {
@@ -269,6 +290,8 @@ out:
     store_fault_disarm();
     close_all(&f);
     check_starts(&f, starts, n_starts, 0);
+    if (stops.calls != stops.accepted)
+        violation("an accepted stop was not answered exactly once", NULL);
     if (f.on_file && n_starts) {
         /* A fault-free restart recovers whatever was stored, without crashing. */
         if (open_all(&f) < 0)

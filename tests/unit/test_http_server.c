@@ -338,6 +338,26 @@ static void test_request_outlives_its_client(void **state)
     stop_server();
 }
 
+static void count_call(void *ud)
+{
+    (*(int *)ud)++;
+}
+
+/* Closing twice: the second call is refused and its callback never runs;
+ * the first one's runs once, later. */
+static void test_second_close_is_refused(void **state)
+{
+    (void)state;
+    int again = 0;
+    assert_int_equal(http_server_close(NULL, count_call, &again), -1);
+    start_server(1024, 10000);
+    assert_int_equal(http_server_close(fx->srv, on_done, fx), 0);
+    assert_int_equal(http_server_close(fx->srv, count_call, &again), -1);
+    assert_int_equal(fx->done_called, 0);
+    stop_server();
+    assert_int_equal(again, 0);
+}
+
 static void test_client_leaves_with_answers_queued(void **state)
 {
     (void)state;
@@ -581,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_late_answers_leave_in_request_order),
         cmocka_unit_test(test_request_outlives_its_client),
         cmocka_unit_test(test_client_leaves_with_answers_queued),
+        cmocka_unit_test(test_second_close_is_refused),
         cmocka_unit_test(test_bodies_query_params_headers),
         cmocka_unit_test(test_backpressure_pauses_at_64_in_flight),
         cmocka_unit_test(test_close_finishes_in_flight_and_drops_idle),

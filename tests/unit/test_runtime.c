@@ -133,7 +133,7 @@ static const char *run_until_done(fixture_t *f, const char *id)
 static runtime_status_t start_sync(fixture_t *f, const machine_ver_t *v, cJSON *input, started_t *s)
 {
     memset(s, 0, sizeof *s);
-    runtime_start(f->rt, v, NULL, input, on_started, s);
+    assert_int_equal(runtime_start(f->rt, v, NULL, input, NULL, on_started, s), RUNTIME_OK);
     cJSON_Delete(input);
     for (int i = 0; i < 1000 && !s->calls; i++)
         uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -439,7 +439,7 @@ static void test_start_runs_to_success(void **state)
         "\"ResultPath\":\"$.echoed\",\"End\":true}}}");
     cJSON *in = cJSON_Parse("{\"a\":1}");
     started_t s = {0};
-    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, NULL, on_started, &s), RUNTIME_OK);
     /* Durable acknowledgement: nothing is answered before the commit. */
     assert_int_equal(s.calls, 0);
     uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -470,7 +470,7 @@ static void test_task_failure_is_caught(void **state)
         "\"F\":{\"Type\":\"Fail\",\"Error\":\"Caught\",\"Cause\":\"as planned\"}}}");
     cJSON *in = cJSON_Parse("{\"error\":\"Boom\",\"cause\":\"bang\"}");
     started_t s = {0};
-    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, NULL, on_started, &s), RUNTIME_OK);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_string_equal(run_until_done(f, s.id), "FAILED");
     cJSON *d = runtime_describe(f->rt, s.id);
@@ -490,7 +490,7 @@ static void test_group_commit_batches_starts(void **state)
     memset(s, 0, sizeof s);
     uint64_t before = runtime_stats(f->rt)->commits;
     for (int i = 0; i < 100; i++)
-        runtime_start(f->rt, v, NULL, in, on_started, &s[i]);
+        assert_int_equal(runtime_start(f->rt, v, NULL, in, NULL, on_started, &s[i]), RUNTIME_OK);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     for (int i = 0; i < 100; i++)
         assert_int_equal(s[i].calls, 1);
@@ -507,19 +507,74 @@ static void test_idempotent_name(void **state)
         "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
     cJSON *a = cJSON_Parse("{\"k\":1}"), *b = cJSON_Parse("{\"k\":2}");
     started_t s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0};
-    runtime_start(f->rt, v, "n", a, on_started, &s1);
-    runtime_start(f->rt, v, "n", a, on_started, &s2);   /* same turn */
-    runtime_start(f->rt, v, "n", b, on_started, &s3);   /* same turn, other input */
+    char id3[RUNTIME_ID_SIZE], id4[RUNTIME_ID_SIZE], id5[RUNTIME_ID_SIZE];
+    assert_int_equal(runtime_start(f->rt, v, "n", a, NULL, on_started, &s1), RUNTIME_OK);
+    /* Same turn: answered with the first start, after its commit. */
+    assert_int_equal(runtime_start(f->rt, v, "n", a, NULL, on_started, &s2), RUNTIME_OK);
+    /* Same turn, other input: refused at once. */
+    assert_int_equal(runtime_start(f->rt, v, "n", b, id3, on_started, &s3), RUNTIME_ERR_CONFLICT);
     uv_run(&f->loop, UV_RUN_NOWAIT);
-    runtime_start(f->rt, v, "n", a, on_started, &s4);   /* after commit: from the database */
+    /* After the commit: from the database, at once. */
+    assert_int_equal(runtime_start(f->rt, v, "n", a, id4, on_started, &s4), RUNTIME_EXISTS);
+    assert_int_equal(runtime_start(f->rt, v, "n", b, id5, on_started, &s4), RUNTIME_ERR_CONFLICT);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s1.calls, 1);
     assert_int_equal(s1.status, RUNTIME_OK);
+    assert_int_equal(s2.calls, 1);
     assert_int_equal(s2.status, RUNTIME_EXISTS);
-    assert_int_equal(s3.status, RUNTIME_ERR_CONFLICT);
-    assert_int_equal(s4.status, RUNTIME_EXISTS);
+    assert_int_equal(s3.calls, 0);
+    assert_int_equal(s4.calls, 0);
     assert_string_equal(s1.id, s2.id);
-    assert_string_equal(s1.id, s4.id);
+    assert_string_equal(s1.id, id3);
+    assert_string_equal(s1.id, id4);
+    assert_string_equal(s1.id, id5);
     cJSON_Delete(a);
     cJSON_Delete(b);
+}
+
+static void on_waited(void *ud)
+{
+    (*(int *)ud)++;
+}
+
+/* The error convention: a refusal is only returned, its callback never runs;
+ * an accepted start or wait is answered once, after the loop turn. */
+static void test_refusals_never_call_back(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    cJSON *in = cJSON_CreateObject();
+    started_t s = {0};
+    int waited = 0;
+    char id[RUNTIME_ID_SIZE];
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, id, on_started, &s), RUNTIME_OK);
+    assert_int_equal(runtime_wait(f->rt, id, 0, on_waited, &waited), RUNTIME_OK);
+    assert_int_equal(runtime_stop(f->rt, id, NULL, NULL, on_started, &s), RUNTIME_ERR_UNKNOWN);
+    assert_int_equal(s.calls + waited, 0);
+    for (int i = 0; i < 3; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.status, RUNTIME_OK);
+    assert_string_equal(s.id, id);
+    assert_int_equal(waited, 1);
+    assert_int_equal(runtime_wait(f->rt, id, 0, on_waited, &waited), RUNTIME_ENDED);
+    assert_int_equal(runtime_stop(f->rt, id, NULL, NULL, on_started, &s), RUNTIME_ENDED);
+    assert_int_equal(runtime_wait(f->rt, "nope", 0, on_waited, &waited), RUNTIME_ERR_UNKNOWN);
+    assert_int_equal(runtime_stop(f->rt, "nope", NULL, NULL, on_started, &s), RUNTIME_ERR_UNKNOWN);
+    cJSON *big = cJSON_CreateArray();
+    for (int i = 0; i <= ASL_PAYLOAD_LIMIT / 8; i++)
+        cJSON_AddItemToArray(big, cJSON_CreateString("1234567"));
+    assert_int_equal(runtime_start(f->rt, v, NULL, big, id, on_started, &s), RUNTIME_ERR_INPUT);
+    runtime_quiesce(f->rt);
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, id, on_started, &s), RUNTIME_ERR_STOPPING);
+    assert_int_equal(runtime_wait(f->rt, s.id, 0, on_waited, &waited), RUNTIME_ERR_STOPPING);
+    assert_int_equal(runtime_stop(f->rt, s.id, NULL, NULL, on_started, &s), RUNTIME_ERR_STOPPING);
+    close_runtime(f);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(waited, 1);
+    cJSON_Delete(big);
+    cJSON_Delete(in);
 }
 
 static void test_recovery_by_a_new_runtime(void **state)
@@ -530,7 +585,7 @@ static void test_recovery_by_a_new_runtime(void **state)
         "\"E\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\",\"End\":true}}}");
     cJSON *in = cJSON_Parse("{\"x\":7}");
     started_t s = {0};
-    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, NULL, on_started, &s), RUNTIME_OK);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(s.status, RUNTIME_OK);
     /* The process "dies": this runtime is dropped, a new one opens the file. */
@@ -551,12 +606,13 @@ static void test_stop_aborts(void **state)
         "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
     cJSON *in = cJSON_CreateObject();
     started_t s = {0}, st = {0};
-    runtime_start(f->rt, v, NULL, in, on_started, &s);
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, NULL, on_started, &s), RUNTIME_OK);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(runtime_stop(f->rt, s.id, "Why", "because", on_started, &st), 0);
     assert_string_equal(run_until_done(f, s.id), "ABORTED");
     assert_int_equal(st.status, RUNTIME_OK);
-    assert_int_equal(runtime_stop(f->rt, "nope", NULL, NULL, on_started, &st), -1);
+    assert_int_equal(runtime_stop(f->rt, "nope", NULL, NULL, on_started, &st), RUNTIME_ERR_UNKNOWN);
+    assert_int_equal(st.calls, 1);
     cJSON_Delete(in);
 }
 
@@ -569,8 +625,8 @@ static void test_prune_deletes_only_finished(void **state)
         "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":100,\"End\":true}}}");
     cJSON *in = cJSON_CreateObject();
     started_t a = {0}, b = {0};
-    runtime_start(f->rt, done, NULL, in, on_started, &a);
-    runtime_start(f->rt, slow, NULL, in, on_started, &b);
+    assert_int_equal(runtime_start(f->rt, done, NULL, in, NULL, on_started, &a), RUNTIME_OK);
+    assert_int_equal(runtime_start(f->rt, slow, NULL, in, NULL, on_started, &b), RUNTIME_OK);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(runtime_is_done(f->rt, a.id), 1);
     /* Nothing finished before the cut-off yet. */
@@ -676,8 +732,8 @@ static void test_heartbeat_seconds(void **state)
     cJSON *in = cJSON_CreateObject();
     started_t a = {0}, b = {0};
     int64_t t0 = store_now_ms();
-    runtime_start(f->rt, beat, NULL, in, on_started, &a);
-    runtime_start(f->rt, silent, NULL, in, on_started, &b);
+    assert_int_equal(runtime_start(f->rt, beat, NULL, in, NULL, on_started, &a), RUNTIME_OK);
+    assert_int_equal(runtime_start(f->rt, silent, NULL, in, NULL, on_started, &b), RUNTIME_OK);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_string_equal(run_until_done(f, b.id), "SUCCEEDED");
     assert_true(store_now_ms() - t0 >= 1000); /* not before HeartbeatSeconds */
@@ -715,6 +771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_failure_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_batches_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_never_call_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_by_a_new_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_only_finished, setup, teardown),
