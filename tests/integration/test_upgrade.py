@@ -135,6 +135,12 @@ class Upgrade(DaemonTestCase):
                 # What came before the stop is what the old build recorded.
                 old = expected["histories"][eid]["events"]
                 self.assertEqual(evs[:len(old)], old)
+            # Their timers went with them.
+            db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
+            try:
+                self.assertEqual(db.execute("SELECT count(*) FROM timers").fetchone()[0], 0)
+            finally:
+                db.close()
 
     def test_new_order_succeeds_and_a_restart_works(self):
         for tag in TAGS:
