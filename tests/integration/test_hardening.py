@@ -27,9 +27,6 @@ NESTED = {
     },
 }
 
-RELEASE = not is_asan()
-
-
 def status_kb(pid, key):
     """A memory figure of /proc/PID/status in KiB (VmHWM: the peak RSS)."""
     with open(f"/proc/{pid}/status") as f:
@@ -65,11 +62,14 @@ class NestedMap(DaemonTestCase):
         self.assertEqual(desc["status"], "FAILED", desc)
         self.assertEqual(desc["error"], "States.Runtime")
         self.assertIn("history_limit", desc["cause"])
-        self.assertLess(worst[0], 0.1 if RELEASE else 0.5, "slowest /healthz in seconds")
+        # Asked here, not at import: tests/run.py imports this module once
+        # and runs it against each build in turn.
+        release = not is_asan()
+        self.assertLess(worst[0], 0.1 if release else 0.5, "slowest /healthz in seconds")
         peak = status_kb(d.proc.pid, "VmHWM")
         print(f"nested map 1000 x 1000: slowest /healthz {worst[0] * 1000:.1f} ms, "
               f"peak RSS {peak / 1024:.1f} MiB")
-        if RELEASE:
+        if release:
             self.assertLess(peak, 64 * 1024, "peak RSS in KiB")
         # Restart on that database is instant and describes the same.
         self.assertEqual(d.stop(), 0)
