@@ -192,6 +192,7 @@ typedef struct bench_s {
     runtime_t *rt;
     const machine_ver_t *mv;
     cJSON *input;
+    uv_idle_t closer;
     long n, started, ended, refused;
     double t0, t1, c0, c1, l0, l1;
 } bench_t;
@@ -201,6 +202,16 @@ static void start_one(bench_t *b);
 static void on_closed(void *ud)
 {
     (void)ud;
+}
+
+/* runtime_close runs from the loop, not from inside the runtime's own
+ * waiter callback: the runtime still holds the execution there. */
+static void on_close_turn(uv_idle_t *h)
+{
+    bench_t *b = h->data;
+    uv_idle_stop(h);
+    uv_close((uv_handle_t *)h, NULL);
+    runtime_close(b->rt, on_closed, b);
 }
 
 static void on_ended(void *ud)
@@ -213,7 +224,9 @@ static void on_ended(void *ud)
         b->t1 = now_s();
         b->c1 = cpu_s();
         b->l1 = loop_cpu_s();
-        runtime_close(b->rt, on_closed, b);
+        b->closer.data = b;
+        uv_idle_init(b->loop, &b->closer);
+        uv_idle_start(&b->closer, on_close_turn);
     }
 }
 

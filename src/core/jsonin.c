@@ -418,6 +418,27 @@ static int compare_keys(const void *a, const void *b, void *names)
     return c ? c : (x->at > y->at) - (x->at < y->at);
 }
 
+/* Objects of a request body have a handful of keys: an insertion sort is
+ * cheaper there than glibc's qsort_r (a merge sort calling through a
+ * pointer, ~1,600 instructions for 7 keys); both give the order
+ * compare_keys defines, which has no ties. */
+enum { SORT_INSERTION_MAX = 16 };
+
+static void sort_keys(key_ref_t *k, size_t n, char *names)
+{
+    if (n > SORT_INSERTION_MAX) {
+        qsort_r(k, n, sizeof *k, compare_keys, names);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        key_ref_t v = k[i];
+        size_t j = i;
+        for (; j > 0 && compare_keys(&k[j - 1], &v, names) > 0; j--)
+            k[j] = k[j - 1];
+        k[j] = v;
+    }
+}
+
 /* Closes the innermost object: refuses a key named twice (reporting the
  * earliest second occurrence), then forgets its keys. */
 static int close_object(scan_t *s)
@@ -427,7 +448,7 @@ static int close_object(scan_t *s)
     size_t n = s->nkeys - l->keys;
     const key_ref_t *dup = NULL;
     if (n > 1) {
-        qsort_r(k, n, sizeof *k, compare_keys, s->names);
+        sort_keys(k, n, s->names);
         for (size_t i = 1; i < n; i++)
             if (compare_names(&k[i], &k[i - 1], s->names) == 0 &&
                 (!dup || k[i].at < dup->at))
