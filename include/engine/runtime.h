@@ -75,7 +75,9 @@ void runtime_quiesce(runtime_t *rt);
 
 /* Stops taking new work, commits what is ready, cancels asynchronous handlers
  * and timers (they resume after a restart), answers waiting requests, frees
- * everything and calls done(ud) once all handles are closed. */
+ * everything and calls done(ud) once all handles are closed. May be called
+ * from inside one of the runtime's callbacks: the close then happens when
+ * that turn's callbacks are done. A second call does nothing. */
 void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud);
 
 /* ---- starting ----------------------------------------------------------- */

@@ -178,6 +178,10 @@ struct runtime_s {
     uv_timer_t retry;
     uint64_t retry_ms;
     int retry_wait;
+    /* Callbacks are running (the pump's or the timers' turn, quiesce): a
+     * runtime_close from inside one is deferred to the end of that turn. */
+    int dispatching;
+    int close_requested, close_deferred;
 
     tmr_t **heap;
     size_t nheap, capheap;
@@ -305,6 +309,8 @@ exec_t *recovery_get(runtime_t *rt, const char *id);
 /* ---- runtime.c: the pump ---- */
 
 void pump_schedule(runtime_t *rt);
+/* Runs a runtime_close deferred while callbacks were running, once none are. */
+void pump_settle_close(runtime_t *rt);
 void pump_run_posts(runtime_t *rt, int durable);
 
 #endif

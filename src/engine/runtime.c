@@ -248,9 +248,8 @@ static void on_retry(uv_timer_t *t)
         pump_schedule(rt);
 }
 
-static void on_pump(uv_idle_t *h)
+static void pump_turn(runtime_t *rt)
 {
-    runtime_t *rt = h->data;
     if (rt->recovering)
         recovery_chunk(rt);
     if (pump(rt) < 0) {
@@ -268,6 +267,15 @@ static void on_pump(uv_idle_t *h)
         uv_idle_stop(&rt->pump);
         rt->pump_on = 0;
     }
+}
+
+static void on_pump(uv_idle_t *h)
+{
+    runtime_t *rt = h->data;
+    rt->dispatching++;
+    pump_turn(rt);
+    rt->dispatching--;
+    pump_settle_close(rt);
 }
 
 void pump_schedule(runtime_t *rt)
@@ -337,6 +345,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 void runtime_quiesce(runtime_t *rt)
 {
+    rt->dispatching++;
     for (int i = 0; i < 64 && rt->ready_head; i++)
         if (pump(rt) < 0)
             break;   /* the disk fails: what is not durable resumes at the next start */
@@ -345,15 +354,42 @@ void runtime_quiesce(runtime_t *rt)
     for (size_t b = 0; b < rt->nbuckets; b++)
         for (exec_t *ex = rt->buckets[b]; ex; ex = ex->hnext)
             exec_waiters_fire(ex);
+    rt->dispatching--;
+    pump_settle_close(rt);
 }
 
+static void close_now(runtime_t *rt);
+
 void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
+{
+    if (rt->close_requested)
+        return;   /* a waiter answered by the close itself may ask again */
+    rt->close_requested = 1;
+    rt->on_closed = done;
+    rt->on_closed_ud = ud;
+    if (rt->dispatching) {
+        /* Called from one of our callbacks: the turn still uses what the
+         * close would free. */
+        rt->close_deferred = 1;
+        return;
+    }
+    close_now(rt);
+}
+
+void pump_settle_close(runtime_t *rt)
+{
+    if (rt->close_deferred && !rt->dispatching) {
+        rt->close_deferred = 0;
+        close_now(rt);
+    }
+}
+
+static void close_now(runtime_t *rt)
 {
     /* Checkpoint: commit every step that is ready (bounded: a few batches). */
     if (!rt->closing)
         runtime_quiesce(rt);
-    rt->on_closed = done;
-    rt->on_closed_ud = ud;
+    rt->dispatching++;   /* the replies and waiters below may call back in */
     for (size_t b = 0; b < rt->nbuckets; b++) {
         for (exec_t *ex = rt->buckets[b], *n; ex; ex = n) {
             n = ex->hnext;
@@ -365,6 +401,7 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
         rt->buckets[b] = NULL;
         rt->nbuckets_by_name[b] = NULL;
     }
+    rt->dispatching--;
     assert(rt->nexecs == 0 && !rt->ready_head && !rt->ready_tail);
     store_wal_stop(rt->wal);
     rt->wal = NULL;

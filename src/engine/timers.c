@@ -124,6 +124,7 @@ static void on_wheel(uv_timer_t *h)
 {
     runtime_t *rt = h->data;
     int64_t now = store_now_ms();
+    rt->dispatching++;
     while (rt->nheap && rt->heap[0]->due <= now) {
         tmr_t *t = rt->heap[0];
         rt->heap[0] = rt->heap[--rt->nheap];
@@ -132,7 +133,9 @@ static void on_wheel(uv_timer_t *h)
             fire(rt, t);
         free(t);
     }
+    rt->dispatching--;
     timers_rearm(rt);
+    pump_settle_close(rt);
 }
 
 void timers_rearm(runtime_t *rt)

@@ -431,6 +431,39 @@ static void test_failing_disk_backs_off(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+typedef struct close_in_cb_s {
+    fixture_t *f;
+    int closed;
+} close_in_cb_t;
+
+static void close_from_waiter(void *ud)
+{
+    close_in_cb_t *c = ud;
+    runtime_close(c->f->rt, on_closed, &c->closed);
+}
+
+/* Closing the runtime from inside one of its own callbacks (here a wait's)
+ * is safe: the close happens once the callbacks of that turn are done. */
+static void test_close_from_a_callback(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "pass",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    started_t s = {0};
+    char id[RUNTIME_ID_SIZE];
+    cJSON *in = cJSON_CreateObject();
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, id, on_started, &s), RUNTIME_OK);
+    cJSON_Delete(in);
+    /* It ends in its first batch: the wait is answered in that batch's settling. */
+    close_in_cb_t c = {f, 0};
+    int rc = runtime_wait(f->rt, id, 0, close_from_waiter, &c);
+    assert_int_equal(rc, RUNTIME_OK);
+    for (int i = 0; i < 1000 && !c.closed; i++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(c.closed, 1);
+    f->rt = NULL;
+}
+
 static void test_start_runs_to_success(void **state)
 {
     fixture_t *f = *state;
@@ -785,6 +818,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_hooks_get_their_own_ud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_counted_once_after_failed_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_disk_backs_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_from_a_callback, setup, teardown),
     };
     /* Forwards only until a test arms a fault. */
     if (store_fault_install() != 0)
