@@ -208,6 +208,15 @@ void frame_launch_kids(runtime_t *rt, frame_t *fr)
     }
 }
 
+/* A child abandoned by its fan-out, and everything it started in turn: no
+ * more steps, timers or calls anywhere below it. */
+static void quiesce_subtree(frame_t *fr)
+{
+    for (size_t i = 0; i < fr->n_kids; i++)
+        quiesce_subtree(fr->kids[i]);
+    frame_quiesce(fr);
+}
+
 void frame_kids_result(runtime_t *rt, frame_t *fr)
 {
     int fail_fast = fr->failures > fr->tolerated;
@@ -225,7 +234,7 @@ void frame_kids_result(runtime_t *rt, frame_t *fr)
             cJSON_AddItemToArray(res, cJSON_Duplicate(k->done, 1));
         } else {
             cJSON_AddItemToArray(res, cJSON_CreateNull());
-            frame_quiesce(k);
+            quiesce_subtree(k);
         }
     }
     frame_clear_outcome(fr);

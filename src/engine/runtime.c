@@ -52,8 +52,10 @@ void pump_run_posts(runtime_t *rt, int durable)
         exec_t *ex = fr->ex;
         if (!durable || ex->state != EXEC_LIVE || fr->dead)
             continue;
-        if (fr->pend == PEND_TASK)
+        if (fr->pend == PEND_TASK && fr->h && fr->h->start)
             frame_start_async(rt, fr);
+        else if (fr->pend == PEND_TASK)
+            frame_enqueue(rt, fr);   /* a synchronous task the chain limit left for next turn */
         else if (fr->pend == PEND_TIMER && !fr->tmr)
             fr->tmr = timers_add(rt, fr->wake_ms, TMR_FRAME, fr);
         else if (fr->pend == PEND_CONTINUE)
@@ -534,6 +536,8 @@ int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
     exec_t *ex = recovery_get(rt, execution_id);
     if (!ex)
         return not_in_memory(rt, execution_id);
+    if (ex->state == EXEC_ENDED)
+        return RUNTIME_ENDED;   /* its end is being settled (a callback asks) */
     waiter_t *w = calloc(1, sizeof *w);
     if (!w)
         return RUNTIME_ERR_STORAGE;
@@ -559,6 +563,8 @@ int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
         return RUNTIME_ERR_UNKNOWN;
     if (!ex)
         return not_in_memory(rt, execution_id);
+    if (ex->state == EXEC_ENDED)
+        return RUNTIME_ENDED;
     reply_t *r = reply_new(cb, ud, RUNTIME_OK);
     if (!r)
         return RUNTIME_ERR_STORAGE;

@@ -464,6 +464,88 @@ static void test_close_from_a_callback(void **state)
     f->rt = NULL;
 }
 
+/* More synchronous Task steps in a row than one advance takes (64): the
+ * frame goes on in the next turn instead of stopping for good. */
+static void test_long_chain_of_sync_tasks(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "chain",
+        "{\"StartAt\":\"Inc\",\"States\":{"
+        "\"Inc\":{\"Type\":\"Pass\",\"Parameters\":{\"n.$\":\"States.MathAdd($.n, 1)\"},\"Next\":\"T\"},"
+        "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:echo\",\"Next\":\"C\"},"
+        "\"C\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.n\",\"NumericLessThan\":100,"
+        "\"Next\":\"Inc\"}],\"Default\":\"Done\"},\"Done\":{\"Type\":\"Succeed\"}}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, cJSON_Parse("{\"n\":0}"), &s), RUNTIME_OK);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+}
+
+typedef struct rewait_s {
+    fixture_t *f;
+    char id[RUNTIME_ID_SIZE];
+    int calls, again, stop;
+} rewait_t;
+
+static void wait_again(void *ud)
+{
+    rewait_t *w = ud;
+    w->calls++;
+    w->again = runtime_wait(w->f->rt, w->id, 0, wait_again, w);
+    w->stop = runtime_stop(w->f->rt, w->id, "E", "c", on_started, NULL);
+}
+
+/* A waiter's callback that waits for or stops the same execution again
+ * learns it has ended (it aborted on an assertion before). */
+static void test_wait_from_a_waiter(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "pass1",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    rewait_t w = {.f = f};
+    started_t s = {0};
+    cJSON *in = cJSON_CreateObject();
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, w.id, on_started, &s), RUNTIME_OK);
+    cJSON_Delete(in);
+    assert_int_equal(runtime_wait(f->rt, w.id, 0, wait_again, &w), RUNTIME_OK);
+    for (int i = 0; i < 100 && !w.calls; i++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(w.calls, 1);
+    assert_int_equal(w.again, RUNTIME_ENDED);
+    assert_int_equal(w.stop, RUNTIME_ENDED);
+}
+
+/* When a Parallel fails fast, the Map iterations inside its other branch
+ * stop too: nothing of them runs or is recorded after ParallelStateFailed. */
+static void test_failed_branch_stops_its_grandchildren(void **state)
+{
+    fixture_t *f = *state;
+    const machine_ver_t *v = put(f, "zomb",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"Branches\":["
+        "{\"StartAt\":\"F\",\"States\":{\"F\":{\"Type\":\"Wait\",\"Seconds\":1,\"Next\":\"X\"},"
+        "\"X\":{\"Type\":\"Fail\",\"Error\":\"Boom\"}}},"
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$.xs\","
+        "\"ItemProcessor\":{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":2,"
+        "\"Next\":\"Q\"},\"Q\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}],"
+        "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"Long\"}],\"Next\":\"Long\"},"
+        "\"Long\":{\"Type\":\"Wait\",\"Seconds\":2,\"End\":true}}}");
+    started_t s;
+    assert_int_equal(start_sync(f, v, items(3), &s), RUNTIME_OK);
+    assert_string_equal(run_until_done(f, s.id), "SUCCEEDED");
+    cJSON *h = runtime_history(f->rt, s.id);
+    int seen_fail = 0, after_fail = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(h, "events")) {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+        if (strcmp(t, "ParallelStateFailed") == 0)
+            seen_fail = 1;
+        else if (seen_fail && strstr(t, "MapIteration"))
+            after_fail++;
+    }
+    cJSON_Delete(h);
+    assert_int_equal(seen_fail, 1);
+    assert_int_equal(after_fail, 0);
+}
+
 static void test_start_runs_to_success(void **state)
 {
     fixture_t *f = *state;
@@ -819,6 +901,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_end_counted_once_after_failed_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_disk_backs_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_a_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_chain_of_sync_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_from_a_waiter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_branch_stops_its_grandchildren, setup, teardown),
     };
     /* Forwards only until a test arms a fault. */
     if (store_fault_install() != 0)
