@@ -27,6 +27,9 @@ typedef struct asl_eval_env_s {
  * NULL equals only NULL. */
 bool asl_json_equal(const cJSON *a, const cJSON *b);
 
+/* "a string", "an array", "null"... for messages; "nothing" for NULL. */
+const char *asl_json_type_name(const cJSON *v);
+
 /* Bytes of asl_json_print(v) without building it. Stops counting (returns
  * something > limit) once `limit` is passed; use SIZE_MAX for the exact size. */
 size_t asl_json_size(const cJSON *v, size_t limit);

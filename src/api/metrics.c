@@ -3,6 +3,7 @@
  * http_server observer into a fixed table, so counting never allocates.
  * GET /healthz: whether the database takes commits and passed its check. */
 #include "api/metrics.h"
+#include "core/exec_status.h"
 #include "events/outbox.h"
 
 #include <stdarg.h>
@@ -49,8 +50,8 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
 #define MACHINE_ROWS 256
 #define OTHER_MACHINE "(other)"   /* not a valid machine name: cannot collide */
 
-enum { M_STARTED, M_SUCCEEDED, M_FAILED, M_TIMED_OUT, M_ABORTED, M_N };
-static const char *const machine_status[M_N] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
+/* Per machine: started (counted under RUNNING) and each end, by exec_status_t. */
+enum { M_STARTED = EXEC_STATUS_RUNNING, M_SUCCEEDED, M_N = EXEC_STATUS_COUNT };
 
 typedef struct machine_row_s {
     char name[96];
@@ -70,10 +71,8 @@ static machine_counts_t machines;
 void api_metrics_count(void *ud, const char *machine, const char *status)
 {
     (void)ud;
-    int k = 0;
-    while (k < M_N && strcmp(machine_status[k], status) != 0)
-        k++;
-    if (k == M_N || !machine)
+    exec_status_t k;
+    if (exec_status_parse(status, &k) < 0 || !machine)
         return;
     machine_row_t *row = NULL;
     for (size_t i = 0; i < machines.nrows && !row; i++)
@@ -314,7 +313,7 @@ static void write_machine_row(buf_t *b, const machine_row_t *row, int finished)
     for (int k = M_SUCCEEDED; k < M_N; k++) {
         out(b, "sagad_machine_executions_finished_total{machine=\"");
         out_label(b, row->name);
-        out(b, "\",status=\"%s\"} ", machine_status[k]);
+        out(b, "\",status=\"%s\"} ", exec_status_name((exec_status_t)k));
         out_u64(b, row->n[k]);
     }
 }

@@ -53,20 +53,6 @@ static int eval_arg(eval_t *ev, const node_t *a, val_t *out)
     return -1;
 }
 
-const char *asl_intrinsic_type_name(const cJSON *v)
-{
-    switch (v->type & 0xff) {
-    case cJSON_False:
-    case cJSON_True: return "a boolean";
-    case cJSON_NULL: return "null";
-    case cJSON_Number: return "a number";
-    case cJSON_String: return "a string";
-    case cJSON_Array: return "an array";
-    case cJSON_Object: return "an object";
-    default: return "an invalid value";
-    }
-}
-
 /* Java's Math.round, which AWS applies to non-integral numbers. */
 bool asl_intrinsic_round_int(const cJSON *v, int64_t *out)
 {
@@ -346,12 +332,12 @@ static cJSON *apply(eval_t *ev, const node_t *n, val_t *a, size_t na)
     case F_JSON_MERGE: {
         if (!cJSON_IsObject(a[0].v) || !cJSON_IsObject(a[1].v)) {
             asl_intrinsic_fn_fail(ev, fn, "the first two arguments must be objects, got %s and %s",
-                                  asl_intrinsic_type_name(a[0].v), asl_intrinsic_type_name(a[1].v));
+                                  asl_json_type_name(a[0].v), asl_json_type_name(a[1].v));
             return NULL;
         }
         if (!cJSON_IsBool(a[2].v)) {
             asl_intrinsic_fn_fail(ev, fn, "the third argument must be a boolean, got %s",
-                                  asl_intrinsic_type_name(a[2].v));
+                                  asl_json_type_name(a[2].v));
             return NULL;
         }
         if (cJSON_IsTrue(a[2].v)) {
@@ -380,8 +366,8 @@ static cJSON *apply(eval_t *ev, const node_t *n, val_t *a, size_t na)
     case F_MATH_ADD: {
         if (!asl_intrinsic_round_int(a[0].v, &i1) || !asl_intrinsic_round_int(a[1].v, &i2)) {
             asl_intrinsic_fn_fail(ev, fn, "both arguments must be numbers, got %s and %s",
-                                  asl_intrinsic_type_name(a[0].v),
-                                  asl_intrinsic_type_name(a[1].v));
+                                  asl_json_type_name(a[0].v),
+                                  asl_json_type_name(a[1].v));
             return NULL;
         }
         if (i1 < INT32_MIN || i1 > INT32_MAX || i2 < INT32_MIN || i2 > INT32_MAX) {

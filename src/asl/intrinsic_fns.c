@@ -16,7 +16,7 @@ cJSON *asl_intrinsic_do_format(eval_t *ev, const node_t *n, val_t *a, size_t na)
 {
     if (!cJSON_IsString(a[0].v)) {
         asl_intrinsic_fn_fail(ev, F_FORMAT, "the first argument must be a string, got %s",
-                              asl_intrinsic_type_name(a[0].v));
+                              asl_json_type_name(a[0].v));
         return NULL;
     }
     const char *t = a[0].v->valuestring;
@@ -76,7 +76,7 @@ bool asl_intrinsic_need_array(eval_t *ev, fn_t fn, const cJSON *v, const char *w
     if (cJSON_IsArray(v))
         return true;
     asl_intrinsic_fn_fail(ev, fn, "the %s argument must be an array, got %s", which,
-                          asl_intrinsic_type_name(v));
+                          asl_json_type_name(v));
     return false;
 }
 
@@ -85,7 +85,7 @@ bool asl_intrinsic_need_string(eval_t *ev, fn_t fn, const cJSON *v, const char *
     if (cJSON_IsString(v))
         return true;
     asl_intrinsic_fn_fail(ev, fn, "the %s argument must be a string, got %s", which,
-                          asl_intrinsic_type_name(v));
+                          asl_json_type_name(v));
     return false;
 }
 
@@ -94,7 +94,7 @@ bool asl_intrinsic_need_int(eval_t *ev, fn_t fn, const cJSON *v, const char *whi
     if (asl_intrinsic_exact_int(v, out))
         return true;
     asl_intrinsic_fn_fail(ev, fn, "the %s argument must be an integer, got %s", which,
-                          cJSON_IsNumber(v) ? "a non-integral number" : asl_intrinsic_type_name(v));
+                          cJSON_IsNumber(v) ? "a non-integral number" : asl_json_type_name(v));
     return false;
 }
 

@@ -67,7 +67,6 @@ const char *asl_intrinsic_fn_name(fn_t fn);
 /* intrinsic_eval.c */
 int asl_intrinsic_fn_fail(eval_t *ev, fn_t fn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-const char *asl_intrinsic_type_name(const cJSON *v);
 bool asl_intrinsic_round_int(const cJSON *v, int64_t *out);
 bool asl_intrinsic_exact_int(const cJSON *v, int64_t *out);
 size_t asl_intrinsic_utf8_chars(const char *s);

@@ -8,6 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *asl_json_type_name(const cJSON *v)
+{
+    if (!v)
+        return "nothing";
+    switch (v->type & 0xff) {
+    case cJSON_False:
+    case cJSON_True: return "a boolean";
+    case cJSON_NULL: return "null";
+    case cJSON_Number: return "a number";
+    case cJSON_String: return "a string";
+    case cJSON_Array: return "an array";
+    case cJSON_Object: return "an object";
+    default: return "an invalid value";
+    }
+}
+
 bool asl_json_equal(const cJSON *a, const cJSON *b)
 {
     if (!a || !b)

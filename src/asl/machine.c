@@ -158,7 +158,7 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
     char fb[256];
     if (!cJSON_IsObject(def)) {
         asl_machine_prob(c, owner, owner_field, "a state machine must be a JSON object, not %s",
-                         asl_machine_json_type(def));
+                         asl_json_type_name(def));
         return NULL;
     }
     static const char *const top_fields[] = {"Comment", "StartAt", "States", "TimeoutSeconds",
@@ -230,7 +230,7 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
     if (!sa) {
         asl_machine_prob(c, owner, fb, "is required");
     } else if (!cJSON_IsString(sa)) {
-        asl_machine_prob(c, owner, fb, "must be a string, not %s", asl_machine_json_type(sa));
+        asl_machine_prob(c, owner, fb, "must be a string, not %s", asl_json_type_name(sa));
     } else if (lookup(m, sa->valuestring) < 0) {
         asl_machine_prob(c, owner, fb, "state \"%s\" does not exist", sa->valuestring);
     } else {
@@ -244,7 +244,7 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
         snprintf(stn, sizeof stn, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", s->name);
         if (!cJSON_IsObject(s->def)) {
             asl_machine_prob(c, stn, NULL, "a state must be a JSON object, not %s",
-                             asl_machine_json_type(s->def));
+                             asl_json_type_name(s->def));
             s->type = ASL_STATE_SUCCEED;
             s->end = 1;
             continue;
@@ -260,7 +260,7 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
             asl_machine_prob(c, stn, "Type",
                              "unknown state type %s%s%s (expected Task, Pass, Choice, Wait, "
                              "Succeed, Fail, Parallel or Map)", cJSON_IsString(t) ? "\"" : "",
-                             cJSON_IsString(t) ? t->valuestring : asl_machine_json_type(t), cJSON_IsString(t) ? "\"" : "");
+                             cJSON_IsString(t) ? t->valuestring : asl_json_type_name(t), cJSON_IsString(t) ? "\"" : "");
             s->type = ASL_STATE_SUCCEED;
             s->end = 1;
             continue;

@@ -7,23 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The names of JSON types for messages. */
-const char *asl_machine_json_type(const cJSON *v)
-{
-    if (!v)
-        return "nothing";
-    switch (v->type & 0xFF) {
-    case cJSON_False:
-    case cJSON_True: return "a boolean";
-    case cJSON_NULL: return "null";
-    case cJSON_Number: return "a number";
-    case cJSON_String: return "a string";
-    case cJSON_Array: return "an array";
-    case cJSON_Object: return "an object";
-    default: return "invalid";
-    }
-}
-
 void asl_machine_prob(ctx_t *c, const char *state, const char *field, const char *fmt, ...)
 {
     c->count++;
@@ -89,7 +72,7 @@ int asl_machine_get_uint(ctx_t *c, const char *st, const cJSON *obj, const char 
         return 0;
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) {
         asl_machine_prob(c, st, field, "must be an integer, not %s",
-                         cJSON_IsNumber(v) ? "a fraction" : asl_machine_json_type(v));
+                         cJSON_IsNumber(v) ? "a fraction" : asl_json_type_name(v));
         return -1;
     }
     if (v->valuedouble < min || v->valuedouble > max) {
@@ -109,7 +92,7 @@ const char *asl_machine_get_string(ctx_t *c, const char *st, const cJSON *obj, c
         return NULL;
     if (!cJSON_IsString(v)) {
         asl_machine_prob(c, st, shown ? shown : field, "must be a string, not %s",
-                         asl_machine_json_type(v));
+                         asl_json_type_name(v));
         return NULL;
     }
     return v->valuestring;
@@ -134,7 +117,7 @@ int asl_machine_get_path(ctx_t *c, const char *st, const cJSON *obj, const char 
     if (!cJSON_IsString(v)) {
         asl_machine_prob(c, st, shown ? shown : field, "must be a %s string%s, not %s",
                          (flags & ASL_PATH_REFERENCE) ? "reference path" : "path",
-                         allow_null ? " or null" : "", asl_machine_json_type(v));
+                         allow_null ? " or null" : "", asl_json_type_name(v));
         return -1;
     }
     char msg[ASL_PATH_MSG_MAX] = "";
@@ -165,7 +148,7 @@ void asl_machine_get_num_field(ctx_t *c, const char *st, const cJSON *obj, const
                 f->value = d;
             }
         } else if (!cJSON_IsNumber(v)) {
-            asl_machine_prob(c, st, lit, "must be a number, not %s", asl_machine_json_type(v));
+            asl_machine_prob(c, st, lit, "must be a number, not %s", asl_json_type_name(v));
         } else if (v->valuedouble < min || v->valuedouble > max) {
             asl_machine_prob(c, st, lit, "must be between %.0f and %.0f, got %.17g", min, max,
                              v->valuedouble);

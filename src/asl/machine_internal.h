@@ -42,7 +42,6 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
                                            const char *owner, const char *owner_field, int top);
 
 /* machine_fields.c */
-const char *asl_machine_json_type(const cJSON *v);
 void asl_machine_prob(ctx_t *c, const char *state, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int asl_machine_type_from_name(const char *s, asl_state_type_t *t);

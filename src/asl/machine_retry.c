@@ -46,7 +46,7 @@ static void compile_error_equals(ctx_t *c, const char *st, const char *prefix,
     for (const cJSON *e = ee->child; e; e = e->next) {
         if (!cJSON_IsString(e)) {
             asl_machine_prob(c, st, fb, "element %zu must be a string, not %s", k,
-                             asl_machine_json_type(e));
+                             asl_json_type_name(e));
             list[k++] = "";
             continue;
         }
@@ -73,7 +73,7 @@ void asl_machine_compile_retry(ctx_t *c, const char *st, asl_state_t *s)
         return;
     if (!cJSON_IsArray(r)) {
         asl_machine_prob(c, st, "Retry", "must be an array of retriers, not %s",
-                         asl_machine_json_type(r));
+                         asl_json_type_name(r));
         return;
     }
     size_t n = (size_t)cJSON_GetArraySize(r);
@@ -100,7 +100,7 @@ void asl_machine_compile_retry(ctx_t *c, const char *st, asl_state_t *s)
         rt->max_attempts = 3;
         rt->backoff_rate = 2.0;
         if (!cJSON_IsObject(e)) {
-            asl_machine_prob(c, st, pre, "must be an object, not %s", asl_machine_json_type(e));
+            asl_machine_prob(c, st, pre, "must be an object, not %s", asl_json_type_name(e));
             continue;
         }
         asl_machine_check_fields(c, st, pre, e, allowed, "a retrier");
@@ -118,7 +118,7 @@ void asl_machine_compile_retry(ctx_t *c, const char *st, asl_state_t *s)
         v = cJSON_GetObjectItemCaseSensitive(e, "MaxAttempts");
         if (v) {
             if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
-                asl_machine_prob(c, st, fb, "must be an integer, not %s", asl_machine_json_type(v));
+                asl_machine_prob(c, st, fb, "must be an integer, not %s", asl_json_type_name(v));
             else if (v->valuedouble < 0)
                 asl_machine_prob(c, st, fb, "must not be negative");
             else if (v->valuedouble > 99999999)
@@ -130,7 +130,7 @@ void asl_machine_compile_retry(ctx_t *c, const char *st, asl_state_t *s)
         v = cJSON_GetObjectItemCaseSensitive(e, "BackoffRate");
         if (v) {
             if (!cJSON_IsNumber(v))
-                asl_machine_prob(c, st, fb, "must be a number, not %s", asl_machine_json_type(v));
+                asl_machine_prob(c, st, fb, "must be a number, not %s", asl_json_type_name(v));
             else if (!(v->valuedouble >= 1.0) || v->valuedouble > 1e6)
                 asl_machine_prob(c, st, fb, "must be at least 1.0");
             else
@@ -164,7 +164,7 @@ void asl_machine_compile_catch(ctx_t *c, const char *st, asl_state_t *s)
         return;
     if (!cJSON_IsArray(r)) {
         asl_machine_prob(c, st, "Catch", "must be an array of catchers, not %s",
-                         asl_machine_json_type(r));
+                         asl_json_type_name(r));
         return;
     }
     size_t n = (size_t)cJSON_GetArraySize(r);
@@ -181,7 +181,7 @@ void asl_machine_compile_catch(ctx_t *c, const char *st, asl_state_t *s)
         snprintf(pre, sizeof pre, "Catch[%zu]", i);
         asl_catcher_t *ct = &s->catch_[i];
         if (!cJSON_IsObject(e)) {
-            asl_machine_prob(c, st, pre, "must be an object, not %s", asl_machine_json_type(e));
+            asl_machine_prob(c, st, pre, "must be an object, not %s", asl_json_type_name(e));
             continue;
         }
         asl_machine_check_fields(c, st, pre, e, allowed, "a catcher");
@@ -191,7 +191,7 @@ void asl_machine_compile_catch(ctx_t *c, const char *st, asl_state_t *s)
         if (!nx)
             asl_machine_prob(c, st, fb, "is required");
         else if (!cJSON_IsString(nx))
-            asl_machine_prob(c, st, fb, "must be a string, not %s", asl_machine_json_type(nx));
+            asl_machine_prob(c, st, fb, "must be a string, not %s", asl_json_type_name(nx));
         else
             ct->next = nx->valuestring;
         asl_machine_fname(fb, sizeof fb, pre, "ResultPath");

@@ -17,7 +17,7 @@ static void compile_template(ctx_t *c, const char *st, const cJSON *obj, const c
     /* ASL spec: a payload template is a JSON object. */
     if (!cJSON_IsObject(v)) {
         asl_machine_prob(c, st, field, "must be a JSON object (payload template), not %s",
-                         asl_machine_json_type(v));
+                         asl_json_type_name(v));
         return;
     }
     asl_problems_t local;
@@ -165,9 +165,9 @@ void asl_machine_compile_transition(ctx_t *c, const char *st, asl_state_t *s)
         break;
     }
     if (end && !cJSON_IsBool(end))
-        asl_machine_prob(c, st, "End", "must be a boolean, not %s", asl_machine_json_type(end));
+        asl_machine_prob(c, st, "End", "must be a boolean, not %s", asl_json_type_name(end));
     if (next && !cJSON_IsString(next))
-        asl_machine_prob(c, st, "Next", "must be a string, not %s", asl_machine_json_type(next));
+        asl_machine_prob(c, st, "Next", "must be a string, not %s", asl_json_type_name(next));
     int is_end = cJSON_IsTrue(end);
     if (is_end && next) {
         asl_machine_prob(c, st, "Next", "Next and End cannot both be set");
@@ -226,7 +226,7 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
             asl_machine_prob(c, st, "Resource", "is required");
         else if (!cJSON_IsString(r))
             asl_machine_prob(c, st, "Resource", "must be a string, not %s",
-                             asl_machine_json_type(r));
+                             asl_json_type_name(r));
         else if (strncmp(r->valuestring, "sagad:", 6) != 0 || !r->valuestring[6])
             asl_machine_prob(c, st, "Resource", "must have the form sagad:NAME, got \"%s\"",
                              r->valuestring);
@@ -299,7 +299,7 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
             asl_timestamp_t t;
             if (!cJSON_IsString(ts))
                 asl_machine_prob(c, st, "Timestamp", "must be a string, not %s",
-                                 asl_machine_json_type(ts));
+                                 asl_json_type_name(ts));
             else if (!asl_timestamp_parse(ts->valuestring, &t))
                 asl_machine_prob(c, st, "Timestamp", "\"%s\" is not an RFC 3339 timestamp",
                                  ts->valuestring);
