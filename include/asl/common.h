@@ -36,6 +36,10 @@ typedef enum { ASL_TASK_LOCAL, ASL_TASK_CALLBACK, ASL_TASK_ACTIVITY } asl_task_k
 /* The kind of `handler`; `base`, when not NULL, is set to the handler to
  * run (borrowed from `handler`, *base_len bytes: NAME without the suffix)
  * or to the activity name (after the prefix). */
+/* An activity name: 1 to ASL_ACTIVITY_NAME_MAX of A-Z a-z 0-9 _ . - */
+#define ASL_ACTIVITY_NAME_MAX 80
+/* 1 when `name` is a valid activity name, else 0. */
+int asl_activity_name_valid(const char *name);
 /* The length of the token of a callback or activity Task (192 bits in hex). */
 #define ASL_TASK_TOKEN_LEN 48
 asl_task_kind_t asl_task_kind(const char *handler, const char **base, size_t *base_len);

@@ -15,8 +15,6 @@
 
 /* Longest activity poll. */
 #define TASKS_POLL_MAX_MS 60000
-/* Longest activity name. */
-#define TASKS_ACTIVITY_NAME_MAX 80
 
 /* 1 when `token` has the form of a callback token (48 lowercase hex
  * characters), else 0. */
@@ -41,11 +39,8 @@ int tasks_fail(runtime_t *rt, const char *token, const char *error, const char *
  * RUNTIME_OK or RUNTIME_ERR_UNKNOWN. */
 int tasks_heartbeat(runtime_t *rt, const char *token);
 
-/* 1 when `name` is a valid activity name (1..80 of A-Za-z0-9_.-). */
-int tasks_activity_name_valid(const char *name);
-
 /* Creates activity `name` (idempotent) in its own transaction; *created_ms
- * is when it was first created. 0, RUNTIME_ERR_INPUT (bad name),
+ * is when it was first created. 0, RUNTIME_ERR_INPUT (not asl_activity_name_valid),
  * RUNTIME_ERR_STORAGE (the write failed) or RUNTIME_ERR_STOPPING. */
 int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms);
 

@@ -145,10 +145,10 @@ static void h_heartbeat(http_request_t *req, void *ud)
 static int activity_param(http_request_t *req, const char **name)
 {
     *name = http_request_param(req, "name");
-    if (!tasks_activity_name_valid(*name)) {
+    if (!asl_activity_name_valid(*name)) {
         http_respond_error(req, 400, "InvalidName",
                            "an activity name has 1 to %d characters of A-Z a-z 0-9 _ . -",
-                           TASKS_ACTIVITY_NAME_MAX);
+                           ASL_ACTIVITY_NAME_MAX);
         return -1;
     }
     return 0;

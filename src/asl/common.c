@@ -130,3 +130,17 @@ asl_task_kind_t asl_task_kind(const char *handler, const char **base, size_t *ba
         *base_len = bl;
     return kind;
 }
+
+int asl_activity_name_valid(const char *name)
+{
+    size_t n = 0;
+    if (!name)
+        return 0;
+    for (; name[n]; n++) {
+        char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= ASL_ACTIVITY_NAME_MAX;
+}

@@ -1,7 +1,6 @@
 /* State-machine registry. Versions live in a flat array: there are few
  * machines, and lookups by name happen once per started execution. */
 #include "engine/machines.h"
-#include "engine/tasks.h"
 #include "engine/handler.h"
 #include "core/log.h"
 
@@ -59,10 +58,10 @@ static int check_handler(const char *handler, const char *state, void *ud)
     size_t len;
     asl_task_kind_t kind = asl_task_kind(handler, &base, &len);
     if (kind == ASL_TASK_ACTIVITY) {
-        if (!tasks_activity_name_valid(base))
+        if (!asl_activity_name_valid(base))
             asl_problems_add(p, state, "Resource",
                              "'%s' is not an activity name: 1 to %d characters of A-Z a-z 0-9 "
-                             "_ . -", base, TASKS_ACTIVITY_NAME_MAX);
+                             "_ . -", base, ASL_ACTIVITY_NAME_MAX);
         return 0;
     }
     char name[256];

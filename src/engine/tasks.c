@@ -98,20 +98,6 @@ static void tok_unlink(frame_t *fr)
 
 /* ---- activities and their queues ---------------------------------------- */
 
-int tasks_activity_name_valid(const char *name)
-{
-    size_t n = 0;
-    if (!name)
-        return 0;
-    for (; name[n]; n++) {
-        char c = name[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-    }
-    return n >= 1 && n <= TASKS_ACTIVITY_NAME_MAX;
-}
-
 static activity_t *act_find(runtime_t *rt, const char *name)
 {
     for (activity_t *a = rt->activities; a; a = a->next)
@@ -424,7 +410,7 @@ int tasks_activity_exists(runtime_t *rt, const char *name)
 
 int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms)
 {
-    if (!tasks_activity_name_valid(name))
+    if (!asl_activity_name_valid(name))
         return RUNTIME_ERR_INPUT;
     if (rt->closing)
         return RUNTIME_ERR_STOPPING;
