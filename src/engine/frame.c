@@ -155,13 +155,29 @@ static void clear_task(frame_t *fr, int cancel)
     free(fr->handler);
     free(fr->token);
     free(fr->activity);
+    free(fr->rtoken);
     cJSON_Delete(fr->task_input);
-    fr->resource = fr->handler = fr->token = fr->activity = NULL;
+    fr->resource = fr->handler = fr->token = fr->activity = fr->rtoken = NULL;
     fr->task_input = NULL;
     fr->h = NULL;
     fr->tkind = ASL_TASK_LOCAL;
     fr->cb_done = 0;
     fr->task_ms = 0;
+}
+
+char *frame_mint_token(void)
+{
+    static const char HEX[] = "0123456789abcdef";
+    char *t = malloc(ASL_TASK_TOKEN_LEN + 1), *p = t;
+    if (!t)
+        return NULL;
+    for (int i = 0; i < ASL_TASK_TOKEN_LEN / 16; i++) {
+        uint64_t v = rand_secure_u64(NULL);
+        for (int j = 0; j < 16; j++, v >>= 4)
+            *p++ = HEX[v & 15];
+    }
+    *p = '\0';
+    return t;
 }
 
 /* Sets what a Task's handler name asks for: the handler to run (a callback
@@ -374,6 +390,8 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
         fr->heartbeat_ms = step->heartbeat_ms;
         fr->task_ms = store_now_ms();
         if (frame_task_kind(fr) < 0)
+            return -1;
+        if (fr->h && fr->h->delegates && !(fr->rtoken = frame_mint_token()))
             return -1;
         if (!fr->h || fr->h->run)
             return 1;   /* runs now (or waits, for an activity) */
@@ -654,6 +672,23 @@ static void on_task_heartbeat(handler_call_t *call)
     fr->heartbeat_tmr = timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
 }
 
+/* The handler hands its call to activity workers: the frame becomes an
+ * activity task (queued by tasks_arm once start returns), its call kept for
+ * finish. */
+static int on_task_delegate(handler_call_t *call, const char *activity)
+{
+    frame_t *fr = call->runtime_data;
+    if (!fr || fr->call != call || !fr->rtoken || !asl_activity_name_valid(activity))
+        return -1;
+    char *name = strdup(activity);
+    if (!name)
+        return -1;
+    free(fr->activity);
+    fr->activity = name;
+    fr->tkind = ASL_TASK_ACTIVITY;
+    return 0;
+}
+
 void frame_start_async(runtime_t *rt, frame_t *fr)
 {
     if (fr->call || fr->has_outcome || !fr->h || !fr->h->start)
@@ -678,6 +713,8 @@ void frame_start_async(runtime_t *rt, frame_t *fr)
     call->runtime_data = fr;
     fr->call = call;
     call->heartbeat = on_task_heartbeat;
+    if (fr->h->delegates)
+        call->delegate = on_task_delegate;
     int64_t origin = fr->task_ms ? fr->task_ms : store_now_ms();
     if (fr->timeout_ms > 0)
         fr->timeout_tmr = timers_add(rt, origin + fr->timeout_ms, TMR_TASK_TIMEOUT, fr);

@@ -114,6 +114,7 @@ struct frame_s {
     asl_task_kind_t tkind;
     int cb_done;                  /* CALLBACK: the handler has run; only the report is awaited */
     char *activity;               /* ACTIVITY: its name */
+    char *rtoken;                 /* a delegating handler's report token (else token reports) */
     frame_t *tok_next, **tok_pprev;
     activity_t *act;
     frame_t *aq_prev, *aq_next;
@@ -298,6 +299,8 @@ void frame_kids_result(runtime_t *rt, frame_t *fr);
 int frame_advance(runtime_t *rt, frame_t *fr);
 void frame_start_async(runtime_t *rt, frame_t *fr);
 int frame_task_kind(frame_t *fr);
+/* A fresh report token (48 hex characters of getrandom); caller frees. */
+char *frame_mint_token(void);
 
 /* ---- timers.c: one heap of wake-ups on one uv timer ---- */
 

@@ -53,6 +53,8 @@ static cJSON *frame_record(frame_t *fr)
             cJSON_AddNumberToObject(rec, "ts", (double)fr->task_ms);
         if (fr->cb_done)
             cJSON_AddTrueToObject(rec, "w");
+        if (fr->rtoken)
+            cJSON_AddStringToObject(rec, "rt", fr->rtoken);
         break;
     case PEND_TIMER:
         cJSON_AddStringToObject(rec, "p", "timer");

@@ -208,6 +208,10 @@ static int restore_task(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t 
     fr->task_ms = (int64_t)ts;   /* 0 (saved before it was): TimeoutSeconds counts from now */
     if (frame_task_kind(fr) < 0)
         return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
+    const char *rt_tok = rec_str(rec, "rt");
+    if (rt_tok ? !(fr->rtoken = strdup(rt_tok))
+               : fr->h && fr->h->delegates && !(fr->rtoken = frame_mint_token()))
+        return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
     /* A callback task whose handler ran waits for its report again, and an
      * activity task is queued again: at-least-once, the token unchanged. */
     fr->cb_done = fr->tkind == ASL_TASK_CALLBACK &&

@@ -61,21 +61,28 @@ static frame_t **tok_chain(runtime_t *rt, const char *token)
     return &rt->tok_buckets[hash_str(token) & (TOK_BUCKETS - 1)];
 }
 
+/* The token a report names: a delegating handler's own, else $$.Task.Token. */
+static const char *report_token(const frame_t *fr)
+{
+    return fr->rtoken ? fr->rtoken : fr->token;
+}
+
 static frame_t *tok_find(runtime_t *rt, const char *token)
 {
     if (!rt->tok_buckets || !tasks_token_valid(token))
         return NULL;
     for (frame_t *fr = *tok_chain(rt, token); fr; fr = fr->tok_next)
-        if (strcmp(fr->token, token) == 0)
+        if (strcmp(report_token(fr), token) == 0)
             return fr;
     return NULL;
 }
 
 static void tok_link(runtime_t *rt, frame_t *fr)
 {
-    if (fr->tok_pprev || !fr->token || !tasks_token_valid(fr->token))
+    const char *key = report_token(fr);
+    if (fr->tok_pprev || !key || !tasks_token_valid(key))
         return;
-    frame_t **head = tok_chain(rt, fr->token);
+    frame_t **head = tok_chain(rt, key);
     fr->tok_next = *head;
     if (*head)
         (*head)->tok_pprev = &fr->tok_next;
@@ -229,7 +236,7 @@ static void deliver(runtime_t *rt, activity_t *a)
             continue;
         }
         mark_taken(rt, fr);
-        if (p->cb(p->ud, fr->token, input) < 0) {
+        if (p->cb(p->ud, report_token(fr), input) < 0) {
             /* The poller is gone: the task waits for the next one. */
             queue_unlink(fr);
             timers_cancel(&fr->heartbeat_tmr);
@@ -306,7 +313,7 @@ void tasks_arm(runtime_t *rt, frame_t *fr)
     if (fr->aq_linked || fr->delivered)
         return;
     activity_t *a = act_find(rt, fr->activity);
-    if (!a && !(a = act_add(rt, fr->activity, store_now_ms(), 1))) {
+    if (!a && !(a = act_add(rt, fr->activity, store_now_ms(), 0))) {
         frame_set_failure(fr, ASL_E_TASK_FAILED, "out of memory queueing the activity task");
         tasks_unlink(fr);
         frame_enqueue(rt, fr);
@@ -344,8 +351,9 @@ static int report(runtime_t *rt, const char *token, cJSON *result, const char *e
     r->cb = cb;
     r->ud = ud;
     /* The handler of a callback task may still be running: its result no
-     * longer matters. */
-    frame_free_call(fr, 1);
+     * longer matters. A delegated call stays for its handler's finish. */
+    if (!fr->rtoken)
+        frame_free_call(fr, 1);
     timers_cancel(&fr->timeout_tmr);
     timers_cancel(&fr->heartbeat_tmr);
     tasks_unlink(fr);
