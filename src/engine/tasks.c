@@ -231,30 +231,36 @@ static void mark_taken(runtime_t *rt, frame_t *fr)
             timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
 }
 
+/* Hands the oldest queued task to poll `p` (unlinked already) and frees it. */
+static void hand_over(runtime_t *rt, activity_t *a, tasks_poll_t *p)
+{
+    frame_t *fr = a->q_head;
+    char *input = print_json(fr->task_input);
+    if (!input) {
+        /* Out of memory: the poller gets nothing this time. */
+        p->cb(p->ud, NULL, NULL);
+        free(p);
+        return;
+    }
+    mark_taken(rt, fr);
+    if (p->cb(p->ud, report_token(fr), input) < 0) {
+        /* The poller is gone: the task waits for the next one. */
+        queue_unlink(fr);
+        timers_cancel(&fr->heartbeat_tmr);
+        rt->stats.activity_deliveries--;
+        queue_push(rt, a, fr, 1);
+    }
+    free(input);
+    free(p);
+}
+
 /* Hands queued tasks to parked polls, oldest to oldest. */
 static void deliver(runtime_t *rt, activity_t *a)
 {
     while (a->q_head && a->p_head) {
-        frame_t *fr = a->q_head;
         tasks_poll_t *p = a->p_head;
         poll_unlink(p);
-        char *input = print_json(fr->task_input);
-        if (!input) {
-            /* Out of memory: the poller gets nothing this time. */
-            p->cb(p->ud, NULL, NULL);
-            free(p);
-            continue;
-        }
-        mark_taken(rt, fr);
-        if (p->cb(p->ud, report_token(fr), input) < 0) {
-            /* The poller is gone: the task waits for the next one. */
-            queue_unlink(fr);
-            timers_cancel(&fr->heartbeat_tmr);
-            rt->stats.activity_deliveries--;
-            queue_push(rt, a, fr, 1);
-        }
-        free(input);
-        free(p);
+        hand_over(rt, a, p);
     }
 }
 
@@ -551,8 +557,15 @@ void tasks_fire(runtime_t *rt, tmr_t *t)
         return;
     }
     tasks_poll_t *p = t->target;
+    activity_t *a = p->act;
     p->tmr = NULL;
     poll_unlink(p);
+    /* A task queued when the poll came (its delivery is due in this same
+     * turn, a poll with no wait comes due with it): the poll takes it. */
+    if (a->q_head) {
+        hand_over(rt, a, p);
+        return;
+    }
     p->cb(p->ud, NULL, NULL);
     free(p);
 }

@@ -330,6 +330,22 @@ static void test_poll_rules(void **state)
     assert_string_equal(parked.token, "");
 }
 
+/* A poll that does not wait still takes a task that is already queued. */
+static void test_poll_without_wait_takes_a_queued_task(void **state)
+{
+    tfix_t *f = *state;
+    const machine_ver_t *v = define(f, "act", ACT_DEF);
+    char id[RUNTIME_ID_SIZE];
+    start(f, v, id);
+    spin(f, 5);
+    assert_int_equal(runtime_stats(f->rt)->activity_waiting, 1);
+    polled_t p = {0};
+    poll_once(f, "work", 0, &p);
+    assert_int_equal(strlen(p.token), 48);
+    assert_string_equal(p.input, "{\"n\":1}");
+    assert_int_equal(runtime_stats(f->rt)->activity_waiting, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +354,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delegated_call_gets_its_own_token_and_finish,
                                         tsetup, tteardown),
         cmocka_unit_test_setup_teardown(test_poll_rules, tsetup, tteardown),
+        cmocka_unit_test_setup_teardown(test_poll_without_wait_takes_a_queued_task, tsetup,
+                                        tteardown),
     };
     if (store_fault_install() != 0)
         return 1;
