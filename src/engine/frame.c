@@ -215,6 +215,10 @@ void frame_unreserve(frame_t *fr)
 void frame_quiesce(frame_t *fr)
 {
     frame_unreserve(fr);
+    if (fr->reported) {
+        fr->reported = 0;   /* abandoned: its report is answered with the others */
+        fr->ex->reports_pending--;
+    }
     clear_task(fr, 1);
     timers_cancel(&fr->tmr);
     fr->dead = 1;
@@ -485,6 +489,11 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
 int frame_advance(runtime_t *rt, frame_t *fr)
 {
     exec_t *ex = fr->ex;
+    if (fr->reported) {
+        /* Its report commits with this advance (or the batch is rebuilt). */
+        fr->reported = 0;
+        ex->reports_pending--;
+    }
     asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud,
                      .secure64 = rand_secure_u64, .raw_payloads = 1};
     asl_exec_info_t info = ex->info;

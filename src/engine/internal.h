@@ -119,6 +119,7 @@ struct frame_s {
     activity_t *act;
     frame_t *aq_prev, *aq_next;
     int aq_linked, delivered;
+    int reported;                 /* an accepted report waits for this frame's advance */
     /* PEND_TIMER */
     int64_t wake_ms;
     tmr_t *tmr;
@@ -167,6 +168,7 @@ struct exec_s {
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
     reply_t *reporters;           /* task reports, answered once their advance commits */
+    int reports_pending;          /* frames with a report their advance has not taken yet */
     waiter_t *waiters;
     tmr_t *timeout_tmr;
     exec_t *hnext;                /* chain by id */

@@ -346,6 +346,76 @@ static void test_poll_without_wait_takes_a_queued_task(void **state)
     assert_int_equal(runtime_stats(f->rt)->activity_waiting, 0);
 }
 
+#define MAP_N 300   /* more waiting frames of one execution than one batch takes */
+
+/* Reports for many frames of one execution, in one turn: each is answered
+ * only once the advance that records it has committed, so a commit that
+ * fails afterwards cannot bring back a token already answered. */
+static void test_report_answered_only_after_its_own_commit(void **state)
+{
+    tfix_t *f = *state;
+    const machine_ver_t *v = define(
+        f, "map", "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\","
+                  "\"ItemsPath\":\"$.items\",\"ItemProcessor\":{\"StartAt\":\"A\","
+                  "\"States\":{\"A\":{\"Type\":\"Task\","
+                  "\"Resource\":\"sagad:activity:work\",\"End\":true}}},\"End\":true}}}");
+    cJSON *in = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(in, "items");
+    for (int i = 0; i < MAP_N; i++)
+        cJSON_AddItemToArray(items, cJSON_CreateNumber(i));
+    char id[RUNTIME_ID_SIZE];
+    answer_t started = {0};
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, id, on_answer, &started), RUNTIME_OK);
+    cJSON_Delete(in);
+    spin_until(f, &started.calls);
+    for (int i = 0; i < 5000 && runtime_stats(f->rt)->activity_waiting < MAP_N; i++)
+        spin(f, 1);
+    assert_int_equal(runtime_stats(f->rt)->activity_waiting, MAP_N);
+
+    static polled_t p[MAP_N];
+    static answer_t a[MAP_N];
+    memset(p, 0, sizeof p);
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < MAP_N; i++) {
+        poll_once(f, "work", 1000, &p[i]);
+        assert_int_equal(strlen(p[i].token), 48);
+    }
+    cJSON *out = cJSON_Parse("{\"ok\":1}");
+    for (int i = 0; i < MAP_N; i++)
+        assert_int_equal(tasks_succeed(f->rt, p[i].token, out, on_answer, &a[i]), RUNTIME_OK);
+    /* Until the first answers come; then no commit succeeds any more. */
+    int answered = 0;
+    for (int t = 0; t < 5000 && !answered; t++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        for (int i = 0; i < MAP_N; i++)
+            answered += a[i].calls;
+        if (!answered)
+            usleep(1000);
+    }
+    assert_true(answered > 0);
+    int ok_before[MAP_N];
+    for (int i = 0; i < MAP_N; i++)
+        ok_before[i] = a[i].calls == 1 && a[i].status == RUNTIME_OK;
+    store_fault_arm(STORE_FAULT_SYNC, 0, -1);
+    int all = 0;
+    for (int t = 0; t < 5000 && !all; t++) {
+        spin(f, 1);
+        all = 1;
+        for (int i = 0; i < MAP_N; i++)
+            all &= a[i].calls == 1;
+    }
+    store_fault_disarm();
+    assert_true(all);
+    spin(f, 20);
+    /* An answered report won: its token is gone for good. */
+    answer_t again = {0};
+    for (int i = 0; i < MAP_N; i++)
+        if (ok_before[i])
+            assert_int_equal(tasks_succeed(f->rt, p[i].token, out, on_answer, &again),
+                             RUNTIME_ERR_UNKNOWN);
+    cJSON_Delete(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +425,8 @@ int main(void)
                                         tsetup, tteardown),
         cmocka_unit_test_setup_teardown(test_poll_rules, tsetup, tteardown),
         cmocka_unit_test_setup_teardown(test_poll_without_wait_takes_a_queued_task, tsetup,
+                                        tteardown),
+        cmocka_unit_test_setup_teardown(test_report_answered_only_after_its_own_commit, tsetup,
                                         tteardown),
     };
     if (store_fault_install() != 0)
