@@ -24,7 +24,9 @@ int tasks_token_valid(const char *token);
  * cause may be NULL) for the task waiting with `token`. Returns RUNTIME_OK,
  * and then cb(ud, status, execution_id) runs once after the commit with
  * RUNTIME_OK, RUNTIME_ERR_STORAGE (the commit failed: nothing changed, the
- * token waits again) or RUNTIME_ERR_STOPPING. Otherwise cb is never called
+ * token waits again), RUNTIME_ERR_UNKNOWN (a stop, a timeout or a failed
+ * sibling branch ended the task before its advance took the report: not
+ * recorded) or RUNTIME_ERR_STOPPING. Otherwise cb is never called
  * and it returns RUNTIME_ERR_UNKNOWN (no task waits with this token: never
  * issued, already reported, timed out or its execution ended),
  * RUNTIME_ERR_RECOVERING (not found while executions are still being

@@ -20,6 +20,10 @@ static void on_reported(void *ud, runtime_status_t status, const char *execution
     (void)execution_id;
     if (status == RUNTIME_OK)
         http_respond(req, 200, "application/json", "{}", 2);
+    else if (status == RUNTIME_ERR_UNKNOWN)
+        http_respond_error(req, 404, "TaskDoesNotExist",
+                           "the execution ended (or the branch was abandoned) before the report "
+                           "was recorded; nothing changed");
     else if (status == RUNTIME_ERR_STOPPING)
         http_respond_error(req, 503, "ShuttingDown",
                            "the daemon is stopping; nothing was recorded, report again");

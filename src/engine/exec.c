@@ -171,6 +171,16 @@ void exec_replies_fire(reply_t **list, const char *id, runtime_status_t override
     }
 }
 
+void exec_reports_fire(exec_t *ex, runtime_status_t override, int use)
+{
+    if (ex->reports_pending) {
+        for (frame_t *fr = ex->frames; fr; fr = fr->all_next)
+            fr->report = NULL;
+        ex->reports_pending = 0;
+    }
+    exec_replies_fire(&ex->reporters, ex->id, override, use);
+}
+
 void exec_waiters_fire(exec_t *ex)
 {
     waiter_t *w = ex->waiters;

@@ -215,8 +215,10 @@ void frame_unreserve(frame_t *fr)
 void frame_quiesce(frame_t *fr)
 {
     frame_unreserve(fr);
-    if (fr->reported) {
-        fr->reported = 0;   /* abandoned: its report is answered with the others */
+    if (fr->report) {
+        /* Ended or abandoned before its advance took the report: not recorded. */
+        fr->report->status = RUNTIME_ERR_UNKNOWN;
+        fr->report = NULL;
         fr->ex->reports_pending--;
     }
     clear_task(fr, 1);
@@ -489,9 +491,9 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
 int frame_advance(runtime_t *rt, frame_t *fr)
 {
     exec_t *ex = fr->ex;
-    if (fr->reported) {
+    if (fr->report) {
         /* Its report commits with this advance (or the batch is rebuilt). */
-        fr->reported = 0;
+        fr->report = NULL;
         ex->reports_pending--;
     }
     asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud,

@@ -119,7 +119,8 @@ struct frame_s {
     activity_t *act;
     frame_t *aq_prev, *aq_next;
     int aq_linked, delivered;
-    int reported;                 /* an accepted report waits for this frame's advance */
+    reply_t *report;              /* on ex->reporters: an accepted report waits for this
+                                     frame's advance */
     /* PEND_TIMER */
     int64_t wake_ms;
     tmr_t *tmr;
@@ -279,6 +280,9 @@ void exec_count(runtime_t *rt, const exec_t *ex, const char *status);
 void exec_set_ended(exec_t *ex, const char *status_static);
 void exec_count_end(runtime_t *rt, const exec_t *ex);
 void exec_replies_fire(reply_t **list, const char *id, runtime_status_t override, int use);
+/* Answers the execution's task reports (as exec_replies_fire), the frames
+ * still waiting to take theirs included. */
+void exec_reports_fire(exec_t *ex, runtime_status_t override, int use);
 void exec_waiters_fire(exec_t *ex);
 
 /* ---- frame.c: frames, the ready queue, children, advancing, tasks ---- */

@@ -96,7 +96,7 @@ static void rebuild(runtime_t *rt, exec_t *ex, int committed)
     }
     exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
     /* Reports that did not commit: their tokens wait again in the rebuilt one. */
-    exec_replies_fire(&ex->reporters, ex->id, RUNTIME_ERR_STORAGE, 1);
+    exec_reports_fire(ex, RUNTIME_ERR_STORAGE, 1);
     char *ctl_error = ex->ctl_error, *ctl_cause = ex->ctl_cause;
     ex->ctl_error = ex->ctl_cause = NULL;
     waiter_t *ws = ex->waiters;
@@ -152,7 +152,7 @@ static void after_batch(runtime_t *rt, int committed)
         /* Reports are answered once every reported frame's advance has
          * committed: a batch takes only MAX_BATCH of them. */
         if (!ex->reports_pending || ex->state == EXEC_ENDED)
-            exec_replies_fire(&ex->reporters, ex->id, RUNTIME_OK, 0);
+            exec_reports_fire(ex, RUNTIME_OK, 0);
         if (ex->state == EXEC_ENDED) {
             exec_count_end(rt, ex);
             exec_waiters_fire(ex);
@@ -415,7 +415,7 @@ static void close_now(runtime_t *rt)
             n = ex->hnext;
             exec_replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STOPPING, 1);
             exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STOPPING, 1);
-            exec_replies_fire(&ex->reporters, ex->id, RUNTIME_ERR_STOPPING, 1);
+            exec_reports_fire(ex, RUNTIME_ERR_STOPPING, 1);
             exec_waiters_fire(ex);
             exec_destroy(rt, ex);
         }

@@ -383,7 +383,7 @@ static int report(runtime_t *rt, const char *token, cJSON *result, const char *e
     }
     r->next = fr->ex->reporters;
     fr->ex->reporters = r;
-    fr->reported = 1;
+    fr->report = r;
     fr->ex->reports_pending++;
     rt->stats.task_reports++;
     frame_enqueue(rt, fr);

@@ -215,15 +215,21 @@ static void poll_once(tfix_t *f, const char *name, int64_t wait_ms, polled_t *p)
     assert_int_equal(p->calls, before + 1);
 }
 
+/* Starts an execution of ACT_DEF and takes its task with one poll. */
+static void start_and_take(tfix_t *f, char id[RUNTIME_ID_SIZE], polled_t *p)
+{
+    const machine_ver_t *v = define(f, "act", ACT_DEF);
+    start(f, v, id);
+    poll_once(f, "work", 1000, p);
+    assert_int_equal(strlen(p->token), 48);
+}
+
 static void test_failed_commit_leaves_the_token_waiting(void **state)
 {
     tfix_t *f = *state;
-    const machine_ver_t *v = define(f, "act", ACT_DEF);
     char id[RUNTIME_ID_SIZE];
-    start(f, v, id);
     polled_t p = {0};
-    poll_once(f, "work", 1000, &p);
-    assert_int_equal(strlen(p.token), 48);
+    start_and_take(f, id, &p);
     assert_string_equal(p.input, "{\"n\":1}");
 
     answer_t a = {0};
@@ -416,6 +422,35 @@ static void test_report_answered_only_after_its_own_commit(void **state)
     cJSON_Delete(out);
 }
 
+/* A report and a stop in the same turn: the stop ends the execution before
+ * the report's advance, so the report is not recorded and must not be
+ * answered as if it had been. */
+static void test_report_overtaken_by_a_stop_is_not_answered_ok(void **state)
+{
+    tfix_t *f = *state;
+    char id[RUNTIME_ID_SIZE];
+    polled_t p = {0};
+    start_and_take(f, id, &p);
+    answer_t a = {0}, stopped = {0};
+    cJSON *out = cJSON_Parse("{\"ok\":1}");
+    assert_int_equal(tasks_succeed(f->rt, p.token, out, on_answer, &a), RUNTIME_OK);
+    cJSON_Delete(out);
+    assert_int_equal(runtime_stop(f->rt, id, "Stop", "by the test", on_answer, &stopped),
+                     RUNTIME_OK);
+    spin_until(f, &a.calls);
+    spin_until(f, &stopped.calls);
+    assert_string_equal(status_of(f, id), "ABORTED");
+    cJSON *h = runtime_history(f->rt, id);
+    char *text = cJSON_PrintUnformatted(h);
+    int recorded = strstr(text, "TaskSucceeded") != NULL;
+    free(text);
+    cJSON_Delete(h);
+    /* 200 only for a report that is in the history. */
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.status == RUNTIME_OK, recorded);
+    assert_int_equal(a.status, RUNTIME_ERR_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +463,8 @@ int main(void)
                                         tteardown),
         cmocka_unit_test_setup_teardown(test_report_answered_only_after_its_own_commit, tsetup,
                                         tteardown),
+        cmocka_unit_test_setup_teardown(test_report_overtaken_by_a_stop_is_not_answered_ok,
+                                        tsetup, tteardown),
     };
     if (store_fault_install() != 0)
         return 1;
