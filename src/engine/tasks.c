@@ -34,7 +34,7 @@ struct activity_s {
     activity_t *next;
     char *name;
     int64_t created_ms;
-    int has_row;                  /* its row is written (or being written) */
+    int has_row;                  /* its row is committed */
     frame_t *q_head, *q_tail;     /* tasks no worker has taken, oldest first */
     tasks_poll_t *p_head, *p_tail;
     size_t queued, running, parked;
@@ -295,7 +295,9 @@ int tasks_wait(runtime_t *rt, frame_t *fr)
         if (!a && !(a = act_add(rt, fr->activity, store_now_ms(), 0)))
             return -1;
         if (!a->has_row) {
-            /* A Task on an activity nobody created creates it. */
+            /* A Task on an activity nobody created creates it. Not marked
+             * as written: this transaction may yet roll back (a PUT then
+             * writes it, or the next such Task). */
             sqlite3_stmt *s = store_prepare(rt->st, SQL_ACT_INSERT);
             if (!s)
                 return -1;
@@ -303,7 +305,6 @@ int tasks_wait(runtime_t *rt, frame_t *fr)
             sqlite3_bind_int64(s, 2, a->created_ms);
             if (store_exec_stmt(s) < 0)
                 return -1;
-            a->has_row = 1;
         }
     } else {
         fr->cb_done = 1;

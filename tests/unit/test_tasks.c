@@ -451,6 +451,30 @@ static void test_report_overtaken_by_a_stop_is_not_answered_ok(void **state)
     assert_int_equal(a.status, RUNTIME_ERR_UNKNOWN);
 }
 
+/* An activity first named by a Task whose commit failed does not exist on
+ * disk: creating it then must write it, so that it outlives a restart. */
+static void test_activity_created_after_a_failed_commit_is_durable(void **state)
+{
+    tfix_t *f = *state;
+    const machine_ver_t *v = define(
+        f, "fresh", "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\","
+                    "\"Resource\":\"sagad:activity:fresh\",\"End\":true}}}");
+    answer_t a = {0};
+    cJSON *in = cJSON_Parse("{}");
+    char id[RUNTIME_ID_SIZE];
+    store_fault_arm(STORE_FAULT_SYNC, 0, -1);
+    assert_int_equal(runtime_start(f->rt, v, NULL, in, id, on_answer, &a), RUNTIME_OK);
+    cJSON_Delete(in);
+    spin_until(f, &a.calls);
+    store_fault_disarm();
+    assert_int_equal(a.status, RUNTIME_ERR_STORAGE);
+    int64_t created = 0;
+    assert_int_equal(tasks_activity_create(f->rt, "fresh", &created), 0);
+    rt_close(f);
+    rt_open(f);
+    assert_true(tasks_activity_exists(f->rt, "fresh"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_answered_only_after_its_own_commit, tsetup,
                                         tteardown),
         cmocka_unit_test_setup_teardown(test_report_overtaken_by_a_stop_is_not_answered_ok,
+                                        tsetup, tteardown),
+        cmocka_unit_test_setup_teardown(test_activity_created_after_a_failed_commit_is_durable,
                                         tsetup, tteardown),
     };
     if (store_fault_install() != 0)
