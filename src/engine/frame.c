@@ -697,6 +697,9 @@ static int on_task_delegate(handler_call_t *call, const char *activity)
     free(fr->activity);
     fr->activity = name;
     fr->tkind = ASL_TASK_ACTIVITY;
+    /* As for any activity task, HeartbeatSeconds count from when a worker
+     * takes it (mark_taken), not while it is queued. */
+    timers_cancel(&fr->heartbeat_tmr);
     return 0;
 }
 

@@ -475,6 +475,30 @@ static void test_activity_created_after_a_failed_commit_is_durable(void **state)
     assert_true(tasks_activity_exists(f->rt, "fresh"));
 }
 
+/* A delegated call is an activity task like any other: its HeartbeatSeconds
+ * count from when a worker takes it, not while it waits in the queue. */
+static void test_delegated_call_heartbeat_counts_from_delivery(void **state)
+{
+    tfix_t *f = *state;
+    const machine_ver_t *v = define(
+        f, "dgh", "{\"StartAt\":\"D\",\"States\":{\"D\":{\"Type\":\"Task\","
+                  "\"Resource\":\"sagad:deleg\",\"HeartbeatSeconds\":1,\"End\":true}}}");
+    char id[RUNTIME_ID_SIZE];
+    start(f, v, id);
+    spin(f, 1500);
+    assert_int_equal(runtime_stats(f->rt)->activity_waiting, 1);
+    polled_t p = {0};
+    poll_once(f, "delegated", 1000, &p);
+    assert_int_equal(strlen(p.token), 48);
+    answer_t a = {0};
+    cJSON *out = cJSON_Parse("{\"paymentId\":\"p-2\"}");
+    assert_int_equal(tasks_succeed(f->rt, p.token, out, on_answer, &a), RUNTIME_OK);
+    cJSON_Delete(out);
+    spin_until(f, &a.calls);
+    assert_int_equal(a.status, RUNTIME_OK);
+    assert_string_equal(status_of(f, id), "SUCCEEDED");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +514,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_overtaken_by_a_stop_is_not_answered_ok,
                                         tsetup, tteardown),
         cmocka_unit_test_setup_teardown(test_activity_created_after_a_failed_commit_is_durable,
+                                        tsetup, tteardown),
+        cmocka_unit_test_setup_teardown(test_delegated_call_heartbeat_counts_from_delivery,
                                         tsetup, tteardown),
     };
     if (store_fault_install() != 0)
