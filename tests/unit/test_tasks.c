@@ -215,6 +215,19 @@ static void poll_once(tfix_t *f, const char *name, int64_t wait_ms, polled_t *p)
     assert_int_equal(p->calls, before + 1);
 }
 
+/* Reports success with `output` (JSON text) for `token`: answered OK once
+ * committed, and execution `id` then SUCCEEDED. */
+static void succeed_to_the_end(tfix_t *f, const char *token, const char *output, const char *id)
+{
+    answer_t a = {0};
+    cJSON *out = cJSON_Parse(output);
+    assert_int_equal(tasks_succeed(f->rt, token, out, on_answer, &a), RUNTIME_OK);
+    cJSON_Delete(out);
+    spin_until(f, &a.calls);
+    assert_int_equal(a.status, RUNTIME_OK);
+    assert_string_equal(status_of(f, id), "SUCCEEDED");
+}
+
 /* Starts an execution of ACT_DEF and takes its task with one poll. */
 static void start_and_take(tfix_t *f, char id[RUNTIME_ID_SIZE], polled_t *p)
 {
@@ -281,13 +294,7 @@ static void test_delegated_call_gets_its_own_token_and_finish(void **state)
     poll_once(f, "delegated", 1000, &again);
     assert_string_equal(again.token, p.token);
 
-    answer_t a = {0};
-    cJSON *out = cJSON_Parse("{\"paymentId\":\"p-1\"}");
-    assert_int_equal(tasks_succeed(f->rt, p.token, out, on_answer, &a), RUNTIME_OK);
-    cJSON_Delete(out);
-    spin_until(f, &a.calls);
-    assert_int_equal(a.status, RUNTIME_OK);
-    assert_string_equal(status_of(f, id), "SUCCEEDED");
+    succeed_to_the_end(f, p.token, "{\"paymentId\":\"p-1\"}", id);
     assert_int_equal(finish_calls, 1);
     assert_string_equal(finish_seen, "{\"paymentId\":\"p-1\"}");
     cJSON *d = runtime_describe(f->rt, id);
@@ -336,18 +343,25 @@ static void test_poll_rules(void **state)
     assert_string_equal(parked.token, "");
 }
 
+/* Starts an execution of v and, `ms` later, finds its task still queued and
+ * takes it with a poll of `activity` that waits up to wait_ms. */
+static void start_queued_take(tfix_t *f, const machine_ver_t *v, char id[RUNTIME_ID_SIZE], int ms,
+                              const char *activity, int64_t wait_ms, polled_t *p)
+{
+    start(f, v, id);
+    spin(f, ms);
+    assert_int_equal(runtime_stats(f->rt)->activity_waiting, 1);
+    poll_once(f, activity, wait_ms, p);
+    assert_int_equal(strlen(p->token), 48);
+}
+
 /* A poll that does not wait still takes a task that is already queued. */
 static void test_poll_without_wait_takes_a_queued_task(void **state)
 {
     tfix_t *f = *state;
-    const machine_ver_t *v = define(f, "act", ACT_DEF);
     char id[RUNTIME_ID_SIZE];
-    start(f, v, id);
-    spin(f, 5);
-    assert_int_equal(runtime_stats(f->rt)->activity_waiting, 1);
     polled_t p = {0};
-    poll_once(f, "work", 0, &p);
-    assert_int_equal(strlen(p.token), 48);
+    start_queued_take(f, define(f, "act", ACT_DEF), id, 5, "work", 0, &p);
     assert_string_equal(p.input, "{\"n\":1}");
     assert_int_equal(runtime_stats(f->rt)->activity_waiting, 0);
 }
@@ -484,19 +498,9 @@ static void test_delegated_call_heartbeat_counts_from_delivery(void **state)
         f, "dgh", "{\"StartAt\":\"D\",\"States\":{\"D\":{\"Type\":\"Task\","
                   "\"Resource\":\"sagad:deleg\",\"HeartbeatSeconds\":1,\"End\":true}}}");
     char id[RUNTIME_ID_SIZE];
-    start(f, v, id);
-    spin(f, 1500);
-    assert_int_equal(runtime_stats(f->rt)->activity_waiting, 1);
     polled_t p = {0};
-    poll_once(f, "delegated", 1000, &p);
-    assert_int_equal(strlen(p.token), 48);
-    answer_t a = {0};
-    cJSON *out = cJSON_Parse("{\"paymentId\":\"p-2\"}");
-    assert_int_equal(tasks_succeed(f->rt, p.token, out, on_answer, &a), RUNTIME_OK);
-    cJSON_Delete(out);
-    spin_until(f, &a.calls);
-    assert_int_equal(a.status, RUNTIME_OK);
-    assert_string_equal(status_of(f, id), "SUCCEEDED");
+    start_queued_take(f, v, id, 1500, "delegated", 1000, &p);
+    succeed_to_the_end(f, p.token, "{\"paymentId\":\"p-2\"}", id);
 }
 
 int main(void)
