@@ -21,6 +21,9 @@ static const char SQL_END_EXEC[] =
 static const char SQL_INSERT_HISTORY[] =
     "INSERT INTO history (execution_id, first_id, last_id, ts_ms, frame, events, state) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_SET_STATE[] =
+    "UPDATE history SET state = ?1 WHERE execution_id = ?2 AND first_id = "
+    "(SELECT max(first_id) FROM history WHERE execution_id = ?2 AND frame = ?3)";
 static const char SQL_PUT_TIMER[] =
     "INSERT OR REPLACE INTO timers (execution_id, frame, due_ms) VALUES (?, ?, ?)";
 static const char SQL_DEL_TIMER[] = "DELETE FROM timers WHERE execution_id = ? AND frame = ?";
@@ -144,6 +147,23 @@ int persist_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n, int6
             free(text);
             return -1;
         }
+    }
+    if (n == 0) {
+        /* No event (a callback Task's handler the bound on steps left for
+         * this advance ran, and the Task now waits): a row would take the
+         * first_id of the next one, so the frame's latest row gets the state. */
+        free(text);
+        sqlite3_stmt *s = store_prepare(rt->st, SQL_SET_STATE);
+        if (!s) {
+            free(state);
+            return -1;
+        }
+        sqlite3_bind_text(s, 1, state, -1, free);
+        sqlite3_bind_text(s, 2, ex->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, fr->id, -1, SQLITE_STATIC);
+        if (store_exec_stmt(s) < 0)
+            return -1;
+        return sqlite3_changes(store_db(rt->st)) == 1 ? 0 : -1;
     }
     return persist_history_row(rt, ex->id, first_id, first_id + n - 1, fr->id, text, state);
 }
