@@ -26,6 +26,8 @@ typedef struct config_s {
     int history_limit;         /* events per execution before it fails */
     int retention_hours;       /* finished executions are pruned after this; 0 keeps */
     int history_events;        /* history_format=events: rows hold events, not replay logs */
+    char http_task_allow[4096];/* comma-separated http(s) URL prefixes; "" refuses every HTTP task */
+    int http_task_timeout_ms;  /* an HTTP task's whole request, unless TimeoutSeconds is shorter */
 } config_t;
 
 /* Fills every field with its default. */

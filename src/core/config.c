@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef int (*setter_fn)(config_t *cfg, const char *value, const char **why);
 
@@ -143,6 +144,51 @@ INT_SETTER(set_header_to, header_timeout_ms, 1, 86400000, "expected milliseconds
 INT_SETTER(set_body_to, body_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
 INT_SETTER(set_history, history_limit, 10, 10000000, "expected an integer from 10 to 10000000")
 INT_SETTER(set_retention, retention_hours, 0, 87600, "expected hours from 0 to 87600")
+INT_SETTER(set_http_timeout, http_task_timeout_ms, 1, 86400000,
+           "expected milliseconds from 1 to 86400000")
+
+/* One prefix of http_task_allow: scheme, a host, no query or fragment. */
+static int allow_item_ok(const char *p, size_t n, const char **why)
+{
+    size_t skip = n >= 7 && strncasecmp(p, "http://", 7) == 0    ? 7
+                  : n >= 8 && strncasecmp(p, "https://", 8) == 0 ? 8
+                                                                 : 0;
+    if (!skip) {
+        *why = "expected comma-separated URL prefixes starting with http:// or https://";
+        return -1;
+    }
+    if (skip == n || p[skip] == '/' || p[skip] == ':' || p[skip] == '@') {
+        *why = "a URL prefix must name a host after http:// or https://";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)p[i]) || p[i] == '?' || p[i] == '#' || p[i] == '@' ||
+            (unsigned char)p[i] < 0x20) {
+            *why = "a URL prefix may not hold spaces, '?', '#' or '@'";
+            return -1;
+        }
+    return 0;
+}
+
+static int set_http_allow(config_t *c, const char *v, const char **why)
+{
+    for (const char *p = v; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (allow_item_ok(p, len, why) < 0)
+            return -1;
+        p += n;
+        if (*p == ',' && !*++p) {
+            *why = "a comma must be followed by another URL prefix";
+            return -1;
+        }
+    }
+    return copy_str(c->http_task_allow, sizeof c->http_task_allow, v, why);
+}
 
 static int set_log_level(config_t *c, const char *v, const char **why)
 {
@@ -188,6 +234,8 @@ static const struct {
     {"history_limit", set_history},
     {"retention_hours", set_retention},
     {"history_format", set_history_format},
+    {"http_task_allow", set_http_allow},
+    {"http_task_timeout_ms", set_http_timeout},
 };
 
 void config_defaults(config_t *c)
@@ -209,6 +257,7 @@ void config_defaults(config_t *c)
     c->body_timeout_ms = 10000;
     c->history_limit = 25000;
     c->retention_hours = 168;
+    c->http_task_timeout_ms = 60000;
 }
 
 static void where(char *buf, size_t cap, const char *origin, int line)

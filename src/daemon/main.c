@@ -10,6 +10,7 @@
 #include "engine/runtime.h"
 #include "events/relay.h"
 #include "handlers/handlers.h"
+#include "handlers/http_invoke.h"
 #include "http/server.h"
 #include "order/handlers.h"
 #include "order/routes.h"
@@ -54,7 +55,7 @@ static void usage(FILE *f)
             "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
             "payment_failure_rate, payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
-            "history_limit, retention_hours.\n");
+            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -79,6 +80,8 @@ static void on_runtime_closed(void *ud)
 {
     app_t *app = ud;
     app->runtime = NULL;
+    /* The runtime cancelled its HTTP tasks: the client can go. */
+    http_invoke_close();
     /* The relay goes last: it flushes what the final checkpoint committed. */
     if (app->relay) {
         relay_kick(app->relay);
