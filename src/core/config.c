@@ -190,6 +190,43 @@ static int set_http_allow(config_t *c, const char *v, const char **why)
     return copy_str(c->http_task_allow, sizeof c->http_task_allow, v, why);
 }
 
+static int set_payment_provider(config_t *c, const char *v, const char **why)
+{
+    static const char *const names[] = {"simulator", "http", "activity"};
+    static const config_payment_t values[] = {CONFIG_PAYMENT_SIMULATOR, CONFIG_PAYMENT_HTTP,
+                                              CONFIG_PAYMENT_ACTIVITY};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->payment_provider = values[i];
+            return 0;
+        }
+    *why = "expected simulator, http or activity";
+    return -1;
+}
+
+/* Empty unsets it; config_check insists on it for payment_provider = http. */
+static int set_payment_url(config_t *c, const char *v, const char **why)
+{
+    if (*v && (allow_item_ok(v, strlen(v), why) < 0 || strchr(v, ','))) {
+        *why = "expected the provider's base URL: http:// or https://, a host, "
+               "and no spaces, '?', '#', '@' or ','";
+        return -1;
+    }
+    return copy_str(c->payment_url, sizeof c->payment_url, v, why);
+}
+
+/* An activity name prefix, short enough for "<it>.refund" to be one. */
+static int set_payment_activity(config_t *c, const char *v, const char **why)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > CONFIG_PAYMENT_ACTIVITY_MAX ||
+        strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+        *why = "expected 1 to 73 of A-Z a-z 0-9 _ . -";
+        return -1;
+    }
+    return copy_str(c->payment_activity, sizeof c->payment_activity, v, why);
+}
+
 static int set_log_level(config_t *c, const char *v, const char **why)
 {
     log_level_t l;
@@ -225,6 +262,9 @@ static const struct {
     {"events_channel", set_channel},
     {"payment_failure_rate", set_failure_rate},
     {"payment_latency_ms", set_latency},
+    {"payment_provider", set_payment_provider},
+    {"payment_url", set_payment_url},
+    {"payment_activity", set_payment_activity},
     {"max_body_bytes", set_max_body},
     {"log_level", set_log_level},
     {"max_connections", set_max_conns},
@@ -249,6 +289,8 @@ void config_defaults(config_t *c)
     strcpy(c->events_channel, "sagad.events");
     c->payment_failure_rate = 0.2;
     c->payment_latency_ms = 0;
+    c->payment_provider = CONFIG_PAYMENT_SIMULATOR;
+    strcpy(c->payment_activity, "payment");
     c->max_body_bytes = 262144;
     c->log_level = LOG_LEVEL_INFO;
     c->max_connections = 4096;
@@ -282,10 +324,24 @@ int config_set(config_t *cfg, const char *key, const char *value,
                      at, key, value, why);
             return -1;
         }
+        if (strcmp(key, "payment_provider") == 0)
+            snprintf(cfg->payment_provider_at, sizeof cfg->payment_provider_at, "%s", at);
         return 0;
     }
     snprintf(err, CONFIG_ERR_MAX, "%s: key '%.100s': unknown key", at, key);
     return -1;
+}
+
+int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX])
+{
+    if (cfg->payment_provider == CONFIG_PAYMENT_HTTP && !cfg->payment_url[0]) {
+        snprintf(err, CONFIG_ERR_MAX,
+                 "%s: key 'payment_provider': 'http' needs payment_url, the provider's base "
+                 "URL (http:// or https://)",
+                 cfg->payment_provider_at[0] ? cfg->payment_provider_at : "configuration");
+        return -1;
+    }
+    return 0;
 }
 
 static char *trim(char *s)

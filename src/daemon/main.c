@@ -13,6 +13,7 @@
 #include "handlers/http_invoke.h"
 #include "http/server.h"
 #include "order/handlers.h"
+#include "order/payment.h"
 #include "order/routes.h"
 #include "order/schema.h"
 #include "store/check.h"
@@ -53,7 +54,8 @@ static void usage(FILE *f)
             "\n"
             "Runs the sagad saga orchestrator. Keys (file or command line; the\n"
             "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
-            "payment_failure_rate, payment_latency_ms, max_body_bytes, log_level,\n"
+            "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
+            "payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
             "history_limit, retention_hours, http_task_allow, http_task_timeout_ms.\n");
 }
@@ -82,6 +84,7 @@ static void on_runtime_closed(void *ud)
     app->runtime = NULL;
     /* The runtime cancelled its HTTP tasks: the client can go. */
     http_invoke_close();
+    order_payment_close();
     /* The relay goes last: it flushes what the final checkpoint committed. */
     if (app->relay) {
         relay_kick(app->relay);
@@ -217,7 +220,7 @@ static int load_config(app_t *app, int argc, char **argv)
     config_defaults(&app->cfg);
     int rc = 0;
     if ((file && config_load_file(&app->cfg, file, err) < 0) ||
-        config_apply_args(&app->cfg, n, overrides, err) < 0) {
+        config_apply_args(&app->cfg, n, overrides, err) < 0 || config_check(&app->cfg, err) < 0) {
         fprintf(stderr, "sagad: %s\n", err);
         rc = 2;
     }
