@@ -42,14 +42,15 @@ static int payment_by_token(store_t *st, const char *token, cJSON **out)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Records a charge unless the token already has one. */
+/* Records a charge unless the token already has one (or, from a provider
+ * that reuses ids, another charge has its payment_id: the caller tells). */
 static int insert_charge(handler_call_t *call, const char *payment_id, const char *order_id,
                          int64_t amount)
 {
     sqlite3_stmt *s = store_prepare(
         call->store, "INSERT INTO payments (payment_id, order_id, execution_id, token, amount, "
                      "status, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6) "
-                     "ON CONFLICT (token) DO NOTHING");
+                     "ON CONFLICT DO NOTHING");
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, payment_id, -1, SQLITE_STATIC);
@@ -202,8 +203,13 @@ int payment_record_charge(handler_call_t *call, cJSON **result, asl_error_t *err
     if (insert_charge(call, pid->valuestring, oid->valuestring, (int64_t)amt->valuedouble) < 0)
         return handlers_db_error(err, "payment.process", call->store);
     cJSON *recorded = NULL;
-    if (payment_by_token(call->store, call->token, &recorded) <= 0)
+    int rc = payment_by_token(call->store, call->token, &recorded);
+    if (rc < 0)
         return handlers_db_error(err, "payment.process", call->store);
+    if (rc == 0)
+        return asl_error_set(err, ASL_E_TASK_FAILED,
+                             "payment.process: the provider's paymentId '%.200s' is already "
+                             "recorded for another charge", pid->valuestring);
     cJSON_Delete(*result);
     *result = recorded;
     return 0;

@@ -252,6 +252,47 @@ class ActivityProvider(PaymentCase):
         self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": order["orderId"]}])
         self.assertEqual(refunds.reports, [(refunds.tasks[0]["taskToken"], 200)])
 
+    def test_a_paymentid_reported_twice_is_refused_and_refunded(self):
+        """A provider id already recorded for another charge cannot be a
+        second payments row: the step fails clearly and the saga refunds."""
+        self.start()
+        self.worker("payment.charge", lambda t: ("success", {"paymentId": "same"}))
+        refunds = self.worker("payment.refund", lambda t: ("success", {}))
+        first = self.place()
+        self.assertEqual(first["status"], "SUCCEEDED", first)
+        second = self.place()
+        self.assertEqual((second["status"], second["error"]), ("FAILED", "States.TaskFailed"),
+                         second)
+        self.assertIn("'same'", second["cause"])
+        order = self.order_of(second["executionId"])
+        self.assertEqual(order["status"], "CANCELLED")
+        self.assertEqual(self.payments(order["orderId"]), [])
+        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": order["orderId"]}])
+        self.assertEqual(self.stock(), 3)
+        self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
+
+    def test_charge_then_refund_marks_the_row_refunded(self):
+        """A machine of one's own: a recorded charge, then its refund through
+        the worker flips the row to REFUNDED."""
+        self.start()
+        self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-1"}))
+        refunds = self.worker("payment.refund", lambda t: ("success", {"ok": True}))
+        st, _, body = self.d.request("PUT", "/state-machines/charge-refund", {
+            "StartAt": "Charge",
+            "States": {
+                "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
+                           "Parameters": {"orderId": "o-1", "amount": 7},
+                           "ResultPath": "$.payment", "Next": "Refund"},
+                "Refund": {"Type": "Task", "Resource": "sagad:payment.refund",
+                           "Parameters": {"orderId": "o-1"}, "End": True}}})
+        self.assertIn(st, (200, 201), body)
+        st, _, desc = self.d.request("POST", f"/state-machines/charge-refund/executions?wait={WAIT}",
+                                     {"input": {}}, timeout=WAIT + 10)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        self.assertEqual(desc["output"], {"orderId": "o-1", "refunded": 1, "amount": 7})
+        self.assertEqual([r[:3] for r in self.payments("o-1")], [("p-1", 7, "REFUNDED")])
+        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": "o-1"}])
+
     def test_prefix_names_the_activities(self):
         self.start(payment_activity="shop.pay")
         w = self.worker("shop.pay.charge", lambda t: ("success", {}))
