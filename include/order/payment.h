@@ -36,6 +36,7 @@
 
 #include "core/config.h"
 #include "engine/handler.h"
+#include "engine/runtime.h"
 
 #define ORDER_E_PAYMENT_FAILED "PaymentFailed"
 
@@ -51,6 +52,12 @@ extern const handler_def_t order_payment_refund_activity;
  * synchronous simulator), and logs the choice. */
 void order_payment_handlers(const config_t *cfg, const handler_def_t **process,
                             const handler_def_t **refund);
+
+/* With payment_provider = activity, creates its two activities so that
+ * workers can poll them before the first order (otherwise the first charge
+ * and refund do). Logs a warning when it cannot. Once the runtime is open,
+ * between loop callbacks. */
+void order_payment_start(runtime_t *rt, const config_t *cfg);
 
 /* Closes the HTTP provider's client (nothing when it never ran). For
  * shutdown, after the runtime has cancelled its calls. */

@@ -313,6 +313,7 @@ int main(int argc, char **argv)
         log_error("cannot start the execution runtime");
         return 1;
     }
+    order_payment_start(app.runtime, &app.cfg);
 
     http_config_t hc = {
         .host = app.cfg.listen_host,

@@ -2,7 +2,9 @@
  * delegated to "<payment_activity>.charge" or ".refund", and the worker's
  * report is written to the payments table as the simulator writes it. */
 #include "order/payment.h"
+#include "core/log.h"
 #include "core/rand.h"
+#include "engine/tasks.h"
 #include "payment_internal.h"
 
 #include <stdio.h>
@@ -11,13 +13,35 @@
 /* Longest paymentId taken from a worker; a longer one is replaced by a UUID. */
 #define WORKER_PAYMENT_ID_MAX 200
 
+/* "<payment_activity>.<op>" into `name`. */
+static void activity_name(const config_t *cfg, const char *op,
+                          char name[CONFIG_PAYMENT_ACTIVITY_MAX + 16])
+{
+    snprintf(name, CONFIG_PAYMENT_ACTIVITY_MAX + 16, "%s.%s",
+             cfg ? cfg->payment_activity : "payment", op);
+}
+
+void order_payment_start(runtime_t *rt, const config_t *cfg)
+{
+    static const char *const ops[] = {"charge", "refund"};
+    if (!cfg || cfg->payment_provider != CONFIG_PAYMENT_ACTIVITY)
+        return;
+    for (int i = 0; i < 2; i++) {
+        char name[CONFIG_PAYMENT_ACTIVITY_MAX + 16];
+        int64_t created;
+        activity_name(cfg, ops[i], name);
+        if (tasks_activity_create(rt, name, &created) < 0)
+            log_warn("payment: cannot create activity %s now; the first call will", name);
+    }
+}
+
 /* Hands the call to the workers of "<payment_activity>.<op>". The input is
  * kept (borrowed) for finish: the runtime holds it until finish has run. */
 static int delegate(handler_call_t *call, const cJSON *input, const char *handler,
                     const char *op, asl_error_t *err)
 {
-    char name[sizeof call->cfg->payment_activity + 16];
-    snprintf(name, sizeof name, "%s.%s", call->cfg ? call->cfg->payment_activity : "payment", op);
+    char name[CONFIG_PAYMENT_ACTIVITY_MAX + 16];
+    activity_name(call->cfg, op, name);
     if (!call->delegate || call->delegate(call, name) < 0)
         return asl_error_set(err, ASL_E_TASK_FAILED,
                              "%s: cannot hand the call to the workers of activity '%s'", handler,

@@ -44,6 +44,7 @@ class Worker(threading.Thread):
         self.d, self.activity, self.answer = daemon, activity, answer
         self.tasks = []
         self.reports = []
+        self.polls_refused = []
         self.halt = threading.Event()
 
     def run(self):
@@ -56,6 +57,9 @@ class Worker(threading.Thread):
                 time.sleep(0.05)   # sagad is restarting
                 continue
             if st != 200:
+                if st != 204:
+                    self.polls_refused.append(st)
+                    time.sleep(0.05)
                 continue
             self.tasks.append(task)
             verdict = self.answer(task)
@@ -200,6 +204,20 @@ class ActivityProvider(PaymentCase):
     def start(self, **opts):
         return super().start(payment_provider="activity", payment_failure_rate=1, **opts)
 
+    def test_workers_can_poll_before_the_first_order(self):
+        self.start(payment_activity="shop.pay")
+        acts = self.d.request("GET", "/activities")[2]["activities"]
+        self.assertEqual(sorted(a["name"] for a in acts), ["shop.pay.charge", "shop.pay.refund"])
+        for name in ("shop.pay.charge", "shop.pay.refund"):
+            st, body = post_json(f"http://127.0.0.1:{self.d.port}", f"/activities/{name}/poll?wait=0",
+                                 {"workerName": "early"})
+            self.assertEqual((st, body), (204, None), name)
+        # A restart keeps them (creating them again changes nothing).
+        self.d.stop()
+        self.d.start()
+        acts = self.d.request("GET", "/activities")[2]["activities"]
+        self.assertEqual(sorted(a["name"] for a in acts), ["shop.pay.charge", "shop.pay.refund"])
+
     def test_worker_charges_and_the_order_is_processed(self):
         self.start()
         w = self.worker("payment.charge",
@@ -220,6 +238,7 @@ class ActivityProvider(PaymentCase):
         self.assertIn({"paymentId": "w-" + order["orderId"], "orderId": order["orderId"],
                        "amount": 2, "status": "CHARGED"}, [e["details"].get("output") for e in done])
         self.assertEqual(w.reports, [(w.tasks[0]["taskToken"], 200)])
+        self.assertEqual(w.polls_refused, [])
         self.assert_like_simulated(order)
 
     def test_worker_decline_cancels_and_releases_stock(self):
