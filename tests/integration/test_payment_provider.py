@@ -451,6 +451,23 @@ class HttpProvider(PaymentCase):
         self.assertEqual(keys, {rows[0][3]})
 
 
+    def test_sigterm_mid_charge_exits_0_and_charges_after_restart(self):
+        self.p.stall.set()
+        self.start()
+        desc = self.place(wait=0)
+        deadline = time.time() + WAIT
+        while not self.p.requests and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.p.paths(), ["/pay/v1/charges"])
+        self.assertEqual(self.d.stop(), 0, self.d.stderr()[-3000:])
+        self.assertIsNone(self.d.sanitizer_report())
+        self.p.stall.clear()
+        self.d.start()
+        done = self.d.wait_ended(desc["executionId"], timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        self.assertEqual(len({h["Idempotency-Key"] for _, h, _ in self.p.requests}), 1)
+
+
 class ProviderConfig(unittest.TestCase):
     def run_sagad(self, *args):
         with tempfile.TemporaryDirectory() as d:
