@@ -97,7 +97,8 @@ typedef enum {
     RUNTIME_ERR_STOPPING = -2,     /* the daemon is shutting down */
     RUNTIME_ERR_STORAGE = -3,      /* the commit failed or memory ran out; nothing changed */
     RUNTIME_ERR_INPUT = -4,        /* input larger than the payload limit */
-    RUNTIME_ERR_UNKNOWN = -5       /* no execution with this id */
+    RUNTIME_ERR_UNKNOWN = -5,      /* no execution with this id */
+    RUNTIME_ERR_RECOVERING = -6    /* not found yet: executions are still being recovered */
 } runtime_status_t;
 
 /* An execution id with its NUL. */

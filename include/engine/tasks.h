@@ -27,6 +27,8 @@ int tasks_token_valid(const char *token);
  * token waits again) or RUNTIME_ERR_STOPPING. Otherwise cb is never called
  * and it returns RUNTIME_ERR_UNKNOWN (no task waits with this token: never
  * issued, already reported, timed out or its execution ended),
+ * RUNTIME_ERR_RECOVERING (not found while executions are still being
+ * recovered after a start: it may be one of them, report again shortly),
  * RUNTIME_ERR_INPUT (output over the payload limit), RUNTIME_ERR_STOPPING
  * or RUNTIME_ERR_STORAGE (out of memory). */
 int tasks_succeed(runtime_t *rt, const char *token, const cJSON *output, runtime_start_cb cb,
@@ -36,7 +38,7 @@ int tasks_fail(runtime_t *rt, const char *token, const char *error, const char *
 
 /* The task is alive: its HeartbeatSeconds clock starts again (an activity
  * task queued again after a restart counts as taken by the caller).
- * RUNTIME_OK or RUNTIME_ERR_UNKNOWN. */
+ * RUNTIME_OK, RUNTIME_ERR_UNKNOWN or RUNTIME_ERR_RECOVERING. */
 int tasks_heartbeat(runtime_t *rt, const char *token);
 
 /* Creates activity `name` (idempotent) in its own transaction; *created_ms

@@ -56,6 +56,12 @@ static void answer_refused(http_request_t *req, int rc)
                            "no task waits with this token: it was never issued, was already "
                            "reported, timed out, or its execution ended");
         break;
+    case RUNTIME_ERR_RECOVERING:
+        http_response_header(req, "Retry-After", "1");
+        http_respond_error(req, 503, "Recovering",
+                           "executions are still being recovered after a restart; report again "
+                           "in a moment");
+        break;
     case RUNTIME_ERR_INPUT:
         http_respond_error(req, 400, "InvalidOutput",
                            "output is larger than the 256 KiB payload limit");

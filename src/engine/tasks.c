@@ -337,7 +337,7 @@ static int report(runtime_t *rt, const char *token, cJSON *result, const char *e
     if (!fr || fr->dead || fr->has_outcome || fr->ex->state != EXEC_LIVE ||
         fr->ex->control != CTL_NONE) {
         cJSON_Delete(result);
-        return RUNTIME_ERR_UNKNOWN;
+        return !fr && rt->recovering ? RUNTIME_ERR_RECOVERING : RUNTIME_ERR_UNKNOWN;
     }
     if (rt->closing) {
         cJSON_Delete(result);
@@ -398,7 +398,7 @@ int tasks_heartbeat(runtime_t *rt, const char *token)
 {
     frame_t *fr = tok_find(rt, token);
     if (!fr || fr->dead || fr->has_outcome || fr->ex->control != CTL_NONE)
-        return RUNTIME_ERR_UNKNOWN;
+        return !fr && rt->recovering ? RUNTIME_ERR_RECOVERING : RUNTIME_ERR_UNKNOWN;
     if (fr->aq_linked)
         mark_taken(rt, fr);   /* its worker outlived a restart of the daemon */
     else if (fr->heartbeat_ms > 0) {
