@@ -337,6 +337,26 @@ class HttpTaskCrash(DaemonTestCase):
         self.assertEqual(reqs[0][3], reqs[1][3])
         self.assertEqual(desc["output"]["ResponseBody"], {"attempt": 2})
 
+    def test_sigterm_mid_request_stops_cleanly_and_resends(self):
+        srv = Server()
+        self.addCleanup(srv.close)
+        d = self.daemon(http_task_allow=srv.base())
+        d.request("PUT", "/state-machines/hold", task_machine(
+            {"ApiEndpoint": srv.base() + "/hold", "Method": "GET"}))
+        st, _, body = d.request("POST", "/state-machines/hold/executions", {"input": {}})
+        eid = body["executionId"]
+        srv.wait_requests("/hold", 1)
+        # The request in flight is abandoned (its connection closed) and the
+        # client's handles freed: exit 0 and, under ASan, nothing leaked.
+        self.assertEqual(d.stop(), 0, d.stderr()[-3000:])
+        self.assertIsNone(d.sanitizer_report(), d.sanitizer_report())
+        srv.release.set()
+        d.start()
+        desc = d.wait_ended(eid, 20)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        reqs = srv.wait_requests("/hold", 2)
+        self.assertEqual(reqs[0][2]["Idempotency-Key"], reqs[1][2]["Idempotency-Key"])
+
 
 if __name__ == "__main__":
     unittest.main()
