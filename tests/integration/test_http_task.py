@@ -272,6 +272,10 @@ class HttpTask(DaemonTestCase):
             ({"ApiEndpoint": self.srv.base() + "/json", "Method": "GET",
               "Authentication": {"ConnectionArn": "arn:x"}}, "Authentication"),
             ({"ApiEndpoint": "ftp://127.0.0.1/x", "Method": "GET"}, "URL"),
+            # The cause quotes the name cut at 80 bytes, inside a character:
+            # what is stored stays valid UTF-8.
+            ({"ApiEndpoint": self.srv.base() + "/json", "Method": "GET",
+              "Headers": {"a" + "\u00e9" * 50: "x"}}, "is not a header name"),
         ]
         for params, word in cases:
             desc = self.run_machine("bad", task_machine(params))
