@@ -284,6 +284,31 @@ class HttpTask(DaemonTestCase):
             self.assertIn(word, desc["cause"])
         self.assertEqual(self.srv.requests, [])
 
+    def test_wait_for_task_token_sends_the_token_then_waits(self):
+        _, _, body = self.d.request("POST", "/tasks/heartbeat", {"taskToken": "0" * 48})
+        if not (isinstance(body, dict) and body.get("error") == "TaskDoesNotExist"):
+            self.skipTest("this sagad has no /tasks routes yet (they live on the core branch)")
+        machine = task_machine({"ApiEndpoint": self.srv.base() + "/json", "Method": "POST",
+                                "RequestBody": {"token.$": "$$.Task.Token"}})
+        machine["States"]["Call"]["Resource"] = "sagad:http.invoke.waitForTaskToken"
+        st, _, body = self.d.request("PUT", "/state-machines/cb", machine)
+        self.assertIn(st, (200, 201), body)
+        st, _, body = self.d.request("POST", "/state-machines/cb/executions", {"input": {}})
+        eid = body["executionId"]
+        (_, _, headers, sent), = self.srv.wait_requests("/json", 1)
+        token = json.loads(sent)["token"]
+        self.assertRegex(token, "^[0-9a-f]{48}$")
+        # The callback token is the key: the same one the service reports with.
+        self.assertEqual(headers["Idempotency-Key"], token)
+        time.sleep(0.3)
+        _, _, desc = self.d.request("GET", f"/executions/{eid}")
+        self.assertEqual(desc["status"], "RUNNING")
+        st, _, body = self.d.request("POST", "/tasks/success",
+                                     {"taskToken": token, "output": {"done": True}})
+        self.assertEqual(st, 200, body)
+        desc = self.d.wait_ended(eid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", {"done": True}))
+
     def test_config_rejects_a_bad_allow_list(self):
         from harness import Daemon
         for bad in ("ftp://x", "http://", "http://a,", "http://a?x=1"):
