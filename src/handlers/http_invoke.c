@@ -365,9 +365,9 @@ static int read_params(const handler_call_t *call, const cJSON *in, request_t *r
 
 /* ---- the response ------------------------------------------------------------ */
 
-/* `n` bytes as a cJSON string that is valid UTF-8: stray bytes and NULs
- * become U+FFFD, so that what is stored reads back the same. */
-static cJSON *utf8_string(const char *p, size_t n)
+/* `n` bytes as valid UTF-8 (caller frees): stray bytes and NULs become
+ * U+FFFD, so that what is stored reads back the same. */
+static char *utf8_clean(const char *p, size_t n)
 {
     char *s = malloc(3 * n + 1), *o = s;
     if (!s)
@@ -385,9 +385,25 @@ static cJSON *utf8_string(const char *p, size_t n)
         }
     }
     *o = '\0';
-    cJSON *str = cJSON_CreateString(s);
+    return s;
+}
+
+static cJSON *utf8_string(const char *p, size_t n)
+{
+    char *s = utf8_clean(p, n);
+    cJSON *str = s ? cJSON_CreateString(s) : NULL;
     free(s);
     return str;
+}
+
+/* A cause quoting the caller's text with %.Ns may end inside a character. */
+static void clean_cause(asl_error_t *err)
+{
+    char *c = err->cause ? utf8_clean(err->cause, strlen(err->cause)) : NULL;
+    if (c) {
+        free(err->cause);
+        err->cause = c;
+    }
 }
 
 static const char *header_value(const httpc_response_t *res, const char *name)
@@ -520,6 +536,7 @@ static void on_response(const httpc_response_t *res, void *data)
                       res->outcome == HTTPC_TOO_LARGE ? " (1 MiB)" : "");
         break;
     }
+    clean_cause(&err);
     /* Detached before completing: the runtime may free the call inside. */
     call->handler_data = NULL;
     pending_free(p);
@@ -557,6 +574,7 @@ static int http_start(handler_call_t *call, const cJSON *input, asl_error_t *err
             stats.invalid++;
         free(p);
         request_free(&r);
+        clean_cause(err);
         return -1;
     }
     int64_t total = call->cfg ? call->cfg->http_task_timeout_ms : 60000;

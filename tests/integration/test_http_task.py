@@ -272,6 +272,10 @@ class HttpTask(DaemonTestCase):
             ({"ApiEndpoint": self.srv.base() + "/json", "Method": "GET",
               "Authentication": {"ConnectionArn": "arn:x"}}, "Authentication"),
             ({"ApiEndpoint": "ftp://127.0.0.1/x", "Method": "GET"}, "URL"),
+            # The cause quotes the name cut at 80 bytes, inside a character:
+            # what is stored stays valid UTF-8.
+            ({"ApiEndpoint": self.srv.base() + "/json", "Method": "GET",
+              "Headers": {"a" + "\u00e9" * 50: "x"}}, "is not a header name"),
         ]
         for params, word in cases:
             desc = self.run_machine("bad", task_machine(params))
@@ -279,6 +283,31 @@ class HttpTask(DaemonTestCase):
                              params)
             self.assertIn(word, desc["cause"])
         self.assertEqual(self.srv.requests, [])
+
+    def test_wait_for_task_token_sends_the_token_then_waits(self):
+        _, _, body = self.d.request("POST", "/tasks/heartbeat", {"taskToken": "0" * 48})
+        if not (isinstance(body, dict) and body.get("error") == "TaskDoesNotExist"):
+            self.skipTest("this sagad has no /tasks routes yet (they live on the core branch)")
+        machine = task_machine({"ApiEndpoint": self.srv.base() + "/json", "Method": "POST",
+                                "RequestBody": {"token.$": "$$.Task.Token"}})
+        machine["States"]["Call"]["Resource"] = "sagad:http.invoke.waitForTaskToken"
+        st, _, body = self.d.request("PUT", "/state-machines/cb", machine)
+        self.assertIn(st, (200, 201), body)
+        st, _, body = self.d.request("POST", "/state-machines/cb/executions", {"input": {}})
+        eid = body["executionId"]
+        (_, _, headers, sent), = self.srv.wait_requests("/json", 1)
+        token = json.loads(sent)["token"]
+        self.assertRegex(token, "^[0-9a-f]{48}$")
+        # The callback token is the key: the same one the service reports with.
+        self.assertEqual(headers["Idempotency-Key"], token)
+        time.sleep(0.3)
+        _, _, desc = self.d.request("GET", f"/executions/{eid}")
+        self.assertEqual(desc["status"], "RUNNING")
+        st, _, body = self.d.request("POST", "/tasks/success",
+                                     {"taskToken": token, "output": {"done": True}})
+        self.assertEqual(st, 200, body)
+        desc = self.d.wait_ended(eid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", {"done": True}))
 
     def test_config_rejects_a_bad_allow_list(self):
         from harness import Daemon
@@ -336,6 +365,26 @@ class HttpTaskCrash(DaemonTestCase):
         self.assertEqual(reqs[0][2]["Idempotency-Key"], reqs[1][2]["Idempotency-Key"])
         self.assertEqual(reqs[0][3], reqs[1][3])
         self.assertEqual(desc["output"]["ResponseBody"], {"attempt": 2})
+
+    def test_sigterm_mid_request_stops_cleanly_and_resends(self):
+        srv = Server()
+        self.addCleanup(srv.close)
+        d = self.daemon(http_task_allow=srv.base())
+        d.request("PUT", "/state-machines/hold", task_machine(
+            {"ApiEndpoint": srv.base() + "/hold", "Method": "GET"}))
+        st, _, body = d.request("POST", "/state-machines/hold/executions", {"input": {}})
+        eid = body["executionId"]
+        srv.wait_requests("/hold", 1)
+        # The request in flight is abandoned (its connection closed) and the
+        # client's handles freed: exit 0 and, under ASan, nothing leaked.
+        self.assertEqual(d.stop(), 0, d.stderr()[-3000:])
+        self.assertIsNone(d.sanitizer_report(), d.sanitizer_report())
+        srv.release.set()
+        d.start()
+        desc = d.wait_ended(eid, 20)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        reqs = srv.wait_requests("/hold", 2)
+        self.assertEqual(reqs[0][2]["Idempotency-Key"], reqs[1][2]["Idempotency-Key"])
 
 
 if __name__ == "__main__":
