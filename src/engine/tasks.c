@@ -67,12 +67,22 @@ static const char *report_token(const frame_t *fr)
     return fr->rtoken ? fr->rtoken : fr->token;
 }
 
+/* Compares two tokens of ASL_TASK_TOKEN_LEN characters in constant time, so
+ * that answers do not hint how much of a guess was right. */
+static int token_equal(const char *a, const char *b)
+{
+    unsigned char diff = 0;
+    for (size_t i = 0; i < ASL_TASK_TOKEN_LEN; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 static frame_t *tok_find(runtime_t *rt, const char *token)
 {
     if (!rt->tok_buckets || !tasks_token_valid(token))
         return NULL;
     for (frame_t *fr = *tok_chain(rt, token); fr; fr = fr->tok_next)
-        if (strcmp(report_token(fr), token) == 0)
+        if (token_equal(report_token(fr), token))
             return fr;
     return NULL;
 }
