@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "asl/machine.h"
 #include "core/config.h"
 #include "handlers/http_invoke.h"
 #include "net/httpc.h"
@@ -83,6 +84,36 @@ static void test_config_keys(void **state)
     assert_int_equal(config_set(&c, "http_task_timeout_ms", "1500", "f", 1, err), 0);
     assert_int_equal(c.http_task_timeout_ms, 1500);
     assert_int_equal(config_set(&c, "http_task_timeout_ms", "0", "f", 1, err), -1);
+}
+
+/* Retry and Catch may name the HTTP task's errors; other States.Http.* names
+ * stay reserved. */
+static void test_error_names_in_catch(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int ok;
+    } cases[] = {
+        {"States.Http.Socket", 1}, {"States.Http.Forbidden", 1},
+        {"States.Http.StatusCode.503", 1}, {"States.Http.StatusCode.100", 1},
+        {"States.Http.StatusCode.599", 1}, {"States.Http.StatusCode.600", 0},
+        {"States.Http.StatusCode.50", 0}, {"States.Http.StatusCode.5031", 0},
+        {"States.Http.StatusCode.", 0}, {"States.Http.StatusCode.5x3", 0},
+        {"States.Http.Other", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char def[512];
+        snprintf(def, sizeof def,
+                 "{\"StartAt\": \"T\", \"States\": {\"T\": {\"Type\": \"Task\", "
+                 "\"Resource\": \"sagad:http.invoke\", \"End\": true, \"Catch\": "
+                 "[{\"ErrorEquals\": [\"%s\"], \"Next\": \"E\"}]}, "
+                 "\"E\": {\"Type\": \"Succeed\"}}}", cases[i].name);
+        asl_machine_t *m = NULL;
+        int rc = asl_machine_compile_text(def, strlen(def), &m, NULL);
+        assert_int_equal(rc, cases[i].ok ? 0 : -1);
+        asl_machine_free(m);
+    }
 }
 
 /* ---- httpc against a TCP server on the same loop --------------------------- */
@@ -322,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_url_allowed),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_error_names_in_catch),
         cmocka_unit_test(test_httpc_response),
         cmocka_unit_test(test_httpc_cancel_and_close),
         cmocka_unit_test(test_httpc_refused),
