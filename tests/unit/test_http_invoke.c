@@ -133,7 +133,8 @@ typedef struct client_conn_s {
     srv_t *srv;
 } client_conn_t;
 
-static const char answer[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+/* No reason phrase: the client fills in the standard one. */
+static const char answer[] = "HTTP/1.1 201 \r\nContent-Type: application/json\r\n"
                              "X-A: 1\r\nX-A: 2\r\nContent-Length: 7\r\nConnection: close\r\n\r\n"
                              "{\"a\":1}";
 
@@ -206,6 +207,7 @@ typedef struct seen_s {
     int status;
     httpc_outcome_t outcome;
     char body[64];
+    char text[32];
     int xa;
 } seen_t;
 
@@ -217,6 +219,7 @@ static void on_done(const httpc_response_t *res, void *data)
     s->status = res->status;
     if (res->outcome == HTTPC_OK) {
         snprintf(s->body, sizeof s->body, "%s", res->body);
+        snprintf(s->text, sizeof s->text, "%s", res->status_text);
         for (size_t i = 0; i < res->n_headers; i++)
             s->xa += strcmp(res->headers[i].name, "x-a") == 0;
     }
@@ -297,6 +300,7 @@ static void test_httpc_response(void **state)
     assert_int_equal(seen.calls, 1);
     assert_int_equal(seen.outcome, HTTPC_OK);
     assert_int_equal(seen.status, 201);
+    assert_string_equal(seen.text, "Created");
     assert_string_equal(seen.body, "{\"a\":1}");
     assert_int_equal(seen.xa, 2);
     assert_int_equal(httpc_pending(f.c), 0);
