@@ -47,7 +47,8 @@ typedef struct httpc_response_s {
     httpc_outcome_t outcome;
     const char *error;              /* outcome != HTTPC_OK: what went wrong */
     int status;                     /* HTTP status; 0 unless HTTPC_OK */
-    const char *status_text;        /* reason phrase ("" when none, HTTP/2) */
+    const char *status_text;        /* reason phrase; without one (HTTP/2) the
+                                       standard one, or "" */
     const httpc_header_t *headers;  /* of the final response, names lowercased */
     size_t n_headers;
     const char *body;               /* body_len bytes, then a NUL */

@@ -295,6 +295,31 @@ static httpc_outcome_t outcome_of(const httpc_req_t *r, CURLcode rc)
     }
 }
 
+/* RFC 9110's reason phrases, for responses that carry none (HTTP/2). */
+static const char *standard_reason(int status)
+{
+    static const struct {
+        int status;
+        const char *text;
+    } reasons[] = {
+        {100, "Continue"}, {200, "OK"}, {201, "Created"}, {202, "Accepted"},
+        {203, "Non-Authoritative Information"}, {204, "No Content"}, {206, "Partial Content"},
+        {301, "Moved Permanently"}, {302, "Found"}, {303, "See Other"}, {304, "Not Modified"},
+        {307, "Temporary Redirect"}, {308, "Permanent Redirect"}, {400, "Bad Request"},
+        {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
+        {404, "Not Found"}, {405, "Method Not Allowed"}, {406, "Not Acceptable"},
+        {408, "Request Timeout"}, {409, "Conflict"}, {410, "Gone"},
+        {412, "Precondition Failed"}, {413, "Content Too Large"},
+        {415, "Unsupported Media Type"}, {422, "Unprocessable Content"},
+        {429, "Too Many Requests"}, {500, "Internal Server Error"}, {501, "Not Implemented"},
+        {502, "Bad Gateway"}, {503, "Service Unavailable"}, {504, "Gateway Timeout"},
+    };
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (reasons[i].status == status)
+            return reasons[i].text;
+    return "";
+}
+
 static void finish(httpc_t *c, httpc_req_t *r, CURLcode rc)
 {
     httpc_response_t res = {.outcome = outcome_of(r, rc)};
@@ -303,7 +328,8 @@ static void finish(httpc_t *c, httpc_req_t *r, CURLcode rc)
         long status = 0;
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
         res.status = (int)status;
-        res.status_text = r->status_text ? r->status_text : "";
+        res.status_text = r->status_text && *r->status_text ? r->status_text
+                                                            : standard_reason(res.status);
         res.headers = r->rh;
         res.n_headers = r->nrh;
         res.body = r->rbody ? r->rbody : "";

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "asl/machine.h"
 #include "core/config.h"
 #include "handlers/http_invoke.h"
 #include "net/httpc.h"
@@ -85,6 +86,36 @@ static void test_config_keys(void **state)
     assert_int_equal(config_set(&c, "http_task_timeout_ms", "0", "f", 1, err), -1);
 }
 
+/* Retry and Catch may name the HTTP task's errors; other States.Http.* names
+ * stay reserved. */
+static void test_error_names_in_catch(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int ok;
+    } cases[] = {
+        {"States.Http.Socket", 1}, {"States.Http.Forbidden", 1},
+        {"States.Http.StatusCode.503", 1}, {"States.Http.StatusCode.100", 1},
+        {"States.Http.StatusCode.599", 1}, {"States.Http.StatusCode.600", 0},
+        {"States.Http.StatusCode.50", 0}, {"States.Http.StatusCode.5031", 0},
+        {"States.Http.StatusCode.", 0}, {"States.Http.StatusCode.5x3", 0},
+        {"States.Http.Other", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char def[512];
+        snprintf(def, sizeof def,
+                 "{\"StartAt\": \"T\", \"States\": {\"T\": {\"Type\": \"Task\", "
+                 "\"Resource\": \"sagad:http.invoke\", \"End\": true, \"Catch\": "
+                 "[{\"ErrorEquals\": [\"%s\"], \"Next\": \"E\"}]}, "
+                 "\"E\": {\"Type\": \"Succeed\"}}}", cases[i].name);
+        asl_machine_t *m = NULL;
+        int rc = asl_machine_compile_text(def, strlen(def), &m, NULL);
+        assert_int_equal(rc, cases[i].ok ? 0 : -1);
+        asl_machine_free(m);
+    }
+}
+
 /* ---- httpc against a TCP server on the same loop --------------------------- */
 
 typedef enum { SRV_ANSWER, SRV_SILENT } srv_mode_t;
@@ -102,7 +133,8 @@ typedef struct client_conn_s {
     srv_t *srv;
 } client_conn_t;
 
-static const char answer[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+/* No reason phrase: the client fills in the standard one. */
+static const char answer[] = "HTTP/1.1 201 \r\nContent-Type: application/json\r\n"
                              "X-A: 1\r\nX-A: 2\r\nContent-Length: 7\r\nConnection: close\r\n\r\n"
                              "{\"a\":1}";
 
@@ -175,6 +207,7 @@ typedef struct seen_s {
     int status;
     httpc_outcome_t outcome;
     char body[64];
+    char text[32];
     int xa;
 } seen_t;
 
@@ -186,6 +219,7 @@ static void on_done(const httpc_response_t *res, void *data)
     s->status = res->status;
     if (res->outcome == HTTPC_OK) {
         snprintf(s->body, sizeof s->body, "%s", res->body);
+        snprintf(s->text, sizeof s->text, "%s", res->status_text);
         for (size_t i = 0; i < res->n_headers; i++)
             s->xa += strcmp(res->headers[i].name, "x-a") == 0;
     }
@@ -266,6 +300,7 @@ static void test_httpc_response(void **state)
     assert_int_equal(seen.calls, 1);
     assert_int_equal(seen.outcome, HTTPC_OK);
     assert_int_equal(seen.status, 201);
+    assert_string_equal(seen.text, "Created");
     assert_string_equal(seen.body, "{\"a\":1}");
     assert_int_equal(seen.xa, 2);
     assert_int_equal(httpc_pending(f.c), 0);
@@ -322,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_url_allowed),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_error_names_in_catch),
         cmocka_unit_test(test_httpc_response),
         cmocka_unit_test(test_httpc_cancel_and_close),
         cmocka_unit_test(test_httpc_refused),
