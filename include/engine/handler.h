@@ -60,7 +60,9 @@ typedef struct handler_def_s {
      * without the task savepoint. */
     int atomic;
     /* Asynchronous: starts the work and returns 0 (then call->complete runs
-     * later exactly once, unless the runtime cancels first) or -1 with err. */
+     * later exactly once, unless the runtime cancels first) or -1 with err.
+     * `input` (borrowed) stays valid until finish has run or the call ended
+     * otherwise, so start may keep it in handler_data. */
     int (*start)(handler_call_t *call, const cJSON *input, asl_error_t *err);
     /* Asynchronous, optional: frees what start left in handler_data when the
      * runtime gives up on the call (timeout, stop, shutdown, or a failure
