@@ -120,13 +120,28 @@ static int parts_of(const char *url, size_t len, url_parts_t *p)
     return rc;
 }
 
-/* The path is the prefix's or below it: "/v1" admits "/v1" and "/v1/x", not "/v10". */
+/* Encoded dots, slashes and backslashes: a server that decodes them would
+ * see a path curl did not normalise ("/v1/%2e%2e/admin"). */
+static int has_encoded_separator(const char *path)
+{
+    for (const char *p = strchr(path, '%'); p; p = strchr(p + 1, '%'))
+        if (strncasecmp(p, "%2e", 3) == 0 || strncasecmp(p, "%2f", 3) == 0 ||
+            strncasecmp(p, "%5c", 3) == 0)
+            return 1;
+    return strchr(path, '\\') != NULL;
+}
+
+/* The path is the prefix's or below it: "/v1" admits "/v1" and "/v1/x", not
+ * "/v10". Below a prefix with a path, the URL's path must say plainly where
+ * it goes. */
 static int under(const url_parts_t *pre, const url_parts_t *u)
 {
     if (strcasecmp(pre->scheme, u->scheme) != 0 || strcasecmp(pre->host, u->host) != 0 ||
         strcmp(pre->port, u->port) != 0)
         return 0;
     size_t n = strlen(pre->path);
+    if (strcmp(pre->path, "/") != 0 && has_encoded_separator(u->path))
+        return 0;
     if (strncmp(pre->path, u->path, n) != 0)
         return 0;
     return n == 0 || pre->path[n - 1] == '/' || u->path[n] == '\0' || u->path[n] == '/';

@@ -81,6 +81,8 @@ class Server:
                     if count == 1:
                         owner.release.wait(30)
                     self._answer(200, json.dumps({"attempt": count}))
+                elif path == "/big":
+                    self._answer(200, b"x" * (1024 * 1024 + 1), "text/plain")
                 elif path == "/notfound":
                     self._answer(404, json.dumps({"message": "no such order"}))
                 else:
@@ -251,6 +253,13 @@ class HttpTask(DaemonTestCase):
         desc = self.run_machine("badjson", task_machine(
             {"ApiEndpoint": self.srv.base() + "/badjson", "Method": "GET"}))
         self.assertEqual(desc["output"]["ResponseBody"], "{not json")
+
+    def test_body_over_1_mib_fails_clearly(self):
+        desc = self.run_machine("big", task_machine(
+            {"ApiEndpoint": self.srv.base() + "/big", "Method": "GET"}))
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "States.TaskFailed"), desc)
+        self.assertIn("larger than", desc["cause"])
+        self.assertIn("1 MiB", desc["cause"])
 
     def test_query_parameters_are_url_encoded(self):
         desc = self.run_machine("query", task_machine(

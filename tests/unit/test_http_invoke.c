@@ -32,6 +32,11 @@ static void test_url_allowed(void **state)
         /* Not under: another path, host, port or scheme, or tricks with them. */
         {"https://api.example.com/v10", 0},
         {"https://api.example.com/v1/../admin", 0},
+        {"https://api.example.com/v1/%2e%2e/admin", 0},
+        {"https://api.example.com/v1/%2E%2e%2Fadmin", 0},
+        {"https://api.example.com/v1/..%5cadmin", 0},
+        {"http://127.0.0.1:8081/%2e%2e/x", 1},   /* the whole host is allowed anyway */
+        {"https://api.example.com/v1/a%20b", 1},
         {"https://api.example.com.evil.net/v1", 0},
         {"https://api.example.com@evil.net/v1", 0},
         {"https://api.example.com:8443/v1", 0},
