@@ -163,6 +163,7 @@ static void clear_task(frame_t *fr, int cancel)
     fr->tkind = ASL_TASK_LOCAL;
     fr->cb_done = 0;
     fr->task_ms = 0;
+    fr->hb_due = 0;
 }
 
 char *frame_mint_token(void)
@@ -679,8 +680,17 @@ static void on_task_heartbeat(handler_call_t *call)
     frame_t *fr = call->runtime_data;
     if (!fr || fr->call != call || fr->has_outcome || fr->dead || fr->heartbeat_ms <= 0)
         return;
-    timers_cancel(&fr->heartbeat_tmr);
-    fr->heartbeat_tmr = timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
+    frame_heartbeat(rt, fr);
+}
+
+/* The pending timer stays in the heap and, when it comes due, waits on for
+ * the deadline (timers.c): a heartbeat costs no heap entry, however often
+ * it comes. */
+void frame_heartbeat(runtime_t *rt, frame_t *fr)
+{
+    fr->hb_due = store_now_ms() + fr->heartbeat_ms;
+    if (!fr->heartbeat_tmr)
+        fr->heartbeat_tmr = timers_add(rt, fr->hb_due, TMR_TASK_HEARTBEAT, fr);
 }
 
 /* The handler hands its call to activity workers: the frame becomes an

@@ -107,6 +107,7 @@ struct frame_s {
     handler_call_t *call;         /* asynchronous call in flight */
     tmr_t *timeout_tmr;
     tmr_t *heartbeat_tmr;
+    int64_t hb_due;               /* the deadline heartbeats set; heartbeat_tmr may be earlier */
     int64_t task_ms;              /* when the attempt was scheduled (TimeoutSeconds' origin) */
     /* Callback and activity Tasks (tasks.c): the token can be reported while
      * the frame is on the token table; an activity task is on its
@@ -305,6 +306,8 @@ void frame_kids_result(runtime_t *rt, frame_t *fr);
 int frame_advance(runtime_t *rt, frame_t *fr);
 void frame_start_async(runtime_t *rt, frame_t *fr);
 int frame_task_kind(frame_t *fr);
+/* A heartbeat: HeartbeatSeconds count again from now. */
+void frame_heartbeat(runtime_t *rt, frame_t *fr);
 /* A fresh report token (48 hex characters of getrandom); caller frees. */
 char *frame_mint_token(void);
 

@@ -421,11 +421,8 @@ int tasks_heartbeat(runtime_t *rt, const char *token)
         return !fr && rt->recovering ? RUNTIME_ERR_RECOVERING : RUNTIME_ERR_UNKNOWN;
     if (fr->aq_linked)
         mark_taken(rt, fr);   /* its worker outlived a restart of the daemon */
-    else if (fr->heartbeat_ms > 0) {
-        timers_cancel(&fr->heartbeat_tmr);
-        fr->heartbeat_tmr =
-            timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
-    }
+    else if (fr->heartbeat_ms > 0)
+        frame_heartbeat(rt, fr);
     return RUNTIME_OK;
 }
 

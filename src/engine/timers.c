@@ -65,6 +65,12 @@ static void task_expired(runtime_t *rt, tmr_t *t, const char *error, const char 
 {
     frame_t *fr = t->target;
     assert(t == fr->timeout_tmr || t == fr->heartbeat_tmr);
+    if (t == fr->heartbeat_tmr && fr->hb_due > store_now_ms()) {
+        /* Heartbeats came meanwhile (frame_heartbeat): wait for their deadline. */
+        fr->heartbeat_tmr = timers_add(rt, fr->hb_due, TMR_TASK_HEARTBEAT, fr);
+        if (fr->heartbeat_tmr)
+            return;
+    }
     if (t == fr->timeout_tmr)
         fr->timeout_tmr = NULL;
     else

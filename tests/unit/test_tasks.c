@@ -555,6 +555,42 @@ static void test_callback_after_the_chain_bound_can_be_reported(void **state)
     succeed_to_the_end(f, token, "{\"done\":true}", id);
 }
 
+/* Resident memory in KiB (from /proc/self/statm). */
+static long rss_kib(void)
+{
+    long pages = 0, resident = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (fp) {
+        if (fscanf(fp, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(fp);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Heartbeats push the HeartbeatSeconds deadline out without costing memory:
+ * a worker that heartbeats often must not grow the daemon for as long as
+ * HeartbeatSeconds. */
+static void test_heartbeats_do_not_pile_up(void **state)
+{
+    tfix_t *f = *state;
+    const machine_ver_t *v = define(
+        f, "hb", "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\","
+                 "\"Resource\":\"sagad:activity:work\",\"HeartbeatSeconds\":3600,"
+                 "\"End\":true}}}");
+    char id[RUNTIME_ID_SIZE];
+    polled_t p = {0};
+    start_queued_take(f, v, id, 5, "work", 1000, &p);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(tasks_heartbeat(f->rt, p.token), RUNTIME_OK);
+    long before = rss_kib();
+    for (int i = 0; i < 300000; i++)
+        assert_int_equal(tasks_heartbeat(f->rt, p.token), RUNTIME_OK);
+    long grown = rss_kib() - before;
+    assert_true(grown < 2048);
+    succeed_to_the_end(f, p.token, "{}", id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +611,7 @@ int main(void)
                                         tsetup, tteardown),
         cmocka_unit_test_setup_teardown(test_callback_after_the_chain_bound_can_be_reported,
                                         tsetup, tteardown),
+        cmocka_unit_test_setup_teardown(test_heartbeats_do_not_pile_up, tsetup, tteardown),
     };
     if (store_fault_install() != 0)
         return 1;
