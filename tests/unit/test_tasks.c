@@ -197,6 +197,16 @@ static const char *status_of(tfix_t *f, const char *id)
     return st;
 }
 
+/* Defines machine `name` of one Task state with these fields (JSON members). */
+static const machine_ver_t *one_task(tfix_t *f, const char *name, const char *fields)
+{
+    char def[512];
+    snprintf(def, sizeof def,
+             "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\",%s,\"End\":true}}}",
+             fields);
+    return define(f, name, def);
+}
+
 static const char ACT_DEF[] =
     "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\","
     "\"Resource\":\"sagad:activity:work\",\"End\":true}}}";
@@ -343,12 +353,14 @@ static void test_poll_rules(void **state)
     assert_string_equal(parked.token, "");
 }
 
-/* Starts an execution of v and, `ms` later, finds its task still queued and
- * takes it with a poll of `activity` that waits up to wait_ms. */
-static void start_queued_take(tfix_t *f, const machine_ver_t *v, char id[RUNTIME_ID_SIZE], int ms,
-                              const char *activity, int64_t wait_ms, polled_t *p)
+/* Starts an execution of one_task(name, fields) and, `ms` later, finds its
+ * task still queued and takes it with a poll of `activity` that waits up to
+ * wait_ms. */
+static void start_queued_take(tfix_t *f, const char *name, const char *fields,
+                              char id[RUNTIME_ID_SIZE], int ms, const char *activity,
+                              int64_t wait_ms, polled_t *p)
 {
-    start(f, v, id);
+    start(f, one_task(f, name, fields), id);
     spin(f, ms);
     assert_int_equal(runtime_stats(f->rt)->activity_waiting, 1);
     poll_once(f, activity, wait_ms, p);
@@ -361,7 +373,7 @@ static void test_poll_without_wait_takes_a_queued_task(void **state)
     tfix_t *f = *state;
     char id[RUNTIME_ID_SIZE];
     polled_t p = {0};
-    start_queued_take(f, define(f, "act", ACT_DEF), id, 5, "work", 0, &p);
+    start_queued_take(f, "act", "\"Resource\":\"sagad:activity:work\"", id, 5, "work", 0, &p);
     assert_string_equal(p.input, "{\"n\":1}");
     assert_int_equal(runtime_stats(f->rt)->activity_waiting, 0);
 }
@@ -470,9 +482,7 @@ static void test_report_overtaken_by_a_stop_is_not_answered_ok(void **state)
 static void test_activity_created_after_a_failed_commit_is_durable(void **state)
 {
     tfix_t *f = *state;
-    const machine_ver_t *v = define(
-        f, "fresh", "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\","
-                    "\"Resource\":\"sagad:activity:fresh\",\"End\":true}}}");
+    const machine_ver_t *v = one_task(f, "fresh", "\"Resource\":\"sagad:activity:fresh\"");
     answer_t a = {0};
     cJSON *in = cJSON_Parse("{}");
     char id[RUNTIME_ID_SIZE];
@@ -494,12 +504,10 @@ static void test_activity_created_after_a_failed_commit_is_durable(void **state)
 static void test_delegated_call_heartbeat_counts_from_delivery(void **state)
 {
     tfix_t *f = *state;
-    const machine_ver_t *v = define(
-        f, "dgh", "{\"StartAt\":\"D\",\"States\":{\"D\":{\"Type\":\"Task\","
-                  "\"Resource\":\"sagad:deleg\",\"HeartbeatSeconds\":1,\"End\":true}}}");
     char id[RUNTIME_ID_SIZE];
     polled_t p = {0};
-    start_queued_take(f, v, id, 1500, "delegated", 1000, &p);
+    start_queued_take(f, "dgh", "\"Resource\":\"sagad:deleg\",\"HeartbeatSeconds\":1", id,
+                      1500, "delegated", 1000, &p);
     succeed_to_the_end(f, p.token, "{\"paymentId\":\"p-2\"}", id);
 }
 
@@ -574,13 +582,10 @@ static long rss_kib(void)
 static void test_heartbeats_do_not_pile_up(void **state)
 {
     tfix_t *f = *state;
-    const machine_ver_t *v = define(
-        f, "hb", "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\","
-                 "\"Resource\":\"sagad:activity:work\",\"HeartbeatSeconds\":3600,"
-                 "\"End\":true}}}");
     char id[RUNTIME_ID_SIZE];
     polled_t p = {0};
-    start_queued_take(f, v, id, 5, "work", 1000, &p);
+    start_queued_take(f, "hb", "\"Resource\":\"sagad:activity:work\",\"HeartbeatSeconds\":3600",
+                      id, 5, "work", 1000, &p);
     for (int i = 0; i < 1000; i++)
         assert_int_equal(tasks_heartbeat(f->rt, p.token), RUNTIME_OK);
     long before = rss_kib();
