@@ -181,6 +181,22 @@ void exec_reports_fire(exec_t *ex, runtime_status_t override, int use)
     exec_replies_fire(&ex->reporters, ex->id, override, use);
 }
 
+void exec_reports_fire_taken(exec_t *ex)
+{
+    reply_t *taken = NULL, **pp = &ex->reporters;
+    while (*pp) {
+        reply_t *r = *pp;
+        if (r->waits) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        r->next = taken;
+        taken = r;
+    }
+    exec_replies_fire(&taken, ex->id, RUNTIME_OK, 0);
+}
+
 void exec_waiters_fire(exec_t *ex)
 {
     waiter_t *w = ex->waiters;

@@ -219,6 +219,7 @@ void frame_quiesce(frame_t *fr)
     if (fr->report) {
         /* Ended or abandoned before its advance took the report: not recorded. */
         fr->report->status = RUNTIME_ERR_UNKNOWN;
+        fr->report->waits = 0;
         fr->report = NULL;
         fr->ex->reports_pending--;
     }
@@ -494,6 +495,7 @@ int frame_advance(runtime_t *rt, frame_t *fr)
     exec_t *ex = fr->ex;
     if (fr->report) {
         /* Its report commits with this advance (or the batch is rebuilt). */
+        fr->report->waits = 0;
         fr->report = NULL;
         ex->reports_pending--;
     }

@@ -59,6 +59,7 @@ typedef struct reply_s {
     runtime_start_cb cb;
     void *ud;
     runtime_status_t status;
+    int waits;                    /* a task report its frame's advance has not taken yet */
 } reply_t;
 
 typedef enum {
@@ -284,6 +285,9 @@ void exec_replies_fire(reply_t **list, const char *id, runtime_status_t override
 /* Answers the execution's task reports (as exec_replies_fire), the frames
  * still waiting to take theirs included. */
 void exec_reports_fire(exec_t *ex, runtime_status_t override, int use);
+/* After a commit: answers the reports whose frame's advance took them (in
+ * this batch or an earlier one); the others wait for theirs. */
+void exec_reports_fire_taken(exec_t *ex);
 void exec_waiters_fire(exec_t *ex);
 
 /* ---- frame.c: frames, the ready queue, children, advancing, tasks ---- */

@@ -149,10 +149,12 @@ static void after_batch(runtime_t *rt, int committed)
         }
         exec_replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
-        /* Reports are answered once every reported frame's advance has
-         * committed: a batch takes only MAX_BATCH of them. */
-        if (!ex->reports_pending || ex->state == EXEC_ENDED)
+        /* A report is answered once its frame's advance has committed (a
+         * batch takes only MAX_BATCH frames). */
+        if (ex->state == EXEC_ENDED)
             exec_reports_fire(ex, RUNTIME_OK, 0);
+        else
+            exec_reports_fire_taken(ex);
         if (ex->state == EXEC_ENDED) {
             exec_count_end(rt, ex);
             exec_waiters_fire(ex);

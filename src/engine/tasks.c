@@ -385,6 +385,7 @@ static int report(runtime_t *rt, const char *token, cJSON *result, const char *e
     }
     r->next = fr->ex->reporters;
     fr->ex->reporters = r;
+    r->waits = 1;
     fr->report = r;
     fr->ex->reports_pending++;
     rt->stats.task_reports++;
