@@ -4,6 +4,7 @@ reported failures, long polls, and kill -9 while tasks wait."""
 import json
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -202,6 +203,39 @@ class CallbackTest(TasksCase):
         self.assertEqual(st, 200)
         self.assertEqual(self.d.wait_ended(eid)["status"], "ABORTED")
         self.assertEqual(self.report("success", {"taskToken": tok, "output": 1})[0], 404)
+        self.wait_tokens(0)
+
+    def test_report_overtaken_by_a_pipelined_stop_is_404(self):
+        """A report and a stop sent in one write reach the daemon in the same
+        loop turn; the stop ends the execution first, so the report is not
+        recorded and must not be answered 200."""
+        self.put("cb", callback_machine())
+        eid = self.start("cb")
+        tok = self.token_of(eid)
+        self.wait_tokens(1)
+        report = json.dumps({"taskToken": tok, "output": {"late": True}}).encode()
+        stop = b"{}"
+        raw = (b"POST /tasks/success HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s"
+               b"POST /executions/%s/stop HTTP/1.1\r\nHost: x\r\nContent-Type: "
+               b"application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+               % (len(report), report, eid.encode(), len(stop), stop))
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=10) as sock:
+            sock.sendall(raw)
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", data)
+        self.assertEqual(len(statuses), 2, data)
+        desc = self.d.wait_ended(eid)
+        self.assertEqual(desc["status"], "ABORTED")
+        _, _, hist = self.d.request("GET", f"/executions/{eid}/history")
+        recorded = any(e["type"] == "TaskSucceeded" for e in hist["events"])
+        self.assertEqual(statuses[0] == b"200", recorded, data)
+        self.assertEqual(statuses[0], b"404", data)
         self.wait_tokens(0)
 
     def test_callback_inside_map_iterations(self):
