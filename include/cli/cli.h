@@ -88,6 +88,15 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
              size_t body_len, const char *const *headers, int timeout_s,
              cli_http_resp_t *resp, const char *hint404);
 
+/* Prints a parsed reply for people; `arg` is the caller's. */
+typedef void (*cli_show_cb)(const cJSON *body, void *arg);
+
+/* cli_call with no extra headers and the usual deadline, then prints the
+ * reply: its JSON unchanged with --json, else show(parsed body, arg). Returns
+ * the exit code (cli_finish done). */
+int cli_call_show(cli_t *cli, const char *method, const char *path, const char *body,
+                  const char *hint404, cli_show_cb show, void *arg);
+
 /* Parses a reply body as JSON; prints an error and returns NULL when it is
  * not. Caller frees with cJSON_Delete. */
 cJSON *cli_parse_body(const cli_http_resp_t *resp);

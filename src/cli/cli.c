@@ -251,6 +251,28 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
     return rc;
 }
 
+int cli_call_show(cli_t *cli, const char *method, const char *path, const char *body,
+                  const char *hint404, cli_show_cb show, void *arg)
+{
+    cli_http_resp_t r;
+    int rc = cli_call(cli, method, path, body, body ? strlen(body) : 0, NULL, CLI_TIMEOUT_S, &r,
+                      hint404);
+    if (rc)
+        return rc;
+    if (cli->json) {
+        cli_print_raw(&r);
+    } else {
+        cJSON *j = cli_parse_body(&r);
+        if (j)
+            show(j, arg);
+        else
+            rc = CLI_FAIL;
+        cJSON_Delete(j);
+    }
+    cli_http_resp_free(&r);
+    return cli_finish(rc);
+}
+
 cJSON *cli_parse_body(const cli_http_resp_t *resp)
 {
     cJSON *j = cJSON_ParseWithLength(resp->body, resp->len);
