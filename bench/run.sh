@@ -8,6 +8,8 @@
 #               and through the pure engine with trivial handlers
 #   peer        the same saga on aws-local-stepfunctions (Node, in memory)
 #   floor       the bare SQLite writes of one saga, same batching
+#   workers     activity round trips with N worker processes, and the latency
+#               of a task token callback (bench/workers.py)
 #   profile     perf on sagad when hardware counters work, else callgrind on
 #               the engine-only benchmark
 # Usage: bench/run.sh BUILD_DIR (make bench passes it). Knobs: BENCH_SECONDS,
@@ -167,6 +169,12 @@ say "floor: compact history (300 bytes per saga instead of $2)"
 record floor_compact "$("$B/floor" "$TMP/floor.db" "$N" 256 "$1" 300 "$3" "$4")"
 rm -f "$TMP/floor.db"*
 record floor_mem "$("$B/floor" :memory: "$N" 256 "$1" "$2" "$3" "$4")"
+
+# ---- steps outside the daemon ------------------------------------------------------
+say "workers: activity round trips with 1, 4, 16 worker processes; token callback latency"
+python3 bench/workers.py "$BUILD" "${BENCH_WORKER_TASKS:-5000}" 1000 | while read -r tag rest; do
+    record "$tag" "$rest"
+done
 
 # ---- profile --------------------------------------------------------------------------
 if [ "$PERF_OK" = 1 ] && [ -s "$TMP/profile.txt" ]; then

@@ -23,6 +23,27 @@
 #define ASL_E_RUNTIME            "States.Runtime"
 #define ASL_E_DATA_LIMIT         "States.DataLimitExceeded"
 
+/* What a Task's handler name ("NAME" of "sagad:NAME") asks for:
+ *   ASL_TASK_LOCAL     run the handler NAME; its result is the Task's result
+ *   ASL_TASK_CALLBACK  "NAME.waitForTaskToken": run NAME, then wait for
+ *                      someone to report the outcome with $$.Task.Token
+ *   ASL_TASK_ACTIVITY  "activity:NAME": queue the input for workers polling
+ *                      activity NAME, and wait for their report
+ * Callback and activity Tasks get an unguessable $$.Task.Token. */
+typedef enum { ASL_TASK_LOCAL, ASL_TASK_CALLBACK, ASL_TASK_ACTIVITY } asl_task_kind_t;
+#define ASL_TASK_CALLBACK_SUFFIX ".waitForTaskToken"
+#define ASL_TASK_ACTIVITY_PREFIX "activity:"
+/* The kind of `handler`; `base`, when not NULL, is set to the handler to
+ * run (borrowed from `handler`, *base_len bytes: NAME without the suffix)
+ * or to the activity name (after the prefix). */
+/* An activity name: 1 to ASL_ACTIVITY_NAME_MAX of A-Z a-z 0-9 _ . - */
+#define ASL_ACTIVITY_NAME_MAX 80
+/* 1 when `name` is a valid activity name, else 0. */
+int asl_activity_name_valid(const char *name);
+/* The length of the token of a callback or activity Task (192 bits in hex). */
+#define ASL_TASK_TOKEN_LEN 48
+asl_task_kind_t asl_task_kind(const char *handler, const char **base, size_t *base_len);
+
 /* The payload limit of Step Functions: 256 KiB of UTF-8 JSON. */
 #define ASL_PAYLOAD_LIMIT (256 * 1024)
 

@@ -69,6 +69,12 @@ typedef struct asl_env_s {
      * NULL: jitter uses 0 and those two intrinsics fail (States.IntrinsicFailure). */
     uint64_t (*random64)(void *ud);
     void *random_ud;
+    /* Unpredictable 64-bit values (random_ud too) for the tokens of callback
+     * and activity Tasks (asl_task_kind): three draws make the 48 hex
+     * characters of $$.Task.Token. NULL: those Tasks get the same
+     * deterministic token as any other Task (what histories recorded before
+     * callback Tasks existed replay with). */
+    uint64_t (*secure64)(void *ud);
     /* Non-zero: event payloads (input, output, parameters) are cJSON_Raw
      * items holding their compact JSON text, printed once, instead of deep
      * copies. For a runtime that only stores the events as text. */
@@ -153,7 +159,9 @@ typedef struct asl_step_s {
     uint32_t attempt;         /* 0 for the first try, then 1, 2, ... (retries) */
     /* Owned. Unique per task attempt and stable across a crash/resume of the
      * same step: "<instance_id>:<state>:<transition>:<attempt>". Use it as
-     * the handler's idempotency key; it is also $$.Task.Token. */
+     * the handler's idempotency key; it is also $$.Task.Token, except for
+     * callback and activity Tasks with env.secure64: 48 lowercase hex
+     * characters drawn from it. */
     char *task_token;
 
     /* WAIT, RETRY: absolute wake-up time (ms). */

@@ -11,6 +11,11 @@
 uint64_t rand_u64(void);
 /* Same, with the signature the ASL engine's injected randomness expects. */
 uint64_t rand_u64_ud(void *ud);
+/* A 64-bit value from the kernel's cryptographic generator (getrandom,
+ * drawn 256 bytes at a time), for secrets such as task tokens; the engine's
+ * asl_env_t.secure64 signature. Falls back to rand_u64 only if the kernel
+ * refuses, which it does not once booted. */
+uint64_t rand_secure_u64(void *ud);
 /* A uniform double in [0, 1). */
 double rand_unit(void);
 /* A time-ordered random UUID (version 7: 48 bits of Unix milliseconds, then

@@ -33,6 +33,14 @@ struct handler_call_s {
      * without completing) fails with States.HeartbeatTimeout, as on AWS
      * (SendTaskHeartbeat). Set by the runtime; a no-op without the field. */
     void (*heartbeat)(handler_call_t *call);
+    /* Asynchronous, for handlers with `delegates` set, from start only:
+     * hands the call to the workers of activity `activity` (created if
+     * new) instead of completing it itself. The task's input is queued for
+     * them, and the first report (POST /tasks/success|failure with the
+     * token the poll returned) completes the call as `complete` would; then
+     * `finish` runs as usual. 0, or -1 (out of memory, bad name: start then
+     * fails the call itself). */
+    int (*delegate)(handler_call_t *call, const char *activity);
     void *runtime_data;        /* the runtime's, do not touch */
     void *handler_data;        /* the handler's, between start and finish */
 };
@@ -59,6 +67,10 @@ typedef struct handler_def_s {
      * outcome, to write its effects; may replace *result or turn it into an
      * error (return -1 with err). */
     int (*finish)(handler_call_t *call, cJSON **result, asl_error_t *err);
+    /* Asynchronous, optional: start may call call->delegate. The runtime
+     * then gives the task an unguessable report token of its own (kept
+     * across restarts), since call->token is predictable. */
+    int delegates;
 } handler_def_t;
 
 /* Registers a handler (the definition is not copied: keep it static).

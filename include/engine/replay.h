@@ -3,7 +3,7 @@
  * outcome fed in) instead of its events with every state's input and output,
  * and the events rebuilt from them by running the engine again. A log is
  *   {"now": ms, "rnd": ["u64", ...], "steps": ["s" | "n" | "t" | {"r": result}
- *    | {"e": error, "c": cause} | {"k": children results}, ...]}
+ *    | {"e": error, "c": cause} | {"k": children results}, ...], "tk": true}
  * ("s" the start, "n" no outcome, "t" a timer fired), one per history row. */
 #ifndef SAGAD_ENGINE_REPLAY_H
 #define SAGAD_ENGINE_REPLAY_H
@@ -15,6 +15,7 @@
 /* ---- writing: one log per frame advance ------------------------------- */
 typedef struct replay_log_s {
     cJSON *log, *steps, *rnd;
+    int secure;               /* "tk" added: a task token was drawn */
 } replay_log_t;
 
 /* Starts the log of an advance whose engine calls see the clock at now_ms.
@@ -23,6 +24,10 @@ int replay_log_begin(replay_log_t *lg, int64_t now_ms);
 /* An asl_env_t.random64 (random_ud = the log): draws from core/rand and
  * records each draw. */
 uint64_t replay_log_rand(void *lg);
+/* An asl_env_t.secure64 (for task tokens): draws from rand_secure_u64 into
+ * the same record, and marks the log with "tk": true so that its replay
+ * draws tokens too (logs without it come from before callback Tasks). */
+uint64_t replay_log_secure(void *lg);
 /* Records the next engine call: the start when `outcome` is NULL, else the
  * outcome about to be fed to asl_exec_resume. A task result is printed for
  * the log anyway, so its length goes into outcome->result_size (the engine

@@ -56,6 +56,13 @@ typedef struct runtime_stats_s {
     double step_latency_sum_ms;
     uint64_t step_latency_count;
     double commit_latency_sum_ms;
+    /* Callback and activity tasks (engine/tasks.h). */
+    uint64_t tokens_waiting;       /* tasks that can be reported now */
+    uint64_t activity_waiting;     /* activity tasks no worker has taken */
+    uint64_t activity_running;     /* taken, not reported yet */
+    uint64_t polls_parked;
+    uint64_t task_reports;         /* successes and failures accepted */
+    uint64_t activity_deliveries;
 } runtime_stats_t;
 
 /* Bounds of the step latency histogram buckets in ms (11 finite ones). */
@@ -90,7 +97,8 @@ typedef enum {
     RUNTIME_ERR_STOPPING = -2,     /* the daemon is shutting down */
     RUNTIME_ERR_STORAGE = -3,      /* the commit failed or memory ran out; nothing changed */
     RUNTIME_ERR_INPUT = -4,        /* input larger than the payload limit */
-    RUNTIME_ERR_UNKNOWN = -5       /* no execution with this id */
+    RUNTIME_ERR_UNKNOWN = -5,      /* no execution with this id */
+    RUNTIME_ERR_RECOVERING = -6    /* not found yet: executions are still being recovered */
 } runtime_status_t;
 
 /* An execution id with its NUL. */

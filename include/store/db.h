@@ -14,7 +14,7 @@ typedef struct store_s store_t;
 
 /* The number of the store's own migrations. The version a database is
  * migrated to is the longest list among these and the registered domains'. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* A domain's part of the schema. migrations[v] (NULL: nothing) runs inside
  * the store's migration v -> v+1, after the store's own SQL, in the same

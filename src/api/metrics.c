@@ -241,6 +241,32 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
     out_u64(b, s->commits + s->commit_failures);
 }
 
+/* One unlabelled value: its family line, then the sample. */
+static void gauge(buf_t *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+    family(b, name, type, help);
+    out(b, "%s ", name);
+    out_u64(b, v);
+}
+
+static void write_tasks(buf_t *b, const runtime_stats_t *s)
+{
+    gauge(b, "sagad_task_tokens_waiting", "gauge",
+          "Callback and activity tasks that can be reported now.", s->tokens_waiting);
+    gauge(b, "sagad_activity_tasks_waiting", "gauge",
+          "Activity tasks no worker has taken yet.", s->activity_waiting);
+    gauge(b, "sagad_activity_tasks_running", "gauge",
+          "Activity tasks taken by a worker and not reported yet.", s->activity_running);
+    gauge(b, "sagad_activity_polls_parked", "gauge",
+          "Activity polls waiting for a task.", s->polls_parked);
+    gauge(b, "sagad_activity_deliveries_total", "counter",
+          "Activity tasks handed to a worker (again after a restart: at-least-once).",
+          s->activity_deliveries);
+    gauge(b, "sagad_task_reports_total", "counter",
+          "Task successes and failures accepted from /tasks/success and /tasks/failure.",
+          s->task_reports);
+}
+
 static void write_store(buf_t *b, const store_health_t *h)
 {
     family(b, "sagad_sqlite_failing_transactions", "gauge",
@@ -343,6 +369,7 @@ static void on_metrics(http_request_t *req, void *ud)
     out(&b, "sagad_start_time_seconds ");
     out_double(&b, m->start_time);
     write_runtime(&b, runtime_stats(m->api->runtime));
+    write_tasks(&b, runtime_stats(m->api->runtime));
     write_store(&b, store_health(m->api->store));
     write_machines(&b);
     write_outbox(&b, m->api);

@@ -107,3 +107,40 @@ void asl_error_move(asl_error_t *dst, asl_error_t *src)
     src->error = NULL;
     src->cause = NULL;
 }
+
+asl_task_kind_t asl_task_kind(const char *handler, const char **base, size_t *base_len)
+{
+    static const size_t SUFFIX = sizeof ASL_TASK_CALLBACK_SUFFIX - 1;
+    static const size_t PREFIX = sizeof ASL_TASK_ACTIVITY_PREFIX - 1;
+    size_t n = handler ? strlen(handler) : 0;
+    asl_task_kind_t kind = ASL_TASK_LOCAL;
+    const char *b = handler ? handler : "";
+    size_t bl = n;
+    if (n > PREFIX && strncmp(handler, ASL_TASK_ACTIVITY_PREFIX, PREFIX) == 0) {
+        kind = ASL_TASK_ACTIVITY;
+        b = handler + PREFIX;
+        bl = n - PREFIX;
+    } else if (n > SUFFIX && strcmp(handler + n - SUFFIX, ASL_TASK_CALLBACK_SUFFIX) == 0) {
+        kind = ASL_TASK_CALLBACK;
+        bl = n - SUFFIX;
+    }
+    if (base)
+        *base = b;
+    if (base_len)
+        *base_len = bl;
+    return kind;
+}
+
+int asl_activity_name_valid(const char *name)
+{
+    size_t n = 0;
+    if (!name)
+        return 0;
+    for (; name[n]; n++) {
+        char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= ASL_ACTIVITY_NAME_MAX;
+}

@@ -22,13 +22,29 @@ static char *put_u64(char *p, uint64_t v)
     return p;
 }
 
-/* "<instance or execution id>:<state>:<seq>:<attempt>" (no printf: once per Task). */
+/* "<instance or execution id>:<state>:<seq>:<attempt>" (no printf: once per
+ * Task), or for callback and activity Tasks 48 hex characters of secure64. */
 void asl_exec_task_token(run_t *r, char **out)
 {
     const asl_exec_info_t *in = r->info;
     const char *id = in && in->instance_id ? in->instance_id
                      : in && in->execution_id ? in->execution_id : "";
-    const char *name = cur(r)->name;
+    const asl_state_t *s = cur(r);
+    const char *name = s->name;
+    if (r->env && r->env->secure64 && asl_task_kind(s->handler, NULL, NULL) != ASL_TASK_LOCAL) {
+        static const char HEX[] = "0123456789abcdef";
+        char *t = malloc(ASL_TASK_TOKEN_LEN + 1);
+        *out = t;
+        if (!t)
+            return;
+        for (int i = 0; i < ASL_TASK_TOKEN_LEN / 16; i++) {
+            uint64_t v = r->env->secure64(r->env->random_ud);
+            for (int j = 0; j < 16; j++, v >>= 4)
+                *t++ = HEX[v & 15];
+        }
+        *t = '\0';
+        return;
+    }
     size_t li = strlen(id), ln = strlen(name);
     char *p = malloc(li + ln + 2 * 21 + 3);
     *out = p;

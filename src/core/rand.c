@@ -1,4 +1,5 @@
-/* xoshiro256** (Blackman and Vigna), seeded from getrandom(2) on first use. */
+/* xoshiro256** (Blackman and Vigna), seeded from getrandom(2) on first use;
+ * and getrandom itself, pooled, where values must be unpredictable. */
 #include "core/rand.h"
 
 #include <stdio.h>
@@ -51,6 +52,21 @@ uint64_t rand_u64_ud(void *ud)
 {
     (void)ud;
     return rand_u64();
+}
+
+uint64_t rand_secure_u64(void *ud)
+{
+    static uint64_t pool[32];
+    static size_t left;
+    (void)ud;
+    if (left == 0) {
+        if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+            return rand_u64();
+        left = sizeof pool / sizeof pool[0];
+    }
+    uint64_t v = pool[--left];
+    pool[left] = 0;   /* a value handed out is not kept */
+    return v;
 }
 
 double rand_unit(void)

@@ -5,6 +5,7 @@
 #include "core/notify.h"
 #include "api/executions.h"
 #include "api/metrics.h"
+#include "api/tasks.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
@@ -334,7 +335,8 @@ int main(int argc, char **argv)
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
-        api_metrics_register(app.http, &app.api) < 0) {
+        api_metrics_register(app.http, &app.api) < 0 ||
+        api_tasks_register(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }

@@ -141,6 +141,7 @@ exec_t *exec_new(runtime_t *rt, const machine_ver_t *mv, const char *id, const c
         cJSON_Delete(input_taken);
         return NULL;
     }
+    ex->rt = rt;
     ex->id = strdup(id);
     ex->name = strdup(name ? name : id);
     ex->mv = mv;
@@ -188,7 +189,7 @@ void exec_waiters_fire(exec_t *ex)
  * replies and waiters are empty, and it is not on the touched list. */
 void exec_destroy(runtime_t *rt, exec_t *ex)
 {
-    assert(!ex->touched && !ex->starters && !ex->stoppers && !ex->waiters);
+    assert(!ex->touched && !ex->starters && !ex->stoppers && !ex->waiters && !ex->reporters);
     exec_remove(rt, ex);
     for (frame_t *fr = ex->frames, *n; fr; fr = n) {
         n = fr->all_next;

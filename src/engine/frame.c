@@ -150,13 +150,57 @@ static void clear_task(frame_t *fr, int cancel)
     frame_free_call(fr, cancel);
     timers_cancel(&fr->timeout_tmr);
     timers_cancel(&fr->heartbeat_tmr);
+    tasks_unlink(fr);
     free(fr->resource);
     free(fr->handler);
     free(fr->token);
+    free(fr->activity);
+    free(fr->rtoken);
     cJSON_Delete(fr->task_input);
-    fr->resource = fr->handler = fr->token = NULL;
+    fr->resource = fr->handler = fr->token = fr->activity = fr->rtoken = NULL;
     fr->task_input = NULL;
     fr->h = NULL;
+    fr->tkind = ASL_TASK_LOCAL;
+    fr->cb_done = 0;
+    fr->task_ms = 0;
+}
+
+char *frame_mint_token(void)
+{
+    static const char HEX[] = "0123456789abcdef";
+    char *t = malloc(ASL_TASK_TOKEN_LEN + 1), *p = t;
+    if (!t)
+        return NULL;
+    for (int i = 0; i < ASL_TASK_TOKEN_LEN / 16; i++) {
+        uint64_t v = rand_secure_u64(NULL);
+        for (int j = 0; j < 16; j++, v >>= 4)
+            *p++ = HEX[v & 15];
+    }
+    *p = '\0';
+    return t;
+}
+
+/* Sets what a Task's handler name asks for: the handler to run (a callback
+ * Task's without its suffix) or the activity. 0 or -1 (out of memory). */
+int frame_task_kind(frame_t *fr)
+{
+    const char *base;
+    size_t len;
+    fr->tkind = asl_task_kind(fr->handler, &base, &len);
+    if (fr->tkind == ASL_TASK_ACTIVITY) {
+        fr->h = NULL;
+        return (fr->activity = strdup(base)) ? 0 : -1;
+    }
+    if (fr->tkind == ASL_TASK_CALLBACK) {
+        char *name = strndup(base, len);
+        if (!name)
+            return -1;
+        fr->h = handler_lookup(name);
+        free(name);
+        return 0;
+    }
+    fr->h = handler_lookup(fr->handler ? fr->handler : "");
+    return 0;
 }
 
 /* The frame has started (or will never start): its reservation is over. */
@@ -185,6 +229,7 @@ void frame_destroy(runtime_t *rt, frame_t *fr)
     post_unlink(rt, fr);
     assert(!fr->queued && !fr->post_slot && !fr->call);
     assert(!fr->tmr && !fr->timeout_tmr && !fr->heartbeat_tmr);
+    assert(!fr->tok_pprev && !fr->aq_linked && !fr->delivered);
     frame_clear_outcome(fr);
     cJSON_Delete(fr->cursor);
     cJSON_Delete(fr->child.input);
@@ -343,9 +388,13 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
         fr->attempt = step->attempt;
         fr->timeout_ms = step->timeout_ms;
         fr->heartbeat_ms = step->heartbeat_ms;
-        fr->h = handler_lookup(fr->handler ? fr->handler : "");
+        fr->task_ms = store_now_ms();
+        if (frame_task_kind(fr) < 0)
+            return -1;
+        if (fr->h && fr->h->delegates && !(fr->rtoken = frame_mint_token()))
+            return -1;
         if (!fr->h || fr->h->run)
-            return 1;
+            return 1;   /* runs now (or waits, for an activity) */
         return frame_post(rt, fr);
     case ASL_STEP_WAIT:
     case ASL_STEP_RETRY:
@@ -436,7 +485,8 @@ static int apply_step(runtime_t *rt, frame_t *fr, asl_step_t *step, int64_t used
 int frame_advance(runtime_t *rt, frame_t *fr)
 {
     exec_t *ex = fr->ex;
-    asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud, .raw_payloads = 1};
+    asl_env_t env = {.now_ms = store_now_ms(), .random64 = rand_u64_ud,
+                     .secure64 = rand_secure_u64, .raw_payloads = 1};
     asl_exec_info_t info = ex->info;
     info.instance_id = fr->parent ? fr->id : ex->id;
     /* The execution's own frame stores a replay log, children their events
@@ -449,6 +499,7 @@ int frame_advance(runtime_t *rt, frame_t *fr)
         env.count_events = 1;
         env.raw_payloads = 0;
         env.random64 = replay_log_rand;
+        env.secure64 = replay_log_secure;
         env.random_ud = &lg;
     } else if (!(events = cJSON_CreateArray())) {
         return -1;
@@ -464,13 +515,26 @@ int frame_advance(runtime_t *rt, frame_t *fr)
     }
     for (;;) {
         if (fr->pend == PEND_TASK && !fr->has_outcome) {
-            if (!fr->h)
+            if (fr->tkind == ASL_TASK_ACTIVITY || fr->cb_done) {
+                rc = tasks_wait(rt, fr);   /* waits for a report */
+                break;
+            }
+            if (!fr->h) {
                 frame_set_failure(fr, ASL_E_TASK_FAILED,
                                   "no handler is registered for this Resource");
-            else if (fr->h->run)
+            } else if (fr->h->run) {
                 run_sync(rt, fr);
-            else
+                if (fr->tkind == ASL_TASK_CALLBACK &&
+                    fr->out.kind == ASL_OUTCOME_TASK_SUCCEEDED) {
+                    /* Its effects commit with this advance; then the
+                     * report decides the Task's result. */
+                    frame_clear_outcome(fr);
+                    rc = tasks_wait(rt, fr);
+                    break;
+                }
+            } else {
                 break;   /* asynchronous: waits for completion */
+            }
         }
         if (fr->pend == PEND_TASK && fr->call && fr->h && fr->h->finish &&
             fr->out.kind == ASL_OUTCOME_TASK_SUCCEEDED) {
@@ -579,8 +643,15 @@ static void on_task_complete(handler_call_t *call, cJSON *result, const asl_erro
         cJSON_Delete(result);
         return;
     }
+    if (fr->tkind == ASL_TASK_CALLBACK && !(err && err->error)) {
+        /* Its request is out; the report decides (timers keep running). */
+        cJSON_Delete(result);
+        frame_free_call(fr, 0);
+        return;
+    }
     timers_cancel(&fr->timeout_tmr);
     timers_cancel(&fr->heartbeat_tmr);
+    tasks_unlink(fr);
     if (err && err->error) {
         cJSON_Delete(result);
         frame_set_failure(fr, err->error, err->cause);
@@ -599,6 +670,23 @@ static void on_task_heartbeat(handler_call_t *call)
         return;
     timers_cancel(&fr->heartbeat_tmr);
     fr->heartbeat_tmr = timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
+}
+
+/* The handler hands its call to activity workers: the frame becomes an
+ * activity task (queued by tasks_arm once start returns), its call kept for
+ * finish. */
+static int on_task_delegate(handler_call_t *call, const char *activity)
+{
+    frame_t *fr = call->runtime_data;
+    if (!fr || fr->call != call || !fr->rtoken || !asl_activity_name_valid(activity))
+        return -1;
+    char *name = strdup(activity);
+    if (!name)
+        return -1;
+    free(fr->activity);
+    fr->activity = name;
+    fr->tkind = ASL_TASK_ACTIVITY;
+    return 0;
 }
 
 void frame_start_async(runtime_t *rt, frame_t *fr)
@@ -625,8 +713,11 @@ void frame_start_async(runtime_t *rt, frame_t *fr)
     call->runtime_data = fr;
     fr->call = call;
     call->heartbeat = on_task_heartbeat;
+    if (fr->h->delegates)
+        call->delegate = on_task_delegate;
+    int64_t origin = fr->task_ms ? fr->task_ms : store_now_ms();
     if (fr->timeout_ms > 0)
-        fr->timeout_tmr = timers_add(rt, store_now_ms() + fr->timeout_ms, TMR_TASK_TIMEOUT, fr);
+        fr->timeout_tmr = timers_add(rt, origin + fr->timeout_ms, TMR_TASK_TIMEOUT, fr);
     if (fr->heartbeat_ms > 0)
         fr->heartbeat_tmr =
             timers_add(rt, store_now_ms() + fr->heartbeat_ms, TMR_TASK_HEARTBEAT, fr);
@@ -635,6 +726,7 @@ void frame_start_async(runtime_t *rt, frame_t *fr)
         /* Never started: nothing to cancel. */
         timers_cancel(&fr->timeout_tmr);
         timers_cancel(&fr->heartbeat_tmr);
+        tasks_unlink(fr);
         frame_set_failure(fr, err.error ? err.error : ASL_E_TASK_FAILED, err.cause);
         asl_error_clear(&err);
         frame_enqueue(rt, fr);

@@ -28,6 +28,7 @@
 
 typedef struct exec_s exec_t;
 typedef struct frame_s frame_t;
+typedef struct activity_s activity_t;
 
 /* A scheduled wake-up. The heap owns it; an owner cancels by clearing target. */
 typedef enum {
@@ -35,7 +36,9 @@ typedef enum {
     TMR_TASK_TIMEOUT,
     TMR_TASK_HEARTBEAT,
     TMR_EXEC_TIMEOUT,
-    TMR_WAITER
+    TMR_WAITER,
+    TMR_POLL,          /* an activity poll's wait ran out */
+    TMR_DELIVER        /* hand queued activity tasks to parked polls */
 } tmr_kind_t;
 typedef struct tmr_s {
     int64_t due;
@@ -104,6 +107,18 @@ struct frame_s {
     handler_call_t *call;         /* asynchronous call in flight */
     tmr_t *timeout_tmr;
     tmr_t *heartbeat_tmr;
+    int64_t task_ms;              /* when the attempt was scheduled (TimeoutSeconds' origin) */
+    /* Callback and activity Tasks (tasks.c): the token can be reported while
+     * the frame is on the token table; an activity task is on its
+     * activity's queue until a worker takes it (then `delivered`). */
+    asl_task_kind_t tkind;
+    int cb_done;                  /* CALLBACK: the handler has run; only the report is awaited */
+    char *activity;               /* ACTIVITY: its name */
+    char *rtoken;                 /* a delegating handler's report token (else token reports) */
+    frame_t *tok_next, **tok_pprev;
+    activity_t *act;
+    frame_t *aq_prev, *aq_next;
+    int aq_linked, delivered;
     /* PEND_TIMER */
     int64_t wake_ms;
     tmr_t *tmr;
@@ -130,6 +145,7 @@ struct frame_s {
 };
 
 struct exec_s {
+    runtime_t *rt;
     char *id, *name;
     const machine_ver_t *mv;
     cJSON *input;
@@ -150,6 +166,7 @@ struct exec_s {
     exec_control_t control;       /* ending it from outside the engine */
     char *ctl_error, *ctl_cause;
     reply_t *starters, *stoppers;
+    reply_t *reporters;           /* task reports, answered once their advance commits */
     waiter_t *waiters;
     tmr_t *timeout_tmr;
     exec_t *hnext;                /* chain by id */
@@ -196,6 +213,11 @@ struct runtime_s {
     int recovering;
     int64_t recover_seq;          /* rows up to this seq are done */
     int recovered, unrecoverable;
+
+    /* Callback and activity tasks (tasks.c). */
+    frame_t **tok_buckets;        /* waiting tokens, TOK_BUCKETS chains */
+    activity_t *activities;
+    int polls_closed;             /* shutting down: no more polls */
 
     int closing;
     int handles_open;
@@ -276,6 +298,9 @@ void frame_launch_kids(runtime_t *rt, frame_t *fr);
 void frame_kids_result(runtime_t *rt, frame_t *fr);
 int frame_advance(runtime_t *rt, frame_t *fr);
 void frame_start_async(runtime_t *rt, frame_t *fr);
+int frame_task_kind(frame_t *fr);
+/* A fresh report token (48 hex characters of getrandom); caller frees. */
+char *frame_mint_token(void);
 
 /* ---- timers.c: one heap of wake-ups on one uv timer ---- */
 
@@ -305,6 +330,23 @@ cJSON *persist_control_event(const char *type, const char *error, const char *ca
 void recovery_chunk(runtime_t *rt);
 exec_t *recovery_id(runtime_t *rt, const char *id);
 exec_t *recovery_get(runtime_t *rt, const char *id);
+
+/* ---- tasks.c: task tokens, activities and their polls ---- */
+
+#define TOK_BUCKETS 4096
+int tasks_open(runtime_t *rt);
+/* Inside an advance: the callback or activity task waits from now on (the
+ * activity's row is written if new); armed after the commit. 0 or -1. */
+int tasks_wait(runtime_t *rt, frame_t *fr);
+/* After the commit: the token becomes reportable, timers run, an activity
+ * task joins its queue. */
+void tasks_arm(runtime_t *rt, frame_t *fr);
+/* The frame no longer waits: off the token table and the activity queue. */
+void tasks_unlink(frame_t *fr);
+void tasks_fire(runtime_t *rt, tmr_t *t);
+/* Shutting down: parked polls are answered with nothing. */
+void tasks_quiesce(runtime_t *rt);
+void tasks_free(runtime_t *rt);
 
 /* ---- runtime.c: the pump ---- */
 

@@ -54,9 +54,24 @@ static void ver_free(machine_ver_t *v)
 static int check_handler(const char *handler, const char *state, void *ud)
 {
     asl_problems_t *p = ud;
-    if (!handler_lookup(handler))
-        asl_problems_add(p, state, "Resource", "no handler named '%s' is registered in sagad",
-                         handler);
+    const char *base;
+    size_t len;
+    asl_task_kind_t kind = asl_task_kind(handler, &base, &len);
+    if (kind == ASL_TASK_ACTIVITY) {
+        if (!asl_activity_name_valid(base))
+            asl_problems_add(p, state, "Resource",
+                             "'%s' is not an activity name: 1 to %d characters of A-Z a-z 0-9 "
+                             "_ . -", base, ASL_ACTIVITY_NAME_MAX);
+        return 0;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
+    if (!handler_lookup(name))
+        asl_problems_add(p, state, "Resource",
+                         "no handler named '%s' is registered in sagad%s", name,
+                         kind == ASL_TASK_CALLBACK
+                             ? " (a callback Task runs NAME, then waits for the report)"
+                             : "; for a worker outside the daemon use sagad:activity:NAME");
     return 0;
 }
 

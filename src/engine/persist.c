@@ -49,6 +49,12 @@ static cJSON *frame_record(frame_t *fr)
         cJSON_AddNumberToObject(rec, "to", (double)fr->timeout_ms);
         if (fr->heartbeat_ms > 0)
             cJSON_AddNumberToObject(rec, "hb", (double)fr->heartbeat_ms);
+        if (fr->task_ms > 0)
+            cJSON_AddNumberToObject(rec, "ts", (double)fr->task_ms);
+        if (fr->cb_done)
+            cJSON_AddTrueToObject(rec, "w");
+        if (fr->rtoken)
+            cJSON_AddStringToObject(rec, "rt", fr->rtoken);
         break;
     case PEND_TIMER:
         cJSON_AddStringToObject(rec, "p", "timer");

@@ -192,20 +192,32 @@ static int restore_kids(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t 
 
 static int restore_task(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t *r)
 {
-    double attempt, to, hb = 0;
+    double attempt, to, hb = 0, ts = 0;
     fr->pend = PEND_TASK;
     fr->resource = xstrdup(rec_str(rec, "r"));
     fr->handler = xstrdup(rec_str(rec, "h"));
     fr->task_input = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "i"), 1);
     fr->token = xstrdup(rec_str(rec, "t"));
     if (rec_num(rec, "a", 0, UINT32_MAX, &attempt) < 0 || rec_num(rec, "to", 0, 9e15, &to) < 0 ||
-        (cJSON_GetObjectItemCaseSensitive(rec, "hb") && rec_num(rec, "hb", 0, 9e15, &hb) < 0))
+        (cJSON_GetObjectItemCaseSensitive(rec, "hb") && rec_num(rec, "hb", 0, 9e15, &hb) < 0) ||
+        (cJSON_GetObjectItemCaseSensitive(rec, "ts") && rec_num(rec, "ts", 0, 9e15, &ts) < 0))
         return restore_refuse(r, "the saved task of frame '%s' is unreadable", fr->id);
     fr->attempt = (uint32_t)attempt;
     fr->timeout_ms = (int64_t)to;
     fr->heartbeat_ms = (int64_t)hb;
-    fr->h = handler_lookup(fr->handler ? fr->handler : "");
-    if (!fr->h || fr->h->run)
+    fr->task_ms = (int64_t)ts;   /* 0 (saved before it was): TimeoutSeconds counts from now */
+    if (frame_task_kind(fr) < 0)
+        return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
+    const char *rt_tok = rec_str(rec, "rt");
+    if (rt_tok ? !(fr->rtoken = strdup(rt_tok))
+               : fr->h && fr->h->delegates && !(fr->rtoken = frame_mint_token()))
+        return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);
+    /* A callback task whose handler ran waits for its report again, and an
+     * activity task is queued again: at-least-once, the token unchanged. */
+    fr->cb_done = fr->tkind == ASL_TASK_CALLBACK &&
+                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "w"));
+    int waits = fr->tkind == ASL_TASK_ACTIVITY || fr->cb_done;
+    if (!waits && (!fr->h || fr->h->run))
         frame_enqueue(rt, fr);
     else if (frame_post(rt, fr) < 0)   /* at-least-once: the asynchronous call runs again */
         return restore_refuse(r, "out of memory restoring frame '%s'", fr->id);

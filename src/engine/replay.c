@@ -23,10 +23,8 @@ int replay_log_begin(replay_log_t *lg, int64_t now_ms)
     return 0;
 }
 
-uint64_t replay_log_rand(void *ud)
+static uint64_t record_draw(replay_log_t *lg, uint64_t v)
 {
-    replay_log_t *lg = ud;
-    uint64_t v = rand_u64_ud(NULL);
     char num[24];
     /* As text: a double would round 64-bit draws. */
     snprintf(num, sizeof num, "%" PRIu64, v);
@@ -34,6 +32,20 @@ uint64_t replay_log_rand(void *ud)
         lg->rnd = cJSON_AddArrayToObject(lg->log, "rnd");
     cJSON_AddItemToArray(lg->rnd, cJSON_CreateString(num));
     return v;
+}
+
+uint64_t replay_log_rand(void *ud)
+{
+    return record_draw(ud, rand_u64_ud(NULL));
+}
+
+uint64_t replay_log_secure(void *ud)
+{
+    replay_log_t *lg = ud;
+    /* Marks the log: its replay must draw tokens the same way. */
+    if (!lg->secure && cJSON_AddTrueToObject(lg->log, "tk"))
+        lg->secure = 1;
+    return record_draw(lg, rand_secure_u64(NULL));
 }
 
 /* {key: v printed once, as a raw item}; v NULL is JSON null. */
@@ -195,6 +207,9 @@ int replay_row(replay_t *rp, cJSON *log, cJSON *out)
     cJSON *steps = cJSON_GetObjectItemCaseSensitive(log, "steps");
     asl_env_t env = {.now_ms = cJSON_IsNumber(now) ? (int64_t)now->valuedouble : 0,
                      .random64 = replay_rand, .random_ud = rp};
+    /* Logs written before callback Tasks had drawn tokens have no "tk". */
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(log, "tk")))
+        env.secure64 = replay_rand;
     rp->rnd = rnd ? rnd->child : NULL;
     for (cJSON *it = steps ? steps->child : NULL; it && !rp->broken; it = it->next) {
         asl_step_t step;

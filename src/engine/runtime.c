@@ -52,10 +52,18 @@ void pump_run_posts(runtime_t *rt, int durable)
         exec_t *ex = fr->ex;
         if (!durable || ex->state != EXEC_LIVE || fr->dead)
             continue;
-        if (fr->pend == PEND_TASK && fr->h && fr->h->start)
-            frame_start_async(rt, fr);
-        else if (fr->pend == PEND_TASK)
-            frame_enqueue(rt, fr);   /* a synchronous task the chain limit left for next turn */
+        if (fr->pend == PEND_TASK) {
+            /* Callback and activity tasks wait for a report; a callback
+             * task's asynchronous handler runs meanwhile. */
+            int waits = fr->tkind == ASL_TASK_ACTIVITY || fr->cb_done;
+            int async = !waits && fr->h && fr->h->start;
+            if (async)
+                frame_start_async(rt, fr);
+            if (fr->tkind != ASL_TASK_LOCAL && (waits || async))
+                tasks_arm(rt, fr);
+            if (!waits && !async)
+                frame_enqueue(rt, fr);   /* a synchronous task the chain limit left for next turn */
+        }
         else if (fr->pend == PEND_TIMER && !fr->tmr)
             fr->tmr = timers_add(rt, fr->wake_ms, TMR_FRAME, fr);
         else if (fr->pend == PEND_CONTINUE)
@@ -87,6 +95,8 @@ static void rebuild(runtime_t *rt, exec_t *ex, int committed)
         ex->stoppers = NULL;
     }
     exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STORAGE, 1);
+    /* Reports that did not commit: their tokens wait again in the rebuilt one. */
+    exec_replies_fire(&ex->reporters, ex->id, RUNTIME_ERR_STORAGE, 1);
     char *ctl_error = ex->ctl_error, *ctl_cause = ex->ctl_cause;
     ex->ctl_error = ex->ctl_cause = NULL;
     waiter_t *ws = ex->waiters;
@@ -139,6 +149,7 @@ static void after_batch(runtime_t *rt, int committed)
         }
         exec_replies_fire(&ex->starters, ex->id, RUNTIME_OK, 0);
         exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_OK, 0);
+        exec_replies_fire(&ex->reporters, ex->id, RUNTIME_OK, 0);
         if (ex->state == EXEC_ENDED) {
             exec_count_end(rt, ex);
             exec_waiters_fire(ex);
@@ -303,7 +314,9 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
     rt->nbuckets_by_name = calloc(rt->nbuckets, sizeof *rt->nbuckets_by_name);
-    if (!rt->buckets || !rt->nbuckets_by_name) {
+    if (!rt->buckets || !rt->nbuckets_by_name || tasks_open(rt) < 0) {
+        log_error("runtime: cannot start (out of memory, or the activities cannot be read)");
+        tasks_free(rt);
         free(rt->buckets);
         free(rt->nbuckets_by_name);
         free(rt);
@@ -336,6 +349,7 @@ static void on_handle_closed(uv_handle_t *h)
     free(rt->heap);
     free(rt->touched);
     free(rt->post);
+    tasks_free(rt);
     free(rt->buckets);
     free(rt->nbuckets_by_name);
     void (*done)(void *) = rt->on_closed;
@@ -356,6 +370,7 @@ void runtime_quiesce(runtime_t *rt)
     for (size_t b = 0; b < rt->nbuckets; b++)
         for (exec_t *ex = rt->buckets[b]; ex; ex = ex->hnext)
             exec_waiters_fire(ex);
+    tasks_quiesce(rt);
     rt->dispatching--;
     pump_settle_close(rt);
 }
@@ -397,6 +412,7 @@ static void close_now(runtime_t *rt)
             n = ex->hnext;
             exec_replies_fire(&ex->starters, ex->id, RUNTIME_ERR_STOPPING, 1);
             exec_replies_fire(&ex->stoppers, ex->id, RUNTIME_ERR_STOPPING, 1);
+            exec_replies_fire(&ex->reporters, ex->id, RUNTIME_ERR_STOPPING, 1);
             exec_waiters_fire(ex);
             exec_destroy(rt, ex);
         }

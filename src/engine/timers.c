@@ -72,6 +72,7 @@ static void task_expired(runtime_t *rt, tmr_t *t, const char *error, const char 
     timers_cancel(&fr->timeout_tmr);
     timers_cancel(&fr->heartbeat_tmr);
     frame_free_call(fr, 1);
+    tasks_unlink(fr);   /* its token is no longer reportable */
     frame_set_failure(fr, error, cause);
     frame_enqueue(rt, fr);
 }
@@ -105,6 +106,10 @@ static void fire(runtime_t *rt, tmr_t *t)
         frame_enqueue(rt, ex->root);
         break;
     }
+    case TMR_POLL:
+    case TMR_DELIVER:
+        tasks_fire(rt, t);
+        break;
     case TMR_WAITER: {
         waiter_t *w = t->target;
         waiter_t **pp = &w->ex->waiters;

@@ -86,6 +86,11 @@ static const char *const migrations[] = {
     "ALTER TABLE outbox_v2 RENAME TO outbox;",
     /* 2 -> 3: the order domain's step only (order/schema.c). */
     NULL,
+    /* 3 -> 4: activities that workers poll (engine/tasks.h). Their tasks
+     * live in the waiting frames' saved state, not here. */
+    "CREATE TABLE activities ("
+    "  name TEXT PRIMARY KEY,"
+    "  created_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -44,7 +44,8 @@ static void test_open_migrates_and_sets_pragmas(void **state)
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
     sqlite3_finalize(s);
-    const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox"};
+    const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox",
+                            "activities"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char q[128];
         snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
