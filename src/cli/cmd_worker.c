@@ -22,13 +22,14 @@
 
 static const cli_cmd_t WORKER = {
     "worker", "worker NAME [--name WORKER] [--heartbeat SECONDS] [--concurrency N]\n"
-    "              [--once] -- COMMAND [ARGS...]",
+    "              [--poll SECONDS] [--once] -- COMMAND [ARGS...]",
     "Serves activity NAME (creating it): polls it for tasks and runs COMMAND\n"
     "(no shell; write `sh -c '...'` for one) once per task, with the task's\n"
     "input JSON on stdin and SAGAD_TASK_TOKEN, SAGAD_ACTIVITY, SAGAD_WORKER and\n"
     "SAGAD_URL in its environment. Then it reports:\n"
     "  exit 0, stdout JSON   success with stdout as the output (empty: null)\n"
     "  exit 0, other stdout  failure Worker.InvalidOutput\n"
+    "  (stdout larger than the daemon takes: failure Worker.OutputTooLarge)\n"
     "  exit N (not 0)        failure Worker.ExitCode.N, cause: the end of stderr\n"
     "  killed by signal S    failure Worker.Signal.S, cause: the end of stderr\n"
     "COMMAND's stderr goes to sagactl's stderr as well.\n"
@@ -39,6 +40,8 @@ static const cli_cmd_t WORKER = {
     "                       HeartbeatSeconds. If the daemon no longer knows the\n"
     "                       task (timed out), COMMAND gets SIGTERM.\n"
     "  --concurrency N      run up to N tasks at once (N slots, 1-64)\n"
+    "  --poll SECONDS       how long one long poll waits in the daemon (1-60,\n"
+    "                       default 20); a stop waits at most this long\n"
     "  --once               stop after one task\n"
     "\n"
     "A lost connection is retried with backoff. SIGINT or SIGTERM: finish the\n"
@@ -46,6 +49,7 @@ static const cli_cmd_t WORKER = {
     "With --once the exit status is 0 when the daemon took the report.\n"};
 
 #define POLL_WAIT_S 20
+#define POLL_WAIT_MAX_S 60
 #define HEARTBEAT_TIMEOUT_S 10
 #define BACKOFF_MAX_MS 15000
 /* How long a report is retried while the daemon cannot be reached. */
@@ -58,6 +62,7 @@ typedef struct worker_s {
     char name[300];
     int heartbeat_s;
     int once;
+    int poll_s;
     char **argv;                   /* COMMAND [ARGS...], borrowed */
     char path_poll[1024];
     char *poll_body;               /* {"workerName": ...} */
@@ -228,9 +233,11 @@ static int report(worker_t *w, runner_result_t *res, double secs)
     }
     int st;
     int rc = send_report(w, CMD_TASK_SUCCESS, len ? out : NULL, len, NULL, NULL, &st);
-    if (rc == CLI_USAGE && st == 413)
+    /* The output was checked as JSON: a refusal can only be its size
+     * (413: max_body_bytes, 400 InvalidOutput: the payload limit). */
+    if (rc == CLI_USAGE && (st == 413 || st == 400))
         return report_failure(w, "Worker.OutputTooLarge",
-                              "the output is larger than the daemon's max_body_bytes");
+                              "the output is larger than the daemon accepts");
     if (rc == 0)
         wlog(w, "task %.12s...: success reported (%.2fs)", w->token, secs);
     return rc;
@@ -314,7 +321,7 @@ static int slot(worker_t *w)
     while (!g_stops) {
         cli_http_resp_t r = {0};
         rc = cli_call(w->cli, "POST", w->path_poll, w->poll_body, strlen(w->poll_body), NULL,
-                      POLL_WAIT_S + CLI_TIMEOUT_S, &r, "create it with `sagactl activities create`");
+                      w->poll_s + CLI_TIMEOUT_S, &r, "create it with `sagactl activities create`");
         if (rc == CLI_UNREACHABLE || (rc == CLI_FAIL && r.status >= 500)) {
             sleep_ms(backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -358,7 +365,7 @@ static int run_slots(worker_t *w, int n)
             g_nslots = 0;
             if (getppid() != parent)
                 exit(CLI_FAIL);
-            snprintf(w->name, sizeof w->name, "%.280s#%d", base_name, i + 1);
+            snprintf(w->name, sizeof w->name, "%.120s#%d", base_name, i + 1);
             free(w->poll_body);
             cJSON *b = cJSON_CreateObject();
             cJSON_AddStringToObject(b, "workerName", w->name);
@@ -405,12 +412,13 @@ static int int_arg(const char *s, int lo, int hi)
 
 int cmd_worker(cli_t *cli, int argc, char **argv)
 {
-    const char *name = NULL, *hb = NULL, *conc = NULL;
+    const char *name = NULL, *hb = NULL, *conc = NULL, *poll = NULL;
     int once = 0;
     const cli_opt_t opts[] = {
         {"--name", CLI_OPT_VALUE, &name, NULL},
         {"--heartbeat", CLI_OPT_VALUE, &hb, NULL},
         {"--concurrency", CLI_OPT_VALUE, &conc, NULL},
+        {"--poll", CLI_OPT_VALUE, &poll, NULL},
         {"--once", CLI_OPT_FLAG, NULL, &once},
     };
     /* Everything after "--" is COMMAND; only what is before it is ours. */
@@ -422,29 +430,33 @@ int cmd_worker(cli_t *cli, int argc, char **argv)
         }
     char *pos[1];
     size_t np;
-    int rc = cli_parse(cli, &WORKER, split, argv, opts, 4, pos, 1, 1, &np);
+    int rc = cli_parse(cli, &WORKER, split, argv, opts, 5, pos, 1, 1, &np);
     if (rc >= 0)
         return rc;
     if (split + 1 >= argc)
         return cli_usage_error(&WORKER, "missing `-- COMMAND`");
     worker_t w = {.cli = cli, .activity = pos[0], .once = once, .argv = argv + split + 1,
-                  .heartbeat_s = 10};
+                  .heartbeat_s = 10, .poll_s = POLL_WAIT_S};
     int slots = 1;
     if (hb && (w.heartbeat_s = int_arg(hb, 0, 86400)) < 0)
         return cli_usage_error(&WORKER, "--heartbeat must be 0 to 86400 seconds, not '%s'", hb);
+    if (poll && (w.poll_s = int_arg(poll, 1, POLL_WAIT_MAX_S)) < 0)
+        return cli_usage_error(&WORKER, "--poll must be 1 to %d seconds, not '%s'", POLL_WAIT_MAX_S,
+                               poll);
     if (conc && (slots = int_arg(conc, 1, SLOTS_MAX)) < 0)
         return cli_usage_error(&WORKER, "--concurrency must be 1 to %d, not '%s'", SLOTS_MAX, conc);
     if (!runner_can_exec(w.argv[0]))
         return cli_usage_error(&WORKER, "cannot execute '%s' (not found or not executable)",
                                w.argv[0]);
     if (name) {
-        if (!*name || strlen(name) > 256)
-            return cli_usage_error(&WORKER, "--name must be 1 to 256 characters");
+        /* The daemon takes 128 bytes; slots add "#N". */
+        if (!*name || strlen(name) > 120)
+            return cli_usage_error(&WORKER, "--name must be 1 to 120 bytes");
         snprintf(w.name, sizeof w.name, "%s", name);
     } else {
         char host[256] = "worker";
         gethostname(host, sizeof host - 1);
-        snprintf(w.name, sizeof w.name, "%.200s-%ld", host, (long)getpid());
+        snprintf(w.name, sizeof w.name, "%.100s-%ld", host, (long)getpid());
     }
 
     /* The activity, created (idempotent) so the first poll finds it. */
@@ -455,7 +467,7 @@ int cmd_worker(cli_t *cli, int argc, char **argv)
     if ((rc = cli_call(cli, "PUT", path, NULL, 0, NULL, CLI_TIMEOUT_S, &r, NULL)))
         return rc;
     cli_http_resp_free(&r);
-    snprintf(w.path_poll, sizeof w.path_poll, "%s/poll?wait=%d", path, POLL_WAIT_S);
+    snprintf(w.path_poll, sizeof w.path_poll, "%s/poll?wait=%d", path, w.poll_s);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "workerName", w.name);
     w.poll_body = cJSON_PrintUnformatted(b);
