@@ -76,6 +76,10 @@ int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
 /* Prints "sagactl: <message>" (one line) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Installs `handler` for SIGINT and SIGTERM (no SA_RESTART: a blocking
+ * wait returns EINTR). */
+void cli_on_stop_signals(void (*handler)(int));
+
 /* Loads --config once (if given). Returns 0, or CLI_USAGE after printing why. */
 int cli_config(cli_t *cli);
 

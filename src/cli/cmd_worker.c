@@ -64,7 +64,7 @@ typedef struct worker_s {
     int once;
     int poll_s;
     char **argv;                   /* COMMAND [ARGS...], borrowed */
-    char path_poll[1024];
+    char path_poll[1100];          /* path + "/poll?wait=N" */
     char *poll_body;               /* {"workerName": ...} */
     const char *token;             /* the task being worked on */
 } worker_t;
@@ -94,16 +94,6 @@ static void on_signal(int sig)
     if (g_running_pid > 0)
         kill(-(pid_t)g_running_pid, SIGKILL);
     _exit(CLI_FAIL);
-}
-
-static void on_signals(void (*handler)(int))
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 }
 
 static void sleep_ms(int ms)
@@ -476,7 +466,7 @@ int cmd_worker(cli_t *cli, int argc, char **argv)
         cli_error("worker: out of memory");
         return CLI_FAIL;
     }
-    on_signals(on_signal);
+    cli_on_stop_signals(on_signal);
     wlog(&w, "serving activity %s at %s with %d slot%s: %s", w.activity, cli->url_text, slots,
          slots == 1 ? "" : "s", w.argv[0]);
     rc = slots == 1 ? slot(&w) : run_slots(&w, slots);

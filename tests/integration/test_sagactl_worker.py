@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ROOT, DaemonTestCase, binary  # noqa: E402
+from harness import ROOT, DaemonTestCase, binary, free_port  # noqa: E402
 
 EXAMPLES = os.path.join(ROOT, "examples", "workers")
 WORKERS_MD = os.path.join(ROOT, "docs", "workers.md")
@@ -74,6 +74,16 @@ class WorkerCase(DaemonTestCase):
         desc = self.d.wait_ended(eid, timeout)
         self.assertNotEqual(desc["status"], "RUNNING", f"{eid} still running")
         return desc
+
+    def wait_running(self, activity, timeout=10):
+        """Until a worker has taken a task of `activity`."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            _, _, lst = self.d.request("GET", "/activities")
+            if any(a["name"] == activity and a["tasksRunning"] == 1 for a in lst["activities"]):
+                return
+            time.sleep(0.05)
+        self.fail(f"no worker took the task of {activity}")
 
     def stop_worker(self, p, timeout=40):
         """SIGTERM, then the exit status and stderr."""
@@ -155,17 +165,34 @@ class SagactlWorkerTest(WorkerCase):
         self.put("stopper", activity_machine("stopper"))
         p = self.worker("stopper", command=["sh", "-c", 'sleep 2; echo \'"finished"\''])
         eid = self.start("stopper", {})
-        deadline = time.time() + 10
-        while time.time() < deadline:   # until the worker has the task
-            _, _, lst = self.d.request("GET", "/activities")
-            if any(a["name"] == "stopper" and a["tasksRunning"] == 1 for a in lst["activities"]):
-                break
-            time.sleep(0.05)
+        self.wait_running("stopper")
         code, err = self.stop_worker(p)
         self.assertEqual(code, 0, err)
         self.assertIn("stopping after the current poll and task", err)
         desc = self.ended(eid)
         self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", "finished"))
+
+    def test_worker_rides_out_a_daemon_crash(self):
+        """kill -9 of sagad while the command runs: the worker retries its
+        report and its polls until sagad is back; the task completes once."""
+        d = self.daemon(listen=f"127.0.0.1:{free_port()}")
+        self.d, self.url = d, f"http://127.0.0.1:{d.port}"
+        self.put("crashy", activity_machine("crashy"))
+        p = self.worker("crashy", command=["sh", "-c", 'read -r x; sleep 3; printf "%s" "$x"'])
+        eid = self.start("crashy", {"survives": True})
+        self.wait_running("crashy")
+        d.kill()
+        time.sleep(0.5)
+        d.start()
+        desc = self.ended(eid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", {"survives": True}))
+        _, _, hist = d.request("GET", f"/executions/{eid}/history")
+        self.assertEqual([e["type"] for e in hist["events"]].count("TaskSucceeded"), 1)
+        # And it goes on serving.
+        desc = self.ended(self.start("crashy", {"next": 1}))
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", {"next": 1}))
+        code, err = self.stop_worker(p)
+        self.assertEqual(code, 0, err)
 
     def test_usage_errors(self):
         self.assertEqual(self.ctl("worker", "a")[0], 2)
