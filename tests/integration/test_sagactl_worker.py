@@ -19,6 +19,15 @@ EXAMPLES = os.path.join(ROOT, "examples", "workers")
 WORKERS_MD = os.path.join(ROOT, "docs", "workers.md")
 
 
+def alive(pid):
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def activity_machine(activity, extra=None, catch=None):
     """One activity Task; with `catch` (error names) a Catch that puts the
     error in $.err and succeeds."""
@@ -171,6 +180,29 @@ class SagactlWorkerTest(WorkerCase):
         self.assertIn("stopping after the current poll and task", err)
         desc = self.ended(eid)
         self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", "finished"))
+
+    def test_second_stop_signal_quits_at_once(self):
+        """The second SIGTERM does not wait for the task: exit 1 at once, the
+        command killed, nothing reported (the task stays the daemon's)."""
+        self.put("forever", activity_machine("forever"))
+        marker = os.path.join(self.d.dir, "command-pid")
+        p = self.worker("forever", command=["sh", "-c", f'echo $$ > {marker}; exec sleep 60'])
+        eid = self.start("forever", {})
+        self.wait_running("forever")
+        p.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        t0 = time.time()
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(p.returncode, 1, err.decode())
+        with open(marker) as f:
+            pid = int(f.read())
+        deadline = time.time() + 5
+        while time.time() < deadline and alive(pid):
+            time.sleep(0.05)
+        self.assertFalse(alive(pid), "the command survived")
+        self.assertEqual(self.d.request("GET", f"/executions/{eid}")[2]["status"], "RUNNING")
 
     def test_worker_rides_out_a_daemon_crash(self):
         """kill -9 of sagad while the command runs: the worker retries its
