@@ -8,6 +8,16 @@
 
 #define CONFIG_ERR_MAX 512
 
+/* Who serves the order saga's payment.process and payment.refund. */
+typedef enum config_payment_e {
+    CONFIG_PAYMENT_SIMULATOR = 0,  /* in-process, payment_failure_rate / payment_latency_ms */
+    CONFIG_PAYMENT_HTTP,           /* POST payment_url/charges and payment_url/refunds */
+    CONFIG_PAYMENT_ACTIVITY,       /* activity workers of payment_activity.charge / .refund */
+} config_payment_t;
+
+/* payment_activity is at most this long, so "<it>.refund" is an activity name. */
+#define CONFIG_PAYMENT_ACTIVITY_MAX 73
+
 typedef struct config_s {
     char listen_host[256];     /* "127.0.0.1", "::1", "0.0.0.0" */
     int listen_port;           /* 0 picks a free port */
@@ -26,6 +36,12 @@ typedef struct config_s {
     int history_limit;         /* events per execution before it fails */
     int retention_hours;       /* finished executions are pruned after this; 0 keeps */
     int history_events;        /* history_format=events: rows hold events, not replay logs */
+    config_payment_t payment_provider;
+    char payment_url[2048];    /* http: the provider's base URL ("" when unset) */
+    char payment_activity[CONFIG_PAYMENT_ACTIVITY_MAX + 1]; /* activity: the name prefix */
+    char payment_provider_at[300]; /* where payment_provider was set, for config_check */
+    char http_task_allow[4096];/* comma-separated http(s) URL prefixes; "" refuses every HTTP task */
+    int http_task_timeout_ms;  /* an HTTP task's whole request, unless TimeoutSeconds is shorter */
 } config_t;
 
 /* Fills every field with its default. */
@@ -43,6 +59,11 @@ int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX]);
 /* Applies command-line `--key=value` arguments. `argv` holds only such
  * arguments. Returns 0, or -1 with `err` naming the argument and key. */
 int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX]);
+
+/* Checks what no single key can: payment_provider = http needs payment_url.
+ * Call it once the file and the command line are applied. Returns 0, or -1
+ * with `err` naming where payment_provider was set and the key. */
+int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX]);
 
 /* Splits "host:port" or "[v6]:port". Returns 0, or -1 when malformed. */
 int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);

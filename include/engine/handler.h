@@ -22,7 +22,10 @@ struct handler_call_s {
     const char *execution_id;
     const char *state_name;
     int attempt;               /* 0 on the first try, then 1, 2... on retries */
-    const char *token;         /* "<execution id>/<state>/<attempt>", unique per attempt */
+    /* $$.Task.Token: "<execution or iteration id>:<state>:<seq>:<attempt>",
+     * unique per attempt and stable across restarts (for a callback Task,
+     * 48 hex characters instead). */
+    const char *token;
     int64_t now_ms;
     void *loop;                /* uv_loop_t *, for asynchronous handlers */
     /* Asynchronous completion: called once, from the loop, with the result
@@ -57,11 +60,14 @@ typedef struct handler_def_s {
      * without the task savepoint. */
     int atomic;
     /* Asynchronous: starts the work and returns 0 (then call->complete runs
-     * later exactly once, unless the runtime cancels first) or -1 with err. */
+     * later exactly once, unless the runtime cancels first) or -1 with err.
+     * `input` (borrowed) stays valid until finish has run or the call ended
+     * otherwise, so start may keep it in handler_data. */
     int (*start)(handler_call_t *call, const cJSON *input, asl_error_t *err);
     /* Asynchronous, optional: frees what start left in handler_data when the
-     * runtime gives up on the call (timeout, stop, shutdown). After it,
-     * complete must not be called. */
+     * runtime gives up on the call (timeout, stop, shutdown, or a failure
+     * reported for a delegated call). After it, complete must not be called.
+     * The Task's input given to start stays valid until finish or cancel. */
     void (*cancel)(handler_call_t *call);
     /* Asynchronous, optional: runs inside the transaction that records the
      * outcome, to write its effects; may replace *result or turn it into an

@@ -6,7 +6,7 @@
 
 #include "engine/handler.h"
 
-/* sagad:echo and sagad:fail. Returns 0, or -1 when a name is already taken. */
+/* sagad:echo, sagad:fail and sagad:http.invoke. Returns 0, or -1 when a name is already taken. */
 int handlers_register_builtin(void);
 
 /* Registers `n` definitions (borrowed: keep them static), logging the name

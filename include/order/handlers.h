@@ -45,9 +45,9 @@ extern const handler_def_t order_stock_release;
 
 /* Registers the order saga's eight handlers: the five above, payment.process
  * and payment.refund (order/payment.h), and events.publish with source
- * ORDER_EVENT_SOURCE (handlers/publish.h). payment.process is asynchronous
- * when cfg->payment_latency_ms > 0 (cfg may be NULL: synchronous). Returns 0,
- * or -1 when a name is taken. */
+ * ORDER_EVENT_SOURCE (handlers/publish.h). The payment steps are those of
+ * the provider cfg selects (order_payment_handlers; cfg may be NULL: the
+ * synchronous simulator). Returns 0, or -1 when a name is taken. */
 int order_handlers_register(const config_t *cfg);
 
 #endif

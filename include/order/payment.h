@@ -1,28 +1,66 @@
-/* The simulated payment provider of the order saga.
+/* The order saga's payment steps, served by the provider the config key
+ * payment_provider selects: the in-process simulator, an HTTP provider, or
+ * activity workers. Every provider writes the payments table the same way,
+ * so the saga and GET /orders do not depend on the choice.
  *
  *   sagad:payment.process  {"orderId": str, "amount"?: int >= 0 (default 0)}
  *       -> {"paymentId", "orderId", "amount", "status": "CHARGED"}
- *       fails PaymentFailed with probability cfg->payment_failure_rate.
+ *       fails PaymentFailed when the provider declines (the charge did not
+ *       happen); any other failure may have charged.
  *       Idempotent per call->token: the charge is a payments row keyed by the
  *       token, written with the step; a call whose token already has a row
  *       returns that row and charges nothing new.
- *       Two flavours share the name: synchronous (the charge is written in the
- *       step's savepoint) and asynchronous (a libuv timer of
- *       cfg->payment_latency_ms on call->loop stands for the provider's answer;
- *       finish writes the charge). order_handlers_register picks the
- *       asynchronous one when payment_latency_ms > 0.
  *   sagad:payment.refund   {"orderId"} -> {"orderId", "refunded": count, "amount": total}
  *       marks every CHARGED payment of the order REFUNDED; refunded 0 when
- *       nothing was charged (safe to repeat). */
+ *       nothing was charged (safe to repeat).
+ *
+ * simulator: declines with probability cfg->payment_failure_rate. Two
+ *       flavours of payment.process: synchronous (the charge is written in the
+ *       step's savepoint) and asynchronous (a libuv timer of
+ *       cfg->payment_latency_ms stands for the provider; finish writes it),
+ *       picked when payment_latency_ms > 0. The refund is synchronous.
+ * http: POST <payment_url>/charges and <payment_url>/refunds, body
+ *       {"orderId", "amount", "executionId"} (a refund's amount: the sum of
+ *       the order's CHARGED payments), header Idempotency-Key: call->token
+ *       (the same when a call is sent again after a restart). 2xx: done (a
+ *       charge keeps the answer's "paymentId" when it is a JSON string, else
+ *       gets a UUID); 402 to a charge: PaymentFailed; another status:
+ *       States.Http.StatusCode.<code>; no answer: States.Http.Socket, or
+ *       States.Timeout after http_task_timeout_ms.
+ * activity: the call is delegated to activity "<payment_activity>.charge"
+ *       or ".refund"; a worker polls it, gets the Task's input as above and
+ *       reports with the token it got: success (a charge's output may name
+ *       "paymentId") or failure (error "PaymentFailed" for a decline). */
 #ifndef SAGAD_ORDER_PAYMENT_H
 #define SAGAD_ORDER_PAYMENT_H
 
+#include "core/config.h"
 #include "engine/handler.h"
+#include "engine/runtime.h"
 
 #define ORDER_E_PAYMENT_FAILED "PaymentFailed"
 
 extern const handler_def_t order_payment_process_sync;
 extern const handler_def_t order_payment_process_async;
 extern const handler_def_t order_payment_refund;
+extern const handler_def_t order_payment_process_http;
+extern const handler_def_t order_payment_refund_http;
+extern const handler_def_t order_payment_process_activity;
+extern const handler_def_t order_payment_refund_activity;
+
+/* The payment.process and payment.refund that `cfg` selects (NULL: the
+ * synchronous simulator), and logs the choice. */
+void order_payment_handlers(const config_t *cfg, const handler_def_t **process,
+                            const handler_def_t **refund);
+
+/* With payment_provider = activity, creates its two activities so that
+ * workers can poll them before the first order (otherwise the first charge
+ * and refund do). Logs a warning when it cannot. Once the runtime is open,
+ * between loop callbacks. */
+void order_payment_start(runtime_t *rt, const config_t *cfg);
+
+/* Closes the HTTP provider's client (nothing when it never ran). For
+ * shutdown, after the runtime has cancelled its calls. */
+void order_payment_close(void);
 
 #endif

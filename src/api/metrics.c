@@ -5,6 +5,7 @@
 #include "api/metrics.h"
 #include "core/exec_status.h"
 #include "events/outbox.h"
+#include "handlers/http_invoke.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -183,6 +184,41 @@ static void out_double(buf_t *b, double v)
     out(b, "%.15g\n", v);
 }
 
+/* One counter family's rows, one per value of a label. */
+typedef struct labelled_s {
+    const char *value;
+    uint64_t n;
+} labelled_t;
+
+static void out_labelled(buf_t *b, const char *name, const char *label, const labelled_t *rows,
+                         size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out(b, "%s{%s=\"%s\"} ", name, label, rows[i].value);
+        out_u64(b, rows[i].n);
+    }
+}
+
+/* A histogram from per-bucket counts (not cumulative) under `n` finite upper
+ * bounds, `scale` turning a bound into seconds. */
+static void out_histogram(buf_t *b, const char *name, const double *bounds, double scale,
+                          size_t n, const uint64_t *buckets, uint64_t count, double sum_s)
+{
+    uint64_t cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        cum += buckets[i];
+        out(b, "%s_bucket{le=\"%g\"} ", name, bounds[i] * scale);
+        out_u64(b, cum);
+    }
+    /* +Inf is the total count by definition, so it can never be below a finite bucket. */
+    out(b, "%s_bucket{le=\"+Inf\"} ", name);
+    out_u64(b, count);
+    out(b, "%s_sum ", name);
+    out_double(b, sum_s);
+    out(b, "%s_count ", name);
+    out_u64(b, count);
+}
+
 static void write_runtime(buf_t *b, const runtime_stats_t *s)
 {
     family(b, "sagad_executions_started_total", "counter",
@@ -192,15 +228,9 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
 
     family(b, "sagad_executions_finished_total", "counter",
            "Executions that ended, by final status.");
-    const struct {
-        const char *status;
-        uint64_t v;
-    } fin[] = {{"SUCCEEDED", s->succeeded}, {"FAILED", s->failed},
-               {"TIMED_OUT", s->timed_out}, {"ABORTED", s->aborted}};
-    for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
-        out(b, "sagad_executions_finished_total{status=\"%s\"} ", fin[i].status);
-        out_u64(b, fin[i].v);
-    }
+    const labelled_t fin[] = {{"SUCCEEDED", s->succeeded}, {"FAILED", s->failed},
+                              {"TIMED_OUT", s->timed_out}, {"ABORTED", s->aborted}};
+    out_labelled(b, "sagad_executions_finished_total", "status", fin, sizeof fin / sizeof fin[0]);
 
     family(b, "sagad_executions_open", "gauge", "Executions running (held in memory).");
     out(b, "sagad_executions_open ");
@@ -212,19 +242,8 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
 
     family(b, "sagad_step_latency_seconds", "histogram",
            "Time from a step becoming ready to the commit that makes it durable.");
-    uint64_t cum = 0;
-    for (size_t i = 0; i < 11; i++) {
-        cum += s->step_latency_buckets[i];
-        out(b, "sagad_step_latency_seconds_bucket{le=\"%g\"} ", runtime_latency_bounds_ms[i] / 1000.0);
-        out_u64(b, cum);
-    }
-    /* +Inf is the total count by definition, so it can never be below a finite bucket. */
-    out(b, "sagad_step_latency_seconds_bucket{le=\"+Inf\"} ");
-    out_u64(b, s->step_latency_count);
-    out(b, "sagad_step_latency_seconds_sum ");
-    out_double(b, s->step_latency_sum_ms / 1000.0);
-    out(b, "sagad_step_latency_seconds_count ");
-    out_u64(b, s->step_latency_count);
+    out_histogram(b, "sagad_step_latency_seconds", runtime_latency_bounds_ms, 1 / 1000.0, 11,
+                  s->step_latency_buckets, s->step_latency_count, s->step_latency_sum_ms / 1000.0);
 
     family(b, "sagad_sqlite_commits_total", "counter",
            "Group commits of the runtime's write transaction, by result.");
@@ -327,6 +346,35 @@ static void write_http(buf_t *b, const metrics_t *m)
     out(b, "sagad_http_connections %d\n", http_server_connections(m->srv));
 }
 
+static void write_http_task(buf_t *b, const http_invoke_stats_t *s)
+{
+    family(b, "sagad_http_task_responses_total", "counter",
+           "Responses to HTTP tasks (sagad:http.invoke), by status code.");
+    for (int code = 0; code < 600; code++)
+        if (s->by_status[code]) {
+            if (code)
+                out(b, "sagad_http_task_responses_total{code=\"%d\",class=\"%dxx\"} ", code,
+                    code / 100);
+            else
+                out(b, "sagad_http_task_responses_total{code=\"other\",class=\"other\"} ");
+            out_u64(b, s->by_status[code]);
+        }
+    family(b, "sagad_http_task_errors_total", "counter",
+           "HTTP tasks that failed without a response, or before the request, by kind.");
+    const labelled_t errs[] = {{"socket", s->socket_errors}, {"timeout", s->timeouts},
+                               {"forbidden", s->forbidden}, {"invalid", s->invalid},
+                               {"cancelled", s->cancelled}};
+    out_labelled(b, "sagad_http_task_errors_total", "kind", errs, sizeof errs / sizeof errs[0]);
+    family(b, "sagad_http_task_in_flight", "gauge", "HTTP task requests in flight.");
+    out(b, "sagad_http_task_in_flight ");
+    out_u64(b, s->in_flight);
+    family(b, "sagad_http_task_duration_seconds", "histogram",
+           "Time from sending an HTTP task's request to its response or error.");
+    out_histogram(b, "sagad_http_task_duration_seconds", http_invoke_latency_bounds_s, 1,
+                  HTTP_INVOKE_LATENCY_BUCKETS, s->latency_buckets, s->latency_count,
+                  s->latency_sum_s);
+}
+
 static void write_machine_row(buf_t *b, const machine_row_t *row, int finished)
 {
     if (!finished) {
@@ -374,6 +422,7 @@ static void on_metrics(http_request_t *req, void *ud)
     write_machines(&b);
     write_outbox(&b, m->api);
     write_http(&b, m);
+    write_http_task(&b, http_invoke_stats());
     if (b.oom)
         http_respond_error(req, 503, "OutOfMemory", "cannot render the metrics now; retry");
     else

@@ -15,11 +15,16 @@ static int known_error(const char *name)
         ASL_E_TASK_FAILED, ASL_E_PERMISSIONS, ASL_E_RESULT_PATH, ASL_E_PARAMETER_PATH,
         ASL_E_BRANCH_FAILED, ASL_E_NO_CHOICE_MATCHED, ASL_E_INTRINSIC_FAILURE,
         ASL_E_EXCEED_TOLERATED, ASL_E_ITEM_READER_FAILED, ASL_E_RESULT_WRITER, ASL_E_RUNTIME,
-        ASL_E_DATA_LIMIT, "States.QueryEvaluationError", "States.Http.Socket", NULL};
+        ASL_E_DATA_LIMIT, "States.QueryEvaluationError", "States.Http.Socket",
+        "States.Http.Forbidden", NULL};
     for (const char *const *n = names; *n; n++)
         if (strcmp(*n, name) == 0)
             return 1;
-    return 0;
+    /* HTTP tasks fail with States.Http.StatusCode.<three digits>. */
+    static const char status[] = "States.Http.StatusCode.";
+    const char *d = name + sizeof status - 1;
+    return strncmp(name, status, sizeof status - 1) == 0 && d[0] >= '1' && d[0] <= '5' &&
+           d[1] >= '0' && d[1] <= '9' && d[2] >= '0' && d[2] <= '9' && !d[3];
 }
 
 /* ErrorEquals: a non-empty array of strings; States.ALL alone and last. */

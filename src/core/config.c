@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef int (*setter_fn)(config_t *cfg, const char *value, const char **why);
 
@@ -143,6 +144,88 @@ INT_SETTER(set_header_to, header_timeout_ms, 1, 86400000, "expected milliseconds
 INT_SETTER(set_body_to, body_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
 INT_SETTER(set_history, history_limit, 10, 10000000, "expected an integer from 10 to 10000000")
 INT_SETTER(set_retention, retention_hours, 0, 87600, "expected hours from 0 to 87600")
+INT_SETTER(set_http_timeout, http_task_timeout_ms, 1, 86400000,
+           "expected milliseconds from 1 to 86400000")
+
+/* One prefix of http_task_allow: scheme, a host, no query or fragment. */
+static int allow_item_ok(const char *p, size_t n, const char **why)
+{
+    size_t skip = n >= 7 && strncasecmp(p, "http://", 7) == 0    ? 7
+                  : n >= 8 && strncasecmp(p, "https://", 8) == 0 ? 8
+                                                                 : 0;
+    if (!skip) {
+        *why = "expected comma-separated URL prefixes starting with http:// or https://";
+        return -1;
+    }
+    if (skip == n || p[skip] == '/' || p[skip] == ':' || p[skip] == '@') {
+        *why = "a URL prefix must name a host after http:// or https://";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)p[i]) || p[i] == '?' || p[i] == '#' || p[i] == '@' ||
+            (unsigned char)p[i] < 0x20) {
+            *why = "a URL prefix may not hold spaces, '?', '#' or '@'";
+            return -1;
+        }
+    return 0;
+}
+
+static int set_http_allow(config_t *c, const char *v, const char **why)
+{
+    for (const char *p = v; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (allow_item_ok(p, len, why) < 0)
+            return -1;
+        p += n;
+        if (*p == ',' && !*++p) {
+            *why = "a comma must be followed by another URL prefix";
+            return -1;
+        }
+    }
+    return copy_str(c->http_task_allow, sizeof c->http_task_allow, v, why);
+}
+
+static int set_payment_provider(config_t *c, const char *v, const char **why)
+{
+    static const char *const names[] = {"simulator", "http", "activity"};
+    static const config_payment_t values[] = {CONFIG_PAYMENT_SIMULATOR, CONFIG_PAYMENT_HTTP,
+                                              CONFIG_PAYMENT_ACTIVITY};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->payment_provider = values[i];
+            return 0;
+        }
+    *why = "expected simulator, http or activity";
+    return -1;
+}
+
+/* Empty unsets it; config_check insists on it for payment_provider = http. */
+static int set_payment_url(config_t *c, const char *v, const char **why)
+{
+    if (*v && (allow_item_ok(v, strlen(v), why) < 0 || strchr(v, ','))) {
+        *why = "expected the provider's base URL: http:// or https://, a host, "
+               "and no spaces, '?', '#', '@' or ','";
+        return -1;
+    }
+    return copy_str(c->payment_url, sizeof c->payment_url, v, why);
+}
+
+/* An activity name prefix, short enough for "<it>.refund" to be one. */
+static int set_payment_activity(config_t *c, const char *v, const char **why)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > CONFIG_PAYMENT_ACTIVITY_MAX ||
+        strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+        *why = "expected 1 to 73 of A-Z a-z 0-9 _ . -";
+        return -1;
+    }
+    return copy_str(c->payment_activity, sizeof c->payment_activity, v, why);
+}
 
 static int set_log_level(config_t *c, const char *v, const char **why)
 {
@@ -179,6 +262,9 @@ static const struct {
     {"events_channel", set_channel},
     {"payment_failure_rate", set_failure_rate},
     {"payment_latency_ms", set_latency},
+    {"payment_provider", set_payment_provider},
+    {"payment_url", set_payment_url},
+    {"payment_activity", set_payment_activity},
     {"max_body_bytes", set_max_body},
     {"log_level", set_log_level},
     {"max_connections", set_max_conns},
@@ -188,6 +274,8 @@ static const struct {
     {"history_limit", set_history},
     {"retention_hours", set_retention},
     {"history_format", set_history_format},
+    {"http_task_allow", set_http_allow},
+    {"http_task_timeout_ms", set_http_timeout},
 };
 
 void config_defaults(config_t *c)
@@ -201,6 +289,8 @@ void config_defaults(config_t *c)
     strcpy(c->events_channel, "sagad.events");
     c->payment_failure_rate = 0.2;
     c->payment_latency_ms = 0;
+    c->payment_provider = CONFIG_PAYMENT_SIMULATOR;
+    strcpy(c->payment_activity, "payment");
     c->max_body_bytes = 262144;
     c->log_level = LOG_LEVEL_INFO;
     c->max_connections = 4096;
@@ -209,6 +299,7 @@ void config_defaults(config_t *c)
     c->body_timeout_ms = 10000;
     c->history_limit = 25000;
     c->retention_hours = 168;
+    c->http_task_timeout_ms = 60000;
 }
 
 static void where(char *buf, size_t cap, const char *origin, int line)
@@ -233,10 +324,24 @@ int config_set(config_t *cfg, const char *key, const char *value,
                      at, key, value, why);
             return -1;
         }
+        if (strcmp(key, "payment_provider") == 0)
+            snprintf(cfg->payment_provider_at, sizeof cfg->payment_provider_at, "%s", at);
         return 0;
     }
     snprintf(err, CONFIG_ERR_MAX, "%s: key '%.100s': unknown key", at, key);
     return -1;
+}
+
+int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX])
+{
+    if (cfg->payment_provider == CONFIG_PAYMENT_HTTP && !cfg->payment_url[0]) {
+        snprintf(err, CONFIG_ERR_MAX,
+                 "%s: key 'payment_provider': 'http' needs payment_url, the provider's base "
+                 "URL (http:// or https://)",
+                 cfg->payment_provider_at[0] ? cfg->payment_provider_at : "configuration");
+        return -1;
+    }
+    return 0;
 }
 
 static char *trim(char *s)

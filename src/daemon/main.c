@@ -10,8 +10,10 @@
 #include "engine/runtime.h"
 #include "events/relay.h"
 #include "handlers/handlers.h"
+#include "handlers/http_invoke.h"
 #include "http/server.h"
 #include "order/handlers.h"
+#include "order/payment.h"
 #include "order/routes.h"
 #include "order/schema.h"
 #include "store/check.h"
@@ -52,9 +54,10 @@ static void usage(FILE *f)
             "\n"
             "Runs the sagad saga orchestrator. Keys (file or command line; the\n"
             "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
-            "payment_failure_rate, payment_latency_ms, max_body_bytes, log_level,\n"
+            "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
+            "payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
-            "history_limit, retention_hours.\n");
+            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -79,6 +82,9 @@ static void on_runtime_closed(void *ud)
 {
     app_t *app = ud;
     app->runtime = NULL;
+    /* The runtime cancelled its HTTP tasks: the client can go. */
+    http_invoke_close();
+    order_payment_close();
     /* The relay goes last: it flushes what the final checkpoint committed. */
     if (app->relay) {
         relay_kick(app->relay);
@@ -214,7 +220,7 @@ static int load_config(app_t *app, int argc, char **argv)
     config_defaults(&app->cfg);
     int rc = 0;
     if ((file && config_load_file(&app->cfg, file, err) < 0) ||
-        config_apply_args(&app->cfg, n, overrides, err) < 0) {
+        config_apply_args(&app->cfg, n, overrides, err) < 0 || config_check(&app->cfg, err) < 0) {
         fprintf(stderr, "sagad: %s\n", err);
         rc = 2;
     }
@@ -307,6 +313,7 @@ int main(int argc, char **argv)
         log_error("cannot start the execution runtime");
         return 1;
     }
+    order_payment_start(app.runtime, &app.cfg);
 
     http_config_t hc = {
         .host = app.cfg.listen_host,

@@ -361,8 +361,9 @@ static int report(runtime_t *rt, const char *token, cJSON *result, const char *e
     r->cb = cb;
     r->ud = ud;
     /* The handler of a callback task may still be running: its result no
-     * longer matters. A delegated call stays for its handler's finish. */
-    if (!fr->rtoken)
+     * longer matters. A delegated call that succeeded stays for its
+     * handler's finish; one that failed is cancelled. */
+    if (!fr->rtoken || !result)
         frame_free_call(fr, 1);
     timers_cancel(&fr->timeout_tmr);
     timers_cancel(&fr->heartbeat_tmr);

@@ -3,6 +3,7 @@
 #include "handlers/handlers.h"
 #include "core/log.h"
 #include "handlers/builtin.h"
+#include "handlers/http_invoke.h"
 
 int handlers_register_list(const handler_def_t *const *defs, int n)
 {
@@ -17,6 +18,7 @@ int handlers_register_list(const handler_def_t *const *defs, int n)
 
 int handlers_register_builtin(void)
 {
-    static const handler_def_t *const defs[] = {&handlers_echo, &handlers_fail};
-    return handlers_register_list(defs, 2);
+    static const handler_def_t *const defs[] = {&handlers_echo, &handlers_fail,
+                                                &http_invoke_handler};
+    return handlers_register_list(defs, 3);
 }

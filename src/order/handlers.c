@@ -419,13 +419,14 @@ static const handler_def_t events_publish = {.name = "events.publish", .run = pu
 
 int order_handlers_register(const config_t *cfg)
 {
+    const handler_def_t *process, *refund;
+    order_payment_handlers(cfg, &process, &refund);
     const handler_def_t *defs[] = {
         &order_orders_create,
         &order_stock_reserve,
-        cfg && cfg->payment_latency_ms > 0 ? &order_payment_process_async
-                                           : &order_payment_process_sync,
+        process,
         &order_orders_confirm,
-        &order_payment_refund,
+        refund,
         &order_stock_release,
         &order_orders_cancel,
         &events_publish,

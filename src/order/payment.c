@@ -1,16 +1,19 @@
-/* payment.process and payment.refund against a simulated provider. The charge
- * lives in the payments table, keyed by the call's idempotency token, so
- * however often a step is re-run the order is charged at most once per attempt. */
+/* payment.process and payment.refund against a simulated provider, and the
+ * payments table every provider writes the same way: a charge is a row keyed
+ * by the call's idempotency token, so however often a step is re-run the
+ * order is charged at most once per attempt. */
 #include "core/rand.h"
 #include "order/payment.h"
+#include "core/log.h"
 #include "handlers/common.h"
 #include "order/domain.h"
+#include "payment_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-static cJSON *payment_json(const char *payment_id, const char *order_id, int64_t amount,
+cJSON *payment_json(const char *payment_id, const char *order_id, int64_t amount,
                            const char *status)
 {
     cJSON *o = cJSON_CreateObject();
@@ -39,14 +42,15 @@ static int payment_by_token(store_t *st, const char *token, cJSON **out)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Records a charge unless the token already has one. */
+/* Records a charge unless the token already has one (or, from a provider
+ * that reuses ids, another charge has its payment_id: the caller tells). */
 static int insert_charge(handler_call_t *call, const char *payment_id, const char *order_id,
                          int64_t amount)
 {
     sqlite3_stmt *s = store_prepare(
         call->store, "INSERT INTO payments (payment_id, order_id, execution_id, token, amount, "
                      "status, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6) "
-                     "ON CONFLICT (token) DO NOTHING");
+                     "ON CONFLICT DO NOTHING");
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, payment_id, -1, SQLITE_STATIC);
@@ -58,8 +62,8 @@ static int insert_charge(handler_call_t *call, const char *payment_id, const cha
     return store_exec_stmt(s);
 }
 
-static int parse_input(const handler_call_t *call, const cJSON *input, const char **order_id,
-                       int64_t *amount, asl_error_t *err)
+int payment_parse_charge(const handler_call_t *call, const cJSON *input, const char **order_id,
+                         int64_t *amount, asl_error_t *err)
 {
     if (!call->token || !*call->token)
         return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: the call has no idempotency token");
@@ -89,7 +93,7 @@ static int process_run(handler_call_t *call, const cJSON *input, cJSON **result,
     const char *order_id;
     int64_t amount;
     *result = NULL;
-    if (parse_input(call, input, &order_id, &amount, err) < 0)
+    if (payment_parse_charge(call, input, &order_id, &amount, err) < 0)
         return -1;
     /* The charge first: a token already charged keeps its payment (the INSERT
      * changes nothing), which spares the lookup in the common case. A decline
@@ -153,7 +157,7 @@ static int process_start(handler_call_t *call, const cJSON *input, asl_error_t *
     const char *order_id;
     int64_t amount;
     cJSON *known = NULL;
-    if (parse_input(call, input, &order_id, &amount, err) < 0)
+    if (payment_parse_charge(call, input, &order_id, &amount, err) < 0)
         return -1;
     if (!call->loop || !call->complete)
         return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: no event loop to wait on");
@@ -187,9 +191,7 @@ static void process_cancel(handler_call_t *call)
     uv_close((uv_handle_t *)&p->timer, pending_free);
 }
 
-/* Writes the charge with the transaction that records the step's outcome; a
- * token already charged keeps its first payment. */
-static int process_finish(handler_call_t *call, cJSON **result, asl_error_t *err)
+int payment_record_charge(handler_call_t *call, cJSON **result, asl_error_t *err)
 {
     if (!*result)
         return 0;
@@ -201,32 +203,47 @@ static int process_finish(handler_call_t *call, cJSON **result, asl_error_t *err
     if (insert_charge(call, pid->valuestring, oid->valuestring, (int64_t)amt->valuedouble) < 0)
         return handlers_db_error(err, "payment.process", call->store);
     cJSON *recorded = NULL;
-    if (payment_by_token(call->store, call->token, &recorded) <= 0)
+    int rc = payment_by_token(call->store, call->token, &recorded);
+    if (rc < 0)
         return handlers_db_error(err, "payment.process", call->store);
+    if (rc == 0)
+        return asl_error_set(err, ASL_E_TASK_FAILED,
+                             "payment.process: the provider's paymentId '%.200s' is already "
+                             "recorded for another charge", pid->valuestring);
     cJSON_Delete(*result);
     *result = recorded;
     return 0;
 }
 
-static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+int payment_charged(store_t *st, const char *order_id, int64_t *count, int64_t *total)
 {
-    const char *order_id;
-    *result = NULL;
-    if (handlers_get_string("payment.refund", input, "orderId", true, &order_id, err) < 0)
-        return -1;
-    /* The charges, then flipping them (not UPDATE ... RETURNING: in SQLite
-     * 3.40 that costs more than this SELECT and a plain UPDATE together). */
-    sqlite3_stmt *s = store_prepare(call->store, "SELECT count(*), sum(amount) FROM payments "
-                                                 "WHERE order_id = ?1 AND status = 'CHARGED'");
+    sqlite3_stmt *s = store_prepare(st, "SELECT count(*), sum(amount) FROM payments "
+                                        "WHERE order_id = ?1 AND status = 'CHARGED'");
     if (!s)
-        return handlers_db_error(err, "payment.refund", call->store);
+        return -1;
     sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
-    int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0; /* NULL: 0 */
+    *count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    *total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0; /* NULL: 0 */
     sqlite3_reset(s);
-    if (rc != SQLITE_ROW)
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int payment_parse_refund(const cJSON *input, const char **order_id, asl_error_t *err)
+{
+    return handlers_get_string("payment.refund", input, "orderId", true, order_id, err);
+}
+
+int payment_record_refund(handler_call_t *call, const char *order_id, cJSON **result,
+                          asl_error_t *err)
+{
+    *result = NULL;
+    /* The charges, then flipping them (not UPDATE ... RETURNING: in SQLite
+     * 3.40 that costs more than this SELECT and a plain UPDATE together). */
+    int64_t count, total;
+    if (payment_charged(call->store, order_id, &count, &total) < 0)
         return handlers_db_error(err, "payment.refund", call->store);
+    sqlite3_stmt *s;
     if (count > 0) {
         s = store_prepare(call->store, "UPDATE payments SET status = 'REFUNDED', updated_ms = ?2 "
                                        "WHERE order_id = ?1 AND status = 'CHARGED'");
@@ -251,10 +268,46 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     return 0;
 }
 
+static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    const char *order_id;
+    *result = NULL;
+    if (payment_parse_refund(input, &order_id, err) < 0)
+        return -1;
+    return payment_record_refund(call, order_id, result, err);
+}
+
 const handler_def_t order_payment_process_sync = {.name = "payment.process",
                                                   .run = process_run};
 const handler_def_t order_payment_process_async = {.name = "payment.process",
                                                    .start = process_start,
                                                    .cancel = process_cancel,
-                                                   .finish = process_finish};
+                                                   .finish = payment_record_charge};
 const handler_def_t order_payment_refund = {.name = "payment.refund", .run = refund_run};
+
+void order_payment_handlers(const config_t *cfg, const handler_def_t **process,
+                            const handler_def_t **refund)
+{
+    config_payment_t provider = cfg ? cfg->payment_provider : CONFIG_PAYMENT_SIMULATOR;
+    switch (provider) {
+    case CONFIG_PAYMENT_HTTP:
+        *process = &order_payment_process_http;
+        *refund = &order_payment_refund_http;
+        log_info("payment: HTTP provider at %s", cfg->payment_url);
+        return;
+    case CONFIG_PAYMENT_ACTIVITY:
+        *process = &order_payment_process_activity;
+        *refund = &order_payment_refund_activity;
+        log_info("payment: activity workers of %s.charge and %s.refund", cfg->payment_activity,
+                 cfg->payment_activity);
+        return;
+    case CONFIG_PAYMENT_SIMULATOR:
+        break;
+    }
+    *process = cfg && cfg->payment_latency_ms > 0 ? &order_payment_process_async
+                                                  : &order_payment_process_sync;
+    *refund = &order_payment_refund;
+    if (cfg)
+        log_info("payment: simulated provider (payment_failure_rate %g, payment_latency_ms %d)",
+                 cfg->payment_failure_rate, cfg->payment_latency_ms);
+}

@@ -107,6 +107,50 @@ static void test_values_checked(void **state)
     assert_non_null(strstr(err, "x:3: key 'unknown'"));
 }
 
+static void test_payment_provider_keys(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&c);
+    assert_int_equal(c.payment_provider, CONFIG_PAYMENT_SIMULATOR);
+    assert_string_equal(c.payment_activity, "payment");
+    assert_string_equal(c.payment_url, "");
+    assert_int_equal(config_check(&c, err), 0);
+    assert_int_equal(config_set(&c, "payment_provider", "stripe", "x", 2, err), -1);
+    assert_non_null(strstr(err, "x:2: key 'payment_provider'"));
+    assert_int_equal(config_set(&c, "payment_provider", "activity", "x", 2, err), 0);
+    assert_int_equal(c.payment_provider, CONFIG_PAYMENT_ACTIVITY);
+    assert_int_equal(config_set(&c, "payment_activity", "shop.pay-1", "x", 3, err), 0);
+    assert_string_equal(c.payment_activity, "shop.pay-1");
+    assert_int_equal(config_set(&c, "payment_activity", "", "x", 3, err), -1);
+    assert_int_equal(config_set(&c, "payment_activity", "a b", "x", 3, err), -1);
+    char longname[80];
+    memset(longname, 'a', 74);
+    longname[74] = '\0';
+    assert_int_equal(config_set(&c, "payment_activity", longname, "x", 3, err), -1);
+    longname[73] = '\0';
+    assert_int_equal(config_set(&c, "payment_activity", longname, "x", 3, err), 0);
+
+    /* http needs a URL, wherever the two keys come from. */
+    assert_int_equal(config_set(&c, "payment_provider", "http", "f.conf", 7, err), 0);
+    assert_int_equal(config_check(&c, err), -1);
+    assert_non_null(strstr(err, "f.conf:7: key 'payment_provider'"));
+    assert_non_null(strstr(err, "payment_url"));
+    assert_int_equal(config_set(&c, "payment_url", "ftp://pay", "x", 8, err), -1);
+    assert_non_null(strstr(err, "x:8: key 'payment_url'"));
+    assert_int_equal(config_set(&c, "payment_url", "http://", "x", 8, err), -1);
+    assert_int_equal(config_set(&c, "payment_url", "http://a b", "x", 8, err), -1);
+    assert_int_equal(config_set(&c, "payment_url", "https://pay.example/v1,http://x", "x", 8, err),
+                     -1);
+    assert_int_equal(config_set(&c, "payment_url", "https://pay.example/v1/", "x", 8, err), 0);
+    assert_int_equal(config_check(&c, err), 0);
+    assert_int_equal(config_set(&c, "payment_url", "", "x", 9, err), 0);
+    assert_int_equal(config_check(&c, err), -1);
+    assert_int_equal(config_set(&c, "payment_provider", "simulator", "x", 10, err), 0);
+    assert_int_equal(config_check(&c, err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_line_key),
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_values_checked),
+        cmocka_unit_test(test_payment_provider_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

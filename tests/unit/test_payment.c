@@ -1,0 +1,291 @@
+/* Unit tests for the payment providers against a real SQLite file: which
+ * handlers the config selects, and the activity flavour's start (what it
+ * hands to the runtime's delegate hook) and finish (the payments rows it
+ * writes from a worker's report). The HTTP flavour runs against a real
+ * provider in tests/integration/test_payment_provider.py. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "engine/handler.h"
+#include "order/payment.h"
+#include "order/schema.h"
+#include "store/db.h"
+#include "testdb.h"
+
+typedef struct {
+    char path[64];
+    store_t *st;
+    config_t cfg;
+    char delegated[128];   /* the activity start handed the call to */
+    int refuse;            /* the delegate hook fails */
+} ctx_t;
+
+static ctx_t *current;
+
+static int setup(void **state)
+{
+    ctx_t *c = calloc(1, sizeof *c);
+    char err[256];
+    snprintf(c->path, sizeof c->path, "/tmp/sagad-payment-%d.db", (int)getpid());
+    testdb_remove(c->path);
+    if (order_schema_register() < 0 || store_open(c->path, &c->st, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    config_defaults(&c->cfg);
+    current = c;
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ctx_t *c = *state;
+    current = NULL;
+    store_close(c->st);
+    testdb_remove(c->path);
+    free(c);
+    return 0;
+}
+
+static int64_t count(ctx_t *c, const char *sql)
+{
+    return testdb_int(c->st, sql);
+}
+
+static void test_config_selects_the_handlers(void **state)
+{
+    ctx_t *c = *state;
+    const handler_def_t *p, *r;
+    order_payment_handlers(NULL, &p, &r);
+    assert_ptr_equal(p, &order_payment_process_sync);
+    assert_ptr_equal(r, &order_payment_refund);
+    c->cfg.payment_latency_ms = 5;
+    order_payment_handlers(&c->cfg, &p, &r);
+    assert_ptr_equal(p, &order_payment_process_async);
+    assert_ptr_equal(r, &order_payment_refund);
+    c->cfg.payment_provider = CONFIG_PAYMENT_HTTP;
+    strcpy(c->cfg.payment_url, "http://127.0.0.1:1/pay");
+    order_payment_handlers(&c->cfg, &p, &r);
+    assert_ptr_equal(p, &order_payment_process_http);
+    assert_ptr_equal(r, &order_payment_refund_http);
+    c->cfg.payment_provider = CONFIG_PAYMENT_ACTIVITY;
+    order_payment_handlers(&c->cfg, &p, &r);
+    assert_ptr_equal(p, &order_payment_process_activity);
+    assert_ptr_equal(r, &order_payment_refund_activity);
+    /* Every outside flavour is asynchronous under the saga's names; only the
+     * activity one delegates. */
+    const handler_def_t *outside[] = {&order_payment_process_http, &order_payment_refund_http,
+                                      &order_payment_process_activity,
+                                      &order_payment_refund_activity};
+    for (size_t i = 0; i < 4; i++) {
+        assert_null(outside[i]->run);
+        assert_non_null(outside[i]->start);
+        assert_non_null(outside[i]->finish);
+        assert_non_null(outside[i]->cancel);
+        assert_int_equal(outside[i]->delegates, i >= 2);
+        assert_string_equal(outside[i]->name, i % 2 ? "payment.refund" : "payment.process");
+    }
+}
+
+static int record_delegate(handler_call_t *call, const char *activity)
+{
+    (void)call;
+    if (current->refuse)
+        return -1;
+    snprintf(current->delegated, sizeof current->delegated, "%s", activity);
+    return 0;
+}
+
+/* Starts an activity flavour, then (when `report` is not NULL) finishes it
+ * with that worker output, each in a transaction as the runtime does.
+ * Returns finish's result (caller frees) or NULL when start or finish
+ * failed (then `e` says why). */
+static cJSON *delegated(ctx_t *c, const handler_def_t *d, const char *token, const char *input,
+                        const char *report, asl_error_t *e)
+{
+    cJSON *in = cJSON_Parse(input);
+    assert_non_null(in);
+    handler_call_t call = {.store = c->st, .cfg = &c->cfg, .execution_id = "exec-p",
+                           .state_name = "Pay", .token = token, .now_ms = store_now_ms(),
+                           .delegate = record_delegate};
+    c->delegated[0] = '\0';
+    assert_int_equal(store_begin(c->st), 0);
+    int rc = d->start(&call, in, e);
+    assert_int_equal(store_commit(c->st), 0);
+    cJSON *out = NULL;
+    if (rc == 0 && report) {
+        out = cJSON_Parse(report);
+        assert_non_null(out);
+        assert_int_equal(store_begin(c->st), 0);
+        if (d->finish(&call, &out, e) < 0) {
+            cJSON_Delete(out);
+            out = NULL;
+        }
+        assert_int_equal(store_commit(c->st), 0);
+    } else if (rc == 0) {
+        d->cancel(&call);
+        assert_null(call.handler_data);
+    }
+    cJSON_Delete(in);
+    return out;
+}
+
+/* `got` equals the JSON text `want` (keys in any order). */
+static void assert_json(const cJSON *got, const char *want)
+{
+    cJSON *w = cJSON_Parse(want);
+    assert_non_null(w);
+    char *text = cJSON_PrintUnformatted(got);
+    if (!cJSON_Compare(got, w, 1))
+        fail_msg("got %s, want %s", text ? text : "(null)", want);
+    free(text);
+    cJSON_Delete(w);
+}
+
+/* The made-up paymentId of a charge result: a UUID. */
+static void assert_uuid_payment(const cJSON *r)
+{
+    const char *pid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "paymentId"));
+    assert_non_null(pid);
+    assert_int_equal(strlen(pid), 36);
+}
+
+static void test_activity_charge(void **state)
+{
+    ctx_t *c = *state;
+    const handler_def_t *d = &order_payment_process_activity;
+    asl_error_t e = {0};
+    strcpy(c->cfg.payment_activity, "shop");
+    cJSON *r = delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"o-1\",\"amount\":3}",
+                         "{\"paymentId\":\"w-1\",\"extra\":true}", &e);
+    assert_non_null(r);
+    assert_string_equal(c->delegated, "shop.charge");
+    assert_json(r, "{\"paymentId\":\"w-1\",\"orderId\":\"o-1\",\"amount\":3,"
+                   "\"status\":\"CHARGED\"}");
+    cJSON_Delete(r);
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE payment_id = 'w-1' AND "
+                              "token = 'exec-p:Pay:1:0' AND amount = 3 AND status = 'CHARGED'"),
+                     1);
+
+    /* The same token reported again keeps its first payment. */
+    r = delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"o-1\",\"amount\":3}",
+                  "{\"paymentId\":\"w-2\"}", &e);
+    assert_non_null(r);
+    assert_json(r, "{\"paymentId\":\"w-1\",\"orderId\":\"o-1\",\"amount\":3,"
+                   "\"status\":\"CHARGED\"}");
+    cJSON_Delete(r);
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE order_id = 'o-1'"), 1);
+
+    /* No usable paymentId (absent, not a string, empty, too long): a UUID. */
+    char long_id[300] = "{\"paymentId\":\"";
+    memset(long_id + strlen(long_id), 'x', 201);
+    strcat(long_id, "\"}");
+    const char *reports[] = {"null", "{}", "{\"paymentId\":7}", "{\"paymentId\":\"\"}", long_id};
+    for (int i = 0; i < 5; i++) {
+        char token[32];
+        snprintf(token, sizeof token, "exec-p:Pay:%d:0", 10 + i);
+        r = delegated(c, d, token, "{\"orderId\":\"o-2\",\"amount\":1}", reports[i], &e);
+        assert_non_null(r);
+        assert_uuid_payment(r);
+        cJSON_Delete(r);
+    }
+    assert_int_equal(count(c, "SELECT count(DISTINCT payment_id) FROM payments "
+                              "WHERE order_id = 'o-2'"), 5);
+
+    /* A paymentId another charge has: refused, nothing written. */
+    r = delegated(c, d, "exec-p:Pay:20:0", "{\"orderId\":\"o-3\",\"amount\":1}",
+                  "{\"paymentId\":\"w-1\"}", &e);
+    assert_null(r);
+    assert_string_equal(e.error, "States.TaskFailed");
+    assert_non_null(strstr(e.cause, "'w-1'"));
+    asl_error_clear(&e);
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE order_id = 'o-3'"), 0);
+}
+
+static void test_activity_start_refusals(void **state)
+{
+    ctx_t *c = *state;
+    const handler_def_t *d = &order_payment_process_activity;
+    asl_error_t e = {0};
+    /* Malformed input fails before any worker sees it. */
+    assert_null(delegated(c, d, "exec-p:Pay:1:0", "{\"amount\":3}", "{}", &e));
+    assert_string_equal(e.error, "InvalidInput");
+    assert_string_equal(c->delegated, "");
+    asl_error_clear(&e);
+    assert_null(delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"o\",\"amount\":-1}", "{}", &e));
+    assert_string_equal(c->delegated, "");
+    asl_error_clear(&e);
+    /* The runtime refusing the hand-over fails the call. */
+    c->refuse = 1;
+    assert_null(delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"o\"}", "{}", &e));
+    assert_string_equal(e.error, "States.TaskFailed");
+    assert_non_null(strstr(e.cause, "payment.charge"));
+    asl_error_clear(&e);
+    c->refuse = 0;
+    /* Delegated, then given up on (timeout, stop): nothing written. */
+    assert_null(delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"o\"}", NULL, &e));
+    assert_string_equal(c->delegated, "payment.charge");
+    assert_int_equal(count(c, "SELECT count(*) FROM payments"), 0);
+}
+
+static void test_activity_refund(void **state)
+{
+    ctx_t *c = *state;
+    asl_error_t e = {0};
+    cJSON *r = delegated(c, &order_payment_process_activity, "exec-p:Pay:1:0",
+                         "{\"orderId\":\"o-r\",\"amount\":4}", "{\"paymentId\":\"w-r\"}", &e);
+    cJSON_Delete(r);
+    r = delegated(c, &order_payment_refund_activity, "exec-p:Refund:2:0", "{\"orderId\":\"o-r\"}",
+                  "{\"whatever\":1}", &e);
+    assert_non_null(r);
+    assert_string_equal(c->delegated, "payment.refund");
+    assert_json(r, "{\"orderId\":\"o-r\",\"refunded\":1,\"amount\":4}");
+    cJSON_Delete(r);
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE order_id = 'o-r' AND "
+                              "status = 'REFUNDED'"), 1);
+    /* Again: nothing left to refund. */
+    r = delegated(c, &order_payment_refund_activity, "exec-p:Refund:2:1", "{\"orderId\":\"o-r\"}",
+                  "null", &e);
+    assert_json(r, "{\"orderId\":\"o-r\",\"refunded\":0,\"amount\":0}");
+    cJSON_Delete(r);
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-p:Refund:2:2", "{}", "{}", &e));
+    assert_string_equal(e.error, "InvalidInput");
+    asl_error_clear(&e);
+}
+
+static void test_http_needs_a_url_and_a_loop(void **state)
+{
+    ctx_t *c = *state;
+    asl_error_t e = {0};
+    cJSON *in = cJSON_Parse("{\"orderId\":\"o-h\",\"amount\":1}");
+    handler_call_t call = {.store = c->st, .cfg = &c->cfg, .execution_id = "exec-h",
+                           .token = "exec-h:Pay:1:0", .now_ms = store_now_ms()};
+    assert_int_equal(order_payment_process_http.start(&call, in, &e), -1);
+    assert_string_equal(e.error, "States.TaskFailed");
+    asl_error_clear(&e);
+    assert_null(call.handler_data);
+    cJSON_Delete(in);
+    order_payment_close();   /* never opened: nothing to do */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config_selects_the_handlers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_charge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_start_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_refund, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_needs_a_url_and_a_loop, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
