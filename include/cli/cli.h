@@ -76,6 +76,10 @@ int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
 /* Prints "sagactl: <message>" (one line) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Installs `handler` for SIGINT and SIGTERM (no SA_RESTART: a blocking
+ * wait returns EINTR). */
+void cli_on_stop_signals(void (*handler)(int));
+
 /* Loads --config once (if given). Returns 0, or CLI_USAGE after printing why. */
 int cli_config(cli_t *cli);
 
@@ -87,6 +91,15 @@ int cli_config(cli_t *cli);
 int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
              size_t body_len, const char *const *headers, int timeout_s,
              cli_http_resp_t *resp, const char *hint404);
+
+/* Prints a parsed reply for people; `arg` is the caller's. */
+typedef void (*cli_show_cb)(const cJSON *body, void *arg);
+
+/* cli_call with no extra headers and the usual deadline, then prints the
+ * reply: its JSON unchanged with --json, else show(parsed body, arg). Returns
+ * the exit code (cli_finish done). */
+int cli_call_show(cli_t *cli, const char *method, const char *path, const char *body,
+                  const char *hint404, cli_show_cb show, void *arg);
 
 /* Parses a reply body as JSON; prints an error and returns NULL when it is
  * not. Caller frees with cJSON_Delete. */

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,16 @@ int cli_parse(cli_t *cli, const cli_cmd_t *cmd, int argc, char **argv,
     return -1;
 }
 
+void cli_on_stop_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int cli_config(cli_t *cli)
 {
     if (cli->cfg_loaded)
@@ -249,6 +260,28 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
     cJSON_Delete(e);
     cli_http_resp_free(resp);
     return rc;
+}
+
+int cli_call_show(cli_t *cli, const char *method, const char *path, const char *body,
+                  const char *hint404, cli_show_cb show, void *arg)
+{
+    cli_http_resp_t r;
+    int rc = cli_call(cli, method, path, body, body ? strlen(body) : 0, NULL, CLI_TIMEOUT_S, &r,
+                      hint404);
+    if (rc)
+        return rc;
+    if (cli->json) {
+        cli_print_raw(&r);
+    } else {
+        cJSON *j = cli_parse_body(&r);
+        if (j)
+            show(j, arg);
+        else
+            rc = CLI_FAIL;
+        cJSON_Delete(j);
+    }
+    cli_http_resp_free(&r);
+    return cli_finish(rc);
 }
 
 cJSON *cli_parse_body(const cli_http_resp_t *resp)

@@ -57,25 +57,15 @@ static void print_stock(const cJSON *body)
     out_table_free(t);
 }
 
+static void show_stock(const cJSON *body, void *arg)
+{
+    (void)arg;
+    print_stock(body);
+}
+
 static int call_and_print(cli_t *cli, const char *method, const char *path, const char *body)
 {
-    cli_http_resp_t r;
-    int rc = cli_call(cli, method, path, body, body ? strlen(body) : 0, NULL, CLI_TIMEOUT_S, &r,
-                      HINT_ITEM);
-    if (rc)
-        return rc;
-    if (cli->json) {
-        cli_print_raw(&r);
-    } else {
-        cJSON *j = cli_parse_body(&r);
-        if (j)
-            print_stock(j);
-        else
-            rc = CLI_FAIL;
-        cJSON_Delete(j);
-    }
-    cli_http_resp_free(&r);
-    return cli_finish(rc);
+    return cli_call_show(cli, method, path, body, HINT_ITEM, show_stock, NULL);
 }
 
 int cmd_stock(cli_t *cli, int argc, char **argv)

@@ -5,12 +5,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_activities.h"
 #include "cli/cmd_events.h"
 #include "cli/cmd_exec.h"
 #include "cli/cmd_graph.h"
 #include "cli/cmd_start.h"
 #include "cli/cmd_stock.h"
+#include "cli/cmd_task.h"
 #include "cli/cmd_validate.h"
+#include "cli/cmd_worker.h"
 #include "cli/out.h"
 
 typedef struct command_s {
@@ -30,6 +33,9 @@ static const command_t COMMANDS[] = {
     {"validate", cmd_validate, "validate FILE", "check an ASL file offline"},
     {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
     {"events", cmd_events, "events [--redis HOST:PORT] [--channel C]", "print events as they come"},
+    {"activities", cmd_activities, "activities | activities create NAME", "activities, their queues and workers"},
+    {"task", cmd_task, "task success|failure|heartbeat TOKEN ...", "report on a task that waits for its token"},
+    {"worker", cmd_worker, "worker NAME [OPTIONS] -- COMMAND [ARGS...]", "serve an activity with a command"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -36,6 +36,12 @@ API_ROUTES = [
     ("PUT", "/stock/{itemId}"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
+    ("PUT", "/activities/{name}"),
+    ("GET", "/activities"),
+    ("POST", "/activities/{name}/poll"),
+    ("POST", "/tasks/success"),
+    ("POST", "/tasks/failure"),
+    ("POST", "/tasks/heartbeat"),
 ]
 
 # Every curl goes through this function so its status can be checked without

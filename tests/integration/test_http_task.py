@@ -294,9 +294,6 @@ class HttpTask(DaemonTestCase):
         self.assertEqual(self.srv.requests, [])
 
     def test_wait_for_task_token_sends_the_token_then_waits(self):
-        _, _, body = self.d.request("POST", "/tasks/heartbeat", {"taskToken": "0" * 48})
-        if not (isinstance(body, dict) and body.get("error") == "TaskDoesNotExist"):
-            self.skipTest("this sagad has no /tasks routes yet (they live on the core branch)")
         machine = task_machine({"ApiEndpoint": self.srv.base() + "/json", "Method": "POST",
                                 "RequestBody": {"token.$": "$$.Task.Token"}})
         machine["States"]["Call"]["Resource"] = "sagad:http.invoke.waitForTaskToken"
@@ -317,6 +314,50 @@ class HttpTask(DaemonTestCase):
         self.assertEqual(st, 200, body)
         desc = self.d.wait_ended(eid)
         self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", {"done": True}))
+
+    def start_callback(self, extra=None, catch=None):
+        """A .waitForTaskToken HTTP task; returns (execution id, the token the
+        local service received)."""
+        machine = task_machine({"ApiEndpoint": self.srv.base() + "/json", "Method": "POST",
+                                "RequestBody": {"token.$": "$$.Task.Token"}}, extra, catch)
+        machine["States"]["Call"]["Resource"] = "sagad:http.invoke.waitForTaskToken"
+        name = f"cb{len(self.srv.requests)}"
+        st, _, body = self.d.request("PUT", f"/state-machines/{name}", machine)
+        self.assertIn(st, (200, 201), body)
+        before = len([r for r in self.srv.requests if r[1] == "/json"])
+        st, _, body = self.d.request("POST", f"/state-machines/{name}/executions", {"input": {}})
+        reqs = self.srv.wait_requests("/json", before + 1)
+        return body["executionId"], json.loads(reqs[-1][3])["token"]
+
+    def test_callback_failure_is_caught(self):
+        eid, token = self.start_callback(catch=["Service.Refused"])
+        st, _, _ = self.d.request("POST", "/tasks/failure", {"taskToken": token,
+                                                             "error": "Service.Refused",
+                                                             "cause": "no capacity"})
+        self.assertEqual(st, 200)
+        desc = self.d.wait_ended(eid)
+        self.assertEqual(desc["status"], "SUCCEEDED")
+        self.assertEqual(desc["output"]["caught"], "caught")
+        self.assertEqual(desc["output"]["error"], {"Error": "Service.Refused",
+                                                   "Cause": "no capacity"})
+
+    def test_callback_heartbeat_timeout(self):
+        eid, token = self.start_callback(extra={"HeartbeatSeconds": 1})
+        desc = self.d.wait_ended(eid, timeout=10)
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "States.HeartbeatTimeout"))
+        st, _, body = self.d.request("POST", "/tasks/success", {"taskToken": token, "output": 1})
+        self.assertEqual((st, body["error"]), (404, "TaskDoesNotExist"))
+
+    def test_callback_double_success_has_one_effect(self):
+        eid, token = self.start_callback()
+        first = self.d.request("POST", "/tasks/success", {"taskToken": token, "output": "one"})
+        second = self.d.request("POST", "/tasks/success", {"taskToken": token, "output": "two"})
+        self.assertEqual(first[0], 200)
+        self.assertEqual((second[0], second[2]["error"]), (404, "TaskDoesNotExist"))
+        desc = self.d.wait_ended(eid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", "one"))
+        _, _, hist = self.d.request("GET", f"/executions/{eid}/history")
+        self.assertEqual([e["type"] for e in hist["events"]].count("TaskSucceeded"), 1)
 
     def test_config_rejects_a_bad_allow_list(self):
         from harness import Daemon
