@@ -13,8 +13,8 @@ uint64_t rand_u64(void);
 uint64_t rand_u64_ud(void *ud);
 /* A 64-bit value from the kernel's cryptographic generator (getrandom,
  * drawn 256 bytes at a time), for secrets such as task tokens; the engine's
- * asl_env_t.secure64 signature. Falls back to rand_u64 only if the kernel
- * refuses, which it does not once booted. */
+ * asl_env_t.secure64 signature. Falls back to /dev/urandom; with neither
+ * it stops the process rather than hand out something predictable. */
 uint64_t rand_secure_u64(void *ud);
 /* A uniform double in [0, 1). */
 double rand_unit(void);

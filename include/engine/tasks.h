@@ -30,7 +30,8 @@ int tasks_token_valid(const char *token);
  * and it returns RUNTIME_ERR_UNKNOWN (no task waits with this token: never
  * issued, already reported, timed out or its execution ended),
  * RUNTIME_ERR_RECOVERING (not found while executions are still being
- * recovered after a start: it may be one of them, report again shortly),
+ * recovered after a start, or its execution is being rebuilt after a failed
+ * commit: report again shortly),
  * RUNTIME_ERR_INPUT (output over the payload limit), RUNTIME_ERR_STOPPING
  * or RUNTIME_ERR_STORAGE (out of memory). */
 int tasks_succeed(runtime_t *rt, const char *token, const cJSON *output, runtime_start_cb cb,

@@ -63,8 +63,8 @@ static void answer_refused(http_request_t *req, int rc)
     case RUNTIME_ERR_RECOVERING:
         http_response_header(req, "Retry-After", "1");
         http_respond_error(req, 503, "Recovering",
-                           "executions are still being recovered after a restart; report again "
-                           "in a moment");
+                           "its execution is being reloaded from the database (after a restart "
+                           "or a failed write); report again in a moment");
         break;
     case RUNTIME_ERR_INPUT:
         http_respond_error(req, 400, "InvalidOutput",

@@ -2,7 +2,9 @@
  * and getrandom itself, pooled, where values must be unpredictable. */
 #include "core/rand.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,14 +56,35 @@ uint64_t rand_u64_ud(void *ud)
     return rand_u64();
 }
 
+/* Fills buf from the kernel: getrandom, else /dev/urandom. Never falls back
+ * to anything predictable: a token must not be guessable, so without either
+ * source the process stops. */
+static void secure_fill(void *buf, size_t len)
+{
+    ssize_t n;
+    do {
+        n = getrandom(buf, len, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)len)
+        return;
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(buf, 1, len, f) : 0;
+    if (f)
+        fclose(f);
+    if (got == len)
+        return;
+    fprintf(stderr, "sagad: no cryptographic randomness (getrandom and /dev/urandom failed); "
+                    "cannot make task tokens\n");
+    abort();
+}
+
 uint64_t rand_secure_u64(void *ud)
 {
     static uint64_t pool[32];
     static size_t left;
     (void)ud;
     if (left == 0) {
-        if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
-            return rand_u64();
+        secure_fill(pool, sizeof pool);
         left = sizeof pool / sizeof pool[0];
     }
     uint64_t v = pool[--left];

@@ -77,6 +77,9 @@ void pump_run_posts(runtime_t *rt, int durable)
  * row if that committed and moves its waiters over. */
 static void rebuild(runtime_t *rt, exec_t *ex, int committed)
 {
+    /* Replies below may run other requests (a paused pipelined connection
+     * resumes): they must not queue anything on this execution. */
+    ex->state = EXEC_BROKEN;
     char *id = strdup(ex->id);
     int durable = ex->row == ROW_DURABLE;
     /* A start whose row committed happened, even if a later step of the

@@ -354,7 +354,10 @@ static int report(runtime_t *rt, const char *token, cJSON *result, const char *e
     if (!fr || fr->dead || fr->has_outcome || fr->ex->state != EXEC_LIVE ||
         fr->ex->control != CTL_NONE) {
         cJSON_Delete(result);
-        return !fr && rt->recovering ? RUNTIME_ERR_RECOVERING : RUNTIME_ERR_UNKNOWN;
+        /* Being rebuilt from the database: its tokens wait again shortly. */
+        if ((!fr && rt->recovering) || (fr && fr->ex->state == EXEC_BROKEN))
+            return RUNTIME_ERR_RECOVERING;
+        return RUNTIME_ERR_UNKNOWN;
     }
     if (rt->closing) {
         cJSON_Delete(result);
