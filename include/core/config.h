@@ -25,6 +25,8 @@ typedef struct config_s {
     char sagas_dir[4096];
     char redis[4096];          /* "host:port", a unix socket path, or "" (off) */
     char events_channel[256];
+    char events_stream[256];   /* Redis Stream the relay appends to; "" (off) */
+    long long events_stream_maxlen; /* XADD MAXLEN ~ this */
     double payment_failure_rate;
     int payment_latency_ms;    /* simulated provider latency; 0 = synchronous */
     size_t max_body_bytes;

@@ -1,8 +1,12 @@
 /* The outbox relay: publishes outbox rows (events/outbox.h) to Redis with
- * PUBLISH <channel> <payload>, in seq order, pipelined in bounded batches, on
+ * PUBLISH <channel> <payload> and, when a stream is configured, also
+ * XADD <stream> MAXLEN ~ <maxlen> * event <payload> in the same pipeline (so a
+ * consumer that was away can catch up), in seq order, in bounded batches, on
  * the daemon's libuv loop through hiredis' async API (no thread, no blocking
- * call). A row is deleted only after Redis answered its PUBLISH, so delivery is
- * at least once: a crash between the answer and the delete publishes it again.
+ * call). A row is deleted only after Redis answered both its PUBLISH and its
+ * XADD successfully, so delivery is at least once: a refused XADD (say the key
+ * is not a stream) keeps the row for a retry with back-off, and a crash between
+ * the answers and the delete publishes and appends it again (same envelope id).
  * Redis down or restarting: rows wait, the relay reconnects with exponential
  * back-off (100 ms doubling to 5 s) and then sends them in order.
  *
@@ -28,18 +32,23 @@ typedef struct relay_stats_s {
     int64_t backlog;      /* outbox rows waiting (negative: the count failed) */
     uint64_t published;   /* PUBLISH commands Redis accepted */
     uint64_t failures;    /* PUBLISH commands that got an error or no answer */
+    uint64_t stream_appended; /* XADD commands Redis accepted */
+    uint64_t stream_failures; /* XADD commands that got an error or no answer */
+    int64_t stream_length;    /* XLEN after the last batch; -1 unknown or streams off */
     uint64_t connects;    /* connections established */
     uint64_t connect_failures;
 } relay_stats_t;
 
-/* Creates the relay. `redis` is "host:port", "[v6]:port", a unix socket path
+/* Creates the relay. `stream` "" or NULL turns streams off; otherwise
+ * `stream_maxlen` > 0 bounds it (approximately, MAXLEN ~). `redis` is "host:port", "[v6]:port", a unix socket path
  * starting with "/", or "" (disabled: rows stay in the outbox, kicks do
  * nothing). A hostname is resolved here, once, so that reconnecting never
  * blocks. The first connection attempt starts at once, from the loop. The
  * strings are copied. Returns 0 with *out (close with relay_close), or -1 with
  * `err` saying what is wrong with the address. */
 int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *channel,
-               relay_t **out, char *err, size_t errlen);
+               const char *stream, long long stream_maxlen, relay_t **out, char *err,
+               size_t errlen);
 
 /* New rows may have been committed: publish what waits, if connected and no
  * batch is in flight (otherwise the batch's end picks them up). Safe to call

@@ -316,6 +316,14 @@ static void write_outbox(buf_t *b, const api_t *api)
            "PUBLISH commands that got an error or no answer (the event is retried).");
     out(b, "sagad_events_publish_failures_total ");
     out_u64(b, rs.failures);
+    family(b, "sagad_events_stream_appended_total", "counter",
+           "Events Redis appended to the events stream (XADD answered).");
+    out(b, "sagad_events_stream_appended_total ");
+    out_u64(b, rs.stream_appended);
+    family(b, "sagad_events_stream_append_failures_total", "counter",
+           "XADD commands that got an error or no answer (the event is retried).");
+    out(b, "sagad_events_stream_append_failures_total ");
+    out_u64(b, rs.stream_failures);
     family(b, "sagad_redis_connected", "gauge", "1 while the relay has a Redis connection.");
     out(b, "sagad_redis_connected %d\n", rs.connected ? 1 : 0);
     family(b, "sagad_redis_connects_total", "counter", "Connection attempts to Redis, by result.");

@@ -111,6 +111,12 @@ static int set_channel(config_t *c, const char *v, const char **why)
     return copy_str(c->events_channel, sizeof c->events_channel, v, why);
 }
 
+/* Any key name, or empty to turn streams off. */
+static int set_stream(config_t *c, const char *v, const char **why)
+{
+    return copy_str(c->events_stream, sizeof c->events_stream, v, why);
+}
+
 static int set_failure_rate(config_t *c, const char *v, const char **why)
 {
     char *end;
@@ -137,6 +143,8 @@ static int set_failure_rate(config_t *c, const char *v, const char **why)
     }
 
 INT_SETTER(set_max_body, max_body_bytes, 1, 1L << 30, "expected an integer from 1 to 1073741824")
+INT_SETTER(set_stream_maxlen, events_stream_maxlen, 1, 1000000000000L,
+           "expected an integer from 1 to 1000000000000")
 INT_SETTER(set_latency, payment_latency_ms, 0, 600000, "expected milliseconds from 0 to 600000")
 INT_SETTER(set_max_conns, max_connections, 1, 1000000, "expected an integer from 1 to 1000000")
 INT_SETTER(set_idle, idle_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
@@ -260,6 +268,8 @@ static const struct {
     {"sagas_dir", set_sagas_dir},
     {"redis", set_redis},
     {"events_channel", set_channel},
+    {"events_stream", set_stream},
+    {"events_stream_maxlen", set_stream_maxlen},
     {"payment_failure_rate", set_failure_rate},
     {"payment_latency_ms", set_latency},
     {"payment_provider", set_payment_provider},
@@ -287,6 +297,8 @@ void config_defaults(config_t *c)
     strcpy(c->sagas_dir, "sagas");
     strcpy(c->redis, "127.0.0.1:6379");
     strcpy(c->events_channel, "sagad.events");
+    strcpy(c->events_stream, "sagad.events");
+    c->events_stream_maxlen = 1000000;
     c->payment_failure_rate = 0.2;
     c->payment_latency_ms = 0;
     c->payment_provider = CONFIG_PAYMENT_SIMULATOR;

@@ -54,6 +54,8 @@ static void usage(FILE *f)
             "\n"
             "Runs the sagad saga orchestrator. Keys (file or command line; the\n"
             "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
+            "events_stream (a Redis Stream every event is also appended to; empty\n"
+            "turns streams off), events_stream_maxlen,\n"
             "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
             "payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
@@ -124,6 +126,12 @@ static void relay_health(cJSON *o, void *ud)
     cJSON_AddNumberToObject(ob, "backlog", (double)st.backlog);
     cJSON_AddNumberToObject(ob, "published", (double)st.published);
     cJSON_AddNumberToObject(ob, "publishFailures", (double)st.failures);
+    cJSON *sj = cJSON_AddObjectToObject(r, "stream");
+    cJSON_AddStringToObject(sj, "name", app->cfg.events_stream);
+    if (st.stream_length >= 0)
+        cJSON_AddNumberToObject(sj, "length", (double)st.stream_length);
+    cJSON_AddNumberToObject(ob, "appended", (double)st.stream_appended);
+    cJSON_AddNumberToObject(ob, "appendFailures", (double)st.stream_failures);
 }
 
 static void on_http_closed(void *ud)
@@ -299,8 +307,9 @@ int main(int argc, char **argv)
     uv_timer_init(app.loop, &app.prune);
     app.prune.data = &app;
     uv_timer_start(&app.prune, on_prune, 60 * 1000, 60 * 1000);
-    if (relay_open(app.loop, app.store, app.cfg.redis, app.cfg.events_channel, &app.relay,
-                   err, sizeof err) < 0) {
+    if (relay_open(app.loop, app.store, app.cfg.redis, app.cfg.events_channel,
+                   app.cfg.events_stream, app.cfg.events_stream_maxlen, &app.relay, err,
+                   sizeof err) < 0) {
         log_error("redis: %s", err);
         return 2;
     }

@@ -1,13 +1,14 @@
 /* The outbox relay: one hiredis async connection on the daemon's loop, one
- * uv timer for back-off and deadlines, and a pipelined batch of PUBLISHes in
- * flight at a time. Rows are deleted (up to the last one Redis acknowledged in
- * order) when the batch is answered. */
+ * uv timer for back-off and deadlines, and a pipelined batch of PUBLISHes (and
+ * XADDs) in flight at a time. Rows are deleted (up to the last one whose every
+ * command Redis acknowledged in order) when the batch is answered. */
 #include "events/relay.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "events/outbox.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 #define CONNECT_TIMEOUT_MS 2000
 #define REPLY_TIMEOUT_MS   5000
 #define CLOSE_TIMEOUT_MS   2000
+/* A stream that keeps refusing XADD is reported at most this often. */
+#define STREAM_LOG_EVERY_MS 60000
 
 typedef enum {
     ST_DISABLED,
@@ -47,6 +50,8 @@ struct relay_s {
     uv_loop_t *loop;
     store_t *st;
     char *channel;
+    char *stream;         /* "" when streams are off */
+    long long stream_maxlen;
     char *addr;           /* as configured, for messages */
     char host[256];       /* numeric when resolution worked */
     int port;
@@ -63,6 +68,8 @@ struct relay_s {
     int batch_lost;       /* the connection went away under this batch */
     int kicked;           /* work arrived while we could not act on it */
     int64_t acked;        /* every row up to this seq is published, not yet deleted */
+    uint64_t stream_logged_at;   /* loop time of the last XADD failure logged */
+    uint64_t stream_unlogged;    /* XADD failures since then, not logged */
     int closing, closed;
     void (*done)(void *ud);
     void *done_ud;
@@ -94,6 +101,7 @@ static void on_closed(uv_handle_t *h)
     void (*done)(void *) = r->done;
     void *ud = r->done_ud;
     free(r->channel);
+    free(r->stream);
     free(r->addr);
     free(r);
     if (done)
@@ -182,29 +190,99 @@ static void batch_done(relay_t *r)
         pump(r);
 }
 
+/* What a reply answers: the row's PUBLISH, its XADD (the row's last command
+ * when streams are on), or the batch's closing XLEN. */
+typedef enum {
+    CMD_PUBLISH,
+    CMD_XADD,
+    CMD_XLEN,
+} cmd_kind_t;
+
+static void *cmd_tag(int64_t seq, cmd_kind_t kind)
+{
+    return (void *)(uintptr_t)(((uint64_t)seq << 2) | (uint64_t)kind);
+}
+
+/* XADD refusals (a key that is not a stream, an OOM Redis) can last: the
+ * first is logged, then one line per STREAM_LOG_EVERY_MS with the count. */
+static void log_stream_failure(relay_t *r, int64_t seq, const char *why)
+{
+    uint64_t now = uv_now(r->loop);
+    if (r->stream_logged_at && now - r->stream_logged_at < STREAM_LOG_EVERY_MS) {
+        r->stream_unlogged++;
+        return;
+    }
+    if (r->stream_unlogged)
+        log_warn("redis %s refused XADD to stream '%s' for outbox row %lld: %s "
+                 "(%llu more refusals since the last report); the events stay in the outbox",
+                 r->addr, r->stream, (long long)seq, why, (unsigned long long)r->stream_unlogged);
+    else
+        log_warn("redis %s refused XADD to stream '%s' for outbox row %lld: %s; "
+                 "the events stay in the outbox", r->addr, r->stream, (long long)seq, why);
+    r->stream_logged_at = now ? now : 1;
+    r->stream_unlogged = 0;
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     relay_t *r = ac->data;
     redisReply *rep = reply;
-    int64_t seq = (int64_t)(uintptr_t)privdata;
+    uint64_t tag = (uint64_t)(uintptr_t)privdata;
+    cmd_kind_t kind = (cmd_kind_t)(tag & 3);
+    int64_t seq = (int64_t)(tag >> 2);
+    /* The row is done when its last command is answered. */
+    int last = kind == CMD_XADD || (kind == CMD_PUBLISH && !r->stream[0]);
     r->in_flight--;
-    if (!rep) {
-        r->stats.failures++;
+    if (kind == CMD_XLEN) {
+        /* Informational: a refusal (the key is not a stream) fails no row. */
+        r->stats.stream_length = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    } else if (!rep) {
+        if (kind == CMD_XADD)
+            r->stats.stream_failures++;
+        else
+            r->stats.failures++;
         r->batch_lost = 1;
     } else if (rep->type == REDIS_REPLY_ERROR) {
-        if (!r->batch_failed)
-            log_warn("redis %s refused PUBLISH of outbox row %lld: %s", r->addr, (long long)seq,
-                     rep->str);
-        r->stats.failures++;
+        if (kind == CMD_XADD) {
+            log_stream_failure(r, seq, rep->str);
+            r->stats.stream_failures++;
+        } else {
+            if (!r->batch_failed)
+                log_warn("redis %s refused PUBLISH of outbox row %lld: %s", r->addr,
+                         (long long)seq, rep->str);
+            r->stats.failures++;
+        }
         r->batch_failed = 1;
     } else {
-        r->stats.published++;
+        if (kind == CMD_PUBLISH)
+            r->stats.published++;
+        else
+            r->stats.stream_appended++;
         /* Only an unbroken prefix counts, so no row is deleted unpublished. */
-        if (!r->batch_failed)
+        if (last && !r->batch_failed && !r->batch_lost)
             r->acked = seq;
     }
     if (r->in_flight == 0)
         batch_done(r);
+}
+
+/* Queues one command; 0, or -1 when hiredis refused it (out of memory). */
+static int send_row(relay_t *r, int64_t seq, const void *payload, size_t len)
+{
+    if (redisAsyncCommand(r->ac, on_reply, cmd_tag(seq, CMD_PUBLISH), "PUBLISH %s %b",
+                          r->channel, payload, len) != REDIS_OK)
+        return -1;
+    r->in_flight++;
+    if (!r->stream[0])
+        return 0;
+    char maxlen[24];
+    snprintf(maxlen, sizeof maxlen, "%lld", r->stream_maxlen);
+    if (redisAsyncCommand(r->ac, on_reply, cmd_tag(seq, CMD_XADD),
+                          "XADD %s MAXLEN ~ %s * event %b", r->stream, maxlen, payload,
+                          len) != REDIS_OK)
+        return -1; /* the PUBLISH alone never acknowledges the row */
+    r->in_flight++;
+    return 0;
 }
 
 /* Sends the next batch: the oldest BATCH rows, in seq order, pipelined. */
@@ -234,16 +312,18 @@ static void pump(relay_t *r)
         int64_t seq = sqlite3_column_int64(s, 0);
         const void *payload = sqlite3_column_blob(s, 1);
         size_t len = (size_t)sqlite3_column_bytes(s, 1);
-        if (redisAsyncCommand(r->ac, on_reply, (void *)(uintptr_t)seq, "PUBLISH %s %b",
-                              r->channel, payload ? payload : "", len) != REDIS_OK)
+        if (send_row(r, seq, payload ? payload : "", len) < 0)
             break;
-        r->in_flight++;
         n++;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         log_error("outbox: cannot read: %s", sqlite3_errmsg(store_db(r->st)));
     sqlite3_reset(s);
     r->batch_full = n == BATCH;
+    /* The stream's length for /healthz, as of this batch: one cheap command. */
+    if (n > 0 && r->stream[0] &&
+        redisAsyncCommand(r->ac, on_reply, cmd_tag(0, CMD_XLEN), "XLEN %s", r->stream) == REDIS_OK)
+        r->in_flight++;
     if (r->in_flight > 0)
         arm(r, T_REPLY_DEADLINE, REPLY_TIMEOUT_MS);
 }
@@ -454,13 +534,18 @@ static int parse_address(relay_t *r, const char *redis, char *err, size_t errlen
 }
 
 int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *channel,
-               relay_t **out, char *err, size_t errlen)
+               const char *stream, long long stream_maxlen, relay_t **out, char *err,
+               size_t errlen)
 {
     *out = NULL;
+    assert(!stream || !stream[0] || stream_maxlen > 0);
     relay_t *r = calloc(1, sizeof *r);
-    if (!r || !(r->channel = strdup(channel)) || !(r->addr = strdup(redis ? redis : ""))) {
-        if (r)
+    if (!r || !(r->channel = strdup(channel)) || !(r->addr = strdup(redis ? redis : "")) ||
+        !(r->stream = strdup(stream ? stream : ""))) {
+        if (r) {
             free(r->channel);
+            free(r->addr);
+        }
         free(r);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -468,8 +553,11 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
     r->loop = loop;
     r->st = st;
     r->backoff_ms = BACKOFF_MIN_MS;
+    r->stream_maxlen = stream_maxlen;
+    r->stats.stream_length = -1;
     if (r->addr[0] && parse_address(r, r->addr, err, errlen) < 0) {
         free(r->channel);
+        free(r->stream);
         free(r->addr);
         free(r);
         return -1;

@@ -251,7 +251,7 @@ static void on_relay_closed(void *ud)
 static void open_relay(ctx_t *c, const char *addr)
 {
     char err[256];
-    assert_int_equal(relay_open(&c->loop, c->st, addr, CHANNEL, &c->relay, err, sizeof err), 0);
+    assert_int_equal(relay_open(&c->loop, c->st, addr, CHANNEL, "", 0, &c->relay, err, sizeof err), 0);
 }
 
 static void close_relay(ctx_t *c)
@@ -441,7 +441,7 @@ static void test_disabled_keeps_rows(void **state)
 
     char err[256];
     relay_t *r = NULL;
-    assert_int_equal(relay_open(&c->loop, c->st, "nonsense", CHANNEL, &r, err, sizeof err), -1);
+    assert_int_equal(relay_open(&c->loop, c->st, "nonsense", CHANNEL, "", 0, &r, err, sizeof err), -1);
     assert_null(r);
     assert_non_null(strstr(err, "nonsense"));
 }
