@@ -1,6 +1,7 @@
-/* `sagactl events`: a Redis SUBSCRIBE client (hiredis, blocking) that prints
- * every event on the daemon's channel, one line each, until SIGINT or
- * SIGTERM. The signals stay blocked except inside ppoll(), so a Ctrl-C is
+/* `sagactl events`: a Redis client (hiredis, blocking) that prints sagad's
+ * events one line each until SIGINT or SIGTERM, read from the events stream
+ * (XREAD, or XREADGROUP + XACK in a consumer group) or, with --channel, from
+ * pub/sub. The signals stay blocked except inside ppoll(), so a Ctrl-C is
  * never lost between a check and the wait. */
 #include "cli/cmd_events.h"
 #include "cli/out.h"
@@ -10,17 +11,30 @@
 #include <hiredis.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const cli_cmd_t EVENTS = {
-    "events", "events [--redis HOST:PORT|PATH] [--channel C] [--json] [--config FILE]",
-    "Subscribes to the Redis channel sagad publishes its events on and prints\n"
-    "each one as it comes: time, detail-type, execution id and the order's\n"
-    "main fields (--json: the event as published). Ctrl-C stops it (exit 0).\n"
-    "Defaults come from --config FILE (keys redis and events_channel), else\n"
-    "127.0.0.1:6379 and sagad.events. Exit 3 when Redis cannot be reached.\n"};
+    "events",
+    "events [--redis HOST:PORT|PATH] [--stream S] [--from ID|$|0]\n"
+    "              [--group G --consumer C] [--channel C] [--json] [--config FILE]",
+    "Prints sagad's events as they come: time, detail-type, execution id and\n"
+    "the order's main fields (--json: the event as published). Ctrl-C stops it\n"
+    "(exit 0).\n"
+    "By default it reads the Redis Stream (--stream, else events_stream from\n"
+    "--config, else sagad.events) from --from: $ (default, only new events),\n"
+    "0 (everything kept) or an entry id (what follows it). With --group G\n"
+    "--consumer C it reads as consumer C of group G (created at --from, default\n"
+    "$, if missing), first its own unacknowledged events, then new ones, and\n"
+    "acknowledges (XACK) each after printing it: run it again later and it goes\n"
+    "on where it stopped. Events may come twice; the same id means the same\n"
+    "event.\n"
+    "With --channel C, or when the configuration sets events_stream empty, it\n"
+    "subscribes to the pub/sub channel instead (events_channel), seeing only\n"
+    "what is published while it is connected.\n"
+    "Exit 3 when Redis cannot be reached.\n"};
 
 static volatile sig_atomic_t g_stop;
 
@@ -86,9 +100,22 @@ static void print_event(const char *payload, size_t len)
     cJSON_Delete(e);
 }
 
-/* Handles one reply: a "message" prints; the "subscribe" confirmation tells
- * the user on stderr (tests wait for it before publishing). */
-static void on_reply(cli_t *cli, const redisReply *r, const char *where)
+/* Prints one event's payload, as it is (--json) or as a line. */
+static void emit(cli_t *cli, const char *payload, size_t len)
+{
+    if (cli->json) {
+        out_text(stdout, payload, len, OUT_TEXT_JSON);
+        putchar('\n');
+    } else {
+        print_event(payload, len);
+    }
+    fflush(stdout);
+}
+
+/* Handles one pub/sub reply: a "message" prints; the "subscribe"
+ * confirmation tells the user on stderr (tests wait for it before
+ * publishing). */
+static void on_message(cli_t *cli, const redisReply *r, const char *where)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING)
         return;
@@ -101,25 +128,197 @@ static void on_reply(cli_t *cli, const redisReply *r, const char *where)
     }
     if (strcmp(kind, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
         return;
-    const redisReply *p = r->element[2];
-    if (cli->json) {
-        out_text(stdout, p->str, p->len, OUT_TEXT_JSON);
-        putchar('\n');
-    } else {
-        print_event(p->str, p->len);
+    emit(cli, r->element[2]->str, r->element[2]->len);
+}
+
+/* One connection and where it goes; the signals are deliverable only inside
+ * ppoll (waitmask). */
+typedef struct {
+    cli_t *cli;
+    redisContext *c;
+    const char *redis;
+    sigset_t waitmask;
+} conn_t;
+
+#define STOPPED (-1)
+
+/* Waits for the next reply. CLI_OK with *out (caller frees), STOPPED on
+ * SIGINT/SIGTERM, or CLI_UNREACHABLE / CLI_FAIL after saying why. */
+static int next_reply(conn_t *k, redisReply **out)
+{
+    *out = NULL;
+    for (;;) {
+        void *reply = NULL;
+        if (redisGetReplyFromReader(k->c, &reply) != REDIS_OK) {
+            cli_error("Redis at %s sent a bad reply (%s)", k->redis, k->c->errstr);
+            return CLI_UNREACHABLE;
+        }
+        if (reply) {
+            *out = reply;
+            return CLI_OK;
+        }
+        if (g_stop)
+            return STOPPED;
+        struct pollfd pfd = {.fd = k->c->fd, .events = POLLIN};
+        if (ppoll(&pfd, 1, NULL, &k->waitmask) < 0) {
+            if (errno == EINTR)
+                continue;
+            cli_error("poll: %s", strerror(errno));
+            return CLI_FAIL;
+        }
+        if (redisBufferRead(k->c) != REDIS_OK) {
+            cli_error("lost the connection to Redis at %s (%s); run sagactl events again",
+                      k->redis, k->c->errstr[0] ? k->c->errstr : "closed");
+            return CLI_UNREACHABLE;
+        }
     }
-    fflush(stdout);
+}
+
+/* Sends one command and waits for its answer, interruptibly; a Redis error
+ * reply is returned as a reply (the caller decides). Codes as next_reply. */
+static int call(conn_t *k, redisReply **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAppendCommand(k->c, fmt, ap);
+    va_end(ap);
+    int done = 0;
+    while (rc == REDIS_OK && !done)
+        rc = redisBufferWrite(k->c, &done);
+    if (rc != REDIS_OK) {
+        cli_error("cannot send to Redis at %s (%s)", k->redis, k->c->errstr);
+        return CLI_UNREACHABLE;
+    }
+    return next_reply(k, out);
+}
+
+static int pubsub_loop(conn_t *k, const char *channel)
+{
+    redisReply *r;
+    int rc = call(k, &r, "SUBSCRIBE %s", channel);
+    while (rc == CLI_OK) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            cli_error("Redis at %s refused SUBSCRIBE %s: %s", k->redis, channel, r->str);
+            freeReplyObject(r);
+            return CLI_FAIL;
+        }
+        on_message(k->cli, r, k->redis);
+        freeReplyObject(r);
+        if (ferror(stdout))
+            return CLI_OK;
+        rc = next_reply(k, &r);
+    }
+    return rc;
+}
+
+/* Prints the entries of an XREAD/XREADGROUP reply ([[stream, [[id, [k, v..]]]]]),
+ * acknowledging each after printing it when `group` is set, and copies the
+ * last entry id to `last`. Returns how many entries there were, or a CLI_*
+ * error code negated. */
+static int print_entries(conn_t *k, const redisReply *r, const char *stream, const char *group,
+                         char *last, size_t lastlen)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return 0; /* nil: the BLOCK timed out */
+    const redisReply *s = r->element[0];
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 || s->element[1]->type != REDIS_REPLY_ARRAY)
+        return 0;
+    const redisReply *es = s->element[1];
+    for (size_t i = 0; i < es->elements; i++) {
+        const redisReply *e = es->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        const redisReply *f = e->element[1];
+        /* A pending entry trimmed away since comes with nil fields: ack only. */
+        for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
+            if (f->element[j]->type == REDIS_REPLY_STRING && strcmp(f->element[j]->str, "event") == 0 &&
+                f->element[j + 1]->type == REDIS_REPLY_STRING)
+                emit(k->cli, f->element[j + 1]->str, f->element[j + 1]->len);
+        snprintf(last, lastlen, "%s", e->element[0]->str);
+        if (group) {
+            redisReply *a;
+            int rc = call(k, &a, "XACK %s %s %s", stream, group, last);
+            if (rc == STOPPED)
+                return (int)i + 1; /* printed, not acknowledged: comes again */
+            if (rc != CLI_OK)
+                return -rc;
+            freeReplyObject(a);
+        }
+    }
+    return (int)es->elements;
+}
+
+/* Reads the stream until stopped: plain XREAD after `from`, or as a group
+ * consumer (pending entries first, then new ones). */
+static int stream_loop(conn_t *k, const char *stream, const char *from, const char *group,
+                       const char *consumer)
+{
+    char last[64];
+    redisReply *r = NULL;
+    int rc = CLI_OK;
+    if (group) {
+        rc = call(k, &r, "XGROUP CREATE %s %s %s MKSTREAM", stream, group, from ? from : "$");
+        if (rc == CLI_OK && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
+            cli_error("Redis at %s refused XGROUP CREATE %s %s: %s", k->redis, stream, group, r->str);
+            rc = CLI_FAIL;
+        }
+        snprintf(last, sizeof last, "0"); /* this consumer's unacknowledged entries */
+    } else if (!from || strcmp(from, "$") == 0) {
+        /* "$" once, resolved to the current last id, so nothing falls between reads. */
+        rc = call(k, &r, "XREVRANGE %s + - COUNT 1", stream);
+        snprintf(last, sizeof last, "0-0");
+        if (rc == CLI_OK && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+            r->element[0]->element[0]->type == REDIS_REPLY_STRING)
+            snprintf(last, sizeof last, "%s", r->element[0]->element[0]->str);
+    } else {
+        snprintf(last, sizeof last, "%s", from);
+    }
+    if (r)
+        freeReplyObject(r);
+    if (rc != CLI_OK)
+        return rc;
+    out_textf(stderr, OUT_TEXT_LINE, "sagactl: reading stream %s at %s%s%s; Ctrl-C stops",
+              stream, k->redis, group ? " as group " : "", group ? group : "");
+    fputc('\n', stderr);
+    int pending = group != NULL;
+    while (rc == CLI_OK && !ferror(stdout)) {
+        if (group)
+            rc = call(k, &r, "XREADGROUP GROUP %s %s COUNT 100 BLOCK 0 STREAMS %s %s", group,
+                      consumer, stream, pending ? "0" : ">");
+        else
+            rc = call(k, &r, "XREAD COUNT 100 BLOCK 0 STREAMS %s %s", stream, last);
+        if (rc != CLI_OK)
+            break;
+        if (r->type == REDIS_REPLY_ERROR) {
+            cli_error("Redis at %s refused reading stream %s: %s", k->redis, stream, r->str);
+            rc = CLI_FAIL;
+        } else {
+            int n = print_entries(k, r, stream, group, last, sizeof last);
+            if (n < 0)
+                rc = -n;
+            else if (n == 0)
+                pending = 0; /* caught up with our own backlog: new entries now */
+        }
+        freeReplyObject(r);
+    }
+    return rc;
 }
 
 int cmd_events(cli_t *cli, int argc, char **argv)
 {
-    const char *redis = NULL, *channel = NULL;
+    const char *redis = NULL, *channel = NULL, *stream = NULL, *from = NULL, *group = NULL,
+               *consumer = NULL;
     const cli_opt_t opts[] = {
         {"--redis", CLI_OPT_VALUE, &redis, NULL},
         {"--channel", CLI_OPT_VALUE, &channel, NULL},
+        {"--stream", CLI_OPT_VALUE, &stream, NULL},
+        {"--from", CLI_OPT_VALUE, &from, NULL},
+        {"--group", CLI_OPT_VALUE, &group, NULL},
+        {"--consumer", CLI_OPT_VALUE, &consumer, NULL},
     };
     size_t np;
-    int rc = cli_parse(cli, &EVENTS, argc, argv, opts, 2, NULL, 0, 0, &np);
+    int rc = cli_parse(cli, &EVENTS, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, 0, &np);
     if (rc >= 0)
         return rc;
     if ((rc = cli_config(cli)))
@@ -132,10 +331,25 @@ int cmd_events(cli_t *cli, int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (!channel)
-        channel = cli->cfg.events_channel;
-    if (!*channel)
+    if (channel && stream)
+        return cli_usage_error(&EVENTS, "--channel (pub/sub) and --stream exclude each other");
+    if (!stream && !channel && !*cli->cfg.events_stream)
+        channel = cli->cfg.events_channel; /* streams are off: pub/sub */
+    if (channel && (from || group || consumer))
+        return cli_usage_error(&EVENTS, "--from, --group and --consumer read a stream; "
+                                        "pub/sub (--channel, or events_stream empty) has none");
+    if (channel && !*channel)
         return cli_usage_error(&EVENTS, "--channel must not be empty");
+    if (!channel && !stream)
+        stream = cli->cfg.events_stream;
+    if (stream && !*stream)
+        return cli_usage_error(&EVENTS, "--stream must not be empty");
+    if (!group != !consumer)
+        return cli_usage_error(&EVENTS, "--group and --consumer go together");
+    if ((group && !*group) || (consumer && !*consumer))
+        return cli_usage_error(&EVENTS, "--group and --consumer must not be empty");
+    if (from && (!*from || strlen(from) > 40))
+        return cli_usage_error(&EVENTS, "--from must be $, 0 or a stream entry id like 1700000000000-0");
 
     struct timeval tv = {5, 0};
     redisContext *c;
@@ -155,7 +369,7 @@ int cmd_events(cli_t *cli, int argc, char **argv)
         redisFree(c);
         return CLI_UNREACHABLE;
     }
-    /* No read deadline: a quiet channel is normal. */
+    /* No read deadline: a quiet channel or stream is normal. */
     struct timeval none = {0, 0};
     redisSetTimeout(c, none);
 
@@ -165,53 +379,12 @@ int cmd_events(cli_t *cli, int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigprocmask(SIG_BLOCK, &block, &old);
     cli_on_stop_signals(on_signal);
-
-    rc = CLI_OK;
-    redisReply *r = redisCommand(c, "SUBSCRIBE %s", channel);
-    if (!r) {
-        cli_error("SUBSCRIBE %s at %s failed (%s); check the address", channel, redis, c->errstr);
-        rc = CLI_UNREACHABLE;
-    } else if (r->type == REDIS_REPLY_ERROR) {
-        cli_error("Redis at %s refused SUBSCRIBE %s: %s", redis, channel, r->str);
-        freeReplyObject(r);
-        rc = CLI_FAIL;
-    } else {
-        on_reply(cli, r, redis);
-        freeReplyObject(r);
-    }
-    /* The signals are deliverable only inside ppoll. */
-    sigset_t waitmask = old;
-    sigdelset(&waitmask, SIGINT);
-    sigdelset(&waitmask, SIGTERM);
-    while (rc == CLI_OK && !g_stop) {
-        void *reply = NULL;
-        if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
-            cli_error("Redis at %s sent a bad reply (%s)", redis, c->errstr);
-            rc = CLI_UNREACHABLE;
-            break;
-        }
-        if (reply) {
-            on_reply(cli, reply, redis);
-            freeReplyObject(reply);
-            if (ferror(stdout))
-                break;
-            continue;
-        }
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int n = ppoll(&pfd, 1, NULL, &waitmask);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            cli_error("poll: %s", strerror(errno));
-            rc = CLI_FAIL;
-            break;
-        }
-        if (redisBufferRead(c) != REDIS_OK) {
-            cli_error("lost the connection to Redis at %s (%s); run sagactl events again",
-                      redis, c->errstr[0] ? c->errstr : "closed");
-            rc = CLI_UNREACHABLE;
-        }
-    }
+    conn_t k = {.cli = cli, .c = c, .redis = redis, .waitmask = old};
+    sigdelset(&k.waitmask, SIGINT);
+    sigdelset(&k.waitmask, SIGTERM);
+    rc = channel ? pubsub_loop(&k, channel) : stream_loop(&k, stream, from, group, consumer);
+    if (rc == STOPPED)
+        rc = CLI_OK;
     redisFree(c);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return cli_finish(rc);

@@ -32,7 +32,7 @@ static const command_t COMMANDS[] = {
     {"stock", cmd_stock, "stock [ITEM] | stock set ITEM N", "read or set stock"},
     {"validate", cmd_validate, "validate FILE", "check an ASL file offline"},
     {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
-    {"events", cmd_events, "events [--redis HOST:PORT] [--channel C]", "print events as they come"},
+    {"events", cmd_events, "events [--redis HOST:PORT] [--from ID] [--group G --consumer C]", "print events as they come"},
     {"activities", cmd_activities, "activities | activities create NAME", "activities, their queues and workers"},
     {"task", cmd_task, "task success|failure|heartbeat TOKEN ...", "report on a task that waits for its token"},
     {"worker", cmd_worker, "worker NAME [OPTIONS] -- COMMAND [ARGS...]", "serve an activity with a command"},
@@ -47,7 +47,7 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "global options (before or after the command):\n"
                "  --url URL       the daemon (default: $SAGAD_URL, else " CLI_DEFAULT_URL ")\n"
-               "  --config FILE   take defaults from a sagad.conf (listen, redis, events_channel)\n"
+               "  --config FILE   take defaults from a sagad.conf (listen, redis, events_*)\n"
                "  --json          print the daemon's JSON unchanged\n"
                "  --no-color      no colour (also NO_COLOR=1); colour only on a terminal\n"
                "\n"

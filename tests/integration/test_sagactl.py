@@ -609,7 +609,9 @@ class SagactlTest(DaemonTestCase):
 
     def test_events_prints_published_event_and_exits_0_on_sigint(self):
         r = self.redis()
-        conf = self.write("sagad.conf", "redis = %s\nevents_channel = test.chan\n" % r.address)
+        # Streams off in the configuration: pub/sub on events_channel.
+        conf = self.write("sagad.conf", "redis = %s\nevents_channel = test.chan\nevents_stream =\n"
+                          % r.address)
         p = self.events_proc("--config", conf)
         env = {"id": "e1", "source": "sagad.order", "detail-type": "Cancelled",
                "time": "2026-11-25T12:00:00Z", "executionId": "x-1",

@@ -4,12 +4,16 @@ connected read them later with consumer groups, across crashes of sagad and
 restarts of Redis."""
 import json
 import re
+import select
+import signal
 import socket
+import subprocess
+import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import DaemonTestCase
+from harness import DaemonTestCase, binary
 
 ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura", "surname": "Becker",
          "street": "Main Avenue 1", "zip": "12345", "city": "Fancy Town"}
@@ -232,6 +236,76 @@ class Streams(DaemonTestCase):
         self.assertEqual(self.wait_backlog(lambda b: b == 0), 0)
         es = self.order_events(whole_stream(c))
         self.assertEqual(sorted(e["executionId"] for _, e in es), sorted(ids))
+
+    # sagactl events reading the stream.
+
+    def events_proc(self, *args):
+        p = subprocess.Popen([binary("sagactl"), "events", "--redis", self.r.address, "--json",
+                              *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ready, _, _ = select.select([p.stderr], [], [], 15)
+        self.assertTrue(ready, "sagactl events did not start")
+        self.assertIn("reading stream", p.stderr.readline().decode())
+        lines = []
+        t = threading.Thread(target=lambda: lines.extend(json.loads(l) for l in p.stdout),
+                             daemon=True)
+        t.start()
+        return p, t, lines
+
+    def stop_events(self, proc):
+        p, t, lines = proc
+        p.send_signal(signal.SIGINT)
+        code = p.wait(15)
+        t.join(5)
+        err = p.stderr.read().decode()
+        self.assertNotRegex(err, r"ERROR: (Address|Leak)Sanitizer|runtime error:", err)
+        self.assertEqual(code, 0, err)
+        return [e for e in lines if e.get("source") == "sagad.order"]
+
+    def wait_printed(self, proc, exec_ids, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline and \
+                not set(exec_ids) <= {e.get("executionId") for e in list(proc[2])}:
+            time.sleep(0.05)
+        time.sleep(0.3)  # anything extra would show now
+
+    def test_sagactl_group_consumer_reads_each_event_once_across_runs(self):
+        self.start_daemon()
+        first = self.place(5)
+        self.assertEqual(self.wait_backlog(lambda b: b == 0), 0)
+        p = self.events_proc("--group", "g", "--consumer", "c", "--from", "0")
+        self.wait_printed(p, first)
+        run1 = self.stop_events(p)
+        # Away while more orders happen; the next run catches up.
+        second = self.place(5)
+        self.assertEqual(self.wait_backlog(lambda b: b == 0), 0)
+        p = self.events_proc("--group", "g", "--consumer", "c")
+        self.wait_printed(p, second)
+        run2 = self.stop_events(p)
+        self.assertEqual(sorted(e["executionId"] for e in run1), sorted(first))
+        self.assertEqual(sorted(e["executionId"] for e in run2), sorted(second))
+        ids = [e["id"] for e in run1 + run2]
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertEqual(self.client()("XPENDING", STREAM, "g")[0], 0)
+
+    def test_sagactl_events_from_0_and_by_default_only_new(self):
+        self.start_daemon()
+        old = self.place(3)
+        self.assertEqual(self.wait_backlog(lambda b: b == 0), 0)
+        p = self.events_proc("--from", "0")
+        self.wait_printed(p, old)
+        self.assertEqual(sorted(e["executionId"] for e in self.stop_events(p)), sorted(old))
+        p = self.events_proc()
+        new = self.place(2)
+        self.wait_printed(p, new)
+        self.assertEqual(sorted(e["executionId"] for e in self.stop_events(p)), sorted(new))
+
+    def test_sagactl_events_rejects_stream_options_with_a_channel(self):
+        self.r = self.redis()
+        for args in (["--channel", "c", "--from", "0"], ["--group", "g"],
+                     ["--channel", "c", "--stream", "s"]):
+            out = subprocess.run([binary("sagactl"), "events", "--redis", self.r.address, *args],
+                                 capture_output=True, timeout=10)
+            self.assertEqual(out.returncode, 2, (args, out.stderr))
 
 
 if __name__ == "__main__":
