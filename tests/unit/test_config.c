@@ -107,6 +107,31 @@ static void test_values_checked(void **state)
     assert_non_null(strstr(err, "x:3: key 'unknown'"));
 }
 
+static void test_events_stream_keys(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX], want[128];
+    config_defaults(&c);
+    assert_string_equal(c.events_stream, "sagad.events");
+    assert_true(c.events_stream_maxlen == 1000000);
+    char *p = write_tmp("events_stream =\nevents_stream_maxlen = 500\n");
+    assert_int_equal(config_load_file(&c, p, err), 0);
+    assert_string_equal(c.events_stream, "");
+    assert_true(c.events_stream_maxlen == 500);
+    unlink(p);
+    p = write_tmp("events_stream = orders\n\nevents_stream_maxlen = 0\n");
+    assert_int_equal(config_load_file(&c, p, err), -1);
+    snprintf(want, sizeof want, "%s:3: key 'events_stream_maxlen'", p);
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "from 1 to"));
+    unlink(p);
+    assert_int_equal(config_set(&c, "events_stream_maxlen", "1e6", "x", 1, err), -1);
+    assert_int_equal(config_set(&c, "events_stream_maxlen", "1000000000001", "x", 1, err), -1);
+    assert_int_equal(config_set(&c, "events_stream_maxlen", "1000000000000", "x", 1, err), 0);
+    assert_true(c.events_stream_maxlen == 1000000000000LL);
+}
+
 static void test_payment_provider_keys(void **state)
 {
     (void)state;
@@ -157,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_file_then_args_win),
         cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_events_stream_keys),
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_values_checked),
         cmocka_unit_test(test_payment_provider_keys),
