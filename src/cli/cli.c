@@ -46,7 +46,7 @@ static const char GLOBAL_HELP[] =
     "\nglobal options:\n"
     "  --url URL        the daemon (default: the listen key of --config, else $SAGAD_URL,\n"
     "                   else " CLI_DEFAULT_URL ")\n"
-    "  --config FILE    read defaults (listen, redis, events_channel) from a sagad.conf\n"
+    "  --config FILE    read defaults (listen, redis, events_*) from a sagad.conf\n"
     "  --json           print the daemon's JSON unchanged (read commands)\n"
     "  --no-color       no colour even on a terminal (NO_COLOR does the same)\n"
     "  -h, --help       this help\n"
