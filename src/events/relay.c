@@ -70,6 +70,7 @@ struct relay_s {
     int64_t acked;        /* every row up to this seq is published, not yet deleted */
     uint64_t stream_logged_at;   /* loop time of the last XADD failure logged */
     uint64_t stream_unlogged;    /* XADD failures since then, not logged */
+    int stream_failing;          /* the last XADD answered was refused */
     int closing, closed;
     void (*done)(void *ud);
     void *done_ud;
@@ -223,6 +224,13 @@ static void log_stream_failure(relay_t *r, int64_t seq, const char *why)
     r->stream_unlogged = 0;
 }
 
+static void stream_recovered(relay_t *r)
+{
+    log_info("redis %s: XADD to stream '%s' succeeds again; sending the outbox", r->addr,
+             r->stream);
+    r->stream_failing = 0;
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     relay_t *r = ac->data;
@@ -246,6 +254,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         if (kind == CMD_XADD) {
             log_stream_failure(r, seq, rep->str);
             r->stats.stream_failures++;
+            r->stream_failing = 1;
         } else {
             if (!r->batch_failed)
                 log_warn("redis %s refused PUBLISH of outbox row %lld: %s", r->addr,
@@ -258,6 +267,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
             r->stats.published++;
         else
             r->stats.stream_appended++;
+        if (kind == CMD_XADD && r->stream_failing)
+            stream_recovered(r);
         /* Only an unbroken prefix counts, so no row is deleted unpublished. */
         if (last && !r->batch_failed && !r->batch_lost)
             r->acked = seq;

@@ -234,6 +234,8 @@ class Streams(DaemonTestCase):
         self.assertIn("WRONGTYPE", self.d.stderr())
         self.assertEqual(c("DEL", STREAM), 1)
         self.assertEqual(self.wait_backlog(lambda b: b == 0), 0)
+        self.assertTrue(self.d.wait_log(r"XADD to stream 'sagad.events' succeeds again"),
+                        self.d.stderr())
         es = self.order_events(whole_stream(c))
         self.assertEqual(sorted(e["executionId"] for _, e in es), sorted(ids))
 
