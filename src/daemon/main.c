@@ -59,9 +59,8 @@ static void usage(FILE *f)
             "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
             "payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
-            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms.\n"
-            "Execution status events: execution_events (off | terminal | all),\n"
-            "execution_events_payload (off | on).\n");
+            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms,\n"
+            "execution_events, execution_events_payload.\n");
 }
 
 static void on_relay_closed(void *ud)

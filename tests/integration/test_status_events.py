@@ -1,7 +1,8 @@
 """Execution status events against a real sagad: every state machine's
 status changes become "Execution Status Change" outbox rows written with the
 change (Redis is off, so the rows stay in the outbox and are read from the
-SQLite file), filtered by execution_events, with input and output only under
+SQLite file; one test reads them from a real Redis), filtered by
+execution_events, with input and output only under
 execution_events_payload = on."""
 import json
 import os
@@ -11,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import DaemonTestCase, binary
+from harness import DaemonTestCase, Subscriber, binary
 
 FAILS = {"StartAt": "P", "States": {
     "P": {"Type": "Pass", "Next": "F"},
@@ -137,6 +138,28 @@ class StatusEvents(DaemonTestCase):
         self.assertEqual(len(evs), 1)
         self.assertNotIn("input", evs[0]["detail"])
         self.assertNotIn("output", evs[0]["detail"])
+
+
+class Published(DaemonTestCase):
+    def test_failed_machine_event_reaches_redis(self):
+        r = self.redis()
+        sub = Subscriber(r.port)
+        self.addCleanup(sub.close)
+        d = self.daemon(redis=r.address)
+        self.assertEqual(d.request("PUT", "/state-machines/breaks", FAILS)[0], 201)
+        st, _, b = d.request("POST", "/state-machines/breaks/executions?wait=10",
+                             {"input": {}})
+        self.assertEqual((st, b["status"]), (200, "FAILED"), b)
+        sub.wait_for(1)
+        time.sleep(0.3)   # nothing else arrives
+        evs = sub.events()
+        self.assertEqual(len(evs), 1, evs)
+        ev = evs[0]
+        self.assertEqual((ev["source"], ev["detail-type"]),
+                         ("sagad.executions", "Execution Status Change"))
+        self.assertEqual(ev["detail"]["executionId"], b["executionId"])
+        self.assertEqual((ev["detail"]["status"], ev["detail"]["error"]),
+                         ("FAILED", "Custom.Broken"))
 
 
 class BadConfig(unittest.TestCase):

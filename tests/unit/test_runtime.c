@@ -748,7 +748,8 @@ static int record_status(void *ud, const runtime_status_change_t *c)
     assert_true(r->n < 8);
     assert_true(c->start_ms > 0 && c->input && c->machine && c->name);
     snprintf(r->status[r->n], sizeof r->status[0], "%s", c->status);
-    r->commits[r->n] = runtime_stats(r->f->rt)->commits;
+    /* runtime_open recovers before it hands out the runtime */
+    r->commits[r->n] = r->f->rt ? runtime_stats(r->f->rt)->commits : 0;
     r->stop_ms[r->n++] = c->stop_ms;
     if (strcmp(c->status, "RUNNING") != 0 && r->fail_end) {
         r->fail_end = 0;
@@ -805,6 +806,25 @@ static void test_status_hook_failure_retries_the_step(void **state)
     assert_string_equal(r.status[1], "SUCCEEDED");
     assert_string_equal(r.status[2], "SUCCEEDED");
     assert_int_equal(runtime_stats(f->rt)->succeeded, 1);
+}
+
+/* An execution that cannot be restored is ended FAILED by recovery: that
+ * status change is reported too, in its transaction. */
+static void test_status_hook_on_unrestorable(void **state)
+{
+    fixture_t *f = *state;
+    started_t s;
+    assert_int_equal(start_sync(f, put(f, "wait", WAIT_1S), cJSON_CreateObject(), &s), RUNTIME_OK);
+    close_runtime(f);
+    sql1(f, "UPDATE history SET state = '{\"c\": [' WHERE execution_id = ?", s.id);
+    statuses_t r = {.f = f};
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .on_status = record_status, .on_status_ud = &r};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    assert_failed_because(f, s.id, "not valid JSON");
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.status[0], "FAILED");
+    assert_true(r.stop_ms[0] > 0);
 }
 
 static void test_prune_deletes_only_finished(void **state)
@@ -961,6 +981,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_start_runs_to_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_hook_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_hook_failure_retries_the_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_hook_on_unrestorable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_failure_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_batches_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_name, setup, teardown),
