@@ -23,7 +23,4 @@ typedef struct status_events_s {
  * could not be written (the runtime then rolls the step back). */
 int status_events_on_status(void *ud, const runtime_status_change_t *c);
 
-/* The event's detail (caller frees), or NULL on no memory. */
-cJSON *status_events_detail(const runtime_status_change_t *c, int payload);
-
 #endif

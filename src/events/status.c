@@ -26,7 +26,8 @@ static void add_json_or_null(cJSON *o, const char *key, const cJSON *v)
     cJSON_AddItemToObject(o, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 }
 
-cJSON *status_events_detail(const runtime_status_change_t *c, int payload)
+/* The event's detail (caller frees), or NULL on no memory. */
+static cJSON *status_detail(const runtime_status_change_t *c, int payload)
 {
     cJSON *d = cJSON_CreateObject();
     if (!d)
@@ -59,7 +60,7 @@ int status_events_on_status(void *ud, const runtime_status_change_t *c)
     if (se->mode == CONFIG_EXEC_EVENTS_OFF || (running && se->mode != CONFIG_EXEC_EVENTS_ALL))
         return 0;
     int64_t now = c->stop_ms > 0 ? c->stop_ms : c->start_ms;
-    cJSON *detail = status_events_detail(c, se->payload);
+    cJSON *detail = status_detail(c, se->payload);
     cJSON *env = detail ? outbox_envelope(STATUS_EVENTS_SOURCE, STATUS_EVENTS_DETAIL_TYPE, now,
                                           c->execution_id, detail)
                         : NULL;
