@@ -2,7 +2,10 @@
  *   engine runtime DB SAGA N [WINDOW]  the durable runtime (runtime_start on a
  *                                      uv loop, real handlers, SQLite at DB,
  *                                      which may be ":memory:"), WINDOW sagas
- *                                      in flight at once
+ *                                      in flight at once; execution status
+ *                                      events as config key execution_events
+ *                                      says (env BENCH_EXEC_EVENTS, default
+ *                                      terminal, as the daemon's)
  *   engine pure SAGA N                 the pure engine (asl_run), Tasks
  *                                      answered by trivial in-memory callbacks
  *                                      that return what bench/peer/peer.mjs returns
@@ -14,6 +17,7 @@
 #include "core/log.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
+#include "events/status.h"
 #include "handlers/handlers.h"
 #include "order/handlers.h"
 #include "order/schema.h"
@@ -275,6 +279,11 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
     log_set_level(LOG_LEVEL_WARN);
 
     char err[512];
+    const char *events = getenv("BENCH_EXEC_EVENTS");
+    if (events && config_set(&cfg, "execution_events", events, "BENCH_EXEC_EVENTS", 0, err) < 0) {
+        fprintf(stderr, "engine: %s\n", err);
+        return 2;
+    }
     store_t *st = NULL;
     machines_t *reg = NULL;
     if (order_schema_register() < 0 || store_open(db, &st, err, sizeof err) < 0) {
@@ -306,7 +315,10 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    runtime_opts_t ro = {.loop = &loop, .store = st, .machines = reg, .cfg = &cfg};
+    status_events_t se = {.store = st, .mode = cfg.execution_events,
+                          .payload = cfg.execution_events_payload};
+    runtime_opts_t ro = {.loop = &loop, .store = st, .machines = reg, .cfg = &cfg,
+                         .on_status = status_events_on_status, .on_status_ud = &se};
     if (runtime_open(&ro, &b.rt) < 0) {
         fprintf(stderr, "engine: runtime_open failed\n");
         return 1;
@@ -332,10 +344,10 @@ static int run_runtime(const char *db, const char *saga, long n, long window)
         bytes = (long long)sb.st_size;
     printf("mode=runtime db=%s n=%ld window=%ld succeeded=%ld failed=%ld refused=%ld secs=%.3f "
            "sagas_per_s=%.1f rss_kb=%ld db_bytes_per_saga=%.0f cpu_us_per_saga=%.1f "
-           "loop_cpu_us_per_saga=%.1f\n",
+           "loop_cpu_us_per_saga=%.1f exec_events=%d\n",
            db, n, window, ok, failed, b.refused, secs, (double)n / secs, rss,
            bytes > 0 ? (double)bytes / (double)n : -1.0, (b.c1 - b.c0) * 1e6 / (double)n,
-           (b.l1 - b.l0) * 1e6 / (double)n);
+           (b.l1 - b.l0) * 1e6 / (double)n, (int)cfg.execution_events);
     return ok == n ? 0 : 1;
 }
 

@@ -15,6 +15,13 @@ typedef enum config_payment_e {
     CONFIG_PAYMENT_ACTIVITY,       /* activity workers of payment_activity.charge / .refund */
 } config_payment_t;
 
+/* Which execution status changes become events (events/status.h). */
+typedef enum config_exec_events_e {
+    CONFIG_EXEC_EVENTS_OFF = 0,
+    CONFIG_EXEC_EVENTS_TERMINAL,   /* SUCCEEDED, FAILED, TIMED_OUT, ABORTED */
+    CONFIG_EXEC_EVENTS_ALL,        /* and RUNNING */
+} config_exec_events_t;
+
 /* payment_activity is at most this long, so "<it>.refund" is an activity name. */
 #define CONFIG_PAYMENT_ACTIVITY_MAX 73
 
@@ -44,6 +51,8 @@ typedef struct config_s {
     char payment_provider_at[300]; /* where payment_provider was set, for config_check */
     char http_task_allow[4096];/* comma-separated http(s) URL prefixes; "" refuses every HTTP task */
     int http_task_timeout_ms;  /* an HTTP task's whole request, unless TimeoutSeconds is shorter */
+    config_exec_events_t execution_events;
+    int execution_events_payload; /* status events carry input and output */
 } config_t;
 
 /* Fills every field with its default. */

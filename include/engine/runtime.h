@@ -23,6 +23,21 @@
 
 typedef struct runtime_s runtime_t;
 
+/* An execution's row got a status, inside the open transaction that writes
+ * it. Everything is borrowed for the call. */
+typedef struct runtime_status_change_s {
+    const char *execution_id;
+    const char *machine;
+    int version;
+    const char *name;              /* NULL when it was started without one */
+    const char *status;            /* "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED" */
+    int64_t start_ms;
+    int64_t stop_ms;               /* 0 while RUNNING */
+    const char *error, *cause;     /* NULL unless it ended with them */
+    const cJSON *input;
+    const cJSON *output;           /* NULL unless SUCCEEDED */
+} runtime_status_change_t;
+
 typedef struct runtime_opts_s {
     uv_loop_t *loop;
     store_t *store;
@@ -40,6 +55,14 @@ typedef struct runtime_opts_s {
      * its state machine. Both strings are borrowed for the call. */
     void (*on_count)(void *ud, const char *machine, const char *status);
     void *on_count_ud;
+    /* Optional: called inside the transaction each time an execution's row
+     * is written with a status, RUNNING as it is first written and its final
+     * status as its end is; an execution that starts and ends in one advance
+     * gets both, in that order. Writes made here commit or roll back with
+     * the change. Returns 0, or -1 to fail the step like a failed write (it
+     * rolls back and the execution is rebuilt from the database). */
+    int (*on_status)(void *ud, const runtime_status_change_t *c);
+    void *on_status_ud;
 } runtime_opts_t;
 
 /* Counters for /metrics and /healthz. */

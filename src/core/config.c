@@ -259,6 +259,31 @@ static int set_history_format(config_t *c, const char *v, const char **why)
     return 0;
 }
 
+static int set_exec_events(config_t *c, const char *v, const char **why)
+{
+    if (strcmp(v, "off") == 0) {
+        c->execution_events = CONFIG_EXEC_EVENTS_OFF;
+    } else if (strcmp(v, "terminal") == 0) {
+        c->execution_events = CONFIG_EXEC_EVENTS_TERMINAL;
+    } else if (strcmp(v, "all") == 0) {
+        c->execution_events = CONFIG_EXEC_EVENTS_ALL;
+    } else {
+        *why = "expected off, terminal or all";
+        return -1;
+    }
+    return 0;
+}
+
+static int set_exec_events_payload(config_t *c, const char *v, const char **why)
+{
+    if (strcmp(v, "off") != 0 && strcmp(v, "on") != 0) {
+        *why = "expected off or on";
+        return -1;
+    }
+    c->execution_events_payload = strcmp(v, "on") == 0;
+    return 0;
+}
+
 static const struct {
     const char *key;
     setter_fn set;
@@ -286,6 +311,8 @@ static const struct {
     {"history_format", set_history_format},
     {"http_task_allow", set_http_allow},
     {"http_task_timeout_ms", set_http_timeout},
+    {"execution_events", set_exec_events},
+    {"execution_events_payload", set_exec_events_payload},
 };
 
 void config_defaults(config_t *c)
@@ -310,6 +337,7 @@ void config_defaults(config_t *c)
     c->header_timeout_ms = 10000;
     c->body_timeout_ms = 10000;
     c->history_limit = 25000;
+    c->execution_events = CONFIG_EXEC_EVENTS_TERMINAL;
     c->retention_hours = 168;
     c->http_task_timeout_ms = 60000;
 }

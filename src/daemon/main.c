@@ -9,6 +9,7 @@
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
+#include "events/status.h"
 #include "handlers/handlers.h"
 #include "handlers/http_invoke.h"
 #include "http/server.h"
@@ -38,6 +39,7 @@ typedef struct app_s {
     machines_t *machines;
     runtime_t *runtime;
     relay_t *relay;
+    status_events_t status_events;
     api_t api;
     uv_timer_t prune;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -58,7 +60,8 @@ static void usage(FILE *f)
             "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
             "payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
-            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms.\n");
+            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms,\n"
+            "execution_events, execution_events_payload.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -316,7 +319,11 @@ int main(int argc, char **argv)
                          .cfg = &app.cfg, .after_commit = kick_relay,
                          .before_commit = relay_deletes, .before_commit_ud = &app,
                          .after_commit_ud = &app,
-                         .on_count = api_metrics_count};
+                         .on_count = api_metrics_count,
+                         .on_status = status_events_on_status,
+                         .on_status_ud = &app.status_events};
+    app.status_events = (status_events_t){.store = app.store, .mode = app.cfg.execution_events,
+                                          .payload = app.cfg.execution_events_payload};
     if (runtime_open(&ro, &app.runtime) < 0) {
         log_error("cannot start the execution runtime");
         return 1;

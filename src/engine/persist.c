@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 static int write_exec_row(runtime_t *rt, exec_t *ex);
+static int report_status(runtime_t *rt, const exec_t *ex, const char *status, int64_t stop_ms,
+                         const char *error, const char *cause, const cJSON *output);
 
 static const char SQL_INSERT_EXEC[] =
     "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, status) "
@@ -258,13 +260,19 @@ int persist_end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *
         sqlite3_bind_null(s, col);
     bind_text_or_null(s, col + 1, error);
     bind_text_or_null(s, col + 2, cause);
-    sqlite3_bind_int64(s, col + 3, store_now_ms());
+    int64_t stop_ms = store_now_ms();
+    sqlite3_bind_int64(s, col + 3, stop_ms);
     bind_text_or_null(s, col + 4, final_state);
     int rc = store_exec_stmt(s);
     if (rc == 0 && insert)
         ex->row = ROW_WRITTEN;
     if (rc == 0 && ex->had_timer)
         rc = persist_del_timers(rt, ex->id);
+    /* Started and ended in one write: it was RUNNING first all the same. */
+    if (rc == 0 && insert)
+        rc = report_status(rt, ex, "RUNNING", 0, NULL, NULL, NULL);
+    if (rc == 0)
+        rc = report_status(rt, ex, status, stop_ms, error, cause, output);
     return rc;
 }
 
@@ -293,7 +301,20 @@ static int write_exec_row(runtime_t *rt, exec_t *ex)
     if (store_exec_stmt(s) < 0)
         return -1;
     ex->row = ROW_WRITTEN;
-    return 0;
+    return report_status(rt, ex, "RUNNING", 0, NULL, NULL, NULL);
+}
+
+/* The on_status hook, in the transaction that wrote the status. */
+static int report_status(runtime_t *rt, const exec_t *ex, const char *status, int64_t stop_ms,
+                         const char *error, const char *cause, const cJSON *output)
+{
+    if (!rt->hooks.on_status)
+        return 0;
+    runtime_status_change_t c = {
+        .execution_id = ex->id, .machine = ex->mv->name, .version = ex->mv->version,
+        .name = ex->name, .status = status, .start_ms = ex->start_ms, .stop_ms = stop_ms,
+        .error = error, .cause = cause, .input = ex->input, .output = output};
+    return rt->hooks.on_status(rt->hooks.on_status_ud, &c) < 0 ? -1 : 0;
 }
 
 cJSON *persist_control_event(const char *type, const char *error, const char *cause)

@@ -369,8 +369,10 @@ static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
 
 /* Ends a stored RUNNING execution that cannot be restored: FAILED with the
  * reason, one ExecutionFailed event, in its own transaction. */
-static void fail_stored(runtime_t *rt, const char *id, const char *machine, const char *why)
+static void fail_stored(runtime_t *rt, sqlite3_stmt *row, const char *why)
 {
+    const char *id = (const char *)sqlite3_column_text(row, 0);
+    const char *machine = (const char *)sqlite3_column_text(row, 1);
     char cause[400];
     snprintf(cause, sizeof cause, "the execution cannot be recovered: %s", why);
     log_error("execution %s: %s; it is ended FAILED", id, cause);
@@ -392,15 +394,26 @@ static void fail_stored(runtime_t *rt, const char *id, const char *machine, cons
         rc = persist_history_row(rt, id, first, first, "", text, NULL);
     else
         free(text);
+    int64_t stop_ms = store_now_ms();
     if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_FAIL_STORED)) ? 0 : -1) == 0) {
         sqlite3_bind_text(s, 1, ASL_E_RUNTIME, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, cause, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, store_now_ms());
+        sqlite3_bind_int64(s, 3, stop_ms);
         sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
         rc = store_exec_stmt(s);
     }
     if (rc == 0)
         rc = persist_del_timers(rt, id);
+    if (rc == 0 && rt->hooks.on_status) {
+        cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
+        runtime_status_change_t c = {
+            .execution_id = id, .machine = machine, .version = sqlite3_column_int(row, 2),
+            .name = (const char *)sqlite3_column_text(row, 3), .status = "FAILED",
+            .start_ms = sqlite3_column_int64(row, 5), .stop_ms = stop_ms,
+            .error = ASL_E_RUNTIME, .cause = cause, .input = input};
+        rc = rt->hooks.on_status(rt->hooks.on_status_ud, &c) < 0 ? -1 : 0;
+        cJSON_Delete(input);
+    }
     if (rc == 0 && (rc = store_commit(rt->st)) == 0) {
         rt->stats.failed++;
         if (rt->hooks.on_count)
@@ -419,8 +432,7 @@ static exec_t *recover_row(runtime_t *rt, sqlite3_stmt *row)
     restore_t r = {0};
     exec_t *ex = recover_one(rt, row, &r);
     if (!ex)
-        fail_stored(rt, (const char *)sqlite3_column_text(row, 0),
-                    (const char *)sqlite3_column_text(row, 1), r.why);
+        fail_stored(rt, row, r.why);
     return ex;
 }
 

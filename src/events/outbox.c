@@ -1,5 +1,6 @@
 /* Writing events to the outbox table and counting what waits there. */
 #include "events/outbox.h"
+#include "asl/json.h"
 #include "core/rand.h"
 #include "core/timefmt.h"
 
@@ -34,7 +35,8 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
 int outbox_append(store_t *st, const cJSON *envelope, int64_t now_ms)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(envelope, "id");
-    char *payload = cJSON_PrintUnformatted(envelope);
+    /* asl_json_print: a fraction of cJSON_PrintUnformatted's instructions. */
+    char *payload = asl_json_print(envelope);
     if (!cJSON_IsString(id) || !payload) {
         free(payload);
         return -SQLITE_MISUSE;

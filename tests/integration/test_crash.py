@@ -1,7 +1,8 @@
 """Crash safety: orders flow in while sagad is killed with kill -9 again and
 again. Afterwards every acknowledged start exists and has ended, no execution
 is stuck, and every committed effect is there exactly once (orders, stock
-reservations, payments, outbox events), read straight from the SQLite file."""
+reservations, payments, outbox events, execution status events), read
+straight from the SQLite file."""
 import http.client
 import json
 import os
@@ -45,7 +46,8 @@ class CrashRecovery(DaemonTestCase):
         rng = random.Random(7)
         # An asynchronous payment (a handler that takes a little time) and
         # failures, so executions are caught at every stage.
-        d = self.daemon(payment_latency_ms=40, payment_failure_rate=0.3)
+        d = self.daemon(payment_latency_ms=40, payment_failure_rate=0.3,
+                        execution_events="all")
         st, _, _ = d.request("PUT", "/stock/coffee-beans", {"quantity": STOCK})
         self.assertEqual(st, 200)
         db_path = d.opts["database"]
@@ -164,13 +166,25 @@ class CrashRecovery(DaemonTestCase):
         charged = q("SELECT count(*) FROM payments WHERE status = 'CHARGED'")[0][0]
         self.assertEqual(charged, processed)
 
-        # Exactly one event per execution in the outbox (Redis is off here).
-        events = [json.loads(p) for (p,) in q("SELECT payload FROM outbox")]
+        # Exactly one order event per execution in the outbox (Redis is off here).
+        events = [json.loads(p) for (p,) in q("SELECT payload FROM outbox ORDER BY seq")]
         per = {}
         for e in events:
-            per[e["executionId"]] = per.get(e["executionId"], 0) + 1
+            if e["source"] == "sagad.order":
+                per[e["executionId"]] = per.get(e["executionId"], 0) + 1
         self.assertEqual(set(per), ids)
         self.assertEqual(set(per.values()), {1})
+        # Status events were written with their changes: per execution
+        # exactly RUNNING, then its final status, none missing or repeated.
+        statuses = {}
+        for e in events:
+            if e["source"] == "sagad.executions":
+                self.assertEqual(e["detail"]["executionId"], e["executionId"])
+                statuses.setdefault(e["executionId"], []).append(e["detail"]["status"])
+        self.assertEqual(set(statuses), ids)
+        for eid in ids:
+            self.assertEqual(statuses[eid], ["RUNNING", rows[eid]], eid)
+        self.assertEqual(len({e["id"] for e in events}), len(events))
         self.assertGreater(processed, 0)
         self.assertLess(processed, N_ORDERS)
         db.close()

@@ -25,6 +25,9 @@ class OrderSaga(DaemonTestCase):
         self.r = self.redis()
         self.sub = Subscriber(self.r.port)
         self.addCleanup(self.sub.close)
+        # These tests count the saga's own events; execution status events
+        # have their tests in test_status_events.
+        opts.setdefault("execution_events", "off")
         self.d = self.daemon(redis=self.r.address, payment_failure_rate=rate, **opts)
         return self.d
 

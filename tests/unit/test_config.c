@@ -132,6 +132,32 @@ static void test_events_stream_keys(void **state)
     assert_true(c.events_stream_maxlen == 1000000000000LL);
 }
 
+static void test_execution_events_keys(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&c);
+    assert_int_equal(c.execution_events, CONFIG_EXEC_EVENTS_TERMINAL);
+    assert_int_equal(c.execution_events_payload, 0);
+    assert_int_equal(config_set(&c, "execution_events", "all", "x", 1, err), 0);
+    assert_int_equal(c.execution_events, CONFIG_EXEC_EVENTS_ALL);
+    assert_int_equal(config_set(&c, "execution_events", "off", "x", 1, err), 0);
+    assert_int_equal(c.execution_events, CONFIG_EXEC_EVENTS_OFF);
+    assert_int_equal(config_set(&c, "execution_events", "terminal", "x", 1, err), 0);
+    assert_int_equal(c.execution_events, CONFIG_EXEC_EVENTS_TERMINAL);
+    assert_int_equal(config_set(&c, "execution_events", "ALL", "x", 5, err), -1);
+    assert_non_null(strstr(err, "x:5: key 'execution_events'"));
+    assert_non_null(strstr(err, "off, terminal or all"));
+    assert_int_equal(c.execution_events, CONFIG_EXEC_EVENTS_TERMINAL);
+    assert_int_equal(config_set(&c, "execution_events_payload", "on", "x", 1, err), 0);
+    assert_int_equal(c.execution_events_payload, 1);
+    assert_int_equal(config_set(&c, "execution_events_payload", "off", "x", 1, err), 0);
+    assert_int_equal(c.execution_events_payload, 0);
+    assert_int_equal(config_set(&c, "execution_events_payload", "1", "x", 6, err), -1);
+    assert_non_null(strstr(err, "x:6: key 'execution_events_payload'"));
+}
+
 static void test_payment_provider_keys(void **state)
 {
     (void)state;
@@ -186,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_values_checked),
         cmocka_unit_test(test_payment_provider_keys),
+        cmocka_unit_test(test_execution_events_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

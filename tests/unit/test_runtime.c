@@ -731,6 +731,102 @@ static void test_stop_aborts(void **state)
     cJSON_Delete(in);
 }
 
+/* What the on_status hook saw: each status, the commit count at the call,
+ * whether a transaction was open; `fail_end` makes the next end's call fail. */
+typedef struct statuses_s {
+    fixture_t *f;
+    int n, fail_end;
+    char status[8][16];
+    uint64_t commits[8];
+    int64_t stop_ms[8];
+} statuses_t;
+
+static int record_status(void *ud, const runtime_status_change_t *c)
+{
+    statuses_t *r = ud;
+    assert_true(store_in_txn(r->f->st));
+    assert_true(r->n < 8);
+    assert_true(c->start_ms > 0 && c->input && c->machine && c->name);
+    snprintf(r->status[r->n], sizeof r->status[0], "%s", c->status);
+    /* runtime_open recovers before it hands out the runtime */
+    r->commits[r->n] = r->f->rt ? runtime_stats(r->f->rt)->commits : 0;
+    r->stop_ms[r->n++] = c->stop_ms;
+    if (strcmp(c->status, "RUNNING") != 0 && r->fail_end) {
+        r->fail_end = 0;
+        return -1;
+    }
+    return 0;
+}
+
+#define WAIT_1S "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":1,\"End\":true}}}"
+
+static const char *run_with_status_hook(fixture_t *f, statuses_t *r, const char *def)
+{
+    close_runtime(f);
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .on_status = record_status, .on_status_ud = r};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    r->f = f;
+    started_t s;
+    assert_int_equal(start_sync(f, put(f, "hooked", def), cJSON_CreateObject(), &s), RUNTIME_OK);
+    return run_until_done(f, s.id);
+}
+
+/* One advance that starts and ends: RUNNING then SUCCEEDED, in one
+ * transaction; a Wait between them: two transactions. */
+static void test_status_hook_order(void **state)
+{
+    fixture_t *f = *state;
+    statuses_t r = {0};
+    assert_string_equal(run_with_status_hook(f, &r,
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}"),
+        "SUCCEEDED");
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.status[0], "RUNNING");
+    assert_string_equal(r.status[1], "SUCCEEDED");
+    assert_true(r.commits[0] == r.commits[1]);
+    assert_true(r.stop_ms[0] == 0 && r.stop_ms[1] > 0);
+    statuses_t w = {0};
+    assert_string_equal(run_with_status_hook(f, &w, WAIT_1S), "SUCCEEDED");
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.status[0], "RUNNING");
+    assert_string_equal(w.status[1], "SUCCEEDED");
+    assert_true(w.commits[0] < w.commits[1]);
+}
+
+/* A hook that fails fails the step: it rolls back, the execution is rebuilt
+ * and its end written (and reported) again, ending once. */
+static void test_status_hook_failure_retries_the_step(void **state)
+{
+    fixture_t *f = *state;
+    statuses_t r = {.fail_end = 1};
+    assert_string_equal(run_with_status_hook(f, &r, WAIT_1S), "SUCCEEDED");
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.status[0], "RUNNING");
+    assert_string_equal(r.status[1], "SUCCEEDED");
+    assert_string_equal(r.status[2], "SUCCEEDED");
+    assert_int_equal(runtime_stats(f->rt)->succeeded, 1);
+}
+
+/* An execution that cannot be restored is ended FAILED by recovery: that
+ * status change is reported too, in its transaction. */
+static void test_status_hook_on_unrestorable(void **state)
+{
+    fixture_t *f = *state;
+    started_t s;
+    assert_int_equal(start_sync(f, put(f, "wait", WAIT_1S), cJSON_CreateObject(), &s), RUNTIME_OK);
+    close_runtime(f);
+    sql1(f, "UPDATE history SET state = '{\"c\": [' WHERE execution_id = ?", s.id);
+    statuses_t r = {.f = f};
+    runtime_opts_t o = {.loop = &f->loop, .store = f->st, .machines = f->reg, .cfg = &f->cfg,
+                        .on_status = record_status, .on_status_ud = &r};
+    assert_int_equal(runtime_open(&o, &f->rt), 0);
+    assert_failed_because(f, s.id, "not valid JSON");
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.status[0], "FAILED");
+    assert_true(r.stop_ms[0] > 0);
+}
+
 static void test_prune_deletes_only_finished(void **state)
 {
     fixture_t *f = *state;
@@ -883,6 +979,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_heartbeat_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_runs_to_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_hook_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_hook_failure_retries_the_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_hook_on_unrestorable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_failure_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_batches_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_name, setup, teardown),
