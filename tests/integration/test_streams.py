@@ -131,7 +131,7 @@ class Streams(DaemonTestCase):
     def order_events(self, es):
         return [(eid, e) for eid, e in es if e.get("source") == "sagad.order"]
 
-    def test_group_from_0_reads_each_of_100_order_events_once(self):
+    def test_group_from_0_reads_each_of_100_order_and_status_events_once(self):
         self.start_daemon()
         ids = self.place(100)
         self.assertEqual(self.wait_backlog(lambda b: b == 0), 0)
@@ -151,6 +151,16 @@ class Streams(DaemonTestCase):
         self.assertEqual(sorted(e["executionId"] for _, e in orders), sorted(ids))
         for _, e in orders:
             self.assertIn(e["detail-type"], ("Processed", "Cancelled"))
+        # And each execution's status event (execution_events = terminal by
+        # default), every envelope id once across both kinds.
+        status = [e for _, e in got if e["source"] == "sagad.executions"]
+        self.assertEqual(len(status), 100)
+        self.assertEqual(sorted(e["executionId"] for e in status), sorted(ids))
+        for e in status:
+            self.assertEqual(e["detail-type"], "Execution Status Change")
+            self.assertIn(e["detail"]["status"], ("SUCCEEDED", "FAILED"))
+        self.assertEqual(len({e["id"] for _, e in got}), len(got))
+        self.assertEqual(len(got), 200)
         # Nothing pending, nothing more to read.
         self.assertEqual(c("XPENDING", STREAM, "g")[0], 0)
         h = self.health()
@@ -219,7 +229,8 @@ class Streams(DaemonTestCase):
         c = Resp(r.port)
         self.addCleanup(c.close)
         self.assertEqual(c("SET", STREAM, "not a stream"), "OK")
-        self.start_daemon(redis=r)
+        # Only the orders' own events, so that the backlog is one row per order.
+        self.start_daemon(redis=r, execution_events="off")
         ids = self.place(3)
         deadline = time.time() + 10
         while (self.metric("sagad_events_stream_append_failures_total") or 0) < 3 and \
