@@ -200,6 +200,16 @@ class Streams(DaemonTestCase):
         for copies in by_exec.values():
             self.assertEqual(len({c["id"] for c in copies}), 1, copies)
             self.assertTrue(all(c == copies[0] for c in copies), copies)
+        # The same for the status event each ended execution committed.
+        status = {}
+        for _, e in whole_stream(self.client()):
+            if e["source"] == "sagad.executions":
+                status.setdefault(e["executionId"], []).append(e)
+        self.assertEqual(set(status), {o["executionId"] for o in orders})
+        for copies in status.values():
+            self.assertEqual(len({c["id"] for c in copies}), 1, copies)
+            self.assertTrue(all(c == copies[0] for c in copies), copies)
+            self.assertIn(copies[0]["detail"]["status"], ("SUCCEEDED", "FAILED"))
 
     def test_redis_restarted_without_persistence_stream_recreated(self):
         self.start_daemon()
