@@ -5,6 +5,7 @@
 #define SAGAD_ASL_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <cJSON.h>
 
 #define ASL_E_ALL                "States.ALL"
@@ -42,6 +43,9 @@ typedef enum { ASL_TASK_LOCAL, ASL_TASK_CALLBACK, ASL_TASK_ACTIVITY } asl_task_k
 int asl_activity_name_valid(const char *name);
 /* The length of the token of a callback or activity Task (192 bits in hex). */
 #define ASL_TASK_TOKEN_LEN 48
+/* A new callback-task token: ASL_TASK_TOKEN_LEN / 16 draws of `draw`
+ * as lowercase hex. Caller frees; NULL when out of memory. */
+char *asl_task_token_new(uint64_t (*draw)(void *ud), void *ud);
 asl_task_kind_t asl_task_kind(const char *handler, const char **base, size_t *base_len);
 
 /* The payload limit of Step Functions: 256 KiB of UTF-8 JSON. */

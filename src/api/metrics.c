@@ -219,12 +219,19 @@ static void out_histogram(buf_t *b, const char *name, const double *bounds, doub
     out_u64(b, count);
 }
 
+/* A family with one unlabelled sample (a gauge or a counter). */
+static void out_single(buf_t *b, const char *name, const char *type, const char *help,
+                       uint64_t v)
+{
+    family(b, name, type, help);
+    out(b, "%s ", name);
+    out_u64(b, v);
+}
+
 static void write_runtime(buf_t *b, const runtime_stats_t *s)
 {
-    family(b, "sagad_executions_started_total", "counter",
-           "Executions started (durably committed) since the daemon started.");
-    out(b, "sagad_executions_started_total ");
-    out_u64(b, s->started);
+    out_single(b, "sagad_executions_started_total", "counter",
+               "Executions started (durably committed) since the daemon started.", s->started);
 
     family(b, "sagad_executions_finished_total", "counter",
            "Executions that ended, by final status.");
@@ -232,13 +239,10 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
                               {"TIMED_OUT", s->timed_out}, {"ABORTED", s->aborted}};
     out_labelled(b, "sagad_executions_finished_total", "status", fin, sizeof fin / sizeof fin[0]);
 
-    family(b, "sagad_executions_open", "gauge", "Executions running (held in memory).");
-    out(b, "sagad_executions_open ");
-    out_u64(b, s->open_executions);
-
-    family(b, "sagad_state_transitions_total", "counter", "States entered by all executions.");
-    out(b, "sagad_state_transitions_total ");
-    out_u64(b, s->transitions);
+    out_single(b, "sagad_executions_open", "gauge", "Executions running (held in memory).",
+               s->open_executions);
+    out_single(b, "sagad_state_transitions_total", "counter", "States entered by all executions.",
+               s->transitions);
 
     family(b, "sagad_step_latency_seconds", "histogram",
            "Time from a step becoming ready to the commit that makes it durable.");
@@ -260,38 +264,29 @@ static void write_runtime(buf_t *b, const runtime_stats_t *s)
     out_u64(b, s->commits + s->commit_failures);
 }
 
-/* One unlabelled value: its family line, then the sample. */
-static void gauge(buf_t *b, const char *name, const char *type, const char *help, uint64_t v)
-{
-    family(b, name, type, help);
-    out(b, "%s ", name);
-    out_u64(b, v);
-}
-
 static void write_tasks(buf_t *b, const runtime_stats_t *s)
 {
-    gauge(b, "sagad_task_tokens_waiting", "gauge",
-          "Callback and activity tasks that can be reported now.", s->tokens_waiting);
-    gauge(b, "sagad_activity_tasks_waiting", "gauge",
-          "Activity tasks no worker has taken yet.", s->activity_waiting);
-    gauge(b, "sagad_activity_tasks_running", "gauge",
-          "Activity tasks taken by a worker and not reported yet.", s->activity_running);
-    gauge(b, "sagad_activity_polls_parked", "gauge",
-          "Activity polls waiting for a task.", s->polls_parked);
-    gauge(b, "sagad_activity_deliveries_total", "counter",
-          "Activity tasks handed to a worker (again after a restart: at-least-once).",
-          s->activity_deliveries);
-    gauge(b, "sagad_task_reports_total", "counter",
-          "Task successes and failures accepted from /tasks/success and /tasks/failure.",
-          s->task_reports);
+    out_single(b, "sagad_task_tokens_waiting", "gauge",
+               "Callback and activity tasks that can be reported now.", s->tokens_waiting);
+    out_single(b, "sagad_activity_tasks_waiting", "gauge",
+               "Activity tasks no worker has taken yet.", s->activity_waiting);
+    out_single(b, "sagad_activity_tasks_running", "gauge",
+               "Activity tasks taken by a worker and not reported yet.", s->activity_running);
+    out_single(b, "sagad_activity_polls_parked", "gauge",
+               "Activity polls waiting for a task.", s->polls_parked);
+    out_single(b, "sagad_activity_deliveries_total", "counter",
+               "Activity tasks handed to a worker (again after a restart: at-least-once).",
+               s->activity_deliveries);
+    out_single(b, "sagad_task_reports_total", "counter",
+               "Task successes and failures accepted from /tasks/success and /tasks/failure.",
+               s->task_reports);
 }
 
 static void write_store(buf_t *b, const store_health_t *h)
 {
-    family(b, "sagad_sqlite_failing_transactions", "gauge",
-           "Write transactions failed since the last successful commit (0: healthy).");
-    out(b, "sagad_sqlite_failing_transactions ");
-    out_u64(b, h->failing);
+    out_single(b, "sagad_sqlite_failing_transactions", "gauge",
+               "Write transactions failed since the last successful commit (0: healthy).",
+               h->failing);
     family(b, "sagad_database_corrupt", "gauge",
            "1 when the integrity check at start found corruption.");
     out(b, "sagad_database_corrupt %d\n", h->integrity == STORE_INTEGRITY_CORRUPT);
@@ -309,21 +304,16 @@ static void write_outbox(buf_t *b, const api_t *api)
         family(b, "sagad_outbox_backlog", "gauge", "Events committed and not yet accepted by Redis.");
         out(b, "sagad_outbox_backlog %lld\n", (long long)rs.backlog);
     }
-    family(b, "sagad_events_published_total", "counter", "Events Redis accepted (PUBLISH answered).");
-    out(b, "sagad_events_published_total ");
-    out_u64(b, rs.published);
-    family(b, "sagad_events_publish_failures_total", "counter",
-           "PUBLISH commands that got an error or no answer (the event is retried).");
-    out(b, "sagad_events_publish_failures_total ");
-    out_u64(b, rs.failures);
-    family(b, "sagad_events_stream_appended_total", "counter",
-           "Events Redis appended to the events stream (XADD answered).");
-    out(b, "sagad_events_stream_appended_total ");
-    out_u64(b, rs.stream_appended);
-    family(b, "sagad_events_stream_append_failures_total", "counter",
-           "XADD commands that got an error or no answer (the event is retried).");
-    out(b, "sagad_events_stream_append_failures_total ");
-    out_u64(b, rs.stream_failures);
+    out_single(b, "sagad_events_published_total", "counter",
+               "Events Redis accepted (PUBLISH answered).", rs.published);
+    out_single(b, "sagad_events_publish_failures_total", "counter",
+               "PUBLISH commands that got an error or no answer (the event is retried).",
+               rs.failures);
+    out_single(b, "sagad_events_stream_appended_total", "counter",
+               "Events Redis appended to the events stream (XADD answered).", rs.stream_appended);
+    out_single(b, "sagad_events_stream_append_failures_total", "counter",
+               "XADD commands that got an error or no answer (the event is retried).",
+               rs.stream_failures);
     family(b, "sagad_redis_connected", "gauge", "1 while the relay has a Redis connection.");
     out(b, "sagad_redis_connected %d\n", rs.connected ? 1 : 0);
     family(b, "sagad_redis_connects_total", "counter", "Connection attempts to Redis, by result.");
@@ -373,9 +363,8 @@ static void write_http_task(buf_t *b, const http_invoke_stats_t *s)
                                {"forbidden", s->forbidden}, {"invalid", s->invalid},
                                {"cancelled", s->cancelled}};
     out_labelled(b, "sagad_http_task_errors_total", "kind", errs, sizeof errs / sizeof errs[0]);
-    family(b, "sagad_http_task_in_flight", "gauge", "HTTP task requests in flight.");
-    out(b, "sagad_http_task_in_flight ");
-    out_u64(b, s->in_flight);
+    out_single(b, "sagad_http_task_in_flight", "gauge", "HTTP task requests in flight.",
+               s->in_flight);
     family(b, "sagad_http_task_duration_seconds", "histogram",
            "Time from sending an HTTP task's request to its response or error.");
     out_histogram(b, "sagad_http_task_duration_seconds", http_invoke_latency_bounds_s, 1,

@@ -33,11 +33,14 @@ static void on_reported(void *ud, runtime_status_t status, const char *execution
                            "again with the same token");
 }
 
-/* The token of a report body, or NULL after answering 400. */
-static const char *body_token(http_request_t *req, const cJSON *body)
+/* Reads a report's body (*body, caller frees; NULL after answering 400 or
+ * 503) and returns its token, or NULL after answering 400. */
+static const char *body_token(http_request_t *req, cJSON **body)
 {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "taskToken");
-    if (!cJSON_IsObject(body) || !t) {
+    if (!(*body = api_body_json(req)))
+        return NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(*body, "taskToken");
+    if (!cJSON_IsObject(*body) || !t) {
         http_respond_error(req, 400, "InvalidToken",
                            "the body must be a JSON object with a string field taskToken");
         return NULL;
@@ -99,10 +102,8 @@ static int opt_string(http_request_t *req, const cJSON *body, const char *key, s
 static void h_success(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    cJSON *body = api_body_json(req);
-    if (!body)
-        return;
-    const char *token = body_token(req, body);
+    cJSON *body;
+    const char *token = body_token(req, &body);
     if (token) {
         const cJSON *out = cJSON_GetObjectItemCaseSensitive(body, "output");
         if (!out) {
@@ -120,10 +121,8 @@ static void h_success(http_request_t *req, void *ud)
 static void h_failure(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    cJSON *body = api_body_json(req);
-    if (!body)
-        return;
-    const char *token = body_token(req, body), *error, *cause;
+    cJSON *body;
+    const char *token = body_token(req, &body), *error, *cause;
     if (token && opt_string(req, body, "error", ERROR_NAME_MAX, &error) == 0 &&
         opt_string(req, body, "cause", CAUSE_MAX, &cause) == 0) {
         int rc = tasks_fail(api->runtime, token, error, cause, on_reported, req);
@@ -136,10 +135,8 @@ static void h_failure(http_request_t *req, void *ud)
 static void h_heartbeat(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    cJSON *body = api_body_json(req);
-    if (!body)
-        return;
-    const char *token = body_token(req, body);
+    cJSON *body;
+    const char *token = body_token(req, &body);
     if (token) {
         int rc = tasks_heartbeat(api->runtime, token);
         if (rc == RUNTIME_OK)

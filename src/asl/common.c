@@ -144,3 +144,18 @@ int asl_activity_name_valid(const char *name)
     }
     return n >= 1 && n <= ASL_ACTIVITY_NAME_MAX;
 }
+
+char *asl_task_token_new(uint64_t (*draw)(void *ud), void *ud)
+{
+    static const char HEX[] = "0123456789abcdef";
+    char *t = malloc(ASL_TASK_TOKEN_LEN + 1), *p = t;
+    if (!t)
+        return NULL;
+    for (int i = 0; i < ASL_TASK_TOKEN_LEN / 16; i++) {
+        uint64_t v = draw(ud);
+        for (int j = 0; j < 16; j++, v >>= 4)
+            *p++ = HEX[v & 15];
+    }
+    *p = '\0';
+    return t;
+}

@@ -32,17 +32,7 @@ void asl_exec_task_token(run_t *r, char **out)
     const asl_state_t *s = cur(r);
     const char *name = s->name;
     if (r->env && r->env->secure64 && asl_task_kind(s->handler, NULL, NULL) != ASL_TASK_LOCAL) {
-        static const char HEX[] = "0123456789abcdef";
-        char *t = malloc(ASL_TASK_TOKEN_LEN + 1);
-        *out = t;
-        if (!t)
-            return;
-        for (int i = 0; i < ASL_TASK_TOKEN_LEN / 16; i++) {
-            uint64_t v = r->env->secure64(r->env->random_ud);
-            for (int j = 0; j < 16; j++, v >>= 4)
-                *t++ = HEX[v & 15];
-        }
-        *t = '\0';
+        *out = asl_task_token_new(r->env->secure64, r->env->random_ud);
         return;
     }
     size_t li = strlen(id), ln = strlen(name);

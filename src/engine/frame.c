@@ -168,17 +168,7 @@ static void clear_task(frame_t *fr, int cancel)
 
 char *frame_mint_token(void)
 {
-    static const char HEX[] = "0123456789abcdef";
-    char *t = malloc(ASL_TASK_TOKEN_LEN + 1), *p = t;
-    if (!t)
-        return NULL;
-    for (int i = 0; i < ASL_TASK_TOKEN_LEN / 16; i++) {
-        uint64_t v = rand_secure_u64(NULL);
-        for (int j = 0; j < 16; j++, v >>= 4)
-            *p++ = HEX[v & 15];
-    }
-    *p = '\0';
-    return t;
+    return asl_task_token_new(rand_secure_u64, NULL);
 }
 
 /* Sets what a Task's handler name asks for: the handler to run (a callback
