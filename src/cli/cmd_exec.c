@@ -33,9 +33,13 @@ static const cli_cmd_t STOP = {
     "(then nothing changes).\n"};
 
 static const cli_cmd_t HISTORY = {
-    "history", "history EXECUTION-ID [--json]",
+    "history", "history EXECUTION-ID [-v] [--json]",
     "Prints the event history of an execution, one line per event: event id,\n"
-    "time since the first event, event type and its state, resource or error.\n"};
+    "time since the first event, event type and its state, resource or error.\n"
+    "\n"
+    "  -v, --verbose  also the input and output each event carries (states\n"
+    "                 entered and exited, the execution's start and end), as\n"
+    "                 one line of JSON each under the event\n"};
 
 #define HINT_LIST "`sagactl list` shows the executions there are"
 
@@ -325,11 +329,40 @@ static out_color_t event_color(const char *type)
     return OUT_PLAIN;
 }
 
+/* With -v: the detail text, then an indented "input: ..." / "output: ..."
+ * line per payload the event carries. Caller frees. */
+static char *verbose_detail(const char *det, const cJSON *details)
+{
+    static const char *const keys[] = {"input", "output"};
+    size_t cap = strlen(det) + 1;
+    char *json[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(details, keys[k]);
+        if (v && (json[k] = cJSON_PrintUnformatted(v)))
+            cap += strlen(keys[k]) + strlen(json[k]) + 8;
+    }
+    char *out = malloc(cap);
+    if (out) {
+        size_t n = (size_t)snprintf(out, cap, "%s", det);
+        for (int k = 0; k < 2; k++)
+            if (json[k])
+                n += (size_t)snprintf(out + n, cap - n, "\n    %s: %s", keys[k], json[k]);
+    }
+    free(json[0]);
+    free(json[1]);
+    return out;
+}
+
 int cmd_history(cli_t *cli, int argc, char **argv)
 {
+    int verbose = 0;
+    const cli_opt_t opts[] = {
+        {"--verbose", CLI_OPT_FLAG, NULL, &verbose},
+        {"-v", CLI_OPT_FLAG, NULL, &verbose},
+    };
     char *pos[1];
     size_t np;
-    int rc = cli_parse(cli, &HISTORY, argc, argv, NULL, 0, pos, 1, 1, &np);
+    int rc = cli_parse(cli, &HISTORY, argc, argv, opts, 2, pos, 1, 1, &np);
     if (rc >= 0)
         return rc;
     char path[1024];
@@ -357,9 +390,14 @@ int cmd_history(cli_t *cli, int argc, char **argv)
         else
             out_table_cell(t, "?", OUT_PLAIN);
         out_table_cell(t, type, event_color(type));
-        event_detail(cJSON_GetObjectItemCaseSensitive(ev, "details"), det, sizeof det);
-        if (*det)
+        const cJSON *details = cJSON_GetObjectItemCaseSensitive(ev, "details");
+        event_detail(details, det, sizeof det);
+        char *more = verbose ? verbose_detail(det, details) : NULL;
+        if (more && *more)
+            out_table_cell(t, more, OUT_PLAIN);
+        else if (*det)
             out_table_cell(t, det, OUT_PLAIN);
+        free(more);
     }
     out_table_print(t, stdout, 0);
     out_table_free(t);

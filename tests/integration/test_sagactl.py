@@ -475,6 +475,26 @@ class SagactlTest(DaemonTestCase):
         code, out, _ = self.ctl("history", ex["executionId"], "--json")
         self.assertEqual(json.loads(out), hist)
 
+    def test_history_verbose_shows_payloads(self):
+        self.start_daemon()
+        self.put("ok", SUCCEEDS)
+        ex = self.run_to_end("ok", {"who": "Laura"})
+        _, _, hist = self.d.request("GET", "/executions/%s/history" % ex["executionId"])
+        for flag in ("-v", "--verbose"):
+            code, out, err = self.ctl("history", ex["executionId"], flag)
+            self.assertEqual(code, 0, err)
+            lines = out.rstrip("\n").split("\n")
+            payloads = [l.strip() for l in lines if re.match(r"^\s+(input|output): ", l)]
+            want = []
+            for ev in hist["events"]:
+                for k in ("input", "output"):
+                    if k in ev["details"]:
+                        want.append("%s: %s" % (k, json.dumps(ev["details"][k], separators=(",", ":"))))
+            self.assertEqual(payloads, want, out)
+            self.assertIn('output: {"who":"Laura","r":{"ok":true}}', payloads)
+            # Every event still has its own line.
+            self.assertEqual(len(lines), len(hist["events"]) + len(want))
+
     # ---- start, order, stock ---------------------------------------------------
 
     def test_start_from_file_and_stdin_with_wait(self):
