@@ -99,6 +99,11 @@ static void on_put_stock(http_request_t *req, void *ud)
     cJSON *body = api_body_json(req);
     if (!body)
         return;
+    static const char *const fields[] = {"quantity", NULL};
+    if (api_body_only(req, body, fields) < 0) {
+        cJSON_Delete(body);
+        return;
+    }
     int64_t q;
     const cJSON *qv = cJSON_GetObjectItemCaseSensitive(body, "quantity");
     if (!cJSON_IsObject(body) || !order_quantity_from_json(qv, 0, &q)) {
