@@ -12,8 +12,8 @@
 
 #include "store/db.h"
 
-/* Results besides 0 (the negative SQLite code is logged, not returned). */
-#define ORDER_ERR_DB        (-1) /* SQLite failed */
+/* Results besides 0 (the store's negative code is logged, not returned). */
+#define ORDER_ERR_DB        (-1) /* the database failed */
 #define ORDER_ERR_NOT_FOUND (-2) /* no such order / item */
 #define ORDER_ERR_INVALID   (-3) /* a value out of range (see each function) */
 
@@ -54,11 +54,11 @@ cJSON *order_json(const order_row_t *o);
 
 /* The order in the current row of a statement that yields ORDER_COLUMNS.
  * Caller frees with cJSON_Delete; NULL when out of memory. */
-cJSON *order_from_row(sqlite3_stmt *s);
+cJSON *order_from_row(store_stmt_t *s);
 
-/* The same row's columns; the text pointers are SQLite's, valid until the
- * statement is stepped or reset. */
-void order_columns(sqlite3_stmt *s, order_row_t *out);
+/* The same row's columns; the text pointers are the store's (borrowed),
+ * valid until the statement is stepped or reset. */
+void order_columns(store_stmt_t *s, order_row_t *out);
 
 /* The order an execution created (the newest, should it have made several). */
 int order_by_execution(store_t *st, const char *execution_id, cJSON **out);
