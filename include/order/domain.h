@@ -51,6 +51,7 @@ cJSON *order_json(const order_row_t *o);
 #define ORDER_COLUMNS                                                           \
     "order_id, execution_id, item_id, quantity, firstname, surname, street, zip, city, " \
     "status, created_ms, updated_ms"
+#define ORDER_N_COLUMNS 12
 
 /* The order in the current row of a statement that yields ORDER_COLUMNS.
  * Caller frees with cJSON_Delete; NULL when out of memory. */
@@ -63,9 +64,17 @@ void order_columns(store_stmt_t *s, order_row_t *out);
 /* The order an execution created (the newest, should it have made several). */
 int order_by_execution(store_t *st, const char *execution_id, cJSON **out);
 
+/* Room for a nextCursor of order_list, with its NUL. */
+#define ORDER_CURSOR_MAX 24
+
 /* JSON array of orders, newest first, at most `limit` (1..1000; other values
- * mean 100). 0 with *out (caller frees), or ORDER_ERR_DB. */
-int order_list(store_t *st, int limit, cJSON **out);
+ * mean 100), only those with `status` unless it is NULL, and only those
+ * after the page that returned `cursor` unless it is NULL. `next` gets the
+ * cursor of the following page, or "" on the last one. 0 with *out (caller
+ * frees), ORDER_ERR_INVALID for a cursor this function did not return, or
+ * ORDER_ERR_DB. */
+int order_list(store_t *st, const char *status, int limit, const char *cursor, cJSON **out,
+               char next[ORDER_CURSOR_MAX]);
 
 /* {"itemId", "quantity", "updatedAt"}. 0 with *out (caller frees),
  * ORDER_ERR_NOT_FOUND or ORDER_ERR_DB. */

@@ -5,6 +5,7 @@
 #include "core/timefmt.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,16 +159,57 @@ int order_by_execution(store_t *st, const char *execution_id, cJSON **out)
     return one_row(s, order_from_row, out);
 }
 
-int order_list(store_t *st, int limit, cJSON **out)
+int order_list(store_t *st, const char *status, int limit, const char *cursor, cJSON **out,
+               char next[ORDER_CURSOR_MAX])
 {
-    /* Newest first: rowids follow insertion (no index needed, schema 3). */
-    store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
-                                        "ORDER BY rowid DESC LIMIT ?1");
+    /* Newest first: rowids follow insertion (no index needed, schema 3); the
+     * cursor is the rowid of the last order of the previous page. The extra
+     * column after ORDER_COLUMNS carries it. */
+    store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS ", rowid FROM orders "
+                                        "WHERE (?1 IS NULL OR status = ?1) "
+                                        "AND (?2 IS NULL OR rowid < ?2) "
+                                        "ORDER BY rowid DESC LIMIT ?3");
     *out = NULL;
+    next[0] = '\0';
+    long long before = 0;
+    if (cursor) {
+        char *end;
+        before = strtoll(cursor, &end, 10);
+        if (!*cursor || *end || before <= 0)
+            return ORDER_ERR_INVALID;
+    }
     if (!s)
         return ORDER_ERR_DB;
-    store_bind_int(s, 1, limit >= 1 && limit <= 1000 ? limit : 100);
-    return all_rows(s, order_from_row, out);
+    if (limit < 1 || limit > 1000)
+        limit = 100;
+    store_bind_text_copy(s, 1, status);
+    if (cursor)
+        store_bind_int64(s, 2, before);
+    store_bind_int(s, 3, limit + 1);
+    cJSON *arr = cJSON_CreateArray();
+    int rc, n = 0;
+    long long last = 0;
+    while (arr && (rc = store_step(s)) == STORE_ROW) {
+        if (n == limit) {
+            snprintf(next, ORDER_CURSOR_MAX, "%lld", last);
+            rc = STORE_DONE;
+            break;
+        }
+        cJSON_AddItemToArray(arr, order_from_row(s));
+        last = store_col_int64(s, ORDER_N_COLUMNS);
+        n++;
+    }
+    if (!arr || rc != STORE_DONE) {
+        if (arr)
+            log_error("sqlite: %s", store_stmt_errmsg(s));
+        store_reset(s);
+        cJSON_Delete(arr);
+        next[0] = '\0';
+        return ORDER_ERR_DB;
+    }
+    store_reset(s);
+    *out = arr;
+    return 0;
 }
 
 int order_stock_get(store_t *st, const char *item_id, cJSON **out)
