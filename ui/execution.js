@@ -294,7 +294,7 @@ views.machine = async function viewMachine(ctx, name) {
   const versions = h('div', { id: 'machine-versions' });
   const list = vers.ok && vers.data && Array.isArray(vers.data.versions) ? vers.data.versions : null;
   if (list && list.length) {
-    versions.append(h('ul', { class: 'versions' }, list.slice().reverse().map((v) => h('li', {},
+    versions.append(h('ul', { class: 'versions' }, list.slice().sort((a, b) => b.version - a.version).map((v) => h('li', {},
       Number(v.version) === Number(m.version) ? h('strong', { 'aria-current': 'page' }, 'v' + v.version)
         : h('a', { href: '/ui/state-machines/' + encodeURIComponent(name) + '?version=' + encodeURIComponent(v.version) },
           'v' + v.version),
