@@ -92,7 +92,7 @@ static void on_asset(http_request_t *req, void *ud)
     respond_asset(req, ud);
 }
 
-/* /ui without the slash: the page's relative links need the directory form. */
+/* /ui without the slash: one address for the page, /ui/. */
 static void on_redirect(http_request_t *req, void *ud)
 {
     (void)ud;
@@ -102,10 +102,9 @@ static void on_redirect(http_request_t *req, void *ud)
 
 static int route_both(http_server_t *srv, const char *pattern, http_handler_fn fn, void *ud)
 {
-    return http_server_route(srv, "GET", pattern, fn, ud) < 0 ||
-                   http_server_route(srv, "HEAD", pattern, fn, ud) < 0
-               ? -1
-               : 0;
+    if (http_server_route(srv, "GET", pattern, fn, ud) < 0)
+        return -1;
+    return http_server_route(srv, "HEAD", pattern, fn, ud);
 }
 
 int api_ui_register(http_server_t *srv)
