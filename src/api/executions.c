@@ -13,12 +13,14 @@
 
 #define WAIT_MAX_SECONDS 60
 
-typedef struct start_ctx_s {
+/* A request that waits on an execution: a start with ?wait, or a
+ * description with ?wait. */
+typedef struct exec_wait_s {
     api_t *api;
     http_request_t *req;
     int64_t wait_ms;
     char *id;
-} start_ctx_t;
+} exec_wait_t;
 
 /* ?wait=SECONDS: -1 when absent, or answers 400 and returns -2. */
 static int64_t wait_param(http_request_t *req)
@@ -50,7 +52,7 @@ static void reply_started(http_request_t *req, int status, const char *id, const
 
 static void on_waited(void *ud)
 {
-    start_ctx_t *c = ud;
+    exec_wait_t *c = ud;
     cJSON *d = runtime_describe(c->api->runtime, c->id);
     const char *st = d ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status")) : NULL;
     if (d && st && strcmp(st, "RUNNING") != 0) {
@@ -67,7 +69,7 @@ static void on_waited(void *ud)
 }
 
 /* Answers a start, from its callback or at once; takes c. */
-static void answer_start(start_ctx_t *c, int status, const char *id)
+static void answer_start(exec_wait_t *c, int status, const char *id)
 {
     switch (status) {
     case RUNTIME_OK:
@@ -123,7 +125,7 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
         http_respond_error(req, 400, "InvalidName", "an execution name has 1 to 80 characters");
         return;
     }
-    start_ctx_t *c = calloc(1, sizeof *c);
+    exec_wait_t *c = calloc(1, sizeof *c);
     if (!c) {
         api_respond_no_memory(req, "cannot start an execution now");
         return;
@@ -230,20 +232,39 @@ static void on_list_machines(http_request_t *req, void *ud)
     cJSON_Delete(o);
 }
 
-static const machine_ver_t *machine_or_404(api_t *api, http_request_t *req)
+static void add_version_cb(int version, int64_t created_ms, void *ud)
 {
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddNumberToObject(o, "version", version);
+    add_created(o, created_ms);
+    cJSON_AddItemToArray(ud, o);
+}
+
+static void on_list_versions(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
     const char *name = http_request_param(req, "name");
-    const machine_ver_t *v = machines_get(api->machines, name);
-    if (!v)
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, "versions") : NULL;
+    int n = arr ? machines_versions(api->machines, name, add_version_cb, arr) : -1;
+    if (n < 0)
+        http_respond_error(req, 503, "StorageError", "cannot read the versions now; retry");
+    else if (n == 0)
         http_respond_error(req, 404, "StateMachineDoesNotExist",
                            "no state machine named '%s'; PUT /state-machines/%s registers one",
                            name, name);
-    return v;
+    else if (cJSON_GetArraySize(arr) != n)
+        api_respond_no_memory(req, "cannot list the versions now");
+    else
+        http_respond_json(req, 200, o);
+    cJSON_Delete(o);
 }
 
 static void on_get_machine(http_request_t *req, void *ud)
 {
-    const machine_ver_t *v = machine_or_404(ud, req);
+    const machine_ver_t *v = api_machine_version(ud, req);
     if (!v)
         return;
     cJSON *o = machine_json(v, 1);
@@ -254,7 +275,7 @@ static void on_get_machine(http_request_t *req, void *ud)
 static void on_start(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    const machine_ver_t *v = machine_or_404(api, req);
+    const machine_ver_t *v = api_machine_version(api, req);
     if (!v)
         return;
     size_t len;
@@ -290,10 +311,8 @@ static void on_start(http_request_t *req, void *ud)
 
 /* ---- executions ------------------------------------------------------------ */
 
-static void on_get_execution(http_request_t *req, void *ud)
+static void respond_description(api_t *api, http_request_t *req, const char *id)
 {
-    api_t *api = ud;
-    const char *id = http_request_param(req, "id");
     cJSON *d = runtime_describe(api->runtime, id);
     if (!d) {
         http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
@@ -303,30 +322,80 @@ static void on_get_execution(http_request_t *req, void *ud)
     cJSON_Delete(d);
 }
 
+static void on_describe_waited(void *ud)
+{
+    exec_wait_t *c = ud;
+    respond_description(c->api, c->req, c->id);
+    free(c->id);
+    free(c);
+}
+
+/* ?wait=SECONDS long-polls: the answer comes when the execution ends or
+ * the time is up, whichever is first, and is its description then. */
+static void on_get_execution(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *id = http_request_param(req, "id");
+    int64_t wait_ms = wait_param(req);
+    if (wait_ms == -2)
+        return;
+    exec_wait_t *c = wait_ms > 0 ? calloc(1, sizeof *c) : NULL;
+    if (c && (c->id = strdup(id))) {
+        c->api = api;
+        c->req = req;
+        if (runtime_wait(api->runtime, id, wait_ms, on_describe_waited, c) == RUNTIME_OK)
+            return;
+        free(c->id);   /* ended, unknown or stopping: answer now */
+    }
+    free(c);
+    respond_description(api, req, id);
+}
+
+/* An optional query parameter: absent and empty are both NULL. */
+static const char *query_opt(http_request_t *req, const char *name)
+{
+    const char *v = http_request_query(req, name);
+    return v && *v ? v : NULL;
+}
+
 static void on_list_executions(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    const char *status = http_request_query(req, "status");
-    const char *machine = http_request_query(req, "stateMachine");
-    const char *cursor = http_request_query(req, "cursor");
+    query_filter_t f = {
+        .status = query_opt(req, "status"),
+        .machine = query_opt(req, "stateMachine"),
+        .q = query_opt(req, "q"),
+    };
+    const char *cursor = query_opt(req, "cursor");
     int limit = 100;
-    if (status && !*status)
-        status = NULL;
-    if (machine && !*machine)
-        machine = NULL;
-    if (cursor && !*cursor)
-        cursor = NULL;
     exec_status_t filter;
-    if (status && exec_status_parse(status, &filter) < 0) {
+    if (f.status && exec_status_parse(f.status, &filter) < 0) {
         http_respond_error(req, 400, "InvalidParameter", "status must be " EXEC_STATUS_ALL);
+        return;
+    }
+    if (f.q && strlen(f.q) > 128) {
+        http_respond_error(req, 400, "InvalidParameter",
+                           "q is a prefix of an execution id or name: at most 128 bytes");
         return;
     }
     if (api_query_limit(req, &limit) < 0)
         return;
     const char *why = NULL;
-    cJSON *o = runtime_list(api->runtime, status, machine, limit, cursor, &why);
+    cJSON *o = runtime_list(api->runtime, &f, limit, cursor, &why);
     if (!o) {
         http_respond_error(req, 400, "InvalidParameter", "%s", why ? why : "bad query");
+        return;
+    }
+    http_respond_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static void on_count_executions(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *o = runtime_counts(api->runtime, query_opt(req, "stateMachine"));
+    if (!o) {
+        http_respond_error(req, 503, "StorageError", "cannot count the executions now; retry");
         return;
     }
     http_respond_json(req, 200, o);
@@ -422,7 +491,7 @@ static void respond_stop(api_t *api, http_request_t *req, int status, const char
 
 static void on_stopped(void *ud, runtime_status_t status, const char *id)
 {
-    start_ctx_t *c = ud;
+    exec_wait_t *c = ud;
     respond_stop(c->api, c->req, status, id);
     free(c);
 }
@@ -438,7 +507,7 @@ static void on_stop(http_request_t *req, void *ud)
         return;
     const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "error"));
     const char *cause = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "cause"));
-    start_ctx_t *c = calloc(1, sizeof *c);
+    exec_wait_t *c = calloc(1, sizeof *c);
     if (!c) {
         cJSON_Delete(body);
         api_respond_no_memory(req, "cannot stop now");
@@ -460,8 +529,10 @@ int api_executions_register(http_server_t *srv, api_t *api)
     rc |= http_server_route(srv, "GET", "/state-machines", on_list_machines, api);
     rc |= http_server_route(srv, "GET", "/state-machines/{name}", on_get_machine, api);
     rc |= http_server_route(srv, "PUT", "/state-machines/{name}", on_put_machine, api);
+    rc |= http_server_route(srv, "GET", "/state-machines/{name}/versions", on_list_versions, api);
     rc |= http_server_route(srv, "POST", "/state-machines/{name}/executions", on_start, api);
     rc |= http_server_route(srv, "GET", "/executions", on_list_executions, api);
+    rc |= http_server_route(srv, "GET", "/executions/counts", on_count_executions, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}", on_get_execution, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}/history", on_history, api);
     rc |= http_server_route(srv, "POST", "/executions/{id}/stop", on_stop, api);
