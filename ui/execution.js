@@ -123,7 +123,7 @@ views.execution = async function viewExecution(ctx, id) {
   const timeline = h('div', { id: 'timeline', class: 'timeline' });
   const events = h('tbody');
 
-  main.append(
+  ctx.root.append(
     h('div', { class: 'page-head' }, title, status, live, stopBtn), confirm, summary,
     h('div', { class: 'graph-row' },
       h('section', { class: 'card graph-card' }, h('h2', {}, 'Graph'),
@@ -342,7 +342,7 @@ views.machine = async function viewMachine(ctx, name) {
     }
   });
 
-  main.append(
+  ctx.root.append(
     heading(name, h('span', { class: 'muted' }, 'v' + m.version + (m.createdDate ? ' · ' + fmtTime(m.createdDate) : ''))),
     h('p', {}, h('a', { href: '/ui/executions?stateMachine=' + encodeURIComponent(name) }, 'Executions of ' + name)),
     h('div', { class: 'graph-row' },
