@@ -150,6 +150,10 @@ views.execution = async function viewExecution(ctx, id) {
     if (g) g.classList.add('picked');
     pickedVisit = visitIndex >= 0 && visitIndex < mine.length ? visitIndex : mine.length - 1;
     const v = mine[pickedVisit];
+    // A poll that changed nothing leaves the panel (and a reader's place in it) alone.
+    const key = JSON.stringify([path, pickedVisit, mine.length, v, desc && desc.status]);
+    if (!detail.hidden && detail.dataset.key === key) return;
+    detail.dataset.key = key;
     const close = h('button', { type: 'button', class: 'close', 'aria-label': 'Close the state detail' }, '×');
     close.addEventListener('click', () => {
       detail.hidden = true;
