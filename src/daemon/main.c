@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "api/executions.h"
+#include "api/graph.h"
 #include "api/metrics.h"
 #include "api/tasks.h"
 #include "engine/machines.h"
@@ -358,7 +359,8 @@ int main(int argc, char **argv)
     if (api_executions_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0 ||
-        api_tasks_register(app.http, &app.api) < 0) {
+        api_tasks_register(app.http, &app.api) < 0 ||
+        api_graph_register(app.http, &app.api) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }
