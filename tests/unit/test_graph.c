@@ -282,12 +282,13 @@ static void test_svg_refuses_bad_dot(void **state)
     (void)state;
     assert_null(graph_svg_render("digraph {", NULL));
     assert_null(graph_svg_render("", NULL));
-    /* And still draws afterwards, also after a shutdown. */
-    graph_svg_shutdown();
+    /* And still draws afterwards; after the shutdown, nothing. */
     char *svg = graph_svg_render("digraph { a -> b }", NULL);
     assert_non_null(svg);
     assert_non_null(strstr(svg, "</svg>"));
     free(svg);
+    graph_svg_shutdown();
+    assert_null(graph_svg_render("digraph { a -> b }", NULL));
 }
 
 int main(void)
