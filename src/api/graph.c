@@ -1,10 +1,11 @@
 /* GET .../graph.svg: a state machine, or an execution's path through the
- * version it ran, laid out by Graphviz on the loop. A layout is CPU work, so
- * the drawings are kept in a small cache: a machine version never changes,
- * and an execution's drawing changes only with a new event. */
+ * version it ran. A machine version is laid out by Graphviz on the loop
+ * once (CPU work, milliseconds) and kept; an execution is painted onto that
+ * drawing (graph/paint.h) without a layout, and kept until its next event. */
 #include "api/graph.h"
 #include "core/hash.h"
 #include "graph/dot.h"
+#include "graph/paint.h"
 #include "graph/svg.h"
 #include "graph/trace.h"
 
@@ -83,38 +84,47 @@ static void validators(http_request_t *req, const char *etag)
     http_response_header(req, "Cache-Control", "no-cache");
 }
 
-/* Answers with the drawing of `m` under `key`, drawn now if not cached; a
- * browser that has it (If-None-Match) gets 304 without a layout. */
-static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, const char *name,
-                        const asl_machine_t *m, const graph_trace_t *tr, const char *title)
+/* Answers 304 (and returns 1) when the browser has the drawing of `key`;
+ * otherwise leaves its ETag in etag[48]. No layout is needed for a 304. */
+static int not_modified(graph_api_t *g, http_request_t *req, const char *key, char etag[48])
 {
-    char etag[48];
-    snprintf(etag, sizeof etag, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
+    snprintf(etag, 48, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
     const char *inm = http_request_header(req, "If-None-Match");
-    if (inm && strstr(inm, etag)) {
-        validators(req, etag);
-        http_respond(req, 304, NULL, NULL, 0);
-        return;
-    }
-    const slot_t *s = cache_get(g, key);
+    if (!inm || !strstr(inm, etag))
+        return 0;
+    validators(req, etag);
+    http_respond(req, 304, NULL, NULL, 0);
+    return 1;
+}
+
+static void respond_svg(http_request_t *req, const slot_t *s, const char *etag, const char *name)
+{
     if (!s) {
-        char *dot = graph_dot(name, m, tr, title);
-        size_t len = 0;
-        char *svg = dot ? graph_svg_render(dot, &len) : NULL;
-        free(dot);
-        if (!svg) {
-            http_respond_error(req, 500, "GraphError",
-                               "Graphviz could not draw %s (or memory ran out)", name);
-            return;
-        }
-        s = cache_put(g, key, svg, len);
-        if (!s) {
-            api_respond_no_memory(req, "cannot keep the drawing now");
-            return;
-        }
+        http_respond_error(req, 500, "GraphError",
+                           "Graphviz could not draw %s (or memory ran out)", name);
+        return;
     }
     validators(req, etag);
     http_respond(req, 200, SVG_TYPE, s->svg, s->len);
+}
+
+/* The drawing of machine version `v`, laid out once and kept; NULL when
+ * Graphviz failed or memory ran out. */
+static const slot_t *machine_drawing(graph_api_t *g, const machine_ver_t *v, const char *key)
+{
+    const slot_t *s = cache_get(g, key);
+    if (s)
+        return s;
+    char *dot = graph_dot(v->name, v->machine, NULL, NULL);
+    size_t len = 0;
+    char *svg = dot ? graph_svg_render(dot, &len) : NULL;
+    free(dot);
+    return svg ? cache_put(g, key, svg, len) : NULL;
+}
+
+static void machine_key(char key[160], const machine_ver_t *v)
+{
+    snprintf(key, 160, "m/%s/%d", v->name, v->version);
 }
 
 static void on_machine_graph(http_request_t *req, void *ud)
@@ -142,14 +152,35 @@ static void on_machine_graph(http_request_t *req, void *ud)
                            name, name);
         return;
     }
-    char key[160];
-    snprintf(key, sizeof key, "m/%s/%d", v->name, v->version);
-    respond_svg(g, req, key, v->name, v->machine, NULL, NULL);
+    char key[160], etag[48];
+    machine_key(key, v);
+    if (!not_modified(g, req, key, etag))
+        respond_svg(req, machine_drawing(g, v, key), etag, v->name);
 }
 
 static const char *str_of(const cJSON *o, const char *key)
 {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* The machine's drawing with the execution painted on (graph/paint.h):
+ * no layout of its own. */
+static const slot_t *execution_drawing(graph_api_t *g, const machine_ver_t *v, const char *key,
+                                       const cJSON *events, const char *status)
+{
+    const slot_t *s = cache_get(g, key);
+    if (s)
+        return s;
+    char mkey[160];
+    machine_key(mkey, v);
+    const slot_t *ms = machine_drawing(g, v, mkey);
+    graph_trace_t *tr = ms ? graph_trace_from_history(v->machine, events, status) : NULL;
+    graph_marks_t *mk = tr ? graph_dot_marks(v->machine, tr) : NULL;
+    size_t len = 0;
+    char *svg = mk ? graph_paint(ms->svg, ms->len, mk, &len) : NULL;
+    graph_marks_free(mk);
+    graph_trace_free(tr);
+    return svg ? cache_put(g, key, svg, len) : NULL;
 }
 
 static void on_execution_graph(http_request_t *req, void *ud)
@@ -173,22 +204,11 @@ static void on_execution_graph(http_request_t *req, void *ud)
     }
     const cJSON *events = cJSON_GetObjectItemCaseSensitive(h, "events");
     const cJSON *last = cJSON_GetArrayItem(events, cJSON_GetArraySize(events) - 1);
-    char key[512];
+    char key[512], etag[48];
     snprintf(key, sizeof key, "x/%s/%.0f/%s", id,
              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(last, "id")), status ? status : "?");
-    if (cache_get(g, key)) {
-        respond_svg(g, req, key, v->name, v->machine, NULL, NULL);
-        goto out;
-    }
-    graph_trace_t *tr = graph_trace_from_history(v->machine, events, status);
-    if (!tr) {
-        api_respond_no_memory(req, "cannot draw the execution now");
-        goto out;
-    }
-    char title[512];
-    snprintf(title, sizeof title, "%s: execution %s (%s)", v->name, id, status ? status : "?");
-    respond_svg(g, req, key, v->name, v->machine, tr, title);
-    graph_trace_free(tr);
+    if (!not_modified(g, req, key, etag))
+        respond_svg(req, execution_drawing(g, v, key, events, status), etag, v->name);
 out:
     cJSON_Delete(h);
     cJSON_Delete(d);
