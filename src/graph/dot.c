@@ -341,6 +341,8 @@ static void declare_node(gctx_t *g, const asl_machine_t *m, size_t i, const char
     sb_add(b, "];\n");
 }
 
+#define MAP_PAD "            "
+
 /* The label of the cluster of Parallel or Map state `name`; on an execution
  * a Map's says how many iterations ran. */
 static void cluster_label(gctx_t *g, const char *id, const char *name, asl_state_type_t t)
@@ -352,7 +354,10 @@ static void cluster_label(gctx_t *g, const char *id, const char *name, asl_state
     if (t == ASL_STATE_PARALLEL)
         snprintf(lab, sizeof lab, "%s (Parallel)", name);
     else if (started < 0)
-        snprintf(lab, sizeof lab, "%s (Map: each item)", name);
+        /* Room for the longer label an execution paints in: padded on both
+         * sides, so that it stays centred. */
+        snprintf(lab, sizeof lab, "%s%s (Map: each item)%s", g->tr ? "" : MAP_PAD, name,
+                 g->tr ? "" : MAP_PAD);
     else if (failed)
         snprintf(lab, sizeof lab, "%s (Map: %ld iteration%s, %ld failed)", name, started,
                  started == 1 ? "" : "s", failed);
