@@ -3,6 +3,7 @@
  * once (CPU work, milliseconds) and kept; an execution is painted onto that
  * drawing (graph/paint.h) without a layout, and kept until its next event. */
 #include "api/graph.h"
+#include "core/grow.h"
 #include "core/hash.h"
 #include "graph/dot.h"
 #include "graph/paint.h"
@@ -17,63 +18,87 @@
 #include <unistd.h>
 
 #define SVG_TYPE "image/svg+xml; charset=utf-8"
-#define CACHE_SLOTS 32
+#define EXEC_SLOTS 32
 
 typedef struct slot_s {
-    char *key;         /* NULL: empty */
+    char *key;
     char *svg;
     size_t len;
     uint64_t used;     /* tick of the last use, for evicting the oldest */
 } slot_t;
 
+/* Drawings by key. Machine versions are few and never dropped (like the
+ * registry's), so their drawings are kept: every layout costs time and, in
+ * Graphviz 2.43, memory it never frees. Executions' are evicted. */
+typedef struct cache_s {
+    slot_t *slot;
+    size_t n, cap;
+    size_t max;        /* 0: no limit */
+    uint64_t tick;
+} cache_t;
+
 typedef struct graph_api_s {
     api_t *api;
-    slot_t slot[CACHE_SLOTS];
-    uint64_t tick;
+    cache_t machines, executions;
     uint64_t salt;     /* in every ETag: a new process may draw differently */
 } graph_api_t;
 
 static graph_api_t *the_graphs;
 
+static void cache_free(cache_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->slot[i].key);
+        free(c->slot[i].svg);
+    }
+    free(c->slot);
+}
+
 static void graphs_free(void)
 {
-    graph_api_t *g = the_graphs;
-    if (!g)
+    if (!the_graphs)
         return;
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        free(g->slot[i].key);
-        free(g->slot[i].svg);
-    }
-    free(g);
+    cache_free(&the_graphs->machines);
+    cache_free(&the_graphs->executions);
+    free(the_graphs);
     the_graphs = NULL;
 }
 
-static const slot_t *cache_get(graph_api_t *g, const char *key)
+static const slot_t *cache_get(cache_t *c, const char *key)
 {
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
-        if (g->slot[i].key && strcmp(g->slot[i].key, key) == 0) {
-            g->slot[i].used = ++g->tick;
-            return &g->slot[i];
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->slot[i].key, key) == 0) {
+            c->slot[i].used = ++c->tick;
+            return &c->slot[i];
         }
     return NULL;
 }
 
-/* Stores `svg` (taken) under `key`, in place of the least recently used
- * drawing; without memory for the key the drawing is just not kept. */
-static const slot_t *cache_put(graph_api_t *g, const char *key, char *svg, size_t len)
+/* Stores `svg` (taken) under `key`, when full in place of the least
+ * recently used drawing. Without memory it is not kept: NULL. The pointer
+ * is valid until the next cache_put on `c`. */
+static const slot_t *cache_put(cache_t *c, const char *key, char *svg, size_t len)
 {
-    slot_t *s = &g->slot[0];
-    for (size_t i = 1; i < CACHE_SLOTS && s->key; i++)
-        if (!g->slot[i].key || g->slot[i].used < s->used)
-            s = &g->slot[i];
-    char *k = strdup(key);
+    slot_t *s = NULL;
+    if (c->max && c->n == c->max) {
+        s = &c->slot[0];
+        for (size_t i = 1; i < c->n; i++)
+            if (c->slot[i].used < s->used)
+                s = &c->slot[i];
+    } else if (grow_reserve(&c->slot, &c->cap, c->n + 1, sizeof *c->slot) == 0) {
+        s = &c->slot[c->n];
+        *s = (slot_t){NULL, NULL, 0, 0};
+    }
+    char *k = s ? strdup(key) : NULL;
     if (!k) {
         free(svg);
         return NULL;
     }
+    if (s == &c->slot[c->n])
+        c->n++;
     free(s->key);
     free(s->svg);
-    *s = (slot_t){k, svg, len, ++g->tick};
+    *s = (slot_t){k, svg, len, ++c->tick};
     return s;
 }
 
@@ -112,14 +137,14 @@ static void respond_svg(http_request_t *req, const slot_t *s, const char *etag, 
  * Graphviz failed or memory ran out. */
 static const slot_t *machine_drawing(graph_api_t *g, const machine_ver_t *v, const char *key)
 {
-    const slot_t *s = cache_get(g, key);
+    const slot_t *s = cache_get(&g->machines, key);
     if (s)
         return s;
     char *dot = graph_dot(v->name, v->machine, NULL, NULL);
     size_t len = 0;
     char *svg = dot ? graph_svg_render(dot, &len) : NULL;
     free(dot);
-    return svg ? cache_put(g, key, svg, len) : NULL;
+    return svg ? cache_put(&g->machines, key, svg, len) : NULL;
 }
 
 static void machine_key(char key[160], const machine_ver_t *v)
@@ -168,7 +193,7 @@ static const char *str_of(const cJSON *o, const char *key)
 static const slot_t *execution_drawing(graph_api_t *g, const machine_ver_t *v, const char *key,
                                        const cJSON *events, const char *status)
 {
-    const slot_t *s = cache_get(g, key);
+    const slot_t *s = cache_get(&g->executions, key);
     if (s)
         return s;
     char mkey[160];
@@ -180,7 +205,7 @@ static const slot_t *execution_drawing(graph_api_t *g, const machine_ver_t *v, c
     char *svg = mk ? graph_paint(ms->svg, ms->len, mk, &len) : NULL;
     graph_marks_free(mk);
     graph_trace_free(tr);
-    return svg ? cache_put(g, key, svg, len) : NULL;
+    return svg ? cache_put(&g->executions, key, svg, len) : NULL;
 }
 
 static void on_execution_graph(http_request_t *req, void *ud)
@@ -224,6 +249,7 @@ int api_graph_register(http_server_t *srv, api_t *api)
             return -1;
         }
         the_graphs->salt = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        the_graphs->executions.max = EXEC_SLOTS;
     }
     the_graphs->api = api;
     int rc = 0;
