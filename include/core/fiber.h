@@ -56,18 +56,18 @@ uv_loop_t *fiber_loop(void);
  * successive waits on one fd (by one fiber or several, one after the other)
  * are safe, and closing the fd after a wait is safe. libuv forbids two
  * polls of one fd at once: never let two fibers wait on one fd at the same
- * time, never poll an fd with your own uv_poll_t while a fiber waits on it,
- * and never close an fd some fiber is waiting on (cancel the fiber first).
+ * time, stop your own uv_poll_t of an fd before a fiber waits on it, and
+ * never close an fd some fiber is waiting on (cancel the fiber first).
  * Like uv_poll_init, this sets the fd non-blocking. */
 int fiber_wait_fd(int fd, int events, int64_t timeout_ms);
 
-/* On a fiber only: yields to the loop for `ms` milliseconds (>= 0, counted
- * from now, not from the start of the loop's turn). Returns 0,
+/* On a fiber only: yields to the loop for `ms` milliseconds, counted from
+ * now, not from the start of the loop's turn (0: as fiber_yield). Returns 0,
  * FIBER_ECANCELED, or UV_EINVAL for a negative `ms`. */
 int fiber_sleep(int64_t ms);
 
-/* On a fiber only: lets the loop run one turn (its I/O polled without
- * blocking, every due callback called) and resumes after it. Returns 0 or
+/* On a fiber only: lets the loop poll its I/O once (without blocking) and
+ * run the callbacks that are due, then resumes. Returns 0 or
  * FIBER_ECANCELED. */
 int fiber_yield(void);
 

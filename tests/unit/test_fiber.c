@@ -440,6 +440,53 @@ static void test_wait_fd_shared_between_fibers(void **state)
 }
 
 typedef struct {
+    int fds[2];
+    uv_poll_t own;
+    int busy, waited, own_events;
+} own_poll_t;
+
+static void on_own_poll(uv_poll_t *h, int status, int events)
+{
+    own_poll_t *o = h->data;
+    o->own_events = status < 0 ? status : events;
+    uv_close((uv_handle_t *)h, NULL);
+}
+
+static void own_poll_fiber(void *ud)
+{
+    own_poll_t *o = ud;
+    o->busy = fiber_wait_fd(o->fds[0], FIBER_READABLE, 1000);
+    uv_poll_stop(&o->own);
+    assert_int_equal(write(o->fds[1], "w", 1), 1);
+    o->waited = fiber_wait_fd(o->fds[0], FIBER_READABLE, 1000);
+    char c;
+    assert_int_equal(read(o->fds[0], &c, 1), 1);
+    uv_poll_start(&o->own, UV_READABLE, on_own_poll);
+    assert_int_equal(write(o->fds[1], "o", 1), 1);
+}
+
+/* A module's own poll of a socket (kept to see NOTIFYs while idle): while
+ * it runs a fiber's wait on the fd is refused; stopped, the fiber waits;
+ * started again after, it still sees the fd (the fiber's closing handle did
+ * not silence it). */
+static void test_wait_fd_beside_own_poll(void **state)
+{
+    (void)state;
+    own_poll_t o = {0};
+    assert_int_equal(pipe(o.fds), 0);
+    assert_int_equal(uv_poll_init(&loop, &o.own, o.fds[0]), 0);
+    o.own.data = &o;
+    uv_poll_start(&o.own, UV_READABLE, on_own_poll);
+    assert_int_equal(fiber_start(&loop, own_poll_fiber, &o), 0);
+    assert_int_equal(o.busy, UV_EEXIST);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(o.waited, FIBER_READABLE);
+    assert_int_equal(o.own_events, UV_READABLE);
+    close(o.fds[0]);
+    close(o.fds[1]);
+}
+
+typedef struct {
     uint64_t waited_ms;
     int turns, turns_before, turns_after;
 } sleeper_t;
@@ -868,6 +915,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_fd_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_fd_shared_between_fibers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_fd_beside_own_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sleep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_fibers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stacks_are_reused, setup, teardown),
