@@ -384,10 +384,11 @@ static int poll_now(int fd, int events)
         return -errno;
     if (n == 0)
         return FIBER_ETIMEDOUT;
-    if (p.revents & POLLNVAL)
+    /* As libuv reports them: an error is UV_EBADF, a hang-up every event
+     * asked for (reading or writing then tells what happened). */
+    if (p.revents & (POLLNVAL | POLLERR))
         return UV_EBADF;
-    /* As libuv: an error or hang-up reports every event asked for. */
-    if (p.revents & (POLLERR | POLLHUP))
+    if (p.revents & POLLHUP)
         return events;
     return ((p.revents & POLLIN) ? FIBER_READABLE : 0) |
            ((p.revents & POLLOUT) ? FIBER_WRITABLE : 0);

@@ -350,6 +350,37 @@ static void test_wait_fd_timeout(void **state)
     close(w.fds[1]);
 }
 
+static void broken_pipe_fiber(void *ud)
+{
+    int *rc = ud;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]);
+    rc[0] = fiber_wait_fd(fds[1], FIBER_WRITABLE, 0);
+    rc[1] = fiber_wait_fd(fds[1], FIBER_WRITABLE, 1000);
+    close(fds[1]);
+    assert_int_equal(pipe(fds), 0);
+    close(fds[1]);
+    rc[2] = fiber_wait_fd(fds[0], FIBER_READABLE, 0);
+    rc[3] = fiber_wait_fd(fds[0], FIBER_READABLE, 1000);
+    close(fds[0]);
+}
+
+/* A pipe whose reader is gone is in error for the writer (UV_EBADF); one
+ * whose writer is gone is readable (read then returns 0): the same with a
+ * zero timeout as through the loop. */
+static void test_wait_fd_error_and_hangup(void **state)
+{
+    (void)state;
+    int rc[4] = {0};
+    assert_int_equal(fiber_start(&loop, broken_pipe_fiber, rc), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(rc[0], UV_EBADF);
+    assert_int_equal(rc[1], UV_EBADF);
+    assert_int_equal(rc[2], FIBER_READABLE);
+    assert_int_equal(rc[3], FIBER_READABLE);
+}
+
 static void bad_args_fiber(void *ud)
 {
     int *rc = ud;
@@ -913,6 +944,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_fd_readable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_fd_writable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_fd_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_fd_error_and_hangup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_fd_shared_between_fibers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_fd_beside_own_poll, setup, teardown),
