@@ -112,6 +112,10 @@ void cli_print_raw(const cli_http_resp_t *resp);
 /* Reads a whole file, or stdin for "-". Caller frees. NULL with errno set. */
 char *cli_read_file(const char *path, size_t *len);
 
+/* The state machine name a definition file gives, as sagas_dir does: its
+ * base name without .asl.json (or .json), into out (capacity cap). */
+void cli_machine_name(const char *file, char *out, size_t cap);
+
 /* String member of `o` or NULL. */
 const char *cli_str(const cJSON *o, const char *key);
 

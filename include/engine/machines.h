@@ -50,6 +50,15 @@ const machine_ver_t *machines_get(machines_t *reg, const char *name);
 /* A given version (loaded from the database when not in memory), or NULL. */
 const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int version);
 
+/* What a definition registered as `name` must pass beyond compiling, as
+ * machines_put checks it: every Resource names a registered handler (or is
+ * an activity), a handler with an owner only where handler_allow grants it
+ * (`handler_allow` may be NULL), and the whole-machine rules
+ * (asl_machine_lint). Needs only the handler registry, so sagactl validate
+ * runs it offline. Adds the problems; returns 0, or -1 when it added any. */
+int machines_check_new(const asl_machine_t *m, const char *name, const char *handler_allow,
+                       asl_problems_t *problems);
+
 /* Which machines may use a handler that has an owner (engine/handler.h)
  * besides the owner: "MACHINE: HANDLER, PREFIX*; MACHINE: ..." (the
  * handler_allow key; copied). A version registered afterwards (machines_put,

@@ -373,3 +373,19 @@ int cli_finish(int rc)
     }
     return rc;
 }
+
+void cli_machine_name(const char *file, char *out, size_t cap)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    snprintf(out, cap, "%s", base);
+    size_t n = strlen(out);
+    static const char *const suffixes[] = {".asl.json", ".json"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(out + n - k, suffixes[i]) == 0) {
+            out[n - k] = '\0';
+            return;
+        }
+    }
+}

@@ -112,23 +112,6 @@ int cmd_versions(cli_t *cli, int argc, char **argv)
     return cli_call_show(cli, "GET", path, NULL, HINT_MACHINES, show_versions, NULL);
 }
 
-/* The machine name a file gives: its base name without .asl.json / .json. */
-static void name_from_file(const char *file, char *out, size_t cap)
-{
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    snprintf(out, cap, "%s", base);
-    size_t n = strlen(out);
-    static const char *const suffixes[] = {".asl.json", ".json"};
-    for (size_t i = 0; i < 2; i++) {
-        size_t k = strlen(suffixes[i]);
-        if (n > k && strcmp(out + n - k, suffixes[i]) == 0) {
-            out[n - k] = '\0';
-            return;
-        }
-    }
-}
-
 int cmd_deploy(cli_t *cli, int argc, char **argv)
 {
     const char *name = NULL;
@@ -142,7 +125,7 @@ int cmd_deploy(cli_t *cli, int argc, char **argv)
     if (!name) {
         if (strcmp(pos[0], "-") == 0)
             return cli_usage_error(&DEPLOY, "a definition from stdin needs --name");
-        name_from_file(pos[0], derived, sizeof derived);
+        cli_machine_name(pos[0], derived, sizeof derived);
         name = derived;
     }
     char path[1024];

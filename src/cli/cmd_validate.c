@@ -1,8 +1,13 @@
-/* `sagactl validate FILE`: compiles an ASL definition with the daemon's own
- * parser, offline, and lists every problem, one per line. */
+/* `sagactl validate FILE`: checks an ASL definition offline as the daemon
+ * checks one being registered (its parser, its handlers, handler_allow, the
+ * whole-machine rules) and lists every problem, one per line. */
 #include "cli/cmd_validate.h"
 #include "cli/out.h"
 #include "asl/machine.h"
+#include "core/log.h"
+#include "engine/machines.h"
+#include "handlers/handlers.h"
+#include "order/handlers.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,11 +15,14 @@
 #include <string.h>
 
 static const cli_cmd_t VALIDATE = {
-    "validate", "validate FILE",
-    "Checks an ASL definition (FILE, or - for stdin) offline with the daemon's\n"
-    "own parser. Prints \"FILE: OK (N states)\" and exits 0 when valid; else\n"
-    "prints every problem as STATE.FIELD: message (nested states as\n"
-    "Outer/Inner) and exits 1. Exit 2 when FILE cannot be read.\n"};
+    "validate", "validate FILE [--name NAME]",
+    "Checks an ASL definition (FILE, or - for stdin) offline as the daemon\n"
+    "checks one being registered as NAME (default: the file name without\n"
+    ".asl.json): its own parser, the Resources against sagad's built-in\n"
+    "handlers, handler_allow (from --config), and the whole-machine rules.\n"
+    "Prints \"FILE: OK (N states)\" and exits 0 when valid; else prints every\n"
+    "problem as STATE.FIELD: message (nested states as Outer/Inner) and exits\n"
+    "1. Exit 2 when FILE cannot be read.\n"};
 
 /* One problem per line: "STATE.FIELD: message" (top level: "FIELD: ..."). */
 static void print_problem(const asl_problem_t *p)
@@ -32,11 +40,26 @@ static void print_problem(const asl_problem_t *p)
 
 int cmd_validate(cli_t *cli, int argc, char **argv)
 {
+    const char *name = NULL;
+    const cli_opt_t opts[] = {{"--name", CLI_OPT_VALUE, &name, NULL}};
     char *pos[1];
     size_t np;
-    int rc = cli_parse(cli, &VALIDATE, argc, argv, NULL, 0, pos, 1, 1, &np);
+    int rc = cli_parse(cli, &VALIDATE, argc, argv, opts, 1, pos, 1, 1, &np);
     if (rc >= 0)
         return rc;
+    if ((rc = cli_config(cli)) != 0)
+        return rc;
+    char derived[256];
+    if (!name) {
+        cli_machine_name(strcmp(pos[0], "-") == 0 ? "stdin" : pos[0], derived, sizeof derived);
+        name = derived;
+    }
+    /* The handlers the daemon has, quietly (registering logs the payment choice). */
+    log_set_level(LOG_LEVEL_ERROR);
+    if (handlers_register_builtin() < 0 || order_handlers_register(&cli->cfg) < 0) {
+        cli_error("cannot register sagad's handlers");
+        return CLI_FAIL;
+    }
     size_t len = 0;
     char *text = cli_read_file(pos[0], &len);
     if (!text) {
@@ -48,7 +71,7 @@ int cmd_validate(cli_t *cli, int argc, char **argv)
     asl_machine_t *m = NULL;
     rc = asl_machine_compile_text(text, len, &m, &probs);
     free(text);
-    if (rc == 0 && asl_machine_lint(m, &probs) < 0) {
+    if (rc == 0 && machines_check_new(m, name, cli->cfg.handler_allow, &probs) < 0) {
         asl_machine_free(m);
         m = NULL;
         rc = -1;

@@ -36,7 +36,7 @@ static const command_t COMMANDS[] = {
     {"machines", cmd_machines, "machines", "the state machines and their newest versions"},
     {"versions", cmd_versions, "versions MACHINE", "every version of a state machine"},
     {"deploy", cmd_deploy, "deploy FILE [--name NAME]", "register a definition file as a new version"},
-    {"validate", cmd_validate, "validate FILE", "check an ASL file offline"},
+    {"validate", cmd_validate, "validate FILE [--name NAME]", "check an ASL file offline as the daemon would"},
     {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
     {"events", cmd_events, "events [--redis HOST:PORT] [--from ID] [--group G --consumer C]", "print events as they come"},
     {"activities", cmd_activities, "activities | activities create NAME", "activities, their queues and workers"},

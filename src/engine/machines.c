@@ -119,7 +119,7 @@ static int policy_allows(const char *policy, const char *machine, const char *ha
 }
 
 typedef struct allow_check_s {
-    const machines_t *reg;
+    const char *allow;
     const char *machine;
     asl_problems_t *problems;
 } allow_check_t;
@@ -135,7 +135,7 @@ static int check_owner(const char *resource, const char *state, void *ud)
     snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
     const handler_def_t *h = handler_lookup(name);
     if (h && h->owner && strcmp(h->owner, c->machine) != 0 &&
-        !policy_allows(c->reg->allow, c->machine, name))
+        !policy_allows(c->allow, c->machine, name))
         asl_problems_add(c->problems, state, "Resource",
                          "handler '%s' serves the %s state machine only; to let %s use it, add "
                          "%s:%s to handler_allow", name, h->owner, c->machine, c->machine, name);
@@ -270,6 +270,17 @@ const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int
     return v;
 }
 
+int machines_check_new(const asl_machine_t *m, const char *name, const char *handler_allow,
+                       asl_problems_t *problems)
+{
+    size_t before = problems->count;
+    asl_machine_foreach_handler(m, check_handler, problems);
+    allow_check_t ac = {handler_allow, name, problems};
+    asl_machine_foreach_handler(m, check_owner, &ac);
+    asl_machine_lint(m, problems);
+    return problems->count > before ? -1 : 0;
+}
+
 int machines_set_allow(machines_t *reg, const char *handler_allow)
 {
     char *copy = handler_allow && *handler_allow ? strdup(handler_allow) : NULL;
@@ -322,11 +333,7 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
      * definition accepted before keeps running its executions. */
     asl_problems_t local;
     asl_problems_init(&local);
-    allow_check_t ac = {reg, name, problems ? problems : &local};
-    size_t before = ac.problems->count;
-    asl_machine_foreach_handler(v->machine, check_owner, &ac);
-    asl_machine_lint(v->machine, ac.problems);
-    int refused = ac.problems->count > before;
+    int refused = machines_check_new(v->machine, name, reg->allow, problems ? problems : &local) < 0;
     asl_problems_free(&local);
     if (refused) {
         ver_free(v);

@@ -18,7 +18,7 @@ VALID = {
         "Check": {"Type": "Choice",
                   "Choices": [{"Variable": "$.quantity", "NumericGreaterThan": 0, "Next": "Reserve"}],
                   "Default": "Nothing"},
-        "Reserve": {"Type": "Task", "Resource": "sagad:stock.reserve", "ResultPath": "$.r",
+        "Reserve": {"Type": "Task", "Resource": "sagad:echo", "ResultPath": "$.r",
                     "Retry": [{"ErrorEquals": ["Busy"], "MaxAttempts": 2}],
                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
                     "Next": "Each"},
@@ -134,6 +134,29 @@ class ValidateTest(unittest.TestCase):
         both = out + err
         self.assertIn("unique across the whole machine", both)
         self.assertIn("no terminal state", both)
+
+    def test_resources_checked_as_the_daemon_does(self):
+        d = {"StartAt": "R", "States": {"R": {"Type": "Task", "Resource": "sagad:stock.reserve",
+                                              "End": True}}}
+        code, out, _ = self.validate(d, "probe.asl.json")
+        self.assertEqual(code, 1)
+        self.assertProblem(out, "R.Resource:", "serves the order state machine only",
+                           "probe:stock.reserve")
+        path = os.path.join(self.dir, "probe.asl.json")
+        p = subprocess.run([binary("sagactl"), "validate", path, "--name", "order"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(p.stderr, b"", "registering the handlers logs nothing")
+        conf = os.path.join(self.dir, "sagad.conf")
+        with open(conf, "w") as f:
+            f.write("handler_allow = probe: stock.*\n")
+        p = subprocess.run([binary("sagactl"), "--config", conf, "validate", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        d["States"]["R"]["Resource"] = "sagad:no.such.handler"
+        code, out, _ = self.validate(d, "probe.asl.json")
+        self.assertEqual(code, 1)
+        self.assertProblem(out, "R.Resource:", "no handler named 'no.such.handler'")
 
     def test_json_syntax_error_has_line_and_column(self):
         code, out, _ = self.validate('{"StartAt": "A",\n "States": {"A": {"Type": "Pass",, "End": true}}}')
