@@ -365,6 +365,10 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
                          item, qty);
 }
 
+/* A PROCESSED order's stock is shipped: no machine gives it back. */
+#define NOT_PROCESSED \
+    "NOT EXISTS (SELECT 1 FROM orders WHERE order_id = ?1 AND status = 'PROCESSED')"
+
 static int release_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
 {
     static const char *const name = "stock.release";
@@ -376,7 +380,8 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
      * the give-back happen at most once). Not UPDATE ... RETURNING: in SQLite
      * 3.40 that costs more than this SELECT and a plain UPDATE together. */
     store_stmt_t *s = store_prepare(call->store, "SELECT item_id, quantity FROM reservations "
-                                                 "WHERE order_id = ?1 AND status = 'RESERVED'");
+                                                 "WHERE order_id = ?1 AND status = 'RESERVED' "
+                                                 "AND " NOT_PROCESSED);
     if (!s)
         return handlers_db_error(err, name, call->store);
     store_bind_text(s, 1, order_id);
@@ -396,7 +401,7 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
     if (qty > 0) {
         s = store_prepare(call->store,
                           "UPDATE reservations SET status = 'RELEASED', updated_ms = ?2 "
-                          "WHERE order_id = ?1 AND status = 'RESERVED'");
+                          "WHERE order_id = ?1 AND status = 'RESERVED' AND " NOT_PROCESSED);
         if (s) {
             store_bind_text(s, 1, order_id);
             store_bind_int64(s, 2, call->now_ms);
