@@ -365,9 +365,12 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
                          item, qty);
 }
 
-/* A PROCESSED order's stock is shipped: no machine gives it back. */
-#define NOT_PROCESSED \
-    "NOT EXISTS (SELECT 1 FROM orders WHERE order_id = ?1 AND status = 'PROCESSED')"
+/* A PROCESSED order's stock is shipped: no machine gives it back while the
+ * order stays charged. Once its payment is refunded (the saga compensating
+ * after ConfirmOrder), the release goes ahead as for a PENDING order. */
+#define NOT_PROCESSED                                                                   \
+    "NOT EXISTS (SELECT 1 FROM orders WHERE order_id = ?1 AND status = 'PROCESSED' AND " \
+    "EXISTS (SELECT 1 FROM payments WHERE order_id = ?1 AND status = 'CHARGED'))"
 
 static int release_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
 {

@@ -319,9 +319,10 @@ class DomainGuards(DaemonTestCase):
         self.assertEqual(self.stock(), 4)
 
     def test_release_does_not_give_back_the_stock_of_a_processed_order(self):
-        # review: stock.release checks only the reservation, not the order,
-        # so an allowed machine returns a shipped order's stock.
-        self.start_daemon(rate=0, handler_allow="probe: stock.release")
+        # stock.release must not return a shipped (PROCESSED, charged)
+        # order's stock, whichever machine asks; once refunded, as the saga
+        # compensates after ConfirmOrder, it does.
+        self.start_daemon(rate=0, handler_allow="probe: stock.release; refund: payment.refund")
         st, desc = self.place(order(quantity=1))
         self.assertEqual(desc["status"], "SUCCEEDED", desc)
         oid = self.orders_of(desc["executionId"])[0]["orderId"]
@@ -329,6 +330,10 @@ class DomainGuards(DaemonTestCase):
         before = self.stock()
         self.run_one("probe", "sagad:stock.release", {"orderId": oid})
         self.assertEqual(self.stock(), before, "a PROCESSED order's stock came back")
+        self.run_one("refund", "sagad:payment.refund", {"orderId": oid})
+        out = self.run_one("probe", "sagad:stock.release", {"orderId": oid})["output"]
+        self.assertEqual(out["released"], 1, out)
+        self.assertEqual(self.stock(), before + 1)
 
     def test_a_charged_order_is_not_cancelled_until_refunded(self):
         self.start_daemon(rate=0, handler_allow="probe: orders.cancel; refund: payment.refund")
