@@ -13,6 +13,7 @@
 #include "store/db.h"
 
 typedef struct api_s {
+    uv_loop_t *loop;
     store_t *store;
     machines_t *machines;
     runtime_t *runtime;

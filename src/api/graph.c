@@ -1,8 +1,11 @@
 /* GET .../graph.svg: a state machine, or an execution's path through the
- * version it ran. A machine version is laid out by Graphviz on the loop
- * once (CPU work, milliseconds) and kept; an execution is painted onto that
- * drawing (graph/paint.h) without a layout, and kept until its next event. */
+ * version it ran. A machine version is laid out by Graphviz once, off the
+ * loop on libuv's thread pool (a layout can take seconds; Graphviz is not
+ * thread-safe, so one at a time), and kept; an execution is painted onto
+ * that drawing (graph/paint.h) without a layout, and kept until its next
+ * event. */
 #include "api/graph.h"
+#include "asl/machine.h"
 #include "core/grow.h"
 #include "core/hash.h"
 #include "graph/dot.h"
@@ -10,6 +13,7 @@
 #include "graph/svg.h"
 #include "graph/trace.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,11 @@
 
 #define SVG_TYPE "image/svg+xml; charset=utf-8"
 #define EXEC_SLOTS 32
+/* Layouts waiting for the one running; more get 503 with Retry-After. */
+#define LAYOUT_QUEUE_MAX 8
+/* States (nested ones included) drawn at most: the layout's cost grows
+ * much faster than the machine. */
+#define GRAPH_MAX_STATES 500
 
 typedef struct slot_s {
     char *key;
@@ -37,11 +46,39 @@ typedef struct cache_s {
     uint64_t tick;
 } cache_t;
 
-typedef struct graph_api_s {
+typedef struct graph_api_s graph_api_t;
+
+/* Called once the drawing of a machine version is there: `s` is the kept
+ * drawing (valid for the call only), NULL when Graphviz failed. */
+typedef void (*drawing_cb)(graph_api_t *g, const struct slot_s *s, void *ud);
+
+typedef struct waiter_s {
+    drawing_cb cb;
+    void *ud;
+    struct waiter_s *next;
+} waiter_t;
+
+/* One layout: queued, then run on the thread pool; waiters are the
+ * requests that need its drawing. */
+typedef struct layout_s {
+    uv_work_t work;
+    graph_api_t *g;
+    char key[160];
+    char *dot;             /* the input, freed once laid out */
+    char *svg;             /* the output (taken by the cache) */
+    size_t len;
+    waiter_t *waiters;
+    struct layout_s *next; /* in the queue */
+} layout_t;
+
+struct graph_api_s {
     api_t *api;
     cache_t machines, executions;
     uint64_t salt;     /* in every ETag: a new process may draw differently */
-} graph_api_t;
+    layout_t *running; /* on the thread pool, at most one */
+    layout_t *queue;   /* waiting, oldest first */
+    size_t queued;
+};
 
 static graph_api_t *the_graphs;
 
@@ -133,23 +170,160 @@ static void respond_svg(http_request_t *req, const slot_t *s, const char *etag, 
     http_respond(req, 200, SVG_TYPE, s->svg, s->len);
 }
 
-/* The drawing of machine version `v`, laid out once and kept; NULL when
- * Graphviz failed or memory ran out. */
-static const slot_t *machine_drawing(graph_api_t *g, const machine_ver_t *v, const char *key)
+static void layout_work(uv_work_t *w)
+{
+    layout_t *l = w->data;
+    l->svg = graph_svg_render(l->dot, &l->len);
+}
+
+static void layout_start(graph_api_t *g);
+
+static void layout_done(uv_work_t *w, int status)
+{
+    layout_t *l = w->data;
+    graph_api_t *g = l->g;
+    (void)status;
+    assert(g->running == l);
+    g->running = NULL;
+    free(l->dot);
+    const slot_t *s = l->svg ? cache_put(&g->machines, l->key, l->svg, l->len) : NULL;
+    for (waiter_t *wt = l->waiters, *next; wt; wt = next) {
+        next = wt->next;
+        /* cache_put on the machines' cache happens only here, so `s` stays
+         * valid across the callbacks. */
+        wt->cb(g, s, wt->ud);
+        free(wt);
+    }
+    free(l);
+    layout_start(g);
+}
+
+static void layout_start(graph_api_t *g)
+{
+    while (!g->running && g->queue) {
+        layout_t *l = g->queue;
+        g->queue = l->next;
+        g->queued--;
+        l->work.data = l;
+        if (uv_queue_work(g->api->loop, &l->work, layout_work, layout_done) == 0) {
+            g->running = l;
+            return;
+        }
+        for (waiter_t *wt = l->waiters, *next; wt; wt = next) {
+            next = wt->next;
+            wt->cb(g, NULL, wt->ud);
+            free(wt);
+        }
+        free(l->dot);
+        free(l);
+    }
+}
+
+/* A queued or running layout of `key`, or NULL. */
+static layout_t *layout_find(graph_api_t *g, const char *key)
+{
+    if (g->running && strcmp(g->running->key, key) == 0)
+        return g->running;
+    for (layout_t *l = g->queue; l; l = l->next)
+        if (strcmp(l->key, key) == 0)
+            return l;
+    return NULL;
+}
+
+static size_t count_states(const asl_machine_t *m)
+{
+    size_t n = asl_machine_state_count(m);
+    for (size_t i = 0; i < asl_machine_state_count(m); i++)
+        for (size_t k = 0; k < asl_machine_state_branch_count(m, i); k++)
+            n += count_states(asl_machine_state_branch(m, i, k));
+    return n;
+}
+
+typedef enum {
+    DRAWING_NOW = 0,       /* cb has run */
+    DRAWING_LATER = 1,     /* cb runs when the layout is done */
+    DRAWING_BUSY = -1,     /* too many layouts waiting: cb never runs */
+    DRAWING_TOO_LARGE = -2,
+    DRAWING_NO_MEMORY = -3
+} drawing_rc_t;
+
+/* The drawing of machine version `v`: from the cache at once, or after a
+ * layout on the thread pool (joined when one for `key` is on its way).
+ * When it returns an error, cb is never called. */
+static drawing_rc_t machine_drawing(graph_api_t *g, const machine_ver_t *v, const char *key,
+                                    drawing_cb cb, void *ud)
 {
     const slot_t *s = cache_get(&g->machines, key);
-    if (s)
-        return s;
-    char *dot = graph_dot(v->name, v->machine, NULL, NULL);
-    size_t len = 0;
-    char *svg = dot ? graph_svg_render(dot, &len) : NULL;
-    free(dot);
-    return svg ? cache_put(&g->machines, key, svg, len) : NULL;
+    if (s) {
+        cb(g, s, ud);
+        return DRAWING_NOW;
+    }
+    waiter_t *wt = malloc(sizeof *wt);
+    if (!wt)
+        return DRAWING_NO_MEMORY;
+    *wt = (waiter_t){cb, ud, NULL};
+    layout_t *l = layout_find(g, key);
+    if (l) {
+        wt->next = l->waiters;
+        l->waiters = wt;
+        return DRAWING_LATER;
+    }
+    drawing_rc_t rc = count_states(v->machine) > GRAPH_MAX_STATES ? DRAWING_TOO_LARGE
+                      : g->queued >= LAYOUT_QUEUE_MAX              ? DRAWING_BUSY
+                                                                   : DRAWING_LATER;
+    l = rc == DRAWING_LATER ? calloc(1, sizeof *l) : NULL;
+    if (rc == DRAWING_LATER && (!l || !(l->dot = graph_dot(v->name, v->machine, NULL, NULL))))
+        rc = DRAWING_NO_MEMORY;
+    if (rc != DRAWING_LATER) {
+        free(l);
+        free(wt);
+        return rc;
+    }
+    l->g = g;
+    snprintf(l->key, sizeof l->key, "%s", key);
+    l->waiters = wt;
+    layout_t **tail = &g->queue;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = l;
+    g->queued++;
+    layout_start(g);
+    return DRAWING_LATER;
+}
+
+/* Answers a request whose drawing could not be had. */
+static void respond_no_drawing(http_request_t *req, drawing_rc_t rc, const char *name)
+{
+    if (rc == DRAWING_BUSY) {
+        http_response_header(req, "Retry-After", "1");
+        http_respond_error(req, 503, "GraphBusy",
+                           "%d graphs are being laid out; ask again in a moment", LAYOUT_QUEUE_MAX);
+    } else if (rc == DRAWING_TOO_LARGE) {
+        http_respond_error(req, 422, "GraphTooLarge",
+                           "state machine '%s' has more than %d states, more than sagad draws; "
+                           "`sagactl graph` prints its DOT for Graphviz's own tools", name,
+                           GRAPH_MAX_STATES);
+    } else {
+        api_respond_no_memory(req, "cannot draw the graph now");
+    }
 }
 
 static void machine_key(char key[160], const machine_ver_t *v)
 {
     snprintf(key, 160, "m/%s/%d", v->name, v->version);
+}
+
+typedef struct machine_request_s {
+    http_request_t *req;
+    char key[160], etag[48], name[96];
+} machine_request_t;
+
+static void on_machine_drawn(graph_api_t *g, const slot_t *s, void *ud)
+{
+    machine_request_t *mr = ud;
+    (void)g;
+    respond_svg(mr->req, s, mr->etag, mr->name);
+    free(mr);
 }
 
 static void on_machine_graph(http_request_t *req, void *ud)
@@ -177,10 +351,23 @@ static void on_machine_graph(http_request_t *req, void *ud)
                            name, name);
         return;
     }
-    char key[160], etag[48];
-    machine_key(key, v);
-    if (!not_modified(g, req, key, etag))
-        respond_svg(req, machine_drawing(g, v, key), etag, v->name);
+    machine_request_t *mr = malloc(sizeof *mr);
+    if (!mr) {
+        api_respond_no_memory(req, "cannot draw the graph now");
+        return;
+    }
+    mr->req = req;
+    machine_key(mr->key, v);
+    snprintf(mr->name, sizeof mr->name, "%s", v->name);
+    if (not_modified(g, req, mr->key, mr->etag)) {
+        free(mr);
+        return;
+    }
+    drawing_rc_t rc = machine_drawing(g, v, mr->key, on_machine_drawn, mr);
+    if (rc < 0) {
+        respond_no_drawing(req, rc, v->name);
+        free(mr);
+    }
 }
 
 static const char *str_of(const cJSON *o, const char *key)
@@ -188,55 +375,86 @@ static const char *str_of(const cJSON *o, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-/* The machine's drawing with the execution painted on (graph/paint.h):
- * no layout of its own. */
-static const slot_t *execution_drawing(graph_api_t *g, const machine_ver_t *v, const char *key,
-                                       const cJSON *events, const char *status)
+/* A request for an execution's drawing, kept while the machine's drawing
+ * is laid out. Owns the execution's description and history. */
+typedef struct exec_request_s {
+    http_request_t *req;
+    const machine_ver_t *v;      /* the registry keeps versions until close */
+    cJSON *desc, *history;
+    char key[512], etag[48];
+} exec_request_t;
+
+static void exec_request_free(exec_request_t *xr)
 {
-    const slot_t *s = cache_get(&g->executions, key);
-    if (s)
-        return s;
-    char mkey[160];
-    machine_key(mkey, v);
-    const slot_t *ms = machine_drawing(g, v, mkey);
-    graph_trace_t *tr = ms ? graph_trace_from_history(v->machine, events, status) : NULL;
-    graph_marks_t *mk = tr ? graph_dot_marks(v->machine, tr) : NULL;
+    cJSON_Delete(xr->history);
+    cJSON_Delete(xr->desc);
+    free(xr);
+}
+
+/* Paints the execution onto the machine's drawing `ms` (graph/paint.h): no
+ * layout of its own. */
+static void on_exec_machine_drawn(graph_api_t *g, const slot_t *ms, void *ud)
+{
+    exec_request_t *xr = ud;
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(xr->history, "events");
+    graph_trace_t *tr =
+        ms ? graph_trace_from_history(xr->v->machine, events, str_of(xr->desc, "status")) : NULL;
+    graph_marks_t *mk = tr ? graph_dot_marks(xr->v->machine, tr) : NULL;
     size_t len = 0;
     char *svg = mk ? graph_paint(ms->svg, ms->len, mk, &len) : NULL;
     graph_marks_free(mk);
     graph_trace_free(tr);
-    return svg ? cache_put(&g->executions, key, svg, len) : NULL;
+    respond_svg(xr->req, svg ? cache_put(&g->executions, xr->key, svg, len) : NULL, xr->etag,
+                xr->v->name);
+    exec_request_free(xr);
 }
 
 static void on_execution_graph(http_request_t *req, void *ud)
 {
     graph_api_t *g = ud;
     const char *id = http_request_param(req, "id");
-    cJSON *d = runtime_describe(g->api->runtime, id);
-    cJSON *h = d ? runtime_history(g->api->runtime, id) : NULL;
-    if (!d || !h) {
-        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
-        goto out;
+    exec_request_t *xr = calloc(1, sizeof *xr);
+    if (!xr) {
+        api_respond_no_memory(req, "cannot draw the graph now");
+        return;
     }
-    const char *name = str_of(d, "stateMachine"), *status = str_of(d, "status");
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(d, "stateMachineVersion");
-    const machine_ver_t *v = name && cJSON_IsNumber(ver)
-                                 ? machines_get_version(g->api->machines, name, ver->valueint) : NULL;
-    if (!v) {
+    xr->req = req;
+    xr->desc = runtime_describe(g->api->runtime, id);
+    xr->history = xr->desc ? runtime_history(g->api->runtime, id) : NULL;
+    if (!xr->desc || !xr->history) {
+        http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
+        exec_request_free(xr);
+        return;
+    }
+    const char *name = str_of(xr->desc, "stateMachine"), *status = str_of(xr->desc, "status");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(xr->desc, "stateMachineVersion");
+    xr->v = name && cJSON_IsNumber(ver)
+                ? machines_get_version(g->api->machines, name, ver->valueint) : NULL;
+    if (!xr->v) {
         http_respond_error(req, 404, "StateMachineDoesNotExist",
                            "the state machine execution %s ran is not stored", id);
-        goto out;
+        exec_request_free(xr);
+        return;
     }
-    const cJSON *events = cJSON_GetObjectItemCaseSensitive(h, "events");
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(xr->history, "events");
     const cJSON *last = cJSON_GetArrayItem(events, cJSON_GetArraySize(events) - 1);
-    char key[512], etag[48];
-    snprintf(key, sizeof key, "x/%s/%.0f/%s", id,
+    snprintf(xr->key, sizeof xr->key, "x/%s/%.0f/%s", id,
              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(last, "id")), status ? status : "?");
-    if (!not_modified(g, req, key, etag))
-        respond_svg(req, execution_drawing(g, v, key, events, status), etag, v->name);
-out:
-    cJSON_Delete(h);
-    cJSON_Delete(d);
+    const slot_t *s;
+    if (not_modified(g, req, xr->key, xr->etag)) {
+        exec_request_free(xr);
+    } else if ((s = cache_get(&g->executions, xr->key))) {
+        respond_svg(req, s, xr->etag, xr->v->name);
+        exec_request_free(xr);
+    } else {
+        char mkey[160];
+        machine_key(mkey, xr->v);
+        drawing_rc_t rc = machine_drawing(g, xr->v, mkey, on_exec_machine_drawn, xr);
+        if (rc < 0) {
+            respond_no_drawing(req, rc, xr->v->name);
+            exec_request_free(xr);
+        }
+    }
 }
 
 int api_graph_register(http_server_t *srv, api_t *api)

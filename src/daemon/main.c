@@ -368,6 +368,7 @@ int main(int argc, char **argv)
         uv_loop_close(app.loop);
         return 1;
     }
+    app.api.loop = app.loop;
     app.api.store = app.store;
     app.api.machines = app.machines;
     app.api.runtime = app.runtime;
