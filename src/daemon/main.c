@@ -6,6 +6,7 @@
 #include "api/executions.h"
 #include "api/metrics.h"
 #include "api/tasks.h"
+#include "api/ui.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
@@ -358,7 +359,8 @@ int main(int argc, char **argv)
     if (api_executions_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0 ||
-        api_tasks_register(app.http, &app.api) < 0) {
+        api_tasks_register(app.http, &app.api) < 0 ||
+        api_ui_register(app.http) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }
