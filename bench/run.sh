@@ -10,6 +10,7 @@
 #   floor       the bare SQLite writes of one saga, same batching
 #   workers     activity round trips with N worker processes, and the latency
 #               of a task token callback (bench/workers.py)
+#   console     the reads of the web console on 10,000 executions (bench/console.py)
 #   profile     perf on sagad when hardware counters work, else callgrind on
 #               the engine-only benchmark
 # Usage: bench/run.sh BUILD_DIR (make bench passes it). Knobs: BENCH_SECONDS,
@@ -173,6 +174,12 @@ record floor_mem "$("$B/floor" :memory: "$N" 256 "$1" "$2" "$3" "$4")"
 # ---- steps outside the daemon ------------------------------------------------------
 say "workers: activity round trips with 1, 4, 16 worker processes; token callback latency"
 python3 bench/workers.py "$BUILD" "${BENCH_WORKER_TASKS:-5000}" 1000 | while read -r tag rest; do
+    record "$tag" "$rest"
+done
+
+# ---- the console's reads ----------------------------------------------------------
+say "console: the reads the web console makes, on ${BENCH_CONSOLE_N:-10000} executions"
+python3 bench/console.py "$BUILD" "${BENCH_CONSOLE_N:-10000}" 100 | while read -r tag rest; do
     record "$tag" "$rest"
 done
 

@@ -36,6 +36,11 @@ cJSON *api_body_json(http_request_t *req);
  * answers 400 and returns -1. */
 int api_query_limit(http_request_t *req, int *limit);
 
+/* The state machine the route's {name} names: its newest version, or the
+ * one ?version=N asks for. Answers 400 (a bad N) or 404 (no such machine or
+ * version) and returns NULL otherwise. */
+const machine_ver_t *api_machine_version(api_t *api, http_request_t *req);
+
 /* 503 OutOfMemory: "<what> (out of memory); nothing was done, retry". */
 void api_respond_no_memory(http_request_t *req, const char *what);
 

@@ -50,6 +50,12 @@ const machine_ver_t *machines_get(machines_t *reg, const char *name);
 /* A given version (loaded from the database when not in memory), or NULL. */
 const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int version);
 
+/* Calls fn for every stored version of `name`, newest first (a stored
+ * version that no longer compiles included). Returns how many, or -1 on a
+ * database error. */
+int machines_versions(machines_t *reg, const char *name,
+                      void (*fn)(int version, int64_t created_ms, void *ud), void *ud);
+
 /* Calls fn for the newest version of every machine, in name order. */
 void machines_foreach(machines_t *reg, void (*fn)(const machine_ver_t *v, void *ud), void *ud);
 

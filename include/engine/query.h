@@ -27,14 +27,25 @@ typedef struct query_src_s {
  * cJSON_Delete. */
 cJSON *query_describe(const query_src_t *q, const char *execution_id);
 
-/* Newest first. Filters may be NULL; `status` is an exec_status_name
- * (core/exec_status.h). `cursor` is the nextCursor of the previous page or
- * NULL. Returns {"executions": [...], "nextCursor": ...} (descriptions
- * without input and output) or NULL with *why set (static) on an unknown
- * status, a bad cursor or a database error. Caller frees with
+/* Filters of a listing; each may be NULL. */
+typedef struct query_filter_s {
+    const char *status;          /* an exec_status_name (core/exec_status.h) */
+    const char *machine;         /* a state machine's name */
+    const char *q;               /* a prefix of the execution's id or name */
+} query_filter_t;
+
+/* Newest first. `f` may be NULL (no filter). `cursor` is the nextCursor of
+ * the previous page or NULL. Returns {"executions": [...], "nextCursor": ...}
+ * (descriptions without input and output) or NULL with *why set (static) on
+ * an unknown status, a bad cursor or a database error. Caller frees with
  * cJSON_Delete. */
-cJSON *query_list(const query_src_t *q, const char *status, const char *machine, int limit,
-                  const char *cursor, const char **why);
+cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, const char *cursor,
+                  const char **why);
+
+/* {"RUNNING": n, "SUCCEEDED": n, ...}: how many stored executions have each
+ * status (every status present, 0 when none), of `machine` only unless it is
+ * NULL. NULL on a database error. Caller frees with cJSON_Delete. */
+cJSON *query_counts(const query_src_t *q, const char *machine);
 
 /* {"events": [...]} in order, each with id, previousEventId, timestamp, type
  * and details; NULL when no row is stored for the execution. A part of the

@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "engine/machines.h"
+#include "engine/query.h"
 #include "store/db.h"
 
 typedef struct runtime_s runtime_t;
@@ -165,8 +166,11 @@ int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
                  void (*cb)(void *ud), void *ud);
 
 /* query_list (engine/query.h) on the runtime's store. */
-cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
-                    const char *cursor, const char **why);
+cJSON *runtime_list(runtime_t *rt, const query_filter_t *f, int limit, const char *cursor,
+                    const char **why);
+
+/* query_counts (engine/query.h) on the runtime's store. */
+cJSON *runtime_counts(runtime_t *rt, const char *machine);
 
 /* query_history (engine/query.h) on the runtime's store. */
 cJSON *runtime_history(runtime_t *rt, const char *execution_id);

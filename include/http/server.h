@@ -114,7 +114,14 @@ void http_response_header(http_request_t *req, const char *name, const char *val
  * `content_type` NULL omits the header. */
 void http_respond(http_request_t *req, int status, const char *content_type,
                   const char *body, size_t len);
-/* Answers with `json` printed unformatted; `json` stays the caller's. */
+/* Answers 200 with `body` (copied) as http_respond does; to a GET or HEAD
+ * also with a strong ETag (a hash of the body) and "Cache-Control:
+ * no-cache", or 304 without the body when If-None-Match names that tag, so
+ * a client that polls pays only for what changed. */
+void http_respond_tagged(http_request_t *req, const char *content_type, const char *body,
+                         size_t len);
+/* Answers with `json` printed unformatted; `json` stays the caller's. A 200
+ * goes through http_respond_tagged. */
 void http_respond_json(http_request_t *req, int status, const cJSON *json);
 /* Answers {"error": error, "message": <formatted>} with `status`. */
 void http_respond_error(http_request_t *req, int status, const char *error,

@@ -2,6 +2,7 @@
  * ?limit, and the answers for bad JSON and for running out of memory. */
 #include "api/common.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 void api_respond_no_memory(http_request_t *req, const char *what)
@@ -32,6 +33,32 @@ cJSON *api_body_json(http_request_t *req)
     if (rc < 0)
         api_respond_bad_json(req, rc, &e);
     return j;
+}
+
+const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)
+{
+    const char *name = http_request_param(req, "name");
+    const char *ver = http_request_query(req, "version");
+    if (!ver) {
+        const machine_ver_t *v = machines_get(api->machines, name);
+        if (!v)
+            http_respond_error(req, 404, "StateMachineDoesNotExist",
+                               "no state machine named '%s'; PUT /state-machines/%s registers one",
+                               name, name);
+        return v;
+    }
+    char *end;
+    long n = strtol(ver, &end, 10);
+    if (!*ver || *end || n < 1 || n > INT32_MAX) {
+        http_respond_error(req, 400, "InvalidParameter", "version must be a version number (1, 2, ...)");
+        return NULL;
+    }
+    const machine_ver_t *v = machines_get_version(api->machines, name, (int)n);
+    if (!v)
+        http_respond_error(req, 404, "StateMachineVersionDoesNotExist",
+                           "state machine '%s' has no version %ld; GET /state-machines/%s/versions "
+                           "lists them", name, n, name);
+    return v;
 }
 
 int api_query_limit(http_request_t *req, int *limit)

@@ -230,20 +230,39 @@ static void on_list_machines(http_request_t *req, void *ud)
     cJSON_Delete(o);
 }
 
-static const machine_ver_t *machine_or_404(api_t *api, http_request_t *req)
+static void add_version_cb(int version, int64_t created_ms, void *ud)
 {
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddNumberToObject(o, "version", version);
+    add_created(o, created_ms);
+    cJSON_AddItemToArray(ud, o);
+}
+
+static void on_list_versions(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
     const char *name = http_request_param(req, "name");
-    const machine_ver_t *v = machines_get(api->machines, name);
-    if (!v)
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, "versions") : NULL;
+    int n = arr ? machines_versions(api->machines, name, add_version_cb, arr) : -1;
+    if (n < 0)
+        http_respond_error(req, 503, "StorageError", "cannot read the versions now; retry");
+    else if (n == 0)
         http_respond_error(req, 404, "StateMachineDoesNotExist",
                            "no state machine named '%s'; PUT /state-machines/%s registers one",
                            name, name);
-    return v;
+    else if (cJSON_GetArraySize(arr) != n)
+        api_respond_no_memory(req, "cannot list the versions now");
+    else
+        http_respond_json(req, 200, o);
+    cJSON_Delete(o);
 }
 
 static void on_get_machine(http_request_t *req, void *ud)
 {
-    const machine_ver_t *v = machine_or_404(ud, req);
+    const machine_ver_t *v = api_machine_version(ud, req);
     if (!v)
         return;
     cJSON *o = machine_json(v, 1);
@@ -254,7 +273,7 @@ static void on_get_machine(http_request_t *req, void *ud)
 static void on_start(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    const machine_ver_t *v = machine_or_404(api, req);
+    const machine_ver_t *v = api_machine_version(api, req);
     if (!v)
         return;
     size_t len;
@@ -303,30 +322,51 @@ static void on_get_execution(http_request_t *req, void *ud)
     cJSON_Delete(d);
 }
 
+/* An optional query parameter: absent and empty are both NULL. */
+static const char *query_opt(http_request_t *req, const char *name)
+{
+    const char *v = http_request_query(req, name);
+    return v && *v ? v : NULL;
+}
+
 static void on_list_executions(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    const char *status = http_request_query(req, "status");
-    const char *machine = http_request_query(req, "stateMachine");
-    const char *cursor = http_request_query(req, "cursor");
+    query_filter_t f = {
+        .status = query_opt(req, "status"),
+        .machine = query_opt(req, "stateMachine"),
+        .q = query_opt(req, "q"),
+    };
+    const char *cursor = query_opt(req, "cursor");
     int limit = 100;
-    if (status && !*status)
-        status = NULL;
-    if (machine && !*machine)
-        machine = NULL;
-    if (cursor && !*cursor)
-        cursor = NULL;
     exec_status_t filter;
-    if (status && exec_status_parse(status, &filter) < 0) {
+    if (f.status && exec_status_parse(f.status, &filter) < 0) {
         http_respond_error(req, 400, "InvalidParameter", "status must be " EXEC_STATUS_ALL);
+        return;
+    }
+    if (f.q && strlen(f.q) > 128) {
+        http_respond_error(req, 400, "InvalidParameter",
+                           "q is a prefix of an execution id or name: at most 128 bytes");
         return;
     }
     if (api_query_limit(req, &limit) < 0)
         return;
     const char *why = NULL;
-    cJSON *o = runtime_list(api->runtime, status, machine, limit, cursor, &why);
+    cJSON *o = runtime_list(api->runtime, &f, limit, cursor, &why);
     if (!o) {
         http_respond_error(req, 400, "InvalidParameter", "%s", why ? why : "bad query");
+        return;
+    }
+    http_respond_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static void on_count_executions(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    cJSON *o = runtime_counts(api->runtime, query_opt(req, "stateMachine"));
+    if (!o) {
+        http_respond_error(req, 503, "StorageError", "cannot count the executions now; retry");
         return;
     }
     http_respond_json(req, 200, o);
@@ -460,8 +500,10 @@ int api_executions_register(http_server_t *srv, api_t *api)
     rc |= http_server_route(srv, "GET", "/state-machines", on_list_machines, api);
     rc |= http_server_route(srv, "GET", "/state-machines/{name}", on_get_machine, api);
     rc |= http_server_route(srv, "PUT", "/state-machines/{name}", on_put_machine, api);
+    rc |= http_server_route(srv, "GET", "/state-machines/{name}/versions", on_list_versions, api);
     rc |= http_server_route(srv, "POST", "/state-machines/{name}/executions", on_start, api);
     rc |= http_server_route(srv, "GET", "/executions", on_list_executions, api);
+    rc |= http_server_route(srv, "GET", "/executions/counts", on_count_executions, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}", on_get_execution, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}/history", on_history, api);
     rc |= http_server_route(srv, "POST", "/executions/{id}/stop", on_stop, api);

@@ -25,6 +25,8 @@ static const char SQL_VERSION[] =
     "SELECT name, version, definition, created_ms FROM state_machines WHERE name = ? AND version = ?";
 static const char SQL_MAX_VERSION[] =
     "SELECT coalesce(max(version), 0) FROM state_machines WHERE name = ?";
+static const char SQL_VERSIONS[] =
+    "SELECT version, created_ms FROM state_machines WHERE name = ? ORDER BY version DESC";
 static const char SQL_INSERT[] =
     "INSERT INTO state_machines (name, version, definition, created_ms) VALUES (?, ?, ?, ?)";
 
@@ -200,6 +202,22 @@ const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int
         v = NULL;
     }
     return v;
+}
+
+int machines_versions(machines_t *reg, const char *name,
+                      void (*fn)(int version, int64_t created_ms, void *ud), void *ud)
+{
+    sqlite3_stmt *s = store_prepare(reg->st, SQL_VERSIONS);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fn(sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), ud);
+        n++;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? n : -1;
 }
 
 int machines_put(machines_t *reg, const char *name, const char *text, size_t len,

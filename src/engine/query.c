@@ -101,14 +101,19 @@ cJSON *query_describe(const query_src_t *q, const char *execution_id)
     return o;
 }
 
-cJSON *query_list(const query_src_t *q, const char *status, const char *machine, int limit,
-                  const char *cursor, const char **why)
+cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, const char *cursor,
+                  const char **why)
 {
+    /* ?5 matches an id or a name by prefix: substr counts characters as
+     * length does, so a multi-byte prefix compares whole characters. */
     static const char sql[] =
         "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
         "final_state, machine_version, seq FROM executions "
         "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
-        "AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4";
+        "AND (?3 IS NULL OR seq < ?3) "
+        "AND (?5 IS NULL OR substr(id, 1, length(?5)) = ?5 OR substr(name, 1, length(?5)) = ?5) "
+        "ORDER BY seq DESC LIMIT ?4";
+    const char *status = f ? f->status : NULL;
     exec_status_t filter;
     if (status && exec_status_parse(status, &filter) < 0) {
         *why = "status must be " EXEC_STATUS_ALL;
@@ -129,7 +134,8 @@ cJSON *query_list(const query_src_t *q, const char *status, const char *machine,
         return NULL;
     }
     bind_text_or_null(s, 1, status);
-    bind_text_or_null(s, 2, machine);
+    bind_text_or_null(s, 2, f ? f->machine : NULL);
+    bind_text_or_null(s, 5, f ? f->q : NULL);
     if (cursor)
         sqlite3_bind_int64(s, 3, before);
     sqlite3_bind_int(s, 4, limit + 1);
@@ -156,6 +162,31 @@ cJSON *query_list(const query_src_t *q, const char *status, const char *machine,
         cJSON_AddStringToObject(res, "nextCursor", next);
     } else {
         cJSON_AddNullToObject(res, "nextCursor");
+    }
+    return res;
+}
+
+cJSON *query_counts(const query_src_t *q, const char *machine)
+{
+    static const char sql[] =
+        "SELECT status, count(*) FROM executions WHERE (?1 IS NULL OR machine = ?1) GROUP BY status";
+    sqlite3_stmt *s = store_prepare(q->store, sql);
+    cJSON *res = s ? cJSON_CreateObject() : NULL;
+    if (!res)
+        return NULL;
+    for (int i = 0; i < EXEC_STATUS_COUNT; i++)
+        cJSON_AddNumberToObject(res, exec_status_name((exec_status_t)i), 0);
+    bind_text_or_null(s, 1, machine);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(res, (const char *)sqlite3_column_text(s, 0));
+        if (n)
+            cJSON_SetNumberValue(n, (double)sqlite3_column_int64(s, 1));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(res);
+        return NULL;
     }
     return res;
 }

@@ -625,11 +625,17 @@ cJSON *runtime_describe(runtime_t *rt, const char *execution_id)
     return query_describe(&q, execution_id);
 }
 
-cJSON *runtime_list(runtime_t *rt, const char *status, const char *machine, int limit,
-                    const char *cursor, const char **why)
+cJSON *runtime_list(runtime_t *rt, const query_filter_t *f, int limit, const char *cursor,
+                    const char **why)
 {
     query_src_t q = query_src(rt);
-    return query_list(&q, status, machine, limit, cursor, why);
+    return query_list(&q, f, limit, cursor, why);
+}
+
+cJSON *runtime_counts(runtime_t *rt, const char *machine)
+{
+    query_src_t q = query_src(rt);
+    return query_counts(&q, machine);
 }
 
 cJSON *runtime_history(runtime_t *rt, const char *execution_id)

@@ -6,6 +6,7 @@
 #include "asl/json.h"
 #include "core/log.h"
 
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +135,16 @@ void http_respond(http_request_t *req, int status, const char *content_type,
         p = put(p, content_type, cl);
         p = PUT_LIT(p, "\r\n");
     }
-    p = PUT_LIT(p, "Content-Length: ");
-    p = put(p, num, (size_t)snprintf(num, sizeof num, "%zu", len));
-    p = close ? PUT_LIT(p, "\r\nConnection: close\r\n") : PUT_LIT(p, "\r\nConnection: keep-alive\r\n");
+    /* 204 and 304 have no body by definition, and a Content-Length on a 204
+     * is forbidden. */
+    if (status == 204 || status == 304) {
+        len = 0;
+    } else {
+        p = PUT_LIT(p, "Content-Length: ");
+        p = put(p, num, (size_t)snprintf(num, sizeof num, "%zu", len));
+        p = PUT_LIT(p, "\r\n");
+    }
+    p = close ? PUT_LIT(p, "Connection: close\r\n") : PUT_LIT(p, "Connection: keep-alive\r\n");
     if (req->extra_len)
         p = put(p, req->extra, req->extra_len);
     p = PUT_LIT(p, "\r\n");
@@ -156,6 +164,57 @@ void http_respond(http_request_t *req, int status, const char *content_type,
     http_conn_progress(c);
 }
 
+/* 1 if the If-None-Match list `inm` names `tag` ("*", or the same opaque
+ * tag, weak or not: If-None-Match compares weakly). */
+static int etag_listed(const char *inm, const char *tag)
+{
+    size_t tl = strlen(tag);
+    const char *p = inm;
+    for (;;) {
+        p += strspn(p, " \t,");
+        if (!*p)
+            return 0;
+        if (*p == '*')
+            return 1;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == tl && memcmp(p, tag, tl) == 0)
+            return 1;
+        p += strcspn(p, ",");
+    }
+}
+
+void http_respond_tagged(http_request_t *req, const char *content_type, const char *body,
+                         size_t len)
+{
+    const char *m = req ? http_request_method(req) : NULL;
+    if (!m || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)) {
+        http_respond(req, 200, content_type, body, len);
+        return;
+    }
+    uint8_t d[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, (const uint8_t *)body);
+    sha256_digest(&ctx, sizeof d, d);
+    char tag[2 + 2 * 16 + 1], *t = tag;
+    *t++ = '"';
+    for (int i = 0; i < 16; i++)
+        t += snprintf(t, 3, "%02x", d[i]);
+    *t++ = '"';
+    *t = 0;
+    http_response_header(req, "ETag", tag);
+    http_response_header(req, "Cache-Control", "no-cache");
+    const char *inm = http_request_header(req, "If-None-Match");
+    if (inm && etag_listed(inm, tag))
+        http_respond(req, 304, NULL, NULL, 0);
+    else
+        http_respond(req, 200, content_type, body, len);
+}
+
 void http_respond_json(http_request_t *req, int status, const cJSON *json)
 {
     /* asl_json_print, not cJSON's printer: cJSON prints 2^53 as
@@ -166,7 +225,10 @@ void http_respond_json(http_request_t *req, int status, const cJSON *json)
         http_respond(req, 500, "application/json", oom, sizeof oom - 1);
         return;
     }
-    http_respond(req, status, "application/json", s, strlen(s));
+    if (status == 200)
+        http_respond_tagged(req, "application/json", s, strlen(s));
+    else
+        http_respond(req, status, "application/json", s, strlen(s));
     free(s);
 }
 

@@ -41,6 +41,31 @@ class StateMachines(DaemonTestCase):
         st, _, body = d.request("GET", "/state-machines")
         self.assertIn("m1", [m["name"] for m in body["stateMachines"]])
 
+    def test_versions_and_version_query(self):
+        d = self.daemon()
+        for c in ("v1", "v2", "v3"):
+            st, _, _ = d.request("PUT", "/state-machines/m1", dict(PASS_WAIT, Comment=c))
+            self.assertIn(st, (200, 201))
+        st, _, body = d.request("GET", "/state-machines/m1/versions")
+        self.assertEqual(st, 200, body)
+        self.assertEqual([v["version"] for v in body["versions"]], [3, 2, 1])
+        self.assertTrue(all(v["createdDate"].endswith("Z") for v in body["versions"]))
+        st, _, body = d.request("GET", "/state-machines/m1?version=2")
+        self.assertEqual((st, body["version"], body["definition"]["Comment"]), (200, 2, "v2"))
+        st, _, body = d.request("GET", "/state-machines/m1?version=9")
+        self.assertEqual((st, body["error"]), (404, "StateMachineVersionDoesNotExist"))
+        for bad in ("0", "x", "", "1.5", "99999999999"):
+            st, _, body = d.request("GET", "/state-machines/m1?version=" + bad)
+            self.assertEqual(st, 400, bad)
+        st, _, body = d.request("GET", "/state-machines/nope/versions")
+        self.assertEqual((st, body["error"]), (404, "StateMachineDoesNotExist"))
+        # A start may name the version it runs.
+        st, _, body = d.request("POST", "/state-machines/m1/executions?version=1&wait=5",
+                                {"input": {}})
+        self.assertEqual(st, 200, body)
+        st, _, desc = d.request("GET", "/executions/" + body["executionId"])
+        self.assertEqual(desc.get("stateMachineVersion", desc.get("version")), 1, desc)
+
     def test_invalid_definition_lists_every_problem(self):
         d = self.daemon()
         bad = {"StartAt": "A", "States": {
@@ -231,6 +256,67 @@ class Executions(DaemonTestCase):
         self.assertEqual(st, 400)
         st, _, body = self.d.request("GET", "/executions?limit=0")
         self.assertEqual(st, 400)
+
+    def test_search_by_name_or_id_prefix(self):
+        ids = {}
+        for name in ("order-7", "order-71", "refund-7"):
+            _, _, b = self.start({"input": {}, "name": name}, "?wait=5")
+            ids[name] = b["executionId"]
+
+        def names(q):
+            st, _, page = self.d.request("GET", "/executions?stateMachine=m&q=" + q)
+            self.assertEqual(st, 200, page)
+            return sorted(e["name"] for e in page["executions"])
+        self.assertEqual(names("order-7"), ["order-7", "order-71"])
+        self.assertEqual(names("refund"), ["refund-7"])
+        self.assertEqual(names("der"), [])
+        self.assertEqual(names("%25"), [])
+        self.assertEqual(names(ids["order-71"]), ["order-71"])
+        st, _, body = self.d.request("GET", "/executions?q=" + "x" * 129)
+        self.assertEqual((st, body["error"]), (400, "InvalidParameter"))
+
+    def test_counts_per_status(self):
+        st, _, _ = self.d.request("PUT", "/state-machines/w", wait_machine(300))
+        self.assertEqual(st, 201)
+        for _ in range(2):
+            self.start({"input": {}}, "?wait=5")
+        st, _, b = self.d.request("POST", "/state-machines/w/executions", {"input": {}})
+        self.assertEqual(st, 202, b)
+        st, _, c = self.d.request("GET", "/executions/counts")
+        self.assertEqual(st, 200, c)
+        self.assertEqual(c, {"RUNNING": 1, "SUCCEEDED": 2, "FAILED": 0, "TIMED_OUT": 0,
+                             "ABORTED": 0})
+        _, _, c = self.d.request("GET", "/executions/counts?stateMachine=w")
+        self.assertEqual((c["RUNNING"], c["SUCCEEDED"]), (1, 0))
+        _, _, c = self.d.request("GET", "/executions/counts?stateMachine=nope")
+        self.assertEqual(sum(c.values()), 0)
+
+    def test_polling_revalidates_with_etag(self):
+        st, _, b = self.d.request("PUT", "/state-machines/w", wait_machine(300))
+        _, _, b = self.d.request("POST", "/state-machines/w/executions", {"input": {}})
+        path = "/executions/" + b["executionId"]
+        st, h, first = self.d.request("GET", path)
+        self.assertEqual(st, 200)
+        tag = h["etag"]
+        self.assertRegex(tag, r'^"[0-9a-f]{32}"$')
+        self.assertEqual(h["cache-control"], "no-cache")
+        st, h2, body = self.d.request("GET", path, headers={"If-None-Match": tag})
+        self.assertEqual((st, body), (304, None))
+        self.assertEqual(h2["etag"], tag)
+        self.assertNotIn("content-length", h2)
+        st, _, _ = self.d.request("GET", path, headers={"If-None-Match": 'W/"x", ' + "W/" + tag})
+        self.assertEqual(st, 304)
+        st, _, _ = self.d.request("GET", path, headers={"If-None-Match": '"other"'})
+        self.assertEqual(st, 200)
+        st, _, _ = self.d.request("POST", path + "/stop", {})
+        self.assertEqual(st, 200)
+        st, h3, now = self.d.request("GET", path, headers={"If-None-Match": tag})
+        self.assertEqual((st, now["status"]), (200, "ABORTED"))
+        self.assertNotEqual(h3["etag"], tag)
+        # Errors and writes carry no tag.
+        st, h4, _ = self.d.request("GET", "/executions/nope")
+        self.assertEqual(st, 404)
+        self.assertNotIn("etag", h4)
 
     def test_stop_aborts(self):
         self.d.request("PUT", "/state-machines/slow", wait_machine(30))

@@ -196,22 +196,70 @@ static void test_list_by_status(void **state)
     fixture_t *f = *state;
     add_three(f);
     const char *why = NULL;
-    cJSON *l = query_list(&f->q, "SUCCEEDED", NULL, 10, NULL, &why);
+    cJSON *l = query_list(&f->q, &(query_filter_t){.status = "SUCCEEDED"}, 10, NULL, &why);
     assert_non_null(l);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "executions")), 2);
     cJSON_Delete(l);
-    l = query_list(&f->q, "RUNNING", NULL, 10, NULL, &why);
+    l = query_list(&f->q, &(query_filter_t){.status = "RUNNING"}, 10, NULL, &why);
     const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(l, "executions"), 0);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(r, "executionId")), "r");
     cJSON_Delete(l);
-    assert_null(query_list(&f->q, "running", NULL, 10, NULL, &why));
+    assert_null(query_list(&f->q, &(query_filter_t){.status = "running"}, 10, NULL, &why));
     assert_non_null(strstr(why, "TIMED_OUT"));
+}
+
+static int list_size(fixture_t *f, const query_filter_t *flt)
+{
+    const char *why = NULL;
+    cJSON *l = query_list(&f->q, flt, 10, NULL, &why);
+    assert_non_null(l);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(l, "executions"));
+    cJSON_Delete(l);
+    return n;
+}
+
+/* q matches an execution id or name by prefix, whole characters, nothing
+ * else: not a substring, not a pattern. */
+static void test_list_by_prefix(void **state)
+{
+    fixture_t *f = *state;
+    add_exec(f, "order-1", 1000, 2000);
+    add_exec(f, "order-12", 1000, 2000);
+    add_exec(f, "refund-1", 1000, -1);
+    add_exec(f, "caf\xc3\xa9-1", 1000, -1);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "order-1"}), 2);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "order-12"}), 1);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "der"}), 0);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "%"}), 0);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "caf\xc3\xa9"}), 1);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "r", .status = "RUNNING"}), 1);
+    assert_int_equal(list_size(f, &(query_filter_t){.q = "order", .machine = "other"}), 0);
+}
+
+/* Every status is in the counts, 0 when none has it; the machine filter
+ * counts that machine's executions only. */
+static void test_counts(void **state)
+{
+    fixture_t *f = *state;
+    add_three(f);
+    cJSON *c = query_counts(&f->q, NULL);
+    assert_non_null(c);
+    assert_int_equal(cJSON_GetArraySize(c), 5);
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "SUCCEEDED")), 2);
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "RUNNING")), 1);
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "ABORTED")), 0);
+    cJSON_Delete(c);
+    c = query_counts(&f->q, "other");
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "SUCCEEDED")), 0);
+    cJSON_Delete(c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_prune_counts_what_it_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_by_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_failed_begin_is_a_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_failed_delete_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_failed_commit_deletes_nothing, setup, teardown),

@@ -333,7 +333,7 @@ static void test_history_limit_in_first_batch(void **state)
 {
     fixture_t *f = *state;
     map_fails_history_limit(f, 300, 100);
-    cJSON *running = runtime_list(f->rt, "RUNNING", NULL, 10, NULL, &(const char *){NULL});
+    cJSON *running = runtime_list(f->rt, &(query_filter_t){.status = "RUNNING"}, 10, NULL, &(const char *){NULL});
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(running, "executions")), 0);
     cJSON_Delete(running);
 }
