@@ -83,7 +83,8 @@ async function loaded(page, view) {
 
 async function open(page, p, view) {
   const r = await page.goto(BASE + p, { waitUntil: "domcontentloaded" });
-  check(r && r.status() === 200, `GET ${p} answered ${r ? r.status() : "nothing"}, not the app`);
+  // 304: the browser revalidated the app's page with its ETag.
+  check(r && (r.status() === 200 || r.status() === 304), `GET ${p} answered ${r ? r.status() : "nothing"}, not the app`);
   await loaded(page, view);
 }
 

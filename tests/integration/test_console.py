@@ -76,7 +76,6 @@ def _missing_tools():
     return None
 
 
-@unittest.skip("the console (/ui/) is not served yet: branches ui and graph")
 class Console(unittest.TestCase):
     results = {}
     done = None
