@@ -11,6 +11,7 @@
 
 extern const char ui_asset_index_html[], ui_asset_index_html_end[];
 extern const char ui_asset_app_js[], ui_asset_app_js_end[];
+extern const char ui_asset_execution_js[], ui_asset_execution_js_end[];
 extern const char ui_asset_app_css[], ui_asset_app_css_end[];
 extern const char ui_asset_favicon_svg[], ui_asset_favicon_svg_end[];
 
@@ -30,6 +31,7 @@ typedef struct ui_asset_s {
 typedef enum ui_asset_id_e {
     UI_INDEX = 0,
     UI_APP_JS,
+    UI_EXECUTION_JS,
     UI_APP_CSS,
     UI_FAVICON,
     UI_ASSET_COUNT
@@ -39,6 +41,8 @@ typedef enum ui_asset_id_e {
 static ui_asset_t assets[UI_ASSET_COUNT] = {
     [UI_INDEX] = {"text/html; charset=utf-8", ui_asset_index_html, ui_asset_index_html_end, ""},
     [UI_APP_JS] = {"text/javascript; charset=utf-8", ui_asset_app_js, ui_asset_app_js_end, ""},
+    [UI_EXECUTION_JS] = {"text/javascript; charset=utf-8", ui_asset_execution_js,
+                          ui_asset_execution_js_end, ""},
     [UI_APP_CSS] = {"text/css; charset=utf-8", ui_asset_app_css, ui_asset_app_css_end, ""},
     [UI_FAVICON] = {"image/svg+xml", ui_asset_favicon_svg, ui_asset_favicon_svg_end, ""},
 };
@@ -114,6 +118,7 @@ int api_ui_register(http_server_t *srv)
     rc |= route_both(srv, "/ui", on_redirect, NULL);
     rc |= route_both(srv, "/ui/{rest*}", on_asset, &assets[UI_INDEX]);
     rc |= route_both(srv, "/ui/app.js", on_asset, &assets[UI_APP_JS]);
+    rc |= route_both(srv, "/ui/execution.js", on_asset, &assets[UI_EXECUTION_JS]);
     rc |= route_both(srv, "/ui/app.css", on_asset, &assets[UI_APP_CSS]);
     rc |= route_both(srv, "/ui/favicon.svg", on_asset, &assets[UI_FAVICON]);
     rc |= route_both(srv, "/favicon.ico", on_asset, &assets[UI_FAVICON]);

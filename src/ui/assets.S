@@ -13,6 +13,7 @@ sym##_end:
     .section .rodata
 UI_ASSET(ui_asset_index_html, "ui/index.html")
 UI_ASSET(ui_asset_app_js, "ui/app.js")
+UI_ASSET(ui_asset_execution_js, "ui/execution.js")
 UI_ASSET(ui_asset_app_css, "ui/app.css")
 UI_ASSET(ui_asset_favicon_svg, "ui/favicon.svg")
 

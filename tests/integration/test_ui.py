@@ -11,6 +11,7 @@ from harness import ROOT, DaemonTestCase
 UI_DIR = os.path.join(ROOT, "ui")
 ASSETS = {
     "/ui/app.js": ("app.js", "text/javascript"),
+    "/ui/execution.js": ("execution.js", "text/javascript"),
     "/ui/app.css": ("app.css", "text/css"),
     "/ui/favicon.svg": ("favicon.svg", "image/svg+xml"),
     "/favicon.ico": ("favicon.svg", "image/svg+xml"),
@@ -51,6 +52,7 @@ class UiTest(DaemonTestCase):
         index = ui_file("index.html").decode()
         refs = re.findall(r'(?:src|href)="([^"]*)"', index)
         self.assertIn("/ui/app.js", refs)
+        self.assertIn("/ui/execution.js", refs)
         self.assertIn("/ui/app.css", refs)
         self.assertIn("/ui/favicon.svg", refs)
         for ref in refs:
@@ -72,7 +74,7 @@ class UiTest(DaemonTestCase):
     def test_strong_etags_and_304(self):
         d = self.daemon()
         tags = {}
-        for path in ("/ui/", "/ui/app.js", "/ui/app.css", "/ui/favicon.svg"):
+        for path in ("/ui/", "/ui/app.js", "/ui/execution.js", "/ui/app.css", "/ui/favicon.svg"):
             status, h, _ = self.get(d, path)
             tag = h["etag"]
             self.assertRegex(tag, r'^"[0-9a-f]{16}"$', path)   # strong: no W/
@@ -86,7 +88,7 @@ class UiTest(DaemonTestCase):
             status, _, body = self.get(d, path, {"If-None-Match": '"0000000000000000"'})
             self.assertEqual(status, 200, path)
             self.assertTrue(body)
-        self.assertEqual(len(set(tags.values())), 4, "each file has its own tag")
+        self.assertEqual(len(set(tags.values())), 5, "each file has its own tag")
         # A deep link is the same page, so it revalidates with the same tag.
         self.assertEqual(self.get(d, "/ui/executions/x", {"If-None-Match": tags["/ui/"]})[0], 304)
 
