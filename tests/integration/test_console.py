@@ -189,6 +189,8 @@ class Console(unittest.TestCase):
         finally:
             os.unlink(seed_path)
         cls.node_output = p.stdout.decode(errors="replace")
+        if os.environ.get("SAGAD_CONSOLE_VERBOSE") == "1":
+            print(cls.node_output, flush=True)
         for line in cls.node_output.splitlines():
             if line.startswith("RESULT "):
                 r = json.loads(line[7:])
