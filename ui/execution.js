@@ -61,7 +61,8 @@ async function loadGraph(box, url, onPick) {
 /* ---- what the history says about each state ---------------------------------- */
 
 /* One entry per time a state was entered: {name, type, entered, exited,
- * input, output, attempts, errors[], failedLast, events}. Errors and task
+ * input, output, attempts, errors[], failedLast, depth (inside how many
+ * Parallel/Map states)}. Errors and task
  * events go to the innermost state still open; an exit also closes the
  * states entered inside it that never exited (a failed branch). */
 function stateVisits(events) {
@@ -71,7 +72,7 @@ function stateVisits(events) {
     const entered = /StateEntered$/.test(e.type), exited = /StateExited$/.test(e.type);
     if (entered && d.name != null) {
       const v = { name: d.name, type: e.type.replace(/StateEntered$/, ''), entered: e.timestamp,
-                  input: d.input, attempts: 0, errors: [], failedLast: false };
+                  input: d.input, attempts: 0, errors: [], failedLast: false, depth: open.length };
       visits.push(v);
       open.push(v);
     } else if (exited && d.name != null) {
@@ -108,6 +109,7 @@ views.execution = async function viewExecution(ctx, id) {
   const title = h('h1', { tabindex: '-1' }, id);
   const status = h('span', { id: 'exec-status' });
   const summary = h('dl', { class: 'facts summary' });
+  const live = h('span', { class: 'muted live', hidden: true }, 'updates every 2 s');
   const stopBtn = h('button', { id: 'stop-execution', type: 'button', class: 'danger', hidden: true }, 'Stop…');
   const confirmBtn = h('button', { id: 'confirm-stop', type: 'button', class: 'danger' }, 'Stop execution');
   const cancelBtn = h('button', { type: 'button' }, 'Cancel');
@@ -122,7 +124,7 @@ views.execution = async function viewExecution(ctx, id) {
   const events = h('tbody');
 
   main.append(
-    h('div', { class: 'page-head' }, title, status, stopBtn), confirm, summary,
+    h('div', { class: 'page-head' }, title, status, live, stopBtn), confirm, summary,
     h('div', { class: 'graph-row' },
       h('section', { class: 'card graph-card' }, h('h2', {}, 'Graph'),
         h('p', { class: 'muted small' }, 'Select a state (click, or Tab and Enter) for its input, output and errors.'),
@@ -190,7 +192,9 @@ views.execution = async function viewExecution(ctx, id) {
                               title: v.name + ': ' + fmtDuration(e - s) + ' (' + outcome + ')' });
       bar.style.left = ((s - t0) / span * 100).toFixed(3) + '%';
       bar.style.width = 'max(3px, ' + ((e - s) / span * 100).toFixed(3) + '%)';
-      return h('div', { class: 'tl-row' }, h('span', { class: 'tl-name' }, v.name),
+      const label = h('span', { class: 'tl-name', title: v.name }, v.name);
+      if (v.depth) label.style.setProperty('--depth', String(Math.min(v.depth, 6)));
+      return h('div', { class: 'tl-row' }, label,
         h('span', { class: 'tl-track' }, bar), h('span', { class: 'tl-dur' }, fmtDuration(e - s)));
     });
     const axis = h('div', { class: 'tl-row tl-axis' }, h('span', { class: 'tl-name' }, ''),
@@ -246,6 +250,7 @@ views.execution = async function viewExecution(ctx, id) {
     status.replaceChildren(badge(d.status));
     const running = d.status === 'RUNNING';
     stopBtn.hidden = !running;
+    live.hidden = !running;
     if (!running) confirm.hidden = true;
     const t0 = Date.parse(d.startDate), tEnd = d.stopDate ? Date.parse(d.stopDate) : Date.now();
     summary.replaceChildren(
@@ -289,7 +294,7 @@ views.machine = async function viewMachine(ctx, name) {
   const versions = h('div', { id: 'machine-versions' });
   const list = vers.ok && vers.data && Array.isArray(vers.data.versions) ? vers.data.versions : null;
   if (list && list.length) {
-    versions.append(h('ul', { class: 'versions' }, list.slice().reverse().map((v) => h('li', {},
+    versions.append(h('ul', { class: 'versions' }, list.slice().sort((a, b) => b.version - a.version).map((v) => h('li', {},
       Number(v.version) === Number(m.version) ? h('strong', { 'aria-current': 'page' }, 'v' + v.version)
         : h('a', { href: '/ui/state-machines/' + encodeURIComponent(name) + '?version=' + encodeURIComponent(v.version) },
           'v' + v.version),

@@ -7,9 +7,10 @@
 #include "http/server.h"
 
 /* GET and HEAD on /ui (a redirect to /ui/), /ui/{rest*} (index.html),
- * /ui/app.js, /ui/execution.js, /ui/app.css, /ui/favicon.svg and /favicon.ico. Each file has a
- * strong ETag computed here once, and Cache-Control: no-cache; a matching
- * If-None-Match gets 304. Returns 0 or -1. */
+ * /ui/app.js, /ui/execution.js, /ui/app.css, /ui/favicon.svg and
+ * /favicon.ico, all with Cache-Control: no-cache. Each file but the page has
+ * a strong ETag computed here once; a matching If-None-Match gets 304.
+ * Returns 0 or -1. */
 int api_ui_register(http_server_t *srv);
 
 #endif
