@@ -193,6 +193,42 @@ scenario("filter_failed", async () => {
   return { url: page.url(), rows: ids.length, screenshot: file };
 });
 
+// Rows of #exec-list until they equal `want` (ids, in order).
+async function rowsBecome(page, want, what) {
+  await until(page, (w) => {
+    const ids = Array.from(document.querySelectorAll("#exec-list tr[data-execution-id]")).map((tr) => tr.dataset.executionId);
+    return ids.join() === w.join();
+  }, what, want).catch(async (e) => {
+    throw new Error(`${e.message}: rows are ${(await listRows(page)).map((r) => r.id).join(",")}`);
+  });
+}
+
+scenario("filter_machine_search_paging", async () => {
+  const m = SEED.pagingMachine;
+  await open(page, "/ui/", "executions");
+  await page.select("select#filter-machine", m);
+  const all = (await api("GET", `/executions?stateMachine=${m}&limit=100`)).json.executions.map((e) => e.executionId);
+  check(all.length > 25, `seeded ${all.length} executions of ${m}, need more than one page`);
+  await until(page, (m) => new URL(location.href).searchParams.get("stateMachine") === m,
+    `stateMachine=${m} in the URL`, m);
+  const first = await page.$$eval("#exec-list tr[data-execution-id]", (trs) => trs.length);
+  check(first > 0 && first < all.length, `page 1 of ${m} has ${first} rows of ${all.length}`);
+  await rowsBecome(page, all.slice(0, first), `page 1 of ${m}: its ${first} newest executions`);
+  await page.click("button#next-page");
+  await rowsBecome(page, all.slice(first, 2 * first), `page 2 of ${m} after button#next-page`);
+  await page.click("button#prev-page");
+  await rowsBecome(page, all.slice(0, first), `page 1 again after button#prev-page`);
+  // Search: a name prefix, then an exact execution id.
+  await page.select("select#filter-machine", "");
+  await page.type("input#filter-q", SEED.searchPrefix);
+  await rowsBecome(page, [SEED.failedCustomId], `only ${SEED.failedCustomId} for the name prefix "${SEED.searchPrefix}"`);
+  check(new URL(page.url()).searchParams.get("q") === SEED.searchPrefix, `the URL does not carry q: ${page.url()}`);
+  await page.$eval("input#filter-q", (i) => { i.value = ""; });
+  await page.type("input#filter-q", SEED.caughtId);
+  await rowsBecome(page, [SEED.caughtId], `only ${SEED.caughtId} when searching its id`);
+  return { perPage: first, total: all.length };
+});
+
 scenario("open_failed", async () => {
   // From the filtered list (the previous scenario's deep link), click the row.
   await open(page, "/ui/?status=FAILED", "executions");

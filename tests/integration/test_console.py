@@ -59,6 +59,9 @@ WAITING = {
     "States": {"Nap": {"Type": "Wait", "Seconds": 300, "Next": "Done"},
                "Done": {"Type": "Pass", "End": True}},
 }
+PAGED = {"Comment": "console test: many small executions",
+         "StartAt": "Step", "States": {"Step": {"Type": "Pass", "End": True}}}
+PAGED_RUNS = 27
 ECHO = {
     "Comment": "console test: started from the form",
     "StartAt": "Greet",
@@ -137,6 +140,10 @@ class Console(unittest.TestCase):
 
     @classmethod
     def _seed(cls):
+        # More than a page (25) of one machine, oldest of all, for paging.
+        cls._req("PUT", "/state-machines/console-page", PAGED)
+        for i in range(PAGED_RUNS):
+            cls._start("console-page", {"i": i})
         ids, failed = [], []
         for qty in (1, 2, 1):
             desc = cls._req("POST", "/order?wait=10", dict(ORDER, quantity=qty))
@@ -169,6 +176,7 @@ class Console(unittest.TestCase):
             "waitId": wait["executionId"],
             "startMachine": "console-echo", "startMachineMarker": "started from the form",
             "startMarker": "typed-in-the-browser", "startName": "from-the-form",
+            "pagingMachine": "console-page", "searchPrefix": "fail-",
         }
 
     @classmethod
@@ -236,6 +244,10 @@ class Console(unittest.TestCase):
         facts = self.scenario("filter_failed")
         self.assertEqual(facts["rows"], len(self.seed["failedIds"]))
         self.assertIn("status=FAILED", facts["url"])
+
+    def test_filter_machine_search_paging(self):
+        facts = self.scenario("filter_machine_search_paging")
+        self.assertEqual(facts["total"], PAGED_RUNS)
 
     def test_open_failed_execution(self):
         self.scenario("open_failed")
