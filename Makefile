@@ -37,6 +37,11 @@ CPPFLAGS   := -Iinclude -I$(LLHTTP_INC) -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS     := -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS    := $(filter -fsanitize=%,$(OPT))
 LDLIBS     := $(PKG_LIBS) -lm
+# Graphviz's layout and SVG plugins linked in (graph/svg.c lists them), not
+# loaded from its config: no pango/fontconfig (text sizes are estimated), so
+# a drawing does not depend on the fonts installed.
+GV_PLUGIN_DIR := $(shell pkg-config --variable=libdir libgvc 2>/dev/null)/graphviz
+LDLIBS     += -L$(GV_PLUGIN_DIR) -Wl,-rpath,$(GV_PLUGIN_DIR) -lgvplugin_dot_layout -lgvplugin_core
 # mimalloc replaces malloc for the whole process (cJSON and SQLite allocate a
 # lot per step; glibc's malloc was ~30% of the daemon's CPU, bench/analysis.md).
 # Not under the sanitizers, which bring their own allocator.

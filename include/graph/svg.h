@@ -15,8 +15,10 @@
  * first call and kept until graph_svg_shutdown. */
 char *graph_svg_render(const char *dot, size_t *len);
 
-/* Frees the Graphviz context (a later render makes a new one). Registered
- * with atexit by the first render, so that leak checkers see no context. */
+/* Frees the Graphviz context; later renders return NULL. There is no second
+ * context: Graphviz 2.43's pango plugin keeps a text-size cache across
+ * contexts that points into the freed one. Registered with atexit by the
+ * first render, so that leak checkers see no context. */
 void graph_svg_shutdown(void);
 
 #endif

@@ -76,10 +76,20 @@ static const slot_t *cache_put(graph_api_t *g, const char *key, char *svg, size_
     return s;
 }
 
-/* Answers with the drawing of `m` under `key`, drawn now if not cached. */
+/* Answers with the drawing of `m` under `key`, drawn now if not cached; a
+ * browser that has it (If-None-Match) gets 304 without a layout. */
 static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, const char *name,
                         const asl_machine_t *m, const graph_trace_t *tr, const char *title)
 {
+    char etag[48];
+    snprintf(etag, sizeof etag, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
+    http_response_header(req, "ETag", etag);
+    http_response_header(req, "Cache-Control", "no-cache");
+    const char *inm = http_request_header(req, "If-None-Match");
+    if (inm && strstr(inm, etag)) {
+        http_respond(req, 304, NULL, NULL, 0);
+        return;
+    }
     const slot_t *s = cache_get(g, key);
     if (!s) {
         char *dot = graph_dot(name, m, tr, title);
@@ -88,7 +98,7 @@ static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, co
         free(dot);
         if (!svg) {
             http_respond_error(req, 500, "GraphError",
-                               "Graphviz could not draw %s (or memory ran out); see the log", name);
+                               "Graphviz could not draw %s (or memory ran out)", name);
             return;
         }
         s = cache_put(g, key, svg, len);
@@ -97,15 +107,7 @@ static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, co
             return;
         }
     }
-    char etag[48];
-    snprintf(etag, sizeof etag, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
-    http_response_header(req, "ETag", etag);
-    http_response_header(req, "Cache-Control", "no-cache");
-    const char *inm = http_request_header(req, "If-None-Match");
-    if (inm && strstr(inm, etag))
-        http_respond(req, 304, NULL, NULL, 0);
-    else
-        http_respond(req, 200, SVG_TYPE, s->svg, s->len);
+    http_respond(req, 200, SVG_TYPE, s->svg, s->len);
 }
 
 static void on_machine_graph(http_request_t *req, void *ud)

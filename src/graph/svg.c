@@ -7,7 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The plugins linked in (Makefile): the dot layout and the core renderers
+ * (svg). Without pango, Graphviz estimates text sizes from its own font
+ * metrics: the drawing does not depend on the fonts installed, and pango's
+ * and fontconfig's caches (never freed) are not made at all. */
+extern gvplugin_library_t gvplugin_dot_layout_LTX_library;
+extern gvplugin_library_t gvplugin_core_LTX_library;
+static const lt_symlist_t PLUGINS[] = {
+    {"gvplugin_dot_layout_LTX_library", &gvplugin_dot_layout_LTX_library},
+    {"gvplugin_core_LTX_library", &gvplugin_core_LTX_library},
+    {0, 0},
+};
+
 static GVC_t *gvc;
+static int closed;   /* graph_svg_shutdown ran: no second context */
 
 static int quiet(char *msg)
 {
@@ -20,16 +33,17 @@ void graph_svg_shutdown(void)
     if (gvc)
         gvFreeContext(gvc);
     gvc = NULL;
+    closed = 1;
 }
 
 static GVC_t *context(void)
 {
     static int registered;
-    if (gvc)
+    if (gvc || closed)
         return gvc;
     agseterrf(quiet);
     agseterr(AGMAX);
-    gvc = gvContext();
+    gvc = gvContextPlugins(PLUGINS, 0);
     if (gvc && !registered && atexit(graph_svg_shutdown) == 0)
         registered = 1;
     return gvc;

@@ -29,6 +29,8 @@ API_ROUTES = [
     ("GET", "/executions"),
     ("GET", "/executions/{id}/history"),
     ("POST", "/executions/{id}/stop"),
+    ("GET", "/state-machines/{name}/graph.svg"),
+    ("GET", "/executions/{id}/graph.svg"),
     ("GET", "/orders/{orderId}"),
     ("GET", "/orders"),
     ("GET", "/stock"),
