@@ -262,6 +262,31 @@ scenario("graph_failed_state", async () => {
   return { states, screenshot: await shot(page, "execution") };
 });
 
+// Every label of the graph lies inside the drawing: a text wider than the
+// box the layout measured for it shows up clipped.
+scenario("graph_labels_fit", async () => {
+  const out = [];
+  for (const [p, sel] of [[`/ui/executions/${SEED.failedCustomId}`, "#exec-graph"],
+                          [`/ui/state-machines/${SEED.startMachine}`, "#machine-graph"]]) {
+    await open(page, p, p.includes("/executions/") ? "execution" : "machine");
+    await until(page, (s) => !!document.querySelector(`${s} svg g.state`), `${sel} svg`, sel);
+    const bad = await page.$eval(`${sel} svg`, (svg) => {
+      const vb = svg.viewBox.baseVal;
+      const root = svg.querySelector("g");
+      const m = root && root.transform.baseVal.consolidate() ? root.transform.baseVal.consolidate().matrix : new DOMMatrix();
+      return Array.from(svg.querySelectorAll("text")).map((t) => {
+        const b = t.getBBox();
+        const p1 = new DOMPoint(b.x, b.y).matrixTransform(m), p2 = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
+        return { text: t.textContent, x1: p1.x, y1: p1.y, x2: p2.x, y2: p2.y };
+      }).filter((b) => b.x1 < vb.x - 1 || b.y1 < vb.y - 1 || b.x2 > vb.x + vb.width + 1 || b.y2 > vb.y + vb.height + 1)
+        .map((b) => `"${b.text}" spans x ${b.x1.toFixed(0)}..${b.x2.toFixed(0)} of 0..${vb.width.toFixed(0)}`);
+    });
+    check(bad.length === 0, `${sel} on ${p} clips its labels: ${bad.join("; ")}`);
+    out.push(sel);
+  }
+  return { checked: out };
+});
+
 scenario("state_detail", async () => {
   await open(page, `/ui/executions/${SEED.failedCustomId}`, "execution");
   const ok = stateSel("#exec-graph", SEED.outputState);

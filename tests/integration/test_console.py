@@ -256,6 +256,12 @@ class Console(unittest.TestCase):
         facts = self.scenario("graph_failed_state")
         self.assertIn("outcome-failed", facts["states"]["Explode"])
 
+    @unittest.skip("graph: since Graphviz runs without pango (graph branch fdaf7af) it measures "
+                   "the execution graph's title narrower than the browser draws it, so the title "
+                   "is clipped; unskip when the graph's text fits")
+    def test_graph_labels_fit(self):
+        self.scenario("graph_labels_fit")
+
     def test_state_output_and_error(self):
         self.scenario("state_detail")
 
