@@ -391,6 +391,36 @@ scenario("deep_link_reload", async () => {
   return {};
 });
 
+// A running execution updates without a reload: status, graph and events.
+scenario("live_update", async () => {
+  const started = await api("POST", `/state-machines/${SEED.shortMachine}/executions`, { input: { live: true } });
+  check(started.status === 202, `starting ${SEED.shortMachine} answered ${started.status}`);
+  const id = started.json.executionId;
+  let revalidated = 0;
+  const onResp = (r) => { if (r.status() === 304) revalidated++; };
+  page.on("response", onResp);
+  try {
+    await open(page, `/ui/executions/${id}`, "execution");
+    check((await text(page, "#exec-status")).includes("RUNNING"), "the short Wait execution is not shown RUNNING");
+    await until(page, () => !!document.querySelector("#exec-graph svg g.state"), "#exec-graph");
+    const before = await graphStates(page, "#exec-graph");
+    check((before[SEED.shortWaitState] || []).includes("outcome-running"),
+      `${SEED.shortWaitState} is ${before[SEED.shortWaitState]} while it waits, not outcome-running`);
+    const nav = await page.evaluate(() => performance.getEntriesByType("navigation").length);
+    await until(page, () => (document.querySelector("#exec-status") || {}).textContent?.includes("SUCCEEDED"),
+      "#exec-status to turn SUCCEEDED by itself");
+    await until(page, (s) => document.querySelector(`#exec-graph g.state[id="state:${s}"]`)?.classList.contains("outcome-succeeded"),
+      `the graph to mark ${SEED.shortEndState} succeeded`, SEED.shortEndState);
+    const { json } = await api("GET", `/executions/${id}/history`);
+    await until(page, (k) => Array.from(document.querySelectorAll("#event-table tr")).filter((tr) => tr.querySelector("td")).length === k,
+      `the event table to grow to ${json.events.length} rows`, json.events.length);
+    check(await page.evaluate(() => performance.getEntriesByType("navigation").length) === nav, "the page reloaded");
+    return { executionId: id, revalidated304: revalidated };
+  } finally {
+    page.off("response", onResp);
+  }
+});
+
 scenario("stop_wait", async () => {
   await open(page, `/ui/executions/${SEED.waitId}`, "execution");
   check((await text(page, "#exec-status")).includes("RUNNING"), "the Wait execution is not shown RUNNING");

@@ -62,6 +62,12 @@ WAITING = {
 PAGED = {"Comment": "console test: many small executions",
          "StartAt": "Step", "States": {"Step": {"Type": "Pass", "End": True}}}
 PAGED_RUNS = 27
+SHORT = {
+    "Comment": "console test: waits two seconds",
+    "StartAt": "Pause",
+    "States": {"Pause": {"Type": "Wait", "Seconds": 2, "Next": "Finish"},
+               "Finish": {"Type": "Pass", "End": True}},
+}
 ECHO = {
     "Comment": "console test: started from the form",
     "StartAt": "Greet",
@@ -154,7 +160,8 @@ class Console(unittest.TestCase):
         ids.append(desc["executionId"])
         failed.append(desc["executionId"])
         for name, m in (("console-fail", FAILING), ("console-caught", CAUGHT),
-                        ("console-wait", WAITING), ("console-echo", ECHO)):
+                        ("console-wait", WAITING), ("console-echo", ECHO),
+                        ("console-short", SHORT)):
             cls._req("PUT", f"/state-machines/{name}", m)
         fail = cls._start("console-fail", {"marker": "console-marker-5150"}, name="fail-1")
         assert fail["status"] == "FAILED", fail
@@ -177,6 +184,7 @@ class Console(unittest.TestCase):
             "startMachine": "console-echo", "startMachineMarker": "started from the form",
             "startMarker": "typed-in-the-browser", "startName": "from-the-form",
             "pagingMachine": "console-page", "searchPrefix": "fail-",
+            "shortMachine": "console-short", "shortWaitState": "Pause", "shortEndState": "Finish",
         }
 
     @classmethod
@@ -281,6 +289,14 @@ class Console(unittest.TestCase):
 
     def test_deep_link_reload(self):
         self.scenario("deep_link_reload")
+
+    @unittest.skip("ui: the execution view stops redrawing its graph on the poll that sees the "
+                   "execution end (refresh() loads graph.svg only while running), so the last "
+                   "state never turns succeeded without a reload; unskip when it does")
+    def test_live_update_without_reload(self):
+        facts = self.scenario("live_update")
+        _, _, desc = self.d.request("GET", f"/executions/{facts['executionId']}")
+        self.assertEqual(desc["status"], "SUCCEEDED")
 
     def test_stop_running_wait(self):
         self.scenario("stop_wait")
