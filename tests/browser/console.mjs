@@ -421,6 +421,27 @@ scenario("live_update", async () => {
   }
 });
 
+// Live updates are polls the browser's cache revalidates with the ETag.
+scenario("polls_revalidate", async () => {
+  const seen = [];
+  const onResp = (r) => {
+    if (r.url() === `${BASE}/executions/${SEED.waitId}`)
+      seen.push({ status: r.status(), inm: r.request().headers()["if-none-match"] || null });
+  };
+  page.on("response", onResp);
+  try {
+    await open(page, `/ui/executions/${SEED.waitId}`, "execution");
+    const t0 = Date.now();
+    while (!seen.some((x) => x.status === 304) && Date.now() - t0 < WAIT_MS)
+      await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    page.off("response", onResp);
+  }
+  check(seen.length >= 2, `the RUNNING execution was fetched ${seen.length} times in ${WAIT_MS} ms: no polling`);
+  check(seen.some((x) => x.status === 304 && x.inm), `no poll was answered 304 to If-None-Match: ${JSON.stringify(seen)}`);
+  return { polls: seen.length };
+});
+
 scenario("stop_wait", async () => {
   await open(page, `/ui/executions/${SEED.waitId}`, "execution");
   check((await text(page, "#exec-status")).includes("RUNNING"), "the Wait execution is not shown RUNNING");

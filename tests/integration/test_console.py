@@ -298,6 +298,9 @@ class Console(unittest.TestCase):
         _, _, desc = self.d.request("GET", f"/executions/{facts['executionId']}")
         self.assertEqual(desc["status"], "SUCCEEDED")
 
+    def test_polls_revalidate_with_etag(self):
+        self.scenario("polls_revalidate")
+
     def test_stop_running_wait(self):
         self.scenario("stop_wait")
         _, _, desc = self.d.request("GET", f"/executions/{self.seed['waitId']}")
