@@ -13,12 +13,14 @@
 
 #define WAIT_MAX_SECONDS 60
 
-typedef struct start_ctx_s {
+/* A request that waits on an execution: a start with ?wait, or a
+ * description with ?wait. */
+typedef struct exec_wait_s {
     api_t *api;
     http_request_t *req;
     int64_t wait_ms;
     char *id;
-} start_ctx_t;
+} exec_wait_t;
 
 /* ?wait=SECONDS: -1 when absent, or answers 400 and returns -2. */
 static int64_t wait_param(http_request_t *req)
@@ -50,7 +52,7 @@ static void reply_started(http_request_t *req, int status, const char *id, const
 
 static void on_waited(void *ud)
 {
-    start_ctx_t *c = ud;
+    exec_wait_t *c = ud;
     cJSON *d = runtime_describe(c->api->runtime, c->id);
     const char *st = d ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "status")) : NULL;
     if (d && st && strcmp(st, "RUNNING") != 0) {
@@ -67,7 +69,7 @@ static void on_waited(void *ud)
 }
 
 /* Answers a start, from its callback or at once; takes c. */
-static void answer_start(start_ctx_t *c, int status, const char *id)
+static void answer_start(exec_wait_t *c, int status, const char *id)
 {
     switch (status) {
     case RUNTIME_OK:
@@ -123,7 +125,7 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
         http_respond_error(req, 400, "InvalidName", "an execution name has 1 to 80 characters");
         return;
     }
-    start_ctx_t *c = calloc(1, sizeof *c);
+    exec_wait_t *c = calloc(1, sizeof *c);
     if (!c) {
         api_respond_no_memory(req, "cannot start an execution now");
         return;
@@ -309,10 +311,8 @@ static void on_start(http_request_t *req, void *ud)
 
 /* ---- executions ------------------------------------------------------------ */
 
-static void on_get_execution(http_request_t *req, void *ud)
+static void respond_description(api_t *api, http_request_t *req, const char *id)
 {
-    api_t *api = ud;
-    const char *id = http_request_param(req, "id");
     cJSON *d = runtime_describe(api->runtime, id);
     if (!d) {
         http_respond_error(req, 404, "ExecutionDoesNotExist", "no execution with id '%s'", id);
@@ -320,6 +320,35 @@ static void on_get_execution(http_request_t *req, void *ud)
     }
     http_respond_json(req, 200, d);
     cJSON_Delete(d);
+}
+
+static void on_describe_waited(void *ud)
+{
+    exec_wait_t *c = ud;
+    respond_description(c->api, c->req, c->id);
+    free(c->id);
+    free(c);
+}
+
+/* ?wait=SECONDS long-polls: the answer comes when the execution ends or
+ * the time is up, whichever is first, and is its description then. */
+static void on_get_execution(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *id = http_request_param(req, "id");
+    int64_t wait_ms = wait_param(req);
+    if (wait_ms == -2)
+        return;
+    exec_wait_t *c = wait_ms > 0 ? calloc(1, sizeof *c) : NULL;
+    if (c && (c->id = strdup(id))) {
+        c->api = api;
+        c->req = req;
+        if (runtime_wait(api->runtime, id, wait_ms, on_describe_waited, c) == RUNTIME_OK)
+            return;
+        free(c->id);   /* ended, unknown or stopping: answer now */
+    }
+    free(c);
+    respond_description(api, req, id);
 }
 
 /* An optional query parameter: absent and empty are both NULL. */
@@ -462,7 +491,7 @@ static void respond_stop(api_t *api, http_request_t *req, int status, const char
 
 static void on_stopped(void *ud, runtime_status_t status, const char *id)
 {
-    start_ctx_t *c = ud;
+    exec_wait_t *c = ud;
     respond_stop(c->api, c->req, status, id);
     free(c);
 }
@@ -478,7 +507,7 @@ static void on_stop(http_request_t *req, void *ud)
         return;
     const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "error"));
     const char *cause = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "cause"));
-    start_ctx_t *c = calloc(1, sizeof *c);
+    exec_wait_t *c = calloc(1, sizeof *c);
     if (!c) {
         cJSON_Delete(body);
         api_respond_no_memory(req, "cannot stop now");

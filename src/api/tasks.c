@@ -19,7 +19,7 @@ static void on_reported(void *ud, runtime_status_t status, const char *execution
     http_request_t *req = ud;
     (void)execution_id;
     if (status == RUNTIME_OK)
-        http_respond(req, 200, "application/json", "{}", 2);
+        http_respond(req, 200, "application/json", "{}\n", 3);
     else if (status == RUNTIME_ERR_UNKNOWN)
         http_respond_error(req, 404, "TaskDoesNotExist",
                            "the execution ended (or the branch was abandoned) before the report "
@@ -140,7 +140,7 @@ static void h_heartbeat(http_request_t *req, void *ud)
     if (token) {
         int rc = tasks_heartbeat(api->runtime, token);
         if (rc == RUNTIME_OK)
-            http_respond(req, 200, "application/json", "{}", 2);
+            http_respond(req, 200, "application/json", "{}\n", 3);
         else
             answer_refused(req, rc);
     }
@@ -216,7 +216,7 @@ static int on_polled(void *ud, const char *token, const char *input)
         api_respond_no_memory(req, "delivering the task");
         return -1;
     }
-    int len = snprintf(b, n, "{\"taskToken\":\"%s\",\"input\":%s}", token, input);
+    int len = snprintf(b, n, "{\"taskToken\":\"%s\",\"input\":%s}\n", token, input);
     http_respond(req, 200, "application/json", b, (size_t)len);
     free(b);
     return 0;

@@ -221,14 +221,22 @@ void http_respond_json(http_request_t *req, int status, const cJSON *json)
      * 9007199254740990 and 0.30000000000000004 as 0.3. */
     char *s = json ? asl_json_print(json) : NULL;   /* NULL: a handler ran out of memory */
     if (!s) {
-        static const char oom[] = "{\"error\":\"InternalError\",\"message\":\"out of memory\"}";
+        static const char oom[] = "{\"error\":\"InternalError\",\"message\":\"out of memory\"}\n";
         http_respond(req, 500, "application/json", oom, sizeof oom - 1);
         return;
     }
+    /* A newline ends the body, so that `curl` output and logs end their line. */
+    size_t n = strlen(s);
+    char *t = realloc(s, n + 2);
+    if (t) {
+        s = t;
+        s[n++] = '\n';
+        s[n] = 0;
+    }
     if (status == 200)
-        http_respond_tagged(req, "application/json", s, strlen(s));
+        http_respond_tagged(req, "application/json", s, n);
     else
-        http_respond(req, status, "application/json", s, strlen(s));
+        http_respond(req, status, "application/json", s, n);
     free(s);
 }
 

@@ -318,6 +318,42 @@ class Executions(DaemonTestCase):
         self.assertEqual(st, 404)
         self.assertNotIn("etag", h4)
 
+    def test_describe_long_polls_until_the_end(self):
+        st, _, _ = self.d.request("PUT", "/state-machines/w1", wait_machine(1))
+        _, _, b = self.d.request("POST", "/state-machines/w1/executions", {"input": {}})
+        path = "/executions/" + b["executionId"]
+        t0 = time.time()
+        st, _, d = self.d.request("GET", path + "?wait=10")
+        self.assertEqual((st, d["status"]), (200, "SUCCEEDED"))
+        self.assertLess(time.time() - t0, 8)
+        # Ended: at once. Still running when the time is up: its description.
+        t0 = time.time()
+        st, _, d = self.d.request("GET", path + "?wait=10")
+        self.assertEqual((st, d["status"]), (200, "SUCCEEDED"))
+        self.assertLess(time.time() - t0, 2)
+        self.d.request("PUT", "/state-machines/w2", wait_machine(300))
+        _, _, b = self.d.request("POST", "/state-machines/w2/executions", {"input": {}})
+        t0 = time.time()
+        st, _, d = self.d.request("GET", "/executions/" + b["executionId"] + "?wait=0.5")
+        self.assertEqual((st, d["status"]), (200, "RUNNING"))
+        self.assertGreaterEqual(time.time() - t0, 0.45)
+        for bad in ("-1", "61", "x"):
+            st, _, _ = self.d.request("GET", path + "?wait=" + bad)
+            self.assertEqual(st, 400, bad)
+        st, _, _ = self.d.request("GET", "/executions/nope?wait=1")
+        self.assertEqual(st, 404)
+
+    def test_json_answers_end_with_a_newline(self):
+        c = self.d.conn()
+        for method, path in (("GET", "/executions"), ("GET", "/executions/nope"),
+                             ("GET", "/healthz"), ("GET", "/state-machines/m")):
+            c.request(method, path)
+            r = c.getresponse()
+            body = r.read()
+            self.assertTrue(body.endswith(b"}\n"), (path, body[-20:]))
+            self.assertEqual(int(r.getheader("Content-Length")), len(body))
+        c.close()
+
     def test_stop_aborts(self):
         self.d.request("PUT", "/state-machines/slow", wait_machine(30))
         _, _, b = self.d.request("POST", "/state-machines/slow/executions", {"input": {}})

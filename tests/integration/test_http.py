@@ -114,7 +114,7 @@ class HttpTest(DaemonTestCase):
         c.send(b"HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n" + get("/healthz"))
         c.sock.settimeout(5)
         data = b""
-        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"}"):
+        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"}\n"):
             data += c.sock.recv(4096)
         first, second = data.split(b"HTTP/1.1 ")[1:]
         self.assertTrue(first.startswith(b"405"))

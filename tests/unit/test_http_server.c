@@ -405,9 +405,9 @@ static void test_bodies_query_params_headers(void **state)
     assert_int_equal(r[3].status, 201);
     assert_non_null(strstr(r[3].head, "HTTP/1.1 201 Created\r\n"));
     assert_non_null(strstr(r[3].head, "Content-Type: application/json\r\n"));
-    assert_string_equal(r[3].body, "{\"name\":\"n\xc3\xa9""e\",\"route\":\"/info/{name}\",\"method\":\"GET\",\"a\":\"1\"}");
+    assert_string_equal(r[3].body, "{\"name\":\"n\xc3\xa9""e\",\"route\":\"/info/{name}\",\"method\":\"GET\",\"a\":\"1\"}\n");
     assert_int_equal(r[4].status, 409);
-    assert_string_equal(r[4].body, "{\"error\":\"Conflict\",\"message\":\"item 7 is \\\"taken\\\"\"}");
+    assert_string_equal(r[4].body, "{\"error\":\"Conflict\",\"message\":\"item 7 is \\\"taken\\\"\"}\n");
     assert_non_null(strstr(r[5].head, "Connection: close\r\n"));
     assert_int_equal(wait_eof(fd), 1);
     close(fd);
