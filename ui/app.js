@@ -340,6 +340,9 @@ async function viewExecutions(ctx) {
     nextCursor = list.nextCursor || '';
     fillRows(tbody, rows, () => rows.length ? rows.map(execRow)
       : [emptyRow(6, 'No executions match these filters.')]);
+    // Rows kept because nothing changed still show a running execution's age.
+    for (const td of tbody.querySelectorAll('td[data-start]'))
+      td.textContent = fmtDuration(Date.now() - Date.parse(td.dataset.start));
     next.disabled = !nextCursor;
     prev.disabled = older.length === 0;
     pageInfo.textContent = 'Page ' + (older.length + 1);
@@ -395,7 +398,8 @@ function execRow(e) {
     h('td', { class: 'status' }, badge(e.status)),
     h('td', {}, machineLink(e.stateMachine), e.stateMachineVersion ? h('span', { class: 'muted' }, ' v' + e.stateMachineVersion) : null),
     h('td', { class: 'nowrap' }, fmtTime(e.startDate)),
-    h('td', { class: 'nowrap' }, fmtDuration(end - Date.parse(e.startDate))),
+    h('td', { class: 'nowrap', dataset: e.stopDate ? {} : { start: e.startDate } },
+      fmtDuration(end - Date.parse(e.startDate))),
     h('td', {}, e.currentState || '—'));
 }
 

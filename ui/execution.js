@@ -238,7 +238,11 @@ views.execution = async function viewExecution(ctx, id) {
     }
   });
 
-  const pick = (path) => { showDetail(path, -1); };
+  const pick = (path) => {
+    showDetail(path, -1);
+    // On narrow screens the detail sits below the graph: bring it into view.
+    if (window.matchMedia('(max-width: 999px)').matches) detail.scrollIntoView({ block: 'start' });
+  };
   let graphDone = false;
 
   async function refresh() {

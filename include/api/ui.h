@@ -8,8 +8,9 @@
 
 /* GET and HEAD on /ui (a redirect to /ui/), /ui/{rest*} (index.html),
  * /ui/app.js, /ui/execution.js, /ui/app.css, /ui/favicon.svg and
- * /favicon.ico, all with Cache-Control: no-cache. Each file but the page has
- * a strong ETag computed here once; a matching If-None-Match gets 304.
+ * /favicon.ico, all with Cache-Control: no-cache and a
+ * Content-Security-Policy. Each file but the page has a strong ETag (as
+ * http_respond_tagged gives); a matching If-None-Match gets 304.
  * Returns 0 or -1. */
 int api_ui_register(http_server_t *srv);
 

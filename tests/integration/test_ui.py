@@ -77,7 +77,7 @@ class UiTest(DaemonTestCase):
         for path in ("/ui/app.js", "/ui/execution.js", "/ui/app.css", "/ui/favicon.svg"):
             status, h, _ = self.get(d, path)
             tag = h["etag"]
-            self.assertRegex(tag, r'^"[0-9a-f]{16}"$', path)   # strong: no W/
+            self.assertRegex(tag, r'^"[0-9a-f]{16,}"$', path)   # strong: no W/
             self.assertEqual(self.get(d, path)[1]["etag"], tag, "stable")
             tags[path] = tag
             for inm in (tag, f'"nope", {tag}', f"W/{tag}", "*"):
@@ -85,7 +85,7 @@ class UiTest(DaemonTestCase):
                 self.assertEqual(status, 304, (path, inm))
                 self.assertEqual(body, b"")
                 self.assertEqual(h2["etag"], tag)
-            status, _, body = self.get(d, path, {"If-None-Match": '"0000000000000000"'})
+            status, _, body = self.get(d, path, {"If-None-Match": '"00000000000000000000000000000000"'})
             self.assertEqual(status, 200, path)
             self.assertTrue(body)
         self.assertEqual(len(set(tags.values())), 4, "each file has its own tag")
