@@ -41,7 +41,8 @@ LDLIBS     := $(PKG_LIBS) -lm
 # loaded from its config: no pango/fontconfig (text sizes are estimated), so
 # a drawing does not depend on the fonts installed.
 GV_PLUGIN_DIR := $(shell pkg-config --variable=libdir libgvc 2>/dev/null)/graphviz
-LDLIBS     += -L$(GV_PLUGIN_DIR) -Wl,-rpath,$(GV_PLUGIN_DIR) -lgvplugin_dot_layout -lgvplugin_core
+GV_LIBS    := -L$(GV_PLUGIN_DIR) -Wl,-rpath,$(GV_PLUGIN_DIR) -lgvplugin_dot_layout -lgvplugin_core
+LDLIBS     += $(GV_LIBS)
 # mimalloc replaces malloc for the whole process (cJSON and SQLite allocate a
 # lot per step; glibc's malloc was ~30% of the daemon's CPU, bench/analysis.md).
 # Not under the sanitizers, which bring their own allocator.
@@ -229,7 +230,7 @@ $(FUZZ_BUILD)/fuzz_asl: tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(wildcard include/asl
 	@mkdir -p $(FUZZ_BUILD)
 	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(PKG_LIBS) -lm
 $(FUZZ_BUILD)/fuzz_runtime: tests/fuzz/fuzz_runtime.c $(FUZZ_LIB)
-	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) $(GV_LIBS) -lm
 fuzz-smoke: fuzz
 	@rm -rf $(FUZZ_BUILD)/smoke && mkdir -p $(FUZZ_BUILD)/smoke/asl $(FUZZ_BUILD)/smoke/runtime
 	$(FUZZ_BUILD)/fuzz_asl -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \

@@ -76,6 +76,13 @@ static const slot_t *cache_put(graph_api_t *g, const char *key, char *svg, size_
     return s;
 }
 
+/* A browser revalidates every time and keeps the drawing by its ETag. */
+static void validators(http_request_t *req, const char *etag)
+{
+    http_response_header(req, "ETag", etag);
+    http_response_header(req, "Cache-Control", "no-cache");
+}
+
 /* Answers with the drawing of `m` under `key`, drawn now if not cached; a
  * browser that has it (If-None-Match) gets 304 without a layout. */
 static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, const char *name,
@@ -83,10 +90,9 @@ static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, co
 {
     char etag[48];
     snprintf(etag, sizeof etag, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
-    http_response_header(req, "ETag", etag);
-    http_response_header(req, "Cache-Control", "no-cache");
     const char *inm = http_request_header(req, "If-None-Match");
     if (inm && strstr(inm, etag)) {
+        validators(req, etag);
         http_respond(req, 304, NULL, NULL, 0);
         return;
     }
@@ -107,6 +113,7 @@ static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, co
             return;
         }
     }
+    validators(req, etag);
     http_respond(req, 200, SVG_TYPE, s->svg, s->len);
 }
 
