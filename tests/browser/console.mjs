@@ -580,7 +580,7 @@ async function main() {
     watch(page, "page");
     await page.setViewport(WIDE);
     page.setDefaultTimeout(WAIT_MS);
-    for (const s of scenarios) {
+    for (const s of scenarios.filter((x) => !(SEED.skip || []).includes(x.name))) {
       const start = Date.now(), errs0 = browserErrors.length;
       let res = { name: s.name };
       try {

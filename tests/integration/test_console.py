@@ -21,6 +21,17 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 README_SHOTS = {"readme-executions.png": "console-executions.png",
                 "readme-execution.png": "console-execution.png"}
 
+# Scenarios waiting for a missing piece (name -> what is missing): their tests
+# are skipped saying so, and the browser does not run them. Delete an entry
+# to unskip it.
+PENDING = {
+    "graph_labels_fit": "graph: since Graphviz runs without pango it measures the execution "
+                        "graph's title narrower than the browser draws it, so the title is clipped",
+    "live_update": "ui: the execution view stops redrawing its graph on the poll that sees the "
+                   "execution end (refresh() loads graph.svg only while running), so the last "
+                   "state never turns succeeded without a reload",
+}
+
 ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura", "surname": "Becker",
          "street": "Main Avenue 1", "zip": "12345", "city": "Fancy Town"}
 
@@ -184,6 +195,7 @@ class Console(unittest.TestCase):
             "startMachine": "console-echo", "startMachineMarker": "started from the form",
             "startMarker": "typed-in-the-browser", "startName": "from-the-form",
             "pagingMachine": "console-page", "searchPrefix": "fail-",
+            "skip": sorted(PENDING),
             "shortMachine": "console-short", "shortWaitState": "Pause", "shortEndState": "Finish",
         }
 
@@ -233,6 +245,8 @@ class Console(unittest.TestCase):
 
     def scenario(self, name):
         """Asserts that the browser scenario ran and passed; returns its facts."""
+        if name in PENDING:
+            self.skipTest(PENDING[name])
         r = self.results.get(name)
         self.assertIsNotNone(r, f"console.mjs reported nothing for {name}:\n{self.node_output[-3000:]}")
         msg = r.get("error") or ""
@@ -264,9 +278,6 @@ class Console(unittest.TestCase):
         facts = self.scenario("graph_failed_state")
         self.assertIn("outcome-failed", facts["states"]["Explode"])
 
-    @unittest.skip("graph: since Graphviz runs without pango (graph branch fdaf7af) it measures "
-                   "the execution graph's title narrower than the browser draws it, so the title "
-                   "is clipped; unskip when the graph's text fits")
     def test_graph_labels_fit(self):
         self.scenario("graph_labels_fit")
 
@@ -290,9 +301,6 @@ class Console(unittest.TestCase):
     def test_deep_link_reload(self):
         self.scenario("deep_link_reload")
 
-    @unittest.skip("ui: the execution view stops redrawing its graph on the poll that sees the "
-                   "execution end (refresh() loads graph.svg only while running), so the last "
-                   "state never turns succeeded without a reload; unskip when it does")
     def test_live_update_without_reload(self):
         facts = self.scenario("live_update")
         _, _, desc = self.d.request("GET", f"/executions/{facts['executionId']}")
