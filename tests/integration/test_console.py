@@ -25,8 +25,6 @@ README_SHOTS = {"readme-executions.png": "console-executions.png",
 # are skipped saying so, and the browser does not run them. Delete an entry
 # to unskip it.
 PENDING = {
-    "graph_labels_fit": "graph: since Graphviz runs without pango it measures the execution "
-                        "graph's title narrower than the browser draws it, so the title is clipped",
     "live_update": "ui: the execution view stops redrawing its graph on the poll that sees the "
                    "execution end (refresh() loads graph.svg only while running), so the last "
                    "state never turns succeeded without a reload",
@@ -70,9 +68,7 @@ WAITING = {
     "States": {"Nap": {"Type": "Wait", "Seconds": 300, "Next": "Done"},
                "Done": {"Type": "Pass", "End": True}},
 }
-PAGED = {"Comment": "console test: many small executions",
-         "StartAt": "Step", "States": {"Step": {"Type": "Pass", "End": True}}}
-PAGED_RUNS = 27
+PAGED_ORDERS = 26
 SHORT = {
     "Comment": "console test: waits two seconds",
     "StartAt": "Pause",
@@ -157,16 +153,17 @@ class Console(unittest.TestCase):
 
     @classmethod
     def _seed(cls):
-        # More than a page (25) of one machine, oldest of all, for paging.
-        cls._req("PUT", "/state-machines/console-page", PAGED)
-        for i in range(PAGED_RUNS):
-            cls._start("console-page", {"i": i})
+        # More than a page (25) of orders, the oldest executions, for paging.
+        cls._req("PUT", "/stock/coffee-beans", {"quantity": PAGED_ORDERS + 10})
+        for i in range(PAGED_ORDERS):
+            desc = cls._req("POST", "/order?wait=10", dict(ORDER, surname=f"Becker-{i}"))
+            assert desc["status"] == "SUCCEEDED", desc
         ids, failed = [], []
         for qty in (1, 2, 1):
             desc = cls._req("POST", "/order?wait=10", dict(ORDER, quantity=qty))
             assert desc["status"] == "SUCCEEDED", desc
             ids.append(desc["executionId"])
-        desc = cls._req("POST", "/order?wait=10", dict(ORDER, quantity=50))   # out of stock
+        desc = cls._req("POST", "/order?wait=10", dict(ORDER, quantity=500))   # out of stock
         assert (desc["status"], desc["error"]) == ("FAILED", "OutOfStock"), desc
         ids.append(desc["executionId"])
         failed.append(desc["executionId"])
@@ -194,7 +191,7 @@ class Console(unittest.TestCase):
             "waitId": wait["executionId"],
             "startMachine": "console-echo", "startMachineMarker": "started from the form",
             "startMarker": "typed-in-the-browser", "startName": "from-the-form",
-            "pagingMachine": "console-page", "searchPrefix": "fail-",
+            "pagingMachine": "order", "searchPrefix": "fail-",
             "skip": sorted(PENDING),
             "shortMachine": "console-short", "shortWaitState": "Pause", "shortEndState": "Finish",
         }
@@ -269,7 +266,7 @@ class Console(unittest.TestCase):
 
     def test_filter_machine_search_paging(self):
         facts = self.scenario("filter_machine_search_paging")
-        self.assertEqual(facts["total"], PAGED_RUNS)
+        self.assertEqual(facts["total"], PAGED_ORDERS + 4)
 
     def test_open_failed_execution(self):
         self.scenario("open_failed")
