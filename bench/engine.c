@@ -22,6 +22,7 @@
 #include "order/handlers.h"
 #include "order/schema.h"
 #include "store/db.h"
+#include "store/sqlite.h"
 #include "order/domain.h"
 
 #include <stdio.h>

@@ -237,7 +237,10 @@ function route(byUser) {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  main.replaceChildren();
+  // A view draws into its own box: one that a later navigation replaced
+  // may finish its fetches, but it then draws into a detached box.
+  ctx.root = h('div', { class: 'view' });
+  main.replaceChildren(ctx.root);
   Promise.resolve()
     .then(() => fn(ctx, ...args))
     .then(() => {
@@ -249,7 +252,7 @@ function route(byUser) {
     })
     .catch((e) => {
       if (!ctx.alive) return;
-      main.append(h('div', { class: 'error-box', role: 'alert' },
+      ctx.root.append(h('div', { class: 'error-box', role: 'alert' },
         h('strong', {}, e.status === 404 ? 'Not found: ' : 'Error: '), e.message));
       ctx.loaded();
     });
@@ -271,7 +274,7 @@ window.addEventListener('popstate', () => route(false));
 
 function viewNotFound(ctx) {
   setTitle('Not found');
-  main.append(heading('Nothing here'),
+  ctx.root.append(heading('Nothing here'),
     h('p', {}, 'The console has no view at ', h('code', {}, location.pathname), '. ',
       h('a', { href: '/ui/executions' }, 'See the executions'), '.'));
   ctx.loaded();
@@ -304,7 +307,7 @@ async function viewExecutions(ctx) {
   const next = h('button', { id: 'next-page', type: 'button', disabled: true }, 'Older →');
   const pageInfo = h('span', { class: 'muted', 'aria-live': 'polite' });
 
-  main.append(heading('Executions', h('span', { class: 'muted live' }, 'refreshes every 3 s')), counts,
+  ctx.root.append(heading('Executions', h('span', { class: 'muted live' }, 'refreshes every 3 s')), counts,
     h('form', { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
       labelled('Status', selStatus), labelled('State machine', selMachine), labelled('Search', inQ)),
     table('exec-list', ['Name', 'Status', 'State machine', 'Started', 'Duration', 'Current state'],
@@ -409,7 +412,7 @@ async function viewMachines(ctx) {
   setTitle('State machines');
   const data = await apiJson('/state-machines');
   const list = data.stateMachines || [];
-  main.append(heading('State machines'),
+  ctx.root.append(heading('State machines'),
     table('machine-list', ['Name', 'Version', 'Registered', 'Executions'], h('tbody', {},
       list.length ? list.map((m) => h('tr', { dataset: { machine: m.name } },
         h('td', {}, machineLink(m.name)),
@@ -425,7 +428,7 @@ async function viewMachines(ctx) {
 async function viewOrders(ctx) {
   setTitle('Orders and stock');
   const orders = h('tbody'), stock = h('tbody');
-  main.append(heading('Orders and stock', h('span', { class: 'muted live' }, 'refreshes every 5 s')),
+  ctx.root.append(heading('Orders and stock', h('span', { class: 'muted live' }, 'refreshes every 5 s')),
     h('h2', {}, 'Orders'),
     table('orders-table', ['Order', 'Status', 'Item', 'Qty', 'Customer', 'Created', 'Execution'], orders, 'Orders'),
     h('h2', {}, 'Stock'),
@@ -484,7 +487,7 @@ async function viewHealth(ctx) {
   const overall = h('p', { class: 'overall' });
   const db = h('section', { class: 'card' }), redis = h('section', { class: 'card' }),
     outbox = h('section', { class: 'card' }), rates = h('section', { class: 'card' });
-  main.append(heading('Health', h('span', { class: 'muted live' }, 'refreshes every 3 s')), overall,
+  ctx.root.append(heading('Health', h('span', { class: 'muted live' }, 'refreshes every 3 s')), overall,
     h('div', { class: 'cards' }, db, redis, outbox, rates));
   let last = null;
 

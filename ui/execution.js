@@ -123,7 +123,7 @@ views.execution = async function viewExecution(ctx, id) {
   const timeline = h('div', { id: 'timeline', class: 'timeline' });
   const events = h('tbody');
 
-  main.append(
+  ctx.root.append(
     h('div', { class: 'page-head' }, title, status, live, stopBtn), confirm, summary,
     h('div', { class: 'graph-row' },
       h('section', { class: 'card graph-card' }, h('h2', {}, 'Graph'),
@@ -150,6 +150,10 @@ views.execution = async function viewExecution(ctx, id) {
     if (g) g.classList.add('picked');
     pickedVisit = visitIndex >= 0 && visitIndex < mine.length ? visitIndex : mine.length - 1;
     const v = mine[pickedVisit];
+    // A poll that changed nothing leaves the panel (and a reader's place in it) alone.
+    const key = JSON.stringify([path, pickedVisit, mine.length, v, desc && desc.status]);
+    if (!detail.hidden && detail.dataset.key === key) return;
+    detail.dataset.key = key;
     const close = h('button', { type: 'button', class: 'close', 'aria-label': 'Close the state detail' }, '×');
     close.addEventListener('click', () => {
       detail.hidden = true;
@@ -342,7 +346,7 @@ views.machine = async function viewMachine(ctx, name) {
     }
   });
 
-  main.append(
+  ctx.root.append(
     heading(name, h('span', { class: 'muted' }, 'v' + m.version + (m.createdDate ? ' · ' + fmtTime(m.createdDate) : ''))),
     h('p', {}, h('a', { href: '/ui/executions?stateMachine=' + encodeURIComponent(name) }, 'Executions of ' + name)),
     h('div', { class: 'graph-row' },

@@ -32,6 +32,12 @@ typedef struct api_s {
  * without memory) and returns NULL. Caller frees with cJSON_Delete. */
 cJSON *api_body_json(http_request_t *req);
 
+/* Refuses a body object with a member not named in `fields` (NULL-ended):
+ * answers 400 UnknownField naming the first such member and the fields
+ * there are, and returns -1; a typo must not silently mean "absent".
+ * Returns 0 otherwise (also when `body` is not an object). */
+int api_body_only(http_request_t *req, const cJSON *body, const char *const *fields);
+
 /* ?limit=N (1..1000) into *limit, left as is when absent. On a bad value
  * answers 400 and returns -1. */
 int api_query_limit(http_request_t *req, int *limit);

@@ -1,5 +1,5 @@
-/* sagactl's read commands on executions: `status`, `list`, `history`, and
- * the human view of one execution that `start --wait` reuses. */
+/* sagactl's commands on executions: `status`, `list`, `history`, `stop`,
+ * and the human view of one execution that `start --wait` reuses. */
 #ifndef SAGAD_CLI_CMD_EXEC_H
 #define SAGAD_CLI_CMD_EXEC_H
 
@@ -11,6 +11,7 @@
 int cmd_status(cli_t *cli, int argc, char **argv);
 int cmd_list(cli_t *cli, int argc, char **argv);
 int cmd_history(cli_t *cli, int argc, char **argv);
+int cmd_stop(cli_t *cli, int argc, char **argv);
 
 /* Prints an execution description (GET /executions/{id}) for people:
  * id, machine, status, state, times, duration, error, cause, output. */

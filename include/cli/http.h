@@ -41,4 +41,10 @@ void cli_http_resp_free(cli_http_resp_t *resp);
  * path segment or query value. Returns 0, or -1 when it does not fit. */
 int cli_url_escape(char *out, size_t cap, const char *s);
 
+/* Writes prefix + `segment` percent-encoded + suffix into `out` (capacity
+ * `cap`): "/executions/" "a b" "/stop" -> "/executions/a%20b/stop". Returns
+ * 0, or -1 when `segment` is empty or the result does not fit. */
+int cli_url_path(char *out, size_t cap, const char *prefix, const char *segment,
+                 const char *suffix);
+
 #endif

@@ -1,7 +1,7 @@
 /* The read side of the executions store: an execution's description, the
  * list of executions, an execution's history events (rebuilt from replay
- * logs where stored so), and pruning of finished executions. Reads SQLite
- * only; what the runtime knows in memory comes in through query_src_t. */
+ * logs where stored so), and pruning of finished executions. Reads the
+ * database only; what the runtime knows in memory comes in through query_src_t. */
 #ifndef SAGAD_ENGINE_QUERY_H
 #define SAGAD_ENGINE_QUERY_H
 
@@ -55,8 +55,8 @@ cJSON *query_history(const query_src_t *q, const char *execution_id);
 
 /* Deletes finished executions that stopped before older_than_ms, with their
  * history, at most `max` (> 0) of them, oldest first, in one transaction.
- * Returns the number deleted once that is committed, or a negative SQLite
- * result code when anything failed (then nothing is deleted; logged). Not
+ * Returns the number deleted once that is committed, or a negative store
+ * code (store/db.h) when anything failed (then nothing is deleted; logged). Not
  * inside another transaction. */
 int query_prune(store_t *st, int64_t older_than_ms, int max);
 

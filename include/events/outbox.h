@@ -21,10 +21,10 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
                        const char *execution_id, const cJSON *detail);
 
 /* Appends the envelope as one outbox row in the caller's transaction (or on
- * its own when none is open). Returns 0 or a negative SQLite code. */
+ * its own when none is open). Returns 0 or a negative store code (store/db.h). */
 int outbox_append(store_t *st, const cJSON *envelope, int64_t now_ms);
 
-/* Rows waiting for the relay, or a negative SQLite code. */
+/* Rows waiting for the relay, or a negative store code. */
 int64_t outbox_backlog(store_t *st);
 
 #endif

@@ -12,8 +12,8 @@
 
 #include "store/db.h"
 
-/* Results besides 0 (the negative SQLite code is logged, not returned). */
-#define ORDER_ERR_DB        (-1) /* SQLite failed */
+/* Results besides 0 (the store's negative code is logged, not returned). */
+#define ORDER_ERR_DB        (-1) /* the database failed */
 #define ORDER_ERR_NOT_FOUND (-2) /* no such order / item */
 #define ORDER_ERR_INVALID   (-3) /* a value out of range (see each function) */
 
@@ -51,21 +51,30 @@ cJSON *order_json(const order_row_t *o);
 #define ORDER_COLUMNS                                                           \
     "order_id, execution_id, item_id, quantity, firstname, surname, street, zip, city, " \
     "status, created_ms, updated_ms"
+#define ORDER_N_COLUMNS 12
 
 /* The order in the current row of a statement that yields ORDER_COLUMNS.
  * Caller frees with cJSON_Delete; NULL when out of memory. */
-cJSON *order_from_row(sqlite3_stmt *s);
+cJSON *order_from_row(store_stmt_t *s);
 
-/* The same row's columns; the text pointers are SQLite's, valid until the
- * statement is stepped or reset. */
-void order_columns(sqlite3_stmt *s, order_row_t *out);
+/* The same row's columns; the text pointers are the store's (borrowed),
+ * valid until the statement is stepped or reset. */
+void order_columns(store_stmt_t *s, order_row_t *out);
 
 /* The order an execution created (the newest, should it have made several). */
 int order_by_execution(store_t *st, const char *execution_id, cJSON **out);
 
+/* Room for a nextCursor of order_list, with its NUL. */
+#define ORDER_CURSOR_MAX 24
+
 /* JSON array of orders, newest first, at most `limit` (1..1000; other values
- * mean 100). 0 with *out (caller frees), or ORDER_ERR_DB. */
-int order_list(store_t *st, int limit, cJSON **out);
+ * mean 100), only those with `status` unless it is NULL, and only those
+ * after the page that returned `cursor` unless it is NULL. `next` gets the
+ * cursor of the following page, or "" on the last one. 0 with *out (caller
+ * frees), ORDER_ERR_INVALID for a cursor this function did not return, or
+ * ORDER_ERR_DB. */
+int order_list(store_t *st, const char *status, int limit, const char *cursor, cJSON **out,
+               char next[ORDER_CURSOR_MAX]);
 
 /* {"itemId", "quantity", "updatedAt"}. 0 with *out (caller frees),
  * ORDER_ERR_NOT_FOUND or ORDER_ERR_DB. */

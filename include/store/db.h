@@ -1,16 +1,37 @@
-/* The SQLite database that holds everything: state machines, executions,
- * their history, timers, the event outbox, and the tables of the domains that
- * register a schema (e.g. order/schema.h). Opening applies the versioned schema
- * (PRAGMA user_version), WAL, synchronous=FULL and foreign keys. Statements are
- * prepared once and cached. */
+/* The database that holds everything: state machines, executions, their
+ * history, timers, the event outbox, and the tables of the domains that
+ * register a schema (e.g. order/schema.h). Today it is SQLite: opening applies
+ * the versioned schema (PRAGMA user_version), WAL, synchronous=FULL and
+ * foreign keys. Statements are prepared once and cached. Nothing above store/
+ * sees the engine's own types: callers use store_stmt_t and the store_bind_*,
+ * store_step and store_col_* functions below (store/sqlite.h is for the
+ * store's SQLite-only modules and tests). */
 #ifndef SAGAD_STORE_DB_H
 #define SAGAD_STORE_DB_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct store_s store_t;
+
+/* A prepared statement, owned by its store's cache (never freed by callers). */
+typedef struct store_stmt_s store_stmt_t;
+
+/* Results: 0 or one of these negative codes (their values are SQLite's result
+ * codes negated, so logs stay comparable). Callers that must tell failures
+ * apart compare with these names, never with numbers. */
+#define STORE_ERR_ERROR      (-1)   /* SQL error or missing statement */
+#define STORE_ERR_ABORT      (-4)   /* the transaction was rolled back under us */
+#define STORE_ERR_BUSY       (-5)   /* another writer held the database too long */
+#define STORE_ERR_NOMEM      (-7)
+#define STORE_ERR_IOERR      (-10)
+#define STORE_ERR_FULL       (-13)  /* disk full */
+#define STORE_ERR_CONSTRAINT (-19)  /* UNIQUE, NOT NULL, CHECK or foreign key */
+#define STORE_ERR_MISUSE     (-21)  /* bad arguments */
+
+/* store_step's results besides a negative code. */
+#define STORE_DONE 0
+#define STORE_ROW  1
 
 /* The number of the store's own migrations. The version a database is
  * migrated to is the longest list among these and the registered domains'. */
@@ -77,7 +98,7 @@ const store_health_t *store_health(const store_t *st);
 /* Commits one real write (rewrites PRAGMA user_version with its value) to
  * learn whether the disk takes writes again; counted in store_health like
  * any COMMIT. Must not be called inside a transaction. Returns 0 or a
- * negative SQLite result code. */
+ * negative code. */
 int store_probe_write(store_t *st);
 
 /* Records the result of an integrity check (store/check.h). `detail` is
@@ -87,18 +108,60 @@ void store_set_integrity(store_t *st, store_integrity_t integrity, const char *d
 /* The path the store was opened with (borrowed). */
 const char *store_path(const store_t *st);
 
-/* The raw handle, for modules that step statements from store_prepare. */
-sqlite3 *store_db(store_t *st);
+/* The cached prepared statement for `sql`, reset and with bindings cleared
+ * (so texts bound by store_bind_text_taken on its previous use are freed now
+ * at the latest). `sql` must be a string literal (the cache is keyed by its
+ * address). Parameters are numbered ?N (or plain ?, numbered in order of
+ * appearance), from 1. The statement is borrowed: it belongs to the store.
+ * NULL on a SQL error (logged with the message). */
+store_stmt_t *store_prepare(store_t *st, const char *sql);
 
-/* The cached prepared statement for `sql`, reset and with bindings cleared.
- * `sql` must be a string literal (the cache is keyed by its address). The
- * statement belongs to the store; never finalize it. NULL on a SQL error
- * (logged with the message). */
-sqlite3_stmt *store_prepare(store_t *st, const char *sql);
+/* Binding parameter i (from 1). A NULL text binds SQL NULL. Bindings hold
+ * until the statement's next store_prepare or store_clear_bindings.
+ * store_bind_text: `v` is borrowed and must stay valid and unchanged until
+ * the statement is reset (store_reset, store_exec_stmt);
+ * store_bind_text_copy: `v` is copied now;
+ * store_bind_text_taken: `v` (malloc'd) is taken and freed with free() when
+ * the binding is cleared, even when binding fails. */
+void store_bind_text(store_stmt_t *s, int i, const char *v);
+void store_bind_text_copy(store_stmt_t *s, int i, const char *v);
+void store_bind_text_taken(store_stmt_t *s, int i, char *v);
+void store_bind_int64(store_stmt_t *s, int i, int64_t v);
+void store_bind_int(store_stmt_t *s, int i, int v);
+void store_bind_null(store_stmt_t *s, int i);
+
+/* Drops every binding now (freeing taken texts). */
+void store_clear_bindings(store_stmt_t *s);
+
+/* Runs the statement to its next row: STORE_ROW (the store_col_* getters
+ * read it), STORE_DONE, or a negative code (the statement must be reset). */
+int store_step(store_stmt_t *s);
+
+/* Ends a run of store_step so the statement can run again; the rows' texts
+ * become invalid. */
+void store_reset(store_stmt_t *s);
+
+/* Column `col` (from 0) of the current row. Texts are borrowed: valid until
+ * the next store_step or store_reset; NULL for SQL NULL. store_col_bytes is
+ * the length of store_col_text's value (call it after store_col_text). A NULL
+ * reads as 0 from the integer getters. */
+const char *store_col_text(store_stmt_t *s, int col);
+int64_t store_col_int64(store_stmt_t *s, int col);
+int store_col_int(store_stmt_t *s, int col);
+int store_col_bytes(store_stmt_t *s, int col);
+int store_col_is_null(store_stmt_t *s, int col);
+
+/* The message of the last failure on this connection (borrowed: valid until
+ * the next statement runs). */
+const char *store_errmsg(store_t *st);
+const char *store_stmt_errmsg(store_stmt_t *s);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE that ran. */
+int64_t store_changes(store_t *st);
 
 /* Transactions. One write transaction is open at a time; a step inside it is
  * a savepoint so that one failing step rolls back alone. Each returns 0 or a
- * negative SQLite result code (logged). */
+ * negative code (logged). */
 int store_begin(store_t *st);
 int store_commit(store_t *st);
 int store_rollback(store_t *st);
@@ -108,11 +171,11 @@ int store_release(store_t *st);
 int store_rollback_to(store_t *st);
 
 /* Runs a statement that returns no rows (after binding). Returns 0 or a
- * negative SQLite result code; the statement is reset either way. */
-int store_exec_stmt(sqlite3_stmt *stmt);
+ * negative code (logged); the statement is reset either way. */
+int store_exec_stmt(store_stmt_t *stmt);
 
 /* Runs `sql` (a string literal, no bindings, no rows) as a cached prepared
- * statement. Returns 0 or a negative SQLite result code (logged). */
+ * statement. Returns 0 or a negative code (logged). */
 int store_exec_cached(store_t *st, const char *sql);
 
 /* Milliseconds since the epoch, wall clock. */

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 void api_respond_no_memory(http_request_t *req, const char *what)
 {
@@ -33,6 +34,28 @@ cJSON *api_body_json(http_request_t *req)
     if (rc < 0)
         api_respond_bad_json(req, rc, &e);
     return j;
+}
+
+int api_body_only(http_request_t *req, const cJSON *body, const char *const *fields)
+{
+    if (!cJSON_IsObject(body))
+        return 0;
+    for (const cJSON *m = body->child; m; m = m->next) {
+        size_t i = 0;
+        while (fields[i] && strcmp(fields[i], m->string) != 0)
+            i++;
+        if (fields[i])
+            continue;
+        char list[256] = "";
+        for (i = 0; fields[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     fields[i]);
+        http_respond_error(req, 400, "UnknownField",
+                           "unknown field '%.100s' in the body; this request takes: %s", m->string,
+                           list);
+        return -1;
+    }
+    return 0;
 }
 
 const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)

@@ -286,9 +286,14 @@ static void on_start(http_request_t *req, void *ud)
             api_respond_no_memory(req, "cannot start an execution now");
         return;
     }
+    static const char *const fields[] = {"input", "name", NULL};
     if (!cJSON_IsObject(body)) {
         http_respond_error(req, 400, "InvalidRequest",
                            "the body must be a JSON object {\"input\": ..., \"name\": optional}");
+        cJSON_Delete(body);
+        return;
+    }
+    if (api_body_only(req, body, fields) < 0) {
         cJSON_Delete(body);
         return;
     }
@@ -503,8 +508,13 @@ static void on_stop(http_request_t *req, void *ud)
     size_t len;
     http_request_body(req, &len);
     cJSON *body = NULL;
+    static const char *const fields[] = {"error", "cause", NULL};
     if (len && !(body = api_body_json(req)))
         return;
+    if (api_body_only(req, body, fields) < 0) {
+        cJSON_Delete(body);
+        return;
+    }
     const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "error"));
     const char *cause = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "cause"));
     exec_wait_t *c = calloc(1, sizeof *c);

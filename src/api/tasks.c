@@ -34,10 +34,13 @@ static void on_reported(void *ud, runtime_status_t status, const char *execution
 }
 
 /* Reads a report's body (*body, caller frees; NULL after answering 400 or
- * 503) and returns its token, or NULL after answering 400. */
-static const char *body_token(http_request_t *req, cJSON **body)
+ * 503) with no member but `fields` and returns its token, or NULL after
+ * answering 400. */
+static const char *body_token(http_request_t *req, const char *const *fields, cJSON **body)
 {
     if (!(*body = api_body_json(req)))
+        return NULL;
+    if (api_body_only(req, *body, fields) < 0)
         return NULL;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(*body, "taskToken");
     if (!cJSON_IsObject(*body) || !t) {
@@ -103,7 +106,8 @@ static void h_success(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     cJSON *body;
-    const char *token = body_token(req, &body);
+    static const char *const fields[] = {"taskToken", "output", NULL};
+    const char *token = body_token(req, fields, &body);
     if (token) {
         const cJSON *out = cJSON_GetObjectItemCaseSensitive(body, "output");
         if (!out) {
@@ -122,7 +126,8 @@ static void h_failure(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     cJSON *body;
-    const char *token = body_token(req, &body), *error, *cause;
+    static const char *const fields[] = {"taskToken", "error", "cause", NULL};
+    const char *token = body_token(req, fields, &body), *error, *cause;
     if (token && opt_string(req, body, "error", ERROR_NAME_MAX, &error) == 0 &&
         opt_string(req, body, "cause", CAUSE_MAX, &cause) == 0) {
         int rc = tasks_fail(api->runtime, token, error, cause, on_reported, req);
@@ -136,7 +141,8 @@ static void h_heartbeat(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     cJSON *body;
-    const char *token = body_token(req, &body);
+    static const char *const fields[] = {"taskToken", NULL};
+    const char *token = body_token(req, fields, &body);
     if (token) {
         int rc = tasks_heartbeat(api->runtime, token);
         if (rc == RUNTIME_OK)
@@ -247,7 +253,8 @@ static void h_activity_poll(http_request_t *req, void *ud)
     if (blen) {
         if (!(body = api_body_json(req)))
             return;
-        if (!cJSON_IsObject(body) ||
+        static const char *const fields[] = {"workerName", NULL};
+        if (!cJSON_IsObject(body) || api_body_only(req, body, fields) < 0 ||
             opt_string(req, body, "workerName", 128, &worker) < 0) {
             if (!cJSON_IsObject(body))
                 http_respond_error(req, 400, "InvalidParameter",

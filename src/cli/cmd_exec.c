@@ -1,5 +1,5 @@
-/* `sagactl status`, `list` and `history`: read executions over the API and
- * print them for people (or the daemon's JSON unchanged with --json). */
+/* `sagactl status`, `list`, `history` and `stop`: executions over the API,
+ * printed for people (or the daemon's JSON unchanged with --json). */
 #include "cli/cmd_exec.h"
 #include "cli/out.h"
 #include "core/exec_status.h"
@@ -16,17 +16,30 @@ static const cli_cmd_t STATUS = {
     "Exit status 1 when there is no such execution.\n"};
 
 static const cli_cmd_t LIST = {
-    "list", "list [--status S] [--machine M] [--limit N] [--json]",
-    "Lists executions, newest first.\n"
+    "list", "list [--status S] [--machine M] [--search P] [--limit N] [--cursor C] [--json]",
+    "Lists executions, newest first, with the error of those that failed.\n"
     "\n"
     "  --status S     RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED\n"
     "  --machine M    only executions of state machine M\n"
-    "  --limit N      at most N (1-1000, default 50)\n"};
+    "  --search P     only executions whose id or name starts with P\n"
+    "  --limit N      at most N (1-1000, default 50)\n"
+    "  --cursor C     the page after the one that printed `--cursor C`\n"};
+
+static const cli_cmd_t STOP = {
+    "stop", "stop EXECUTION-ID [--error E] [--cause C]",
+    "Stops a running execution: it ends ABORTED with error E and cause C\n"
+    "(both optional) once that is committed, and is printed as `status` does.\n"
+    "Exit status 1 when there is no such execution or it has already ended\n"
+    "(then nothing changes).\n"};
 
 static const cli_cmd_t HISTORY = {
-    "history", "history EXECUTION-ID [--json]",
+    "history", "history EXECUTION-ID [-v] [--json]",
     "Prints the event history of an execution, one line per event: event id,\n"
-    "time since the first event, event type and its state, resource or error.\n"};
+    "time since the first event, event type and its state, resource or error.\n"
+    "\n"
+    "  -v, --verbose  also the input and output each event carries (states\n"
+    "                 entered and exited, the execution's start and end), as\n"
+    "                 one line of JSON each under the event\n"};
 
 #define HINT_LIST "`sagactl list` shows the executions there are"
 
@@ -152,15 +165,6 @@ static int get_json(cli_t *cli, const char *path, const char *hint404, cJSON **b
     return rc;
 }
 
-static int id_path(char *path, size_t cap, const char *id, const char *suffix)
-{
-    snprintf(path, cap, "/executions/");
-    if (cli_url_escape(path, cap, id) < 0 || strlen(path) + strlen(suffix) >= cap)
-        return -1;
-    strcat(path, suffix);
-    return 0;
-}
-
 int cmd_status(cli_t *cli, int argc, char **argv)
 {
     char *pos[1];
@@ -169,8 +173,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
     if (rc >= 0)
         return rc;
     char path[1024];
-    if (id_path(path, sizeof path, pos[0], "") < 0)
-        return cli_usage_error(&STATUS, "the execution id is too long");
+    if (cli_url_path(path, sizeof path, "/executions/", pos[0], "") < 0)
+        return cli_usage_error(&STATUS, "EXECUTION-ID must be 1 to 900 characters");
     cJSON *d;
     rc = get_json(cli, path, HINT_LIST, &d);
     if (d)
@@ -181,14 +185,16 @@ int cmd_status(cli_t *cli, int argc, char **argv)
 
 int cmd_list(cli_t *cli, int argc, char **argv)
 {
-    const char *status = NULL, *machine = NULL, *limit = NULL;
+    const char *status = NULL, *machine = NULL, *limit = NULL, *search = NULL, *cursor = NULL;
     const cli_opt_t opts[] = {
         {"--status", CLI_OPT_VALUE, &status, NULL},
         {"--machine", CLI_OPT_VALUE, &machine, NULL},
         {"--limit", CLI_OPT_VALUE, &limit, NULL},
+        {"--search", CLI_OPT_VALUE, &search, NULL},
+        {"--cursor", CLI_OPT_VALUE, &cursor, NULL},
     };
     size_t np;
-    int rc = cli_parse(cli, &LIST, argc, argv, opts, 3, NULL, 0, 0, &np);
+    int rc = cli_parse(cli, &LIST, argc, argv, opts, 5, NULL, 0, 0, &np);
     if (rc >= 0)
         return rc;
     const char *st = NULL;
@@ -213,10 +219,16 @@ int cmd_list(cli_t *cli, int argc, char **argv)
         strcat(path, "&status=");
         strcat(path, st);
     }
-    if (machine) {
-        strcat(path, "&stateMachine=");
-        if (cli_url_escape(path, sizeof path, machine) < 0)
-            return cli_usage_error(&LIST, "the machine name is too long");
+    const char *const params[][2] = {
+        {"&stateMachine=", machine}, {"&q=", search}, {"&cursor=", cursor}};
+    for (size_t i = 0; i < 3; i++) {
+        if (!params[i][1])
+            continue;
+        if (strlen(path) + strlen(params[i][0]) >= sizeof path)
+            return cli_usage_error(&LIST, "the options are too long");
+        strcat(path, params[i][0]);
+        if (cli_url_escape(path, sizeof path, params[i][1]) < 0)
+            return cli_usage_error(&LIST, "the options are too long");
     }
     cJSON *body;
     rc = get_json(cli, path, NULL, &body);
@@ -231,12 +243,16 @@ int cmd_list(cli_t *cli, int argc, char **argv)
             with_name = 1;
     }
     if (cJSON_GetArraySize(arr) == 0) {
-        fprintf(stderr, "no executions%s\n", st || machine ? " match" : " yet");
+        fprintf(stderr, "no executions%s\n", st || machine || search || cursor ? " match" : " yet");
         cJSON_Delete(body);
         return cli_finish(CLI_OK);
     }
+    int with_error = 0;
+    cJSON_ArrayForEach(e, arr)
+        if (cli_str(e, "error"))
+            with_error = 1;
     int64_t now = out_now_ms();
-    out_table_t *t = out_table_new(7);
+    out_table_t *t = out_table_new(8);
     out_table_row(t);
     out_table_cell(t, "EXECUTION", OUT_PLAIN);
     out_table_cell(t, "MACHINE", OUT_PLAIN);
@@ -246,6 +262,8 @@ int cmd_list(cli_t *cli, int argc, char **argv)
     out_table_cell(t, "STATE", OUT_PLAIN);
     out_table_cell(t, "STARTED", OUT_PLAIN);
     out_table_cell(t, "DURATION", OUT_PLAIN);
+    if (with_error)
+        out_table_cell(t, "ERROR", OUT_PLAIN);
     cJSON_ArrayForEach(e, arr) {
         char buf[128], dur[64];
         const char *s = cli_str(e, "status");
@@ -259,12 +277,14 @@ int cmd_list(cli_t *cli, int argc, char **argv)
         out_table_cell(t, when(cli_str(e, "startDate"), now, buf, sizeof buf), OUT_PLAIN);
         int64_t ms = duration_ms(e, now);
         out_table_cell(t, ms < 0 ? "-" : out_duration(ms, dur, sizeof dur), OUT_PLAIN);
+        if (with_error)
+            out_table_cell(t, cli_str(e, "error") ? cli_str(e, "error") : "", OUT_RED);
     }
     out_table_print(t, stdout, 1);
     out_table_free(t);
     if (cli_str(body, "nextCursor"))
-        fprintf(stderr, "more executions exist; raise --limit (up to 1000) or filter with "
-                        "--status / --machine\n");
+        fprintf(stderr, "more executions exist: the next page is `--cursor %s`\n",
+                cli_str(body, "nextCursor"));
     cJSON_Delete(body);
     return cli_finish(CLI_OK);
 }
@@ -309,16 +329,45 @@ static out_color_t event_color(const char *type)
     return OUT_PLAIN;
 }
 
+/* With -v: the detail text, then an indented "input: ..." / "output: ..."
+ * line per payload the event carries. Caller frees. */
+static char *verbose_detail(const char *det, const cJSON *details)
+{
+    static const char *const keys[] = {"input", "output"};
+    size_t cap = strlen(det) + 1;
+    char *json[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(details, keys[k]);
+        if (v && (json[k] = cJSON_PrintUnformatted(v)))
+            cap += strlen(keys[k]) + strlen(json[k]) + 8;
+    }
+    char *out = malloc(cap);
+    if (out) {
+        size_t n = (size_t)snprintf(out, cap, "%s", det);
+        for (int k = 0; k < 2; k++)
+            if (json[k])
+                n += (size_t)snprintf(out + n, cap - n, "\n    %s: %s", keys[k], json[k]);
+    }
+    free(json[0]);
+    free(json[1]);
+    return out;
+}
+
 int cmd_history(cli_t *cli, int argc, char **argv)
 {
+    int verbose = 0;
+    const cli_opt_t opts[] = {
+        {"--verbose", CLI_OPT_FLAG, NULL, &verbose},
+        {"-v", CLI_OPT_FLAG, NULL, &verbose},
+    };
     char *pos[1];
     size_t np;
-    int rc = cli_parse(cli, &HISTORY, argc, argv, NULL, 0, pos, 1, 1, &np);
+    int rc = cli_parse(cli, &HISTORY, argc, argv, opts, 2, pos, 1, 1, &np);
     if (rc >= 0)
         return rc;
     char path[1024];
-    if (id_path(path, sizeof path, pos[0], "/history") < 0)
-        return cli_usage_error(&HISTORY, "the execution id is too long");
+    if (cli_url_path(path, sizeof path, "/executions/", pos[0], "/history") < 0)
+        return cli_usage_error(&HISTORY, "EXECUTION-ID must be 1 to 900 characters");
     cJSON *body;
     rc = get_json(cli, path, HINT_LIST, &body);
     if (!body)
@@ -341,12 +390,54 @@ int cmd_history(cli_t *cli, int argc, char **argv)
         else
             out_table_cell(t, "?", OUT_PLAIN);
         out_table_cell(t, type, event_color(type));
-        event_detail(cJSON_GetObjectItemCaseSensitive(ev, "details"), det, sizeof det);
-        if (*det)
+        const cJSON *details = cJSON_GetObjectItemCaseSensitive(ev, "details");
+        event_detail(details, det, sizeof det);
+        char *more = verbose ? verbose_detail(det, details) : NULL;
+        if (more && *more)
+            out_table_cell(t, more, OUT_PLAIN);
+        else if (*det)
             out_table_cell(t, det, OUT_PLAIN);
+        free(more);
     }
     out_table_print(t, stdout, 0);
     out_table_free(t);
     cJSON_Delete(body);
     return cli_finish(CLI_OK);
+}
+
+static void show_stopped(const cJSON *body, void *arg)
+{
+    (void)arg;
+    cmd_exec_print(body);
+}
+
+int cmd_stop(cli_t *cli, int argc, char **argv)
+{
+    const char *error = NULL, *cause = NULL;
+    const cli_opt_t opts[] = {
+        {"--error", CLI_OPT_VALUE, &error, NULL},
+        {"--cause", CLI_OPT_VALUE, &cause, NULL},
+    };
+    char *pos[1];
+    size_t np;
+    int rc = cli_parse(cli, &STOP, argc, argv, opts, 2, pos, 1, 1, &np);
+    if (rc >= 0)
+        return rc;
+    char path[1024];
+    if (cli_url_path(path, sizeof path, "/executions/", pos[0], "/stop") < 0)
+        return cli_usage_error(&STOP, "EXECUTION-ID must be 1 to 900 characters");
+    cJSON *b = cJSON_CreateObject();
+    if (error)
+        cJSON_AddStringToObject(b, "error", error);
+    if (cause)
+        cJSON_AddStringToObject(b, "cause", cause);
+    char *text = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    if (!text) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    rc = cli_call_show(cli, "POST", path, text, HINT_LIST, show_stopped, NULL);
+    free(text);
+    return rc;
 }

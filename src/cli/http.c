@@ -416,3 +416,13 @@ void cli_http_resp_free(cli_http_resp_t *resp)
     resp->body = NULL;
     resp->len = 0;
 }
+
+int cli_url_path(char *out, size_t cap, const char *prefix, const char *segment,
+                 const char *suffix)
+{
+    if (!*segment || (size_t)snprintf(out, cap, "%s", prefix) >= cap ||
+        cli_url_escape(out, cap, segment) < 0 || strlen(out) + strlen(suffix) >= cap)
+        return -1;
+    strcat(out, suffix);
+    return 0;
+}

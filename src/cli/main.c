@@ -9,12 +9,14 @@
 #include "cli/cmd_events.h"
 #include "cli/cmd_exec.h"
 #include "cli/cmd_graph.h"
+#include "cli/cmd_machines.h"
 #include "cli/cmd_start.h"
 #include "cli/cmd_stock.h"
 #include "cli/cmd_task.h"
 #include "cli/cmd_validate.h"
 #include "cli/cmd_worker.h"
 #include "cli/out.h"
+#include "core/version.h"
 
 typedef struct command_s {
     const char *name;
@@ -25,11 +27,15 @@ typedef struct command_s {
 
 static const command_t COMMANDS[] = {
     {"status", cmd_status, "status EXECUTION-ID", "one execution: status, state, times, error, output"},
-    {"list", cmd_list, "list [--status S] [--machine M] [--limit N]", "executions, newest first"},
+    {"list", cmd_list, "list [--status S] [--machine M] [--search P]", "executions, newest first (--limit, --cursor)"},
     {"history", cmd_history, "history EXECUTION-ID", "its event history, one line per event"},
+    {"stop", cmd_stop, "stop EXECUTION-ID [--error E] [--cause C]", "stop a running execution"},
     {"start", cmd_start, "start MACHINE [FILE|-] [--name N] [--wait [S]]", "start an execution"},
     {"order", cmd_order, "order [--item ID --quantity N ...] [--wait [S]]", "place an order"},
     {"stock", cmd_stock, "stock [ITEM] | stock set ITEM N", "read or set stock"},
+    {"machines", cmd_machines, "machines", "the state machines and their newest versions"},
+    {"versions", cmd_versions, "versions MACHINE", "every version of a state machine"},
+    {"deploy", cmd_deploy, "deploy FILE [--name NAME]", "register a definition file as a new version"},
     {"validate", cmd_validate, "validate FILE", "check an ASL file offline"},
     {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
     {"events", cmd_events, "events [--redis HOST:PORT] [--from ID] [--group G --consumer C]", "print events as they come"},
@@ -50,6 +56,7 @@ static void usage(FILE *f)
                "  --config FILE   take defaults from a sagad.conf (listen, redis, events_*)\n"
                "  --json          print the daemon's JSON unchanged\n"
                "  --no-color      no colour (also NO_COLOR=1); colour only on a terminal\n"
+               "  --version       print sagactl's version\n"
                "\n"
                "`sagactl COMMAND --help` describes a command.\n"
                "exit status: 0 ok, 1 not found or the execution failed, 2 usage error,\n"
@@ -74,6 +81,9 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("sagactl %s\n", SAGAD_VERSION);
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             cli.json = 1;

@@ -2,6 +2,7 @@
  * runs it. Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads sagas. */
 #include "core/config.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "core/notify.h"
 #include "api/executions.h"
 #include "api/graph.h"
@@ -29,8 +30,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <uv.h>
-
-#define SAGAD_VERSION "0.1.0"
 
 typedef struct app_s {
     uv_loop_t *loop;

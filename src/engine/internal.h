@@ -254,14 +254,6 @@ static inline char *print_json(const cJSON *v)
     return s ? s : cJSON_PrintUnformatted(v);
 }
 
-static inline void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
-
 /* ---- exec.c: the execution table, lifetimes, replies and waiters ---- */
 
 exec_t *exec_new(runtime_t *rt, const machine_ver_t *mv, const char *id, const char *name,

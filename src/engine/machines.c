@@ -130,13 +130,13 @@ static int add(machines_t *reg, machine_ver_t *v)
     return 0;
 }
 
-static machine_ver_t *row_to_ver(sqlite3_stmt *s)
+static machine_ver_t *row_to_ver(store_stmt_t *s)
 {
-    const char *name = (const char *)sqlite3_column_text(s, 0);
-    const char *def = (const char *)sqlite3_column_text(s, 2);
-    int version = sqlite3_column_int(s, 1);
-    machine_ver_t *v = ver_new(name, version, def, (size_t)sqlite3_column_bytes(s, 2),
-                               sqlite3_column_int64(s, 3), NULL);
+    const char *name = store_col_text(s, 0);
+    const char *def = store_col_text(s, 2);
+    int version = store_col_int(s, 1);
+    machine_ver_t *v = ver_new(name, version, def, (size_t)store_col_bytes(s, 2),
+                               store_col_int64(s, 3), NULL);
     if (!v)
         log_warn("state machine %s version %d in the database does not compile any more",
                  name, version);
@@ -149,17 +149,17 @@ int machines_open(store_t *st, machines_t **out)
     if (!reg)
         return -1;
     reg->st = st;
-    sqlite3_stmt *s = store_prepare(st, SQL_LATEST);
+    store_stmt_t *s = store_prepare(st, SQL_LATEST);
     if (!s) {
         free(reg);
         return -1;
     }
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (store_step(s) == STORE_ROW) {
         machine_ver_t *v = row_to_ver(s);
         if (v && add(reg, v) < 0)
             ver_free(v);
     }
-    sqlite3_reset(s);
+    store_reset(s);
     *out = reg;
     return 0;
 }
@@ -188,15 +188,15 @@ const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int
     for (size_t i = 0; i < reg->n; i++)
         if (reg->v[i]->version == version && strcmp(reg->v[i]->name, name) == 0)
             return reg->v[i];
-    sqlite3_stmt *s = store_prepare(reg->st, SQL_VERSION);
+    store_stmt_t *s = store_prepare(reg->st, SQL_VERSION);
     if (!s)
         return NULL;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, version);
+    store_bind_text(s, 1, name);
+    store_bind_int(s, 2, version);
     machine_ver_t *v = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
+    if (store_step(s) == STORE_ROW)
         v = row_to_ver(s);
-    sqlite3_reset(s);
+    store_reset(s);
     if (v && add(reg, v) < 0) {
         ver_free(v);
         v = NULL;
@@ -207,17 +207,17 @@ const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int
 int machines_versions(machines_t *reg, const char *name,
                       void (*fn)(int version, int64_t created_ms, void *ud), void *ud)
 {
-    sqlite3_stmt *s = store_prepare(reg->st, SQL_VERSIONS);
+    store_stmt_t *s = store_prepare(reg->st, SQL_VERSIONS);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, name);
     int rc, n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        fn(sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), ud);
+    while ((rc = store_step(s)) == STORE_ROW) {
+        fn(store_col_int(s, 0), store_col_int64(s, 1), ud);
         n++;
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? n : -1;
+    store_reset(s);
+    return rc == STORE_DONE ? n : -1;
 }
 
 int machines_put(machines_t *reg, const char *name, const char *text, size_t len,
@@ -231,26 +231,26 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
     /* The next version number comes from the table: a stored version that no
      * longer compiles is not in memory but still owns its number. */
     int version = cur ? cur->version + 1 : 1;
-    sqlite3_stmt *q = store_prepare(reg->st, SQL_MAX_VERSION);
+    store_stmt_t *q = store_prepare(reg->st, SQL_MAX_VERSION);
     if (q) {
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) >= version)
-            version = sqlite3_column_int(q, 0) + 1;
-        sqlite3_reset(q);
+        store_bind_text(q, 1, name);
+        if (store_step(q) == STORE_ROW && store_col_int(q, 0) >= version)
+            version = store_col_int(q, 0) + 1;
+        store_reset(q);
     }
     int64_t now = store_now_ms();
     machine_ver_t *v = ver_new(name, version, text, len, now, problems);
     if (!v)
         return -1;
-    sqlite3_stmt *s = store_prepare(reg->st, SQL_INSERT);
+    store_stmt_t *s = store_prepare(reg->st, SQL_INSERT);
     if (!s) {
         ver_free(v);
         return -2;
     }
-    sqlite3_bind_text(s, 1, v->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, v->version);
-    sqlite3_bind_text(s, 3, v->definition, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
+    store_bind_text(s, 1, v->name);
+    store_bind_int(s, 2, v->version);
+    store_bind_text(s, 3, v->definition);
+    store_bind_int64(s, 4, now);
     if (store_exec_stmt(s) < 0 || add(reg, v) < 0) {
         ver_free(v);
         return -2;

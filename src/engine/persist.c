@@ -27,7 +27,8 @@ static const char SQL_SET_STATE[] =
     "UPDATE history SET state = ?1 WHERE execution_id = ?2 AND first_id = "
     "(SELECT max(first_id) FROM history WHERE execution_id = ?2 AND frame = ?3)";
 static const char SQL_PUT_TIMER[] =
-    "INSERT OR REPLACE INTO timers (execution_id, frame, due_ms) VALUES (?, ?, ?)";
+    "INSERT INTO timers (execution_id, frame, due_ms) VALUES (?, ?, ?) "
+    "ON CONFLICT (execution_id, frame) DO UPDATE SET due_ms = excluded.due_ms";
 static const char SQL_DEL_TIMER[] = "DELETE FROM timers WHERE execution_id = ? AND frame = ?";
 static const char SQL_DEL_TIMERS[] = "DELETE FROM timers WHERE execution_id = ?";
 
@@ -155,17 +156,17 @@ int persist_history_text(runtime_t *rt, frame_t *fr, char *text, int64_t n, int6
          * this advance ran, and the Task now waits): a row would take the
          * first_id of the next one, so the frame's latest row gets the state. */
         free(text);
-        sqlite3_stmt *s = store_prepare(rt->st, SQL_SET_STATE);
+        store_stmt_t *s = store_prepare(rt->st, SQL_SET_STATE);
         if (!s) {
             free(state);
             return -1;
         }
-        sqlite3_bind_text(s, 1, state, -1, free);
-        sqlite3_bind_text(s, 2, ex->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, fr->id, -1, SQLITE_STATIC);
+        store_bind_text_taken(s, 1, state);
+        store_bind_text(s, 2, ex->id);
+        store_bind_text(s, 3, fr->id);
         if (store_exec_stmt(s) < 0)
             return -1;
-        return sqlite3_changes(store_db(rt->st)) == 1 ? 0 : -1;
+        return store_changes(rt->st) == 1 ? 0 : -1;
     }
     return persist_history_row(rt, ex->id, first_id, first_id + n - 1, fr->id, text, state);
 }
@@ -176,31 +177,31 @@ int persist_history_row(runtime_t *rt, const char *execution_id, int64_t first_i
                         int64_t last_id, const char *frame, char *text_taken,
                         char *state_taken)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_INSERT_HISTORY);
+    store_stmt_t *s = store_prepare(rt->st, SQL_INSERT_HISTORY);
     if (!s || !text_taken) {
         free(text_taken);
         free(state_taken);
         return -1;
     }
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, first_id);
-    sqlite3_bind_int64(s, 3, last_id);
-    sqlite3_bind_int64(s, 4, store_now_ms());
-    sqlite3_bind_text(s, 5, frame, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, text_taken, -1, free);
+    store_bind_text(s, 1, execution_id);
+    store_bind_int64(s, 2, first_id);
+    store_bind_int64(s, 3, last_id);
+    store_bind_int64(s, 4, store_now_ms());
+    store_bind_text(s, 5, frame);
+    store_bind_text_taken(s, 6, text_taken);
     if (state_taken)
-        sqlite3_bind_text(s, 7, state_taken, -1, free);
+        store_bind_text_taken(s, 7, state_taken);
     else
-        sqlite3_bind_null(s, 7);
+        store_bind_null(s, 7);
     return store_exec_stmt(s);
 }
 
 int persist_del_timers(runtime_t *rt, const char *execution_id)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_DEL_TIMERS);
+    store_stmt_t *s = store_prepare(rt->st, SQL_DEL_TIMERS);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, execution_id);
     return store_exec_stmt(s);
 }
 
@@ -215,26 +216,26 @@ int persist_timer_row(runtime_t *rt, frame_t *fr, int put)
 {
     if (put)
         fr->ex->had_timer = 1;
-    sqlite3_stmt *s = store_prepare(rt->st, put ? SQL_PUT_TIMER : SQL_DEL_TIMER);
+    store_stmt_t *s = store_prepare(rt->st, put ? SQL_PUT_TIMER : SQL_DEL_TIMER);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, fr->ex->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, fr->id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, fr->ex->id);
+    store_bind_text(s, 2, fr->id);
     if (put)
-        sqlite3_bind_int64(s, 3, fr->wake_ms);
+        store_bind_int64(s, 3, fr->wake_ms);
     return store_exec_stmt(s);
 }
 
 /* Binds parameters 1-6 of SQL_INSERT_EXEC and SQL_INSERT_ENDED: the columns
  * an executions row has from its start. */
-static void bind_exec_start(sqlite3_stmt *s, exec_t *ex)
+static void bind_exec_start(store_stmt_t *s, exec_t *ex)
 {
-    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, ex->mv->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, ex->mv->version);
-    sqlite3_bind_text(s, 4, ex->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, print_json(ex->input), -1, free);
-    sqlite3_bind_int64(s, 6, ex->start_ms);
+    store_bind_text(s, 1, ex->id);
+    store_bind_text(s, 2, ex->mv->name);
+    store_bind_int(s, 3, ex->mv->version);
+    store_bind_text(s, 4, ex->name);
+    store_bind_text_taken(s, 5, print_json(ex->input));
+    store_bind_int64(s, 6, ex->start_ms);
 }
 
 /* Writes the end of an execution to its row; when the row is still pending
@@ -244,7 +245,7 @@ int persist_end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *
                     const char *error, const char *cause, const char *final_state)
 {
     int insert = ex->row == ROW_PENDING;
-    sqlite3_stmt *s = store_prepare(rt->st, insert ? SQL_INSERT_ENDED : SQL_END_EXEC);
+    store_stmt_t *s = store_prepare(rt->st, insert ? SQL_INSERT_ENDED : SQL_END_EXEC);
     if (!s)
         return -1;
     /* status, then output..final_state from `col` on */
@@ -252,17 +253,17 @@ int persist_end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *
     if (insert)
         bind_exec_start(s, ex);
     else
-        sqlite3_bind_text(s, 7, ex->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, col - 1, status, -1, SQLITE_STATIC);
+        store_bind_text(s, 7, ex->id);
+    store_bind_text(s, col - 1, status);
     if (output)
-        sqlite3_bind_text(s, col, print_json(output), -1, free);
+        store_bind_text_taken(s, col, print_json(output));
     else
-        sqlite3_bind_null(s, col);
-    bind_text_or_null(s, col + 1, error);
-    bind_text_or_null(s, col + 2, cause);
+        store_bind_null(s, col);
+    store_bind_text_copy(s, col + 1, error);
+    store_bind_text_copy(s, col + 2, cause);
     int64_t stop_ms = store_now_ms();
-    sqlite3_bind_int64(s, col + 3, stop_ms);
-    bind_text_or_null(s, col + 4, final_state);
+    store_bind_int64(s, col + 3, stop_ms);
+    store_bind_text_copy(s, col + 4, final_state);
     int rc = store_exec_stmt(s);
     if (rc == 0 && insert)
         ex->row = ROW_WRITTEN;
@@ -294,7 +295,7 @@ static int write_exec_row(runtime_t *rt, exec_t *ex)
 {
     if (ex->row != ROW_PENDING)
         return 0;
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_INSERT_EXEC);
+    store_stmt_t *s = store_prepare(rt->st, SQL_INSERT_EXEC);
     if (!s)
         return -1;
     bind_exec_start(s, ex);

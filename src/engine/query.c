@@ -38,44 +38,36 @@ static void add_date(cJSON *o, const char *key, int64_t ms, int present)
     cJSON_AddStringToObject(o, key, timefmt_utc_ms(ms, buf));
 }
 
-static void add_json_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+static void add_json_col(cJSON *o, const char *key, store_stmt_t *s, int col)
 {
-    const char *t = (const char *)sqlite3_column_text(s, col);
+    const char *t = store_col_text(s, col);
     cJSON *v = t ? cJSON_Parse(t) : NULL;
     cJSON_AddItemToObject(o, key, v ? v : cJSON_CreateNull());
 }
 
-static void add_text_col(cJSON *o, const char *key, sqlite3_stmt *s, int col)
+static void add_text_col(cJSON *o, const char *key, store_stmt_t *s, int col)
 {
-    const char *t = (const char *)sqlite3_column_text(s, col);
+    const char *t = store_col_text(s, col);
     if (t)
         cJSON_AddStringToObject(o, key, t);
     else
         cJSON_AddNullToObject(o, key);
 }
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
-
 /* Columns as SQL_DESCRIBE selects them. */
-static cJSON *describe_row(const query_src_t *q, sqlite3_stmt *s)
+static cJSON *describe_row(const query_src_t *q, store_stmt_t *s)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    const char *id = (const char *)sqlite3_column_text(s, 0);
+    const char *id = store_col_text(s, 0);
     cJSON_AddStringToObject(o, "executionId", id);
     add_text_col(o, "stateMachine", s, 1);
-    cJSON_AddNumberToObject(o, "stateMachineVersion", sqlite3_column_int(s, 11));
+    cJSON_AddNumberToObject(o, "stateMachineVersion", store_col_int(s, 11));
     add_text_col(o, "name", s, 2);
     add_text_col(o, "status", s, 3);
-    add_date(o, "startDate", sqlite3_column_int64(s, 4), 1);
-    add_date(o, "stopDate", sqlite3_column_int64(s, 5), sqlite3_column_type(s, 5) != SQLITE_NULL);
+    add_date(o, "startDate", store_col_int64(s, 4), 1);
+    add_date(o, "stopDate", store_col_int64(s, 5), !store_col_is_null(s, 5));
     add_json_col(o, "input", s, 6);
     add_json_col(o, "output", s, 7);
     add_text_col(o, "error", s, 8);
@@ -90,14 +82,14 @@ static cJSON *describe_row(const query_src_t *q, sqlite3_stmt *s)
 
 cJSON *query_describe(const query_src_t *q, const char *execution_id)
 {
-    sqlite3_stmt *s = store_prepare(q->store, SQL_DESCRIBE);
+    store_stmt_t *s = store_prepare(q->store, SQL_DESCRIBE);
     if (!s)
         return NULL;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, execution_id);
     cJSON *o = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
+    if (store_step(s) == STORE_ROW)
         o = describe_row(q, s);
-    sqlite3_reset(s);
+    store_reset(s);
     return o;
 }
 
@@ -105,13 +97,16 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
                   const char **why)
 {
     /* ?5 matches an id or a name by prefix: substr counts characters as
-     * length does, so a multi-byte prefix compares whole characters. */
+     * length does, so a multi-byte prefix compares whole characters. The
+     * CASTs give the optional parameters a type, which PostgreSQL needs. */
     static const char sql[] =
         "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
         "final_state, machine_version, seq FROM executions "
-        "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
-        "AND (?3 IS NULL OR seq < ?3) "
-        "AND (?5 IS NULL OR substr(id, 1, length(?5)) = ?5 OR substr(name, 1, length(?5)) = ?5) "
+        "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) "
+        "AND (CAST(?2 AS TEXT) IS NULL OR machine = ?2) "
+        "AND (CAST(?3 AS BIGINT) IS NULL OR seq < ?3) "
+        "AND (CAST(?5 AS TEXT) IS NULL OR substr(id, 1, length(CAST(?5 AS TEXT))) = ?5 "
+        "OR substr(name, 1, length(CAST(?5 AS TEXT))) = ?5) "
         "ORDER BY seq DESC LIMIT ?4";
     const char *status = f ? f->status : NULL;
     exec_status_t filter;
@@ -128,22 +123,22 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
             return NULL;
         }
     }
-    sqlite3_stmt *s = store_prepare(q->store, sql);
+    store_stmt_t *s = store_prepare(q->store, sql);
     if (!s) {
         *why = "database error";
         return NULL;
     }
-    bind_text_or_null(s, 1, status);
-    bind_text_or_null(s, 2, f ? f->machine : NULL);
-    bind_text_or_null(s, 5, f ? f->q : NULL);
+    store_bind_text_copy(s, 1, status);
+    store_bind_text_copy(s, 2, f ? f->machine : NULL);
+    store_bind_text_copy(s, 5, f ? f->q : NULL);
     if (cursor)
-        sqlite3_bind_int64(s, 3, before);
-    sqlite3_bind_int(s, 4, limit + 1);
+        store_bind_int64(s, 3, before);
+    store_bind_int(s, 4, limit + 1);
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "executions");
     int n = 0;
     long long last_seq = 0, more = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (store_step(s) == STORE_ROW) {
         if (n == limit) {
             more = 1;
             break;
@@ -152,10 +147,10 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
         cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
         cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
         cJSON_AddItemToArray(arr, o);
-        last_seq = sqlite3_column_int64(s, 12);
+        last_seq = store_col_int64(s, 12);
         n++;
     }
-    sqlite3_reset(s);
+    store_reset(s);
     if (more) {
         char next[32];
         snprintf(next, sizeof next, "%lld", last_seq);
@@ -169,22 +164,23 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
 cJSON *query_counts(const query_src_t *q, const char *machine)
 {
     static const char sql[] =
-        "SELECT status, count(*) FROM executions WHERE (?1 IS NULL OR machine = ?1) GROUP BY status";
-    sqlite3_stmt *s = store_prepare(q->store, sql);
+        "SELECT status, count(*) FROM executions WHERE (CAST(?1 AS TEXT) IS NULL OR machine = ?1) "
+        "GROUP BY status";
+    store_stmt_t *s = store_prepare(q->store, sql);
     cJSON *res = s ? cJSON_CreateObject() : NULL;
     if (!res)
         return NULL;
     for (int i = 0; i < EXEC_STATUS_COUNT; i++)
         cJSON_AddNumberToObject(res, exec_status_name((exec_status_t)i), 0);
-    bind_text_or_null(s, 1, machine);
+    store_bind_text_copy(s, 1, machine);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *n = cJSON_GetObjectItemCaseSensitive(res, (const char *)sqlite3_column_text(s, 0));
+    while ((rc = store_step(s)) == STORE_ROW) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(res, store_col_text(s, 0));
         if (n)
-            cJSON_SetNumberValue(n, (double)sqlite3_column_int64(s, 1));
+            cJSON_SetNumberValue(n, (double)store_col_int64(s, 1));
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    store_reset(s);
+    if (rc != STORE_DONE) {
         cJSON_Delete(res);
         return NULL;
     }
@@ -219,35 +215,35 @@ static void expand_events(cJSON *events)
 static replay_t *replay_open(const query_src_t *q, const char *execution_id)
 {
     replay_t *rp = NULL;
-    sqlite3_stmt *s = store_prepare(q->store, SQL_DESCRIBE);
+    store_stmt_t *s = store_prepare(q->store, SQL_DESCRIBE);
     if (!s)
         return NULL;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    store_bind_text(s, 1, execution_id);
+    if (store_step(s) == STORE_ROW) {
         const machine_ver_t *mv = machines_get_version(
-            q->machines, (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 11));
-        cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(s, 6));
+            q->machines, store_col_text(s, 1), store_col_int(s, 11));
+        cJSON *input = cJSON_Parse(store_col_text(s, 6));
         rp = mv && input ? replay_new(mv->machine, mv->name, execution_id,
-                                      (const char *)sqlite3_column_text(s, 2), input,
-                                      sqlite3_column_int64(s, 4))
+                                      store_col_text(s, 2), input,
+                                      store_col_int64(s, 4))
                          : NULL;
         if (!rp)
             cJSON_Delete(input);
     }
-    sqlite3_reset(s);
+    store_reset(s);
     return rp;
 }
 
 /* 1 if a row is stored for the execution, 0 if not, -1 on a database error. */
 static int row_exists(const query_src_t *q, const char *execution_id)
 {
-    sqlite3_stmt *s = store_prepare(q->store, SQL_DESCRIBE);
+    store_stmt_t *s = store_prepare(q->store, SQL_DESCRIBE);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    store_bind_text(s, 1, execution_id);
+    int rc = store_step(s);
+    store_reset(s);
+    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
 }
 
 cJSON *query_history(const query_src_t *q, const char *execution_id)
@@ -256,18 +252,18 @@ cJSON *query_history(const query_src_t *q, const char *execution_id)
         return NULL;
     replay_t *rp = NULL;
     int have_rp = 0;
-    sqlite3_stmt *s = store_prepare(q->store, SQL_HISTORY);
+    store_stmt_t *s = store_prepare(q->store, SQL_HISTORY);
     if (!s)
         return NULL;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, execution_id);
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "events");
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        int64_t ts = sqlite3_column_int64(s, 1);
-        const char *text = (const char *)sqlite3_column_text(s, 2);
-        const char *frame = (const char *)sqlite3_column_text(s, 3);
-        int64_t last = sqlite3_column_int64(s, 4);
+    while (store_step(s) == STORE_ROW) {
+        int64_t id = store_col_int64(s, 0);
+        int64_t ts = store_col_int64(s, 1);
+        const char *text = store_col_text(s, 2);
+        const char *frame = store_col_text(s, 3);
+        int64_t last = store_col_int64(s, 4);
         cJSON *evs = NULL;
         if (text && text[0] == '{' && frame && !frame[0]) {
             cJSON *log = cJSON_Parse(text);
@@ -303,7 +299,7 @@ cJSON *query_history(const query_src_t *q, const char *execution_id)
         }
         cJSON_Delete(evs);
     }
-    sqlite3_reset(s);
+    store_reset(s);
     replay_free(rp);
     return res;
 }
@@ -311,33 +307,33 @@ cJSON *query_history(const query_src_t *q, const char *execution_id)
 int query_prune(store_t *st, int64_t older_than_ms, int max)
 {
     assert(max > 0); /* LIMIT -1 would mean no limit */
-    sqlite3_stmt *any = store_prepare(st, SQL_PRUNE_ANY);
+    store_stmt_t *any = store_prepare(st, SQL_PRUNE_ANY);
     if (!any)
-        return -SQLITE_ERROR;
-    sqlite3_bind_int64(any, 1, older_than_ms);
-    int rc = sqlite3_step(any);
-    sqlite3_reset(any);
-    if (rc == SQLITE_DONE)
+        return STORE_ERR_ERROR;
+    store_bind_int64(any, 1, older_than_ms);
+    int rc = store_step(any);
+    store_reset(any);
+    if (rc == STORE_DONE)
         return 0;
-    if (rc != SQLITE_ROW) {
-        log_error("sqlite: %s", sqlite3_errmsg(store_db(st)));
-        return -rc;
+    if (rc != STORE_ROW) {
+        log_error("sqlite: %s", store_errmsg(st));
+        return rc;
     }
     rc = store_begin(st);
     if (rc < 0)
         return rc;
     static const char *const sqls[] = {SQL_PRUNE_HISTORY, SQL_PRUNE_EXEC};
     for (int k = 0; k < 2 && rc == 0; k++) {
-        sqlite3_stmt *s = store_prepare(st, sqls[k]);
+        store_stmt_t *s = store_prepare(st, sqls[k]);
         if (!s) {
-            rc = -SQLITE_ERROR;
+            rc = STORE_ERR_ERROR;
             break;
         }
-        sqlite3_bind_int64(s, 1, older_than_ms);
-        sqlite3_bind_int(s, 2, max);
+        store_bind_int64(s, 1, older_than_ms);
+        store_bind_int(s, 2, max);
         rc = store_exec_stmt(s);
     }
-    int deleted = sqlite3_changes(store_db(st));
+    int deleted = (int)store_changes(st);
     if (rc == 0)
         rc = store_commit(st);
     if (rc < 0) {

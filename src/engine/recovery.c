@@ -265,16 +265,16 @@ static int restore_frame(runtime_t *rt, frame_t *fr, const cJSON *rec, restore_t
 /* Reads the latest saved state of every frame and the last event id. */
 static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_FRAMES);
+    store_stmt_t *s = store_prepare(rt->st, SQL_FRAMES);
     if (!s)
         return restore_refuse(r, "database error reading the history%s", "");
-    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, ex->id);
     int64_t last = 0;
     int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        last = sqlite3_column_int64(s, 0);
-        const char *frame = (const char *)sqlite3_column_text(s, 1);
-        const char *state = (const char *)sqlite3_column_text(s, 2);
+    while (rc == 0 && (step = store_step(s)) == STORE_ROW) {
+        last = store_col_int64(s, 0);
+        const char *frame = store_col_text(s, 1);
+        const char *state = store_col_text(s, 2);
         if (!state)
             continue;
         cJSON *rec = cJSON_Parse(state);
@@ -296,9 +296,9 @@ static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
         r->nsaved++;
     }
     saved_latest(r);
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step != STORE_DONE)
         rc = restore_refuse(r, "database error reading the history%s", "");
-    sqlite3_reset(s);
+    store_reset(s);
     ex->next_event = last + 1;
     return rc;
 }
@@ -307,39 +307,38 @@ static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
  * may have changed since): a replay log needs every earlier step logged. */
 static void read_history_format(runtime_t *rt, exec_t *ex)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_FIRST_ROOT_ROW);
+    store_stmt_t *s = store_prepare(rt->st, SQL_FIRST_ROOT_ROW);
     ex->history_events = rt->cfg->history_events;
     if (!s)
         return;
-    sqlite3_bind_text(s, 1, ex->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const char *c = (const char *)sqlite3_column_text(s, 0);
+    store_bind_text(s, 1, ex->id);
+    if (store_step(s) == STORE_ROW) {
+        const char *c = store_col_text(s, 0);
         ex->history_events = !(c && c[0] == '{');
     }
-    sqlite3_reset(s);
+    store_reset(s);
 }
 
 /* Rebuilds one RUNNING execution from its row (id, machine, version, name,
  * input, start_ms) and its history records. NULL with r->why set when it
  * cannot be restored. */
-static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
+static exec_t *recover_one(runtime_t *rt, store_stmt_t *row, restore_t *r)
 {
-    const char *id = (const char *)sqlite3_column_text(row, 0);
-    const char *mname = (const char *)sqlite3_column_text(row, 1);
-    int version = sqlite3_column_int(row, 2);
+    const char *id = store_col_text(row, 0);
+    const char *mname = store_col_text(row, 1);
+    int version = store_col_int(row, 2);
     const machine_ver_t *mv = machines_get_version(rt->machines, mname, version);
     if (!mv) {
         snprintf(r->why, sizeof r->why, "its state machine %s version %d is unavailable", mname,
                  version);
         return NULL;
     }
-    cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
+    cJSON *input = cJSON_Parse(store_col_text(row, 4));
     if (!input) {
         snprintf(r->why, sizeof r->why, "its stored input is not valid JSON");
         return NULL;
     }
-    exec_t *ex = exec_new(rt, mv, id, (const char *)sqlite3_column_text(row, 3), input,
-                          sqlite3_column_int64(row, 5));
+    exec_t *ex = exec_new(rt, mv, id, store_col_text(row, 3), input, store_col_int64(row, 5));
     if (!ex) {
         snprintf(r->why, sizeof r->why, "out of memory");
         return NULL;
@@ -369,10 +368,10 @@ static exec_t *recover_one(runtime_t *rt, sqlite3_stmt *row, restore_t *r)
 
 /* Ends a stored RUNNING execution that cannot be restored: FAILED with the
  * reason, one ExecutionFailed event, in its own transaction. */
-static void fail_stored(runtime_t *rt, sqlite3_stmt *row, const char *why)
+static void fail_stored(runtime_t *rt, store_stmt_t *row, const char *why)
 {
-    const char *id = (const char *)sqlite3_column_text(row, 0);
-    const char *machine = (const char *)sqlite3_column_text(row, 1);
+    const char *id = store_col_text(row, 0);
+    const char *machine = store_col_text(row, 1);
     char cause[400];
     snprintf(cause, sizeof cause, "the execution cannot be recovered: %s", why);
     log_error("execution %s: %s; it is ended FAILED", id, cause);
@@ -381,14 +380,14 @@ static void fail_stored(runtime_t *rt, sqlite3_stmt *row, const char *why)
     cJSON_AddItemToArray(events, persist_control_event("ExecutionFailed", ASL_E_RUNTIME, cause));
     char *text = print_json(events);
     cJSON_Delete(events);
-    sqlite3_stmt *s;
+    store_stmt_t *s;
     int rc = store_begin(rt->st);
     int64_t first = 1;
     if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_LAST_EVENT)) ? 0 : -1) == 0) {
-        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            first = sqlite3_column_int64(s, 0) + 1;
-        sqlite3_reset(s);
+        store_bind_text(s, 1, id);
+        if (store_step(s) == STORE_ROW)
+            first = store_col_int64(s, 0) + 1;
+        store_reset(s);
     }
     if (rc == 0)
         rc = persist_history_row(rt, id, first, first, "", text, NULL);
@@ -396,20 +395,20 @@ static void fail_stored(runtime_t *rt, sqlite3_stmt *row, const char *why)
         free(text);
     int64_t stop_ms = store_now_ms();
     if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_FAIL_STORED)) ? 0 : -1) == 0) {
-        sqlite3_bind_text(s, 1, ASL_E_RUNTIME, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, cause, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, stop_ms);
-        sqlite3_bind_text(s, 4, id, -1, SQLITE_STATIC);
+        store_bind_text(s, 1, ASL_E_RUNTIME);
+        store_bind_text(s, 2, cause);
+        store_bind_int64(s, 3, stop_ms);
+        store_bind_text(s, 4, id);
         rc = store_exec_stmt(s);
     }
     if (rc == 0)
         rc = persist_del_timers(rt, id);
     if (rc == 0 && rt->hooks.on_status) {
-        cJSON *input = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
+        cJSON *input = cJSON_Parse(store_col_text(row, 4));
         runtime_status_change_t c = {
-            .execution_id = id, .machine = machine, .version = sqlite3_column_int(row, 2),
-            .name = (const char *)sqlite3_column_text(row, 3), .status = "FAILED",
-            .start_ms = sqlite3_column_int64(row, 5), .stop_ms = stop_ms,
+            .execution_id = id, .machine = machine, .version = store_col_int(row, 2),
+            .name = store_col_text(row, 3), .status = "FAILED",
+            .start_ms = store_col_int64(row, 5), .stop_ms = stop_ms,
             .error = ASL_E_RUNTIME, .cause = cause, .input = input};
         rc = rt->hooks.on_status(rt->hooks.on_status_ud, &c) < 0 ? -1 : 0;
         cJSON_Delete(input);
@@ -427,7 +426,7 @@ static void fail_stored(runtime_t *rt, sqlite3_stmt *row, const char *why)
 }
 
 /* recover_one, or fail_stored when it cannot be restored. */
-static exec_t *recover_row(runtime_t *rt, sqlite3_stmt *row)
+static exec_t *recover_row(runtime_t *rt, store_stmt_t *row)
 {
     restore_t r = {0};
     exec_t *ex = recover_one(rt, row, &r);
@@ -439,14 +438,14 @@ static exec_t *recover_row(runtime_t *rt, sqlite3_stmt *row)
 /* Recovers the execution `id` if its row is RUNNING. */
 exec_t *recovery_id(runtime_t *rt, const char *id)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_ONE_RUNNING);
+    store_stmt_t *s = store_prepare(rt->st, SQL_ONE_RUNNING);
     if (!s)
         return NULL;
     exec_t *ex = NULL;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW)
+    store_bind_text(s, 1, id);
+    if (store_step(s) == STORE_ROW)
         ex = recover_row(rt, s);
-    sqlite3_reset(s);
+    store_reset(s);
     return ex;
 }
 
@@ -468,18 +467,18 @@ exec_t *recovery_get(runtime_t *rt, const char *id)
  * not in memory yet; recovery ends with the last of them. */
 void recovery_chunk(runtime_t *rt)
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_RUNNING_AFTER);
+    store_stmt_t *s = store_prepare(rt->st, SQL_RUNNING_AFTER);
     if (!s)
         return;   /* tried again next turn */
     char *ids[RECOVER_CHUNK];
     int n = 0;
-    sqlite3_bind_int64(s, 1, rt->recover_seq);
-    sqlite3_bind_int(s, 2, RECOVER_CHUNK);
-    while (n < RECOVER_CHUNK && sqlite3_step(s) == SQLITE_ROW) {
-        rt->recover_seq = sqlite3_column_int64(s, 1);
-        ids[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+    store_bind_int64(s, 1, rt->recover_seq);
+    store_bind_int(s, 2, RECOVER_CHUNK);
+    while (n < RECOVER_CHUNK && store_step(s) == STORE_ROW) {
+        rt->recover_seq = store_col_int64(s, 1);
+        ids[n++] = xstrdup(store_col_text(s, 0));
     }
-    sqlite3_reset(s);
+    store_reset(s);
     for (int i = 0; i < n; i++) {
         /* Recovered already on demand, or started since. */
         if (ids[i] && !exec_find(rt, ids[i])) {

@@ -230,7 +230,7 @@ static int pump(runtime_t *rt)
             }
         } else if (rc < 0) {
             log_error("execution %s: step failed (%s); rolled back, reloading from the database",
-                      ex->id, sqlite3_errmsg(store_db(rt->st)));
+                      ex->id, store_errmsg(rt->st));
             store_rollback_to(rt->st);
             ex->row = row;
             ex->state = EXEC_BROKEN;
@@ -244,7 +244,7 @@ static int pump(runtime_t *rt)
     uint64_t tc = mono_ns();
     int committed = store_commit(rt->st) == 0;
     if (!committed) {
-        log_error("commit failed: %s; the batch is rolled back", sqlite3_errmsg(store_db(rt->st)));
+        log_error("commit failed: %s; the batch is rolled back", store_errmsg(rt->st));
         store_rollback(rt->st);
         rt->stats.commit_failures++;
     } else {
@@ -467,19 +467,19 @@ static void copy_id(char out[RUNTIME_ID_SIZE], const char *id)
 static int name_taken(runtime_t *rt, const machine_ver_t *mv, const char *name,
                       const cJSON *input, char out[RUNTIME_ID_SIZE])
 {
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_BY_NAME);
+    store_stmt_t *s = store_prepare(rt->st, SQL_BY_NAME);
     if (!s)
         return RUNTIME_OK;   /* the name's unique index refuses a duplicate at the commit */
-    sqlite3_bind_text(s, 1, mv->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, mv->name);
+    store_bind_text(s, 2, name);
     int rc = RUNTIME_OK;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        copy_id(out, (const char *)sqlite3_column_text(s, 0));
-        cJSON *old = cJSON_Parse((const char *)sqlite3_column_text(s, 1));
+    if (store_step(s) == STORE_ROW) {
+        copy_id(out, store_col_text(s, 0));
+        cJSON *old = cJSON_Parse(store_col_text(s, 1));
         rc = asl_json_equal(old, input) ? RUNTIME_EXISTS : RUNTIME_ERR_CONFLICT;
         cJSON_Delete(old);
     }
-    sqlite3_reset(s);
+    store_reset(s);
     return rc;
 }
 
@@ -533,14 +533,14 @@ int runtime_is_done(runtime_t *rt, const char *execution_id)
     exec_t *ex = exec_find(rt, execution_id);
     if (ex)
         return ex->is_new ? -1 : 0;
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_DESCRIBE);
+    store_stmt_t *s = store_prepare(rt->st, SQL_DESCRIBE);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, execution_id);
     int r = -1;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        r = strcmp((const char *)sqlite3_column_text(s, 3), "RUNNING") != 0;
-    sqlite3_reset(s);
+    if (store_step(s) == STORE_ROW)
+        r = strcmp(store_col_text(s, 3), "RUNNING") != 0;
+    store_reset(s);
     return r;
 }
 

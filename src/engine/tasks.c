@@ -12,7 +12,7 @@
 #define WORKERS_MAX 32    /* pollers remembered per activity */
 
 static const char SQL_ACT_INSERT[] =
-    "INSERT OR IGNORE INTO activities (name, created_ms) VALUES (?, ?)";
+    "INSERT INTO activities (name, created_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
 static const char SQL_ACT_GET[] = "SELECT created_ms FROM activities WHERE name = ?";
 static const char SQL_ACT_ALL[] = "SELECT name, created_ms FROM activities ORDER BY name";
 
@@ -277,15 +277,15 @@ int tasks_open(runtime_t *rt)
     rt->tok_buckets = calloc(TOK_BUCKETS, sizeof *rt->tok_buckets);
     if (!rt->tok_buckets)
         return -1;
-    sqlite3_stmt *s = store_prepare(rt->st, SQL_ACT_ALL);
+    store_stmt_t *s = store_prepare(rt->st, SQL_ACT_ALL);
     if (!s)
         return -1;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (!act_add(rt, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), 1))
+    while ((rc = store_step(s)) == STORE_ROW)
+        if (!act_add(rt, store_col_text(s, 0), store_col_int64(s, 1), 1))
             break;
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+    store_reset(s);
+    return rc == STORE_DONE ? 0 : -1;
 }
 
 int tasks_wait(runtime_t *rt, frame_t *fr)
@@ -298,11 +298,11 @@ int tasks_wait(runtime_t *rt, frame_t *fr)
             /* A Task on an activity nobody created creates it. Not marked
              * as written: this transaction may yet roll back (a PUT then
              * writes it, or the next such Task). */
-            sqlite3_stmt *s = store_prepare(rt->st, SQL_ACT_INSERT);
+            store_stmt_t *s = store_prepare(rt->st, SQL_ACT_INSERT);
             if (!s)
                 return -1;
-            sqlite3_bind_text(s, 1, a->name, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, a->created_ms);
+            store_bind_text(s, 1, a->name);
+            store_bind_int64(s, 2, a->created_ms);
             if (store_exec_stmt(s) < 0)
                 return -1;
         }
@@ -451,20 +451,20 @@ int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms)
     /* Outside the pump's batch: no transaction is open between loop callbacks. */
     assert(!store_in_txn(rt->st));
     int64_t now = a ? a->created_ms : store_now_ms();
-    sqlite3_stmt *s = NULL;
+    store_stmt_t *s = NULL;
     int ok = store_begin(rt->st) == 0;
     if (ok && (s = store_prepare(rt->st, SQL_ACT_INSERT)) != NULL) {
-        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, now);
+        store_bind_text(s, 1, name);
+        store_bind_int64(s, 2, now);
         ok = store_exec_stmt(s) == 0;
     } else {
         ok = 0;
     }
     if (ok && (s = store_prepare(rt->st, SQL_ACT_GET)) != NULL) {
-        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            now = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
+        store_bind_text(s, 1, name);
+        if (store_step(s) == STORE_ROW)
+            now = store_col_int64(s, 0);
+        store_reset(s);
     }
     if (ok)
         ok = store_commit(rt->st) == 0;

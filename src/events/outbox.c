@@ -39,29 +39,29 @@ int outbox_append(store_t *st, const cJSON *envelope, int64_t now_ms)
     char *payload = asl_json_print(envelope);
     if (!cJSON_IsString(id) || !payload) {
         free(payload);
-        return -SQLITE_MISUSE;
+        return STORE_ERR_MISUSE;
     }
-    sqlite3_stmt *s = store_prepare(st, "INSERT INTO outbox (event_id, payload, created_ms) "
+    store_stmt_t *s = store_prepare(st, "INSERT INTO outbox (event_id, payload, created_ms) "
                                         "VALUES (?1, ?2, ?3)");
     if (!s) {
         free(payload);
-        return -SQLITE_ERROR;
+        return STORE_ERR_ERROR;
     }
-    sqlite3_bind_text(s, 1, id->valuestring, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, payload, -1, free);
-    sqlite3_bind_int64(s, 3, now_ms);
+    store_bind_text(s, 1, id->valuestring);
+    store_bind_text_taken(s, 2, payload);
+    store_bind_int64(s, 3, now_ms);
     int rc = store_exec_stmt(s);
-    sqlite3_clear_bindings(s); /* hands `payload` to its destructor now */
+    store_clear_bindings(s); /* hands `payload` to its destructor now */
     return rc;
 }
 
 int64_t outbox_backlog(store_t *st)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT count(*) FROM outbox");
+    store_stmt_t *s = store_prepare(st, "SELECT count(*) FROM outbox");
     if (!s)
-        return -SQLITE_ERROR;
-    int rc = sqlite3_step(s);
-    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -rc;
-    sqlite3_reset(s);
+        return STORE_ERR_ERROR;
+    int rc = store_step(s);
+    int64_t n = rc == STORE_ROW ? store_col_int64(s, 0) : rc;
+    store_reset(s);
     return n;
 }

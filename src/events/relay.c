@@ -136,10 +136,10 @@ static int flush_deletes(relay_t *r)
         r->kicked = 1;
         return 0;
     }
-    sqlite3_stmt *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+    store_stmt_t *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, r->acked);
+    store_bind_int64(s, 1, r->acked);
     if (store_exec_stmt(s) < 0)
         return -1;
     r->acked = 0;
@@ -159,7 +159,7 @@ static void drop_connection(relay_t *r)
     r->batch_failed = r->batch_lost = 0;
     if (flush_deletes(r) < 0)
         log_warn("outbox: cannot delete published events: %s; they will be published again",
-                 sqlite3_errmsg(store_db(r->st)));
+                 store_errmsg(r->st));
     r->stats.connected = 0;
     if (r->closing)
         finish_close(r);
@@ -180,7 +180,7 @@ static void batch_done(relay_t *r)
     if (r->batch_failed || del < 0) {
         if (del < 0)
             log_warn("outbox: cannot delete published events: %s; retrying",
-                     sqlite3_errmsg(store_db(r->st)));
+                     store_errmsg(r->st));
         r->batch_failed = 0;
         arm(r, T_RETRY, r->backoff_ms);
         r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
@@ -309,27 +309,27 @@ static void pump(relay_t *r)
     r->kicked = 0;
     /* Rows published but not deleted yet are skipped: their delete rides the
      * runtime's next commit (relay_flush_in_txn) or runs once the relay idles. */
-    sqlite3_stmt *s = store_prepare(r->st,
+    store_stmt_t *s = store_prepare(r->st,
         "SELECT seq, payload FROM outbox WHERE seq > ?2 ORDER BY seq LIMIT ?1");
     if (!s) {
         arm(r, T_RETRY, BACKOFF_MAX_MS);
         return;
     }
-    sqlite3_bind_int(s, 1, BATCH);
-    sqlite3_bind_int64(s, 2, r->acked);
+    store_bind_int(s, 1, BATCH);
+    store_bind_int64(s, 2, r->acked);
     int n = 0, rc;
     r->batch_failed = r->batch_lost = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(s, 0);
-        const void *payload = sqlite3_column_blob(s, 1);
-        size_t len = (size_t)sqlite3_column_bytes(s, 1);
+    while ((rc = store_step(s)) == STORE_ROW) {
+        int64_t seq = store_col_int64(s, 0);
+        const char *payload = store_col_text(s, 1);
+        size_t len = (size_t)store_col_bytes(s, 1);
         if (send_row(r, seq, payload ? payload : "", len) < 0)
             break;
         n++;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        log_error("outbox: cannot read: %s", sqlite3_errmsg(store_db(r->st)));
-    sqlite3_reset(s);
+    if (rc != STORE_ROW && rc != STORE_DONE)
+        log_error("outbox: cannot read: %s", store_errmsg(r->st));
+    store_reset(s);
     r->batch_full = n == BATCH;
     /* The stream's length for /healthz, as of this batch: one cheap command. */
     if (n > 0 && r->stream[0] &&
@@ -385,7 +385,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     r->stats.connected = 0;
     if (flush_deletes(r) < 0)
         log_warn("outbox: cannot delete published events: %s; they will be published again",
-                 sqlite3_errmsg(store_db(r->st)));
+                 store_errmsg(r->st));
     if (r->closing) {
         finish_close(r);
         return;
@@ -596,7 +596,7 @@ void relay_kick(relay_t *r)
          * now rather than published again after a restart. */
         if (flush_deletes(r) < 0)
             log_warn("outbox: cannot delete published events: %s",
-                     sqlite3_errmsg(store_db(r->st)));
+                     store_errmsg(r->st));
         r->kicked = 1;
         return;
     }
@@ -613,10 +613,10 @@ void relay_flush_in_txn(relay_t *r)
 {
     if (!r || r->acked == 0 || !store_in_txn(r->st))
         return;
-    sqlite3_stmt *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+    store_stmt_t *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
     if (!s)
         return;
-    sqlite3_bind_int64(s, 1, r->acked);
+    store_bind_int64(s, 1, r->acked);
     /* If the transaction rolls back, the rows come back and, acked being
      * reset, are published again: at least once either way. */
     if (store_exec_stmt(s) == 0)

@@ -49,5 +49,5 @@ int handlers_get_int(const char *handler, const cJSON *input, const char *key, b
 int handlers_db_error(asl_error_t *err, const char *handler, store_t *st)
 {
     return asl_error_set(err, HANDLERS_E_DATABASE, "%s: database error: %s", handler,
-                         sqlite3_errmsg(store_db(st)));
+                         store_errmsg(st));
 }

@@ -5,6 +5,7 @@
 #include "core/timefmt.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,11 +43,6 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
     add_text_or_null(o, key, timefmt_utc_ms(ms, buf));
 }
 
-static const char *col_text(sqlite3_stmt *s, int col)
-{
-    return (const char *)sqlite3_column_text(s, col);
-}
-
 cJSON *order_json(const order_row_t *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -67,128 +63,169 @@ cJSON *order_json(const order_row_t *r)
     return o;
 }
 
-void order_columns(sqlite3_stmt *s, order_row_t *out)
+void order_columns(store_stmt_t *s, order_row_t *out)
 {
     *out = (order_row_t){
-        .order_id = col_text(s, 0),
-        .execution_id = col_text(s, 1),
-        .item_id = col_text(s, 2),
-        .quantity = sqlite3_column_int64(s, 3),
-        .firstname = col_text(s, 4),
-        .surname = col_text(s, 5),
-        .street = col_text(s, 6),
-        .zip = col_text(s, 7),
-        .city = col_text(s, 8),
-        .status = col_text(s, 9),
-        .created_ms = sqlite3_column_int64(s, 10),
-        .updated_ms = sqlite3_column_int64(s, 11),
+        .order_id = store_col_text(s, 0),
+        .execution_id = store_col_text(s, 1),
+        .item_id = store_col_text(s, 2),
+        .quantity = store_col_int64(s, 3),
+        .firstname = store_col_text(s, 4),
+        .surname = store_col_text(s, 5),
+        .street = store_col_text(s, 6),
+        .zip = store_col_text(s, 7),
+        .city = store_col_text(s, 8),
+        .status = store_col_text(s, 9),
+        .created_ms = store_col_int64(s, 10),
+        .updated_ms = store_col_int64(s, 11),
     };
 }
 
-cJSON *order_from_row(sqlite3_stmt *s)
+cJSON *order_from_row(store_stmt_t *s)
 {
     order_row_t r;
     order_columns(s, &r);
     return order_json(&r);
 }
 
-static cJSON *stock_row(sqlite3_stmt *s)
+static cJSON *stock_row(store_stmt_t *s)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    add_text_or_null(o, "itemId", col_text(s, 0));
-    cJSON_AddNumberToObject(o, "quantity", (double)sqlite3_column_int64(s, 1));
-    add_time(o, "updatedAt", sqlite3_column_int64(s, 2));
+    add_text_or_null(o, "itemId", store_col_text(s, 0));
+    cJSON_AddNumberToObject(o, "quantity", (double)store_col_int64(s, 1));
+    add_time(o, "updatedAt", store_col_int64(s, 2));
     return o;
 }
 
 /* Steps a bound statement expected to give at most one row. */
-static int one_row(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
+static int one_row(store_stmt_t *s, cJSON *(*row)(store_stmt_t *), cJSON **out)
 {
     *out = NULL;
-    int rc = sqlite3_step(s);
+    int rc = store_step(s);
     int ret = 0;
-    if (rc == SQLITE_ROW) {
+    if (rc == STORE_ROW) {
         *out = row(s);
         ret = *out ? 0 : ORDER_ERR_DB;
-    } else if (rc == SQLITE_DONE) {
+    } else if (rc == STORE_DONE) {
         ret = ORDER_ERR_NOT_FOUND;
     } else {
-        log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(s)));
+        log_error("sqlite: %s", store_stmt_errmsg(s));
         ret = ORDER_ERR_DB;
     }
-    sqlite3_reset(s);
+    store_reset(s);
     return ret;
 }
 
-static int all_rows(sqlite3_stmt *s, cJSON *(*row)(sqlite3_stmt *), cJSON **out)
+static int all_rows(store_stmt_t *s, cJSON *(*row)(store_stmt_t *), cJSON **out)
 {
     cJSON *arr = cJSON_CreateArray();
     int rc;
-    while (arr && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    while (arr && (rc = store_step(s)) == STORE_ROW)
         cJSON_AddItemToArray(arr, row(s));
-    if (!arr || rc != SQLITE_DONE) {
+    if (!arr || rc != STORE_DONE) {
         if (arr)
-            log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(s)));
-        sqlite3_reset(s);
+            log_error("sqlite: %s", store_stmt_errmsg(s));
+        store_reset(s);
         cJSON_Delete(arr);
         *out = NULL;
         return ORDER_ERR_DB;
     }
-    sqlite3_reset(s);
+    store_reset(s);
     *out = arr;
     return 0;
 }
 
 int order_get(store_t *st, const char *order_id, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
+    store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?1");
     *out = NULL;
     if (!s)
         return ORDER_ERR_DB;
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, order_id);
     return one_row(s, order_from_row, out);
 }
 
 int order_by_execution(store_t *st, const char *execution_id, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
+    store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
                                         "WHERE execution_id = ?1 "
                                         "ORDER BY created_ms DESC, rowid DESC LIMIT 1");
     *out = NULL;
     if (!s)
         return ORDER_ERR_DB;
-    sqlite3_bind_text(s, 1, execution_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, execution_id);
     return one_row(s, order_from_row, out);
 }
 
-int order_list(store_t *st, int limit, cJSON **out)
+int order_list(store_t *st, const char *status, int limit, const char *cursor, cJSON **out,
+               char next[ORDER_CURSOR_MAX])
 {
-    /* Newest first: rowids follow insertion (no index needed, schema 3). */
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
-                                        "ORDER BY rowid DESC LIMIT ?1");
+    /* Newest first: rowids follow insertion (no index needed, schema 3); the
+     * cursor is the rowid of the last order of the previous page. The extra
+     * column after ORDER_COLUMNS carries it. */
+    store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS ", rowid FROM orders "
+                                        "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) "
+                                        "AND (CAST(?2 AS BIGINT) IS NULL OR rowid < ?2) "
+                                        "ORDER BY rowid DESC LIMIT ?3");
     *out = NULL;
+    next[0] = '\0';
+    long long before = 0;
+    if (cursor) {
+        char *end;
+        before = strtoll(cursor, &end, 10);
+        if (!*cursor || *end || before <= 0)
+            return ORDER_ERR_INVALID;
+    }
     if (!s)
         return ORDER_ERR_DB;
-    sqlite3_bind_int(s, 1, limit >= 1 && limit <= 1000 ? limit : 100);
-    return all_rows(s, order_from_row, out);
+    if (limit < 1 || limit > 1000)
+        limit = 100;
+    store_bind_text_copy(s, 1, status);
+    if (cursor)
+        store_bind_int64(s, 2, before);
+    store_bind_int(s, 3, limit + 1);
+    cJSON *arr = cJSON_CreateArray();
+    int rc, n = 0;
+    long long last = 0;
+    while (arr && (rc = store_step(s)) == STORE_ROW) {
+        if (n == limit) {
+            snprintf(next, ORDER_CURSOR_MAX, "%lld", last);
+            rc = STORE_DONE;
+            break;
+        }
+        cJSON_AddItemToArray(arr, order_from_row(s));
+        last = store_col_int64(s, ORDER_N_COLUMNS);
+        n++;
+    }
+    if (!arr || rc != STORE_DONE) {
+        if (arr)
+            log_error("sqlite: %s", store_stmt_errmsg(s));
+        store_reset(s);
+        cJSON_Delete(arr);
+        next[0] = '\0';
+        return ORDER_ERR_DB;
+    }
+    store_reset(s);
+    *out = arr;
+    return 0;
 }
 
 int order_stock_get(store_t *st, const char *item_id, cJSON **out)
 {
-    sqlite3_stmt *s =
+    store_stmt_t *s =
         store_prepare(st, "SELECT item_id, quantity, updated_ms FROM stock WHERE item_id = ?1");
     *out = NULL;
     if (!s)
         return ORDER_ERR_DB;
-    sqlite3_bind_text(s, 1, item_id, -1, SQLITE_STATIC);
+    store_bind_text(s, 1, item_id);
     return one_row(s, stock_row, out);
 }
 
 int order_stock_list(store_t *st, cJSON **out)
 {
-    sqlite3_stmt *s =
+    store_stmt_t *s =
         store_prepare(st, "SELECT item_id, quantity, updated_ms FROM stock ORDER BY item_id");
     *out = NULL;
     if (!s)
@@ -200,14 +237,14 @@ int order_stock_set(store_t *st, const char *item_id, int64_t quantity, int64_t 
 {
     if (!item_id || !*item_id || quantity < 0 || quantity > ORDER_QUANTITY_MAX)
         return ORDER_ERR_INVALID;
-    sqlite3_stmt *s = store_prepare(st, "INSERT INTO stock (item_id, quantity, updated_ms) "
+    store_stmt_t *s = store_prepare(st, "INSERT INTO stock (item_id, quantity, updated_ms) "
                                         "VALUES (?1, ?2, ?3) ON CONFLICT (item_id) DO UPDATE "
                                         "SET quantity = excluded.quantity, "
                                         "updated_ms = excluded.updated_ms");
     if (!s)
         return ORDER_ERR_DB;
-    sqlite3_bind_text(s, 1, item_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, quantity);
-    sqlite3_bind_int64(s, 3, now_ms);
+    store_bind_text(s, 1, item_id);
+    store_bind_int64(s, 2, quantity);
+    store_bind_int64(s, 3, now_ms);
     return store_exec_stmt(s) < 0 ? ORDER_ERR_DB : 0;
 }

@@ -78,18 +78,18 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     cJSON *order = order_json(&row);
     if (!order)
         return asl_error_set(err, ASL_E_TASK_FAILED, "%s: out of memory", name);
-    sqlite3_stmt *s = store_prepare(
+    store_stmt_t *s = store_prepare(
         call->store, "INSERT INTO orders (order_id, execution_id, item_id, quantity, firstname, "
                      "surname, street, zip, city, status, created_ms, updated_ms) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10)");
     if (s) {
-        sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, row.execution_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, item, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, qty);
+        store_bind_text(s, 1, order_id);
+        store_bind_text(s, 2, row.execution_id);
+        store_bind_text(s, 3, item);
+        store_bind_int64(s, 4, qty);
         for (int i = 0; i < 5; i++)
-            sqlite3_bind_text(s, 5 + i, addr[i], -1, SQLITE_STATIC); /* NULL binds NULL */
-        sqlite3_bind_int64(s, 10, call->now_ms);
+            store_bind_text(s, 5 + i, addr[i]); /* NULL binds NULL */
+        store_bind_int64(s, 10, call->now_ms);
     }
     if (!s || store_exec_stmt(s) < 0) {
         cJSON_Delete(order);
@@ -105,16 +105,16 @@ static int create_run(handler_call_t *call, const cJSON *input, cJSON **result, 
 static int order_moved(store_t *st, const char *order_id, const char *status, int64_t now_ms,
                        cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
+    store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS " FROM orders "
                                         "WHERE order_id = ?1");
     *out = NULL;
     if (!s)
         return ORDER_ERR_DB;
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        return rc == SQLITE_DONE ? ORDER_ERR_NOT_FOUND : ORDER_ERR_DB;
+    store_bind_text(s, 1, order_id);
+    int rc = store_step(s);
+    if (rc != STORE_ROW) {
+        store_reset(s);
+        return rc == STORE_DONE ? ORDER_ERR_NOT_FOUND : ORDER_ERR_DB;
     }
     order_row_t row;
     order_columns(s, &row);
@@ -126,7 +126,7 @@ static int order_moved(store_t *st, const char *order_id, const char *status, in
         row.updated_ms = now_ms;
     }
     *out = order_json(&row);
-    sqlite3_reset(s);
+    store_reset(s);
     return *out ? move : ORDER_ERR_DB;
 }
 
@@ -146,21 +146,21 @@ static int set_status(handler_call_t *call, const char *name, const char *order_
     if (rc == 0)
         return 0;
     /* The condition stays in the UPDATE: it holds whatever ran in between. */
-    sqlite3_stmt *s = store_prepare(call->store,
+    store_stmt_t *s = store_prepare(call->store,
                                     "UPDATE orders SET status = ?2, updated_ms = ?3 "
                                     "WHERE order_id = ?1 AND status <> ?2 "
                                     "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED')");
     if (s) {
-        sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, call->now_ms);
+        store_bind_text(s, 1, order_id);
+        store_bind_text(s, 2, status);
+        store_bind_int64(s, 3, call->now_ms);
     }
     if (!s || store_exec_stmt(s) < 0) {
         cJSON_Delete(*result);
         *result = NULL;
         return handlers_db_error(err, name, call->store);
     }
-    if (sqlite3_changes(store_db(call->store)) == 1)
+    if (store_changes(call->store) == 1)
         return 0;
     /* Changed since the read (possible only without the write lock): nothing
      * was written, report the order as it is now. */
@@ -212,38 +212,38 @@ static cJSON *reservation_json(const char *order_id, const char *item, int64_t q
 /* Current stock of an item: 0 with *qty, 1 when the item is unknown, -1 on error. */
 static int stock_of(store_t *st, const char *item, int64_t *qty)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT quantity FROM stock WHERE item_id = ?1");
+    store_stmt_t *s = store_prepare(st, "SELECT quantity FROM stock WHERE item_id = ?1");
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    *qty = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+    store_bind_text(s, 1, item);
+    int rc = store_step(s);
+    *qty = rc == STORE_ROW ? store_col_int64(s, 0) : 0;
+    store_reset(s);
+    return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
 }
 
 /* The order's existing reservation, so a repeated reserve takes nothing more. */
 static int existing_reservation(handler_call_t *call, const char *name, const char *order_id,
                                 cJSON **result, asl_error_t *err)
 {
-    sqlite3_stmt *s = store_prepare(call->store, "SELECT item_id, quantity, status "
+    store_stmt_t *s = store_prepare(call->store, "SELECT item_id, quantity, status "
                                                  "FROM reservations WHERE order_id = ?1");
     if (!s)
         return handlers_db_error(err, name, call->store);
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(s);
+    store_bind_text(s, 1, order_id);
+    int rc = store_step(s);
+    if (rc == STORE_DONE) {
+        store_reset(s);
         return 0;
     }
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
+    if (rc != STORE_ROW) {
+        store_reset(s);
         return handlers_db_error(err, name, call->store);
     }
-    char *item = strdup((const char *)sqlite3_column_text(s, 0));
-    int64_t qty = sqlite3_column_int64(s, 1);
-    int released = strcmp((const char *)sqlite3_column_text(s, 2), "RESERVED") != 0;
-    sqlite3_reset(s);
+    char *item = strdup(store_col_text(s, 0));
+    int64_t qty = store_col_int64(s, 1);
+    int released = strcmp(store_col_text(s, 2), "RESERVED") != 0;
+    store_reset(s);
     int64_t remaining = 0;
     if (!item || released || stock_of(call->store, item, &remaining) < 0) {
         free(item);
@@ -271,19 +271,19 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
     /* The reservation row first: a conflict means the order has one already
      * (checked without a SELECT in the common case). When the stock below is
      * short the handler fails and the runtime's savepoint takes the row back. */
-    sqlite3_stmt *s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, "
+    store_stmt_t *s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, "
                                                  "quantity, status, created_ms, updated_ms) "
                                                  "VALUES (?1, ?2, ?3, 'RESERVED', ?4, ?4) "
                                                  "ON CONFLICT (order_id) DO NOTHING");
     if (!s)
         return handlers_db_error(err, name, call->store);
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, item, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, qty);
-    sqlite3_bind_int64(s, 4, call->now_ms);
+    store_bind_text(s, 1, order_id);
+    store_bind_text(s, 2, item);
+    store_bind_int64(s, 3, qty);
+    store_bind_int64(s, 4, call->now_ms);
     if (store_exec_stmt(s) < 0)
         return handlers_db_error(err, name, call->store);
-    if (sqlite3_changes(store_db(call->store)) == 0) {
+    if (store_changes(call->store) == 0) {
         int rc = existing_reservation(call, name, order_id, result, err);
         return rc < 0 ? -1 : rc > 0 ? 0 : handlers_db_error(err, name, call->store);
     }
@@ -302,12 +302,12 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
                                        "WHERE item_id = ?1 AND quantity >= ?2");
         if (!s)
             return handlers_db_error(err, name, call->store);
-        sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, qty);
-        sqlite3_bind_int64(s, 3, call->now_ms);
+        store_bind_text(s, 1, item);
+        store_bind_int64(s, 2, qty);
+        store_bind_int64(s, 3, call->now_ms);
         if (store_exec_stmt(s) < 0)
             return handlers_db_error(err, name, call->store);
-        if (sqlite3_changes(store_db(call->store)) == 1) {
+        if (store_changes(call->store) == 1) {
             *result = reservation_json(order_id, item, qty, have - qty);
             return 0;
         }
@@ -335,21 +335,21 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
     /* What the order holds, then flipping the status (its condition makes
      * the give-back happen at most once). Not UPDATE ... RETURNING: in SQLite
      * 3.40 that costs more than this SELECT and a plain UPDATE together. */
-    sqlite3_stmt *s = store_prepare(call->store, "SELECT item_id, quantity FROM reservations "
+    store_stmt_t *s = store_prepare(call->store, "SELECT item_id, quantity FROM reservations "
                                                  "WHERE order_id = ?1 AND status = 'RESERVED'");
     if (!s)
         return handlers_db_error(err, name, call->store);
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
+    store_bind_text(s, 1, order_id);
+    int rc = store_step(s);
     char *item = NULL;
     int64_t qty = 0;
-    if (rc == SQLITE_ROW) {
-        item = strdup((const char *)sqlite3_column_text(s, 0));
-        qty = sqlite3_column_int64(s, 1);
-        rc = item ? SQLITE_DONE : SQLITE_NOMEM;
+    if (rc == STORE_ROW) {
+        item = strdup(store_col_text(s, 0));
+        qty = store_col_int64(s, 1);
+        rc = item ? STORE_DONE : STORE_ERR_NOMEM;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    store_reset(s);
+    if (rc != STORE_DONE) {
         free(item);
         return handlers_db_error(err, name, call->store);
     }
@@ -358,14 +358,14 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
                           "UPDATE reservations SET status = 'RELEASED', updated_ms = ?2 "
                           "WHERE order_id = ?1 AND status = 'RESERVED'");
         if (s) {
-            sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, call->now_ms);
+            store_bind_text(s, 1, order_id);
+            store_bind_int64(s, 2, call->now_ms);
         }
         if (!s || store_exec_stmt(s) < 0) {
             free(item);
             return handlers_db_error(err, name, call->store);
         }
-        if (sqlite3_changes(store_db(call->store)) == 0) {
+        if (store_changes(call->store) == 0) {
             /* Released since the read (possible only without the write lock). */
             free(item);
             item = NULL;
@@ -376,11 +376,12 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
         s = store_prepare(call->store,
                           "INSERT INTO stock (item_id, quantity, updated_ms) VALUES (?1, ?2, ?3) "
                           "ON CONFLICT (item_id) DO UPDATE SET "
-                          "quantity = quantity + excluded.quantity, updated_ms = excluded.updated_ms");
+                          "quantity = stock.quantity + excluded.quantity, "
+                          "updated_ms = excluded.updated_ms");
         if (s) {
-            sqlite3_bind_text(s, 1, item, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, qty);
-            sqlite3_bind_int64(s, 3, call->now_ms);
+            store_bind_text(s, 1, item);
+            store_bind_int64(s, 2, qty);
+            store_bind_int64(s, 3, call->now_ms);
         }
         if (!s || store_exec_stmt(s) < 0) {
             free(item);

@@ -27,19 +27,18 @@ cJSON *payment_json(const char *payment_id, const char *order_id, int64_t amount
 /* The payment recorded for this token: 1 with *out, 0 when none, -1 on error. */
 static int payment_by_token(store_t *st, const char *token, cJSON **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT payment_id, order_id, amount, status "
+    store_stmt_t *s = store_prepare(st, "SELECT payment_id, order_id, amount, status "
                                         "FROM payments WHERE token = ?1");
     *out = NULL;
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = payment_json((const char *)sqlite3_column_text(s, 0),
-                            (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
-                            (const char *)sqlite3_column_text(s, 3));
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    store_bind_text(s, 1, token);
+    int rc = store_step(s);
+    if (rc == STORE_ROW)
+        *out = payment_json(store_col_text(s, 0), store_col_text(s, 1), store_col_int64(s, 2),
+                            store_col_text(s, 3));
+    store_reset(s);
+    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
 }
 
 /* Records a charge unless the token already has one (or, from a provider
@@ -47,18 +46,18 @@ static int payment_by_token(store_t *st, const char *token, cJSON **out)
 static int insert_charge(handler_call_t *call, const char *payment_id, const char *order_id,
                          int64_t amount)
 {
-    sqlite3_stmt *s = store_prepare(
+    store_stmt_t *s = store_prepare(
         call->store, "INSERT INTO payments (payment_id, order_id, execution_id, token, amount, "
                      "status, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6) "
                      "ON CONFLICT DO NOTHING");
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, payment_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, order_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, call->execution_id ? call->execution_id : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, call->token, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, amount);
-    sqlite3_bind_int64(s, 6, call->now_ms);
+    store_bind_text(s, 1, payment_id);
+    store_bind_text(s, 2, order_id);
+    store_bind_text(s, 3, call->execution_id ? call->execution_id : "");
+    store_bind_text(s, 4, call->token);
+    store_bind_int64(s, 5, amount);
+    store_bind_int64(s, 6, call->now_ms);
     return store_exec_stmt(s);
 }
 
@@ -102,7 +101,7 @@ static int process_run(handler_call_t *call, const cJSON *input, cJSON **result,
     rand_uuid(payment_id);
     if (insert_charge(call, payment_id, order_id, amount) < 0)
         return handlers_db_error(err, "payment.process", call->store);
-    if (sqlite3_changes(store_db(call->store)) == 0)
+    if (store_changes(call->store) == 0)
         return payment_by_token(call->store, call->token, result) > 0
                    ? 0
                    : handlers_db_error(err, "payment.process", call->store);
@@ -217,16 +216,16 @@ int payment_record_charge(handler_call_t *call, cJSON **result, asl_error_t *err
 
 int payment_charged(store_t *st, const char *order_id, int64_t *count, int64_t *total)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT count(*), sum(amount) FROM payments "
+    store_stmt_t *s = store_prepare(st, "SELECT count(*), sum(amount) FROM payments "
                                         "WHERE order_id = ?1 AND status = 'CHARGED'");
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    *count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0; /* NULL: 0 */
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : -1;
+    store_bind_text(s, 1, order_id);
+    int rc = store_step(s);
+    *count = rc == STORE_ROW ? store_col_int64(s, 0) : 0;
+    *total = rc == STORE_ROW ? store_col_int64(s, 1) : 0; /* NULL: 0 */
+    store_reset(s);
+    return rc == STORE_ROW ? 0 : -1;
 }
 
 int payment_parse_refund(const cJSON *input, const char **order_id, asl_error_t *err)
@@ -243,19 +242,19 @@ int payment_record_refund(handler_call_t *call, const char *order_id, cJSON **re
     int64_t count, total;
     if (payment_charged(call->store, order_id, &count, &total) < 0)
         return handlers_db_error(err, "payment.refund", call->store);
-    sqlite3_stmt *s;
+    store_stmt_t *s;
     if (count > 0) {
         s = store_prepare(call->store, "UPDATE payments SET status = 'REFUNDED', updated_ms = ?2 "
                                        "WHERE order_id = ?1 AND status = 'CHARGED'");
         if (s) {
-            sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, call->now_ms);
+            store_bind_text(s, 1, order_id);
+            store_bind_int64(s, 2, call->now_ms);
         }
         if (!s || store_exec_stmt(s) < 0)
             return handlers_db_error(err, "payment.refund", call->store);
         /* Changed since the read only without the write lock: refuse rather
          * than report a wrong sum (the step can be retried). */
-        if (sqlite3_changes(store_db(call->store)) != count)
+        if (store_changes(call->store) != count)
             return asl_error_set(err, HANDLERS_E_DATABASE,
                                  "payment.refund: the payments of order '%s' changed meanwhile",
                                  order_id);

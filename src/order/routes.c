@@ -68,13 +68,45 @@ static void on_get_order(http_request_t *req, void *ud)
 
 static void on_list_orders(http_request_t *req, void *ud)
 {
+    static const char *const statuses[] = {"PENDING", "PROCESSED", "CANCELLED"};
     api_t *api = ud;
     int limit = 100;
     if (api_query_limit(req, &limit) < 0)
         return;
+    const char *status = http_request_query(req, "status");
+    const char *cursor = http_request_query(req, "cursor");
+    status = status && *status ? status : NULL;
+    cursor = cursor && *cursor ? cursor : NULL;
+    size_t i = 0;
+    while (status && i < 3 && strcmp(status, statuses[i]) != 0)
+        i++;
+    if (i == 3) {
+        http_respond_error(req, 400, "InvalidParameter",
+                           "status must be PENDING, PROCESSED or CANCELLED");
+        return;
+    }
     cJSON *o = NULL;
-    int rc = order_list(api->store, limit, &o);
-    reply_domain(req, rc, o, "orders", "OrderDoesNotExist", "order");
+    char next[ORDER_CURSOR_MAX];
+    int rc = order_list(api->store, status, limit, cursor, &o, next);
+    if (rc == ORDER_ERR_INVALID) {
+        http_respond_error(req, 400, "InvalidParameter",
+                           "cursor must be the nextCursor of a previous page");
+        return;
+    }
+    cJSON *w = rc == 0 ? cJSON_CreateObject() : NULL;
+    if (rc == 0 && !w) {
+        cJSON_Delete(o);
+        api_respond_no_memory(req, "cannot list the orders now");
+        return;
+    }
+    if (w) {
+        cJSON_AddItemToObject(w, "orders", o);
+        if (*next)
+            cJSON_AddStringToObject(w, "nextCursor", next);
+        else
+            cJSON_AddNullToObject(w, "nextCursor");
+    }
+    reply_domain(req, rc, w, NULL, "OrderDoesNotExist", "order");
 }
 
 static void on_list_stock(http_request_t *req, void *ud)
@@ -99,6 +131,11 @@ static void on_put_stock(http_request_t *req, void *ud)
     cJSON *body = api_body_json(req);
     if (!body)
         return;
+    static const char *const fields[] = {"quantity", NULL};
+    if (api_body_only(req, body, fields) < 0) {
+        cJSON_Delete(body);
+        return;
+    }
     int64_t q;
     const cJSON *qv = cJSON_GetObjectItemCaseSensitive(body, "quantity");
     if (!cJSON_IsObject(body) || !order_quantity_from_json(qv, 0, &q)) {

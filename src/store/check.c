@@ -2,6 +2,7 @@
  * read-only connection (a reader in WAL mode never blocks the writer), the
  * loop thread records the result in the store's health and logs it. */
 #include "store/check.h"
+#include "store/sqlite.h"
 #include "core/log.h"
 
 #include <stdatomic.h>

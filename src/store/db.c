@@ -2,6 +2,7 @@
  * transaction helpers. The orchestrator's own tables are declared here; a
  * domain's tables join the same numbered migrations (store_schema_add). */
 #include "store/db.h"
+#include "store/sqlite.h"
 #include "core/log.h"
 
 #include <assert.h>
@@ -96,10 +97,11 @@ static const char *const migrations[] = {
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 #define STMT_CACHE 256
 
-typedef struct {
+/* A cache slot is the statement callers hold: no allocation per use. */
+struct store_stmt_s {
     const char *sql;
     sqlite3_stmt *stmt;
-} stmt_slot_t;
+};
 
 struct store_s {
     sqlite3 *db;
@@ -107,8 +109,15 @@ struct store_s {
     int lock_fd;            /* "<path>.lock", held while open; -1 for none */
     char *path;
     store_health_t health;
-    stmt_slot_t cache[STMT_CACHE];
+    store_stmt_t cache[STMT_CACHE];
 };
+
+/* The store's codes are SQLite's, negated. */
+_Static_assert(STORE_ERR_ERROR == -SQLITE_ERROR && STORE_ERR_ABORT == -SQLITE_ABORT &&
+                   STORE_ERR_BUSY == -SQLITE_BUSY && STORE_ERR_NOMEM == -SQLITE_NOMEM &&
+                   STORE_ERR_IOERR == -SQLITE_IOERR && STORE_ERR_FULL == -SQLITE_FULL &&
+                   STORE_ERR_CONSTRAINT == -SQLITE_CONSTRAINT && STORE_ERR_MISUSE == -SQLITE_MISUSE,
+               "store error codes are SQLite's result codes negated");
 
 int64_t store_now_ms(void)
 {
@@ -393,18 +402,18 @@ sqlite3 *store_db(store_t *st)
     return st->db;
 }
 
-sqlite3_stmt *store_prepare(store_t *st, const char *sql)
+store_stmt_t *store_prepare(store_t *st, const char *sql)
 {
     uintptr_t h = (uintptr_t)sql;
     h ^= h >> 17;
     h *= 0x9E3779B97F4A7C15ull;
     size_t i = (size_t)(h >> 32) % STMT_CACHE;
     for (size_t n = 0; n < STMT_CACHE; n++, i = (i + 1) % STMT_CACHE) {
-        stmt_slot_t *slot = &st->cache[i];
+        store_stmt_t *slot = &st->cache[i];
         if (slot->sql == sql) {
             sqlite3_reset(slot->stmt);
             sqlite3_clear_bindings(slot->stmt);
-            return slot->stmt;
+            return slot;
         }
         if (!slot->sql) {
             if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
@@ -414,26 +423,115 @@ sqlite3_stmt *store_prepare(store_t *st, const char *sql)
                 return NULL;
             }
             slot->sql = sql;
-            return slot->stmt;
+            return slot;
         }
     }
     log_error("sqlite: prepared statement cache is full (%d)", STMT_CACHE);
     return NULL;
 }
 
-int store_exec_stmt(sqlite3_stmt *stmt)
+/* The statement wrappers stay out of line and thin: one call into SQLite
+ * each, nothing allocated (a PostgreSQL store implements the same calls). */
+
+void store_bind_text(store_stmt_t *s, int i, const char *v)
 {
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
+    sqlite3_bind_text(s->stmt, i, v, -1, SQLITE_STATIC);
+}
+
+void store_bind_text_copy(store_stmt_t *s, int i, const char *v)
+{
+    sqlite3_bind_text(s->stmt, i, v, -1, SQLITE_TRANSIENT);
+}
+
+void store_bind_text_taken(store_stmt_t *s, int i, char *v)
+{
+    sqlite3_bind_text(s->stmt, i, v, -1, free);
+}
+
+void store_bind_int64(store_stmt_t *s, int i, int64_t v)
+{
+    sqlite3_bind_int64(s->stmt, i, v);
+}
+
+void store_bind_int(store_stmt_t *s, int i, int v)
+{
+    sqlite3_bind_int(s->stmt, i, v);
+}
+
+void store_bind_null(store_stmt_t *s, int i)
+{
+    sqlite3_bind_null(s->stmt, i);
+}
+
+void store_clear_bindings(store_stmt_t *s)
+{
+    sqlite3_clear_bindings(s->stmt);
+}
+
+int store_step(store_stmt_t *s)
+{
+    int rc = sqlite3_step(s->stmt);
+    return rc == SQLITE_ROW ? STORE_ROW : rc == SQLITE_DONE ? STORE_DONE : -rc;
+}
+
+void store_reset(store_stmt_t *s)
+{
+    sqlite3_reset(s->stmt);
+}
+
+const char *store_col_text(store_stmt_t *s, int col)
+{
+    return (const char *)sqlite3_column_text(s->stmt, col);
+}
+
+int64_t store_col_int64(store_stmt_t *s, int col)
+{
+    return sqlite3_column_int64(s->stmt, col);
+}
+
+int store_col_int(store_stmt_t *s, int col)
+{
+    return sqlite3_column_int(s->stmt, col);
+}
+
+int store_col_bytes(store_stmt_t *s, int col)
+{
+    return sqlite3_column_bytes(s->stmt, col);
+}
+
+int store_col_is_null(store_stmt_t *s, int col)
+{
+    return sqlite3_column_type(s->stmt, col) == SQLITE_NULL;
+}
+
+const char *store_errmsg(store_t *st)
+{
+    return sqlite3_errmsg(st->db);
+}
+
+const char *store_stmt_errmsg(store_stmt_t *s)
+{
+    return sqlite3_errmsg(sqlite3_db_handle(s->stmt));
+}
+
+int64_t store_changes(store_t *st)
+{
+    return sqlite3_changes64(st->db);
+}
+
+int store_exec_stmt(store_stmt_t *s)
+{
+    int rc = sqlite3_step(s->stmt);
+    sqlite3_reset(s->stmt);
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
-    log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(stmt)));
+    log_error("sqlite: %s", sqlite3_errmsg(sqlite3_db_handle(s->stmt)));
     return -rc;
 }
 
 int store_exec_cached(store_t *st, const char *sql)
 {
-    sqlite3_stmt *s = store_prepare(st, sql);
+    store_stmt_t *s = store_prepare(st, sql);
     if (!s)
         return -SQLITE_ERROR;
     return store_exec_stmt(s);
@@ -523,10 +621,10 @@ int store_probe_write(store_t *st)
         return rc;
     /* Rewriting the value dirties the header page: a real write and fsync.
      * A pragma's value cannot be bound; it is our own integer. */
-    sqlite3_stmt *s = store_prepare(st, SQL_USER_VERSION);
-    int version = s && sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    store_stmt_t *s = store_prepare(st, SQL_USER_VERSION);
+    int version = s && store_step(s) == STORE_ROW ? store_col_int(s, 0) : -1;
     if (s)
-        sqlite3_reset(s);
+        store_reset(s);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
     rc = version < 0 ? -SQLITE_ERROR : exec_sql(st, sql, NULL, 0);

@@ -1,6 +1,7 @@
 /* Background WAL checkpoints: the loop thread's commit hook decides, a worker
  * thread with its own SQLite connection copies the log into the database. */
 #include "store/wal.h"
+#include "store/sqlite.h"
 #include "core/log.h"
 
 #include <stdlib.h>

@@ -343,6 +343,31 @@ class Executions(DaemonTestCase):
         st, _, _ = self.d.request("GET", "/executions/nope?wait=1")
         self.assertEqual(st, 404)
 
+    def test_unknown_body_fields_are_named(self):
+        self.d.request("PUT", "/state-machines/w", wait_machine(300))
+        _, _, b = self.d.request("POST", "/state-machines/w/executions", {"input": {}})
+        eid = b["executionId"]
+        cases = [
+            ("POST", "/state-machines/m/executions", {"input": {}, "nmae": "x"}, "nmae"),
+            ("POST", "/executions/%s/stop" % eid, {"error": "E", "reason": "r"}, "reason"),
+            ("PUT", "/stock/beans", {"quantity": 1, "qty": 2}, "qty"),
+            ("POST", "/tasks/success", {"taskToken": "a" * 48, "output": {}, "result": 1}, "result"),
+            ("POST", "/tasks/failure", {"taskToken": "a" * 48, "Error": "E"}, "Error"),
+            ("POST", "/tasks/heartbeat", {"taskToken": "a" * 48, "x": 1}, "x"),
+            ("POST", "/activities/a/poll?wait=0", {"worker": "w"}, "worker"),
+        ]
+        self.d.request("PUT", "/activities/a")
+        for method, path, body, field in cases:
+            st, _, err = self.d.request(method, path, body)
+            self.assertEqual((st, err["error"]), (400, "UnknownField"), path)
+            self.assertIn("'%s'" % field, err["message"])
+        # Nothing happened: no start, still running, no stock row.
+        _, _, c = self.d.request("GET", "/executions/counts?stateMachine=m")
+        self.assertEqual(sum(c.values()), 0)
+        _, _, d = self.d.request("GET", "/executions/" + eid)
+        self.assertEqual(d["status"], "RUNNING")
+        self.assertEqual(self.d.request("GET", "/stock/beans")[0], 404)
+
     def test_json_answers_end_with_a_newline(self):
         c = self.d.conn()
         for method, path in (("GET", "/executions"), ("GET", "/executions/nope"),

@@ -1,8 +1,9 @@
 """The source tree keeps the shape the architecture promises: every file
-under src/ stays small enough to answer one question, and modules do not
+under src/ stays small enough to answer one question, modules do not
 depend on each other in a cycle (module = a .c file together with the header
 of the same path under include/; the files of a split module share a
-private header under src/ and count as one)."""
+private header under src/ and count as one), and SQLite stays inside the
+store (a second storage backend replaces src/store/, not its callers)."""
 import glob
 import os
 import re
@@ -11,6 +12,10 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_LINES = 800
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+# SQLite's names and headers: its functions and types (sqlite3_*, sqlite3),
+# its constants, <sqlite3.h>, and the store's own SQLite-only header.
+SQLITE_RE = re.compile(r'\bsqlite3\w*|\bSQLITE_\w+|#\s*include\s*[<"](?:sqlite3\.h|store/sqlite\.h)[>"]')
+SQLITE_HEADER_RE = re.compile(r'#\s*include\s*[<"](?:sqlite3\.h|store/sqlite\.h)[>"]')
 
 
 def rel(path):
@@ -66,6 +71,30 @@ def graph():
     return edges
 
 
+def sqlite_mentions(text):
+    """The SQLite names and includes in a source text."""
+    return SQLITE_RE.findall(text)
+
+
+def sqlite_leaks():
+    """file: names, for every file outside the store that names SQLite, and
+    every store header but store/sqlite.h that includes it."""
+    leaks = []
+    files = glob.glob(os.path.join(ROOT, "src", "**", "*.[ch]"), recursive=True) + \
+        glob.glob(os.path.join(ROOT, "include", "**", "*.h"), recursive=True)
+    for f in sorted(files):
+        r = rel(f)
+        with open(f, encoding="utf-8") as fh:
+            text = fh.read()
+        if r.startswith("src/store/") or r == "include/store/sqlite.h":
+            continue
+        found = SQLITE_HEADER_RE.findall(text) if r.startswith("include/store/") \
+            else sqlite_mentions(text)
+        if found:
+            leaks.append(f"{r}: {sorted(set(found))}")
+    return leaks
+
+
 def find_cycle(edges):
     state, stack = {}, []
 
@@ -107,6 +136,17 @@ class Layout(unittest.TestCase):
     def test_cycle_finder_finds_a_cycle(self):
         self.assertEqual(find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}), ["a", "b", "c", "a"])
         self.assertIsNone(find_cycle({"a": {"b"}, "b": {"c"}}))
+
+    def test_sqlite_stays_inside_the_store(self):
+        self.assertEqual(sqlite_leaks(), [],
+                         "outside src/store/ use store/db.h's store_stmt_t and store_* calls")
+
+    def test_sqlite_finder_finds_names(self):
+        self.assertEqual(sqlite_mentions('#include <sqlite3.h>\nsqlite3_stmt *s; x = SQLITE_ROW;'),
+                         ["#include <sqlite3.h>", "sqlite3_stmt", "SQLITE_ROW"])
+        self.assertEqual(sqlite_mentions('#include "store/sqlite.h"\nsqlite3 *db;'),
+                         ['#include "store/sqlite.h"', "sqlite3"])
+        self.assertEqual(sqlite_mentions('/* SQLite rolls it back */ log_error("sqlite: %s", m);'), [])
 
 
 if __name__ == "__main__":

@@ -87,6 +87,33 @@ class OrderSaga(DaemonTestCase):
         self.assertNotIn("RefundPayment", entered)
         self.assertIn("CancelOrder", entered)
 
+    def test_orders_page_and_filter_by_status(self):
+        self.start_daemon(rate=0)
+        self.set_stock(3)
+        ids = []
+        for _ in range(5):   # three processed, then two out of stock
+            st, desc = self.place(order(quantity=1))
+            ids.append(desc["executionId"])
+        seen, cursor, pages = [], None, 0
+        while True:
+            q = "/orders?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            st, _, page = self.d.request("GET", q)
+            self.assertEqual(st, 200, page)
+            seen += [o["executionId"] for o in page["orders"]]
+            pages += 1
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        self.assertEqual((pages, seen), (3, list(reversed(ids))))
+        _, _, page = self.d.request("GET", "/orders?status=CANCELLED")
+        self.assertEqual([o["executionId"] for o in page["orders"]], [ids[4], ids[3]])
+        self.assertIsNone(page["nextCursor"])
+        _, _, page = self.d.request("GET", "/orders?status=PROCESSED&limit=1")
+        self.assertEqual([o["executionId"] for o in page["orders"]], [ids[2]])
+        for bad in ("status=DONE", "cursor=x", "cursor=-1", "limit=0"):
+            st, _, body = self.d.request("GET", "/orders?" + bad)
+            self.assertEqual((st, body["error"]), (400, "InvalidParameter"), bad)
+
     def test_payment_failure_compensates(self):
         self.start_daemon(rate=1)
         st, desc = self.place(order(quantity=2))

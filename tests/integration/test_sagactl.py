@@ -315,7 +315,8 @@ class SagactlTest(DaemonTestCase):
     def test_help(self):
         code, out, _ = self.ctl("--help", url=False)
         self.assertEqual(code, 0)
-        for cmd in ("status", "list", "history", "start", "order", "stock", "validate", "graph", "events"):
+        for cmd in ("status", "list", "history", "stop", "start", "order", "stock", "machines",
+                    "versions", "deploy", "validate", "graph", "events"):
             self.assertIn(cmd, out)
             code, out2, err = self.ctl(cmd, "--help", url=False)
             self.assertEqual(code, 0, err)
@@ -333,7 +334,8 @@ class SagactlTest(DaemonTestCase):
         code, out, _ = self.ctl("list")
         self.assertEqual(code, 0)
         lines = out.strip().splitlines()
-        self.assertRegex(lines[0], r"^EXECUTION\s+MACHINE\s+STATUS\s+STATE\s+STARTED\s+DURATION$")
+        self.assertRegex(lines[0],
+                         r"^EXECUTION\s+MACHINE\s+STATUS\s+STATE\s+STARTED\s+DURATION\s+ERROR$")
         self.assertEqual(len(lines), 6)
         # Newest first.
         self.assertTrue(lines[1].startswith(bads[-1]))
@@ -357,6 +359,104 @@ class SagactlTest(DaemonTestCase):
         body = json.loads(out)
         self.assertEqual(len(body["executions"]), 1)
         self.assertIsNotNone(body["nextCursor"])
+        # The error column shows what failed; without failures there is none.
+        code, out, _ = self.ctl("list", "--status", "FAILED")
+        for line in out.strip().splitlines()[1:]:
+            self.assertTrue(line.rstrip().endswith(" E"), line)
+        code, out, _ = self.ctl("list", "--machine", "ok")
+        self.assertNotIn("ERROR", out)
+
+    def test_list_pages_and_search(self):
+        self.start_daemon()
+        self.put("ok", SUCCEEDS)
+        ids = []
+        for i in range(5):
+            st, _, b = self.d.request("POST", "/state-machines/ok/executions?wait=10",
+                                      {"input": {}, "name": "batch-%d" % i})
+            ids.append(b["executionId"])
+        seen, cursor = [], None
+        for _ in range(3):
+            args = ["list", "--limit", "2"] + (["--cursor", cursor] if cursor else [])
+            code, out, err = self.ctl(*args)
+            self.assertEqual(code, 0, err)
+            seen += [l.split()[0] for l in out.strip().splitlines()[1:]]
+            m = re.search(r"--cursor (\S+)`", err)
+            cursor = m.group(1) if m else None
+        self.assertEqual(seen, list(reversed(ids)))
+        self.assertIsNone(cursor)
+        code, out, _ = self.ctl("list", "--search", "batch-3")
+        self.assertEqual([l.split()[0] for l in out.strip().splitlines()[1:]], [ids[3]])
+        code, out, err = self.ctl("list", "--search", "nothing-like-it")
+        self.assertEqual((code, out), (0, ""))
+        self.assertIn("no executions match", err)
+
+    def test_stop(self):
+        self.start_daemon()
+        self.put("slow", SLOW)
+        st, _, b = self.d.request("POST", "/state-machines/slow/executions", {"input": {}})
+        code, out, err = self.ctl("stop", b["executionId"], "--error", "Ops.Cancelled",
+                                  "--cause", "by hand")
+        self.assertEqual(code, 0, err)
+        self.assertRegex(out, r"(?m)^Status\s+ABORTED$")
+        self.assertRegex(out, r"(?m)^Error\s+Ops.Cancelled$")
+        _, _, d = self.d.request("GET", "/executions/" + b["executionId"])
+        self.assertEqual((d["status"], d["error"], d["cause"]), ("ABORTED", "Ops.Cancelled", "by hand"))
+        code, _, err = self.ctl("stop", b["executionId"])
+        self.assertEqual(code, 1)
+        self.assertIn("already ended", err)
+        code, _, err = self.ctl("stop", "no-such-execution")
+        self.assertEqual(code, 1)
+        self.assertIn("sagactl list", err)
+        code, _, err = self.ctl("stop")
+        self.assertEqual(code, 2)
+
+    def test_machines_versions_deploy(self):
+        self.start_daemon()
+        path = self.write("greeter.asl.json", json.dumps(SUCCEEDS))
+        code, out, err = self.ctl("deploy", path)
+        self.assertEqual((code, out), (0, "greeter version 1\n"), err)
+        code, out, err = self.ctl("deploy", path)
+        self.assertEqual((code, out), (0, "greeter version 1\n"), "same text: no new version")
+        self.write("greeter.asl.json", json.dumps(dict(SUCCEEDS, Comment="v2")))
+        code, out, err = self.ctl("deploy", path)
+        self.assertEqual((code, out), (0, "greeter version 2\n"), err)
+        code, out, err = self.ctl("deploy", "-", "--name", "other", stdin=json.dumps(SLOW))
+        self.assertEqual((code, out), (0, "other version 1\n"), err)
+        code, _, err = self.ctl("deploy", "-", stdin=json.dumps(SLOW))
+        self.assertEqual(code, 2)
+        self.assertIn("--name", err)
+        bad = self.write("bad.json", json.dumps({"StartAt": "X", "States": {}}))
+        code, _, err = self.ctl("deploy", bad)
+        self.assertEqual(code, 2)
+        self.assertIn("problem", err)
+        self.assertEqual(self.d.request("GET", "/state-machines/bad")[0], 404)
+        code, _, err = self.ctl("deploy", os.path.join(self.tmp, "missing.json"))
+        self.assertEqual(code, 2)
+        self.assertIn("cannot read", err)
+
+        code, out, err = self.ctl("machines")
+        self.assertEqual(code, 0, err)
+        lines = out.strip().splitlines()
+        self.assertRegex(lines[0], r"^MACHINE\s+VERSION\s+REGISTERED$")
+        rows = {l.split()[0]: l for l in lines[1:]}
+        self.assertRegex(rows["greeter"], r"^greeter\s+2\s+\d{4}-")
+        self.assertRegex(rows["other"], r"^other\s+1\s+")
+        code, out, err = self.ctl("versions", "greeter")
+        self.assertEqual(code, 0, err)
+        self.assertEqual([l.split()[0] for l in out.strip().splitlines()], ["VERSION", "2", "1"])
+        code, out, _ = self.ctl("versions", "greeter", "--json")
+        self.assertEqual([v["version"] for v in json.loads(out)["versions"]], [2, 1])
+        code, _, err = self.ctl("versions", "nope")
+        self.assertEqual(code, 1)
+        self.assertIn("sagactl machines", err)
+
+    def test_version(self):
+        code, out, _ = self.ctl("--version", url=False)
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^sagactl \d+\.\d+\.\d+\n$")
+        _, dout, _ = (lambda p: (p.returncode, p.stdout.decode(), p.stderr))(
+            subprocess.run([binary("sagad"), "--version"], stdout=subprocess.PIPE))
+        self.assertEqual(out.split()[1], dout.split()[1], "one version for both")
 
     def test_history_one_line_per_event(self):
         self.start_daemon()
@@ -374,6 +474,26 @@ class SagactlTest(DaemonTestCase):
         self.assertIn("Nope: multi line", lines[-1])
         code, out, _ = self.ctl("history", ex["executionId"], "--json")
         self.assertEqual(json.loads(out), hist)
+
+    def test_history_verbose_shows_payloads(self):
+        self.start_daemon()
+        self.put("ok", SUCCEEDS)
+        ex = self.run_to_end("ok", {"who": "Laura"})
+        _, _, hist = self.d.request("GET", "/executions/%s/history" % ex["executionId"])
+        for flag in ("-v", "--verbose"):
+            code, out, err = self.ctl("history", ex["executionId"], flag)
+            self.assertEqual(code, 0, err)
+            lines = out.rstrip("\n").split("\n")
+            payloads = [l.strip() for l in lines if re.match(r"^\s+(input|output): ", l)]
+            want = []
+            for ev in hist["events"]:
+                for k in ("input", "output"):
+                    if k in ev["details"]:
+                        want.append("%s: %s" % (k, json.dumps(ev["details"][k], separators=(",", ":"))))
+            self.assertEqual(payloads, want, out)
+            self.assertIn('output: {"who":"Laura","r":{"ok":true}}', payloads)
+            # Every event still has its own line.
+            self.assertEqual(len(lines), len(hist["events"]) + len(want))
 
     # ---- start, order, stock ---------------------------------------------------
 

@@ -173,15 +173,31 @@ static void test_orders(void **state)
 
     /* Newest first in the order they were written (schema 3 lists by rowid),
      * whatever clock each handler call saw. */
-    assert_int_equal(order_list(c->st, 10, &o), 0);
+    char next[ORDER_CURSOR_MAX];
+    assert_int_equal(order_list(c->st, NULL, 10, NULL, &o, next), 0);
+    assert_string_equal(next, "");
     assert_int_equal(cJSON_GetArraySize(o), 3);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, b2);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 1), "orderId")->valuestring, b);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 2), "orderId")->valuestring, a);
     cJSON_Delete(o);
-    assert_int_equal(order_list(c->st, 2, &o), 0);
+    assert_int_equal(order_list(c->st, NULL, 2, NULL, &o, next), 0);
     assert_int_equal(cJSON_GetArraySize(o), 2);
     cJSON_Delete(o);
+    /* The next page starts after the last one shown. */
+    assert_true(next[0] != '\0');
+    char cur[ORDER_CURSOR_MAX];
+    strcpy(cur, next);
+    assert_int_equal(order_list(c->st, NULL, 2, cur, &o, next), 0);
+    assert_int_equal(cJSON_GetArraySize(o), 1);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o, 0), "orderId")->valuestring, a);
+    assert_string_equal(next, "");
+    cJSON_Delete(o);
+    assert_int_equal(order_list(c->st, "CANCELLED", 10, NULL, &o, next), 0);
+    assert_int_equal(cJSON_GetArraySize(o), 0);
+    cJSON_Delete(o);
+    assert_int_equal(order_list(c->st, NULL, 10, "x", &o, next), ORDER_ERR_INVALID);
+    assert_null(o);
     free(a);
     free(b);
     free(b2);

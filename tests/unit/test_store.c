@@ -113,18 +113,78 @@ static void test_statement_cache_reuses(void **state)
     store_t *st;
     char err[256];
     assert_int_equal(store_open(":memory:", &st, err, sizeof err), 0);
-    sqlite3_stmt *a = store_prepare(st, sql);
+    store_stmt_t *a = store_prepare(st, sql);
     assert_non_null(a);
-    sqlite3_bind_int(a, 1, 41);
-    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(a, 0), 42);
-    sqlite3_stmt *b = store_prepare(st, sql);
+    store_bind_int(a, 1, 41);
+    assert_int_equal(store_step(a), STORE_ROW);
+    assert_int_equal(store_col_int(a, 0), 42);
+    store_stmt_t *b = store_prepare(st, sql);
     assert_ptr_equal(a, b);
     /* Bindings were cleared: NULL + 1 is NULL. */
-    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
-    sqlite3_reset(b);
+    assert_int_equal(store_step(b), STORE_ROW);
+    assert_true(store_col_is_null(b, 0));
+    store_reset(b);
     assert_null(store_prepare(st, "SELECT * FROM no_such_table"));
+    store_close(st);
+}
+
+/* The statement API callers use instead of SQLite's: each binding's lifetime,
+ * NULLs both ways, step results and the codes a failure is told apart by. */
+static void test_statement_api(void **state)
+{
+    (void)state;
+    store_t *st;
+    char err[256];
+    assert_int_equal(store_open(":memory:", &st, err, sizeof err), 0);
+    assert_int_equal(store_exec_cached(st, "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER)"), 0);
+    static const char put[] = "INSERT INTO t (k, v, n) VALUES (?1, ?2, ?3)";
+    char copied[] = "copied";
+    store_stmt_t *s = store_prepare(st, put);
+    store_bind_text(s, 1, "a");
+    store_bind_text_copy(s, 2, copied);
+    copied[0] = 'X'; /* the copy was made at bind time */
+    store_bind_int64(s, 3, INT64_C(1) << 40);
+    assert_int_equal(store_exec_stmt(s), 0);
+    assert_int_equal(store_changes(st), 1);
+    s = store_prepare(st, put);
+    store_bind_text(s, 1, "b");
+    store_bind_text_taken(s, 2, strdup("taken")); /* freed by the store: ASan checks */
+    store_bind_null(s, 3);
+    assert_int_equal(store_exec_stmt(s), 0);
+    store_clear_bindings(s);
+    s = store_prepare(st, put);
+    store_bind_text(s, 1, "c");
+    store_bind_text_copy(s, 2, NULL); /* a NULL text binds NULL */
+    store_bind_text(s, 3, NULL);
+    assert_int_equal(store_exec_stmt(s), 0);
+    s = store_prepare(st, put);
+    store_bind_text(s, 1, "a");
+    assert_int_equal(store_step(s), STORE_ERR_CONSTRAINT);
+    store_reset(s);
+    assert_non_null(strstr(store_errmsg(st), "UNIQUE"));
+    s = store_prepare(st, put);
+    store_bind_text(s, 1, "a");
+    assert_int_equal(store_exec_stmt(s), STORE_ERR_CONSTRAINT);
+    assert_non_null(strstr(store_stmt_errmsg(s), "UNIQUE"));
+
+    store_stmt_t *q = store_prepare(st, "SELECT k, v, n FROM t ORDER BY k");
+    assert_int_equal(store_step(q), STORE_ROW);
+    assert_string_equal(store_col_text(q, 1), "copied");
+    assert_int_equal(store_col_bytes(q, 1), 6);
+    assert_true(store_col_int64(q, 2) == INT64_C(1) << 40);
+    assert_false(store_col_is_null(q, 2));
+    assert_int_equal(store_step(q), STORE_ROW);
+    assert_string_equal(store_col_text(q, 1), "taken");
+    assert_true(store_col_is_null(q, 2));
+    assert_int_equal(store_col_int(q, 2), 0);
+    assert_int_equal(store_step(q), STORE_ROW);
+    assert_null(store_col_text(q, 1));
+    assert_true(store_col_is_null(q, 1));
+    assert_true(store_col_is_null(q, 2));
+    assert_int_equal(store_step(q), STORE_DONE);
+    store_reset(q);
+    assert_int_equal(store_exec_cached(st, "DELETE FROM t"), 0);
+    assert_int_equal(store_changes(st), 3);
     store_close(st);
 }
 
@@ -289,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_2_keeps_outbox_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_reuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_rolls_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_error_names_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_exclusive_names_the_holder, setup, teardown),

@@ -44,10 +44,10 @@ static void write_batch(store_t *st, int first, int rows)
     for (int i = first; i < first + rows; i++) {
         char id[32];
         snprintf(id, sizeof id, "e-%08d", i);
-        sqlite3_stmt *s = store_prepare(st, SQL_PUT);
+        store_stmt_t *s = store_prepare(st, SQL_PUT);
         assert_non_null(s);
-        sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 2, blob, -1, SQLITE_STATIC);
+        store_bind_text_copy(s, 1, id);
+        store_bind_text(s, 2, blob);
         assert_int_equal(store_exec_stmt(s), 0);
     }
     assert_int_equal(store_commit(st), 0);
@@ -63,10 +63,10 @@ static long file_size(const char *suffix)
 
 static long count_rows(store_t *st)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT count(*) FROM outbox");
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    store_stmt_t *s = store_prepare(st, "SELECT count(*) FROM outbox");
+    assert_int_equal(store_step(s), STORE_ROW);
+    long n = (long)store_col_int64(s, 0);
+    store_reset(s);
     return n;
 }
 

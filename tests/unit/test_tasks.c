@@ -555,13 +555,13 @@ static void test_callback_after_the_chain_bound_can_be_reported(void **state)
     token_from_history(f, id, token);
     assert_int_equal(strlen(token), 48);
     /* Its saved state says the handler ran: a restart waits, same token. */
-    sqlite3_stmt *q = store_prepare(f->st, "SELECT state FROM history WHERE execution_id = ? "
+    store_stmt_t *q = store_prepare(f->st, "SELECT state FROM history WHERE execution_id = ? "
                                            "ORDER BY first_id DESC LIMIT 1");
     assert_non_null(q);
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_non_null(strstr((const char *)sqlite3_column_text(q, 0), "\"w\":true"));
-    sqlite3_reset(q);
+    store_bind_text(q, 1, id);
+    assert_int_equal(store_step(q), STORE_ROW);
+    assert_non_null(strstr(store_col_text(q, 0), "\"w\":true"));
+    store_reset(q);
     rt_close(f);
     rt_open(f);
     spin(f, 20);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/sqlite.h"
 
 /* Removes `path` and its companion files (missing ones are fine). */
 static inline void testdb_remove(const char *path)
