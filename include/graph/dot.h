@@ -21,4 +21,28 @@
 char *graph_dot(const char *name, const asl_machine_t *m, const graph_trace_t *tr,
                 const char *title);
 
+/* How an outcome is drawn: fill (NULL: none), border colour, an extra
+ * style ("dashed" or NULL) and the border width. Static. */
+typedef struct graph_look_s {
+    const char *fill, *border, *style;
+    int pen;
+} graph_look_t;
+const graph_look_t *graph_outcome_look(graph_outcome_t o);
+
+/* ---- marks: a trace painted onto a drawing without a new layout ----------- */
+
+/* What graph_dot with trace `tr` draws differently from graph_dot without
+ * one, keyed by the SVG id attributes of the drawing without (entities
+ * decoded): "state:PATH" -> "outcome-X" (a class), "edge:K" -> "taken" (a
+ * class; edges are numbered in DOT order, id "edge:K"), "cluster:PATH" ->
+ * the label of a Map cluster. Caller frees with graph_marks_free; NULL when
+ * out of memory. graph/paint.h applies them. */
+typedef struct graph_marks_s graph_marks_t;
+graph_marks_t *graph_dot_marks(const asl_machine_t *m, const graph_trace_t *tr);
+
+/* The value for `id`, or NULL (borrowed from `mk`). */
+const char *graph_marks_get(const graph_marks_t *mk, const char *id);
+
+void graph_marks_free(graph_marks_t *mk);
+
 #endif

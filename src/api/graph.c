@@ -1,10 +1,12 @@
 /* GET .../graph.svg: a state machine, or an execution's path through the
- * version it ran, laid out by Graphviz on the loop. A layout is CPU work, so
- * the drawings are kept in a small cache: a machine version never changes,
- * and an execution's drawing changes only with a new event. */
+ * version it ran. A machine version is laid out by Graphviz on the loop
+ * once (CPU work, milliseconds) and kept; an execution is painted onto that
+ * drawing (graph/paint.h) without a layout, and kept until its next event. */
 #include "api/graph.h"
+#include "core/grow.h"
 #include "core/hash.h"
 #include "graph/dot.h"
+#include "graph/paint.h"
 #include "graph/svg.h"
 #include "graph/trace.h"
 
@@ -16,63 +18,87 @@
 #include <unistd.h>
 
 #define SVG_TYPE "image/svg+xml; charset=utf-8"
-#define CACHE_SLOTS 32
+#define EXEC_SLOTS 32
 
 typedef struct slot_s {
-    char *key;         /* NULL: empty */
+    char *key;
     char *svg;
     size_t len;
     uint64_t used;     /* tick of the last use, for evicting the oldest */
 } slot_t;
 
+/* Drawings by key. Machine versions are few and never dropped (like the
+ * registry's), so their drawings are kept: every layout costs time and, in
+ * Graphviz 2.43, memory it never frees. Executions' are evicted. */
+typedef struct cache_s {
+    slot_t *slot;
+    size_t n, cap;
+    size_t max;        /* 0: no limit */
+    uint64_t tick;
+} cache_t;
+
 typedef struct graph_api_s {
     api_t *api;
-    slot_t slot[CACHE_SLOTS];
-    uint64_t tick;
+    cache_t machines, executions;
     uint64_t salt;     /* in every ETag: a new process may draw differently */
 } graph_api_t;
 
 static graph_api_t *the_graphs;
 
+static void cache_free(cache_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->slot[i].key);
+        free(c->slot[i].svg);
+    }
+    free(c->slot);
+}
+
 static void graphs_free(void)
 {
-    graph_api_t *g = the_graphs;
-    if (!g)
+    if (!the_graphs)
         return;
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        free(g->slot[i].key);
-        free(g->slot[i].svg);
-    }
-    free(g);
+    cache_free(&the_graphs->machines);
+    cache_free(&the_graphs->executions);
+    free(the_graphs);
     the_graphs = NULL;
 }
 
-static const slot_t *cache_get(graph_api_t *g, const char *key)
+static const slot_t *cache_get(cache_t *c, const char *key)
 {
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
-        if (g->slot[i].key && strcmp(g->slot[i].key, key) == 0) {
-            g->slot[i].used = ++g->tick;
-            return &g->slot[i];
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->slot[i].key, key) == 0) {
+            c->slot[i].used = ++c->tick;
+            return &c->slot[i];
         }
     return NULL;
 }
 
-/* Stores `svg` (taken) under `key`, in place of the least recently used
- * drawing; without memory for the key the drawing is just not kept. */
-static const slot_t *cache_put(graph_api_t *g, const char *key, char *svg, size_t len)
+/* Stores `svg` (taken) under `key`, when full in place of the least
+ * recently used drawing. Without memory it is not kept: NULL. The pointer
+ * is valid until the next cache_put on `c`. */
+static const slot_t *cache_put(cache_t *c, const char *key, char *svg, size_t len)
 {
-    slot_t *s = &g->slot[0];
-    for (size_t i = 1; i < CACHE_SLOTS && s->key; i++)
-        if (!g->slot[i].key || g->slot[i].used < s->used)
-            s = &g->slot[i];
-    char *k = strdup(key);
+    slot_t *s = NULL;
+    if (c->max && c->n == c->max) {
+        s = &c->slot[0];
+        for (size_t i = 1; i < c->n; i++)
+            if (c->slot[i].used < s->used)
+                s = &c->slot[i];
+    } else if (grow_reserve(&c->slot, &c->cap, c->n + 1, sizeof *c->slot) == 0) {
+        s = &c->slot[c->n];
+        *s = (slot_t){NULL, NULL, 0, 0};
+    }
+    char *k = s ? strdup(key) : NULL;
     if (!k) {
         free(svg);
         return NULL;
     }
+    if (s == &c->slot[c->n])
+        c->n++;
     free(s->key);
     free(s->svg);
-    *s = (slot_t){k, svg, len, ++g->tick};
+    *s = (slot_t){k, svg, len, ++c->tick};
     return s;
 }
 
@@ -83,38 +109,47 @@ static void validators(http_request_t *req, const char *etag)
     http_response_header(req, "Cache-Control", "no-cache");
 }
 
-/* Answers with the drawing of `m` under `key`, drawn now if not cached; a
- * browser that has it (If-None-Match) gets 304 without a layout. */
-static void respond_svg(graph_api_t *g, http_request_t *req, const char *key, const char *name,
-                        const asl_machine_t *m, const graph_trace_t *tr, const char *title)
+/* Answers 304 (and returns 1) when the browser has the drawing of `key`;
+ * otherwise leaves its ETag in etag[48]. No layout is needed for a 304. */
+static int not_modified(graph_api_t *g, http_request_t *req, const char *key, char etag[48])
 {
-    char etag[48];
-    snprintf(etag, sizeof etag, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
+    snprintf(etag, 48, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
     const char *inm = http_request_header(req, "If-None-Match");
-    if (inm && strstr(inm, etag)) {
-        validators(req, etag);
-        http_respond(req, 304, NULL, NULL, 0);
-        return;
-    }
-    const slot_t *s = cache_get(g, key);
+    if (!inm || !strstr(inm, etag))
+        return 0;
+    validators(req, etag);
+    http_respond(req, 304, NULL, NULL, 0);
+    return 1;
+}
+
+static void respond_svg(http_request_t *req, const slot_t *s, const char *etag, const char *name)
+{
     if (!s) {
-        char *dot = graph_dot(name, m, tr, title);
-        size_t len = 0;
-        char *svg = dot ? graph_svg_render(dot, &len) : NULL;
-        free(dot);
-        if (!svg) {
-            http_respond_error(req, 500, "GraphError",
-                               "Graphviz could not draw %s (or memory ran out)", name);
-            return;
-        }
-        s = cache_put(g, key, svg, len);
-        if (!s) {
-            api_respond_no_memory(req, "cannot keep the drawing now");
-            return;
-        }
+        http_respond_error(req, 500, "GraphError",
+                           "Graphviz could not draw %s (or memory ran out)", name);
+        return;
     }
     validators(req, etag);
     http_respond(req, 200, SVG_TYPE, s->svg, s->len);
+}
+
+/* The drawing of machine version `v`, laid out once and kept; NULL when
+ * Graphviz failed or memory ran out. */
+static const slot_t *machine_drawing(graph_api_t *g, const machine_ver_t *v, const char *key)
+{
+    const slot_t *s = cache_get(&g->machines, key);
+    if (s)
+        return s;
+    char *dot = graph_dot(v->name, v->machine, NULL, NULL);
+    size_t len = 0;
+    char *svg = dot ? graph_svg_render(dot, &len) : NULL;
+    free(dot);
+    return svg ? cache_put(&g->machines, key, svg, len) : NULL;
+}
+
+static void machine_key(char key[160], const machine_ver_t *v)
+{
+    snprintf(key, 160, "m/%s/%d", v->name, v->version);
 }
 
 static void on_machine_graph(http_request_t *req, void *ud)
@@ -142,14 +177,35 @@ static void on_machine_graph(http_request_t *req, void *ud)
                            name, name);
         return;
     }
-    char key[160];
-    snprintf(key, sizeof key, "m/%s/%d", v->name, v->version);
-    respond_svg(g, req, key, v->name, v->machine, NULL, NULL);
+    char key[160], etag[48];
+    machine_key(key, v);
+    if (!not_modified(g, req, key, etag))
+        respond_svg(req, machine_drawing(g, v, key), etag, v->name);
 }
 
 static const char *str_of(const cJSON *o, const char *key)
 {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* The machine's drawing with the execution painted on (graph/paint.h):
+ * no layout of its own. */
+static const slot_t *execution_drawing(graph_api_t *g, const machine_ver_t *v, const char *key,
+                                       const cJSON *events, const char *status)
+{
+    const slot_t *s = cache_get(&g->executions, key);
+    if (s)
+        return s;
+    char mkey[160];
+    machine_key(mkey, v);
+    const slot_t *ms = machine_drawing(g, v, mkey);
+    graph_trace_t *tr = ms ? graph_trace_from_history(v->machine, events, status) : NULL;
+    graph_marks_t *mk = tr ? graph_dot_marks(v->machine, tr) : NULL;
+    size_t len = 0;
+    char *svg = mk ? graph_paint(ms->svg, ms->len, mk, &len) : NULL;
+    graph_marks_free(mk);
+    graph_trace_free(tr);
+    return svg ? cache_put(&g->executions, key, svg, len) : NULL;
 }
 
 static void on_execution_graph(http_request_t *req, void *ud)
@@ -173,22 +229,11 @@ static void on_execution_graph(http_request_t *req, void *ud)
     }
     const cJSON *events = cJSON_GetObjectItemCaseSensitive(h, "events");
     const cJSON *last = cJSON_GetArrayItem(events, cJSON_GetArraySize(events) - 1);
-    char key[512];
+    char key[512], etag[48];
     snprintf(key, sizeof key, "x/%s/%.0f/%s", id,
              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(last, "id")), status ? status : "?");
-    if (cache_get(g, key)) {
-        respond_svg(g, req, key, v->name, v->machine, NULL, NULL);
-        goto out;
-    }
-    graph_trace_t *tr = graph_trace_from_history(v->machine, events, status);
-    if (!tr) {
-        api_respond_no_memory(req, "cannot draw the execution now");
-        goto out;
-    }
-    char title[512];
-    snprintf(title, sizeof title, "%s: execution %s (%s)", v->name, id, status ? status : "?");
-    respond_svg(g, req, key, v->name, v->machine, tr, title);
-    graph_trace_free(tr);
+    if (!not_modified(g, req, key, etag))
+        respond_svg(req, execution_drawing(g, v, key, events, status), etag, v->name);
 out:
     cJSON_Delete(h);
     cJSON_Delete(d);
@@ -204,6 +249,7 @@ int api_graph_register(http_server_t *srv, api_t *api)
             return -1;
         }
         the_graphs->salt = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        the_graphs->executions.max = EXEC_SLOTS;
     }
     the_graphs->api = api;
     int rc = 0;

@@ -7,6 +7,7 @@
 #include "asl/machine.h"
 #include "cli/out.h"
 #include "graph/dot.h"
+#include "graph/paint.h"
 #include "graph/svg.h"
 #include "graph/trace.h"
 
@@ -119,9 +120,17 @@ int cmd_graph(cli_t *cli, int argc, char **argv)
         }
         snprintf(title, sizeof title, "%s: execution %s (%s)", pos[0], exec_id, status ? status : "?");
     }
-    dot = graph_dot(pos[0], m, tr, tr ? title : NULL);
+    /* SVG as the daemon draws it: the machine, with the execution painted on. */
+    dot = graph_dot(pos[0], m, svg ? NULL : tr, tr && !svg ? title : NULL);
     size_t len = dot ? strlen(dot) : 0;
     text = dot && svg ? graph_svg_render(dot, &len) : NULL;
+    if (text && tr) {
+        graph_marks_t *mk = graph_dot_marks(m, tr);
+        char *painted = mk ? graph_paint(text, len, mk, &len) : NULL;
+        graph_marks_free(mk);
+        free(text);
+        text = painted;
+    }
     if (!dot || (svg && !text)) {
         cli_error("cannot draw %s here (%s)", pos[0], dot ? "Graphviz could not lay it out" : "out of memory");
         rc = CLI_FAIL;

@@ -3,6 +3,7 @@
  * processors as clusters, and an execution's outcomes painted on top. */
 #include "graph/dot.h"
 #include "asl/json.h"
+#include "core/grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,17 +28,9 @@ static void sb_add(sb_t *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0 || b->oom)
         return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
+    if (grow_reserve(&b->p, &b->cap, b->len + (size_t)n + 1, 1) < 0) {
+        b->oom = 1;
+        return;
     }
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -58,29 +51,84 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
-/* A DOT double-quoted string (an escString in Graphviz's terms): quotes and
- * backslashes escaped, newlines as \n (a line break in a label). Other
- * control characters and bytes that are not UTF-8 are shown as the text
- * \xNN, which keeps the SVG well-formed XML. */
-static void q_add(sb_t *b, const char *str)
+/* `str` as the inside of a DOT double-quoted string (an escString in
+ * Graphviz's terms) when `dot`: quotes and backslashes escaped, newlines as
+ * \n (a line break in a label); other control characters and bytes that are
+ * not UTF-8 as the text \xNN, which keeps the SVG well-formed XML. Without
+ * `dot`, the text Graphviz makes of that in an id attribute. */
+static void esc_add(sb_t *b, const char *str, int dot)
 {
     const unsigned char *s = (const unsigned char *)str;
-    sb_add(b, "\"");
     while (*s) {
         size_t n = utf8_len(s);
         if (*s == '"' || *s == '\\')
-            sb_add(b, "\\%c", *s);
+            sb_add(b, "%s%c", dot ? "\\" : "", *s);
         else if (*s == '\n')
             sb_add(b, "\\n");
         else if (*s == '\t')
             sb_add(b, " ");
         else if (n == 0 || *s < 0x20 || *s == 0x7F)
-            sb_add(b, "\\\\x%02x", *s);
+            sb_add(b, "%s\\x%02x", dot ? "\\" : "", *s);
         else
             sb_add(b, "%.*s", (int)n, (const char *)s);
         s += n ? n : 1;
     }
+}
+
+/* A DOT double-quoted string. */
+static void q_add(sb_t *b, const char *str)
+{
     sb_add(b, "\"");
+    esc_add(b, str, 1);
+    sb_add(b, "\"");
+}
+
+/* ---- marks: what a trace changes in a drawing -------------------------------- */
+
+typedef struct mark_s {
+    char *id;       /* as the SVG's id attribute reads, entities decoded */
+    char *value;
+} mark_t;
+
+struct graph_marks_s {
+    mark_t *m;
+    size_t n, cap;
+    int oom;
+};
+
+void graph_marks_free(graph_marks_t *mk)
+{
+    for (size_t i = 0; mk && i < mk->n; i++) {
+        free(mk->m[i].id);
+        free(mk->m[i].value);
+    }
+    if (mk)
+        free(mk->m);
+    free(mk);
+}
+
+const char *graph_marks_get(const graph_marks_t *mk, const char *id)
+{
+    for (size_t i = 0; mk && i < mk->n; i++)
+        if (strcmp(mk->m[i].id, id) == 0)
+            return mk->m[i].value;
+    return NULL;
+}
+
+/* Records prefix + (DOT node id `id` as Graphviz shows it) -> value. */
+static void mark_add(graph_marks_t *mk, const char *prefix, const char *id, const char *value)
+{
+    sb_t b = {0};
+    sb_add(&b, "%s", prefix);
+    esc_add(&b, id, 0);
+    char *v = strdup(value);
+    if (b.oom || !v || grow_reserve(&mk->m, &mk->cap, mk->n + 1, sizeof *mk->m) < 0) {
+        free(b.p);
+        free(v);
+        mk->oom = 1;
+        return;
+    }
+    mk->m[mk->n++] = (mark_t){b.p, v};
 }
 
 static void rule_text(const cJSON *r, sb_t *b, int top);
@@ -188,6 +236,8 @@ static void rule_label(const cJSON *r, char *out, size_t cap)
 typedef struct gctx_s {
     sb_t *b;
     const graph_trace_t *tr;    /* NULL: no execution to paint */
+    graph_marks_t *mk;          /* NULL: not recording marks */
+    size_t n_edges;             /* edges so far: edge K has id "edge:K" */
 } gctx_t;
 
 /* Node ids are paths ("P/0/Inner"); long ones are cut, which only matters
@@ -208,10 +258,7 @@ static void cat3(char out[ID_MAX], const char *a, const char *b, const char *c)
 /* How each outcome is drawn: fill, border, border width, extra style.
  * Light fills keep the text readable; failed also has a thick border and
  * caught a dashed one, so that the outcome shows without telling colours. */
-static const struct {
-    const char *fill, *border, *style;
-    int pen;
-} LOOK[] = {
+static const graph_look_t LOOK[] = {
     [GRAPH_OUTCOME_NOTREACHED] = {NULL, "#9e9e9e", NULL, 1},
     [GRAPH_OUTCOME_SUCCEEDED] = {"#d9f0d3", "#1b7837", NULL, 1},
     [GRAPH_OUTCOME_CAUGHT] = {"#fee0b6", "#e08214", "dashed", 2},
@@ -274,6 +321,10 @@ static void declare_node(gctx_t *g, const asl_machine_t *m, size_t i, const char
         sb_add(b, ", class=\"state\", style=\"%s\"", style);
     } else {
         graph_outcome_t o = graph_trace_outcome(g->tr, s->name);
+        char cls[32];
+        snprintf(cls, sizeof cls, "outcome-%s", graph_outcome_name(o));
+        if (g->mk)
+            mark_add(g->mk, "state:", id, cls);
         sb_add(b, ", class=\"state outcome-%s\", style=\"%s%s%s%s\"", graph_outcome_name(o), style,
                LOOK[o].fill ? ",filled" : "", LOOK[o].style ? "," : "",
                LOOK[o].style ? LOOK[o].style : "");
@@ -290,9 +341,11 @@ static void declare_node(gctx_t *g, const asl_machine_t *m, size_t i, const char
     sb_add(b, "];\n");
 }
 
+#define MAP_PAD "            "
+
 /* The label of the cluster of Parallel or Map state `name`; on an execution
  * a Map's says how many iterations ran. */
-static void cluster_label(gctx_t *g, const char *name, asl_state_type_t t)
+static void cluster_label(gctx_t *g, const char *id, const char *name, asl_state_type_t t)
 {
     char lab[600];
     long started = -1, failed = 0;
@@ -301,13 +354,18 @@ static void cluster_label(gctx_t *g, const char *name, asl_state_type_t t)
     if (t == ASL_STATE_PARALLEL)
         snprintf(lab, sizeof lab, "%s (Parallel)", name);
     else if (started < 0)
-        snprintf(lab, sizeof lab, "%s (Map: each item)", name);
+        /* Room for the longer label an execution paints in: padded on both
+         * sides, so that it stays centred. */
+        snprintf(lab, sizeof lab, "%s%s (Map: each item)%s", g->tr ? "" : MAP_PAD, name,
+                 g->tr ? "" : MAP_PAD);
     else if (failed)
         snprintf(lab, sizeof lab, "%s (Map: %ld iteration%s, %ld failed)", name, started,
                  started == 1 ? "" : "s", failed);
     else
         snprintf(lab, sizeof lab, "%s (Map: %ld iteration%s)", name, started, started == 1 ? "" : "s");
     q_add(g->b, lab);
+    if (g->mk && g->tr && t == ASL_STATE_MAP)
+        mark_add(g->mk, "cluster:", id, lab);
 }
 
 /* Declares every node of `m` (ids prefixed by `prefix`), Parallel and Map
@@ -333,7 +391,7 @@ static void declare_machine(gctx_t *g, const asl_machine_t *m, const char *prefi
         cat3(cl, "cluster:", id, "");
         q_add(b, cl);
         sb_add(b, "; label=");
-        cluster_label(g, name, t);
+        cluster_label(g, id, name, t);
         sb_add(b, "; style=\"rounded\"; color=\"#7b7b7b\";\n");
         declare_node(g, m, i, id, indent + 2);
         size_t nb = asl_machine_state_branch_count(m, i);
@@ -385,11 +443,13 @@ static void edge(gctx_t *g, const char *from, const char *to, int took, const ch
         sb_add(b, "%s%s", any ? ", " : " [", attrs);
         any = 1;
     }
-    if (took) {
+    if (took)
         sb_add(b, "%sclass=\"taken\", color=\"#2166ac\", penwidth=2.5", any ? ", " : " [");
-        any = 1;
-    }
-    sb_add(b, "%s;\n", any ? "]" : "");
+    char eid[32];
+    snprintf(eid, sizeof eid, "edge:%zu", g->n_edges++);
+    sb_add(b, "%sid=\"%s\"];\n", any || took ? ", " : " [", eid);
+    if (took && g->mk)
+        mark_add(g->mk, "", eid, "taken");
 }
 
 /* Every edge of `m`; End states lead to `exit_id`. */
@@ -457,10 +517,17 @@ static void edges_machine(gctx_t *g, const asl_machine_t *m, const char *prefix,
     }
 }
 
-char *graph_dot(const char *name, const asl_machine_t *m, const graph_trace_t *tr, const char *title)
+const graph_look_t *graph_outcome_look(graph_outcome_t o)
+{
+    return &LOOK[(size_t)o < sizeof LOOK / sizeof LOOK[0] ? o : GRAPH_OUTCOME_NOTREACHED];
+}
+
+/* The DOT text, and the marks of the trace when `mk` is not NULL. */
+static char *generate(const char *name, const asl_machine_t *m, const graph_trace_t *tr,
+                      const char *title, graph_marks_t *mk)
 {
     sb_t b = {0};
-    gctx_t g = {&b, tr};
+    gctx_t g = {&b, tr, mk, 0};
     sb_add(&b, "digraph ");
     q_add(&b, name);
     sb_add(&b, " {\n"
@@ -481,4 +548,23 @@ char *graph_dot(const char *name, const asl_machine_t *m, const graph_trace_t *t
         return NULL;
     }
     return b.p;
+}
+
+char *graph_dot(const char *name, const asl_machine_t *m, const graph_trace_t *tr, const char *title)
+{
+    return generate(name, m, tr, title, NULL);
+}
+
+graph_marks_t *graph_dot_marks(const asl_machine_t *m, const graph_trace_t *tr)
+{
+    graph_marks_t *mk = calloc(1, sizeof *mk);
+    if (!mk)
+        return NULL;
+    char *dot = generate("", m, tr, NULL, mk);
+    if (!dot || mk->oom) {
+        graph_marks_free(mk);
+        mk = NULL;
+    }
+    free(dot);
+    return mk;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "graph/dot.h"
+#include "graph/paint.h"
 #include "graph/svg.h"
 #include "graph/trace.h"
 
@@ -49,16 +50,33 @@ static graph_trace_t *trace(const asl_machine_t *m, const char *events, const ch
     return t;
 }
 
+/* The SVG of `m`; with a trace, painted onto the machine's drawing as the
+ * daemon does it. */
 static char *svg_of(const asl_machine_t *m, const graph_trace_t *t)
 {
-    char *dot = graph_dot("m", m, t, NULL);
+    char *dot = graph_dot("m", m, NULL, NULL);
     assert_non_null(dot);
     size_t len = 0;
     char *svg = graph_svg_render(dot, &len);
     free(dot);
     assert_non_null(svg);
     assert_int_equal(strlen(svg), len);
-    return svg;
+    if (!t)
+        return svg;
+    graph_marks_t *mk = graph_dot_marks(m, t);
+    assert_non_null(mk);
+    size_t plen = 0;
+    char *painted = graph_paint(svg, len, mk, &plen);
+    graph_marks_free(mk);
+    assert_non_null(painted);
+    assert_int_equal(strlen(painted), plen);
+    /* The same drawing: only classes, labels and the style sheet differ. */
+    const char *vb = strstr(svg, "viewBox=");
+    assert_non_null(vb);
+    assert_memory_equal(strstr(painted, "viewBox="), vb, 40);
+    assert_non_null(strstr(painted, "<style>"));
+    free(svg);
+    return painted;
 }
 
 /* The SVG has a <g> for state `path` with exactly these classes. */
@@ -118,6 +136,9 @@ static void test_caught_failure(void **state)
     assert_state_g(svg, "Undo", "node state outcome-succeeded");
     assert_state_g(svg, "Sleep", "node state outcome-running");
     assert_state_g(svg, "Ship", "node state outcome-notreached");
+    /* Pay -> Undo is the catch edge (the third in DOT order), drawn bold. */
+    assert_non_null(strstr(svg, "<g id=\"edge:2\" class=\"edge taken\">"));
+    assert_non_null(strstr(svg, "<g id=\"edge:1\" class=\"edge\">"));
     free(svg);
     graph_trace_free(t);
     asl_machine_free(m);
@@ -248,8 +269,9 @@ static void test_map_iterations(void **state)
     assert_non_null(strstr(dot, "label=\"Each (Map: 2 iterations)\""));
     free(dot);
     graph_trace_free(t);
+    /* Padded on both sides: room for the label an execution paints in. */
     dot = graph_dot("m", m, NULL, NULL);
-    assert_non_null(strstr(dot, "label=\"Each (Map: each item)\""));
+    assert_non_null(strstr(dot, "label=\"            Each (Map: each item)            \""));
     free(dot);
     asl_machine_free(m);
 }
