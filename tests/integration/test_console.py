@@ -5,6 +5,7 @@ scenario; any browser console error or uncaught exception fails it.
 
 Screenshots go to BUILD/screenshots/. With SAGAD_UPDATE_SCREENSHOTS=1 a
 release build also copies the two the README shows into docs/img/."""
+import hashlib
 import json
 import os
 import shutil
@@ -91,10 +92,11 @@ def _missing_tools():
     return None
 
 
-class Console(unittest.TestCase):
-    results = {}
-    done = None
-    node_output = ""
+class BrowserRun(unittest.TestCase):
+    """Starts redis-server and sagad, seeds, runs console.mjs once for the
+    class; subclasses hold the tests, one a scenario."""
+    daemon_opts = {}
+    fresh_shots = False
 
     @classmethod
     def setUpClass(cls):
@@ -102,15 +104,21 @@ class Console(unittest.TestCase):
         if missing:
             raise RuntimeError("browser tests cannot run: " + missing)
         cls.t0 = time.time()
+        cls.results, cls.done, cls.node_output = {}, None, ""
         cls.redis = Redis().start()
-        cls.d = Daemon(redis=cls.redis.address, payment_failure_rate=0)
+        cls.d = Daemon(redis=cls.redis.address, payment_failure_rate=0, **cls.daemon_opts)
         try:
+            cls._prepare()
             cls.d.start()
             cls.seed = cls._seed()
             cls._run_browser()
         except BaseException:
             cls._stop()
             raise
+
+    @classmethod
+    def _prepare(cls):
+        pass
 
     @classmethod
     def tearDownClass(cls):
@@ -135,9 +143,11 @@ class Console(unittest.TestCase):
             cls.redis.stop()
         return problems
 
+    headers = {}
+
     @classmethod
     def _req(cls, method, path, body=None, want=(200, 201, 202)):
-        st, _, data = cls.d.request(method, path, body)
+        st, _, data = cls.d.request(method, path, body, headers=cls.headers)
         if st not in want:
             raise RuntimeError(f"{method} {path} answered {st}: {data}")
         return data
@@ -149,6 +159,52 @@ class Console(unittest.TestCase):
             body["name"] = name
         q = f"?wait={wait}" if wait else ""
         return cls._req("POST", f"/state-machines/{machine}/executions{q}", body)
+
+    @classmethod
+    def _run_browser(cls):
+        cls.shots = os.path.join(build_dir(), "screenshots")
+        if cls.fresh_shots:
+            shutil.rmtree(cls.shots, ignore_errors=True)
+        os.makedirs(cls.shots, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(cls.seed, f)
+            seed_path = f.name
+        try:
+            p = subprocess.run(
+                ["node", os.path.join(BROWSER_DIR, "console.mjs"),
+                 "--url", f"http://127.0.0.1:{cls.d.port}", "--shots", cls.shots,
+                 "--seed", seed_path],
+                cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                timeout=300, env=dict(os.environ, CHROMIUM=CHROMIUM))
+        finally:
+            os.unlink(seed_path)
+        cls.node_output = p.stdout.decode(errors="replace")
+        if os.environ.get("SAGAD_CONSOLE_VERBOSE") == "1":
+            print(cls.node_output, flush=True)
+        for line in cls.node_output.splitlines():
+            if line.startswith("RESULT "):
+                r = json.loads(line[7:])
+                cls.results[r["name"]] = r
+            elif line.startswith("DONE "):
+                cls.done = json.loads(line[5:])
+        if p.returncode != 0 or cls.done is None:
+            raise RuntimeError(f"console.mjs exited {p.returncode}:\n{cls.node_output[-4000:]}")
+
+    def scenario(self, name):
+        """Asserts that the browser scenario ran and passed; returns its facts."""
+        if name in PENDING:
+            self.skipTest(PENDING[name])
+        r = self.results.get(name)
+        self.assertIsNotNone(r, f"console.mjs reported nothing for {name}:\n{self.node_output[-3000:]}")
+        msg = r.get("error") or ""
+        if r.get("browserErrors"):
+            msg += "\nbrowser errors:\n  " + "\n  ".join(r["browserErrors"])
+        self.assertTrue(r["ok"], f"{name}: {msg}\n(screenshot: {self.shots}/failed-{name}.png)")
+        return r.get("facts") or {}
+
+
+class Console(BrowserRun):
+    fresh_shots = True
 
     @classmethod
     def _seed(cls):
@@ -197,32 +253,7 @@ class Console(unittest.TestCase):
 
     @classmethod
     def _run_browser(cls):
-        cls.shots = os.path.join(build_dir(), "screenshots")
-        shutil.rmtree(cls.shots, ignore_errors=True)
-        os.makedirs(cls.shots)
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(cls.seed, f)
-            seed_path = f.name
-        try:
-            p = subprocess.run(
-                ["node", os.path.join(BROWSER_DIR, "console.mjs"),
-                 "--url", f"http://127.0.0.1:{cls.d.port}", "--shots", cls.shots,
-                 "--seed", seed_path],
-                cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                timeout=300, env=dict(os.environ, CHROMIUM=CHROMIUM))
-        finally:
-            os.unlink(seed_path)
-        cls.node_output = p.stdout.decode(errors="replace")
-        if os.environ.get("SAGAD_CONSOLE_VERBOSE") == "1":
-            print(cls.node_output, flush=True)
-        for line in cls.node_output.splitlines():
-            if line.startswith("RESULT "):
-                r = json.loads(line[7:])
-                cls.results[r["name"]] = r
-            elif line.startswith("DONE "):
-                cls.done = json.loads(line[5:])
-        if p.returncode != 0 or cls.done is None:
-            raise RuntimeError(f"console.mjs exited {p.returncode}:\n{cls.node_output[-4000:]}")
+        super()._run_browser()
         if os.environ.get("SAGAD_UPDATE_SCREENSHOTS") == "1" and not is_asan():
             cls._update_readme_shots()
 
@@ -238,18 +269,6 @@ class Console(unittest.TestCase):
             if shutil.which("optipng"):
                 subprocess.run(["optipng", "-quiet", "-o2", os.path.join(dest, name)], check=False)
             print(f"[console] updated docs/img/{name}", flush=True)
-
-    def scenario(self, name):
-        """Asserts that the browser scenario ran and passed; returns its facts."""
-        if name in PENDING:
-            self.skipTest(PENDING[name])
-        r = self.results.get(name)
-        self.assertIsNotNone(r, f"console.mjs reported nothing for {name}:\n{self.node_output[-3000:]}")
-        msg = r.get("error") or ""
-        if r.get("browserErrors"):
-            msg += "\nbrowser errors:\n  " + "\n  ".join(r["browserErrors"])
-        self.assertTrue(r["ok"], f"{name}: {msg}\n(screenshot: {self.shots}/failed-{name}.png)")
-        return r.get("facts") or {}
 
     def test_list_newest_first(self):
         facts = self.scenario("list")
@@ -347,6 +366,35 @@ class Console(unittest.TestCase):
             self.assertTrue(os.path.exists(path), f"no screenshot {path}")
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", path)
+
+
+
+class ConsoleTokens(BrowserRun):
+    """A daemon that wants bearer tokens: the console asks for one in the
+    page, once, and sends it with every call."""
+    TOKEN = "console-test-" + "7f3a9c" * 6
+
+    @classmethod
+    def _prepare(cls):
+        path = os.path.join(cls.d.dir, "tokens")
+        with open(path, "w") as f:
+            f.write(f"ops admin sha256:{hashlib.sha256(cls.TOKEN.encode()).hexdigest()}\n")
+        cls.d.opts["auth_tokens_file"] = path
+        cls.headers = {"Authorization": "Bearer " + cls.TOKEN}
+
+    @classmethod
+    def _seed(cls):
+        st, _, _ = cls.d.request("GET", "/executions")
+        assert st == 401, f"GET /executions without a token answered {st}"
+        desc = cls._req("POST", "/order?wait=10", ORDER)
+        return {"token": cls.TOKEN, "tokenExecutionId": desc["executionId"]}
+
+    def test_token_prompt_once_per_tab(self):
+        self.scenario("bearer_token")
+
+    def test_no_other_browser_errors(self):
+        self.assertIsNotNone(self.done)
+        self.assertEqual(self.done["browserErrors"], [])
 
 
 if __name__ == "__main__":
