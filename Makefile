@@ -70,7 +70,7 @@ LIB_OBJ    += $(ASM_SRC:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests test deps run install uninstall clean fuzz fuzz-smoke bench torture
+.PHONY: all asan tests test deps browser-deps run install uninstall clean fuzz fuzz-smoke bench torture
 all: $(BUILD)/sagad $(BUILD)/sagactl
 
 $(BUILD)/obj/%.o: %.c
@@ -116,10 +116,19 @@ deps:
 
 test:
 	@scripts/deps.sh test
+	$(MAKE) browser-deps
 	$(MAKE) tests
 	$(MAKE) asan
 	$(MAKE) fuzz
 	python3 tests/run.py --fuzz $(FUZZ_BUILD) build build-asan
+
+# puppeteer-core for the browser tests (test-only, drives Debian's chromium;
+# downloads no browser). Reinstalled only when the lock file changes.
+BROWSER_MODULES := tests/browser/node_modules/.package-lock.json
+browser-deps: $(BROWSER_MODULES)
+$(BROWSER_MODULES): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
 
 run:
 	@scripts/deps.sh run

@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make pkg-config libuv1-dev node-llhttp libcjson-dev libhiredis-dev libsqlite3-dev nettle-dev libmimalloc-dev libcurl4-openssl-dev libgraphviz-dev"
 run="$build redis-server redis-tools sqlite3"
-test="$run libcmocka-dev curl python3 nginx openssl graphviz clang libclang-rt-14-dev systemd procps man-db"
+test="$run libcmocka-dev curl python3 nginx openssl graphviz clang libclang-rt-14-dev systemd procps man-db chromium fonts-dejavu-core fonts-liberation2"
 bench="$run curl python3 gnuplot-nox valgrind nodejs"
 
 case "${1:-build}" in
@@ -15,6 +15,12 @@ case "${1:-build}" in
   bench) want=$bench ;;
   *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
 esac
+# The browser tests run puppeteer-core on Node.js. A node and npm already on
+# PATH will do (another vendor's nodejs bundles npm and conflicts with Debian's).
+if [ "${1:-build}" = test ]; then
+  command -v node >/dev/null 2>&1 || want="$want nodejs"
+  command -v npm >/dev/null 2>&1 || want="$want npm"
+fi
 
 missing=""
 for p in $want; do
