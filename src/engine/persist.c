@@ -27,7 +27,8 @@ static const char SQL_SET_STATE[] =
     "UPDATE history SET state = ?1 WHERE execution_id = ?2 AND first_id = "
     "(SELECT max(first_id) FROM history WHERE execution_id = ?2 AND frame = ?3)";
 static const char SQL_PUT_TIMER[] =
-    "INSERT OR REPLACE INTO timers (execution_id, frame, due_ms) VALUES (?, ?, ?)";
+    "INSERT INTO timers (execution_id, frame, due_ms) VALUES (?, ?, ?) "
+    "ON CONFLICT (execution_id, frame) DO UPDATE SET due_ms = excluded.due_ms";
 static const char SQL_DEL_TIMER[] = "DELETE FROM timers WHERE execution_id = ? AND frame = ?";
 static const char SQL_DEL_TIMERS[] = "DELETE FROM timers WHERE execution_id = ?";
 

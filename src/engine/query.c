@@ -97,13 +97,16 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
                   const char **why)
 {
     /* ?5 matches an id or a name by prefix: substr counts characters as
-     * length does, so a multi-byte prefix compares whole characters. */
+     * length does, so a multi-byte prefix compares whole characters. The
+     * CASTs give the optional parameters a type, which PostgreSQL needs. */
     static const char sql[] =
         "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
         "final_state, machine_version, seq FROM executions "
-        "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR machine = ?2) "
-        "AND (?3 IS NULL OR seq < ?3) "
-        "AND (?5 IS NULL OR substr(id, 1, length(?5)) = ?5 OR substr(name, 1, length(?5)) = ?5) "
+        "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) "
+        "AND (CAST(?2 AS TEXT) IS NULL OR machine = ?2) "
+        "AND (CAST(?3 AS BIGINT) IS NULL OR seq < ?3) "
+        "AND (CAST(?5 AS TEXT) IS NULL OR substr(id, 1, length(CAST(?5 AS TEXT))) = ?5 "
+        "OR substr(name, 1, length(CAST(?5 AS TEXT))) = ?5) "
         "ORDER BY seq DESC LIMIT ?4";
     const char *status = f ? f->status : NULL;
     exec_status_t filter;
@@ -161,7 +164,8 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
 cJSON *query_counts(const query_src_t *q, const char *machine)
 {
     static const char sql[] =
-        "SELECT status, count(*) FROM executions WHERE (?1 IS NULL OR machine = ?1) GROUP BY status";
+        "SELECT status, count(*) FROM executions WHERE (CAST(?1 AS TEXT) IS NULL OR machine = ?1) "
+        "GROUP BY status";
     store_stmt_t *s = store_prepare(q->store, sql);
     cJSON *res = s ? cJSON_CreateObject() : NULL;
     if (!res)

@@ -12,7 +12,7 @@
 #define WORKERS_MAX 32    /* pollers remembered per activity */
 
 static const char SQL_ACT_INSERT[] =
-    "INSERT OR IGNORE INTO activities (name, created_ms) VALUES (?, ?)";
+    "INSERT INTO activities (name, created_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
 static const char SQL_ACT_GET[] = "SELECT created_ms FROM activities WHERE name = ?";
 static const char SQL_ACT_ALL[] = "SELECT name, created_ms FROM activities ORDER BY name";
 

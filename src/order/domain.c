@@ -166,8 +166,8 @@ int order_list(store_t *st, const char *status, int limit, const char *cursor, c
      * cursor is the rowid of the last order of the previous page. The extra
      * column after ORDER_COLUMNS carries it. */
     store_stmt_t *s = store_prepare(st, "SELECT " ORDER_COLUMNS ", rowid FROM orders "
-                                        "WHERE (?1 IS NULL OR status = ?1) "
-                                        "AND (?2 IS NULL OR rowid < ?2) "
+                                        "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) "
+                                        "AND (CAST(?2 AS BIGINT) IS NULL OR rowid < ?2) "
                                         "ORDER BY rowid DESC LIMIT ?3");
     *out = NULL;
     next[0] = '\0';

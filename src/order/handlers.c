@@ -376,7 +376,8 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
         s = store_prepare(call->store,
                           "INSERT INTO stock (item_id, quantity, updated_ms) VALUES (?1, ?2, ?3) "
                           "ON CONFLICT (item_id) DO UPDATE SET "
-                          "quantity = quantity + excluded.quantity, updated_ms = excluded.updated_ms");
+                          "quantity = stock.quantity + excluded.quantity, "
+                          "updated_ms = excluded.updated_ms");
         if (s) {
             store_bind_text(s, 1, item);
             store_bind_int64(s, 2, qty);
