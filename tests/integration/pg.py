@@ -126,3 +126,39 @@ class Cluster:
     def cleanup(self):
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_modules(names):
+    """Runs integration modules with every Daemon that names no database on
+    one database per work directory of a shared cluster (a restart with the
+    same workdir finds its data again). For trying the suite on PostgreSQL:
+    `python3 tests/integration/pg.py test_executions test_order_saga`."""
+    import hashlib
+    import unittest
+    import harness
+
+    cluster = Cluster().start()
+    made = set()
+    plain_init = harness.Daemon.__init__
+
+    def init(self, workdir=None, config_text=None, **opts):
+        plain_init(self, workdir, config_text, **opts)
+        if "database" not in opts:
+            db = "d" + hashlib.sha1(self.dir.encode()).hexdigest()[:12]
+            if db not in made:
+                cluster.psql(f"CREATE DATABASE {db}")
+                made.add(db)
+            self.opts["database"] = cluster.uri(db)
+
+    harness.Daemon.__init__ = init
+    try:
+        suite = unittest.defaultTestLoader.loadTestsFromNames(names)
+        return unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
+    finally:
+        harness.Daemon.__init__ = plain_init
+        cluster.cleanup()
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_modules(sys.argv[1:]) else 1)
