@@ -327,7 +327,7 @@ int store_exec_cached(store_t *st, const char *sql)
 {
     store_stmt_t *s = store_prepare(st, sql);
     if (!s)
-        return STORE_ERR_ERROR;
+        return IS_PG(st) ? pg_prepare_failure(st) : STORE_ERR_ERROR;
     return store_exec_stmt(s);
 }
 

@@ -61,6 +61,8 @@ int lite_probe_write(store_t *st);
 int pg_open(const char *uri, store_t **out, char *err, size_t errlen);
 void pg_close(store_t *st);
 int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql);
+/* The code for a store_prepare that returned NULL: LOST or ERROR. */
+int pg_prepare_failure(store_t *st);
 void pg_stmt_reset(pg_stmt_t *p);
 void pg_stmt_clear(pg_stmt_t *p);
 /* How a bound text is held: borrowed, copied now, or taken (freed by us). */

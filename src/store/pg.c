@@ -337,6 +337,11 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
     return 0;
 }
 
+int pg_prepare_failure(store_t *st)
+{
+    return PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
+}
+
 void pg_stmt_reset(pg_stmt_t *p)
 {
     PQclear(p->res);
@@ -506,7 +511,7 @@ static int tx_exec(store_t *st, const char *sql, int *rolled_back)
 {
     store_stmt_t *s = store_prepare(st, sql);
     if (!s)
-        return PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
+        return pg_prepare_failure(st);
     int rc = pg_step(s->pg);
     if (rc >= 0 && rolled_back)
         *rolled_back = strcmp(PQcmdStatus(s->pg->res), "ROLLBACK") == 0;

@@ -3,12 +3,13 @@ throwaway PostgreSQL 15 cluster (pg.py), sagad with --database=postgresql://,
 executions of every state kind, the order saga, the list/count/stock reads,
 recovery of a RUNNING Wait after a restart, migrations applied once, and a
 clear exit 2 when the database is unreachable."""
+import os
 import subprocess
 import time
 import unittest
 
 import pg
-from harness import Daemon, DaemonTestCase, free_port
+from harness import Daemon, DaemonTestCase, binary, free_port
 
 MIXED = {
     "StartAt": "P",
@@ -52,6 +53,18 @@ class PostgresStore(DaemonTestCase):
 
     def pg_daemon(self, **opts):
         return self.daemon(database=self.cluster.uri(), **opts)
+
+    def test_store_api_unit_tests_on_a_real_server(self):
+        """tests/unit/test_store_pg.c: values, errors, savepoints, a lost connection."""
+        self.cluster.psql("CREATE DATABASE unit")
+        r = subprocess.run([binary("tests/test_store_pg")], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120,
+                           env=dict(os.environ, SAGAD_TEST_PG_URI=self.cluster.uri("unit")))
+        out = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("[  PASSED  ] 1 test(s).", out)   # the offline group
+        self.assertIn("[  PASSED  ] 5 test(s).", out)
+        self.assertNotIn("SKIPPED", out)
 
     def test_every_state_kind_runs_and_records_history(self):
         d = self.pg_daemon()
