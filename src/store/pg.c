@@ -277,6 +277,9 @@ int pg_open(const char *uri, store_t **out, char *err, size_t errlen)
         store_close(st);
         return -1;
     }
+    log_warn("database %s: PostgreSQL support is experimental: one node, no reconnection, and "
+             "each statement blocks the event loop while it waits for the server",
+             shown);
     *out = st;
     return 0;
 }
