@@ -2,13 +2,16 @@
  * session per store, statements prepared once per session, values sent and
  * received as text, transactions and savepoints as on SQLite.
  *
- * It uses libpq's asynchronous calls on a nonblocking connection, but every
- * wait goes through wait_socket(), which today blocks the thread in poll(2).
- * That is fine at startup, for migrations and in tests; the daemon serving
- * on PostgreSQL blocks its event loop for each round trip until the runtime
- * calls the store from fibers (then wait_socket yields the fiber instead). */
+ * It uses libpq's asynchronous calls on a nonblocking connection; every wait
+ * goes through wait_socket(). Called on a fiber (core/fiber.h) the wait
+ * yields to the loop; anywhere else it blocks the thread in poll(2), which
+ * is fine at startup, for migrations and in tests only. The daemon must call
+ * the store from fibers on PostgreSQL: until the runtime and the HTTP
+ * handlers run in fibers, every statement blocks the event loop for its
+ * round trip. */
 #include "internal.h"
 #include "store/pg_sql.h"
+#include "core/fiber.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -23,6 +26,7 @@
 
 struct pg_conn_s {
     PGconn *conn;
+    int broken;             /* a wait was cancelled mid-query: the session is unusable */
     int64_t changes;        /* rows changed by the last INSERT/UPDATE/DELETE */
     unsigned next_name;     /* prepared statements are named s0, s1, ... */
     char errmsg[512];       /* the last failure's message */
@@ -39,23 +43,35 @@ struct pg_stmt_s {
     int row, ntuples;
 };
 
+/* wait_socket's results besides 0 (ready, or the socket failed: libpq
+ * then says how when it reads). */
+#define WAIT_TIMEOUT (-1)
+#define WAIT_ABORTED (-2)   /* the fiber was cancelled (or could not wait) */
+
 /* Waits until the socket is ready for `events` (POLLIN/POLLOUT), at most
- * `timeout_ms` (-1: no limit). This blocks the calling thread: acceptable
- * off the event loop's serving path only (startup, migrations, tests). The
- * daemon must call the store from fibers on PostgreSQL; once core/fiber.h is
- * in, a call on a fiber waits with fiber_wait_fd here instead. Returns 0 when
- * ready (or the socket failed: libpq then says how), -1 on timeout. */
+ * `timeout_ms` (-1: no limit). On a fiber it yields to the loop. Off fibers
+ * it blocks the thread in poll(2): acceptable at startup, for migrations
+ * and in tests, never on the serving loop (the daemon must call the store
+ * from fibers on PostgreSQL). */
 static int wait_socket(PGconn *conn, int events, int timeout_ms)
 {
-    struct pollfd p = {.fd = PQsocket(conn), .events = (short)events};
-    if (p.fd < 0)
+    int fd = PQsocket(conn);
+    if (fd < 0)
         return 0;
+    if (fiber_in()) {
+        int want = (events & POLLIN ? FIBER_READABLE : 0) | (events & POLLOUT ? FIBER_WRITABLE : 0);
+        int rc = fiber_wait_fd(fd, want, timeout_ms);
+        if (rc > 0 || rc == UV_EBADF)
+            return 0;
+        return rc == FIBER_ETIMEDOUT ? WAIT_TIMEOUT : WAIT_ABORTED;
+    }
+    struct pollfd p = {.fd = fd, .events = (short)events};
     for (;;) {
         int n = poll(&p, 1, timeout_ms);
         if (n > 0)
             return 0;
         if (n == 0)
-            return -1;
+            return WAIT_TIMEOUT;
         if (errno != EINTR)
             return 0;
     }
@@ -73,6 +89,10 @@ static void set_error(pg_conn_t *c, const char *msg)
 /* The code for a failure without a result: the connection's state decides. */
 static int conn_failure(pg_conn_t *c)
 {
+    if (c->broken) {
+        set_error(c, "the session was abandoned in the middle of a statement (fiber cancelled)");
+        return STORE_ERR_LOST;
+    }
     set_error(c, PQerrorMessage(c->conn));
     return PQstatus(c->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
 }
@@ -86,7 +106,10 @@ static PGresult *finish(pg_conn_t *c)
     int f;
     while ((f = PQflush(conn)) == 1) {
         /* Reading too: the server may block on a full output buffer. */
-        wait_socket(conn, POLLIN | POLLOUT, -1);
+        if (wait_socket(conn, POLLIN | POLLOUT, -1) == WAIT_ABORTED) {
+            c->broken = 1;
+            return NULL;
+        }
         if (!PQconsumeInput(conn))
             return NULL;
     }
@@ -95,8 +118,9 @@ static PGresult *finish(pg_conn_t *c)
     PGresult *keep = NULL;
     for (;;) {
         while (PQisBusy(conn)) {
-            wait_socket(conn, POLLIN, -1);
-            if (!PQconsumeInput(conn)) {
+            if (wait_socket(conn, POLLIN, -1) == WAIT_ABORTED)
+                c->broken = 1;
+            if (c->broken || !PQconsumeInput(conn)) {
                 PQclear(keep);
                 return NULL;
             }
@@ -160,11 +184,15 @@ static int await(pg_conn_t *c, PGresult **out)
     return 0;
 }
 
+/* Sends with `call` (a PQsend* call, made only on a usable session)
+ * and waits for the result. */
+#define SEND(c, call, out) (!(c)->broken && (call) ? await((c), (out)) : conn_failure(c))
+
 int pg_exec_simple(store_t *st, const char *sql, char *err, size_t errlen)
 {
     pg_conn_t *c = st->pg;
     PGresult *r;
-    int rc = PQsendQuery(c->conn, sql) ? await(c, &r) : conn_failure(c);
+    int rc = SEND(c, PQsendQuery(c->conn, sql), &r);
     if (rc < 0) {
         if (err)
             snprintf(err, errlen, "%s", c->errmsg);
@@ -178,7 +206,7 @@ int pg_query_int(store_t *st, const char *sql, int64_t *out, char *err, size_t e
 {
     pg_conn_t *c = st->pg;
     PGresult *r;
-    int rc = PQsendQuery(c->conn, sql) ? await(c, &r) : conn_failure(c);
+    int rc = SEND(c, PQsendQuery(c->conn, sql), &r);
     if (rc < 0) {
         snprintf(err, errlen, "%s", c->errmsg);
         return rc;
@@ -230,9 +258,11 @@ static int connect_session(pg_conn_t *c, const char *uri)
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     while (PQstatus(c->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
            ps != PGRES_POLLING_FAILED) {
-        if (wait_socket(c->conn, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                        PG_CONNECT_TIMEOUT_MS) < 0) {
-            snprintf(c->errmsg, sizeof c->errmsg, "no answer within %d s",
+        int w = wait_socket(c->conn, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                            PG_CONNECT_TIMEOUT_MS);
+        if (w < 0) {
+            snprintf(c->errmsg, sizeof c->errmsg, w == WAIT_TIMEOUT ? "no answer within %d s"
+                                                                    : "cancelled after %d s at most",
                      PG_CONNECT_TIMEOUT_MS / 1000);
             return -1;
         }
@@ -278,7 +308,7 @@ int pg_open(const char *uri, store_t **out, char *err, size_t errlen)
         return -1;
     }
     log_warn("database %s: PostgreSQL support is experimental: one node, no reconnection, and "
-             "each statement blocks the event loop while it waits for the server",
+             "each statement called off a fiber blocks the event loop while it waits",
              shown);
     *out = st;
     return 0;
@@ -327,7 +357,7 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
     p->row = -1;
     snprintf(p->name, sizeof p->name, "s%u", c->next_name++);
     PGresult *r;
-    int rc = PQsendPrepare(c->conn, p->name, text, 0, NULL) ? await(c, &r) : conn_failure(c);
+    int rc = SEND(c, PQsendPrepare(c->conn, p->name, text, 0, NULL), &r);
     if (rc < 0) {
         log_error("postgresql: cannot prepare statement: %s (%s)", c->errmsg, text);
         free(text);
@@ -342,7 +372,8 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
 
 int pg_prepare_failure(store_t *st)
 {
-    return PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
+    return st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST
+                                                                       : STORE_ERR_ERROR;
 }
 
 void pg_stmt_reset(pg_stmt_t *p)
@@ -406,9 +437,8 @@ int pg_step(pg_stmt_t *p)
         return ++p->row < p->ntuples ? STORE_ROW : STORE_DONE;
     pg_conn_t *c = p->c;
     PGresult *r;
-    int rc = PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0)
-                 ? await(c, &r)
-                 : conn_failure(c);
+    int rc = SEND(c, PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0),
+                  &r);
     if (rc < 0)
         return rc;
     if (PQresultStatus(r) == PGRES_COMMAND_OK && is_row_write(PQcmdStatus(r)))
@@ -497,7 +527,7 @@ static void track_txn(store_t *st)
 static int txn_gone(store_t *st)
 {
     pg_conn_t *c = st->pg;
-    if (PQstatus(c->conn) == CONNECTION_BAD) {
+    if (c->broken || PQstatus(c->conn) == CONNECTION_BAD) {
         set_error(c, "the connection to PostgreSQL was lost");
         return STORE_ERR_LOST;
     }
@@ -551,7 +581,7 @@ int pg_commit(store_t *st)
 
 int pg_rollback(store_t *st)
 {
-    if (PQstatus(st->pg->conn) == CONNECTION_BAD ||
+    if (st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ||
         PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE) {
         st->in_txn = 0;
         return 0;

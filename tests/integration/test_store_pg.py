@@ -55,7 +55,8 @@ class PostgresStore(DaemonTestCase):
         return self.daemon(database=self.cluster.uri(), **opts)
 
     def test_store_api_unit_tests_on_a_real_server(self):
-        """tests/unit/test_store_pg.c: values, errors, savepoints, a lost connection."""
+        """tests/unit/test_store_pg.c: values, errors, savepoints, waiting on a
+        fiber, a lost connection."""
         self.cluster.psql("CREATE DATABASE unit")
         r = subprocess.run([binary("tests/test_store_pg")], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=120,
@@ -63,7 +64,7 @@ class PostgresStore(DaemonTestCase):
         out = r.stdout.decode(errors="replace")
         self.assertEqual(r.returncode, 0, out)
         self.assertIn("[  PASSED  ] 1 test(s).", out)   # the offline group
-        self.assertIn("[  PASSED  ] 5 test(s).", out)
+        self.assertIn("[  PASSED  ] 6 test(s).", out)
         self.assertNotIn("SKIPPED", out)
 
     def test_every_state_kind_runs_and_records_history(self):

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fiber.h"
 #include "store/db.h"
+
+#include <uv.h>
 
 static store_t *open_pg(void)
 {
@@ -164,6 +167,54 @@ static void test_lost_connection_is_lost(void **state)
     assert_int_equal(store_rollback(st), 0);
 }
 
+typedef struct {
+    store_t *st;
+    int rc;
+    int done;
+} slow_t;
+
+static void slow_query(void *ud)
+{
+    slow_t *q = ud;
+    store_stmt_t *s = store_prepare(q->st, "SELECT pg_sleep(0.3), 7");
+    q->rc = s ? store_step(s) : -1;
+    if (q->rc == STORE_ROW && store_col_int64(s, 1) != 7)
+        q->rc = -2;
+    if (s)
+        store_reset(s);
+    q->done = 1;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (*(int *)t->data)++;
+}
+
+static void test_on_a_fiber_a_slow_statement_leaves_the_loop_running(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uv_timer_t tick;
+    int ticks = 0;
+    uv_timer_init(&loop, &tick);
+    tick.data = &ticks;
+    uv_timer_start(&tick, on_tick, 10, 10);
+    slow_t q = {.st = st};
+    assert_int_equal(fiber_start(&loop, slow_query, &q), 0);
+    assert_false(q.done);   /* it yielded at its first wait for the server */
+    while (!q.done)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(q.rc, STORE_ROW);
+    /* 300 ms of pg_sleep at a 10 ms tick: the loop ran meanwhile (loosely:
+     * this box is shared). */
+    assert_true(ticks >= 5);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_unreachable_server_is_named_without_password(void **state)
 {
     (void)state;
@@ -196,6 +247,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_commit_after_an_unhealed_error_is_abort, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_on_a_fiber_a_slow_statement_leaves_the_loop_running,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_is_lost, setup, teardown),
     };
     return failed + cmocka_run_group_tests(tests, NULL, NULL);
