@@ -56,6 +56,10 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ   := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 LIB        := $(BUILD)/libsagad.a
+# The web console's files (ui/) are assembled into the library by .incbin;
+# the assembler does not list what it includes, hence the explicit dependency.
+ASM_SRC    := $(shell find src -name '*.S' | sort)
+LIB_OBJ    += $(ASM_SRC:%.S=$(BUILD)/obj/%.o)
 
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -67,6 +71,12 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) -c $< -o $@
+$(BUILD)/obj/src/ui/assets.o: $(wildcard ui/*)
 
 # llhttp is generated C from Debian's node-llhttp; it is not ours to warn about.
 $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c

@@ -25,6 +25,7 @@
 typedef struct cli_s {
     const char *url_arg;      /* --url, or NULL */
     const char *config_path;  /* --config, or NULL */
+    const char *token_arg;    /* --token, or NULL ($SAGAD_TOKEN then) */
     int json;                 /* --json */
     int no_color;             /* --no-color */
     /* Resolved on first use. */

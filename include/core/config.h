@@ -53,6 +53,8 @@ typedef struct config_s {
     int http_task_timeout_ms;  /* an HTTP task's whole request, unless TimeoutSeconds is shorter */
     config_exec_events_t execution_events;
     int execution_events_payload; /* status events carry input and output */
+    char auth_tokens_file[4096]; /* bearer tokens with scopes (api/auth.h); "" none */
+    int auth_none;             /* auth = none: no tokens even off loopback */
 } config_t;
 
 /* Fills every field with its default. */

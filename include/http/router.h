@@ -1,4 +1,4 @@
-/* The HTTP route table and the pure string work around it: {param} pattern
+/* The HTTP route table and the pure string work around it: {param} and {rest*} pattern
  * matching, percent-decoding and query-string parsing. No I/O; the server
  * (http/server.c) uses it, and it is public so it can be tested alone. */
 #ifndef SAGAD_HTTP_ROUTER_H
@@ -9,7 +9,7 @@
 #include "http/handler.h"
 
 #define HTTP_ROUTER_MAX_PARAMS 8     /* {param} segments per pattern */
-#define HTTP_ROUTER_MAX_SEGMENTS 32  /* longer paths never match */
+#define HTTP_ROUTER_MAX_SEGMENTS 32  /* longer paths match only a {rest*} */
 
 enum {
     HTTP_ROUTER_FOUND = 0,
@@ -32,14 +32,19 @@ http_router_t *http_router_new(void);
 void http_router_free(http_router_t *r);
 
 /* Adds `method` (an upper-case token) on `pattern`: "/" or "/seg/{name}/...",
- * each {name} a whole segment of [A-Za-z0-9_]. Returns 0, or -1 when the
+ * each {name} a whole segment of [A-Za-z0-9_]. The last segment may be a
+ * catch-all {name*}: it takes one or more remaining segments, empty ones
+ * included, so "/ui/{rest*}" matches "/ui/", "/ui/a" and "/ui/a/b/" (its
+ * value: the decoded segments joined by '/'; a decoded %2F looks the same as
+ * a separator, and the path depth is then unlimited). Returns 0, or -1 when the
  * pattern or method is malformed, has more than HTTP_ROUTER_MAX_PARAMS
  * params, or the same method and pattern exist already. */
 int http_router_add(http_router_t *r, const char *method, const char *pattern,
                     http_handler_fn fn, void *ud);
 
 /* Matches a raw (still percent-encoded) path without query. Literal segments
- * beat {param} segments, leftmost first, so "/a/b" wins over "/a/{x}".
+ * beat {param} segments, which beat a catch-all, leftmost first, so "/a/b"
+ * wins over "/a/{x}", which wins over "/a/{x*}".
  * `scratch` receives the decoded segments and must hold strlen(path) + 2
  * bytes; match->values point into it. Returns HTTP_ROUTER_FOUND, or
  * HTTP_ROUTER_METHOD_NOT_ALLOWED with `allow` (if not NULL) filled with the

@@ -72,6 +72,14 @@ int http_server_route(http_server_t *srv, const char *method, const char *patter
 
 void http_server_set_observer(http_server_t *srv, http_observer_fn fn, void *ud);
 
+/* Called for each request whose route matched, before its handler (the
+ * route, params and headers are readable): returns 0 to let it through, or
+ * answers the request itself (e.g. 401) and returns -1. */
+typedef int (*http_guard_fn)(http_request_t *req, void *ud);
+
+/* Sets the one guard (NULL: none). */
+void http_server_set_guard(http_server_t *srv, http_guard_fn fn, void *ud);
+
 /* The bound port (useful with port 0). */
 int http_server_port(const http_server_t *srv);
 

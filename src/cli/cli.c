@@ -47,6 +47,7 @@ static const char GLOBAL_HELP[] =
     "  --url URL        the daemon (default: the listen key of --config, else $SAGAD_URL,\n"
     "                   else " CLI_DEFAULT_URL ")\n"
     "  --config FILE    read defaults (listen, redis, events_*) from a sagad.conf\n"
+    "  --token TOKEN    send Authorization: Bearer TOKEN (default: $SAGAD_TOKEN)\n"
     "  --json           print the daemon's JSON unchanged (read commands)\n"
     "  --no-color       no colour even on a terminal (NO_COLOR does the same)\n"
     "  -h, --help       this help\n"
@@ -91,6 +92,7 @@ int cli_parse(cli_t *cli, const cli_cmd_t *cmd, int argc, char **argv,
     const cli_opt_t globals[] = {
         {"--url", CLI_OPT_VALUE, &cli->url_arg, NULL},
         {"--config", CLI_OPT_VALUE, &cli->config_path, NULL},
+        {"--token", CLI_OPT_VALUE, &cli->token_arg, NULL},
         {"--json", CLI_OPT_FLAG, NULL, &cli->json},
         {"--no-color", CLI_OPT_FLAG, NULL, &cli->no_color},
     };
@@ -219,8 +221,25 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
     int rc = resolve_url(cli);
     if (rc)
         return rc;
+    /* The caller's headers, and the bearer token when there is one. */
+    const char *token = cli->token_arg ? cli->token_arg : getenv("SAGAD_TOKEN");
+    const char *hdrs[9] = {NULL};
+    char auth[1024];
+    size_t nh = 0;
+    while (headers && headers[nh] && nh < 7) {
+        hdrs[nh] = headers[nh];
+        nh++;
+    }
+    if (token && *token) {
+        if ((size_t)snprintf(auth, sizeof auth, "Authorization: Bearer %s", token) >= sizeof auth ||
+            strpbrk(token, "\r\n")) {
+            cli_error("the token is longer than 1000 characters or holds a line break");
+            return CLI_USAGE;
+        }
+        hdrs[nh++] = auth;
+    }
     char err[CLI_HTTP_ERR_MAX];
-    if (cli_http_request(&cli->url, method, path, body, body_len, headers, timeout_s, resp, err) < 0) {
+    if (cli_http_request(&cli->url, method, path, body, body_len, hdrs, timeout_s, resp, err) < 0) {
         cli_error("cannot reach sagad at %s (%s); start it (make run) or point --url or "
                   "SAGAD_URL at it", cli->url_text, err);
         return CLI_UNREACHABLE;
@@ -237,6 +256,9 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
         snprintf(what, sizeof what, "%s %s failed with HTTP %d", method, path, resp->status);
     if (resp->status == 404) {
         cli_error("%s%s%s", what, hint404 ? "; " : "", hint404 ? hint404 : "");
+        rc = CLI_FAIL;
+    } else if (resp->status == 401) {
+        cli_error("%s; give a token with --token or SAGAD_TOKEN", what);
         rc = CLI_FAIL;
     } else if (resp->status == 400 || resp->status == 413) {
         cli_error("%s; fix the request and retry", what);

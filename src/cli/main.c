@@ -54,6 +54,7 @@ static void usage(FILE *f)
                "global options (before or after the command):\n"
                "  --url URL       the daemon (default: $SAGAD_URL, else " CLI_DEFAULT_URL ")\n"
                "  --config FILE   take defaults from a sagad.conf (listen, redis, events_*)\n"
+               "  --token TOKEN   send it as a bearer token (default: $SAGAD_TOKEN)\n"
                "  --json          print the daemon's JSON unchanged\n"
                "  --no-color      no colour (also NO_COLOR=1); colour only on a terminal\n"
                "  --version       print sagactl's version\n"
@@ -89,16 +90,22 @@ int main(int argc, char **argv)
             cli.json = 1;
         } else if (strcmp(a, "--no-color") == 0) {
             cli.no_color = 1;
-        } else if ((strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+        } else if ((strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0 ||
+                    strcmp(a, "--token") == 0) && i + 1 < argc) {
             if (a[2] == 'u')
                 cli.url_arg = argv[++i];
+            else if (a[2] == 't')
+                cli.token_arg = argv[++i];
             else
                 cli.config_path = argv[++i];
+        } else if (strncmp(a, "--token=", 8) == 0) {
+            cli.token_arg = a + 8;
         } else if (strncmp(a, "--url=", 6) == 0) {
             cli.url_arg = a + 6;
         } else if (strncmp(a, "--config=", 9) == 0) {
             cli.config_path = a + 9;
-        } else if (strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0) {
+        } else if (strcmp(a, "--url") == 0 || strcmp(a, "--config") == 0 ||
+                   strcmp(a, "--token") == 0) {
             fprintf(stderr, "sagactl: %s needs a value; see sagactl --help\n", a);
             return CLI_USAGE;
         } else {

@@ -284,6 +284,21 @@ static int set_exec_events_payload(config_t *c, const char *v, const char **why)
     return 0;
 }
 
+static int set_auth_tokens_file(config_t *c, const char *v, const char **why)
+{
+    return copy_str(c->auth_tokens_file, sizeof c->auth_tokens_file, v, why);
+}
+
+static int set_auth(config_t *c, const char *v, const char **why)
+{
+    if (strcmp(v, "tokens") != 0 && strcmp(v, "none") != 0) {
+        *why = "expected tokens or none";
+        return -1;
+    }
+    c->auth_none = strcmp(v, "none") == 0;
+    return 0;
+}
+
 static const struct {
     const char *key;
     setter_fn set;
@@ -313,6 +328,8 @@ static const struct {
     {"http_task_timeout_ms", set_http_timeout},
     {"execution_events", set_exec_events},
     {"execution_events_payload", set_exec_events_payload},
+    {"auth_tokens_file", set_auth_tokens_file},
+    {"auth", set_auth},
 };
 
 void config_defaults(config_t *c)
@@ -372,8 +389,23 @@ int config_set(config_t *cfg, const char *key, const char *value,
     return -1;
 }
 
+/* 127.0.0.0/8, ::1 or localhost: only this machine can connect. */
+static int loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
 int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX])
 {
+    if (!loopback(cfg->listen_host) && !cfg->auth_tokens_file[0] && !cfg->auth_none) {
+        snprintf(err, CONFIG_ERR_MAX,
+                 "configuration: key 'listen': %s is reachable from other machines, and without "
+                 "auth_tokens_file anyone there could change definitions, stock and executions; "
+                 "set auth_tokens_file, or auth = none to run without authentication",
+                 cfg->listen_host);
+        return -1;
+    }
     if (cfg->payment_provider == CONFIG_PAYMENT_HTTP && !cfg->payment_url[0]) {
         snprintf(err, CONFIG_ERR_MAX,
                  "%s: key 'payment_provider': 'http' needs payment_url, the provider's base "

@@ -4,9 +4,11 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "core/notify.h"
+#include "api/auth.h"
 #include "api/executions.h"
 #include "api/metrics.h"
 #include "api/tasks.h"
+#include "api/ui.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
 #include "events/relay.h"
@@ -40,6 +42,7 @@ typedef struct app_s {
     relay_t *relay;
     status_events_t status_events;
     api_t api;
+    auth_t *auth;               /* NULL: no tokens required (loopback or auth = none) */
     uv_timer_t prune;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
@@ -59,8 +62,9 @@ static void usage(FILE *f)
             "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
             "payment_latency_ms, max_body_bytes, log_level,\n"
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
-            "history_limit, retention_hours, http_task_allow, http_task_timeout_ms,\n"
-            "execution_events, execution_events_payload.\n");
+            "history_limit, retention_hours, history_format, http_task_allow,\n"
+            "http_task_timeout_ms, execution_events, execution_events_payload,\n"
+            "auth_tokens_file, auth.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -170,6 +174,12 @@ static void on_signal(uv_signal_t *h, int signum)
         notify_send("RELOADING=1");
         if (app->machines)
             machines_load_dir(app->machines, app->cfg.sagas_dir);
+        char err[AUTH_ERR_MAX];
+        int n = app->auth ? auth_reload(app->auth, err) : 0;
+        if (n < 0)
+            log_error("SIGHUP: %s; the tokens loaded before stay in force", err);
+        else if (app->auth)
+            log_info("SIGHUP: %d tokens loaded from %s", n, app->cfg.auth_tokens_file);
         notify_send("READY=1");
         return;
     }
@@ -269,6 +279,16 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     log_set_level((log_level_t)app.cfg.log_level);
+    if (app.cfg.auth_tokens_file[0] && !app.cfg.auth_none) {
+        char aerr[AUTH_ERR_MAX];
+        if (auth_load(app.cfg.auth_tokens_file, &app.auth, aerr) < 0) {
+            fprintf(stderr, "sagad: key 'auth_tokens_file': %s\n", aerr);
+            return 2;
+        }
+    } else if (app.cfg.auth_none && app.cfg.auth_tokens_file[0]) {
+        log_warn("auth = none: auth_tokens_file %s is ignored, every request is allowed",
+                 app.cfg.auth_tokens_file);
+    }
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
     app.loop = uv_default_loop();
@@ -354,11 +374,14 @@ int main(int argc, char **argv)
     app.api.health = relay_health;
     app.api.health_ud = &app;
     app.api.relay = app.relay;
+    if (app.auth)
+        auth_guard(app.http, app.auth);
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0 ||
-        api_tasks_register(app.http, &app.api) < 0) {
+        api_tasks_register(app.http, &app.api) < 0 ||
+        api_ui_register(app.http) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }
@@ -382,6 +405,7 @@ int main(int argc, char **argv)
     rc = uv_loop_close(app.loop);
     if (rc < 0)
         log_warn("event loop closed with handles open: %s", uv_strerror(rc));
+    auth_free(app.auth);
     log_info("stopped");
     return 0;
 }

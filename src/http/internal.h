@@ -109,6 +109,8 @@ struct http_server_s {
     void *done_ud;
     http_observer_fn obs;
     void *obs_ud;
+    http_guard_fn guard;
+    void *guard_ud;
     uint64_t last_warn;
     char rbuf[HTTP_READ_BUF];
 };

@@ -276,6 +276,8 @@ static void dispatch(http_server_t *srv, http_request_t *r)
         r->nparams = m.nparams;
         memcpy(r->pnames, m.names, sizeof m.names);
         memcpy(r->pvals, m.values, sizeof m.values);
+        if (srv->guard && srv->guard(r, srv->guard_ud) != 0)
+            return;   /* the guard answered */
         r->to_handler = 1;
         srv->outstanding++;
         void *ud;

@@ -1,14 +1,22 @@
-/* Route table for the HTTP server: patterns split into literal and {param}
- * segments, matched against a percent-decoded path; plus query parsing.
- * A handful of routes, so a linear scan beats anything cleverer. */
+/* Route table for the HTTP server: patterns split into literal, {param} and
+ * trailing {rest*} segments, matched against a percent-decoded path; plus
+ * query parsing. A handful of routes, so a linear scan beats anything cleverer. */
 #include "http/router.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* In precedence order: at the first position where two matching routes
+ * differ, the lower kind wins. */
+typedef enum segment_kind_e {
+    SEGMENT_LITERAL = 0,
+    SEGMENT_PARAM,    /* {name}: one non-empty segment */
+    SEGMENT_REST      /* {name*}: the last pattern segment, takes all the rest */
+} segment_kind_t;
+
 typedef struct segment_s {
     char *text;      /* literal text, or the param name */
-    int is_param;
+    segment_kind_t kind;
 } segment_t;
 
 struct http_route_s {
@@ -95,12 +103,16 @@ static int parse_pattern(http_route_t *rt, const char *pattern)
             return -1;
         segment_t *sg = &rt->segs[rt->nsegs++];
         if (p[0] == '{') {
-            if (p[len - 1] != '}' || !valid_param_name(p + 1, len - 2))
+            int rest = len >= 3 && p[len - 2] == '*';
+            size_t nl = len - 2 - (size_t)rest;
+            if (p[len - 1] != '}' || !valid_param_name(p + 1, nl))
+                return -1;
+            if (rest && end)   /* a catch-all only ends a pattern */
                 return -1;
             if (++nparams > HTTP_ROUTER_MAX_PARAMS)
                 return -1;
-            sg->is_param = 1;
-            sg->text = strndup(p + 1, len - 2);
+            sg->kind = rest ? SEGMENT_REST : SEGMENT_PARAM;
+            sg->text = strndup(p + 1, nl);
         } else {
             if (memchr(p, '{', len) || memchr(p, '}', len) || memchr(p, '%', len) ||
                 memchr(p, '?', len))
@@ -177,15 +189,20 @@ long http_percent_decode(char *dst, const char *src, size_t len, int plus_is_spa
     return (long)o;
 }
 
-/* Decoded path segments, pointing into the caller's scratch. */
+/* Decoded path segments, pointing into the caller's scratch, one after the
+ * other (each NUL-terminated). Past HTTP_ROUTER_MAX_SEGMENTS the last slot
+ * holds the whole undivided rest and `overflow` is set: only a catch-all
+ * before that slot can match such a path. */
 typedef struct path_segs_s {
-    const char *s[HTTP_ROUTER_MAX_SEGMENTS];
+    char *s[HTTP_ROUTER_MAX_SEGMENTS];
     int n;
+    int overflow;
 } path_segs_t;
 
 static int split_path(const char *path, char *scratch, path_segs_t *ps)
 {
     ps->n = 0;
+    ps->overflow = 0;
     if (path[0] != '/')
         return -1;
     if (path[1] == '\0')
@@ -194,9 +211,11 @@ static int split_path(const char *path, char *scratch, path_segs_t *ps)
     char *o = scratch;
     for (;;) {
         const char *end = strchr(p, '/');
+        if (end && ps->n == HTTP_ROUTER_MAX_SEGMENTS - 1) {
+            ps->overflow = 1;
+            end = NULL;
+        }
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (ps->n == HTTP_ROUTER_MAX_SEGMENTS)
-            return -1;
         long dl = http_percent_decode(o, p, len, 0);
         if (dl < 0)
             return -1;
@@ -208,25 +227,37 @@ static int split_path(const char *path, char *scratch, path_segs_t *ps)
     }
 }
 
-/* Whether `rt` matches the segments; a param never matches an empty segment. */
+static int has_rest(const http_route_t *rt)
+{
+    return rt->nsegs > 0 && rt->segs[rt->nsegs - 1].kind == SEGMENT_REST;
+}
+
+/* Whether `rt` matches the segments; a param never matches an empty segment,
+ * a catch-all takes one or more segments, empty ones included ("/ui/"). */
 static int route_matches(const http_route_t *rt, const path_segs_t *ps)
 {
-    if (rt->nsegs != ps->n)
+    int fixed = rt->nsegs - has_rest(rt);
+    if (has_rest(rt) ? ps->n < rt->nsegs : rt->nsegs != ps->n || ps->overflow)
         return 0;
-    for (int i = 0; i < ps->n; i++) {
+    for (int i = 0; i < fixed; i++) {
         const segment_t *sg = &rt->segs[i];
-        if (sg->is_param ? ps->s[i][0] == '\0' : strcmp(sg->text, ps->s[i]) != 0)
+        if (ps->overflow && i == ps->n - 1)
+            return 0;
+        if (sg->kind == SEGMENT_PARAM ? ps->s[i][0] == '\0' : strcmp(sg->text, ps->s[i]) != 0)
             return 0;
     }
     return 1;
 }
 
-/* > 0 when `a` is more specific than `b` (a literal where b has a param, leftmost). */
+/* > 0 when `a` is more specific than `b`, both matching one path: at the
+ * leftmost position where they differ, a literal beats a param, which beats
+ * a catch-all. */
 static int more_specific(const http_route_t *a, const http_route_t *b)
 {
-    for (int i = 0; i < a->nsegs; i++)
-        if (a->segs[i].is_param != b->segs[i].is_param)
-            return b->segs[i].is_param;
+    int n = a->nsegs < b->nsegs ? a->nsegs : b->nsegs;
+    for (int i = 0; i < n; i++)
+        if (a->segs[i].kind != b->segs[i].kind)
+            return a->segs[i].kind < b->segs[i].kind;
     return 0;
 }
 
@@ -279,8 +310,13 @@ int http_router_match(const http_router_t *r, const char *method, const char *pa
         return any ? HTTP_ROUTER_METHOD_NOT_ALLOWED : HTTP_ROUTER_NOT_FOUND;
     match->route = best;
     for (int i = 0; i < best->nsegs; i++) {
-        if (!best->segs[i].is_param)
+        if (best->segs[i].kind == SEGMENT_LITERAL)
             continue;
+        /* The rest's segments lie one after the other in scratch: joining
+         * them back is turning their NULs into slashes. */
+        if (best->segs[i].kind == SEGMENT_REST)
+            for (int j = i; j < ps.n - 1; j++)
+                ps.s[j][strlen(ps.s[j])] = '/';
         match->names[match->nparams] = best->segs[i].text;
         match->values[match->nparams++] = ps.s[i];
     }

@@ -126,6 +126,12 @@ int http_server_route(http_server_t *srv, const char *method, const char *patter
     return http_router_add(srv->router, method, pattern, fn, ud);
 }
 
+void http_server_set_guard(http_server_t *srv, http_guard_fn fn, void *ud)
+{
+    srv->guard = fn;
+    srv->guard_ud = ud;
+}
+
 void http_server_set_observer(http_server_t *srv, http_observer_fn fn, void *ud)
 {
     srv->obs = fn;

@@ -177,7 +177,7 @@ static void read_back(runtime_t *rt, const char *id)
     cJSON_Delete(runtime_describe(rt, id));
     cJSON_Delete(runtime_history(rt, id));
     const char *why = NULL;
-    cJSON_Delete(runtime_list(rt, NULL, NULL, 5, NULL, &why));
+    cJSON_Delete(runtime_list(rt, NULL, 5, NULL, &why));
     (void)runtime_is_done(rt, id);
 }
 

@@ -27,6 +27,8 @@ API_ROUTES = [
     ("POST", "/state-machines/{name}/executions"),
     ("GET", "/executions/{id}"),
     ("GET", "/executions"),
+    ("GET", "/executions/counts"),
+    ("GET", "/state-machines/{name}/versions"),
     ("GET", "/executions/{id}/history"),
     ("POST", "/executions/{id}/stop"),
     ("GET", "/orders/{orderId}"),
@@ -125,6 +127,14 @@ class OrderDrawing(DaemonTestCase):
 
 
 def daemon_keys():
+    """Every key the daemon's configuration parser takes (its key table)."""
+    with open(os.path.join(ROOT, "src", "core", "config.c")) as f:
+        keys = set(re.findall(r'^\s*\{"([a-z_]+)", set_[a-z_]+\},', f.read(), re.M))
+    assert len(keys) > 20, keys
+    return keys
+
+
+def help_keys():
     out = subprocess.run([binary("sagad"), "--help"], stdout=subprocess.PIPE, check=True).stdout.decode()
     listed = out.split("Keys", 1)[1].split(":", 1)[1]
     return set(re.findall(r"[a-z_]+", listed.split(".", 1)[0]))
@@ -138,6 +148,17 @@ class ReferenceDocs(unittest.TestCase):
         with open(path, "w") as f:
             f.write(text)
         self.assertEqual([(e, c) for _, e, c in doc_blocks(path)], [(404, "curl a\n"), (None, "curl b\n")])
+
+    def test_help_man_page_and_prod_config_name_every_key(self):
+        keys = daemon_keys()
+        self.assertEqual(help_keys() & keys, keys, "sagad --help")
+        with open(os.path.join(ROOT, "man", "sagad.8")) as f:
+            man = f.read()
+        with open(os.path.join(ROOT, "conf", "sagad.prod.conf")) as f:
+            prod = f.read()
+        for key in keys:
+            self.assertRegex(man, r"(?m)^\.B[IR]? " + key + r"\b", "sagad(8): " + key)
+            self.assertRegex(prod, r"(?m)^#? ?" + key + r" =", "sagad.prod.conf: " + key)
 
     def test_operations_md_documents_every_config_key(self):
         with open(os.path.join(ROOT, "docs", "operations.md")) as f:

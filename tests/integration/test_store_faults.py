@@ -68,7 +68,8 @@ class FailingDisk(DaemonTestCase):
 
         self.arm("full")
         lines_before = len(d.stderr_lines)
-        status, _, body = d.request("POST", "/state-machines/m/executions?wait=5", {"x": 1})
+        status, _, body = d.request("POST", "/state-machines/m/executions?wait=5",
+                                    {"input": {"x": 1}})
         self.assertEqual(status, 503, body)
         # Nothing was acknowledged: no execution is listed.
         _, _, listing = d.request("GET", "/executions")
@@ -87,7 +88,7 @@ class FailingDisk(DaemonTestCase):
         # Clients keep retrying for two seconds: the log stays bounded.
         t_end = time.time() + 2
         while time.time() < t_end:
-            d.request("POST", "/state-machines/m/executions", {"x": 2})
+            d.request("POST", "/state-machines/m/executions", {"input": {"x": 2}})
         time.sleep(0.2)
         log = d.stderr_lines[lines_before:]
         self.assertLess(len(log), 60, "\n".join(log[-80:]))
@@ -96,7 +97,7 @@ class FailingDisk(DaemonTestCase):
                         "\n".join(log))
 
         self.arm("")
-        status, _, body = d.request("POST", "/state-machines/m/executions?wait=5", {"x": 3})
+        status, _, body = d.request("POST", "/state-machines/m/executions?wait=5", {"input": {"x": 3}})
         self.assertEqual(status, 200, body)
         self.assertEqual(body["status"], "SUCCEEDED")
         status, _, body = d.request("GET", "/healthz")
@@ -128,7 +129,8 @@ class CorruptDatabase(DaemonTestCase):
         d = self.daemon()
         self.assertEqual(d.request("PUT", "/state-machines/m", MACHINE)[0], 201)
         for i in range(300):
-            d.request("POST", "/state-machines/m/executions", {"pad": "x" * 500, "i": i})
+            d.request("POST", "/state-machines/m/executions",
+                      {"input": {"pad": "x" * 500, "i": i}})
         self.assertEqual(d.stop(), 0)
         path = d.opts["database"]
         # Garbage over the middle of an index's pages: the rows stay readable,

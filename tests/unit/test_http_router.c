@@ -131,6 +131,81 @@ static void test_literal_beats_param(void **state)
     http_router_free(r);
 }
 
+static void test_catch_all(void **state)
+{
+    (void)state;
+    http_router_t *r = http_router_new();
+    /* Registration order must not matter: literal, then param, then rest. */
+    assert_int_equal(http_router_add(r, "GET", "/ui/{rest*}", h_a, &tag_a), 0);
+    assert_int_equal(http_router_add(r, "GET", "/ui/app.js", h_a, &tag_b), 0);
+    assert_int_equal(http_router_add(r, "GET", "/ui/{x}/{y}", h_a, &tag_c), 0);
+    assert_int_equal(http_router_add(r, "GET", "/ui", h_b, NULL), 0);
+    http_route_match_t m;
+    void *ud;
+    char allow[64];
+
+    assert_int_equal(match(r, "GET", "/ui/", &m, NULL, 0), HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_a);
+    assert_int_equal(m.nparams, 1);
+    assert_string_equal(m.names[0], "rest");
+    assert_string_equal(m.values[0], "");
+
+    assert_int_equal(match(r, "GET", "/ui/executions", &m, NULL, 0), HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_a);
+    assert_string_equal(m.values[0], "executions");
+
+    /* Deeper paths are joined back, decoded, trailing slash kept. */
+    assert_int_equal(match(r, "GET", "/ui/state-machines/a%20b/v/2/", &m, NULL, 0),
+                     HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_a);
+    assert_string_equal(m.values[0], "state-machines/a b/v/2/");
+
+    /* A literal beats the catch-all, a param beats it too. */
+    assert_int_equal(match(r, "GET", "/ui/app.js", &m, NULL, 0), HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_b);
+    assert_int_equal(match(r, "GET", "/ui/executions/e-1", &m, NULL, 0), HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_c);
+    assert_string_equal(m.values[1], "e-1");
+    /* The param refuses an empty segment: the catch-all takes it. */
+    assert_int_equal(match(r, "GET", "/ui/executions/", &m, NULL, 0), HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_a);
+    assert_string_equal(m.values[0], "executions/");
+
+    /* The bare prefix is not the catch-all's, nor are other paths. */
+    assert_int_equal(match(r, "GET", "/ui", &m, NULL, 0), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_route_pattern(m.route), "/ui");
+    assert_int_equal(match(r, "GET", "/uix/a", &m, NULL, 0), HTTP_ROUTER_NOT_FOUND);
+    assert_int_equal(match(r, "GET", "/", &m, NULL, 0), HTTP_ROUTER_NOT_FOUND);
+    assert_int_equal(match(r, "POST", "/ui/a/b/c", &m, allow, sizeof allow),
+                     HTTP_ROUTER_METHOD_NOT_ALLOWED);
+    assert_string_equal(allow, "GET");
+
+    /* Beyond HTTP_ROUTER_MAX_SEGMENTS only the catch-all matches, whole. */
+    char deep[256] = "/ui", want[256] = "";
+    for (int i = 0; i < HTTP_ROUTER_MAX_SEGMENTS + 5; i++) {
+        strcat(deep, "/s");
+        strcat(want, i ? "/s" : "s");
+    }
+    assert_int_equal(match(r, "GET", deep, &m, NULL, 0), HTTP_ROUTER_FOUND);
+    http_route_handler(m.route, &ud);
+    assert_ptr_equal(ud, &tag_a);
+    assert_string_equal(m.values[0], want);
+    assert_int_equal(match(r, "GET", deep + 3, &m, NULL, 0), HTTP_ROUTER_NOT_FOUND);
+
+    /* A catch-all only ends a pattern, and needs a name. */
+    assert_int_equal(http_router_add(r, "GET", "/a/{x*}/b", h_a, NULL), -1);
+    assert_int_equal(http_router_add(r, "GET", "/a/{*}", h_a, NULL), -1);
+    assert_int_equal(http_router_add(r, "GET", "/a/{x**}", h_a, NULL), -1);
+    assert_int_equal(http_router_add(r, "GET", "/a/x*", h_a, NULL), 0);   /* a literal */
+    http_router_free(r);
+}
+
 static void test_root_and_bad_patterns(void **state)
 {
     (void)state;
@@ -243,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_params_are_percent_decoded),
         cmocka_unit_test(test_method_not_allowed_lists_methods),
         cmocka_unit_test(test_literal_beats_param),
+        cmocka_unit_test(test_catch_all),
         cmocka_unit_test(test_root_and_bad_patterns),
         cmocka_unit_test(test_many_routes),
         cmocka_unit_test(test_percent_decode),
