@@ -73,7 +73,8 @@ int store_schema_add(const store_schema_t *schema);
 
 /* Opens (creating it and its directory when missing) and migrates `path`
  * (":memory:" works; a "postgresql://" or "postgres://" URI opens a
- * PostgreSQL session instead, migrating under an advisory lock). On success *out is the store: close with store_close.
+ * PostgreSQL session instead, migrating under an advisory lock; then a
+ * server that cannot be reached returns STORE_ERR_LOST instead of -1). On success *out is the store: close with store_close.
  * Returns 0, or -1 with `err` saying what failed and where. */
 int store_open(const char *path, store_t **out, char *err, size_t errlen);
 
@@ -84,7 +85,9 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen);
  * after migrating, proves the database writable with a real committed write
  * (a full disk, a read-only file or a failing device is found now, not at the
  * first client's request). Returns 0, or -1 with `err` naming the path and
- * what failed. The kernel drops the lock when the process dies, however. */
+ * what failed. The kernel drops the lock when the process dies, however.
+ * On PostgreSQL the lock is a session advisory lock (the server drops it
+ * when the session ends), and an unreachable server is STORE_ERR_LOST. */
 int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen);
 
 void store_close(store_t *st);

@@ -311,10 +311,10 @@ int main(int argc, char **argv)
         log_error("cannot register the order schema");
         return 1;
     }
-    if (store_open_exclusive(app.cfg.database, &app.store, err, sizeof err) < 0) {
+    if ((rc = store_open_exclusive(app.cfg.database, &app.store, err, sizeof err)) < 0) {
         log_error("%s", err);
         /* An unreachable PostgreSQL is a missing dependency, like Redis. */
-        return store_is_pg_uri(app.cfg.database) ? 2 : 1;
+        return rc == STORE_ERR_LOST ? 2 : 1;
     }
     /* Handlers first: compiling a stored definition checks its Resources. */
     if (handlers_register_builtin() < 0 || order_handlers_register(&app.cfg) < 0) {

@@ -91,7 +91,7 @@ void store_free(store_t *st)
 static int open_any(const char *path, int exclusive, store_t **out, char *err, size_t errlen)
 {
     if (store_is_pg_uri(path))
-        return pg_open(path, out, err, errlen);
+        return pg_open(path, exclusive, out, err, errlen);
     return lite_open(path, exclusive, out, err, errlen);
 }
 
@@ -103,8 +103,9 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen)
 int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen)
 {
     store_t *st;
-    if (open_any(path, 1, &st, err, errlen) < 0)
-        return -1;
+    int rc = open_any(path, 1, &st, err, errlen);
+    if (rc < 0)
+        return rc;
     if (store_probe_write(st) < 0) {
         snprintf(err, errlen, "%s: cannot write to the database: %s", st->path,
                  st->health.last_error);

@@ -58,7 +58,10 @@ int lite_rollback_to(store_t *st);
 int lite_probe_write(store_t *st);
 
 /* pg.c: the same calls on a PostgreSQL session. */
-int pg_open(const char *uri, store_t **out, char *err, size_t errlen);
+/* Exclusive: also holds an advisory lock for as long as the session lives,
+ * so a second sagad on the same database fails at start (as SQLite's lock
+ * file does): nodes do not fence each other yet. */
+int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t errlen);
 void pg_close(store_t *st);
 int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql);
 /* The code for a store_prepare that returned NULL: LOST or ERROR. */

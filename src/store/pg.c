@@ -280,7 +280,29 @@ static int connect_session(pg_conn_t *c, const char *uri)
     return 0;
 }
 
-int pg_open(const char *uri, store_t **out, char *err, size_t errlen)
+/* Held by the daemon's session while it lives ("sagaD" in ASCII); the
+ * server drops it when the session ends, however the process died. */
+#define PG_OWNER_LOCK "SELECT CAST(pg_try_advisory_lock(495891653700) AS integer)"
+
+static int take_owner_lock(store_t *st, const char *shown, char *err, size_t errlen)
+{
+    int64_t got = 0;
+    char e[512];
+    if (pg_query_int(st, PG_OWNER_LOCK, &got, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s: cannot take the advisory lock of the one sagad: %s", shown, e);
+        return -1;
+    }
+    if (!got) {
+        snprintf(err, errlen,
+                 "database %s is in use by another sagad (it holds advisory lock 495891653700); "
+                 "one sagad per PostgreSQL database until nodes fence each other",
+                 shown);
+        return -1;
+    }
+    return 0;
+}
+
+int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t errlen)
 {
     char shown[1024];
     redact(uri, shown, sizeof shown);
@@ -297,13 +319,17 @@ int pg_open(const char *uri, store_t **out, char *err, size_t errlen)
     if (connect_session(c, uri) < 0) {
         snprintf(err, errlen, "%s: cannot connect to PostgreSQL: %s", shown, c->errmsg);
         store_close(st);
-        return -1;
+        return STORE_ERR_LOST;
     }
     char e[512];
     /* Every *_ms and count is a bigint; the server's clock zone never matters. */
     if (pg_exec_simple(st, "SET TIME ZONE 'UTC'", e, sizeof e) < 0 ||
         pg_migrate(st, e, sizeof e) < 0) {
         snprintf(err, errlen, "%s: %s", shown, e);
+        store_close(st);
+        return -1;
+    }
+    if (exclusive && take_owner_lock(st, shown, err, errlen) < 0) {
         store_close(st);
         return -1;
     }

@@ -151,14 +151,35 @@ class PostgresStore(DaemonTestCase):
         self.assertNotIn("schema migrated", d.stderr())
         self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "4")
 
-    def test_two_daemons_starting_together_migrate_once(self):
+    def test_two_daemons_starting_together_migrate_once_and_one_owns_it(self):
+        """Migrations run once under an advisory lock; then one sagad owns the
+        database (nodes do not fence each other yet), the other exits 1."""
         a = Daemon(database=self.cluster.uri())
         b = Daemon(database=self.cluster.uri())
         self._daemons += [a, b]
         for d in (a, b):
-            d.start()
-        logs = a.stderr() + b.stderr()
+            d.proc = subprocess.Popen(d.argv(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+        outs = []
+        deadline = time.time() + 20
+        for d in (a, b):
+            try:
+                code = d.proc.wait(max(0.1, min(3, deadline - time.time())))
+            except subprocess.TimeoutExpired:
+                code = None
+            outs.append(code)
+        self.assertEqual(sorted(outs, key=str), [1, None], outs)
+        for d in (a, b):
+            if d.proc.poll() is None:
+                d.proc.terminate()
+                self.assertEqual(d.proc.wait(10), 0)
+        logs = "".join(d.proc.stderr.read().decode(errors="replace") for d in (a, b))
+        for d in (a, b):
+            d.proc.stderr.close()
+            d.proc = None
         self.assertEqual(logs.count("schema migrated to version 1"), 1, logs)
+        self.assertIn("is in use by another sagad", logs)
+        self.assertNotIn("s3cret", logs)
         self.assertEqual(self.cluster.psql("SELECT count(*) FROM stock"), "1")
 
 

@@ -223,7 +223,7 @@ static void test_unreachable_server_is_named_without_password(void **state)
     /* Port 1 on loopback: nothing listens, the connection is refused at once. */
     assert_int_equal(store_open("postgresql://sagad:s3cret@127.0.0.1:1/db?password=s3cret&x=1",
                                 &st, err, sizeof err),
-                     -1);
+                     STORE_ERR_LOST);
     assert_null(st);
     assert_non_null(strstr(err, "postgresql://sagad@127.0.0.1:1/db?x=1: cannot connect"));
     assert_null(strstr(err, "s3cret"));
