@@ -27,6 +27,7 @@
 struct pg_conn_s {
     PGconn *conn;
     int broken;             /* a wait was cancelled mid-query: the session is unusable */
+    int in_flight;          /* a statement waits for its result (on some fiber) */
     int64_t changes;        /* rows changed by the last INSERT/UPDATE/DELETE */
     unsigned next_name;     /* prepared statements are named s0, s1, ... */
     char errmsg[512];       /* the last failure's message */
@@ -172,7 +173,9 @@ static int result_code(pg_conn_t *c, const PGresult *r)
 /* Waits for a sent query's result: 0 with *out (caller clears) or a code. */
 static int await(pg_conn_t *c, PGresult **out)
 {
+    c->in_flight = 1;
     PGresult *r = finish(c);
+    c->in_flight = 0;
     if (!r)
         return conn_failure(c);
     int rc = result_code(c, r);
@@ -184,9 +187,24 @@ static int await(pg_conn_t *c, PGresult **out)
     return 0;
 }
 
-/* Sends with `call` (a PQsend* call, made only on a usable session)
- * and waits for the result. */
-#define SEND(c, call, out) (!(c)->broken && (call) ? await((c), (out)) : conn_failure(c))
+/* One session runs one statement at a time: a second fiber calling while
+ * the first waits gets BUSY (the caller must serialize, e.g. one writer
+ * fiber and a pool of read sessions), not libpq's "another command is
+ * already in progress". */
+static int session_busy(pg_conn_t *c)
+{
+    if (!c->in_flight)
+        return 0;
+    set_error(c, "the PostgreSQL session is waiting for another fiber's statement");
+    return 1;
+}
+
+/* Sends with `call` (a PQsend* call, made only on a usable session that is
+ * not busy) and waits for the result. */
+#define SEND(c, call, out)                                                                        \
+    (session_busy(c) ? STORE_ERR_BUSY                                                             \
+     : !(c)->broken && (call) ? await((c), (out))                                                 \
+                              : conn_failure(c))
 
 int pg_exec_simple(store_t *st, const char *sql, char *err, size_t errlen)
 {

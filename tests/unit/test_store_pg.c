@@ -201,9 +201,14 @@ static void test_on_a_fiber_a_slow_statement_leaves_the_loop_running(void **stat
     uv_timer_init(&loop, &tick);
     tick.data = &ticks;
     uv_timer_start(&tick, on_tick, 10, 10);
-    slow_t q = {.st = st};
+    slow_t q = {.st = st}, second = {.st = st};
     assert_int_equal(fiber_start(&loop, slow_query, &q), 0);
     assert_false(q.done);   /* it yielded at its first wait for the server */
+    /* The session is the first fiber's until its result is in. */
+    assert_int_equal(fiber_start(&loop, slow_query, &second), 0);
+    assert_true(second.done);
+    assert_int_equal(second.rc, -1);   /* its prepare was refused */
+    assert_non_null(strstr(store_errmsg(st), "another fiber"));
     while (!q.done)
         uv_run(&loop, UV_RUN_ONCE);
     assert_int_equal(q.rc, STORE_ROW);
