@@ -300,7 +300,7 @@ static int connect_session(pg_conn_t *c, const char *uri)
 
 /* Held by the daemon's session while it lives ("sagaD" in ASCII); the
  * server drops it when the session ends, however the process died. */
-#define PG_OWNER_LOCK "SELECT CAST(pg_try_advisory_lock(495891653700) AS integer)"
+#define PG_OWNER_LOCK "SELECT CAST(pg_try_advisory_lock(495555404100) AS integer)"
 
 static int take_owner_lock(store_t *st, const char *shown, char *err, size_t errlen)
 {
@@ -312,7 +312,7 @@ static int take_owner_lock(store_t *st, const char *shown, char *err, size_t err
     }
     if (!got) {
         snprintf(err, errlen,
-                 "database %s is in use by another sagad (it holds advisory lock 495891653700); "
+                 "database %s is in use by another sagad (it holds advisory lock 495555404100); "
                  "one sagad per PostgreSQL database until nodes fence each other",
                  shown);
         return -1;

@@ -68,8 +68,8 @@ _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VE
                "one PostgreSQL step for each of the store's migrations");
 
 /* Held (session level) while migrating: "sagad" in ASCII. */
-#define PG_MIGRATION_LOCK "SELECT pg_advisory_lock(495891653732)"
-#define PG_MIGRATION_UNLOCK "SELECT pg_advisory_unlock(495891653732)"
+#define PG_MIGRATION_LOCK "SELECT pg_advisory_lock(495555404132)"
+#define PG_MIGRATION_UNLOCK "SELECT pg_advisory_unlock(495555404132)"
 
 static const char SQL_SET_VERSION[] = "UPDATE schema_version SET version = ?1";
 
