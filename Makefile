@@ -14,7 +14,7 @@ else
 Q :=
 endif
 
-PKGS      := libuv libcjson hiredis sqlite3 nettle libcurl libpq
+PKGS      := libuv libcjson hiredis sqlite3 nettle libcurl libgvc libpq
 LLHTTP_DIR := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 
@@ -37,6 +37,12 @@ CPPFLAGS   := -Iinclude -I$(LLHTTP_INC) -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS     := -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS    := $(filter -fsanitize=%,$(OPT))
 LDLIBS     := $(PKG_LIBS) -lm
+# Graphviz's layout and SVG plugins linked in (graph/svg.c lists them), not
+# loaded from its config: no pango/fontconfig (text sizes are estimated), so
+# a drawing does not depend on the fonts installed.
+GV_PLUGIN_DIR := $(shell pkg-config --variable=libdir libgvc 2>/dev/null)/graphviz
+GV_LIBS    := -L$(GV_PLUGIN_DIR) -Wl,-rpath,$(GV_PLUGIN_DIR) -lgvplugin_dot_layout -lgvplugin_core
+LDLIBS     += $(GV_LIBS)
 # mimalloc replaces malloc for the whole process (cJSON and SQLite allocate a
 # lot per step; glibc's malloc was ~30% of the daemon's CPU, bench/analysis.md).
 # Not under the sanitizers, which bring their own allocator.
@@ -215,7 +221,7 @@ $(FUZZ_BUILD)/fuzz_asl: tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(wildcard include/asl
 	@mkdir -p $(FUZZ_BUILD)
 	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_asl.c $(FUZZ_SRC) $(PKG_LIBS) -lm
 $(FUZZ_BUILD)/fuzz_runtime: tests/fuzz/fuzz_runtime.c $(FUZZ_LIB)
-	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) $(GV_LIBS) -lm
 fuzz-smoke: fuzz
 	@rm -rf $(FUZZ_BUILD)/smoke && mkdir -p $(FUZZ_BUILD)/smoke/asl $(FUZZ_BUILD)/smoke/runtime
 	$(FUZZ_BUILD)/fuzz_asl -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \

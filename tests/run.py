@@ -135,9 +135,11 @@ def main():
         if b.rstrip("/").endswith("asan"):
             os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:exitcode=66")
             os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+            os.environ.setdefault("LSAN_OPTIONS", "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp"))
         else:
             os.environ.pop("ASAN_OPTIONS", None)
             os.environ.pop("UBSAN_OPTIONS", None)
+            os.environ.pop("LSAN_OPTIONS", None)
         run_unit(b, args.pattern, totals)
         if not args.unit_only:
             run_integration(b, args.pattern, totals)

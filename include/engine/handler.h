@@ -77,6 +77,11 @@ typedef struct handler_def_s {
      * then gives the task an unguessable report token of its own (kept
      * across restarts), since call->token is predictable. */
     int delegates;
+    /* Optional: the one state machine that may use this handler ("order"
+     * for the order saga's own steps), plus those handler_allow grants it
+     * to; NULL: any machine may. A domain's handlers guard their invariants
+     * anyway; this keeps other machines from reaching them at all. */
+    const char *owner;
 } handler_def_t;
 
 /* Registers a handler (the definition is not copied: keep it static).

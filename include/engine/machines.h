@@ -50,6 +50,14 @@ const machine_ver_t *machines_get(machines_t *reg, const char *name);
 /* A given version (loaded from the database when not in memory), or NULL. */
 const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int version);
 
+/* Which machines may use a handler that has an owner (engine/handler.h)
+ * besides the owner: "MACHINE: HANDLER, PREFIX*; MACHINE: ..." (the
+ * handler_allow key; copied). A version registered afterwards (machines_put,
+ * machines_load_dir) whose Task names an owned handler it is not granted is
+ * refused with a problem saying so; stored versions load as they are.
+ * Returns 0 or -1 (out of memory). */
+int machines_set_allow(machines_t *reg, const char *handler_allow);
+
 /* Calls fn for every stored version of `name`, newest first (a stored
  * version that no longer compiles included). Returns how many, or -1 on a
  * database error. */

@@ -13,6 +13,11 @@
 #include "store/db.h"
 
 /* Results besides 0 (the store's negative code is logged, not returned). */
+/* The order saga's state machine (sagas/order.asl.json): POST /order starts
+ * it, and it is the one machine the order handlers serve unless
+ * handler_allow grants them to others. */
+#define ORDER_MACHINE "order"
+
 #define ORDER_ERR_DB        (-1) /* the database failed */
 #define ORDER_ERR_NOT_FOUND (-2) /* no such order / item */
 #define ORDER_ERR_INVALID   (-3) /* a value out of range (see each function) */

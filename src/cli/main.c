@@ -52,7 +52,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-48s %s\n", COMMANDS[i].synopsis, COMMANDS[i].summary);
     fprintf(f, "\n"
                "global options (before or after the command):\n"
-               "  --url URL       the daemon (default: $SAGAD_URL, else " CLI_DEFAULT_URL ")\n"
+               "  --url URL       the daemon (default: --config's listen, else $SAGAD_URL,\n"
+               "                  else " CLI_DEFAULT_URL ")\n"
                "  --config FILE   take defaults from a sagad.conf (listen, redis, events_*)\n"
                "  --token TOKEN   send it as a bearer token (default: $SAGAD_TOKEN)\n"
                "  --json          print the daemon's JSON unchanged\n"

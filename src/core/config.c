@@ -289,6 +289,24 @@ static int set_auth_tokens_file(config_t *c, const char *v, const char **why)
     return copy_str(c->auth_tokens_file, sizeof c->auth_tokens_file, v, why);
 }
 
+/* "MACHINE: HANDLER, PREFIX*; MACHINE: ...": every entry names a machine
+ * and at least one handler. */
+static int set_handler_allow(config_t *c, const char *v, const char **why)
+{
+    for (const char *p = v; *p;) {
+        p += strspn(p, " \t;");
+        size_t n = strcspn(p, ";");
+        const char *colon = memchr(p, ':', n);
+        if (n && (!colon || colon == p || strspn(colon + 1, " \t,") == (size_t)(p + n - colon - 1))) {
+            *why = "expected MACHINE: HANDLER[, HANDLER...] entries separated by ';' "
+                   "(a trailing * matches a prefix, e.g. order-admin: stock.*)";
+            return -1;
+        }
+        p += n;
+    }
+    return copy_str(c->handler_allow, sizeof c->handler_allow, v, why);
+}
+
 static int set_auth(config_t *c, const char *v, const char **why)
 {
     if (strcmp(v, "tokens") != 0 && strcmp(v, "none") != 0) {
@@ -330,6 +348,7 @@ static const struct {
     {"execution_events_payload", set_exec_events_payload},
     {"auth_tokens_file", set_auth_tokens_file},
     {"auth", set_auth},
+    {"handler_allow", set_handler_allow},
 };
 
 void config_defaults(config_t *c)

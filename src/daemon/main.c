@@ -6,6 +6,7 @@
 #include "core/notify.h"
 #include "api/auth.h"
 #include "api/executions.h"
+#include "api/graph.h"
 #include "api/metrics.h"
 #include "api/tasks.h"
 #include "api/ui.h"
@@ -64,7 +65,7 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
             "history_limit, retention_hours, history_format, http_task_allow,\n"
             "http_task_timeout_ms, execution_events, execution_events_payload,\n"
-            "auth_tokens_file, auth.\n");
+            "auth_tokens_file, auth, handler_allow.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -321,7 +322,8 @@ int main(int argc, char **argv)
         log_error("cannot register the built-in handlers");
         return 1;
     }
-    if (machines_open(app.store, &app.machines) < 0) {
+    if (machines_open(app.store, &app.machines) < 0 ||
+        machines_set_allow(app.machines, app.cfg.handler_allow) < 0) {
         log_error("cannot read the state machines from %s", store_path(app.store));
         return 1;
     }
@@ -381,7 +383,7 @@ int main(int argc, char **argv)
         order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0 ||
         api_tasks_register(app.http, &app.api) < 0 ||
-        api_ui_register(app.http) < 0) {
+        api_graph_register(app.http, &app.api) < 0 || api_ui_register(app.http) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
     }

@@ -15,6 +15,7 @@ struct machines_s {
     store_t *st;
     machine_ver_t **v;
     size_t n, cap;
+    char *allow;            /* handler_allow; NULL: owned handlers serve their owner only */
 };
 
 static const char SQL_LATEST[] =
@@ -74,6 +75,70 @@ static int check_handler(const char *handler, const char *state, void *ud)
                          kind == ASL_TASK_CALLBACK
                              ? " (a callback Task runs NAME, then waits for the report)"
                              : "; for a worker outside the daemon use sagad:activity:NAME");
+    return 0;
+}
+
+/* 1 if `list` ("a.b, c.*") names `handler` exactly or by a prefix ending in '*'. */
+static int list_names(const char *list, size_t len, const char *handler)
+{
+    const char *p = list, *end = list + len;
+    while (p < end) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        if (p + n > end)
+            n = (size_t)(end - p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n && p[n - 1] == '*' ? strncmp(handler, p, n - 1) == 0
+                                 : (n && strlen(handler) == n && strncmp(handler, p, n) == 0))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+/* 1 if handler_allow ("MACHINE: H, H; MACHINE: H") grants `handler` to `machine`. */
+static int policy_allows(const char *policy, const char *machine, const char *handler)
+{
+    for (const char *p = policy; p && *p;) {
+        p += strspn(p, " \t;");
+        size_t n = strcspn(p, ";");
+        const char *colon = memchr(p, ':', n);
+        if (colon) {
+            const char *m = p;
+            size_t ml = (size_t)(colon - p);
+            while (ml && (m[ml - 1] == ' ' || m[ml - 1] == '\t'))
+                ml--;
+            if (strlen(machine) == ml && strncmp(machine, m, ml) == 0 &&
+                list_names(colon + 1, (size_t)(p + n - colon - 1), handler))
+                return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+typedef struct allow_check_s {
+    const machines_t *reg;
+    const char *machine;
+    asl_problems_t *problems;
+} allow_check_t;
+
+static int check_owner(const char *resource, const char *state, void *ud)
+{
+    allow_check_t *c = ud;
+    const char *base;
+    size_t len;
+    if (asl_task_kind(resource, &base, &len) == ASL_TASK_ACTIVITY)
+        return 0;
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
+    const handler_def_t *h = handler_lookup(name);
+    if (h && h->owner && strcmp(h->owner, c->machine) != 0 &&
+        !policy_allows(c->reg->allow, c->machine, name))
+        asl_problems_add(c->problems, state, "Resource",
+                         "handler '%s' serves the %s state machine only; to let %s use it, add "
+                         "%s:%s to handler_allow", name, h->owner, c->machine, c->machine, name);
     return 0;
 }
 
@@ -171,6 +236,7 @@ void machines_close(machines_t *reg)
     for (size_t i = 0; i < reg->n; i++)
         ver_free(reg->v[i]);
     free(reg->v);
+    free(reg->allow);
     free(reg);
 }
 
@@ -202,6 +268,16 @@ const machine_ver_t *machines_get_version(machines_t *reg, const char *name, int
         v = NULL;
     }
     return v;
+}
+
+int machines_set_allow(machines_t *reg, const char *handler_allow)
+{
+    char *copy = handler_allow && *handler_allow ? strdup(handler_allow) : NULL;
+    if (handler_allow && *handler_allow && !copy)
+        return -1;
+    free(reg->allow);
+    reg->allow = copy;
+    return 0;
 }
 
 int machines_versions(machines_t *reg, const char *name,
@@ -242,6 +318,19 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
     machine_ver_t *v = ver_new(name, version, text, len, now, problems);
     if (!v)
         return -1;
+    /* Checked as a version is registered, not as stored ones load: a
+     * definition accepted before keeps running its executions. */
+    asl_problems_t local;
+    asl_problems_init(&local);
+    allow_check_t ac = {reg, name, problems ? problems : &local};
+    size_t before = ac.problems->count;
+    asl_machine_foreach_handler(v->machine, check_owner, &ac);
+    int refused = ac.problems->count > before;
+    asl_problems_free(&local);
+    if (refused) {
+        ver_free(v);
+        return -1;
+    }
     store_stmt_t *s = store_prepare(reg->st, SQL_INSERT);
     if (!s) {
         ver_free(v);

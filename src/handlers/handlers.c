@@ -20,5 +20,5 @@ int handlers_register_builtin(void)
 {
     static const handler_def_t *const defs[] = {&handlers_echo, &handlers_fail,
                                                 &http_invoke_handler};
-    return handlers_register_list(defs, 3);
+    return handlers_register_list(defs, (int)(sizeof defs / sizeof defs[0]));
 }

@@ -145,11 +145,14 @@ static int set_status(handler_call_t *call, const char *name, const char *order_
         return handlers_db_error(err, name, call->store);
     if (rc == 0)
         return 0;
-    /* The condition stays in the UPDATE: it holds whatever ran in between. */
+    /* The conditions stay in the UPDATE: they hold whatever ran in between. */
     store_stmt_t *s = store_prepare(call->store,
                                     "UPDATE orders SET status = ?2, updated_ms = ?3 "
                                     "WHERE order_id = ?1 AND status <> ?2 "
-                                    "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED')");
+                                    "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED') "
+                                    "AND NOT (?2 = 'CANCELLED' AND status = 'PROCESSED' AND "
+                                    "EXISTS (SELECT 1 FROM payments WHERE order_id = ?1 "
+                                    "AND status = 'CHARGED'))");
     if (s) {
         store_bind_text(s, 1, order_id);
         store_bind_text(s, 2, status);
@@ -187,6 +190,21 @@ static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result,
     return 0;
 }
 
+/* 1 when the order has a charge not refunded, 0 when not, -1 on error. */
+static int still_charged(store_t *st, const char *order_id)
+{
+    store_stmt_t *s = store_prepare(st, "SELECT 1 FROM payments WHERE order_id = ?1 "
+                                        "AND status = 'CHARGED' LIMIT 1");
+    if (!s)
+        return -1;
+    store_bind_text(s, 1, order_id);
+    int rc = store_step(s);
+    store_reset(s);
+    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+/* A PENDING order may be cancelled; a PROCESSED one only once its payment
+ * is refunded (or it was never charged), whichever machine asks. */
 static int cancel_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
 {
     static const char *const name = "orders.cancel";
@@ -195,7 +213,18 @@ static int cancel_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
         set_status(call, name, order_id, "CANCELLED", result, err) < 0)
         return -1;
-    return 0;
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*result, "status"));
+    if (status && strcmp(status, "CANCELLED") == 0)
+        return 0;
+    int charged = still_charged(call->store, order_id);
+    cJSON_Delete(*result);
+    *result = NULL;
+    if (charged < 0)
+        return handlers_db_error(err, name, call->store);
+    return asl_error_set(err, ORDER_E_INVALID_STATE,
+                         "%s: order '%s' is %s%s and cannot be cancelled%s", name, order_id,
+                         status ? status : "?", charged ? " with its payment charged" : "",
+                         charged ? "; refund it first" : "");
 }
 
 static cJSON *reservation_json(const char *order_id, const char *item, int64_t qty,
@@ -268,12 +297,17 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
         handlers_get_string(name, input, "itemId", true, &item, err) < 0 ||
         handlers_get_int(name, input, "quantity", true, 0, 1, ORDER_QUANTITY_MAX, &qty, err) < 0)
         return -1;
-    /* The reservation row first: a conflict means the order has one already
-     * (checked without a SELECT in the common case). When the stock below is
-     * short the handler fails and the runtime's savepoint takes the row back. */
+    /* The reservation row first, and only for a PENDING order of this item
+     * and quantity, whichever machine calls: no row written means the order
+     * has one already or there is no such order (told apart only then, so
+     * the common case needs no SELECT). When the stock below is short the
+     * handler fails and the runtime's savepoint takes the row back. */
     store_stmt_t *s = store_prepare(call->store, "INSERT INTO reservations (order_id, item_id, "
                                                  "quantity, status, created_ms, updated_ms) "
-                                                 "VALUES (?1, ?2, ?3, 'RESERVED', ?4, ?4) "
+                                                 "SELECT ?1, ?2, ?3, 'RESERVED', ?4, ?4 "
+                                                 "FROM orders WHERE order_id = ?1 AND "
+                                                 "item_id = ?2 AND quantity = ?3 AND "
+                                                 "status = 'PENDING' "
                                                  "ON CONFLICT (order_id) DO NOTHING");
     if (!s)
         return handlers_db_error(err, name, call->store);
@@ -285,7 +319,11 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
         return handlers_db_error(err, name, call->store);
     if (store_changes(call->store) == 0) {
         int rc = existing_reservation(call, name, order_id, result, err);
-        return rc < 0 ? -1 : rc > 0 ? 0 : handlers_db_error(err, name, call->store);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        return asl_error_set(err, ORDER_E_INVALID_STATE,
+                             "%s: no PENDING order '%s' of %" PRId64 " '%s' to reserve for", name,
+                             order_id, qty, item);
     }
 
     int64_t have;
@@ -401,13 +439,15 @@ static int release_run(handler_call_t *call, const cJSON *input, cJSON **result,
 }
 
 const handler_def_t order_orders_create = {.name = "orders.create", .run = create_run,
-                                           .atomic = 1};
+                                           .atomic = 1, .owner = ORDER_MACHINE};
 const handler_def_t order_orders_confirm = {.name = "orders.confirm", .run = confirm_run,
-                                            .atomic = 1};
+                                            .atomic = 1, .owner = ORDER_MACHINE};
 const handler_def_t order_orders_cancel = {.name = "orders.cancel", .run = cancel_run,
-                                           .atomic = 1};
-const handler_def_t order_stock_reserve = {.name = "stock.reserve", .run = reserve_run};
-const handler_def_t order_stock_release = {.name = "stock.release", .run = release_run};
+                                           .atomic = 1, .owner = ORDER_MACHINE};
+const handler_def_t order_stock_reserve = {.name = "stock.reserve", .run = reserve_run,
+                                           .owner = ORDER_MACHINE};
+const handler_def_t order_stock_release = {.name = "stock.release", .run = release_run,
+                                           .owner = ORDER_MACHINE};
 
 /* The order saga's events carry its source unless the Task names another. */
 static int publish_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)

@@ -7,8 +7,10 @@
 #include "core/log.h"
 #include "handlers/common.h"
 #include "order/domain.h"
+#include "order/handlers.h"
 #include "payment_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -42,14 +44,21 @@ static int payment_by_token(store_t *st, const char *token, cJSON **out)
 }
 
 /* Records a charge unless the token already has one (or, from a provider
- * that reuses ids, another charge has its payment_id: the caller tells). */
+ * that reuses ids, another charge has its payment_id: the caller tells).
+ * With `pending_only` (a charge not made yet) also unless the order is not
+ * PENDING: no row then either, and the caller tells which. */
 static int insert_charge(handler_call_t *call, const char *payment_id, const char *order_id,
-                         int64_t amount)
+                         int64_t amount, int pending_only)
 {
     store_stmt_t *s = store_prepare(
-        call->store, "INSERT INTO payments (payment_id, order_id, execution_id, token, amount, "
-                     "status, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6) "
-                     "ON CONFLICT DO NOTHING");
+        call->store, pending_only
+                         ? "INSERT INTO payments (payment_id, order_id, execution_id, token, "
+                           "amount, status, created_ms, updated_ms) "
+                           "SELECT ?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6 FROM orders "
+                           "WHERE order_id = ?2 AND status = 'PENDING' ON CONFLICT DO NOTHING"
+                         : "INSERT INTO payments (payment_id, order_id, execution_id, token, "
+                           "amount, status, created_ms, updated_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, 'CHARGED', ?6, ?6) ON CONFLICT DO NOTHING");
     if (!s)
         return -1;
     store_bind_text(s, 1, payment_id);
@@ -59,6 +68,28 @@ static int insert_charge(handler_call_t *call, const char *payment_id, const cha
     store_bind_int64(s, 5, amount);
     store_bind_int64(s, 6, call->now_ms);
     return store_exec_stmt(s);
+}
+
+int payment_check_order(handler_call_t *call, const char *order_id, asl_error_t *err)
+{
+    store_stmt_t *s = store_prepare(call->store, "SELECT status FROM orders WHERE order_id = ?1");
+    if (!s)
+        return handlers_db_error(err, "payment.process", call->store);
+    store_bind_text(s, 1, order_id);
+    int rc = store_step(s);
+    int pending = rc == STORE_ROW && strcmp(store_col_text(s, 0), "PENDING") == 0;
+    char status[16];
+    snprintf(status, sizeof status, "%s", rc == STORE_ROW ? store_col_text(s, 0) : "");
+    store_reset(s);
+    if (rc != STORE_ROW && rc != STORE_DONE)
+        return handlers_db_error(err, "payment.process", call->store);
+    if (rc == STORE_DONE)
+        return asl_error_set(err, ORDER_E_NOT_FOUND, "payment.process: no order '%s'", order_id);
+    if (!pending)
+        return asl_error_set(err, ORDER_E_INVALID_STATE,
+                             "payment.process: order '%s' is %s; only a PENDING order is charged",
+                             order_id, status);
+    return 0;
 }
 
 int payment_parse_charge(const handler_call_t *call, const cJSON *input, const char **order_id,
@@ -99,12 +130,16 @@ static int process_run(handler_call_t *call, const cJSON *input, cJSON **result,
      * fails the handler and the runtime's savepoint takes the row back. */
     char payment_id[RAND_UUID_LEN];
     rand_uuid(payment_id);
-    if (insert_charge(call, payment_id, order_id, amount) < 0)
+    if (insert_charge(call, payment_id, order_id, amount, 1) < 0)
         return handlers_db_error(err, "payment.process", call->store);
-    if (store_changes(call->store) == 0)
-        return payment_by_token(call->store, call->token, result) > 0
-                   ? 0
+    if (store_changes(call->store) == 0) {
+        int rc = payment_by_token(call->store, call->token, result);
+        if (rc != 0)
+            return rc > 0 ? 0 : handlers_db_error(err, "payment.process", call->store);
+        return payment_check_order(call, order_id, err) < 0
+                   ? -1
                    : handlers_db_error(err, "payment.process", call->store);
+    }
     if (provider_declines(call->cfg))
         return declined(err, order_id, call->cfg);
     *result = payment_json(payment_id, order_id, amount, "CHARGED");
@@ -156,7 +191,8 @@ static int process_start(handler_call_t *call, const cJSON *input, asl_error_t *
     const char *order_id;
     int64_t amount;
     cJSON *known = NULL;
-    if (payment_parse_charge(call, input, &order_id, &amount, err) < 0)
+    if (payment_parse_charge(call, input, &order_id, &amount, err) < 0 ||
+        payment_check_order(call, order_id, err) < 0)
         return -1;
     if (!call->loop || !call->complete)
         return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: no event loop to wait on");
@@ -199,7 +235,7 @@ int payment_record_charge(handler_call_t *call, cJSON **result, asl_error_t *err
     const cJSON *amt = cJSON_GetObjectItemCaseSensitive(*result, "amount");
     if (!cJSON_IsString(pid) || !cJSON_IsString(oid) || !cJSON_IsNumber(amt))
         return asl_error_set(err, ASL_E_TASK_FAILED, "payment.process: malformed provider answer");
-    if (insert_charge(call, pid->valuestring, oid->valuestring, (int64_t)amt->valuedouble) < 0)
+    if (insert_charge(call, pid->valuestring, oid->valuestring, (int64_t)amt->valuedouble, 0) < 0)
         return handlers_db_error(err, "payment.process", call->store);
     cJSON *recorded = NULL;
     int rc = payment_by_token(call->store, call->token, &recorded);
@@ -277,12 +313,14 @@ static int refund_run(handler_call_t *call, const cJSON *input, cJSON **result, 
 }
 
 const handler_def_t order_payment_process_sync = {.name = "payment.process",
-                                                  .run = process_run};
+                                                  .run = process_run, .owner = ORDER_MACHINE};
 const handler_def_t order_payment_process_async = {.name = "payment.process",
                                                    .start = process_start,
                                                    .cancel = process_cancel,
-                                                   .finish = payment_record_charge};
-const handler_def_t order_payment_refund = {.name = "payment.refund", .run = refund_run};
+                                                   .finish = payment_record_charge,
+                                                   .owner = ORDER_MACHINE};
+const handler_def_t order_payment_refund = {.name = "payment.refund", .run = refund_run,
+                                            .owner = ORDER_MACHINE};
 
 void order_payment_handlers(const config_t *cfg, const handler_def_t **process,
                             const handler_def_t **refund)

@@ -55,7 +55,8 @@ static int charge_start(handler_call_t *call, const cJSON *input, asl_error_t *e
     const char *order_id;
     int64_t amount;
     /* Checked here, so a malformed input fails before any worker sees it. */
-    return payment_parse_charge(call, input, &order_id, &amount, err) < 0
+    return payment_parse_charge(call, input, &order_id, &amount, err) < 0 ||
+                   payment_check_order(call, order_id, err) < 0
                ? -1
                : delegate(call, input, "payment.process", "charge", err);
 }
@@ -116,9 +117,9 @@ const handler_def_t order_payment_process_activity = {.name = "payment.process",
                                                       .start = charge_start,
                                                       .cancel = forget_input,
                                                       .finish = charge_finish,
-                                                      .delegates = 1};
+                                                      .delegates = 1, .owner = ORDER_MACHINE};
 const handler_def_t order_payment_refund_activity = {.name = "payment.refund",
                                                      .start = refund_start,
                                                      .cancel = forget_input,
                                                      .finish = refund_finish,
-                                                     .delegates = 1};
+                                                     .delegates = 1, .owner = ORDER_MACHINE};

@@ -232,7 +232,8 @@ static int charge_start(handler_call_t *call, const cJSON *input, asl_error_t *e
 {
     const char *order_id;
     int64_t amount;
-    if (payment_parse_charge(call, input, &order_id, &amount, err) < 0)
+    if (payment_parse_charge(call, input, &order_id, &amount, err) < 0 ||
+        payment_check_order(call, order_id, err) < 0)
         return -1;
     return post(call, PAY_CHARGE, order_id, amount, err);
 }
@@ -274,8 +275,9 @@ static void cancel(handler_call_t *call)
 const handler_def_t order_payment_process_http = {.name = "payment.process",
                                                   .start = charge_start,
                                                   .cancel = cancel,
-                                                  .finish = payment_record_charge};
+                                                  .finish = payment_record_charge,
+                                                  .owner = ORDER_MACHINE};
 const handler_def_t order_payment_refund_http = {.name = "payment.refund",
                                                  .start = refund_start,
                                                  .cancel = cancel,
-                                                 .finish = refund_finish};
+                                                 .finish = refund_finish, .owner = ORDER_MACHINE};

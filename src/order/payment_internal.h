@@ -4,6 +4,7 @@
 #define SAGAD_ORDER_PAYMENT_INTERNAL_H
 
 #include "engine/handler.h"
+#include "order/domain.h"
 
 #include <stdint.h>
 
@@ -11,6 +12,11 @@
  * with err (InvalidInput, or no idempotency token). */
 int payment_parse_charge(const handler_call_t *call, const cJSON *input, const char **order_id,
                          int64_t *amount, asl_error_t *err);
+
+/* Fails the charge unless `order_id` is a PENDING order (OrderNotFound or
+ * InvalidOrderState), whichever machine asks: checked before a provider is
+ * asked to charge. Returns 0 or -1 with err set. */
+int payment_check_order(handler_call_t *call, const char *order_id, asl_error_t *err);
 
 /* payment.refund's input: orderId (borrowed from input). 0 or -1 with err. */
 int payment_parse_refund(const cJSON *input, const char **order_id, asl_error_t *err);

@@ -20,7 +20,7 @@ static void on_order(http_request_t *req, void *ud)
         cJSON_Delete(input);
         return;
     }
-    const machine_ver_t *mv = machines_get(api->machines, "order");
+    const machine_ver_t *mv = machines_get(api->machines, ORDER_MACHINE);
     if (!mv) {
         http_respond_error(req, 503, "StateMachineDoesNotExist",
                            "the order saga is not loaded: put order.asl.json in sagas_dir (%s) "

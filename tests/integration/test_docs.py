@@ -31,6 +31,8 @@ API_ROUTES = [
     ("GET", "/state-machines/{name}/versions"),
     ("GET", "/executions/{id}/history"),
     ("POST", "/executions/{id}/stop"),
+    ("GET", "/state-machines/{name}/graph.svg"),
+    ("GET", "/executions/{id}/graph.svg"),
     ("GET", "/orders/{orderId}"),
     ("GET", "/orders"),
     ("GET", "/stock"),

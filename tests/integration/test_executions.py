@@ -527,8 +527,11 @@ class Limits(DaemonTestCase):
     def test_async_task_timeout_is_states_timeout(self):
         """An asynchronous handler slower than TimeoutSeconds fails the task
         with States.Timeout, which Catch sees."""
-        d = self.daemon(payment_latency_ms=5000)
-        m = {"StartAt": "Pay", "States": {
+        d = self.daemon(payment_latency_ms=5000,
+                        handler_allow="slowpay: orders.create, payment.process")
+        m = {"StartAt": "Create", "States": {
+            "Create": {"Type": "Task", "Resource": "sagad:orders.create",
+                       "Parameters": {"itemId": "coffee-beans", "quantity": 1}, "Next": "Pay"},
             "Pay": {"Type": "Task", "Resource": "sagad:payment.process", "TimeoutSeconds": 1,
                     "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.err",
                                "Next": "TimedOut"}], "End": True},

@@ -32,11 +32,15 @@ MACHINE = {
                 "u.$": "States.UUID()"}, "End": True}}},
             {"StartAt": "B2", "States": {"B2": {"Type": "Task", "Resource": "sagad:echo",
                                                 "End": True}}}]},
-        "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.mapped", "Next": "Pay",
+        "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.mapped", "Next": "Create",
                  "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Parameters": {
                      "v.$": "$", "u.$": "States.UUID()"}, "End": True}}}},
+        "Create": {"Type": "Task", "Resource": "sagad:orders.create",
+                   "Parameters": {"itemId": "coffee-beans", "quantity": 1},
+                   "ResultSelector": {"orderId.$": "$.orderId"}, "ResultPath": "$.order",
+                   "Next": "Pay"},
         "Pay": {"Type": "Task", "Resource": "sagad:payment.process",
-                "Parameters": {"orderId.$": "$.id", "amount": 1},
+                "Parameters": {"orderId.$": "$.order.orderId", "amount": 1},
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.payErr",
                            "Next": "Pick"}], "ResultPath": "$.paid", "Next": "Pick"},
         "Pick": {"Type": "Choice", "Choices": [
@@ -45,6 +49,10 @@ MACHINE = {
         "Done": {"Type": "Succeed"},
     },
 }
+
+
+# The order handlers serve the order machine only, unless granted.
+ALLOW = "replay: orders.create, payment.process"
 
 
 # Deterministic machines (no random draws, no clock in a payload): the
@@ -169,7 +177,7 @@ class HistoryReplay(DaemonTestCase):
             self.assertFalse([k for k in ev["details"] if k.endswith("$")], ev)
 
     def test_replayed_history_is_the_run(self):
-        d = self.daemon(payment_latency_ms=50, payment_failure_rate=0)
+        d = self.daemon(payment_latency_ms=50, payment_failure_rate=0, handler_allow=ALLOW)
         eid, desc, evs = self.run_machine(d)
         self.check(d, eid, desc, evs)
         # The asynchronous payment's result is the one it recorded.
@@ -262,7 +270,7 @@ class HistoryReplay(DaemonTestCase):
         self.assertEqual(h["events"][-1]["details"]["output"], {"a": 1})
 
     def test_replay_across_kill9(self):
-        d = self.daemon(payment_latency_ms=0, payment_failure_rate=0)
+        d = self.daemon(payment_latency_ms=0, payment_failure_rate=0, handler_allow=ALLOW)
         eid, desc, evs = self.run_machine(d, kill_during_wait=True)
         self.check(d, eid, desc, evs)
 

@@ -251,5 +251,104 @@ class OrderSaga(DaemonTestCase):
         self.assertEqual(health["outbox"]["backlog"], 0)
 
 
+
+def one_task(resource, params):
+    return {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource,
+                                             "Parameters": params, "End": True}}}
+
+
+class DomainGuards(DaemonTestCase):
+    """The order handlers keep their invariants whichever machine calls
+    them, and only machines handler_allow names may call them at all."""
+    start_daemon = OrderSaga.start_daemon
+    place = OrderSaga.place
+    stock = OrderSaga.stock
+    orders_of = OrderSaga.orders_of
+
+    def run_one(self, name, resource, params):
+        st, _, body = self.d.request("PUT", "/state-machines/" + name, one_task(resource, params))
+        self.assertIn(st, (200, 201), body)
+        st, _, desc = self.d.request("POST", f"/state-machines/{name}/executions?wait=10",
+                                     {"input": {}})
+        self.assertEqual(st, 200, desc)
+        return desc
+
+    def payments(self, order_id):
+        import sqlite3
+        db = sqlite3.connect(self.d.opts["database"])
+        try:
+            return [r[0] for r in db.execute("SELECT status FROM payments WHERE order_id = ?",
+                                             (order_id,))]
+        finally:
+            db.close()
+
+    def test_other_machines_cannot_use_order_handlers_unless_allowed(self):
+        self.start_daemon()
+        for res in ("stock.reserve", "orders.cancel", "payment.refund", "orders.create"):
+            st, _, body = self.d.request("PUT", "/state-machines/probe",
+                                         one_task("sagad:" + res, {"orderId": "x"}))
+            self.assertEqual((st, body["error"]), (400, "InvalidDefinition"), res)
+            self.assertIn("probe:%s to handler_allow" % res, body["message"])
+        self.assertEqual(self.d.request("GET", "/state-machines/probe")[0], 404)
+        # Handlers without an owner stay open to every machine.
+        st, _, _ = self.d.request("PUT", "/state-machines/probe", one_task("sagad:echo", {}))
+        self.assertEqual(st, 201)
+
+    def test_reserve_only_for_a_pending_order_of_that_item_and_quantity(self):
+        self.start_daemon(handler_allow="probe: stock.*, orders.create")
+        desc = self.run_one("probe", "sagad:stock.reserve",
+                        {"orderId": "made-up", "itemId": "coffee-beans", "quantity": 5})
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "InvalidOrderState"), desc)
+        self.assertIn("no PENDING order 'made-up'", desc["cause"])
+        self.assertEqual(self.stock(), 5)
+        st, _, body = self.d.request("PUT", "/state-machines/mk",
+                                     one_task("sagad:orders.create",
+                                              {"itemId": "coffee-beans", "quantity": 1}))
+        self.assertEqual(st, 400, "mk is not allowed orders.create")
+        self.start_daemon(handler_allow="probe: stock.*; mk: orders.create")
+        order = self.run_one("mk", "sagad:orders.create", {"itemId": "coffee-beans", "quantity": 1})
+        oid = order["output"]["orderId"]
+        for wrong in ({"quantity": 4}, {"itemId": "tea"}):
+            params = dict({"orderId": oid, "itemId": "coffee-beans", "quantity": 1}, **wrong)
+            desc = self.run_one("probe", "sagad:stock.reserve", params)
+            self.assertEqual(desc["error"], "InvalidOrderState", (wrong, desc))
+        self.assertEqual(self.stock(), 5)
+        desc = self.run_one("probe", "sagad:stock.reserve",
+                        {"orderId": oid, "itemId": "coffee-beans", "quantity": 1})
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        self.assertEqual(self.stock(), 4)
+
+    def test_a_charged_order_is_not_cancelled_until_refunded(self):
+        self.start_daemon(rate=0, handler_allow="probe: orders.cancel; refund: payment.refund")
+        st, desc = self.place(order(quantity=1))
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        oid = self.orders_of(desc["executionId"])[0]["orderId"]
+        bad = self.run_one("probe", "sagad:orders.cancel", {"orderId": oid})
+        self.assertEqual((bad["status"], bad["error"]), ("FAILED", "InvalidOrderState"), bad)
+        self.assertIn("refund it first", bad["cause"])
+        self.assertEqual(self.d.request("GET", f"/orders/{oid}")[2]["status"], "PROCESSED")
+        self.assertEqual(self.payments(oid), ["CHARGED"])
+        self.assertEqual(self.run_one("refund", "sagad:payment.refund", {"orderId": oid})["status"],
+                         "SUCCEEDED")
+        self.assertEqual(self.payments(oid), ["REFUNDED"])
+        ok = self.run_one("probe", "sagad:orders.cancel", {"orderId": oid})
+        self.assertEqual((ok["status"], ok["output"]["status"]), ("SUCCEEDED", "CANCELLED"), ok)
+        # Refunding again refunds nothing; cancelling again is idempotent.
+        again = self.run_one("refund", "sagad:payment.refund", {"orderId": oid})
+        self.assertEqual(again["output"]["refunded"], 0, again)
+        self.assertEqual(self.run_one("probe", "sagad:orders.cancel", {"orderId": oid})["status"],
+                         "SUCCEEDED")
+
+    def test_handler_allow_syntax_errors_name_the_key(self):
+        import subprocess as sp
+        from harness import Daemon
+        for bad in ("probe", "probe:", ": stock.reserve", "a: x; b"):
+            d = Daemon(handler_allow=bad)
+            self._daemons.append(d)
+            p = sp.run(d.argv(), stdout=sp.DEVNULL, stderr=sp.PIPE, timeout=20)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn("handler_allow", p.stderr.decode())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -291,26 +291,47 @@ class ActivityProvider(PaymentCase):
         self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
 
     def test_charge_then_refund_marks_the_row_refunded(self):
-        """A machine of one's own: a recorded charge, then its refund through
-        the worker flips the row to REFUNDED."""
-        self.start()
+        """A machine of one's own: an order, a recorded charge, then its
+        refund through the worker flips the row to REFUNDED."""
+        self.start(handler_allow="charge-refund: orders.create, payment.*")
         self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-1"}))
         refunds = self.worker("payment.refund", lambda t: ("success", {"ok": True}))
         st, _, body = self.d.request("PUT", "/state-machines/charge-refund", {
-            "StartAt": "Charge",
+            "StartAt": "Create",
             "States": {
+                "Create": {"Type": "Task", "Resource": "sagad:orders.create",
+                           "Parameters": {"itemId": "coffee-beans", "quantity": 1},
+                           "ResultSelector": {"orderId.$": "$.orderId"},
+                           "ResultPath": "$.order", "Next": "Charge"},
                 "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
-                           "Parameters": {"orderId": "o-1", "amount": 7},
+                           "Parameters": {"orderId.$": "$.order.orderId", "amount": 7},
                            "ResultPath": "$.payment", "Next": "Refund"},
                 "Refund": {"Type": "Task", "Resource": "sagad:payment.refund",
-                           "Parameters": {"orderId": "o-1"}, "End": True}}})
+                           "Parameters": {"orderId.$": "$.order.orderId"}, "End": True}}})
         self.assertIn(st, (200, 201), body)
         st, _, desc = self.d.request("POST", f"/state-machines/charge-refund/executions?wait={WAIT}",
                                      {"input": {}}, timeout=WAIT + 10)
         self.assertEqual(desc["status"], "SUCCEEDED", desc)
-        self.assertEqual(desc["output"], {"orderId": "o-1", "refunded": 1, "amount": 7})
-        self.assertEqual([r[:3] for r in self.payments("o-1")], [("p-1", 7, "REFUNDED")])
-        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": "o-1"}])
+        oid = desc["output"]["orderId"]
+        self.assertEqual(desc["output"], {"orderId": oid, "refunded": 1, "amount": 7})
+        self.assertEqual([r[:3] for r in self.payments(oid)], [("p-1", 7, "REFUNDED")])
+        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": oid}])
+
+    def test_no_charge_for_an_order_that_does_not_exist(self):
+        """Whichever machine calls it, payment.process charges only a PENDING
+        order: no worker is asked, nothing is recorded."""
+        self.start(handler_allow="charge-nothing: payment.process")
+        charges = self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-9"}))
+        st, _, body = self.d.request("PUT", "/state-machines/charge-nothing", {
+            "StartAt": "Charge", "States": {
+                "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
+                           "Parameters": {"orderId": "made-up", "amount": 7}, "End": True}}})
+        self.assertIn(st, (200, 201), body)
+        st, _, desc = self.d.request("POST", f"/state-machines/charge-nothing/executions?wait={WAIT}",
+                                     {"input": {}}, timeout=WAIT + 10)
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "OrderNotFound"), desc)
+        self.assertEqual(self.payments("made-up"), [])
+        self.assertEqual(charges.tasks, [])
 
     def test_prefix_names_the_activities(self):
         self.start(payment_activity="shop.pay")

@@ -76,6 +76,11 @@ class QuickStart(unittest.TestCase):
         self.assertRegex(st.stdout, r"SUCCEEDED|FAILED")
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(20), 0)
+        # The Redis that `make run` started is gone with it.
+        self.assertIn("stopping the redis-server", proc.stderr.read())
+        ping = subprocess.run(["redis-cli", "-p", str(rport), "ping"], capture_output=True,
+                              text=True, timeout=10)
+        self.assertNotIn("PONG", ping.stdout)
 
 
 if __name__ == "__main__":

@@ -637,8 +637,8 @@ class SagactlTest(DaemonTestCase):
         self.assertRegex(dot, r'subgraph "cluster_Each" \{')
         cluster = dot[dot.index('subgraph "cluster_Fan/1/"'):]
         self.assertLess(cluster.index('"Fan/1/Right" ['), cluster.index("}"))
-        # No marks without --execution.
-        self.assertNotIn("#cfe2ff", dot)
+        # No outcomes without --execution.
+        self.assertNotIn("outcome-", dot)
         code, _, err = self.ctl("graph", "no-such-machine")
         self.assertEqual(code, 1)
 
@@ -655,8 +655,9 @@ class SagactlTest(DaemonTestCase):
             self.assertTrue(is_filled(dot, s), s)
         for s in ("Each", "Each/0/One", "Nope", "Done"):
             self.assertFalse(is_filled(dot, s), s)
-        self.assertIn("#f8c4c4", node_line(dot, "Fan/1/Right"))
-        self.assertIn("#cfe2ff", node_line(dot, "Fan/0/Left"))
+        self.assertIn('class="state outcome-failed"', node_line(dot, "Fan/1/Right"))
+        self.assertIn('class="state outcome-succeeded"', node_line(dot, "Fan/0/Left"))
+        self.assertIn('class="state outcome-caught"', node_line(dot, "Fan"))
         self.assertRegex(dot, r'"Fan" -> "Handled" \[.*penwidth')
         # An execution of another machine is a usage error.
         self.put("ok", SUCCEEDS)
@@ -672,11 +673,11 @@ class SagactlTest(DaemonTestCase):
         deadline = time.time() + 10
         while time.time() < deadline:
             code, dot, err = self.ctl("graph", "slow", "--execution", run["executionId"])
-            if "#fff3b0" in dot:
+            if "outcome-running" in dot:
                 break
             time.sleep(0.05)
         self.assertEqual(code, 0, err)
-        self.assertIn("#fff3b0", node_line(dot, "Sleep"))
+        self.assertIn('class="state outcome-running"', node_line(dot, "Sleep"))
         self.assertFalse(is_filled(dot, "Done"))
         self.assertIn("(RUNNING)", dot)
 
@@ -698,10 +699,12 @@ class SagactlTest(DaemonTestCase):
         for s in entered:
             self.assertTrue(is_filled(dot, s), s)
         for s in compensation & entered:
-            self.assertIn("#cfe2ff", node_line(dot, s))
+            self.assertIn("outcome-succeeded", node_line(dot, s))
         for s in ("ConfirmOrder", "EmitSuccessEvent", "DoNothing"):
             self.assertFalse(is_filled(dot, s), s)
-        self.assertIn("#f8c4c4", node_line(dot, "ProcessPayment"))
+        # The payment failed and its Catch led to the compensation.
+        self.assertIn("outcome-caught", node_line(dot, "ProcessPayment"))
+        self.assertIn("outcome-failed", node_line(dot, "OrderFailed"))
 
     # ---- events ----------------------------------------------------------------
 

@@ -152,6 +152,22 @@ static void create_order(ctx_t *c, const char *item, int qty, char *id_out)
     cJSON_Delete(r);
 }
 
+/* A PENDING order with a given id, as orders.create would leave it (the
+ * payment handlers charge only such an order). */
+static void pending_order(ctx_t *c, const char *id)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(store_db(c->st),
+                                        "INSERT INTO orders (order_id, execution_id, item_id, "
+                                        "quantity, status, created_ms, updated_ms) "
+                                        "VALUES (?1, 'x', 'beans', 1, 'PENDING', 0, 0)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+}
+
 /* The handler's result is byte for byte what reading the order back gives
  * (the handlers build it from the values they wrote). */
 static void assert_same_as_stored(ctx_t *c, const cJSON *r)
@@ -296,12 +312,25 @@ static void test_reserve_and_out_of_stock(void **state)
     assert_int_equal(stock(c, "beans"), 1);
     assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE order_id = ?1", o2), 0);
 
-    snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"unobtainium\",\"quantity\":1}", o2);
+    char o3[40];
+    create_order(c, "unobtainium", 1, o3);
+    snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"unobtainium\",\"quantity\":1}", o3);
     assert_int_equal(run(c, "stock.reserve", in, &r, &e), -1);
     assert_string_equal(e.error, "OutOfStock");
     assert_non_null(strstr(e.cause, "unknown item"));
     asl_error_clear(&e);
-    assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE order_id = ?1", o2), 0);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM reservations WHERE order_id = ?1", o3), 0);
+
+    /* An order of another item or quantity, or none: nothing is reserved. */
+    snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"beans\",\"quantity\":1}", o2);
+    assert_int_equal(run(c, "stock.reserve", in, &r, &e), -1);
+    assert_string_equal(e.error, "InvalidOrderState");
+    asl_error_clear(&e);
+    assert_int_equal(run(c, "stock.reserve", "{\"orderId\":\"made-up\",\"itemId\":\"beans\","
+                                             "\"quantity\":1}", &r, &e), -1);
+    assert_string_equal(e.error, "InvalidOrderState");
+    asl_error_clear(&e);
+    assert_int_equal(stock(c, "beans"), 1);
 
     assert_int_equal(run(c, "stock.reserve", "{\"orderId\":\"x\",\"itemId\":\"beans\",\"quantity\":-1}",
                          &r, &e),
@@ -320,7 +349,7 @@ static void test_reserve_never_below_zero(void **state)
     for (int i = 0; i < 25; i++) {
         cJSON *r;
         asl_error_t e = {0};
-        create_order(c, "mugs", 1, id);
+        create_order(c, "mugs", 1 + i % 2, id);
         snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"mugs\",\"quantity\":%d}", id,
                  1 + i % 2);
         if (run(c, "stock.reserve", in, &r, &e) == 0) {
@@ -344,6 +373,10 @@ static void test_reserve_concurrent_processes(void **state)
     ctx_t *c = *state;
     enum { PROCS = 4, TRIES = 12, STOCK = 17 };
     set_stock(c, "cups", STOCK);
+    char ids[PROCS][TRIES][40];
+    for (int p = 0; p < PROCS; p++)
+        for (int i = 0; i < TRIES; i++)
+            create_order(c, "cups", 1, ids[p][i]);
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
         pids[p] = fork();
@@ -357,7 +390,8 @@ static void test_reserve_concurrent_processes(void **state)
             for (int i = 0; i < TRIES; i++) {
                 char tok[64], in[128];
                 snprintf(tok, sizeof tok, "p%d/%d", p, i);
-                snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"cups\",\"quantity\":1}", tok);
+                snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"cups\",\"quantity\":1}",
+                         ids[p][i]);
                 cJSON *json = cJSON_Parse(in), *r = NULL;
                 asl_error_t e = {0};
                 handler_call_t call = {.store = st, .cfg = &c->cfg, .execution_id = tok,
@@ -486,6 +520,9 @@ static void test_payment_rates_and_token(void **state)
     cJSON *r, *r2;
     asl_error_t e = {0};
     const handler_def_t *pay = handler_lookup("payment.process");
+    const char *ids[] = {"o-ok", "o-bad", "o-tok", "o-half", "o"};
+    for (size_t i = 0; i < 5; i++)
+        pending_order(c, ids[i]);
 
     c->cfg.payment_failure_rate = 0;
     for (int i = 0; i < 20; i++) {
@@ -540,6 +577,24 @@ static void test_payment_rates_and_token(void **state)
     assert_int_equal(run(c, "payment.process", "{\"orderId\":\"o\",\"amount\":-1}", &r, &e), -1);
     assert_string_equal(e.error, "InvalidInput");
     asl_error_clear(&e);
+
+    /* Whichever machine asks: no charge without a PENDING order. */
+    c->cfg.payment_failure_rate = 0;
+    assert_int_equal(run(c, "payment.process", "{\"orderId\":\"made-up\"}", &r, &e), -1);
+    assert_string_equal(e.error, "OrderNotFound");
+    asl_error_clear(&e);
+    char done[40], in[128];
+    create_order(c, "beans", 1, done);
+    snprintf(in, sizeof in, "{\"orderId\":\"%s\"}", done);
+    assert_int_equal(run(c, "orders.confirm", in, &r, &e), 0);
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "payment.process", in, &r, &e), -1);
+    assert_string_equal(e.error, "InvalidOrderState");
+    assert_non_null(strstr(e.cause, "is PROCESSED"));
+    asl_error_clear(&e);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM payments WHERE order_id IN ('made-up', ?1)",
+                               done),
+                     0);
 }
 
 static void test_refund_idempotent(void **state)
@@ -547,6 +602,8 @@ static void test_refund_idempotent(void **state)
     ctx_t *c = *state;
     cJSON *r;
     asl_error_t e = {0};
+    pending_order(c, "o-r");
+    pending_order(c, "o-m");
     assert_int_equal(run(c, "payment.refund", "{\"orderId\":\"o-none\"}", &r, &e), 0);
     assert_int_equal(num(r, "refunded"), 0);
     assert_int_equal(num(r, "amount"), 0);
@@ -637,6 +694,7 @@ static void test_payment_async(void **state)
     uv_loop_init(&loop);
     c->cfg.payment_latency_ms = 30;
     c->cfg.payment_failure_rate = 0;
+    pending_order(c, "o-async");
 
     uint64_t t0 = uv_hrtime();
     async_pay(c, &loop, "exec-a/Pay/0", &o, &call, 0);
