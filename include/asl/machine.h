@@ -189,6 +189,13 @@ typedef struct asl_state_s {
 /* The compiled state i (borrowed). */
 const asl_state_t *asl_machine_state(const asl_machine_t *m, size_t i);
 
+/* The whole-machine rules of AWS's validator that compiling does not need:
+ * state names unique across nested branches and Map processors, and a
+ * terminal state reachable from StartAt in the machine and in every branch.
+ * Adds one problem per violation to `problems`; returns 0, or -1 when it
+ * added any. For definitions being registered (stored ones load without). */
+int asl_machine_lint(const asl_machine_t *m, asl_problems_t *problems);
+
 /* Every resource handler name used anywhere in the machine (once per
  * (sub-)machine; a name used in several branches may repeat),
  * including nested branches, via callback (for the runtime to check that each

@@ -14,8 +14,19 @@ typedef struct fiber_s fiber_t;
 /* Every fiber's stack: mmap'd with an inaccessible guard page below it, so an
  * overflow is a SIGSEGV at once, never a write into someone else's memory.
  * Today's deepest measured need (a start whose input nests 900 arrays) fits
- * in 128 KiB. */
+ * in 128 KiB; cJSON alone takes 128 KiB to parse and print 1000 levels (its
+ * limit). AddressSanitizer's redzones make frames two to three times larger,
+ * so its builds get 1 MiB (pages are only backed once touched). */
+#if defined(__SANITIZE_ADDRESS__)
+#define FIBER_STACK_SIZE (1024 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FIBER_STACK_SIZE (1024 * 1024)
+#endif
+#endif
+#ifndef FIBER_STACK_SIZE
 #define FIBER_STACK_SIZE (256 * 1024)
+#endif
 
 /* What fiber_wait_fd waits for and returns (the same bits as libuv's). */
 #define FIBER_READABLE UV_READABLE

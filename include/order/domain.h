@@ -18,6 +18,11 @@
  * handler_allow grants them to others. */
 #define ORDER_MACHINE "order"
 
+/* Errors the order handlers fail with when an order is missing or not in a
+ * state that allows the step (whichever machine asked). */
+#define ORDER_E_NOT_FOUND     "OrderNotFound"
+#define ORDER_E_INVALID_STATE "InvalidOrderState"
+
 #define ORDER_ERR_DB        (-1) /* the database failed */
 #define ORDER_ERR_NOT_FOUND (-2) /* no such order / item */
 #define ORDER_ERR_INVALID   (-3) /* a value out of range (see each function) */

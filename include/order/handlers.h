@@ -29,13 +29,12 @@
 
 #include "core/config.h"
 #include "engine/handler.h"
+#include "order/domain.h"
 
 /* The "source" of the order saga's events (events/outbox.h). */
 #define ORDER_EVENT_SOURCE "sagad.order"
 
 #define ORDER_E_OUT_OF_STOCK       "OutOfStock"
-#define ORDER_E_NOT_FOUND    "OrderNotFound"
-#define ORDER_E_INVALID_STATE "InvalidOrderState"
 
 extern const handler_def_t order_orders_create;
 extern const handler_def_t order_orders_confirm;

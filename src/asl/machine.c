@@ -108,6 +108,15 @@ static const char *raw_choice_next(const cJSON *rule)
     return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
+/* Characters (code points) of valid UTF-8 text: continuation bytes are not counted. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 /* Marks every state reachable from `from`. */
 static void mark_reachable(const asl_machine_t *m, size_t start, unsigned char *seen)
 {
@@ -221,7 +230,7 @@ asl_machine_t *asl_machine_compile_machine(ctx_t *c, const cJSON *def, const cha
         snprintf(stn, sizeof stn, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", s->name);
         if (name_table_put(&m->names, s->name, i) != 0)
             asl_machine_prob(c, stn, NULL, "duplicate state name");
-        if (strlen(s->name) == 0 || strlen(s->name) > 80)
+        if (!*s->name || utf8_chars(s->name) > 80)
             asl_machine_prob(c, stn, NULL, "a state name must have 1 to 80 characters");
     }
     asl_machine_fname(fb, sizeof fb, owner_field, "StartAt");

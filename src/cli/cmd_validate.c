@@ -48,6 +48,11 @@ int cmd_validate(cli_t *cli, int argc, char **argv)
     asl_machine_t *m = NULL;
     rc = asl_machine_compile_text(text, len, &m, &probs);
     free(text);
+    if (rc == 0 && asl_machine_lint(m, &probs) < 0) {
+        asl_machine_free(m);
+        m = NULL;
+        rc = -1;
+    }
     if (rc == 0) {
         printf("%s: OK (%zu states)\n", pos[0], asl_machine_state_count(m));
         asl_machine_free(m);

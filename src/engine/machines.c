@@ -325,6 +325,7 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
     allow_check_t ac = {reg, name, problems ? problems : &local};
     size_t before = ac.problems->count;
     asl_machine_foreach_handler(v->machine, check_owner, &ac);
+    asl_machine_lint(v->machine, ac.problems);
     int refused = ac.problems->count > before;
     asl_problems_free(&local);
     if (refused) {

@@ -213,17 +213,19 @@ static int cancel_run(handler_call_t *call, const cJSON *input, cJSON **result, 
     if (handlers_get_string(name, input, "orderId", true, &order_id, err) < 0 ||
         set_status(call, name, order_id, "CANCELLED", result, err) < 0)
         return -1;
-    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*result, "status"));
-    if (status && strcmp(status, "CANCELLED") == 0)
+    const char *now = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*result, "status"));
+    char status[16];
+    snprintf(status, sizeof status, "%s", now ? now : "?");
+    if (strcmp(status, "CANCELLED") == 0)
         return 0;
     int charged = still_charged(call->store, order_id);
-    cJSON_Delete(*result);
+    cJSON_Delete(*result);   /* status is a copy: it outlives the result */
     *result = NULL;
     if (charged < 0)
         return handlers_db_error(err, name, call->store);
     return asl_error_set(err, ORDER_E_INVALID_STATE,
                          "%s: order '%s' is %s%s and cannot be cancelled%s", name, order_id,
-                         status ? status : "?", charged ? " with its payment charged" : "",
+                         status, charged ? " with its payment charged" : "",
                          charged ? "; refund it first" : "");
 }
 

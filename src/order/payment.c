@@ -7,7 +7,6 @@
 #include "core/log.h"
 #include "handlers/common.h"
 #include "order/domain.h"
-#include "order/handlers.h"
 #include "payment_internal.h"
 
 #include <stdio.h>

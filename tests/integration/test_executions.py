@@ -66,6 +66,32 @@ class StateMachines(DaemonTestCase):
         st, _, desc = d.request("GET", "/executions/" + body["executionId"])
         self.assertEqual(desc.get("stateMachineVersion", desc.get("version")), 1, desc)
 
+    def test_whole_machine_rules_of_aws(self):
+        d = self.daemon()
+        dup = {"StartAt": "Fan", "States": {
+            "Fan": {"Type": "Parallel", "Next": "Done", "Branches": [
+                {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}]},
+            "Done": {"Type": "Succeed"}}}
+        st, _, body = d.request("PUT", "/state-machines/dup", dup)
+        self.assertEqual((st, body["error"]), (400, "InvalidDefinition"), body)
+        self.assertIn("unique across the whole machine", body["message"])
+        endless = {"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Wait", "Seconds": 1, "Next": "A"}}}
+        st, _, body = d.request("PUT", "/state-machines/endless", endless)
+        self.assertEqual(st, 400, body)
+        self.assertIn("no terminal state", body["message"])
+        branch = {"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "End": True,
+            "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Pass", "Next": "X"}}}]}}}
+        st, _, body = d.request("PUT", "/state-machines/branch", branch)
+        self.assertEqual(st, 400, body)
+        self.assertEqual(body["problems"][0]["state"], "Fan/0")
+        # 80 characters, counted as characters: 80 two-byte letters are fine.
+        long_name = "\u00e9" * 80
+        ok = {"StartAt": long_name, "States": {long_name: {"Type": "Succeed"}}}
+        self.assertEqual(d.request("PUT", "/state-machines/long", ok)[0], 201)
+        too_long = {"StartAt": long_name + "e", "States": {long_name + "e": {"Type": "Succeed"}}}
+        self.assertEqual(d.request("PUT", "/state-machines/long2", too_long)[0], 400)
+
     def test_invalid_definition_lists_every_problem(self):
         d = self.daemon()
         bad = {"StartAt": "A", "States": {
@@ -549,10 +575,15 @@ class Limits(DaemonTestCase):
 
     def test_history_limit_fails_the_execution(self):
         d = self.daemon(history_limit=50)
+        # It loops for ever, though an end is reachable on paper (a machine
+        # with no reachable end at all is refused when registered).
         loop = {"StartAt": "A", "States": {
-            "A": {"Type": "Pass", "Next": "W"},
-            "W": {"Type": "Wait", "Seconds": 0, "Next": "A"}}}
-        d.request("PUT", "/state-machines/loop", loop)
+            "A": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [
+                {"Variable": "$", "IsPresent": True, "Next": "W"}], "Default": "Done"},
+            "W": {"Type": "Wait", "Seconds": 0, "Next": "A"},
+            "Done": {"Type": "Succeed"}}}
+        self.assertEqual(d.request("PUT", "/state-machines/loop", loop)[0], 201)
         st, _, desc = d.request("POST", "/state-machines/loop/executions?wait=20", {"input": {}})
         self.assertEqual((st, desc["status"]), (200, "FAILED"), desc)
         self.assertEqual(desc["error"], "States.Runtime")

@@ -325,6 +325,7 @@ class DomainGuards(DaemonTestCase):
         oid = self.orders_of(desc["executionId"])[0]["orderId"]
         bad = self.run_one("probe", "sagad:orders.cancel", {"orderId": oid})
         self.assertEqual((bad["status"], bad["error"]), ("FAILED", "InvalidOrderState"), bad)
+        self.assertIn("is PROCESSED with its payment charged", bad["cause"])
         self.assertIn("refund it first", bad["cause"])
         self.assertEqual(self.d.request("GET", f"/orders/{oid}")[2]["status"], "PROCESSED")
         self.assertEqual(self.payments(oid), ["CHARGED"])

@@ -124,6 +124,17 @@ class ValidateTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertProblem(out, "P/In.Next:", "Out")
 
+    def test_whole_machine_rules(self):
+        d = {"StartAt": "Fan", "States": {
+            "Fan": {"Type": "Parallel", "Next": "Loop", "Branches": [
+                {"StartAt": "Loop", "States": {"Loop": {"Type": "Pass", "Next": "Loop"}}}]},
+            "Loop": {"Type": "Pass", "End": True}}}
+        code, out, err = self.validate(d)
+        self.assertEqual(code, 1, out + err)
+        both = out + err
+        self.assertIn("unique across the whole machine", both)
+        self.assertIn("no terminal state", both)
+
     def test_json_syntax_error_has_line_and_column(self):
         code, out, _ = self.validate('{"StartAt": "A",\n "States": {"A": {"Type": "Pass",, "End": true}}}')
         self.assertEqual(code, 1)

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "core/fiber.h"
 
 static uv_loop_t loop;
@@ -674,6 +676,37 @@ static void test_deep_recursion(void **state)
     assert_int_equal(got, want);
 }
 
+static void nested_json_fiber(void *ud)
+{
+    int *ok = ud;
+    enum { LEVELS = CJSON_NESTING_LIMIT };
+    char *text = malloc(2 * LEVELS + 1);
+    assert_non_null(text);
+    for (int i = 0; i < LEVELS; i++) {
+        text[i] = '[';
+        text[2 * LEVELS - 1 - i] = ']';
+    }
+    text[2 * LEVELS] = '\0';
+    cJSON *doc = cJSON_Parse(text);
+    cJSON *copy = cJSON_Duplicate(doc, 1);
+    char *printed = cJSON_PrintUnformatted(copy);
+    *ok = doc && printed && strcmp(printed, text) == 0;
+    free(printed);
+    cJSON_Delete(copy);
+    cJSON_Delete(doc);
+    free(text);
+}
+
+/* The deepest JSON the daemon accepts (cJSON's nesting limit) is parsed,
+ * copied and printed on a fiber's stack: cJSON recurses once per level. */
+static void test_deepest_json_fits(void **state)
+{
+    (void)state;
+    int ok = 0;
+    assert_int_equal(fiber_start(&loop, nested_json_fiber, &ok), 0);
+    assert_int_equal(ok, 1);
+}
+
 static volatile uintptr_t guard_lo, guard_hi;
 
 static void on_segv(int sig, siginfo_t *si, void *uc)
@@ -952,6 +985,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_fibers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stacks_are_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_recursion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deepest_json_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stack_overflow_hits_guard_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_failure_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_all_lets_the_loop_close, setup, teardown),

@@ -42,6 +42,14 @@ static int setup(void **state)
         return -1;
     }
     config_defaults(&c->cfg);
+    /* The orders these tests charge: PENDING, as orders.create leaves them
+     * (payment.process charges no other). */
+    if (sqlite3_exec(store_db(c->st),
+                     "INSERT INTO orders (order_id, execution_id, item_id, quantity, status, "
+                     "created_ms, updated_ms) SELECT column1, 'x', 'beans', 1, 'PENDING', 0, 0 "
+                     "FROM (VALUES ('o'), ('o-1'), ('o-2'), ('o-3'), ('o-r'), ('o-h'))",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
     current = c;
     *state = c;
     return 0;
@@ -223,6 +231,11 @@ static void test_activity_start_refusals(void **state)
     assert_string_equal(c->delegated, "");
     asl_error_clear(&e);
     assert_null(delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"o\",\"amount\":-1}", "{}", &e));
+    assert_string_equal(c->delegated, "");
+    asl_error_clear(&e);
+    /* No PENDING order of that id: refused before any worker sees it. */
+    assert_null(delegated(c, d, "exec-p:Pay:1:0", "{\"orderId\":\"made-up\"}", "{}", &e));
+    assert_string_equal(e.error, "OrderNotFound");
     assert_string_equal(c->delegated, "");
     asl_error_clear(&e);
     /* The runtime refusing the hand-over fails the call. */
