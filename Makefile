@@ -14,7 +14,7 @@ else
 Q :=
 endif
 
-PKGS      := libuv libcjson hiredis sqlite3 nettle libcurl libgvc
+PKGS      := libuv libcjson hiredis sqlite3 nettle libcurl libgvc libpq
 LLHTTP_DIR := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 

@@ -13,7 +13,8 @@ typedef struct store_check_s store_check_t;
 
 /* Starts checking `st`'s file (borrowed: it must stay open until
  * store_check_stop). Sets the store's integrity to CHECKING now and to the
- * result when done. Returns 0 with *out set, or a negative code (logged). */
+ * result when done. Returns 0 with *out set (NULL for a PostgreSQL store:
+ * nothing to check, integrity stays UNKNOWN), or a negative code (logged). */
 int store_check_start(uv_loop_t *loop, store_t *st, store_check_t **out);
 
 /* Interrupts a running check and lets it go: after this the check never

@@ -1,8 +1,10 @@
 /* The database that holds everything: state machines, executions, their
  * history, timers, the event outbox, and the tables of the domains that
- * register a schema (e.g. order/schema.h). Today it is SQLite: opening applies
- * the versioned schema (PRAGMA user_version), WAL, synchronous=FULL and
- * foreign keys. Statements are prepared once and cached. Nothing above store/
+ * register a schema (e.g. order/schema.h). SQLite by default (a path):
+ * opening applies the versioned schema (PRAGMA user_version), WAL,
+ * synchronous=FULL and foreign keys. A postgresql:// URI selects PostgreSQL
+ * (experimental, single node): the same schema in its own DDL, versioned in
+ * a schema_version table. Statements are prepared once and cached. Nothing above store/
  * sees the engine's own types: callers use store_stmt_t and the store_bind_*,
  * store_step and store_col_* functions below (store/sqlite.h is for the
  * store's SQLite-only modules and tests). */
@@ -28,6 +30,16 @@ typedef struct store_stmt_s store_stmt_t;
 #define STORE_ERR_FULL       (-13)  /* disk full */
 #define STORE_ERR_CONSTRAINT (-19)  /* UNIQUE, NOT NULL, CHECK or foreign key */
 #define STORE_ERR_MISUSE     (-21)  /* bad arguments */
+/* PostgreSQL only (beyond SQLite's codes). */
+#define STORE_ERR_LOST         (-1001) /* the connection to the server is gone */
+#define STORE_ERR_DEADLOCK     (-1002) /* chosen as a deadlock's victim (40P01) */
+#define STORE_ERR_LOCK_TIMEOUT (-1003) /* lock_timeout passed (55P03) */
+
+/* Which database a store is. */
+typedef enum {
+    STORE_BACKEND_SQLITE = 0,
+    STORE_BACKEND_POSTGRESQL
+} store_backend_t;
 
 /* store_step's results besides a negative code. */
 #define STORE_DONE 0
@@ -41,11 +53,16 @@ typedef struct store_stmt_s store_stmt_t;
  * the store's migration v -> v+1, after the store's own SQL, in the same
  * transaction: one user_version numbers the store's and every domain's steps,
  * so a domain that needs a new step appends it at the next free version.
- * Append only, like the store's own list. */
+ * Append only, like the store's own list. pg_migrations is the same list in
+ * PostgreSQL's DDL (same indices, same resulting tables; NULL where the
+ * SQLite step has nothing to do there); a domain without it cannot open a
+ * PostgreSQL store. */
 typedef struct store_schema_s {
     const char *name;                 /* for messages, e.g. "order" */
     const char *const *migrations;    /* borrowed: keep it static */
     int count;
+    const char *const *pg_migrations; /* borrowed: keep it static */
+    int pg_count;
 } store_schema_t;
 
 /* Adds a domain's schema to every store opened afterwards (process-wide; a
@@ -55,7 +72,9 @@ typedef struct store_schema_s {
 int store_schema_add(const store_schema_t *schema);
 
 /* Opens (creating it and its directory when missing) and migrates `path`
- * (":memory:" works). On success *out is the store: close with store_close.
+ * (":memory:" works; a "postgresql://" or "postgres://" URI opens a
+ * PostgreSQL session instead, migrating under an advisory lock; then a
+ * server that cannot be reached returns STORE_ERR_LOST instead of -1). On success *out is the store: close with store_close.
  * Returns 0, or -1 with `err` saying what failed and where. */
 int store_open(const char *path, store_t **out, char *err, size_t errlen);
 
@@ -66,10 +85,19 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen);
  * after migrating, proves the database writable with a real committed write
  * (a full disk, a read-only file or a failing device is found now, not at the
  * first client's request). Returns 0, or -1 with `err` naming the path and
- * what failed. The kernel drops the lock when the process dies, however. */
+ * what failed. The kernel drops the lock when the process dies, however.
+ * On PostgreSQL the lock is a session advisory lock (the server drops it
+ * when the session ends), and an unreachable server is STORE_ERR_LOST. */
 int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen);
 
 void store_close(store_t *st);
+
+/* Which backend `st` is: SQLite-only helpers (store/wal.h, store/check.h)
+ * do nothing on PostgreSQL. */
+store_backend_t store_backend(const store_t *st);
+
+/* Whether `database` (a config value) names a PostgreSQL URI. */
+int store_is_pg_uri(const char *database);
 
 /* What the recent commits did, for /healthz and the logs. */
 typedef enum {
@@ -95,7 +123,8 @@ typedef struct store_health_s {
 /* Borrowed; valid until store_close. */
 const store_health_t *store_health(const store_t *st);
 
-/* Commits one real write (rewrites PRAGMA user_version with its value) to
+/* Commits one real write (rewrites PRAGMA user_version with its value; on
+ * PostgreSQL the schema_version row) to
  * learn whether the disk takes writes again; counted in store_health like
  * any COMMIT. Must not be called inside a transaction. Returns 0 or a
  * negative code. */
@@ -105,7 +134,8 @@ int store_probe_write(store_t *st);
  * borrowed and copied (truncated); NULL for none. */
 void store_set_integrity(store_t *st, store_integrity_t integrity, const char *detail);
 
-/* The path the store was opened with (borrowed). */
+/* The path the store was opened with (borrowed); for PostgreSQL the URI
+ * without its password. */
 const char *store_path(const store_t *st);
 
 /* The cached prepared statement for `sql`, reset and with bindings cleared
@@ -156,7 +186,10 @@ int store_col_is_null(store_stmt_t *s, int col);
 const char *store_errmsg(store_t *st);
 const char *store_stmt_errmsg(store_stmt_t *s);
 
-/* Rows changed by the last INSERT, UPDATE or DELETE that ran. */
+/* Rows changed by the last INSERT, UPDATE or DELETE that ran. On
+ * PostgreSQL every text binding is sent as text and the server infers the
+ * parameter's type from the SQL (write CAST(?1 AS text) where it cannot);
+ * integer columns come back as text and store_col_int64 parses them. */
 int64_t store_changes(store_t *st);
 
 /* Transactions. One write transaction is open at a time; a step inside it is

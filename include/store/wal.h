@@ -16,8 +16,8 @@ typedef struct store_wal_s store_wal_t;
 /* Pages past which the loop thread finishes a checkpoint itself. */
 #define STORE_WAL_LIMIT_PAGES 8000
 
-/* Takes over checkpointing of `st` (a file database; for ":memory:" it does
- * nothing and sets *out to NULL). From then on a commit that leaves at least
+/* Takes over checkpointing of `st` (a file database; for ":memory:" and a
+ * PostgreSQL store it does nothing and sets *out to NULL). From then on a commit that leaves at least
  * STORE_WAL_CHECKPOINT_PAGES in the log queues a PASSIVE checkpoint on the
  * thread pool (one at a time); past STORE_WAL_LIMIT_PAGES the loop thread
  * copies what is left itself, so that SQLite can restart the log from its

@@ -475,7 +475,7 @@ static void on_healthz(http_request_t *req, void *ud)
     }
     cJSON_AddStringToObject(o, "status", healthy ? "ok" : "unavailable");
     cJSON *db = cJSON_AddObjectToObject(o, "database");
-    cJSON_AddStringToObject(db, "path", api->cfg->database);
+    cJSON_AddStringToObject(db, "path", store_path(api->store)); /* a URI without its password */
     cJSON_AddBoolToObject(db, "writable", writable);
     cJSON_AddStringToObject(db, "storage", writable ? "ok" : "failing");
     cJSON_AddNumberToObject(db, "commits", (double)h->commits);

@@ -312,9 +312,10 @@ int main(int argc, char **argv)
         log_error("cannot register the order schema");
         return 1;
     }
-    if (store_open_exclusive(app.cfg.database, &app.store, err, sizeof err) < 0) {
+    if ((rc = store_open_exclusive(app.cfg.database, &app.store, err, sizeof err)) < 0) {
         log_error("%s", err);
-        return 1;
+        /* An unreachable PostgreSQL is a missing dependency, like Redis. */
+        return rc == STORE_ERR_LOST ? 2 : 1;
     }
     /* Handlers first: compiling a stored definition checks its Resources. */
     if (handlers_register_builtin() < 0 || order_handlers_register(&app.cfg) < 0) {
@@ -323,7 +324,7 @@ int main(int argc, char **argv)
     }
     if (machines_open(app.store, &app.machines) < 0 ||
         machines_set_allow(app.machines, app.cfg.handler_allow) < 0) {
-        log_error("cannot read the state machines from %s", app.cfg.database);
+        log_error("cannot read the state machines from %s", store_path(app.store));
         return 1;
     }
     machines_load_dir(app.machines, app.cfg.sagas_dir);
@@ -390,7 +391,8 @@ int main(int argc, char **argv)
     const char *fmt = strchr(app.cfg.listen_host, ':') ? "listening on [%s]:%d" : "listening on %s:%d";
     log_msg(LOG_LEVEL_INFO, fmt, app.cfg.listen_host, http_server_port(app.http));
     /* After listening: quick_check reads the whole file (docs/operations.md). */
-    if (strcmp(app.cfg.database, ":memory:") != 0)
+    if (strcmp(app.cfg.database, ":memory:") != 0 &&
+        store_backend(app.store) == STORE_BACKEND_SQLITE)
         store_check_start(app.loop, app.store, &app.check);
 
     uint64_t wd = notify_watchdog_usec();

@@ -53,10 +53,58 @@ static const char *const migrations[] = {
     "DROP INDEX IF EXISTS orders_by_created;",
 };
 
+/* The same steps in PostgreSQL's DDL (same indices). `rowid` is a real
+ * column there: the shared SQL lists orders newest first by it. */
+static const char *const pg_migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE orders ("
+    "  rowid bigint GENERATED ALWAYS AS IDENTITY UNIQUE,"
+    "  order_id text PRIMARY KEY,"
+    "  execution_id text NOT NULL,"
+    "  item_id text NOT NULL,"
+    "  quantity bigint NOT NULL,"
+    "  firstname text, surname text, street text, zip text, city text,"
+    "  status text NOT NULL,"
+    "  created_ms bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL);"
+    "CREATE INDEX orders_by_execution ON orders (execution_id);"
+    "CREATE TABLE stock ("
+    "  item_id text PRIMARY KEY,"
+    "  quantity bigint NOT NULL CHECK (quantity >= 0),"
+    "  updated_ms bigint NOT NULL);"
+    "CREATE TABLE payments ("
+    "  payment_id text PRIMARY KEY,"
+    "  order_id text NOT NULL,"
+    "  execution_id text NOT NULL,"
+    "  token text NOT NULL UNIQUE,"
+    "  amount bigint NOT NULL,"
+    "  status text NOT NULL,"
+    "  created_ms bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL);"
+    "CREATE INDEX payments_by_order ON payments (order_id);"
+    "CREATE TABLE reservations ("
+    "  order_id text PRIMARY KEY,"
+    "  item_id text NOT NULL,"
+    "  quantity bigint NOT NULL CHECK (quantity > 0),"
+    "  status text NOT NULL,"
+    "  created_ms bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL);"
+    "INSERT INTO stock (item_id, quantity, updated_ms)"
+    "  VALUES ('coffee-beans', 5, CAST(extract(epoch FROM now()) AS bigint) * 1000);",
+    /* 1 -> 2 */
+    NULL,
+    /* 2 -> 3: orders_by_created was never made here (rowid is indexed). */
+    NULL,
+};
+
+_Static_assert(sizeof pg_migrations == sizeof migrations, "the same steps on both databases");
+
 static const store_schema_t schema = {
     .name = "order",
     .migrations = migrations,
     .count = (int)(sizeof migrations / sizeof migrations[0]),
+    .pg_migrations = pg_migrations,
+    .pg_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]),
 };
 
 int order_schema_register(void)

@@ -105,6 +105,9 @@ static void on_done(uv_work_t *req, int status)
 
 int store_check_start(uv_loop_t *loop, store_t *st, store_check_t **out)
 {
+    *out = NULL;
+    if (store_backend(st) != STORE_BACKEND_SQLITE)
+        return 0; /* quick_check is SQLite's; PostgreSQL checks its own pages */
     store_check_t *c = calloc(1, sizeof *c);
     if (!c) {
         log_warn("database %s: no memory for the integrity check", store_path(st));

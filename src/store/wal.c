@@ -96,6 +96,8 @@ static int on_commit(void *ud, sqlite3 *db, const char *name, int pages)
 int store_wal_start(store_t *st, uv_loop_t *loop, store_wal_t **out)
 {
     *out = NULL;
+    if (store_backend(st) != STORE_BACKEND_SQLITE)
+        return 0; /* PostgreSQL checkpoints by itself */
     sqlite3 *db = store_db(st);
     const char *path = sqlite3_db_filename(db, "main");
     if (!path || !*path)

@@ -228,7 +228,7 @@ static const char *const test_domain_steps[] = {
     NULL,
     "CREATE TABLE domain_b (x INTEGER);",
 };
-static const store_schema_t test_domain = {"test", test_domain_steps, 4};
+static const store_schema_t test_domain = {"test", test_domain_steps, 4, NULL, 0};
 
 static void test_domain_schema_joins_migrations(void **state)
 {

@@ -1,0 +1,664 @@
+/* The PostgreSQL backend of the store (experimental, single node): one libpq
+ * session per store, statements prepared once per session, values sent and
+ * received as text, transactions and savepoints as on SQLite.
+ *
+ * It uses libpq's asynchronous calls on a nonblocking connection; every wait
+ * goes through wait_socket(). Called on a fiber (core/fiber.h) the wait
+ * yields to the loop; anywhere else it blocks the thread in poll(2), which
+ * is fine at startup, for migrations and in tests only. The daemon must call
+ * the store from fibers on PostgreSQL: until the runtime and the HTTP
+ * handlers run in fibers, every statement blocks the event loop for its
+ * round trip. */
+#include "internal.h"
+#include "store/pg_sql.h"
+#include "core/fiber.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A connection attempt that gets no answer fails after this long. */
+#define PG_CONNECT_TIMEOUT_MS 10000
+
+struct pg_conn_s {
+    PGconn *conn;
+    int broken;             /* a wait was cancelled mid-query: the session is unusable */
+    int in_flight;          /* a statement waits for its result (on some fiber) */
+    int64_t changes;        /* rows changed by the last INSERT/UPDATE/DELETE */
+    unsigned next_name;     /* prepared statements are named s0, s1, ... */
+    char errmsg[512];       /* the last failure's message */
+};
+
+struct pg_stmt_s {
+    pg_conn_t *c;
+    char name[16];
+    int nparams;
+    const char **values;    /* nparams texts; NULL is SQL NULL */
+    unsigned char *owned;   /* values[i] was malloc'd here (copied or taken) */
+    char (*ints)[24];       /* where bound integers are written as text */
+    PGresult *res;          /* the result being stepped through, or NULL */
+    int row, ntuples;
+};
+
+/* wait_socket's results besides 0 (ready, or the socket failed: libpq
+ * then says how when it reads). */
+#define WAIT_TIMEOUT (-1)
+#define WAIT_ABORTED (-2)   /* the fiber was cancelled (or could not wait) */
+
+/* Waits until the socket is ready for `events` (POLLIN/POLLOUT), at most
+ * `timeout_ms` (-1: no limit). On a fiber it yields to the loop. Off fibers
+ * it blocks the thread in poll(2): acceptable at startup, for migrations
+ * and in tests, never on the serving loop (the daemon must call the store
+ * from fibers on PostgreSQL). */
+static int wait_socket(PGconn *conn, int events, int timeout_ms)
+{
+    int fd = PQsocket(conn);
+    if (fd < 0)
+        return 0;
+    if (fiber_in()) {
+        int want = (events & POLLIN ? FIBER_READABLE : 0) | (events & POLLOUT ? FIBER_WRITABLE : 0);
+        int rc = fiber_wait_fd(fd, want, timeout_ms);
+        if (rc > 0 || rc == UV_EBADF)
+            return 0;
+        return rc == FIBER_ETIMEDOUT ? WAIT_TIMEOUT : WAIT_ABORTED;
+    }
+    struct pollfd p = {.fd = fd, .events = (short)events};
+    for (;;) {
+        int n = poll(&p, 1, timeout_ms);
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return WAIT_TIMEOUT;
+        if (errno != EINTR)
+            return 0;
+    }
+}
+
+/* libpq's messages end with a newline; ours are one line. */
+static void set_error(pg_conn_t *c, const char *msg)
+{
+    snprintf(c->errmsg, sizeof c->errmsg, "%s", msg && *msg ? msg : "unknown error");
+    size_t n = strlen(c->errmsg);
+    while (n && (c->errmsg[n - 1] == '\n' || c->errmsg[n - 1] == ' '))
+        c->errmsg[--n] = '\0';
+}
+
+/* The code for a failure without a result: the connection's state decides. */
+static int conn_failure(pg_conn_t *c)
+{
+    if (c->broken) {
+        set_error(c, "the session was abandoned in the middle of a statement (fiber cancelled)");
+        return STORE_ERR_LOST;
+    }
+    set_error(c, PQerrorMessage(c->conn));
+    return PQstatus(c->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
+}
+
+/* After a PQsend*: flushes the query, waits for every result and keeps the
+ * last one (the first error if there is one). NULL when the connection
+ * failed (errmsg set). */
+static PGresult *finish(pg_conn_t *c)
+{
+    PGconn *conn = c->conn;
+    int f;
+    while ((f = PQflush(conn)) == 1) {
+        /* Reading too: the server may block on a full output buffer. */
+        if (wait_socket(conn, POLLIN | POLLOUT, -1) == WAIT_ABORTED) {
+            c->broken = 1;
+            return NULL;
+        }
+        if (!PQconsumeInput(conn))
+            return NULL;
+    }
+    if (f < 0)
+        return NULL;
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(conn)) {
+            if (wait_socket(conn, POLLIN, -1) == WAIT_ABORTED)
+                c->broken = 1;
+            if (c->broken || !PQconsumeInput(conn)) {
+                PQclear(keep);
+                return NULL;
+            }
+        }
+        PGresult *r = PQgetResult(conn);
+        if (!r)
+            break;
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+    return keep;
+}
+
+/* 0 for a good result, else the store's code for the server's SQLSTATE. */
+static int result_code(pg_conn_t *c, const PGresult *r)
+{
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK || rs == PGRES_EMPTY_QUERY)
+        return 0;
+    set_error(c, PQresultErrorMessage(r));
+    const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (!s || strlen(s) != 5)
+        return PQstatus(c->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
+    if (strncmp(s, "23", 2) == 0)
+        return STORE_ERR_CONSTRAINT;
+    if (strcmp(s, "40P01") == 0)
+        return STORE_ERR_DEADLOCK;
+    if (strcmp(s, "55P03") == 0)
+        return STORE_ERR_LOCK_TIMEOUT;
+    if (strcmp(s, "40001") == 0 || strcmp(s, "57014") == 0 || strcmp(s, "53300") == 0)
+        return STORE_ERR_BUSY;        /* serialization failure, cancelled, too many clients */
+    if (strcmp(s, "25P02") == 0 || strcmp(s, "40000") == 0)
+        return STORE_ERR_ABORT;       /* the transaction is already lost */
+    if (strcmp(s, "53100") == 0)
+        return STORE_ERR_FULL;
+    if (strcmp(s, "53200") == 0)
+        return STORE_ERR_NOMEM;
+    if (strncmp(s, "58", 2) == 0 || strncmp(s, "XX", 2) == 0)
+        return STORE_ERR_IOERR;
+    if (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0)
+        return STORE_ERR_LOST;        /* connection failures, server shutting down */
+    return STORE_ERR_ERROR;
+}
+
+/* Waits for a sent query's result: 0 with *out (caller clears) or a code. */
+static int await(pg_conn_t *c, PGresult **out)
+{
+    c->in_flight = 1;
+    PGresult *r = finish(c);
+    c->in_flight = 0;
+    if (!r)
+        return conn_failure(c);
+    int rc = result_code(c, r);
+    if (rc < 0) {
+        PQclear(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* One session runs one statement at a time: a second fiber calling while
+ * the first waits gets BUSY (the caller must serialize, e.g. one writer
+ * fiber and a pool of read sessions), not libpq's "another command is
+ * already in progress". */
+static int session_busy(pg_conn_t *c)
+{
+    if (!c->in_flight)
+        return 0;
+    set_error(c, "the PostgreSQL session is waiting for another fiber's statement");
+    return 1;
+}
+
+/* Sends with `call` (a PQsend* call, made only on a usable session that is
+ * not busy) and waits for the result. */
+#define SEND(c, call, out)                                                                        \
+    (session_busy(c) ? STORE_ERR_BUSY                                                             \
+     : !(c)->broken && (call) ? await((c), (out))                                                 \
+                              : conn_failure(c))
+
+int pg_exec_simple(store_t *st, const char *sql, char *err, size_t errlen)
+{
+    pg_conn_t *c = st->pg;
+    PGresult *r;
+    int rc = SEND(c, PQsendQuery(c->conn, sql), &r);
+    if (rc < 0) {
+        if (err)
+            snprintf(err, errlen, "%s", c->errmsg);
+        return rc;
+    }
+    PQclear(r);
+    return 0;
+}
+
+int pg_query_int(store_t *st, const char *sql, int64_t *out, char *err, size_t errlen)
+{
+    pg_conn_t *c = st->pg;
+    PGresult *r;
+    int rc = SEND(c, PQsendQuery(c->conn, sql), &r);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", c->errmsg);
+        return rc;
+    }
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+/* Server notices ("relation already exists, skipping") go to the debug log,
+ * not to stderr as libpq's default does. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("postgresql: %s", message);
+}
+
+/* The URI as logs and errors may show it: without a password, neither in
+ * the user info ("user:secret@") nor as a "password=" parameter. */
+static void redact(const char *uri, char *out, size_t outlen)
+{
+    const char *scheme_end = strstr(uri, "://");
+    const char *host = scheme_end ? scheme_end + 3 : uri;
+    const char *at = strchr(host, '@');
+    const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+    if (colon)
+        snprintf(out, outlen, "%.*s%s", (int)(colon - uri), uri, at);
+    else
+        snprintf(out, outlen, "%s", uri);
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        memmove(pw, end ? end + 1 : "", end ? strlen(end + 1) + 1 : 1);
+        size_t n = strlen(out);
+        if (n && (out[n - 1] == '&' || out[n - 1] == '?'))
+            out[n - 1] = '\0';
+    }
+}
+
+/* Connects without libpq's blocking PQconnectdb: the same waits as a query. */
+static int connect_session(pg_conn_t *c, const char *uri)
+{
+    c->conn = PQconnectStart(uri);
+    if (!c->conn) {
+        snprintf(c->errmsg, sizeof c->errmsg, "out of memory");
+        return -1;
+    }
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (PQstatus(c->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
+           ps != PGRES_POLLING_FAILED) {
+        int w = wait_socket(c->conn, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                            PG_CONNECT_TIMEOUT_MS);
+        if (w < 0) {
+            snprintf(c->errmsg, sizeof c->errmsg, w == WAIT_TIMEOUT ? "no answer within %d s"
+                                                                    : "cancelled after %d s at most",
+                     PG_CONNECT_TIMEOUT_MS / 1000);
+            return -1;
+        }
+        ps = PQconnectPoll(c->conn);
+    }
+    if (PQstatus(c->conn) != CONNECTION_OK) {
+        set_error(c, PQerrorMessage(c->conn));
+        return -1;
+    }
+    PQsetNoticeProcessor(c->conn, on_notice, NULL);
+    if (PQsetnonblocking(c->conn, 1) != 0) {
+        set_error(c, PQerrorMessage(c->conn));
+        return -1;
+    }
+    return 0;
+}
+
+/* Held by the daemon's session while it lives ("sagaD" in ASCII); the
+ * server drops it when the session ends, however the process died. */
+#define PG_OWNER_LOCK "SELECT CAST(pg_try_advisory_lock(495555404100) AS integer)"
+
+static int take_owner_lock(store_t *st, const char *shown, char *err, size_t errlen)
+{
+    int64_t got = 0;
+    char e[512];
+    if (pg_query_int(st, PG_OWNER_LOCK, &got, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s: cannot take the advisory lock of the one sagad: %s", shown, e);
+        return -1;
+    }
+    if (!got) {
+        snprintf(err, errlen,
+                 "database %s is in use by another sagad (it holds advisory lock 495555404100); "
+                 "one sagad per PostgreSQL database until nodes fence each other",
+                 shown);
+        return -1;
+    }
+    return 0;
+}
+
+int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t errlen)
+{
+    char shown[1024];
+    redact(uri, shown, sizeof shown);
+    store_t *st = store_alloc(STORE_BACKEND_POSTGRESQL, shown);
+    pg_conn_t *c = calloc(1, sizeof *c);
+    if (!st || !c) {
+        free(c);
+        if (st)
+            store_free(st);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    st->pg = c;
+    if (connect_session(c, uri) < 0) {
+        snprintf(err, errlen, "%s: cannot connect to PostgreSQL: %s", shown, c->errmsg);
+        store_close(st);
+        return STORE_ERR_LOST;
+    }
+    char e[512];
+    /* Every *_ms and count is a bigint; the server's clock zone never matters. */
+    if (pg_exec_simple(st, "SET TIME ZONE 'UTC'", e, sizeof e) < 0 ||
+        pg_migrate(st, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s: %s", shown, e);
+        store_close(st);
+        return -1;
+    }
+    if (exclusive && take_owner_lock(st, shown, err, errlen) < 0) {
+        store_close(st);
+        return -1;
+    }
+    log_warn("database %s: PostgreSQL support is experimental: one node, no reconnection, and "
+             "each statement called off a fiber blocks the event loop while it waits",
+             shown);
+    *out = st;
+    return 0;
+}
+
+static void stmt_free(pg_stmt_t *p)
+{
+    pg_stmt_reset(p);
+    pg_stmt_clear(p);
+    free(p);
+}
+
+void pg_close(store_t *st)
+{
+    for (int i = 0; i < STORE_STMT_CACHE; i++)
+        if (st->cache[i].pg)
+            stmt_free(st->cache[i].pg);
+    if (st->pg)
+        PQfinish(st->pg->conn);
+    free(st->pg);
+}
+
+/* A cache miss: translated and prepared on the server once per session. */
+int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
+{
+    pg_conn_t *c = st->pg;
+    int n;
+    char *text = store_pg_sql(sql, &n);
+    if (!text) {
+        log_error("postgresql: cannot translate statement: %s", sql);
+        return -1;
+    }
+    /* One block: the statement, then its values, ownership flags and integers. */
+    size_t un = (size_t)n;
+    pg_stmt_t *p = calloc(1, sizeof *p + un * (sizeof(char *) + 1 + 24));
+    if (!p) {
+        free(text);
+        log_error("postgresql: out of memory preparing a statement");
+        return -1;
+    }
+    p->c = c;
+    p->nparams = n;
+    p->ints = (char(*)[24])(p + 1);
+    p->values = (const char **)(p->ints + un);
+    p->owned = (unsigned char *)(p->values + un);
+    p->row = -1;
+    snprintf(p->name, sizeof p->name, "s%u", c->next_name++);
+    PGresult *r;
+    int rc = SEND(c, PQsendPrepare(c->conn, p->name, text, 0, NULL), &r);
+    if (rc < 0) {
+        log_error("postgresql: cannot prepare statement: %s (%s)", c->errmsg, text);
+        free(text);
+        free(p);
+        return -1;
+    }
+    PQclear(r);
+    free(text);
+    slot->pg = p;
+    return 0;
+}
+
+int pg_prepare_failure(store_t *st)
+{
+    return st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST
+                                                                       : STORE_ERR_ERROR;
+}
+
+void pg_stmt_reset(pg_stmt_t *p)
+{
+    PQclear(p->res);
+    p->res = NULL;
+    p->row = -1;
+    p->ntuples = 0;
+}
+
+static void unbind(pg_stmt_t *p, int i)
+{
+    if (p->owned[i])
+        free((char *)p->values[i]);
+    p->owned[i] = 0;
+    p->values[i] = NULL;
+}
+
+void pg_stmt_clear(pg_stmt_t *p)
+{
+    for (int i = 0; i < p->nparams; i++)
+        unbind(p, i);
+}
+
+void pg_bind_text(pg_stmt_t *p, int i, const char *v, pg_text_t how)
+{
+    if (i < 1 || i > p->nparams) {
+        if (how == PG_TEXT_TAKEN)
+            free((char *)v);
+        return;
+    }
+    unbind(p, i - 1);
+    if (how == PG_TEXT_COPY && v) {
+        v = strdup(v);
+        if (!v)
+            return;   /* NULL, as SQLite binds nothing when out of memory */
+    }
+    p->values[i - 1] = v;
+    p->owned[i - 1] = v && how != PG_TEXT_BORROWED;
+}
+
+void pg_bind_int64(pg_stmt_t *p, int i, int64_t v)
+{
+    if (i < 1 || i > p->nparams)
+        return;
+    unbind(p, i - 1);
+    snprintf(p->ints[i - 1], sizeof p->ints[i - 1], "%lld", (long long)v);
+    p->values[i - 1] = p->ints[i - 1];
+}
+
+/* Whether a command tag counts as SQLite's changes(): a write of rows. */
+static int is_row_write(const char *tag)
+{
+    return strncmp(tag, "INSERT", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
+           strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
+}
+
+int pg_step(pg_stmt_t *p)
+{
+    if (p->res)
+        return ++p->row < p->ntuples ? STORE_ROW : STORE_DONE;
+    pg_conn_t *c = p->c;
+    PGresult *r;
+    int rc = SEND(c, PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0),
+                  &r);
+    if (rc < 0)
+        return rc;
+    if (PQresultStatus(r) == PGRES_COMMAND_OK && is_row_write(PQcmdStatus(r)))
+        c->changes = strtoll(PQcmdTuples(r), NULL, 10);
+    p->res = r;
+    p->ntuples = PQntuples(r);
+    p->row = 0;
+    return p->ntuples > 0 ? STORE_ROW : STORE_DONE;
+}
+
+int pg_exec_stmt(pg_stmt_t *p)
+{
+    int rc = pg_step(p);
+    pg_stmt_reset(p);
+    if (rc >= 0)
+        return 0;
+    log_error("postgresql: %s", p->c->errmsg);
+    return rc;
+}
+
+static int has_value(const pg_stmt_t *p, int col)
+{
+    return p->res && p->row >= 0 && p->row < p->ntuples && col >= 0 && col < PQnfields(p->res) &&
+           !PQgetisnull(p->res, p->row, col);
+}
+
+const char *pg_col_text(pg_stmt_t *p, int col)
+{
+    return has_value(p, col) ? PQgetvalue(p->res, p->row, col) : NULL;
+}
+
+int64_t pg_col_int64(pg_stmt_t *p, int col)
+{
+    const char *v = pg_col_text(p, col);
+    if (!v)
+        return 0;
+    /* A boolean expression comes back as t/f where SQLite gives 1/0. */
+    if (v[0] == 't' || v[0] == 'f')
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
+}
+
+int pg_col_bytes(pg_stmt_t *p, int col)
+{
+    return has_value(p, col) ? PQgetlength(p->res, p->row, col) : 0;
+}
+
+int pg_col_is_null(pg_stmt_t *p, int col)
+{
+    return !has_value(p, col);
+}
+
+const char *pg_errmsg(store_t *st)
+{
+    return st->pg->errmsg;
+}
+
+const char *pg_stmt_errmsg(pg_stmt_t *p)
+{
+    return p->c->errmsg;
+}
+
+int64_t pg_changes(store_t *st)
+{
+    return st->pg->changes;
+}
+
+/* Transactions: READ COMMITTED (each statement sees what committed before
+ * it), savepoints named as on SQLite. Unlike SQLite, a failed statement
+ * leaves the whole transaction unusable until ROLLBACK TO (or ROLLBACK). */
+static const char SQL_BEGIN[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT step";
+static const char SQL_RELEASE[] = "RELEASE step";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO step";
+
+static void track_txn(store_t *st)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(st->pg->conn);
+    st->in_txn = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE;
+}
+
+/* The transaction the caller believes in is gone: the connection dropped
+ * (the server rolled it back) or it ended under us. 0 when it is there. */
+static int txn_gone(store_t *st)
+{
+    pg_conn_t *c = st->pg;
+    if (c->broken || PQstatus(c->conn) == CONNECTION_BAD) {
+        set_error(c, "the connection to PostgreSQL was lost");
+        return STORE_ERR_LOST;
+    }
+    if (st->in_txn && PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
+        set_error(c, "the transaction ended under us");
+        return STORE_ERR_ABORT;
+    }
+    return 0;
+}
+
+/* Runs transaction control; *rolled_back (may be NULL) says whether the
+ * server answered ROLLBACK (a COMMIT of an aborted transaction does). */
+static int tx_exec(store_t *st, const char *sql, int *rolled_back)
+{
+    store_stmt_t *s = store_prepare(st, sql);
+    if (!s)
+        return pg_prepare_failure(st);
+    int rc = pg_step(s->pg);
+    if (rc >= 0 && rolled_back)
+        *rolled_back = strcmp(PQcmdStatus(s->pg->res), "ROLLBACK") == 0;
+    pg_stmt_reset(s->pg);
+    if (rc < 0)
+        log_error("postgresql: %s: %s", sql, st->pg->errmsg);
+    track_txn(st);
+    return rc < 0 ? rc : 0;
+}
+
+int pg_begin(store_t *st)
+{
+    int rc = tx_exec(st, SQL_BEGIN, NULL);
+    if (rc < 0)
+        store_note_commit(st, rc, st->pg->errmsg);
+    return rc;
+}
+
+int pg_commit(store_t *st)
+{
+    int rolled_back = 0;
+    int rc = txn_gone(st);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_COMMIT, &rolled_back);
+    /* COMMIT of a transaction an error aborted answers ROLLBACK, no error. */
+    if (rc == 0 && rolled_back) {
+        set_error(st->pg, "COMMIT rolled back: an earlier statement failed");
+        rc = STORE_ERR_ABORT;
+    }
+    track_txn(st);
+    store_note_commit(st, rc, st->pg->errmsg);
+    return rc;
+}
+
+int pg_rollback(store_t *st)
+{
+    if (st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ||
+        PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE) {
+        st->in_txn = 0;
+        return 0;
+    }
+    return tx_exec(st, SQL_ROLLBACK, NULL);
+}
+
+int pg_savepoint(store_t *st)
+{
+    int rc = txn_gone(st);
+    return rc ? rc : tx_exec(st, SQL_SAVEPOINT, NULL);
+}
+
+int pg_release(store_t *st)
+{
+    int rc = txn_gone(st);
+    return rc ? rc : tx_exec(st, SQL_RELEASE, NULL);
+}
+
+int pg_rollback_to(store_t *st)
+{
+    int rc = txn_gone(st);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_ROLLBACK_TO, NULL);
+    /* ROLLBACK TO keeps the savepoint open; release it so the next step starts clean. */
+    return rc ? rc : tx_exec(st, SQL_RELEASE, NULL);
+}
+
+static const char SQL_PROBE[] = "UPDATE schema_version SET version = version";
+
+/* Inside store_probe_write's transaction. */
+int pg_probe_write(store_t *st)
+{
+    /* A new row version, WAL and the commit's flush: a real write. */
+    return store_exec_cached(st, SQL_PROBE);
+}

@@ -1,0 +1,164 @@
+"""Throwaway PostgreSQL 15 clusters for the integration tests: initdb once per
+test run into a template, `cp -a` per cluster, pg_ctl on a free loopback port,
+fsync and synchronous_commit on (kill tests are only honest with real
+commits). As root the server runs as the `postgres` user (it refuses root).
+Python standard library only."""
+import atexit
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+
+from harness import free_port
+
+BIN = "/usr/lib/postgresql/15/bin"
+_template = None
+
+
+def available():
+    """Why clusters cannot run here, or None when they can."""
+    if not os.path.exists(os.path.join(BIN, "initdb")):
+        return "PostgreSQL 15 is not installed (Debian package postgresql)"
+    if os.getuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "no postgres user to run the server as"
+    return None
+
+
+def _as_server_user(argv):
+    return ["runuser", "-u", "postgres", "--", *argv] if os.getuid() == 0 else argv
+
+
+def _chown(path):
+    if os.getuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def _template_dir():
+    """A fresh data directory made once per process (initdb takes seconds)."""
+    global _template
+    if _template is None:
+        base = tempfile.mkdtemp(prefix="sagad-pg-template-")
+        os.chmod(base, 0o755)
+        _chown(base)
+        data = os.path.join(base, "data")
+        subprocess.run(_as_server_user([os.path.join(BIN, "initdb"), "-N", "-D", data,
+                                        "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                        "--locale=C.UTF-8"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _template = base
+        atexit.register(shutil.rmtree, base, True)
+    return os.path.join(_template, "data")
+
+
+class Cluster:
+    """One PostgreSQL server on its own copy of the template."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sagad-pg-")
+        os.chmod(self.dir, 0o755)
+        _chown(self.dir)
+        self.data = os.path.join(self.dir, "data")
+        subprocess.run(["cp", "-a", _template_dir(), self.data], check=True)
+        self.port = None
+        self.log = os.path.join(self.dir, "log")
+
+    def _ctl(self, *args, check=True):
+        return subprocess.run(_as_server_user([os.path.join(BIN, "pg_ctl"), "-D", self.data,
+                                               *args]),
+                              check=check, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self):
+        """Starts the server (on the same port after a stop). Retries while a
+        killed postmaster's children still hold the data directory."""
+        self.port = self.port or free_port()
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                "-c shared_buffers=32MB -c max_connections=50 -c fsync=on "
+                "-c synchronous_commit=on")
+        deadline = time.time() + 15
+        while True:
+            r = self._ctl("-w", "-l", self.log, "-o", opts, "start", check=False)
+            if r.returncode == 0:
+                return self
+            if time.time() > deadline:
+                raise RuntimeError("pg_ctl start failed: " + r.stderr.decode(errors="replace")
+                                   + self.server_log()[-2000:])
+            time.sleep(0.1)
+
+    def stop(self, mode="fast"):
+        """pg_ctl stop; mode "immediate" is a crash (recovery at the next start)."""
+        self._ctl("-m", mode, "stop", check=False)
+
+    def kill(self):
+        """kill -9 the postmaster (its children exit on their own)."""
+        pid_file = os.path.join(self.data, "postmaster.pid")
+        try:
+            with open(pid_file) as f:
+                pid = int(f.readline())
+            os.kill(pid, 9)
+        except (OSError, ValueError):
+            pass
+
+    def uri(self, db="postgres", user="postgres"):
+        """What sagad's `database` takes."""
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{db}"
+
+    def psql(self, sql, db="postgres"):
+        """Runs `sql` with psql and returns its unaligned, tuples-only output."""
+        r = subprocess.run([os.path.join(BIN, "psql"), "-X", "-A", "-t", "-q", "-v",
+                            "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                            "-U", "postgres", "-d", db, "-c", sql],
+                           check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return r.stdout.decode().strip()
+
+    def server_log(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_modules(names):
+    """Runs integration modules with every Daemon that names no database on
+    one database per work directory of a shared cluster (a restart with the
+    same workdir finds its data again). For trying the suite on PostgreSQL:
+    `python3 tests/integration/pg.py test_executions test_order_saga`."""
+    import hashlib
+    import unittest
+    import harness
+
+    cluster = Cluster().start()
+    made = set()
+    plain_init = harness.Daemon.__init__
+
+    def init(self, workdir=None, config_text=None, **opts):
+        plain_init(self, workdir, config_text, **opts)
+        if "database" not in opts:
+            db = "d" + hashlib.sha1(self.dir.encode()).hexdigest()[:12]
+            if db not in made:
+                cluster.psql(f"CREATE DATABASE {db}")
+                made.add(db)
+            self.opts["database"] = cluster.uri(db)
+
+    harness.Daemon.__init__ = init
+    try:
+        suite = unittest.defaultTestLoader.loadTestsFromNames(names)
+        return unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
+    finally:
+        harness.Daemon.__init__ = plain_init
+        cluster.cleanup()
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_modules(sys.argv[1:]) else 1)

@@ -1,0 +1,203 @@
+"""The PostgreSQL store (experimental, single node) behind the real daemon: a
+throwaway PostgreSQL 15 cluster (pg.py), sagad with --database=postgresql://,
+executions of every state kind, the order saga, the list/count/stock reads,
+recovery of a RUNNING Wait after a restart, migrations applied once, and a
+clear exit 2 when the database is unreachable."""
+import os
+import subprocess
+import time
+import unittest
+
+import pg
+from harness import Daemon, DaemonTestCase, binary, free_port
+
+MIXED = {
+    "StartAt": "P",
+    "States": {
+        "P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "F"},
+        "F": {"Type": "Task", "Resource": "sagad:fail",
+              "Parameters": {"error": "Pg.Error", "cause": "on purpose"},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught",
+                         "Next": "Fan"}], "End": True},
+        "Fan": {"Type": "Parallel", "ResultPath": "$.fan", "Next": "Each", "Branches": [
+            {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Result": 1, "End": True}}},
+            {"StartAt": "B2", "States": {"B2": {"Type": "Task", "Resource": "sagad:echo",
+                                                "End": True}}}]},
+        "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.mapped", "Next": "Done",
+                 "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}}},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+WAIT3 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "Next": "S"},
+                                    "S": {"Type": "Succeed"}}}
+
+ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Ada", "surname": "L",
+         "street": "1 Main St", "zip": "12345", "city": "Town"}
+
+WHY = pg.available()
+
+
+@unittest.skipIf(WHY, WHY)
+class PostgresStore(DaemonTestCase):
+    def setUp(self):
+        super().setUp()
+        self.cluster = pg.Cluster().start()
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.cluster.cleanup()
+
+    def pg_daemon(self, **opts):
+        return self.daemon(database=self.cluster.uri(), **opts)
+
+    def test_store_api_unit_tests_on_a_real_server(self):
+        """tests/unit/test_store_pg.c: values, errors, savepoints, waiting on a
+        fiber, a lost connection."""
+        self.cluster.psql("CREATE DATABASE unit")
+        r = subprocess.run([binary("tests/test_store_pg")], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120,
+                           env=dict(os.environ, SAGAD_TEST_PG_URI=self.cluster.uri("unit")))
+        out = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("[  PASSED  ] 1 test(s).", out)   # the offline group
+        self.assertIn("[  PASSED  ] 6 test(s).", out)
+        self.assertNotIn("SKIPPED", out)
+
+    def test_every_state_kind_runs_and_records_history(self):
+        d = self.pg_daemon()
+        st, _, body = d.request("PUT", "/state-machines/mixed", MIXED)
+        self.assertEqual(st, 201, body)
+        st, _, body = d.request("POST", "/state-machines/mixed/executions?wait=10",
+                                {"input": {"items": [1, 2, 3]}, "name": "first"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["status"], "SUCCEEDED", body)
+        out = body["output"]
+        self.assertEqual(out["r"], {"x": 1})
+        self.assertEqual(out["caught"]["Error"], "Pg.Error")
+        self.assertEqual(out["fan"][0], 1)
+        self.assertEqual(out["mapped"], [1, 2, 3])
+        eid = body["executionId"]
+        st, _, desc = d.request("GET", f"/executions/{eid}")
+        self.assertEqual((st, desc["status"], desc["name"]), (200, "SUCCEEDED", "first"))
+        st, _, hist = d.request("GET", f"/executions/{eid}/history")
+        self.assertEqual(st, 200, hist)
+        types = [e["type"] for e in hist["events"]]
+        self.assertEqual(types[0], "ExecutionStarted")
+        self.assertEqual(types[-1], "ExecutionSucceeded")
+        for t in ("WaitStateEntered", "TaskFailed", "ParallelStateEntered", "MapStateEntered"):
+            self.assertIn(t, types)
+        ids = [e["id"] for e in hist["events"]]
+        self.assertEqual(ids, list(range(1, len(ids) + 1)))
+        # The same name again is the same execution (UNIQUE (machine, name) on PostgreSQL).
+        st, _, again = d.request("POST", "/state-machines/mixed/executions",
+                                 {"input": {"items": [1, 2, 3]}, "name": "first"})
+        self.assertEqual(again["executionId"], eid)
+        st, _, listing = d.request("GET", "/executions?stateMachine=mixed")
+        self.assertEqual(st, 200, listing)
+        self.assertEqual([e["executionId"] for e in listing["executions"]], [eid])
+
+    def test_order_saga_orders_stock_and_counts(self):
+        d = self.pg_daemon(payment_failure_rate=0)
+        st, _, body = d.request("POST", "/order?wait=10", ORDER)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["status"], "SUCCEEDED", body)
+        self.assertEqual(body["output"]["status"], "PROCESSED")
+        st, _, stock = d.request("GET", "/stock")
+        self.assertEqual(st, 200, stock)
+        self.assertEqual({s["itemId"]: s["quantity"] for s in stock["stock"]},
+                         {"coffee-beans": 4})
+        st, _, orders = d.request("GET", "/orders")
+        self.assertEqual(st, 200, orders)
+        self.assertEqual([o["status"] for o in orders["orders"]], ["PROCESSED"])
+        st, _, counts = d.request("GET", "/executions/counts")
+        self.assertEqual(st, 200, counts)
+        self.assertEqual(counts["SUCCEEDED"], 1)
+        self.assertEqual(counts["RUNNING"], 0)
+        # The rows are PostgreSQL's, with the types the schema promises.
+        self.assertEqual(self.cluster.psql("SELECT quantity FROM stock"), "4")
+        self.assertEqual(self.cluster.psql(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'orders' AND column_name = 'rowid'"), "bigint")
+
+    def test_restart_continues_a_running_wait(self):
+        d = self.pg_daemon()
+        d.request("PUT", "/state-machines/w3", WAIT3)
+        _, _, b = d.request("POST", "/state-machines/w3/executions", {"input": {}})
+        eid = b["executionId"]
+        time.sleep(1.0)
+        d.kill()
+        d.start()
+        restarted = time.time()
+        _, _, desc = d.request("GET", f"/executions/{eid}")
+        self.assertEqual(desc["status"], "RUNNING", desc)
+        deadline = time.time() + 10
+        while time.time() < deadline and desc["status"] == "RUNNING":
+            time.sleep(0.05)
+            _, _, desc = d.request("GET", f"/executions/{eid}")
+        ended_after = time.time() - restarted
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        self.assertGreater(ended_after, 1.2)
+        self.assertLess(ended_after, 3.5)
+
+    def test_second_open_migrates_nothing(self):
+        d = self.pg_daemon()
+        self.assertIn("schema migrated to version 4", d.stderr())
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        self.assertNotIn("schema migrated", d.stderr())
+        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "4")
+
+    def test_two_daemons_starting_together_migrate_once_and_one_owns_it(self):
+        """Migrations run once under an advisory lock; then one sagad owns the
+        database (nodes do not fence each other yet), the other exits 1."""
+        a = Daemon(database=self.cluster.uri())
+        b = Daemon(database=self.cluster.uri())
+        self._daemons += [a, b]
+        for d in (a, b):
+            d.proc = subprocess.Popen(d.argv(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+        outs = []
+        deadline = time.time() + 20
+        for d in (a, b):
+            try:
+                code = d.proc.wait(max(0.1, min(3, deadline - time.time())))
+            except subprocess.TimeoutExpired:
+                code = None
+            outs.append(code)
+        self.assertEqual(sorted(outs, key=str), [1, None], outs)
+        for d in (a, b):
+            if d.proc.poll() is None:
+                d.proc.terminate()
+                self.assertEqual(d.proc.wait(10), 0)
+        logs = "".join(d.proc.stderr.read().decode(errors="replace") for d in (a, b))
+        for d in (a, b):
+            d.proc.stderr.close()
+            d.proc = None
+        self.assertEqual(logs.count("schema migrated to version 1"), 1, logs)
+        self.assertIn("is in use by another sagad", logs)
+        self.assertNotIn("s3cret", logs)
+        self.assertEqual(self.cluster.psql("SELECT count(*) FROM stock"), "1")
+
+
+class Unreachable(unittest.TestCase):
+    def test_unreachable_database_exits_2_naming_the_uri_without_password(self):
+        port = free_port()
+        d = Daemon(database=f"postgresql://sagad:s3cret@127.0.0.1:{port}/sagad")
+        try:
+            r = subprocess.run(d.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               timeout=30)
+            err = r.stderr.decode(errors="replace")
+            self.assertEqual(r.returncode, 2, err)
+            self.assertIn(f"postgresql://sagad@127.0.0.1:{port}/sagad", err)
+            self.assertIn("cannot connect to PostgreSQL", err)
+            self.assertNotIn("s3cret", err)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
