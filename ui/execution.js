@@ -14,7 +14,10 @@ function showSvg(box, text, onPick) {
   const svg = doc.documentElement;
   if (!svg || svg.localName !== 'svg' || doc.getElementsByTagName('parsererror').length)
     return false;
-  for (const n of svg.querySelectorAll('script, foreignObject')) n.remove();
+  // Animation elements can set an href to javascript: (the CSP blocks it;
+  // this is the second lock). The one <style> is the server's colouring.
+  for (const n of svg.querySelectorAll('script, foreignObject, set, animate, animateMotion, animateTransform'))
+    n.remove();
   for (const n of svg.querySelectorAll('*'))
     for (const a of Array.from(n.attributes))
       if (/^on/i.test(a.name) || (/href$/i.test(a.name) && !/^#/.test(a.value))) n.removeAttribute(a.name);
@@ -84,7 +87,9 @@ function stateVisits(events) {
       v.output = d.output;
       v.hasOutput = true;
       open.length = i;
-    } else if (open.length) {
+    } else if (open.length && !/^Execution/.test(e.type)) {
+      // The execution's own end (ExecutionFailed, ...) repeats the state's
+      // error; it belongs to the execution, not to the state still open.
       const v = open[open.length - 1];
       if (/Scheduled$/.test(e.type)) { v.attempts++; v.failedLast = false; }
       if (d.error !== undefined || /Failed$|TimedOut$|Aborted$/.test(e.type)) {
@@ -247,7 +252,7 @@ views.execution = async function viewExecution(ctx, id) {
     // On narrow screens the detail sits below the graph: bring it into view.
     if (window.matchMedia('(max-width: 999px)').matches) detail.scrollIntoView({ block: 'start' });
   };
-  let graphDone = false;
+  let graphFor = null;   // the status the graph was drawn for
 
   async function refresh() {
     const [d, hist] = await Promise.all([apiJson(base), apiJson(base + '/history')]);
@@ -276,9 +281,11 @@ views.execution = async function viewExecution(ctx, id) {
     visits = stateVisits(evs);
     fillRows(events, evs, () => evs.map((e) => eventRow(e, t0)));
     renderTimeline(t0, tEnd);
-    if (running || !graphDone) {
+    // While running, every poll (cheap: the server answers 304 when
+    // nothing moved); once more when it ends, to paint the last state.
+    if (running || graphFor !== d.status) {
       await loadGraph(graph, base + '/graph.svg', pick);
-      graphDone = true;
+      graphFor = d.status;
     }
     if (picked) showDetail(picked, pickedVisit);
     return running;

@@ -345,7 +345,9 @@ static void run_sync(runtime_t *rt, frame_t *fr)
     asl_error_t err = {0};
     /* The handler's effects roll back alone when it fails; the failure is
      * still recorded as a TaskFailed transition. */
-    int sp = !fr->h->atomic;
+    /* On PostgreSQL a failed statement aborts the whole transaction, not
+     * just itself: every handler gets its savepoint there. */
+    int sp = !fr->h->atomic || store_backend(rt->st) == STORE_BACKEND_POSTGRESQL;
     if (sp && store_exec_cached(rt->st, SQL_TASK_SAVEPOINT) < 0) {
         frame_set_failure(fr, ASL_E_TASK_FAILED, "database error before running the handler");
         return;

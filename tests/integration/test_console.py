@@ -24,11 +24,7 @@ README_SHOTS = {"readme-executions.png": "console-executions.png",
 # Scenarios waiting for a missing piece (name -> what is missing): their tests
 # are skipped saying so, and the browser does not run them. Delete an entry
 # to unskip it.
-PENDING = {
-    "live_update": "ui: the execution view stops redrawing its graph on the poll that sees the "
-                   "execution end (refresh() loads graph.svg only while running), so the last "
-                   "state never turns succeeded without a reload",
-}
+PENDING = {}
 
 ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura", "surname": "Becker",
          "street": "Main Avenue 1", "zip": "12345", "city": "Fancy Town"}
