@@ -2,6 +2,7 @@
  * runs it. Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads sagas. */
 #include "core/config.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "core/version.h"
 #include "core/notify.h"
 #include "api/auth.h"
@@ -44,6 +45,9 @@ typedef struct app_s {
     status_events_t status_events;
     api_t api;
     auth_t *auth;               /* NULL: no tokens required (loopback or auth = none) */
+    /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
+    int64_t sagas_loaded_ms;
+    int sagas_failed;
     uv_timer_t prune;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
@@ -115,9 +119,28 @@ static void kick_relay(void *ud)
         relay_kick(app->relay);
 }
 
+/* Loads sagas_dir, logging the outcome in one line after the files' own. */
+static void load_sagas(app_t *app)
+{
+    app->sagas_failed = machines_load_dir(app->machines, app->cfg.sagas_dir);
+    app->sagas_loaded_ms = store_now_ms();
+    if (app->sagas_failed)
+        log_warn("sagas_dir %s: %d file%s refused (problems logged above); the versions before "
+                 "them stay in force", app->cfg.sagas_dir, app->sagas_failed,
+                 app->sagas_failed == 1 ? "" : "s");
+    else
+        log_info("sagas_dir %s loaded", app->cfg.sagas_dir);
+}
+
 static void relay_health(cJSON *o, void *ud)
 {
     app_t *app = ud;
+    cJSON *sg = cJSON_AddObjectToObject(o, "sagas");
+    char at[TIMEFMT_MAX];
+    cJSON_AddStringToObject(sg, "dir", app->cfg.sagas_dir);
+    if (app->sagas_loaded_ms)
+        cJSON_AddStringToObject(sg, "loadedAt", timefmt_utc_ms(app->sagas_loaded_ms, at));
+    cJSON_AddNumberToObject(sg, "failedFiles", app->sagas_failed);
     cJSON *r = cJSON_AddObjectToObject(o, "redis");
     cJSON *ob = cJSON_AddObjectToObject(o, "outbox");
     if (!app->relay) {
@@ -174,7 +197,7 @@ static void on_signal(uv_signal_t *h, int signum)
         log_info("SIGHUP: reloading sagas from %s", app->cfg.sagas_dir);
         notify_send("RELOADING=1");
         if (app->machines)
-            machines_load_dir(app->machines, app->cfg.sagas_dir);
+            load_sagas(app);
         char err[AUTH_ERR_MAX];
         int n = app->auth ? auth_reload(app->auth, err) : 0;
         if (n < 0)
@@ -327,7 +350,7 @@ int main(int argc, char **argv)
         log_error("cannot read the state machines from %s", store_path(app.store));
         return 1;
     }
-    machines_load_dir(app.machines, app.cfg.sagas_dir);
+    load_sagas(&app);
     uv_timer_init(app.loop, &app.prune);
     app.prune.data = &app;
     uv_timer_start(&app.prune, on_prune, 60 * 1000, 60 * 1000);

@@ -686,8 +686,17 @@ class Reload(DaemonTestCase):
             time.sleep(0.02)
         self.assertEqual((st, body["version"]), (200, 1))
         self.assertTrue(d.wait_log(r"broken\.asl\.json.*StartAt"), d.stderr())
+        self.assertTrue(d.wait_log(r"sagas_dir .*: 1 file refused"), d.stderr())
         st, _, _ = d.request("GET", "/state-machines/broken")
         self.assertEqual(st, 404)
+        # /healthz says how the last load went (and stays 200: sagad serves on).
+        st, _, h = d.request("GET", "/healthz")
+        self.assertEqual((st, h["sagas"]["failedFiles"], h["sagas"]["dir"]), (200, 1, sagas))
+        self.assertTrue(h["sagas"]["loadedAt"].endswith("Z"))
+        os.unlink(os.path.join(sagas, "broken.asl.json"))
+        d.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log(r"sagas_dir .* loaded$"), d.stderr())
+        self.assertEqual(d.request("GET", "/healthz")[2]["sagas"]["failedFiles"], 0)
 
 
 class DurableTimers(DaemonTestCase):
