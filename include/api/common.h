@@ -39,6 +39,9 @@ cJSON *api_body_json(http_request_t *req);
  * Returns 0 otherwise (also when `body` is not an object). */
 int api_body_only(http_request_t *req, const cJSON *body, const char *const *fields);
 
+/* An optional query parameter (borrowed): absent and empty are both NULL. */
+const char *api_query_opt(http_request_t *req, const char *name);
+
 /* ?limit=N (1..1000) into *limit, left as is when absent. On a bad value
  * answers 400 and returns -1. */
 int api_query_limit(http_request_t *req, int *limit);

@@ -122,6 +122,10 @@ void http_response_header(http_request_t *req, const char *name, const char *val
  * `content_type` NULL omits the header. */
 void http_respond(http_request_t *req, int status, const char *content_type,
                   const char *body, size_t len);
+/* 1 if the request's If-None-Match names `tag` (a quoted entity tag): "*",
+ * or the same tag, weak or not, as If-None-Match compares weakly. */
+int http_request_etag_fresh(const http_request_t *req, const char *tag);
+
 /* Answers 200 with `body` (copied) as http_respond does; to a GET or HEAD
  * also with a strong ETag (a hash of the body) and "Cache-Control:
  * no-cache", or 304 without the body when If-None-Match names that tag, so

@@ -84,6 +84,12 @@ const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)
     return v;
 }
 
+const char *api_query_opt(http_request_t *req, const char *name)
+{
+    const char *v = http_request_query(req, name);
+    return v && *v ? v : NULL;
+}
+
 int api_query_limit(http_request_t *req, int *limit)
 {
     const char *lim = http_request_query(req, "limit");

@@ -356,22 +356,15 @@ static void on_get_execution(http_request_t *req, void *ud)
     respond_description(api, req, id);
 }
 
-/* An optional query parameter: absent and empty are both NULL. */
-static const char *query_opt(http_request_t *req, const char *name)
-{
-    const char *v = http_request_query(req, name);
-    return v && *v ? v : NULL;
-}
-
 static void on_list_executions(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     query_filter_t f = {
-        .status = query_opt(req, "status"),
-        .machine = query_opt(req, "stateMachine"),
-        .q = query_opt(req, "q"),
+        .status = api_query_opt(req, "status"),
+        .machine = api_query_opt(req, "stateMachine"),
+        .q = api_query_opt(req, "q"),
     };
-    const char *cursor = query_opt(req, "cursor");
+    const char *cursor = api_query_opt(req, "cursor");
     int limit = 100;
     exec_status_t filter;
     if (f.status && exec_status_parse(f.status, &filter) < 0) {
@@ -398,7 +391,7 @@ static void on_list_executions(http_request_t *req, void *ud)
 static void on_count_executions(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    cJSON *o = runtime_counts(api->runtime, query_opt(req, "stateMachine"));
+    cJSON *o = runtime_counts(api->runtime, api_query_opt(req, "stateMachine"));
     if (!o) {
         http_respond_error(req, 503, "StorageError", "cannot count the executions now; retry");
         return;

@@ -151,8 +151,7 @@ static void validators(http_request_t *req, const char *etag)
 static int not_modified(graph_api_t *g, http_request_t *req, const char *key, char etag[48])
 {
     snprintf(etag, 48, "\"g%016" PRIx64 "\"", hash_bytes(hash_str(key), &g->salt, sizeof g->salt));
-    const char *inm = http_request_header(req, "If-None-Match");
-    if (!inm || !strstr(inm, etag))
+    if (!http_request_etag_fresh(req, etag))
         return 0;
     validators(req, etag);
     http_respond(req, 304, NULL, NULL, 0);

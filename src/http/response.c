@@ -164,10 +164,11 @@ void http_respond(http_request_t *req, int status, const char *content_type,
     http_conn_progress(c);
 }
 
-/* 1 if the If-None-Match list `inm` names `tag` ("*", or the same opaque
- * tag, weak or not: If-None-Match compares weakly). */
-static int etag_listed(const char *inm, const char *tag)
+int http_request_etag_fresh(const http_request_t *req, const char *tag)
 {
+    const char *inm = http_request_header(req, "If-None-Match");
+    if (!inm)
+        return 0;
     size_t tl = strlen(tag);
     const char *p = inm;
     for (;;) {
@@ -208,8 +209,7 @@ void http_respond_tagged(http_request_t *req, const char *content_type, const ch
     *t = 0;
     http_response_header(req, "ETag", tag);
     http_response_header(req, "Cache-Control", "no-cache");
-    const char *inm = http_request_header(req, "If-None-Match");
-    if (inm && etag_listed(inm, tag))
+    if (http_request_etag_fresh(req, tag))
         http_respond(req, 304, NULL, NULL, 0);
     else
         http_respond(req, 200, content_type, body, len);

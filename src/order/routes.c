@@ -73,10 +73,8 @@ static void on_list_orders(http_request_t *req, void *ud)
     int limit = 100;
     if (api_query_limit(req, &limit) < 0)
         return;
-    const char *status = http_request_query(req, "status");
-    const char *cursor = http_request_query(req, "cursor");
-    status = status && *status ? status : NULL;
-    cursor = cursor && *cursor ? cursor : NULL;
+    const char *status = api_query_opt(req, "status");
+    const char *cursor = api_query_opt(req, "cursor");
     size_t i = 0;
     while (status && i < 3 && strcmp(status, statuses[i]) != 0)
         i++;

@@ -229,6 +229,18 @@ class DaemonTestCase(unittest.TestCase):
         self._daemons.append(d)
         return d.start()
 
+    def put(self, name, definition, d=None):
+        """Registers a state machine on `d` (default self.d): 200 or 201."""
+        st, _, body = (d or self.d).request("PUT", "/state-machines/" + name, definition)
+        self.assertIn(st, (200, 201), body)
+
+    def run_to_end(self, name, inp, wait=30, d=None):
+        """Starts `name` with input `inp` and waits for its end: the description."""
+        st, _, body = (d or self.d).request(
+            "POST", "/state-machines/%s/executions?wait=%d" % (name, wait), {"input": inp})
+        self.assertEqual(st, 200, body)
+        return body
+
     def redis(self):
         r = Redis().start()
         self._redis.append(r)

@@ -70,15 +70,8 @@ class GraphSvgTest(DaemonTestCase):
         super().setUp()
         self.d = self.daemon()
 
-    def put(self, name, definition):
-        st, _, body = self.d.request("PUT", "/state-machines/" + name, definition)
-        self.assertIn(st, (200, 201), body)
-
     def run_to_end(self, name, inp):
-        st, _, body = self.d.request("POST", "/state-machines/%s/executions?wait=10" % name,
-                                     {"input": inp})
-        self.assertEqual(st, 200, body)
-        return body
+        return super().run_to_end(name, inp, wait=10)
 
     def svg(self, path, status=200):
         st, h, body = self.d.request("GET", path)

@@ -115,16 +115,6 @@ class SagactlTest(DaemonTestCase):
         self.assertNotRegex(err, r"ERROR: (Address|Leak)Sanitizer|runtime error:", err)
         return p.returncode, out, err
 
-    def put(self, name, definition):
-        st, _, body = self.d.request("PUT", "/state-machines/" + name, definition)
-        self.assertIn(st, (200, 201), body)
-
-    def run_to_end(self, machine, inp):
-        st, _, body = self.d.request("POST", "/state-machines/%s/executions?wait=30" % machine,
-                                     {"input": inp})
-        self.assertEqual(st, 200, body)
-        return body
-
     def write(self, name, text):
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:

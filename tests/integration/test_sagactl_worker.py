@@ -70,10 +70,6 @@ class WorkerCase(DaemonTestCase):
         return self.spawn([binary("sagactl"), "--url", self.url, "worker", activity, "--poll", "2",
                            *opts, "--", *command])
 
-    def put(self, name, definition):
-        st, _, body = self.d.request("PUT", f"/state-machines/{name}", definition)
-        self.assertIn(st, (200, 201), body)
-
     def start(self, name, inp):
         st, _, body = self.d.request("POST", f"/state-machines/{name}/executions", {"input": inp})
         self.assertIn(st, (200, 201, 202), body)

@@ -36,10 +36,6 @@ class TasksCase(DaemonTestCase):
         super().setUp()
         self.d = self.daemon()
 
-    def put(self, name, definition, d=None):
-        st, _, body = (d or self.d).request("PUT", f"/state-machines/{name}", definition)
-        self.assertIn(st, (200, 201), body)
-
     def start(self, name, inp=None, d=None):
         st, _, body = (d or self.d).request("POST", f"/state-machines/{name}/executions",
                                             {"input": inp if inp is not None else {}})
