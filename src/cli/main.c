@@ -40,7 +40,7 @@ static const command_t COMMANDS[] = {
     {"aliases", cmd_aliases, "aliases MACHINE", "the aliases of a state machine"},
     {"alias", cmd_alias, "alias MACHINE ALIAS VERSION", "point an alias at a version (start MACHINE:ALIAS)"},
     {"unalias", cmd_unalias, "unalias MACHINE ALIAS", "remove an alias"},
-    {"validate", cmd_validate, "validate FILE [--name NAME]", "check an ASL file offline as the daemon would"},
+    {"validate", cmd_validate, "validate FILE|DIR [--name NAME] | --sagas", "check ASL files offline as the daemon would"},
     {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
     {"events", cmd_events, "events [--redis HOST:PORT] [--from ID] [--group G --consumer C]", "print events as they come"},
     {"activities", cmd_activities, "activities | activities create NAME", "activities, their queues and workers"},
