@@ -368,6 +368,23 @@ class Walkthrough(LifecycleCase):
         code, out, err = self.ctl("alias", "shop", "prod", "x")
         self.assertEqual(code, 2, err)
 
+    def test_help_names_the_lifecycle_verbs(self):
+        p = subprocess.run([binary("sagactl"), "--help"], stdout=subprocess.PIPE, timeout=30)
+        usage = p.stdout.decode()
+        self.assertIn("start MACHINE[:ALIAS]", usage)
+        for cmd in ("delete", "aliases", "alias", "unalias"):
+            self.assertRegex(usage, r"(?m)^  %s [A-Z]" % cmd)
+            p = subprocess.run([binary("sagactl"), cmd, "--help"], stdout=subprocess.PIPE,
+                               timeout=30)
+            self.assertEqual(p.returncode, 0)
+            self.assertTrue(p.stdout.decode().startswith("usage: sagactl " + cmd), p.stdout)
+        with open(os.path.join(ROOT, "man", "sagactl.1")) as f:
+            man = f.read()
+        for synopsis in (r".B delete \\fIMACHINE", r".BI aliases \" MACHINE\"",
+                         r".B alias \\fIMACHINE ALIAS VERSION", r".B unalias \\fIMACHINE ALIAS",
+                         r".B validate \\fIDIR"):
+            self.assertRegex(man, "(?m)^" + synopsis)
+
 
 if __name__ == "__main__":
     unittest.main()
