@@ -159,7 +159,8 @@ const machine_ver_t *machines_resolve(machines_t *reg, const char *qualified, in
         char *end;
         long n = strtol(q, &end, 10);
         v = errno == 0 && n >= 1 && n <= 0x7fffffff ? live_version(reg, name, (int)n) : NULL;
-        *err = MACHINES_ERR_NO_VERSION;
+        if (!v)
+            *err = MACHINES_ERR_NO_VERSION;
         return v;
     }
     if (!machines_valid_alias(q)) {
@@ -175,6 +176,7 @@ const machine_ver_t *machines_resolve(machines_t *reg, const char *qualified, in
     /* Deleting a version never happens without deleting its aliases, but a
      * stored version may no longer compile. */
     v = live_version(reg, name, a.version);
-    *err = MACHINES_ERR_NO_VERSION;
+    if (!v)
+        *err = MACHINES_ERR_NO_VERSION;
     return v;
 }

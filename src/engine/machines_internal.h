@@ -17,8 +17,4 @@ struct machines_s {
 int machines_put_source(machines_t *reg, const char *name, const char *text, size_t len,
                         const char *source, asl_problems_t *problems, const machine_ver_t **out);
 
-/* Reads a whole file (NUL-terminated; its length in *len). Caller frees;
- * NULL with errno set. */
-char *machines_read_file(const char *path, size_t *len);
-
 #endif

@@ -17,7 +17,9 @@ static const char SQL_LAST_FROM[] =
 
 static const char SUFFIX[] = ".asl.json";
 
-char *machines_read_file(const char *path, size_t *len)
+/* A whole file, NUL-terminated (its length in *len). Caller frees; NULL
+ * with errno set. */
+static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -183,7 +185,7 @@ int machines_load_dir(machines_t *reg, const char *dir, machines_load_t *out)
             continue;
         }
         size_t len;
-        char *text = machines_read_file(f.path, &len);
+        char *text = read_file(f.path, &len);
         if (!text) {
             log_error("%s: cannot read: %s", f.path, strerror(errno));
             out->failed++;
@@ -204,7 +206,7 @@ static void check_file(const saga_file_t *f, const char *handler_allow, asl_prob
         return;
     }
     size_t len;
-    char *text = machines_read_file(f->path, &len);
+    char *text = read_file(f->path, &len);
     if (!text) {
         asl_problems_add(p, NULL, NULL, "cannot read: %s", strerror(errno));
         return;
