@@ -80,4 +80,9 @@ void machines_foreach(machines_t *reg, void (*fn)(const machine_ver_t *v, void *
  * state, field) and skipped. Returns the number of files that failed. */
 int machines_load_dir(machines_t *reg, const char *dir);
 
+/* Loads several directories as one, dirs[0] first: a NAME.asl.json that a
+ * later directory also has is skipped (logged), the later one wins. Returns
+ * the number of files that failed. */
+int machines_load_dirs(machines_t *reg, const char *const *dirs, int n);
+
 #endif

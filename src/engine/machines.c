@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct machines_s {
     store_t *st;
@@ -69,7 +70,10 @@ static int check_handler(const char *handler, const char *state, void *ud)
     }
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
-    if (!handler_lookup(name))
+    const char *off = handler_lookup(name) ? NULL : handler_off_reason(name);
+    if (off)
+        asl_problems_add(p, state, "Resource", "handler '%s' is switched off: %s", name, off);
+    else if (!handler_lookup(name))
         asl_problems_add(p, state, "Resource",
                          "no handler named '%s' is registered in sagad%s", name,
                          kind == ASL_TASK_CALLBACK
@@ -398,8 +402,24 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-int machines_load_dir(machines_t *reg, const char *dir)
+/* 1 if a directory after dirs[i] has the file `fname` too: that one wins. */
+static int replaced_later(const char *const *dirs, int n, int i, const char *fname)
 {
+    char path[4352];
+    for (int j = n - 1; j > i; j--) {
+        snprintf(path, sizeof path, "%s/%s", dirs[j], fname);
+        if (access(path, F_OK) == 0) {
+            log_info("%s/%s: replaced by %s", dirs[i], fname, path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Loads dirs[i], skipping the files a later directory replaces. */
+static int load_dir(machines_t *reg, const char *const *dirs, int ndirs, int i)
+{
+    const char *dir = dirs[i];
     DIR *d = opendir(dir);
     if (!d) {
         log_warn("sagas_dir %s: %s; no state machines loaded from files", dir, strerror(errno));
@@ -410,7 +430,8 @@ int machines_load_dir(machines_t *reg, const char *dir)
     static const char suffix[] = ".asl.json";
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name), sl = sizeof suffix - 1;
-        if (n <= sl || strcmp(e->d_name + n - sl, suffix) != 0)
+        if (n <= sl || strcmp(e->d_name + n - sl, suffix) != 0 ||
+            replaced_later(dirs, ndirs, i, e->d_name))
             continue;
         char name[256], path[4352];
         snprintf(name, sizeof name, "%.*s", (int)(n - sl), e->d_name);
@@ -448,4 +469,17 @@ int machines_load_dir(machines_t *reg, const char *dir)
     }
     closedir(d);
     return failed;
+}
+
+int machines_load_dirs(machines_t *reg, const char *const *dirs, int n)
+{
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        failed += load_dir(reg, dirs, n, i);
+    return failed;
+}
+
+int machines_load_dir(machines_t *reg, const char *dir)
+{
+    return machines_load_dirs(reg, &dir, 1);
 }
