@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -149,6 +150,27 @@ class Install(unittest.TestCase):
             "usr/local/share", "usr/local/share/man", "usr/local/share/man/man1",
             "usr/local/share/man/man8", "usr/local/share/sagad", "usr/local/share/sagad/sagas"})
         self.assertEqual(os.listdir(self.p("etc/sagad/sagas")), [])
+
+    def test_sagactl_hint_fits_how_it_runs(self):
+        self.install()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d" % s.getsockname()[1]  # closed once the block ends
+        env = {k: v for k, v in os.environ.items() if k not in ("SAGAD_URL", "SAGAD_TOKEN")}
+        for sagactl, installed in ((self.p("usr/local/bin/sagactl"), True),
+                                   (binary("sagactl"), False)):
+            p = subprocess.run([sagactl, "--url", url, "list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, timeout=30)
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 3, err)
+            self.assertIn("cannot reach sagad at " + url, err)
+            if installed:
+                self.assertIn("`systemctl status sagad`", err)
+                self.assertIn("`journalctl -u sagad -e`", err)
+                self.assertNotIn("make run", err)
+            else:
+                self.assertIn("start it (make run)", err)
+                self.assertNotIn("systemctl", err)
 
     def test_uninstall_keeps_the_operators_sagas(self):
         self.install()
