@@ -186,4 +186,10 @@ int machines_check_dir(const char *dir, const char *handler_allow,
                        void (*fn)(const char *path, const asl_problems_t *problems, void *ud),
                        void *ud);
 
+/* Loads several directories as one, dirs[0] first, each by the rule of
+ * machines_load_dir: a NAME.asl.json that a later directory also has is
+ * skipped (logged), the later one wins. `out` (may be NULL) gets the counts
+ * of all of them. Returns the number of files that failed. */
+int machines_load_dirs(machines_t *reg, const char *const *dirs, int n, machines_load_t *out);
+
 #endif

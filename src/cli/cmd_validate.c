@@ -27,7 +27,8 @@ static const cli_cmd_t VALIDATE = {
     "\n"
     "A directory DIR is checked as sagad loads it: every DIR/NAME.asl.json as\n"
     "NAME, problems printed as FILE: STATE.FIELD: message, exit 1 when any\n"
-    "file has one. --sagas checks --config's sagas_dir so; the systemd unit\n"
+    "file has one. --sagas checks --config's vendor_sagas_dir and sagas_dir\n"
+    "so; the systemd unit\n"
     "runs it before `systemctl reload` signals sagad, so a bad file fails the\n"
     "reload.\n"};
 
@@ -47,16 +48,20 @@ static void dir_file(const char *path, const asl_problems_t *probs, void *ud)
     }
 }
 
-/* Checks every NAME.asl.json of dir. */
-static int validate_dir(cli_t *cli, const char *dir)
+/* Checks every NAME.asl.json of the n directories. */
+static int validate_dirs(cli_t *cli, const char *const *dirs, int n)
 {
-    int bad = machines_check_dir(dir, cli->cfg.handler_allow, dir_file, NULL);
-    if (bad < 0) {
-        fprintf(stderr, "sagactl: cannot read %s: %s\n", dir, strerror(errno));
-        return CLI_USAGE;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        int b = machines_check_dir(dirs[i], cli->cfg.handler_allow, dir_file, NULL);
+        if (b < 0) {
+            fprintf(stderr, "sagactl: cannot read %s: %s\n", dirs[i], strerror(errno));
+            return CLI_USAGE;
+        }
+        if (b)
+            fprintf(stderr, "%s: %d file%s with problems\n", dirs[i], b, b == 1 ? "" : "s");
+        bad += b;
     }
-    if (bad)
-        fprintf(stderr, "%s: %d file%s with problems\n", dir, bad, bad == 1 ? "" : "s");
     return cli_finish(bad ? CLI_FAIL : CLI_OK);
 }
 
@@ -101,8 +106,17 @@ int cmd_validate(cli_t *cli, int argc, char **argv)
         return CLI_FAIL;
     }
     struct stat sb;
-    if (sagas || (strcmp(pos[0], "-") != 0 && stat(pos[0], &sb) == 0 && S_ISDIR(sb.st_mode)))
-        return validate_dir(cli, sagas ? cli->cfg.sagas_dir : pos[0]);
+    if (sagas) {
+        /* vendor_sagas_dir (unless order_saga = off) and every sagas_dir. */
+        static char buf[2 * CONFIG_DIRS_TEXT_MAX];
+        const char *dirs[CONFIG_SAGAS_DIRS_MAX + 1];
+        int n = config_sagas_dirs(&cli->cfg, buf, dirs);
+        return validate_dirs(cli, dirs, n);
+    }
+    if (strcmp(pos[0], "-") != 0 && stat(pos[0], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        const char *dir = pos[0];
+        return validate_dirs(cli, &dir, 1);
+    }
     size_t len = 0;
     char *text = cli_read_file(pos[0], &len);
     if (!text) {

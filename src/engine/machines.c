@@ -74,7 +74,10 @@ static int check_handler(const char *handler, const char *state, void *ud)
     }
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
-    if (!handler_lookup(name))
+    const char *off = handler_lookup(name) ? NULL : handler_off_reason(name);
+    if (off)
+        asl_problems_add(p, state, "Resource", "handler '%s' is switched off: %s", name, off);
+    else if (!handler_lookup(name))
         asl_problems_add(p, state, "Resource",
                          "no handler named '%s' is registered in sagad%s", name,
                          kind == ASL_TASK_CALLBACK

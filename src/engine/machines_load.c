@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The newest undeleted version that came from one file. */
 static const char SQL_LAST_FROM[] =
@@ -167,18 +168,35 @@ static void load_file(machines_t *reg, const saga_file_t *f, const char *text, s
     asl_problems_free(&p);
 }
 
-int machines_load_dir(machines_t *reg, const char *dir, machines_load_t *out)
+/* 1 if a directory after dirs[i] has the file NAME.asl.json too: that one
+ * wins (logged). */
+static int replaced_later(const char *const *dirs, int n, int i, const saga_file_t *f)
 {
-    machines_load_t local;
-    out = out ? out : &local;
-    memset(out, 0, sizeof *out);
+    char path[4352];
+    for (int j = n - 1; j > i; j--) {
+        snprintf(path, sizeof path, "%s/%s%s", dirs[j], f->name, SUFFIX);
+        if (access(path, F_OK) == 0) {
+            log_info("%s: replaced by %s", f->path, path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Loads dirs[i], skipping the files a later directory replaces. */
+static void load_dir(machines_t *reg, const char *const *dirs, int ndirs, int i,
+                     machines_load_t *out)
+{
+    const char *dir = dirs[i];
     DIR *d = opendir(dir);
     if (!d) {
         log_warn("sagas_dir %s: %s; no state machines loaded from files", dir, strerror(errno));
-        return 0;
+        return;
     }
     saga_file_t f;
     while (next_file(d, dir, &f)) {
+        if (replaced_later(dirs, ndirs, i, &f))
+            continue;
         if (!machines_valid_name(f.name)) {
             log_error("%s: " BAD_NAME, f.path, f.name);
             out->failed++;
@@ -195,7 +213,21 @@ int machines_load_dir(machines_t *reg, const char *dir, machines_load_t *out)
         free(text);
     }
     closedir(d);
+}
+
+int machines_load_dirs(machines_t *reg, const char *const *dirs, int n, machines_load_t *out)
+{
+    machines_load_t local;
+    out = out ? out : &local;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < n; i++)
+        load_dir(reg, dirs, n, i, out);
     return out->failed;
+}
+
+int machines_load_dir(machines_t *reg, const char *dir, machines_load_t *out)
+{
+    return machines_load_dirs(reg, &dir, 1, out);
 }
 
 /* The problems of one file as machines_load_dir would find them. */
