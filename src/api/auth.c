@@ -270,6 +270,7 @@ static const struct {
     {"POST", "/tasks/heartbeat", AUTH_WORKER},
     {"POST", "/activities/{name}/poll", AUTH_WORKER},
     {"PUT", "/activities/{name}", AUTH_WORKER},
+    /* The Step Functions API authorizes each action itself (auth_check_sigv4). */
     {"POST", "/", AUTH_HANDLER},
 };
 

@@ -6,6 +6,7 @@
 #include "core/version.h"
 #include "core/notify.h"
 #include "api/auth.h"
+#include "api/aws.h"
 #include "api/executions.h"
 #include "api/graph.h"
 #include "api/metrics.h"
@@ -69,7 +70,7 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
             "history_limit, retention_hours, history_format, http_task_allow,\n"
             "http_task_timeout_ms, execution_events, execution_events_payload,\n"
-            "auth_tokens_file, auth, handler_allow.\n");
+            "auth_tokens_file, auth, handler_allow, aws_region, aws_account.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
     if (api_executions_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0 ||
-        api_tasks_register(app.http, &app.api) < 0 ||
+        api_tasks_register(app.http, &app.api) < 0 || api_aws_register(app.http, &app.api) < 0 ||
         api_graph_register(app.http, &app.api) < 0 || api_ui_register(app.http) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;
