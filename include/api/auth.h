@@ -48,13 +48,6 @@ void auth_free(auth_t *a);
  * "/executions/{id}/stop") needs; POST "/" is AUTH_HANDLER. */
 auth_scope_t auth_route_scope(const char *method, const char *pattern);
 
-/* The scope a Step Functions action (X-Amz-Target without the
- * "AWSStepFunctions." prefix) needs: read for Describe*, List*, Get* and
- * ValidateStateMachineDefinition; start for StartExecution and
- * StartSyncExecution; worker for GetActivityTask, SendTask* and
- * CreateActivity (as PUT /activities/{name}); admin for every other. */
-auth_scope_t auth_aws_action_scope(const char *action);
-
 /* An AWS-shaped refusal: answer `status` with {"__type": type, "message":
  * message}. */
 typedef struct auth_aws_error_s {
@@ -64,7 +57,9 @@ typedef struct auth_aws_error_s {
 } auth_aws_error_t;
 
 /* The check the AWS API handler runs first, for the scope its action needs
- * (auth_aws_action_scope). `a` NULL (auth off: no tokens file, or auth =
+ * (its action table: read for Describe*, List*, Get* and Validate*; start
+ * for StartExecution, StartSyncExecution; worker for GetActivityTask,
+ * SendTask* and CreateActivity; admin for the rest). `a` NULL (auth off: no tokens file, or auth =
  * none) accepts every request, signed or not, unchecked, with name "".
  * Otherwise the request must carry a SigV4 Authorization for service
  * "states" (any region) by an access key of the tokens file, dated within

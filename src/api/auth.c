@@ -362,30 +362,6 @@ void auth_guard(http_server_t *srv, auth_t *a)
 
 /* ---- the AWS API: SigV4 access keys ------------------------------------ */
 
-auth_scope_t auth_aws_action_scope(const char *action)
-{
-    static const struct {
-        const char *action;
-        auth_scope_t scope;
-    } exact[] = {
-        {"GetActivityTask", AUTH_WORKER},
-        {"SendTaskSuccess", AUTH_WORKER},
-        {"SendTaskFailure", AUTH_WORKER},
-        {"SendTaskHeartbeat", AUTH_WORKER},
-        {"CreateActivity", AUTH_WORKER},
-        {"StartExecution", AUTH_START},
-        {"StartSyncExecution", AUTH_START},
-        {"ValidateStateMachineDefinition", AUTH_READ},
-    };
-    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
-        if (strcmp(action, exact[i].action) == 0)
-            return exact[i].scope;
-    if (strncmp(action, "Describe", 8) == 0 || strncmp(action, "List", 4) == 0 ||
-        strncmp(action, "Get", 3) == 0)
-        return AUTH_READ;
-    return AUTH_ADMIN;
-}
-
 static const char *request_header(void *ud, const char *name)
 {
     return http_request_header(ud, name);

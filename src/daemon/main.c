@@ -401,6 +401,7 @@ int main(int argc, char **argv)
     app.api.health = relay_health;
     app.api.health_ud = &app;
     app.api.relay = app.relay;
+    app.api.auth = app.auth;
     if (app.auth)
         auth_guard(app.http, app.auth);
     /* Each route group registers its own routes; a domain adds its group here. */
