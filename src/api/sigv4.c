@@ -194,8 +194,9 @@ static int parse_authz(const char *h, authz_t *a, char *msg)
         } else if (eq && eq - p == 9 && strncmp(p, "Signature", 9) == 0) {
             a->signature = eq + 1, a->sig_len = vlen;
         } else {
+            size_t kl = eq ? (size_t)(eq - p) : n;
             snprintf(msg, SIGV4_MSG_MAX, "Authorization header has an unknown parameter '%.*s'",
-                     (int)(eq ? (size_t)(eq - p) : n > 40 ? 40 : n), p);
+                     (int)(kl > 40 ? 40 : kl), p);
             return -1;
         }
         p += n;

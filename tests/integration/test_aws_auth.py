@@ -39,13 +39,14 @@ def tokens_text(entries):
     return out
 
 
-def sign(method, host, target, body, key, secret, when, region="local"):
-    """The headers of a request signed as AWS's signers do, at `when`."""
+def sign(method, host, target, body, key, secret, when, region="local", query=""):
+    """The headers of a request signed as AWS's signers do, at `when`;
+    `query` is the canonical query string (already sorted and encoded)."""
     stamp = when.strftime("%Y%m%dT%H%M%SZ")
     headers = {"content-type": "application/x-amz-json-1.0", "host": host,
                "x-amz-date": stamp, "x-amz-target": target}
     names = sorted(headers)
-    creq = "\n".join([method, "/", "", "".join("%s:%s\n" % (n, headers[n]) for n in names),
+    creq = "\n".join([method, "/", query, "".join("%s:%s\n" % (n, headers[n]) for n in names),
                       ";".join(names), hashlib.sha256(body).hexdigest()])
     scope = "%s/%s/states/aws4_request" % (stamp[:8], region)
     sts = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(creq.encode()).hexdigest()])
@@ -164,6 +165,12 @@ class AwsAuth(DaemonTestCase):
         st, _, out = self.post(sign("POST", host, target, body, ops[2], ops[3], old), body)
         self.assertEqual((st, out["__type"]), (400, "InvalidSignatureException"), out)
         self.assertIn("Signature expired", out["message"])
+        # The query string as sent is part of what is signed.
+        signed = sign("POST", host, target, body, ops[2], ops[3], now, query="a=b&x=1")
+        st, _, out = self.d.request("POST", "/?x=1&a=b", body, headers=signed)
+        self.assertEqual(st, 200, out)
+        st, _, out = self.d.request("POST", "/?x=2&a=b", body, headers=signed)
+        self.assertEqual((st, out["__type"]), (400, "InvalidSignatureException"), out)
         # A bearer token of the file works too, with its entry's scopes.
         st, _, out = self.post({"Authorization": "Bearer shop-token-3",
                                 "X-Amz-Target": target}, body)
