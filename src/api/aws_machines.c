@@ -39,7 +39,7 @@ const machine_ver_t *aws_machine_member(api_t *api, http_request_t *req, const c
 /* What the definition problems are, all of them, in AWS's words. */
 static void invalid_definition(http_request_t *req, const asl_problems_t *p)
 {
-    char msg[900] = "Invalid State Machine Definition: '";
+    char msg[3900] = "Invalid State Machine Definition: '";
     for (size_t i = 0; i < p->count; i++) {
         const asl_problem_t *f = &p->items[i];
         size_t n = strlen(msg);

@@ -26,7 +26,7 @@ static void respond(http_request_t *req, int status, const cJSON *o)
 
 void aws_error(http_request_t *req, int status, const char *type, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);

@@ -52,11 +52,16 @@ int asl_resource_map(const char *resource, char handler[ASL_RESOURCE_MAX],
                  resource);
         return -1;
     }
-    if (strncmp(rest, "activity:", 9) == 0 && rest[9] && !strchr(rest + 9, ':')) {
-        char name[ASL_RESOURCE_MAX];
-        snprintf(name, sizeof name, "activity:%.200s", rest + 9);
-        if (strlen(rest + 9) <= 200 && put(handler, name) == 0)
+    if (strncmp(rest, "activity:", 9) == 0) {
+        const char *name = rest + 9;
+        if (*name && !strchr(name, ':') && strlen(name) < ASL_RESOURCE_MAX - 9) {
+            snprintf(handler, ASL_RESOURCE_MAX, "activity:%s", name);
             return 0;
+        }
+        snprintf(why, ASL_RESOURCE_WHY_MAX,
+                 "'%.120s' is no activity ARN: arn:aws:states:REGION:ACCOUNT:activity:NAME or "
+                 "arn:aws:states:::activity:NAME", resource);
+        return -1;
     }
     int service_form = resource[sizeof STATES_ARN - 1] == ':';
     if (service_form && strcmp(rest, "http:invoke") == 0)
