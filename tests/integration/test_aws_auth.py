@@ -2,7 +2,8 @@
 the AWS CLI (Debian awscli) with keys from its own config files: matching
 keys are let in, a wrong secret is InvalidSignatureException, an unknown key
 UnrecognizedClientException, a key whose entry lacks the scope
-AccessDeniedException; plus an unsigned request, an expired signature (signed
+AccessDeniedException; the AWS SDK for JavaScript v3 signing every action
+(tests/aws/sfn.mjs); plus an unsigned request, an expired signature (signed
 here with the standard library), a bearer token, reload on SIGHUP, the
 refusal of a readable file holding secrets, and auth off."""
 import datetime
@@ -20,6 +21,7 @@ import unittest
 from harness import Daemon, DaemonTestCase
 
 AWS = shutil.which("aws", path="/usr/bin") or shutil.which("aws")
+AWS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws")
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 ROLE = "arn:aws:iam::000000000000:role/sagad"
 
@@ -215,6 +217,27 @@ class AwsAuth(DaemonTestCase):
         self.assertIn("readable by its group (mode 0640)", err)
         self.assertIn("chmod 600", err)
         self.assertNotIn(ENTRIES["ops"][3], err)
+
+    def test_js_sdk_signs_and_is_verified(self):
+        """tests/aws/sfn.mjs (the AWS SDK for JavaScript v3, every scenario
+        of the Step Functions API) with its key made an admin entry."""
+        sdk = os.path.join(AWS_DIR, "node_modules", "@aws-sdk", "client-sfn")
+        if not shutil.which("node") or not os.path.isdir(sdk):
+            raise RuntimeError("@aws-sdk/client-sfn is not installed: run `make aws-deps` "
+                               "(make test does)")
+        self.start(entries={"sdk": ("admin", "sdk-token", "AKIDEXAMPLE", "not-a-secret")},
+                   aws_region="local", aws_account="000000000000")
+        p = subprocess.run(["node", os.path.join(AWS_DIR, "sfn.mjs"), "--endpoint",
+                            "http://127.0.0.1:%d" % self.d.port, "--region", "local",
+                            "--account", "000000000000"], cwd=AWS_DIR, capture_output=True,
+                           text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
+        self.assertIn("DONE ", p.stdout)
+        results = [json.loads(ln[7:]) for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+        self.assertGreaterEqual(len(results), 8, p.stdout[-3000:])
+        for r in results:
+            self.assertTrue(r["ok"], r)
+        self.assertNotIn("denied", self.d.stderr())
 
     def test_auth_off_accepts_any_signature(self):
         d = self.daemon()
