@@ -62,6 +62,8 @@ typedef struct config_s {
     char auth_tokens_file[4096]; /* bearer tokens with scopes (api/auth.h); "" none */
     char handler_allow[4096];  /* "MACHINE: HANDLER, PREFIX*; ..." (engine/machines.h) */
     int auth_none;             /* auth = none: no tokens even off loopback */
+    char aws_region[64];       /* the region in Step Functions ARNs (api/aws.h) */
+    char aws_account[16];      /* the 12-digit account in Step Functions ARNs */
 } config_t;
 
 /* Fills every field with its default. */
