@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/aws.h"
 #include "api/executions.h"
+#include "api/machines.h"
 #include "api/graph.h"
 #include "api/metrics.h"
 #include "api/tasks.h"
@@ -49,6 +50,7 @@ typedef struct app_s {
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
+    machines_load_t sagas_load;
     uv_timer_t prune;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
@@ -123,7 +125,7 @@ static void kick_relay(void *ud)
 /* Loads sagas_dir, logging the outcome in one line after the files' own. */
 static void load_sagas(app_t *app)
 {
-    app->sagas_failed = machines_load_dir(app->machines, app->cfg.sagas_dir);
+    app->sagas_failed = machines_load_dir(app->machines, app->cfg.sagas_dir, &app->sagas_load);
     app->sagas_loaded_ms = store_now_ms();
     if (app->sagas_failed)
         log_warn("sagas_dir %s: %d file%s refused (problems logged above); the versions before "
@@ -131,6 +133,29 @@ static void load_sagas(app_t *app)
                  app->sagas_failed == 1 ? "" : "s");
     else
         log_info("sagas_dir %s loaded", app->cfg.sagas_dir);
+    if (app->sagas_load.conflicts)
+        log_warn("sagas_dir %s: %d changed file%s not loaded: newer versions from the API stay "
+                 "in force (warnings above)", app->cfg.sagas_dir, app->sagas_load.conflicts,
+                 app->sagas_load.conflicts == 1 ? "" : "s");
+}
+
+/* The last load's counts and conflicts, in /healthz's sagas object. */
+static void sagas_load_health(cJSON *sg, const machines_load_t *l)
+{
+    cJSON_AddNumberToObject(sg, "loaded", l->loaded);
+    cJSON_AddNumberToObject(sg, "unchanged", l->unchanged);
+    cJSON *c = cJSON_AddArrayToObject(sg, "conflicts");
+    for (int i = 0; i < l->conflicts && i < MACHINES_CONFLICTS_MAX; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", l->conflict[i].name);
+        cJSON_AddNumberToObject(o, "apiVersion", l->conflict[i].api_version);
+        if (l->conflict[i].file_version)
+            cJSON_AddNumberToObject(o, "fileVersion", l->conflict[i].file_version);
+        else
+            cJSON_AddNullToObject(o, "fileVersion");
+        cJSON_AddItemToArray(c, o);
+    }
+    cJSON_AddNumberToObject(sg, "conflictCount", l->conflicts);
 }
 
 static void relay_health(cJSON *o, void *ud)
@@ -142,6 +167,7 @@ static void relay_health(cJSON *o, void *ud)
     if (app->sagas_loaded_ms)
         cJSON_AddStringToObject(sg, "loadedAt", timefmt_utc_ms(app->sagas_loaded_ms, at));
     cJSON_AddNumberToObject(sg, "failedFiles", app->sagas_failed);
+    sagas_load_health(sg, &app->sagas_load);
     cJSON *r = cJSON_AddObjectToObject(o, "redis");
     cJSON *ob = cJSON_AddObjectToObject(o, "outbox");
     if (!app->relay) {
@@ -405,6 +431,7 @@ int main(int argc, char **argv)
         auth_guard(app.http, app.auth);
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
+        api_machines_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
         api_metrics_register(app.http, &app.api) < 0 ||
         api_tasks_register(app.http, &app.api) < 0 || api_aws_register(app.http, &app.api) < 0 ||

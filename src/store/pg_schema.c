@@ -62,6 +62,15 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE activities ("
     "  name text PRIMARY KEY,"
     "  created_ms bigint NOT NULL);",
+    /* 4 -> 5 */
+    "ALTER TABLE state_machines ADD COLUMN source text;"
+    "ALTER TABLE state_machines ADD COLUMN deleted_ms bigint;"
+    "CREATE TABLE state_machine_aliases ("
+    "  name text NOT NULL,"
+    "  alias text NOT NULL,"
+    "  version bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL,"
+    "  PRIMARY KEY (name, alias));",
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

@@ -135,6 +135,8 @@ class Install(unittest.TestCase):
         with open(self.p("usr/local/lib/systemd/system/sagad.service")) as f:
             unit = f.read()
         unit = unit.replace("ExecStart=/usr/local/bin/sagad", "ExecStart=" + self.p("usr/local/bin/sagad"))
+        unit = unit.replace("ExecReload=/usr/local/bin/sagactl",
+                            "ExecReload=" + self.p("usr/local/bin/sagactl"))
         path = os.path.join(vdir, "sagad.service")
         with open(path, "w") as f:
             f.write(unit)
