@@ -190,8 +190,8 @@ int aws_arn_member(api_t *api, http_request_t *req, const cJSON *body, const cha
 
 static const aws_action_t *find_action(const char *name)
 {
-    const aws_action_t *const tables[] = {aws_machine_actions, aws_execution_actions,
-                                          aws_activity_actions};
+    const aws_action_t *const tables[] = {aws_machine_actions, aws_version_actions,
+                                          aws_execution_actions, aws_activity_actions};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const aws_action_t *a = tables[t]; a->name; a++)
             if (strcmp(a->name, name) == 0)

@@ -141,6 +141,17 @@ class SdkForJavaScript(unittest.TestCase):
         self.assertEqual(f["reportAgain"], "TaskDoesNotExist")
         self.assertEqual(f["badToken"], "InvalidToken")
 
+    def test_versions_aliases_and_delete(self):
+        f = self.facts("versions_aliases")
+        self.assertEqual(f["versions"], ["2", "1"])
+        self.assertEqual(f["aliasRunStatus"], "SUCCEEDED", "the alias named version 1 (Pass)")
+        self.assertEqual(f["aliasNow"], "2")
+        self.assertEqual(f["aliases"], 1)
+        self.assertEqual(f["split"], "ValidationException")
+        self.assertEqual(f["gone"], "ResourceNotFound")
+        self.assertEqual(f["deleted"], "StateMachineDoesNotExist")
+        self.assertEqual(f["stillDescribed"], "SUCCEEDED")
+
     def test_errors_in_aws_shape(self):
         f = self.facts("errors")
         want = {"missingExec": "ExecutionDoesNotExist", "missingMachine": "StateMachineDoesNotExist",
