@@ -395,7 +395,7 @@ class WithAuth(DaemonTestCase):
         # Refused in AWS's shape, whichever of AWS's auth errors fits.
         self.assertIn(st, (400, 403))
         self.assertIn(body["__type"], ("AccessDeniedException", "UnrecognizedClientException",
-                                       "InvalidSignatureException", "IncompleteSignature"))
+                                       "InvalidSignatureException", "IncompleteSignatureException"))
         self.assertIn("ListStateMachines", body["message"])
         st, _, _ = d.request("GET", "/state-machines", headers={"Authorization": "Bearer ops-secret"})
         self.assertEqual(st, 200)
