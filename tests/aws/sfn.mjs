@@ -186,7 +186,13 @@ const scenarios = {
     }
     const d = await waitEnd(executionArn);
     const history = await send(GetExecutionHistoryCommand, { executionArn });
-    return { status: d.status, output: JSON.parse(d.output), types: history.events.map((e) => e.type) };
+    const scheduled = history.events.find((e) => e.type === "ActivityScheduled");
+    const succeeded = history.events.find((e) => e.type === "ActivitySucceeded");
+    return {
+      status: d.status, output: JSON.parse(d.output), types: history.events.map((e) => e.type),
+      scheduled: scheduled && scheduled.activityScheduledEventDetails,
+      succeededOutput: succeeded && succeeded.activitySucceededEventDetails.output,
+    };
   },
 
   async failure_caught() {

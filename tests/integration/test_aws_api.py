@@ -131,7 +131,13 @@ class SdkForJavaScript(unittest.TestCase):
     def test_activity_worker_loop(self):
         f = self.facts("activity_worker")
         self.assertEqual((f["status"], f["output"]), ("SUCCEEDED", {"charged": 42}))
-        self.assertIn("TaskSucceeded", f["types"])
+        self.assertEqual(f["types"], ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled",
+                                      "ActivityStarted", "ActivitySucceeded", "TaskStateExited",
+                                      "ExecutionSucceeded"])
+        self.assertEqual(f["scheduled"]["resource"], arn("activity", "sdk-charge"))
+        self.assertEqual(json.loads(f["scheduled"]["input"]), {"amount": 42})
+        self.assertEqual(f["scheduled"]["heartbeatInSeconds"], 30)
+        self.assertEqual(json.loads(f["succeededOutput"]), {"charged": 42})
 
     def test_send_task_failure_caught_by_catch(self):
         f = self.facts("failure_caught")
