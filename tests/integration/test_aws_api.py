@@ -328,7 +328,7 @@ class Protocol(DaemonTestCase):
         # The daemon keeps serving.
         self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
 
-    def test_unknown_members_are_ignored_as_aws_does(self):
+    def test_unknown_members_are_ignored(self):
         st, _, body = amz(self.d, "CreateActivity", {"name": "a1", "tags": [], "newField": 1})
         self.assertEqual(st, 200, body)
         self.assertEqual(body["activityArn"], "arn:aws:states:local:000000000000:activity:a1")
