@@ -370,6 +370,15 @@ class Protocol(DaemonTestCase):
             "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
             "Parameters": {"ApiEndpoint": "http://127.0.0.1:%d/healthz" % port, "Method": "GET"},
             "ResultSelector": {"code.$": "$.StatusCode"}, "End": True}}}
+        # As exported from AWS: an EventBridge connection sagad does not have.
+        params = definition["States"]["Call"]["Parameters"]
+        params["Authentication"] = {"ConnectionArn": "arn:aws:events:eu-west-3:1:connection/c"}
+        st, _, body = amz(d, "CreateStateMachine", {"name": "call", "roleArn": "r",
+                                                    "definition": json.dumps(definition)})
+        self.assertEqual((st, body["__type"]), (400, "InvalidDefinition"))
+        self.assertIn("/States/Call/Parameters", body["message"])
+        self.assertIn("Authentication", body["message"])
+        del params["Authentication"]
         st, _, body = amz(d, "CreateStateMachine", {"name": "call", "roleArn": "r",
                                                     "definition": json.dumps(definition)})
         self.assertEqual(st, 200, body)
