@@ -35,19 +35,31 @@ const machine_ver_t *aws_machine_member(api_t *api, http_request_t *req, const c
     return NULL;
 }
 
-/* What the definition problems are, all of them, in AWS's words. */
+/* What the definition problems are, in AWS's words: all of them that fit
+ * in a message, then how many more (ValidateStateMachineDefinition lists
+ * every one). */
 static void invalid_definition(http_request_t *req, const asl_problems_t *p)
 {
-    char msg[3900] = "Invalid State Machine Definition: '";
-    for (size_t i = 0; i < p->count; i++) {
+    enum { ROOM = 3600 };
+    char msg[ROOM + 200] = "Invalid State Machine Definition: '";
+    size_t i = 0;
+    for (; i < p->count; i++) {
         const asl_problem_t *f = &p->items[i];
-        size_t n = strlen(msg);
-        snprintf(msg + n, sizeof msg - n, "%sSCHEMA_VALIDATION_FAILED: %s at /States/%s%s%s",
+        char one[1200];
+        snprintf(one, sizeof one, "%sSCHEMA_VALIDATION_FAILED: %s at /States/%s%s%s",
                  i ? ", " : "", f->message, f->state ? f->state : "", f->field ? "/" : "",
                  f->field ? f->field : "");
+        size_t n = strlen(msg);
+        if (n + strlen(one) > ROOM)
+            break;
+        memcpy(msg + n, one, strlen(one) + 1);
     }
     size_t n = strlen(msg);
-    snprintf(msg + n, sizeof msg - n, "'");
+    if (i < p->count)
+        snprintf(msg + n, sizeof msg - n, ", and %zu more (ValidateStateMachineDefinition lists "
+                 "them all)'", p->count - i);
+    else
+        snprintf(msg + n, sizeof msg - n, "'");
     aws_error(req, 400, "InvalidDefinition", "%s", msg);
 }
 

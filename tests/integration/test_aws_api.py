@@ -180,7 +180,7 @@ class AwsCli(DaemonTestCase):
         super().setUp()
         if not AWS_CLI:
             self.fail("the AWS CLI is not installed (scripts/deps.sh test installs awscli)")
-        self.d = self.daemon(aws_region=REGION, aws_account=ACCOUNT)
+        self.d = self.daemon(aws_region=REGION, aws_account=ACCOUNT, payment_failure_rate=0)
         self.home = tempfile.mkdtemp(prefix="sagad-awscli-")
         self.addCleanup(shutil.rmtree, self.home, True)
 
@@ -289,6 +289,47 @@ class AwsCli(DaemonTestCase):
         listed = self.aws("list-activities")
         self.assertEqual([a["name"] for a in listed["activities"]], ["cli-charge"])
 
+    def test_migration_walk_through(self):
+        """docs/aws-compatibility.md's walk-through: the seed's order saga as
+        exported from AWS (Lambda Tasks) is refused naming each Lambda Task
+        and where it is; sagad's own order machine then runs through the
+        same CLI calls."""
+        with open(os.path.join(ROOT, "sagas", "order.asl.json")) as f:
+            exported = json.load(f)
+        tasks = []
+
+        def to_lambda(states, where):
+            for name, st in states.items():
+                if st.get("Type") == "Task":
+                    st["Resource"] = "arn:aws:states:::lambda:invoke"
+                    tasks.append(where + name)
+                for branch in st.get("Branches", []):
+                    to_lambda(branch["States"], where)
+        to_lambda(exported["States"], "")
+        path = os.path.join(self.home, "exported.json")
+        with open(path, "w") as f:
+            json.dump(exported, f)
+        # Debian's CLI (2.9) predates validate-state-machine-definition (the
+        # SDK test runs it): creating answers the same list.
+        err = self.aws("create-state-machine", "--name", "order-from-aws", "--definition",
+                       "file://" + path, "--role-arn", "r", ok=False)
+        self.assertIn("InvalidDefinition", err)
+        self.assertEqual(err.count("'arn:aws:states:::lambda:invoke'"), len(tasks))
+        for t in tasks:
+            self.assertIn("/States/%s/Resource" % t, err)
+
+        order = arn("stateMachine", "order")
+        inp = json.dumps({"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura",
+                          "surname": "Becker", "street": "Main Avenue 1", "zip": "12345",
+                          "city": "Fancy Town"})
+        started = self.aws("start-execution", "--state-machine-arn", order, "--name",
+                           "order-4711", "--input", inp)
+        d = self.wait_end(started["executionArn"])
+        self.assertEqual(d["status"], "SUCCEEDED", d)
+        err = self.aws("start-execution", "--state-machine-arn", order, "--name", "order-4711",
+                       "--input", inp, ok=False)
+        self.assertIn("ExecutionAlreadyExists", err)
+
     def test_errors(self):
         err = self.aws("describe-execution", "--execution-arn",
                        arn("execution", "nope", "x"), ok=False)
@@ -385,6 +426,21 @@ class Protocol(DaemonTestCase):
         st, _, body = amz(d, "StartSyncExecution", {"stateMachineArn": body["stateMachineArn"]})
         self.assertEqual((st, body["status"]), (200, "SUCCEEDED"), body)
         self.assertEqual(json.loads(body["output"]), {"code": 200})
+
+    def test_many_problems_are_counted(self):
+        states = {"T%02d" % i: {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                "Next": "T%02d" % (i + 1)} for i in range(40)}
+        states["T40"] = {"Type": "Succeed"}
+        definition = json.dumps({"StartAt": "T00", "States": states})
+        st, _, body = amz(self.d, "CreateStateMachine", {"name": "many", "roleArn": "r",
+                                                         "definition": definition})
+        self.assertEqual((st, body["__type"]), (400, "InvalidDefinition"))
+        shown = body["message"].count("/Resource")
+        self.assertGreater(shown, 5)
+        self.assertIn(", and %d more (ValidateStateMachineDefinition lists them all)'" % (40 - shown),
+                      body["message"])
+        st, _, body = amz(self.d, "ValidateStateMachineDefinition", {"definition": definition})
+        self.assertEqual((st, body["result"], len(body["diagnostics"])), (200, "FAIL", 40))
 
     def test_redrive_and_delete_answer_clearly(self):
         st, _, body = amz(self.d, "RedriveExecution", {
