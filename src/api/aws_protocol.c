@@ -16,8 +16,9 @@ static void respond(http_request_t *req, int status, const cJSON *o)
 {
     char *text = cJSON_PrintUnformatted(o);
     if (!text) {
-        http_respond(req, 503, CONTENT_TYPE,
-                     "{\"__type\":\"ServiceUnavailable\",\"message\":\"out of memory\"}", 57);
+        static const char no_memory[] =
+            "{\"__type\":\"ServiceUnavailable\",\"message\":\"out of memory; retry\"}";
+        http_respond(req, 503, CONTENT_TYPE, no_memory, sizeof no_memory - 1);
         return;
     }
     http_respond(req, status, CONTENT_TYPE, text, strlen(text));
