@@ -442,9 +442,21 @@ class Protocol(DaemonTestCase):
         st, _, body = amz(self.d, "ValidateStateMachineDefinition", {"definition": definition})
         self.assertEqual((st, body["result"], len(body["diagnostics"])), (200, "FAIL", 40))
 
-    def test_redrive_and_delete_answer_clearly(self):
+    def test_redrive_is_refused_saying_why(self):
+        """Until the runtime can redrive, a failed execution is refused
+        clearly (not UnknownOperationException) and nothing changes."""
+        self.put("fails", json.dumps({"StartAt": "F", "States": {
+            "F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}}))
+        ended = self.run_to_end("fails", {})
+        self.assertEqual(ended["status"], "FAILED")
+        execution = "arn:aws:states:local:000000000000:execution:fails:" + ended["executionId"]
+        st, _, body = amz(self.d, "RedriveExecution", {"executionArn": execution})
+        self.assertEqual((st, body["__type"]), (400, "ExecutionNotRedrivable"))
+        self.assertIn("cannot redrive", body["message"])
+        st, _, body = amz(self.d, "DescribeExecution", {"executionArn": execution})
+        self.assertEqual((st, body["status"], body["error"]), (200, "FAILED", "Boom"))
         st, _, body = amz(self.d, "RedriveExecution", {
-            "executionArn": "arn:aws:states:local:000000000000:execution:m:x"})
+            "executionArn": "arn:aws:states:local:000000000000:execution:fails:nope"})
         self.assertEqual((st, body["__type"]), (400, "ExecutionDoesNotExist"))
 
 
