@@ -5,6 +5,7 @@
 #define SAGAD_ASL_RESOURCE_H
 
 #include <stddef.h>
+#include <cJSON.h>
 
 /* Room for a handler name and for a refusal. */
 #define ASL_RESOURCE_MAX 256
@@ -22,5 +23,13 @@
  * neither form). */
 int asl_resource_map(const char *resource, char handler[ASL_RESOURCE_MAX],
                      char why[ASL_RESOURCE_WHY_MAX]);
+
+/* What a Task's static Parameters (borrowed, may be NULL) must not hold for
+ * `resource` to run as sagad runs it: AWS's http:invoke always names an
+ * EventBridge connection (Authentication.ConnectionArn), which sagad does
+ * not have; sending the request without it would drop its credentials.
+ * Returns 0, or -1 with `why` naming the field and what to do instead. */
+int asl_resource_check_parameters(const char *resource, const cJSON *parameters,
+                                  char why[ASL_RESOURCE_WHY_MAX]);
 
 #endif

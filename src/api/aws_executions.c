@@ -278,33 +278,63 @@ static const char *details_member(const char *type)
     return NULL;
 }
 
+/* For a Task event of an activity task, AWS's Activity event: its type
+ * ("ActivityScheduled") into `type`, and its details member; else NULL. */
+static const char *activity_type(const char *type, const cJSON *details, char out[32],
+                                 char member[48])
+{
+    static const char *const tasks[] = {"TaskScheduled", "TaskStarted", "TaskSucceeded",
+                                        "TaskFailed", "TaskTimedOut"};
+    const char *res = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(details, "resource"));
+    if (!res || strncmp(res, "activity:", 9) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; i++)
+        if (strcmp(type, tasks[i]) == 0) {
+            snprintf(out, 32, "Activity%s", type + 4);
+            snprintf(member, 48, "activity%sEventDetails", type + 4);
+            return out;
+        }
+    return NULL;
+}
+
 /* One of sagad's events in AWS's HistoryEvent shape. */
-static cJSON *history_event(const cJSON *ev, int with_data)
+static cJSON *history_event(api_t *api, const cJSON *ev, int with_data)
 {
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type"));
+    const cJSON *details = cJSON_GetObjectItemCaseSensitive(ev, "details");
+    char atype[32], amember[48];
+    const char *activity = type ? activity_type(type, details, atype, amember) : NULL;
     cJSON *o = cJSON_CreateObject();
     aws_add_date(o, "timestamp", ev, "timestamp");
-    cJSON_AddStringToObject(o, "type", type ? type : "?");
+    cJSON_AddStringToObject(o, "type", activity ? activity : type ? type : "?");
     cJSON_AddNumberToObject(o, "id", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "id")));
     cJSON_AddNumberToObject(o, "previousEventId",
                             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "previousEventId")));
-    const char *member = type ? details_member(type) : NULL;
+    const char *member = activity ? amember : type ? details_member(type) : NULL;
     if (!member)
         return o;
     cJSON *out = cJSON_AddObjectToObject(o, member);
     const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ev, "details")) {
-        int payload = strcmp(f->string, "input") == 0 || strcmp(f->string, "output") == 0 ||
-                      strcmp(f->string, "parameters") == 0;
-        if (payload && with_data && strcmp(f->string, "parameters") == 0) {
+    cJSON_ArrayForEach(f, details) {
+        const char *key = f->string;
+        int payload = strcmp(key, "input") == 0 || strcmp(key, "output") == 0 ||
+                      strcmp(key, "parameters") == 0;
+        if (activity && strcmp(key, "resource") == 0 && strcmp(atype, "ActivityScheduled") == 0) {
+            char arn[API_AWS_ARN_MAX];
+            cJSON_AddStringToObject(out, "resource",
+                                    aws_arn(api, arn, API_AWS_ARN_ACTIVITY, f->valuestring + 9, NULL));
+        } else if (activity && (strcmp(key, "resource") == 0 || strcmp(key, "resourceType") == 0)) {
+            continue;   /* AWS's Activity events name the activity once, when scheduled */
+        } else if (payload && with_data && !activity && strcmp(key, "parameters") == 0) {
             char *text = cJSON_PrintUnformatted(f);
             if (text)
                 cJSON_AddStringToObject(out, "parameters", text);
             free(text);
         } else if (payload && with_data) {
-            aws_add_payload(out, f->string, f, 1);
+            /* An activity's input is what a Task calls its parameters. */
+            aws_add_payload(out, strcmp(key, "parameters") == 0 ? "input" : key, f, 1);
         } else if (!payload) {
-            cJSON_AddItemToObject(out, f->string, cJSON_Duplicate(f, 1));
+            cJSON_AddItemToObject(out, key, cJSON_Duplicate(f, 1));
         }
     }
     return o;
@@ -345,7 +375,7 @@ static void get_history(api_t *api, http_request_t *req, const cJSON *body)
     long i = skip;
     for (; i < n && cJSON_GetArraySize(arr) < max; i++) {
         const cJSON *ev = cJSON_GetArrayItem(events, reverse ? n - 1 - (int)i : (int)i);
-        cJSON_AddItemToArray(arr, history_event(ev, with_data));
+        cJSON_AddItemToArray(arr, history_event(api, ev, with_data));
     }
     if (i < n) {
         char next[24];

@@ -21,6 +21,7 @@ typedef struct aws_action_s {
 extern const aws_action_t aws_machine_actions[];
 extern const aws_action_t aws_execution_actions[];
 extern const aws_action_t aws_activity_actions[];
+extern const aws_action_t aws_version_actions[];
 
 /* The one place requests to POST / are authorized (SigV4, when
  * auth_tokens_file is in force). Returns 0 to let the action run, or -1
@@ -79,10 +80,14 @@ int aws_execution_member(api_t *api, http_request_t *req, const cJSON *body, con
                          char id[RUNTIME_ID_SIZE]);
 
 /* The machine version the state machine ARN member `key` names: the
- * newest, or version N for NAME:N. Answers 400 StateMachineDoesNotExist (or
- * InvalidArn) and returns NULL otherwise. */
+ * newest, version N for NAME:N, or the alias's for NAME:ALIAS. Answers 400
+ * StateMachineDoesNotExist, ResourceNotFound (no such version or alias) or
+ * InvalidArn and returns NULL otherwise. */
 const machine_ver_t *aws_machine_member(api_t *api, http_request_t *req, const cJSON *body,
                                         const char *key);
+
+/* Adds stateMachineVersionArn for `v`. */
+void aws_add_version_arn(api_t *api, cJSON *o, const machine_ver_t *v);
 
 /* The AWS name of an execution: its name, or its id when it has none. */
 const char *aws_execution_name(const cJSON *description);

@@ -1,5 +1,5 @@
 /* Step Functions actions on state machines: create, update, describe, list,
- * validate, versions. They map onto the registry (engine/machines.h), where
+ * validate, delete. They map onto the registry (engine/machines.h), where
  * every change of definition is a new version, as PUT /state-machines does. */
 #include "aws_internal.h"
 
@@ -17,38 +17,49 @@ const machine_ver_t *aws_machine_member(api_t *api, http_request_t *req, const c
     if (aws_arn_member(api, req, body, key, API_AWS_ARN_STATE_MACHINE, "StateMachineDoesNotExist",
                        &a) < 0)
         return NULL;
-    const machine_ver_t *v = NULL;
-    char *end;
-    long n = a.qualifier[0] ? strtol(a.qualifier, &end, 10) : 0;
-    if (!a.qualifier[0])
-        v = machines_get(api->machines, a.name);
-    else if (!*end && n >= 1 && n <= 1000000000)
-        v = machines_get_version(api->machines, a.name, (int)n);
-    else {
-        aws_error(req, 400, "StateMachineDoesNotExist",
-                  "State Machine Does Not Exist: '%s:%s': sagad has no aliases yet; name a "
-                  "version (NAME:N) or the machine", a.name, a.qualifier);
-        return NULL;
-    }
-    if (!v)
-        aws_error(req, 400, "StateMachineDoesNotExist", "State Machine Does Not Exist: '%s%s%s'",
-                  a.name, a.qualifier[0] ? ":" : "", a.qualifier);
-    return v;
+    char qualified[2 * API_AWS_NAME_MAX];
+    snprintf(qualified, sizeof qualified, "%s%s%s", a.name, a.qualifier[0] ? ":" : "", a.qualifier);
+    int err = 0;
+    const machine_ver_t *v = machines_resolve(api->machines, qualified, &err);
+    if (v)
+        return v;
+    if (err == MACHINES_ERR_STORE)
+        aws_error(req, 503, "ServiceUnavailable", "the state machine cannot be read now; retry");
+    else if (err == MACHINES_ERR_NO_VERSION)
+        aws_error(req, 400, "ResourceNotFound",
+                  "Resource Not Found: state machine '%s' has no version or alias '%s'", a.name,
+                  a.qualifier);
+    else
+        aws_error(req, 400, "StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'",
+                  qualified);
+    return NULL;
 }
 
-/* What the definition problems are, all of them, in AWS's words. */
+/* What the definition problems are, in AWS's words: all of them that fit
+ * in a message, then how many more (ValidateStateMachineDefinition lists
+ * every one). */
 static void invalid_definition(http_request_t *req, const asl_problems_t *p)
 {
-    char msg[3900] = "Invalid State Machine Definition: '";
-    for (size_t i = 0; i < p->count; i++) {
+    enum { ROOM = 3600 };
+    char msg[ROOM + 200] = "Invalid State Machine Definition: '";
+    size_t i = 0;
+    for (; i < p->count; i++) {
         const asl_problem_t *f = &p->items[i];
-        size_t n = strlen(msg);
-        snprintf(msg + n, sizeof msg - n, "%sSCHEMA_VALIDATION_FAILED: %s at /States/%s%s%s",
+        char one[1200];
+        snprintf(one, sizeof one, "%sSCHEMA_VALIDATION_FAILED: %s at /States/%s%s%s",
                  i ? ", " : "", f->message, f->state ? f->state : "", f->field ? "/" : "",
                  f->field ? f->field : "");
+        size_t n = strlen(msg);
+        if (n + strlen(one) > ROOM)
+            break;
+        memcpy(msg + n, one, strlen(one) + 1);
     }
     size_t n = strlen(msg);
-    snprintf(msg + n, sizeof msg - n, "'");
+    if (i < p->count)
+        snprintf(msg + n, sizeof msg - n, ", and %zu more (ValidateStateMachineDefinition lists "
+                 "them all)'", p->count - i);
+    else
+        snprintf(msg + n, sizeof msg - n, "'");
     aws_error(req, 400, "InvalidDefinition", "%s", msg);
 }
 
@@ -83,7 +94,7 @@ static int read_type(http_request_t *req, const cJSON *body)
     return 0;
 }
 
-static void add_version_arn(api_t *api, cJSON *o, const machine_ver_t *v)
+void aws_add_version_arn(api_t *api, cJSON *o, const machine_ver_t *v)
 {
     char arn[API_AWS_ARN_MAX], q[16];
     snprintf(q, sizeof q, "%d", v->version);
@@ -123,7 +134,7 @@ static void create_machine(api_t *api, http_request_t *req, const cJSON *body)
                             aws_arn(api, arn, API_AWS_ARN_STATE_MACHINE, name, NULL));
     aws_add_ms(o, "creationDate", v->created_ms);
     if (publish)
-        add_version_arn(api, o, v);
+        aws_add_version_arn(api, o, v);
     aws_reply(req, o);
     cJSON_Delete(o);
 }
@@ -163,7 +174,7 @@ static void update_machine(api_t *api, http_request_t *req, const cJSON *body)
     cJSON *o = cJSON_CreateObject();
     aws_add_ms(o, "updateDate", v->created_ms);
     if (publish)
-        add_version_arn(api, o, v);
+        aws_add_version_arn(api, o, v);
     aws_reply(req, o);
     cJSON_Delete(o);
 }
@@ -246,13 +257,25 @@ static void list_machines(api_t *api, http_request_t *req, const cJSON *body)
     cJSON_Delete(o);
 }
 
+/* As AWS: executions that run keep running to their end; the name is free
+ * at once (sagad keeps the versions for them and for their histories). */
 static void delete_machine(api_t *api, http_request_t *req, const cJSON *body)
 {
-    const machine_ver_t *v = aws_machine_member(api, req, body, "stateMachineArn");
-    if (v)
+    api_aws_arn_t a;
+    if (aws_arn_member(api, req, body, "stateMachineArn", API_AWS_ARN_STATE_MACHINE,
+                       "StateMachineDoesNotExist", &a) < 0)
+        return;
+    if (a.qualifier[0]) {
         aws_error(req, 400, "ValidationException",
-                  "DeleteStateMachine: this sagad cannot delete state machines yet; '%s' is kept",
-                  v->name);
+                  "DeleteStateMachine takes the machine's ARN; a version or an alias ARN is for "
+                  "DeleteStateMachineVersion or DeleteStateMachineAlias");
+        return;
+    }
+    int rc = machines_delete(api->machines, a.name, 1, NULL);
+    if (rc == 0 || rc == MACHINES_ERR_NOT_FOUND)
+        aws_reply_empty(req);   /* deleting what is gone succeeds, as in AWS */
+    else
+        aws_error(req, 503, "ServiceUnavailable", "the state machine was not deleted; retry");
 }
 
 static void validate_definition(api_t *api, http_request_t *req, const cJSON *body)
@@ -308,42 +331,10 @@ static void describe_for_execution(api_t *api, http_request_t *req, const cJSON 
     cJSON_DeleteItemFromObjectCaseSensitive(o, "type");
     cJSON_DeleteItemFromObjectCaseSensitive(o, "creationDate");
     aws_add_ms(o, "updateDate", v->created_ms);
-    add_version_arn(api, o, v);
+    aws_add_version_arn(api, o, v);
     aws_reply(req, o);
     cJSON_Delete(o);
     cJSON_Delete(d);
-}
-
-typedef struct versions_ctx_s {
-    api_t *api;
-    const char *name;
-    cJSON *arr;
-} versions_ctx_t;
-
-static void add_version(int version, int64_t created_ms, void *ud)
-{
-    versions_ctx_t *c = ud;
-    char arn[API_AWS_ARN_MAX], q[16];
-    snprintf(q, sizeof q, "%d", version);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "stateMachineVersionArn",
-                            aws_arn(c->api, arn, API_AWS_ARN_STATE_MACHINE, c->name, q));
-    aws_add_ms(o, "creationDate", created_ms);
-    cJSON_AddItemToArray(c->arr, o);
-}
-
-static void list_versions(api_t *api, http_request_t *req, const cJSON *body)
-{
-    const machine_ver_t *v = aws_machine_member(api, req, body, "stateMachineArn");
-    if (!v)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    versions_ctx_t c = {api, v->name, cJSON_AddArrayToObject(o, "stateMachineVersions")};
-    if (machines_versions(api->machines, v->name, add_version, &c) < 0)
-        aws_error(req, 503, "ServiceUnavailable", "cannot read the versions now; retry");
-    else
-        aws_reply(req, o);
-    cJSON_Delete(o);
 }
 
 const aws_action_t aws_machine_actions[] = {
@@ -354,6 +345,5 @@ const aws_action_t aws_machine_actions[] = {
     {"DeleteStateMachine", delete_machine, AUTH_ADMIN},
     {"ValidateStateMachineDefinition", validate_definition, AUTH_READ},
     {"DescribeStateMachineForExecution", describe_for_execution, AUTH_READ},
-    {"ListStateMachineVersions", list_versions, AUTH_READ},
     {NULL, NULL, AUTH_OPEN},
 };

@@ -16,8 +16,9 @@ static void respond(http_request_t *req, int status, const cJSON *o)
 {
     char *text = cJSON_PrintUnformatted(o);
     if (!text) {
-        http_respond(req, 503, CONTENT_TYPE,
-                     "{\"__type\":\"ServiceUnavailable\",\"message\":\"out of memory\"}", 57);
+        static const char no_memory[] =
+            "{\"__type\":\"ServiceUnavailable\",\"message\":\"out of memory; retry\"}";
+        http_respond(req, 503, CONTENT_TYPE, no_memory, sizeof no_memory - 1);
         return;
     }
     http_respond(req, status, CONTENT_TYPE, text, strlen(text));
@@ -190,8 +191,8 @@ int aws_arn_member(api_t *api, http_request_t *req, const cJSON *body, const cha
 
 static const aws_action_t *find_action(const char *name)
 {
-    const aws_action_t *const tables[] = {aws_machine_actions, aws_execution_actions,
-                                          aws_activity_actions};
+    const aws_action_t *const tables[] = {aws_machine_actions, aws_version_actions,
+                                          aws_execution_actions, aws_activity_actions};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const aws_action_t *a = tables[t]; a->name; a++)
             if (strcmp(a->name, name) == 0)

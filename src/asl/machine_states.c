@@ -232,6 +232,9 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
             char handler[ASL_RESOURCE_MAX], why[ASL_RESOURCE_WHY_MAX];
             if (asl_resource_map(r->valuestring, handler, why) < 0) {
                 asl_machine_prob(c, st, "Resource", "%s", why);
+            } else if (asl_resource_check_parameters(
+                           r->valuestring, cJSON_GetObjectItemCaseSensitive(d, "Parameters"), why) < 0) {
+                asl_machine_prob(c, st, "Parameters", "%s", why);
             } else {
                 s->resource = r->valuestring;
                 s->handler = strdup(handler);

@@ -77,3 +77,19 @@ int asl_resource_map(const char *resource, char handler[ASL_RESOURCE_MAX],
                  "'%.120s' is no Step Functions resource sagad knows; " OFFERS, resource);
     return -1;
 }
+
+int asl_resource_check_parameters(const char *resource, const cJSON *parameters,
+                                  char why[ASL_RESOURCE_WHY_MAX])
+{
+    why[0] = '\0';
+    if (strncmp(resource, "arn:aws:states:::http:invoke", 28) != 0 || !cJSON_IsObject(parameters))
+        return 0;
+    if (!cJSON_GetObjectItemCaseSensitive(parameters, "Authentication") &&
+        !cJSON_GetObjectItemCaseSensitive(parameters, "Authentication.$"))
+        return 0;
+    snprintf(why, ASL_RESOURCE_WHY_MAX,
+             "Authentication (an EventBridge connection) is not supported by sagad's HTTP task: "
+             "remove it and send the credentials in Headers (for instance from "
+             "$$.Execution.Input); the hosts it may call are http_task_allow's");
+    return -1;
+}

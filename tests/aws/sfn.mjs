@@ -9,7 +9,9 @@ import {
   UpdateStateMachineCommand, ValidateStateMachineDefinitionCommand, StartExecutionCommand,
   StartSyncExecutionCommand, DescribeExecutionCommand, ListExecutionsCommand,
   GetExecutionHistoryCommand, StopExecutionCommand, DescribeStateMachineForExecutionCommand,
-  CreateActivityCommand, DescribeActivityCommand, ListActivitiesCommand, GetActivityTaskCommand,
+  PublishStateMachineVersionCommand, ListStateMachineVersionsCommand, CreateStateMachineAliasCommand,
+  DescribeStateMachineAliasCommand, UpdateStateMachineAliasCommand, ListStateMachineAliasesCommand,
+  DeleteStateMachineAliasCommand, DeleteStateMachineCommand, CreateActivityCommand, DescribeActivityCommand, ListActivitiesCommand, GetActivityTaskCommand,
   SendTaskSuccessCommand, SendTaskFailureCommand, SendTaskHeartbeatCommand,
 } from "@aws-sdk/client-sfn";
 
@@ -184,7 +186,13 @@ const scenarios = {
     }
     const d = await waitEnd(executionArn);
     const history = await send(GetExecutionHistoryCommand, { executionArn });
-    return { status: d.status, output: JSON.parse(d.output), types: history.events.map((e) => e.type) };
+    const scheduled = history.events.find((e) => e.type === "ActivityScheduled");
+    const succeeded = history.events.find((e) => e.type === "ActivitySucceeded");
+    return {
+      status: d.status, output: JSON.parse(d.output), types: history.events.map((e) => e.type),
+      scheduled: scheduled && scheduled.activityScheduledEventDetails,
+      succeededOutput: succeeded && succeeded.activitySucceededEventDetails.output,
+    };
   },
 
   async failure_caught() {
@@ -208,6 +216,37 @@ const scenarios = {
     const bad = await rejects(send(SendTaskSuccessCommand, { taskToken: "nonsense", output: "{}" }));
     const d = await waitEnd(executionArn);
     return { status: d.status, output: JSON.parse(d.output), reportAgain: again.name, badToken: bad.name };
+  },
+
+  async versions_aliases() {
+    const { stateMachineArn } = await send(CreateStateMachineCommand, { name: "sdk-ver", definition: PASS, roleArn: "r" });
+    await send(UpdateStateMachineCommand, { stateMachineArn, definition: WAIT });
+    const pub = await send(PublishStateMachineVersionCommand, { stateMachineArn });
+    assert.equal(pub.stateMachineVersionArn, stateMachineArn + ":2");
+    const versions = await send(ListStateMachineVersionsCommand, { stateMachineArn });
+    const alias = await send(CreateStateMachineAliasCommand, {
+      name: "live", routingConfiguration: [{ stateMachineVersionArn: stateMachineArn + ":1", weight: 100 }] });
+    assert.equal(alias.stateMachineAliasArn, stateMachineArn + ":live");
+    const viaAlias = await send(StartExecutionCommand, { stateMachineArn: alias.stateMachineAliasArn, input: "{}" });
+    const ran = await waitEnd(viaAlias.executionArn);
+    await send(UpdateStateMachineAliasCommand, {
+      stateMachineAliasArn: alias.stateMachineAliasArn,
+      routingConfiguration: [{ stateMachineVersionArn: stateMachineArn + ":2", weight: 100 }] });
+    const described = await send(DescribeStateMachineAliasCommand, { stateMachineAliasArn: alias.stateMachineAliasArn });
+    const listed = await send(ListStateMachineAliasesCommand, { stateMachineArn });
+    const split = await rejects(send(CreateStateMachineAliasCommand, { name: "canary", routingConfiguration: [
+      { stateMachineVersionArn: stateMachineArn + ":1", weight: 90 }, { stateMachineVersionArn: stateMachineArn + ":2", weight: 10 }] }));
+    await send(DeleteStateMachineAliasCommand, { stateMachineAliasArn: alias.stateMachineAliasArn });
+    const gone = await rejects(send(DescribeStateMachineAliasCommand, { stateMachineAliasArn: alias.stateMachineAliasArn }));
+    await send(DeleteStateMachineCommand, { stateMachineArn });
+    const deleted = await rejects(send(DescribeStateMachineCommand, { stateMachineArn }));
+    const stillDescribed = await send(DescribeExecutionCommand, { executionArn: viaAlias.executionArn });
+    return {
+      versions: versions.stateMachineVersions.map((v) => v.stateMachineVersionArn.split(":").pop()),
+      aliasRunStatus: ran.status, aliasNow: described.routingConfiguration[0].stateMachineVersionArn.split(":").pop(),
+      aliases: listed.stateMachineAliases.length, split: split.name, gone: gone.name,
+      deleted: deleted.name, stillDescribed: stillDescribed.status,
+    };
   },
 
   async errors() {

@@ -131,7 +131,13 @@ class SdkForJavaScript(unittest.TestCase):
     def test_activity_worker_loop(self):
         f = self.facts("activity_worker")
         self.assertEqual((f["status"], f["output"]), ("SUCCEEDED", {"charged": 42}))
-        self.assertIn("TaskSucceeded", f["types"])
+        self.assertEqual(f["types"], ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled",
+                                      "ActivityStarted", "ActivitySucceeded", "TaskStateExited",
+                                      "ExecutionSucceeded"])
+        self.assertEqual(f["scheduled"]["resource"], arn("activity", "sdk-charge"))
+        self.assertEqual(json.loads(f["scheduled"]["input"]), {"amount": 42})
+        self.assertEqual(f["scheduled"]["heartbeatInSeconds"], 30)
+        self.assertEqual(json.loads(f["succeededOutput"]), {"charged": 42})
 
     def test_send_task_failure_caught_by_catch(self):
         f = self.facts("failure_caught")
@@ -140,6 +146,17 @@ class SdkForJavaScript(unittest.TestCase):
         self.assertEqual(f["output"]["error"], {"Error": "Payment.Declined", "Cause": "card expired"})
         self.assertEqual(f["reportAgain"], "TaskDoesNotExist")
         self.assertEqual(f["badToken"], "InvalidToken")
+
+    def test_versions_aliases_and_delete(self):
+        f = self.facts("versions_aliases")
+        self.assertEqual(f["versions"], ["2", "1"])
+        self.assertEqual(f["aliasRunStatus"], "SUCCEEDED", "the alias named version 1 (Pass)")
+        self.assertEqual(f["aliasNow"], "2")
+        self.assertEqual(f["aliases"], 1)
+        self.assertEqual(f["split"], "ValidationException")
+        self.assertEqual(f["gone"], "ResourceNotFound")
+        self.assertEqual(f["deleted"], "StateMachineDoesNotExist")
+        self.assertEqual(f["stillDescribed"], "SUCCEEDED")
 
     def test_errors_in_aws_shape(self):
         f = self.facts("errors")
@@ -163,7 +180,7 @@ class AwsCli(DaemonTestCase):
         super().setUp()
         if not AWS_CLI:
             self.fail("the AWS CLI is not installed (scripts/deps.sh test installs awscli)")
-        self.d = self.daemon(aws_region=REGION, aws_account=ACCOUNT)
+        self.d = self.daemon(aws_region=REGION, aws_account=ACCOUNT, payment_failure_rate=0)
         self.home = tempfile.mkdtemp(prefix="sagad-awscli-")
         self.addCleanup(shutil.rmtree, self.home, True)
 
@@ -272,6 +289,47 @@ class AwsCli(DaemonTestCase):
         listed = self.aws("list-activities")
         self.assertEqual([a["name"] for a in listed["activities"]], ["cli-charge"])
 
+    def test_migration_walk_through(self):
+        """docs/aws-compatibility.md's walk-through: the seed's order saga as
+        exported from AWS (Lambda Tasks) is refused naming each Lambda Task
+        and where it is; sagad's own order machine then runs through the
+        same CLI calls."""
+        with open(os.path.join(ROOT, "sagas", "order.asl.json")) as f:
+            exported = json.load(f)
+        tasks = []
+
+        def to_lambda(states, where):
+            for name, st in states.items():
+                if st.get("Type") == "Task":
+                    st["Resource"] = "arn:aws:states:::lambda:invoke"
+                    tasks.append(where + name)
+                for branch in st.get("Branches", []):
+                    to_lambda(branch["States"], where)
+        to_lambda(exported["States"], "")
+        path = os.path.join(self.home, "exported.json")
+        with open(path, "w") as f:
+            json.dump(exported, f)
+        # Debian's CLI (2.9) predates validate-state-machine-definition (the
+        # SDK test runs it): creating answers the same list.
+        err = self.aws("create-state-machine", "--name", "order-from-aws", "--definition",
+                       "file://" + path, "--role-arn", "r", ok=False)
+        self.assertIn("InvalidDefinition", err)
+        self.assertEqual(err.count("'arn:aws:states:::lambda:invoke'"), len(tasks))
+        for t in tasks:
+            self.assertIn("/States/%s/Resource" % t, err)
+
+        order = arn("stateMachine", "order")
+        inp = json.dumps({"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura",
+                          "surname": "Becker", "street": "Main Avenue 1", "zip": "12345",
+                          "city": "Fancy Town"})
+        started = self.aws("start-execution", "--state-machine-arn", order, "--name",
+                           "order-4711", "--input", inp)
+        d = self.wait_end(started["executionArn"])
+        self.assertEqual(d["status"], "SUCCEEDED", d)
+        err = self.aws("start-execution", "--state-machine-arn", order, "--name", "order-4711",
+                       "--input", inp, ok=False)
+        self.assertIn("ExecutionAlreadyExists", err)
+
     def test_errors(self):
         err = self.aws("describe-execution", "--execution-arn",
                        arn("execution", "nope", "x"), ok=False)
@@ -311,7 +369,7 @@ class Protocol(DaemonTestCase):
         # The daemon keeps serving.
         self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
 
-    def test_unknown_members_are_ignored_as_aws_does(self):
+    def test_unknown_members_are_ignored(self):
         st, _, body = amz(self.d, "CreateActivity", {"name": "a1", "tags": [], "newField": 1})
         self.assertEqual(st, 200, body)
         self.assertEqual(body["activityArn"], "arn:aws:states:local:000000000000:activity:a1")
@@ -353,6 +411,15 @@ class Protocol(DaemonTestCase):
             "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
             "Parameters": {"ApiEndpoint": "http://127.0.0.1:%d/healthz" % port, "Method": "GET"},
             "ResultSelector": {"code.$": "$.StatusCode"}, "End": True}}}
+        # As exported from AWS: an EventBridge connection sagad does not have.
+        params = definition["States"]["Call"]["Parameters"]
+        params["Authentication"] = {"ConnectionArn": "arn:aws:events:eu-west-3:1:connection/c"}
+        st, _, body = amz(d, "CreateStateMachine", {"name": "call", "roleArn": "r",
+                                                    "definition": json.dumps(definition)})
+        self.assertEqual((st, body["__type"]), (400, "InvalidDefinition"))
+        self.assertIn("/States/Call/Parameters", body["message"])
+        self.assertIn("Authentication", body["message"])
+        del params["Authentication"]
         st, _, body = amz(d, "CreateStateMachine", {"name": "call", "roleArn": "r",
                                                     "definition": json.dumps(definition)})
         self.assertEqual(st, 200, body)
@@ -360,9 +427,36 @@ class Protocol(DaemonTestCase):
         self.assertEqual((st, body["status"]), (200, "SUCCEEDED"), body)
         self.assertEqual(json.loads(body["output"]), {"code": 200})
 
-    def test_redrive_and_delete_answer_clearly(self):
+    def test_many_problems_are_counted(self):
+        states = {"T%02d" % i: {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                "Next": "T%02d" % (i + 1)} for i in range(40)}
+        states["T40"] = {"Type": "Succeed"}
+        definition = json.dumps({"StartAt": "T00", "States": states})
+        st, _, body = amz(self.d, "CreateStateMachine", {"name": "many", "roleArn": "r",
+                                                         "definition": definition})
+        self.assertEqual((st, body["__type"]), (400, "InvalidDefinition"))
+        shown = body["message"].count("/Resource")
+        self.assertGreater(shown, 5)
+        self.assertIn(", and %d more (ValidateStateMachineDefinition lists them all)'" % (40 - shown),
+                      body["message"])
+        st, _, body = amz(self.d, "ValidateStateMachineDefinition", {"definition": definition})
+        self.assertEqual((st, body["result"], len(body["diagnostics"])), (200, "FAIL", 40))
+
+    def test_redrive_is_refused_saying_why(self):
+        """Until the runtime can redrive, a failed execution is refused
+        clearly (not UnknownOperationException) and nothing changes."""
+        self.put("fails", json.dumps({"StartAt": "F", "States": {
+            "F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}}))
+        ended = self.run_to_end("fails", {})
+        self.assertEqual(ended["status"], "FAILED")
+        execution = "arn:aws:states:local:000000000000:execution:fails:" + ended["executionId"]
+        st, _, body = amz(self.d, "RedriveExecution", {"executionArn": execution})
+        self.assertEqual((st, body["__type"]), (400, "ExecutionNotRedrivable"))
+        self.assertIn("cannot redrive", body["message"])
+        st, _, body = amz(self.d, "DescribeExecution", {"executionArn": execution})
+        self.assertEqual((st, body["status"], body["error"]), (200, "FAILED", "Boom"))
         st, _, body = amz(self.d, "RedriveExecution", {
-            "executionArn": "arn:aws:states:local:000000000000:execution:m:x"})
+            "executionArn": "arn:aws:states:local:000000000000:execution:fails:nope"})
         self.assertEqual((st, body["__type"]), (400, "ExecutionDoesNotExist"))
 
 

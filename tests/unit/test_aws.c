@@ -63,6 +63,25 @@ static void test_resources_unsupported_are_named(void **state)
     expect_refused("arn:aws:states:::activity:", "is no activity ARN");
 }
 
+static void test_http_invoke_authentication_is_refused(void **state)
+{
+    (void)state;
+    char why[ASL_RESOURCE_WHY_MAX];
+    cJSON *p = cJSON_Parse("{\"ApiEndpoint\":\"https://x\",\"Method\":\"GET\","
+                           "\"Authentication\":{\"ConnectionArn\":\"arn:aws:events:::connection/c\"}}");
+    assert_int_equal(asl_resource_check_parameters("arn:aws:states:::http:invoke", p, why), -1);
+    assert_non_null(strstr(why, "Authentication"));
+    assert_int_equal(
+        asl_resource_check_parameters("arn:aws:states:::http:invoke.waitForTaskToken", p, why), -1);
+    /* sagad's own resource is the handler's business, as before. */
+    assert_int_equal(asl_resource_check_parameters("sagad:http.invoke", p, why), 0);
+    cJSON_DeleteItemFromObject(p, "Authentication");
+    assert_int_equal(asl_resource_check_parameters("arn:aws:states:::http:invoke", p, why), 0);
+    assert_string_equal(why, "");
+    assert_int_equal(asl_resource_check_parameters("arn:aws:states:::http:invoke", NULL, why), 0);
+    cJSON_Delete(p);
+}
+
 static void test_arn_parse(void **state)
 {
     (void)state;
@@ -158,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_resources_sagad_handlers_stay),
         cmocka_unit_test(test_resources_aws_arns_map),
         cmocka_unit_test(test_resources_unsupported_are_named),
+        cmocka_unit_test(test_http_invoke_authentication_is_refused),
         cmocka_unit_test(test_arn_parse),
         cmocka_unit_test(test_arn_parse_refuses),
         cmocka_unit_test(test_arn_format_round_trips),
