@@ -62,6 +62,9 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE activities ("
     "  name text PRIMARY KEY,"
     "  created_ms bigint NOT NULL);",
+    /* 4 -> 5 */
+    "ALTER TABLE executions ADD COLUMN redrive_count bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN redrive_ms bigint;",
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

@@ -93,6 +93,11 @@ static const char *const migrations[] = {
     "CREATE TABLE activities ("
     "  name TEXT PRIMARY KEY,"
     "  created_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4 -> 5: redrives (engine/runtime.h runtime_redrive): how often an
+     * execution that ended was run again from the state that failed, and
+     * when last (its TimeoutSeconds count from then). */
+    "ALTER TABLE executions ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE executions ADD COLUMN redrive_ms INTEGER;",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

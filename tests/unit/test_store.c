@@ -238,7 +238,7 @@ static void test_domain_schema_joins_migrations(void **state)
     store_t *st;
     char err[256];
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(testdb_int(st, "PRAGMA user_version"), 4);
+    assert_int_equal(testdb_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'domain_b'"), 1);
     /* Version 1's domain table comes after the store's last table of version 1. */
     assert_true(testdb_int(st, "SELECT rowid FROM sqlite_master WHERE name = 'domain_a'") >
