@@ -1,0 +1,299 @@
+"""Redrive (POST /executions/{id}/redrive): an execution that ended FAILED,
+TIMED_OUT or ABORTED runs again from the state it ended in, with that
+state's input; what ran before is kept and not run again, the history goes
+on with ExecutionRedriven, describe shows redriveCount/redriveDate, and the
+refusals (running, succeeded, past retention, history gone, unknown id).
+Activity tasks answered by this test are the outside world that fails and
+is then fixed; both history formats; a kill -9 right after a redrive; a
+database written by an older build."""
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+
+from harness import ROOT, Daemon, DaemonTestCase
+
+SHIP = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Result": {"prepared": True}, "ResultPath": "$.prep",
+                    "Next": "Reserve"},
+        "Reserve": {"Type": "Task", "Resource": "sagad:activity:reserve",
+                    "ResultPath": "$.reserved", "Next": "Charge"},
+        "Charge": {"Type": "Task", "Resource": "sagad:activity:charge",
+                   "ResultPath": "$.charge", "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+class RedriveBase(DaemonTestCase):
+    history_format = "replay"
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.daemon(history_format=self.history_format)
+        for a in ("reserve", "charge"):
+            st, _, body = self.d.request("PUT", f"/activities/{a}")
+            self.assertEqual(st, 200, body)
+        self.put("ship", SHIP)
+
+    def poll(self, activity, d=None):
+        st, _, task = (d or self.d).request("POST", f"/activities/{activity}/poll?wait=10",
+                                            {"workerName": "test"}, timeout=20)
+        self.assertEqual(st, 200, task)
+        return task
+
+    def succeed(self, task, output, d=None):
+        st, _, body = (d or self.d).request("POST", "/tasks/success",
+                                            {"taskToken": task["taskToken"], "output": output})
+        self.assertEqual(st, 200, body)
+
+    def fail(self, task, error, cause, d=None):
+        st, _, body = (d or self.d).request("POST", "/tasks/failure",
+                                            {"taskToken": task["taskToken"], "error": error,
+                                             "cause": cause})
+        self.assertEqual(st, 200, body)
+
+    def start(self, inp, d=None):
+        st, _, body = (d or self.d).request("POST", "/state-machines/ship/executions",
+                                            {"input": inp})
+        self.assertEqual(st, 202, body)
+        return body["executionId"]
+
+    def redrive(self, eid, d=None):
+        return (d or self.d).request("POST", f"/executions/{eid}/redrive")
+
+    def history(self, eid, d=None):
+        st, _, h = (d or self.d).request("GET", f"/executions/{eid}/history")
+        self.assertEqual(st, 200, h)
+        return h["events"]
+
+    def failed_at_charge(self):
+        """An execution whose Reserve succeeded and whose Charge failed."""
+        eid = self.start({"order": 7})
+        self.succeed(self.poll("reserve"), {"held": 1})
+        charge = self.poll("charge")
+        self.fail(charge, "CardDeclined", "insufficient funds")
+        desc = self.d.wait_ended(eid)
+        self.assertEqual(desc["status"], "FAILED")
+        self.assertEqual(desc["redriveCount"], 0)
+        self.assertIsNone(desc["redriveDate"])
+        return eid, charge
+
+
+class RedriveTest(RedriveBase):
+    def test_failed_task_redriven_goes_on_from_it(self):
+        eid, charge = self.failed_at_charge()
+        before = self.history(eid)
+        st, _, body = self.redrive(eid)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["status"], "RUNNING")
+        self.assertEqual(body["redriveCount"], 1)
+        self.assertIsNotNone(body["redriveDate"])
+        self.assertIsNone(body["error"])
+        # The failed state runs again with the input it had; a new token.
+        again = self.poll("charge")
+        self.assertEqual(again["input"], charge["input"])
+        self.assertEqual(again["input"], {"order": 7, "prep": {"prepared": True},
+                                          "reserved": {"held": 1}})
+        self.assertNotEqual(again["taskToken"], charge["taskToken"])
+        self.succeed(again, {"paid": True})
+        desc = self.d.wait_ended(eid)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        self.assertEqual(desc["output"]["charge"], {"paid": True})
+        self.assertEqual(desc["redriveCount"], 1)
+        events = self.history(eid)
+        # The history goes on: the old events unchanged, ids keep increasing.
+        self.assertEqual(events[:len(before)], before)
+        self.assertEqual([e["id"] for e in events], list(range(1, len(events) + 1)))
+        red = [e for e in events if e["type"] == "ExecutionRedriven"]
+        self.assertEqual(len(red), 1)
+        self.assertEqual(red[0]["id"], len(before) + 1)
+        self.assertEqual(red[0]["details"], {"redriveCount": 1})
+        entered = [e["details"]["name"] for e in events if e["type"].endswith("StateEntered")]
+        self.assertEqual(entered, ["Prepare", "Reserve", "Charge", "Charge", "Done"])
+        # Nothing before the failed state was scheduled again.
+        scheduled = [e for e in events if e["type"] == "TaskScheduled"]
+        self.assertEqual(len(scheduled), 3, scheduled)
+        # Succeeded: no second redrive.
+        st, _, body = self.redrive(eid)
+        self.assertEqual((st, body["error"]), (409, "ExecutionNotRedrivable"))
+        self.assertIn("succeeded", body["message"])
+
+    def test_redrive_twice_then_counts(self):
+        eid, _ = self.failed_at_charge()
+        self.assertEqual(self.redrive(eid)[0], 200)
+        self.fail(self.poll("charge"), "CardDeclined", "still no funds")
+        self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
+        st, _, body = self.redrive(eid)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["redriveCount"], 2)
+        _, _, counts = self.d.request("GET", "/executions/counts?machine=ship")
+        self.assertEqual((counts["RUNNING"], counts["FAILED"]), (1, 0))
+        _, _, listing = self.d.request("GET", "/executions?status=RUNNING")
+        self.assertEqual([e["executionId"] for e in listing["executions"]], [eid])
+        self.assertEqual(listing["executions"][0]["redriveCount"], 2)
+        self.succeed(self.poll("charge"), {"paid": True})
+        self.assertEqual(self.d.wait_ended(eid)["status"], "SUCCEEDED")
+        events = self.history(eid)
+        self.assertEqual([e["details"]["redriveCount"] for e in events
+                          if e["type"] == "ExecutionRedriven"], [1, 2])
+        self.assertEqual([e["id"] for e in events], list(range(1, len(events) + 1)))
+
+    def test_long_poll_answers_after_the_redriven_end(self):
+        eid, _ = self.failed_at_charge()
+        self.assertEqual(self.redrive(eid)[0], 200)
+        got = {}
+
+        def wait():
+            got["r"] = self.d.request("GET", f"/executions/{eid}?wait=20", timeout=30)
+
+        t = threading.Thread(target=wait)
+        t.start()
+        time.sleep(0.3)
+        self.assertTrue(t.is_alive(), "the long poll must wait for the redriven run")
+        self.succeed(self.poll("charge"), {"paid": True})
+        t.join(30)
+        st, _, desc = got["r"]
+        self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"))
+
+    def test_refusals(self):
+        eid = self.start({"order": 1})
+        self.poll("reserve")  # taken, never answered: it keeps running
+        st, _, body = self.redrive(eid)
+        self.assertEqual((st, body["error"]), (409, "ExecutionNotRedrivable"))
+        self.assertIn("running", body["message"])
+        st, _, body = self.redrive("no-such-execution")
+        self.assertEqual((st, body["error"]), (404, "ExecutionDoesNotExist"))
+        st, _, body = self.d.request("POST", f"/executions/{eid}/redrive", {"force": True})
+        self.assertEqual((st, body["error"]), (400, "UnknownField"))
+        st, _, desc = self.d.request("GET", f"/executions/{eid}")
+        self.assertEqual((desc["status"], desc["redriveCount"]), ("RUNNING", 0))
+
+    def test_aborted_and_timed_out_are_redriven(self):
+        # Aborted while Charge waited: Charge runs again.
+        eid = self.start({"order": 2})
+        self.succeed(self.poll("reserve"), {"held": 2})
+        self.poll("charge")
+        st, _, body = self.d.request("POST", f"/executions/{eid}/stop")
+        self.assertEqual(body["status"], "ABORTED")
+        self.assertEqual(self.redrive(eid)[0], 200)
+        self.succeed(self.poll("charge"), {"paid": True})
+        self.assertEqual(self.d.wait_ended(eid)["status"], "SUCCEEDED")
+        # TimeoutSeconds count again from the redrive, not from the start.
+        self.put("slowpay", {"TimeoutSeconds": 1, "StartAt": "Charge", "States": {
+            "Charge": {"Type": "Task", "Resource": "sagad:activity:charge", "End": True}}})
+        st, _, b = self.d.request("POST", "/state-machines/slowpay/executions", {"input": {}})
+        tid = b["executionId"]
+        self.assertEqual(self.d.wait_ended(tid)["status"], "TIMED_OUT")
+        time.sleep(1.2)  # longer than TimeoutSeconds since the start
+        st, _, body = self.redrive(tid)
+        self.assertEqual((st, body["status"]), (200, "RUNNING"), body)
+        self.succeed(self.poll("charge"), {"paid": "late"})
+        desc = self.d.wait_ended(tid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", {"paid": "late"}))
+        types = [e["type"] for e in self.history(tid)]
+        self.assertEqual(types[types.index("ExecutionTimedOut") + 1], "ExecutionRedriven")
+
+    def test_kill9_after_redrive_recovers_it_running(self):
+        eid, charge = self.failed_at_charge()
+        st, _, body = self.redrive(eid)
+        self.assertEqual((st, body["status"]), (200, "RUNNING"))
+        self.d.kill()
+        d2 = Daemon(workdir=self.d.dir, **{k: v for k, v in self.d.opts.items()})
+        self._daemons.append(d2)
+        d2.start()
+        st, _, desc = d2.request("GET", f"/executions/{eid}")
+        self.assertEqual((desc["status"], desc["redriveCount"]), ("RUNNING", 1))
+        again = self.poll("charge", d2)
+        self.assertEqual(again["input"], charge["input"])
+        self.succeed(again, {"paid": True}, d2)
+        self.assertEqual(d2.wait_ended(eid)["status"], "SUCCEEDED")
+        events = self.history(eid, d2)
+        self.assertEqual([e["type"] for e in events].count("ExecutionRedriven"), 1)
+        self.assertEqual([e["id"] for e in events], list(range(1, len(events) + 1)))
+
+
+class RedriveEventsFormatTest(RedriveTest):
+    """The same with history_format = events (no replay logs)."""
+    history_format = "events"
+
+
+class RedriveStoredTest(RedriveBase):
+    """Refusals that depend on what is stored: retention and a pruned history."""
+
+    def edit_db(self, sql, args):
+        self.d.stop()
+        db = sqlite3.connect(self.d.opts["database"])
+        db.execute(sql, args)
+        db.commit()
+        db.close()
+        self.d.start()
+
+    def test_older_than_retention_is_refused(self):
+        eid, _ = self.failed_at_charge()
+        # Stopped 169 hours ago; the default retention_hours is 168.
+        self.edit_db("UPDATE executions SET stop_ms = stop_ms - 169 * 3600 * 1000 WHERE id = ?",
+                     (eid,))
+        st, _, body = self.redrive(eid)
+        self.assertEqual((st, body["error"]), (409, "ExecutionNotRedrivable"))
+        self.assertIn("retention_hours", body["message"])
+        self.assertEqual(self.d.request("GET", f"/executions/{eid}")[2]["status"], "FAILED")
+
+    def test_pruned_history_is_refused(self):
+        eid, _ = self.failed_at_charge()
+        self.edit_db("DELETE FROM history WHERE execution_id = ? AND first_id = 1", (eid,))
+        st, _, body = self.redrive(eid)
+        self.assertEqual((st, body["error"]), (409, "ExecutionNotRedrivable"))
+        self.assertIn("history", body["message"])
+
+
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+OLD = "ve9526e2"
+OLD_UNCAUGHT = "01a24335-0c4a-727d-b0aa-c510ad0ab1d4"   # FAILED at Task F (sagad:fail)
+OLD_TIMEOUT = "01a24335-0c59-7035-939a-6ed5c9216391"    # TIMED_OUT at Wait Sleep
+OLD_ABORTED = "01a24335-1055-70f9-8b94-1104812e3ede"    # ABORTED at Wait Sleep (3600 s)
+
+
+class RedriveOldDatabaseTest(DaemonTestCase):
+    """Executions recorded by an older build (replay logs without "rd")."""
+
+    def setUp(self):
+        super().setUp()
+        work = tempfile.mkdtemp(prefix="sagad-redrive-old-")
+        self.addCleanup(shutil.rmtree, work, True)
+        shutil.copyfile(os.path.join(FIXTURES, OLD + ".db"), os.path.join(work, "sagad.db"))
+        # retention_hours = 0 keeps them (and redrivable) however old.
+        self.d = self.daemon(workdir=work, retention_hours=0, payment_failure_rate=0)
+
+    def test_old_executions_are_redriven(self):
+        for eid, final, n in ((OLD_UNCAUGHT, "FAILED", None), (OLD_TIMEOUT, "TIMED_OUT", None)):
+            with self.subTest(execution=eid):
+                _, _, before = self.d.request("GET", f"/executions/{eid}/history")
+                st, _, body = self.d.request("POST", f"/executions/{eid}/redrive")
+                self.assertEqual((st, body["redriveCount"]), (200, 1), body)
+                desc = self.d.wait_ended(eid)
+                # The cause is still there: it ends the same way again.
+                self.assertEqual(desc["status"], final, desc)
+                _, _, h = self.d.request("GET", f"/executions/{eid}/history")
+                events = h["events"]
+                self.assertEqual(events[:len(before["events"])], before["events"])
+                self.assertEqual(events[len(before["events"])]["type"], "ExecutionRedriven")
+                self.assertEqual([e["id"] for e in events], list(range(1, len(events) + 1)))
+                self.assertEqual(events[-1]["type"], before["events"][-1]["type"])
+        st, _, body = self.d.request("POST", f"/executions/{OLD_ABORTED}/redrive")
+        self.assertEqual((st, body["status"]), (200, "RUNNING"))
+        _, _, h = self.d.request("GET", f"/executions/{OLD_ABORTED}/history")
+        self.assertEqual([e["type"] for e in h["events"]][-2:],
+                         ["ExecutionRedriven", "WaitStateEntered"])
+        st, _, body = self.d.request("POST", f"/executions/{OLD_ABORTED}/stop")
+        self.assertEqual(body["status"], "ABORTED")
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
