@@ -78,7 +78,8 @@ static void test_refuses_newer_schema(void **state)
 
 /* Schema 1 -> 2 rebuilds the outbox without AUTOINCREMENT and keeps its rows
  * (seq, payload) as they were. Only the outbox matters to this migration, so
- * a version-1 file with just that table stands in for a real one. */
+ * a version-1 file with just that table (and an executions table for the
+ * later steps that add columns to it) stands in for a real one. */
 static void test_migration_2_keeps_outbox_rows(void **state)
 {
     (void)state;
@@ -90,6 +91,7 @@ static void test_migration_2_keeps_outbox_rows(void **state)
         "INSERT INTO outbox (event_id, payload, created_ms) VALUES ('a', '{\"n\":1}', 1),"
         " ('b', '{\"n\":2}', 2), ('c', '{\"n\":3}', 3);"
         "DELETE FROM outbox WHERE seq = 1;"
+        "CREATE TABLE executions (id TEXT);"
         "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     store_t *st;
