@@ -6,15 +6,17 @@ refusals (running, succeeded, past retention, history gone, unknown id).
 Activity tasks answered by this test are the outside world that fails and
 is then fixed; both history formats; a kill -9 right after a redrive; a
 database written by an older build."""
+import http.server
 import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import threading
 import time
 
-from harness import ROOT, Daemon, DaemonTestCase
+from harness import ROOT, Daemon, DaemonTestCase, binary
 
 SHIP = {
     "StartAt": "Prepare",
@@ -292,6 +294,113 @@ class RedriveOldDatabaseTest(DaemonTestCase):
                          ["ExecutionRedriven", "WaitStateEntered"])
         st, _, body = self.d.request("POST", f"/executions/{OLD_ABORTED}/stop")
         self.assertEqual(body["status"], "ABORTED")
+
+
+class Shop:
+    """The outside world of the walk-through: a payment endpoint that fails
+    (503) until the test fixes it, and a count of every call per path."""
+
+    def __init__(self):
+        self.calls = {}
+        self.keys = {}
+        self.broken = True
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                owner.calls[self.path] = owner.calls.get(self.path, 0) + 1
+                owner.keys.setdefault(self.path, []).append(self.headers.get("Idempotency-Key"))
+                status = 503 if self.path == "/charge" and owner.broken else 200
+                body = json.dumps({"ok": status == 200, "path": self.path}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class RedriveWalkthroughTest(DaemonTestCase):
+    """The operator's story with sagactl: a checkout saga fails because the
+    payment provider is down; once it is back, `sagactl redrive --wait`
+    finishes it, and the stock reservation before it is not made twice."""
+
+    def ctl(self, *args):
+        p = subprocess.run([binary("sagactl"), "--url", f"http://127.0.0.1:{self.d.port}"] +
+                           list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def test_fix_the_cause_then_redrive(self):
+        shop = Shop()
+        self.addCleanup(shop.close)
+        self.d = self.daemon(http_task_allow=shop.base + "/")
+
+        def call(path, nxt):
+            state = {"Type": "Task", "Resource": "sagad:http.invoke",
+                     "Parameters": {"ApiEndpoint": shop.base + path, "Method": "POST",
+                                    "RequestBody.$": "$"},
+                     "ResultSelector": {"ok.$": "$.ResponseBody.ok"},
+                     "ResultPath": "$." + path.strip("/")}
+            state.update({"Next": nxt} if nxt else {"End": True})
+            return state
+
+        self.put("checkout", {"StartAt": "Reserve", "States": {
+            "Reserve": call("/reserve", "Charge"), "Charge": call("/charge", "Ship"),
+            "Ship": call("/ship", None)}})
+        work = tempfile.mkdtemp(prefix="sagad-redrive-walk-")
+        self.addCleanup(shutil.rmtree, work, True)
+        order = os.path.join(work, "order.json")
+        with open(order, "w") as f:
+            json.dump({"order": 42}, f)
+        code, out, err = self.ctl("start", "checkout", order, "--wait", "30")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("FAILED", out)
+        self.assertIn("States.Http.StatusCode.503", out)
+        eid = next(line.split()[-1] for line in out.splitlines() if "execution" in line.lower())
+        _, _, listing = self.d.request("GET", "/executions?status=FAILED")
+        self.assertEqual([e["executionId"] for e in listing["executions"]], [eid])
+        self.assertEqual(shop.calls, {"/reserve": 1, "/charge": 1})
+
+        shop.broken = False   # the provider is back
+        code, out, err = self.ctl("redrive", eid, "--wait", "30")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("SUCCEEDED", out)
+        # Reserved once, charged again (a new Idempotency-Key), shipped once.
+        self.assertEqual(shop.calls, {"/reserve": 1, "/charge": 2, "/ship": 1})
+        self.assertNotEqual(shop.keys["/charge"][0], shop.keys["/charge"][1])
+        desc = self.d.request("GET", f"/executions/{eid}")[2]
+        self.assertEqual(desc["output"], {"order": 42, "reserve": {"ok": True},
+                                          "charge": {"ok": True}, "ship": {"ok": True}})
+        code, out, err = self.ctl("history", eid)
+        self.assertEqual(code, 0, err)
+        self.assertIn("ExecutionRedriven", out)
+        # Succeeded: a second redrive is refused, and says why.
+        code, out, err = self.ctl("redrive", eid)
+        self.assertEqual(code, 1)
+        self.assertIn("succeeded", err)
+        code, out, err = self.ctl("redrive", "no-such-id")
+        self.assertEqual(code, 1)
+        code, out, err = self.ctl("redrive", "--help")
+        self.assertEqual(code, 0)
+        self.assertIn("redrive EXECUTION-ID", out)
+        code, out, err = self.ctl("--help")
+        self.assertIn("redrive EXECUTION-ID", out + err)
 
 
 if __name__ == "__main__":
