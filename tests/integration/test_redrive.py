@@ -381,6 +381,7 @@ class RedriveWalkthroughTest(DaemonTestCase):
         code, out, err = self.ctl("redrive", eid, "--wait", "30")
         self.assertEqual(code, 0, out + err)
         self.assertIn("SUCCEEDED", out)
+        self.assertRegex(out, r"Redriven +1 time, last ")
         # Reserved once, charged again (a new Idempotency-Key), shipped once.
         self.assertEqual(shop.calls, {"/reserve": 1, "/charge": 2, "/ship": 1})
         self.assertNotEqual(shop.keys["/charge"][0], shop.keys["/charge"][1])
@@ -389,7 +390,7 @@ class RedriveWalkthroughTest(DaemonTestCase):
                                           "charge": {"ok": True}, "ship": {"ok": True}})
         code, out, err = self.ctl("history", eid)
         self.assertEqual(code, 0, err)
-        self.assertIn("ExecutionRedriven", out)
+        self.assertRegex(out, r"ExecutionRedriven +redrive 1")
         # Succeeded: a second redrive is refused, and says why.
         code, out, err = self.ctl("redrive", eid)
         self.assertEqual(code, 1)
