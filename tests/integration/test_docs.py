@@ -31,6 +31,7 @@ API_ROUTES = [
     ("GET", "/state-machines/{name}/versions"),
     ("GET", "/executions/{id}/history"),
     ("POST", "/executions/{id}/stop"),
+    ("POST", "/executions/{id}/redrive"),
     ("GET", "/state-machines/{name}/graph.svg"),
     ("GET", "/executions/{id}/graph.svg"),
     ("GET", "/orders/{orderId}"),
