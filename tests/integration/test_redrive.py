@@ -225,8 +225,19 @@ class RedriveEventsFormatTest(RedriveTest):
     history_format = "events"
 
 
+def on_sqlite(test):
+    """Skips a test that edits or copies the SQLite file itself when the
+    daemon runs on PostgreSQL (tests/integration/pg.py)."""
+    if str(test.d.opts["database"]).startswith("postgres"):
+        test.skipTest("edits the SQLite database file")
+
+
 class RedriveStoredTest(RedriveBase):
     """Refusals that depend on what is stored: retention and a pruned history."""
+
+    def setUp(self):
+        super().setUp()
+        on_sqlite(self)
 
     def edit_db(self, sql, args):
         self.d.stop()
@@ -271,6 +282,7 @@ class RedriveOldDatabaseTest(DaemonTestCase):
         shutil.copyfile(os.path.join(FIXTURES, OLD + ".db"), os.path.join(work, "sagad.db"))
         # retention_hours = 0 keeps them (and redrivable) however old.
         self.d = self.daemon(workdir=work, retention_hours=0, payment_failure_rate=0)
+        on_sqlite(self)
 
     def test_old_executions_are_redriven(self):
         for eid, final, n in ((OLD_UNCAUGHT, "FAILED", None), (OLD_TIMEOUT, "TIMED_OUT", None)):
