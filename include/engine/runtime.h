@@ -208,8 +208,10 @@ int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
  *                    machine version is gone, or its history is full; `why`
  *                    (RUNTIME_WHY_SIZE bytes) says which;
  *  RUNTIME_ERR_UNKNOWN, RUNTIME_ERR_STOPPING, RUNTIME_ERR_STORAGE (the
- *                    commit failed or memory ran out: nothing changed).
- * Only after RUNTIME_OK is cb ever called. */
+ *                    commit failed, memory ran out, or it was called inside
+ *                    an open transaction: nothing changed).
+ * Call it between the runtime's batches (from a request handler): it runs
+ * its own transaction. Only after RUNTIME_OK is cb ever called. */
 int runtime_redrive(runtime_t *rt, const char *execution_id, char why[RUNTIME_WHY_SIZE],
                     runtime_start_cb cb, void *ud);
 

@@ -1,5 +1,5 @@
 /* What the files of the durable runtime (runtime.c, exec.c, frame.c,
- * timers.c, persist.c, recovery.c) share: its objects, their lifetimes and
+ * timers.c, persist.c, recovery.c, redrive.c) share: its objects, their lifetimes and
  * the functions each file offers the others. Not a public header. */
 #ifndef SAGAD_ENGINE_INTERNAL_H
 #define SAGAD_ENGINE_INTERNAL_H

@@ -169,11 +169,13 @@ static int write_history(runtime_t *rt, redrive_t *r, int64_t id)
     }
     if (recovery_history_events(rt, r->id)) {
         cJSON *ev = persist_control_event("ExecutionRedriven", NULL, NULL);
-        text = cJSON_CreateArray();
-        if (ev)
-            cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(ev, "details"),
-                                    "redriveCount", (double)r->count + 1);
-        cJSON_AddItemToArray(text, ev);
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "details");
+        text = d && cJSON_AddNumberToObject(d, "redriveCount", (double)r->count + 1)
+                   ? cJSON_CreateArray() : NULL;
+        if (text)
+            cJSON_AddItemToArray(text, ev);
+        else
+            cJSON_Delete(ev);
     } else {
         text = cJSON_CreateObject();
         cJSON *rd = cJSON_CreateObject();
