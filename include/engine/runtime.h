@@ -191,9 +191,10 @@ int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
 #define RUNTIME_WHY_SIZE 256
 
 /* Redrives an execution that ended FAILED, TIMED_OUT or ABORTED: it runs
- * again from the state of its own top level that was running when it ended
- * (a Parallel or Map state as a whole), entered again with the input it had
- * then; what ran before is kept, the history goes on with ExecutionRedriven
+ * again from the state of its own top level that was running when it ended,
+ * entered again with the input it had then (of a Parallel or Map state whose
+ * children failed, only the children that did not succeed run again, from
+ * their start); what ran before is kept, the history goes on with ExecutionRedriven
  * {redriveCount}, its row becomes RUNNING (redriveCount, redriveDate) and
  * its TimeoutSeconds count from now. One transaction, committed before
  * anything is answered; after a crash it is recovered RUNNING. Returns:

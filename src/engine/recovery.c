@@ -133,7 +133,8 @@ static int restore_kid(runtime_t *rt, frame_t *fr, size_t i, const cJSON *c, res
         return restore_refuse(r, "the saved children of frame '%s' do not match the state "
                                  "machine", fr->id);
     fr->kids[fr->n_kids++] = k;
-    const cJSON *krec = saved_find(r, k->id);
+    /* A redrive keeps the children that succeeded in the entry itself. */
+    const cJSON *krec = cJSON_GetObjectItemCaseSensitive(c, "d") ? c : saved_find(r, k->id);
     if (krec && restore_frame(rt, k, krec, r) < 0)
         return -1;
     if (k->pend == PEND_DONE && cJSON_GetObjectItemCaseSensitive(k->done, "error"))

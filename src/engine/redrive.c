@@ -1,8 +1,9 @@
 /* Redrive: an execution that ended FAILED, TIMED_OUT or ABORTED runs again
- * from the state that was running at its end, with that state's input. The
- * redrive is written as recovery reads a running execution (an
- * ExecutionRedriven row whose saved state enters that state again), then
- * rebuilt by recovery: a crash right after the commit resumes it the same. */
+ * from the state that was running at its end, with that state's input (or
+ * only the failed children of its Parallel/Map state). It is written as
+ * recovery reads a running execution (an ExecutionRedriven row whose saved
+ * state goes on from there), then rebuilt by recovery: a crash right after
+ * the commit resumes it the same. */
 #include "internal.h"
 #include "asl/json.h"
 #include "core/log.h"
@@ -15,6 +16,9 @@ static const char SQL_ROW[] =
     "FROM executions WHERE id = ?";
 static const char SQL_LAST_ID[] =
     "SELECT coalesce(max(last_id), 0) FROM history WHERE execution_id = ?";
+static const char SQL_LATEST_STATE[] =
+    "SELECT state FROM history WHERE execution_id = ? AND frame = ? AND state IS NOT NULL "
+    "ORDER BY first_id DESC LIMIT 1";
 static const char SQL_SET_RUNNING[] =
     "UPDATE executions SET status = 'RUNNING', output = NULL, error = NULL, cause = NULL, "
     "stop_ms = NULL, final_state = NULL, redrive_count = ?, redrive_ms = ? "
@@ -33,6 +37,10 @@ typedef struct redrive_s {
     uint64_t seq;                 /* states its own frame had entered */
     cJSON *events;                /* its own frame's history */
     cJSON *cursor;
+    /* A Parallel or Map state whose children failed: its saved children
+     * again, those that succeeded with their result ("d"), under a new
+     * base ("b", set at the commit); NULL: the state is entered again. */
+    cJSON *kids;
 } redrive_t;
 
 static void redrive_free(redrive_t *r)
@@ -42,6 +50,7 @@ static void redrive_free(redrive_t *r)
     cJSON_Delete(r->input);
     cJSON_Delete(r->events);
     cJSON_Delete(r->cursor);
+    cJSON_Delete(r->kids);
 }
 
 static int refuse(char *why, const char *fmt, const char *arg)
@@ -80,6 +89,61 @@ static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The latest saved state of one frame (engine/internal.h), or NULL. */
+static cJSON *latest_state(runtime_t *rt, const char *id, const char *frame)
+{
+    store_stmt_t *s = store_prepare(rt->st, SQL_LATEST_STATE);
+    if (!s)
+        return NULL;
+    store_bind_text(s, 1, id);
+    store_bind_text(s, 2, frame);
+    cJSON *rec = store_step(s) == STORE_ROW ? cJSON_Parse(store_col_text(s, 0)) : NULL;
+    store_reset(s);
+    return rec;
+}
+
+/* When the state to redrive is the Parallel or Map state whose children the
+ * execution's own frame last waited for, and some of them did not succeed:
+ * those children run again, the others keep their results (as on Step
+ * Functions). Fresh frame ids (a new base) give the new runs fresh task
+ * tokens. Otherwise (it failed before or after its children) r->kids stays
+ * NULL and the state is entered again. */
+static void children_again(runtime_t *rt, redrive_t *r)
+{
+    cJSON *rec = latest_state(rt, r->id, "");
+    const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "p"));
+    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(rec, "c");
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(rec, "b");
+    cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "ch");
+    const char *state = asl_cursor_state(cursor);
+    if (!p || strcmp(p, "children") != 0 || !state || strcmp(state, r->state) != 0 ||
+        !cJSON_IsNumber(base) || !cJSON_IsArray(ch)) {
+        cJSON_Delete(rec);
+        return;
+    }
+    int i = 0, kept = 0;
+    cJSON *c;
+    cJSON_ArrayForEach(c, ch) {
+        char kid[64];
+        snprintf(kid, sizeof kid, "/%" PRId64 "/%d", (int64_t)base->valuedouble, i++);
+        cJSON *krec = latest_state(rt, r->id, kid);
+        cJSON *done = cJSON_DetachItemFromObjectCaseSensitive(krec, "d");
+        if (cJSON_GetObjectItemCaseSensitive(done, "output")) {
+            cJSON_AddItemToObject(c, "d", done);
+            kept++;
+        } else {
+            cJSON_Delete(done);
+        }
+        cJSON_Delete(krec);
+    }
+    /* All of them succeeded: the state failed for another reason. */
+    if (kept == i || !(r->cursor = cJSON_Duplicate(cursor, 1))) {
+        cJSON_Delete(rec);
+        return;
+    }
+    r->kids = rec;
 }
 
 /* Finds in the execution's own events the state it was in at its end (the
@@ -121,6 +185,9 @@ static int find_state(runtime_t *rt, redrive_t *r, char *why)
     }
     if (!r->state)
         return RUNTIME_ERR_STORAGE;
+    children_again(rt, r);
+    if (r->kids)
+        return RUNTIME_OK;
     r->cursor = asl_exec_enter_cursor(r->mv->machine, r->state, r->state_input, r->seq);
     if (!r->cursor)
         return refuse(why, "state '%s' is not in the execution's state machine version",
@@ -161,9 +228,12 @@ static int check(runtime_t *rt, redrive_t *r, char *why)
  * its saved state enters the state again. 0 or -1. */
 static int write_history(runtime_t *rt, redrive_t *r, int64_t id)
 {
-    cJSON *text = NULL, *state = cJSON_CreateObject();
-    if (!state || !cJSON_AddItemReferenceToObject(state, "c", r->cursor) ||
-        !cJSON_AddStringToObject(state, "p", "continue")) {
+    cJSON *text = NULL, *state = r->kids ? NULL : cJSON_CreateObject();
+    if (r->kids) {
+        /* The new base: no earlier fan-out of this execution used it. */
+        cJSON_ReplaceItemInObjectCaseSensitive(r->kids, "b", cJSON_CreateNumber((double)id));
+    } else if (!state || !cJSON_AddItemReferenceToObject(state, "c", r->cursor) ||
+               !cJSON_AddStringToObject(state, "p", "continue")) {
         cJSON_Delete(state);
         return -1;
     }
@@ -186,7 +256,7 @@ static int write_history(runtime_t *rt, redrive_t *r, int64_t id)
         cJSON_AddArrayToObject(text, "steps");
     }
     char *printed = text ? print_json(text) : NULL;
-    char *saved = print_json(state);
+    char *saved = print_json(r->kids ? r->kids : state);
     cJSON_Delete(text);
     cJSON_Delete(state);
     if (!saved) {

@@ -201,6 +201,66 @@ class RedriveTest(RedriveBase):
         types = [e["type"] for e in self.history(tid)]
         self.assertEqual(types[types.index("ExecutionTimedOut") + 1], "ExecutionRedriven")
 
+    def no_task(self, activity):
+        st, _, body = self.d.request("POST", f"/activities/{activity}/poll?wait=0.3",
+                                     {"workerName": "test"})
+        self.assertEqual(st, 204, f"{activity} delivered a task again: {body}")
+
+    def test_parallel_reruns_only_the_failed_branch(self):
+        self.put("both", {"StartAt": "Both", "States": {"Both": {
+            "Type": "Parallel", "End": True, "Branches": [
+                {"StartAt": "A", "States": {"A": {
+                    "Type": "Task", "Resource": "sagad:activity:reserve", "End": True}}},
+                {"StartAt": "B", "States": {"B": {
+                    "Type": "Task", "Resource": "sagad:activity:charge", "End": True}}}]}}})
+        st, _, b = self.d.request("POST", "/state-machines/both/executions", {"input": {"x": 1}})
+        eid = b["executionId"]
+        first_b = self.poll("charge")
+        self.succeed(self.poll("reserve"), {"a": "kept"})
+        time.sleep(0.2)   # the branch's success is committed before B fails
+        self.fail(first_b, "CardDeclined", "no")
+        self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
+        st, _, body = self.redrive(eid)
+        self.assertEqual((st, body["status"]), (200, "RUNNING"), body)
+        again = self.poll("charge")
+        self.assertEqual(again["input"], {"x": 1})
+        self.assertNotEqual(again["taskToken"], first_b["taskToken"])
+        self.no_task("reserve")
+        self.succeed(again, {"b": "new"})
+        desc = self.d.wait_ended(eid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", [{"a": "kept"}, {"b": "new"}]))
+        types = [e["type"] for e in self.history(eid)]
+        self.assertEqual(types.count("ParallelStateEntered"), 1)
+        self.assertEqual(types.count("ExecutionRedriven"), 1)
+
+    def test_map_reruns_only_the_failed_iteration(self):
+        self.put("items", {"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items", "End": True,
+            "ItemProcessor": {"StartAt": "Do", "States": {"Do": {
+                "Type": "Task", "Resource": "sagad:activity:charge", "End": True}}}}}})
+        st, _, b = self.d.request("POST", "/state-machines/items/executions",
+                                  {"input": {"items": [10, 11, 12]}})
+        eid = b["executionId"]
+        tasks = {}
+        for _ in range(3):
+            t = self.poll("charge")
+            tasks[t["input"]] = t
+        self.succeed(tasks[10], "ten")
+        self.succeed(tasks[12], "twelve")
+        time.sleep(0.2)
+        self.fail(tasks[11], "Bad", "item 11")
+        self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
+        self.assertEqual(self.redrive(eid)[0], 200)
+        again = self.poll("charge")
+        self.assertEqual(again["input"], 11)
+        self.no_task("charge")
+        self.succeed(again, "eleven")
+        desc = self.d.wait_ended(eid)
+        self.assertEqual((desc["status"], desc["output"]), ("SUCCEEDED", ["ten", "eleven", "twelve"]))
+        events = self.history(eid)
+        after = events[[e["type"] for e in events].index("ExecutionRedriven"):]
+        self.assertEqual([e["details"]["index"] for e in after if e["type"] == "MapIterationStarted"], [1])
+
     def test_kill9_after_redrive_recovers_it_running(self):
         eid, charge = self.failed_at_charge()
         st, _, body = self.redrive(eid)
