@@ -118,7 +118,10 @@ static void children_again(runtime_t *rt, redrive_t *r)
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(rec, "b");
     cJSON *ch = cJSON_GetObjectItemCaseSensitive(rec, "ch");
     const char *state = asl_cursor_state(cursor);
+    /* Its seq tells the visit: the last state entered is the one to redrive. */
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(cursor, "seq");
     if (!p || strcmp(p, "children") != 0 || !state || strcmp(state, r->state) != 0 ||
+        !cJSON_IsNumber(seq) || (uint64_t)seq->valuedouble != r->seq ||
         !cJSON_IsNumber(base) || !cJSON_IsArray(ch)) {
         cJSON_Delete(rec);
         return;
