@@ -17,6 +17,7 @@ import threading
 import time
 
 from harness import ROOT, Daemon, DaemonTestCase, binary
+from test_status_events import status_events
 
 SHIP = {
     "StartAt": "Prepare",
@@ -278,6 +279,28 @@ class RedriveTest(RedriveBase):
         events = self.history(eid, d2)
         self.assertEqual([e["type"] for e in events].count("ExecutionRedriven"), 1)
         self.assertEqual([e["id"] for e in events], list(range(1, len(events) + 1)))
+
+
+class RedriveStatusEventsTest(DaemonTestCase):
+    def test_redrive_emits_running(self):
+        """With execution_events = all, a redrive is a status change to
+        RUNNING, committed with it, and the new end is one more event."""
+        d = self.d = self.daemon(execution_events="all")
+        on_sqlite(self)   # reads the outbox from the SQLite file
+        self.put("slow", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30,
+                                                            "End": True}}}, d)
+        st, _, b = d.request("POST", "/state-machines/slow/executions", {"input": {}})
+        eid = b["executionId"]
+        for _ in range(2):
+            self.assertEqual(d.request("POST", f"/executions/{eid}/stop")[2]["status"], "ABORTED")
+            if _ == 0:
+                self.assertEqual(d.request("POST", f"/executions/{eid}/redrive")[0], 200)
+        self.assertEqual(d.stop(), 0)
+        evs = [e for e in status_events(d.opts["database"]) if e["executionId"] == eid]
+        self.assertEqual([e["detail"]["status"] for e in evs],
+                         ["RUNNING", "ABORTED", "RUNNING", "ABORTED"])
+        self.assertEqual(len({e["id"] for e in evs}), 4)
+        self.assertIsNone(evs[2]["detail"]["stopDate"])
 
 
 class RedriveEventsFormatTest(RedriveTest):
