@@ -65,12 +65,25 @@ async function loadGraph(box, url, onPick) {
 
 /* One entry per time a state was entered: {name, type, entered, exited,
  * input, output, attempts, errors[], failedLast, depth (inside how many
- * Parallel/Map states)}. Errors and task
+ * Parallel/Map states), endedAt (set when the run ended in it and a redrive
+ * ran it again)}. Errors and task
  * events go to the innermost state still open; an exit also closes the
  * states entered inside it that never exited (a failed branch). */
 function stateVisits(events) {
   const visits = [], open = [];
+  let runEnd = null;   // when the run before a redrive ended
   for (const e of events) {
+    if (/^Execution(Failed|TimedOut|Aborted)$/.test(e.type)) runEnd = e.timestamp;
+    if (e.type === 'ExecutionRedriven') {
+      // The visits the run ended in are over (failed); a Parallel or Map may
+      // go on with its failed branches, so it stays open.
+      for (let i = open.length - 1; i >= 0; i--) {
+        if (open[i].type === 'Parallel' || open[i].type === 'Map') continue;
+        open[i].endedAt = runEnd || e.timestamp;
+        open.splice(i, 1);
+      }
+      continue;
+    }
     const d = e.details || {};
     const entered = /StateEntered$/.test(e.type), exited = /StateExited$/.test(e.type);
     if (entered && d.name != null) {
@@ -103,6 +116,7 @@ function stateVisits(events) {
 
 function visitOutcome(v, execStatus) {
   if (v.exited) return v.failedLast ? 'caught' : 'succeeded';
+  if (v.endedAt) return 'failed';   // ended by the run before a redrive
   if (execStatus === 'RUNNING') return 'running';
   return 'failed';
 }
@@ -204,7 +218,8 @@ views.execution = async function viewExecution(ctx, id) {
   function renderTimeline(t0, tEnd) {
     const span = Math.max(tEnd - t0, 1);
     const rows = visits.slice(0, 500).map((v) => {
-      const s = Date.parse(v.entered), e = v.exited ? Date.parse(v.exited) : tEnd;
+      const s = Date.parse(v.entered);
+      const e = v.exited ? Date.parse(v.exited) : v.endedAt ? Date.parse(v.endedAt) : tEnd;
       const outcome = visitOutcome(v, desc.status);
       const bar = h('span', { class: 'bar outcome-' + outcome,
                               title: v.name + ': ' + fmtDuration(e - s) + ' (' + outcome + ')' });

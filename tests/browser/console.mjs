@@ -486,6 +486,10 @@ scenario("redrive_wait", async () => {
   check(redriven.json.status === "RUNNING" && redriven.json.redriveCount === 1,
     `GET /executions/${SEED.waitId} says ${redriven.json.status}, redriveCount ${redriven.json.redriveCount}`);
   check((await text(page, "#exec-redriven")).startsWith("1 time"), "#exec-redriven does not say it was redriven once");
+  // Two visits of Nap: the one the stop ended, and the one running now.
+  await until(page, () => document.querySelectorAll("#timeline .bar.outcome-failed").length === 1 &&
+    document.querySelectorAll("#timeline .bar.outcome-running").length === 1,
+    "the timeline to show the stopped visit failed and the redriven one running");
   const offered = await page.$eval("button#redrive-execution", (b) => b.offsetParent !== null).catch(() => false);
   check(!offered, "button#redrive-execution is still offered on a RUNNING execution");
   await api("POST", `/executions/${SEED.waitId}/stop`);
