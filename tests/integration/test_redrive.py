@@ -164,6 +164,32 @@ class RedriveTest(RedriveBase):
         st, _, desc = got["r"]
         self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"))
 
+    def test_named_start_with_wait_joins_the_redriven_run(self):
+        """A start repeated with the same name and input (what `sagactl start
+        --wait` does) is the same execution: after a redrive it waits for the
+        redriven run's end."""
+        body = {"input": {"order": 9}, "name": "order-9"}
+        st, _, b = self.d.request("POST", "/state-machines/ship/executions", body)
+        eid = b["executionId"]
+        self.succeed(self.poll("reserve"), {"held": 9})
+        self.fail(self.poll("charge"), "CardDeclined", "no")
+        self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
+        self.assertEqual(self.redrive(eid)[0], 200)
+        got = {}
+
+        def start_again():
+            got["r"] = self.d.request("POST", "/state-machines/ship/executions?wait=20", body,
+                                      timeout=30)
+
+        t = threading.Thread(target=start_again)
+        t.start()
+        time.sleep(0.3)
+        self.assertTrue(t.is_alive(), "the repeated start must wait for the redriven run")
+        self.succeed(self.poll("charge"), {"paid": True})
+        t.join(30)
+        st, _, desc = got["r"]
+        self.assertEqual((st, desc["executionId"], desc["status"]), (200, eid, "SUCCEEDED"))
+
     def test_refusals(self):
         eid = self.start({"order": 1})
         self.poll("reserve")  # taken, never answered: it keeps running
