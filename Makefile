@@ -70,7 +70,7 @@ LIB_OBJ    += $(ASM_SRC:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests test deps browser-deps run install uninstall clean fuzz fuzz-smoke bench torture
+.PHONY: all asan tests test deps browser-deps aws-deps run install uninstall clean fuzz fuzz-smoke bench torture
 all: $(BUILD)/sagad $(BUILD)/sagactl
 
 $(BUILD)/obj/%.o: %.c
@@ -117,6 +117,7 @@ deps:
 test:
 	@scripts/deps.sh test
 	$(MAKE) browser-deps
+	$(MAKE) aws-deps
 	$(MAKE) tests
 	$(MAKE) asan
 	$(MAKE) fuzz
@@ -128,6 +129,14 @@ BROWSER_MODULES := tests/browser/node_modules/.package-lock.json
 browser-deps: $(BROWSER_MODULES)
 $(BROWSER_MODULES): tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
+
+# @aws-sdk/client-sfn for the Step Functions API tests (test-only; the AWS CLI
+# comes from Debian's awscli). Reinstalled only when the lock file changes.
+AWS_MODULES := tests/aws/node_modules/.package-lock.json
+aws-deps: $(AWS_MODULES)
+$(AWS_MODULES): tests/aws/package-lock.json
+	npm ci --prefix tests/aws --no-audit --no-fund
 	@touch $@
 
 run:
@@ -145,15 +154,19 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SUBST      := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
               -e 's|@DATADIR@|$(DATADIR)|g'
-SAGA_FILES := $(notdir $(wildcard sagas/*.asl.json))
+# The release's sagas, named: a file a developer leaves in sagas/ is not
+# installed (tests/integration/test_ops.py checks this list against git).
+SAGA_FILES := order.asl.json
 
 # An existing config is the administrator's: never overwritten, and removed
-# by uninstall only while it is still the shipped default.
+# by uninstall only while it is still the shipped default. The operator's
+# sagas go to $(SYSCONFDIR)/sagad/sagas, created empty; the shipped ones stay
+# in $(DATADIR)/sagad/sagas (vendor_sagas_dir).
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sagad/sagas $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/sagad $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	  $(DESTDIR)$(SYSCONFDIR)/sagad/sagas $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/sagad $(BUILD)/sagactl $(DESTDIR)$(BINDIR)/
-	$(if $(SAGA_FILES),install -m 644 $(addprefix sagas/,$(SAGA_FILES)) $(DESTDIR)$(DATADIR)/sagad/sagas/)
+	install -m 644 $(addprefix sagas/,$(SAGA_FILES)) $(DESTDIR)$(DATADIR)/sagad/sagas/
 	$(SUBST) conf/sagad.service > $(BUILD)/sagad.service
 	install -m 644 $(BUILD)/sagad.service $(DESTDIR)$(UNITDIR)/sagad.service
 	$(SUBST) conf/sagad.prod.conf > $(BUILD)/sagad.prod.conf
@@ -171,6 +184,9 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/sagactl.1 $(DESTDIR)$(MANDIR)/man8/sagad.8
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/sagad/sagas/,$(SAGA_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/sagad/sagas $(DESTDIR)$(DATADIR)/sagad 2>/dev/null || true
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/sagad/sagas 2>/dev/null || \
+	  if [ -d $(DESTDIR)$(SYSCONFDIR)/sagad/sagas ]; then \
+	    echo "uninstall: keeping $(DESTDIR)$(SYSCONFDIR)/sagad/sagas, which holds your sagas"; fi
 	@if $(SUBST) conf/sagad.prod.conf | cmp -s - $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; then \
 	  rm -f $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; \
 	  rmdir $(DESTDIR)$(SYSCONFDIR)/sagad 2>/dev/null || true; \

@@ -63,6 +63,15 @@ static const char *const pg_migrations[] = {
     "  name text PRIMARY KEY,"
     "  created_ms bigint NOT NULL);",
     /* 4 -> 5 */
+    "ALTER TABLE state_machines ADD COLUMN source text;"
+    "ALTER TABLE state_machines ADD COLUMN deleted_ms bigint;"
+    "CREATE TABLE state_machine_aliases ("
+    "  name text NOT NULL,"
+    "  alias text NOT NULL,"
+    "  version bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL,"
+    "  PRIMARY KEY (name, alias));",
+    /* 5 -> 6 */
     "ALTER TABLE executions ADD COLUMN redrive_count bigint NOT NULL DEFAULT 0,"
     "  ADD COLUMN redrive_ms bigint;",
 };

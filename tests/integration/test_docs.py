@@ -29,6 +29,11 @@ API_ROUTES = [
     ("GET", "/executions"),
     ("GET", "/executions/counts"),
     ("GET", "/state-machines/{name}/versions"),
+    ("DELETE", "/state-machines/{name}"),
+    ("PUT", "/state-machines/{name}/aliases/{alias}"),
+    ("GET", "/state-machines/{name}/aliases"),
+    ("GET", "/state-machines/{name}/aliases/{alias}"),
+    ("DELETE", "/state-machines/{name}/aliases/{alias}"),
     ("GET", "/executions/{id}/history"),
     ("POST", "/executions/{id}/stop"),
     ("POST", "/executions/{id}/redrive"),
@@ -47,6 +52,7 @@ API_ROUTES = [
     ("POST", "/tasks/success"),
     ("POST", "/tasks/failure"),
     ("POST", "/tasks/heartbeat"),
+    ("POST", "/"),
 ]
 
 # Every curl goes through this function so its status can be checked without

@@ -45,7 +45,7 @@ static void test_open_migrates_and_sets_pragmas(void **state)
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
     sqlite3_finalize(s);
     const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox",
-                            "activities"};
+                            "activities", "state_machine_aliases"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char q[128];
         snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
@@ -78,8 +78,8 @@ static void test_refuses_newer_schema(void **state)
 
 /* Schema 1 -> 2 rebuilds the outbox without AUTOINCREMENT and keeps its rows
  * (seq, payload) as they were. Only the outbox matters to this migration, so
- * a version-1 file with just that table (and an executions table for the
- * later steps that add columns to it) stands in for a real one. */
+ * a version-1 file with just that table (and the tables later steps add
+ * columns to) stands in for a real one. */
 static void test_migration_2_keeps_outbox_rows(void **state)
 {
     (void)state;
@@ -91,7 +91,10 @@ static void test_migration_2_keeps_outbox_rows(void **state)
         "INSERT INTO outbox (event_id, payload, created_ms) VALUES ('a', '{\"n\":1}', 1),"
         " ('b', '{\"n\":2}', 2), ('c', '{\"n\":3}', 3);"
         "DELETE FROM outbox WHERE seq = 1;"
+        /* What the later steps alter. */
         "CREATE TABLE executions (id TEXT);"
+        "CREATE TABLE state_machines (name TEXT NOT NULL, version INTEGER NOT NULL,"
+        " definition TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (name, version));"
         "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     store_t *st;
