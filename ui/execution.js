@@ -65,12 +65,25 @@ async function loadGraph(box, url, onPick) {
 
 /* One entry per time a state was entered: {name, type, entered, exited,
  * input, output, attempts, errors[], failedLast, depth (inside how many
- * Parallel/Map states)}. Errors and task
+ * Parallel/Map states), endedAt (set when the run ended in it and a redrive
+ * ran it again)}. Errors and task
  * events go to the innermost state still open; an exit also closes the
  * states entered inside it that never exited (a failed branch). */
 function stateVisits(events) {
   const visits = [], open = [];
+  let runEnd = null;   // when the run before a redrive ended
   for (const e of events) {
+    if (/^Execution(Failed|TimedOut|Aborted)$/.test(e.type)) runEnd = e.timestamp;
+    if (e.type === 'ExecutionRedriven') {
+      // The visits the run ended in are over (failed); a Parallel or Map may
+      // go on with its failed branches, so it stays open.
+      for (let i = open.length - 1; i >= 0; i--) {
+        if (open[i].type === 'Parallel' || open[i].type === 'Map') continue;
+        open[i].endedAt = runEnd || e.timestamp;
+        open.splice(i, 1);
+      }
+      continue;
+    }
     const d = e.details || {};
     const entered = /StateEntered$/.test(e.type), exited = /StateExited$/.test(e.type);
     if (entered && d.name != null) {
@@ -103,6 +116,7 @@ function stateVisits(events) {
 
 function visitOutcome(v, execStatus) {
   if (v.exited) return v.failedLast ? 'caught' : 'succeeded';
+  if (v.endedAt) return 'failed';   // ended by the run before a redrive
   if (execStatus === 'RUNNING') return 'running';
   return 'failed';
 }
@@ -121,6 +135,15 @@ views.execution = async function viewExecution(ctx, id) {
   const confirm = h('div', { class: 'confirm', role: 'alertdialog', 'aria-labelledby': 'confirm-text', hidden: true },
     h('p', { id: 'confirm-text' }, 'Stop this execution? It ends ABORTED; states already done are not undone.'),
     confirmBtn, ' ', cancelBtn);
+  // Redrive: an execution that ended FAILED, TIMED_OUT or ABORTED runs again
+  // from the state it ended in (POST /executions/{id}/redrive).
+  const redriveBtn = h('button', { id: 'redrive-execution', type: 'button', class: 'primary', hidden: true }, 'Redrive…');
+  const confirmRedriveBtn = h('button', { id: 'confirm-redrive', type: 'button', class: 'primary' }, 'Redrive execution');
+  const cancelRedriveBtn = h('button', { type: 'button' }, 'Cancel');
+  const confirmRedrive = h('div', { class: 'confirm redrive', role: 'alertdialog', 'aria-labelledby': 'confirm-redrive-text', hidden: true },
+    h('p', { id: 'confirm-redrive-text' }, 'Redrive this execution? It runs again from the state it ended in, ' +
+      'with the input that state had; the states before it are not run again. Fix what made it fail first.'),
+    confirmRedriveBtn, ' ', cancelRedriveBtn);
   const graph = h('div', { id: 'exec-graph', class: 'graph' }, h('p', { class: 'muted' }, 'Loading the graph…'));
   const detail = h('section', { id: 'state-detail', class: 'card detail', hidden: true, 'aria-live': 'polite' });
   const pre = (pid) => h('pre', { id: pid, class: 'json' });
@@ -129,7 +152,7 @@ views.execution = async function viewExecution(ctx, id) {
   const events = h('tbody');
 
   ctx.root.append(
-    h('div', { class: 'page-head' }, title, status, live, stopBtn), confirm, summary,
+    h('div', { class: 'page-head' }, title, status, live, stopBtn, redriveBtn), confirm, confirmRedrive, summary,
     h('div', { class: 'graph-row' },
       h('section', { class: 'card graph-card' }, h('h2', {}, 'Graph'),
         h('p', { class: 'muted small' }, 'Select a state (click, or Tab and Enter) for its input, output and errors.'),
@@ -195,7 +218,8 @@ views.execution = async function viewExecution(ctx, id) {
   function renderTimeline(t0, tEnd) {
     const span = Math.max(tEnd - t0, 1);
     const rows = visits.slice(0, 500).map((v) => {
-      const s = Date.parse(v.entered), e = v.exited ? Date.parse(v.exited) : tEnd;
+      const s = Date.parse(v.entered);
+      const e = v.exited ? Date.parse(v.exited) : v.endedAt ? Date.parse(v.endedAt) : tEnd;
       const outcome = visitOutcome(v, desc.status);
       const bar = h('span', { class: 'bar outcome-' + outcome,
                               title: v.name + ': ' + fmtDuration(e - s) + ' (' + outcome + ')' });
@@ -247,6 +271,22 @@ views.execution = async function viewExecution(ctx, id) {
     }
   });
 
+  redriveBtn.addEventListener('click', () => { confirmRedrive.hidden = false; confirmRedriveBtn.focus(); });
+  cancelRedriveBtn.addEventListener('click', () => { confirmRedrive.hidden = true; redriveBtn.focus(); });
+  confirmRedriveBtn.addEventListener('click', async () => {
+    confirmRedriveBtn.disabled = true;
+    try {
+      const r = await api(base + '/redrive', { method: 'POST' });
+      if (!r.ok) throw new ApiError(r.status, r.data);
+      confirmRedrive.hidden = true;
+      if (await refresh()) poll();
+    } catch (e) {
+      banner('Redrive failed: ' + e.message);
+    } finally {
+      confirmRedriveBtn.disabled = false;
+    }
+  });
+
   const pick = (path) => {
     showDetail(path, -1);
     // On narrow screens the detail sits below the graph: bring it into view.
@@ -263,8 +303,10 @@ views.execution = async function viewExecution(ctx, id) {
     status.replaceChildren(badge(d.status));
     const running = d.status === 'RUNNING';
     stopBtn.hidden = !running;
+    redriveBtn.hidden = !['FAILED', 'TIMED_OUT', 'ABORTED'].includes(d.status);
     live.hidden = !running;
     if (!running) confirm.hidden = true;
+    if (redriveBtn.hidden) confirmRedrive.hidden = true;
     const t0 = Date.parse(d.startDate), tEnd = d.stopDate ? Date.parse(d.stopDate) : Date.now();
     summary.replaceChildren(
       h('dt', {}, 'Execution id'), h('dd', { class: 'mono' }, d.executionId),
@@ -272,7 +314,9 @@ views.execution = async function viewExecution(ctx, id) {
       h('dt', {}, 'Started'), h('dd', {}, fmtTime(d.startDate)),
       h('dt', {}, 'Stopped'), h('dd', {}, fmtTime(d.stopDate)),
       h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(tEnd - t0) + (running ? ' so far' : '')),
-      h('dt', {}, 'Current state'), h('dd', {}, d.currentState || '—'));
+      h('dt', {}, 'Current state'), h('dd', {}, d.currentState || '—'),
+      ...(d.redriveCount > 0 ? [h('dt', {}, 'Redriven'), h('dd', { id: 'exec-redriven' },
+        d.redriveCount + (d.redriveCount === 1 ? ' time' : ' times') + ', last ' + fmtTime(d.redriveDate))] : []));
     input.textContent = pretty(d.input);
     output.textContent = d.output == null ? '—' : pretty(d.output);
     error.textContent = d.error == null ? '—' : String(d.error);
@@ -291,9 +335,21 @@ views.execution = async function viewExecution(ctx, id) {
     return running;
   }
 
+  // Polls while it runs; a redrive starts polling again.
+  let polling = false;
+  function poll() {
+    if (polling) return;
+    polling = true;
+    ctx.every(2000, async () => {
+      const again = await refresh();
+      if (again === false) polling = false;
+      return again;
+    });
+  }
+
   const running = await refresh();
   ctx.loaded();
-  if (running) ctx.every(2000, refresh);
+  if (running) poll();
 };
 
 /* ---- state machine view ------------------------------------------------------- */

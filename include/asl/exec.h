@@ -273,6 +273,14 @@ int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
                      const asl_exec_info_t *info, const asl_env_t *env,
                      asl_step_t *step, asl_error_t *err);
 
+/* A cursor that, resumed with ASL_OUTCOME_NONE, enters state `state` of `m`
+ * with `input` (borrowed, copied) as the state after `seq` states entered
+ * before it (its task tokens go on from there): how an execution that
+ * ended is redriven from the state that failed. NULL when `m` has no such
+ * state at its top level or memory runs out. Caller frees. */
+cJSON *asl_exec_enter_cursor(const asl_machine_t *m, const char *state, const cJSON *input,
+                             uint64_t seq);
+
 /* The machine a child runs: branch `index` of Parallel state `parent_state`
  * of `m`, or the ItemProcessor of Map state `parent_state` (any index).
  * Borrowed from m; NULL if there is no such state or branch. The runtime uses

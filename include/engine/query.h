@@ -57,6 +57,10 @@ cJSON *query_counts(const query_src_t *q, const char *machine);
  * cJSON_Delete. */
 cJSON *query_history(const query_src_t *q, const char *execution_id);
 
+/* As query_history, the events of one frame only: "" is the execution's
+ * own (its states, not its Parallel branches' or Map iterations'). */
+cJSON *query_frame_history(const query_src_t *q, const char *execution_id, const char *frame_id);
+
 /* Deletes finished executions that stopped before older_than_ms, with their
  * history, at most `max` (> 0) of them, oldest first, in one transaction.
  * Returns the number deleted once that is committed, or a negative store

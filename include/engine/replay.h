@@ -4,7 +4,10 @@
  * and the events rebuilt from them by running the engine again. A log is
  *   {"now": ms, "rnd": ["u64", ...], "steps": ["s" | "n" | "t" | {"r": result}
  *    | {"e": error, "c": cause} | {"k": children results}, ...], "tk": true}
- * ("s" the start, "n" no outcome, "t" a timer fired), one per history row. */
+ * ("s" the start, "n" no outcome, "t" a timer fired), one per history row.
+ * A redrive's row is {"now": ms, "rd": {"n": redriveCount, "c": cursor},
+ * "steps": []}: its ExecutionRedriven event, then the logs after it go on
+ * from that cursor (logs without "rd" come from before redrives). */
 #ifndef SAGAD_ENGINE_REPLAY_H
 #define SAGAD_ENGINE_REPLAY_H
 #include <cJSON.h>

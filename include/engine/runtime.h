@@ -122,7 +122,8 @@ typedef enum {
     RUNTIME_ERR_STORAGE = -3,      /* the commit failed or memory ran out; nothing changed */
     RUNTIME_ERR_INPUT = -4,        /* input larger than the payload limit */
     RUNTIME_ERR_UNKNOWN = -5,      /* no execution with this id */
-    RUNTIME_ERR_RECOVERING = -6    /* not found yet: executions are still being recovered */
+    RUNTIME_ERR_RECOVERING = -6,   /* not found yet: executions are still being recovered */
+    RUNTIME_ERR_REFUSED = -7       /* redrive: it cannot be redriven (the reason says why) */
 } runtime_status_t;
 
 /* An execution id with its NUL. */
@@ -185,6 +186,35 @@ cJSON *runtime_history(runtime_t *rt, const char *execution_id);
  * RUNTIME_ERR_STOPPING or RUNTIME_ERR_STORAGE (out of memory). */
 int runtime_stop(runtime_t *rt, const char *execution_id, const char *error,
                  const char *cause, runtime_start_cb cb, void *ud);
+
+/* Why a redrive was refused (RUNTIME_ERR_REFUSED), for people. */
+#define RUNTIME_WHY_SIZE 256
+
+/* Redrives an execution that ended FAILED, TIMED_OUT or ABORTED: it runs
+ * again from the state of its own top level that was running when it ended,
+ * entered again with the input it had then (of a Parallel or Map state whose
+ * children failed, only the children that did not succeed run again, from
+ * their start); what ran before is kept, the history goes on with ExecutionRedriven
+ * {redriveCount}, its row becomes RUNNING (redriveCount, redriveDate) and
+ * its TimeoutSeconds count from now. One transaction, committed before
+ * anything is answered; after a crash it is recovered RUNNING. Returns:
+ *  RUNTIME_OK        committed; cb(ud, status, id) runs once, never from
+ *                    inside this call, after the commit of its first step
+ *                    again, with RUNTIME_OK (or RUNTIME_ERR_STOPPING when
+ *                    the runtime closes first: the redrive stands);
+ *  RUNTIME_ENDED     committed, but it could not be rebuilt and ended FAILED
+ *                    again at once (logged); cb is not called;
+ *  RUNTIME_ERR_REFUSED  nothing changed: it is running or succeeded, stopped
+ *                    longer ago than retention_hours, its history or state
+ *                    machine version is gone, or its history is full; `why`
+ *                    (RUNTIME_WHY_SIZE bytes) says which;
+ *  RUNTIME_ERR_UNKNOWN, RUNTIME_ERR_STOPPING, RUNTIME_ERR_STORAGE (the
+ *                    commit failed, memory ran out, or it was called inside
+ *                    an open transaction: nothing changed).
+ * Call it between the runtime's batches (from a request handler): it runs
+ * its own transaction. Only after RUNTIME_OK is cb ever called. */
+int runtime_redrive(runtime_t *rt, const char *execution_id, char why[RUNTIME_WHY_SIZE],
+                    runtime_start_cb cb, void *ud);
 
 const runtime_stats_t *runtime_stats(const runtime_t *rt);
 

@@ -191,6 +191,10 @@ static void describe_execution(api_t *api, http_request_t *req, const cJSON *bod
         return;
     }
     cJSON *o = execution_json(api, d);
+    const cJSON *redrives = cJSON_GetObjectItemCaseSensitive(d, "redriveCount");
+    if (cJSON_IsNumber(redrives))
+        cJSON_AddNumberToObject(o, "redriveCount", redrives->valuedouble);
+    aws_add_date(o, "redriveDate", d, "redriveDate");
     aws_reply(req, o);
     cJSON_Delete(o);
     cJSON_Delete(d);
@@ -389,10 +393,35 @@ static void get_history(api_t *api, http_request_t *req, const cJSON *body)
 
 /* ---- steering ------------------------------------------------------------ */
 
+/* A stop or a redrive waiting for its commit. */
 typedef struct stop_s {
     api_t *api;
     http_request_t *req;
 } stop_t;
+
+/* A pending stop or redrive, or NULL (then answered). */
+static stop_t *stop_new(api_t *api, http_request_t *req)
+{
+    stop_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        aws_error(req, 503, "ServiceUnavailable", "out of memory; retry");
+        return NULL;
+    }
+    c->api = api;
+    c->req = req;
+    return c;
+}
+
+/* Answers {key: the execution's date of the same name}. */
+static void reply_date(api_t *api, http_request_t *req, const char *id, const char *key)
+{
+    cJSON *d = runtime_describe(api->runtime, id);
+    cJSON *o = cJSON_CreateObject();
+    aws_add_date(o, key, d, key);
+    aws_reply(req, o);
+    cJSON_Delete(o);
+    cJSON_Delete(d);
+}
 
 static void answer_stop(api_t *api, http_request_t *req, int rc, const char *id)
 {
@@ -404,12 +433,7 @@ static void answer_stop(api_t *api, http_request_t *req, int rc, const char *id)
         return;
     }
     /* An execution that had ended already answers when it did. */
-    cJSON *d = runtime_describe(api->runtime, id);
-    cJSON *o = cJSON_CreateObject();
-    aws_add_date(o, "stopDate", d, "stopDate");
-    aws_reply(req, o);
-    cJSON_Delete(o);
-    cJSON_Delete(d);
+    reply_date(api, req, id, "stopDate");
 }
 
 static void on_stopped(void *ud, runtime_status_t status, const char *id)
@@ -431,13 +455,9 @@ static void stop_execution(api_t *api, http_request_t *req, const cJSON *body)
                   "error has at most %d characters, cause at most %d", ERROR_MAX, CAUSE_MAX);
         return;
     }
-    stop_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        aws_error(req, 503, "ServiceUnavailable", "out of memory; retry");
+    stop_t *c = stop_new(api, req);
+    if (!c)
         return;
-    }
-    c->api = api;
-    c->req = req;
     int rc = runtime_stop(api->runtime, id, error, cause, on_stopped, c);
     if (rc != RUNTIME_OK) {
         free(c);   /* on_stopped will not run */
@@ -445,14 +465,46 @@ static void stop_execution(api_t *api, http_request_t *req, const cJSON *body)
     }
 }
 
+/* RedriveExecution: runtime_redrive, answered with redriveDate once it is
+ * committed. */
+static void answer_redrive(api_t *api, http_request_t *req, int rc, const char *id,
+                           const char *why)
+{
+    if (rc == RUNTIME_ERR_UNKNOWN) {
+        aws_error(req, 400, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", id);
+        return;
+    }
+    if (rc == RUNTIME_ERR_REFUSED) {
+        aws_error(req, 400, "ExecutionNotRedrivable", "Execution Not Redrivable: %s", why);
+        return;
+    }
+    if (rc != RUNTIME_OK && rc != RUNTIME_ENDED) {   /* ENDED: redriven, failed again at once */
+        aws_error_runtime(req, rc, "the execution was not redriven");
+        return;
+    }
+    reply_date(api, req, id, "redriveDate");
+}
+
+static void on_redriven(void *ud, runtime_status_t status, const char *id)
+{
+    stop_t *c = ud;
+    answer_redrive(c->api, c->req, status, id, "");
+    free(c);
+}
+
 static void redrive_execution(api_t *api, http_request_t *req, const cJSON *body)
 {
-    char id[RUNTIME_ID_SIZE];
+    char id[RUNTIME_ID_SIZE], why[RUNTIME_WHY_SIZE];
     if (aws_execution_member(api, req, body, "executionArn", id) < 0)
         return;
-    aws_error(req, 400, "ExecutionNotRedrivable",
-              "Execution Not Redrivable: this sagad cannot redrive executions yet; start a new "
-              "execution with the same input instead");
+    stop_t *c = stop_new(api, req);
+    if (!c)
+        return;
+    int rc = runtime_redrive(api->runtime, id, why, on_redriven, c);
+    if (rc != RUNTIME_OK) {
+        free(c);   /* on_redriven will not run */
+        answer_redrive(api, req, rc, id, why);
+    }
 }
 
 const aws_action_t aws_execution_actions[] = {

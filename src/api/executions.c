@@ -528,6 +528,54 @@ static void on_stop(http_request_t *req, void *ud)
     cJSON_Delete(body);
 }
 
+static void on_redriven(void *ud, runtime_status_t status, const char *id)
+{
+    exec_wait_t *c = ud;
+    respond_stop(c->api, c->req, status, id);
+    free(c);
+}
+
+/* POST /executions/{id}/redrive: runs an execution that ended FAILED,
+ * TIMED_OUT or ABORTED again from the state that failed; answered once
+ * that is committed, with its description (RUNNING, or ended already). */
+static void on_redrive(http_request_t *req, void *ud)
+{
+    api_t *api = ud;
+    const char *id = http_request_param(req, "id");
+    size_t len;
+    http_request_body(req, &len);
+    cJSON *body = NULL;
+    static const char *const fields[] = {NULL};
+    if (len && !(body = api_body_json(req)))
+        return;
+    int bad = api_body_only(req, body, fields) < 0;
+    cJSON_Delete(body);
+    if (bad)
+        return;
+    exec_wait_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        api_respond_no_memory(req, "cannot redrive now");
+        return;
+    }
+    c->api = api;
+    c->req = req;
+    char why[RUNTIME_WHY_SIZE];
+    int rc = runtime_redrive(api->runtime, id, why, on_redriven, c);
+    if (rc == RUNTIME_OK)
+        return;
+    free(c);   /* on_redriven will not run */
+    if (rc == RUNTIME_ERR_REFUSED)
+        http_respond_error(req, 409, "ExecutionNotRedrivable", "%s", why);
+    else if (rc == RUNTIME_ENDED)
+        respond_stop(api, req, RUNTIME_OK, id);   /* redriven, and failed again at once */
+    else if (rc == RUNTIME_ERR_STORAGE)
+        http_respond_error(req, 503, "StorageError",
+                           "the database did not confirm the redrive (see /healthz); nothing "
+                           "was changed");
+    else
+        respond_stop(api, req, rc, id);
+}
+
 int api_executions_register(http_server_t *srv, api_t *api)
 {
     int rc = 0;
@@ -541,5 +589,6 @@ int api_executions_register(http_server_t *srv, api_t *api)
     rc |= http_server_route(srv, "GET", "/executions/{id}", on_get_execution, api);
     rc |= http_server_route(srv, "GET", "/executions/{id}/history", on_history, api);
     rc |= http_server_route(srv, "POST", "/executions/{id}/stop", on_stop, api);
+    rc |= http_server_route(srv, "POST", "/executions/{id}/redrive", on_redrive, api);
     return rc ? -1 : 0;
 }

@@ -257,6 +257,28 @@ int asl_exec_pending(const asl_machine_t *m, const cJSON *cursor,
     return 0;
 }
 
+cJSON *asl_exec_enter_cursor(const asl_machine_t *m, const char *state, const cJSON *input,
+                             uint64_t seq)
+{
+    long idx = asl_machine_find_state(m, state);
+    if (idx < 0)
+        return NULL;
+    asl_step_t step;
+    memset(&step, 0, sizeof step);
+    run_t r;
+    run_init(&r, m, NULL, NULL, &step, 0);
+    r.state = (size_t)idx;
+    r.seq = seq;
+    r.tolerated = -1;
+    r.in_size = SIZE_UNKNOWN;
+    r.input = input ? cJSON_Duplicate(input, 1) : cJSON_CreateNull();
+    if (!r.input)
+        return NULL;
+    asl_exec_make_cursor(&r, PH_ENTER);
+    run_free(&r);
+    return asl_step_take_cursor(&step);
+}
+
 const asl_machine_t *asl_exec_child_machine(const asl_machine_t *m, const char *parent_state,
                                             asl_child_kind_t kind, size_t index)
 {

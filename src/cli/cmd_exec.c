@@ -113,6 +113,14 @@ void cmd_exec_print(const cJSON *d)
     out_table_row(t);
     out_table_cell(t, "Stopped", OUT_BOLD);
     out_table_cell(t, running ? "-" : when(cli_str(d, "stopDate"), now, buf, sizeof buf), OUT_PLAIN);
+    const cJSON *redrives = cJSON_GetObjectItemCaseSensitive(d, "redriveCount");
+    if (cJSON_IsNumber(redrives) && redrives->valuedouble > 0) {
+        out_table_row(t);
+        out_table_cell(t, "Redriven", OUT_BOLD);
+        out_table_cellf(t, OUT_PLAIN, "%d time%s, last %s", redrives->valueint,
+                        redrives->valueint == 1 ? "" : "s",
+                        when(cli_str(d, "redriveDate"), now, buf, sizeof buf));
+    }
     out_table_row(t);
     out_table_cell(t, "Duration", OUT_BOLD);
     int64_t ms = duration_ms(d, now);
@@ -297,6 +305,7 @@ static void event_detail(const cJSON *det, char *buf, size_t cap)
     buf[0] = '\0';
     const char *name = cli_str(det, "name"), *res = cli_str(det, "resource");
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(det, "index");
+    const cJSON *redrives = cJSON_GetObjectItemCaseSensitive(det, "redriveCount");
     const char *err = cli_str(det, "error"), *cause = cli_str(det, "cause");
     if (name)
         n += (size_t)snprintf(buf + n, cap - n, "%s", name);
@@ -304,6 +313,8 @@ static void event_detail(const cJSON *det, char *buf, size_t cap)
         n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "", res);
     if (cJSON_IsNumber(idx) && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, "%s[%d]", n ? " " : "", idx->valueint);
+    if (cJSON_IsNumber(redrives) && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "%sredrive %d", n ? " " : "", redrives->valueint);
     if (err && n < cap)
         n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "  " : "", err);
     if (cause && *cause && n < cap)

@@ -1,7 +1,8 @@
-/* `sagactl start` and `sagactl order`: start an execution and optionally
- * wait for its end. Waiting repeats the start with ?wait=60 under one
- * idempotency name, so every repeat is the same execution and a lost reply
- * can be retried safely. */
+/* `sagactl start`, `order` and `redrive`: start an execution (or run an
+ * ended one again) and optionally wait for its end. Waiting repeats the
+ * start with ?wait=60 under one idempotency name, so every repeat is the
+ * same execution and a lost reply can be retried safely; a redrive is sent
+ * once, then its end is awaited with GET ?wait=60. */
 #include "cli/cmd_start.h"
 #include "cli/cmd_exec.h"
 #include "cli/out.h"
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #define WAIT_STEP_S 60
+#define HINT_LIST "`sagactl list --status FAILED` shows the executions that can be redriven"
 
 static const cli_cmd_t START = {
     "start", "start MACHINE [FILE or -] [--name N] [--wait [SECONDS]] [--json]",
@@ -41,6 +43,19 @@ static const cli_cmd_t ORDER = {
     "\n"
     "  --idempotency-key K  a retry with the same key starts nothing new\n"
     "  --wait [SECONDS]     wait for the end as `sagactl start --wait` does\n"};
+
+static const cli_cmd_t REDRIVE = {
+    "redrive", "redrive EXECUTION-ID [--wait [SECONDS]] [--json]",
+    "Runs an execution that ended FAILED, TIMED_OUT or ABORTED again from the\n"
+    "state it ended in, with the input that state had; the states before it\n"
+    "are not run again. Prints the execution as `status` does: RUNNING once\n"
+    "the redrive is committed.\n"
+    "\n"
+    "  --wait [SECONDS]   then wait for its end (at most SECONDS, default no limit)\n"
+    "\n"
+    "Exit status 1 when there is no such execution, when it cannot be redriven\n"
+    "(running, succeeded, stopped longer ago than retention_hours: the message\n"
+    "says why), or with --wait when it does not succeed.\n"};
 
 /* The --wait value: -1 no wait, 0 no limit, else seconds. -2 when invalid. */
 static double wait_seconds(const char *arg)
@@ -72,15 +87,16 @@ static void cmd_start_print_id(const char *id)
     putchar('\n');
 }
 
-/* Starts via POST `path` (no query) with `body` and `headers`; with wait_s
- * >= 0 repeats it with ?wait= until the execution ends or the limit passes.
- * Prints the outcome and returns the exit code. */
-static int start_and_wait(cli_t *cli, const char *path, const char *body,
+/* Sends `method` `path` (no query) with `body` (NULL: none) and `headers`;
+ * with wait_s >= 0 repeats it with ?wait= until the execution ends or the
+ * limit passes. Prints the outcome and returns the exit code. */
+static int start_and_wait(cli_t *cli, const char *method, const char *path, const char *body,
                           const char *const *headers, double wait_s)
 {
     cli_http_resp_t r;
+    size_t body_len = body ? strlen(body) : 0;
     if (wait_s < 0) {
-        int rc = cli_call(cli, "POST", path, body, strlen(body), headers, CLI_TIMEOUT_S, &r, NULL);
+        int rc = cli_call(cli, method, path, body, body_len, headers, CLI_TIMEOUT_S, &r, NULL);
         if (rc)
             return rc;
         cJSON *j = cli->json ? NULL : cli_parse_body(&r);
@@ -103,7 +119,7 @@ static int start_and_wait(cli_t *cli, const char *path, const char *body,
             step = left > 0 ? (double)left / 1000.0 : 0;
         snprintf(p, sizeof p, "%s?wait=%.3f", path, step);
         int64_t sent = out_now_ms();
-        int rc = cli_call(cli, "POST", p, body, strlen(body), headers,
+        int rc = cli_call(cli, method, p, body, body_len, headers,
                           (int)step + CLI_TIMEOUT_S, &r, NULL);
         if (rc)
             return rc;
@@ -198,7 +214,7 @@ int cmd_start(cli_t *cli, int argc, char **argv)
         return cli_usage_error(&START, "the machine name is too long");
     }
     strcat(path, "/executions");
-    rc = text ? start_and_wait(cli, path, text, NULL, wait_s) : CLI_FAIL;
+    rc = text ? start_and_wait(cli, "POST", path, text, NULL, wait_s) : CLI_FAIL;
     free(text);
     return rc;
 }
@@ -253,7 +269,40 @@ int cmd_order(cli_t *cli, int argc, char **argv)
         snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", key);
         headers[0] = hdr;
     }
-    rc = start_and_wait(cli, "/order", text, headers, wait_s);
+    rc = start_and_wait(cli, "POST", "/order", text, headers, wait_s);
     free(text);
     return rc;
+}
+
+static void show_redriven(const cJSON *body, void *arg)
+{
+    (void)arg;
+    cmd_exec_print(body);
+}
+
+int cmd_redrive(cli_t *cli, int argc, char **argv)
+{
+    const char *wait = NULL;
+    const cli_opt_t opts[] = {{"--wait", CLI_OPT_NUMBER, &wait, NULL}};
+    char *pos[1];
+    size_t np;
+    int rc = cli_parse(cli, &REDRIVE, argc, argv, opts, 1, pos, 1, 1, &np);
+    if (rc >= 0)
+        return rc;
+    double wait_s = wait_seconds(wait);
+    if (wait_s == -2)
+        return cli_usage_error(&REDRIVE, "--wait takes a positive number of seconds, not '%s'",
+                               wait);
+    char path[1024], desc[1024];
+    if (cli_url_path(path, sizeof path, "/executions/", pos[0], "/redrive") < 0 ||
+        cli_url_path(desc, sizeof desc, "/executions/", pos[0], "") < 0)
+        return cli_usage_error(&REDRIVE, "EXECUTION-ID must be 1 to 900 characters");
+    if (wait_s < 0)
+        return cli_call_show(cli, "POST", path, "{}", HINT_LIST, show_redriven, NULL);
+    cli_http_resp_t r;
+    rc = cli_call(cli, "POST", path, "{}", 2, NULL, CLI_TIMEOUT_S, &r, HINT_LIST);
+    if (rc)
+        return rc;
+    cli_http_resp_free(&r);
+    return start_and_wait(cli, "GET", desc, NULL, NULL, wait_s);
 }

@@ -30,6 +30,7 @@ static const command_t COMMANDS[] = {
     {"list", cmd_list, "list [--status S] [--machine M] [--search P]", "executions, newest first (--limit, --cursor)"},
     {"history", cmd_history, "history EXECUTION-ID", "its event history, one line per event"},
     {"stop", cmd_stop, "stop EXECUTION-ID [--error E] [--cause C]", "stop a running execution"},
+    {"redrive", cmd_redrive, "redrive EXECUTION-ID [--wait [S]]", "run a failed execution again from where it failed"},
     {"start", cmd_start, "start MACHINE[:ALIAS] [FILE|-] [--name N] [--wait [S]]", "start an execution (MACHINE:N: version N)"},
     {"order", cmd_order, "order [--item ID --quantity N ...] [--wait [S]]", "place an order"},
     {"stock", cmd_stock, "stock [ITEM] | stock set ITEM N", "read or set stock"},

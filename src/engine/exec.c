@@ -147,6 +147,7 @@ exec_t *exec_new(runtime_t *rt, const machine_ver_t *mv, const char *id, const c
     ex->mv = mv;
     ex->input = input_taken;
     ex->start_ms = start_ms;
+    ex->run_ms = start_ms;
     ex->next_event = 1;
     if (!ex->id || !ex->name || !(ex->root = frame_new(rt, ex, NULL, 0, "", mv->machine))) {
         free(ex->id);
@@ -234,7 +235,7 @@ void exec_arm_timeout(runtime_t *rt, exec_t *ex)
 {
     uint32_t secs = asl_machine_timeout_seconds(ex->mv->machine);
     if (secs && !ex->timeout_tmr)
-        ex->timeout_tmr = timers_add(rt, ex->start_ms + (int64_t)secs * 1000, TMR_EXEC_TIMEOUT, ex);
+        ex->timeout_tmr = timers_add(rt, ex->run_ms + (int64_t)secs * 1000, TMR_EXEC_TIMEOUT, ex);
 }
 
 /* Ends every frame of the execution: nothing more will run. */

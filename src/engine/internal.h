@@ -1,5 +1,5 @@
 /* What the files of the durable runtime (runtime.c, exec.c, frame.c,
- * timers.c, persist.c, recovery.c) share: its objects, their lifetimes and
+ * timers.c, persist.c, recovery.c, redrive.c) share: its objects, their lifetimes and
  * the functions each file offers the others. Not a public header. */
 #ifndef SAGAD_ENGINE_INTERNAL_H
 #define SAGAD_ENGINE_INTERNAL_H
@@ -154,6 +154,7 @@ struct exec_s {
     const machine_ver_t *mv;
     cJSON *input;
     int64_t start_ms;
+    int64_t run_ms;               /* TimeoutSeconds' origin: its start or last redrive */
     asl_exec_info_t info;
     frame_t *root;
     frame_t *frames;              /* all frames */
@@ -335,6 +336,9 @@ cJSON *persist_control_event(const char *type, const char *error, const char *ca
 void recovery_chunk(runtime_t *rt);
 exec_t *recovery_id(runtime_t *rt, const char *id);
 exec_t *recovery_get(runtime_t *rt, const char *id);
+/* 1 if the execution's own frame stores its events, 0 if replay logs (the
+ * format it started with, else history_format's). */
+int recovery_history_events(runtime_t *rt, const char *id);
 
 /* ---- tasks.c: task tokens, activities and their polls ---- */
 

@@ -14,10 +14,13 @@
 
 static const char SQL_DESCRIBE[] =
     "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-    "final_state, machine_version FROM executions WHERE id = ?";
+    "final_state, machine_version, redrive_count, redrive_ms FROM executions WHERE id = ?";
 static const char SQL_HISTORY[] =
     "SELECT first_id, ts_ms, events, frame, last_id FROM history WHERE execution_id = ? "
     "ORDER BY first_id";
+static const char SQL_FRAME_HISTORY[] =
+    "SELECT first_id, ts_ms, events, frame, last_id FROM history WHERE execution_id = ? "
+    "AND frame = ? ORDER BY first_id";
 /* The executions a prune deletes. Both deletes choose them with it inside
  * one transaction, so they choose the same ones and no list of ids is kept. */
 #define PRUNE_WHERE "FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1"
@@ -77,6 +80,8 @@ static cJSON *describe_row(const query_src_t *q, store_stmt_t *s)
         cJSON_AddStringToObject(o, "currentState", cur);
     else
         add_text_col(o, "currentState", s, 10);
+    cJSON_AddNumberToObject(o, "redriveCount", (double)store_col_int64(s, 12));
+    add_date(o, "redriveDate", store_col_int64(s, 13), !store_col_is_null(s, 13));
     return o;
 }
 
@@ -117,7 +122,7 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
      * CASTs give the optional parameters a type, which PostgreSQL needs. */
     static const char sql[] =
         "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-        "final_state, machine_version, seq FROM executions "
+        "final_state, machine_version, redrive_count, redrive_ms, seq FROM executions "
         "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) "
         "AND (CAST(?2 AS TEXT) IS NULL OR machine = ?2) "
         "AND (CAST(?3 AS BIGINT) IS NULL OR seq < ?3) "
@@ -163,7 +168,7 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
         cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
         cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
         cJSON_AddItemToArray(arr, o);
-        last_seq = store_col_int64(s, 12);
+        last_seq = store_col_int64(s, 14);
         n++;
     }
     store_reset(s);
@@ -264,14 +269,21 @@ static int row_exists(const query_src_t *q, const char *execution_id)
 
 cJSON *query_history(const query_src_t *q, const char *execution_id)
 {
+    return query_frame_history(q, execution_id, NULL);
+}
+
+cJSON *query_frame_history(const query_src_t *q, const char *execution_id, const char *frame_id)
+{
     if (row_exists(q, execution_id) != 1)
         return NULL;
     replay_t *rp = NULL;
     int have_rp = 0;
-    store_stmt_t *s = store_prepare(q->store, SQL_HISTORY);
+    store_stmt_t *s = store_prepare(q->store, frame_id ? SQL_FRAME_HISTORY : SQL_HISTORY);
     if (!s)
         return NULL;
     store_bind_text(s, 1, execution_id);
+    if (frame_id)
+        store_bind_text(s, 2, frame_id);
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "events");
     while (store_step(s) == STORE_ROW) {

@@ -16,8 +16,8 @@ static const char SQL_FAIL_STORED[] =
     "UPDATE executions SET status = 'FAILED', error = ?, cause = ?, stop_ms = ? "
     "WHERE id = ? AND status = 'RUNNING'";
 static const char SQL_ONE_RUNNING[] =
-    "SELECT id, machine, machine_version, name, input, start_ms FROM executions "
-    "WHERE id = ? AND status = 'RUNNING'";
+    "SELECT id, machine, machine_version, name, input, start_ms, "
+    "coalesce(redrive_ms, start_ms) FROM executions WHERE id = ? AND status = 'RUNNING'";
 static const char SQL_FRAMES[] =
     "SELECT last_id, frame, state FROM history WHERE execution_id = ? ORDER BY first_id";
 static const char SQL_FIRST_ROOT_ROW[] =
@@ -133,7 +133,8 @@ static int restore_kid(runtime_t *rt, frame_t *fr, size_t i, const cJSON *c, res
         return restore_refuse(r, "the saved children of frame '%s' do not match the state "
                                  "machine", fr->id);
     fr->kids[fr->n_kids++] = k;
-    const cJSON *krec = saved_find(r, k->id);
+    /* A redrive keeps the children that succeeded in the entry itself. */
+    const cJSON *krec = cJSON_GetObjectItemCaseSensitive(c, "d") ? c : saved_find(r, k->id);
     if (krec && restore_frame(rt, k, krec, r) < 0)
         return -1;
     if (k->pend == PEND_DONE && cJSON_GetObjectItemCaseSensitive(k->done, "error"))
@@ -305,22 +306,23 @@ static int read_records(runtime_t *rt, exec_t *ex, restore_t *r)
 
 /* An execution keeps the history format it started with (history_format
  * may have changed since): a replay log needs every earlier step logged. */
-static void read_history_format(runtime_t *rt, exec_t *ex)
+int recovery_history_events(runtime_t *rt, const char *id)
 {
     store_stmt_t *s = store_prepare(rt->st, SQL_FIRST_ROOT_ROW);
-    ex->history_events = rt->cfg->history_events;
+    int events = rt->cfg->history_events;
     if (!s)
-        return;
-    store_bind_text(s, 1, ex->id);
+        return events;
+    store_bind_text(s, 1, id);
     if (store_step(s) == STORE_ROW) {
         const char *c = store_col_text(s, 0);
-        ex->history_events = !(c && c[0] == '{');
+        events = !(c && c[0] == '{');
     }
     store_reset(s);
+    return events;
 }
 
 /* Rebuilds one RUNNING execution from its row (id, machine, version, name,
- * input, start_ms) and its history records. NULL with r->why set when it
+ * input, start_ms, run_ms) and its history records. NULL with r->why set when it
  * cannot be restored. */
 static exec_t *recover_one(runtime_t *rt, store_stmt_t *row, restore_t *r)
 {
@@ -344,8 +346,9 @@ static exec_t *recover_one(runtime_t *rt, store_stmt_t *row, restore_t *r)
         return NULL;
     }
     ex->row = ROW_DURABLE;
+    ex->run_ms = store_col_int64(row, 6);
     ex->had_timer = 1;   /* unknown: a timers row may be left from before */
-    read_history_format(rt, ex);
+    ex->history_events = recovery_history_events(rt, ex->id);
     exec_insert(rt, ex);
     int rc = read_records(rt, ex, r);
     const cJSON *rootrec = rc == 0 ? saved_find(r, "") : NULL;

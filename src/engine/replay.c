@@ -200,6 +200,32 @@ static void logged_outcome(cJSON *it, asl_outcome_t *oc)
     }
 }
 
+/* A redrive's log ("rd"): the ExecutionRedriven event, and the engine goes
+ * on from the cursor recorded with it (a fresh start: a replay broken
+ * before it recovers). 0, or -1 when it is unreadable or memory runs out. */
+static int redriven(replay_t *rp, const cJSON *rd, cJSON *out)
+{
+    if (!rd)
+        return 0;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rd, "n");
+    cJSON *cursor = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rd, "c"), 1);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON *d = ev && cJSON_AddStringToObject(ev, "type", "ExecutionRedriven")
+                   ? cJSON_AddObjectToObject(ev, "details") : NULL;
+    if (!cJSON_IsNumber(n) || !cJSON_IsObject(cursor) || !d ||
+        !cJSON_AddNumberToObject(d, "redriveCount", n->valuedouble)) {
+        cJSON_Delete(cursor);
+        cJSON_Delete(ev);
+        rp->broken = 1;
+        return -1;
+    }
+    cJSON_AddItemToArray(out, ev);
+    cJSON_Delete(rp->cursor);
+    rp->cursor = cursor;
+    rp->broken = 0;
+    return 0;
+}
+
 int replay_row(replay_t *rp, cJSON *log, cJSON *out)
 {
     const cJSON *now = cJSON_GetObjectItemCaseSensitive(log, "now");
@@ -211,6 +237,8 @@ int replay_row(replay_t *rp, cJSON *log, cJSON *out)
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(log, "tk")))
         env.secure64 = replay_rand;
     rp->rnd = rnd ? rnd->child : NULL;
+    if (redriven(rp, cJSON_GetObjectItemCaseSensitive(log, "rd"), out) < 0)
+        return -1;
     for (cJSON *it = steps ? steps->child : NULL; it && !rp->broken; it = it->next) {
         asl_step_t step;
         memset(&step, 0, sizeof step);

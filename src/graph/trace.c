@@ -324,6 +324,16 @@ graph_trace_t *graph_trace_from_history(const asl_machine_t *m, const cJSON *eve
             open_t *o = open_find(tr, type[0] == 'P' ? ASL_STATE_PARALLEL : ASL_STATE_MAP, NULL);
             if (o)
                 o->failed = 1;
+        } else if (strcmp(type, "ExecutionRedriven") == 0) {
+            /* The states the run ended in run again: their new visits
+             * decide. A Parallel or Map may go on with the children that
+             * failed, without being entered again: it stays open. */
+            for (size_t i = tr->no; i-- > 0;) {
+                if (tr->o[i].state && tr->o[i].state->n_branches)
+                    tr->o[i].failed = 0;
+                else
+                    open_drop(tr, i);
+            }
         }
         if (tr->oom)
             break;

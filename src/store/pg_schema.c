@@ -71,6 +71,9 @@ static const char *const pg_migrations[] = {
     "  version bigint NOT NULL,"
     "  updated_ms bigint NOT NULL,"
     "  PRIMARY KEY (name, alias));",
+    /* 5 -> 6 */
+    "ALTER TABLE executions ADD COLUMN redrive_count bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN redrive_ms bigint;",
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

@@ -105,6 +105,11 @@ static const char *const migrations[] = {
     "  version INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (name, alias)) WITHOUT ROWID;",
+    /* 5 -> 6: redrives (engine/runtime.h runtime_redrive): how often an
+     * execution that ended was run again from the state that failed, and
+     * when last (its TimeoutSeconds count from then). */
+    "ALTER TABLE executions ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE executions ADD COLUMN redrive_ms INTEGER;",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

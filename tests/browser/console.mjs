@@ -465,6 +465,39 @@ scenario("stop_wait", async () => {
   return { status: after.json.status, screenshot: file };
 });
 
+// After stop_wait: the ABORTED Wait execution is redriven from its Wait state
+// (in-page confirmation first), shown RUNNING again and polled, so a stop
+// made through the API meanwhile shows without a reload.
+scenario("redrive_wait", async () => {
+  await open(page, `/ui/executions/${SEED.waitId}`, "execution");
+  check((await text(page, "#exec-status")).includes("ABORTED"), "the stopped Wait execution is not shown ABORTED");
+  await until(page, () => { const b = document.querySelector("button#redrive-execution"); return b && b.offsetParent !== null; },
+    "button#redrive-execution on an ABORTED execution");
+  await page.click("button#redrive-execution");
+  await until(page, () => { const b = document.querySelector("button#confirm-redrive"); return b && b.offsetParent !== null; },
+    "the in-page confirmation button#confirm-redrive");
+  const file = await shot(page, "execution-redrive-confirm");
+  const before = await api("GET", `/executions/${SEED.waitId}`);
+  check(before.json.status === "ABORTED", `clicking Redrive alone already made it ${before.json.status}`);
+  await page.click("button#confirm-redrive");
+  await until(page, () => (document.querySelector("#exec-status") || {}).textContent?.includes("RUNNING"),
+    "#exec-status to show RUNNING without a reload");
+  const redriven = await api("GET", `/executions/${SEED.waitId}`);
+  check(redriven.json.status === "RUNNING" && redriven.json.redriveCount === 1,
+    `GET /executions/${SEED.waitId} says ${redriven.json.status}, redriveCount ${redriven.json.redriveCount}`);
+  check((await text(page, "#exec-redriven")).startsWith("1 time"), "#exec-redriven does not say it was redriven once");
+  // Two visits of Nap: the one the stop ended, and the one running now.
+  await until(page, () => document.querySelectorAll("#timeline .bar.outcome-failed").length === 1 &&
+    document.querySelectorAll("#timeline .bar.outcome-running").length === 1,
+    "the timeline to show the stopped visit failed and the redriven one running");
+  const offered = await page.$eval("button#redrive-execution", (b) => b.offsetParent !== null).catch(() => false);
+  check(!offered, "button#redrive-execution is still offered on a RUNNING execution");
+  await api("POST", `/executions/${SEED.waitId}/stop`);
+  await until(page, () => (document.querySelector("#exec-status") || {}).textContent?.includes("ABORTED"),
+    "#exec-status to show its end (ABORTED again) without a reload");
+  return { redriveCount: redriven.json.redriveCount, screenshot: file };
+});
+
 scenario("start_form", async () => {
   const m = SEED.startMachine;
   await open(page, `/ui/state-machines/${m}`, "machine");

@@ -91,6 +91,12 @@ class Auth(DaemonTestCase):
         self.assertEqual(d["status"], "RUNNING")
         self.assertEqual(self.call("GET", "/state-machines/x", who="ops")[0], 404)
         self.assertEqual(self.call("POST", "/executions/%s/stop" % eid, {}, who="ops")[0], 200)
+        # Redrive is admin only too.
+        for who in ("shop", "viewer", "worker"):
+            self.assertEqual(self.call("POST", "/executions/%s/redrive" % eid, who=who)[0], 403)
+        self.assertEqual(self.call("GET", "/executions/" + eid, who="ops")[2]["status"], "ABORTED")
+        st, _, d = self.call("POST", "/executions/%s/redrive" % eid, who="ops")
+        self.assertEqual((st, d["status"]), (200, "RUNNING"))
 
     def test_missing_or_unknown_token_is_401(self):
         self.start()

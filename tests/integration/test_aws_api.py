@@ -442,19 +442,33 @@ class Protocol(DaemonTestCase):
         st, _, body = amz(self.d, "ValidateStateMachineDefinition", {"definition": definition})
         self.assertEqual((st, body["result"], len(body["diagnostics"])), (200, "FAIL", 40))
 
-    def test_redrive_is_refused_saying_why(self):
-        """Until the runtime can redrive, a failed execution is refused
-        clearly (not UnknownOperationException) and nothing changes."""
+    def test_redrive(self):
+        """RedriveExecution runs a failed execution again from the state it
+        failed in (here a Fail state: it fails again), answers redriveDate,
+        and DescribeExecution counts it; a succeeded one is refused saying
+        why, and nothing changes."""
         self.put("fails", json.dumps({"StartAt": "F", "States": {
             "F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}}))
         ended = self.run_to_end("fails", {})
         self.assertEqual(ended["status"], "FAILED")
         execution = "arn:aws:states:local:000000000000:execution:fails:" + ended["executionId"]
-        st, _, body = amz(self.d, "RedriveExecution", {"executionArn": execution})
-        self.assertEqual((st, body["__type"]), (400, "ExecutionNotRedrivable"))
-        self.assertIn("cannot redrive", body["message"])
         st, _, body = amz(self.d, "DescribeExecution", {"executionArn": execution})
-        self.assertEqual((st, body["status"], body["error"]), (200, "FAILED", "Boom"))
+        self.assertEqual((st, body["redriveCount"]), (200, 0))
+        self.assertNotIn("redriveDate", body)
+        st, _, body = amz(self.d, "RedriveExecution", {"executionArn": execution})
+        self.assertEqual(st, 200, body)
+        self.assertIsInstance(body["redriveDate"], (int, float))
+        self.d.wait_ended(ended["executionId"])
+        st, _, body = amz(self.d, "DescribeExecution", {"executionArn": execution})
+        self.assertEqual((st, body["status"], body["error"], body["redriveCount"]),
+                         (200, "FAILED", "Boom", 1))
+        self.put("works", json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass",
+                                                                        "End": True}}}))
+        ok = self.run_to_end("works", {})
+        arn = "arn:aws:states:local:000000000000:execution:works:" + ok["executionId"]
+        st, _, body = amz(self.d, "RedriveExecution", {"executionArn": arn})
+        self.assertEqual((st, body["__type"]), (400, "ExecutionNotRedrivable"))
+        self.assertIn("succeeded", body["message"])
         st, _, body = amz(self.d, "RedriveExecution", {
             "executionArn": "arn:aws:states:local:000000000000:execution:fails:nope"})
         self.assertEqual((st, body["__type"]), (400, "ExecutionDoesNotExist"))

@@ -325,6 +325,16 @@ class Console(BrowserRun):
         _, _, desc = self.d.request("GET", f"/executions/{self.seed['waitId']}")
         self.assertEqual(desc["status"], "ABORTED")
 
+    def test_redrive_stopped_wait(self):
+        facts = self.scenario("redrive_wait")
+        self.assertEqual(facts["redriveCount"], 1)
+        _, _, desc = self.d.request("GET", f"/executions/{self.seed['waitId']}")
+        self.assertEqual((desc["status"], desc["redriveCount"]), ("ABORTED", 1))
+        _, _, h = self.d.request("GET", f"/executions/{self.seed['waitId']}/history")
+        types = [e["type"] for e in h["events"]]
+        self.assertEqual(types.count("ExecutionRedriven"), 1)
+        self.assertEqual(types[-1], "ExecutionAborted")
+
     def test_start_from_form(self):
         facts = self.scenario("start_form")
         st, _, desc = self.d.request("GET", f"/executions/{facts['executionId']}")

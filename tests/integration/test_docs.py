@@ -36,6 +36,7 @@ API_ROUTES = [
     ("DELETE", "/state-machines/{name}/aliases/{alias}"),
     ("GET", "/executions/{id}/history"),
     ("POST", "/executions/{id}/stop"),
+    ("POST", "/executions/{id}/redrive"),
     ("GET", "/state-machines/{name}/graph.svg"),
     ("GET", "/executions/{id}/graph.svg"),
     ("GET", "/orders/{orderId}"),

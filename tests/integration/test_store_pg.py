@@ -149,7 +149,7 @@ class PostgresStore(DaemonTestCase):
         self.assertEqual(d.stop(), 0)
         d.start()
         self.assertNotIn("schema migrated", d.stderr())
-        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "5")
+        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "6")
 
     def test_two_daemons_starting_together_migrate_once_and_one_owns_it(self):
         """Migrations run once under an advisory lock; then one sagad owns the

@@ -806,6 +806,50 @@ static void test_run_collects_events(void **state)
 }
 
 
+/* Redrive: a cursor entering the failed state with its input re-runs it as
+ * the next transition (a new task token), not from the start. */
+static void test_enter_cursor_redrive(void **state)
+{
+    (void)state;
+    asl_machine_t *m = compile(
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"T\"},"
+        "\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\",\"End\":true}}}");
+    asl_env_t env = {.now_ms = 100};
+    asl_exec_info_t info = {.execution_id = "e"};
+    cJSON *in = cJSON_Parse("{\"v\":3}");
+    asl_step_t st;
+    assert_int_equal(asl_exec_start(m, in, &info, &env, &st), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_TASK);
+    char *first_token = strdup(st.task_token);
+    asl_step_clear(&st);
+
+    assert_null(asl_exec_enter_cursor(m, "Nope", in, 2));
+    cJSON *cur = asl_exec_enter_cursor(m, "T", in, 2);
+    assert_non_null(cur);
+    assert_string_equal(asl_cursor_state(cur), "T");
+    /* what a restart finds pending there: entering the state */
+    asl_step_t again;
+    assert_int_equal(asl_exec_pending(m, cur, &info, &env, &again, NULL), 0);
+    assert_int_equal(again.kind, ASL_STEP_CONTINUE);
+    asl_step_clear(&again);
+    env.now_ms = 200;
+    assert_int_equal(asl_exec_resume(m, cur, NULL, &info, &env, &st, NULL), 0);
+    assert_int_equal(st.kind, ASL_STEP_RUN_TASK);
+    assert_string_equal(st.state, "T");
+    assert_int_equal(st.n_transitions, 1);
+    const cJSON *ev = cJSON_GetArrayItem(st.events, 0);
+    assert_string_equal(cJSON_GetObjectItem(ev, "type")->valuestring, "TaskStateEntered");
+    const cJSON *d = cJSON_GetObjectItem(ev, "details");
+    assert_string_equal(cJSON_GetObjectItem(d, "name")->valuestring, "T");
+    assert_true(asl_json_equal(cJSON_GetObjectItem(d, "input"), in));
+    assert_string_equal(st.task_token, "e:T:3:0");
+    assert_string_not_equal(st.task_token, first_token);
+    free(first_token);
+    asl_step_clear(&st);
+    cJSON_Delete(in);
+    asl_machine_free(m);
+}
+
 static void test_pending_after_restart(void **state)
 {
     (void)state;
@@ -1335,6 +1379,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat_and_timeout_paths),
         cmocka_unit_test(test_map_stops_after_failure),
         cmocka_unit_test(test_compile_without_problem_list),
+        cmocka_unit_test(test_enter_cursor_redrive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

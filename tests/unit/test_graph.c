@@ -144,6 +144,46 @@ static void test_caught_failure(void **state)
     asl_machine_free(m);
 }
 
+/* A redriven execution: the visit that failed before ExecutionRedriven is
+ * superseded by the one after it, which decides the state's outcome. */
+static void test_redriven_failure(void **state)
+{
+    (void)state;
+    asl_machine_t *m = machine(
+        "{'StartAt':'Charge','States':{"
+        "'Charge':{'Type':'Task','Resource':'sagad:fail','Next':'Done'},"
+        "'Done':{'Type':'Succeed'}}}");
+    const char *failed = ENTER("Task", "Charge") "," TASK("TaskScheduled", "fail") ","
+                         TASK("TaskFailed", "fail") "," EVENT("ExecutionFailed") ","
+                         EVENT("ExecutionRedriven") "," ENTER("Task", "Charge") ","
+                         TASK("TaskScheduled", "fail");
+    char buf[2048];
+    snprintf(buf, sizeof buf, "[%s]", failed);
+    graph_trace_t *t = trace(m, buf, "RUNNING");
+    assert_int_equal(graph_trace_outcome(t, "Charge"), GRAPH_OUTCOME_RUNNING);
+    graph_trace_free(t);
+    snprintf(buf, sizeof buf, "[%s,%s,%s,%s,%s]", failed, TASK("TaskSucceeded", "fail"),
+             EXIT("Task", "Charge"), ENTER("Succeed", "Done"), EVENT("ExecutionSucceeded"));
+    t = trace(m, buf, "SUCCEEDED");
+    assert_int_equal(graph_trace_outcome(t, "Charge"), GRAPH_OUTCOME_SUCCEEDED);
+    assert_int_equal(graph_trace_outcome(t, "Done"), GRAPH_OUTCOME_SUCCEEDED);
+    graph_trace_free(t);
+    asl_machine_free(m);
+    /* A Parallel goes on with its failed branch, without being entered again. */
+    m = machine("{'StartAt':'P','States':{'P':{'Type':'Parallel','End':true,'Branches':["
+                "{'StartAt':'A','States':{'A':{'Type':'Pass','End':true}}},"
+                "{'StartAt':'B','States':{'B':{'Type':'Task','Resource':'sagad:fail','End':true}}}]}}}");
+    t = trace(m, "[" ENTER("Parallel", "P") "," ENTER("Pass", "A") "," EXIT("Pass", "A") ","
+              ENTER("Task", "B") "," TASK("TaskFailed", "fail") "," EVENT("ParallelStateFailed") ","
+              EVENT("ExecutionFailed") "," EVENT("ExecutionRedriven") "," ENTER("Task", "B") ","
+              TASK("TaskSucceeded", "fail") "," EXIT("Task", "B") "," EXIT("Parallel", "P") ","
+              EVENT("ExecutionSucceeded") "]", "SUCCEEDED");
+    assert_int_equal(graph_trace_outcome(t, "P"), GRAPH_OUTCOME_SUCCEEDED);
+    assert_int_equal(graph_trace_outcome(t, "B"), GRAPH_OUTCOME_SUCCEEDED);
+    graph_trace_free(t);
+    asl_machine_free(m);
+}
+
 static void test_uncaught_failure_and_retry(void **state)
 {
     (void)state;
@@ -319,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_machine_svg_has_every_state),
         cmocka_unit_test(test_caught_failure),
         cmocka_unit_test(test_uncaught_failure_and_retry),
+        cmocka_unit_test(test_redriven_failure),
         cmocka_unit_test(test_aborted_wait_and_fail_state),
         cmocka_unit_test(test_parallel_branch_failure),
         cmocka_unit_test(test_map_iterations),

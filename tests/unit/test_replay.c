@@ -135,10 +135,62 @@ static void test_replay_gives_the_run(void **state)
     asl_machine_free(m);
 }
 
+/* A redrive's row ("rd"): its ExecutionRedriven event, then the rows after
+ * it go on from its cursor, after a run that had failed; an "rd" without a
+ * cursor breaks the replay. */
+static void test_replay_redrive_row(void **state)
+{
+    (void)state;
+    static const char def[] =
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"sagad:x\","
+        "\"End\":true}}}";
+    asl_problems_t p;
+    asl_problems_init(&p);
+    asl_machine_t *m = NULL;
+    assert_int_equal(asl_machine_compile_text(def, strlen(def), &m, &p), 0);
+    asl_problems_free(&p);
+    cJSON *input = cJSON_Parse("{\"k\":1}");
+    replay_t *rp = replay_new(m, "m", "e-1", NULL, cJSON_Duplicate(input, 1), 1790000000000LL);
+    cJSON *out = cJSON_CreateArray();
+    cJSON *failed = cJSON_Parse("{\"now\":1790000000001,\"steps\":[\"s\",{\"e\":\"Boom\",\"c\":\"x\"}]}");
+    assert_int_equal(replay_row(rp, failed, out), 0);
+    int n = cJSON_GetArraySize(out);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(out, n - 1), "type")->valuestring,
+                        "ExecutionFailed");
+    cJSON *rd = cJSON_Parse("{\"now\":1790000000002,\"rd\":{\"n\":1},\"steps\":[]}");
+    cJSON_AddItemToObject(cJSON_GetObjectItem(rd, "rd"), "c", asl_exec_enter_cursor(m, "T", input, 1));
+    assert_int_equal(replay_row(rp, rd, out), 0);
+    assert_int_equal(cJSON_GetArraySize(out), n + 1);
+    const cJSON *ev = cJSON_GetArrayItem(out, n);
+    assert_string_equal(cJSON_GetObjectItem(ev, "type")->valuestring, "ExecutionRedriven");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "details"), "redriveCount")->valueint, 1);
+    cJSON *again = cJSON_Parse("{\"now\":1790000000003,\"steps\":[\"n\",{\"r\":{\"ok\":true}}]}");
+    assert_int_equal(replay_row(rp, again, out), 0);
+    ev = cJSON_GetArrayItem(out, n + 1);
+    assert_string_equal(cJSON_GetObjectItem(ev, "type")->valuestring, "TaskStateEntered");
+    assert_true(cJSON_Compare(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "details"), "input"),
+                              input, 1));
+    int total = cJSON_GetArraySize(out);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(out, total - 1), "type")->valuestring,
+                        "ExecutionSucceeded");
+    cJSON *bad = cJSON_Parse("{\"now\":1790000000004,\"rd\":{\"n\":2},\"steps\":[]}");
+    assert_int_equal(replay_row(rp, bad, out), -1);
+    assert_int_equal(cJSON_GetArraySize(out), total);
+    cJSON_Delete(failed);
+    cJSON_Delete(rd);
+    cJSON_Delete(again);
+    cJSON_Delete(bad);
+    cJSON_Delete(out);
+    cJSON_Delete(input);
+    replay_free(rp);
+    asl_machine_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_gives_the_run),
+        cmocka_unit_test(test_replay_redrive_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

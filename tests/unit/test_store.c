@@ -78,7 +78,8 @@ static void test_refuses_newer_schema(void **state)
 
 /* Schema 1 -> 2 rebuilds the outbox without AUTOINCREMENT and keeps its rows
  * (seq, payload) as they were. Only the outbox matters to this migration, so
- * a version-1 file with just that table stands in for a real one. */
+ * a version-1 file with just that table (and the tables later steps add
+ * columns to) stands in for a real one. */
 static void test_migration_2_keeps_outbox_rows(void **state)
 {
     (void)state;
@@ -91,6 +92,7 @@ static void test_migration_2_keeps_outbox_rows(void **state)
         " ('b', '{\"n\":2}', 2), ('c', '{\"n\":3}', 3);"
         "DELETE FROM outbox WHERE seq = 1;"
         /* What the later steps alter. */
+        "CREATE TABLE executions (id TEXT);"
         "CREATE TABLE state_machines (name TEXT NOT NULL, version INTEGER NOT NULL,"
         " definition TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (name, version));"
         "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
