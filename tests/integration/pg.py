@@ -4,6 +4,7 @@ fsync and synchronous_commit on (kill tests are only honest with real
 commits). As root the server runs as the `postgres` user (it refuses root).
 Python standard library only."""
 import atexit
+import hashlib
 import os
 import pwd
 import shutil
@@ -128,35 +129,55 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Backend:
+    """The integration suite on PostgreSQL, as a context manager: one cluster
+    for the whole run; every Daemon that names no database gets a database of
+    its own per work directory (a restart with the same workdir finds its
+    data again), and harness.on_postgres() says so to the tests."""
+
+    def __enter__(self):
+        import harness
+
+        self.cluster = Cluster().start()
+        self.made = set()
+        self.plain_init = harness.Daemon.__init__
+        self.plain_env = os.environ.get("SAGAD_TEST_BACKEND")
+        cluster, made, plain_init = self.cluster, self.made, self.plain_init
+
+        def init(daemon, workdir=None, config_text=None, **opts):
+            plain_init(daemon, workdir, config_text, **opts)
+            if "database" not in opts:
+                db = "d" + hashlib.sha1(daemon.dir.encode()).hexdigest()[:12]
+                if db not in made:
+                    cluster.psql(f"CREATE DATABASE {db}")
+                    made.add(db)
+                daemon.opts["database"] = cluster.uri(db)
+
+        harness.Daemon.__init__ = init
+        os.environ["SAGAD_TEST_BACKEND"] = "postgresql"
+        return self
+
+    def __exit__(self, *exc):
+        import harness
+
+        harness.Daemon.__init__ = self.plain_init
+        if self.plain_env is None:
+            os.environ.pop("SAGAD_TEST_BACKEND", None)
+        else:
+            os.environ["SAGAD_TEST_BACKEND"] = self.plain_env
+        self.cluster.cleanup()
+        return False
+
+
 def run_modules(names):
-    """Runs integration modules with every Daemon that names no database on
-    one database per work directory of a shared cluster (a restart with the
-    same workdir finds its data again). For trying the suite on PostgreSQL:
-    `python3 tests/integration/pg.py test_executions test_order_saga`."""
-    import hashlib
+    """Runs integration modules on PostgreSQL (Backend), for trying them:
+    `python3 tests/integration/pg.py test_executions test_order_saga`.
+    tests/run.py --pg runs the whole suite this way."""
     import unittest
-    import harness
 
-    cluster = Cluster().start()
-    made = set()
-    plain_init = harness.Daemon.__init__
-
-    def init(self, workdir=None, config_text=None, **opts):
-        plain_init(self, workdir, config_text, **opts)
-        if "database" not in opts:
-            db = "d" + hashlib.sha1(self.dir.encode()).hexdigest()[:12]
-            if db not in made:
-                cluster.psql(f"CREATE DATABASE {db}")
-                made.add(db)
-            self.opts["database"] = cluster.uri(db)
-
-    harness.Daemon.__init__ = init
-    try:
+    with Backend():
         suite = unittest.defaultTestLoader.loadTestsFromNames(names)
         return unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
-    finally:
-        harness.Daemon.__init__ = plain_init
-        cluster.cleanup()
 
 
 if __name__ == "__main__":
