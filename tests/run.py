@@ -70,7 +70,7 @@ INTEGRATION = os.path.join(ROOT, "tests", "integration")
 # Modules the PostgreSQL pass leaves out: they start no daemon on the default
 # database (static checks of the sources and docs), or run PostgreSQL clusters
 # of their own in every pass already.
-PG_PASS_SKIPS = {"test_layout", "test_store_pg"}
+PG_PASS_SKIPS = {"test_layout", "test_store_pg", "test_outbox_pg"}
 
 
 def run_integration(build, pattern, totals, label=None, skip=()):

@@ -1,7 +1,11 @@
 /* The outbox relay: one hiredis async connection on the daemon's loop, one
  * uv timer for back-off and deadlines, and a pipelined batch of PUBLISHes (and
  * XADDs) in flight at a time. Rows are deleted (up to the last one whose every
- * command Redis acknowledged in order) when the batch is answered. */
+ * command Redis acknowledged in order) when the batch is answered.
+ * On PostgreSQL several nodes share the outbox: one of them relays, the one
+ * whose session holds an advisory lock (the others retry every second, so a
+ * dead node's role passes on once the server ends its session), and it
+ * deletes exactly the seqs Redis acknowledged. */
 #include "events/relay.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -29,6 +33,14 @@
 #define CLOSE_TIMEOUT_MS   2000
 /* A stream that keeps refusing XADD is reported at most this often. */
 #define STREAM_LOG_EVERY_MS 60000
+/* PostgreSQL: how often a node that does not relay tries to take over. */
+#define STANDBY_RETRY_MS   1000
+/* PostgreSQL: acknowledged seqs kept for one DELETE before deleting anyway. */
+#define PG_DELETE_MAX      4096
+/* The relay role on PostgreSQL: a session-level advisory lock (the server
+ * releases it when the holder's session ends). Taking it again while held
+ * only counts it once more; the session's end releases every count. */
+#define SQL_TAKE_RELAY_ROLE "SELECT CAST(pg_try_advisory_lock(495555404112) AS integer)"
 
 typedef enum {
     ST_DISABLED,
@@ -68,6 +80,10 @@ struct relay_s {
     int batch_lost;       /* the connection went away under this batch */
     int kicked;           /* work arrived while we could not act on it */
     int64_t acked;        /* every row up to this seq is published, not yet deleted */
+    int pg;               /* the store is PostgreSQL: several nodes may relay */
+    int standby;          /* PostgreSQL: another session holds the relay role */
+    int64_t *acked_seqs;  /* PostgreSQL: the seqs behind `acked`, for the DELETE */
+    size_t n_acked, cap_acked;
     uint64_t stream_logged_at;   /* loop time of the last XADD failure logged */
     uint64_t stream_unlogged;    /* XADD failures since then, not logged */
     int stream_failing;          /* the last XADD answered was refused */
@@ -104,6 +120,7 @@ static void on_closed(uv_handle_t *h)
     free(r->channel);
     free(r->stream);
     free(r->addr);
+    free(r->acked_seqs);
     free(r);
     if (done)
         done(ud);
@@ -126,6 +143,72 @@ static void schedule_reconnect(relay_t *r)
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
+/* The acknowledged seqs as a PostgreSQL array literal, "{1,2,3}"; malloc'd
+ * (caller frees), NULL on no memory. */
+static char *acked_array(const relay_t *r)
+{
+    size_t cap = 3 + r->n_acked * 21, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return NULL;
+    text[len++] = '{';
+    for (size_t i = 0; i < r->n_acked; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s%lld", i ? "," : "",
+                                (long long)r->acked_seqs[i]);
+    snprintf(text + len, cap - len, "}");
+    return text;
+}
+
+/* Deletes the acknowledged rows in whatever transaction is open (or its own):
+ * on SQLite, one writer, every seq up to `acked`; on PostgreSQL exactly the
+ * seqs Redis answered, so a row some other writer committed late below them
+ * is never deleted unpublished. 0 or -1. */
+static int delete_acked(relay_t *r)
+{
+    store_stmt_t *s;
+    if (r->pg) {
+        char *list = acked_array(r);
+        s = list ? store_prepare(r->st, "DELETE FROM outbox WHERE seq = ANY(CAST(?1 AS bigint[]))")
+                 : NULL;
+        if (!s) {
+            free(list);
+            return -1;
+        }
+        store_bind_text_taken(s, 1, list);
+    } else {
+        s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+        if (!s)
+            return -1;
+        store_bind_int64(s, 1, r->acked);
+    }
+    int rc = store_exec_stmt(s);
+    store_clear_bindings(s);
+    if (rc < 0)
+        return -1;
+    r->acked = 0;
+    r->n_acked = 0;
+    return 0;
+}
+
+/* Records that Redis has row `seq`; 0, or -1 on no memory (then the row
+ * counts as unanswered and is sent again). */
+static int note_acked(relay_t *r, int64_t seq)
+{
+    if (r->pg) {
+        if (r->n_acked == r->cap_acked) {
+            size_t cap = r->cap_acked ? r->cap_acked * 2 : BATCH;
+            int64_t *grown = realloc(r->acked_seqs, cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            r->acked_seqs = grown;
+            r->cap_acked = cap;
+        }
+        r->acked_seqs[r->n_acked++] = seq;
+    }
+    r->acked = seq;
+    return 0;
+}
+
 /* Deletes the rows Redis acknowledged. 0 when done or deferred (a transaction
  * is open: the next kick does it), -1 when the delete failed. */
 static int flush_deletes(relay_t *r)
@@ -136,14 +219,26 @@ static int flush_deletes(relay_t *r)
         r->kicked = 1;
         return 0;
     }
-    store_stmt_t *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+    return delete_acked(r);
+}
+
+/* PostgreSQL: whether this node relays (takes the role when it is free).
+ * Logs the changes of role. 1, 0 (another node relays), or -1. */
+static int relay_role(relay_t *r)
+{
+    store_stmt_t *s = store_prepare(r->st, SQL_TAKE_RELAY_ROLE);
     if (!s)
         return -1;
-    store_bind_int64(s, 1, r->acked);
-    if (store_exec_stmt(s) < 0)
-        return -1;
-    r->acked = 0;
-    return 0;
+    int rc = store_step(s);
+    int held = rc == STORE_ROW ? store_col_int(s, 0) == 1 : -1;
+    store_reset(s);
+    if (held == 0 && !r->standby)
+        log_info("outbox: another node relays the outbox; this one takes over if it stops");
+    else if (held == 1 && r->standby)
+        log_info("outbox: this node relays the outbox now");
+    if (held >= 0)
+        r->standby = !held;
+    return held;
 }
 
 /* Frees the connection from outside hiredis' callbacks; pending PUBLISHes are
@@ -173,7 +268,7 @@ static void batch_done(relay_t *r)
     /* More to send: the delete waits for the runtime's next commit (one
      * fsync instead of two). Idle, stopping or broken: delete now. */
     int more = (r->batch_full || r->kicked) && !r->batch_failed && !r->batch_lost &&
-               r->state == ST_CONNECTED && !r->closing;
+               r->state == ST_CONNECTED && !r->closing && r->n_acked < PG_DELETE_MAX;
     int del = more ? 0 : flush_deletes(r);
     if (r->batch_lost || r->state != ST_CONNECTED || r->closing)
         return; /* the disconnect path takes over */
@@ -270,8 +365,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         if (kind == CMD_XADD && r->stream_failing)
             stream_recovered(r);
         /* Only an unbroken prefix counts, so no row is deleted unpublished. */
-        if (last && !r->batch_failed && !r->batch_lost)
-            r->acked = seq;
+        if (last && !r->batch_failed && !r->batch_lost && note_acked(r, seq) < 0)
+            r->batch_failed = 1;
     }
     if (r->in_flight == 0)
         batch_done(r);
@@ -307,6 +402,16 @@ static void pump(relay_t *r)
         return;
     }
     r->kicked = 0;
+    if (r->pg) {
+        int role = relay_role(r);
+        if (role <= 0) {
+            if (role < 0)
+                log_error("outbox: cannot learn whether this node relays: %s",
+                          store_errmsg(r->st));
+            arm(r, T_RETRY, role < 0 ? BACKOFF_MAX_MS : STANDBY_RETRY_MS);
+            return;
+        }
+    }
     /* Rows published but not deleted yet are skipped: their delete rides the
      * runtime's next commit (relay_flush_in_txn) or runs once the relay idles. */
     store_stmt_t *s = store_prepare(r->st,
@@ -563,6 +668,7 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
     }
     r->loop = loop;
     r->st = st;
+    r->pg = store_backend(st) == STORE_BACKEND_POSTGRESQL;
     r->backoff_ms = BACKOFF_MIN_MS;
     r->stream_maxlen = stream_maxlen;
     r->stats.stream_length = -1;
@@ -613,14 +719,9 @@ void relay_flush_in_txn(relay_t *r)
 {
     if (!r || r->acked == 0 || !store_in_txn(r->st))
         return;
-    store_stmt_t *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
-    if (!s)
-        return;
-    store_bind_int64(s, 1, r->acked);
     /* If the transaction rolls back, the rows come back and, acked being
      * reset, are published again: at least once either way. */
-    if (store_exec_stmt(s) == 0)
-        r->acked = 0;
+    delete_acked(r);
 }
 
 void relay_close(relay_t *r, void (*done)(void *ud), void *ud)

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 
+import harness
 from harness import free_port
 
 BIN = "/usr/lib/postgresql/15/bin"
@@ -129,6 +130,36 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class ClusterTestCase(harness.DaemonTestCase):
+    """A DaemonTestCase with a fresh cluster per test (self.cluster), skipped
+    saying why where PostgreSQL cannot run."""
+
+    def setUp(self):
+        why = available()
+        if why:
+            self.skipTest(why)
+        super().setUp()
+        self.cluster = Cluster().start()
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.cluster.cleanup()
+
+    def run_unit_binary(self, name, db="unit"):
+        """Runs the C test BUILD/tests/NAME with SAGAD_TEST_PG_URI naming a new
+        empty database `db`; asserts it exits 0 and returns its output."""
+        self.cluster.psql(f"CREATE DATABASE {db}")
+        r = subprocess.run([harness.binary("tests/" + name)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120,
+                           env=dict(os.environ, SAGAD_TEST_PG_URI=self.cluster.uri(db)))
+        out = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertNotIn("SKIPPED", out)
+        return out
+
+
 class Backend:
     """The integration suite on PostgreSQL, as a context manager: one cluster
     for the whole run; every Daemon that names no database gets a database of
@@ -136,8 +167,6 @@ class Backend:
     data again), and harness.on_postgres() says so to the tests."""
 
     def __enter__(self):
-        import harness
-
         self.cluster = Cluster().start()
         self.made = set()
         self.plain_init = harness.Daemon.__init__
@@ -158,8 +187,6 @@ class Backend:
         return self
 
     def __exit__(self, *exc):
-        import harness
-
         harness.Daemon.__init__ = self.plain_init
         if self.plain_env is None:
             os.environ.pop("SAGAD_TEST_BACKEND", None)

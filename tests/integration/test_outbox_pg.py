@@ -1,0 +1,80 @@
+"""The outbox and its relay with several writers on one PostgreSQL database:
+writers take turns so that seq order is commit order (tests/unit/
+test_outbox_pg.c, two connections through the store), and exactly one node
+relays at a time, the one holding the relay's advisory lock; another takes
+over when its session ends, publishing what waited in seq order."""
+import os
+import subprocess
+import time
+import unittest
+
+import pg
+from harness import Subscriber
+
+RELAY_LOCK = 495555404112
+QUICK = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+class OutboxOnPostgres(pg.ClusterTestCase):
+    def test_two_writers_commit_in_seq_order(self):
+        out = self.run_unit_binary("test_outbox_pg")
+        self.assertIn("[  PASSED  ] 2 test(s).", out)
+
+    def hold_relay_role(self):
+        """A session of another 'node' that holds the relay's lock until
+        its psql ends."""
+        p = subprocess.Popen([os.path.join(pg.BIN, "psql"), "-X", "-q", "-A", "-t", "-h",
+                              "127.0.0.1", "-p", str(self.cluster.port), "-U", "postgres",
+                              "-d", "postgres"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        p.stdin.write(f"SELECT pg_advisory_lock({RELAY_LOCK});\nSELECT 'held';\n".encode())
+        p.stdin.flush()
+        self.addCleanup(self.end, p)
+        line = b" "
+        while line and line.strip() != b"held":   # the lock's void prints an empty line
+            line = p.stdout.readline()
+        self.assertEqual(line.strip(), b"held")
+        return p
+
+    @staticmethod
+    def end(p):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in (p.stdin, p.stdout):
+            if not f.closed:
+                f.close()
+
+    def test_one_relay_at_a_time_and_a_takeover_in_order(self):
+        other = self.hold_relay_role()
+        redis = self.redis()
+        sub = Subscriber(redis.port)
+        self.addCleanup(sub.close)
+        d = self.daemon(database=self.cluster.uri(), redis=redis.address,
+                        execution_events="all")
+        self.assertTrue(d.wait_log(r"another node relays the outbox", 10), d.stderr())
+        self.put("quick", QUICK, d)
+        for i in range(5):
+            self.run_to_end("quick", {"i": i}, d=d)
+        waiting = [r[0] for r in d.sql("SELECT event_id FROM outbox ORDER BY seq")]
+        self.assertEqual(len(waiting), 10, "RUNNING and SUCCEEDED of each execution")
+        time.sleep(1.5)
+        self.assertEqual(sub.events(), [], "a node without the role published")
+        # The holder's session ends (its node died): this one takes over
+        # within a retry, publishes what waited in seq order, deletes it.
+        other.stdin.close()
+        self.assertEqual(other.wait(10), 0)
+        got = sub.wait_for(len(waiting), timeout=10)
+        self.assertEqual([e["id"] for e in got], waiting)
+        self.assertTrue(d.wait_log(r"this node relays the outbox now", 5), d.stderr())
+        deadline = time.time() + 10
+        while d.sql("SELECT count(*) FROM outbox") != [(0,)] and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(d.sql("SELECT count(*) FROM outbox"), [(0,)])
+        # Holding the role now, it relays new events at once.
+        self.run_to_end("quick", {"i": 5}, d=d)
+        self.assertEqual(len(sub.wait_for(len(waiting) + 2, timeout=5)), len(waiting) + 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
