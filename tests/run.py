@@ -18,6 +18,7 @@ import argparse
 import glob
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -174,6 +175,8 @@ def main():
                     help="also run the fuzz targets of FUZZ_BUILD on their saved inputs")
     ap.add_argument("builds", nargs="+")
     args = ap.parse_args()
+    # SIGTERM unwinds like an exception, so the PostgreSQL pass stops its cluster.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(ROOT)
     totals = [0, 0, 0]
     for b in args.builds:
