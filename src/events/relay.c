@@ -4,8 +4,9 @@
  * command Redis acknowledged in order) when the batch is answered.
  * On PostgreSQL several nodes share the outbox: one of them relays, the one
  * whose session holds an advisory lock (the others retry every second, so a
- * dead node's role passes on once the server ends its session), and it
- * deletes exactly the seqs Redis acknowledged. */
+ * dead node's role passes on once the server ends its session); idle, it
+ * looks for other nodes' rows every POLL_MS; and it deletes exactly the seqs
+ * Redis acknowledged. */
 #include "events/relay.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -35,6 +36,9 @@
 #define STREAM_LOG_EVERY_MS 60000
 /* PostgreSQL: how often a node that does not relay tries to take over. */
 #define STANDBY_RETRY_MS   1000
+/* PostgreSQL: how often the relaying node, idle, looks for rows that other
+ * nodes committed (its own commits kick it at once). */
+#define POLL_MS            200
 /* PostgreSQL: acknowledged seqs kept for one DELETE before deleting anyway. */
 #define PG_DELETE_MAX      4096
 /* The relay role on PostgreSQL: a session-level advisory lock (the server
@@ -56,6 +60,7 @@ typedef enum {
     T_REPLY_DEADLINE,   /* a batch got no answer in time */
     T_RETRY,            /* Redis refused a PUBLISH or a delete failed: try again */
     T_CLOSE_DEADLINE,   /* graceful close took too long */
+    T_POLL,             /* PostgreSQL, idle: look for other nodes' rows */
 } timer_purpose_t;
 
 struct relay_s {
@@ -284,6 +289,8 @@ static void batch_done(relay_t *r)
     r->backoff_ms = BACKOFF_MIN_MS;
     if (r->batch_full || r->kicked)
         pump(r);
+    else if (r->pg)
+        arm(r, T_POLL, POLL_MS);
 }
 
 /* What a reply answers: the row's PUBLISH, its XADD (the row's last command
@@ -442,6 +449,8 @@ static void pump(relay_t *r)
         r->in_flight++;
     if (r->in_flight > 0)
         arm(r, T_REPLY_DEADLINE, REPLY_TIMEOUT_MS);
+    else if (r->pg)
+        arm(r, T_POLL, POLL_MS);
 }
 
 static void connect_failed(relay_t *r, const char *why)
@@ -593,6 +602,7 @@ static void on_timer(uv_timer_t *t)
         drop_connection(r);
         break;
     case T_RETRY:
+    case T_POLL:
         pump(r);
         break;
     case T_CLOSE_DEADLINE:
