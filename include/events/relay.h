@@ -62,6 +62,20 @@ void relay_kick(relay_t *r);
  * (Rows stay counted in the backlog until deleted.) */
 void relay_flush_in_txn(relay_t *r);
 
+/* Runs fn(ud) as one of the daemon's entry points, maybe later (core/serial's
+ * serial_run has this shape). Returns 0, or a negative code and then fn never
+ * runs. */
+typedef int (*relay_runner_t)(void *runner, void (*fn)(void *ud), void *ud);
+
+/* Where the relay's store work goes when a loop callback (a Redis answer, a
+ * timer) asks for it: through `run` (borrowed `runner`), so that on
+ * PostgreSQL it waits for its turn on a fiber instead of finding the
+ * session busy with another fiber's statement. Without it (the default, and
+ * SQLite's case) that work runs at once. relay_kick, relay_flush_in_txn and
+ * relay_stats are called from inside entry points and always run at once.
+ * relay_close's `done` comes only after the last turn handed to `run` ran. */
+void relay_set_runner(relay_t *r, relay_runner_t run, void *runner);
+
 /* Fills *out; backlog costs one COUNT query over the outbox. */
 void relay_stats(relay_t *r, relay_stats_t *out);
 

@@ -93,13 +93,26 @@ struct relay_s {
     uint64_t stream_unlogged;    /* XADD failures since then, not logged */
     int stream_failing;          /* the last XADD answered was refused */
     int closing, closed;
+    relay_runner_t run;   /* NULL: store work runs at once (relay_set_runner) */
+    void *runner;
+    unsigned jobs;        /* job_t bits waiting for the runner's turn */
+    int turn_queued;      /* a turn was handed to the runner, not run yet */
+    int close_after_turn; /* finish_close waits for that turn */
     void (*done)(void *ud);
     void *done_ud;
     relay_stats_t stats;
 };
 
 static void pump(relay_t *r);
+static void batch_done(relay_t *r);
 static void on_timer(uv_timer_t *t);
+
+/* Store work that loop callbacks (hiredis answers, timers) ask for. */
+typedef enum {
+    JOB_FLUSH = 1,       /* delete what Redis acknowledged */
+    JOB_BATCH_DONE = 2,  /* a batch is answered: delete, retry or go on */
+    JOB_PUMP = 4,        /* send the next batch */
+} job_t;
 
 static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms)
 {
@@ -131,9 +144,14 @@ static void on_closed(uv_handle_t *h)
         done(ud);
 }
 
-/* Last step of relay_close, once no connection is left. */
+/* Last step of relay_close, once no connection is left (and no turn is
+ * pending: the runner would call into freed memory). */
 static void finish_close(relay_t *r)
 {
+    if (r->turn_queued) {
+        r->close_after_turn = 1;
+        return;
+    }
     if (r->closed)
         return;
     r->closed = 1;
@@ -227,6 +245,40 @@ static int flush_deletes(relay_t *r)
     return delete_acked(r);
 }
 
+static int flush_deletes(relay_t *r);
+
+/* The runner's turn: the jobs asked for since it was queued, in order. */
+static void turn(void *ud)
+{
+    relay_t *r = ud;
+    r->turn_queued = 0;
+    unsigned jobs = r->jobs;
+    r->jobs = 0;
+    if ((jobs & JOB_FLUSH) && flush_deletes(r) < 0)
+        log_warn("outbox: cannot delete published events: %s; they will be published again",
+                 store_errmsg(r->st));
+    if (jobs & JOB_BATCH_DONE)
+        batch_done(r);
+    if (jobs & JOB_PUMP)
+        pump(r);
+    if (r->close_after_turn && !r->turn_queued) {
+        r->close_after_turn = 0;
+        finish_close(r);
+    }
+}
+
+/* Runs `job` now when there is no runner (or it refuses: out of memory),
+ * else in the runner's next turn. */
+static void later(relay_t *r, job_t job)
+{
+    r->jobs |= (unsigned)job;
+    if (r->turn_queued)
+        return;
+    r->turn_queued = 1;
+    if (!r->run || r->run(r->runner, turn, r) < 0)
+        turn(r);
+}
+
 /* PostgreSQL: whether this node relays (takes the role when it is free).
  * Logs the changes of role. 1, 0 (another node relays), or -1. */
 static int relay_role(relay_t *r)
@@ -257,9 +309,7 @@ static void drop_connection(relay_t *r)
         redisAsyncFree(ac);
     r->in_flight = 0;
     r->batch_failed = r->batch_lost = 0;
-    if (flush_deletes(r) < 0)
-        log_warn("outbox: cannot delete published events: %s; they will be published again",
-                 store_errmsg(r->st));
+    later(r, JOB_FLUSH);
     r->stats.connected = 0;
     if (r->closing)
         finish_close(r);
@@ -376,7 +426,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
             r->batch_failed = 1;
     }
     if (r->in_flight == 0)
-        batch_done(r);
+        later(r, JOB_BATCH_DONE);
 }
 
 /* Queues one command; 0, or -1 when hiredis refused it (out of memory). */
@@ -485,7 +535,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (r->fail_streak > 0 || r->stats.connects > 1)
         log_info("redis %s: connected; publishing the outbox", r->addr);
     r->fail_streak = 0;
-    pump(r);
+    later(r, JOB_PUMP);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -497,9 +547,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     r->in_flight = 0;
     r->batch_failed = r->batch_lost = 0;
     r->stats.connected = 0;
-    if (flush_deletes(r) < 0)
-        log_warn("outbox: cannot delete published events: %s; they will be published again",
-                 store_errmsg(r->st));
+    later(r, JOB_FLUSH);
     if (r->closing) {
         finish_close(r);
         return;
@@ -603,7 +651,7 @@ static void on_timer(uv_timer_t *t)
         break;
     case T_RETRY:
     case T_POLL:
-        pump(r);
+        later(r, JOB_PUMP);
         break;
     case T_CLOSE_DEADLINE:
         log_warn("redis %s: no answer while closing; unanswered events stay in the outbox",
@@ -717,6 +765,12 @@ void relay_kick(relay_t *r)
         return;
     }
     pump(r);
+}
+
+void relay_set_runner(relay_t *r, relay_runner_t run, void *runner)
+{
+    r->run = run;
+    r->runner = runner;
 }
 
 void relay_stats(relay_t *r, relay_stats_t *out)
