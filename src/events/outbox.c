@@ -1,6 +1,4 @@
-/* Writing events to the outbox table and counting what waits there. On
- * PostgreSQL the writers of the outbox take turns (see outbox_append), so
- * that seq order is commit order for the relay. */
+/* Writing events to the outbox table and counting what waits there. */
 #include "events/outbox.h"
 #include "asl/json.h"
 #include "core/rand.h"
@@ -34,20 +32,6 @@ cJSON *outbox_envelope(const char *source, const char *detail_type, int64_t time
     return e;
 }
 
-/* Several connections (nodes) write the outbox at once on PostgreSQL. An
- * identity seq is drawn at INSERT, not at COMMIT, so without care a row with
- * a smaller seq can commit after a larger one, and a relay reading past the
- * larger one would skip it for good. Each writer therefore first takes a
- * transaction-level advisory lock, held until its COMMIT or ROLLBACK: seqs
- * are drawn by one transaction at a time, in commit order. The lock is taken
- * in a subquery PostgreSQL does not flatten (the function is volatile), so
- * it is held before the row's seq is drawn. The relay's own lock is
- * 495555404112 (events/relay.c). */
-#define SQL_APPEND_PG                                                              \
-    "INSERT INTO outbox (event_id, payload, created_ms) "                          \
-    "SELECT CAST(?1 AS text), CAST(?2 AS text), CAST(?3 AS bigint) "               \
-    "FROM (SELECT pg_advisory_xact_lock(495555404111)) AS outbox_writers_in_turn"
-
 int outbox_append(store_t *st, const cJSON *envelope, int64_t now_ms)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(envelope, "id");
@@ -57,10 +41,8 @@ int outbox_append(store_t *st, const cJSON *envelope, int64_t now_ms)
         free(payload);
         return STORE_ERR_MISUSE;
     }
-    store_stmt_t *s = store_backend(st) == STORE_BACKEND_POSTGRESQL
-                          ? store_prepare(st, SQL_APPEND_PG)
-                          : store_prepare(st, "INSERT INTO outbox (event_id, payload, created_ms) "
-                                              "VALUES (?1, ?2, ?3)");
+    store_stmt_t *s = store_prepare(st, "INSERT INTO outbox (event_id, payload, created_ms) "
+                                        "VALUES (?1, ?2, ?3)");
     if (!s) {
         free(payload);
         return STORE_ERR_ERROR;

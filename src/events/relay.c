@@ -5,8 +5,8 @@
  * On PostgreSQL several nodes share the outbox: one of them relays, the one
  * whose session holds an advisory lock (the others retry every second, so a
  * dead node's role passes on once the server ends its session); idle, it
- * looks for other nodes' rows every POLL_MS; and it deletes exactly the seqs
- * Redis acknowledged. */
+ * looks for other nodes' rows every POLL_MS; it reads without a cursor (see
+ * pump) and deletes exactly the seqs Redis acknowledged. */
 #include "events/relay.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -39,8 +39,6 @@
 /* PostgreSQL: how often the relaying node, idle, looks for rows that other
  * nodes committed (its own commits kick it at once). */
 #define POLL_MS            200
-/* PostgreSQL: acknowledged seqs kept for one DELETE before deleting anyway. */
-#define PG_DELETE_MAX      4096
 /* The relay role on PostgreSQL: a session-level advisory lock (the server
  * releases it when the holder's session ends). Taking it again while held
  * only counts it once more; the session's end releases every count. */
@@ -323,7 +321,7 @@ static void batch_done(relay_t *r)
     /* More to send: the delete waits for the runtime's next commit (one
      * fsync instead of two). Idle, stopping or broken: delete now. */
     int more = (r->batch_full || r->kicked) && !r->batch_failed && !r->batch_lost &&
-               r->state == ST_CONNECTED && !r->closing && r->n_acked < PG_DELETE_MAX;
+               r->state == ST_CONNECTED && !r->closing;
     int del = more ? 0 : flush_deletes(r);
     if (r->batch_lost || r->state != ST_CONNECTED || r->closing)
         return; /* the disconnect path takes over */
@@ -468,9 +466,23 @@ static void pump(relay_t *r)
             arm(r, T_RETRY, role < 0 ? BACKOFF_MAX_MS : STANDBY_RETRY_MS);
             return;
         }
+        /* Several writers draw seqs at INSERT and may commit out of seq
+         * order, so a cursor past the last seq published could skip a row
+         * that commits later below it. No cursor here: the published rows
+         * are deleted first, then the smallest committed seqs are read, the
+         * late row among them. Rows thus go out in the order they become
+         * visible, and by seq among those visible together (a row inserted
+         * after another's commit always has the larger seq). */
+        if (flush_deletes(r) < 0) {
+            log_warn("outbox: cannot delete published events: %s; retrying",
+                     store_errmsg(r->st));
+            arm(r, T_RETRY, BACKOFF_MAX_MS);
+            return;
+        }
     }
-    /* Rows published but not deleted yet are skipped: their delete rides the
-     * runtime's next commit (relay_flush_in_txn) or runs once the relay idles. */
+    /* SQLite, one writer: rows published but not deleted yet are skipped;
+     * their delete rides the runtime's next commit (relay_flush_in_txn) or
+     * runs once the relay idles. */
     store_stmt_t *s = store_prepare(r->st,
         "SELECT seq, payload FROM outbox WHERE seq > ?2 ORDER BY seq LIMIT ?1");
     if (!s) {

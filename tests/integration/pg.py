@@ -147,18 +147,6 @@ class ClusterTestCase(harness.DaemonTestCase):
         finally:
             self.cluster.cleanup()
 
-    def run_unit_binary(self, name, db="unit"):
-        """Runs the C test BUILD/tests/NAME with SAGAD_TEST_PG_URI naming a new
-        empty database `db`; asserts it exits 0 and returns its output."""
-        self.cluster.psql(f"CREATE DATABASE {db}")
-        r = subprocess.run([harness.binary("tests/" + name)], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=120,
-                           env=dict(os.environ, SAGAD_TEST_PG_URI=self.cluster.uri(db)))
-        out = r.stdout.decode(errors="replace")
-        self.assertEqual(r.returncode, 0, out)
-        self.assertNotIn("SKIPPED", out)
-        return out
-
 
 class Backend:
     """The integration suite on PostgreSQL, as a context manager: one cluster

@@ -1,8 +1,9 @@
 """The outbox and its relay with several writers on one PostgreSQL database:
-writers take turns so that seq order is commit order (tests/unit/
-test_outbox_pg.c, two connections through the store), and exactly one node
-relays at a time, the one holding the relay's advisory lock; another takes
-over when its session ends, publishing what waited in seq order."""
+a row that commits after rows with larger seqs were published is published
+too (no cursor skips it), exactly one node relays at a time, the one holding
+the relay's advisory lock, and another takes over when its session ends,
+publishing what waited in seq order."""
+import json
 import os
 import subprocess
 import time
@@ -16,25 +17,64 @@ QUICK = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 
 
 class OutboxOnPostgres(pg.ClusterTestCase):
-    def test_two_writers_commit_in_seq_order(self):
-        out = self.run_unit_binary("test_outbox_pg")
-        self.assertIn("[  PASSED  ] 2 test(s).", out)
-
-    def hold_relay_role(self):
-        """A session of another 'node' that holds the relay's lock until
-        its psql ends."""
+    def psql_session(self, *lines):
+        """A psql session of another writer, kept open: `lines` are sent now;
+        end(p) or closing its stdin ends it."""
         p = subprocess.Popen([os.path.join(pg.BIN, "psql"), "-X", "-q", "-A", "-t", "-h",
                               "127.0.0.1", "-p", str(self.cluster.port), "-U", "postgres",
                               "-d", "postgres"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
-        p.stdin.write(f"SELECT pg_advisory_lock({RELAY_LOCK});\nSELECT 'held';\n".encode())
+        p.stdin.write("".join(l + "\n" for l in lines + ("SELECT 'ready';",)).encode())
         p.stdin.flush()
         self.addCleanup(self.end, p)
         line = b" "
-        while line and line.strip() != b"held":   # the lock's void prints an empty line
+        while line and line.strip() != b"ready":   # void results print empty lines
             line = p.stdout.readline()
-        self.assertEqual(line.strip(), b"held")
+        self.assertEqual(line.strip(), b"ready")
         return p
+
+    def node_with_events(self):
+        """A sagad on the cluster with Redis and every status event on, the
+        machine `quick` registered, and a subscriber: (daemon, subscriber)."""
+        redis = self.redis()
+        sub = Subscriber(redis.port)
+        self.addCleanup(sub.close)
+        d = self.daemon(database=self.cluster.uri(), redis=redis.address,
+                        execution_events="all")
+        self.put("quick", QUICK, d)
+        return d, sub
+
+    def test_a_row_committed_late_below_published_seqs_is_published(self):
+        """Another writer draws a seq, then commits only after this node's
+        rows with larger seqs are published: its row is published too (a
+        cursor past the larger seqs would skip it for good), after them, in
+        commit order."""
+        d, sub = self.node_with_events()
+        late = json.dumps({"id": "late", "source": "test", "detail-type": "Late",
+                           "executionId": None, "detail": {}})
+        writer = self.psql_session(
+            "BEGIN;",
+            "INSERT INTO outbox (event_id, payload, created_ms) VALUES ('late', '%s', 0);" % late)
+        for i in range(3):
+            self.run_to_end("quick", {"i": i}, d=d)
+        got = sub.wait_for(6, timeout=10)
+        self.assertEqual(len(got), 6)
+        [(seq,)] = d.sql("SELECT seq FROM outbox WHERE event_id = 'late'") or [(None,)]
+        self.assertIsNone(seq, "the uncommitted row is not visible yet")
+        writer.stdin.write(b"COMMIT;\n")
+        writer.stdin.close()
+        self.assertEqual(writer.wait(10), 0)
+        got = sub.wait_for(7, timeout=5)
+        self.assertEqual([e["id"] for e in got[6:]], ["late"])
+        deadline = time.time() + 5
+        while d.sql("SELECT count(*) FROM outbox") != [(0,)] and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(d.sql("SELECT count(*) FROM outbox"), [(0,)])
+
+    def hold_relay_role(self):
+        """A session of another 'node' that holds the relay's lock until
+        its psql ends."""
+        return self.psql_session(f"SELECT pg_advisory_lock({RELAY_LOCK});")
 
     @staticmethod
     def end(p):
@@ -47,12 +87,7 @@ class OutboxOnPostgres(pg.ClusterTestCase):
 
     def test_one_relay_at_a_time_and_a_takeover_in_order(self):
         other = self.hold_relay_role()
-        redis = self.redis()
-        sub = Subscriber(redis.port)
-        self.addCleanup(sub.close)
-        d = self.daemon(database=self.cluster.uri(), redis=redis.address,
-                        execution_events="all")
-        self.put("quick", QUICK, d)
+        d, sub = self.node_with_events()
         for i in range(5):
             self.run_to_end("quick", {"i": i}, d=d)
         waiting = [r[0] for r in d.sql("SELECT event_id FROM outbox ORDER BY seq")]
