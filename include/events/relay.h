@@ -15,7 +15,13 @@
  * are not committed yet) and never writes into someone else's transaction; its
  * deletes are single autocommit statements, one per answered batch. So the
  * runtime calls relay_kick after each commit (cheap when there is nothing to
- * do); work that arrived while a transaction was open waits for that kick. */
+ * do); work that arrived while a transaction was open waits for that kick.
+ *
+ * PostgreSQL, several nodes: only the node whose session holds the relay's
+ * advisory lock publishes (the others try every second); idle, it polls for
+ * the other nodes' rows every 200 ms; rows go out in the order they become
+ * visible (several writers commit out of seq order), and exactly the seqs
+ * Redis acknowledged are deleted. */
 #ifndef SAGAD_EVENTS_RELAY_H
 #define SAGAD_EVENTS_RELAY_H
 
