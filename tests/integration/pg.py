@@ -165,6 +165,7 @@ class Backend:
         # stays on, so a killed server still loses no acknowledged commit.
         self.cluster = Cluster(fsync=False).start()
         self.by_dir, self.pool, self.count = {}, [], 0
+        self.node_ids = None
         self.plain_init = harness.Daemon.__init__
         self.plain_cleanup = harness.Daemon.cleanup
         self.plain_env = os.environ.get("SAGAD_TEST_BACKEND")
@@ -173,7 +174,12 @@ class Backend:
         def init(daemon, workdir=None, config_text=None, **opts):
             backend.plain_init(daemon, workdir, config_text, **opts)
             if "database" not in opts:
-                daemon.opts["database"] = backend.cluster.uri(backend.database_for(daemon.dir))
+                db = backend.database_for(daemon.dir)
+                daemon.opts["database"] = backend.cluster.uri(db)
+                # A restart on a new port is the same node: it takes its
+                # executions back at once instead of after a lease.
+                if "node_id" not in opts and backend.knows_node_id():
+                    daemon.opts["node_id"] = db
 
         def cleanup(daemon):
             backend.plain_cleanup(daemon)
@@ -184,6 +190,15 @@ class Backend:
         harness.Daemon.cleanup = cleanup
         os.environ["SAGAD_TEST_BACKEND"] = "postgresql"
         return self
+
+    def knows_node_id(self):
+        """Whether this build's sagad has the node_id key (several nodes per
+        database); asked once, of the build under test."""
+        if self.node_ids is None:
+            p = subprocess.run([harness.binary("sagad"), "--node_id=probe", "--listen=nowhere"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+            self.node_ids = b"'node_id': unknown key" not in p.stderr
+        return self.node_ids
 
     def database_for(self, workdir):
         """The database of `workdir`: its own, a pooled one emptied now (its
