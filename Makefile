@@ -121,7 +121,7 @@ test:
 	$(MAKE) tests
 	$(MAKE) asan
 	$(MAKE) fuzz
-	python3 tests/run.py --fuzz $(FUZZ_BUILD) build build-asan
+	python3 tests/run.py --pg build --fuzz $(FUZZ_BUILD) build build-asan
 
 # puppeteer-core for the browser tests (test-only, drives Debian's chromium;
 # downloads no browser). Reinstalled only when the lock file changes.

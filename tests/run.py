@@ -6,14 +6,19 @@ For each build dir: every C unit test binary BUILD/tests/test_* (cmocka, TAP
 output), then every Python integration test module tests/integration/test_*.py
 with SAGAD_BUILD=BUILD so the harness starts BUILD/sagad.
 
+With --pg BUILD, the integration modules again with BUILD's sagad on
+PostgreSQL (a throwaway cluster, tests/integration/pg.py): every daemon that
+names no database gets one there; what only SQLite has is skipped, saying why.
+
 With --fuzz FUZZ_BUILD, also the libFuzzer targets on their saved inputs.
 
-usage: tests/run.py [-k SUBSTRING] [--fuzz FUZZ_BUILD] BUILD [BUILD ...]
+usage: tests/run.py [-k SUBSTRING] [--pg BUILD] [--fuzz FUZZ_BUILD] BUILD [BUILD ...]
 """
 import argparse
 import glob
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -62,12 +67,22 @@ class CountingResult(unittest.TextTestResult):
     pass
 
 
-def run_integration(build, pattern, totals):
+INTEGRATION = os.path.join(ROOT, "tests", "integration")
+# Modules the PostgreSQL pass leaves out: static checks of the sources that
+# start no daemon, and every test_*_pg module (by that name: they run
+# PostgreSQL clusters of their own in every pass already).
+PG_PASS_SKIPS = {"test_layout"}
+
+
+def run_integration(build, pattern, totals, label=None, pg_pass=False):
     os.environ["SAGAD_BUILD"] = os.path.abspath(build)
-    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    if INTEGRATION not in sys.path:
+        sys.path.insert(0, INTEGRATION)
     loader = unittest.TestLoader()
-    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "integration", "test_*.py"))):
+    for path in sorted(glob.glob(os.path.join(INTEGRATION, "test_*.py"))):
         modname = os.path.splitext(os.path.basename(path))[0]
+        if pg_pass and (modname in PG_PASS_SKIPS or modname.endswith("_pg")):
+            continue
         suite = loader.loadTestsFromName(modname)
         if pattern:
             suite = unittest.TestSuite(
@@ -81,7 +96,7 @@ def run_integration(build, pattern, totals):
         bad = {id(t) for t, _ in res.failures + res.errors} | {id(t) for t in res.unexpectedSuccesses}
         failed = len(bad)
         passed = res.testsRun - failed - len(res.skipped)
-        print(f"[{build}] {modname}: {passed} passed, {failed} failed, "
+        print(f"[{label or build}] {modname}: {passed} passed, {failed} failed, "
               f"{len(res.skipped)} skipped ({time.time() - t0:.1f}s)")
         totals[0] += passed
         totals[1] += failed
@@ -113,6 +128,35 @@ def run_fuzz(build, totals):
         totals[0 if ok else 1] += 1
 
 
+def run_integration_pg(build, pattern, totals):
+    """The integration modules once more, on PostgreSQL."""
+    use_build(build)
+    if INTEGRATION not in sys.path:
+        sys.path.insert(0, INTEGRATION)
+    import pg
+    why = pg.available()
+    if why:
+        print(f"[{build} pg] cannot run the suite on PostgreSQL: {why}: 0 passed, 1 failed")
+        totals[1] += 1
+        return
+    t0 = time.time()
+    with pg.Backend():
+        run_integration(build, pattern, totals, label=f"{build} pg", pg_pass=True)
+    print(f"[{build} pg] the PostgreSQL pass took {time.time() - t0:.1f}s")
+
+
+def use_build(build):
+    """The sanitizers' options for an ASan build, none otherwise."""
+    if build.rstrip("/").endswith("asan"):
+        os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:exitcode=66")
+        os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        os.environ.setdefault("LSAN_OPTIONS", "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp"))
+    else:
+        os.environ.pop("ASAN_OPTIONS", None)
+        os.environ.pop("UBSAN_OPTIONS", None)
+        os.environ.pop("LSAN_OPTIONS", None)
+
+
 def _flatten(suite):
     for t in suite:
         if isinstance(t, unittest.TestSuite):
@@ -125,24 +169,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern", default="")
     ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("--pg", metavar="BUILD",
+                    help="also run the integration modules with BUILD on PostgreSQL")
     ap.add_argument("--fuzz", metavar="FUZZ_BUILD",
                     help="also run the fuzz targets of FUZZ_BUILD on their saved inputs")
     ap.add_argument("builds", nargs="+")
     args = ap.parse_args()
+    # SIGTERM unwinds like an exception, so the PostgreSQL pass stops its cluster.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(ROOT)
     totals = [0, 0, 0]
     for b in args.builds:
-        if b.rstrip("/").endswith("asan"):
-            os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:exitcode=66")
-            os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-            os.environ.setdefault("LSAN_OPTIONS", "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp"))
-        else:
-            os.environ.pop("ASAN_OPTIONS", None)
-            os.environ.pop("UBSAN_OPTIONS", None)
-            os.environ.pop("LSAN_OPTIONS", None)
+        use_build(b)
         run_unit(b, args.pattern, totals)
         if not args.unit_only:
             run_integration(b, args.pattern, totals)
+    if args.pg and not args.unit_only:
+        run_integration_pg(args.pg, args.pattern, totals)
     if args.fuzz:
         run_fuzz(args.fuzz, totals)
     line = f"{totals[0]} passed, {totals[1]} failed"

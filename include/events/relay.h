@@ -15,7 +15,13 @@
  * are not committed yet) and never writes into someone else's transaction; its
  * deletes are single autocommit statements, one per answered batch. So the
  * runtime calls relay_kick after each commit (cheap when there is nothing to
- * do); work that arrived while a transaction was open waits for that kick. */
+ * do); work that arrived while a transaction was open waits for that kick.
+ *
+ * PostgreSQL, several nodes: only the node whose session holds the relay's
+ * advisory lock publishes (the others try every second); idle, it polls for
+ * the other nodes' rows every 200 ms; rows go out in the order they become
+ * visible (several writers commit out of seq order), and exactly the seqs
+ * Redis acknowledged are deleted. */
 #ifndef SAGAD_EVENTS_RELAY_H
 #define SAGAD_EVENTS_RELAY_H
 
@@ -61,6 +67,20 @@ void relay_kick(relay_t *r);
  * before each commit; a no-op when nothing waits or no transaction is open.
  * (Rows stay counted in the backlog until deleted.) */
 void relay_flush_in_txn(relay_t *r);
+
+/* Runs fn(ud) as one of the daemon's entry points, maybe later (core/serial's
+ * serial_run has this shape). Returns 0, or a negative code and then fn never
+ * runs. */
+typedef int (*relay_runner_t)(void *runner, void (*fn)(void *ud), void *ud);
+
+/* Where the relay's store work goes when a loop callback (a Redis answer, a
+ * timer) asks for it: through `run` (borrowed `runner`), so that on
+ * PostgreSQL it waits for its turn on a fiber instead of finding the
+ * session busy with another fiber's statement. Without it (the default, and
+ * SQLite's case) that work runs at once. relay_kick, relay_flush_in_txn and
+ * relay_stats are called from inside entry points and always run at once.
+ * relay_close's `done` comes only after the last turn handed to `run` ran. */
+void relay_set_runner(relay_t *r, relay_runner_t run, void *runner);
 
 /* Fills *out; backlog costs one COUNT query over the outbox. */
 void relay_stats(relay_t *r, relay_stats_t *out);

@@ -1,7 +1,12 @@
 /* The outbox relay: one hiredis async connection on the daemon's loop, one
  * uv timer for back-off and deadlines, and a pipelined batch of PUBLISHes (and
  * XADDs) in flight at a time. Rows are deleted (up to the last one whose every
- * command Redis acknowledged in order) when the batch is answered. */
+ * command Redis acknowledged in order) when the batch is answered.
+ * On PostgreSQL several nodes share the outbox: one of them relays, the one
+ * whose session holds an advisory lock (the others retry every second, so a
+ * dead node's role passes on once the server ends its session); idle, it
+ * looks for other nodes' rows every POLL_MS; it reads without a cursor (see
+ * pump) and deletes exactly the seqs Redis acknowledged. */
 #include "events/relay.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -29,6 +34,15 @@
 #define CLOSE_TIMEOUT_MS   2000
 /* A stream that keeps refusing XADD is reported at most this often. */
 #define STREAM_LOG_EVERY_MS 60000
+/* PostgreSQL: how often a node that does not relay tries to take over. */
+#define STANDBY_RETRY_MS   1000
+/* PostgreSQL: how often the relaying node, idle, looks for rows that other
+ * nodes committed (its own commits kick it at once). */
+#define POLL_MS            200
+/* The relay role on PostgreSQL: a session-level advisory lock (the server
+ * releases it when the holder's session ends). Taking it again while held
+ * only counts it once more; the session's end releases every count. */
+#define SQL_TAKE_RELAY_ROLE "SELECT CAST(pg_try_advisory_lock(495555404112) AS integer)"
 
 typedef enum {
     ST_DISABLED,
@@ -44,6 +58,7 @@ typedef enum {
     T_REPLY_DEADLINE,   /* a batch got no answer in time */
     T_RETRY,            /* Redis refused a PUBLISH or a delete failed: try again */
     T_CLOSE_DEADLINE,   /* graceful close took too long */
+    T_POLL,             /* PostgreSQL, idle: look for other nodes' rows */
 } timer_purpose_t;
 
 struct relay_s {
@@ -68,17 +83,34 @@ struct relay_s {
     int batch_lost;       /* the connection went away under this batch */
     int kicked;           /* work arrived while we could not act on it */
     int64_t acked;        /* every row up to this seq is published, not yet deleted */
+    int pg;               /* the store is PostgreSQL: several nodes may relay */
+    int standby;          /* PostgreSQL: another session holds the relay role */
+    int64_t *acked_seqs;  /* PostgreSQL: the seqs behind `acked`, for the DELETE */
+    size_t n_acked, cap_acked;
     uint64_t stream_logged_at;   /* loop time of the last XADD failure logged */
     uint64_t stream_unlogged;    /* XADD failures since then, not logged */
     int stream_failing;          /* the last XADD answered was refused */
     int closing, closed;
+    relay_runner_t run;   /* NULL: store work runs at once (relay_set_runner) */
+    void *runner;
+    unsigned jobs;        /* job_t bits waiting for the runner's turn */
+    int turn_queued;      /* a turn was handed to the runner, not run yet */
+    int close_after_turn; /* finish_close waits for that turn */
     void (*done)(void *ud);
     void *done_ud;
     relay_stats_t stats;
 };
 
 static void pump(relay_t *r);
+static void batch_done(relay_t *r);
 static void on_timer(uv_timer_t *t);
+
+/* Store work that loop callbacks (hiredis answers, timers) ask for. */
+typedef enum {
+    JOB_FLUSH = 1,       /* delete what Redis acknowledged */
+    JOB_BATCH_DONE = 2,  /* a batch is answered: delete, retry or go on */
+    JOB_PUMP = 4,        /* send the next batch */
+} job_t;
 
 static void arm(relay_t *r, timer_purpose_t purpose, uint64_t ms)
 {
@@ -104,14 +136,20 @@ static void on_closed(uv_handle_t *h)
     free(r->channel);
     free(r->stream);
     free(r->addr);
+    free(r->acked_seqs);
     free(r);
     if (done)
         done(ud);
 }
 
-/* Last step of relay_close, once no connection is left. */
+/* Last step of relay_close, once no connection is left (and no turn is
+ * pending: the runner would call into freed memory). */
 static void finish_close(relay_t *r)
 {
+    if (r->turn_queued) {
+        r->close_after_turn = 1;
+        return;
+    }
     if (r->closed)
         return;
     r->closed = 1;
@@ -126,6 +164,72 @@ static void schedule_reconnect(relay_t *r)
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
+/* The acknowledged seqs as a PostgreSQL array literal, "{1,2,3}"; malloc'd
+ * (caller frees), NULL on no memory. */
+static char *acked_array(const relay_t *r)
+{
+    size_t cap = 3 + r->n_acked * 21, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return NULL;
+    text[len++] = '{';
+    for (size_t i = 0; i < r->n_acked; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s%lld", i ? "," : "",
+                                (long long)r->acked_seqs[i]);
+    snprintf(text + len, cap - len, "}");
+    return text;
+}
+
+/* Deletes the acknowledged rows in whatever transaction is open (or its own):
+ * on SQLite, one writer, every seq up to `acked`; on PostgreSQL exactly the
+ * seqs Redis answered, so a row some other writer committed late below them
+ * is never deleted unpublished. 0 or -1. */
+static int delete_acked(relay_t *r)
+{
+    store_stmt_t *s;
+    if (r->pg) {
+        char *list = acked_array(r);
+        s = list ? store_prepare(r->st, "DELETE FROM outbox WHERE seq = ANY(CAST(?1 AS bigint[]))")
+                 : NULL;
+        if (!s) {
+            free(list);
+            return -1;
+        }
+        store_bind_text_taken(s, 1, list);
+    } else {
+        s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+        if (!s)
+            return -1;
+        store_bind_int64(s, 1, r->acked);
+    }
+    int rc = store_exec_stmt(s);
+    store_clear_bindings(s);
+    if (rc < 0)
+        return -1;
+    r->acked = 0;
+    r->n_acked = 0;
+    return 0;
+}
+
+/* Records that Redis has row `seq`; 0, or -1 on no memory (then the row
+ * counts as unanswered and is sent again). */
+static int note_acked(relay_t *r, int64_t seq)
+{
+    if (r->pg) {
+        if (r->n_acked == r->cap_acked) {
+            size_t cap = r->cap_acked ? r->cap_acked * 2 : BATCH;
+            int64_t *grown = realloc(r->acked_seqs, cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            r->acked_seqs = grown;
+            r->cap_acked = cap;
+        }
+        r->acked_seqs[r->n_acked++] = seq;
+    }
+    r->acked = seq;
+    return 0;
+}
+
 /* Deletes the rows Redis acknowledged. 0 when done or deferred (a transaction
  * is open: the next kick does it), -1 when the delete failed. */
 static int flush_deletes(relay_t *r)
@@ -136,14 +240,60 @@ static int flush_deletes(relay_t *r)
         r->kicked = 1;
         return 0;
     }
-    store_stmt_t *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
+    return delete_acked(r);
+}
+
+static int flush_deletes(relay_t *r);
+
+/* The runner's turn: the jobs asked for since it was queued, in order. */
+static void turn(void *ud)
+{
+    relay_t *r = ud;
+    r->turn_queued = 0;
+    unsigned jobs = r->jobs;
+    r->jobs = 0;
+    if ((jobs & JOB_FLUSH) && flush_deletes(r) < 0)
+        log_warn("outbox: cannot delete published events: %s; they will be published again",
+                 store_errmsg(r->st));
+    if (jobs & JOB_BATCH_DONE)
+        batch_done(r);
+    if (jobs & JOB_PUMP)
+        pump(r);
+    if (r->close_after_turn && !r->turn_queued) {
+        r->close_after_turn = 0;
+        finish_close(r);
+    }
+}
+
+/* Runs `job` now when there is no runner (or it refuses: out of memory),
+ * else in the runner's next turn. */
+static void later(relay_t *r, job_t job)
+{
+    r->jobs |= (unsigned)job;
+    if (r->turn_queued)
+        return;
+    r->turn_queued = 1;
+    if (!r->run || r->run(r->runner, turn, r) < 0)
+        turn(r);
+}
+
+/* PostgreSQL: whether this node relays (takes the role when it is free).
+ * Logs the changes of role. 1, 0 (another node relays), or -1. */
+static int relay_role(relay_t *r)
+{
+    store_stmt_t *s = store_prepare(r->st, SQL_TAKE_RELAY_ROLE);
     if (!s)
         return -1;
-    store_bind_int64(s, 1, r->acked);
-    if (store_exec_stmt(s) < 0)
-        return -1;
-    r->acked = 0;
-    return 0;
+    int rc = store_step(s);
+    int held = rc == STORE_ROW ? store_col_int(s, 0) == 1 : -1;
+    store_reset(s);
+    if (held == 0 && !r->standby)
+        log_info("outbox: another node relays the outbox; this one takes over if it stops");
+    else if (held == 1 && r->standby)
+        log_info("outbox: this node relays the outbox now");
+    if (held >= 0)
+        r->standby = !held;
+    return held;
 }
 
 /* Frees the connection from outside hiredis' callbacks; pending PUBLISHes are
@@ -157,9 +307,7 @@ static void drop_connection(relay_t *r)
         redisAsyncFree(ac);
     r->in_flight = 0;
     r->batch_failed = r->batch_lost = 0;
-    if (flush_deletes(r) < 0)
-        log_warn("outbox: cannot delete published events: %s; they will be published again",
-                 store_errmsg(r->st));
+    later(r, JOB_FLUSH);
     r->stats.connected = 0;
     if (r->closing)
         finish_close(r);
@@ -189,6 +337,8 @@ static void batch_done(relay_t *r)
     r->backoff_ms = BACKOFF_MIN_MS;
     if (r->batch_full || r->kicked)
         pump(r);
+    else if (r->pg)
+        arm(r, T_POLL, POLL_MS);
 }
 
 /* What a reply answers: the row's PUBLISH, its XADD (the row's last command
@@ -270,11 +420,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         if (kind == CMD_XADD && r->stream_failing)
             stream_recovered(r);
         /* Only an unbroken prefix counts, so no row is deleted unpublished. */
-        if (last && !r->batch_failed && !r->batch_lost)
-            r->acked = seq;
+        if (last && !r->batch_failed && !r->batch_lost && note_acked(r, seq) < 0)
+            r->batch_failed = 1;
     }
     if (r->in_flight == 0)
-        batch_done(r);
+        later(r, JOB_BATCH_DONE);
 }
 
 /* Queues one command; 0, or -1 when hiredis refused it (out of memory). */
@@ -307,8 +457,32 @@ static void pump(relay_t *r)
         return;
     }
     r->kicked = 0;
-    /* Rows published but not deleted yet are skipped: their delete rides the
-     * runtime's next commit (relay_flush_in_txn) or runs once the relay idles. */
+    if (r->pg) {
+        int role = relay_role(r);
+        if (role <= 0) {
+            if (role < 0)
+                log_error("outbox: cannot learn whether this node relays: %s",
+                          store_errmsg(r->st));
+            arm(r, T_RETRY, role < 0 ? BACKOFF_MAX_MS : STANDBY_RETRY_MS);
+            return;
+        }
+        /* Several writers draw seqs at INSERT and may commit out of seq
+         * order, so a cursor past the last seq published could skip a row
+         * that commits later below it. No cursor here: the published rows
+         * are deleted first, then the smallest committed seqs are read, the
+         * late row among them. Rows thus go out in the order they become
+         * visible, and by seq among those visible together (a row inserted
+         * after another's commit always has the larger seq). */
+        if (flush_deletes(r) < 0) {
+            log_warn("outbox: cannot delete published events: %s; retrying",
+                     store_errmsg(r->st));
+            arm(r, T_RETRY, BACKOFF_MAX_MS);
+            return;
+        }
+    }
+    /* SQLite, one writer: rows published but not deleted yet are skipped;
+     * their delete rides the runtime's next commit (relay_flush_in_txn) or
+     * runs once the relay idles. */
     store_stmt_t *s = store_prepare(r->st,
         "SELECT seq, payload FROM outbox WHERE seq > ?2 ORDER BY seq LIMIT ?1");
     if (!s) {
@@ -337,6 +511,8 @@ static void pump(relay_t *r)
         r->in_flight++;
     if (r->in_flight > 0)
         arm(r, T_REPLY_DEADLINE, REPLY_TIMEOUT_MS);
+    else if (r->pg)
+        arm(r, T_POLL, POLL_MS);
 }
 
 static void connect_failed(relay_t *r, const char *why)
@@ -371,7 +547,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (r->fail_streak > 0 || r->stats.connects > 1)
         log_info("redis %s: connected; publishing the outbox", r->addr);
     r->fail_streak = 0;
-    pump(r);
+    later(r, JOB_PUMP);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -383,9 +559,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     r->in_flight = 0;
     r->batch_failed = r->batch_lost = 0;
     r->stats.connected = 0;
-    if (flush_deletes(r) < 0)
-        log_warn("outbox: cannot delete published events: %s; they will be published again",
-                 store_errmsg(r->st));
+    later(r, JOB_FLUSH);
     if (r->closing) {
         finish_close(r);
         return;
@@ -488,7 +662,8 @@ static void on_timer(uv_timer_t *t)
         drop_connection(r);
         break;
     case T_RETRY:
-        pump(r);
+    case T_POLL:
+        later(r, JOB_PUMP);
         break;
     case T_CLOSE_DEADLINE:
         log_warn("redis %s: no answer while closing; unanswered events stay in the outbox",
@@ -563,6 +738,7 @@ int relay_open(uv_loop_t *loop, store_t *st, const char *redis, const char *chan
     }
     r->loop = loop;
     r->st = st;
+    r->pg = store_backend(st) == STORE_BACKEND_POSTGRESQL;
     r->backoff_ms = BACKOFF_MIN_MS;
     r->stream_maxlen = stream_maxlen;
     r->stats.stream_length = -1;
@@ -603,6 +779,12 @@ void relay_kick(relay_t *r)
     pump(r);
 }
 
+void relay_set_runner(relay_t *r, relay_runner_t run, void *runner)
+{
+    r->run = run;
+    r->runner = runner;
+}
+
 void relay_stats(relay_t *r, relay_stats_t *out)
 {
     *out = r->stats;
@@ -613,14 +795,9 @@ void relay_flush_in_txn(relay_t *r)
 {
     if (!r || r->acked == 0 || !store_in_txn(r->st))
         return;
-    store_stmt_t *s = store_prepare(r->st, "DELETE FROM outbox WHERE seq <= ?1");
-    if (!s)
-        return;
-    store_bind_int64(s, 1, r->acked);
     /* If the transaction rolls back, the rows come back and, acked being
      * reset, are published again: at least once either way. */
-    if (store_exec_stmt(s) == 0)
-        r->acked = 0;
+    delete_acked(r);
 }
 
 void relay_close(relay_t *r, void (*done)(void *ud), void *ud)

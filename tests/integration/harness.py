@@ -1,6 +1,12 @@
 """Test harness: starts the real sagad (from $SAGAD_BUILD, default build/) on a
 temporary database and a free loopback port, a real redis-server when asked,
-and talks real HTTP. Python standard library only."""
+and talks real HTTP. Python standard library only.
+
+The same tests run on PostgreSQL when $SAGAD_TEST_BACKEND is "postgresql"
+(tests/integration/pg.py sets it and gives each Daemon a database on a
+throwaway cluster): tests read the database with sql(), and mark what only
+SQLite has with sqlite_only(reason)."""
+import functools
 import http.client
 import json
 import os
@@ -8,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -29,6 +36,89 @@ def binary(name):
 
 def is_asan():
     return os.path.basename(build_dir().rstrip("/")).endswith("asan")
+
+
+def on_postgres():
+    """Whether this run gives daemons PostgreSQL databases (pg.py)."""
+    return os.environ.get("SAGAD_TEST_BACKEND") == "postgresql"
+
+
+def sqlite_only(reason):
+    """Skips a test (or every test of a class) on PostgreSQL, saying why:
+    `reason` names the SQLite feature it is about. Checked when the test runs,
+    so one process can run a module on both backends."""
+    def wrap_test(fn):
+        @functools.wraps(fn)
+        def run(self, *a, **kw):
+            if on_postgres():
+                self.skipTest("SQLite only: " + reason)
+            return fn(self, *a, **kw)
+        return run
+
+    def deco(obj):
+        if isinstance(obj, type):
+            for name in list(vars(obj)):
+                if name.startswith("test"):
+                    setattr(obj, name, wrap_test(getattr(obj, name)))
+            return obj
+        return wrap_test(obj)
+    return deco
+
+
+def is_pg_uri(database):
+    return database.startswith(("postgresql://", "postgres://"))
+
+
+_PSQL = "/usr/lib/postgresql/15/bin/psql"
+# Each row as a JSON array of its values: integers stay numbers, NULL null.
+_PG_ROWS = "SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM (\n{}\n) q;\n"
+
+
+def _sql_params(query, args):
+    """`query` with its ?s outside quotes as psql variables :'pN' (texts) or
+    :pN (integers, checked), and psql's -v arguments for them."""
+    out, argv, i, quote = [], [], 0, None
+    for ch in query:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "?":
+            v = args[i]
+            i += 1
+            if isinstance(v, bool) or not isinstance(v, (int, str)):
+                raise TypeError(f"sql(): parameter {i} must be int or str, not {type(v)}")
+            out.append(f":p{i}" if isinstance(v, int) else f":'p{i}'")
+            argv += ["-v", f"p{i}={v}"]
+            continue
+        out.append(ch)
+    if i != len(args):
+        raise TypeError(f"sql(): {len(args)} parameters for {i} placeholders")
+    return "".join(out), argv
+
+
+def sql(database, query, *args):
+    """Runs one SELECT with ? parameters on `database` (a SQLite path or a
+    postgresql:// URI, as sagad's `database`) and returns its rows as a list
+    of tuples of int, str, float or None, the same on both backends. Write
+    SQL both dialects take (CASE instead of summing booleans, no
+    group_concat). SQLite reads through the sqlite3 module; PostgreSQL through
+    psql, which must be installed (scripts/deps.sh test)."""
+    if not is_pg_uri(database):
+        db = sqlite3.connect(database, timeout=10)
+        try:
+            return [tuple(r) for r in db.execute(query, args).fetchall()]
+        finally:
+            db.close()
+    text, argv = _sql_params(query, args)
+    p = subprocess.run([_PSQL, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", *argv,
+                        "-d", database, "-f", "-"],
+                       input=_PG_ROWS.format(text).encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"psql failed on {query!r}: " + p.stderr.decode(errors="replace"))
+    return [tuple(v for _, v in pairs)
+            for pairs in json.loads(p.stdout, object_pairs_hook=lambda pairs: pairs)]
 
 
 def free_port():
@@ -137,6 +227,10 @@ class Daemon:
             raise RuntimeError(f"sagad did not start (exit {code}):\n" + self.stderr())
         return self
 
+    def sql(self, query, *args):
+        """Rows of `query` on this daemon's database (harness.sql)."""
+        return sql(self.opts["database"], query, *args)
+
     def stderr(self):
         with self._lock:
             return "\n".join(self.stderr_lines)
@@ -240,6 +334,11 @@ class DaemonTestCase(unittest.TestCase):
             "POST", "/state-machines/%s/executions?wait=%d" % (name, wait), {"input": inp})
         self.assertEqual(st, 200, body)
         return body
+
+    def sql(self, query, *args, d=None):
+        """Rows of `query` on the database of `d` (default self.d, else the
+        last daemon started): harness.sql, on either backend."""
+        return (d or getattr(self, "d", None) or self._daemons[-1]).sql(query, *args)
 
     def redis(self):
         r = Redis().start()

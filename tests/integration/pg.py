@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 
+import harness
 from harness import free_port
 
 BIN = "/usr/lib/postgresql/15/bin"
@@ -59,7 +60,8 @@ def _template_dir():
 class Cluster:
     """One PostgreSQL server on its own copy of the template."""
 
-    def __init__(self):
+    def __init__(self, fsync=True):
+        self.fsync = fsync
         self.dir = tempfile.mkdtemp(prefix="sagad-pg-")
         os.chmod(self.dir, 0o755)
         _chown(self.dir)
@@ -78,8 +80,8 @@ class Cluster:
         killed postmaster's children still hold the data directory."""
         self.port = self.port or free_port()
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                "-c shared_buffers=32MB -c max_connections=50 -c fsync=on "
-                "-c synchronous_commit=on")
+                "-c shared_buffers=32MB -c max_connections=50 "
+                f"-c fsync={'on' if self.fsync else 'off'} -c synchronous_commit=on")
         deadline = time.time() + 15
         while True:
             r = self._ctl("-w", "-l", self.log, "-o", opts, "start", check=False)
@@ -128,35 +130,116 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class ClusterTestCase(harness.DaemonTestCase):
+    """A DaemonTestCase with a fresh cluster per test (self.cluster), skipped
+    saying why where PostgreSQL cannot run."""
+
+    def setUp(self):
+        why = available()
+        if why:
+            self.skipTest(why)
+        super().setUp()
+        self.cluster = Cluster().start()
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.cluster.cleanup()
+
+
+class Backend:
+    """The integration suite on PostgreSQL, as a context manager: one cluster
+    for the whole run; every Daemon that names no database gets a database of
+    its own per work directory (a restart with the same workdir finds its
+    data again), and harness.on_postgres() says so to the tests.
+
+    Databases are reused: once the daemon that made a work directory is
+    cleaned up, its database goes back to a pool, and the next daemon gets it
+    emptied (its schema dropped: sagad migrates it again, seeding the domains'
+    rows). A CREATE DATABASE per daemon costs more than many tests."""
+
+    def __enter__(self):
+        # fsync off: the suite kills sagad and the server's processes, never
+        # the machine, and the kernel keeps what they wrote; synchronous_commit
+        # stays on, so a killed server still loses no acknowledged commit.
+        self.cluster = Cluster(fsync=False).start()
+        self.by_dir, self.pool, self.count = {}, [], 0
+        self.node_ids = None
+        self.plain_init = harness.Daemon.__init__
+        self.plain_cleanup = harness.Daemon.cleanup
+        self.plain_env = os.environ.get("SAGAD_TEST_BACKEND")
+        backend = self
+
+        def init(daemon, workdir=None, config_text=None, **opts):
+            backend.plain_init(daemon, workdir, config_text, **opts)
+            if "database" not in opts:
+                db = backend.database_for(daemon.dir)
+                daemon.opts["database"] = backend.cluster.uri(db)
+                # A restart on a new port is the same node: it takes its
+                # executions back at once instead of after a lease.
+                if "node_id" not in opts and backend.knows_node_id():
+                    daemon.opts["node_id"] = db
+
+        def cleanup(daemon):
+            backend.plain_cleanup(daemon)
+            if daemon.own_dir and daemon.dir in backend.by_dir:
+                backend.pool.append(backend.by_dir.pop(daemon.dir))
+
+        harness.Daemon.__init__ = init
+        harness.Daemon.cleanup = cleanup
+        os.environ["SAGAD_TEST_BACKEND"] = "postgresql"
+        return self
+
+    def knows_node_id(self):
+        """Whether this build's sagad has the node_id key (several nodes per
+        database); asked once, of the build under test."""
+        if self.node_ids is None:
+            p = subprocess.run([harness.binary("sagad"), "--node_id=probe", "--listen=nowhere"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+            self.node_ids = b"'node_id': unknown key" not in p.stderr
+        return self.node_ids
+
+    def database_for(self, workdir):
+        """The database of `workdir`: its own, a pooled one emptied now (its
+        daemons were all stopped by the test that used it), or a new one."""
+        db = self.by_dir.get(workdir)
+        if db:
+            return db
+        if self.pool:
+            db = self.pool.pop()
+            self.cluster.psql(AS_NEW, db)
+        else:
+            self.count += 1
+            db = f"d{self.count}"
+            self.cluster.psql(f"CREATE DATABASE {db}")
+        self.by_dir[workdir] = db
+        return db
+
+    def __exit__(self, *exc):
+        harness.Daemon.__init__ = self.plain_init
+        harness.Daemon.cleanup = self.plain_cleanup
+        if self.plain_env is None:
+            os.environ.pop("SAGAD_TEST_BACKEND", None)
+        else:
+            os.environ["SAGAD_TEST_BACKEND"] = self.plain_env
+        self.cluster.cleanup()
+        return False
+
+
+# Everything sagad made in a database, gone: a database as new.
+AS_NEW = "DROP SCHEMA public CASCADE; CREATE SCHEMA public"
+
+
 def run_modules(names):
-    """Runs integration modules with every Daemon that names no database on
-    one database per work directory of a shared cluster (a restart with the
-    same workdir finds its data again). For trying the suite on PostgreSQL:
-    `python3 tests/integration/pg.py test_executions test_order_saga`."""
-    import hashlib
+    """Runs integration modules on PostgreSQL (Backend), for trying them:
+    `python3 tests/integration/pg.py test_executions test_order_saga`.
+    tests/run.py --pg runs the whole suite this way."""
     import unittest
-    import harness
 
-    cluster = Cluster().start()
-    made = set()
-    plain_init = harness.Daemon.__init__
-
-    def init(self, workdir=None, config_text=None, **opts):
-        plain_init(self, workdir, config_text, **opts)
-        if "database" not in opts:
-            db = "d" + hashlib.sha1(self.dir.encode()).hexdigest()[:12]
-            if db not in made:
-                cluster.psql(f"CREATE DATABASE {db}")
-                made.add(db)
-            self.opts["database"] = cluster.uri(db)
-
-    harness.Daemon.__init__ = init
-    try:
+    with Backend():
         suite = unittest.defaultTestLoader.loadTestsFromNames(names)
         return unittest.TextTestRunner(verbosity=2).run(suite).wasSuccessful()
-    finally:
-        harness.Daemon.__init__ = plain_init
-        cluster.cleanup()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import threading
 import time
 import unittest
@@ -50,7 +49,6 @@ class CrashRecovery(DaemonTestCase):
                         execution_events="all")
         st, _, _ = d.request("PUT", "/stock/coffee-beans", {"quantity": STOCK})
         self.assertEqual(st, 200)
-        db_path = d.opts["database"]
 
         acked = {}
         lock = threading.Lock()
@@ -120,8 +118,7 @@ class CrashRecovery(DaemonTestCase):
             outputs[eid] = (desc["status"], desc.get("output"))
         self.assertEqual(d.stop(), 0)
 
-        db = sqlite3.connect(db_path)
-        q = lambda sql, *a: db.execute(sql, a).fetchall()
+        q = d.sql
         ids = {eid for eid, _ in acked.values()}
         self.assertEqual(len(ids), N_ORDERS, "one execution per idempotency key")
         rows = dict(q("SELECT id, status FROM executions"))
@@ -187,7 +184,6 @@ class CrashRecovery(DaemonTestCase):
         self.assertEqual(len({e["id"] for e in events}), len(events))
         self.assertGreater(processed, 0)
         self.assertLess(processed, N_ORDERS)
-        db.close()
 
 
 if __name__ == "__main__":

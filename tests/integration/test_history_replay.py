@@ -5,8 +5,6 @@ that the rebuilt events are the ones the run produced: random intrinsics,
 jittered retries across timers, Parallel/Map children (literal rows in
 between), an asynchronous handler, and a kill -9 in the middle."""
 import json
-import os
-import sqlite3
 import time
 import unittest
 
@@ -144,10 +142,8 @@ class HistoryReplay(DaemonTestCase):
         out = desc["output"]
         types = [e["type"] for e in evs]
         # Every stored event comes back once, numbered without gaps.
-        db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
-        last, logs = db.execute("SELECT max(last_id), sum(frame = '' AND events LIKE '{%') "
-                                "FROM history WHERE execution_id = ?", (eid,)).fetchone()
-        db.close()
+        [(last, logs)] = d.sql("SELECT max(last_id), sum(CASE WHEN frame = '' AND events LIKE '{%' "
+                               "THEN 1 ELSE 0 END) FROM history WHERE execution_id = ?", eid)
         self.assertGreaterEqual(logs, 3, "the execution's own rows are replay logs")
         self.assertEqual([e["id"] for e in evs], list(range(1, last + 1)))
         self.assertEqual([e["previousEventId"] for e in evs], list(range(0, last)))
@@ -202,12 +198,10 @@ class HistoryReplay(DaemonTestCase):
                 self.assertEqual(st, 200, desc)
                 _, _, h = d.request("GET", f"/executions/{desc['executionId']}/history")
                 got[(fmt, name)] = (desc["status"], normalized(h["events"], desc["executionId"]))
-            db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
-            logs = db.execute("SELECT count(*) FROM history WHERE frame = '' AND "
-                              "events LIKE '{%'").fetchone()[0]
-            yields = db.execute("SELECT count(*) FROM history WHERE frame = '' AND "
-                                "events LIKE '{\"steps\":[\"n\"%'").fetchone()[0]
-            db.close()
+            [(logs,)] = d.sql("SELECT count(*) FROM history WHERE frame = '' AND "
+                              "events LIKE '{%'")
+            [(yields,)] = d.sql("SELECT count(*) FROM history WHERE frame = '' AND "
+                                "events LIKE '{\"steps\":[\"n\"%'")
             if fmt == "events":
                 self.assertEqual(logs, 0)
             else:
@@ -242,11 +236,9 @@ class HistoryReplay(DaemonTestCase):
                                      "WaitStateEntered", "WaitStateExited", "PassStateEntered",
                                      "PassStateExited", "ExecutionSucceeded"])
             self.assertEqual(h["events"][-1]["details"]["output"], {"x": 1, "a": {"a": 1}})
-            db = sqlite3.connect(os.path.join(d.dir, "sagad.db"))
-            kinds = {r[0] for r in db.execute(
+            kinds = {r[0] for r in d.sql(
                 "SELECT substr(events, 1, 1) FROM history WHERE execution_id = ? AND frame = '' "
-                "AND events NOT LIKE '%ExecutionSucceeded%'", (eid,))}
-            db.close()
+                "AND events NOT LIKE '%ExecutionSucceeded%'", eid)}
             self.assertEqual(kinds, {"[" if first == "events" else "{"})
 
     def test_replay_uses_the_version_it_ran(self):

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ROOT, Daemon, DaemonTestCase, binary, build_dir, is_asan
+from harness import ROOT, Daemon, DaemonTestCase, binary, build_dir, is_asan, sqlite_only
 
 PREFIX = "/usr/local"
 
@@ -352,6 +352,8 @@ class OrderSagaOff(DaemonTestCase):
         self.assertEqual(d.request("GET", "/state-machines/order")[0], 200)
 
 
+@sqlite_only("`sqlite3 DB .backup` of the live file and PRAGMA integrity_check; "
+             "PostgreSQL is backed up with its own tools (pg_dump, pg_basebackup)")
 class LiveBackup(DaemonTestCase):
     """docs/operations.md: `sqlite3 DB ".backup FILE"` on a running daemon gives
     a consistent copy that another sagad opens and continues from."""

@@ -274,13 +274,7 @@ class DomainGuards(DaemonTestCase):
         return desc
 
     def payments(self, order_id):
-        import sqlite3
-        db = sqlite3.connect(self.d.opts["database"])
-        try:
-            return [r[0] for r in db.execute("SELECT status FROM payments WHERE order_id = ?",
-                                             (order_id,))]
-        finally:
-            db.close()
+        return [r[0] for r in self.sql("SELECT status FROM payments WHERE order_id = ?", order_id)]
 
     def test_other_machines_cannot_use_order_handlers_unless_allowed(self):
         self.start_daemon()

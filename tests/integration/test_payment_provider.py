@@ -4,7 +4,6 @@ payment.refund) and by an HTTP provider (a local http.server), with the
 payments table and GET /orders/{id} as they are with the simulator."""
 import json
 import os
-import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -171,12 +170,8 @@ class PaymentCase(DaemonTestCase):
         return self.d.request("GET", "/stock/coffee-beans")[2]["quantity"]
 
     def payments(self, order_id):
-        db = sqlite3.connect(f"file:{self.d.opts['database']}?mode=ro", uri=True, timeout=10)
-        try:
-            return db.execute("SELECT payment_id, amount, status, token, execution_id FROM payments "
-                              "WHERE order_id = ? ORDER BY created_ms", (order_id,)).fetchall()
-        finally:
-            db.close()
+        return self.sql("SELECT payment_id, amount, status, token, execution_id FROM payments "
+                        "WHERE order_id = ? ORDER BY created_ms", order_id)
 
     def entered(self, execution_id):
         _, _, h = self.d.request("GET", f"/executions/{execution_id}/history")

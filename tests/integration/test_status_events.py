@@ -6,13 +6,12 @@ execution_events, with input and output only under
 execution_events_payload = on."""
 import json
 import os
-import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import DaemonTestCase, Subscriber, binary
+from harness import DaemonTestCase, Subscriber, binary, sql
 
 FAILS = {"StartAt": "P", "States": {
     "P": {"Type": "Pass", "Next": "F"},
@@ -31,13 +30,9 @@ def waits(seconds, timeout=None):
 DATE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 
 
-def status_events(db_path):
+def status_events(database):
     """The status events in the outbox, in the order they were written."""
-    db = sqlite3.connect(db_path)
-    try:
-        rows = db.execute("SELECT payload FROM outbox ORDER BY seq").fetchall()
-    finally:
-        db.close()
+    rows = sql(database, "SELECT payload FROM outbox ORDER BY seq")
     evs = [json.loads(p) for (p,) in rows]
     return [e for e in evs if e["source"] == "sagad.executions"]
 

@@ -4,12 +4,12 @@ a corrupted file. The disk breaks through the fault-injection VFS that sagad
 installs when SAGAD_FAULT_FILE names a file (store/fault.h)."""
 import os
 import re
-import subprocess
 import sqlite3
+import subprocess
 import time
 import unittest
 
-from harness import Daemon, DaemonTestCase, binary
+from harness import Daemon, DaemonTestCase, binary, sqlite_only
 
 MACHINE = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
 
@@ -22,6 +22,8 @@ def run_once(d, timeout=10):
 
 
 class TwoDaemons(DaemonTestCase):
+    @sqlite_only("the one-daemon lock file next to the database (<path>.lock naming its "
+                 "pid); on PostgreSQL several nodes share one database")
     def test_second_daemon_on_the_same_database_exits_1_naming_the_first(self):
         first = self.daemon()
         second = Daemon(workdir=first.dir)
@@ -45,6 +47,8 @@ class TwoDaemons(DaemonTestCase):
         self.assertEqual(status, 200)
 
 
+@sqlite_only("disk faults are injected through sagad's SQLite VFS (SAGAD_FAULT_FILE); "
+             "a PostgreSQL server's disk is the server's")
 class FailingDisk(DaemonTestCase):
     def setUp(self):
         super().setUp()
@@ -124,6 +128,8 @@ class FailingDisk(DaemonTestCase):
         self.assertNotIn("listening on", err)
 
 
+@sqlite_only("corrupts the database file's pages and reads PRAGMA quick_check; a "
+             "PostgreSQL database is no file of sagad's and has no quick_check")
 class CorruptDatabase(DaemonTestCase):
     def test_corrupted_database_is_reported_by_the_log_and_healthz(self):
         d = self.daemon()

@@ -1,7 +1,7 @@
 /* Unit tests for the outbox relay against a real redis-server started here on
  * a free loopback port, with a hiredis subscriber: order, deletion after the
  * answer, Redis down at start and restarted, uncommitted rows kept back, the
- * disabled relay. */
+ * disabled relay, store work handed to a runner. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +42,9 @@ typedef struct {
     int closed;
     int next_n;  /* detail.n of the next event appended */
     int want_n;  /* detail.n of the next event expected by the subscriber */
+    void (*turn)(void *ud);  /* the store work the relay handed to the runner */
+    void *turn_ud;
+    int turns;               /* how many turns the runner ran */
 } ctx_t;
 
 static int free_port(void)
@@ -461,6 +464,68 @@ static void test_unix_socket(void **state)
     unlink(c->sock);
 }
 
+/* A runner like core/serial's: it only queues; the test decides when. */
+static int queue_turn(void *runner, void (*fn)(void *ud), void *ud)
+{
+    ctx_t *c = runner;
+    assert_null(c->turn);   /* one turn at a time */
+    c->turn = fn;
+    c->turn_ud = ud;
+    return 0;
+}
+
+static int run_turn(ctx_t *c)
+{
+    void (*fn)(void *) = c->turn;
+    if (!fn)
+        return 0;
+    c->turn = NULL;
+    c->turns++;
+    fn(c->turn_ud);
+    return 1;
+}
+
+static int turns_then_empty(ctx_t *c)
+{
+    run_turn(c);
+    return outbox_empty(c);
+}
+
+static int has_turn(ctx_t *c)
+{
+    return c->turn != NULL;
+}
+
+static void test_store_work_waits_for_the_runner(void **state)
+{
+    ctx_t *c = *state;
+    char addr[64];
+    redis_start(c);
+    subscribe(c);
+    append(c, 300, 1);
+    addr_of(c, addr, sizeof addr);
+    open_relay(c, addr);
+    relay_set_runner(c->relay, queue_turn, c);
+    /* Connected, the relay asks for a turn and reads nothing before it. */
+    assert_true(run_until(c, has_turn, 5000));
+    run_until(c, never, 100);
+    assert_int_equal(backlog(c), 300);
+    assert_true(run_until(c, turns_then_empty, 10000));
+    expect_messages(c, 300);
+    assert_true(c->turns >= 2);   /* the read, then the answers' delete */
+    /* Closing with a turn still queued: `done` waits for it. */
+    append(c, 1, 1);
+    relay_kick(c->relay);
+    relay_close(c->relay, on_relay_closed, c);
+    assert_true(run_until(c, has_turn, 5000));
+    run_until(c, never, 100);
+    assert_false(c->closed);
+    assert_true(run_until(c, turns_then_empty, 5000));
+    assert_true(run_until(c, is_closed, 5000));
+    c->relay = NULL;
+    expect_messages(c, 1);
+}
+
 static void test_close_while_connecting(void **state)
 {
     ctx_t *c = *state;
@@ -481,6 +546,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disabled_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_work_waits_for_the_runner, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
