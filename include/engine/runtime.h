@@ -21,6 +21,7 @@
 #include "engine/machines.h"
 #include "engine/query.h"
 #include "store/db.h"
+#include "core/serial.h"
 
 typedef struct runtime_s runtime_t;
 
@@ -64,6 +65,10 @@ typedef struct runtime_opts_s {
      * rolls back and the execution is rebuilt from the database). */
     int (*on_status)(void *ud, const runtime_status_change_t *c);
     void *on_status_ud;
+    /* Optional (borrowed, outlives the runtime): the daemon's serializer when
+     * the store answers asynchronously (PostgreSQL). The runtime's batches
+     * and timers then run as its entry points, on fibers; NULL: at once. */
+    serial_t *serial;
 } runtime_opts_t;
 
 /* Counters for /metrics and /healthz. */

@@ -5,6 +5,7 @@
 #include "core/timefmt.h"
 #include "core/version.h"
 #include "core/notify.h"
+#include "core/serial.h"
 #include "api/auth.h"
 #include "api/executions.h"
 #include "api/graph.h"
@@ -45,10 +46,15 @@ typedef struct app_s {
     status_events_t status_events;
     api_t api;
     auth_t *auth;               /* NULL: no tokens required (loopback or auth = none) */
+    /* PostgreSQL: every entry point that reaches the store or the runtime
+     * runs through this, one at a time, on fibers (core/serial.h); NULL on
+     * SQLite, where each runs at once inside its callback. */
+    serial_t *serial;
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
     uv_timer_t prune;
+    int prune_queued;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     int watchdog_on;
@@ -190,29 +196,38 @@ static void app_stop(app_t *app, const char *why)
         on_http_closed(app);
 }
 
+static void reload(void *ud)
+{
+    app_t *app = ud;
+    if (!app->machines)
+        return;   /* stopped meanwhile */
+    log_info("SIGHUP: reloading sagas from %s", app->cfg.sagas_dir);
+    notify_send("RELOADING=1");
+    load_sagas(app);
+    char err[AUTH_ERR_MAX];
+    int n = app->auth ? auth_reload(app->auth, err) : 0;
+    if (n < 0)
+        log_error("SIGHUP: %s; the tokens loaded before stay in force", err);
+    else if (app->auth)
+        log_info("SIGHUP: %d tokens loaded from %s", n, app->cfg.auth_tokens_file);
+    notify_send("READY=1");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     app_t *app = h->data;
     if (signum == SIGHUP) {
-        log_info("SIGHUP: reloading sagas from %s", app->cfg.sagas_dir);
-        notify_send("RELOADING=1");
-        if (app->machines)
-            load_sagas(app);
-        char err[AUTH_ERR_MAX];
-        int n = app->auth ? auth_reload(app->auth, err) : 0;
-        if (n < 0)
-            log_error("SIGHUP: %s; the tokens loaded before stay in force", err);
-        else if (app->auth)
-            log_info("SIGHUP: %d tokens loaded from %s", n, app->cfg.auth_tokens_file);
-        notify_send("READY=1");
+        if (serial_run(app->serial, reload, app) < 0)
+            log_error("SIGHUP: out of memory; nothing was reloaded");
         return;
     }
     app_stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static void on_prune(uv_timer_t *t)
+static void prune(void *ud)
 {
-    app_t *app = t->data;
+    app_t *app = ud;
+    app->prune_queued = 0;
     if (!app->cfg.retention_hours || !app->runtime)
         return;
     int64_t cutoff = store_now_ms() - (int64_t)app->cfg.retention_hours * 3600 * 1000;
@@ -220,6 +235,35 @@ static void on_prune(uv_timer_t *t)
     if (n > 0)
         log_info("pruned %d finished execution%s older than %d h", n, n == 1 ? "" : "s",
                  app->cfg.retention_hours);
+}
+
+static void on_prune(uv_timer_t *t)
+{
+    app_t *app = t->data;
+    if (app->prune_queued || app->stopping)
+        return;
+    app->prune_queued = 1;
+    if (serial_run(app->serial, prune, app) < 0)
+        app->prune_queued = 0;
+}
+
+static void run_request(void *req)
+{
+    http_request_run(req);
+}
+
+/* PostgreSQL: handlers wait for their turn (they read and write the store
+ * and the runtime); the console's files and /metrics touch neither. */
+static int runner(http_request_t *req, void *ud)
+{
+    app_t *app = ud;
+    const char *route = http_request_route(req);
+    if (strncmp(route, "/ui", 3) == 0 || strcmp(route, "/metrics") == 0 ||
+        strcmp(route, "/favicon.ico") == 0) {
+        http_request_run(req);
+        return 0;
+    }
+    return serial_run(app->serial, run_request, req);
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -350,6 +394,11 @@ int main(int argc, char **argv)
         log_error("cannot read the state machines from %s", store_path(app.store));
         return 1;
     }
+    if (store_backend(app.store) == STORE_BACKEND_POSTGRESQL &&
+        !(app.serial = serial_new(app.loop, 1))) {
+        log_error("out of memory");
+        return 1;
+    }
     load_sagas(&app);
     uv_timer_init(app.loop, &app.prune);
     app.prune.data = &app;
@@ -366,7 +415,7 @@ int main(int argc, char **argv)
                          .after_commit_ud = &app,
                          .on_count = api_metrics_count,
                          .on_status = status_events_on_status,
-                         .on_status_ud = &app.status_events};
+                         .on_status_ud = &app.status_events, .serial = app.serial};
     app.status_events = (status_events_t){.store = app.store, .mode = app.cfg.execution_events,
                                           .payload = app.cfg.execution_events_payload};
     if (runtime_open(&ro, &app.runtime) < 0) {
@@ -402,6 +451,8 @@ int main(int argc, char **argv)
     app.api.relay = app.relay;
     if (app.auth)
         auth_guard(app.http, app.auth);
+    if (app.serial)
+        http_server_set_runner(app.http, runner, &app);
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
         order_routes_register(app.http, &app.api) < 0 ||
@@ -432,6 +483,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         log_warn("event loop closed with handles open: %s", uv_strerror(rc));
     auth_free(app.auth);
+    serial_free(app.serial);
     log_info("stopped");
     return 0;
 }

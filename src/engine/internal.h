@@ -195,6 +195,11 @@ struct runtime_s {
     frame_t *ready_head, *ready_tail;
     uv_idle_t pump;
     int pump_on;
+    /* With a serializer: a batch or a timer sweep is queued or running as an
+     * entry point (the idle handle rests meanwhile, so that waiting for the
+     * database never spins the loop). */
+    serial_t *serial;
+    int pump_queued, wheel_queued;
     /* After a failed BEGIN or COMMIT (a full or failing disk) the pump rests
      * retry_ms (10 ms doubling to 1 s) instead of spinning on the loop. */
     uv_timer_t retry;

@@ -290,18 +290,42 @@ static void pump_turn(runtime_t *rt)
     }
 }
 
+/* A batch as the serializer's entry point (it holds `dispatching` from
+ * on_pump until it has run). */
+static void pump_entry(void *ud)
+{
+    runtime_t *rt = ud;
+    pump_turn(rt);
+    rt->pump_queued = 0;
+    if (rt->ready_head || rt->recovering)
+        pump_schedule(rt);
+    rt->dispatching--;
+    pump_settle_close(rt);
+}
+
 static void on_pump(uv_idle_t *h)
 {
     runtime_t *rt = h->data;
     rt->dispatching++;
-    pump_turn(rt);
+    if (rt->serial) {
+        uv_idle_stop(&rt->pump);
+        rt->pump_on = 0;
+        rt->pump_queued = 1;
+        if (serial_run(rt->serial, pump_entry, rt) == 0)
+            return;
+        rt->pump_queued = 0;   /* out of memory: try again shortly */
+        rt->retry_wait = 1;
+        uv_timer_start(&rt->retry, on_retry, RETRY_MAX_MS, 0);
+    } else {
+        pump_turn(rt);
+    }
     rt->dispatching--;
     pump_settle_close(rt);
 }
 
 void pump_schedule(runtime_t *rt)
 {
-    if (!rt->pump_on && !rt->closing && !rt->retry_wait) {
+    if (!rt->pump_on && !rt->closing && !rt->retry_wait && !rt->pump_queued) {
         uv_idle_start(&rt->pump, on_pump);
         rt->pump_on = 1;
     }
@@ -318,6 +342,7 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->st = o->store;
     rt->machines = o->machines;
     rt->cfg = o->cfg;
+    rt->serial = o->serial;
     rt->hooks = *o;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
