@@ -69,7 +69,21 @@ typedef struct runtime_opts_s {
      * the store answers asynchronously (PostgreSQL). The runtime's batches
      * and timers then run as its entry points, on fibers; NULL: at once. */
     serial_t *serial;
+    /* Optional, for several nodes on one database: called first in every
+     * batch's transaction; -1 rolls the batch back (retried later, as after
+     * a failed BEGIN). And the node whose executions this runtime recovers
+     * (NULL: every RUNNING row, as on one node); borrowed. */
+    int (*fence)(void *ud);
+    void *fence_ud;
+    const char *node;
 } runtime_opts_t;
+
+/* Takes over the RUNNING execution `execution_id` that this node has just
+ * claimed (its row names this node now): rebuilds it from the database and
+ * lets it continue, as recovery does after a restart. Between batches only
+ * (as a serializer entry point). 0, or -1 when it could not be restored (it
+ * was failed then, as recovery does). */
+int runtime_adopt(runtime_t *rt, const char *execution_id);
 
 /* Counters for /metrics and /healthz. */
 typedef struct runtime_stats_s {

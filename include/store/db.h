@@ -47,7 +47,7 @@ typedef enum {
 
 /* The number of the store's own migrations. The version a database is
  * migrated to is the longest list among these and the registered domains'. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* A domain's part of the schema. migrations[v] (NULL: nothing) runs inside
  * the store's migration v -> v+1, after the store's own SQL, in the same
@@ -86,8 +86,9 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen);
  * (a full disk, a read-only file or a failing device is found now, not at the
  * first client's request). Returns 0, or -1 with `err` naming the path and
  * what failed. The kernel drops the lock when the process dies, however.
- * On PostgreSQL the lock is a session advisory lock (the server drops it
- * when the session ends), and an unreachable server is STORE_ERR_LOST. */
+ * On PostgreSQL there is no lock (several daemons share a database as
+ * nodes that fence each other: cluster/node.h), and an unreachable server
+ * is STORE_ERR_LOST. */
 int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen);
 
 void store_close(store_t *st);

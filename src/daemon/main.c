@@ -6,6 +6,7 @@
 #include "core/version.h"
 #include "core/notify.h"
 #include "core/serial.h"
+#include "cluster/node.h"
 #include "api/auth.h"
 #include "api/executions.h"
 #include "api/graph.h"
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct app_s {
@@ -50,6 +52,7 @@ typedef struct app_s {
      * runs through this, one at a time, on fibers (core/serial.h); NULL on
      * SQLite, where each runs at once inside its callback. */
     serial_t *serial;
+    node_t *node;               /* PostgreSQL: this node of the cluster */
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
@@ -100,6 +103,9 @@ static void on_runtime_closed(void *ud)
 {
     app_t *app = ud;
     app->runtime = NULL;
+    /* A clean stop hands this node's running executions over at once. */
+    node_leave(app->node, 1);
+    app->node = NULL;
     /* The runtime cancelled its HTTP tasks: the client can go. */
     http_invoke_close();
     order_payment_close();
@@ -147,6 +153,8 @@ static void relay_health(cJSON *o, void *ud)
     if (app->sagas_loaded_ms)
         cJSON_AddStringToObject(sg, "loadedAt", timefmt_utc_ms(app->sagas_loaded_ms, at));
     cJSON_AddNumberToObject(sg, "failedFiles", app->sagas_failed);
+    if (app->node)
+        node_health(app->node, o);
     cJSON *r = cJSON_AddObjectToObject(o, "redis");
     cJSON *ob = cJSON_AddObjectToObject(o, "outbox");
     if (!app->relay) {
@@ -245,6 +253,40 @@ static void on_prune(uv_timer_t *t)
     app->prune_queued = 1;
     if (serial_run(app->serial, prune, app) < 0)
         app->prune_queued = 0;
+}
+
+/* Another node took over this node's executions: whatever this process
+ * still holds in memory must not reach the database or a client again. Its
+ * commits are fenced already; leaving at once is the simplest way to be
+ * sure (systemd restarts it as a fresh node). */
+static void on_fenced(void *ud, const char *why)
+{
+    (void)ud;
+    (void)why;
+    log_error("fenced: exiting now (exit status 3)");
+    _exit(3);
+}
+
+/* node_id's default: where this node listens ("host:port"; the machine's
+ * name for a wildcard address, and the pid for a port the kernel picks). */
+static void default_node_id(const config_t *cfg, char *out, size_t len)
+{
+    if (cfg->node_id[0]) {
+        snprintf(out, len, "%s", cfg->node_id);
+        return;
+    }
+    char host[256];
+    const char *h = cfg->listen_host;
+    if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0) {
+        if (gethostname(host, sizeof host) == 0) {
+            host[sizeof host - 1] = '\0';
+            h = host;
+        }
+    }
+    const char *fmt = strchr(h, ':') ? "[%s]:%d" : "%s:%d";
+    int n = snprintf(out, len, fmt, h, cfg->listen_port);
+    if (cfg->listen_port == 0 && n > 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n, "-pid%ld", (long)getpid());
 }
 
 static void run_request(void *req)
@@ -399,6 +441,17 @@ int main(int argc, char **argv)
         log_error("out of memory");
         return 1;
     }
+    if (app.serial) {
+        char id[300];
+        default_node_id(&app.cfg, id, sizeof id);
+        node_opts_t no = {.loop = app.loop, .database = app.cfg.database, .node_id = id,
+                          .lease_ms = app.cfg.lease_ms, .store = app.store,
+                          .serial = app.serial, .on_fenced = on_fenced, .ud = &app};
+        if (node_join(&no, &app.node, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
     load_sagas(&app);
     uv_timer_init(app.loop, &app.prune);
     app.prune.data = &app;
@@ -415,7 +468,9 @@ int main(int argc, char **argv)
                          .after_commit_ud = &app,
                          .on_count = api_metrics_count,
                          .on_status = status_events_on_status,
-                         .on_status_ud = &app.status_events, .serial = app.serial};
+                         .on_status_ud = &app.status_events, .serial = app.serial,
+                         .fence = app.node ? node_fence : NULL, .fence_ud = app.node,
+                         .node = app.node ? node_id(app.node) : NULL};
     app.status_events = (status_events_t){.store = app.store, .mode = app.cfg.execution_events,
                                           .payload = app.cfg.execution_events_payload};
     if (runtime_open(&ro, &app.runtime) < 0) {
@@ -423,6 +478,8 @@ int main(int argc, char **argv)
         return 1;
     }
     order_payment_start(app.runtime, &app.cfg);
+    if (app.node)
+        node_start(app.node, app.runtime);
 
     http_config_t hc = {
         .host = app.cfg.listen_host,

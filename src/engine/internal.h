@@ -200,6 +200,9 @@ struct runtime_s {
      * database never spins the loop). */
     serial_t *serial;
     int pump_queued, wheel_queued;
+    int (*fence)(void *ud);
+    void *fence_ud;
+    const char *node;             /* recover only this node's rows; NULL: all */
     /* After a failed BEGIN or COMMIT (a full or failing disk) the pump rests
      * retry_ms (10 ms doubling to 1 s) instead of spinning on the loop. */
     uv_timer_t retry;

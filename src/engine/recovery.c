@@ -10,6 +10,13 @@
 
 static const char SQL_RUNNING_AFTER[] =
     "SELECT id, seq FROM executions WHERE status = 'RUNNING' AND seq > ? ORDER BY seq LIMIT ?";
+/* With several nodes each recovers only its own rows (owner is the node's). */
+static const char SQL_RUNNING_AFTER_OWNED[] =
+    "SELECT id, seq FROM executions WHERE status = 'RUNNING' AND owner = ?3 AND seq > ?1 "
+    "ORDER BY seq LIMIT ?2";
+static const char SQL_ONE_RUNNING_OWNED[] =
+    "SELECT id, machine, machine_version, name, input, start_ms FROM executions "
+    "WHERE id = ?1 AND status = 'RUNNING' AND owner = ?2";
 static const char SQL_LAST_EVENT[] =
     "SELECT coalesce(max(last_id), 0) FROM history WHERE execution_id = ?";
 static const char SQL_FAIL_STORED[] =
@@ -438,11 +445,13 @@ static exec_t *recover_row(runtime_t *rt, store_stmt_t *row)
 /* Recovers the execution `id` if its row is RUNNING. */
 exec_t *recovery_id(runtime_t *rt, const char *id)
 {
-    store_stmt_t *s = store_prepare(rt->st, SQL_ONE_RUNNING);
+    store_stmt_t *s = store_prepare(rt->st, rt->node ? SQL_ONE_RUNNING_OWNED : SQL_ONE_RUNNING);
     if (!s)
         return NULL;
     exec_t *ex = NULL;
     store_bind_text(s, 1, id);
+    if (rt->node)
+        store_bind_text(s, 2, rt->node);
     if (store_step(s) == STORE_ROW)
         ex = recover_row(rt, s);
     store_reset(s);
@@ -467,13 +476,15 @@ exec_t *recovery_get(runtime_t *rt, const char *id)
  * not in memory yet; recovery ends with the last of them. */
 void recovery_chunk(runtime_t *rt)
 {
-    store_stmt_t *s = store_prepare(rt->st, SQL_RUNNING_AFTER);
+    store_stmt_t *s = store_prepare(rt->st, rt->node ? SQL_RUNNING_AFTER_OWNED : SQL_RUNNING_AFTER);
     if (!s)
         return;   /* tried again next turn */
     char *ids[RECOVER_CHUNK];
     int n = 0;
     store_bind_int64(s, 1, rt->recover_seq);
     store_bind_int(s, 2, RECOVER_CHUNK);
+    if (rt->node)
+        store_bind_text(s, 3, rt->node);
     while (n < RECOVER_CHUNK && store_step(s) == STORE_ROW) {
         rt->recover_seq = store_col_int64(s, 1);
         ids[n++] = xstrdup(store_col_text(s, 0));
@@ -501,3 +512,20 @@ void recovery_chunk(runtime_t *rt)
     }
 }
 
+
+int runtime_adopt(runtime_t *rt, const char *execution_id)
+{
+    assert(!store_in_txn(rt->st));
+    if (rt->closing)
+        return -1;
+    if (exec_find(rt, execution_id))
+        return 0;   /* recovered on demand already */
+    exec_t *ex = recovery_id(rt, execution_id);
+    /* What it waits for starts now: its state is durable. */
+    pump_run_posts(rt, 1);
+    if (ex)
+        rt->recovered++;
+    else
+        rt->unrecoverable++;
+    return ex ? 0 : -1;
+}

@@ -181,6 +181,10 @@ static int pump(runtime_t *rt)
         log_error("cannot begin a transaction; retrying shortly");
         return -1;
     }
+    if (rt->fence && rt->fence(rt->fence_ud) < 0) {
+        store_rollback(rt->st);
+        return -1;
+    }
     uint64_t lat[MAX_BATCH];
     size_t nlat = 0;
     for (int n = 0; n < MAX_BATCH && rt->ready_head; n++) {
@@ -343,6 +347,9 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->machines = o->machines;
     rt->cfg = o->cfg;
     rt->serial = o->serial;
+    rt->fence = o->fence;
+    rt->fence_ud = o->fence_ud;
+    rt->node = o->node;
     rt->hooks = *o;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);

@@ -298,28 +298,6 @@ static int connect_session(pg_conn_t *c, const char *uri)
     return 0;
 }
 
-/* Held by the daemon's session while it lives ("sagaD" in ASCII); the
- * server drops it when the session ends, however the process died. */
-#define PG_OWNER_LOCK "SELECT CAST(pg_try_advisory_lock(495555404100) AS integer)"
-
-static int take_owner_lock(store_t *st, const char *shown, char *err, size_t errlen)
-{
-    int64_t got = 0;
-    char e[512];
-    if (pg_query_int(st, PG_OWNER_LOCK, &got, e, sizeof e) < 0) {
-        snprintf(err, errlen, "%s: cannot take the advisory lock of the one sagad: %s", shown, e);
-        return -1;
-    }
-    if (!got) {
-        snprintf(err, errlen,
-                 "database %s is in use by another sagad (it holds advisory lock 495555404100); "
-                 "one sagad per PostgreSQL database until nodes fence each other",
-                 shown);
-        return -1;
-    }
-    return 0;
-}
-
 int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t errlen)
 {
     char shown[1024];
@@ -347,13 +325,9 @@ int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t err
         store_close(st);
         return -1;
     }
-    if (exclusive && take_owner_lock(st, shown, err, errlen) < 0) {
-        store_close(st);
-        return -1;
-    }
-    log_warn("database %s: PostgreSQL support is experimental: one node, no reconnection, and "
-             "each statement called off a fiber blocks the event loop while it waits",
-             shown);
+    /* Several daemons share one database: each is a node that fences the
+     * others (cluster/node.h), so an exclusive open takes no lock here. */
+    (void)exclusive;
     *out = st;
     return 0;
 }

@@ -62,6 +62,17 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE activities ("
     "  name text PRIMARY KEY,"
     "  created_ms bigint NOT NULL);",
+    /* 4 -> 5: several nodes (cluster/node.h). An execution belongs to the
+     * node whose session inserted it (that session names itself in the
+     * sagad.node setting); rows from before have none and are taken by the
+     * first node that joins. */
+    "CREATE TABLE nodes ("
+    "  node_id text PRIMARY KEY,"
+    "  epoch bigint NOT NULL,"
+    "  lease_until_ms bigint NOT NULL,"
+    "  joined_ms bigint NOT NULL);"
+    "ALTER TABLE executions ADD COLUMN owner text DEFAULT current_setting('sagad.node', true);"
+    "CREATE INDEX executions_owner ON executions (owner) WHERE status = 'RUNNING';",
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

@@ -93,6 +93,8 @@ static const char *const migrations[] = {
     "CREATE TABLE activities ("
     "  name TEXT PRIMARY KEY,"
     "  created_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4 -> 5: PostgreSQL's nodes and owners (cluster/node.h); one node here. */
+    NULL,
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
