@@ -62,6 +62,7 @@ typedef struct app_s {
     uv_timer_t watchdog;
     int watchdog_on;
     int stopping;
+    const char *stop_why;
 } app_t;
 
 static void usage(FILE *f)
@@ -221,6 +222,12 @@ static void reload(void *ud)
     notify_send("READY=1");
 }
 
+static void stop_entry(void *ud)
+{
+    app_t *app = ud;
+    app_stop(app, app->stop_why);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     app_t *app = h->data;
@@ -229,7 +236,9 @@ static void on_signal(uv_signal_t *h, int signum)
             log_error("SIGHUP: out of memory; nothing was reloaded");
         return;
     }
-    app_stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    app->stop_why = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (serial_run(app->serial, stop_entry, app) < 0)
+        log_error("%s: out of memory; send it again to stop", app->stop_why);
 }
 
 static void prune(void *ud)

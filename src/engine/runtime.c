@@ -401,6 +401,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 void runtime_quiesce(runtime_t *rt)
 {
+    assert(serial_inside(rt->serial));
     rt->dispatching++;
     for (int i = 0; i < 64 && rt->ready_head; i++)
         if (pump(rt) < 0)
@@ -417,6 +418,17 @@ void runtime_quiesce(runtime_t *rt)
 
 static void close_now(runtime_t *rt);
 
+/* The close as the serializer's entry point: its checkpoint commits. */
+static void close_entry(void *ud)
+{
+    runtime_t *rt = ud;
+    rt->dispatching--;
+    if (rt->dispatching)
+        rt->close_deferred = 1;
+    else
+        close_now(rt);
+}
+
 void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
 {
     if (rt->close_requested)
@@ -429,6 +441,12 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
          * close would free. */
         rt->close_deferred = 1;
         return;
+    }
+    if (rt->serial && !serial_inside(rt->serial)) {
+        rt->dispatching++;
+        if (serial_run(rt->serial, close_entry, rt) == 0)
+            return;
+        rt->dispatching--;
     }
     close_now(rt);
 }
