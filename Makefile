@@ -145,15 +145,19 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SUBST      := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
               -e 's|@DATADIR@|$(DATADIR)|g'
-SAGA_FILES := $(notdir $(wildcard sagas/*.asl.json))
+# The release's sagas, named: a file a developer leaves in sagas/ is not
+# installed (tests/integration/test_ops.py checks this list against git).
+SAGA_FILES := order.asl.json
 
 # An existing config is the administrator's: never overwritten, and removed
-# by uninstall only while it is still the shipped default.
+# by uninstall only while it is still the shipped default. The operator's
+# sagas go to $(SYSCONFDIR)/sagad/sagas, created empty; the shipped ones stay
+# in $(DATADIR)/sagad/sagas (vendor_sagas_dir).
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sagad/sagas $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/sagad $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	  $(DESTDIR)$(SYSCONFDIR)/sagad/sagas $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/sagad $(BUILD)/sagactl $(DESTDIR)$(BINDIR)/
-	$(if $(SAGA_FILES),install -m 644 $(addprefix sagas/,$(SAGA_FILES)) $(DESTDIR)$(DATADIR)/sagad/sagas/)
+	install -m 644 $(addprefix sagas/,$(SAGA_FILES)) $(DESTDIR)$(DATADIR)/sagad/sagas/
 	$(SUBST) conf/sagad.service > $(BUILD)/sagad.service
 	install -m 644 $(BUILD)/sagad.service $(DESTDIR)$(UNITDIR)/sagad.service
 	$(SUBST) conf/sagad.prod.conf > $(BUILD)/sagad.prod.conf
@@ -171,6 +175,9 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/sagactl.1 $(DESTDIR)$(MANDIR)/man8/sagad.8
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/sagad/sagas/,$(SAGA_FILES))
 	rmdir $(DESTDIR)$(DATADIR)/sagad/sagas $(DESTDIR)$(DATADIR)/sagad 2>/dev/null || true
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/sagad/sagas 2>/dev/null || \
+	  if [ -d $(DESTDIR)$(SYSCONFDIR)/sagad/sagas ]; then \
+	    echo "uninstall: keeping $(DESTDIR)$(SYSCONFDIR)/sagad/sagas, which holds your sagas"; fi
 	@if $(SUBST) conf/sagad.prod.conf | cmp -s - $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; then \
 	  rm -f $(DESTDIR)$(SYSCONFDIR)/sagad/sagad.conf; \
 	  rmdir $(DESTDIR)$(SYSCONFDIR)/sagad 2>/dev/null || true; \

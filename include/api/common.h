@@ -46,10 +46,14 @@ const char *api_query_opt(http_request_t *req, const char *name);
  * answers 400 and returns -1. */
 int api_query_limit(http_request_t *req, int *limit);
 
-/* The state machine the route's {name} names: its newest version, or the
- * one ?version=N asks for. Answers 400 (a bad N) or 404 (no such machine or
- * version) and returns NULL otherwise. */
+/* The state machine the route's {name} names: its newest version, the
+ * one ?version=N asks for, or the one NAME:N or NAME:ALIAS names (not of a
+ * deleted name). Answers 400 (a bad N or qualifier) or 404 (no such machine
+ * or version) and returns NULL otherwise. */
 const machine_ver_t *api_machine_version(api_t *api, http_request_t *req);
+
+/* Answers why machines_resolve(qualified) failed with `err`: 400, 404 or 503. */
+void api_respond_unresolved(http_request_t *req, const char *qualified, int err);
 
 /* 503 OutOfMemory: "<what> (out of memory); nothing was done, retry". */
 void api_respond_no_memory(http_request_t *req, const char *what);

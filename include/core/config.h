@@ -8,6 +8,10 @@
 
 #define CONFIG_ERR_MAX 512
 
+/* sagas_dir lists at most this many directories, in this many bytes. */
+#define CONFIG_SAGAS_DIRS_MAX 8
+#define CONFIG_DIRS_TEXT_MAX 4096
+
 /* Who serves the order saga's payment.process and payment.refund. */
 typedef enum config_payment_e {
     CONFIG_PAYMENT_SIMULATOR = 0,  /* in-process, payment_failure_rate / payment_latency_ms */
@@ -29,7 +33,9 @@ typedef struct config_s {
     char listen_host[256];     /* "127.0.0.1", "::1", "0.0.0.0" */
     int listen_port;           /* 0 picks a free port */
     char database[4096];
-    char sagas_dir[4096];
+    char sagas_dir[CONFIG_DIRS_TEXT_MAX]; /* the operator's directories, comma-separated */
+    char vendor_sagas_dir[CONFIG_DIRS_TEXT_MAX]; /* the shipped sagas, loaded first; "" none */
+    int order_saga;            /* 0: no order routes, handlers or vendor machine */
     char redis[4096];          /* "host:port", a unix socket path, or "" (off) */
     char events_channel[256];
     char events_stream[256];   /* Redis Stream the relay appends to; "" (off) */
@@ -71,9 +77,21 @@ void config_defaults(config_t *cfg);
 int config_set(config_t *cfg, const char *key, const char *value,
                const char *origin, int line, char err[CONFIG_ERR_MAX]);
 
+/* Receives one problem: a line naming the file (or "command line"), line
+ * and key. */
+typedef void (*config_report_fn)(const char *problem, void *ud);
+
 /* Reads a `key = value` file (# comments, blank lines). Returns 0, or -1 with
- * `err` naming the file, line and key (or the file when it cannot be read). */
+ * `err` naming the file, line and key (or the file when it cannot be read);
+ * the first problem when there are several. */
 int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX]);
+
+/* The whole configuration as sagad reads it: defaults, the file `path` (NULL:
+ * none), the `--key=value` arguments, then config_check. Goes on past each
+ * problem and passes every one to `report`. Returns how many there were
+ * (0: `cfg` is complete and consistent). */
+int config_load(config_t *cfg, const char *path, int argc, char **argv,
+                config_report_fn report, void *ud);
 
 /* Applies command-line `--key=value` arguments. `argv` holds only such
  * arguments. Returns 0, or -1 with `err` naming the argument and key. */
@@ -83,6 +101,13 @@ int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_
  * Call it once the file and the command line are applied. Returns 0, or -1
  * with `err` naming where payment_provider was set and the key. */
 int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX]);
+
+/* The directories sagas are loaded from, in load order (a later one's
+ * NAME.asl.json replaces an earlier one's): vendor_sagas_dir, unless empty
+ * or order_saga is off, then each of sagas_dir. Fills `dirs` with pointers
+ * into `buf`, which the caller owns; returns how many. */
+int config_sagas_dirs(const config_t *cfg, char buf[2 * CONFIG_DIRS_TEXT_MAX],
+                      const char *dirs[CONFIG_SAGAS_DIRS_MAX + 1]);
 
 /* Splits "host:port" or "[v6]:port". Returns 0, or -1 when malformed. */
 int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);

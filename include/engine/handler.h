@@ -91,6 +91,15 @@ int handler_register(const handler_def_t *def);
 /* The handler for a Resource ("sagad:NAME") or a bare NAME; NULL if none. */
 const handler_def_t *handler_lookup(const char *resource);
 
+/* Names a handler this daemon leaves out on purpose (a domain switched off
+ * by configuration); `why` (static) says how to get it back. A definition
+ * naming it is refused with that reason rather than "no handler". Returns 0,
+ * or -1 when the table is full. */
+int handler_register_off(const char *name, const char *why);
+
+/* Why the handler a Resource or NAME names is switched off, or NULL. */
+const char *handler_off_reason(const char *resource);
+
 /* Forgets every registration (tests). */
 void handler_reset(void);
 

@@ -46,7 +46,10 @@ extern const handler_def_t order_stock_release;
  * and payment.refund (order/payment.h), and events.publish with source
  * ORDER_EVENT_SOURCE (handlers/publish.h). The payment steps are those of
  * the provider cfg selects (order_payment_handlers; cfg may be NULL: the
- * synchronous simulator). Returns 0, or -1 when a name is taken. */
+ * synchronous simulator). With cfg->order_saga off, only events.publish:
+ * the other seven are registered as switched off (handler_register_off), so
+ * a definition naming them is refused saying so. Returns 0, or -1 when a
+ * name is taken. */
 int order_handlers_register(const config_t *cfg);
 
 #endif

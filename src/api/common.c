@@ -58,16 +58,42 @@ int api_body_only(http_request_t *req, const cJSON *body, const char *const *fie
     return 0;
 }
 
+void api_respond_unresolved(http_request_t *req, const char *qualified, int err)
+{
+    size_t nl = strcspn(qualified, ":");
+    switch (err) {
+    case MACHINES_ERR_NAME:
+        http_respond_error(req, 400, "InvalidName",
+                           "'%s' is not NAME, NAME:VERSION or NAME:ALIAS (an alias has 1 to 80 "
+                           "of A-Z a-z 0-9 _ -, not only digits)", qualified);
+        break;
+    case MACHINES_ERR_NO_VERSION:
+        http_respond_error(req, 404, "StateMachineVersionDoesNotExist",
+                           "state machine '%.*s' has no version or alias '%s'; GET "
+                           "/state-machines/%.*s/versions and .../aliases list them",
+                           (int)nl, qualified, qualified + nl + (qualified[nl] == ':'), (int)nl,
+                           qualified);
+        break;
+    case MACHINES_ERR_STORE:
+        http_respond_error(req, 503, "StorageError", "cannot read the state machine now; retry");
+        break;
+    default:
+        http_respond_error(req, 404, "StateMachineDoesNotExist",
+                           "no state machine named '%.*s'; PUT /state-machines/%.*s registers one",
+                           (int)nl, qualified, (int)nl, qualified);
+        break;
+    }
+}
+
 const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)
 {
     const char *name = http_request_param(req, "name");
     const char *ver = http_request_query(req, "version");
     if (!ver) {
-        const machine_ver_t *v = machines_get(api->machines, name);
+        int err = 0;
+        const machine_ver_t *v = machines_resolve(api->machines, name, &err);
         if (!v)
-            http_respond_error(req, 404, "StateMachineDoesNotExist",
-                               "no state machine named '%s'; PUT /state-machines/%s registers one",
-                               name, name);
+            api_respond_unresolved(req, name, err);
         return v;
     }
     char *end;
@@ -77,6 +103,8 @@ const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)
         return NULL;
     }
     const machine_ver_t *v = machines_get_version(api->machines, name, (int)n);
+    if (v && v->deleted_ms)
+        v = NULL;   /* kept for its executions, gone for requests */
     if (!v)
         http_respond_error(req, 404, "StateMachineVersionDoesNotExist",
                            "state machine '%s' has no version %ld; GET /state-machines/%s/versions "

@@ -155,6 +155,8 @@ static cJSON *machine_json(const machine_ver_t *v, int with_definition)
     cJSON_AddStringToObject(o, "name", v->name);
     cJSON_AddNumberToObject(o, "version", v->version);
     add_created(o, v->created_ms);
+    if (v->source)
+        cJSON_AddStringToObject(o, "source", v->source);
     if (with_definition) {
         cJSON *d = cJSON_Parse(v->definition);
         cJSON_AddItemToObject(o, "definition", d ? d : cJSON_CreateNull());

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Messages quote the daemon's text (errors, names): escaped on a terminal. */
 static void message(const char *prefix, const char *fmt, va_list ap, const char *suffix)
@@ -214,6 +215,33 @@ static int resolve_url(cli_t *cli)
     return 0;
 }
 
+/* 1 when sagad runs as a systemd unit here: `make install` put sagad.service
+ * next to this sagactl ($(PREFIX)/lib/systemd/system beside $(PREFIX)/bin,
+ * DESTDIR staging included), or this sagactl is in a system bin directory
+ * and systemd has the unit. */
+static int runs_under_systemd(void)
+{
+    static const char *const bins[] = {"/usr/bin", "/usr/local/bin", "/bin"};
+    static const char *const units[] = {
+        "/etc/systemd/system/sagad.service", "/usr/local/lib/systemd/system/sagad.service",
+        "/usr/lib/systemd/system/sagad.service", "/lib/systemd/system/sagad.service"};
+    char dir[4096], unit[4200];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    char *slash = n > 0 ? memrchr(dir, '/', (size_t)n) : NULL;
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    snprintf(unit, sizeof unit, "%s/../lib/systemd/system/sagad.service", dir);
+    if (access(unit, F_OK) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof bins / sizeof bins[0]; i++)
+        if (strcmp(dir, bins[i]) == 0)
+            for (size_t j = 0; j < sizeof units / sizeof units[0]; j++)
+                if (access(units[j], F_OK) == 0)
+                    return 1;
+    return 0;
+}
+
 int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
              size_t body_len, const char *const *headers, int timeout_s,
              cli_http_resp_t *resp, const char *hint404)
@@ -240,8 +268,13 @@ int cli_call(cli_t *cli, const char *method, const char *path, const char *body,
     }
     char err[CLI_HTTP_ERR_MAX];
     if (cli_http_request(&cli->url, method, path, body, body_len, hdrs, timeout_s, resp, err) < 0) {
-        cli_error("cannot reach sagad at %s (%s); start it (make run) or point --url or "
-                  "SAGAD_URL at it", cli->url_text, err);
+        if (runs_under_systemd())
+            cli_error("cannot reach sagad at %s (%s); see whether it runs with `systemctl "
+                      "status sagad` and why it stopped with `journalctl -u sagad -e`, or point "
+                      "--url or SAGAD_URL at another daemon", cli->url_text, err);
+        else
+            cli_error("cannot reach sagad at %s (%s); start it (make run) or point --url or "
+                      "SAGAD_URL at it", cli->url_text, err);
         return CLI_UNREACHABLE;
     }
     if (resp->status >= 200 && resp->status < 300)

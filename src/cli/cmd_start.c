@@ -20,7 +20,9 @@
 static const cli_cmd_t START = {
     "start", "start MACHINE [FILE or -] [--name N] [--wait [SECONDS]] [--json]",
     "Starts an execution of state machine MACHINE with the JSON input read from\n"
-    "FILE (or stdin for -; no FILE means {}). Prints the execution id.\n"
+    "FILE (or stdin for -; no FILE means {}). Prints the execution id. MACHINE\n"
+    "starts its newest version; MACHINE:ALIAS the version the alias names\n"
+    "(`sagactl alias`), MACHINE:N version N.\n"
     "\n"
     "  --name N           idempotent start: the same name and input give the\n"
     "                     same execution, another input is refused\n"

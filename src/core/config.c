@@ -3,6 +3,7 @@
 #include "core/config.h"
 #include "core/log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -64,12 +65,22 @@ int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
     return 0;
 }
 
+/* A numeric address only: sagad binds it as given, before opening anything. */
 static int set_listen(config_t *c, const char *v, const char **why)
 {
-    if (config_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port) < 0) {
+    char host[sizeof c->listen_host];
+    unsigned char addr[16];
+    int port;
+    if (config_parse_hostport(v, host, sizeof host, &port) < 0) {
         *why = "expected HOST:PORT (IPv6 as [ADDR]:PORT), port 0-65535";
         return -1;
     }
+    if (inet_pton(strchr(host, ':') ? AF_INET6 : AF_INET, host, addr) != 1) {
+        *why = "expected a numeric IPv4 or IPv6 address, e.g. 127.0.0.1:8080 or [::1]:8080";
+        return -1;
+    }
+    memcpy(c->listen_host, host, sizeof host);
+    c->listen_port = port;
     return 0;
 }
 
@@ -82,13 +93,54 @@ static int set_database(config_t *c, const char *v, const char **why)
     return copy_str(c->database, sizeof c->database, v, why);
 }
 
+/* Calls fn for each item of a comma-separated list, spaces around it
+ * trimmed; stops at the first nonzero return and returns it. */
+static int each_item(const char *list, int (*fn)(const char *item, size_t len, void *ud), void *ud)
+{
+    for (const char *p = list;; p++) {
+        size_t n = strcspn(p, ",");
+        const char *item = p;
+        size_t len = n;
+        while (len && *item == ' ')
+            item++, len--;
+        while (len && item[len - 1] == ' ')
+            len--;
+        int rc = fn(item, len, ud);
+        if (rc)
+            return rc;
+        p += n;
+        if (!*p)
+            return 0;
+    }
+}
+
+static int count_dir(const char *item, size_t len, void *ud)
+{
+    int *n = ud;
+    (void)item;
+    return !len || ++*n > CONFIG_SAGAS_DIRS_MAX ? -1 : 0;
+}
+
+/* One directory, or several separated by commas (a single one means what it
+ * always meant). */
 static int set_sagas_dir(config_t *c, const char *v, const char **why)
 {
-    if (!*v) {
-        *why = "expected a directory path";
+    int n = 0;
+    if (each_item(v, count_dir, &n) < 0) {
+        *why = "expected a directory path, or up to 8 separated by commas";
         return -1;
     }
     return copy_str(c->sagas_dir, sizeof c->sagas_dir, v, why);
+}
+
+/* One directory, or empty for none. */
+static int set_vendor_sagas_dir(config_t *c, const char *v, const char **why)
+{
+    if (strchr(v, ',')) {
+        *why = "expected one directory path (or empty for none)";
+        return -1;
+    }
+    return copy_str(c->vendor_sagas_dir, sizeof c->vendor_sagas_dir, v, why);
 }
 
 static int set_redis(config_t *c, const char *v, const char **why)
@@ -321,6 +373,16 @@ static int set_handler_allow(config_t *c, const char *v, const char **why)
     return copy_str(c->handler_allow, sizeof c->handler_allow, v, why);
 }
 
+static int set_order_saga(config_t *c, const char *v, const char **why)
+{
+    if (strcmp(v, "off") != 0 && strcmp(v, "on") != 0) {
+        *why = "expected on or off";
+        return -1;
+    }
+    c->order_saga = strcmp(v, "on") == 0;
+    return 0;
+}
+
 static int set_auth(config_t *c, const char *v, const char **why)
 {
     if (strcmp(v, "tokens") != 0 && strcmp(v, "none") != 0) {
@@ -338,6 +400,8 @@ static const struct {
     {"listen", set_listen},
     {"database", set_database},
     {"sagas_dir", set_sagas_dir},
+    {"vendor_sagas_dir", set_vendor_sagas_dir},
+    {"order_saga", set_order_saga},
     {"redis", set_redis},
     {"events_channel", set_channel},
     {"events_stream", set_stream},
@@ -374,6 +438,7 @@ void config_defaults(config_t *c)
     c->listen_port = 8080;
     strcpy(c->database, "var/sagad.db");
     strcpy(c->sagas_dir, "sagas");
+    c->order_saga = 1;
     strcpy(c->redis, "127.0.0.1:6379");
     strcpy(c->events_channel, "sagad.events");
     strcpy(c->events_stream, "sagad.events");
@@ -425,31 +490,53 @@ int config_set(config_t *cfg, const char *key, const char *value,
     return -1;
 }
 
-/* 127.0.0.0/8, ::1 or localhost: only this machine can connect. */
+/* 127.0.0.0/8 or ::1: only this machine can connect. */
 static int loopback(const char *host)
 {
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-           strcmp(host, "localhost") == 0;
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
 }
 
-int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX])
+/* Remembers the first problem for the single-error entry points. */
+typedef struct first_s {
+    char *err;
+    int n;
+} first_t;
+
+static void keep_first(const char *problem, void *ud)
 {
+    first_t *f = ud;
+    if (f->n++ == 0)
+        snprintf(f->err, CONFIG_ERR_MAX, "%s", problem);
+}
+
+static int check_all(const config_t *cfg, config_report_fn report, void *ud)
+{
+    char err[CONFIG_ERR_MAX];
+    int n = 0;
     if (!loopback(cfg->listen_host) && !cfg->auth_tokens_file[0] && !cfg->auth_none) {
-        snprintf(err, CONFIG_ERR_MAX,
+        snprintf(err, sizeof err,
                  "configuration: key 'listen': %s is reachable from other machines, and without "
                  "auth_tokens_file anyone there could change definitions, stock and executions; "
                  "set auth_tokens_file, or auth = none to run without authentication",
                  cfg->listen_host);
-        return -1;
+        report(err, ud);
+        n++;
     }
     if (cfg->payment_provider == CONFIG_PAYMENT_HTTP && !cfg->payment_url[0]) {
-        snprintf(err, CONFIG_ERR_MAX,
+        snprintf(err, sizeof err,
                  "%s: key 'payment_provider': 'http' needs payment_url, the provider's base "
                  "URL (http:// or https://)",
                  cfg->payment_provider_at[0] ? cfg->payment_provider_at : "configuration");
-        return -1;
+        report(err, ud);
+        n++;
     }
-    return 0;
+    return n;
+}
+
+int config_check(const config_t *cfg, char err[CONFIG_ERR_MAX])
+{
+    first_t f = {err, 0};
+    return check_all(cfg, keep_first, &f) ? -1 : 0;
 }
 
 static char *trim(char *s)
@@ -462,22 +549,32 @@ static char *trim(char *s)
     return s;
 }
 
-int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
+/* Reads every line, reporting each bad one; returns how many were. */
+static int load_file(config_t *cfg, const char *path, config_report_fn report, void *ud)
 {
+    char err[CONFIG_ERR_MAX];
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, CONFIG_ERR_MAX, "%s: cannot read config file: %s", path, strerror(errno));
-        return -1;
+        snprintf(err, sizeof err, "%s: cannot read config file: %s", path, strerror(errno));
+        report(err, ud);
+        return 1;
     }
     char buf[8192];
-    int lineno = 0, rc = 0;
+    int lineno = 0, bad = 0, skip = 0;
     while (fgets(buf, sizeof buf, f)) {
+        int whole = strchr(buf, '\n') || feof(f);
+        if (skip) {  /* the rest of a line too long, reported already */
+            skip = !whole;
+            continue;
+        }
         lineno++;
-        if (!strchr(buf, '\n') && !feof(f)) {
-            snprintf(err, CONFIG_ERR_MAX, "%s:%d: line is longer than %zu bytes",
-                     path, lineno, sizeof buf - 2);
-            rc = -1;
-            break;
+        if (!whole) {
+            snprintf(err, sizeof err, "%s:%d: line is longer than %zu bytes", path, lineno,
+                     sizeof buf - 2);
+            report(err, ud);
+            bad++;
+            skip = 1;
+            continue;
         }
         char *hash = strchr(buf, '#');
         if (hash)
@@ -487,31 +584,41 @@ int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
             continue;
         char *eq = strchr(line, '=');
         if (!eq) {
-            snprintf(err, CONFIG_ERR_MAX, "%s:%d: key '%.100s': expected 'key = value'",
-                     path, lineno, line);
-            rc = -1;
-            break;
+            snprintf(err, sizeof err, "%s:%d: key '%.100s': expected 'key = value'", path,
+                     lineno, line);
+            report(err, ud);
+            bad++;
+            continue;
         }
         *eq = '\0';
         char *key = trim(line), *val = trim(eq + 1);
         if (config_set(cfg, key, val, path, lineno, err) < 0) {
-            rc = -1;
-            break;
+            report(err, ud);
+            bad++;
         }
     }
     fclose(f);
-    return rc;
+    return bad;
 }
 
-int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX])
+int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_MAX])
 {
+    first_t f = {err, 0};
+    return load_file(cfg, path, keep_first, &f) ? -1 : 0;
+}
+
+static int apply_args(config_t *cfg, int argc, char **argv, config_report_fn report, void *ud)
+{
+    char err[CONFIG_ERR_MAX];
+    int bad = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *eq = strchr(a, '=');
         if (strncmp(a, "--", 2) != 0 || !eq || eq == a + 2) {
-            snprintf(err, CONFIG_ERR_MAX,
-                     "command line: argument '%.100s': expected --key=value", a);
-            return -1;
+            snprintf(err, sizeof err, "command line: argument '%.100s': expected --key=value", a);
+            report(err, ud);
+            bad++;
+            continue;
         }
         char key[128];
         size_t kl = (size_t)(eq - a - 2);
@@ -519,8 +626,54 @@ int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_
             kl = sizeof key - 1;
         memcpy(key, a + 2, kl);
         key[kl] = '\0';
-        if (config_set(cfg, key, eq + 1, "command line", 0, err) < 0)
-            return -1;
+        if (config_set(cfg, key, eq + 1, "command line", 0, err) < 0) {
+            report(err, ud);
+            bad++;
+        }
     }
+    return bad;
+}
+
+int config_apply_args(config_t *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX])
+{
+    first_t f = {err, 0};
+    return apply_args(cfg, argc, argv, keep_first, &f) ? -1 : 0;
+}
+
+int config_load(config_t *cfg, const char *path, int argc, char **argv,
+                config_report_fn report, void *ud)
+{
+    config_defaults(cfg);
+    int bad = path ? load_file(cfg, path, report, ud) : 0;
+    bad += apply_args(cfg, argc, argv, report, ud);
+    /* Consistency of values that did not parse would only add noise. */
+    return bad ? bad : check_all(cfg, report, ud);
+}
+
+typedef struct dirs_s {
+    char *buf, *end;
+    const char **dirs;
+    int n;
+} dirs_t;
+
+static int add_dir(const char *item, size_t len, void *ud)
+{
+    dirs_t *d = ud;
+    if (!len || d->n == CONFIG_SAGAS_DIRS_MAX + 1 || (size_t)(d->end - d->buf) <= len)
+        return 0;
+    memcpy(d->buf, item, len);
+    d->buf[len] = '\0';
+    d->dirs[d->n++] = d->buf;
+    d->buf += len + 1;
     return 0;
+}
+
+int config_sagas_dirs(const config_t *cfg, char buf[2 * CONFIG_DIRS_TEXT_MAX],
+                      const char *dirs[CONFIG_SAGAS_DIRS_MAX + 1])
+{
+    dirs_t d = {buf, buf + 2 * CONFIG_DIRS_TEXT_MAX, dirs, 0};
+    if (cfg->order_saga && cfg->vendor_sagas_dir[0])
+        add_dir(cfg->vendor_sagas_dir, strlen(cfg->vendor_sagas_dir), &d);
+    each_item(cfg->sagas_dir, add_dir, &d);
+    return d.n;
 }

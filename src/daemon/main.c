@@ -9,6 +9,7 @@
 #include "cluster/node.h"
 #include "api/auth.h"
 #include "api/executions.h"
+#include "api/machines.h"
 #include "api/graph.h"
 #include "api/metrics.h"
 #include "api/tasks.h"
@@ -56,6 +57,7 @@ typedef struct app_s {
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
+    machines_load_t sagas_load;
     uv_timer_t prune;
     int prune_queued;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -72,7 +74,8 @@ static void usage(FILE *f)
             "       sagad --help | --version\n"
             "\n"
             "Runs the sagad saga orchestrator. Keys (file or command line; the\n"
-            "command line wins): listen, database, sagas_dir, redis, events_channel,\n"
+            "command line wins): listen, database, sagas_dir, vendor_sagas_dir,\n"
+            "order_saga, redis, events_channel,\n"
             "events_stream, events_stream_maxlen,\n"
             "payment_provider, payment_url, payment_activity, payment_failure_rate,\n"
             "payment_latency_ms, max_body_bytes, log_level,\n"
@@ -132,17 +135,46 @@ static void kick_relay(void *ud)
         relay_kick(app->relay);
 }
 
-/* Loads sagas_dir, logging the outcome in one line after the files' own. */
+/* Loads vendor_sagas_dir (unless order_saga = off) and sagas_dir, logging
+ * the outcome in one line after the files' own. */
 static void load_sagas(app_t *app)
 {
-    app->sagas_failed = machines_load_dir(app->machines, app->cfg.sagas_dir);
+    char buf[2 * CONFIG_DIRS_TEXT_MAX], vendor[CONFIG_DIRS_TEXT_MAX + 32] = "";
+    const char *dirs[CONFIG_SAGAS_DIRS_MAX + 1];
+    int n = config_sagas_dirs(&app->cfg, buf, dirs);
+    app->sagas_failed = machines_load_dirs(app->machines, dirs, n, &app->sagas_load);
     app->sagas_loaded_ms = store_now_ms();
+    if (app->cfg.order_saga && app->cfg.vendor_sagas_dir[0])
+        snprintf(vendor, sizeof vendor, "vendor_sagas_dir %s and ", app->cfg.vendor_sagas_dir);
     if (app->sagas_failed)
-        log_warn("sagas_dir %s: %d file%s refused (problems logged above); the versions before "
-                 "them stay in force", app->cfg.sagas_dir, app->sagas_failed,
+        log_warn("%ssagas_dir %s: %d file%s refused (problems logged above); the versions "
+                 "before them stay in force", vendor, app->cfg.sagas_dir, app->sagas_failed,
                  app->sagas_failed == 1 ? "" : "s");
     else
-        log_info("sagas_dir %s loaded", app->cfg.sagas_dir);
+        log_info("%ssagas_dir %s loaded", vendor, app->cfg.sagas_dir);
+    if (app->sagas_load.conflicts)
+        log_warn("sagas_dir %s: %d changed file%s not loaded: newer versions from the API stay "
+                 "in force (warnings above)", app->cfg.sagas_dir, app->sagas_load.conflicts,
+                 app->sagas_load.conflicts == 1 ? "" : "s");
+}
+
+/* The last load's counts and conflicts, in /healthz's sagas object. */
+static void sagas_load_health(cJSON *sg, const machines_load_t *l)
+{
+    cJSON_AddNumberToObject(sg, "loaded", l->loaded);
+    cJSON_AddNumberToObject(sg, "unchanged", l->unchanged);
+    cJSON *c = cJSON_AddArrayToObject(sg, "conflicts");
+    for (int i = 0; i < l->conflicts && i < MACHINES_CONFLICTS_MAX; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", l->conflict[i].name);
+        cJSON_AddNumberToObject(o, "apiVersion", l->conflict[i].api_version);
+        if (l->conflict[i].file_version)
+            cJSON_AddNumberToObject(o, "fileVersion", l->conflict[i].file_version);
+        else
+            cJSON_AddNullToObject(o, "fileVersion");
+        cJSON_AddItemToArray(c, o);
+    }
+    cJSON_AddNumberToObject(sg, "conflictCount", l->conflicts);
 }
 
 static void relay_health(cJSON *o, void *ud)
@@ -151,9 +183,12 @@ static void relay_health(cJSON *o, void *ud)
     cJSON *sg = cJSON_AddObjectToObject(o, "sagas");
     char at[TIMEFMT_MAX];
     cJSON_AddStringToObject(sg, "dir", app->cfg.sagas_dir);
+    if (app->cfg.order_saga && app->cfg.vendor_sagas_dir[0])
+        cJSON_AddStringToObject(sg, "vendorDir", app->cfg.vendor_sagas_dir);
     if (app->sagas_loaded_ms)
         cJSON_AddStringToObject(sg, "loadedAt", timefmt_utc_ms(app->sagas_loaded_ms, at));
     cJSON_AddNumberToObject(sg, "failedFiles", app->sagas_failed);
+    sagas_load_health(sg, &app->sagas_load);
     if (app->node)
         node_health(app->node, o);
     cJSON *r = cJSON_AddObjectToObject(o, "redis");
@@ -210,7 +245,9 @@ static void reload(void *ud)
     app_t *app = ud;
     if (!app->machines)
         return;   /* stopped meanwhile */
-    log_info("SIGHUP: reloading sagas from %s", app->cfg.sagas_dir);
+    log_info("SIGHUP: reloading sagas from %s%s%s", app->cfg.sagas_dir,
+             app->cfg.order_saga && app->cfg.vendor_sagas_dir[0] ? " after " : "",
+             app->cfg.order_saga ? app->cfg.vendor_sagas_dir : "");
     notify_send("RELOADING=1");
     load_sagas(app);
     char err[AUTH_ERR_MAX];
@@ -276,9 +313,9 @@ static void on_fenced(void *ud, const char *why)
     _exit(3);
 }
 
-/* node_id's default: where this node listens ("host:port"; the machine's
- * name for a wildcard address, and the pid for a port the kernel picks). */
-static void default_node_id(const config_t *cfg, char *out, size_t len)
+/* node_id's default: where this node listens ("host:port", with the port
+ * bound; the machine's name for a wildcard address). */
+static void default_node_id(const config_t *cfg, int port, char *out, size_t len)
 {
     if (cfg->node_id[0]) {
         snprintf(out, len, "%s", cfg->node_id);
@@ -292,10 +329,7 @@ static void default_node_id(const config_t *cfg, char *out, size_t len)
             h = host;
         }
     }
-    const char *fmt = strchr(h, ':') ? "[%s]:%d" : "%s:%d";
-    int n = snprintf(out, len, fmt, h, cfg->listen_port);
-    if (cfg->listen_port == 0 && n > 0 && (size_t)n < len)
-        snprintf(out + n, len - (size_t)n, "-pid%ld", (long)getpid());
+    snprintf(out, len, strchr(h, ':') ? "[%s]:%d" : "%s:%d", h, port);
 }
 
 static void run_request(void *req)
@@ -323,6 +357,13 @@ static void on_watchdog(uv_timer_t *t)
     notify_send("WATCHDOG=1");
 }
 
+static void print_problem(const char *problem, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "sagad: %s\n", problem);
+}
+
+/* Every problem of the file and the command line, one line each. */
 static int load_config(app_t *app, int argc, char **argv)
 {
     const char *file = NULL;
@@ -354,16 +395,9 @@ static int load_config(app_t *app, int argc, char **argv)
             return 2;
         }
     }
-    char err[CONFIG_ERR_MAX];
-    config_defaults(&app->cfg);
-    int rc = 0;
-    if ((file && config_load_file(&app->cfg, file, err) < 0) ||
-        config_apply_args(&app->cfg, n, overrides, err) < 0 || config_check(&app->cfg, err) < 0) {
-        fprintf(stderr, "sagad: %s\n", err);
-        rc = 2;
-    }
+    int bad = config_load(&app->cfg, file, n, overrides, print_problem, NULL);
     free(overrides);
-    return rc;
+    return bad ? 2 : 0;
 }
 
 /* Every keep-alive client holds a descriptor: use all the hard limit allows. */
@@ -391,6 +425,36 @@ static int start_signals(app_t *app)
     return 0;
 }
 
+/* Binds and listens (the loop runs later: connections wait in the backlog
+ * until everything is ready). Returns 0, 1 when the address is taken (it
+ * may come free: systemd retries), or 2 when it cannot be this machine's. */
+static int listen_first(app_t *app)
+{
+    http_config_t hc = {
+        .host = app->cfg.listen_host,
+        .port = app->cfg.listen_port,
+        .max_body_bytes = app->cfg.max_body_bytes,
+        .max_header_bytes = 32 * 1024,
+        .max_connections = app->cfg.max_connections,
+        .idle_timeout_ms = app->cfg.idle_timeout_ms,
+        .header_timeout_ms = app->cfg.header_timeout_ms,
+        .body_timeout_ms = app->cfg.body_timeout_ms,
+    };
+    char err[512];
+    int rc = http_server_start(app->loop, &hc, &app->http, err, sizeof err);
+    if (rc == 0)
+        return 0;
+    int v6 = strchr(app->cfg.listen_host, ':') != NULL;
+    if (rc == UV_EADDRINUSE)
+        snprintf(err, sizeof err, "address already in use by another program (another "
+                 "sagad?); `ss -ltnp` shows which");
+    log_error("key 'listen': cannot listen on %s%s%s:%d: %s. Nothing was opened",
+              v6 ? "[" : "", app->cfg.listen_host, v6 ? "]" : "", app->cfg.listen_port, err);
+    /* Lets the failed listener's handle close. */
+    uv_run(app->loop, UV_RUN_NOWAIT);
+    return rc == UV_EADDRINUSE ? 1 : 2;
+}
+
 int main(int argc, char **argv)
 {
     static app_t app;
@@ -416,6 +480,10 @@ int main(int argc, char **argv)
         log_error("cannot install signal handlers: %s", uv_strerror(rc));
         return 1;
     }
+    /* The socket before the database: a daemon that cannot listen exits
+     * before it creates, migrates or locks anything. */
+    if ((rc = listen_first(&app)) != 0)
+        return rc;
 
     /* Tests break the disk of a running daemon through this (store/fault.h). */
     const char *fault_file = getenv("SAGAD_FAULT_FILE");
@@ -452,7 +520,7 @@ int main(int argc, char **argv)
     }
     if (app.serial) {
         char id[300];
-        default_node_id(&app.cfg, id, sizeof id);
+        default_node_id(&app.cfg, http_server_port(app.http), id, sizeof id);
         node_opts_t no = {.loop = app.loop, .database = app.cfg.database, .node_id = id,
                           .lease_ms = app.cfg.lease_ms, .store = app.store,
                           .serial = app.serial, .on_fenced = on_fenced, .ud = &app};
@@ -486,27 +554,11 @@ int main(int argc, char **argv)
         log_error("cannot start the execution runtime");
         return 1;
     }
-    order_payment_start(app.runtime, &app.cfg);
+    if (app.cfg.order_saga)
+        order_payment_start(app.runtime, &app.cfg);
     if (app.node)
         node_start(app.node, app.runtime);
 
-    http_config_t hc = {
-        .host = app.cfg.listen_host,
-        .port = app.cfg.listen_port,
-        .max_body_bytes = app.cfg.max_body_bytes,
-        .max_header_bytes = 32 * 1024,
-        .max_connections = app.cfg.max_connections,
-        .idle_timeout_ms = app.cfg.idle_timeout_ms,
-        .header_timeout_ms = app.cfg.header_timeout_ms,
-        .body_timeout_ms = app.cfg.body_timeout_ms,
-    };
-    if ((rc = http_server_start(app.loop, &hc, &app.http, err, sizeof err)) < 0) {
-        log_error("cannot listen on %s:%d: %s", app.cfg.listen_host, app.cfg.listen_port, err);
-        app_stop(&app, "startup failed");
-        uv_run(app.loop, UV_RUN_DEFAULT);
-        uv_loop_close(app.loop);
-        return 1;
-    }
     app.api.loop = app.loop;
     app.api.store = app.store;
     app.api.machines = app.machines;
@@ -521,7 +573,8 @@ int main(int argc, char **argv)
         http_server_set_runner(app.http, runner, &app);
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
-        order_routes_register(app.http, &app.api) < 0 ||
+        api_machines_register(app.http, &app.api) < 0 ||
+        (app.cfg.order_saga && order_routes_register(app.http, &app.api) < 0) ||
         api_metrics_register(app.http, &app.api) < 0 ||
         api_tasks_register(app.http, &app.api) < 0 ||
         api_graph_register(app.http, &app.api) < 0 || api_ui_register(app.http) < 0) {

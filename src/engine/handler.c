@@ -8,6 +8,11 @@
 
 static const handler_def_t *table[MAX_HANDLERS];
 static int n_handlers;
+/* Names switched off, with why. */
+static struct {
+    const char *name, *why;
+} off[MAX_HANDLERS];
+static int n_off;
 
 int handler_register(const handler_def_t *def)
 {
@@ -27,7 +32,27 @@ const handler_def_t *handler_lookup(const char *resource)
     return NULL;
 }
 
+int handler_register_off(const char *name, const char *why)
+{
+    if (n_off == MAX_HANDLERS)
+        return -1;
+    off[n_off].name = name;
+    off[n_off++].why = why;
+    return 0;
+}
+
+const char *handler_off_reason(const char *resource)
+{
+    if (strncmp(resource, "sagad:", 6) == 0)
+        resource += 6;
+    for (int i = 0; i < n_off; i++)
+        if (strcmp(off[i].name, resource) == 0)
+            return off[i].why;
+    return NULL;
+}
+
 void handler_reset(void)
 {
     n_handlers = 0;
+    n_off = 0;
 }

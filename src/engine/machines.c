@@ -1,35 +1,41 @@
-/* State-machine registry. Versions live in a flat array: there are few
- * machines, and lookups by name happen once per started execution. */
-#include "engine/machines.h"
+/* State-machine registry: versions, checks on registering one, deleting a
+ * name. Versions live in a flat array: there are few machines, and lookups
+ * by name happen once per started execution. */
+#include "machines_internal.h"
 #include "engine/handler.h"
 #include "core/log.h"
 
+#include <assert.h>
 #include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct machines_s {
-    store_t *st;
-    machine_ver_t **v;
-    size_t n, cap;
-    char *allow;            /* handler_allow; NULL: owned handlers serve their owner only */
-};
-
+/* A deleted name's versions stay (executions reference them) with
+ * deleted_ms set; only undeleted ones are a name's current versions. */
 static const char SQL_LATEST[] =
-    "SELECT s.name, s.version, s.definition, s.created_ms FROM state_machines s "
-    "WHERE s.version = (SELECT max(version) FROM state_machines WHERE name = s.name) "
-    "ORDER BY s.name";
+    "SELECT s.name, s.version, s.definition, s.created_ms, s.source, s.deleted_ms "
+    "FROM state_machines s WHERE s.deleted_ms IS NULL AND s.version = "
+    "(SELECT max(version) FROM state_machines WHERE name = s.name) ORDER BY s.name";
 static const char SQL_VERSION[] =
-    "SELECT name, version, definition, created_ms FROM state_machines WHERE name = ? AND version = ?";
+    "SELECT name, version, definition, created_ms, source, deleted_ms FROM state_machines "
+    "WHERE name = ? AND version = ?";
+/* Deleted versions count: a re-created name numbers on. */
+static const char SQL_NEWEST_LIVE[] =
+    "SELECT max(version) FROM state_machines WHERE name = ? AND deleted_ms IS NULL";
 static const char SQL_MAX_VERSION[] =
     "SELECT coalesce(max(version), 0) FROM state_machines WHERE name = ?";
 static const char SQL_VERSIONS[] =
-    "SELECT version, created_ms FROM state_machines WHERE name = ? ORDER BY version DESC";
+    "SELECT version, created_ms FROM state_machines WHERE name = ? AND deleted_ms IS NULL "
+    "ORDER BY version DESC";
 static const char SQL_INSERT[] =
-    "INSERT INTO state_machines (name, version, definition, created_ms) VALUES (?, ?, ?, ?)";
+    "INSERT INTO state_machines (name, version, definition, created_ms, source) "
+    "VALUES (?, ?, ?, ?, ?)";
+static const char SQL_RUNNING[] =
+    "SELECT count(*) FROM executions WHERE machine = ? AND status = 'RUNNING'";
+static const char SQL_DELETE[] =
+    "UPDATE state_machines SET deleted_ms = ? WHERE name = ? AND deleted_ms IS NULL";
+static const char SQL_DELETE_ALIASES[] = "DELETE FROM state_machine_aliases WHERE name = ?";
 
 int machines_valid_name(const char *name)
 {
@@ -50,6 +56,7 @@ static void ver_free(machine_ver_t *v)
         return;
     free(v->name);
     free(v->definition);
+    free(v->source);
     asl_machine_free(v->machine);
     free(v);
 }
@@ -69,7 +76,10 @@ static int check_handler(const char *handler, const char *state, void *ud)
     }
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
-    if (!handler_lookup(name))
+    const char *off = handler_lookup(name) ? NULL : handler_off_reason(name);
+    if (off)
+        asl_problems_add(p, state, "Resource", "handler '%s' is switched off: %s", name, off);
+    else if (!handler_lookup(name))
         asl_problems_add(p, state, "Resource",
                          "no handler named '%s' is registered in sagad%s", name,
                          kind == ASL_TASK_CALLBACK
@@ -165,16 +175,18 @@ static int compile(const char *text, size_t len, asl_problems_t *problems, asl_m
 }
 
 static machine_ver_t *ver_new(const char *name, int version, const char *text, size_t len,
-                              int64_t created, asl_problems_t *problems)
+                              int64_t created, const char *source, asl_problems_t *problems)
 {
     machine_ver_t *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
     v->name = strdup(name);
     v->definition = strndup(text, len);
+    v->source = source ? strdup(source) : NULL;
     v->version = version;
     v->created_ms = created;
-    if (!v->name || !v->definition || compile(text, len, problems, &v->machine) < 0) {
+    if (!v->name || !v->definition || (source && !v->source) ||
+        compile(text, len, problems, &v->machine) < 0) {
         ver_free(v);
         return NULL;
     }
@@ -200,9 +212,12 @@ static machine_ver_t *row_to_ver(store_stmt_t *s)
     const char *name = store_col_text(s, 0);
     const char *def = store_col_text(s, 2);
     int version = store_col_int(s, 1);
-    machine_ver_t *v = ver_new(name, version, def, (size_t)store_col_bytes(s, 2),
-                               store_col_int64(s, 3), NULL);
-    if (!v)
+    size_t len = (size_t)store_col_bytes(s, 2);
+    machine_ver_t *v = ver_new(name, version, def, len, store_col_int64(s, 3),
+                               store_col_text(s, 4), NULL);
+    if (v)
+        v->deleted_ms = store_col_int64(s, 5);
+    else
         log_warn("state machine %s version %d in the database does not compile any more",
                  name, version);
     return v;
@@ -214,6 +229,7 @@ int machines_open(store_t *st, machines_t **out)
     if (!reg)
         return -1;
     reg->st = st;
+    reg->shared = store_backend(st) == STORE_BACKEND_POSTGRESQL;
     store_stmt_t *s = store_prepare(st, SQL_LATEST);
     if (!s) {
         free(reg);
@@ -240,11 +256,31 @@ void machines_close(machines_t *reg)
     free(reg);
 }
 
+/* The newest undeleted version as the database has it now (shared). */
+static const machine_ver_t *newest_shared(machines_t *reg, const char *name)
+{
+    store_stmt_t *s = store_prepare(reg->st, SQL_NEWEST_LIVE);
+    if (!s)
+        return NULL;
+    store_bind_text(s, 1, name);
+    int version = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    if (version <= 0)
+        return NULL;
+    machine_ver_t *v = (machine_ver_t *)machines_get_version(reg, name, version);
+    if (v)
+        v->deleted_ms = 0;
+    return v;
+}
+
 const machine_ver_t *machines_get(machines_t *reg, const char *name)
 {
+    if (reg->shared && !store_in_txn(reg->st))
+        return newest_shared(reg, name);
     machine_ver_t *best = NULL;
     for (size_t i = 0; i < reg->n; i++)
-        if (strcmp(reg->v[i]->name, name) == 0 && (!best || reg->v[i]->version > best->version))
+        if (!reg->v[i]->deleted_ms && strcmp(reg->v[i]->name, name) == 0 &&
+            (!best || reg->v[i]->version > best->version))
             best = reg->v[i];
     return best;
 }
@@ -310,6 +346,12 @@ int machines_versions(machines_t *reg, const char *name,
 int machines_put(machines_t *reg, const char *name, const char *text, size_t len,
                  asl_problems_t *problems, const machine_ver_t **out)
 {
+    return machines_put_source(reg, name, text, len, MACHINES_SOURCE_API, problems, out);
+}
+
+int machines_put_source(machines_t *reg, const char *name, const char *text, size_t len,
+                        const char *source, asl_problems_t *problems, const machine_ver_t **out)
+{
     const machine_ver_t *cur = machines_get(reg, name);
     if (cur && strlen(cur->definition) == len && memcmp(cur->definition, text, len) == 0) {
         *out = cur;
@@ -326,7 +368,7 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
         store_reset(q);
     }
     int64_t now = store_now_ms();
-    machine_ver_t *v = ver_new(name, version, text, len, now, problems);
+    machine_ver_t *v = ver_new(name, version, text, len, now, source, problems);
     if (!v)
         return -1;
     /* Checked as a version is registered, not as stored ones load: a
@@ -348,12 +390,56 @@ int machines_put(machines_t *reg, const char *name, const char *text, size_t len
     store_bind_int(s, 2, v->version);
     store_bind_text(s, 3, v->definition);
     store_bind_int64(s, 4, now);
+    store_bind_text(s, 5, v->source);
     if (store_exec_stmt(s) < 0 || add(reg, v) < 0) {
         ver_free(v);
         return -2;
     }
     *out = v;
     return cur ? MACHINES_UPDATED : MACHINES_CREATED;
+}
+
+/* Reads every name's newest version, for lists: names registered or
+ * deleted by other nodes show as they do there. */
+static void refresh_shared(machines_t *reg)
+{
+    store_stmt_t *s = store_prepare(reg->st, SQL_LATEST);
+    if (!s)
+        return;
+    char **names = NULL;
+    int *vers = NULL;
+    size_t k = 0, cap = 0;
+    while (store_step(s) == STORE_ROW) {
+        if (k == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **nn = realloc(names, cap * sizeof *nn);
+            int *nv = nn ? realloc(vers, cap * sizeof *nv) : NULL;
+            if (nn)
+                names = nn;
+            if (!nv)
+                break;
+            vers = nv;
+        }
+        if ((names[k] = strdup(store_col_text(s, 0))))
+            vers[k++] = store_col_int(s, 1);
+    }
+    store_reset(s);
+    /* A name the database no longer lists was deleted elsewhere. */
+    for (size_t i = 0; i < reg->n; i++) {
+        int listed = 0;
+        for (size_t j = 0; j < k && !listed; j++)
+            listed = strcmp(reg->v[i]->name, names[j]) == 0;
+        if (!listed && !reg->v[i]->deleted_ms)
+            reg->v[i]->deleted_ms = store_now_ms();
+    }
+    for (size_t j = 0; j < k; j++) {
+        machine_ver_t *v = (machine_ver_t *)machines_get_version(reg, names[j], vers[j]);
+        if (v)
+            v->deleted_ms = 0;
+        free(names[j]);
+    }
+    free(names);
+    free(vers);
 }
 
 static int cmp_ver_name(const void *a, const void *b)
@@ -365,87 +451,65 @@ static int cmp_ver_name(const void *a, const void *b)
 
 void machines_foreach(machines_t *reg, void (*fn)(const machine_ver_t *v, void *ud), void *ud)
 {
+    if (reg->shared && !store_in_txn(reg->st))
+        refresh_shared(reg);
     qsort(reg->v, reg->n, sizeof *reg->v, cmp_ver_name);
+    const machine_ver_t *best = NULL;   /* the newest undeleted of the current name */
+    for (size_t i = 0; i < reg->n; i++) {
+        if (!reg->v[i]->deleted_ms)
+            best = reg->v[i];
+        if (i + 1 == reg->n || strcmp(reg->v[i]->name, reg->v[i + 1]->name) != 0) {
+            if (best)
+                fn(best, ud);
+            best = NULL;
+        }
+    }
+}
+
+int machines_delete(machines_t *reg, const char *name, int force, int64_t *running)
+{
+    if (!machines_get(reg, name))
+        return MACHINES_ERR_NOT_FOUND;
+    assert(!store_in_txn(reg->st));
+    store_stmt_t *q = store_prepare(reg->st, SQL_RUNNING);
+    if (!q)
+        return MACHINES_ERR_STORE;
+    store_bind_text(q, 1, name);
+    int rc = store_step(q);
+    int64_t n = rc == STORE_ROW ? store_col_int64(q, 0) : 0;
+    store_reset(q);
+    if (rc != STORE_ROW)
+        return MACHINES_ERR_STORE;
+    if (running)
+        *running = n;
+    if (n > 0 && !force)
+        return MACHINES_ERR_RUNNING;
+    int64_t now = store_now_ms();
+    store_stmt_t *d = NULL, *a = NULL;
+    rc = store_begin(reg->st);
+    if (rc == 0 && (d = store_prepare(reg->st, SQL_DELETE))) {
+        store_bind_int64(d, 1, now);
+        store_bind_text(d, 2, name);
+        rc = store_exec_stmt(d);
+    }
+    if (rc == 0 && d && (a = store_prepare(reg->st, SQL_DELETE_ALIASES))) {
+        store_bind_text(a, 1, name);
+        rc = store_exec_stmt(a);
+    }
+    if (rc == 0 && d && a)
+        rc = store_commit(reg->st);
+    else if (rc == 0)
+        rc = MACHINES_ERR_STORE;
+    if (rc != 0) {
+        if (store_in_txn(reg->st))
+            store_rollback(reg->st);
+        return MACHINES_ERR_STORE;
+    }
+    /* In memory the versions stay: executions running on them hold them. */
     for (size_t i = 0; i < reg->n; i++)
-        if (i + 1 == reg->n || strcmp(reg->v[i]->name, reg->v[i + 1]->name) != 0)
-            fn(reg->v[i], ud);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0, r;
-    do {
-        if (cap - n < 4097) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-    } while (r > 0);
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-int machines_load_dir(machines_t *reg, const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        log_warn("sagas_dir %s: %s; no state machines loaded from files", dir, strerror(errno));
-        return 0;
-    }
-    int failed = 0;
-    struct dirent *e;
-    static const char suffix[] = ".asl.json";
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name), sl = sizeof suffix - 1;
-        if (n <= sl || strcmp(e->d_name + n - sl, suffix) != 0)
-            continue;
-        char name[256], path[4352];
-        snprintf(name, sizeof name, "%.*s", (int)(n - sl), e->d_name);
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (!machines_valid_name(name)) {
-            log_error("%s: '%s' is not a valid state machine name ([A-Za-z0-9_.-], 1-80)", path, name);
-            failed++;
-            continue;
-        }
-        size_t len;
-        char *text = read_file(path, &len);
-        if (!text) {
-            log_error("%s: cannot read: %s", path, strerror(errno));
-            failed++;
-            continue;
-        }
-        asl_problems_t p;
-        asl_problems_init(&p);
-        const machine_ver_t *v;
-        int rc = machines_put(reg, name, text, len, &p, &v);
-        if (rc == -1) {
-            for (size_t i = 0; i < p.count; i++)
-                log_error("%s: state %s, field %s: %s", path,
-                          p.items[i].state ? p.items[i].state : "(top level)",
-                          p.items[i].field ? p.items[i].field : "-", p.items[i].message);
-            failed++;
-        } else if (rc < 0) {
-            log_error("%s: cannot store the definition", path);
-            failed++;
-        } else if (rc != MACHINES_UNCHANGED) {
-            log_info("state machine %s version %d loaded from %s", name, v->version, path);
-        }
-        asl_problems_free(&p);
-        free(text);
-    }
-    closedir(d);
-    return failed;
+        if (!reg->v[i]->deleted_ms && strcmp(reg->v[i]->name, name) == 0)
+            reg->v[i]->deleted_ms = now;
+    log_info("state machine %s deleted (%lld execution%s still running on it)", name,
+             (long long)n, n == 1 ? "" : "s");
+    return 0;
 }

@@ -482,5 +482,14 @@ int order_handlers_register(const config_t *cfg)
         &order_orders_cancel,
         &events_publish,
     };
-    return handlers_register_list(defs, (int)(sizeof defs / sizeof defs[0]));
+    int n = (int)(sizeof defs / sizeof defs[0]);
+    if (cfg && !cfg->order_saga) {
+        /* events.publish is last, and general-purpose: it stays. */
+        for (int i = 0; i < n - 1; i++)
+            if (handler_register_off(defs[i]->name, "the order saga is switched off in this "
+                                                    "daemon (order_saga = off)") < 0)
+                return -1;
+        return handlers_register_list(defs + n - 1, 1);
+    }
+    return handlers_register_list(defs, n);
 }

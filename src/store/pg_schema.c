@@ -62,7 +62,16 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE activities ("
     "  name text PRIMARY KEY,"
     "  created_ms bigint NOT NULL);",
-    /* 4 -> 5: several nodes (cluster/node.h). An execution belongs to the
+    /* 4 -> 5 */
+    "ALTER TABLE state_machines ADD COLUMN source text;"
+    "ALTER TABLE state_machines ADD COLUMN deleted_ms bigint;"
+    "CREATE TABLE state_machine_aliases ("
+    "  name text NOT NULL,"
+    "  alias text NOT NULL,"
+    "  version bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL,"
+    "  PRIMARY KEY (name, alias));",
+    /* 5 -> 6: several nodes (cluster/node.h). An execution belongs to the
      * node whose session inserted it (that session names itself in the
      * sagad.node setting); rows from before have none and are taken by the
      * first node that joins. */

@@ -93,7 +93,19 @@ static const char *const migrations[] = {
     "CREATE TABLE activities ("
     "  name TEXT PRIMARY KEY,"
     "  created_ms INTEGER NOT NULL) WITHOUT ROWID;",
-    /* 4 -> 5: PostgreSQL's nodes and owners (cluster/node.h); one node here. */
+    /* 4 -> 5: the definition lifecycle (engine/machines.h). Where each
+     * version came from ('api' or 'file:PATH'; NULL before this step), when
+     * its name was deleted (the rows stay: running executions finish on
+     * them, and a re-created name numbers on), and aliases naming a version. */
+    "ALTER TABLE state_machines ADD COLUMN source TEXT;"
+    "ALTER TABLE state_machines ADD COLUMN deleted_ms INTEGER;"
+    "CREATE TABLE state_machine_aliases ("
+    "  name TEXT NOT NULL,"
+    "  alias TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, alias)) WITHOUT ROWID;",
+    /* 5 -> 6: PostgreSQL's nodes and owners (cluster/node.h); one node here. */
     NULL,
 };
 

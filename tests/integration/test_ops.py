@@ -1,11 +1,15 @@
 """Operations: `make install`/`make uninstall` lay out and remove exactly the
-documented tree, the installed config is accepted by sagad, the systemd unit
-passes `systemd-analyze verify`, and the man pages render without warnings."""
+documented tree (the release's files only), the installed config is accepted
+by sagad, the systemd unit passes `systemd-analyze verify`, the man pages
+render without warnings; the operator's and the vendor's saga directories,
+and `order_saga = off`."""
 import filecmp
-import glob
+import json
 import os
 import re
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -32,12 +36,20 @@ def make(*args, destdir):
     return p.returncode, p.stdout.decode(errors="replace")
 
 
-def files_under(root):
+def files_under(root, dirs=False):
+    """The files (or the directories) under root, relative to it."""
     out = set()
-    for d, _, names in os.walk(root):
-        for n in names:
+    for d, subdirs, names in os.walk(root):
+        for n in subdirs if dirs else names:
             out.add(os.path.relpath(os.path.join(d, n), root))
     return out
+
+
+def release_sagas():
+    """The Makefile's SAGA_FILES: what `make install` ships."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        m = re.search(r"(?m)^SAGA_FILES := (.+)$", f.read())
+    return sorted(m.group(1).split())
 
 
 def config_keys(text):
@@ -70,7 +82,7 @@ class Install(unittest.TestCase):
         return out
 
     def expected(self):
-        sagas = sorted(os.path.basename(f) for f in glob.glob(os.path.join(ROOT, "sagas", "*.asl.json")))
+        sagas = release_sagas()
         files = {
             "usr/local/bin/sagad": (0o755, binary("sagad")),
             "usr/local/bin/sagactl": (0o755, binary("sagactl")),
@@ -102,7 +114,10 @@ class Install(unittest.TestCase):
         with open(self.p("etc/sagad/sagad.conf")) as f:
             conf = f.read()
         self.assertNotRegex(conf, r"@[A-Z]+@")
-        self.assertRegex(conf, r"(?m)^sagas_dir = /usr/local/share/sagad/sagas$")
+        self.assertRegex(conf, r"(?m)^sagas_dir = /etc/sagad/sagas$")
+        self.assertRegex(conf, r"(?m)^vendor_sagas_dir = /usr/local/share/sagad/sagas$")
+        self.assertRegex(conf, r"(?m)^order_saga = on$")
+        self.assertTrue(os.path.isdir(self.p("etc/sagad/sagas")))
         self.assertRegex(conf, r"(?m)^database = /var/lib/sagad/sagad\.db$")
 
         code, out = make("uninstall", destdir=self.dest)
@@ -110,6 +125,62 @@ class Install(unittest.TestCase):
         self.assertEqual(files_under(self.dest), set())
         self.assertFalse(os.path.exists(self.p("usr/local/share/sagad")))
         self.assertFalse(os.path.exists(self.p("etc/sagad")))
+
+    def test_only_the_release_files_are_installed(self):
+        # The list the Makefile ships is the sagas git tracks, no more, no less.
+        git = shutil.which("git")
+        if git and os.path.exists(os.path.join(ROOT, ".git")):
+            p = subprocess.run([git, "-C", ROOT, "ls-files", "sagas"], stdout=subprocess.PIPE,
+                               check=True)
+            tracked = sorted(os.path.basename(f) for f in p.stdout.decode().split()
+                             if f.endswith(".asl.json"))
+            self.assertEqual(release_sagas(), tracked)
+        # A definition a developer left in sagas/ (untracked) is not installed.
+        stray = os.path.join(ROOT, "sagas", "zz-local-%d.asl.json" % os.getpid())
+        with open(stray, "w") as f:
+            f.write('{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}\n')
+        try:
+            self.install()
+        finally:
+            os.unlink(stray)
+        self.assertEqual(files_under(self.dest), set(self.expected()))
+        self.assertEqual(files_under(self.dest, dirs=True), {
+            "etc", "etc/sagad", "etc/sagad/sagas", "usr", "usr/local", "usr/local/bin",
+            "usr/local/lib", "usr/local/lib/systemd", "usr/local/lib/systemd/system",
+            "usr/local/share", "usr/local/share/man", "usr/local/share/man/man1",
+            "usr/local/share/man/man8", "usr/local/share/sagad", "usr/local/share/sagad/sagas"})
+        self.assertEqual(os.listdir(self.p("etc/sagad/sagas")), [])
+
+    def test_sagactl_hint_fits_how_it_runs(self):
+        self.install()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d" % s.getsockname()[1]  # closed once the block ends
+        env = {k: v for k, v in os.environ.items() if k not in ("SAGAD_URL", "SAGAD_TOKEN")}
+        for sagactl, installed in ((self.p("usr/local/bin/sagactl"), True),
+                                   (binary("sagactl"), False)):
+            p = subprocess.run([sagactl, "--url", url, "list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, timeout=30)
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 3, err)
+            self.assertIn("cannot reach sagad at " + url, err)
+            if installed:
+                self.assertIn("`systemctl status sagad`", err)
+                self.assertIn("`journalctl -u sagad -e`", err)
+                self.assertNotIn("make run", err)
+            else:
+                self.assertIn("start it (make run)", err)
+                self.assertNotIn("systemctl", err)
+
+    def test_uninstall_keeps_the_operators_sagas(self):
+        self.install()
+        mine = self.p("etc/sagad/sagas/mine.asl.json")
+        with open(mine, "w") as f:
+            f.write("{}\n")
+        code, out = make("uninstall", destdir=self.dest)
+        self.assertEqual(code, 0, out)
+        self.assertIn("keeping " + self.p("etc/sagad/sagas"), out)
+        self.assertEqual(files_under(self.dest), {"etc/sagad/sagas/mine.asl.json"})
 
     def test_edited_config_survives_install_and_uninstall(self):
         self.install()
@@ -135,6 +206,8 @@ class Install(unittest.TestCase):
         with open(self.p("usr/local/lib/systemd/system/sagad.service")) as f:
             unit = f.read()
         unit = unit.replace("ExecStart=/usr/local/bin/sagad", "ExecStart=" + self.p("usr/local/bin/sagad"))
+        unit = unit.replace("ExecReload=/usr/local/bin/sagactl",
+                            "ExecReload=" + self.p("usr/local/bin/sagactl"))
         path = os.path.join(vdir, "sagad.service")
         with open(path, "w") as f:
             f.write(unit)
@@ -170,6 +243,113 @@ class InstalledConfig(DaemonTestCase):
         d.start()
         st, _, body = d.request("GET", "/healthz")
         self.assertEqual(st, 200, body)
+
+
+def pass_machine(tag):
+    return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"from": tag}, "End": True}}}
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+class SagaDirs(DaemonTestCase):
+    """vendor_sagas_dir is loaded first, then each directory of sagas_dir; a
+    later directory's file replaces an earlier one's of the same name."""
+
+    def tmpdir(self):
+        d = tempfile.mkdtemp(prefix="sagad-sagas-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        return d
+
+    def names(self, d):
+        st, _, body = d.request("GET", "/state-machines")
+        self.assertEqual(st, 200, body)
+        return sorted(m["name"] for m in body["stateMachines"])
+
+    def test_vendor_first_the_operators_file_wins_and_is_logged(self):
+        vendor, mine, more = self.tmpdir(), self.tmpdir(), self.tmpdir()
+        shutil.copy(os.path.join(ROOT, "sagas", "order.asl.json"), vendor)
+        write_json(os.path.join(vendor, "shared.asl.json"), pass_machine("vendor"))
+        write_json(os.path.join(mine, "shared.asl.json"), pass_machine("mine"))
+        write_json(os.path.join(mine, "twice.asl.json"), pass_machine("mine"))
+        write_json(os.path.join(more, "twice.asl.json"), pass_machine("more"))
+        write_json(os.path.join(more, "extra.asl.json"), pass_machine("more"))
+        d = self.daemon(vendor_sagas_dir=vendor, sagas_dir=f"{mine}, {more}")
+        self.assertEqual(self.names(d), ["extra", "order", "shared", "twice"])
+        self.assertEqual(self.run_to_end("shared", {}, d=d)["output"], {"from": "mine"})
+        self.assertEqual(self.run_to_end("twice", {}, d=d)["output"], {"from": "more"})
+        log = d.stderr()
+        self.assertIn(f"{vendor}/shared.asl.json: replaced by {mine}/shared.asl.json", log)
+        self.assertIn(f"{mine}/twice.asl.json: replaced by {more}/twice.asl.json", log)
+        # Each name was registered once: the replaced files were not loaded.
+        for name in ("shared", "twice"):
+            st, _, body = d.request("GET", f"/state-machines/{name}/versions")
+            if st == 200:
+                self.assertEqual(len(body["versions"]), 1, body)
+        self.assertRegex(log, f"vendor_sagas_dir {re.escape(vendor)} and sagas_dir .* loaded")
+        health = d.request("GET", "/healthz")[2]["sagas"]
+        self.assertEqual((health["vendorDir"], health["failedFiles"]), (vendor, 0))
+        # SIGHUP reloads in the same order: nothing changes, nothing fails.
+        d.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log(r"(?s)SIGHUP.*sagas_dir .* loaded$"), d.stderr())
+        self.assertEqual(self.run_to_end("shared", {}, d=d)["output"], {"from": "mine"})
+
+    def test_one_sagas_dir_means_what_it_meant(self):
+        d = self.daemon()  # the harness: sagas_dir = sagas/, no vendor_sagas_dir
+        self.assertIn("order", self.names(d))
+        health = d.request("GET", "/healthz")[2]["sagas"]
+        self.assertEqual(health["dir"], os.path.join(ROOT, "sagas"))
+        self.assertNotIn("vendorDir", health)
+        self.assertRegex(d.stderr(), r"(?m) sagas_dir \S+ loaded$")
+
+
+class OrderSagaOff(DaemonTestCase):
+    """order_saga = off: no order routes, handlers or vendor machine; other
+    machines run."""
+
+    def test_off_removes_routes_handlers_and_the_vendor_machine(self):
+        mine = tempfile.mkdtemp(prefix="sagad-sagas-")
+        self.addCleanup(shutil.rmtree, mine, ignore_errors=True)
+        write_json(os.path.join(mine, "hello.asl.json"), pass_machine("mine"))
+        d = self.daemon(order_saga="off", vendor_sagas_dir=os.path.join(ROOT, "sagas"),
+                        sagas_dir=mine)
+        for method, path in (("POST", "/order"), ("GET", "/orders"), ("GET", "/orders/x"),
+                             ("GET", "/stock"), ("GET", "/stock/coffee-beans"),
+                             ("PUT", "/stock/coffee-beans")):
+            st, _, body = d.request(method, path, {"quantity": 1} if method != "GET" else None)
+            self.assertEqual(st, 404, (method, path, body))
+        st, _, body = d.request("GET", "/state-machines")
+        self.assertEqual([m["name"] for m in body["stateMachines"]], ["hello"])
+        self.assertEqual(d.request("GET", "/state-machines/order")[0], 404)
+        self.assertNotIn("vendorDir", d.request("GET", "/healthz")[2]["sagas"])
+        # A machine naming an order handler is refused, saying why.
+        rogue = {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": "sagad:orders.create",
+                                                  "End": True}}}
+        st, _, body = d.request("PUT", "/state-machines/rogue", rogue)
+        self.assertEqual(st, 400, body)
+        text = json.dumps(body)
+        self.assertIn("orders.create", text)
+        self.assertIn("order_saga = off", text)
+        for handler in ("stock.reserve", "payment.process", "orders.cancel"):
+            rogue["States"]["C"]["Resource"] = "sagad:" + handler
+            st, _, body = d.request("PUT", "/state-machines/rogue", rogue)
+            self.assertEqual(st, 400, body)
+            self.assertIn("order_saga = off", json.dumps(body))
+        # Other machines, and the general handlers, run.
+        self.assertEqual(self.run_to_end("hello", {}, d=d)["output"], {"from": "mine"})
+        echo = {"StartAt": "E", "States": {
+            "E": {"Type": "Task", "Resource": "sagad:echo", "Next": "Pub"},
+            "Pub": {"Type": "Task", "Resource": "sagad:events.publish",
+                    "Parameters": {"detailType": "Hello"}, "End": True}}}
+        self.put("echo", echo, d=d)
+        self.assertEqual(self.run_to_end("echo", {"a": 1}, d=d)["status"], "SUCCEEDED")
+
+    def test_on_by_default_and_explicitly(self):
+        d = self.daemon(order_saga="on")
+        self.assertEqual(d.request("GET", "/stock")[0], 200)
+        self.assertEqual(d.request("GET", "/state-machines/order")[0], 200)
 
 
 class LiveBackup(DaemonTestCase):

@@ -147,11 +147,11 @@ class PostgresStore(DaemonTestCase):
 
     def test_second_open_migrates_nothing(self):
         d = self.pg_daemon()
-        self.assertIn("schema migrated to version 4", d.stderr())
+        self.assertIn("schema migrated to version 5", d.stderr())
         self.assertEqual(d.stop(), 0)
         d.start()
         self.assertNotIn("schema migrated", d.stderr())
-        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "5")
+        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "6")
 
     def test_two_daemons_starting_together_migrate_once_and_both_join(self):
         """Migrations run once under an advisory lock; then both daemons run

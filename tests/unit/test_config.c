@@ -202,6 +202,77 @@ static void test_payment_provider_keys(void **state)
     assert_int_equal(config_check(&c, err), 0);
 }
 
+static void collect(const char *problem, void *ud)
+{
+    char *all = ud;
+    strncat(all, problem, 4095 - strlen(all));
+    strncat(all, "\n", 4095 - strlen(all));
+}
+
+/* config_load goes on past each problem and reports it; the file's lines
+ * and the command line's arguments alike. */
+static void test_load_reports_every_problem(void **state)
+{
+    (void)state;
+    config_t c;
+    char all[4096] = "";
+    char *p = write_tmp("bogus = 1\nlisten = 127.0.0.1:9\nlog_level = loud\nno equals\n");
+    char *args[] = {"--max_connections=0", "--order_saga=off", "plain"};
+    assert_int_equal(config_load(&c, p, 3, args, collect, all), 5);
+    char want[128];
+    int lines = 0;
+    for (const char *q = all; (q = strchr(q, '\n')); q++)
+        lines++;
+    assert_int_equal(lines, 5);
+    snprintf(want, sizeof want, "%s:1: key 'bogus'", p);
+    assert_non_null(strstr(all, want));
+    snprintf(want, sizeof want, "%s:3: key 'log_level'", p);
+    assert_non_null(strstr(all, want));
+    snprintf(want, sizeof want, "%s:4: key 'no equals'", p);
+    assert_non_null(strstr(all, want));
+    assert_non_null(strstr(all, "command line: key 'max_connections'"));
+    assert_non_null(strstr(all, "command line: argument 'plain'"));
+    /* What parsed is set. */
+    assert_int_equal(c.listen_port, 9);
+    assert_int_equal(c.order_saga, 0);
+    /* The consistency checks run once every value parsed: two at once. */
+    all[0] = '\0';
+    char *bad[] = {"--listen=0.0.0.0:1", "--payment_provider=http"};
+    assert_int_equal(config_load(&c, NULL, 2, bad, collect, all), 2);
+    assert_non_null(strstr(all, "key 'listen'"));
+    assert_non_null(strstr(all, "key 'payment_provider'"));
+    unlink(p);
+}
+
+static void test_sagas_dirs(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[CONFIG_ERR_MAX], buf[2 * CONFIG_DIRS_TEXT_MAX];
+    const char *dirs[CONFIG_SAGAS_DIRS_MAX + 1];
+    config_defaults(&c);
+    assert_int_equal(c.order_saga, 1);
+    assert_int_equal(config_sagas_dirs(&c, buf, dirs), 1);
+    assert_string_equal(dirs[0], "sagas");
+    assert_int_equal(config_set(&c, "vendor_sagas_dir", "/usr/share/sagad/sagas", "x", 1, err), 0);
+    assert_int_equal(config_set(&c, "sagas_dir", "/etc/sagad/sagas , /srv/more", "x", 2, err), 0);
+    assert_int_equal(config_sagas_dirs(&c, buf, dirs), 3);
+    assert_string_equal(dirs[0], "/usr/share/sagad/sagas");
+    assert_string_equal(dirs[1], "/etc/sagad/sagas");
+    assert_string_equal(dirs[2], "/srv/more");
+    /* order_saga = off: the vendor directory (the order saga) is not loaded. */
+    assert_int_equal(config_set(&c, "order_saga", "off", "x", 3, err), 0);
+    assert_int_equal(config_sagas_dirs(&c, buf, dirs), 2);
+    assert_string_equal(dirs[0], "/etc/sagad/sagas");
+    assert_int_equal(config_set(&c, "sagas_dir", "", "x", 4, err), -1);
+    assert_int_equal(config_set(&c, "sagas_dir", "a,,b", "x", 4, err), -1);
+    assert_int_equal(config_set(&c, "sagas_dir", "a,b,c,d,e,f,g,h,i", "x", 4, err), -1);
+    assert_int_equal(config_set(&c, "sagas_dir", "a,b,c,d,e,f,g,h", "x", 4, err), 0);
+    assert_int_equal(config_set(&c, "vendor_sagas_dir", "a,b", "x", 5, err), -1);
+    assert_int_equal(config_set(&c, "vendor_sagas_dir", "", "x", 5, err), 0);
+    assert_int_equal(config_set(&c, "order_saga", "yes", "x", 6, err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +284,8 @@ int main(void)
         cmocka_unit_test(test_values_checked),
         cmocka_unit_test(test_payment_provider_keys),
         cmocka_unit_test(test_execution_events_keys),
+        cmocka_unit_test(test_load_reports_every_problem),
+        cmocka_unit_test(test_sagas_dirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

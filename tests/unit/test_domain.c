@@ -216,9 +216,9 @@ static void test_fresh_layout_as_before(void **state)
         "orders", "sqlite_autoindex_orders_1", "orders_by_execution", "stock",
         "sqlite_autoindex_stock_1", "payments", "sqlite_autoindex_payments_1",
         "sqlite_autoindex_payments_2", "payments_by_order", "reservations", "outbox",
-        "activities",
+        "activities", "state_machine_aliases",
     };
-    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), 4);
+    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     sqlite3_stmt *s;
     assert_int_equal(sqlite3_prepare_v2(store_db(c->st), "SELECT name FROM sqlite_master ORDER BY rowid",
                                         -1, &s, NULL), SQLITE_OK);
@@ -255,10 +255,13 @@ static void test_step_3_drops_created_index(void **state)
         "INSERT INTO orders (order_id, execution_id, item_id, quantity, status, created_ms,"
         " updated_ms) VALUES ('o1', 'e1', 'coffee-beans', 1, 'PENDING', 1, 1);"
         "DROP TABLE activities;"   /* as version 2 had it */
+        "DROP TABLE state_machine_aliases;"
+        "ALTER TABLE state_machines DROP COLUMN source;"
+        "ALTER TABLE state_machines DROP COLUMN deleted_ms;"
         "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
     store_close(c->st);
     assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
-    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), 4);
+    assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM sqlite_master WHERE name = 'orders_by_created'"), 0);
     assert_int_equal(testdb_int(c->st, "SELECT count(*) FROM orders WHERE order_id = 'o1'"), 1);
 }

@@ -45,7 +45,7 @@ static void test_open_migrates_and_sets_pragmas(void **state)
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
     sqlite3_finalize(s);
     const char *tables[] = {"state_machines", "executions", "history", "timers", "outbox",
-                            "activities"};
+                            "activities", "state_machine_aliases"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char q[128];
         snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
@@ -90,6 +90,9 @@ static void test_migration_2_keeps_outbox_rows(void **state)
         "INSERT INTO outbox (event_id, payload, created_ms) VALUES ('a', '{\"n\":1}', 1),"
         " ('b', '{\"n\":2}', 2), ('c', '{\"n\":3}', 3);"
         "DELETE FROM outbox WHERE seq = 1;"
+        /* What the later steps alter. */
+        "CREATE TABLE state_machines (name TEXT NOT NULL, version INTEGER NOT NULL,"
+        " definition TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (name, version));"
         "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     store_t *st;
@@ -238,7 +241,7 @@ static void test_domain_schema_joins_migrations(void **state)
     store_t *st;
     char err[256];
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(testdb_int(st, "PRAGMA user_version"), 4);
+    assert_int_equal(testdb_int(st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(testdb_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'domain_b'"), 1);
     /* Version 1's domain table comes after the store's last table of version 1. */
     assert_true(testdb_int(st, "SELECT rowid FROM sqlite_master WHERE name = 'domain_a'") >
