@@ -140,6 +140,7 @@ static void test_disabled_calls_at_once(void **state)
     assert_true(serial_inside(t.s));
     serial_free(t.s);
     /* NULL behaves as disabled. */
+    t.s = NULL;
     entry_t c = {&t, 'c', 0};
     assert_int_equal(serial_run(NULL, entry, &c), 0);
 }
