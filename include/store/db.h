@@ -124,6 +124,18 @@ typedef struct store_health_s {
 /* Borrowed; valid until store_close. */
 const store_health_t *store_health(const store_t *st);
 
+/* PostgreSQL: sets a session setting (set_config(name, value), e.g. a
+ * custom "sagad.node") now and again on every new session. A lost session
+ * is replaced between transactions (with back-off, 100 ms doubling to 5 s);
+ * inside one the caller gets STORE_ERR_LOST and must roll back, and after a
+ * failed COMMIT it cannot know whether the commit happened: it must read
+ * the database to learn it, never repeat the work blindly. SQLite: does
+ * nothing. Returns 0 or a negative code. */
+int store_session_set(store_t *st, const char *name, const char *value);
+
+/* New sessions opened after a lost one (PostgreSQL; 0 on SQLite). */
+uint64_t store_reconnects(const store_t *st);
+
 /* Commits one real write (rewrites PRAGMA user_version with its value; on
  * PostgreSQL the schema_version row) to
  * learn whether the disk takes writes again; counted in store_health like

@@ -19,23 +19,24 @@ static const char SQL_JOIN[] =
     "VALUES (?1, 1, " NOW " + ?2, " NOW ") ON CONFLICT (node_id) DO UPDATE SET "
     "epoch = nodes.epoch + 1, lease_until_ms = excluded.lease_until_ms, "
     "joined_ms = excluded.joined_ms RETURNING epoch";
-static const char SQL_NAME_SESSION[] = "SELECT set_config('sagad.node', ?1, false)";
 static const char SQL_ADOPT_ORPHANS[] =
     "UPDATE executions SET owner = ?1 WHERE owner IS NULL AND status = 'RUNNING'";
-/* Only a lease that still holds is renewed: once expired it is gone. */
+/* Renewed while the epoch is still ours, even after it expired (a database
+ * outage expires every lease, and nobody could take anything meanwhile):
+ * whoever takes this node's executions bumps its epoch first. */
 static const char SQL_RENEW[] =
-    "UPDATE nodes SET lease_until_ms = " NOW " + ?3 "
-    "WHERE node_id = ?1 AND epoch = ?2 AND lease_until_ms > " NOW;
+    "UPDATE nodes SET lease_until_ms = " NOW " + ?3 WHERE node_id = ?1 AND epoch = ?2";
 /* KEY SHARE: renewals (plain updates) pass, a claimer's FOR UPDATE waits
  * for this transaction's end. */
 static const char SQL_FENCE[] =
-    "SELECT 1 FROM nodes WHERE node_id = ?1 AND epoch = ?2 AND lease_until_ms > " NOW
-    " FOR KEY SHARE";
+    "SELECT epoch, CAST(lease_until_ms > " NOW " AS integer) FROM nodes WHERE node_id = ?1 "
+    "FOR KEY SHARE";
 static const char SQL_DEAD[] =
     "SELECT n.node_id, count(e.seq), "
     "(SELECT count(*) FROM nodes a WHERE a.lease_until_ms > " NOW ") "
     "FROM nodes n JOIN executions e ON e.owner = n.node_id AND e.status = 'RUNNING' "
-    "WHERE n.lease_until_ms <= " NOW " AND n.node_id <> ?1 "
+    "WHERE (n.lease_until_ms = 0 OR n.lease_until_ms <= " NOW " AND ?2 = 1) "
+    "AND n.node_id <> ?1 "
     "GROUP BY n.node_id ORDER BY n.node_id LIMIT 1";
 static const char SQL_LOCK_DEAD[] =
     "SELECT CAST(lease_until_ms <= " NOW " AS integer) FROM nodes WHERE node_id = ?1 FOR UPDATE";
@@ -66,6 +67,7 @@ struct node_s {
     char dead[128];           /* the node the queued claim is for */
     int64_t claim_n;
     uint64_t renewed_ns;      /* monotonic time of the last renewal */
+    uint64_t steady_ns;       /* renewing without a failure since (0: failing) */
     uint64_t claimed;
     uint64_t lease_errors;
 };
@@ -131,8 +133,7 @@ int node_join(const node_opts_t *o, node_t **out, char *err, size_t errlen)
     }
     n->renewed_ns = uv_hrtime();
     /* Rows this session inserts into executions default to this owner. */
-    s = store_prepare(n->st, SQL_NAME_SESSION);
-    rc = s ? (store_bind_text(s, 1, n->id), one_int(s, NULL)) : -1;
+    rc = store_session_set(n->st, "sagad.node", n->id);
     if (rc == 0 && (s = store_prepare(n->st, SQL_ADOPT_ORPHANS))) {
         store_bind_text(s, 1, n->id);
         rc = store_exec_stmt(s);
@@ -161,15 +162,20 @@ int node_fence(void *node)
     if (!s)
         return -1;
     store_bind_text(s, 1, n->id);
-    store_bind_int64(s, 2, n->epoch);
     int rc = store_step(s);
+    int64_t epoch = rc == STORE_ROW ? store_col_int64(s, 0) : 0;
+    int live = rc == STORE_ROW && store_col_int64(s, 1);
     store_reset(s);
-    if (rc == STORE_ROW)
-        return 0;
-    if (rc == STORE_DONE)
-        fenced(n, "its lease expired or another node took over its name: it commits nothing "
-                  "more and stops; its executions continue on the other nodes");
-    return -1;
+    if (rc < 0)
+        return -1;
+    if (epoch != n->epoch) {
+        fenced(n, "another node took over its executions or its name: it commits nothing more "
+                  "and stops; its executions continue on the other nodes");
+        return -1;
+    }
+    /* Expired but still ours (a database outage): nothing commits until the
+     * lease is renewed, unless someone takes over first. */
+    return live ? 0 : -1;
 }
 
 /* ---- claims: on the runtime's session, between batches ------------------ */
@@ -253,6 +259,7 @@ static void lease_tick(void *ud)
         if (n->lease_errors++ % 20 == 0)
             log_warn("node %s: cannot reach the database to renew the lease: %s", n->id, err);
     }
+    int renewed = 0;
     store_stmt_t *s = n->lease && !n->leaving ? store_prepare(n->lease, SQL_RENEW) : NULL;
     if (s) {
         store_bind_text(s, 1, n->id);
@@ -265,14 +272,23 @@ static void lease_tick(void *ud)
             fenced(n, "its lease could not be renewed (it expired, or another node took its "
                       "name): it stops; its executions continue on the other nodes");
         } else {
+            renewed = 1;
             n->renewed_ns = uv_hrtime();
+            if (!n->steady_ns)
+                n->steady_ns = n->renewed_ns;
             n->lease_errors = 0;
         }
     }
+    if (!renewed)
+        n->steady_ns = 0;
+    /* After trouble of its own (a database outage expires every lease) a node
+     * gives the others a whole lease to renew before it takes anything. */
+    int steady = n->steady_ns && uv_hrtime() - n->steady_ns >= (uint64_t)n->lease_ms * 1000000;
     s = n->lease && !n->leaving && !n->fenced && !n->claim_queued
             ? store_prepare(n->lease, SQL_DEAD) : NULL;
     if (s) {
         store_bind_text(s, 1, n->id);
+        store_bind_int(s, 2, steady);   /* a released lease (0) is taken at once */
         if (store_step(s) == STORE_ROW) {
             int64_t running = store_col_int64(s, 1), alive = store_col_int64(s, 2);
             snprintf(n->dead, sizeof n->dead, "%s", store_col_text(s, 0));

@@ -203,6 +203,10 @@ struct runtime_s {
     int (*fence)(void *ud);
     void *fence_ud;
     const char *node;             /* recover only this node's rows; NULL: all */
+    /* PostgreSQL: a batch failed (a lost session): once one commits again,
+     * recovery scans the RUNNING rows again for executions that a failed
+     * batch dropped from memory (their commit may have happened). */
+    int rescan;
     /* After a failed BEGIN or COMMIT (a full or failing disk) the pump rests
      * retry_ms (10 ms doubling to 1 s) instead of spinning on the loop. */
     uv_timer_t retry;
@@ -340,7 +344,8 @@ cJSON *persist_control_event(const char *type, const char *error, const char *ca
 
 /* ---- recovery.c: rebuilding executions from the database ---- */
 
-void recovery_chunk(runtime_t *rt);
+/* 0, or -1 when the rows could not be read (tried again later). */
+int recovery_chunk(runtime_t *rt);
 exec_t *recovery_id(runtime_t *rt, const char *id);
 exec_t *recovery_get(runtime_t *rt, const char *id);
 

@@ -474,22 +474,25 @@ exec_t *recovery_get(runtime_t *rt, const char *id)
 
 /* Recovers the next RECOVER_CHUNK RUNNING executions (in row order) that are
  * not in memory yet; recovery ends with the last of them. */
-void recovery_chunk(runtime_t *rt)
+int recovery_chunk(runtime_t *rt)
 {
     store_stmt_t *s = store_prepare(rt->st, rt->node ? SQL_RUNNING_AFTER_OWNED : SQL_RUNNING_AFTER);
     if (!s)
-        return;   /* tried again next turn */
+        return -1;   /* tried again later */
     char *ids[RECOVER_CHUNK];
     int n = 0;
     store_bind_int64(s, 1, rt->recover_seq);
     store_bind_int(s, 2, RECOVER_CHUNK);
     if (rt->node)
         store_bind_text(s, 3, rt->node);
-    while (n < RECOVER_CHUNK && store_step(s) == STORE_ROW) {
+    int rc;
+    while (n < RECOVER_CHUNK && (rc = store_step(s)) == STORE_ROW) {
         rt->recover_seq = store_col_int64(s, 1);
         ids[n++] = xstrdup(store_col_text(s, 0));
     }
     store_reset(s);
+    if (rc < 0 && n == 0)
+        return -1;
     for (int i = 0; i < n; i++) {
         /* Recovered already on demand, or started since. */
         if (ids[i] && !exec_find(rt, ids[i])) {
@@ -510,6 +513,7 @@ void recovery_chunk(runtime_t *rt)
                      rt->unrecoverable ? " (some could not be restored and failed, see above)"
                                        : "");
     }
+    return 0;
 }
 
 

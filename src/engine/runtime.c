@@ -275,9 +275,9 @@ static void on_retry(uv_timer_t *t)
 
 static void pump_turn(runtime_t *rt)
 {
-    if (rt->recovering)
-        recovery_chunk(rt);
-    if (pump(rt) < 0) {
+    int failed = rt->recovering && recovery_chunk(rt) < 0;
+    if (pump(rt) < 0 || failed) {
+        rt->rescan = store_backend(rt->st) == STORE_BACKEND_POSTGRESQL;
         rt->retry_ms = rt->retry_ms ? rt->retry_ms * 2 : RETRY_FIRST_MS;
         if (rt->retry_ms > RETRY_MAX_MS)
             rt->retry_ms = RETRY_MAX_MS;
@@ -288,6 +288,12 @@ static void pump_turn(runtime_t *rt)
         return;
     }
     rt->retry_ms = 0;
+    if (rt->rescan && !rt->recovering) {
+        rt->rescan = 0;
+        rt->recovering = 1;
+        rt->recover_seq = 0;
+        rt->recovered = rt->unrecoverable = 0;
+    }
     if (!rt->ready_head && !rt->recovering) {
         uv_idle_stop(&rt->pump);
         rt->pump_on = 0;

@@ -215,5 +215,63 @@ class Failover(DaemonTestCase):
         self.assertEqual(b.wait_ended(eid, timeout=10)["status"], "SUCCEEDED")
 
 
+    def test_a_postgres_restart_is_survived(self):
+        """The server crashes (pg_ctl stop -m immediate) under orders and a
+        Wait: sagad reports the outage in /healthz, answers errors instead of
+        hanging, reconnects when the server is back, and every acknowledged
+        order and the Wait end; nothing is done twice."""
+        d = self.node("solo")
+        st, _, _ = d.request("PUT", "/stock/coffee-beans", {"quantity": STOCK})
+        self.assertEqual(st, 200)
+        self.put("w", WAIT1, d=d)
+        st, _, body = d.request("POST", "/state-machines/w/executions", {"input": {}})
+        self.assertIn(st, (200, 201, 202), body)
+        wait_id = body["executionId"]
+        acked = {}
+        for i in range(20):
+            eid = self.post_order(d, f"before-{i}", order(1), time.time() + 10)
+            self.assertTrue(eid)
+            acked[f"before-{i}"] = eid
+        self.cluster.stop("immediate")
+        down_at = time.time()
+        st, _, body = d.request("GET", "/healthz", timeout=15)
+        self.assertEqual(st, 503, body)
+        self.assertFalse(body["database"]["writable"])
+        self.assertIn("lastError", body["database"])
+        # A start during the outage gets an error, not a hang.
+        c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=15)
+        c.request("POST", "/order", json.dumps(order(1)), {"Content-Type": "application/json",
+                                                           "Idempotency-Key": "during"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertGreaterEqual(r.status, 500)
+        time.sleep(max(0, 3.0 - (time.time() - down_at)))   # longer than the lease
+        self.cluster.start()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st, _, body = d.request("GET", "/healthz")
+            if st == 200:
+                break
+            time.sleep(0.1)
+        self.assertEqual(st, 200, body)
+        self.assertIsNone(d.proc.poll(), "the node lives on (its epoch was nobody's to take)")
+        for i in range(10):
+            eid = self.post_order(d, f"after-{i}", order(1), time.time() + 10)
+            self.assertTrue(eid, d.stderr()[-3000:])
+            acked[f"after-{i}"] = eid
+        self.assertEqual(d.wait_ended(wait_id, timeout=15)["status"], "SUCCEEDED")
+        for key, eid in acked.items():
+            self.assertIn(d.wait_ended(eid, timeout=15)["status"], ("SUCCEEDED", "FAILED"), key)
+        _, _, h = d.request("GET", f"/executions/{wait_id}/history")
+        types = [e["type"] for e in h["events"]]
+        self.assertEqual(types.count("WaitStateExited"), 1, types)
+        sold = int(self.sql("SELECT coalesce(sum(quantity), 0) FROM orders "
+                            "WHERE status = 'PROCESSED'"))
+        left = int(self.sql("SELECT quantity FROM stock WHERE item_id = 'coffee-beans'"))
+        self.assertEqual(left, STOCK - sold)
+        self.assertIn("reconnected", d.stderr())
+
+
 if __name__ == "__main__":
     unittest.main()
