@@ -116,6 +116,12 @@ static void fire(runtime_t *rt, tmr_t *t)
     case TMR_DELIVER:
         tasks_fire(rt, t);
         break;
+    case TMR_REMOTE_WAIT: {
+        waiter_t *w = t->target;
+        w->tmr = NULL;
+        runtime_remote_fire(rt, w, 0);
+        break;
+    }
     case TMR_WAITER: {
         waiter_t *w = t->target;
         waiter_t **pp = &w->ex->waiters;

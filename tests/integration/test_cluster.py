@@ -170,6 +170,32 @@ class Failover(DaemonTestCase):
         self.assertEqual(set(per), ids)
         self.assertEqual(set(per.values()), {1})
 
+    def test_any_node_serves_reads_waits_and_new_definitions(self):
+        """A machine registered through one node starts on another; an
+        execution run by one node is described, listed, waited for
+        (?wait) and its history read through the other."""
+        a = self.node("a")
+        b = self.node("b")
+        self.put("w", WAIT1, d=a)
+        st, _, body = b.request("GET", "/state-machines")
+        self.assertIn("w", [m["name"] for m in body["stateMachines"]], body)
+        st, _, body = b.request("POST", "/state-machines/w/executions", {"input": {"n": 1}})
+        self.assertIn(st, (200, 201, 202), body)
+        self.assertEqual(self.sql(f"SELECT owner FROM executions WHERE id = "
+                                  f"'{body['executionId']}'"), "b")
+        st, _, body = a.request("POST", "/state-machines/w/executions", {"input": {"n": 2}})
+        eid = body["executionId"]
+        st, _, desc = b.request("GET", f"/executions/{eid}")
+        self.assertEqual((st, desc["status"]), (200, "RUNNING"), desc)
+        t0 = time.time()
+        st, _, desc = b.request("GET", f"/executions/{eid}?wait=10", timeout=15)
+        self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"), desc)
+        self.assertLess(time.time() - t0, 3)
+        st, _, h = b.request("GET", f"/executions/{eid}/history")
+        self.assertEqual(h["events"][-1]["type"], "ExecutionSucceeded")
+        st, _, body = b.request("GET", "/executions?stateMachine=w")
+        self.assertEqual(len(body["executions"]), 2)
+
     def test_healthz_names_the_node(self):
         d = self.node("alpha")
         st, _, body = d.request("GET", "/healthz")
