@@ -70,7 +70,7 @@ LIB_OBJ    += $(ASM_SRC:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests test deps browser-deps run install uninstall clean fuzz fuzz-smoke bench torture
+.PHONY: all asan tests test deps browser-deps aws-deps run install uninstall clean fuzz fuzz-smoke bench torture
 all: $(BUILD)/sagad $(BUILD)/sagactl
 
 $(BUILD)/obj/%.o: %.c
@@ -117,6 +117,7 @@ deps:
 test:
 	@scripts/deps.sh test
 	$(MAKE) browser-deps
+	$(MAKE) aws-deps
 	$(MAKE) tests
 	$(MAKE) asan
 	$(MAKE) fuzz
@@ -128,6 +129,14 @@ BROWSER_MODULES := tests/browser/node_modules/.package-lock.json
 browser-deps: $(BROWSER_MODULES)
 $(BROWSER_MODULES): tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
+
+# @aws-sdk/client-sfn for the Step Functions API tests (test-only; the AWS CLI
+# comes from Debian's awscli). Reinstalled only when the lock file changes.
+AWS_MODULES := tests/aws/node_modules/.package-lock.json
+aws-deps: $(AWS_MODULES)
+$(AWS_MODULES): tests/aws/package-lock.json
+	npm ci --prefix tests/aws --no-audit --no-fund
 	@touch $@
 
 run:

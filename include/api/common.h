@@ -4,6 +4,7 @@
 #ifndef SAGAD_API_COMMON_H
 #define SAGAD_API_COMMON_H
 
+#include "api/auth.h"
 #include "core/config.h"
 #include "core/jsonin.h"
 #include "engine/machines.h"
@@ -23,6 +24,8 @@ typedef struct api_s {
     void *health_ud;
     /* The outbox relay, for /metrics; NULL when there is none. */
     relay_t *relay;
+    /* Tokens and access keys; NULL when auth is off (AWS API: auth_check_sigv4). */
+    auth_t *auth;
 } api_t;
 
 /* Helpers shared by the route modules. */

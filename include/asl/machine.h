@@ -96,8 +96,8 @@ const cJSON *asl_machine_state_catch_errors(const asl_machine_t *m, size_t i, si
 /* Task/Parallel/Map: number of retriers. */
 size_t asl_machine_state_retry_count(const asl_machine_t *m, size_t i);
 /* Task: "Resource" as written ("sagad:orders.create") and its handler name
- * ("orders.create"); NULL for other types. The parser only checks the form
- * `sagad:NAME`; whether NAME is a known handler is the runtime's concern. */
+ * ("orders.create"; asl/resource.h maps Step Functions ARNs); NULL for other
+ * types. Whether the handler is registered is the runtime's concern. */
 const char *asl_machine_state_resource(const asl_machine_t *m, size_t i);
 const char *asl_machine_state_handler(const asl_machine_t *m, size_t i);
 /* Parallel: number of Branches; Map: 1 (ItemProcessor or Iterator); else 0.
@@ -154,8 +154,8 @@ typedef struct asl_state_s {
     const cJSON *result;              /* Pass "Result" (borrowed) or NULL */
 
     /* Task */
-    const char *resource;             /* "sagad:NAME" */
-    const char *handler;              /* points into an owned copy: "NAME" */
+    const char *resource;             /* as written: "sagad:NAME" or an ARN */
+    const char *handler;              /* owned: "NAME" (asl/resource.h maps ARNs) */
     asl_num_field_t timeout;          /* TimeoutSeconds[Path] */
     asl_num_field_t heartbeat;        /* HeartbeatSeconds[Path] */
 

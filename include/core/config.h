@@ -67,6 +67,8 @@ typedef struct config_s {
     int lease_ms;
     char handler_allow[4096];  /* "MACHINE: HANDLER, PREFIX*; ..." (engine/machines.h) */
     int auth_none;             /* auth = none: no tokens even off loopback */
+    char aws_region[64];       /* the region in Step Functions ARNs (api/aws.h) */
+    char aws_account[16];      /* the 12-digit account in Step Functions ARNs */
 } config_t;
 
 /* Fills every field with its default. */

@@ -27,6 +27,10 @@ typedef struct query_src_s {
  * cJSON_Delete. */
 cJSON *query_describe(const query_src_t *q, const char *execution_id);
 
+/* The id of the execution of `machine` started with `name`, copied into
+ * `id` (37 bytes). Returns 1 when found, 0 when not, -1 on a database error. */
+int query_find_named(const query_src_t *q, const char *machine, const char *name, char id[37]);
+
 /* Filters of a listing; each may be NULL. */
 typedef struct query_filter_s {
     const char *status;          /* an exec_status_name (core/exec_status.h) */

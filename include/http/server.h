@@ -118,6 +118,8 @@ const char *http_request_route(const http_request_t *req);  /* matched pattern *
 const char *http_request_param(const http_request_t *req, const char *name);
 /* A query parameter, percent-decoded; NULL when absent. */
 const char *http_request_query(const http_request_t *req, const char *name);
+/* The query string as received (not decoded), without '?'; "" when none. */
+const char *http_request_raw_query(const http_request_t *req);
 /* A header value, name matched case-insensitively; NULL when absent. */
 const char *http_request_header(const http_request_t *req, const char *name);
 /* The body, NUL-terminated; `len` may be NULL. Empty string when none. */

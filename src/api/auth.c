@@ -1,26 +1,35 @@
 /* Bearer tokens with scopes: the tokens file, the scope each route needs,
- * and the guard the HTTP server runs before every handler. */
+ * and the guard the HTTP server runs before every handler; and the same
+ * entries' access keys for the AWS API, which signs with SigV4. */
 #include "api/auth.h"
+#include "api/sigv4.h"
 #include "core/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <nettle/base16.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <uv.h>
 
-#define NAME_MAX_LEN 64
+#define NAME_MAX_LEN AUTH_NAME_MAX
 #define LINE_MAX_LEN 1024
+#define SECRET_MAX_LEN 128
 
 typedef struct token_s {
     char name[NAME_MAX_LEN + 1];
     unsigned scopes;                       /* 1 << auth_scope_t */
     uint8_t hash[SHA256_DIGEST_SIZE];
+    char key_id[SIGV4_KEY_ID_MAX + 1];     /* "" when the entry has no access key */
+    char secret[SECRET_MAX_LEN + 1];
 } token_t;
 
 struct auth_s {
@@ -63,15 +72,36 @@ static int parse_hash(const char *s, uint8_t hash[SHA256_DIGEST_SIZE])
     return 0;
 }
 
+/* "sigv4:KEYID:SECRET" into t's access key. */
+static const char *parse_access_key(const char *s, token_t *t)
+{
+    const char *id = s + 6, *colon = strchr(id, ':');
+    size_t idlen = colon ? (size_t)(colon - id) : 0;
+    if (strncmp(s, "sigv4:", 6) != 0 || !colon)
+        return "the fourth field must be sigv4:KEYID:SECRET";
+    if (idlen == 0 || idlen > SIGV4_KEY_ID_MAX || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                        "abcdefghijklmnopqrstuvwxyz0123456789") != idlen)
+        return "the access key id must be 1 to 128 letters and digits";
+    size_t slen = strlen(colon + 1);
+    if (slen == 0 || slen > SECRET_MAX_LEN)
+        return "the secret access key must be 1 to 128 characters";
+    memcpy(t->key_id, id, idlen);
+    t->key_id[idlen] = '\0';
+    memcpy(t->secret, colon + 1, slen + 1);
+    return NULL;
+}
+
 /* Parses one non-comment line into t; NULL, or what is wrong. */
 static const char *parse_line(char *line, token_t *t)
 {
+    memset(t, 0, sizeof *t);
     char *save = NULL;
     char *name = strtok_r(line, " \t", &save);
     char *scopes = strtok_r(NULL, " \t", &save);
     char *hash = strtok_r(NULL, " \t", &save);
+    char *key = strtok_r(NULL, " \t", &save);
     if (!name || !scopes || !hash || strtok_r(NULL, " \t", &save))
-        return "expected NAME SCOPES sha256:HEX";
+        return "expected NAME SCOPES sha256:HEX [sigv4:KEYID:SECRET]";
     if (strlen(name) > NAME_MAX_LEN)
         return "the name is longer than 64 characters";
     snprintf(t->name, sizeof t->name, "%s", name);
@@ -79,6 +109,40 @@ static const char *parse_line(char *line, token_t *t)
         return "SCOPES must be a comma-separated list of read, start, worker, admin";
     if (parse_hash(hash, t->hash) < 0)
         return "the hash must be sha256: and 64 hex digits (sha256sum of the token)";
+    return key ? parse_access_key(key, t) : NULL;
+}
+
+/* Frees a table of n entries, secrets wiped first. */
+static void free_tokens(token_t *tokens, size_t n)
+{
+    if (tokens)
+        explicit_bzero(tokens, n * sizeof *tokens);
+    free(tokens);
+}
+
+/* What makes a table unusable as a whole: an access key id used twice, or
+ * secrets in a file that others than its owner may read. NULL if none. */
+static const char *check_table(const token_t *t, size_t n, FILE *f, char *why, size_t len)
+{
+    int secrets = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].key_id[0])
+            continue;
+        secrets = 1;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(t[i].key_id, t[j].key_id) == 0) {
+                snprintf(why, len, "access key id %s is given to both %s and %s", t[i].key_id,
+                         t[j].name, t[i].name);
+                return why;
+            }
+    }
+    struct stat st;
+    if (secrets && fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
+        snprintf(why, len, "the file holds SigV4 secret keys but is readable by %s (mode %04o); "
+                 "make it readable by its owner only (chmod 600)",
+                 st.st_mode & S_IROTH ? "everyone" : "its group", (unsigned)(st.st_mode & 07777));
+        return why;
+    }
     return NULL;
 }
 
@@ -109,12 +173,16 @@ static int read_tokens(const char *path, token_t **out, size_t *nout, char err[A
             continue;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 8;
-            token_t *nt = realloc(tokens, nc * sizeof *nt);
+            /* Not realloc: the old block holds secrets and must be wiped. */
+            token_t *nt = calloc(nc, sizeof *nt);
             if (!nt) {
                 snprintf(err, AUTH_ERR_MAX, "%s: out of memory", path);
                 rc = -1;
                 break;
             }
+            if (n)
+                memcpy(nt, tokens, n * sizeof *nt);
+            free_tokens(tokens, cap);
             tokens = nt;
             cap = nc;
         }
@@ -130,6 +198,12 @@ static int read_tokens(const char *path, token_t **out, size_t *nout, char err[A
         snprintf(err, AUTH_ERR_MAX, "%s: cannot read the tokens file", path);
         rc = -1;
     }
+    char why[AUTH_ERR_MAX - 64];
+    if (rc == 0 && check_table(tokens, n, f, why, sizeof why)) {
+        snprintf(err, AUTH_ERR_MAX, "%s: %s", path, why);
+        rc = -1;
+    }
+    explicit_bzero(line, sizeof line);
     fclose(f);
     if (rc == 0 && n == 0) {
         snprintf(err, AUTH_ERR_MAX, "%s: no tokens in the file; add a line NAME SCOPES sha256:HEX",
@@ -137,7 +211,7 @@ static int read_tokens(const char *path, token_t **out, size_t *nout, char err[A
         rc = -1;
     }
     if (rc < 0) {
-        free(tokens);
+        free_tokens(tokens, cap);
         return -1;
     }
     *out = tokens;
@@ -167,7 +241,7 @@ int auth_reload(auth_t *a, char err[AUTH_ERR_MAX])
     size_t n;
     if (read_tokens(a->path, &tokens, &n, err) < 0)
         return -1;
-    free(a->tokens);
+    free_tokens(a->tokens, a->n);
     a->tokens = tokens;
     a->n = n;
     return (int)n;
@@ -177,7 +251,7 @@ void auth_free(auth_t *a)
 {
     if (!a)
         return;
-    free(a->tokens);
+    free_tokens(a->tokens, a->n);
     free(a->path);
     free(a);
 }
@@ -196,6 +270,8 @@ static const struct {
     {"POST", "/tasks/heartbeat", AUTH_WORKER},
     {"POST", "/activities/{name}/poll", AUTH_WORKER},
     {"PUT", "/activities/{name}", AUTH_WORKER},
+    /* The Step Functions API authorizes each action itself (auth_check_sigv4). */
+    {"POST", "/", AUTH_HANDLER},
 };
 
 auth_scope_t auth_route_scope(const char *method, const char *pattern)
@@ -258,7 +334,7 @@ static int guard(http_request_t *req, void *ud)
 {
     auth_t *a = ud;
     auth_scope_t need = auth_route_scope(http_request_method(req), http_request_route(req));
-    if (need == AUTH_OPEN)
+    if (need == AUTH_OPEN || need == AUTH_HANDLER)
         return 0;
     const char *tok = bearer(req);
     const token_t *t = tok ? find(a, tok) : NULL;
@@ -282,4 +358,83 @@ static int guard(http_request_t *req, void *ud)
 void auth_guard(http_server_t *srv, auth_t *a)
 {
     http_server_set_guard(srv, guard, a);
+}
+
+/* ---- the AWS API: SigV4 access keys ------------------------------------ */
+
+static const char *request_header(void *ud, const char *name)
+{
+    return http_request_header(ud, name);
+}
+
+/* The entry with this access key id (ids are not secret; no constant time). */
+static const token_t *entry_of_key(const auth_t *a, const char *key_id)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->tokens[i].key_id[0] && strcmp(a->tokens[i].key_id, key_id) == 0)
+            return &a->tokens[i];
+    return NULL;
+}
+
+static const char *entry_secret(void *ud, const char *key_id)
+{
+    const token_t *t = entry_of_key(ud, key_id);
+    return t ? t->secret : NULL;
+}
+
+static int aws_deny(auth_t *a, const http_request_t *req, auth_aws_error_t *err, int status,
+                    const char *type, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static int aws_deny(auth_t *a, const http_request_t *req, auth_aws_error_t *err, int status,
+                    const char *type, const char *who, const char *fmt, ...)
+{
+    err->status = status;
+    err->type = type;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    log_denied(a, req, who, type);
+    return -1;
+}
+
+int auth_check_sigv4(auth_t *a, const http_request_t *req, auth_scope_t need,
+                     char name[AUTH_NAME_MAX + 1], auth_aws_error_t *err)
+{
+    assert(need >= AUTH_READ && need <= AUTH_ADMIN);
+    name[0] = '\0';
+    memset(err, 0, sizeof *err);
+    if (!a)
+        return 0;
+    const token_t *t;
+    char who[SIGV4_KEY_ID_MAX + 16];
+    const char *tok = bearer(req);
+    if (tok) {
+        if (!(t = find(a, tok)))
+            return aws_deny(a, req, err, 400, "UnrecognizedClientException", "unknown token",
+                            "The security token included in the request is invalid.");
+        snprintf(who, sizeof who, "token %s", t->name);
+    } else {
+        size_t blen;
+        const char *body = http_request_body(req, &blen);
+        sigv4_request_t sr = {http_request_method(req), http_request_path(req),
+                              http_request_raw_query(req), request_header, (void *)req,
+                              body, blen};
+        sigv4_verifier_t v = {entry_secret, a, (int64_t)time(NULL), SIGV4_SKEW_DEFAULT, "states"};
+        sigv4_result_t res;
+        int rc = sigv4_verify(&sr, &v, &res);
+        snprintf(who, sizeof who, "key %s", res.key_id[0] ? res.key_id : "(none)");
+        if (rc != SIGV4_OK)
+            return aws_deny(a, req, err, sigv4_http_status(rc), sigv4_error_type(rc), who, "%s",
+                            res.message);
+        t = entry_of_key(a, res.key_id);
+        assert(t);
+    }
+    if (!(t->scopes & (1u << need | 1u << AUTH_ADMIN)))
+        return aws_deny(a, req, err, 400, "AccessDeniedException", who,
+                        "'%s' (%s) is not authorized to perform this action: it lacks the %s "
+                        "scope", t->name, who, scope_names[need]);
+    snprintf(name, AUTH_NAME_MAX + 1, "%s", t->name);
+    return 0;
 }

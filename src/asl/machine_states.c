@@ -1,6 +1,7 @@
 /* One state of a definition: its fields by type, its transition, and the
  * paths, templates, choice rules and branches it holds, compiled. */
 #include "machine_internal.h"
+#include "asl/resource.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,12 +228,19 @@ void asl_machine_compile_state(ctx_t *c, const char *st, asl_state_t *s)
         else if (!cJSON_IsString(r))
             asl_machine_prob(c, st, "Resource", "must be a string, not %s",
                              asl_json_type_name(r));
-        else if (strncmp(r->valuestring, "sagad:", 6) != 0 || !r->valuestring[6])
-            asl_machine_prob(c, st, "Resource", "must have the form sagad:NAME, got \"%s\"",
-                             r->valuestring);
         else {
-            s->resource = r->valuestring;
-            s->handler = r->valuestring + 6;
+            char handler[ASL_RESOURCE_MAX], why[ASL_RESOURCE_WHY_MAX];
+            if (asl_resource_map(r->valuestring, handler, why) < 0) {
+                asl_machine_prob(c, st, "Resource", "%s", why);
+            } else if (asl_resource_check_parameters(
+                           r->valuestring, cJSON_GetObjectItemCaseSensitive(d, "Parameters"), why) < 0) {
+                asl_machine_prob(c, st, "Parameters", "%s", why);
+            } else {
+                s->resource = r->valuestring;
+                s->handler = strdup(handler);
+                if (!s->handler)
+                    asl_machine_prob(c, st, "Resource", "out of memory");
+            }
         }
         asl_machine_get_num_field(c, st, d, "TimeoutSeconds", "TimeoutSecondsPath", 1, 99999999, 1,
                                   &s->timeout);
@@ -388,4 +396,5 @@ void asl_machine_free_state(asl_state_t *s)
     asl_machine_free_num_field(&s->max_concurrency);
     asl_machine_free_num_field(&s->tolerated_count);
     asl_machine_free_num_field(&s->tolerated_pct);
+    free((void *)s->handler);
 }

@@ -355,6 +355,29 @@ static int set_auth_tokens_file(config_t *c, const char *v, const char **why)
     return copy_str(c->auth_tokens_file, sizeof c->auth_tokens_file, v, why);
 }
 
+/* ARN parts: a region is lowercase letters, digits and '-'; an account is
+ * 12 digits, as AWS's are. */
+static int set_aws_region(config_t *c, const char *v, const char **why)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= sizeof c->aws_region || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+        *why = "expected a region such as us-east-1 (lowercase letters, digits and -)";
+        return -1;
+    }
+    memcpy(c->aws_region, v, n + 1);
+    return 0;
+}
+
+static int set_aws_account(config_t *c, const char *v, const char **why)
+{
+    if (strlen(v) != 12 || strspn(v, "0123456789") != 12) {
+        *why = "expected an account id of 12 digits";
+        return -1;
+    }
+    memcpy(c->aws_account, v, 13);
+    return 0;
+}
+
 /* "MACHINE: HANDLER, PREFIX*; MACHINE: ...": every entry names a machine
  * and at least one handler. */
 static int set_handler_allow(config_t *c, const char *v, const char **why)
@@ -427,6 +450,8 @@ static const struct {
     {"auth_tokens_file", set_auth_tokens_file},
     {"auth", set_auth},
     {"handler_allow", set_handler_allow},
+    {"aws_region", set_aws_region},
+    {"aws_account", set_aws_account},
     {"node_id", set_node_id},
     {"lease_ms", set_lease},
 };
@@ -447,6 +472,8 @@ void config_defaults(config_t *c)
     c->payment_latency_ms = 0;
     c->payment_provider = CONFIG_PAYMENT_SIMULATOR;
     strcpy(c->payment_activity, "payment");
+    strcpy(c->aws_region, "local");
+    strcpy(c->aws_account, "000000000000");
     c->max_body_bytes = 262144;
     c->log_level = LOG_LEVEL_INFO;
     c->max_connections = 4096;

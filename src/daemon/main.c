@@ -8,6 +8,7 @@
 #include "core/serial.h"
 #include "cluster/node.h"
 #include "api/auth.h"
+#include "api/aws.h"
 #include "api/executions.h"
 #include "api/machines.h"
 #include "api/graph.h"
@@ -82,7 +83,7 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
             "history_limit, retention_hours, history_format, http_task_allow,\n"
             "http_task_timeout_ms, execution_events, execution_events_payload,\n"
-            "auth_tokens_file, auth, handler_allow.\n");
+            "auth_tokens_file, auth, handler_allow, aws_region, aws_account.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -567,6 +568,7 @@ int main(int argc, char **argv)
     app.api.health = relay_health;
     app.api.health_ud = &app;
     app.api.relay = app.relay;
+    app.api.auth = app.auth;
     if (app.auth)
         auth_guard(app.http, app.auth);
     if (app.serial)
@@ -576,7 +578,7 @@ int main(int argc, char **argv)
         api_machines_register(app.http, &app.api) < 0 ||
         (app.cfg.order_saga && order_routes_register(app.http, &app.api) < 0) ||
         api_metrics_register(app.http, &app.api) < 0 ||
-        api_tasks_register(app.http, &app.api) < 0 ||
+        api_tasks_register(app.http, &app.api) < 0 || api_aws_register(app.http, &app.api) < 0 ||
         api_graph_register(app.http, &app.api) < 0 || api_ui_register(app.http) < 0) {
         log_error("cannot register the HTTP routes");
         return 1;

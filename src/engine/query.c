@@ -93,6 +93,22 @@ cJSON *query_describe(const query_src_t *q, const char *execution_id)
     return o;
 }
 
+int query_find_named(const query_src_t *q, const char *machine, const char *name, char id[37])
+{
+    static const char sql[] = "SELECT id FROM executions WHERE machine = ? AND name = ?";
+    store_stmt_t *s = store_prepare(q->store, sql);
+    if (!s)
+        return -1;
+    store_bind_text(s, 1, machine);
+    store_bind_text(s, 2, name);
+    int rc = store_step(s);
+    int found = rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+    if (found == 1)
+        snprintf(id, 37, "%s", store_col_text(s, 0));
+    store_reset(s);
+    return found;
+}
+
 cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, const char *cursor,
                   const char **why)
 {

@@ -43,6 +43,7 @@ struct http_request_s {
     const http_route_t *route;
     const char *path;
     const char *query;           /* http_query_parse pairs */
+    const char *raw_query;       /* as received, without '?'; NULL when none */
     size_t nquery;
     int nparams;
     const char *pnames[HTTP_ROUTER_MAX_PARAMS];

@@ -273,6 +273,7 @@ static void dispatch(http_server_t *srv, http_request_t *r)
     r->len += 2 * qlen + 2;
     r->nquery = q ? http_query_parse(url + plen + 1, qlen, qout) : 0;
     r->query = qout;
+    r->raw_query = q ? url + plen + 1 : NULL;
     r->path = url;
 
     http_route_match_t m;
@@ -405,6 +406,11 @@ const char *http_request_param(const http_request_t *req, const char *name)
 const char *http_request_query(const http_request_t *req, const char *name)
 {
     return req->query ? http_query_lookup(req->query, req->nquery, name) : NULL;
+}
+
+const char *http_request_raw_query(const http_request_t *req)
+{
+    return req->raw_query ? req->raw_query : "";
 }
 
 const char *http_request_header(const http_request_t *req, const char *name)

@@ -51,6 +51,7 @@ API_ROUTES = [
     ("POST", "/tasks/success"),
     ("POST", "/tasks/failure"),
     ("POST", "/tasks/heartbeat"),
+    ("POST", "/"),
 ]
 
 # Every curl goes through this function so its status can be checked without

@@ -293,7 +293,7 @@ class SagaDirs(DaemonTestCase):
         self.assertEqual((health["vendorDir"], health["failedFiles"]), (vendor, 0))
         # SIGHUP reloads in the same order: nothing changes, nothing fails.
         d.proc.send_signal(signal.SIGHUP)
-        self.assertTrue(d.wait_log(r"(?s)SIGHUP.*sagas_dir .* loaded$"), d.stderr())
+        self.assertTrue(d.wait_log(r"(?sm)SIGHUP.*sagas_dir .* loaded$"), d.stderr())
         self.assertEqual(self.run_to_end("shared", {}, d=d)["output"], {"from": "mine"})
 
     def test_one_sagas_dir_means_what_it_meant(self):
