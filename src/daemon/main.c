@@ -83,7 +83,8 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
             "history_limit, retention_hours, history_format, http_task_allow,\n"
             "http_task_timeout_ms, execution_events, execution_events_payload,\n"
-            "auth_tokens_file, auth, handler_allow, aws_region, aws_account.\n");
+            "auth_tokens_file, auth, handler_allow, aws_region, aws_account,\n"
+            "node_id, lease_ms.\n");
 }
 
 static void on_relay_closed(void *ud)
