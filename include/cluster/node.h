@@ -20,6 +20,7 @@ typedef struct node_opts_s {
     uv_loop_t *loop;
     const char *database;      /* the postgresql:// URI (borrowed for the call) */
     const char *node_id;       /* copied */
+    const char *addr;          /* "http://HOST:PORT" where the others reach it (borrowed) */
     int lease_ms;
     store_t *store;            /* the runtime's session (borrowed, outlives the node) */
     serial_t *serial;          /* borrowed; claims run as its entry points */

@@ -141,7 +141,8 @@ typedef enum {
     RUNTIME_ERR_STORAGE = -3,      /* the commit failed or memory ran out; nothing changed */
     RUNTIME_ERR_INPUT = -4,        /* input larger than the payload limit */
     RUNTIME_ERR_UNKNOWN = -5,      /* no execution with this id */
-    RUNTIME_ERR_RECOVERING = -6    /* not found yet: executions are still being recovered */
+    RUNTIME_ERR_RECOVERING = -6,   /* not found yet: executions are still being recovered */
+    RUNTIME_ERR_REMOTE = -7        /* another node runs it (several nodes on PostgreSQL) */
 } runtime_status_t;
 
 /* An execution id with its NUL. */

@@ -15,10 +15,10 @@
 #define CLAIM_MAX 500   /* executions one claim takes at most */
 
 static const char SQL_JOIN[] =
-    "INSERT INTO nodes (node_id, epoch, lease_until_ms, joined_ms) "
-    "VALUES (?1, 1, " NOW " + ?2, " NOW ") ON CONFLICT (node_id) DO UPDATE SET "
+    "INSERT INTO nodes (node_id, epoch, lease_until_ms, joined_ms, addr) "
+    "VALUES (?1, 1, " NOW " + ?2, " NOW ", ?3) ON CONFLICT (node_id) DO UPDATE SET "
     "epoch = nodes.epoch + 1, lease_until_ms = excluded.lease_until_ms, "
-    "joined_ms = excluded.joined_ms RETURNING epoch";
+    "joined_ms = excluded.joined_ms, addr = excluded.addr RETURNING epoch";
 static const char SQL_ADOPT_ORPHANS[] =
     "UPDATE executions SET owner = ?1 WHERE owner IS NULL AND status = 'RUNNING'";
 /* Renewed while the epoch is still ours, even after it expired (a database
@@ -123,6 +123,7 @@ int node_join(const node_opts_t *o, node_t **out, char *err, size_t errlen)
     if (s) {
         store_bind_text(s, 1, n->id);
         store_bind_int64(s, 2, n->lease_ms);
+        store_bind_text(s, 3, o->addr);
         rc = one_int(s, &n->epoch);
     }
     if (!s || rc < 0 || n->epoch <= 0) {

@@ -7,6 +7,7 @@
 #include "core/notify.h"
 #include "core/serial.h"
 #include "cluster/node.h"
+#include "cluster/forward.h"
 #include "api/auth.h"
 #include "api/aws.h"
 #include "api/executions.h"
@@ -55,6 +56,7 @@ typedef struct app_s {
      * SQLite, where each runs at once inside its callback. */
     serial_t *serial;
     node_t *node;               /* PostgreSQL: this node of the cluster */
+    forward_t *forward;         /* and its way to the others */
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
@@ -112,6 +114,8 @@ static void on_runtime_closed(void *ud)
     /* A clean stop hands this node's running executions over at once. */
     node_leave(app->node, 1);
     app->node = NULL;
+    forward_close(app->forward);
+    app->forward = NULL;
     /* The runtime cancelled its HTTP tasks: the client can go. */
     http_invoke_close();
     order_payment_close();
@@ -315,14 +319,11 @@ static void on_fenced(void *ud, const char *why)
     _exit(3);
 }
 
-/* node_id's default: where this node listens ("host:port", with the port
- * bound; the machine's name for a wildcard address). */
-static void default_node_id(const config_t *cfg, int port, char *out, size_t len)
+/* Where this node listens ("HOST:PORT", with the port bound; the
+ * machine's name for a wildcard address): node_id's default, and how the
+ * other nodes reach it (http://HOST:PORT). */
+static void listen_name(const config_t *cfg, int port, char *out, size_t len)
 {
-    if (cfg->node_id[0]) {
-        snprintf(out, len, "%s", cfg->node_id);
-        return;
-    }
     char host[256];
     const char *h = cfg->listen_host;
     if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0) {
@@ -521,13 +522,18 @@ int main(int argc, char **argv)
         return 1;
     }
     if (app.serial) {
-        char id[300];
-        default_node_id(&app.cfg, http_server_port(app.http), id, sizeof id);
+        char id[300], addr[320];
+        listen_name(&app.cfg, http_server_port(app.http), id, sizeof id);
+        snprintf(addr, sizeof addr, "http://%s", id);
+        if (app.cfg.node_id[0])
+            snprintf(id, sizeof id, "%s", app.cfg.node_id);
         node_opts_t no = {.loop = app.loop, .database = app.cfg.database, .node_id = id,
+                          .addr = addr,
                           .lease_ms = app.cfg.lease_ms, .store = app.store,
                           .serial = app.serial, .on_fenced = on_fenced, .ud = &app};
-        if (node_join(&no, &app.node, err, sizeof err) < 0) {
-            log_error("%s", err);
+        if (node_join(&no, &app.node, err, sizeof err) < 0 ||
+            forward_open(app.loop, app.store, id, &app.forward) < 0) {
+            log_error("%s", app.node ? "out of memory" : err);
             return 1;
         }
     }
@@ -570,6 +576,10 @@ int main(int argc, char **argv)
     app.api.health_ud = &app;
     app.api.relay = app.relay;
     app.api.auth = app.auth;
+    if (app.forward) {
+        app.api.forward = forward_hook;
+        app.api.forward_ud = app.forward;
+    }
     if (app.auth)
         auth_guard(app.http, app.auth);
     if (app.serial)

@@ -603,11 +603,13 @@ int runtime_is_done(runtime_t *rt, const char *execution_id)
 }
 
 /* Why an id has no execution in memory: RUNTIME_ENDED, RUNTIME_ERR_UNKNOWN,
- * or RUNTIME_ERR_STORAGE when it runs but could not be loaded. */
+ * RUNTIME_ERR_REMOTE when another node runs it, or RUNTIME_ERR_STORAGE when
+ * it runs but could not be loaded. */
 static int not_in_memory(runtime_t *rt, const char *execution_id)
 {
     int done = runtime_is_done(rt, execution_id);
-    return done > 0 ? RUNTIME_ENDED : done < 0 ? RUNTIME_ERR_UNKNOWN : RUNTIME_ERR_STORAGE;
+    return done > 0 ? RUNTIME_ENDED : done < 0 ? RUNTIME_ERR_UNKNOWN
+           : rt->node ? RUNTIME_ERR_REMOTE : RUNTIME_ERR_STORAGE;
 }
 
 /* Another node runs it: its row is looked at every REMOTE_POLL_MS. */

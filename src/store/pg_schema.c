@@ -79,9 +79,17 @@ static const char *const pg_migrations[] = {
     "  node_id text PRIMARY KEY,"
     "  epoch bigint NOT NULL,"
     "  lease_until_ms bigint NOT NULL,"
-    "  joined_ms bigint NOT NULL);"
+    "  joined_ms bigint NOT NULL,"
+    "  addr text);"
     "ALTER TABLE executions ADD COLUMN owner text DEFAULT current_setting('sagad.node', true);"
-    "CREATE INDEX executions_owner ON executions (owner) WHERE status = 'RUNNING';",
+    "CREATE INDEX executions_owner ON executions (owner) WHERE status = 'RUNNING';"
+    /* An ended execution that runs again (a redrive) belongs to the node
+     * that restarted it. */
+    "CREATE FUNCTION sagad_take_owner() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN NEW.owner := current_setting('sagad.node', true); RETURN NEW; END $$;"
+    "CREATE TRIGGER executions_rerun BEFORE UPDATE OF status ON executions FOR EACH ROW "
+    "WHEN (NEW.status = 'RUNNING' AND OLD.status <> 'RUNNING') "
+    "EXECUTE FUNCTION sagad_take_owner();",
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

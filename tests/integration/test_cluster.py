@@ -196,6 +196,36 @@ class Failover(DaemonTestCase):
         st, _, body = b.request("GET", "/executions?stateMachine=w")
         self.assertEqual(len(body["executions"]), 2)
 
+    def test_stops_and_task_reports_reach_the_node_that_runs_it(self):
+        """A stop and a task report sent to a node that does not run the
+        execution are replayed to the one that does, whose answer comes back."""
+        a = self.node("a")
+        b = self.node("b")
+        st, _, _ = a.request("PUT", "/activities/work", {})
+        self.assertIn(st, (200, 201))
+        self.put("act", {"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "sagad:activity:work", "End": True}}}, d=a)
+        self.put("w30", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 30, "Next": "S"}, "S": {"Type": "Succeed"}}}, d=a)
+        st, _, body = a.request("POST", "/state-machines/act/executions", {"input": {"x": 1}})
+        eid = body["executionId"]
+        st, _, task = a.request("POST", "/activities/work/poll?wait=5", timeout=10)
+        self.assertEqual(st, 200, task)
+        st, _, body = b.request("POST", "/tasks/success",
+                                {"taskToken": task["taskToken"], "output": {"done": True}})
+        self.assertEqual((st, body), (200, {}))
+        desc = b.wait_ended(eid)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        # The same token again, through either node: the first report won.
+        st, _, body = b.request("POST", "/tasks/success",
+                                {"taskToken": task["taskToken"], "output": {}})
+        self.assertEqual(st, 404, body)
+        st, _, body = a.request("POST", "/state-machines/w30/executions", {"input": {}})
+        wid = body["executionId"]
+        st, _, body = b.request("POST", f"/executions/{wid}/stop", {"error": "Ops.Stop"})
+        self.assertEqual((st, body.get("status")), (200, "ABORTED"), body)
+        self.assertEqual(self.sql(f"SELECT status FROM executions WHERE id = '{wid}'"), "ABORTED")
+
     def test_healthz_names_the_node(self):
         d = self.node("alpha")
         st, _, body = d.request("GET", "/healthz")
