@@ -165,7 +165,7 @@ def pg_section(rows):
                 f'nodes. Meanwhile two clients send light order load (an order every 20 ms '
                 f'each, round robin over the live nodes): {fo.get("orders_acked")} orders '
                 f'answered 2xx, {fo.get("orders_non2xx")} answered otherwise, '
-                f'{fo.get("orders_lost")} without an answer (the connection died with its node). '
+                f'{fo.get("orders_lost")} got no answer (their node was down: refused, or the connection died with it). '
                 f'Afterwards: {fo.get("running_after")} executions RUNNING (of '
                 f'{fo.get("executions")}), stock {fo.get("left")} = {fo.get("stock_initial")} '
                 f'initial - {fo.get("sold")} in processed orders: '
