@@ -192,6 +192,13 @@ def pg_section(rows):
         found.append(f'3 nodes with one item each {split3 / three:.2f}x what 3 nodes on one item did')
     if one and lite_rate:
         found.append(f'1 PostgreSQL node {one / lite_rate:.2f}x the SQLite node')
+    window = ''
+    if fo and fo.get('all_ms'):
+        lease = num(fo, 'lease_ms', 0)
+        ms = [float(x) for x in fo['all_ms'].split(',')]
+        inside = sum(1 for x in ms if 2 * lease / 3 <= x <= 4 * lease / 3 + 100)
+        window = (f': {inside} of {len(ms)} rounds here took between 2/3 and 4/3 of '
+                  f'`lease_ms` (plus 100 ms for the claim), on a loaded box')
     out += ['', '### What a 2-core box can show, and what it cannot', '',
             ('In this run: ' + '; '.join(found) + '.' if found else ''), '',
             """- **More nodes cannot add throughput here.** All nodes, the PostgreSQL
@@ -213,10 +220,9 @@ def pg_section(rows):
   every statement is a round trip to another process over loopback (libpq's
   asynchronous API, one statement at a time; pipeline mode is not used yet),
   where SQLite runs in-process. The CPU columns show where the time goes.
-- **Failover time is the lease, not the load.** It is bounded by `lease_ms`
+- **Failover time is set by the lease.** It is bounded by `lease_ms`
   (expiry between 2/3 and all of it after the kill, detection up to
-  `lease_ms`/3 more, then the claim), which these numbers confirm on a loaded
-  box; a smaller `lease_ms` fails over faster at the price of more lease
+  `lease_ms`/3 more, then the claim)""" + window + """; a smaller `lease_ms` fails over faster at the price of more lease
   renewals and a higher chance that a node stalled by a slow database or a
   paused VM is fenced and exits. What this box cannot show: network round
   trips between machines (they add to every statement and to the lease
