@@ -210,9 +210,9 @@ INT_SETTER(set_lease, lease_ms, 300, 600000, "expected milliseconds from 300 to 
 static int set_node_id(config_t *c, const char *v, const char **why)
 {
     size_t n = strlen(v);
-    if (n == 0 || n >= sizeof c->node_id ||
+    if (n >= sizeof c->node_id ||
         strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-[]") != n) {
-        *why = "expected 1 to 127 of A-Z a-z 0-9 _ . : - [ ]";
+        *why = "expected up to 127 of A-Z a-z 0-9 _ . : - [ ] (empty: the listen address)";
         return -1;
     }
     return copy_str(c->node_id, sizeof c->node_id, v, why);
