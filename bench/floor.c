@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "order/schema.h"
 #include "store/db.h"
+#include "store/sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /* bench/loadgen: a small closed-loop HTTP/1.1 load generator for `make bench`.
  * N keep-alive connections on one epoll loop each send the same request, wait
  * for the whole response, record its latency and send again, for a fixed time.
- * Prints one line of key=value pairs (counts, rate, latency percentiles). */
+ * `-p 8001,8002,8003` spreads the connections round robin over several
+ * servers (the nodes of a cluster, bench/cluster.py). Prints one line of key=value pairs (counts, rate, latency percentiles). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #define RBUF 65536
+#define MAX_PORTS 16
 
 typedef struct conn_s {
     int fd;
@@ -29,6 +31,7 @@ typedef struct conn_s {
     size_t rlen;            /* bytes of the response read */
     uint64_t t0;            /* when the request started */
     int busy;               /* a request is outstanding */
+    int server;             /* index into addrs */
     char rbuf[RBUF];
 } conn_t;
 
@@ -38,7 +41,7 @@ typedef struct {
 } lat_t;
 
 static const char *host = "127.0.0.1";
-static int port;
+static int port;            /* the first of -p, for the Host header */
 static int nconn = 1;
 static double duration = 5.0;
 static const char *path = "/order";
@@ -48,7 +51,8 @@ static size_t body_len;
 static char *req;
 static size_t req_len;
 static int ep;
-static struct sockaddr_in addr;
+static struct sockaddr_in addrs[MAX_PORTS];
+static int nports;
 static uint64_t n_2xx, n_other, n_err, n_reconnect;
 static lat_t lat;
 
@@ -61,7 +65,7 @@ static uint64_t now_ns(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen -p PORT [-h HOST] [-c CONNS] [-d SECONDS] [-m METHOD] "
+    fprintf(stderr, "usage: loadgen -p PORT[,PORT...] [-h HOST] [-c CONNS] [-d SECONDS] [-m METHOD] "
                     "[-u PATH] [-b BODYFILE]\n");
     exit(2);
 }
@@ -105,7 +109,7 @@ static void conn_open(conn_t *c)
     c->connected = 0;
     c->sent = c->rlen = 0;
     c->busy = 0;
-    if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {
+    if (connect(c->fd, (struct sockaddr *)&addrs[c->server], sizeof addrs[0]) < 0 && errno != EINPROGRESS) {
         perror("connect");
         exit(1);
     }
@@ -182,7 +186,14 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "h:p:c:d:m:u:b:")) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
+        case 'p':
+            for (char *t = strtok(optarg, ","); t; t = strtok(NULL, ",")) {
+                if (nports == MAX_PORTS || atoi(t) <= 0)
+                    usage();
+                addrs[nports++].sin_port = htons((uint16_t)atoi(t));
+            }
+            port = nports ? ntohs(addrs[0].sin_port) : 0;
+            break;
         case 'c': nconn = atoi(optarg); break;
         case 'd': duration = atof(optarg); break;
         case 'm': method = optarg; break;
@@ -214,11 +225,12 @@ int main(int argc, char **argv)
         memcpy(req + req_len, body, body_len);
         req_len += body_len;
     }
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        fprintf(stderr, "loadgen: %s is not an IPv4 address\n", host);
-        return 2;
+    for (int i = 0; i < nports; i++) {
+        addrs[i].sin_family = AF_INET;
+        if (inet_pton(AF_INET, host, &addrs[i].sin_addr) != 1) {
+            fprintf(stderr, "loadgen: %s is not an IPv4 address\n", host);
+            return 2;
+        }
     }
     ep = epoll_create1(EPOLL_CLOEXEC);
     conn_t *conns = calloc((size_t)nconn, sizeof *conns);
@@ -226,8 +238,10 @@ int main(int argc, char **argv)
         perror("calloc");
         return 1;
     }
-    for (int i = 0; i < nconn; i++)
+    for (int i = 0; i < nconn; i++) {
+        conns[i].server = i % nports;
         conn_open(&conns[i]);
+    }
 
     uint64_t t_start = now_ns();
     uint64_t t_stop = t_start + (uint64_t)(duration * 1e9);

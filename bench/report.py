@@ -65,7 +65,199 @@ def verdict(ok, text):
     return ('met' if ok else 'MISSED') + ': ' + text
 
 
+# ---- PostgreSQL nodes (bench/cluster.py) ----------------------------------------
+
+def pg_points(rows):
+    """The pg_e2e rows with their completed/s (as for the end-to-end rows),
+    the best run of each point, in the order they first ran."""
+    best = {}
+    for kv in (kv for t, kv in rows if t == 'pg_e2e'):
+        done = num(kv, 'succeeded', 0) + num(kv, 'failed', 0)
+        span = num(kv, 'span_ms', 0) / 1000.0
+        kv['completed'] = (done - 1) / span if span > 0 and done > 1 else None
+        key = (kv.get('backend'), kv.get('nodes'), kv.get('split'), kv.get('c'))
+        kv['runs'] = best[key]['runs'] + 1 if key in best else 1
+        if key not in best or (kv['completed'] or 0) > (best[key]['completed'] or 0):
+            best[key] = kv
+        else:
+            best[key]['runs'] = kv['runs']
+    return list(best.values())
+
+
+def pg_name(kv):
+    n = int(num(kv, 'nodes', 1))
+    runs = f' (best of {kv["runs"]})' if kv.get('runs', 1) > 1 else ''
+    if kv.get('backend') == 'sqlite':
+        return f'SQLite, 1 node, {kv.get("c")} conn{runs}, same run as PostgreSQL'
+    return (f'PostgreSQL, {n} node{"s" if n > 1 else ""}, {kv.get("c")} conn'
+            + (', one item per node' if kv.get('split') == '1' else '') + runs)
+
+
+def pg_cpu_us(kv):
+    ok = num(kv, 'ok', 0)
+    cpu = num(kv, 'cpu_sagad_s', 0) + num(kv, 'cpu_postgres_s', 0)
+    return f'{cpu * 1e6 / ok:,.0f}' if ok and cpu else '-'
+
+
+def pg_section(rows):
+    """The markdown of the "PostgreSQL nodes" section."""
+    pts = pg_points(rows)
+    fo = next((kv for t, kv in rows if t == 'pg_failover'), None)
+    skipped = next((kv for t, kv in rows if t == 'pg_skipped'), None)
+    if not pts and not fo:
+        return ('## PostgreSQL nodes\n\n(not measured in this run'
+                + (f': {skipped.get("reason")}' if skipped else '') + ')\n')
+    meta = next((kv for t, kv in rows if t == 'pg_meta'), {})
+    meta_end = next((kv for t, kv in rows if t == 'pg_meta_end'), {})
+    lite = next((kv for kv in pts if kv.get('backend') == 'sqlite'), None)
+    lite_rate = lite['completed'] if lite else None
+    out = ['## PostgreSQL nodes', '',
+           f'Measured {meta.get("start", "?")} to {meta_end.get("end", "?")} by bench/cluster.py '
+           f'(`make bench`, or alone: `BENCH_ONLY=cluster bench/run.sh build`), PostgreSQL '
+           f'{meta.get("postgres", "?")}, {meta.get("cpus", "?")} CPUs, **load average before / '
+           f'after: {meta.get("load_before", "?")} / {meta_end.get("load_after", "?")}** (the '
+           f'machine is shared with other work).', '',
+           '| run | orders/s | completed/s | p50 ms | p99 ms | vs SQLite | CPU us/saga '
+           '| CPU s: sagad / postgres / loadgen | waiting for a CPU, s: sagad / postgres |',
+           '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    for kv in pts:
+        errs = int(num(kv, 'non2xx', 0) + num(kv, 'errors', 0))
+        vs = (f'{kv["completed"] / lite_rate:.2f}x' if kv['completed'] and lite_rate else '-')
+        out.append(f'| {pg_name(kv)}{"" if errs == 0 else f" ({errs} errors)"} '
+                   f'| {fmt_rate(num(kv, "rps"))} | {fmt_rate(kv["completed"])} '
+                   f'| {fmt_ms(num(kv, "p50_ms"))} | {fmt_ms(num(kv, "p99_ms"))} | {vs} '
+                   f'| {pg_cpu_us(kv)} | {kv.get("cpu_sagad_s", "-")} / '
+                   f'{kv.get("cpu_postgres_s", "-")} / {kv.get("cpu_loadgen_s", "-")} '
+                   f'| {kv.get("waitcpu_sagad_s", "-")} / {kv.get("waitcpu_postgres_s", "-")} |')
+    secs = pts[0].get('duration_s', '?') if pts else '?'
+    runs = pts[0].get('runs', 1) if pts else 1
+    out += ['', f"""- Each row: fresh nodes on a fresh database of one throwaway PostgreSQL 15
+  cluster (tests/integration/pg.py: `fsync` and `synchronous_commit` on, the
+  server on loopback), a throwaway `redis-server`, `--payment_failure_rate=0`,
+  stock 10^9; the nodes have distinct `--node_id`s and their own ports, and
+  one `bench/loadgen` spreads its {pts[0].get('c', '?') if pts else '?'} keep-alive
+  connections round robin over them (`-p PORT,PORT,...`), `POST /order` for
+  {secs} s. The points run in rounds ({runs} here), the best run of each
+  (by completed/s) is shown. *orders/s* = 2xx answers per second;
+  *completed/s* and *p50/p99* as in the results above. The SQLite row is one SQLite node
+  measured the same way within the same run, for comparison under the same
+  load of the machine (the end-to-end rows above ran at another time).
+- *one item per node*: three loadgens, one per node, each ordering its own
+  item (its own stock row); counts add up, p50/p99 are the worst of the three.
+- *CPU s* is user + system CPU time during the run (sagad: all nodes;
+  postgres: the postmaster and its children); *waiting for a CPU* is the
+  time those processes were runnable but had no CPU (`/proc/PID/schedstat`)."""]
+    if fo:
+        lease = int(num(fo, 'lease_ms', 0))
+        all_ms = fo.get('all_ms', '')
+        ok = fo.get('running_after') == '0' and fo.get('stock_ok') == '1' and fo.get('lost') == '0'
+        out += ['', '### Failover', '',
+                f'{fo.get("kills")} rounds on 3 nodes with `lease_ms` {lease}: '
+                f'**min {fo.get("min_ms")} ms, p50 {fo.get("p50_ms")} ms, p90 '
+                f'{fo.get("p90_ms")} ms, max {fo.get("max_ms")} ms** from the kill -9 of the node '
+                f'that started a Wait(1 s) execution to that execution being SUCCEEDED as '
+                f'seen from a survivor (polled every 20 ms); {fo.get("ended")} of '
+                f'{fo.get("kills")} ended{"" if fo.get("lost") == "0" else ", " + fo.get("lost") + " DID NOT"}. '
+                f'All, in order: {all_ms.replace(",", ", ")} ms.', '',
+                f'Each round starts the Wait on the victim (the start answers after its '
+                f'commit), kills it with SIGKILL, polls a survivor, then restarts the victim '
+                f'with the same `node_id` (a new epoch); the victims rotate over the three '
+                f'nodes. Meanwhile two clients send light order load (an order every 20 ms '
+                f'each, round robin over the live nodes): {fo.get("orders_acked")} orders '
+                f'answered 2xx, {fo.get("orders_non2xx")} answered otherwise, '
+                f'{fo.get("orders_lost")} got no answer (their node was down: refused, or the connection died with it). '
+                f'Afterwards: {fo.get("running_after")} executions RUNNING (of '
+                f'{fo.get("executions")}), stock {fo.get("left")} = {fo.get("stock_initial")} '
+                f'initial - {fo.get("sold")} in processed orders: '
+                + ('**consistent**.' if ok else '**NOT consistent**.'), '',
+                f'Why these numbers: a node renews its lease every `lease_ms`/3, setting it '
+                f'to `lease_ms` from then (server clock), so at the kill its lease has '
+                f'between 2/3 and all of `lease_ms` left ({2 * lease // 3}-{lease} ms here); '
+                f'survivors look for expired leases every `lease_ms`/3, which adds up to '
+                f'{lease // 3} ms; then one claim transaction, the adoption of the '
+                f'execution and its overdue Wait timer, and one commit. Expected window: '
+                f'about {2 * lease // 3} to {4 * lease // 3} ms plus tens of ms. A node claims '
+                f'only after a whole lease of steady renewals of its own (so that a node '
+                f'back from trouble does not take over live nodes\' work): the bench waits '
+                f'for that before each kill, as in a cluster that has been up for a while; '
+                f'right after a restart a survivor would add up to {4 * lease // 3} ms.']
+    rates = {(int(num(kv, 'nodes', 0)), kv.get('split'), kv.get('backend')): kv['completed']
+             for kv in pts}
+    one, three = rates.get((1, '0', 'postgresql')), rates.get((3, '0', 'postgresql'))
+    split3 = rates.get((3, '1', 'postgresql'))
+    found = []
+    if one and three:
+        found.append(f'3 nodes completed {three / one:.2f}x what 1 node did')
+    if three and split3:
+        found.append(f'3 nodes with one item each {split3 / three:.2f}x what 3 nodes on one item did')
+    if one and lite_rate:
+        found.append(f'1 PostgreSQL node {one / lite_rate:.2f}x the SQLite node')
+    window = ''
+    if fo and fo.get('all_ms'):
+        lease = num(fo, 'lease_ms', 0)
+        ms = [float(x) for x in fo['all_ms'].split(',')]
+        inside = sum(1 for x in ms if 2 * lease / 3 <= x <= 4 * lease / 3 + 100)
+        window = (f': {inside} of {len(ms)} rounds here took between 2/3 and 4/3 of '
+                  f'`lease_ms` (plus 100 ms for the claim), on a loaded box')
+    out += ['', '### What a 2-core box can show, and what it cannot', '',
+            ('In this run: ' + '; '.join(found) + '.' if found else ''), '',
+            """- **More nodes cannot add throughput here.** All nodes, the PostgreSQL
+  server and the load generator share the same 2 cores (and other work on the
+  machine shares them too: see the load average and the *waiting for a CPU*
+  column). A second node adds a process competing for the same CPUs, not
+  capacity. What the node rows do show is that several nodes on one database
+  work side by side without errors; what adding machines buys can only be
+  measured with nodes and PostgreSQL on separate machines.
+- **The order saga's single stock row serialises writers.** Every order
+  updates the `stock` row of its item, and PostgreSQL holds that row lock
+  until the transaction commits. A node commits a whole batch (group commit,
+  one transaction per loop turn), so another node's batch that orders the
+  same item waits for the first one's COMMIT, fsync included: nodes on one
+  item take turns. The *one item per node* row removes that contention and
+  shows what the row costs on this box; a shop with many items is closer to
+  that row than to the others.
+- **A PostgreSQL node is slower per order than an SQLite node** on one box:
+  every statement is a round trip to another process over loopback (libpq's
+  asynchronous API, one statement at a time; pipeline mode is not used yet),
+  where SQLite runs in-process. The CPU columns show where the time goes.
+- **Failover time is set by the lease.** It is bounded by `lease_ms`
+  (expiry between 2/3 and all of it after the kill, detection up to
+  `lease_ms`/3 more, then the claim)""" + window + """; a smaller `lease_ms` fails over faster at the price of more lease
+  renewals and a higher chance that a node stalled by a slow database or a
+  paused VM is fenced and exits. What this box cannot show: network round
+  trips between machines (they add to every statement and to the lease
+  renewals), a PostgreSQL failover (Patroni or a managed service: see
+  docs/cluster.md), and a network partition instead of a dead process."""]
+    return '\n'.join(out) + '\n'
+
+
+def splice_section(md_path, section):
+    """Replaces (or inserts before "## Targets") the PostgreSQL section of an
+    existing docs/BENCHMARKS.md: for `BENCH_ONLY=cluster`."""
+    with open(md_path) as f:
+        md = f.read()
+    head = '## PostgreSQL nodes\n'
+    if head in md:
+        a = md.index(head)
+        b = md.find('\n## ', a + len(head))
+        md = md[:a] + section + (md[b:] if b >= 0 else '')
+    elif '\n## Targets\n' in md:
+        a = md.index('\n## Targets\n') + 1
+        md = md[:a] + section + '\n' + md[a:]
+    else:
+        md = md.rstrip() + '\n\n' + section
+    with open(md_path, 'w') as f:
+        f.write(md)
+
+
 def main():
+    if sys.argv[1] == '--cluster-only':
+        # Only bench/cluster.py ran: print its rows, splice its section in.
+        rows = parse(sys.argv[2])
+        section = pg_section(rows)
+        print(section)
+        splice_section(sys.argv[3], section)
+        return
     res_path, tmp, out_md, out_png = sys.argv[1:5]
     rows = parse(res_path)
     meta = next((kv for t, kv in rows if t == 'meta'), {})
@@ -150,6 +342,11 @@ def main():
         rr, _ = vs_peer(rate, None)
         table.append([what, '-', fmt_rate(rate), '-', '-', fmt_cpu(kv), '-',
                       fmt_bytes(num(kv, 'db_bytes_per_saga')), rr, '-'])
+    for kv in pg_points(rows):
+        rr, _ = vs_peer(kv['completed'], None)
+        table.append([pg_name(kv), fmt_rate(num(kv, 'rps')), fmt_rate(kv['completed']),
+                      fmt_ms(num(kv, 'p50_ms')), fmt_ms(num(kv, 'p99_ms')), pg_cpu_us(kv), '-',
+                      '-', rr, '-'])
 
     # Targets, each with by how much it is missed.
     targets = []
@@ -205,6 +402,12 @@ def main():
         print('target ' + t)
     for c in closeness:
         print('floor: ' + c)
+    fo = next((kv for t, kv in rows if t == 'pg_failover'), None)
+    if fo:
+        print(f'postgresql failover over {fo.get("kills")} kills, lease_ms {fo.get("lease_ms")}: '
+              f'min {fo.get("min_ms")} / p50 {fo.get("p50_ms")} / p90 {fo.get("p90_ms")} / '
+              f'max {fo.get("max_ms")} ms; ended {fo.get("ended")}, running after '
+              f'{fo.get("running_after")}, stock consistent {fo.get("stock_ok") == "1"}')
     print(f'\nload average before/after: {meta.get("load_before", "?")} / '
           f'{meta_end.get("load_after", "?")} on {meta.get("cpus", "?")} CPUs; '
           f'details in {out_md}')
@@ -361,6 +564,7 @@ Saga: `{meta.get('saga', '?')}`. **Load average before / after: {meta.get('load_
 
 {console_md or '(not measured in this run)'}
 
+{pg_section(rows)}
 ## Targets
 
 """ + '\n'.join('- ' + t for t in targets) + '\n\nStorage floor: ' + '; '.join(closeness) + f""".

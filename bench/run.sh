@@ -11,12 +11,18 @@
 #   workers     activity round trips with N worker processes, and the latency
 #               of a task token callback (bench/workers.py)
 #   console     the reads of the web console on 10,000 executions (bench/console.py)
+#   postgresql  the order saga on 1, 2 and 3 sagad nodes on one PostgreSQL 15,
+#               next to one SQLite node, and the failover time over 20 kill -9
+#               (bench/cluster.py, about 3 minutes)
 #   profile     perf on sagad when hardware counters work, else callgrind on
 #               the engine-only benchmark
 # Usage: bench/run.sh BUILD_DIR (make bench passes it). Knobs: BENCH_SECONDS,
 # BENCH_CONCURRENCY, BENCH_N, BENCH_PEER_N, BENCH_SAGA, BENCH_KEEP=1 (keep the
 # temporary directory with the raw results), BENCH_PERF=1 (sample sagad with
-# perf's default event even without hardware counters).
+# perf's default event even without hardware counters). PostgreSQL part:
+# BENCH_CLUSTER_SECONDS, BENCH_CLUSTER_CONCURRENCY, BENCH_CLUSTER_REPEAT,
+# BENCH_KILLS, BENCH_LEASE_MS; BENCH_ONLY=cluster runs that part alone and
+# rewrites only its section of docs/BENCHMARKS.md.
 set -eu
 
 BUILD=${1:-build}
@@ -51,6 +57,20 @@ record() { printf '%s %s\n' "$1" "$2" >>"$RES"; }
 record meta "start=$(date -u +%Y-%m-%dT%H:%M:%SZ) saga=${SAGA#$ROOT/} secs=$SECS repeat=$REPEAT n=$N peer_n=$PEER_N \
 cpus=$(nproc) load_before=\"$(cut -d' ' -f1-3 /proc/loadavg)\" sqlite=$(sqlite3 --version | cut -d' ' -f1) \
 node=$(node --version 2>/dev/null || echo none) kernel=$(uname -r)"
+
+# ---- PostgreSQL nodes (run near the end; alone with BENCH_ONLY=cluster) ------
+cluster_bench() {
+    say "postgresql: the order saga on 1, 2 and 3 nodes and one SQLite node; failover over ${BENCH_KILLS:-20} kills"
+    python3 bench/cluster.py "$BUILD" "${BENCH_CLUSTER_SECONDS:-5}" "${BENCH_CLUSTER_CONCURRENCY:-64}" \
+        "${BENCH_KILLS:-20}" "${BENCH_LEASE_MS:-2000}" "${BENCH_CLUSTER_REPEAT:-2}" | while read -r tag rest; do
+        record "$tag" "$rest"
+    done
+}
+if [ "${BENCH_ONLY:-}" = cluster ]; then
+    cluster_bench
+    python3 bench/report.py --cluster-only "$RES" docs/BENCHMARKS.md
+    exit 0
+fi
 
 # ---- the peer's dependencies (bench/peer/node_modules, gitignored) ----------
 PEER=1
@@ -182,6 +202,8 @@ say "console: the reads the web console makes, on ${BENCH_CONSOLE_N:-10000} exec
 python3 bench/console.py "$BUILD" "${BENCH_CONSOLE_N:-10000}" 100 | while read -r tag rest; do
     record "$tag" "$rest"
 done
+
+cluster_bench
 
 # ---- profile --------------------------------------------------------------------------
 if [ "$PERF_OK" = 1 ] && [ -s "$TMP/profile.txt" ]; then

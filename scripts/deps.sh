@@ -6,7 +6,7 @@ set -eu
 build="gcc make pkg-config libuv1-dev node-llhttp libcjson-dev libhiredis-dev libsqlite3-dev nettle-dev libmimalloc-dev libcurl4-openssl-dev libgraphviz-dev libpq-dev"
 run="$build redis-server redis-tools sqlite3"
 test="$run libcmocka-dev curl python3 nginx openssl graphviz clang libclang-rt-14-dev systemd systemd-container procps man-db chromium fonts-dejavu-core fonts-liberation2 postgresql awscli"
-bench="$run curl python3 gnuplot-nox valgrind nodejs"
+bench="$run curl python3 gnuplot-nox valgrind nodejs postgresql"
 
 case "${1:-build}" in
   build) want=$build ;;

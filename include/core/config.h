@@ -60,6 +60,11 @@ typedef struct config_s {
     config_exec_events_t execution_events;
     int execution_events_payload; /* status events carry input and output */
     char auth_tokens_file[4096]; /* bearer tokens with scopes (api/auth.h); "" none */
+    /* PostgreSQL nodes: this node's name (empty: "host:port" of listen) and
+     * how long its lease lasts without renewal before others take over its
+     * executions. */
+    char node_id[128];
+    int lease_ms;
     char handler_allow[4096];  /* "MACHINE: HANDLER, PREFIX*; ..." (engine/machines.h) */
     int auth_none;             /* auth = none: no tokens even off loopback */
     char aws_region[64];       /* the region in Step Functions ARNs (api/aws.h) */

@@ -21,6 +21,7 @@
 #include "engine/machines.h"
 #include "engine/query.h"
 #include "store/db.h"
+#include "core/serial.h"
 
 typedef struct runtime_s runtime_t;
 
@@ -64,7 +65,25 @@ typedef struct runtime_opts_s {
      * rolls back and the execution is rebuilt from the database). */
     int (*on_status)(void *ud, const runtime_status_change_t *c);
     void *on_status_ud;
+    /* Optional (borrowed, outlives the runtime): the daemon's serializer when
+     * the store answers asynchronously (PostgreSQL). The runtime's batches
+     * and timers then run as its entry points, on fibers; NULL: at once. */
+    serial_t *serial;
+    /* Optional, for several nodes on one database: called first in every
+     * batch's transaction; -1 rolls the batch back (retried later, as after
+     * a failed BEGIN). And the node whose executions this runtime recovers
+     * (NULL: every RUNNING row, as on one node); borrowed. */
+    int (*fence)(void *ud);
+    void *fence_ud;
+    const char *node;
 } runtime_opts_t;
+
+/* Takes over the RUNNING execution `execution_id` that this node has just
+ * claimed (its row names this node now): rebuilds it from the database and
+ * lets it continue, as recovery does after a restart. Between batches only
+ * (as a serializer entry point). 0, or -1 when it could not be restored (it
+ * was failed then, as recovery does). */
+int runtime_adopt(runtime_t *rt, const char *execution_id);
 
 /* Counters for /metrics and /healthz. */
 typedef struct runtime_stats_s {
@@ -123,7 +142,8 @@ typedef enum {
     RUNTIME_ERR_INPUT = -4,        /* input larger than the payload limit */
     RUNTIME_ERR_UNKNOWN = -5,      /* no execution with this id */
     RUNTIME_ERR_RECOVERING = -6,   /* not found yet: executions are still being recovered */
-    RUNTIME_ERR_REFUSED = -7       /* redrive: it cannot be redriven (the reason says why) */
+    RUNTIME_ERR_REFUSED = -7,      /* redrive: it cannot be redriven (the reason says why) */
+    RUNTIME_ERR_REMOTE = -8        /* another node runs it (several nodes on PostgreSQL) */
 } runtime_status_t;
 
 /* An execution id with its NUL. */

@@ -80,6 +80,19 @@ typedef int (*http_guard_fn)(http_request_t *req, void *ud);
 /* Sets the one guard (NULL: none). */
 void http_server_set_guard(http_server_t *srv, http_guard_fn fn, void *ud);
 
+/* Runs the handlers: called for each request that passed the guard, it
+ * must make http_request_run(req) happen exactly once, now or later (e.g.
+ * on a fiber, after other work); the request stays valid until answered.
+ * Returns 0, or a negative code and then the server answers 503 itself. */
+typedef int (*http_runner_fn)(http_request_t *req, void *ud);
+
+/* Sets the one runner (NULL: handlers run at once, inside the server's read
+ * callback). */
+void http_server_set_runner(http_server_t *srv, http_runner_fn fn, void *ud);
+
+/* Runs the request's route handler (for runners). */
+void http_request_run(http_request_t *req);
+
 /* The bound port (useful with port 0). */
 int http_server_port(const http_server_t *srv);
 

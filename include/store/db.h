@@ -47,7 +47,7 @@ typedef enum {
 
 /* The number of the store's own migrations. The version a database is
  * migrated to is the longest list among these and the registered domains'. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* A domain's part of the schema. migrations[v] (NULL: nothing) runs inside
  * the store's migration v -> v+1, after the store's own SQL, in the same
@@ -86,8 +86,9 @@ int store_open(const char *path, store_t **out, char *err, size_t errlen);
  * (a full disk, a read-only file or a failing device is found now, not at the
  * first client's request). Returns 0, or -1 with `err` naming the path and
  * what failed. The kernel drops the lock when the process dies, however.
- * On PostgreSQL the lock is a session advisory lock (the server drops it
- * when the session ends), and an unreachable server is STORE_ERR_LOST. */
+ * On PostgreSQL there is no lock (several daemons share a database as
+ * nodes that fence each other: cluster/node.h), and an unreachable server
+ * is STORE_ERR_LOST. */
 int store_open_exclusive(const char *path, store_t **out, char *err, size_t errlen);
 
 void store_close(store_t *st);
@@ -122,6 +123,18 @@ typedef struct store_health_s {
 
 /* Borrowed; valid until store_close. */
 const store_health_t *store_health(const store_t *st);
+
+/* PostgreSQL: sets a session setting (set_config(name, value), e.g. a
+ * custom "sagad.node") now and again on every new session. A lost session
+ * is replaced between transactions (with back-off, 100 ms doubling to 5 s);
+ * inside one the caller gets STORE_ERR_LOST and must roll back, and after a
+ * failed COMMIT it cannot know whether the commit happened: it must read
+ * the database to learn it, never repeat the work blindly. SQLite: does
+ * nothing. Returns 0 or a negative code. */
+int store_session_set(store_t *st, const char *name, const char *value);
+
+/* New sessions opened after a lost one (PostgreSQL; 0 on SQLite). */
+uint64_t store_reconnects(const store_t *st);
 
 /* Commits one real write (rewrites PRAGMA user_version with its value; on
  * PostgreSQL the schema_version row) to

@@ -191,8 +191,12 @@ static void on_reported(void *ud, runtime_status_t status, const char *execution
         aws_error_runtime(req, status, "the report was not recorded");
 }
 
-static void report_refused(http_request_t *req, int rc)
+/* A token this node does not know may be another node's: offered to them
+ * first (several nodes). */
+static void report_refused(api_t *api, http_request_t *req, int rc)
 {
+    if (rc == RUNTIME_ERR_UNKNOWN && api->forward && api->forward(api->forward_ud, req, NULL) == 0)
+        return;
     if (rc == RUNTIME_ERR_UNKNOWN)
         aws_error(req, 400, "TaskDoesNotExist",
                   "Task Does Not Exist: no task waits with this token; it was never issued, was "
@@ -230,7 +234,7 @@ static void send_success(api_t *api, http_request_t *req, const cJSON *body)
     int rc = tasks_succeed(api->runtime, token, output, on_reported, req);
     cJSON_Delete(output);
     if (rc != RUNTIME_OK)
-        report_refused(req, rc);
+        report_refused(api, req, rc);
 }
 
 static void send_failure(api_t *api, http_request_t *req, const cJSON *body)
@@ -246,7 +250,7 @@ static void send_failure(api_t *api, http_request_t *req, const cJSON *body)
     }
     int rc = tasks_fail(api->runtime, token, error, cause, on_reported, req);
     if (rc != RUNTIME_OK)
-        report_refused(req, rc);
+        report_refused(api, req, rc);
 }
 
 static void send_heartbeat(api_t *api, http_request_t *req, const cJSON *body)
@@ -258,7 +262,7 @@ static void send_heartbeat(api_t *api, http_request_t *req, const cJSON *body)
     if (rc == RUNTIME_OK)
         aws_reply_empty(req);
     else
-        report_refused(req, rc);
+        report_refused(api, req, rc);
 }
 
 const aws_action_t aws_activity_actions[] = {

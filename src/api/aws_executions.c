@@ -426,6 +426,9 @@ static void reply_date(api_t *api, http_request_t *req, const char *id, const ch
 static void answer_stop(api_t *api, http_request_t *req, int rc, const char *id)
 {
     if (rc != RUNTIME_OK && rc != RUNTIME_ENDED) {
+        if (rc == RUNTIME_ERR_REMOTE && api->forward &&
+            api->forward(api->forward_ud, req, id) == 0)
+            return;   /* the node that runs it answers */
         if (rc == RUNTIME_ERR_UNKNOWN)
             aws_error(req, 400, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", id);
         else

@@ -60,6 +60,10 @@ void aws_error_runtime(http_request_t *req, int rc, const char *what)
         aws_error(req, 503, "ServiceUnavailable",
                   "%s: executions are being reloaded from the database; retry in a moment", what);
         break;
+    case RUNTIME_ERR_REMOTE:
+        aws_error(req, 503, "ServiceUnavailable",
+                  "%s: another node runs this execution and cannot be reached now; retry", what);
+        break;
     case RUNTIME_ERR_INPUT:
         aws_error(req, 400, "ValidationException", "%s: the payload is larger than %d bytes",
                   what, ASL_PAYLOAD_LIMIT);

@@ -481,6 +481,13 @@ static void respond_stop(api_t *api, http_request_t *req, int status, const char
     case RUNTIME_ERR_STOPPING:
         http_respond_error(req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
         break;
+    case RUNTIME_ERR_REMOTE:
+        if (api->forward && api->forward(api->forward_ud, req, id) == 0)
+            break;
+        http_response_header(req, "Retry-After", "1");
+        http_respond_error(req, 503, "NodeUnreachable",
+                           "another node runs execution %s and cannot be reached now; retry", id);
+        break;
     default:
         http_respond_error(req, 503, "StorageError",
                            "the database did not confirm the stop (see /healthz); "

@@ -57,9 +57,12 @@ static const char *body_token(http_request_t *req, const char *const *fields, cJ
     return t->valuestring;
 }
 
-/* Answers a report the runtime refused. */
-static void answer_refused(http_request_t *req, int rc)
+/* Answers a report the runtime refused; a token this node does not know
+ * may be another node's (several nodes): offered to them first. */
+static void answer_refused(api_t *api, http_request_t *req, int rc)
 {
+    if (rc == RUNTIME_ERR_UNKNOWN && api->forward && api->forward(api->forward_ud, req, NULL) == 0)
+        return;
     switch (rc) {
     case RUNTIME_ERR_UNKNOWN:
         http_respond_error(req, 404, "TaskDoesNotExist",
@@ -116,7 +119,7 @@ static void h_success(http_request_t *req, void *ud)
         } else {
             int rc = tasks_succeed(api->runtime, token, out, on_reported, req);
             if (rc != RUNTIME_OK)
-                answer_refused(req, rc);
+                answer_refused(api, req, rc);
         }
     }
     cJSON_Delete(body);
@@ -132,7 +135,7 @@ static void h_failure(http_request_t *req, void *ud)
         opt_string(req, body, "cause", CAUSE_MAX, &cause) == 0) {
         int rc = tasks_fail(api->runtime, token, error, cause, on_reported, req);
         if (rc != RUNTIME_OK)
-            answer_refused(req, rc);
+            answer_refused(api, req, rc);
     }
     cJSON_Delete(body);
 }
@@ -148,7 +151,7 @@ static void h_heartbeat(http_request_t *req, void *ud)
         if (rc == RUNTIME_OK)
             http_respond(req, 200, "application/json", "{}\n", 3);
         else
-            answer_refused(req, rc);
+            answer_refused(api, req, rc);
     }
     cJSON_Delete(body);
 }

@@ -204,6 +204,20 @@ INT_SETTER(set_header_to, header_timeout_ms, 1, 86400000, "expected milliseconds
 INT_SETTER(set_body_to, body_timeout_ms, 1, 86400000, "expected milliseconds from 1 to 86400000")
 INT_SETTER(set_history, history_limit, 10, 10000000, "expected an integer from 10 to 10000000")
 INT_SETTER(set_retention, retention_hours, 0, 87600, "expected hours from 0 to 87600")
+INT_SETTER(set_lease, lease_ms, 300, 600000, "expected milliseconds from 300 to 600000")
+
+/* A node's name: printable, no spaces, so logs and /healthz show it as is. */
+static int set_node_id(config_t *c, const char *v, const char **why)
+{
+    size_t n = strlen(v);
+    if (n >= sizeof c->node_id ||
+        strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-[]") != n) {
+        *why = "expected up to 127 of A-Z a-z 0-9 _ . : - [ ] (empty: the listen address)";
+        return -1;
+    }
+    return copy_str(c->node_id, sizeof c->node_id, v, why);
+}
+
 INT_SETTER(set_http_timeout, http_task_timeout_ms, 1, 86400000,
            "expected milliseconds from 1 to 86400000")
 
@@ -438,6 +452,8 @@ static const struct {
     {"handler_allow", set_handler_allow},
     {"aws_region", set_aws_region},
     {"aws_account", set_aws_account},
+    {"node_id", set_node_id},
+    {"lease_ms", set_lease},
 };
 
 void config_defaults(config_t *c)
@@ -467,6 +483,7 @@ void config_defaults(config_t *c)
     c->history_limit = 25000;
     c->execution_events = CONFIG_EXEC_EVENTS_TERMINAL;
     c->retention_hours = 168;
+    c->lease_ms = 5000;
     c->http_task_timeout_ms = 60000;
 }
 

@@ -5,6 +5,9 @@
 #include "core/timefmt.h"
 #include "core/version.h"
 #include "core/notify.h"
+#include "core/serial.h"
+#include "cluster/node.h"
+#include "cluster/forward.h"
 #include "api/auth.h"
 #include "api/aws.h"
 #include "api/executions.h"
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct app_s {
@@ -47,15 +51,23 @@ typedef struct app_s {
     status_events_t status_events;
     api_t api;
     auth_t *auth;               /* NULL: no tokens required (loopback or auth = none) */
+    /* PostgreSQL: every entry point that reaches the store or the runtime
+     * runs through this, one at a time, on fibers (core/serial.h); NULL on
+     * SQLite, where each runs at once inside its callback. */
+    serial_t *serial;
+    node_t *node;               /* PostgreSQL: this node of the cluster */
+    forward_t *forward;         /* and its way to the others */
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
     machines_load_t sagas_load;
     uv_timer_t prune;
+    int prune_queued;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     int watchdog_on;
     int stopping;
+    const char *stop_why;
 } app_t;
 
 static void usage(FILE *f)
@@ -73,7 +85,8 @@ static void usage(FILE *f)
             "max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms,\n"
             "history_limit, retention_hours, history_format, http_task_allow,\n"
             "http_task_timeout_ms, execution_events, execution_events_payload,\n"
-            "auth_tokens_file, auth, handler_allow, aws_region, aws_account.\n");
+            "auth_tokens_file, auth, handler_allow, aws_region, aws_account,\n"
+            "node_id, lease_ms.\n");
 }
 
 static void on_relay_closed(void *ud)
@@ -98,6 +111,11 @@ static void on_runtime_closed(void *ud)
 {
     app_t *app = ud;
     app->runtime = NULL;
+    /* A clean stop hands this node's running executions over at once. */
+    node_leave(app->node, 1);
+    app->node = NULL;
+    forward_close(app->forward);
+    app->forward = NULL;
     /* The runtime cancelled its HTTP tasks: the client can go. */
     http_invoke_close();
     order_payment_close();
@@ -177,6 +195,8 @@ static void relay_health(cJSON *o, void *ud)
         cJSON_AddStringToObject(sg, "loadedAt", timefmt_utc_ms(app->sagas_loaded_ms, at));
     cJSON_AddNumberToObject(sg, "failedFiles", app->sagas_failed);
     sagas_load_health(sg, &app->sagas_load);
+    if (app->node)
+        node_health(app->node, o);
     cJSON *r = cJSON_AddObjectToObject(o, "redis");
     cJSON *ob = cJSON_AddObjectToObject(o, "outbox");
     if (!app->relay) {
@@ -226,31 +246,48 @@ static void app_stop(app_t *app, const char *why)
         on_http_closed(app);
 }
 
+static void reload(void *ud)
+{
+    app_t *app = ud;
+    if (!app->machines)
+        return;   /* stopped meanwhile */
+    log_info("SIGHUP: reloading sagas from %s%s%s", app->cfg.sagas_dir,
+             app->cfg.order_saga && app->cfg.vendor_sagas_dir[0] ? " after " : "",
+             app->cfg.order_saga ? app->cfg.vendor_sagas_dir : "");
+    notify_send("RELOADING=1");
+    load_sagas(app);
+    char err[AUTH_ERR_MAX];
+    int n = app->auth ? auth_reload(app->auth, err) : 0;
+    if (n < 0)
+        log_error("SIGHUP: %s; the tokens loaded before stay in force", err);
+    else if (app->auth)
+        log_info("SIGHUP: %d tokens loaded from %s", n, app->cfg.auth_tokens_file);
+    notify_send("READY=1");
+}
+
+static void stop_entry(void *ud)
+{
+    app_t *app = ud;
+    app_stop(app, app->stop_why);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     app_t *app = h->data;
     if (signum == SIGHUP) {
-        log_info("SIGHUP: reloading sagas from %s%s%s", app->cfg.sagas_dir,
-                 app->cfg.order_saga && app->cfg.vendor_sagas_dir[0] ? " after " : "",
-                 app->cfg.order_saga ? app->cfg.vendor_sagas_dir : "");
-        notify_send("RELOADING=1");
-        if (app->machines)
-            load_sagas(app);
-        char err[AUTH_ERR_MAX];
-        int n = app->auth ? auth_reload(app->auth, err) : 0;
-        if (n < 0)
-            log_error("SIGHUP: %s; the tokens loaded before stay in force", err);
-        else if (app->auth)
-            log_info("SIGHUP: %d tokens loaded from %s", n, app->cfg.auth_tokens_file);
-        notify_send("READY=1");
+        if (serial_run(app->serial, reload, app) < 0)
+            log_error("SIGHUP: out of memory; nothing was reloaded");
         return;
     }
-    app_stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    app->stop_why = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (serial_run(app->serial, stop_entry, app) < 0)
+        log_error("%s: out of memory; send it again to stop", app->stop_why);
 }
 
-static void on_prune(uv_timer_t *t)
+static void prune(void *ud)
 {
-    app_t *app = t->data;
+    app_t *app = ud;
+    app->prune_queued = 0;
     if (!app->cfg.retention_hours || !app->runtime)
         return;
     int64_t cutoff = store_now_ms() - (int64_t)app->cfg.retention_hours * 3600 * 1000;
@@ -258,6 +295,68 @@ static void on_prune(uv_timer_t *t)
     if (n > 0)
         log_info("pruned %d finished execution%s older than %d h", n, n == 1 ? "" : "s",
                  app->cfg.retention_hours);
+}
+
+static void on_prune(uv_timer_t *t)
+{
+    app_t *app = t->data;
+    if (app->prune_queued || app->stopping)
+        return;
+    app->prune_queued = 1;
+    if (serial_run(app->serial, prune, app) < 0)
+        app->prune_queued = 0;
+}
+
+/* Another node took over this node's executions: whatever this process
+ * still holds in memory must not reach the database or a client again. Its
+ * commits are fenced already; leaving at once is the simplest way to be
+ * sure (systemd restarts it as a fresh node). */
+static void on_fenced(void *ud, const char *why)
+{
+    (void)ud;
+    (void)why;
+    log_error("fenced: exiting now (exit status 3)");
+    _exit(3);
+}
+
+/* Where this node listens ("HOST:PORT", with the port bound; the
+ * machine's name for a wildcard address): node_id's default, and how the
+ * other nodes reach it (http://HOST:PORT). */
+static void listen_name(const config_t *cfg, int port, char *out, size_t len)
+{
+    char host[256];
+    const char *h = cfg->listen_host;
+    if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0) {
+        if (gethostname(host, sizeof host) == 0) {
+            host[sizeof host - 1] = '\0';
+            h = host;
+        }
+    }
+    snprintf(out, len, strchr(h, ':') ? "[%s]:%d" : "%s:%d", h, port);
+}
+
+/* The relay's store work from Redis answers and timers waits for a turn. */
+static int run_relay_work(void *serial, void (*fn)(void *ud), void *ud)
+{
+    return serial_run(serial, fn, ud);
+}
+
+static void run_request(void *req)
+{
+    http_request_run(req);
+}
+
+/* PostgreSQL: handlers wait for their turn (they read and write the store
+ * and the runtime); the console's files touch neither. */
+static int runner(http_request_t *req, void *ud)
+{
+    app_t *app = ud;
+    const char *route = http_request_route(req);
+    if (strncmp(route, "/ui", 3) == 0 || strcmp(route, "/favicon.ico") == 0) {
+        http_request_run(req);
+        return 0;
+    }
+    return serial_run(app->serial, run_request, req);
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -422,6 +521,27 @@ int main(int argc, char **argv)
         log_error("cannot read the state machines from %s", store_path(app.store));
         return 1;
     }
+    if (store_backend(app.store) == STORE_BACKEND_POSTGRESQL &&
+        !(app.serial = serial_new(app.loop, 1))) {
+        log_error("out of memory");
+        return 1;
+    }
+    if (app.serial) {
+        char id[300], addr[320];
+        listen_name(&app.cfg, http_server_port(app.http), id, sizeof id);
+        snprintf(addr, sizeof addr, "http://%s", id);
+        if (app.cfg.node_id[0])
+            snprintf(id, sizeof id, "%s", app.cfg.node_id);
+        node_opts_t no = {.loop = app.loop, .database = app.cfg.database, .node_id = id,
+                          .addr = addr,
+                          .lease_ms = app.cfg.lease_ms, .store = app.store,
+                          .serial = app.serial, .on_fenced = on_fenced, .ud = &app};
+        if (node_join(&no, &app.node, err, sizeof err) < 0 ||
+            forward_open(app.loop, app.store, id, &app.forward) < 0) {
+            log_error("%s", app.node ? "out of memory" : err);
+            return 1;
+        }
+    }
     load_sagas(&app);
     uv_timer_init(app.loop, &app.prune);
     app.prune.data = &app;
@@ -432,13 +552,17 @@ int main(int argc, char **argv)
         log_error("redis: %s", err);
         return 2;
     }
+    if (app.serial)
+        relay_set_runner(app.relay, run_relay_work, app.serial);
     runtime_opts_t ro = {.loop = app.loop, .store = app.store, .machines = app.machines,
                          .cfg = &app.cfg, .after_commit = kick_relay,
                          .before_commit = relay_deletes, .before_commit_ud = &app,
                          .after_commit_ud = &app,
                          .on_count = api_metrics_count,
                          .on_status = status_events_on_status,
-                         .on_status_ud = &app.status_events};
+                         .on_status_ud = &app.status_events, .serial = app.serial,
+                         .fence = app.node ? node_fence : NULL, .fence_ud = app.node,
+                         .node = app.node ? node_id(app.node) : NULL};
     app.status_events = (status_events_t){.store = app.store, .mode = app.cfg.execution_events,
                                           .payload = app.cfg.execution_events_payload};
     if (runtime_open(&ro, &app.runtime) < 0) {
@@ -447,6 +571,8 @@ int main(int argc, char **argv)
     }
     if (app.cfg.order_saga)
         order_payment_start(app.runtime, &app.cfg);
+    if (app.node)
+        node_start(app.node, app.runtime);
 
     app.api.loop = app.loop;
     app.api.store = app.store;
@@ -457,8 +583,14 @@ int main(int argc, char **argv)
     app.api.health_ud = &app;
     app.api.relay = app.relay;
     app.api.auth = app.auth;
+    if (app.forward) {
+        app.api.forward = forward_hook;
+        app.api.forward_ud = app.forward;
+    }
     if (app.auth)
         auth_guard(app.http, app.auth);
+    if (app.serial)
+        http_server_set_runner(app.http, runner, &app);
     /* Each route group registers its own routes; a domain adds its group here. */
     if (api_executions_register(app.http, &app.api) < 0 ||
         api_machines_register(app.http, &app.api) < 0 ||
@@ -490,6 +622,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         log_warn("event loop closed with handles open: %s", uv_strerror(rc));
     auth_free(app.auth);
+    serial_free(app.serial);
     log_info("stopped");
     return 0;
 }

@@ -37,6 +37,7 @@ typedef enum {
     TMR_TASK_HEARTBEAT,
     TMR_EXEC_TIMEOUT,
     TMR_WAITER,
+    TMR_REMOTE_WAIT,   /* a waiter for another node's execution looks again */
     TMR_POLL,          /* an activity poll's wait ran out */
     TMR_DELIVER        /* hand queued activity tasks to parked polls */
 } tmr_kind_t;
@@ -52,7 +53,13 @@ typedef struct waiter_s {
     void *ud;
     tmr_t *tmr;
     exec_t *ex;
+    /* Waiting for an execution another node runs (ex NULL): its row is read
+     * every REMOTE_POLL_MS until it ends or `until_ms` passes. */
+    char *remote_id;
+    int64_t until_ms;
 } waiter_t;
+
+#define REMOTE_POLL_MS 200
 
 typedef struct reply_s {
     struct reply_s *next;
@@ -196,6 +203,19 @@ struct runtime_s {
     frame_t *ready_head, *ready_tail;
     uv_idle_t pump;
     int pump_on;
+    /* With a serializer: a batch or a timer sweep is queued or running as an
+     * entry point (the idle handle rests meanwhile, so that waiting for the
+     * database never spins the loop). */
+    serial_t *serial;
+    int pump_queued, wheel_queued;
+    int (*fence)(void *ud);
+    void *fence_ud;
+    const char *node;             /* recover only this node's rows; NULL: all */
+    /* PostgreSQL: a batch failed (a lost session): once one commits again,
+     * recovery scans the RUNNING rows again for executions that a failed
+     * batch dropped from memory (their commit may have happened). */
+    int rescan;
+    waiter_t *remote_waiters;     /* for executions other nodes run */
     /* After a failed BEGIN or COMMIT (a full or failing disk) the pump rests
      * retry_ms (10 ms doubling to 1 s) instead of spinning on the loop. */
     uv_timer_t retry;
@@ -331,9 +351,15 @@ int persist_end_control(runtime_t *rt, exec_t *ex);
 int persist_fail_new(runtime_t *rt, exec_t *ex);
 cJSON *persist_control_event(const char *type, const char *error, const char *cause);
 
+/* A remote waiter's poll came due (or, with `all`, the runtime stops): it
+ * answers when the execution ended, its time ran out, or `all`; else it
+ * waits for the next poll. (runtime.c) */
+void runtime_remote_fire(runtime_t *rt, waiter_t *w, int all);
+
 /* ---- recovery.c: rebuilding executions from the database ---- */
 
-void recovery_chunk(runtime_t *rt);
+/* 0, or -1 when the rows could not be read (tried again later). */
+int recovery_chunk(runtime_t *rt);
 exec_t *recovery_id(runtime_t *rt, const char *id);
 exec_t *recovery_get(runtime_t *rt, const char *id);
 /* 1 if the execution's own frame stores its events, 0 if replay logs (the

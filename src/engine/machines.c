@@ -21,6 +21,8 @@ static const char SQL_VERSION[] =
     "SELECT name, version, definition, created_ms, source, deleted_ms FROM state_machines "
     "WHERE name = ? AND version = ?";
 /* Deleted versions count: a re-created name numbers on. */
+static const char SQL_NEWEST_LIVE[] =
+    "SELECT max(version) FROM state_machines WHERE name = ? AND deleted_ms IS NULL";
 static const char SQL_MAX_VERSION[] =
     "SELECT coalesce(max(version), 0) FROM state_machines WHERE name = ?";
 static const char SQL_VERSIONS[] =
@@ -227,6 +229,7 @@ int machines_open(store_t *st, machines_t **out)
     if (!reg)
         return -1;
     reg->st = st;
+    reg->shared = store_backend(st) == STORE_BACKEND_POSTGRESQL;
     store_stmt_t *s = store_prepare(st, SQL_LATEST);
     if (!s) {
         free(reg);
@@ -253,8 +256,27 @@ void machines_close(machines_t *reg)
     free(reg);
 }
 
+/* The newest undeleted version as the database has it now (shared). */
+static const machine_ver_t *newest_shared(machines_t *reg, const char *name)
+{
+    store_stmt_t *s = store_prepare(reg->st, SQL_NEWEST_LIVE);
+    if (!s)
+        return NULL;
+    store_bind_text(s, 1, name);
+    int version = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    if (version <= 0)
+        return NULL;
+    machine_ver_t *v = (machine_ver_t *)machines_get_version(reg, name, version);
+    if (v)
+        v->deleted_ms = 0;
+    return v;
+}
+
 const machine_ver_t *machines_get(machines_t *reg, const char *name)
 {
+    if (reg->shared && !store_in_txn(reg->st))
+        return newest_shared(reg, name);
     machine_ver_t *best = NULL;
     for (size_t i = 0; i < reg->n; i++)
         if (!reg->v[i]->deleted_ms && strcmp(reg->v[i]->name, name) == 0 &&
@@ -377,6 +399,49 @@ int machines_put_source(machines_t *reg, const char *name, const char *text, siz
     return cur ? MACHINES_UPDATED : MACHINES_CREATED;
 }
 
+/* Reads every name's newest version, for lists: names registered or
+ * deleted by other nodes show as they do there. */
+static void refresh_shared(machines_t *reg)
+{
+    store_stmt_t *s = store_prepare(reg->st, SQL_LATEST);
+    if (!s)
+        return;
+    char **names = NULL;
+    int *vers = NULL;
+    size_t k = 0, cap = 0;
+    while (store_step(s) == STORE_ROW) {
+        if (k == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **nn = realloc(names, cap * sizeof *nn);
+            int *nv = nn ? realloc(vers, cap * sizeof *nv) : NULL;
+            if (nn)
+                names = nn;
+            if (!nv)
+                break;
+            vers = nv;
+        }
+        if ((names[k] = strdup(store_col_text(s, 0))))
+            vers[k++] = store_col_int(s, 1);
+    }
+    store_reset(s);
+    /* A name the database no longer lists was deleted elsewhere. */
+    for (size_t i = 0; i < reg->n; i++) {
+        int listed = 0;
+        for (size_t j = 0; j < k && !listed; j++)
+            listed = strcmp(reg->v[i]->name, names[j]) == 0;
+        if (!listed && !reg->v[i]->deleted_ms)
+            reg->v[i]->deleted_ms = store_now_ms();
+    }
+    for (size_t j = 0; j < k; j++) {
+        machine_ver_t *v = (machine_ver_t *)machines_get_version(reg, names[j], vers[j]);
+        if (v)
+            v->deleted_ms = 0;
+        free(names[j]);
+    }
+    free(names);
+    free(vers);
+}
+
 static int cmp_ver_name(const void *a, const void *b)
 {
     const machine_ver_t *x = *(machine_ver_t *const *)a, *y = *(machine_ver_t *const *)b;
@@ -386,6 +451,8 @@ static int cmp_ver_name(const void *a, const void *b)
 
 void machines_foreach(machines_t *reg, void (*fn)(const machine_ver_t *v, void *ud), void *ud)
 {
+    if (reg->shared && !store_in_txn(reg->st))
+        refresh_shared(reg);
     qsort(reg->v, reg->n, sizeof *reg->v, cmp_ver_name);
     const machine_ver_t *best = NULL;   /* the newest undeleted of the current name */
     for (size_t i = 0; i < reg->n; i++) {

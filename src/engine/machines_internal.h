@@ -11,6 +11,9 @@ struct machines_s {
     machine_ver_t **v;
     size_t n, cap;
     char *allow;            /* handler_allow; NULL: owned handlers serve their owner only */
+    /* Other nodes write the same database (PostgreSQL): the newest version of
+     * a name is read from it each time, and lists read every name. */
+    int shared;
 };
 
 /* machines_put with the version's source ("api", "file:PATH"; borrowed). */

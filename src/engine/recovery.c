@@ -10,6 +10,13 @@
 
 static const char SQL_RUNNING_AFTER[] =
     "SELECT id, seq FROM executions WHERE status = 'RUNNING' AND seq > ? ORDER BY seq LIMIT ?";
+/* With several nodes each recovers only its own rows (owner is the node's). */
+static const char SQL_RUNNING_AFTER_OWNED[] =
+    "SELECT id, seq FROM executions WHERE status = 'RUNNING' AND owner = ?3 AND seq > ?1 "
+    "ORDER BY seq LIMIT ?2";
+static const char SQL_ONE_RUNNING_OWNED[] =
+    "SELECT id, machine, machine_version, name, input, start_ms FROM executions "
+    "WHERE id = ?1 AND status = 'RUNNING' AND owner = ?2";
 static const char SQL_LAST_EVENT[] =
     "SELECT coalesce(max(last_id), 0) FROM history WHERE execution_id = ?";
 static const char SQL_FAIL_STORED[] =
@@ -441,11 +448,13 @@ static exec_t *recover_row(runtime_t *rt, store_stmt_t *row)
 /* Recovers the execution `id` if its row is RUNNING. */
 exec_t *recovery_id(runtime_t *rt, const char *id)
 {
-    store_stmt_t *s = store_prepare(rt->st, SQL_ONE_RUNNING);
+    store_stmt_t *s = store_prepare(rt->st, rt->node ? SQL_ONE_RUNNING_OWNED : SQL_ONE_RUNNING);
     if (!s)
         return NULL;
     exec_t *ex = NULL;
     store_bind_text(s, 1, id);
+    if (rt->node)
+        store_bind_text(s, 2, rt->node);
     if (store_step(s) == STORE_ROW)
         ex = recover_row(rt, s);
     store_reset(s);
@@ -468,20 +477,25 @@ exec_t *recovery_get(runtime_t *rt, const char *id)
 
 /* Recovers the next RECOVER_CHUNK RUNNING executions (in row order) that are
  * not in memory yet; recovery ends with the last of them. */
-void recovery_chunk(runtime_t *rt)
+int recovery_chunk(runtime_t *rt)
 {
-    store_stmt_t *s = store_prepare(rt->st, SQL_RUNNING_AFTER);
+    store_stmt_t *s = store_prepare(rt->st, rt->node ? SQL_RUNNING_AFTER_OWNED : SQL_RUNNING_AFTER);
     if (!s)
-        return;   /* tried again next turn */
+        return -1;   /* tried again later */
     char *ids[RECOVER_CHUNK];
     int n = 0;
     store_bind_int64(s, 1, rt->recover_seq);
     store_bind_int(s, 2, RECOVER_CHUNK);
-    while (n < RECOVER_CHUNK && store_step(s) == STORE_ROW) {
+    if (rt->node)
+        store_bind_text(s, 3, rt->node);
+    int rc;
+    while (n < RECOVER_CHUNK && (rc = store_step(s)) == STORE_ROW) {
         rt->recover_seq = store_col_int64(s, 1);
         ids[n++] = xstrdup(store_col_text(s, 0));
     }
     store_reset(s);
+    if (rc < 0 && n == 0)
+        return -1;
     for (int i = 0; i < n; i++) {
         /* Recovered already on demand, or started since. */
         if (ids[i] && !exec_find(rt, ids[i])) {
@@ -502,5 +516,23 @@ void recovery_chunk(runtime_t *rt)
                      rt->unrecoverable ? " (some could not be restored and failed, see above)"
                                        : "");
     }
+    return 0;
 }
 
+
+int runtime_adopt(runtime_t *rt, const char *execution_id)
+{
+    assert(!store_in_txn(rt->st));
+    if (rt->closing)
+        return -1;
+    if (exec_find(rt, execution_id))
+        return 0;   /* recovered on demand already */
+    exec_t *ex = recovery_id(rt, execution_id);
+    /* What it waits for starts now: its state is durable. */
+    pump_run_posts(rt, 1);
+    if (ex)
+        rt->recovered++;
+    else
+        rt->unrecoverable++;
+    return ex ? 0 : -1;
+}

@@ -181,6 +181,10 @@ static int pump(runtime_t *rt)
         log_error("cannot begin a transaction; retrying shortly");
         return -1;
     }
+    if (rt->fence && rt->fence(rt->fence_ud) < 0) {
+        store_rollback(rt->st);
+        return -1;
+    }
     uint64_t lat[MAX_BATCH];
     size_t nlat = 0;
     for (int n = 0; n < MAX_BATCH && rt->ready_head; n++) {
@@ -271,9 +275,9 @@ static void on_retry(uv_timer_t *t)
 
 static void pump_turn(runtime_t *rt)
 {
-    if (rt->recovering)
-        recovery_chunk(rt);
-    if (pump(rt) < 0) {
+    int failed = rt->recovering && recovery_chunk(rt) < 0;
+    if (pump(rt) < 0 || failed) {
+        rt->rescan = store_backend(rt->st) == STORE_BACKEND_POSTGRESQL;
         rt->retry_ms = rt->retry_ms ? rt->retry_ms * 2 : RETRY_FIRST_MS;
         if (rt->retry_ms > RETRY_MAX_MS)
             rt->retry_ms = RETRY_MAX_MS;
@@ -284,24 +288,54 @@ static void pump_turn(runtime_t *rt)
         return;
     }
     rt->retry_ms = 0;
+    if (rt->rescan && !rt->recovering) {
+        rt->rescan = 0;
+        rt->recovering = 1;
+        rt->recover_seq = 0;
+        rt->recovered = rt->unrecoverable = 0;
+    }
     if (!rt->ready_head && !rt->recovering) {
         uv_idle_stop(&rt->pump);
         rt->pump_on = 0;
     }
 }
 
+/* A batch as the serializer's entry point (it holds `dispatching` from
+ * on_pump until it has run). */
+static void pump_entry(void *ud)
+{
+    runtime_t *rt = ud;
+    pump_turn(rt);
+    rt->pump_queued = 0;
+    if (rt->ready_head || rt->recovering)
+        pump_schedule(rt);
+    rt->dispatching--;
+    pump_settle_close(rt);
+}
+
 static void on_pump(uv_idle_t *h)
 {
     runtime_t *rt = h->data;
     rt->dispatching++;
-    pump_turn(rt);
+    if (rt->serial) {
+        uv_idle_stop(&rt->pump);
+        rt->pump_on = 0;
+        rt->pump_queued = 1;
+        if (serial_run(rt->serial, pump_entry, rt) == 0)
+            return;
+        rt->pump_queued = 0;   /* out of memory: try again shortly */
+        rt->retry_wait = 1;
+        uv_timer_start(&rt->retry, on_retry, RETRY_MAX_MS, 0);
+    } else {
+        pump_turn(rt);
+    }
     rt->dispatching--;
     pump_settle_close(rt);
 }
 
 void pump_schedule(runtime_t *rt)
 {
-    if (!rt->pump_on && !rt->closing && !rt->retry_wait) {
+    if (!rt->pump_on && !rt->closing && !rt->retry_wait && !rt->pump_queued) {
         uv_idle_start(&rt->pump, on_pump);
         rt->pump_on = 1;
     }
@@ -318,6 +352,10 @@ int runtime_open(const runtime_opts_t *o, runtime_t **out)
     rt->st = o->store;
     rt->machines = o->machines;
     rt->cfg = o->cfg;
+    rt->serial = o->serial;
+    rt->fence = o->fence;
+    rt->fence_ud = o->fence_ud;
+    rt->node = o->node;
     rt->hooks = *o;
     rt->nbuckets = 1024;
     rt->buckets = calloc(rt->nbuckets, sizeof *rt->buckets);
@@ -369,6 +407,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 void runtime_quiesce(runtime_t *rt)
 {
+    assert(serial_inside(rt->serial));
     rt->dispatching++;
     for (int i = 0; i < 64 && rt->ready_head; i++)
         if (pump(rt) < 0)
@@ -378,12 +417,25 @@ void runtime_quiesce(runtime_t *rt)
     for (size_t b = 0; b < rt->nbuckets; b++)
         for (exec_t *ex = rt->buckets[b]; ex; ex = ex->hnext)
             exec_waiters_fire(ex);
+    while (rt->remote_waiters)
+        runtime_remote_fire(rt, rt->remote_waiters, 1);
     tasks_quiesce(rt);
     rt->dispatching--;
     pump_settle_close(rt);
 }
 
 static void close_now(runtime_t *rt);
+
+/* The close as the serializer's entry point: its checkpoint commits. */
+static void close_entry(void *ud)
+{
+    runtime_t *rt = ud;
+    rt->dispatching--;
+    if (rt->dispatching)
+        rt->close_deferred = 1;
+    else
+        close_now(rt);
+}
 
 void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
 {
@@ -397,6 +449,12 @@ void runtime_close(runtime_t *rt, void (*done)(void *ud), void *ud)
          * close would free. */
         rt->close_deferred = 1;
         return;
+    }
+    if (rt->serial && !serial_inside(rt->serial)) {
+        rt->dispatching++;
+        if (serial_run(rt->serial, close_entry, rt) == 0)
+            return;
+        rt->dispatching--;
     }
     close_now(rt);
 }
@@ -545,11 +603,55 @@ int runtime_is_done(runtime_t *rt, const char *execution_id)
 }
 
 /* Why an id has no execution in memory: RUNTIME_ENDED, RUNTIME_ERR_UNKNOWN,
- * or RUNTIME_ERR_STORAGE when it runs but could not be loaded. */
+ * RUNTIME_ERR_REMOTE when another node runs it, or RUNTIME_ERR_STORAGE when
+ * it runs but could not be loaded. */
 static int not_in_memory(runtime_t *rt, const char *execution_id)
 {
     int done = runtime_is_done(rt, execution_id);
-    return done > 0 ? RUNTIME_ENDED : done < 0 ? RUNTIME_ERR_UNKNOWN : RUNTIME_ERR_STORAGE;
+    return done > 0 ? RUNTIME_ENDED : done < 0 ? RUNTIME_ERR_UNKNOWN
+           : rt->node ? RUNTIME_ERR_REMOTE : RUNTIME_ERR_STORAGE;
+}
+
+/* Another node runs it: its row is looked at every REMOTE_POLL_MS. */
+static int wait_remote(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
+                       void (*cb)(void *ud), void *ud)
+{
+    waiter_t *w = calloc(1, sizeof *w);
+    if (!w || !(w->remote_id = strdup(execution_id))) {
+        free(w);
+        return RUNTIME_ERR_STORAGE;
+    }
+    w->cb = cb;
+    w->ud = ud;
+    int64_t now = store_now_ms();
+    w->until_ms = timeout_ms > 0 ? now + timeout_ms : INT64_MAX;
+    if (!(w->tmr = timers_add(rt, now + REMOTE_POLL_MS, TMR_REMOTE_WAIT, w))) {
+        free(w->remote_id);
+        free(w);
+        return RUNTIME_ERR_STORAGE;
+    }
+    w->next = rt->remote_waiters;
+    rt->remote_waiters = w;
+    return RUNTIME_OK;
+}
+
+void runtime_remote_fire(runtime_t *rt, waiter_t *w, int all)
+{
+    for (waiter_t **pp = &rt->remote_waiters; *pp; pp = &(*pp)->next) {
+        if (*pp != w)
+            continue;
+        if (!all && runtime_is_done(rt, w->remote_id) == 0 && store_now_ms() < w->until_ms) {
+            w->tmr = timers_add(rt, store_now_ms() + REMOTE_POLL_MS, TMR_REMOTE_WAIT, w);
+            if (w->tmr)
+                return;
+        }
+        *pp = w->next;
+        timers_cancel(&w->tmr);
+        w->cb(w->ud);
+        free(w->remote_id);
+        free(w);
+        return;
+    }
 }
 
 int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
@@ -558,6 +660,8 @@ int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
     if (rt->closing)
         return RUNTIME_ERR_STOPPING;
     exec_t *ex = recovery_get(rt, execution_id);
+    if (!ex && rt->node && runtime_is_done(rt, execution_id) == 0)
+        return wait_remote(rt, execution_id, timeout_ms, cb, ud);
     if (!ex)
         return not_in_memory(rt, execution_id);
     if (ex->state == EXEC_ENDED)

@@ -116,6 +116,12 @@ static void fire(runtime_t *rt, tmr_t *t)
     case TMR_DELIVER:
         tasks_fire(rt, t);
         break;
+    case TMR_REMOTE_WAIT: {
+        waiter_t *w = t->target;
+        w->tmr = NULL;
+        runtime_remote_fire(rt, w, 0);
+        break;
+    }
     case TMR_WAITER: {
         waiter_t *w = t->target;
         waiter_t **pp = &w->ex->waiters;
@@ -131,11 +137,9 @@ static void fire(runtime_t *rt, tmr_t *t)
     }
 }
 
-static void on_wheel(uv_timer_t *h)
+static void wheel_sweep(runtime_t *rt)
 {
-    runtime_t *rt = h->data;
     int64_t now = store_now_ms();
-    rt->dispatching++;
     while (rt->nheap && rt->heap[0]->due <= now) {
         tmr_t *t = rt->heap[0];
         rt->heap[0] = rt->heap[--rt->nheap];
@@ -144,6 +148,36 @@ static void on_wheel(uv_timer_t *h)
             fire(rt, t);
         free(t);
     }
+}
+
+/* The sweep as the serializer's entry point (holding `dispatching` from
+ * on_wheel until it has run). */
+static void wheel_entry(void *ud)
+{
+    runtime_t *rt = ud;
+    wheel_sweep(rt);
+    rt->wheel_queued = 0;
+    rt->dispatching--;
+    timers_rearm(rt);
+    pump_settle_close(rt);
+}
+
+static void on_wheel(uv_timer_t *h)
+{
+    runtime_t *rt = h->data;
+    if (rt->wheel_queued)
+        return;   /* the queued sweep fires whatever is due by its turn */
+    rt->dispatching++;
+    if (rt->serial) {
+        rt->wheel_queued = 1;
+        if (serial_run(rt->serial, wheel_entry, rt) == 0)
+            return;
+        rt->wheel_queued = 0;
+        rt->dispatching--;
+        uv_timer_start(&rt->wheel, on_wheel, 100, 0);   /* out of memory: soon again */
+        return;
+    }
+    wheel_sweep(rt);
     rt->dispatching--;
     timers_rearm(rt);
     pump_settle_close(rt);

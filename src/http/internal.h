@@ -112,6 +112,8 @@ struct http_server_s {
     void *obs_ud;
     http_guard_fn guard;
     void *guard_ud;
+    http_runner_fn runner;
+    void *runner_ud;
     uint64_t last_warn;
     char rbuf[HTTP_READ_BUF];
 };

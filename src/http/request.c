@@ -241,6 +241,13 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+void http_request_run(http_request_t *r)
+{
+    void *ud;
+    http_handler_fn fn = http_route_handler(r->route, &ud);
+    fn(r, ud);
+}
+
 /* Splits the URL, routes, and runs the handler (or answers 404/405). */
 static void dispatch(http_server_t *srv, http_request_t *r)
 {
@@ -281,9 +288,10 @@ static void dispatch(http_server_t *srv, http_request_t *r)
             return;   /* the guard answered */
         r->to_handler = 1;
         srv->outstanding++;
-        void *ud;
-        http_handler_fn fn = http_route_handler(m.route, &ud);
-        fn(r, ud);
+        if (!srv->runner)
+            http_request_run(r);
+        else if (srv->runner(r, srv->runner_ud) < 0)
+            http_respond_error(r, 503, "ServiceUnavailable", "out of memory; retry shortly");
     } else if (rc == HTTP_ROUTER_METHOD_NOT_ALLOWED) {
         http_response_header(r, "Allow", allow);
         http_respond_error(r, 405, "MethodNotAllowed", "%s is not allowed on %s; allowed: %s",

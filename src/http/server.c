@@ -132,6 +132,12 @@ void http_server_set_guard(http_server_t *srv, http_guard_fn fn, void *ud)
     srv->guard_ud = ud;
 }
 
+void http_server_set_runner(http_server_t *srv, http_runner_fn fn, void *ud)
+{
+    srv->runner = fn;
+    srv->runner_ud = ud;
+}
+
 void http_server_set_observer(http_server_t *srv, http_observer_fn fn, void *ud)
 {
     srv->obs = fn;

@@ -142,6 +142,16 @@ const store_health_t *store_health(const store_t *st)
     return &st->health;
 }
 
+int store_session_set(store_t *st, const char *name, const char *value)
+{
+    return IS_PG(st) ? pg_session_set(st, name, value) : 0;
+}
+
+uint64_t store_reconnects(const store_t *st)
+{
+    return IS_PG(st) ? pg_reconnects(st) : 0;
+}
+
 void store_set_integrity(store_t *st, store_integrity_t integrity, const char *detail)
 {
     st->health.integrity = integrity;

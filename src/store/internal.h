@@ -92,6 +92,8 @@ int pg_probe_write(store_t *st);
  * protocol, waiting for the end. Returns 0 or a negative code, with the
  * server's message in `err` (may be NULL). */
 int pg_exec_simple(store_t *st, const char *sql, char *err, size_t errlen);
+int pg_session_set(store_t *st, const char *name, const char *value);
+uint64_t pg_reconnects(const store_t *st);
 /* The first column of the first row of `sql` (simple protocol) as an
  * integer; `*out` untouched when there is no row. Returns 0 or negative. */
 int pg_query_int(store_t *st, const char *sql, int64_t *out, char *err, size_t errlen);

@@ -24,8 +24,23 @@
 /* A connection attempt that gets no answer fails after this long. */
 #define PG_CONNECT_TIMEOUT_MS 10000
 
+/* Session settings re-applied after every reconnect (store_session_set). */
+#define PG_SETTINGS_MAX 4
+
+/* Reconnecting waits this long after a failed attempt, doubling to the max. */
+#define PG_RETRY_FIRST_MS 100
+#define PG_RETRY_MAX_MS 5000
+
 struct pg_conn_s {
     PGconn *conn;
+    store_t *st;
+    char *uri;              /* for reconnecting */
+    unsigned gen;           /* sessions so far: statements prepared in an older one
+                               are prepared again before they run */
+    int64_t retry_at_ms;    /* no reconnect attempt before this (back-off) */
+    int64_t retry_ms;
+    uint64_t reconnects;
+    char *set_name[PG_SETTINGS_MAX], *set_value[PG_SETTINGS_MAX];
     int broken;             /* a wait was cancelled mid-query: the session is unusable */
     int in_flight;          /* a statement waits for its result (on some fiber) */
     int64_t changes;        /* rows changed by the last INSERT/UPDATE/DELETE */
@@ -36,6 +51,8 @@ struct pg_conn_s {
 struct pg_stmt_s {
     pg_conn_t *c;
     char name[16];
+    char *text;             /* the translated SQL, to prepare it again */
+    unsigned gen;           /* the session it is prepared in */
     int nparams;
     const char **values;    /* nparams texts; NULL is SQL NULL */
     unsigned char *owned;   /* values[i] was malloc'd here (copied or taken) */
@@ -298,28 +315,6 @@ static int connect_session(pg_conn_t *c, const char *uri)
     return 0;
 }
 
-/* Held by the daemon's session while it lives ("sagaD" in ASCII); the
- * server drops it when the session ends, however the process died. */
-#define PG_OWNER_LOCK "SELECT CAST(pg_try_advisory_lock(495555404100) AS integer)"
-
-static int take_owner_lock(store_t *st, const char *shown, char *err, size_t errlen)
-{
-    int64_t got = 0;
-    char e[512];
-    if (pg_query_int(st, PG_OWNER_LOCK, &got, e, sizeof e) < 0) {
-        snprintf(err, errlen, "%s: cannot take the advisory lock of the one sagad: %s", shown, e);
-        return -1;
-    }
-    if (!got) {
-        snprintf(err, errlen,
-                 "database %s is in use by another sagad (it holds advisory lock 495555404100); "
-                 "one sagad per PostgreSQL database until nodes fence each other",
-                 shown);
-        return -1;
-    }
-    return 0;
-}
-
 int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t errlen)
 {
     char shown[1024];
@@ -334,6 +329,12 @@ int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t err
         return -1;
     }
     st->pg = c;
+    c->st = st;
+    if (!(c->uri = strdup(uri))) {
+        snprintf(err, errlen, "out of memory");
+        store_close(st);
+        return -1;
+    }
     if (connect_session(c, uri) < 0) {
         snprintf(err, errlen, "%s: cannot connect to PostgreSQL: %s", shown, c->errmsg);
         store_close(st);
@@ -347,13 +348,9 @@ int pg_open(const char *uri, int exclusive, store_t **out, char *err, size_t err
         store_close(st);
         return -1;
     }
-    if (exclusive && take_owner_lock(st, shown, err, errlen) < 0) {
-        store_close(st);
-        return -1;
-    }
-    log_warn("database %s: PostgreSQL support is experimental: one node, no reconnection, and "
-             "each statement called off a fiber blocks the event loop while it waits",
-             shown);
+    /* Several daemons share one database: each is a node that fences the
+     * others (cluster/node.h), so an exclusive open takes no lock here. */
+    (void)exclusive;
     *out = st;
     return 0;
 }
@@ -362,6 +359,7 @@ static void stmt_free(pg_stmt_t *p)
 {
     pg_stmt_reset(p);
     pg_stmt_clear(p);
+    free(p->text);
     free(p);
 }
 
@@ -370,9 +368,96 @@ void pg_close(store_t *st)
     for (int i = 0; i < STORE_STMT_CACHE; i++)
         if (st->cache[i].pg)
             stmt_free(st->cache[i].pg);
-    if (st->pg)
-        PQfinish(st->pg->conn);
-    free(st->pg);
+    pg_conn_t *c = st->pg;
+    if (c) {
+        PQfinish(c->conn);
+        free(c->uri);
+        for (int i = 0; i < PG_SETTINGS_MAX; i++) {
+            free(c->set_name[i]);
+            free(c->set_value[i]);
+        }
+    }
+    free(c);
+}
+
+static const char SQL_SET_CONFIG[] = "SELECT set_config($1, $2, false)";
+
+/* Applies one session setting on the current session. */
+static int apply_setting(pg_conn_t *c, int i)
+{
+    const char *v[2] = {c->set_name[i], c->set_value[i]};
+    PGresult *r;
+    int rc = SEND(c, PQsendQueryParams(c->conn, SQL_SET_CONFIG, 2, NULL, v, NULL, NULL, 0), &r);
+    if (rc == 0)
+        PQclear(r);
+    return rc;
+}
+
+int pg_session_set(store_t *st, const char *name, const char *value)
+{
+    pg_conn_t *c = st->pg;
+    int i = 0;
+    while (i < PG_SETTINGS_MAX && c->set_name[i] && strcmp(c->set_name[i], name) != 0)
+        i++;
+    if (i == PG_SETTINGS_MAX)
+        return STORE_ERR_MISUSE;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return STORE_ERR_NOMEM;
+    }
+    free(c->set_name[i]);
+    free(c->set_value[i]);
+    c->set_name[i] = n;
+    c->set_value[i] = v;
+    return apply_setting(c, i);
+}
+
+/* A lost session is replaced by a new one, but only between transactions
+ * (inside one, the caller must learn that its transaction is gone), and
+ * not more often than the back-off allows. Statements are prepared again
+ * as they are next used. */
+static int ensure_session(pg_conn_t *c)
+{
+    if (!c->broken && PQstatus(c->conn) == CONNECTION_OK)
+        return 0;
+    if (c->st->in_txn || c->in_flight)
+        return STORE_ERR_LOST;
+    int64_t now = store_now_ms();
+    if (now < c->retry_at_ms) {
+        set_error(c, "the connection to PostgreSQL is lost; reconnecting shortly");
+        return STORE_ERR_LOST;
+    }
+    PQfinish(c->conn);
+    c->conn = NULL;
+    c->broken = 0;
+    char e[512];
+    int ok = connect_session(c, c->uri) == 0 &&
+             pg_exec_simple(c->st, "SET TIME ZONE 'UTC'", e, sizeof e) == 0;
+    for (int i = 0; ok && i < PG_SETTINGS_MAX && c->set_name[i]; i++)
+        ok = apply_setting(c, i) == 0;
+    if (!ok) {
+        c->retry_ms = c->retry_ms ? c->retry_ms * 2 : PG_RETRY_FIRST_MS;
+        if (c->retry_ms > PG_RETRY_MAX_MS)
+            c->retry_ms = PG_RETRY_MAX_MS;
+        c->retry_at_ms = now + c->retry_ms;
+        char why[sizeof c->errmsg + 128];
+        snprintf(why, sizeof why, "cannot reconnect to PostgreSQL (next try in %lld ms): %s",
+                 (long long)c->retry_ms, c->errmsg);
+        set_error(c, why);
+        return STORE_ERR_LOST;
+    }
+    c->retry_ms = 0;
+    c->gen++;
+    c->reconnects++;
+    log_warn("postgresql: reconnected (session %u)", c->gen);
+    return 0;
+}
+
+uint64_t pg_reconnects(const store_t *st)
+{
+    return st->pg->reconnects;
 }
 
 /* A cache miss: translated and prepared on the server once per session. */
@@ -401,7 +486,9 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
     p->row = -1;
     snprintf(p->name, sizeof p->name, "s%u", c->next_name++);
     PGresult *r;
-    int rc = SEND(c, PQsendPrepare(c->conn, p->name, text, 0, NULL), &r);
+    int rc = ensure_session(c);
+    if (rc == 0)
+        rc = SEND(c, PQsendPrepare(c->conn, p->name, text, 0, NULL), &r);
     if (rc < 0) {
         log_error("postgresql: cannot prepare statement: %s (%s)", c->errmsg, text);
         free(text);
@@ -409,7 +496,8 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
         return -1;
     }
     PQclear(r);
-    free(text);
+    p->text = text;
+    p->gen = c->gen;
     slot->pg = p;
     return 0;
 }
@@ -481,7 +569,16 @@ int pg_step(pg_stmt_t *p)
         return ++p->row < p->ntuples ? STORE_ROW : STORE_DONE;
     pg_conn_t *c = p->c;
     PGresult *r;
-    int rc = SEND(c, PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0),
+    int rc = ensure_session(c);
+    if (rc == 0 && p->gen != c->gen) {
+        rc = SEND(c, PQsendPrepare(c->conn, p->name, p->text, 0, NULL), &r);
+        if (rc == 0) {
+            PQclear(r);
+            p->gen = c->gen;
+        }
+    }
+    if (rc == 0)
+        rc = SEND(c, PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0),
                   &r);
     if (rc < 0)
         return rc;

@@ -74,6 +74,25 @@ static const char *const pg_migrations[] = {
     /* 5 -> 6 */
     "ALTER TABLE executions ADD COLUMN redrive_count bigint NOT NULL DEFAULT 0,"
     "  ADD COLUMN redrive_ms bigint;",
+    /* 6 -> 7: several nodes (cluster/node.h). An execution belongs to the
+     * node whose session inserted it (that session names itself in the
+     * sagad.node setting); rows from before have none and are taken by the
+     * first node that joins. */
+    "CREATE TABLE nodes ("
+    "  node_id text PRIMARY KEY,"
+    "  epoch bigint NOT NULL,"
+    "  lease_until_ms bigint NOT NULL,"
+    "  joined_ms bigint NOT NULL,"
+    "  addr text);"
+    "ALTER TABLE executions ADD COLUMN owner text DEFAULT current_setting('sagad.node', true);"
+    "CREATE INDEX executions_owner ON executions (owner) WHERE status = 'RUNNING';"
+    /* An ended execution that runs again (a redrive) belongs to the node
+     * that restarted it. */
+    "CREATE FUNCTION sagad_take_owner() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN NEW.owner := current_setting('sagad.node', true); RETURN NEW; END $$;"
+    "CREATE TRIGGER executions_rerun BEFORE UPDATE OF status ON executions FOR EACH ROW "
+    "WHEN (NEW.status = 'RUNNING' AND OLD.status <> 'RUNNING') "
+    "EXECUTE FUNCTION sagad_take_owner();",
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

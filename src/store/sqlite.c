@@ -110,6 +110,8 @@ static const char *const migrations[] = {
      * when last (its TimeoutSeconds count from then). */
     "ALTER TABLE executions ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE executions ADD COLUMN redrive_ms INTEGER;",
+    /* 6 -> 7: PostgreSQL's nodes and owners (cluster/node.h); one node here. */
+    NULL,
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -147,10 +147,9 @@ static void test_commit_after_an_unhealed_error_is_abort(void **state)
     assert_int_equal(store_probe_write(st), 0);
 }
 
-static void test_lost_connection_is_lost(void **state)
+/* Ends the server session of `st` from another session; returns its pid. */
+static int64_t terminate_session(store_t *st)
 {
-    store_t *st = *state;
-    NEED_PG(st);
     store_stmt_t *s = store_prepare(st, "SELECT pg_backend_pid()");
     assert_int_equal(store_step(s), STORE_ROW);
     int64_t pid = store_col_int64(s, 0);
@@ -161,10 +160,36 @@ static void test_lost_connection_is_lost(void **state)
     assert_int_equal(store_step(s), STORE_ROW);
     store_reset(s);
     store_close(other);
+    return pid;
+}
+
+static void test_lost_connection_is_lost_then_replaced(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    assert_int_equal(store_session_set(st, "sagad.node", "unit-node"), 0);
+    int64_t pid = terminate_session(st);
+    /* The statement that finds the session gone fails: nothing is retried. */
     assert_int_equal(store_begin(st), STORE_ERR_LOST);
+    assert_int_equal(store_rollback(st), 0);
+    /* The next one, outside a transaction, runs on a new session, with the
+     * statement prepared again and the session's settings applied again. */
+    store_stmt_t *s = store_prepare(st, "SELECT pg_backend_pid(), current_setting('sagad.node')");
+    assert_int_equal(store_step(s), STORE_ROW);
+    assert_true(store_col_int64(s, 0) != pid);
+    assert_string_equal(store_col_text(s, 1), "unit-node");
+    store_reset(s);
+    assert_int_equal(store_reconnects(st), 1);
+    /* Inside a transaction a lost session stays lost until the rollback. */
+    assert_int_equal(store_begin(st), 0);
+    terminate_session(st);
     assert_int_equal(store_exec_cached(st, "SELECT 1"), STORE_ERR_LOST);
     assert_int_equal(store_commit(st), STORE_ERR_LOST);
     assert_int_equal(store_rollback(st), 0);
+    assert_false(store_in_txn(st));
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_reconnects(st), 2);
 }
 
 typedef struct {
@@ -254,7 +279,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_on_a_fiber_a_slow_statement_leaves_the_loop_running,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_connection_is_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_connection_is_lost_then_replaced, setup, teardown),
     };
     return failed + cmocka_run_group_tests(tests, NULL, NULL);
 }

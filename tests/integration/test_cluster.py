@@ -1,0 +1,333 @@
+"""Several sagad nodes on one PostgreSQL 15 database (a throwaway cluster):
+orders flow into three nodes, one is killed with kill -9, and the survivors
+take over its executions once its lease expires. Afterwards every
+acknowledged start has ended, stock moved exactly by the processed orders,
+each execution has one order event, and a Wait started on the killed node
+ended about lease_ms after the kill, once. Also: a node that cannot renew
+its lease commits nothing more, and /healthz shows the node."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+import pg
+from harness import Daemon, DaemonTestCase
+
+LEASE_MS = 2000
+STOCK = 100000
+WAIT1 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "S"},
+                                    "S": {"Type": "Succeed"}}}
+WHY = pg.available()
+
+
+def order(q):
+    return {"itemId": "coffee-beans", "quantity": q, "firstname": "F", "surname": "S",
+            "street": "St", "zip": "1", "city": "C"}
+
+
+@unittest.skipIf(WHY, WHY)
+class Failover(DaemonTestCase):
+    def setUp(self):
+        super().setUp()
+        self.cluster = pg.Cluster().start()
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.cluster.cleanup()
+
+    def sql(self, query):
+        return self.cluster.psql(query)
+
+    def node(self, name, **opts):
+        return self.daemon(database=self.cluster.uri(), node_id=name, lease_ms=LEASE_MS,
+                           payment_latency_ms=150, payment_failure_rate=0.2, **opts)
+
+    def post_order(self, d, key, body, deadline):
+        while time.time() < deadline and d.proc is not None:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+                c.request("POST", "/order", json.dumps(body),
+                          {"Content-Type": "application/json", "Idempotency-Key": key})
+                r = c.getresponse()
+                data = r.read()
+                c.close()
+                if r.status in (200, 202):
+                    return json.loads(data)["executionId"]
+                if r.status >= 500:
+                    time.sleep(0.05)
+                    continue
+                self.fail(f"unexpected {r.status}: {data!r}")
+            except (OSError, http.client.HTTPException):
+                return None   # that node is gone: the client tries another
+        return None
+
+    def test_kill9_of_one_node_of_three_loses_nothing_and_repeats_nothing(self):
+        nodes = [self.node(f"n{i}") for i in (1, 2, 3)]
+        n1, n2, n3 = nodes
+        st, _, _ = n1.request("PUT", "/stock/coffee-beans", {"quantity": STOCK})
+        self.assertEqual(st, 200)
+        self.put("w", WAIT1, d=n1)
+        self.assertEqual(self.sql("SELECT string_agg(node_id, ',' ORDER BY node_id) FROM nodes"),
+                         "n1,n2,n3")
+
+        acked = {}
+        lock = threading.Lock()
+        stop = threading.Event()
+        deadline = time.time() + 90
+
+        def client(k):
+            i = 0
+            while not stop.is_set():
+                i += 1
+                key = f"c{k}-{i}"
+                q = 1 + i % 3
+                for attempt in range(3):
+                    # Round robin over the nodes; a dead one sends us on.
+                    d = nodes[(k + i + attempt) % 3]
+                    if d.proc is None:
+                        continue
+                    eid = self.post_order(d, key, order(q), deadline)
+                    if eid:
+                        with lock:
+                            acked[key] = (eid, q)
+                        break
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(2.0)
+        # A Wait on the node about to die, then kill -9 while orders run.
+        st, _, body = n3.request("POST", "/state-machines/w/executions", {"input": {}})
+        self.assertIn(st, (200, 201, 202), body)
+        wait_id = body["executionId"]
+        n3_running = int(self.sql("SELECT count(*) FROM executions WHERE owner = 'n3' "
+                                  "AND status = 'RUNNING'"))
+        n3.kill()
+        killed_at = time.time()
+        # The Wait ends on a survivor about lease_ms after the kill.
+        ended = None
+        while time.time() < killed_at + LEASE_MS / 1000 + 10:
+            _, _, desc = n1.request("GET", f"/executions/{wait_id}")
+            if desc.get("status") != "RUNNING":
+                ended = time.time() - killed_at
+                break
+            time.sleep(0.05)
+        self.assertEqual(desc.get("status"), "SUCCEEDED", desc)
+        self.assertGreater(ended, LEASE_MS / 1000 * 0.8, "not before the lease ran out")
+        self.assertLess(ended, LEASE_MS / 1000 + 3.0, "about lease_ms after the kill")
+        time.sleep(1.0)
+        stop.set()
+        for t in threads:
+            t.join(60)
+        print(f"acknowledged {len(acked)}; n3 held {n3_running} running at the kill; "
+              f"the Wait ended {ended:.2f} s after it")
+        self.assertGreater(n3_running, 0, "the kill hit executions in flight")
+
+        # Every acknowledged start ends without further help.
+        wait_deadline = time.time() + 60
+        while time.time() < wait_deadline:
+            if self.sql("SELECT count(*) FROM executions WHERE status = 'RUNNING'") == "0":
+                break
+            time.sleep(0.2)
+        self.assertEqual(self.sql("SELECT count(*) FROM executions WHERE status = 'RUNNING'"), "0")
+        ids = {eid for eid, _ in acked.values()}
+        rows = dict(line.split("|") for line in
+                    self.sql("SELECT id, status FROM executions").splitlines())
+        for eid in ids:
+            self.assertIn(rows.get(eid), ("SUCCEEDED", "FAILED"), eid)
+        # The survivors own what n3 had.
+        self.assertEqual(self.sql("SELECT count(*) FROM executions WHERE owner = 'n3' "
+                                  "AND status = 'RUNNING'"), "0")
+        # The Wait ran once: one exit from its Wait state, one end.
+        _, _, h = n2.request("GET", f"/executions/{wait_id}/history")
+        types = [e["type"] for e in h["events"]]
+        self.assertEqual(types.count("WaitStateExited"), 1, types)
+        self.assertEqual(types.count("ExecutionSucceeded"), 1, types)
+
+        # Stock moved exactly by the processed orders; one order per execution.
+        sold = int(self.sql("SELECT coalesce(sum(quantity), 0) FROM orders "
+                            "WHERE status = 'PROCESSED'"))
+        left = int(self.sql("SELECT quantity FROM stock WHERE item_id = 'coffee-beans'"))
+        self.assertEqual(left, STOCK - sold)
+        self.assertGreater(sold, 0)
+        self.assertEqual(self.sql("SELECT execution_id FROM orders GROUP BY execution_id "
+                                  "HAVING count(*) > 1"), "")
+        self.assertEqual(self.sql("SELECT order_id FROM payments WHERE status = 'CHARGED' "
+                                  "GROUP BY order_id HAVING count(*) > 1"), "")
+        # One order event per execution (Redis is off: they wait in the outbox).
+        per = {}
+        for line in self.sql("SELECT payload FROM outbox ORDER BY seq").splitlines():
+            e = json.loads(line)
+            if e["source"] == "sagad.order":
+                per[e["executionId"]] = per.get(e["executionId"], 0) + 1
+        self.assertEqual(set(per), ids)
+        self.assertEqual(set(per.values()), {1})
+
+    def test_any_node_serves_reads_waits_and_new_definitions(self):
+        """A machine registered through one node starts on another; an
+        execution run by one node is described, listed, waited for
+        (?wait) and its history read through the other."""
+        a = self.node("a")
+        b = self.node("b")
+        self.put("w", WAIT1, d=a)
+        st, _, body = b.request("GET", "/state-machines")
+        self.assertIn("w", [m["name"] for m in body["stateMachines"]], body)
+        st, _, body = b.request("POST", "/state-machines/w/executions", {"input": {"n": 1}})
+        self.assertIn(st, (200, 201, 202), body)
+        self.assertEqual(self.sql(f"SELECT owner FROM executions WHERE id = "
+                                  f"'{body['executionId']}'"), "b")
+        st, _, body = a.request("POST", "/state-machines/w/executions", {"input": {"n": 2}})
+        eid = body["executionId"]
+        st, _, desc = b.request("GET", f"/executions/{eid}")
+        self.assertEqual((st, desc["status"]), (200, "RUNNING"), desc)
+        t0 = time.time()
+        st, _, desc = b.request("GET", f"/executions/{eid}?wait=10", timeout=15)
+        self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"), desc)
+        self.assertLess(time.time() - t0, 3)
+        st, _, h = b.request("GET", f"/executions/{eid}/history")
+        self.assertEqual(h["events"][-1]["type"], "ExecutionSucceeded")
+        st, _, body = b.request("GET", "/executions?stateMachine=w")
+        self.assertEqual(len(body["executions"]), 2)
+
+    def test_stops_and_task_reports_reach_the_node_that_runs_it(self):
+        """A stop and a task report sent to a node that does not run the
+        execution are replayed to the one that does, whose answer comes back."""
+        a = self.node("a")
+        b = self.node("b")
+        st, _, _ = a.request("PUT", "/activities/work", {})
+        self.assertIn(st, (200, 201))
+        self.put("act", {"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "sagad:activity:work", "End": True}}}, d=a)
+        self.put("w30", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 30, "Next": "S"}, "S": {"Type": "Succeed"}}}, d=a)
+        st, _, body = a.request("POST", "/state-machines/act/executions", {"input": {"x": 1}})
+        eid = body["executionId"]
+        st, _, task = a.request("POST", "/activities/work/poll?wait=5", timeout=10)
+        self.assertEqual(st, 200, task)
+        st, _, body = b.request("POST", "/tasks/success",
+                                {"taskToken": task["taskToken"], "output": {"done": True}})
+        self.assertEqual((st, body), (200, {}))
+        desc = b.wait_ended(eid)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        # The same token again, through either node: the first report won.
+        st, _, body = b.request("POST", "/tasks/success",
+                                {"taskToken": task["taskToken"], "output": {}})
+        self.assertEqual(st, 404, body)
+        st, _, body = a.request("POST", "/state-machines/w30/executions", {"input": {}})
+        wid = body["executionId"]
+        st, _, body = b.request("POST", f"/executions/{wid}/stop", {"error": "Ops.Stop"})
+        self.assertEqual((st, body.get("status")), (200, "ABORTED"), body)
+        self.assertEqual(self.sql(f"SELECT status FROM executions WHERE id = '{wid}'"), "ABORTED")
+
+    def test_healthz_names_the_node(self):
+        d = self.node("alpha")
+        st, _, body = d.request("GET", "/healthz")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["node"]["id"], "alpha")
+        self.assertEqual(body["node"]["epoch"], 1)
+        self.assertEqual(body["node"]["leaseMs"], LEASE_MS)
+        self.assertFalse(body["node"]["fenced"])
+
+    def test_a_node_whose_lease_is_taken_commits_nothing_and_exits(self):
+        """Another process takes the node's name (a new epoch): the first
+        node's next batch finds its fence gone and the node exits 3."""
+        a = self.node("dup")
+        self.put("w", WAIT1, d=a)
+        self.sql("UPDATE nodes SET epoch = epoch + 1 WHERE node_id = 'dup'")
+        # The start never commits: the node exits before it could answer.
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            a.request("POST", "/state-machines/w/executions", {"input": {}})
+        code = a.proc.wait(10)
+        self.assertEqual(code, 3, a.stderr()[-2000:])
+        self.assertIn("fenced", a.stderr())
+        self.assertEqual(self.sql("SELECT count(*) FROM executions"), "0")
+        a.proc = None
+
+    def test_a_clean_stop_hands_executions_over_at_once(self):
+        a = self.node("a")
+        b = self.node("b")
+        self.put("w5", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 3, "Next": "S"}, "S": {"Type": "Succeed"}}}, d=a)
+        st, _, body = a.request("POST", "/state-machines/w5/executions", {"input": {}})
+        self.assertIn(st, (200, 201, 202), body)
+        eid = body["executionId"]
+        self.assertEqual(a.stop(), 0)
+        # b takes it within a lease renewal period, not after a whole lease.
+        deadline = time.time() + LEASE_MS / 1000
+        owner = None
+        while time.time() < deadline:
+            owner = self.sql(f"SELECT owner FROM executions WHERE id = '{eid}'")
+            if owner == "b":
+                break
+            time.sleep(0.05)
+        self.assertEqual(owner, "b")
+        self.assertEqual(b.wait_ended(eid, timeout=10)["status"], "SUCCEEDED")
+
+
+    def test_a_postgres_restart_is_survived(self):
+        """The server crashes (pg_ctl stop -m immediate) under orders and a
+        Wait: sagad reports the outage in /healthz, answers errors instead of
+        hanging, reconnects when the server is back, and every acknowledged
+        order and the Wait end; nothing is done twice."""
+        d = self.node("solo")
+        st, _, _ = d.request("PUT", "/stock/coffee-beans", {"quantity": STOCK})
+        self.assertEqual(st, 200)
+        self.put("w", WAIT1, d=d)
+        st, _, body = d.request("POST", "/state-machines/w/executions", {"input": {}})
+        self.assertIn(st, (200, 201, 202), body)
+        wait_id = body["executionId"]
+        acked = {}
+        for i in range(20):
+            eid = self.post_order(d, f"before-{i}", order(1), time.time() + 10)
+            self.assertTrue(eid)
+            acked[f"before-{i}"] = eid
+        self.cluster.stop("immediate")
+        down_at = time.time()
+        st, _, body = d.request("GET", "/healthz", timeout=15)
+        self.assertEqual(st, 503, body)
+        self.assertFalse(body["database"]["writable"])
+        self.assertIn("lastError", body["database"])
+        # A start during the outage gets an error, not a hang.
+        c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=15)
+        c.request("POST", "/order", json.dumps(order(1)), {"Content-Type": "application/json",
+                                                           "Idempotency-Key": "during"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertGreaterEqual(r.status, 500)
+        time.sleep(max(0, 3.0 - (time.time() - down_at)))   # longer than the lease
+        self.cluster.start()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st, _, body = d.request("GET", "/healthz")
+            if st == 200:
+                break
+            time.sleep(0.1)
+        self.assertEqual(st, 200, body)
+        self.assertIsNone(d.proc.poll(), "the node lives on (its epoch was nobody's to take)")
+        for i in range(10):
+            eid = self.post_order(d, f"after-{i}", order(1), time.time() + 10)
+            self.assertTrue(eid, d.stderr()[-3000:])
+            acked[f"after-{i}"] = eid
+        self.assertEqual(d.wait_ended(wait_id, timeout=15)["status"], "SUCCEEDED")
+        for key, eid in acked.items():
+            self.assertIn(d.wait_ended(eid, timeout=15)["status"], ("SUCCEEDED", "FAILED"), key)
+        _, _, h = d.request("GET", f"/executions/{wait_id}/history")
+        types = [e["type"] for e in h["events"]]
+        self.assertEqual(types.count("WaitStateExited"), 1, types)
+        sold = int(self.sql("SELECT coalesce(sum(quantity), 0) FROM orders "
+                            "WHERE status = 'PROCESSED'"))
+        left = int(self.sql("SELECT quantity FROM stock WHERE item_id = 'coffee-beans'"))
+        self.assertEqual(left, STOCK - sold)
+        self.assertIn("reconnected", d.stderr())
+
+
+if __name__ == "__main__":
+    unittest.main()
