@@ -85,6 +85,12 @@ typedef struct runtime_opts_s {
  * was failed then, as recovery does). */
 int runtime_adopt(runtime_t *rt, const char *execution_id);
 
+/* Scans this node's RUNNING rows again (as recovery does) once the next
+ * batch has committed, for executions that belong here but are not in
+ * memory: after a claim whose COMMIT was lost, or one that could not be
+ * read back. */
+void runtime_rescan(runtime_t *rt);
+
 /* Counters for /metrics and /healthz. */
 typedef struct runtime_stats_s {
     uint64_t started;

@@ -18,6 +18,11 @@
 static const char SQL_OWNER[] =
     "SELECT n.addr FROM executions e JOIN nodes n ON n.node_id = e.owner "
     "WHERE e.id = ?1 AND n.node_id <> ?2 AND n.addr IS NOT NULL";
+/* A node whose lease ran out still holds RUNNING executions: its tokens
+ * become reportable again once another node took them over. */
+static const char SQL_TAKEOVER_PENDING[] =
+    "SELECT count(*) FROM nodes n WHERE n.lease_until_ms <= " NOW " AND EXISTS "
+    "(SELECT 1 FROM executions e WHERE e.owner = n.node_id AND e.status = 'RUNNING')";
 static const char SQL_LIVE[] =
     "SELECT addr FROM nodes WHERE node_id <> ?1 AND addr IS NOT NULL AND lease_until_ms > " NOW
     " ORDER BY node_id";
@@ -39,8 +44,26 @@ typedef struct replay_s {
     http_request_t *req;
     char *targets[TARGETS_MAX];
     int n, next;
-    int any;                /* a task report: a 404 means "try the next node" */
+    int any;                /* a task report: "no such task" means "try the next node" */
+    int pending;            /* a takeover is under way: "no such task" may not be final */
 } replay_t;
+
+/* "No such task" in either API's words: REST's 404, AWS's 400 TaskDoesNotExist. */
+static int no_such_task(const httpc_response_t *res)
+{
+    return res->status == 404 ||
+           (res->status == 400 && res->body && strstr(res->body, "TaskDoesNotExist"));
+}
+
+/* Every node said it has no such task while a takeover is under way. */
+static void answer_takeover(http_request_t *req)
+{
+    http_response_header(req, "Retry-After", "1");
+    http_respond_error(req, 503, "TakeoverInProgress",
+                       "no node runs this task now, and a node that stopped answering still "
+                       "holds executions until another takes them over (about lease_ms); "
+                       "report again in a moment");
+}
 
 static void replay_free(replay_t *r)
 {
@@ -54,9 +77,17 @@ static int send_next(replay_t *r);
 static void on_answer(const httpc_response_t *res, void *data)
 {
     replay_t *r = data;
-    if (res->outcome == HTTPC_OK && res->status == 404 && r->any && r->next < r->n &&
-        send_next(r) == 0)
-        return;
+    if (r->any && (res->outcome != HTTPC_OK || no_such_task(res))) {
+        if (res->outcome != HTTPC_OK)
+            r->pending = 1;   /* it may hold the task: not a final "no such task" */
+        if (r->next < r->n && send_next(r) == 0)
+            return;
+        if (r->pending) {
+            answer_takeover(r->req);
+            replay_free(r);
+            return;
+        }
+    }
     if (res->outcome != HTTPC_OK) {
         log_warn("forward to %s failed: %s", r->targets[r->next - 1], res->error);
         http_response_header(r->req, "Retry-After", "1");
@@ -132,9 +163,16 @@ int forward_request(forward_t *f, http_request_t *req, const char *execution_id)
         }
         store_reset(s);
     }
+    if (r->any && (s = store_prepare(f->st, SQL_TAKEOVER_PENDING))) {
+        r->pending = store_step(s) == STORE_ROW && store_col_int64(s, 0) > 0;
+        store_reset(s);
+    }
     if (send_next(r) < 0) {
+        int pending = r->pending;
         replay_free(r);
-        return -1;
+        if (!pending)
+            return -1;
+        answer_takeover(req);
     }
     return 0;
 }

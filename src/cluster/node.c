@@ -19,6 +19,19 @@ static const char SQL_JOIN[] =
     "VALUES (?1, 1, " NOW " + ?2, " NOW ", ?3) ON CONFLICT (node_id) DO UPDATE SET "
     "epoch = nodes.epoch + 1, lease_until_ms = excluded.lease_until_ms, "
     "joined_ms = excluded.joined_ms, addr = excluded.addr RETURNING epoch";
+/* The row a running batch of an earlier process under this name holds
+ * (FOR KEY SHARE): joining waits for that batch's end, so no step of it can
+ * commit after this process has read the executions back. */
+static const char SQL_LOCK_SELF[] = "SELECT epoch FROM nodes WHERE node_id = ?1 FOR UPDATE";
+/* Held by a sagad from before nodes existed, which fences nobody: joining
+ * beside one would run its executions twice. */
+static const char SQL_OLD_OWNER[] =
+    "SELECT CAST(pg_try_advisory_lock(495555404100) AS integer)";
+static const char SQL_OLD_OWNER_FREE[] =
+    "SELECT CAST(pg_advisory_unlock(495555404100) AS integer)";
+/* A claim waits this long at most for a frozen node's last batch; a session
+ * idle inside a transaction this long is ended by the server (its locks go). */
+static const char SQL_LOCK_TIMEOUT[] = "SELECT set_config('lock_timeout', ?1, true)";
 static const char SQL_ADOPT_ORPHANS[] =
     "UPDATE executions SET owner = ?1 WHERE owner IS NULL AND status = 'RUNNING'";
 /* Renewed while the epoch is still ours, even after it expired (a database
@@ -119,22 +132,45 @@ int node_join(const node_opts_t *o, node_t **out, char *err, size_t errlen)
         free(n);
         return -1;
     }
-    store_stmt_t *s = store_prepare(n->lease, SQL_JOIN);
-    if (s) {
+    int64_t free_lock = 0, ignored;
+    store_stmt_t *s = store_prepare(n->lease, SQL_OLD_OWNER);
+    if (!s || one_int(s, &free_lock) < 0 || !free_lock) {
+        snprintf(err, errlen, "%s", s ? "an older sagad (from before nodes) still runs on this "
+                                        "database (it holds advisory lock 495555404100): stop it "
+                                        "first, then start the nodes"
+                                      : store_errmsg(n->lease));
+        node_leave(n, 0);
+        return -1;
+    }
+    if ((s = store_prepare(n->lease, SQL_OLD_OWNER_FREE)))
+        one_int(s, &ignored);
+    rc = store_begin(n->lease);
+    if (rc == 0 && (s = store_prepare(n->lease, SQL_LOCK_SELF))) {
+        store_bind_text(s, 1, n->id);
+        rc = one_int(s, NULL);
+    }
+    if (rc == 0 && s && (s = store_prepare(n->lease, SQL_JOIN))) {
         store_bind_text(s, 1, n->id);
         store_bind_int64(s, 2, n->lease_ms);
         store_bind_text(s, 3, o->addr);
         rc = one_int(s, &n->epoch);
     }
+    if (rc == 0 && s)
+        rc = store_commit(n->lease);
     if (!s || rc < 0 || n->epoch <= 0) {
         snprintf(err, errlen, "cannot register node %s in table nodes: %s", n->id,
                  store_errmsg(n->lease));
+        store_rollback(n->lease);
         node_leave(n, 0);
         return -1;
     }
     n->renewed_ns = uv_hrtime();
     /* Rows this session inserts into executions default to this owner. */
+    char idle[32];
+    snprintf(idle, sizeof idle, "%dms", n->lease_ms);
     rc = store_session_set(n->st, "sagad.node", n->id);
+    if (rc == 0)
+        rc = store_session_set(n->st, "idle_in_transaction_session_timeout", idle);
     if (rc == 0 && (s = store_prepare(n->st, SQL_ADOPT_ORPHANS))) {
         store_bind_text(s, 1, n->id);
         rc = store_exec_stmt(s);
@@ -181,19 +217,34 @@ int node_fence(void *node)
 
 /* ---- claims: on the runtime's session, between batches ------------------ */
 
+static void node_finish(node_t *n);
+
 static void claim_entry(void *ud)
 {
     node_t *n = ud;
     n->claim_queued = 0;
-    if (n->leaving || n->fenced || !n->rt)
+    if (n->leaving) {
+        node_finish(n);   /* left while this waited: nothing is taken */
         return;
-    if (store_begin(n->st) < 0)
+    }
+    if (n->fenced || !n->rt)
         return;
+    if (store_begin(n->st) < 0) {
+        runtime_rescan(n->rt);
+        return;
+    }
     int64_t expired = 0;
     char **ids = NULL;
     size_t nids = 0;
     int ok = node_fence(n) == 0;
-    store_stmt_t *s = ok ? store_prepare(n->st, SQL_LOCK_DEAD) : NULL;
+    store_stmt_t *s = ok ? store_prepare(n->st, SQL_LOCK_TIMEOUT) : NULL;
+    if (s) {
+        char ms[32];
+        snprintf(ms, sizeof ms, "%dms", n->lease_ms);
+        store_bind_text(s, 1, ms);
+        ok = one_int(s, NULL) == 0;
+    }
+    s = ok ? store_prepare(n->st, SQL_LOCK_DEAD) : NULL;
     if (s) {
         store_bind_text(s, 1, n->dead);
         ok = one_int(s, &expired) == 0;
@@ -224,10 +275,14 @@ static void claim_entry(void *ud)
     if (!ok || store_commit(n->st) < 0) {
         store_rollback(n->st);
         nids = 0;
+        /* A lost COMMIT may have happened: what it took is found by reading. */
+        runtime_rescan(n->rt);
     }
     size_t adopted = 0;
     for (size_t i = 0; i < nids; i++)
         adopted += runtime_adopt(n->rt, ids[i]) == 0;
+    if (adopted < nids)
+        runtime_rescan(n->rt);   /* some could not be read now: again later */
     for (size_t i = 0; ids && i < nids; i++)
         free(ids[i]);
     free(ids);
@@ -302,12 +357,14 @@ static void lease_tick(void *ud)
             n->claim_queued = 1;
         }
         store_reset(s);
+        if (n->leaving)
+            n->claim_queued = 0;   /* left while the query waited */
         if (n->claim_queued && serial_run(n->serial, claim_entry, n) < 0)
             n->claim_queued = 0;
     }
     n->ticking = 0;
     if (n->leaving)
-        node_leave(n, n->release);
+        node_finish(n);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -340,9 +397,18 @@ void node_leave(node_t *n, int release)
         return;
     n->leaving = 1;
     n->release = release;
-    if (n->ticking)
-        return;   /* the lease fiber finishes the job when its wait ends */
-    if (release && n->lease && !n->fenced) {
+    if (n->rt)
+        uv_timer_stop(&n->timer);
+    node_finish(n);
+}
+
+/* Releases and frees once neither the lease fiber nor a queued claim still
+ * uses the node (each calls this again when it is done). */
+static void node_finish(node_t *n)
+{
+    if (n->ticking || n->claim_queued)
+        return;
+    if (n->release && n->lease && !n->fenced) {
         store_stmt_t *s = store_prepare(n->lease, SQL_RELEASE);
         if (s) {
             store_bind_text(s, 1, n->id);

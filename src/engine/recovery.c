@@ -536,3 +536,11 @@ int runtime_adopt(runtime_t *rt, const char *execution_id)
         rt->unrecoverable++;
     return ex ? 0 : -1;
 }
+
+void runtime_rescan(runtime_t *rt)
+{
+    if (rt->closing)
+        return;
+    rt->rescan = 1;
+    pump_schedule(rt);
+}

@@ -226,6 +226,89 @@ class Failover(DaemonTestCase):
         self.assertEqual((st, body.get("status")), (200, "ABORTED"), body)
         self.assertEqual(self.sql(f"SELECT status FROM executions WHERE id = '{wid}'"), "ABORTED")
 
+    def activity_task(self, d):
+        """An activity execution started and polled on `d`: (id, token)."""
+        st, _, body = d.request("POST", "/state-machines/act/executions", {"input": {}})
+        self.assertIn(st, (200, 201, 202), body)
+        st, _, task = d.request("POST", "/activities/work/poll?wait=5", timeout=10)
+        self.assertEqual(st, 200, task)
+        return body["executionId"], task["taskToken"]
+
+    def put_activity_machine(self, d):
+        st, _, _ = d.request("PUT", "/activities/work", {})
+        self.assertIn(st, (200, 201))
+        self.put("act", {"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "sagad:activity:work", "End": True}}}, d=d)
+
+    def test_an_aws_task_report_is_offered_to_every_other_node(self):
+        """Three nodes: SendTaskSuccess (AWS JSON 1.0) sent to a node that
+        does not know the token reaches the one that does, past a third
+        that answers TaskDoesNotExist."""
+        a, b, c = self.node("a"), self.node("b"), self.node("c")
+        self.put_activity_machine(a)
+        eid, token = self.activity_task(c)
+        st, _, body = a.request("POST", "/", json.dumps({"taskToken": token, "output": "{}"}),
+                                {"X-Amz-Target": "AWSStepFunctions.SendTaskSuccess",
+                                 "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(a.wait_ended(eid)["status"], "SUCCEEDED")
+
+    def test_a_report_during_a_takeover_is_503_then_succeeds(self):
+        """The node that runs a task dies: until a survivor has taken its
+        executions, a report gets 503 with Retry-After (not a final 404);
+        afterwards the same token is reported successfully."""
+        a, b = self.node("a"), self.node("b")
+        self.put_activity_machine(a)
+        eid, token = self.activity_task(b)
+        b.kill()
+        st, h, body = a.request("POST", "/tasks/success", {"taskToken": token, "output": {}})
+        self.assertEqual((st, body["error"]), (503, "TakeoverInProgress"), body)
+        self.assertEqual(h.get("retry-after"), "1")
+        deadline = time.time() + LEASE_MS / 1000 * 2 + 5
+        while time.time() < deadline:
+            st, _, body = a.request("POST", "/tasks/success", {"taskToken": token, "output": {}})
+            if st != 503:
+                break
+            time.sleep(0.2)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(a.wait_ended(eid)["status"], "SUCCEEDED")
+
+    def test_a_restart_under_the_same_name_waits_for_the_old_batch(self):
+        """A transaction that holds the node's row as a running batch does
+        (FOR KEY SHARE) delays the next process under that name until it
+        ends, so nothing the old process commits comes after the new one
+        read its executions back."""
+        a = self.node("same")
+        self.assertEqual(a.stop(), 0)
+        holder = threading.Thread(target=self.sql, args=(
+            "BEGIN; SELECT 1 FROM nodes WHERE node_id = 'same' FOR KEY SHARE; "
+            "SELECT pg_sleep(3); COMMIT;",))
+        holder.start()
+        time.sleep(0.5)
+        t0 = time.time()
+        self.node("same")
+        waited = time.time() - t0
+        holder.join()
+        self.assertGreater(waited, 2.0)
+
+    def test_a_node_refuses_to_join_beside_a_single_node_sagad(self):
+        """A sagad from before nodes holds advisory lock 495555404100 and
+        fences nobody: a node does not start beside it."""
+        holder = threading.Thread(target=self.sql, args=(
+            "SELECT pg_advisory_lock(495555404100), pg_sleep(4)",))
+        holder.start()
+        time.sleep(0.5)
+        d = Daemon(database=self.cluster.uri(), node_id="late")
+        try:
+            r = subprocess.run(d.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               timeout=30)
+            err = r.stderr.decode(errors="replace")
+            self.assertNotEqual(r.returncode, 0, err)
+            self.assertIn("an older sagad", err)
+        finally:
+            d.cleanup()
+            holder.join()
+
     def test_healthz_names_the_node(self):
         d = self.node("alpha")
         st, _, body = d.request("GET", "/healthz")
