@@ -52,6 +52,14 @@ int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms);
 /* 1 when the activity exists. */
 int tasks_activity_exists(runtime_t *rt, const char *name);
 
+/* Deletes activity `name` (as Step Functions' DeleteActivity: deleting one
+ * that does not exist succeeds). Its row goes at once; an activity with
+ * tasks queued, running or polled for stays in memory, serving them, until
+ * the daemon restarts. Between the runtime's batches. RUNTIME_OK,
+ * RUNTIME_ERR_INPUT (not an activity name), RUNTIME_ERR_STOPPING or
+ * RUNTIME_ERR_STORAGE. */
+int tasks_activity_delete(runtime_t *rt, const char *name);
+
 /* {"activities": [{"name", "createdAt", "tasksWaiting", "tasksRunning",
  * "pollsParked", "workers": [{"name", "lastPollAt"}]}]}; caller frees. */
 cJSON *tasks_activities_json(runtime_t *rt);

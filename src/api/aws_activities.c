@@ -126,9 +126,13 @@ static void list_activities(api_t *api, http_request_t *req, const cJSON *body)
 static void delete_activity(api_t *api, http_request_t *req, const cJSON *body)
 {
     api_aws_arn_t a;
-    if (activity_member(api, req, body, &a) == 0)
-        aws_error(req, 400, "ValidationException",
-                  "DeleteActivity: this sagad cannot delete activities yet; '%s' is kept", a.name);
+    if (activity_member(api, req, body, &a) < 0)
+        return;
+    int rc = tasks_activity_delete(api->runtime, a.name);
+    if (rc == RUNTIME_OK)
+        aws_reply_empty(req);
+    else
+        aws_error_runtime(req, rc, "the activity was not deleted");
 }
 
 static int on_polled(void *ud, const char *token, const char *input)

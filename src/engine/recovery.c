@@ -14,8 +14,10 @@ static const char SQL_RUNNING_AFTER[] =
 static const char SQL_RUNNING_AFTER_OWNED[] =
     "SELECT id, seq FROM executions WHERE status = 'RUNNING' AND owner = ?3 AND seq > ?1 "
     "ORDER BY seq LIMIT ?2";
+/* The same columns as SQL_ONE_RUNNING (recover_one reads them by index). */
 static const char SQL_ONE_RUNNING_OWNED[] =
-    "SELECT id, machine, machine_version, name, input, start_ms FROM executions "
+    "SELECT id, machine, machine_version, name, input, start_ms, "
+    "coalesce(redrive_ms, start_ms) FROM executions "
     "WHERE id = ?1 AND status = 'RUNNING' AND owner = ?2";
 static const char SQL_LAST_EVENT[] =
     "SELECT coalesce(max(last_id), 0) FROM history WHERE execution_id = ?";

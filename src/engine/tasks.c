@@ -14,6 +14,7 @@
 static const char SQL_ACT_INSERT[] =
     "INSERT INTO activities (name, created_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
 static const char SQL_ACT_GET[] = "SELECT created_ms FROM activities WHERE name = ?";
+static const char SQL_ACT_DELETE[] = "DELETE FROM activities WHERE name = ?";
 static const char SQL_ACT_ALL[] = "SELECT name, created_ms FROM activities ORDER BY name";
 
 typedef struct worker_seen_s {
@@ -479,6 +480,38 @@ int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms)
     a->created_ms = now;
     *created_ms = now;
     return 0;
+}
+
+int tasks_activity_delete(runtime_t *rt, const char *name)
+{
+    if (!asl_activity_name_valid(name))
+        return RUNTIME_ERR_INPUT;
+    if (rt->closing)
+        return RUNTIME_ERR_STOPPING;
+    assert(!store_in_txn(rt->st));
+    store_stmt_t *s = store_prepare(rt->st, SQL_ACT_DELETE);
+    if (!s)
+        return RUNTIME_ERR_STORAGE;
+    store_bind_text(s, 1, name);
+    if (store_exec_stmt(s) < 0)
+        return RUNTIME_ERR_STORAGE;
+    activity_t *a = act_find(rt, name);
+    if (!a)
+        return RUNTIME_OK;
+    a->has_row = 0;
+    /* Tasks queued, running or polled for keep it in memory (their frames
+     * point at it) until the daemon restarts; an idle one goes now. */
+    if (a->q_head || a->p_head || a->running || a->deliver)
+        return RUNTIME_OK;
+    activity_t **pp = &rt->activities;
+    while (*pp != a)
+        pp = &(*pp)->next;
+    *pp = a->next;
+    for (size_t i = 0; i < a->nworkers; i++)
+        free(a->workers[i].name);
+    free(a->name);
+    free(a);
+    return RUNTIME_OK;
 }
 
 static void note_worker(activity_t *a, const char *worker)

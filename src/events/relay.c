@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "events/outbox.h"
+#include "redis_uv.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -22,7 +23,6 @@
 
 #include <hiredis.h>
 #include <async.h>
-#include <adapters/libuv.h>
 
 #define BATCH              256
 #define BACKOFF_MIN_MS     100
@@ -569,52 +569,6 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     schedule_reconnect(r);
 }
 
-/* hiredis 0.14's libuv adapter returns early when libuv reports a poll error
- * (libuv turns POLLERR, e.g. a refused connect or a reset socket, into
- * UV_EBADF and stops the handle), so hiredis would never notice. These hooks
- * replace the adapter's read/write hooks and hand errors to hiredis' own
- * handlers, which then read the socket error and disconnect; hiredis 1.0's
- * adapter does the same. The adapter's state and cleanup are kept. */
-static void poll_cb(uv_poll_t *h, int status, int events)
-{
-    redisLibuvEvents *p = h->data;
-    if (status != 0)
-        events = p->events;
-    if (p->context && (events & UV_READABLE))
-        redisAsyncHandleRead(p->context);
-    if (p->context && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(p->context);
-}
-
-static void watch(redisLibuvEvents *p, int add, int remove)
-{
-    p->events = (p->events | add) & ~remove;
-    if (p->events)
-        uv_poll_start(&p->handle, p->events, poll_cb);
-    else
-        uv_poll_stop(&p->handle);
-}
-
-static void add_read(void *d)
-{
-    watch(d, UV_READABLE, 0);
-}
-
-static void del_read(void *d)
-{
-    watch(d, 0, UV_READABLE);
-}
-
-static void add_write(void *d)
-{
-    watch(d, UV_WRITABLE, 0);
-}
-
-static void del_write(void *d)
-{
-    watch(d, 0, UV_WRITABLE);
-}
-
 static void start_connect(relay_t *r)
 {
     redisAsyncContext *ac = r->is_unix ? redisAsyncConnectUnix(r->host)
@@ -627,16 +581,12 @@ static void start_connect(relay_t *r)
         return;
     }
     ac->data = r;
-    if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+    if (redis_uv_attach(ac, r->loop) < 0) {
         connect_failed(r, "cannot watch the socket");
         redisAsyncFree(ac);
         schedule_reconnect(r);
         return;
     }
-    ac->ev.addRead = add_read;
-    ac->ev.delRead = del_read;
-    ac->ev.addWrite = add_write;
-    ac->ev.delWrite = del_write;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     r->ac = ac;

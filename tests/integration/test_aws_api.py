@@ -330,6 +330,19 @@ class AwsCli(DaemonTestCase):
                        "--input", inp, ok=False)
         self.assertIn("ExecutionAlreadyExists", err)
 
+    def test_delete_activity(self):
+        act = self.aws("create-activity", "--name", "cli-gone")["activityArn"]
+        self.assertEqual(self.aws("delete-activity", "--activity-arn", act), {})
+        err = self.aws("describe-activity", "--activity-arn", act, ok=False)
+        self.assertIn("ActivityDoesNotExist", err)
+        names = [a["name"] for a in self.aws("list-activities")["activities"]]
+        self.assertNotIn("cli-gone", names)
+        # Gone after a restart too: its row was deleted.
+        self.d.stop()
+        self.d.start()
+        err = self.aws("describe-activity", "--activity-arn", act, ok=False)
+        self.assertIn("ActivityDoesNotExist", err)
+
     def test_errors(self):
         err = self.aws("describe-execution", "--execution-arn",
                        arn("execution", "nope", "x"), ok=False)

@@ -55,7 +55,7 @@ class RedriveBase(DaemonTestCase):
                                             {"taskToken": task["taskToken"], "output": output})
         self.assertEqual(st, 200, body)
 
-    def fail(self, task, error, cause, d=None):
+    def fail_task(self, task, error, cause, d=None):
         st, _, body = (d or self.d).request("POST", "/tasks/failure",
                                             {"taskToken": task["taskToken"], "error": error,
                                              "cause": cause})
@@ -80,7 +80,7 @@ class RedriveBase(DaemonTestCase):
         eid = self.start({"order": 7})
         self.succeed(self.poll("reserve"), {"held": 1})
         charge = self.poll("charge")
-        self.fail(charge, "CardDeclined", "insufficient funds")
+        self.fail_task(charge, "CardDeclined", "insufficient funds")
         desc = self.d.wait_ended(eid)
         self.assertEqual(desc["status"], "FAILED")
         self.assertEqual(desc["redriveCount"], 0)
@@ -130,7 +130,7 @@ class RedriveTest(RedriveBase):
     def test_redrive_twice_then_counts(self):
         eid, _ = self.failed_at_charge()
         self.assertEqual(self.redrive(eid)[0], 200)
-        self.fail(self.poll("charge"), "CardDeclined", "still no funds")
+        self.fail_task(self.poll("charge"), "CardDeclined", "still no funds")
         self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
         st, _, body = self.redrive(eid)
         self.assertEqual(st, 200, body)
@@ -172,7 +172,7 @@ class RedriveTest(RedriveBase):
         st, _, b = self.d.request("POST", "/state-machines/ship/executions", body)
         eid = b["executionId"]
         self.succeed(self.poll("reserve"), {"held": 9})
-        self.fail(self.poll("charge"), "CardDeclined", "no")
+        self.fail_task(self.poll("charge"), "CardDeclined", "no")
         self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
         self.assertEqual(self.redrive(eid)[0], 200)
         got = {}
@@ -245,7 +245,7 @@ class RedriveTest(RedriveBase):
         first_b = self.poll("charge")
         self.succeed(self.poll("reserve"), {"a": "kept"})
         time.sleep(0.2)   # the branch's success is committed before B fails
-        self.fail(first_b, "CardDeclined", "no")
+        self.fail_task(first_b, "CardDeclined", "no")
         self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
         st, _, body = self.redrive(eid)
         self.assertEqual((st, body["status"]), (200, "RUNNING"), body)
@@ -275,7 +275,7 @@ class RedriveTest(RedriveBase):
         self.succeed(tasks[10], "ten")
         self.succeed(tasks[12], "twelve")
         time.sleep(0.2)
-        self.fail(tasks[11], "Bad", "item 11")
+        self.fail_task(tasks[11], "Bad", "item 11")
         self.assertEqual(self.d.wait_ended(eid)["status"], "FAILED")
         self.assertEqual(self.redrive(eid)[0], 200)
         again = self.poll("charge")
