@@ -309,6 +309,38 @@ class Failover(DaemonTestCase):
             d.cleanup()
             holder.join()
 
+    def test_the_loop_serves_while_a_batch_waits_for_postgresql(self):
+        """psql holds the stock row: an order's batch waits on its lock, and
+        meanwhile the loop still serves (the console's files answer at once);
+        once the lock goes, the order completes."""
+        d = self.node("solo")
+        st, _, _ = d.request("PUT", "/stock/coffee-beans", {"quantity": 10})
+        self.assertEqual(st, 200)
+        holder = threading.Thread(target=self.sql, args=(
+            "BEGIN; SELECT quantity FROM stock WHERE item_id = 'coffee-beans' FOR UPDATE; "
+            "SELECT pg_sleep(2); COMMIT;",))
+        holder.start()
+        time.sleep(0.3)
+        result = {}
+
+        def order_now():
+            result["id"] = self.post_order(d, "held", order(1), time.time() + 20)
+        t = threading.Thread(target=order_now)
+        t.start()
+        time.sleep(0.3)
+        worst = 0
+        for _ in range(5):
+            t0 = time.time()
+            st, _, _ = d.request("GET", "/ui/")
+            worst = max(worst, time.time() - t0)
+            self.assertEqual(st, 200)
+        self.assertLess(worst, 0.5, "the loop answered while the batch waited")
+        self.assertTrue(t.is_alive() or holder.is_alive(), "the order did wait for the lock")
+        holder.join()
+        t.join(20)
+        self.assertTrue(result.get("id"))
+        self.assertIn(d.wait_ended(result["id"])["status"], ("SUCCEEDED", "FAILED"))
+
     def test_healthz_names_the_node(self):
         d = self.node("alpha")
         st, _, body = d.request("GET", "/healthz")
