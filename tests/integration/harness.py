@@ -317,6 +317,16 @@ class DaemonTestCase(unittest.TestCase):
     def setUp(self):
         self._daemons = []
         self._redis = []
+        # Runs even when a subclass's setUp fails or skips after starting a
+        # daemon (then tearDown does not run): no daemon outlives its test.
+        self.addCleanup(self._reap)
+
+    def _reap(self):
+        for d in self._daemons:
+            if d.proc is not None and d.proc.poll() is None:
+                d.kill()
+        for r in self._redis:
+            r.stop()
 
     def daemon(self, **opts):
         d = Daemon(**opts)
