@@ -2,9 +2,9 @@
  * history, timers, the event outbox, and the tables of the domains that
  * register a schema (e.g. order/schema.h). SQLite by default (a path):
  * opening applies the versioned schema (PRAGMA user_version), WAL,
- * synchronous=FULL and foreign keys. A postgresql:// URI selects PostgreSQL
- * (experimental, single node): the same schema in its own DDL, versioned in
- * a schema_version table. Statements are prepared once and cached. Nothing above store/
+ * synchronous=FULL and foreign keys. A postgresql:// URI selects PostgreSQL,
+ * which several daemons may share as nodes (cluster/node.h): the same schema
+ * in its own DDL, versioned in a schema_version table. Statements are prepared once and cached. Nothing above store/
  * sees the engine's own types: callers use store_stmt_t and the store_bind_*,
  * store_step and store_col_* functions below (store/sqlite.h is for the
  * store's SQLite-only modules and tests). */

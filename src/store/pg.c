@@ -1,14 +1,13 @@
-/* The PostgreSQL backend of the store (experimental, single node): one libpq
- * session per store, statements prepared once per session, values sent and
- * received as text, transactions and savepoints as on SQLite.
+/* The PostgreSQL backend of the store: one libpq session per store (a lost
+ * one is replaced between transactions), statements prepared once per
+ * session, values sent and received as text, transactions and savepoints as
+ * on SQLite.
  *
  * It uses libpq's asynchronous calls on a nonblocking connection; every wait
  * goes through wait_socket(). Called on a fiber (core/fiber.h) the wait
  * yields to the loop; anywhere else it blocks the thread in poll(2), which
- * is fine at startup, for migrations and in tests only. The daemon must call
- * the store from fibers on PostgreSQL: until the runtime and the HTTP
- * handlers run in fibers, every statement blocks the event loop for its
- * round trip. */
+ * is fine at startup, for migrations and in tests only. The daemon calls
+ * the store from its serializer's fibers (core/serial.h). */
 #include "internal.h"
 #include "store/pg_sql.h"
 #include "core/fiber.h"

@@ -1,4 +1,4 @@
-"""The PostgreSQL store (experimental, single node) behind the real daemon: a
+"""The PostgreSQL store behind the real daemon (one node; several: test_cluster): a
 throwaway PostgreSQL 15 cluster (pg.py), sagad with --database=postgresql://,
 executions of every state kind, the order saga, the list/count/stock reads,
 recovery of a RUNNING Wait after a restart, migrations applied once, and a
