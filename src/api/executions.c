@@ -496,7 +496,8 @@ static void respond_stop(api_t *api, http_request_t *req, int status, const char
     }
 }
 
-static void on_stopped(void *ud, runtime_status_t status, const char *id)
+/* A stop or a redrive committed (or failed): answered with the description. */
+static void on_steered(void *ud, runtime_status_t status, const char *id)
 {
     exec_wait_t *c = ud;
     respond_stop(c->api, c->req, status, id);
@@ -527,19 +528,12 @@ static void on_stop(http_request_t *req, void *ud)
     }
     c->api = api;
     c->req = req;
-    int rc = runtime_stop(api->runtime, id, error, cause, on_stopped, c);
+    int rc = runtime_stop(api->runtime, id, error, cause, on_steered, c);
     if (rc != RUNTIME_OK) {
-        free(c);   /* on_stopped will not run */
+        free(c);   /* on_steered will not run */
         respond_stop(api, req, rc, id);
     }
     cJSON_Delete(body);
-}
-
-static void on_redriven(void *ud, runtime_status_t status, const char *id)
-{
-    exec_wait_t *c = ud;
-    respond_stop(c->api, c->req, status, id);
-    free(c);
 }
 
 /* POST /executions/{id}/redrive: runs an execution that ended FAILED,
@@ -567,10 +561,10 @@ static void on_redrive(http_request_t *req, void *ud)
     c->api = api;
     c->req = req;
     char why[RUNTIME_WHY_SIZE];
-    int rc = runtime_redrive(api->runtime, id, why, on_redriven, c);
+    int rc = runtime_redrive(api->runtime, id, why, on_steered, c);
     if (rc == RUNTIME_OK)
         return;
-    free(c);   /* on_redriven will not run */
+    free(c);   /* on_steered will not run */
     if (rc == RUNTIME_ERR_REFUSED)
         http_respond_error(req, 409, "ExecutionNotRedrivable", "%s", why);
     else if (rc == RUNTIME_ENDED)

@@ -2,6 +2,7 @@
  * sign the way AWS's signers do, derives the signing key from the secret and
  * compares signatures in constant time. No I/O: clock and keys come in. */
 #include "api/sigv4.h"
+#include "core/grow.h"
 
 #include <ctype.h>
 #include <nettle/hmac.h>
@@ -28,17 +29,9 @@ static void put(buf_t *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
+    if (grow_reserve(&b->p, &b->cap, b->len + n + 1, 1) < 0) {
+        b->oom = 1;
+        return;
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
