@@ -2,6 +2,13 @@
 # under ASan/UBSan in build-asan/; `make test` installs what is missing, builds
 # both and runs the whole suite against each.
 
+# Every core (CI runs a bare `make test`); JOBS=1 for one at a time. Only the
+# top make sets it: the sub-makes share its job slots.
+JOBS ?= $(shell nproc)
+ifeq ($(MAKELEVEL),0)
+MAKEFLAGS += -j$(JOBS)
+endif
+
 BUILD    ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=

@@ -6,6 +6,7 @@
 
 #include "api/auth.h"
 #include "core/config.h"
+#include "core/serial.h"
 #include "core/jsonin.h"
 #include "engine/machines.h"
 #include "engine/runtime.h"
@@ -32,6 +33,14 @@ typedef struct api_s {
      * caller must answer. NULL on one node. */
     int (*forward)(void *ud, http_request_t *req, const char *execution_id);
     void *forward_ud;
+    /* Several nodes: a parked activity poll offered to the other nodes
+     * (cluster/forward.h: forward_poll, forward_poll_due), with forward_ud.
+     * NULL on one node. */
+    int (*poll_elsewhere)(void *ud, http_request_t *req, const char *activity,
+                          void (*cb)(void *ud, int answered), void *cb_ud);
+    int (*poll_due)(void *ud, const char *activity);
+    /* The daemon's serializer (core/serial.h); NULL when there is none. */
+    serial_t *serial;
 } api_t;
 
 /* Helpers shared by the route modules. */

@@ -3,6 +3,7 @@
  * (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat), onto engine/tasks.h
  * as the REST routes of api/tasks.h use it. */
 #include "aws_internal.h"
+#include "api/polls.h"
 #include "engine/tasks.h"
 
 #include <stdio.h>
@@ -168,8 +169,7 @@ static void get_activity_task(api_t *api, http_request_t *req, const cJSON *body
                   WORKER_MAX);
         return;
     }
-    tasks_poll_t *p;
-    int rc = tasks_poll(api->runtime, a.name, worker, TASKS_POLL_MAX_MS, on_polled, req, &p);
+    int rc = api_poll_park(api, req, a.name, worker, TASKS_POLL_MAX_MS, on_polled);
     if (rc == RUNTIME_ERR_UNKNOWN) {
         char arn[API_AWS_ARN_MAX];
         aws_error(req, 400, "ActivityDoesNotExist", "Activity Does Not Exist: '%s'",

@@ -3,6 +3,7 @@
  * poll). Reports are answered after the commit that records them; polls
  * park in memory and hold no transaction. */
 #include "api/tasks.h"
+#include "api/polls.h"
 #include "core/timefmt.h"
 #include "engine/tasks.h"
 
@@ -266,8 +267,7 @@ static void h_activity_poll(http_request_t *req, void *ud)
             return;
         }
     }
-    tasks_poll_t *p;
-    int rc = tasks_poll(api->runtime, name, worker, (int64_t)(secs * 1000), on_polled, req, &p);
+    int rc = api_poll_park(api, req, name, worker, (int64_t)(secs * 1000), on_polled);
     cJSON_Delete(body);
     if (rc == RUNTIME_ERR_UNKNOWN)
         http_respond_error(req, 404, "ActivityDoesNotExist",

@@ -5,15 +5,21 @@
 #include "cluster/forward.h"
 #include "core/log.h"
 #include "net/httpc.h"
+#include "store/db.h"
 
+#include <cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NOW "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
 #define FORWARD_TIMEOUT_MS 10000   /* stops and reports answer at once; waits are not replayed */
-#define FORWARDED "X-Sagad-Forwarded"
+#define FORWARDED HTTP_FORWARDED_HEADER
 #define TARGETS_MAX 16
+#define POLL_TIMEOUT_MS 3000      /* a replayed poll does not wait: it answers at once */
+#define POLL_GAP_MS 200           /* after finding nothing, an activity's next look */
+#define POLL_ACTS 32              /* activities whose looks are remembered */
 
 static const char SQL_OWNER[] =
     "SELECT n.addr FROM executions e JOIN nodes n ON n.node_id = e.owner "
@@ -32,10 +38,20 @@ static const char *const PASSED[] = {"Host", "Content-Type", "Authorization", "A
                                      "X-Amz-Target", "X-Amz-Date", "X-Amz-Content-Sha256",
                                      "X-Amz-Security-Token", "Idempotency-Key", NULL};
 
+/* The last look elsewhere for one activity's polls. */
+typedef struct poll_look_s {
+    char name[128];
+    int in_flight;
+    int64_t empty_ms;      /* when the last look found nothing (0: look at once) */
+    int64_t used_ms;
+} poll_look_t;
+
 struct forward_s {
     httpc_t *http;
     store_t *st;
+    serial_t *serial;
     char self[128];
+    poll_look_t looks[POLL_ACTS];
 };
 
 /* One replayed request and where it may go next. */
@@ -46,6 +62,10 @@ typedef struct replay_s {
     int n, next;
     int any;                /* a task report: "no such task" means "try the next node" */
     int pending;            /* a takeover is under way: "no such task" may not be final */
+    poll_look_t *look;      /* an activity poll: only an answer with a task ends it */
+    forward_poll_cb poll_cb;
+    void *poll_ud;
+    int poll_answered;
 } replay_t;
 
 /* "No such task" in either API's words: REST's 404, AWS's 400 TaskDoesNotExist. */
@@ -55,14 +75,38 @@ static int no_such_task(const httpc_response_t *res)
            (res->status == 400 && res->body && strstr(res->body, "TaskDoesNotExist"));
 }
 
+/* A 503 with Retry-After in the words of the client's API: AWS JSON 1.0's
+ * {"__type", "message"} when it sent X-Amz-Target, else sagad's error. */
+static void respond_503(http_request_t *req, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void respond_503(http_request_t *req, const char *type, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    http_response_header(req, "Retry-After", "1");
+    if (!http_request_header(req, "X-Amz-Target")) {
+        http_respond_error(req, 503, type, "%s", msg);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && cJSON_AddStringToObject(o, "__type", type) && cJSON_AddStringToObject(o, "message", msg))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    http_respond(req, 503, "application/x-amz-json-1.0", text ? text : "{}", text ? strlen(text) : 2);
+    free(text);
+}
+
 /* Every node said it has no such task while a takeover is under way. */
 static void answer_takeover(http_request_t *req)
 {
-    http_response_header(req, "Retry-After", "1");
-    http_respond_error(req, 503, "TakeoverInProgress",
-                       "no node runs this task now, and a node that stopped answering still "
-                       "holds executions until another takes them over (about lease_ms); "
-                       "report again in a moment");
+    respond_503(req, "TakeoverInProgress",
+                "no node runs this task now, and a node that stopped answering still "
+                "holds executions until another takes them over (about lease_ms); "
+                "report again in a moment");
 }
 
 static void replay_free(replay_t *r)
@@ -73,10 +117,16 @@ static void replay_free(replay_t *r)
 }
 
 static int send_next(replay_t *r);
+static void respond_as(http_request_t *req, const httpc_response_t *res);
+static void poll_answer(replay_t *r, const httpc_response_t *res);
 
 static void on_answer(const httpc_response_t *res, void *data)
 {
     replay_t *r = data;
+    if (r->look) {
+        poll_answer(r, res);
+        return;
+    }
     if (r->any && (res->outcome != HTTPC_OK || no_such_task(res))) {
         if (res->outcome != HTTPC_OK)
             r->pending = 1;   /* it may hold the task: not a final "no such task" */
@@ -90,24 +140,29 @@ static void on_answer(const httpc_response_t *res, void *data)
     }
     if (res->outcome != HTTPC_OK) {
         log_warn("forward to %s failed: %s", r->targets[r->next - 1], res->error);
-        http_response_header(r->req, "Retry-After", "1");
-        http_respond_error(r->req, 503, "NodeUnreachable",
-                           "node %s runs this and did not answer (%s); retry: if it is down, "
-                           "another node takes its executions over once its lease expires",
-                           r->targets[r->next - 1], res->error ? res->error : "no answer");
+        respond_503(r->req, "NodeUnreachable",
+                    "node %s runs this and did not answer (%s); retry: if it is down, "
+                    "another node takes its executions over once its lease expires",
+                    r->targets[r->next - 1], res->error ? res->error : "no answer");
         replay_free(r);
         return;
     }
+    respond_as(r->req, res);
+    replay_free(r);
+}
+
+/* Answers `req` with another node's answer, as that node gave it. */
+static void respond_as(http_request_t *req, const httpc_response_t *res)
+{
     const char *ctype = NULL;
     for (size_t i = 0; i < res->n_headers; i++) {
         const httpc_header_t *h = &res->headers[i];
         if (strcmp(h->name, "content-type") == 0)
             ctype = h->value;
         else if (strcmp(h->name, "retry-after") == 0 || strcmp(h->name, "www-authenticate") == 0)
-            http_response_header(r->req, h->name, h->value);
+            http_response_header(req, h->name, h->value);
     }
-    http_respond(r->req, res->status, ctype, res->body, res->body_len);
-    replay_free(r);
+    http_respond(req, res->status, ctype, res->body, res->body_len);
 }
 
 /* Sends the request to targets[next]; 0, or -1 when none could be sent. */
@@ -134,23 +189,23 @@ static int send_next(replay_t *r)
             continue;
         httpc_request_t hr = {.method = http_request_method(req), .url = url, .headers = hs,
                               .n_headers = nh, .body = blen ? body : NULL, .body_len = blen,
-                              .timeout_ms = FORWARD_TIMEOUT_MS, .connect_timeout_ms = 2000};
+                              .timeout_ms = r->look ? POLL_TIMEOUT_MS : FORWARD_TIMEOUT_MS,
+                              .connect_timeout_ms = 2000};
         if (httpc_submit(r->f->http, &hr, on_answer, r, NULL) == 0)
             return 0;
     }
     return -1;
 }
 
-int forward_request(forward_t *f, http_request_t *req, const char *execution_id)
+/* A replay of `req` to the owner of `execution_id`, or to every other
+ * live node (NULL); NULL when out of memory. */
+static replay_t *replay_new(forward_t *f, http_request_t *req, const char *execution_id)
 {
-    if (!f || http_request_header(req, FORWARDED))
-        return -1;
     replay_t *r = calloc(1, sizeof *r);
     if (!r)
-        return -1;
+        return NULL;
     r->f = f;
     r->req = req;
-    r->any = execution_id == NULL;
     store_stmt_t *s = store_prepare(f->st, execution_id ? SQL_OWNER : SQL_LIVE);
     if (s) {
         store_bind_text(s, 1, execution_id ? execution_id : f->self);
@@ -163,6 +218,18 @@ int forward_request(forward_t *f, http_request_t *req, const char *execution_id)
         }
         store_reset(s);
     }
+    return r;
+}
+
+int forward_request(forward_t *f, http_request_t *req, const char *execution_id)
+{
+    if (!f || http_request_header(req, FORWARDED))
+        return -1;
+    replay_t *r = replay_new(f, req, execution_id);
+    if (!r)
+        return -1;
+    r->any = execution_id == NULL;
+    store_stmt_t *s;
     if (r->any && (s = store_prepare(f->st, SQL_TAKEOVER_PENDING))) {
         r->pending = store_step(s) == STORE_ROW && store_col_int64(s, 0) > 0;
         store_reset(s);
@@ -182,7 +249,136 @@ int forward_hook(void *ud, http_request_t *req, const char *execution_id)
     return forward_request(ud, req, execution_id);
 }
 
-int forward_open(uv_loop_t *loop, store_t *st, const char *self, forward_t **out)
+/* ---- activity polls ------------------------------------------------------ */
+
+static poll_look_t *look_find(forward_t *f, const char *activity, int add)
+{
+    poll_look_t *lru = &f->looks[0];
+    for (int i = 0; i < POLL_ACTS; i++) {
+        poll_look_t *l = &f->looks[i];
+        if (strcmp(l->name, activity) == 0)
+            return l;
+        if (!l->in_flight && l->used_ms < lru->used_ms)
+            lru = l;
+    }
+    if (!add || lru->in_flight)
+        return NULL;
+    memset(lru, 0, sizeof *lru);
+    snprintf(lru->name, sizeof lru->name, "%s", activity);
+    return lru;
+}
+
+int forward_poll_due(const forward_t *f, const char *activity)
+{
+    for (int i = 0; i < POLL_ACTS; i++) {
+        const poll_look_t *l = &f->looks[i];
+        if (strcmp(l->name, activity) == 0)
+            return !l->in_flight &&
+                   (l->empty_ms == 0 || store_now_ms() - l->empty_ms >= POLL_GAP_MS);
+    }
+    return 1;
+}
+
+/* An answer with a task: REST's 200 {"taskToken": ...}, AWS's 200 with a
+ * taskToken (its "nothing" is 200 {}). Errors (a node that does not know the
+ * activity yet, a refused credential) count as nothing. */
+static int has_task(const httpc_response_t *res)
+{
+    return res->outcome == HTTPC_OK && res->status == 200 && res->body &&
+           strstr(res->body, "\"taskToken\"") != NULL;
+}
+
+typedef struct poll_done_s {
+    forward_poll_cb cb;
+    void *ud;
+    int answered;
+} poll_done_t;
+
+static void poll_done(void *ud)
+{
+    poll_done_t *d = ud;
+    d->cb(d->ud, d->answered);
+    free(d);
+}
+
+/* Hands the outcome to the caller in an entry point of the serializer of
+ * its own: the caller parks the poll again. */
+static void poll_finish(replay_t *r)
+{
+    poll_done_t *d = malloc(sizeof *d);
+    r->look->in_flight = 0;
+    if (!r->poll_answered)
+        r->look->empty_ms = store_now_ms();
+    if (d) {
+        *d = (poll_done_t){r->poll_cb, r->poll_ud, r->poll_answered};
+        if (serial_run(r->f->serial, poll_done, d) == 0) {
+            replay_free(r);
+            return;
+        }
+        free(d);
+    }
+    /* Out of memory: call back here, outside the serializer, rather than
+     * leave the poll unanswered forever. */
+    r->poll_cb(r->poll_ud, r->poll_answered);
+    replay_free(r);
+}
+
+static void poll_answer(replay_t *r, const httpc_response_t *res)
+{
+    if (has_task(res)) {
+        r->poll_answered = 1;
+        respond_as(r->req, res);
+        r->look->empty_ms = 0;   /* there may be more: the next poll looks at once */
+        poll_finish(r);
+        return;
+    }
+    if (res->outcome != HTTPC_OK)
+        log_warn("activity poll at %s: %s", r->targets[r->next - 1], res->error);
+    if (r->next < r->n && send_next(r) == 0)
+        return;
+    poll_finish(r);
+}
+
+int forward_poll(forward_t *f, http_request_t *req, const char *activity, forward_poll_cb cb,
+                 void *ud)
+{
+    if (!f || http_request_header(req, FORWARDED))
+        return -1;
+    if (!forward_poll_due(f, activity))
+        return 1;
+    poll_look_t *l = look_find(f, activity, 1);
+    if (!l)
+        return 1;
+    replay_t *r = replay_new(f, req, NULL);
+    if (!r)
+        return -1;
+    r->look = l;
+    r->poll_cb = cb;
+    r->poll_ud = ud;
+    l->used_ms = store_now_ms();
+    l->in_flight = 1;
+    if (send_next(r) < 0) {
+        l->in_flight = 0;
+        l->empty_ms = store_now_ms();
+        replay_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+int forward_poll_hook(void *ud, http_request_t *req, const char *activity,
+                      void (*cb)(void *ud, int answered), void *cb_ud)
+{
+    return forward_poll(ud, req, activity, cb, cb_ud);
+}
+
+int forward_poll_due_hook(void *ud, const char *activity)
+{
+    return forward_poll_due(ud, activity);
+}
+
+int forward_open(uv_loop_t *loop, store_t *st, serial_t *serial, const char *self,
+                 forward_t **out)
 {
     forward_t *f = calloc(1, sizeof *f);
     if (!f)
@@ -192,6 +388,7 @@ int forward_open(uv_loop_t *loop, store_t *st, const char *self, forward_t **out
         return -1;
     }
     f->st = st;
+    f->serial = serial;
     snprintf(f->self, sizeof f->self, "%s", self);
     *out = f;
     return 0;

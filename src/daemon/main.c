@@ -537,7 +537,7 @@ int main(int argc, char **argv)
                           .lease_ms = app.cfg.lease_ms, .store = app.store,
                           .serial = app.serial, .on_fenced = on_fenced, .ud = &app};
         if (node_join(&no, &app.node, err, sizeof err) < 0 ||
-            forward_open(app.loop, app.store, id, &app.forward) < 0) {
+            forward_open(app.loop, app.store, app.serial, id, &app.forward) < 0) {
             log_error("%s", app.node ? "out of memory" : err);
             return 1;
         }
@@ -575,6 +575,7 @@ int main(int argc, char **argv)
         node_start(app.node, app.runtime);
 
     app.api.loop = app.loop;
+    app.api.serial = app.serial;
     app.api.store = app.store;
     app.api.machines = app.machines;
     app.api.runtime = app.runtime;
@@ -586,6 +587,8 @@ int main(int argc, char **argv)
     if (app.forward) {
         app.api.forward = forward_hook;
         app.api.forward_ud = app.forward;
+        app.api.poll_elsewhere = forward_poll_hook;
+        app.api.poll_due = forward_poll_due_hook;
     }
     if (app.auth)
         auth_guard(app.http, app.auth);

@@ -394,6 +394,9 @@ static void fail_stored(runtime_t *rt, store_stmt_t *row, const char *why)
     cJSON_Delete(events);
     store_stmt_t *s;
     int rc = store_begin(rt->st);
+    /* Several nodes: only while this node still owns its executions. */
+    if (rc == 0 && rt->fence && rt->fence(rt->fence_ud) < 0)
+        rc = -1;
     int64_t first = 1;
     if (rc == 0 && (rc = (s = store_prepare(rt->st, SQL_LAST_EVENT)) ? 0 : -1) == 0) {
         store_bind_text(s, 1, id);

@@ -36,6 +36,7 @@ struct activity_s {
     char *name;
     int64_t created_ms;
     int has_row;                  /* its row is committed */
+    int seen;                     /* act_sync: its row is still there */
     frame_t *q_head, *q_tail;     /* tasks no worker has taken, oldest first */
     tasks_poll_t *p_head, *p_tail;
     size_t queued, running, parked;
@@ -139,6 +140,49 @@ static activity_t *act_add(runtime_t *rt, const char *name, int64_t created_ms, 
         pp = &(*pp)->next;
     a->next = *pp;
     *pp = a;
+    return a;
+}
+
+/* Frees an activity nothing refers to any more (no row, no tasks, no polls). */
+static void act_drop_if_idle(runtime_t *rt, activity_t *a)
+{
+    if (a->has_row || a->q_head || a->p_head || a->running || a->deliver)
+        return;
+    activity_t **pp = &rt->activities;
+    while (*pp != a)
+        pp = &(*pp)->next;
+    *pp = a->next;
+    for (size_t i = 0; i < a->nworkers; i++)
+        free(a->workers[i].name);
+    free(a->name);
+    free(a);
+}
+
+/* On a database several nodes share, another node may have created or
+ * deleted the activity: its row decides, memory keeps the queues. On one
+ * node memory is the whole truth. */
+static activity_t *act_lookup(runtime_t *rt, const char *name)
+{
+    activity_t *a = act_find(rt, name);
+    if (!rt->node || store_in_txn(rt->st))
+        return a;
+    store_stmt_t *s = store_prepare(rt->st, SQL_ACT_GET);
+    if (!s)
+        return a;
+    store_bind_text(s, 1, name);
+    int rc = store_step(s);
+    int64_t created = rc == STORE_ROW ? store_col_int64(s, 0) : 0;
+    store_reset(s);
+    if (rc == STORE_ROW) {
+        if (!a)
+            return act_add(rt, name, created, 1);
+        a->has_row = 1;
+        a->created_ms = created;
+    } else if (rc == STORE_DONE && a && a->has_row) {
+        a->has_row = 0;
+        act_drop_if_idle(rt, a);
+        return act_find(rt, name);
+    }
     return a;
 }
 
@@ -435,7 +479,7 @@ int tasks_heartbeat(runtime_t *rt, const char *token)
 
 int tasks_activity_exists(runtime_t *rt, const char *name)
 {
-    return name && act_find(rt, name) != NULL;
+    return name && act_lookup(rt, name) != NULL;
 }
 
 int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms)
@@ -501,16 +545,7 @@ int tasks_activity_delete(runtime_t *rt, const char *name)
     a->has_row = 0;
     /* Tasks queued, running or polled for keep it in memory (their frames
      * point at it) until the daemon restarts; an idle one goes now. */
-    if (a->q_head || a->p_head || a->running || a->deliver)
-        return RUNTIME_OK;
-    activity_t **pp = &rt->activities;
-    while (*pp != a)
-        pp = &(*pp)->next;
-    *pp = a->next;
-    for (size_t i = 0; i < a->nworkers; i++)
-        free(a->workers[i].name);
-    free(a->name);
-    free(a);
+    act_drop_if_idle(rt, a);
     return RUNTIME_OK;
 }
 
@@ -545,7 +580,7 @@ int tasks_poll(runtime_t *rt, const char *activity, const char *worker, int64_t 
 {
     if (rt->closing || rt->polls_closed)
         return RUNTIME_ERR_STOPPING;
-    activity_t *a = activity ? act_find(rt, activity) : NULL;
+    activity_t *a = activity ? act_lookup(rt, activity) : NULL;
     if (!a)
         return RUNTIME_ERR_UNKNOWN;
     tasks_poll_t *p = calloc(1, sizeof *p);
@@ -608,8 +643,39 @@ void tasks_fire(runtime_t *rt, tmr_t *t)
     free(p);
 }
 
+/* Several nodes: the list follows the table (act_lookup, for every row). */
+static void act_sync(runtime_t *rt)
+{
+    if (!rt->node || store_in_txn(rt->st))
+        return;
+    store_stmt_t *s = store_prepare(rt->st, SQL_ACT_ALL);
+    if (!s)
+        return;
+    int rc;
+    while ((rc = store_step(s)) == STORE_ROW) {
+        const char *name = store_col_text(s, 0);
+        activity_t *a = act_find(rt, name);
+        if (!a && !(a = act_add(rt, name, store_col_int64(s, 1), 1)))
+            break;
+        a->has_row = 1;
+        a->created_ms = store_col_int64(s, 1);
+        a->seen = 1;
+    }
+    store_reset(s);
+    for (activity_t *a = rt->activities, *next; a; a = next) {
+        next = a->next;
+        if (rc == STORE_DONE && a->has_row && !a->seen) {
+            a->has_row = 0;
+            act_drop_if_idle(rt, a);
+            continue;
+        }
+        a->seen = 0;
+    }
+}
+
 cJSON *tasks_activities_json(runtime_t *rt)
 {
+    act_sync(rt);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "activities") : NULL;
     if (!arr) {

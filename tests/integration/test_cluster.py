@@ -253,6 +253,83 @@ class Failover(DaemonTestCase):
         self.assertEqual(st, 200, body)
         self.assertEqual(a.wait_ended(eid)["status"], "SUCCEEDED")
 
+    def aws(self, d, action, body):
+        return d.request("POST", "/", json.dumps(body),
+                         {"X-Amz-Target": "AWSStepFunctions." + action,
+                          "Content-Type": "application/x-amz-json-1.0"}, timeout=70)
+
+    def test_workers_may_poll_any_node(self):
+        """Activity tasks queued on node a reach workers that poll only node
+        b (REST and AWS), each task once; polls parked on b before the task
+        was queued take it; activities created or deleted through one node
+        are known to the other."""
+        a, b = self.node("a"), self.node("b")
+        self.put_activity_machine(a)
+        st, _, acts = b.request("GET", "/activities")
+        self.assertEqual([x["name"] for x in acts["activities"]], ["work"])
+        # Polls parked on b before any task exists.
+        got, lock = [], threading.Lock()
+
+        def worker():
+            while True:
+                st, _, task = b.request("POST", "/activities/work/poll?wait=4", timeout=10)
+                if st == 204:
+                    return
+                self.assertEqual(st, 200, task)
+                with lock:
+                    got.append(task["taskToken"])
+                st, _, body = b.request("POST", "/tasks/success",
+                                        {"taskToken": task["taskToken"], "output": {"ok": 1}})
+                self.assertEqual(st, 200, body)
+
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        ids = []
+        for _ in range(6):
+            st, _, body = a.request("POST", "/state-machines/act/executions", {"input": {}})
+            self.assertIn(st, (200, 201, 202), body)
+            ids.append(body["executionId"])
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(got), 6, got)
+        self.assertEqual(len(set(got)), 6, got)
+        for eid in ids:
+            self.assertEqual(a.wait_ended(eid)["status"], "SUCCEEDED")
+        self.assertEqual(self.sql("SELECT count(*) FROM executions WHERE owner = 'a'"), "6")
+        # The AWS API on b: GetActivityTask, then SendTaskFailure.
+        st, _, body = a.request("POST", "/state-machines/act/executions", {"input": {"n": 7}})
+        eid = body["executionId"]
+        arn = "arn:aws:states:local:000000000000:activity:work"
+        st, _, task = self.aws(b, "GetActivityTask", {"activityArn": arn, "workerName": "w"})
+        self.assertEqual(st, 200, task)
+        self.assertEqual(json.loads(task["input"]), {"n": 7})
+        st, _, body = self.aws(b, "SendTaskFailure", {"taskToken": task["taskToken"],
+                                                      "error": "Boom"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(a.wait_ended(eid)["status"], "FAILED")
+        # A stop while b's polls look at a: they are answered, b exits cleanly.
+        answers = []
+
+        def parked():
+            answers.append(b.request("POST", "/activities/work/poll?wait=30", timeout=40)[0])
+
+        threads = [threading.Thread(target=parked) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.8)
+        self.assertEqual(b.stop(), 0, b.stderr())
+        for t in threads:
+            t.join(10)
+        self.assertEqual(sorted(answers), [204, 204])
+        b.start()
+        # Deleted through a: b no longer knows it.
+        st, _, body = self.aws(a, "DeleteActivity", {"activityArn": arn})
+        self.assertEqual(st, 200, body)
+        st, _, body = self.aws(b, "DescribeActivity", {"activityArn": arn})
+        self.assertEqual((st, body.get("__type")), (400, "ActivityDoesNotExist"), body)
+
     def test_a_report_during_a_takeover_is_503_then_succeeds(self):
         """The node that runs a task dies: until a survivor has taken its
         executions, a report gets 503 with Retry-After (not a final 404);
@@ -264,6 +341,10 @@ class Failover(DaemonTestCase):
         st, h, body = a.request("POST", "/tasks/success", {"taskToken": token, "output": {}})
         self.assertEqual((st, body["error"]), (503, "TakeoverInProgress"), body)
         self.assertEqual(h.get("retry-after"), "1")
+        # An AWS client gets it in AWS's shape (its SDK retries a 503).
+        st, h, body = self.aws(a, "SendTaskSuccess", {"taskToken": token, "output": "{}"})
+        self.assertEqual((st, body.get("__type")), (503, "TakeoverInProgress"), body)
+        self.assertEqual(h.get("content-type"), "application/x-amz-json-1.0")
         deadline = time.time() + LEASE_MS / 1000 * 2 + 5
         while time.time() < deadline:
             st, _, body = a.request("POST", "/tasks/success", {"taskToken": token, "output": {}})
@@ -364,6 +445,33 @@ class Failover(DaemonTestCase):
         self.assertIn("fenced", a.stderr())
         self.assertEqual(self.sql("SELECT count(*) FROM executions"), "0")
         a.proc = None
+
+    def test_a_frozen_node_loses_its_executions_and_exits_when_it_thaws(self):
+        """SIGSTOP one node: once its lease expires the other takes its
+        Waits over and ends them, once each; thawed, the frozen node finds
+        its epoch taken, commits nothing more and exits 3."""
+        a, b = self.node("a"), self.node("b")
+        self.put("w2", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "S"}, "S": {"Type": "Succeed"}}}, d=b)
+        ids = []
+        for _ in range(5):
+            st, _, body = b.request("POST", "/state-machines/w2/executions", {"input": {}})
+            self.assertIn(st, (200, 201, 202), body)
+            ids.append(body["executionId"])
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            for eid in ids:
+                self.assertEqual(a.wait_ended(eid, timeout=LEASE_MS / 1000 * 3 + 10)["status"],
+                                 "SUCCEEDED")
+            self.assertEqual(self.sql("SELECT count(*) FROM executions WHERE owner = 'a'"), "5")
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(b.proc.wait(LEASE_MS / 1000 + 10), 3, b.stderr()[-2000:])
+        b.proc = None
+        for eid in ids:
+            types = [e["type"] for e in a.request("GET", f"/executions/{eid}/history")[2]["events"]]
+            self.assertEqual((types.count("WaitStateExited"), types.count("ExecutionSucceeded")),
+                             (1, 1), types)
 
     def test_a_clean_stop_hands_executions_over_at_once(self):
         a = self.node("a")
