@@ -71,17 +71,10 @@ class CountingResult(unittest.TextTestResult):
 INTEGRATION = os.path.join(ROOT, "tests", "integration")
 # Modules the PostgreSQL pass leaves out: static checks of the sources that
 # start no daemon; every test_*_pg module and test_cluster (they run
-# PostgreSQL clusters of their own in every pass already); and modules whose
-# subject is not the store but a tool around the same API, which the other
-# passes cover: the installed unit and `make install` (which would also race
-# the other passes' builds), the browser, the AWS clients, nginx, the CLI
-# worker and the README's `make run`.
-# SAGAD_PG_PASS=all runs those too (about three minutes more).
-PG_PASS_SKIPS = {"test_layout", "test_cluster", "test_systemd_unit", "test_ops", "test_console",
-                 "test_aws_api", "test_aws_auth", "test_tls_proxy", "test_sagactl_worker",
-                 "test_quickstart"}
-if os.environ.get("SAGAD_PG_PASS") == "all":
-    PG_PASS_SKIPS = {"test_layout", "test_cluster", "test_systemd_unit", "test_ops"}
+# PostgreSQL clusters of their own in every pass already); the installed
+# unit under systemd-nspawn and `make install` (which would also race the
+# other passes' builds).
+PG_PASS_SKIPS = {"test_layout", "test_cluster", "test_systemd_unit", "test_ops"}
 
 
 def run_integration(build, pattern, totals, label=None, pg_pass=False):
