@@ -33,12 +33,9 @@ typedef struct api_s {
      * caller must answer. NULL on one node. */
     int (*forward)(void *ud, http_request_t *req, const char *execution_id);
     void *forward_ud;
-    /* Several nodes: a parked activity poll offered to the other nodes
-     * (cluster/forward.h: forward_poll, forward_poll_due), with forward_ud.
-     * NULL on one node. */
-    int (*poll_elsewhere)(void *ud, http_request_t *req, const char *activity,
-                          void (*cb)(void *ud, int answered), void *cb_ud);
-    int (*poll_due)(void *ud, const char *activity);
+    /* Several nodes: where parked activity polls look for other nodes'
+     * tasks (api/polls.h, cluster/forward.h); NULL on one node. */
+    struct forward_s *cluster;
     /* The daemon's serializer (core/serial.h); NULL when there is none. */
     serial_t *serial;
 } api_t;

@@ -37,28 +37,40 @@ int forward_request(forward_t *f, http_request_t *req, const char *execution_id)
 /* The api_t hook (api/common.h): forward_request with `ud` a forward_t. */
 int forward_hook(void *ud, http_request_t *req, const char *execution_id);
 
-/* How an offered poll ended: answered 1 when a node handed it a task (the
- * poll's request has been answered with that node's answer), 0 when none had
- * one (the request is the caller's again). Runs in an entry point of the
- * serializer. */
-typedef void (*forward_poll_cb)(void *ud, int answered);
+/* What a request replayed by another node carries (value: that node's id):
+ * it is answered here, never replayed again, and an activity poll with it
+ * does not wait. */
+#define FORWARD_HEADER "X-Sagad-Forwarded"
 
-/* 1 when the polls of `activity` may look at the other nodes now: no look is
- * under way and the last one that found nothing is a moment old. Memory
+/* How a look at the other nodes for a parked poll ended. */
+typedef enum forward_poll_outcome_e {
+    FORWARD_POLL_NOTHING,    /* no node had a task: the request is the caller's again */
+    FORWARD_POLL_ANSWERED,   /* a node's task answers the request (done or under way) */
+    FORWARD_POLL_ABANDONED   /* out of memory; called outside the serializer: answer the
+                              * request with nothing and touch nothing else */
+} forward_poll_outcome_t;
+
+/* Runs once per look, in an entry point of the serializer (but see
+ * FORWARD_POLL_ABANDONED). */
+typedef void (*forward_poll_cb)(void *ud, forward_poll_outcome_t outcome);
+
+/* Reserves the one look at a time the polls of `activity` have: 0, or
+ * UV_EAGAIN (a look is reserved or under way, or the last one found nothing
+ * a moment ago) or UV_EBUSY (too many activities look at once). Memory
  * only: callable from anywhere. */
-int forward_poll_due(const forward_t *f, const char *activity);
+int forward_poll_reserve(forward_t *f, const char *activity);
 
-/* Offers the parked poll `req` for `activity` to each other live node in
- * turn until one hands it a task; cb(ud, answered) once then. 0: under way;
- * 1: not due (forward_poll_due); -1: no other live node, `req` was replayed
- * to us, or out of memory. cb is not called unless 0 is returned. From an
- * entry point of the serializer (it reads `nodes`). */
-int forward_poll(forward_t *f, http_request_t *req, const char *activity, forward_poll_cb cb,
-                 void *ud);
+/* Gives a reservation back unused. */
+void forward_poll_release(forward_t *f, const char *activity);
 
-/* The api_t hooks (api/common.h) for the two above, `ud` a forward_t. */
-int forward_poll_hook(void *ud, http_request_t *req, const char *activity,
-                      void (*cb)(void *ud, int answered), void *cb_ud);
-int forward_poll_due_hook(void *ud, const char *activity);
+/* With the reservation: offers the parked poll `req` for `activity` to each
+ * other live node in turn, as a poll that does not wait there, until one
+ * hands it a task, asking none once less than a moment of `left_ms` is
+ * left. 0: under way, cb runs once; otherwise the reservation is released,
+ * cb is never called, and it returns UV_ENOENT (no other live node, or no
+ * time left), UV_EINVAL (`req` was replayed to us) or UV_ENOMEM. From an entry point
+ * of the serializer (it reads `nodes`). */
+int forward_poll(forward_t *f, http_request_t *req, const char *activity, int64_t left_ms,
+                 forward_poll_cb cb, void *ud);
 
 #endif

@@ -120,11 +120,6 @@ const char *http_request_param(const http_request_t *req, const char *name);
 const char *http_request_query(const http_request_t *req, const char *name);
 /* The query string as received (not decoded), without '?'; "" when none. */
 const char *http_request_raw_query(const http_request_t *req);
-/* The header a request replayed by another node of the cluster carries
- * (value: that node's id); such a request is answered here, never replayed
- * again, and an activity poll with it does not wait. */
-#define HTTP_FORWARDED_HEADER "X-Sagad-Forwarded"
-
 /* A header value, name matched case-insensitively; NULL when absent. */
 const char *http_request_header(const http_request_t *req, const char *name);
 /* The body, NUL-terminated; `len` may be NULL. Empty string when none. */

@@ -7,6 +7,7 @@
 #include "net/httpc.h"
 #include "store/db.h"
 
+#include <assert.h>
 #include <cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,9 +16,11 @@
 
 #define NOW "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
 #define FORWARD_TIMEOUT_MS 10000   /* stops and reports answer at once; waits are not replayed */
-#define FORWARDED HTTP_FORWARDED_HEADER
+#define FORWARDED FORWARD_HEADER
 #define TARGETS_MAX 16
 #define POLL_TIMEOUT_MS 3000      /* a replayed poll does not wait: it answers at once */
+#define POLL_LEFT_MIN_MS 100      /* less left than this: no node is asked */
+#define POLL_WARN_MS 60000
 #define POLL_GAP_MS 200           /* after finding nothing, an activity's next look */
 #define POLL_ACTS 32              /* activities whose looks are remembered */
 
@@ -41,9 +44,10 @@ static const char *const PASSED[] = {"Host", "Content-Type", "Authorization", "A
 /* The last look elsewhere for one activity's polls. */
 typedef struct poll_look_s {
     char name[128];
-    int in_flight;
+    int in_flight;         /* reserved, or under way */
     int64_t empty_ms;      /* when the last look found nothing (0: look at once) */
     int64_t used_ms;
+    int64_t warned_ms;
 } poll_look_t;
 
 struct forward_s {
@@ -65,7 +69,7 @@ typedef struct replay_s {
     poll_look_t *look;      /* an activity poll: only an answer with a task ends it */
     forward_poll_cb poll_cb;
     void *poll_ud;
-    int poll_answered;
+    int64_t deadline_ms;    /* the poll's: no node is asked past it */
 } replay_t;
 
 /* "No such task" in either API's words: REST's 404, AWS's 400 TaskDoesNotExist. */
@@ -96,6 +100,7 @@ static void respond_503(http_request_t *req, const char *type, const char *fmt, 
     if (o && cJSON_AddStringToObject(o, "__type", type) && cJSON_AddStringToObject(o, "message", msg))
         text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    http_response_header(req, "x-amzn-ErrorType", type);
     http_respond(req, 503, "application/x-amz-json-1.0", text ? text : "{}", text ? strlen(text) : 2);
     free(text);
 }
@@ -187,10 +192,17 @@ static int send_next(replay_t *r)
                            q && *q ? "?" : "", q ? q : "");
         if (len < 0 || (size_t)len >= sizeof url)
             continue;
+        int64_t timeout = FORWARD_TIMEOUT_MS;
+        if (r->look) {
+            int64_t left = r->deadline_ms - store_now_ms();
+            if (left < POLL_LEFT_MIN_MS)
+                return -1;
+            timeout = left < POLL_TIMEOUT_MS ? left : POLL_TIMEOUT_MS;
+        }
         httpc_request_t hr = {.method = http_request_method(req), .url = url, .headers = hs,
                               .n_headers = nh, .body = blen ? body : NULL, .body_len = blen,
-                              .timeout_ms = r->look ? POLL_TIMEOUT_MS : FORWARD_TIMEOUT_MS,
-                              .connect_timeout_ms = 2000};
+                              .timeout_ms = timeout,
+                              .connect_timeout_ms = timeout < 2000 ? timeout : 2000};
         if (httpc_submit(r->f->http, &hr, on_answer, r, NULL) == 0)
             return 0;
     }
@@ -268,20 +280,28 @@ static poll_look_t *look_find(forward_t *f, const char *activity, int add)
     return lru;
 }
 
-int forward_poll_due(const forward_t *f, const char *activity)
+int forward_poll_reserve(forward_t *f, const char *activity)
 {
-    for (int i = 0; i < POLL_ACTS; i++) {
-        const poll_look_t *l = &f->looks[i];
-        if (strcmp(l->name, activity) == 0)
-            return !l->in_flight &&
-                   (l->empty_ms == 0 || store_now_ms() - l->empty_ms >= POLL_GAP_MS);
-    }
-    return 1;
+    poll_look_t *l = look_find(f, activity, 1);
+    if (!l)
+        return UV_EBUSY;
+    int64_t now = store_now_ms();
+    if (l->in_flight || (l->empty_ms && now - l->empty_ms < POLL_GAP_MS))
+        return UV_EAGAIN;
+    l->in_flight = 1;
+    l->used_ms = now;
+    return 0;
+}
+
+void forward_poll_release(forward_t *f, const char *activity)
+{
+    poll_look_t *l = look_find(f, activity, 0);
+    if (l)
+        l->in_flight = 0;
 }
 
 /* An answer with a task: REST's 200 {"taskToken": ...}, AWS's 200 with a
- * taskToken (its "nothing" is 200 {}). Errors (a node that does not know the
- * activity yet, a refused credential) count as nothing. */
+ * taskToken (its "nothing" is 200 {}). */
 static int has_task(const httpc_response_t *res)
 {
     return res->outcome == HTTPC_OK && res->status == 200 && res->body &&
@@ -291,90 +311,87 @@ static int has_task(const httpc_response_t *res)
 typedef struct poll_done_s {
     forward_poll_cb cb;
     void *ud;
-    int answered;
+    forward_poll_outcome_t outcome;
 } poll_done_t;
 
 static void poll_done(void *ud)
 {
     poll_done_t *d = ud;
-    d->cb(d->ud, d->answered);
+    d->cb(d->ud, d->outcome);
     free(d);
 }
 
-/* Hands the outcome to the caller in an entry point of the serializer of
- * its own: the caller parks the poll again. */
-static void poll_finish(replay_t *r)
+/* Ends the look and hands its outcome to the caller in an entry point of
+ * the serializer of its own (the caller parks the poll again there). */
+static void poll_finish(replay_t *r, forward_poll_outcome_t outcome)
 {
-    poll_done_t *d = malloc(sizeof *d);
     r->look->in_flight = 0;
-    if (!r->poll_answered)
-        r->look->empty_ms = store_now_ms();
+    r->look->empty_ms = outcome == FORWARD_POLL_ANSWERED ? 0 : store_now_ms();
+    poll_done_t *d = malloc(sizeof *d);
     if (d) {
-        *d = (poll_done_t){r->poll_cb, r->poll_ud, r->poll_answered};
+        *d = (poll_done_t){r->poll_cb, r->poll_ud, outcome};
         if (serial_run(r->f->serial, poll_done, d) == 0) {
             replay_free(r);
             return;
         }
         free(d);
     }
-    /* Out of memory: call back here, outside the serializer, rather than
-     * leave the poll unanswered forever. */
-    r->poll_cb(r->poll_ud, r->poll_answered);
+    /* Out of memory: say so here, outside the serializer, rather than leave
+     * the poll unanswered. */
+    r->poll_cb(r->poll_ud, outcome == FORWARD_POLL_ANSWERED ? outcome : FORWARD_POLL_ABANDONED);
     replay_free(r);
 }
 
 static void poll_answer(replay_t *r, const httpc_response_t *res)
 {
     if (has_task(res)) {
-        r->poll_answered = 1;
-        respond_as(r->req, res);
-        r->look->empty_ms = 0;   /* there may be more: the next poll looks at once */
-        poll_finish(r);
+        /* Answered last: answering may end the daemon's last request. */
+        http_request_t *req = r->req;
+        poll_finish(r, FORWARD_POLL_ANSWERED);
+        respond_as(req, res);
         return;
     }
-    if (res->outcome != HTTPC_OK)
-        log_warn("activity poll at %s: %s", r->targets[r->next - 1], res->error);
-    if (r->next < r->n && send_next(r) == 0)
-        return;
-    poll_finish(r);
-}
-
-int forward_poll(forward_t *f, http_request_t *req, const char *activity, forward_poll_cb cb,
-                 void *ud)
-{
-    if (!f || http_request_header(req, FORWARDED))
-        return -1;
-    if (!forward_poll_due(f, activity))
-        return 1;
-    poll_look_t *l = look_find(f, activity, 1);
-    if (!l)
-        return 1;
-    replay_t *r = replay_new(f, req, NULL);
-    if (!r)
-        return -1;
-    r->look = l;
-    r->poll_cb = cb;
-    r->poll_ud = ud;
-    l->used_ms = store_now_ms();
-    l->in_flight = 1;
-    if (send_next(r) < 0) {
-        l->in_flight = 0;
-        l->empty_ms = store_now_ms();
-        replay_free(r);
-        return -1;
+    int64_t now = store_now_ms();
+    if ((res->outcome != HTTPC_OK || (res->status != 200 && res->status != 204)) &&
+        now - r->look->warned_ms >= POLL_WARN_MS) {
+        /* Say why a node never hands over tasks (a refused credential, ...),
+         * once a minute per activity. */
+        r->look->warned_ms = now;
+        if (res->outcome != HTTPC_OK)
+            log_warn("activity %s: a poll at %s failed: %s", r->look->name,
+                     r->targets[r->next - 1], res->error);
+        else
+            log_warn("activity %s: a poll at %s answered %d", r->look->name,
+                     r->targets[r->next - 1], res->status);
     }
-    return 0;
+    /* A worker that is gone must not take a task it cannot receive. */
+    if (!http_request_gone(r->req) && r->next < r->n && send_next(r) == 0)
+        return;
+    poll_finish(r, FORWARD_POLL_NOTHING);
 }
 
-int forward_poll_hook(void *ud, http_request_t *req, const char *activity,
-                      void (*cb)(void *ud, int answered), void *cb_ud)
+int forward_poll(forward_t *f, http_request_t *req, const char *activity, int64_t left_ms,
+                 forward_poll_cb cb, void *ud)
 {
-    return forward_poll(ud, req, activity, cb, cb_ud);
-}
-
-int forward_poll_due_hook(void *ud, const char *activity)
-{
-    return forward_poll_due(ud, activity);
+    poll_look_t *l = look_find(f, activity, 0);
+    assert(l && l->in_flight);
+    int rc = UV_EINVAL;
+    replay_t *r = NULL;
+    if (!http_request_header(req, FORWARDED)) {
+        rc = (r = replay_new(f, req, NULL)) ? UV_ENOENT : UV_ENOMEM;
+        if (r) {
+            r->look = l;
+            r->poll_cb = cb;
+            r->poll_ud = ud;
+            r->deadline_ms = store_now_ms() + left_ms;
+            if (send_next(r) == 0)
+                return 0;
+            replay_free(r);
+        }
+    }
+    l->in_flight = 0;
+    l->empty_ms = store_now_ms();
+    return rc;
 }
 
 int forward_open(uv_loop_t *loop, store_t *st, serial_t *serial, const char *self,

@@ -587,8 +587,7 @@ int main(int argc, char **argv)
     if (app.forward) {
         app.api.forward = forward_hook;
         app.api.forward_ud = app.forward;
-        app.api.poll_elsewhere = forward_poll_hook;
-        app.api.poll_due = forward_poll_due_hook;
+        app.api.cluster = app.forward;
     }
     if (app.auth)
         auth_guard(app.http, app.auth);

@@ -435,8 +435,9 @@ static void fail_stored(runtime_t *rt, store_stmt_t *row, const char *why)
     } else {
         if (store_in_txn(rt->st))
             store_rollback(rt->st);
-        log_error("execution %s: cannot record its failure; left RUNNING until the next start",
-                  id);
+        log_error("execution %s: cannot record its failure; left RUNNING until %s", id,
+                  rt->node ? "this node or the one that takes it over recovers it again"
+                           : "the next start");
     }
 }
 

@@ -488,7 +488,7 @@ int tasks_activity_create(runtime_t *rt, const char *name, int64_t *created_ms)
         return RUNTIME_ERR_INPUT;
     if (rt->closing)
         return RUNTIME_ERR_STOPPING;
-    activity_t *a = act_find(rt, name);
+    activity_t *a = act_lookup(rt, name);
     if (a && a->has_row) {
         *created_ms = a->created_ms;
         return 0;

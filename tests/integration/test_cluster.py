@@ -330,6 +330,40 @@ class Failover(DaemonTestCase):
         st, _, body = self.aws(b, "DescribeActivity", {"activityArn": arn})
         self.assertEqual((st, body.get("__type")), (400, "ActivityDoesNotExist"), body)
 
+    def test_short_polls_look_elsewhere_and_no_poll_outlives_its_wait(self):
+        """A poll that does not wait (wait=0) on b gets a task queued on a; a
+        poll on b with a frozen peer answers within its wait; an activity
+        deleted through a and created again through b has its row again."""
+        a, b = self.node("a"), self.node("b")
+        self.put_activity_machine(a)
+        st, _, body = a.request("POST", "/state-machines/act/executions", {"input": {"k": 1}})
+        eid = body["executionId"]
+        st, _, task = b.request("POST", "/activities/work/poll?wait=0")
+        self.assertEqual(st, 200, task)
+        self.assertEqual(json.loads(json.dumps(task["input"])), {"k": 1})
+        self.assertEqual(b.request("POST", "/tasks/success",
+                                   {"taskToken": task["taskToken"], "output": {}})[0], 200)
+        self.assertEqual(a.wait_ended(eid)["status"], "SUCCEEDED")
+        # a frozen (its lease still valid): b's poll ends about when it should.
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.time()
+            st, _, _ = b.request("POST", "/activities/work/poll?wait=1", timeout=10)
+            took = time.time() - t0
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(st, 204)
+        self.assertLess(took, 1.6)
+        # Delete through a after b has seen the activity, create through b.
+        arn = "arn:aws:states:local:000000000000:activity:work"
+        self.assertEqual(b.request("GET", "/activities")[0], 200)
+        self.assertEqual(self.aws(a, "DeleteActivity", {"activityArn": arn})[0], 200)
+        st, _, body = self.aws(b, "CreateActivity", {"name": "work"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.sql("SELECT count(*) FROM activities WHERE name = 'work'"), "1")
+        st, _, body = self.aws(a, "DescribeActivity", {"activityArn": arn})
+        self.assertEqual(st, 200, body)
+
     def test_a_report_during_a_takeover_is_503_then_succeeds(self):
         """The node that runs a task dies: until a survivor has taken its
         executions, a report gets 503 with Retry-After (not a final 404);
