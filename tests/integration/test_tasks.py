@@ -346,7 +346,7 @@ class ActivityTest(TasksCase):
         socks = []
         # Long enough that the first poll is still parked when the last one
         # arrives on a slow, loaded machine.
-        req = (b"POST /activities/work/poll?wait=5 HTTP/1.1\r\nHost: x\r\n"
+        req = (b"POST /activities/work/poll?wait=4 HTTP/1.1\r\nHost: x\r\n"
                b"Content-Length: 0\r\n\r\n")
         for _ in range(n):
             s = socket.create_connection(("127.0.0.1", self.d.port))
