@@ -236,9 +236,12 @@ class Daemon:
             return "\n".join(self.stderr_lines)
 
     def wait_log(self, pattern, timeout=10):
+        """Until `pattern` matches the stderr so far. ^ and $ match at each
+        line: other subsystems (the background integrity check, the relay)
+        may log after the line waited for, so it need not be the last."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if re.search(pattern, self.stderr()):
+            if re.search(pattern, self.stderr(), re.M):
                 return True
             time.sleep(0.02)
         return False

@@ -703,9 +703,12 @@ class Reload(DaemonTestCase):
 
 class DurableTimers(DaemonTestCase):
     def test_wait_survives_kill9_without_restarting(self):
-        """A Wait of 3 s interrupted by a restart after 1 s ends about 2 s after the restart."""
+        """A Wait of 3 s interrupted by a restart after 1 s ends 3 s after its
+        start (not at the restart), less than 3 s after the restart (the Wait
+        does not begin again)."""
         d = self.daemon()
         d.request("PUT", "/state-machines/w3", wait_machine(3))
+        started = time.time()
         _, _, b = d.request("POST", "/state-machines/w3/executions", {"input": {}})
         eid = b["executionId"]
         time.sleep(1.0)
@@ -720,10 +723,12 @@ class DurableTimers(DaemonTestCase):
             if desc["status"] != "RUNNING":
                 break
             time.sleep(0.02)
-        ended_after = time.time() - restarted
+        ended = time.time()
         self.assertEqual(desc["status"], "SUCCEEDED")
-        self.assertGreater(ended_after, 1.4)
-        self.assertLess(ended_after, 2.8)
+        # From the start, not from the restart: how long the restart itself
+        # took (seconds under ASan on a loaded machine) does not matter.
+        self.assertGreater(ended - started, 2.9)
+        self.assertLess(ended - restarted, 2.8)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ class OrderSaga(DaemonTestCase):
         self.assertEqual(st1, 202)
         self.assertIn(st2, (200, 202))
         self.assertEqual(b1["executionId"], b2["executionId"])
-        time.sleep(0.2)
+        self.assertEqual(self.d.wait_ended(b1["executionId"])["status"], "SUCCEEDED")
         _, _, lst = self.d.request("GET", "/orders")
         self.assertEqual(len(lst["orders"]), 1)
         self.assertEqual(self.stock(), 4)

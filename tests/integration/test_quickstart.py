@@ -67,9 +67,14 @@ class QuickStart(unittest.TestCase):
         reply = json.loads(out.stdout)
         self.assertEqual(reply["status"], "RUNNING")
         eid = reply["executionId"]
-        time.sleep(0.2)
-        st = subprocess.run([binary("sagactl"), "--url", f"http://127.0.0.1:{port}", "status", eid],
-                            capture_output=True, text=True, timeout=20)
+        deadline = time.time() + 10
+        while True:   # the saga runs on after the 202
+            st = subprocess.run([binary("sagactl"), "--url", f"http://127.0.0.1:{port}", "status",
+                                 eid], capture_output=True, text=True, timeout=20)
+            if st.returncode != 0 or not re.search(r"(?m)^Status\s+RUNNING$", st.stdout) or \
+                    time.time() > deadline:
+                break
+            time.sleep(0.1)
         self.assertEqual(st.returncode, 0, st.stderr)
         self.assertIn(eid, st.stdout)
         self.assertIn("order", st.stdout)

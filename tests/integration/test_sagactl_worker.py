@@ -185,6 +185,16 @@ class SagactlWorkerTest(WorkerCase):
         p = self.worker("forever", command=["sh", "-c", f'echo $$ > {marker}; exec sleep 60'])
         eid = self.start("forever", {})
         self.wait_running("forever")
+        # Taken is not yet started: signal once the command runs.
+        deadline = time.time() + 10
+        pid = None
+        while pid is None and time.time() < deadline:
+            try:
+                with open(marker) as f:
+                    pid = int(f.read())
+            except (OSError, ValueError):
+                time.sleep(0.02)
+        self.assertIsNotNone(pid, "the command did not start")
         p.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         t0 = time.time()
@@ -192,8 +202,6 @@ class SagactlWorkerTest(WorkerCase):
         _, err = p.communicate(timeout=10)
         self.assertLess(time.time() - t0, 5)
         self.assertEqual(p.returncode, 1, err.decode())
-        with open(marker) as f:
-            pid = int(f.read())
         deadline = time.time() + 5
         while time.time() < deadline and alive(pid):
             time.sleep(0.05)

@@ -128,6 +128,7 @@ class PostgresStore(DaemonTestCase):
     def test_restart_continues_a_running_wait(self):
         d = self.pg_daemon()
         d.request("PUT", "/state-machines/w3", WAIT3)
+        started = time.time()
         _, _, b = d.request("POST", "/state-machines/w3/executions", {"input": {}})
         eid = b["executionId"]
         time.sleep(1.0)
@@ -140,10 +141,12 @@ class PostgresStore(DaemonTestCase):
         while time.time() < deadline and desc["status"] == "RUNNING":
             time.sleep(0.05)
             _, _, desc = d.request("GET", f"/executions/{eid}")
-        ended_after = time.time() - restarted
+        ended = time.time()
         self.assertEqual(desc["status"], "SUCCEEDED", desc)
-        self.assertGreater(ended_after, 1.2)
-        self.assertLess(ended_after, 3.5)
+        # Due 3 s after the start, not at the restart (however long that
+        # took on a loaded machine).
+        self.assertGreater(ended - started, 2.9)
+        self.assertLess(ended - restarted, 3.5)
 
     def test_second_open_migrates_nothing(self):
         d = self.pg_daemon()

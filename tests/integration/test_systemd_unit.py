@@ -27,7 +27,13 @@ step sagactl; /usr/local/bin/sagactl --config /etc/sagad/sagad.conf machines; ec
 step reload
 printf '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}' > /etc/sagad/sagas/mine.asl.json
 systemctl reload sagad; echo "rc=$?"
-curl -s -m 5 127.0.0.1:8080/state-machines; echo
+# ExecReload only sends SIGHUP: the reload itself may finish after systemctl.
+for i in $(seq 50); do
+  m=$(curl -s -m 5 127.0.0.1:8080/state-machines)
+  case "$m" in *'"name":"mine"'*) break;; esac
+  sleep 0.1
+done
+echo "$m"
 step watchdog; sleep 40; show
 step stop; systemctl stop sagad; echo "rc=$?"; show
 step hint; /usr/local/bin/sagactl list; echo "rc=$?"

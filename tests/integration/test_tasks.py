@@ -344,15 +344,22 @@ class ActivityTest(TasksCase):
         self.d.request("PUT", "/activities/work")
         n = 300
         socks = []
-        req = (b"POST /activities/work/poll?wait=2 HTTP/1.1\r\nHost: x\r\n"
+        # Long enough that the first poll is still parked when the last one
+        # arrives on a slow, loaded machine.
+        req = (b"POST /activities/work/poll?wait=4 HTTP/1.1\r\nHost: x\r\n"
                b"Content-Length: 0\r\n\r\n")
         for _ in range(n):
             s = socket.create_connection(("127.0.0.1", self.d.port))
+            self.addCleanup(s.close)
             s.sendall(req)
             socks.append(s)
-        time.sleep(0.5)
-        _, _, text = self.d.request("GET", "/metrics")
-        parked = int(re.search(r"^sagad_activity_polls_parked (\d+)", text, re.M).group(1))
+        deadline = time.time() + 3
+        while True:
+            _, _, text = self.d.request("GET", "/metrics")
+            parked = int(re.search(r"^sagad_activity_polls_parked (\d+)", text, re.M).group(1))
+            if parked >= n or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(parked, n)
         t0 = time.time()
         st, _, _ = self.d.request("GET", "/healthz")
