@@ -54,9 +54,10 @@ typedef struct waiter_s {
     tmr_t *tmr;
     exec_t *ex;
     /* Waiting for an execution another node runs (ex NULL): its row is read
-     * every REMOTE_POLL_MS until it ends or `until_ms` passes. */
+     * every REMOTE_POLL_MS until it ends or `until_ms` passes (remote.c). */
     char *remote_id;
     int64_t until_ms;
+    int ended;
 } waiter_t;
 
 #define REMOTE_POLL_MS 200
@@ -216,6 +217,7 @@ struct runtime_s {
      * batch dropped from memory (their commit may have happened). */
     int rescan;
     waiter_t *remote_waiters;     /* for executions other nodes run */
+    tmr_t *remote_tmr;            /* their next sweep */
     /* After a failed BEGIN or COMMIT (a full or failing disk) the pump rests
      * retry_ms (10 ms doubling to 1 s) instead of spinning on the loop. */
     uv_timer_t retry;
@@ -351,10 +353,18 @@ int persist_end_control(runtime_t *rt, exec_t *ex);
 int persist_fail_new(runtime_t *rt, exec_t *ex);
 cJSON *persist_control_event(const char *type, const char *error, const char *cause);
 
-/* A remote waiter's poll came due (or, with `all`, the runtime stops): it
- * answers when the execution ended, its time ran out, or `all`; else it
- * waits for the next poll. (runtime.c) */
-void runtime_remote_fire(runtime_t *rt, waiter_t *w, int all);
+/* ---- remote.c: waiting for executions other nodes run ---- */
+
+/* cb(ud) once `execution_id` (RUNNING on another node) has ended, after
+ * timeout_ms (0: none), or when the runtime stops. RUNTIME_OK or
+ * RUNTIME_ERR_STORAGE (out of memory; cb is not called). */
+int remote_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
+                void (*cb)(void *ud), void *ud);
+/* The sweep (TMR_REMOTE_WAIT): answers the waiters whose execution ended
+ * or whose time ran out. */
+void remote_sweep(runtime_t *rt);
+/* Answers every remote waiter (the runtime stops). */
+void remote_close(runtime_t *rt);
 
 /* ---- recovery.c: rebuilding executions from the database ---- */
 

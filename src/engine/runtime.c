@@ -417,8 +417,7 @@ void runtime_quiesce(runtime_t *rt)
     for (size_t b = 0; b < rt->nbuckets; b++)
         for (exec_t *ex = rt->buckets[b]; ex; ex = ex->hnext)
             exec_waiters_fire(ex);
-    while (rt->remote_waiters)
-        runtime_remote_fire(rt, rt->remote_waiters, 1);
+    remote_close(rt);
     tasks_quiesce(rt);
     rt->dispatching--;
     pump_settle_close(rt);
@@ -612,48 +611,6 @@ static int not_in_memory(runtime_t *rt, const char *execution_id)
            : rt->node ? RUNTIME_ERR_REMOTE : RUNTIME_ERR_STORAGE;
 }
 
-/* Another node runs it: its row is looked at every REMOTE_POLL_MS. */
-static int wait_remote(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
-                       void (*cb)(void *ud), void *ud)
-{
-    waiter_t *w = calloc(1, sizeof *w);
-    if (!w || !(w->remote_id = strdup(execution_id))) {
-        free(w);
-        return RUNTIME_ERR_STORAGE;
-    }
-    w->cb = cb;
-    w->ud = ud;
-    int64_t now = store_now_ms();
-    w->until_ms = timeout_ms > 0 ? now + timeout_ms : INT64_MAX;
-    if (!(w->tmr = timers_add(rt, now + REMOTE_POLL_MS, TMR_REMOTE_WAIT, w))) {
-        free(w->remote_id);
-        free(w);
-        return RUNTIME_ERR_STORAGE;
-    }
-    w->next = rt->remote_waiters;
-    rt->remote_waiters = w;
-    return RUNTIME_OK;
-}
-
-void runtime_remote_fire(runtime_t *rt, waiter_t *w, int all)
-{
-    for (waiter_t **pp = &rt->remote_waiters; *pp; pp = &(*pp)->next) {
-        if (*pp != w)
-            continue;
-        if (!all && runtime_is_done(rt, w->remote_id) == 0 && store_now_ms() < w->until_ms) {
-            w->tmr = timers_add(rt, store_now_ms() + REMOTE_POLL_MS, TMR_REMOTE_WAIT, w);
-            if (w->tmr)
-                return;
-        }
-        *pp = w->next;
-        timers_cancel(&w->tmr);
-        w->cb(w->ud);
-        free(w->remote_id);
-        free(w);
-        return;
-    }
-}
-
 int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
                  void (*cb)(void *ud), void *ud)
 {
@@ -661,7 +618,7 @@ int runtime_wait(runtime_t *rt, const char *execution_id, int64_t timeout_ms,
         return RUNTIME_ERR_STOPPING;
     exec_t *ex = recovery_get(rt, execution_id);
     if (!ex && rt->node && runtime_is_done(rt, execution_id) == 0)
-        return wait_remote(rt, execution_id, timeout_ms, cb, ud);
+        return remote_wait(rt, execution_id, timeout_ms, cb, ud);
     if (!ex)
         return not_in_memory(rt, execution_id);
     if (ex->state == EXEC_ENDED)

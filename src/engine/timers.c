@@ -116,12 +116,9 @@ static void fire(runtime_t *rt, tmr_t *t)
     case TMR_DELIVER:
         tasks_fire(rt, t);
         break;
-    case TMR_REMOTE_WAIT: {
-        waiter_t *w = t->target;
-        w->tmr = NULL;
-        runtime_remote_fire(rt, w, 0);
+    case TMR_REMOTE_WAIT:
+        remote_sweep(rt);
         break;
-    }
     case TMR_WAITER: {
         waiter_t *w = t->target;
         waiter_t **pp = &w->ex->waiters;

@@ -195,6 +195,27 @@ class Failover(DaemonTestCase):
         self.assertEqual(h["events"][-1]["type"], "ExecutionSucceeded")
         st, _, body = b.request("GET", "/executions?stateMachine=w")
         self.assertEqual(len(body["executions"]), 2)
+        # Many waiters on b for a's executions, and one whose wait runs out.
+        ids = [a.request("POST", "/state-machines/w/executions", {"input": {}})[2]["executionId"]
+               for _ in range(10)]
+        self.put("w30", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 30, "Next": "S"}, "S": {"Type": "Succeed"}}}, d=a)
+        long_id = a.request("POST", "/state-machines/w30/executions", {"input": {}})[2]["executionId"]
+        got = []
+
+        def wait(eid, secs):
+            got.append((eid, b.request("GET", f"/executions/{eid}?wait={secs}", timeout=20)[2]["status"]))
+
+        threads = [threading.Thread(target=wait, args=(ids[i % 10], 10)) for i in range(30)]
+        threads.append(threading.Thread(target=wait, args=(long_id, 1)))
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(sorted(st for eid, st in got if eid != long_id), ["SUCCEEDED"] * 30)
+        self.assertEqual([st for eid, st in got if eid == long_id], ["RUNNING"])
 
     def test_stops_and_task_reports_reach_the_node_that_runs_it(self):
         """A stop and a task report sent to a node that does not run the
