@@ -7,7 +7,14 @@
  * goes through wait_socket(). Called on a fiber (core/fiber.h) the wait
  * yields to the loop; anywhere else it blocks the thread in poll(2), which
  * is fine at startup, for migrations and in tests only. The daemon calls
- * the store from its serializer's fibers (core/serial.h). */
+ * the store from its serializer's fibers (core/serial.h).
+ *
+ * Inside a savepoint opened with pg_savepoint (the runtime's one per
+ * execution of a batch), writes run by pg_exec_stmt are queued in libpq's
+ * pipeline mode instead of waiting for each answer; their results are
+ * collected at the next sync point (any statement whose result is read,
+ * store_changes, a savepoint boundary, COMMIT), so a failure is reported
+ * in the savepoint it happened in, at pg_release at the latest. */
 #include "internal.h"
 #include "store/pg_sql.h"
 #include "core/fiber.h"
@@ -43,12 +50,24 @@ struct pg_conn_s {
     int broken;             /* a wait was cancelled mid-query: the session is unusable */
     int in_flight;          /* a statement waits for its result (on some fiber) */
     int64_t changes;        /* rows changed by the last INSERT/UPDATE/DELETE */
+    int sp_depth;           /* savepoints open from pg_savepoint */
+    int nested;             /* savepoints opened inside them by SQL (SAVEPOINT ...):
+                               their callers judge each statement, so none is queued */
+    int queued;             /* statements sent in pipeline mode, results not collected */
+    int queued_rc;          /* the first failure collected from them, not reported yet */
+    int send_rc;            /* SEND's check */
+    int prepare_rc;         /* why the last pg_prepare failed */
     unsigned next_name;     /* prepared statements are named s0, s1, ... */
     char errmsg[512];       /* the last failure's message */
 };
 
+/* Savepoint statements run through the statement API (the engine's task
+ * savepoint) are seen by their text. */
+typedef enum { PG_KIND_PLAIN, PG_KIND_SP_OPEN, PG_KIND_SP_CLOSE } pg_kind_t;
+
 struct pg_stmt_s {
     pg_conn_t *c;
+    pg_kind_t kind;
     char name[16];
     char *text;             /* the translated SQL, to prepare it again */
     unsigned gen;           /* the session it is prepared in */
@@ -215,10 +234,109 @@ static int session_busy(pg_conn_t *c)
     return 1;
 }
 
+/* Whether a command tag counts as SQLite's changes(): a write of rows. */
+static int is_row_write(const char *tag)
+{
+    return strncmp(tag, "INSERT", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
+           strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
+}
+
+/* Collects the results of the queued statements (a sync point): flushes,
+ * then reads each statement's results and the sync's. Returns the first
+ * failure (errmsg set); the statements after it were skipped by the
+ * server. With `last`, the last statement's result is the caller's there
+ * (NULL when it failed or was skipped). */
+static int collect(pg_conn_t *c, PGresult **last)
+{
+    if (last)
+        *last = NULL;
+    if (!c->queued)
+        return 0;
+    PGconn *conn = c->conn;
+    int rc = 0, n = c->queued, i = 0, f = 0, first = 0;
+    c->queued = 0;
+    c->in_flight = 1;
+    if (c->broken || !PQpipelineSync(conn))
+        rc = conn_failure(c);
+    while (rc == 0 && (f = PQflush(conn)) == 1) {
+        /* Reading too: the server may block on a full output buffer. */
+        if (wait_socket(conn, POLLIN | POLLOUT, -1) == WAIT_ABORTED)
+            c->broken = 1;
+        if (c->broken || !PQconsumeInput(conn))
+            rc = conn_failure(c);
+    }
+    if (rc == 0 && f < 0)
+        rc = conn_failure(c);
+    /* Each statement's results end with a NULL; then comes the sync's. */
+    while (rc == 0) {
+        while (rc == 0 && PQisBusy(conn)) {
+            if (wait_socket(conn, POLLIN, -1) == WAIT_ABORTED)
+                c->broken = 1;
+            if (c->broken || !PQconsumeInput(conn))
+                rc = conn_failure(c);
+        }
+        PGresult *r = rc ? NULL : PQgetResult(conn);
+        if (!r) {
+            if (rc == 0 && ++i > n)
+                rc = conn_failure(c);   /* no sync result: the connection ended */
+            continue;
+        }
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (rs == PGRES_PIPELINE_ABORTED) {
+            PQclear(r);
+            continue;
+        }
+        int code = result_code(c, r);
+        if (code < 0 && !first)
+            first = code;
+        if (last && i == n - 1 && code == 0) {
+            PQclear(*last);
+            *last = r;
+            continue;
+        }
+        if (code == 0 && rs == PGRES_COMMAND_OK && is_row_write(PQcmdStatus(r)))
+            c->changes = strtoll(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+    }
+    c->in_flight = 0;
+    if (rc == 0 && !PQexitPipelineMode(conn))
+        rc = conn_failure(c);
+    if (rc == 0)
+        rc = first;
+    if (rc < 0) {
+        c->changes = 0;   /* the failed statement changed nothing */
+        if (last) {
+            PQclear(*last);
+            *last = NULL;
+        }
+    }
+    return rc;
+}
+
+/* A sync point: 0, or the queued statements' failure (reported once). */
+static int sync_point(pg_conn_t *c)
+{
+    int rc = collect(c, NULL);
+    if (rc == 0)
+        rc = c->queued_rc;
+    c->queued_rc = 0;
+    return rc;
+}
+
+/* Before a statement is sent and waited for: 0, or the code to return. */
+static int send_check(pg_conn_t *c)
+{
+    return session_busy(c) ? STORE_ERR_BUSY : sync_point(c);
+}
+
 /* Sends with `call` (a PQsend* call, made only on a usable session that is
- * not busy) and waits for the result. */
+ * not busy, after a sync point) and waits for the result. */
 #define SEND(c, call, out)                                                                        \
-    (session_busy(c) ? STORE_ERR_BUSY                                                             \
+    (((c)->send_rc = send_check(c)) < 0      ? (c)->send_rc                                       \
      : !(c)->broken && (call) ? await((c), (out))                                                 \
                               : conn_failure(c))
 
@@ -463,6 +581,7 @@ uint64_t pg_reconnects(const store_t *st)
 int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
 {
     pg_conn_t *c = st->pg;
+    c->prepare_rc = 0;
     int n;
     char *text = store_pg_sql(sql, &n);
     if (!text) {
@@ -483,11 +602,15 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
     p->values = (const char **)(p->ints + un);
     p->owned = (unsigned char *)(p->values + un);
     p->row = -1;
+    p->kind = strncmp(text, "SAVEPOINT ", 10) == 0 ? PG_KIND_SP_OPEN
+              : strncmp(text, "RELEASE ", 8) == 0  ? PG_KIND_SP_CLOSE
+                                                   : PG_KIND_PLAIN;
     snprintf(p->name, sizeof p->name, "s%u", c->next_name++);
     PGresult *r;
     int rc = ensure_session(c);
     if (rc == 0)
         rc = SEND(c, PQsendPrepare(c->conn, p->name, text, 0, NULL), &r);
+    c->prepare_rc = rc;
     if (rc < 0) {
         log_error("postgresql: cannot prepare statement: %s (%s)", c->errmsg, text);
         free(text);
@@ -503,6 +626,8 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
 
 int pg_prepare_failure(store_t *st)
 {
+    if (st->pg->prepare_rc < 0)
+        return st->pg->prepare_rc;   /* a queued statement's failure, found first */
     return st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST
                                                                        : STORE_ERR_ERROR;
 }
@@ -555,11 +680,33 @@ void pg_bind_int64(pg_stmt_t *p, int i, int64_t v)
     p->values[i - 1] = p->ints[i - 1];
 }
 
-/* Whether a command tag counts as SQLite's changes(): a write of rows. */
-static int is_row_write(const char *tag)
+/* Whether pg_exec_stmt may queue `p` instead of waiting: inside a
+ * pg_savepoint, outside savepoints opened by SQL (a RELEASE closing the
+ * last of them included), on a session where it is prepared. */
+static int can_queue(const pg_stmt_t *p)
 {
-    return strncmp(tag, "INSERT", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
-           strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
+    const pg_conn_t *c = p->c;
+    if (!c->st->in_txn || c->sp_depth == 0 || p->kind == PG_KIND_SP_OPEN ||
+        c->nested != (p->kind == PG_KIND_SP_CLOSE) || p->gen != c->gen || c->in_flight ||
+        c->broken)
+        return 0;
+    return PQstatus(c->conn) == CONNECTION_OK;
+}
+
+/* Sends `p` in pipeline mode; its result is collected at the next sync point. */
+static int queue(pg_stmt_t *p)
+{
+    pg_conn_t *c = p->c;
+    if (!c->queued && !PQenterPipelineMode(c->conn))
+        return conn_failure(c);
+    if (!PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0)) {
+        int rc = conn_failure(c);
+        if (!c->queued)
+            PQexitPipelineMode(c->conn);
+        return rc;
+    }
+    c->queued++;
+    return 0;
 }
 
 int pg_step(pg_stmt_t *p)
@@ -576,9 +723,18 @@ int pg_step(pg_stmt_t *p)
             p->gen = c->gen;
         }
     }
-    if (rc == 0)
+    if (rc == 0 && c->queued && !c->queued_rc && !c->in_flight) {
+        /* Behind the queued statements, in the same round trip: a failure
+         * among them is this statement's (the server skips it). */
+        rc = queue(p);
+        if (rc == 0)
+            rc = collect(c, &r);
+        if (rc == 0 && !r)
+            rc = conn_failure(c);
+    } else if (rc == 0) {
         rc = SEND(c, PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0),
                   &r);
+    }
     if (rc < 0)
         return rc;
     if (PQresultStatus(r) == PGRES_COMMAND_OK && is_row_write(PQcmdStatus(r)))
@@ -591,11 +747,27 @@ int pg_step(pg_stmt_t *p)
 
 int pg_exec_stmt(pg_stmt_t *p)
 {
+    pg_conn_t *c = p->c;
+    if (can_queue(p)) {
+        /* A failure already seen in this savepoint is reported first. */
+        int rc = c->queued_rc ? sync_point(c) : queue(p);
+        if (rc < 0) {
+            log_error("postgresql: %s", c->errmsg);
+            return rc;
+        }
+        if (p->kind == PG_KIND_SP_CLOSE)
+            c->nested--;
+        return 0;
+    }
     int rc = pg_step(p);
     pg_stmt_reset(p);
+    if (rc >= 0 && p->kind == PG_KIND_SP_OPEN)
+        c->nested++;
+    else if (rc >= 0 && p->kind == PG_KIND_SP_CLOSE && c->nested > 0)
+        c->nested--;
     if (rc >= 0)
         return 0;
-    log_error("postgresql: %s", p->c->errmsg);
+    log_error("postgresql: %s", c->errmsg);
     return rc;
 }
 
@@ -643,6 +815,10 @@ const char *pg_stmt_errmsg(pg_stmt_t *p)
 
 int64_t pg_changes(store_t *st)
 {
+    /* A failure stays for the next sync point to report. */
+    int rc = collect(st->pg, NULL);
+    if (rc < 0 && !st->pg->queued_rc)
+        st->pg->queued_rc = rc;
     return st->pg->changes;
 }
 
@@ -660,6 +836,15 @@ static void track_txn(store_t *st)
 {
     PGTransactionStatusType ts = PQtransactionStatus(st->pg->conn);
     st->in_txn = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE;
+    if (!st->in_txn)
+        st->pg->sp_depth = st->pg->nested = 0;
+}
+
+/* Ends a savepoint's queue: what failed in it is undone with it. */
+static void drop_queued(pg_conn_t *c)
+{
+    collect(c, NULL);
+    c->queued_rc = 0;
 }
 
 /* The transaction the caller believes in is gone: the connection dropped
@@ -721,9 +906,16 @@ int pg_commit(store_t *st)
 
 int pg_rollback(store_t *st)
 {
-    if (st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ||
-        PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE) {
+    pg_conn_t *c = st->pg;
+    if (c->broken || PQstatus(c->conn) == CONNECTION_BAD) {
+        c->queued = c->queued_rc = 0;   /* the session is replaced before the next use */
+        c->sp_depth = c->nested = 0;
         st->in_txn = 0;
+        return 0;
+    }
+    drop_queued(c);
+    if (PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
+        track_txn(st);
         return 0;
     }
     return tx_exec(st, SQL_ROLLBACK, NULL);
@@ -732,22 +924,40 @@ int pg_rollback(store_t *st)
 int pg_savepoint(store_t *st)
 {
     int rc = txn_gone(st);
-    return rc ? rc : tx_exec(st, SQL_SAVEPOINT, NULL);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_SAVEPOINT, NULL);
+    if (rc == 0)
+        st->pg->sp_depth++;
+    return rc;
 }
 
+/* A failure queued in the savepoint is reported here, before the RELEASE
+ * is sent: the caller then rolls the savepoint back. */
 int pg_release(store_t *st)
 {
     int rc = txn_gone(st);
-    return rc ? rc : tx_exec(st, SQL_RELEASE, NULL);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_RELEASE, NULL);
+    if (rc == 0) {
+        st->pg->sp_depth--;
+        st->pg->nested = 0;
+    }
+    return rc;
 }
 
 int pg_rollback_to(store_t *st)
 {
+    drop_queued(st->pg);
     int rc = txn_gone(st);
     if (rc == 0)
         rc = tx_exec(st, SQL_ROLLBACK_TO, NULL);
     /* ROLLBACK TO keeps the savepoint open; release it so the next step starts clean. */
-    return rc ? rc : tx_exec(st, SQL_RELEASE, NULL);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_RELEASE, NULL);
+    if (st->pg->sp_depth > 0)
+        st->pg->sp_depth--;
+    st->pg->nested = 0;
+    return rc;
 }
 
 static const char SQL_PROBE[] = "UPDATE schema_version SET version = version";

@@ -66,7 +66,7 @@ class PostgresStore(DaemonTestCase):
         out = r.stdout.decode(errors="replace")
         self.assertEqual(r.returncode, 0, out)
         self.assertIn("[  PASSED  ] 1 test(s).", out)   # the offline group
-        self.assertIn("[  PASSED  ] 6 test(s).", out)
+        self.assertIn("[  PASSED  ] 11 test(s).", out)
         self.assertNotIn("SKIPPED", out)
 
     def test_every_state_kind_runs_and_records_history(self):
