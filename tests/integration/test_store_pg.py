@@ -36,6 +36,10 @@ WAIT3 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "Next": 
 ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Ada", "surname": "L",
          "street": "1 Main St", "zip": "12345", "city": "Town"}
 
+WAIT1 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+                                    "P": {"Type": "Pass", "Next": "S"},
+                                    "S": {"Type": "Succeed"}}}
+
 WHY = pg.available()
 
 
@@ -124,6 +128,38 @@ class PostgresStore(DaemonTestCase):
         self.assertEqual(self.cluster.psql(
             "SELECT data_type FROM information_schema.columns "
             "WHERE table_name = 'orders' AND column_name = 'rowid'"), "bigint")
+
+    def test_a_write_failing_in_one_step_undoes_that_step_alone(self):
+        """Writes inside an execution's step are pipelined: one that fails
+        shows at the end of that step, which is rolled back alone; the batch
+        commits, the other execution in it goes on, and the failed one runs
+        again once the write can succeed."""
+        d = self.pg_daemon()
+        st, _, body = d.request("PUT", "/state-machines/wait1", WAIT1)
+        self.assertIn(st, (200, 201), body)
+        ids = {}
+        for name in ("poisoned", "healthy"):
+            st, _, body = d.request("POST", "/state-machines/wait1/executions",
+                                    {"input": {}, "name": name})
+            self.assertIn(st, (200, 201, 202), body)
+            ids[name] = body["executionId"]
+        # The step after the Wait records history: refused for one execution.
+        self.cluster.psql(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.execution_id = '{ids['poisoned']}' THEN RAISE EXCEPTION 'refused'; "
+            "END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse BEFORE INSERT ON history FOR EACH ROW "
+            "EXECUTE FUNCTION refuse()")
+        _, _, health0 = d.request("GET", "/healthz")
+        self.assertEqual(d.wait_ended(ids["healthy"])["status"], "SUCCEEDED")
+        self.assertTrue(d.wait_log(r"step failed .*refused", timeout=10), d.stderr()[-3000:])
+        _, _, desc = d.request("GET", f"/executions/{ids['poisoned']}")
+        self.assertEqual(desc["status"], "RUNNING", desc)
+        _, _, health = d.request("GET", "/healthz")
+        self.assertEqual(health["database"]["failedCommits"],
+                         health0["database"]["failedCommits"], health)
+        self.cluster.psql("DROP TRIGGER refuse ON history")
+        self.assertEqual(d.wait_ended(ids["poisoned"], timeout=20)["status"], "SUCCEEDED")
 
     def test_restart_continues_a_running_wait(self):
         d = self.pg_daemon()
