@@ -97,7 +97,7 @@ static int connect_session(pg_conn_t *c, const char *uri)
     while (PQstatus(c->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
            ps != PGRES_POLLING_FAILED) {
         int w = pg_wait_socket(c->conn, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                            PG_CONNECT_TIMEOUT_MS);
+                               PG_CONNECT_TIMEOUT_MS);
         if (w < 0) {
             snprintf(c->errmsg, sizeof c->errmsg, w == WAIT_TIMEOUT ? "no answer within %d s"
                                                                     : "cancelled after %d s at most",
