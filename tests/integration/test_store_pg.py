@@ -62,7 +62,7 @@ class PostgresStore(DaemonTestCase):
 
     def test_store_api_unit_tests_on_a_real_server(self):
         """tests/unit/test_store_pg.c: values, errors, savepoints, waiting on a
-        fiber, a lost connection."""
+        fiber, a lost connection, writes pipelined inside a savepoint."""
         self.cluster.psql("CREATE DATABASE unit")
         r = subprocess.run([binary("tests/test_store_pg")], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=120,
