@@ -3,8 +3,11 @@
 against 1, 2 and 3 sagad nodes on one throwaway PostgreSQL 15 cluster (a fresh
 database per point), next to one SQLite node measured the same way in the same
 run; then the failover time over K kill -9 rounds of 3 nodes under light order
-load. Prints `pg_e2e ...` and `pg_failover ...` lines, key=value, for
-bench/report.py. Usage: bench/cluster.py BUILD_DIR [SECONDS] [CONNS] [KILLS] [LEASE_MS] [REPEAT]"""
+load. With BENCH_BEFORE_BUILD (the build directory of an earlier commit,
+named by BENCH_BEFORE_NAME) each round also runs 1 node of that build, for a
+before/after comparison under the same load. Prints `pg_e2e ...` and
+`pg_failover ...` lines, key=value, for bench/report.py.
+Usage: bench/cluster.py BUILD_DIR [SECONDS] [CONNS] [KILLS] [LEASE_MS] [REPEAT]"""
 import http.client
 import json
 import os
@@ -141,13 +144,24 @@ class Bench:
 
     # ---- throughput ---------------------------------------------------------
 
-    def throughput(self, n_nodes, split=False, run=0):
+    def throughput(self, n_nodes, split=False, run=0, before=None):
         """The order saga on n_nodes PostgreSQL nodes (n_nodes 0: one SQLite
         node). One loadgen spreads its connections over the nodes; with split,
         each node gets its own loadgen ordering its own item (its own stock
-        row), to show what the one stock row costs."""
+        row), to show what the one stock row costs. With before, the nodes
+        are that build directory's sagad."""
         backend = "sqlite" if n_nodes == 0 else "postgresql"
-        db = f"bench_n{n_nodes}" + ("_split" if split else "") + f"_{run}"
+        db = f"bench_n{n_nodes}" + ("_split" if split else "") + ("_before" if before else "") \
+            + f"_{run}"
+        ours = os.environ["SAGAD_BUILD"]
+        if before:
+            os.environ["SAGAD_BUILD"] = before
+        try:
+            self.measure(n_nodes, split, run, backend, db, before)
+        finally:
+            os.environ["SAGAD_BUILD"] = ours
+
+    def measure(self, n_nodes, split, run, backend, db, before):
         if n_nodes == 0:
             db_file = os.path.join(self.tmp, f"sqlite{run}", "sagad.db")
             os.makedirs(os.path.dirname(db_file))
@@ -210,6 +224,7 @@ class Bench:
             lg[key] = max(float(k[key]) for k in kv)
         succeeded, failed, running, executions, span = row
         print(f"pg_e2e backend={backend} nodes={len(nodes)} split={int(split)} c={self.conns} "
+              f"before={int(bool(before))} "
               f"duration_s={self.secs:g} "
               + " ".join(f"{k}={v}" for k, v in lg.items())
               + f" succeeded={succeeded} failed={failed} running={running} "
@@ -335,8 +350,11 @@ def main():
     os.environ["SAGAD_BUILD"] = os.path.join(ROOT, build)
     version = subprocess.run([os.path.join(pg.BIN, "postgres"), "--version"], check=True,
                              stdout=subprocess.PIPE).stdout.decode().split()[2]
+    before = os.environ.get("BENCH_BEFORE_BUILD")
+    before_name = os.environ.get("BENCH_BEFORE_NAME", before or "")
     print(f'pg_meta start={time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())} '
-          f'postgres={version} cpus={os.cpu_count()} load_before="{loadavg()}"', flush=True)
+          f'postgres={version} cpus={os.cpu_count()} load_before="{loadavg()}"'
+          + (f' before_name="{before_name}"' if before else ''), flush=True)
     b = Bench(build, secs, conns)
     try:
         b.cluster = pg.Cluster().start()
@@ -344,6 +362,8 @@ def main():
         # does not hit one point only; report.py keeps the best of each.
         for r in range(repeat):
             b.throughput(0, run=r)
+            if before:
+                b.throughput(1, run=r, before=os.path.abspath(before))
             for n in (1, 2, 3):
                 b.throughput(n, run=r)
             b.throughput(3, split=True, run=r)

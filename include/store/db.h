@@ -207,7 +207,12 @@ int64_t store_changes(store_t *st);
 
 /* Transactions. One write transaction is open at a time; a step inside it is
  * a savepoint so that one failing step rolls back alone. Each returns 0 or a
- * negative code (logged). */
+ * negative code (logged). On PostgreSQL, inside a store_savepoint (and
+ * outside savepoints opened by SQL within it), store_exec_stmt only sends
+ * the statement: its failure is returned by the next call that waits for
+ * the server (a statement whose result is read, a savepoint statement,
+ * store_release, store_commit; store_changes counts 0 then and leaves the
+ * failure to the next of those), so the caller must check store_release. */
 int store_begin(store_t *st);
 int store_commit(store_t *st);
 int store_rollback(store_t *st);

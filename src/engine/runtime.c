@@ -206,6 +206,10 @@ static int pump(runtime_t *rt)
             rc = persist_new_row(rt, ex);
         if (rc == 0)
             rc = ex->control ? persist_end_control(rt, ex) : frame_advance(rt, fr);
+        /* On PostgreSQL a write's failure may show only at the release:
+         * the step is then undone like any failed step. */
+        if (rc >= 0 && store_release(rt->st) < 0)
+            rc = -1;
         if (rc == ADVANCE_END_EXEC) {
             assert(ex->control != CTL_NONE);
             store_rollback_to(rt->st);
@@ -218,9 +222,7 @@ static int pump(runtime_t *rt)
                     ok = persist_fail_new(rt, ex) == 0;
                 else if (ok)
                     ok = persist_end_control(rt, ex) == 0;
-                if (ok) {
-                    store_release(rt->st);
-                } else {
+                if (!ok || store_release(rt->st) < 0) {
                     store_rollback_to(rt->st);
                     ex->row = row;
                     ex->state = EXEC_BROKEN;
@@ -238,8 +240,6 @@ static int pump(runtime_t *rt)
             store_rollback_to(rt->st);
             ex->row = row;
             ex->state = EXEC_BROKEN;
-        } else {
-            store_release(rt->st);
         }
         lat[nlat++] = fr->ready_ns;
     }

@@ -3,18 +3,17 @@
  * session, values sent and received as text, transactions and savepoints as
  * on SQLite.
  *
- * It uses libpq's asynchronous calls on a nonblocking connection; every wait
- * goes through wait_socket(). Called on a fiber (core/fiber.h) the wait
- * yields to the loop; anywhere else it blocks the thread in poll(2), which
- * is fine at startup, for migrations and in tests only. The daemon calls
- * the store from its serializer's fibers (core/serial.h). */
-#include "internal.h"
+ * How statements travel (waits, results, pipeline mode) is pg_wire.c's.
+ * Inside a savepoint opened with pg_savepoint (the runtime's one per
+ * execution of a batch), writes run by pg_exec_stmt are queued in libpq's
+ * pipeline mode instead of waiting for each answer; their results are
+ * collected at the next sync point (any statement whose result is read,
+ * store_changes, a savepoint boundary, COMMIT), so a failure is reported
+ * in the savepoint it happened in, at pg_release at the latest. */
+#include "pg_wire.h"
 #include "store/pg_sql.h"
-#include "core/fiber.h"
 #include "core/log.h"
 
-#include <errno.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,204 +22,9 @@
 /* A connection attempt that gets no answer fails after this long. */
 #define PG_CONNECT_TIMEOUT_MS 10000
 
-/* Session settings re-applied after every reconnect (store_session_set). */
-#define PG_SETTINGS_MAX 4
-
 /* Reconnecting waits this long after a failed attempt, doubling to the max. */
 #define PG_RETRY_FIRST_MS 100
 #define PG_RETRY_MAX_MS 5000
-
-struct pg_conn_s {
-    PGconn *conn;
-    store_t *st;
-    char *uri;              /* for reconnecting */
-    unsigned gen;           /* sessions so far: statements prepared in an older one
-                               are prepared again before they run */
-    int64_t retry_at_ms;    /* no reconnect attempt before this (back-off) */
-    int64_t retry_ms;
-    uint64_t reconnects;
-    char *set_name[PG_SETTINGS_MAX], *set_value[PG_SETTINGS_MAX];
-    int broken;             /* a wait was cancelled mid-query: the session is unusable */
-    int in_flight;          /* a statement waits for its result (on some fiber) */
-    int64_t changes;        /* rows changed by the last INSERT/UPDATE/DELETE */
-    unsigned next_name;     /* prepared statements are named s0, s1, ... */
-    char errmsg[512];       /* the last failure's message */
-};
-
-struct pg_stmt_s {
-    pg_conn_t *c;
-    char name[16];
-    char *text;             /* the translated SQL, to prepare it again */
-    unsigned gen;           /* the session it is prepared in */
-    int nparams;
-    const char **values;    /* nparams texts; NULL is SQL NULL */
-    unsigned char *owned;   /* values[i] was malloc'd here (copied or taken) */
-    char (*ints)[24];       /* where bound integers are written as text */
-    PGresult *res;          /* the result being stepped through, or NULL */
-    int row, ntuples;
-};
-
-/* wait_socket's results besides 0 (ready, or the socket failed: libpq
- * then says how when it reads). */
-#define WAIT_TIMEOUT (-1)
-#define WAIT_ABORTED (-2)   /* the fiber was cancelled (or could not wait) */
-
-/* Waits until the socket is ready for `events` (POLLIN/POLLOUT), at most
- * `timeout_ms` (-1: no limit). On a fiber it yields to the loop. Off fibers
- * it blocks the thread in poll(2): acceptable at startup, for migrations
- * and in tests, never on the serving loop (the daemon must call the store
- * from fibers on PostgreSQL). */
-static int wait_socket(PGconn *conn, int events, int timeout_ms)
-{
-    int fd = PQsocket(conn);
-    if (fd < 0)
-        return 0;
-    if (fiber_in()) {
-        int want = (events & POLLIN ? FIBER_READABLE : 0) | (events & POLLOUT ? FIBER_WRITABLE : 0);
-        int rc = fiber_wait_fd(fd, want, timeout_ms);
-        if (rc > 0 || rc == UV_EBADF)
-            return 0;
-        return rc == FIBER_ETIMEDOUT ? WAIT_TIMEOUT : WAIT_ABORTED;
-    }
-    struct pollfd p = {.fd = fd, .events = (short)events};
-    for (;;) {
-        int n = poll(&p, 1, timeout_ms);
-        if (n > 0)
-            return 0;
-        if (n == 0)
-            return WAIT_TIMEOUT;
-        if (errno != EINTR)
-            return 0;
-    }
-}
-
-/* libpq's messages end with a newline; ours are one line. */
-static void set_error(pg_conn_t *c, const char *msg)
-{
-    snprintf(c->errmsg, sizeof c->errmsg, "%s", msg && *msg ? msg : "unknown error");
-    size_t n = strlen(c->errmsg);
-    while (n && (c->errmsg[n - 1] == '\n' || c->errmsg[n - 1] == ' '))
-        c->errmsg[--n] = '\0';
-}
-
-/* The code for a failure without a result: the connection's state decides. */
-static int conn_failure(pg_conn_t *c)
-{
-    if (c->broken) {
-        set_error(c, "the session was abandoned in the middle of a statement (fiber cancelled)");
-        return STORE_ERR_LOST;
-    }
-    set_error(c, PQerrorMessage(c->conn));
-    return PQstatus(c->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
-}
-
-/* After a PQsend*: flushes the query, waits for every result and keeps the
- * last one (the first error if there is one). NULL when the connection
- * failed (errmsg set). */
-static PGresult *finish(pg_conn_t *c)
-{
-    PGconn *conn = c->conn;
-    int f;
-    while ((f = PQflush(conn)) == 1) {
-        /* Reading too: the server may block on a full output buffer. */
-        if (wait_socket(conn, POLLIN | POLLOUT, -1) == WAIT_ABORTED) {
-            c->broken = 1;
-            return NULL;
-        }
-        if (!PQconsumeInput(conn))
-            return NULL;
-    }
-    if (f < 0)
-        return NULL;
-    PGresult *keep = NULL;
-    for (;;) {
-        while (PQisBusy(conn)) {
-            if (wait_socket(conn, POLLIN, -1) == WAIT_ABORTED)
-                c->broken = 1;
-            if (c->broken || !PQconsumeInput(conn)) {
-                PQclear(keep);
-                return NULL;
-            }
-        }
-        PGresult *r = PQgetResult(conn);
-        if (!r)
-            break;
-        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
-            PQclear(r);
-        } else {
-            PQclear(keep);
-            keep = r;
-        }
-    }
-    return keep;
-}
-
-/* 0 for a good result, else the store's code for the server's SQLSTATE. */
-static int result_code(pg_conn_t *c, const PGresult *r)
-{
-    ExecStatusType rs = PQresultStatus(r);
-    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK || rs == PGRES_EMPTY_QUERY)
-        return 0;
-    set_error(c, PQresultErrorMessage(r));
-    const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    if (!s || strlen(s) != 5)
-        return PQstatus(c->conn) == CONNECTION_BAD ? STORE_ERR_LOST : STORE_ERR_ERROR;
-    if (strncmp(s, "23", 2) == 0)
-        return STORE_ERR_CONSTRAINT;
-    if (strcmp(s, "40P01") == 0)
-        return STORE_ERR_DEADLOCK;
-    if (strcmp(s, "55P03") == 0)
-        return STORE_ERR_LOCK_TIMEOUT;
-    if (strcmp(s, "40001") == 0 || strcmp(s, "57014") == 0 || strcmp(s, "53300") == 0)
-        return STORE_ERR_BUSY;        /* serialization failure, cancelled, too many clients */
-    if (strcmp(s, "25P02") == 0 || strcmp(s, "40000") == 0)
-        return STORE_ERR_ABORT;       /* the transaction is already lost */
-    if (strcmp(s, "53100") == 0)
-        return STORE_ERR_FULL;
-    if (strcmp(s, "53200") == 0)
-        return STORE_ERR_NOMEM;
-    if (strncmp(s, "58", 2) == 0 || strncmp(s, "XX", 2) == 0)
-        return STORE_ERR_IOERR;
-    if (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0)
-        return STORE_ERR_LOST;        /* connection failures, server shutting down */
-    return STORE_ERR_ERROR;
-}
-
-/* Waits for a sent query's result: 0 with *out (caller clears) or a code. */
-static int await(pg_conn_t *c, PGresult **out)
-{
-    c->in_flight = 1;
-    PGresult *r = finish(c);
-    c->in_flight = 0;
-    if (!r)
-        return conn_failure(c);
-    int rc = result_code(c, r);
-    if (rc < 0) {
-        PQclear(r);
-        return rc;
-    }
-    *out = r;
-    return 0;
-}
-
-/* One session runs one statement at a time: a second fiber calling while
- * the first waits gets BUSY (the caller must serialize, e.g. one writer
- * fiber and a pool of read sessions), not libpq's "another command is
- * already in progress". */
-static int session_busy(pg_conn_t *c)
-{
-    if (!c->in_flight)
-        return 0;
-    set_error(c, "the PostgreSQL session is waiting for another fiber's statement");
-    return 1;
-}
-
-/* Sends with `call` (a PQsend* call, made only on a usable session that is
- * not busy) and waits for the result. */
-#define SEND(c, call, out)                                                                        \
-    (session_busy(c) ? STORE_ERR_BUSY                                                             \
-     : !(c)->broken && (call) ? await((c), (out))                                                 \
-                              : conn_failure(c))
 
 int pg_exec_simple(store_t *st, const char *sql, char *err, size_t errlen)
 {
@@ -292,8 +96,8 @@ static int connect_session(pg_conn_t *c, const char *uri)
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     while (PQstatus(c->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
            ps != PGRES_POLLING_FAILED) {
-        int w = wait_socket(c->conn, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                            PG_CONNECT_TIMEOUT_MS);
+        int w = pg_wait_socket(c->conn, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                               PG_CONNECT_TIMEOUT_MS);
         if (w < 0) {
             snprintf(c->errmsg, sizeof c->errmsg, w == WAIT_TIMEOUT ? "no answer within %d s"
                                                                     : "cancelled after %d s at most",
@@ -303,12 +107,12 @@ static int connect_session(pg_conn_t *c, const char *uri)
         ps = PQconnectPoll(c->conn);
     }
     if (PQstatus(c->conn) != CONNECTION_OK) {
-        set_error(c, PQerrorMessage(c->conn));
+        pg_set_error(c, PQerrorMessage(c->conn));
         return -1;
     }
     PQsetNoticeProcessor(c->conn, on_notice, NULL);
     if (PQsetnonblocking(c->conn, 1) != 0) {
-        set_error(c, PQerrorMessage(c->conn));
+        pg_set_error(c, PQerrorMessage(c->conn));
         return -1;
     }
     return 0;
@@ -425,7 +229,7 @@ static int ensure_session(pg_conn_t *c)
         return STORE_ERR_LOST;
     int64_t now = store_now_ms();
     if (now < c->retry_at_ms) {
-        set_error(c, "the connection to PostgreSQL is lost; reconnecting shortly");
+        pg_set_error(c, "the connection to PostgreSQL is lost; reconnecting shortly");
         return STORE_ERR_LOST;
     }
     PQfinish(c->conn);
@@ -444,7 +248,7 @@ static int ensure_session(pg_conn_t *c)
         char why[sizeof c->errmsg + 128];
         snprintf(why, sizeof why, "cannot reconnect to PostgreSQL (next try in %lld ms): %s",
                  (long long)c->retry_ms, c->errmsg);
-        set_error(c, why);
+        pg_set_error(c, why);
         return STORE_ERR_LOST;
     }
     c->retry_ms = 0;
@@ -463,6 +267,7 @@ uint64_t pg_reconnects(const store_t *st)
 int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
 {
     pg_conn_t *c = st->pg;
+    c->prepare_rc = 0;
     int n;
     char *text = store_pg_sql(sql, &n);
     if (!text) {
@@ -483,11 +288,15 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
     p->values = (const char **)(p->ints + un);
     p->owned = (unsigned char *)(p->values + un);
     p->row = -1;
+    p->kind = strncmp(text, "SAVEPOINT ", 10) == 0 ? PG_KIND_SP_OPEN
+              : strncmp(text, "RELEASE ", 8) == 0  ? PG_KIND_SP_CLOSE
+                                                   : PG_KIND_PLAIN;
     snprintf(p->name, sizeof p->name, "s%u", c->next_name++);
     PGresult *r;
     int rc = ensure_session(c);
     if (rc == 0)
         rc = SEND(c, PQsendPrepare(c->conn, p->name, text, 0, NULL), &r);
+    c->prepare_rc = rc;
     if (rc < 0) {
         log_error("postgresql: cannot prepare statement: %s (%s)", c->errmsg, text);
         free(text);
@@ -503,6 +312,8 @@ int pg_prepare(store_t *st, store_stmt_t *slot, const char *sql)
 
 int pg_prepare_failure(store_t *st)
 {
+    if (st->pg->prepare_rc < 0)
+        return st->pg->prepare_rc;   /* a queued statement's failure, found first */
     return st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ? STORE_ERR_LOST
                                                                        : STORE_ERR_ERROR;
 }
@@ -555,11 +366,17 @@ void pg_bind_int64(pg_stmt_t *p, int i, int64_t v)
     p->values[i - 1] = p->ints[i - 1];
 }
 
-/* Whether a command tag counts as SQLite's changes(): a write of rows. */
-static int is_row_write(const char *tag)
+/* Whether pg_exec_stmt may queue `p` instead of waiting: inside a
+ * pg_savepoint, outside savepoints opened by SQL (a RELEASE closing the
+ * last of them included), on a session where it is prepared. */
+static int can_queue(const pg_stmt_t *p)
 {
-    return strncmp(tag, "INSERT", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
-           strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
+    const pg_conn_t *c = p->c;
+    if (!c->st->in_txn || c->sp_depth == 0 || p->kind == PG_KIND_SP_OPEN ||
+        c->nested != (p->kind == PG_KIND_SP_CLOSE) || p->gen != c->gen || c->in_flight ||
+        c->broken)
+        return 0;
+    return PQstatus(c->conn) == CONNECTION_OK;
 }
 
 int pg_step(pg_stmt_t *p)
@@ -576,12 +393,21 @@ int pg_step(pg_stmt_t *p)
             p->gen = c->gen;
         }
     }
-    if (rc == 0)
+    if (rc == 0 && c->queued && !c->queued_rc && !c->in_flight) {
+        /* Behind the queued statements, in the same round trip: a failure
+         * among them is this statement's (the server skips it). */
+        rc = pg_queue(p);
+        if (rc == 0)
+            rc = pg_collect(c, &r);
+        if (rc == 0 && !r)
+            rc = pg_conn_failure(c);
+    } else if (rc == 0) {
         rc = SEND(c, PQsendQueryPrepared(c->conn, p->name, p->nparams, p->values, NULL, NULL, 0),
                   &r);
+    }
     if (rc < 0)
         return rc;
-    if (PQresultStatus(r) == PGRES_COMMAND_OK && is_row_write(PQcmdStatus(r)))
+    if (PQresultStatus(r) == PGRES_COMMAND_OK && pg_is_row_write(PQcmdStatus(r)))
         c->changes = strtoll(PQcmdTuples(r), NULL, 10);
     p->res = r;
     p->ntuples = PQntuples(r);
@@ -591,11 +417,27 @@ int pg_step(pg_stmt_t *p)
 
 int pg_exec_stmt(pg_stmt_t *p)
 {
+    pg_conn_t *c = p->c;
+    if (can_queue(p)) {
+        /* A failure already seen in this savepoint is reported first. */
+        int rc = c->queued_rc ? pg_sync_point(c) : pg_queue(p);
+        if (rc < 0) {
+            log_error("postgresql: %s", c->errmsg);
+            return rc;
+        }
+        if (p->kind == PG_KIND_SP_CLOSE)
+            c->nested--;
+        return 0;
+    }
     int rc = pg_step(p);
     pg_stmt_reset(p);
+    if (rc >= 0 && p->kind == PG_KIND_SP_OPEN)
+        c->nested++;
+    else if (rc >= 0 && p->kind == PG_KIND_SP_CLOSE && c->nested > 0)
+        c->nested--;
     if (rc >= 0)
         return 0;
-    log_error("postgresql: %s", p->c->errmsg);
+    log_error("postgresql: %s", c->errmsg);
     return rc;
 }
 
@@ -643,6 +485,10 @@ const char *pg_stmt_errmsg(pg_stmt_t *p)
 
 int64_t pg_changes(store_t *st)
 {
+    /* A failure stays for the next sync point to report. */
+    int rc = pg_collect(st->pg, NULL);
+    if (rc < 0 && !st->pg->queued_rc)
+        st->pg->queued_rc = rc;
     return st->pg->changes;
 }
 
@@ -660,6 +506,15 @@ static void track_txn(store_t *st)
 {
     PGTransactionStatusType ts = PQtransactionStatus(st->pg->conn);
     st->in_txn = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE;
+    if (!st->in_txn)
+        st->pg->sp_depth = st->pg->nested = 0;
+}
+
+/* Ends a savepoint's queue: what failed in it is undone with it. */
+static void drop_queued(pg_conn_t *c)
+{
+    pg_collect(c, NULL);
+    c->queued_rc = 0;
 }
 
 /* The transaction the caller believes in is gone: the connection dropped
@@ -668,11 +523,11 @@ static int txn_gone(store_t *st)
 {
     pg_conn_t *c = st->pg;
     if (c->broken || PQstatus(c->conn) == CONNECTION_BAD) {
-        set_error(c, "the connection to PostgreSQL was lost");
+        pg_set_error(c, "the connection to PostgreSQL was lost");
         return STORE_ERR_LOST;
     }
     if (st->in_txn && PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
-        set_error(c, "the transaction ended under us");
+        pg_set_error(c, "the transaction ended under us");
         return STORE_ERR_ABORT;
     }
     return 0;
@@ -697,6 +552,7 @@ static int tx_exec(store_t *st, const char *sql, int *rolled_back)
 
 int pg_begin(store_t *st)
 {
+    st->pg->sp_depth = st->pg->nested = 0;
     int rc = tx_exec(st, SQL_BEGIN, NULL);
     if (rc < 0)
         store_note_commit(st, rc, st->pg->errmsg);
@@ -711,7 +567,7 @@ int pg_commit(store_t *st)
         rc = tx_exec(st, SQL_COMMIT, &rolled_back);
     /* COMMIT of a transaction an error aborted answers ROLLBACK, no error. */
     if (rc == 0 && rolled_back) {
-        set_error(st->pg, "COMMIT rolled back: an earlier statement failed");
+        pg_set_error(st->pg, "COMMIT rolled back: an earlier statement failed");
         rc = STORE_ERR_ABORT;
     }
     track_txn(st);
@@ -721,9 +577,16 @@ int pg_commit(store_t *st)
 
 int pg_rollback(store_t *st)
 {
-    if (st->pg->broken || PQstatus(st->pg->conn) == CONNECTION_BAD ||
-        PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE) {
+    pg_conn_t *c = st->pg;
+    if (c->broken || PQstatus(c->conn) == CONNECTION_BAD) {
+        c->queued = c->queued_rc = 0;   /* the session is replaced before the next use */
+        c->sp_depth = c->nested = 0;
         st->in_txn = 0;
+        return 0;
+    }
+    drop_queued(c);
+    if (PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
+        track_txn(st);
         return 0;
     }
     return tx_exec(st, SQL_ROLLBACK, NULL);
@@ -732,22 +595,40 @@ int pg_rollback(store_t *st)
 int pg_savepoint(store_t *st)
 {
     int rc = txn_gone(st);
-    return rc ? rc : tx_exec(st, SQL_SAVEPOINT, NULL);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_SAVEPOINT, NULL);
+    if (rc == 0)
+        st->pg->sp_depth++;
+    return rc;
 }
 
+/* A failure queued in the savepoint is reported here, before the RELEASE
+ * is sent: the caller then rolls the savepoint back. */
 int pg_release(store_t *st)
 {
     int rc = txn_gone(st);
-    return rc ? rc : tx_exec(st, SQL_RELEASE, NULL);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_RELEASE, NULL);
+    if (rc == 0) {
+        st->pg->sp_depth--;
+        st->pg->nested = 0;
+    }
+    return rc;
 }
 
 int pg_rollback_to(store_t *st)
 {
+    drop_queued(st->pg);
     int rc = txn_gone(st);
     if (rc == 0)
         rc = tx_exec(st, SQL_ROLLBACK_TO, NULL);
     /* ROLLBACK TO keeps the savepoint open; release it so the next step starts clean. */
-    return rc ? rc : tx_exec(st, SQL_RELEASE, NULL);
+    if (rc == 0)
+        rc = tx_exec(st, SQL_RELEASE, NULL);
+    if (st->pg->sp_depth > 0)
+        st->pg->sp_depth--;
+    st->pg->nested = 0;
+    return rc;
 }
 
 static const char SQL_PROBE[] = "UPDATE schema_version SET version = version";

@@ -36,6 +36,10 @@ WAIT3 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "Next": 
 ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Ada", "surname": "L",
          "street": "1 Main St", "zip": "12345", "city": "Town"}
 
+WAIT1 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+                                    "P": {"Type": "Pass", "Next": "S"},
+                                    "S": {"Type": "Succeed"}}}
+
 WHY = pg.available()
 
 
@@ -58,7 +62,7 @@ class PostgresStore(DaemonTestCase):
 
     def test_store_api_unit_tests_on_a_real_server(self):
         """tests/unit/test_store_pg.c: values, errors, savepoints, waiting on a
-        fiber, a lost connection."""
+        fiber, a lost connection, writes pipelined inside a savepoint."""
         self.cluster.psql("CREATE DATABASE unit")
         r = subprocess.run([binary("tests/test_store_pg")], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=120,
@@ -66,7 +70,7 @@ class PostgresStore(DaemonTestCase):
         out = r.stdout.decode(errors="replace")
         self.assertEqual(r.returncode, 0, out)
         self.assertIn("[  PASSED  ] 1 test(s).", out)   # the offline group
-        self.assertIn("[  PASSED  ] 6 test(s).", out)
+        self.assertIn("[  PASSED  ] 11 test(s).", out)
         self.assertNotIn("SKIPPED", out)
 
     def test_every_state_kind_runs_and_records_history(self):
@@ -124,6 +128,38 @@ class PostgresStore(DaemonTestCase):
         self.assertEqual(self.cluster.psql(
             "SELECT data_type FROM information_schema.columns "
             "WHERE table_name = 'orders' AND column_name = 'rowid'"), "bigint")
+
+    def test_a_write_failing_in_one_step_undoes_that_step_alone(self):
+        """Writes inside an execution's step are pipelined: one that fails
+        shows at the end of that step, which is rolled back alone; the batch
+        commits, the other execution in it goes on, and the failed one runs
+        again once the write can succeed."""
+        d = self.pg_daemon()
+        st, _, body = d.request("PUT", "/state-machines/wait1", WAIT1)
+        self.assertIn(st, (200, 201), body)
+        ids = {}
+        for name in ("poisoned", "healthy"):
+            st, _, body = d.request("POST", "/state-machines/wait1/executions",
+                                    {"input": {}, "name": name})
+            self.assertIn(st, (200, 201, 202), body)
+            ids[name] = body["executionId"]
+        # The step after the Wait records history: refused for one execution.
+        self.cluster.psql(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.execution_id = '{ids['poisoned']}' THEN RAISE EXCEPTION 'refused'; "
+            "END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse BEFORE INSERT ON history FOR EACH ROW "
+            "EXECUTE FUNCTION refuse()")
+        _, _, health0 = d.request("GET", "/healthz")
+        self.assertEqual(d.wait_ended(ids["healthy"])["status"], "SUCCEEDED")
+        self.assertTrue(d.wait_log(r"step failed .*refused", timeout=10), d.stderr()[-3000:])
+        _, _, desc = d.request("GET", f"/executions/{ids['poisoned']}")
+        self.assertEqual(desc["status"], "RUNNING", desc)
+        _, _, health = d.request("GET", "/healthz")
+        self.assertEqual(health["database"]["failedCommits"],
+                         health0["database"]["failedCommits"], health)
+        self.cluster.psql("DROP TRIGGER refuse ON history")
+        self.assertEqual(d.wait_ended(ids["poisoned"], timeout=20)["status"], "SUCCEEDED")
 
     def test_restart_continues_a_running_wait(self):
         d = self.pg_daemon()

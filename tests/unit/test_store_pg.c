@@ -192,6 +192,152 @@ static void test_lost_connection_is_lost_then_replaced(void **state)
     assert_int_equal(store_reconnects(st), 2);
 }
 
+/* store_exec_stmt of an INSERT, without reading anything. */
+static int put(store_t *st, const char *name, int64_t ms)
+{
+    store_stmt_t *s = store_prepare(st, SQL_ADD);
+    assert_non_null(s);
+    store_bind_text(s, 1, name);
+    store_bind_int64(s, 2, ms);
+    return store_exec_stmt(s);
+}
+
+/* The names in activities, sorted and joined by commas ("" for none). */
+static void assert_names(store_t *st, const char *want)
+{
+    store_stmt_t *s =
+        store_prepare(st, "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM activities");
+    assert_int_equal(store_step(s), STORE_ROW);
+    assert_string_equal(store_col_text(s, 0), want);
+    store_reset(s);
+}
+
+static void test_writes_in_a_savepoint_fail_in_it_at_the_latest_at_release(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    assert_int_equal(put(st, "old", 1), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "a", 1), 0);
+    assert_int_equal(store_release(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "b", 1), 0);
+    /* Queued, not waited for: the duplicate's failure shows at the
+     * release of its savepoint, and nothing after it ran. */
+    assert_int_equal(put(st, "old", 2), 0);
+    assert_int_equal(put(st, "c", 1), 0);
+    assert_int_equal(store_release(st), STORE_ERR_CONSTRAINT);
+    assert_non_null(strstr(store_errmsg(st), "duplicate key"));
+    assert_int_equal(store_rollback_to(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "d", 1), 0);
+    assert_int_equal(store_release(st), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_names(st, "a,d,old");
+}
+
+static void test_a_read_or_changes_collects_the_queued_writes_first(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    assert_non_null(store_prepare(st, SQL_GET));   /* prepared before: only the step syncs */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "a", 1), 0);
+    assert_int_equal(put(st, "b", 1), 0);
+    assert_int_equal(store_exec_cached(st, "UPDATE activities SET created_ms = 9"), 0);
+    assert_int_equal(store_changes(st), 2);
+    assert_int_equal(put(st, "c", 1), 0);
+    assert_names(st, "a,b,c");   /* the read sees the queued write */
+    /* A failure collected by store_changes is reported by the next sync point. */
+    assert_int_equal(put(st, "a", 2), 0);
+    assert_int_equal(store_changes(st), 0);   /* the failed write changed nothing */
+    assert_int_equal(put(st, "d", 1), STORE_ERR_CONSTRAINT);
+    assert_int_equal(store_rollback_to(st), 0);
+    /* And one before a read is the read's. */
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "e", 1), 0);
+    assert_int_equal(put(st, "e", 2), 0);
+    store_stmt_t *s = store_prepare(st, SQL_GET);
+    store_bind_text(s, 1, "a");
+    assert_int_equal(store_step(s), STORE_ERR_CONSTRAINT);
+    store_reset(s);
+    assert_int_equal(store_rollback_to(st), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_names(st, "");
+}
+
+static void test_statements_in_an_sql_savepoint_and_outside_savepoints_wait(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    assert_int_equal(put(st, "old", 1), 0);
+    assert_int_equal(put(st, "old", 1), STORE_ERR_CONSTRAINT);   /* no transaction */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    /* A caller's own savepoint (the engine's per task) judges each statement. */
+    assert_int_equal(store_exec_cached(st, "SAVEPOINT task"), 0);
+    assert_int_equal(put(st, "a", 1), 0);
+    assert_int_equal(put(st, "old", 2), STORE_ERR_CONSTRAINT);
+    assert_int_equal(store_exec_cached(st, "ROLLBACK TO task"), 0);
+    assert_int_equal(store_exec_cached(st, "RELEASE task"), 0);
+    assert_int_equal(put(st, "b", 1), 0);
+    assert_int_equal(store_release(st), 0);
+    assert_int_equal(put(st, "old", 3), STORE_ERR_CONSTRAINT);   /* in no savepoint */
+    assert_int_equal(store_rollback(st), 0);
+    assert_names(st, "old");
+}
+
+static void test_rollback_drops_the_queued_writes(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "a", 1), 0);
+    assert_int_equal(put(st, "a", 1), 0);
+    assert_int_equal(store_rollback(st), 0);
+    assert_false(store_in_txn(st));
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "b", 1), 0);
+    assert_int_equal(store_release(st), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_names(st, "b");
+}
+
+static void test_a_session_lost_with_queued_writes_is_lost_once(void **state)
+{
+    store_t *st = *state;
+    NEED_PG(st);
+    uint64_t failures = store_health(st)->commit_failures;
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "a", 1), 0);
+    int64_t pid = terminate_session(st);   /* its read is a sync point: nothing queued */
+    assert_int_equal(put(st, "a", 1), 0);
+    assert_int_equal(put(st, "b", 1), 0);
+    assert_int_equal(store_release(st), STORE_ERR_LOST);
+    /* COMMIT is never sent: the transaction is gone, and says so. */
+    assert_int_equal(store_commit(st), STORE_ERR_LOST);
+    assert_int_equal(store_health(st)->commit_failures, failures + 1);
+    assert_int_equal(store_rollback(st), 0);
+    store_stmt_t *s = store_prepare(st, "SELECT pg_backend_pid()");
+    assert_int_equal(store_step(s), STORE_ROW);
+    assert_true(store_col_int64(s, 0) != pid);
+    store_reset(s);
+    assert_names(st, "");
+    /* The new session pipelines as the old one did. */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(put(st, "c", 1), 0);
+    assert_int_equal(put(st, "c", 1), 0);
+    assert_int_equal(store_release(st), STORE_ERR_CONSTRAINT);
+    assert_int_equal(store_rollback_to(st), 0);
+    assert_int_equal(store_commit(st), 0);
+}
+
 typedef struct {
     store_t *st;
     int rc;
@@ -280,6 +426,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_on_a_fiber_a_slow_statement_leaves_the_loop_running,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_is_lost_then_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_writes_in_a_savepoint_fail_in_it_at_the_latest_at_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_read_or_changes_collects_the_queued_writes_first,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_statements_in_an_sql_savepoint_and_outside_savepoints_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_drops_the_queued_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_session_lost_with_queued_writes_is_lost_once, setup,
+                                        teardown),
     };
     return failed + cmocka_run_group_tests(tests, NULL, NULL);
 }
