@@ -15,13 +15,12 @@ import time
 import unittest
 
 import pg
-from harness import Daemon, DaemonTestCase
+from harness import Daemon
 
 LEASE_MS = 2000
 STOCK = 100000
 WAIT1 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "S"},
                                     "S": {"Type": "Succeed"}}}
-WHY = pg.available()
 
 
 def order(q):
@@ -29,18 +28,7 @@ def order(q):
             "street": "St", "zip": "1", "city": "C"}
 
 
-@unittest.skipIf(WHY, WHY)
-class Failover(DaemonTestCase):
-    def setUp(self):
-        super().setUp()
-        self.cluster = pg.Cluster().start()
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.cluster.cleanup()
-
+class Failover(pg.ClusterTestCase):
     def sql(self, query):
         return self.cluster.psql(query)
 

@@ -9,7 +9,7 @@ import time
 import unittest
 
 import pg
-from harness import Daemon, DaemonTestCase, binary, free_port
+from harness import Daemon, binary, free_port
 
 MIXED = {
     "StartAt": "P",
@@ -40,21 +40,9 @@ WAIT1 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": 
                                     "P": {"Type": "Pass", "Next": "S"},
                                     "S": {"Type": "Succeed"}}}
 
-WHY = pg.available()
 
 
-@unittest.skipIf(WHY, WHY)
-class PostgresStore(DaemonTestCase):
-    def setUp(self):
-        super().setUp()
-        self.cluster = pg.Cluster().start()
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.cluster.cleanup()
-
+class PostgresStore(pg.ClusterTestCase):
     def pg_daemon(self, **opts):
         # A fixed name: a restart is the same node and takes its executions back at once.
         opts.setdefault("node_id", "pgtest")
