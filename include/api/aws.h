@@ -13,6 +13,12 @@
  * Returns 0 or -1. */
 int api_aws_register(http_server_t *srv, api_t *api);
 
+/* {"__type": type, "message": ...} with `status` and x-amzn-ErrorType, as
+ * AWS answers errors (also for answers made outside the actions, such as a
+ * replayed request's). */
+void api_aws_error(http_request_t *req, int status, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- ARNs (pure) ------------------------------------------------------- */
 
 typedef enum {

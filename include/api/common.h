@@ -27,14 +27,9 @@ typedef struct api_s {
     relay_t *relay;
     /* Tokens and access keys; NULL when auth is off (AWS API: auth_check_sigv4). */
     auth_t *auth;
-    /* Several nodes (PostgreSQL): replays `req` to the node that runs
-     * `execution_id` (NULL: offers it to each other node, for a task token
-     * this node does not know), which answers it. 0 when taken, -1 when the
-     * caller must answer. NULL on one node. */
-    int (*forward)(void *ud, http_request_t *req, const char *execution_id);
-    void *forward_ud;
-    /* Several nodes: where parked activity polls look for other nodes'
-     * tasks (api/polls.h, cluster/forward.h); NULL on one node. */
+    /* Several nodes (PostgreSQL): the way to the others (cluster/forward.h),
+     * for requests another node must answer (forward_request) and parked
+     * activity polls (api/polls.h). NULL on one node. */
     struct forward_s *cluster;
     /* The daemon's serializer (core/serial.h); NULL when there is none. */
     serial_t *serial;

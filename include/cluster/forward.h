@@ -29,13 +29,10 @@ void forward_close(forward_t *f);
 
 /* Replays `req` to the node that runs `execution_id`, or with NULL to each
  * other live node in turn until one answers other than 404. 0: `req` will
- * be answered; -1: nothing to replay to (no other node, or `req` was
- * replayed to us already): the caller answers it. From an entry point of
+ * be answered; -1: nothing to replay to (`f` NULL on one node, no other
+ * node, or `req` was replayed to us already): the caller answers it. From an entry point of
  * the serializer (it reads `nodes`). */
 int forward_request(forward_t *f, http_request_t *req, const char *execution_id);
-
-/* The api_t hook (api/common.h): forward_request with `ud` a forward_t. */
-int forward_hook(void *ud, http_request_t *req, const char *execution_id);
 
 /* What a request replayed by another node carries (value: that node's id):
  * it is answered here, never replayed again, and an activity poll with it

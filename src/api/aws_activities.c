@@ -4,6 +4,7 @@
  * as the REST routes of api/tasks.h use it. */
 #include "aws_internal.h"
 #include "api/polls.h"
+#include "cluster/forward.h"
 #include "engine/tasks.h"
 
 #include <stdio.h>
@@ -199,7 +200,7 @@ static void on_reported(void *ud, runtime_status_t status, const char *execution
  * first (several nodes). */
 static void report_refused(api_t *api, http_request_t *req, int rc)
 {
-    if (rc == RUNTIME_ERR_UNKNOWN && api->forward && api->forward(api->forward_ud, req, NULL) == 0)
+    if (rc == RUNTIME_ERR_UNKNOWN && forward_request(api->cluster, req, NULL) == 0)
         return;
     if (rc == RUNTIME_ERR_UNKNOWN)
         aws_error(req, 400, "TaskDoesNotExist",

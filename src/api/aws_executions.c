@@ -2,6 +2,7 @@
  * describe, list, history, stop. Executions are named in ARNs by their name,
  * or by their id when started without one. */
 #include "aws_internal.h"
+#include "cluster/forward.h"
 #include "core/exec_status.h"
 
 #include <stdio.h>
@@ -426,8 +427,7 @@ static void reply_date(api_t *api, http_request_t *req, const char *id, const ch
 static void answer_stop(api_t *api, http_request_t *req, int rc, const char *id)
 {
     if (rc != RUNTIME_OK && rc != RUNTIME_ENDED) {
-        if (rc == RUNTIME_ERR_REMOTE && api->forward &&
-            api->forward(api->forward_ud, req, id) == 0)
+        if (rc == RUNTIME_ERR_REMOTE && forward_request(api->cluster, req, id) == 0)
             return;   /* the node that runs it answers */
         if (rc == RUNTIME_ERR_UNKNOWN)
             aws_error(req, 400, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", id);

@@ -28,9 +28,8 @@ extern const aws_action_t aws_version_actions[];
  * after answering the request with AWS's error shape. */
 int aws_authorize(api_t *api, http_request_t *req, const aws_action_t *action);
 
-/* {"__type": type, "message": ...} with `status`, as AWS answers errors. */
-void aws_error(http_request_t *req, int status, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* The routes' short name for api_aws_error (api/aws.h). */
+#define aws_error api_aws_error
 /* 200 with `o` (stays the caller's) as application/x-amz-json-1.0. */
 void aws_reply(http_request_t *req, const cJSON *o);
 /* 200 with an empty object. */

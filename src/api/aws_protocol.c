@@ -25,7 +25,7 @@ static void respond(http_request_t *req, int status, const cJSON *o)
     free(text);
 }
 
-void aws_error(http_request_t *req, int status, const char *type, const char *fmt, ...)
+void api_aws_error(http_request_t *req, int status, const char *type, const char *fmt, ...)
 {
     char msg[4096];
     va_list ap;

@@ -2,6 +2,7 @@
  * wait for the runtime's commit; ?wait=SECONDS waits for the end. */
 #include "api/executions.h"
 #include "asl/json.h"
+#include "cluster/forward.h"
 #include "core/exec_status.h"
 #include "core/jsonin.h"
 #include "core/log.h"
@@ -482,7 +483,7 @@ static void respond_stop(api_t *api, http_request_t *req, int status, const char
         http_respond_error(req, 503, "ServiceUnavailable", "sagad is shutting down; retry shortly");
         break;
     case RUNTIME_ERR_REMOTE:
-        if (api->forward && api->forward(api->forward_ud, req, id) == 0)
+        if (forward_request(api->cluster, req, id) == 0)
             break;
         http_response_header(req, "Retry-After", "1");
         http_respond_error(req, 503, "NodeUnreachable",

@@ -4,6 +4,7 @@
  * park in memory and hold no transaction. */
 #include "api/tasks.h"
 #include "api/polls.h"
+#include "cluster/forward.h"
 #include "core/timefmt.h"
 #include "engine/tasks.h"
 
@@ -62,7 +63,7 @@ static const char *body_token(http_request_t *req, const char *const *fields, cJ
  * may be another node's (several nodes): offered to them first. */
 static void answer_refused(api_t *api, http_request_t *req, int rc)
 {
-    if (rc == RUNTIME_ERR_UNKNOWN && api->forward && api->forward(api->forward_ud, req, NULL) == 0)
+    if (rc == RUNTIME_ERR_UNKNOWN && forward_request(api->cluster, req, NULL) == 0)
         return;
     switch (rc) {
     case RUNTIME_ERR_UNKNOWN:

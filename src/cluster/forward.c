@@ -3,12 +3,12 @@
  * headers that matter (Host and the signature headers stay as the client
  * sent them, so SigV4 still verifies there). */
 #include "cluster/forward.h"
+#include "api/aws.h"
 #include "core/log.h"
 #include "net/httpc.h"
 #include "store/db.h"
 
 #include <assert.h>
-#include <cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +80,7 @@ static int no_such_task(const httpc_response_t *res)
 }
 
 /* A 503 with Retry-After in the words of the client's API: AWS JSON 1.0's
- * {"__type", "message"} when it sent X-Amz-Target, else sagad's error. */
+ * when it sent X-Amz-Target, else sagad's error. */
 static void respond_503(http_request_t *req, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void respond_503(http_request_t *req, const char *type, const char *fmt, ...)
@@ -91,18 +91,10 @@ static void respond_503(http_request_t *req, const char *type, const char *fmt, 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     http_response_header(req, "Retry-After", "1");
-    if (!http_request_header(req, "X-Amz-Target")) {
+    if (http_request_header(req, "X-Amz-Target"))
+        api_aws_error(req, 503, type, "%s", msg);
+    else
         http_respond_error(req, 503, type, "%s", msg);
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    char *text = NULL;
-    if (o && cJSON_AddStringToObject(o, "__type", type) && cJSON_AddStringToObject(o, "message", msg))
-        text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    http_response_header(req, "x-amzn-ErrorType", type);
-    http_respond(req, 503, "application/x-amz-json-1.0", text ? text : "{}", text ? strlen(text) : 2);
-    free(text);
 }
 
 /* Every node said it has no such task while a takeover is under way. */
@@ -254,11 +246,6 @@ int forward_request(forward_t *f, http_request_t *req, const char *execution_id)
         answer_takeover(req);
     }
     return 0;
-}
-
-int forward_hook(void *ud, http_request_t *req, const char *execution_id)
-{
-    return forward_request(ud, req, execution_id);
 }
 
 /* ---- activity polls ------------------------------------------------------ */

@@ -585,8 +585,6 @@ int main(int argc, char **argv)
     app.api.relay = app.relay;
     app.api.auth = app.auth;
     if (app.forward) {
-        app.api.forward = forward_hook;
-        app.api.forward_ud = app.forward;
         app.api.cluster = app.forward;
     }
     if (app.auth)
