@@ -23,12 +23,13 @@ static const char SQL_JOIN[] =
  * (FOR KEY SHARE): joining waits for that batch's end, so no step of it can
  * commit after this process has read the executions back. */
 static const char SQL_LOCK_SELF[] = "SELECT epoch FROM nodes WHERE node_id = ?1 FOR UPDATE";
-/* Held by a sagad from before nodes existed, which fences nobody: joining
- * beside one would run its executions twice. */
+/* Held (exclusively) by a sagad from before nodes existed, which fences
+ * nobody: joining beside one would run its executions twice. Nodes probe in
+ * shared mode, so nodes starting together do not take each other for one. */
 static const char SQL_OLD_OWNER[] =
-    "SELECT CAST(pg_try_advisory_lock(495555404100) AS integer)";
+    "SELECT CAST(pg_try_advisory_lock_shared(495555404100) AS integer)";
 static const char SQL_OLD_OWNER_FREE[] =
-    "SELECT CAST(pg_advisory_unlock(495555404100) AS integer)";
+    "SELECT CAST(pg_advisory_unlock_shared(495555404100) AS integer)";
 /* A claim waits this long at most for a frozen node's last batch; a session
  * idle inside a transaction this long is ended by the server (its locks go). */
 static const char SQL_LOCK_TIMEOUT[] = "SELECT set_config('lock_timeout', ?1, true)";

@@ -433,6 +433,19 @@ class Failover(pg.ClusterTestCase):
             d.cleanup()
             holder.join()
 
+    def test_nodes_starting_together_do_not_mistake_each_other_for_an_older_sagad(self):
+        """Every joining node probes for an older sagad at once; one node's
+        probe (held here by psql) must not make another refuse to start."""
+        holder = threading.Thread(target=self.sql, args=(
+            "SELECT pg_advisory_lock_shared(495555404100), pg_sleep(4)",))
+        holder.start()
+        try:
+            time.sleep(0.5)
+            d = self.node("together")
+            self.assertIn("joined with epoch", d.stderr())
+        finally:
+            holder.join()
+
     def test_the_loop_serves_while_a_batch_waits_for_postgresql(self):
         """psql holds the stock row: an order's batch waits on its lock, and
         meanwhile the loop still serves (the console's files answer at once);

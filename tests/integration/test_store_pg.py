@@ -190,14 +190,19 @@ class PostgresStore(pg.ClusterTestCase):
             d.proc = subprocess.Popen(d.argv(), stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE)
         deadline = time.time() + 20
-        while time.time() < deadline:
+        while time.time() < deadline and all(d.proc.poll() is None for d in (a, b)):
             try:
                 if self.cluster.psql("SELECT count(*) FROM nodes") == "2":
                     break
             except subprocess.CalledProcessError:
                 pass   # not migrated yet
             time.sleep(0.1)
-        self.assertEqual(self.cluster.psql("SELECT count(*) FROM nodes"), "2")
+        if self.cluster.psql("SELECT count(*) FROM nodes") != "2":
+            for d in (a, b):
+                if d.proc.poll() is None:
+                    d.proc.kill()
+            self.fail("both daemons should have joined; their logs:\n" + "".join(
+                d.proc.stderr.read().decode(errors="replace") for d in (a, b)))
         for d in (a, b):
             self.assertIsNone(d.proc.poll())
             d.proc.terminate()
