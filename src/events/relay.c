@@ -82,10 +82,12 @@ struct relay_s {
     int batch_failed;     /* an answer in this batch was an error */
     int batch_lost;       /* the connection went away under this batch */
     int kicked;           /* work arrived while we could not act on it */
-    int64_t acked;        /* every row up to this seq is published, not yet deleted */
+    int64_t acked;        /* the last row published, not yet deleted */
+    int64_t refused_seq;  /* the last row a command of which Redis refused */
+    int acked_gap;        /* SQLite: a refused row lies below `acked`, not deleted */
     int pg;               /* the store is PostgreSQL: several nodes may relay */
     int standby;          /* PostgreSQL: another session holds the relay role */
-    int64_t *acked_seqs;  /* PostgreSQL: the seqs behind `acked`, for the DELETE */
+    int64_t *acked_seqs;  /* the seqs behind `acked`, for the DELETE */
     size_t n_acked, cap_acked;
     uint64_t stream_logged_at;   /* loop time of the last XADD failure logged */
     uint64_t stream_unlogged;    /* XADD failures since then, not logged */
@@ -164,33 +166,36 @@ static void schedule_reconnect(relay_t *r)
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
-/* The acknowledged seqs as a PostgreSQL array literal, "{1,2,3}"; malloc'd
- * (caller frees), NULL on no memory. */
-static char *acked_array(const relay_t *r)
+/* The acknowledged seqs as a PostgreSQL array literal, "{1,2,3}", or (json)
+ * a JSON array, "[1,2,3]"; malloc'd (caller frees), NULL on no memory. */
+static char *acked_array(const relay_t *r, int json)
 {
     size_t cap = 3 + r->n_acked * 21, len = 0;
     char *text = malloc(cap);
     if (!text)
         return NULL;
-    text[len++] = '{';
+    text[len++] = json ? '[' : '{';
     for (size_t i = 0; i < r->n_acked; i++)
         len += (size_t)snprintf(text + len, cap - len, "%s%lld", i ? "," : "",
                                 (long long)r->acked_seqs[i]);
-    snprintf(text + len, cap - len, "}");
+    snprintf(text + len, cap - len, "%s", json ? "]" : "}");
     return text;
 }
 
 /* Deletes the acknowledged rows in whatever transaction is open (or its own):
- * on SQLite, one writer, every seq up to `acked`; on PostgreSQL exactly the
- * seqs Redis answered, so a row some other writer committed late below them
- * is never deleted unpublished. 0 or -1. */
+ * on SQLite, one writer, every seq up to `acked` unless Redis refused a row
+ * among them; otherwise (and always on PostgreSQL, where a row some other
+ * writer committed late below them must not go unpublished) exactly the seqs
+ * Redis answered. 0 or -1. */
 static int delete_acked(relay_t *r)
 {
     store_stmt_t *s;
-    if (r->pg) {
-        char *list = acked_array(r);
-        s = list ? store_prepare(r->st, "DELETE FROM outbox WHERE seq = ANY(CAST(?1 AS bigint[]))")
-                 : NULL;
+    if (r->pg || r->acked_gap) {
+        char *list = acked_array(r, !r->pg);
+        s = !list ? NULL
+            : r->pg ? store_prepare(r->st, "DELETE FROM outbox WHERE seq = ANY(CAST(?1 AS bigint[]))")
+                    : store_prepare(r->st, "DELETE FROM outbox WHERE seq IN "
+                                           "(SELECT value FROM json_each(?1))");
         if (!s) {
             free(list);
             return -1;
@@ -208,6 +213,7 @@ static int delete_acked(relay_t *r)
         return -1;
     r->acked = 0;
     r->n_acked = 0;
+    r->acked_gap = 0;
     return 0;
 }
 
@@ -215,17 +221,17 @@ static int delete_acked(relay_t *r)
  * counts as unanswered and is sent again). */
 static int note_acked(relay_t *r, int64_t seq)
 {
-    if (r->pg) {
-        if (r->n_acked == r->cap_acked) {
-            size_t cap = r->cap_acked ? r->cap_acked * 2 : BATCH;
-            int64_t *grown = realloc(r->acked_seqs, cap * sizeof *grown);
-            if (!grown)
-                return -1;
-            r->acked_seqs = grown;
-            r->cap_acked = cap;
-        }
-        r->acked_seqs[r->n_acked++] = seq;
+    if (r->n_acked == r->cap_acked) {
+        size_t cap = r->cap_acked ? r->cap_acked * 2 : BATCH;
+        int64_t *grown = realloc(r->acked_seqs, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        r->acked_seqs = grown;
+        r->cap_acked = cap;
     }
+    r->acked_seqs[r->n_acked++] = seq;
+    if (r->batch_failed)
+        r->acked_gap = 1;
     r->acked = seq;
     return 0;
 }
@@ -412,6 +418,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
             r->stats.failures++;
         }
         r->batch_failed = 1;
+        r->refused_seq = seq;
     } else {
         if (kind == CMD_PUBLISH)
             r->stats.published++;
@@ -419,9 +426,13 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
             r->stats.stream_appended++;
         if (kind == CMD_XADD && r->stream_failing)
             stream_recovered(r);
-        /* Only an unbroken prefix counts, so no row is deleted unpublished. */
-        if (last && !r->batch_failed && !r->batch_lost && note_acked(r, seq) < 0)
+        /* A row counts when each of its commands was answered OK. Rows after
+         * a refused one count too: sending them again would repeat events
+         * already out, while the refused row goes out again either way. */
+        if (last && !r->batch_lost && r->refused_seq != seq && note_acked(r, seq) < 0) {
             r->batch_failed = 1;
+            r->refused_seq = seq;
+        }
     }
     if (r->in_flight == 0)
         later(r, JOB_BATCH_DONE);
@@ -466,13 +477,16 @@ static void pump(relay_t *r)
             arm(r, T_RETRY, role < 0 ? BACKOFF_MAX_MS : STANDBY_RETRY_MS);
             return;
         }
-        /* Several writers draw seqs at INSERT and may commit out of seq
-         * order, so a cursor past the last seq published could skip a row
-         * that commits later below it. No cursor here: the published rows
-         * are deleted first, then the smallest committed seqs are read, the
-         * late row among them. Rows thus go out in the order they become
-         * visible, and by seq among those visible together (a row inserted
-         * after another's commit always has the larger seq). */
+    }
+    /* Several writers draw seqs at INSERT and may commit out of seq order,
+     * so a cursor past the last seq published could skip a row that commits
+     * later below it. No cursor here: the published rows are deleted first,
+     * then the smallest committed seqs are read, the late row among them.
+     * Rows thus go out in the order they become visible, and by seq among
+     * those visible together (a row inserted after another's commit always
+     * has the larger seq). SQLite does the same when Redis refused a row
+     * below the last one published. */
+    if (r->pg || r->acked_gap) {
         if (flush_deletes(r) < 0) {
             log_warn("outbox: cannot delete published events: %s; retrying",
                      store_errmsg(r->st));
@@ -493,6 +507,7 @@ static void pump(relay_t *r)
     store_bind_int64(s, 2, r->acked);
     int n = 0, rc;
     r->batch_failed = r->batch_lost = 0;
+    r->refused_seq = 0;
     while ((rc = store_step(s)) == STORE_ROW) {
         int64_t seq = store_col_int64(s, 0);
         const char *payload = store_col_text(s, 1);

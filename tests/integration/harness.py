@@ -373,6 +373,87 @@ class DaemonTestCase(unittest.TestCase):
                 r.stop()
 
 
+class RefusingProxy:
+    """Fault injection between sagad and a real redis-server: a TCP proxy on
+    `port` that forwards every command, except that the `nth` PUBLISH (from
+    1, counted over all connections) reaches Redis as an unknown command,
+    so Redis refuses exactly that one."""
+
+    def __init__(self, port, redis_port, nth):
+        self.redis_port, self.nth, self.publishes = redis_port, nth, 0
+        self.refused = None          # the payload of the refused PUBLISH
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", port))
+        self.lsock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @staticmethod
+    def _command(buf):
+        """(end, args) of the RESP command at the start of buf, or None
+        while it is incomplete."""
+        if not buf.startswith(b"*") or b"\r\n" not in buf:
+            return None
+        head, pos = buf.split(b"\r\n", 1)[0], buf.index(b"\r\n") + 2
+        args = []
+        for _ in range(int(head[1:])):
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                return None
+            n = int(buf[pos + 1:eol])
+            if len(buf) < eol + 2 + n + 2:
+                return None
+            args.append(buf[eol + 2:eol + 2 + n])
+            pos = eol + 2 + n + 2
+        return pos, args
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.lsock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.redis_port), 5)
+            threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._down, args=(upstream, client), daemon=True).start()
+
+    def _up(self, client, upstream):
+        buf = b""
+        try:
+            while True:
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                out = b""
+                while (cmd := self._command(buf)) is not None:
+                    end, args = cmd
+                    raw, buf = buf[:end], buf[end:]
+                    if args and args[0].upper() == b"PUBLISH":
+                        self.publishes += 1
+                        if self.publishes == self.nth:
+                            self.refused = args[2]
+                            raw = raw.replace(b"PUBLISH", b"PUBLISX", 1)
+                    out += raw
+                upstream.sendall(out)
+        except OSError:
+            pass
+        for s in (client, upstream):
+            s.close()
+
+    def _down(self, upstream, client):
+        try:
+            while (chunk := upstream.recv(65536)):
+                client.sendall(chunk)
+        except OSError:
+            pass
+        for s in (client, upstream):
+            s.close()
+
+    def close(self):
+        self.lsock.close()
+
+
 class Subscriber:
     """A real Redis pub/sub client (RESP over a socket) collecting messages of
     one channel in a background thread."""

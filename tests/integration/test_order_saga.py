@@ -8,7 +8,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import DaemonTestCase, Subscriber
+from harness import DaemonTestCase, RefusingProxy, Subscriber, free_port
 
 ORDER = {"itemId": "coffee-beans", "quantity": 1, "firstname": "Laura", "surname": "Becker",
          "street": "Main Avenue 1", "zip": "12345", "city": "Fancy Town"}
@@ -250,6 +250,43 @@ class OrderSaga(DaemonTestCase):
             time.sleep(0.05)
         self.assertEqual(health["outbox"]["backlog"], 0)
 
+
+    def wait_backlog_empty(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            _, _, health = self.d.request("GET", "/healthz")
+            if health["outbox"]["backlog"] == 0:
+                break
+            time.sleep(0.05)
+        return health["outbox"]["backlog"]
+
+    def test_redis_refusing_one_event_of_a_backlog_repeats_that_one_alone(self):
+        """Redis refuses the third of 20 waiting events (a fault-injecting
+        proxy renames that PUBLISH): it goes out again, alone; the 17 after
+        it were out already and are not sent twice."""
+        self.r = self.redis()
+        self.sub = Subscriber(self.r.port)
+        self.addCleanup(self.sub.close)
+        port = free_port()
+        self.d = self.daemon(redis=f"127.0.0.1:{port}", payment_failure_rate=0,
+                             execution_events="off")
+        self.set_stock(1000)
+        for _ in range(20):
+            self.assertEqual(self.place(order())[1]["status"], "SUCCEEDED")
+        _, _, health = self.d.request("GET", "/healthz")
+        self.assertEqual(health["outbox"]["backlog"], 20)
+        proxy = RefusingProxy(port, self.r.port, nth=3)
+        self.addCleanup(proxy.close)
+        self.sub.wait_for(20, timeout=20)
+        self.assertEqual(self.wait_backlog_empty(), 0)
+        time.sleep(0.3)
+        evs = self.sub.events()
+        self.assertEqual(len(evs), 20, [e["id"] for e in evs])
+        self.assertEqual(len({e["id"] for e in evs}), 20)
+        self.assertIsNotNone(proxy.refused)
+        # The refused event follows the ones sent after it: redelivery order.
+        self.assertEqual(evs[-1]["id"], json.loads(proxy.refused)["id"])
+        self.assertGreaterEqual(proxy.publishes, 21)
 
 
 def one_task(resource, params):
