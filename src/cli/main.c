@@ -10,6 +10,7 @@
 #include "cli/cmd_exec.h"
 #include "cli/cmd_graph.h"
 #include "cli/cmd_machines.h"
+#include "cli/cmd_reload.h"
 #include "cli/cmd_start.h"
 #include "cli/cmd_stock.h"
 #include "cli/cmd_task.h"
@@ -41,6 +42,7 @@ static const command_t COMMANDS[] = {
     {"aliases", cmd_aliases, "aliases MACHINE", "the aliases of a state machine"},
     {"alias", cmd_alias, "alias MACHINE ALIAS VERSION", "point an alias at a version (start MACHINE:ALIAS)"},
     {"unalias", cmd_unalias, "unalias MACHINE ALIAS", "remove an alias"},
+    {"reload", cmd_reload, "reload PID [--timeout S]", "SIGHUP sagad and wait until it has reloaded"},
     {"validate", cmd_validate, "validate FILE|DIR [--name NAME] | --sagas", "check ASL files offline as the daemon would"},
     {"graph", cmd_graph, "graph MACHINE [--execution ID]", "the machine as Graphviz DOT"},
     {"events", cmd_events, "events [--redis HOST:PORT] [--from ID] [--group G --consumer C]", "print events as they come"},

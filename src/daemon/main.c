@@ -60,6 +60,7 @@ typedef struct app_s {
     /* The last load of sagas_dir (at start, then each SIGHUP), for /healthz. */
     int64_t sagas_loaded_ms;
     int sagas_failed;
+    int64_t reloads;          /* SIGHUP reloads finished: `sagactl reload` waits on it */
     machines_load_t sagas_load;
     uv_timer_t prune;
     int prune_queued;
@@ -194,6 +195,7 @@ static void relay_health(cJSON *o, void *ud)
     if (app->sagas_loaded_ms)
         cJSON_AddStringToObject(sg, "loadedAt", timefmt_utc_ms(app->sagas_loaded_ms, at));
     cJSON_AddNumberToObject(sg, "failedFiles", app->sagas_failed);
+    cJSON_AddNumberToObject(sg, "reloads", (double)app->reloads);
     sagas_load_health(sg, &app->sagas_load);
     if (app->node)
         node_health(app->node, o);
@@ -262,6 +264,7 @@ static void reload(void *ud)
         log_error("SIGHUP: %s; the tokens loaded before stay in force", err);
     else if (app->auth)
         log_info("SIGHUP: %d tokens loaded from %s", n, app->cfg.auth_tokens_file);
+    app->reloads++;
     notify_send("READY=1");
 }
 

@@ -298,7 +298,7 @@ class ReloadCheck(LifecycleCase):
         cmds = self.exec_reload_commands(etc)
         # The check first, then the signal: a failing check stops the reload.
         self.assertEqual(len(cmds), 2, cmds)
-        self.assertEqual(cmds[1], ["/bin/kill", "-HUP", "$MAINPID"])
+        self.assertEqual(cmds[1][-2:], ["reload", "$MAINPID"])
         check = cmds[0]
         shutil.copy(os.path.join(ROOT, "sagas", "order.asl.json"), sagas)
         self.write(os.path.join(sagas, "p.asl.json"), pass_machine(1))
@@ -319,6 +319,37 @@ class ReloadCheck(LifecycleCase):
         # The daemon refuses the same files at its reload.
         self.d = self.daemon(sagas_dir=sagas)
         self.assertEqual(self.d.request("GET", "/healthz")[2]["sagas"]["failedFiles"], 3)
+
+    def test_exec_reload_returns_once_sagad_has_reloaded(self):
+        """The unit's second ExecReload signals sagad and returns only after
+        the reload: the new machine is there at once; refused files fail it."""
+        etc = os.path.join(self.tmp, "etc")
+        sagas = os.path.join(etc, "sagad", "sagas")
+        os.makedirs(sagas)
+        self.d = self.daemon(sagas_dir=sagas)
+        self.write(os.path.join(etc, "sagad", "sagad.conf"),
+                   "sagas_dir = %s\nlisten = 127.0.0.1:%d\n" % (sagas, self.d.port))
+        signal_and_wait = [a.replace("$MAINPID", str(self.d.proc.pid))
+                           for a in self.exec_reload_commands(etc)[1]]
+        for n in range(3):
+            self.write(os.path.join(sagas, "q%d.asl.json" % n), pass_machine(n))
+            p = subprocess.run(signal_and_wait, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=60)
+            self.assertEqual((p.returncode, p.stdout), (0, b"reloaded\n"), p.stderr)
+            st, _, b = self.d.request("GET", "/state-machines/q%d" % n)
+            self.assertEqual(st, 200, b)
+        self.assertEqual(self.d.request("GET", "/healthz")[2]["sagas"]["reloads"], 3)
+        self.write(os.path.join(sagas, "broken.asl.json"), '{"StartAt": "Nope", "States": {}}')
+        p = subprocess.run(signal_and_wait, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("1 definition file was refused", p.stderr.decode())
+        self.assertEqual(self.d.request("GET", "/healthz")[2]["sagas"]["reloads"], 4)
+        # Not sagad's pid: the signal cannot be sent, nothing waits.
+        p = subprocess.run(signal_and_wait[:-1] + ["999999999"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot signal process 999999999", p.stderr.decode())
 
 
 class Walkthrough(LifecycleCase):
