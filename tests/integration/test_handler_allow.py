@@ -141,11 +141,15 @@ class NarrowedAllow(DaemonTestCase):
                          desc)
         st, _, h = self.d.request("GET", "/executions/%s/history" % ids["plain"])
         self.assertEqual(st, 200, h)
-        failed = [e for e in h["events"] if e["type"] == "TaskFailed"]
-        self.assertEqual(len(failed), 1, h["events"])
-        self.assertEqual(failed[0]["details"]["error"], "sagad.HandlerNotAllowed", failed[0])
-        # The gate is an activity: a TaskSucceeded would be the handler's.
-        self.assertNotIn("TaskSucceeded", [e["type"] for e in h["events"]])
+        types = [e["type"] for e in h["events"]]
+        # Release's events, after the gate's: it failed without running.
+        rel = h["events"][len(types) - 1 - types[::-1].index("TaskStateEntered"):]
+        self.assertEqual(rel[0]["details"]["name"], "Release", rel[0])
+        self.assertEqual([e["type"] for e in rel],
+                         ["TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskFailed",
+                          "ExecutionFailed"])
+        self.assertEqual(rel[3]["details"]["error"], "sagad.HandlerNotAllowed", rel[3])
+        self.assertIn("plain:stock.release", rel[3]["details"]["cause"])
 
 
 if __name__ == "__main__":
