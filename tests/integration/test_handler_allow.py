@@ -32,6 +32,15 @@ def release(catch=False, gate=False):
     return {"StartAt": "Gate" if gate else "Release", "States": states}
 
 
+def in_branch():
+    """release(gate=True) with Release inside a Parallel branch."""
+    inner = release()
+    return {"StartAt": "Gate", "States": {
+        "Gate": {"Type": "Task", "Resource": "sagad:activity:allow-gate", "ResultPath": None,
+                 "Next": "Both"},
+        "Both": {"Type": "Parallel", "End": True, "Branches": [inner]}}}
+
+
 def echo():
     return {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "sagad:echo",
                                              "End": True}}}
@@ -113,11 +122,13 @@ class NarrowedAllow(DaemonTestCase):
         self.assertEqual((st, desc["status"]), (200, "SUCCEEDED"), desc)
 
     def test_a_running_execution_fails_the_task_instead_of_running_the_handler(self):
-        self.d = self.daemon(handler_allow="caught: stock.release; plain: stock.release")
+        self.d = self.daemon(handler_allow="caught: stock.release; plain: stock.release; "
+                                           "branch: stock.*")
         self.put("caught", release(catch=True, gate=True))
         self.put("plain", release(gate=True))
+        self.put("branch", in_branch())
         ids = {}
-        for name in ("caught", "plain"):
+        for name in ("caught", "plain", "branch"):
             st, _, body = self.d.request("POST", "/state-machines/%s/executions" % name,
                                          {"input": {"n": 1}})
             self.assertEqual(st, 202, body)
@@ -125,8 +136,8 @@ class NarrowedAllow(DaemonTestCase):
         self.restart("")
         self.assertTrue(self.d.wait_log(r"caught.*stock\.release.*handler_allow"), self.d.stderr())
         self.assertTrue(self.d.wait_log(r"plain.*stock\.release.*handler_allow"), self.d.stderr())
-        self.gate()
-        self.gate()
+        for _ in ids:
+            self.gate()
 
         desc = self.d.wait_ended(ids["caught"], timeout=30)
         self.assertEqual(desc["status"], "SUCCEEDED", desc)
@@ -150,6 +161,13 @@ class NarrowedAllow(DaemonTestCase):
                           "ExecutionFailed"])
         self.assertEqual(rel[3]["details"]["error"], "sagad.HandlerNotAllowed", rel[3])
         self.assertIn("plain:stock.release", rel[3]["details"]["cause"])
+
+        # A Task in a Parallel branch is checked as it is dispatched too.
+        desc = self.d.wait_ended(ids["branch"], timeout=30)
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "sagad.HandlerNotAllowed"),
+                         desc)
+        self.assertIn("branch:stock.release", desc["cause"])
+
 
 
 if __name__ == "__main__":
