@@ -65,6 +65,11 @@ const machine_ver_t *api_machine_version(api_t *api, http_request_t *req);
 /* Answers why machines_resolve(qualified) failed with `err`: 400, 404 or 503. */
 void api_respond_unresolved(http_request_t *req, const char *qualified, int err);
 
+/* Why a start of `mv` was refused with RUNTIME_ERR_NOT_ALLOWED, naming the
+ * state, the handler and the handler_allow entry that would allow it, into
+ * buf (MACHINES_WHY_SIZE + 512 is room for it). */
+void api_denied_text(api_t *api, const machine_ver_t *mv, char *buf, size_t size);
+
 /* 503 OutOfMemory: "<what> (out of memory); nothing was done, retry". */
 void api_respond_no_memory(http_request_t *req, const char *what);
 

@@ -135,9 +135,38 @@ int machines_check_new(const asl_machine_t *m, const char *name, const char *han
  * besides the owner: "MACHINE: HANDLER, PREFIX*; MACHINE: ..." (the
  * handler_allow key; copied). A version registered afterwards (machines_put,
  * machines_load_dir) whose Task names an owned handler it is not granted is
- * refused with a problem saying so; stored versions load as they are.
- * Returns 0 or -1 (out of memory). */
+ * refused with a problem saying so. Stored versions load as they are, and a
+ * warning names every loaded one (the newest of each name) with a Task the
+ * list does not grant: the runtime refuses its starts and fails those Tasks
+ * (machines_allows). Returns 0 or -1 (out of memory). */
 int machines_set_allow(machines_t *reg, const char *handler_allow);
+
+/* The Task error of a Task whose handler handler_allow does not grant to
+ * the execution's machine (any more): the handler is not run. */
+#define MACHINES_E_HANDLER_NOT_ALLOWED "sagad.HandlerNotAllowed"
+
+/* 1 if `machine` may run the handler named `handler` (no "sagad:") under
+ * the handler_allow set last: it has no owner, is the machine's own, or the
+ * list grants it; also 1 for a name no handler has (nothing to refuse). */
+int machines_allows(const machines_t *reg, const char *machine, const char *handler);
+
+/* A Task of a version whose handler `machine` is not granted. */
+typedef struct machines_denied_s {
+    char handler[256];
+    char state[256];
+} machines_denied_t;
+
+/* How many Task Resources of `v` (nested branches included) name a handler
+ * machines_allows refuses to v's machine; the first into *first (may be
+ * NULL). 0: every start of v may run. */
+int machines_denied(const machines_t *reg, const machine_ver_t *v, machines_denied_t *first);
+
+/* Room for machines_denial_why's text with its NUL. */
+#define MACHINES_WHY_SIZE 1024
+
+/* Why `machine` may not run `handler` and which handler_allow entry would
+ * let it, for people (into buf, truncated to `size`). */
+void machines_denial_why(const char *machine, const char *handler, char *buf, size_t size);
 
 /* Calls fn for every stored version of `name`, newest first (a stored
  * version that no longer compiles included; versions of a deleted name

@@ -149,7 +149,9 @@ typedef enum {
     RUNTIME_ERR_UNKNOWN = -5,      /* no execution with this id */
     RUNTIME_ERR_RECOVERING = -6,   /* not found yet: executions are still being recovered */
     RUNTIME_ERR_REFUSED = -7,      /* redrive: it cannot be redriven (the reason says why) */
-    RUNTIME_ERR_REMOTE = -8        /* another node runs it (several nodes on PostgreSQL) */
+    RUNTIME_ERR_REMOTE = -8,       /* another node runs it (several nodes on PostgreSQL) */
+    RUNTIME_ERR_NOT_ALLOWED = -9   /* start: the version uses a handler handler_allow does
+                                    * not grant its machine (machines_denied says which) */
 } runtime_status_t;
 
 /* An execution id with its NUL. */
@@ -169,6 +171,8 @@ typedef void (*runtime_start_cb)(void *ud, runtime_status_t status, const char *
  *                   failed: nothing was started) or RUNTIME_ERR_STOPPING;
  *  RUNTIME_EXISTS   the named execution is already durable: nothing to do;
  *  RUNTIME_ERR_CONFLICT, RUNTIME_ERR_INPUT, RUNTIME_ERR_STOPPING,
+ *  RUNTIME_ERR_NOT_ALLOWED (a new execution only: repeating the start of a
+ *  named one that exists answers as above),
  *  RUNTIME_ERR_STORAGE (out of memory): refused, nothing was started.
  * Only after RUNTIME_OK is cb ever called. */
 int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,

@@ -81,6 +81,7 @@ typedef struct start_s {
     api_t *api;
     http_request_t *req;
     int sync;
+    const machine_ver_t *v;
     char arn[API_AWS_ARN_MAX];   /* for ExecutionAlreadyExists */
     char id[RUNTIME_ID_SIZE];
 } start_t;
@@ -108,6 +109,10 @@ static void answer_start(start_t *c, int rc, const char *id)
     if (rc == RUNTIME_ERR_CONFLICT || (rc == RUNTIME_EXISTS && st && strcmp(st, "RUNNING") != 0)) {
         /* As AWS: a name is taken for good once its execution has ended. */
         aws_error(c->req, 400, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", c->arn);
+    } else if (rc == RUNTIME_ERR_NOT_ALLOWED) {
+        char why[MACHINES_WHY_SIZE + 512];
+        api_denied_text(c->api, c->v, why, sizeof why);
+        aws_error(c->req, 400, "HandlerNotAllowed", "Handler Not Allowed: %s", why);
     } else if (rc != RUNTIME_OK && rc != RUNTIME_EXISTS) {
         aws_error_runtime(c->req, rc, "the execution was not started");
     } else if (!d) {
@@ -161,6 +166,7 @@ static void start(api_t *api, http_request_t *req, const cJSON *body, int sync)
     c->api = api;
     c->req = req;
     c->sync = sync;
+    c->v = v;
     aws_arn(api, c->arn, API_AWS_ARN_EXECUTION, v->name, name ? name : "");
     char id[RUNTIME_ID_SIZE] = "";
     int rc = runtime_start(api->runtime, v, name, input, id, on_started, c);

@@ -3,6 +3,7 @@
 #include "api/common.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,16 @@ void api_respond_unresolved(http_request_t *req, const char *qualified, int err)
                            (int)nl, qualified, (int)nl, qualified);
         break;
     }
+}
+
+void api_denied_text(api_t *api, const machine_ver_t *mv, char *buf, size_t size)
+{
+    machines_denied_t d = {"", "?"};
+    char why[MACHINES_WHY_SIZE] = "";
+    if (machines_denied(api->machines, mv, &d) > 0)
+        machines_denial_why(mv->name, d.handler, why, sizeof why);
+    snprintf(buf, size, "state machine %s version %d is not started: state %s: %s", mv->name,
+             mv->version, d.state, why);
 }
 
 const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)

@@ -136,8 +136,14 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
     c->wait_ms = wait_ms;
     char id[RUNTIME_ID_SIZE] = "";
     int rc = runtime_start(api->runtime, mv, name, input, id, on_started, c);
-    if (rc != RUNTIME_OK)
+    if (rc == RUNTIME_ERR_NOT_ALLOWED) {
+        char why[MACHINES_WHY_SIZE + 512];
+        api_denied_text(api, mv, why, sizeof why);
+        http_respond_error(req, 409, "HandlerNotAllowed", "%s", why);
+        free(c);
+    } else if (rc != RUNTIME_OK) {
         answer_start(c, rc, id);   /* refused or already durable: on_started will not run */
+    }
 }
 
 /* ---- state machines -------------------------------------------------------- */

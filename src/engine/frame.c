@@ -160,6 +160,7 @@ static void clear_task(frame_t *fr, int cancel)
     fr->resource = fr->handler = fr->token = fr->activity = fr->rtoken = NULL;
     fr->task_input = NULL;
     fr->h = NULL;
+    fr->denied = 0;
     fr->tkind = ASL_TASK_LOCAL;
     fr->cb_done = 0;
     fr->task_ms = 0;
@@ -182,15 +183,16 @@ int frame_task_kind(frame_t *fr)
         fr->h = NULL;
         return (fr->activity = strdup(base)) ? 0 : -1;
     }
-    if (fr->tkind == ASL_TASK_CALLBACK) {
-        char *name = strndup(base, len);
-        if (!name)
-            return -1;
-        fr->h = handler_lookup(name);
-        free(name);
-        return 0;
-    }
-    fr->h = handler_lookup(fr->handler ? fr->handler : "");
+    char *name = strndup(base, len);
+    if (!name)
+        return -1;
+    fr->h = handler_lookup(name);
+    /* Checked as each Task is dispatched, not only as the definition was
+     * registered: handler_allow may have narrowed since. */
+    fr->denied = fr->h && !machines_allows(fr->ex->rt->machines, fr->ex->mv->name, name);
+    if (fr->denied)
+        fr->h = NULL;
+    free(name);
     return 0;
 }
 
@@ -369,6 +371,18 @@ static void run_sync(runtime_t *rt, frame_t *fr)
     asl_error_clear(&err);
 }
 
+/* The Task fails without its handler: handler_allow does not grant it. */
+static void set_denied(frame_t *fr)
+{
+    const char *base;
+    size_t len;
+    asl_task_kind(fr->handler ? fr->handler : "", &base, &len);
+    char name[256], why[MACHINES_WHY_SIZE];
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
+    machines_denial_why(fr->ex->mv->name, name, why, sizeof why);
+    frame_set_failure(fr, MACHINES_E_HANDLER_NOT_ALLOWED, why);
+}
+
 /* Applies one engine step to the frame; `used` events are recorded or in
  * this advance. Returns 1 to keep going (a synchronous task is pending), 0
  * to stop, ADVANCE_END_EXEC or -1 on error. */
@@ -525,7 +539,9 @@ int frame_advance(runtime_t *rt, frame_t *fr)
                 rc = tasks_wait(rt, fr);   /* waits for a report */
                 break;
             }
-            if (!fr->h) {
+            if (fr->denied) {
+                set_denied(fr);
+            } else if (!fr->h) {
                 frame_set_failure(fr, ASL_E_TASK_FAILED,
                                   "no handler is registered for this Resource");
             } else if (fr->h->run) {

@@ -107,7 +107,8 @@ struct frame_s {
     int dead;                     /* ended or cancelled: ignore */
     pend_t pend;
     /* PEND_TASK */
-    const handler_def_t *h;
+    const handler_def_t *h;       /* NULL: none, or `denied` */
+    int denied;                   /* handler_allow does not grant h to the machine: not run */
     char *resource, *handler, *token;
     cJSON *task_input;
     uint32_t attempt;

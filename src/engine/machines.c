@@ -61,21 +61,31 @@ static void ver_free(machine_ver_t *v)
     free(v);
 }
 
+/* The handler (or activity) a Resource names, without a callback Task's
+ * suffix, into name[256]. */
+static asl_task_kind_t resource_name(const char *resource, char name[256])
+{
+    const char *base;
+    size_t len;
+    asl_task_kind_t kind = asl_task_kind(resource, &base, &len);
+    if (kind == ASL_TASK_ACTIVITY)
+        len = strlen(base);
+    snprintf(name, 256, "%.*s", (int)(len < 256 ? len : 255), base);
+    return kind;
+}
+
 static int check_handler(const char *handler, const char *state, void *ud)
 {
     asl_problems_t *p = ud;
-    const char *base;
-    size_t len;
-    asl_task_kind_t kind = asl_task_kind(handler, &base, &len);
+    char name[256];
+    asl_task_kind_t kind = resource_name(handler, name);
     if (kind == ASL_TASK_ACTIVITY) {
-        if (!asl_activity_name_valid(base))
+        if (!asl_activity_name_valid(name))
             asl_problems_add(p, state, "Resource",
                              "'%s' is not an activity name: 1 to %d characters of A-Z a-z 0-9 "
-                             "_ . -", base, ASL_ACTIVITY_NAME_MAX);
+                             "_ . -", name, ASL_ACTIVITY_NAME_MAX);
         return 0;
     }
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
     const char *off = handler_lookup(name) ? NULL : handler_off_reason(name);
     if (off)
         asl_problems_add(p, state, "Resource", "handler '%s' is switched off: %s", name, off);
@@ -134,21 +144,26 @@ typedef struct allow_check_s {
     asl_problems_t *problems;
 } allow_check_t;
 
+/* The owner of `handler` when `allow` does not grant it to `machine`, else NULL. */
+static const char *denied_by(const char *allow, const char *machine, const char *handler)
+{
+    const handler_def_t *h = handler_lookup(handler);
+    if (h && h->owner && strcmp(h->owner, machine) != 0 && !policy_allows(allow, machine, handler))
+        return h->owner;
+    return NULL;
+}
+
 static int check_owner(const char *resource, const char *state, void *ud)
 {
     allow_check_t *c = ud;
-    const char *base;
-    size_t len;
-    if (asl_task_kind(resource, &base, &len) == ASL_TASK_ACTIVITY)
-        return 0;
     char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), base);
-    const handler_def_t *h = handler_lookup(name);
-    if (h && h->owner && strcmp(h->owner, c->machine) != 0 &&
-        !policy_allows(c->allow, c->machine, name))
+    if (resource_name(resource, name) == ASL_TASK_ACTIVITY)
+        return 0;
+    const char *owner = denied_by(c->allow, c->machine, name);
+    if (owner)
         asl_problems_add(c->problems, state, "Resource",
                          "handler '%s' serves the %s state machine only; to let %s use it, add "
-                         "%s:%s to handler_allow", name, h->owner, c->machine, c->machine, name);
+                         "%s:%s to handler_allow", name, owner, c->machine, c->machine, name);
     return 0;
 }
 
@@ -317,6 +332,56 @@ int machines_check_new(const asl_machine_t *m, const char *name, const char *han
     return problems->count > before ? -1 : 0;
 }
 
+int machines_allows(const machines_t *reg, const char *machine, const char *handler)
+{
+    return denied_by(reg->allow, machine, handler) == NULL;
+}
+
+void machines_denial_why(const char *machine, const char *handler, char *buf, size_t size)
+{
+    const handler_def_t *h = handler_lookup(handler);
+    snprintf(buf, size, "handler '%s' serves the %s state machine only and handler_allow does "
+             "not grant it to %s; to let %s use it, add %s:%s to handler_allow and restart sagad",
+             handler, h && h->owner ? h->owner : "(none)", machine, machine, machine, handler);
+}
+
+typedef struct denied_walk_s {
+    const machines_t *reg;
+    const char *machine;
+    machines_denied_t *first;
+    const machine_ver_t *log;   /* log each one found, of this version */
+    int n;
+} denied_walk_t;
+
+static int count_denied(const char *resource, const char *state, void *ud)
+{
+    denied_walk_t *w = ud;
+    char name[256];
+    if (resource_name(resource, name) == ASL_TASK_ACTIVITY ||
+        machines_allows(w->reg, w->machine, name))
+        return 0;
+    if (w->n++ == 0 && w->first) {
+        snprintf(w->first->handler, sizeof w->first->handler, "%s", name);
+        snprintf(w->first->state, sizeof w->first->state, "%s", state ? state : "");
+    }
+    if (w->log) {
+        char why[MACHINES_WHY_SIZE];
+        machines_denial_why(w->machine, name, why, sizeof why);
+        log_warn("state machine %s version %d, state %s: %s. Until then new starts of this "
+                 "version are refused and its running executions fail that Task with %s",
+                 w->machine, w->log->version, state ? state : "?", why,
+                 MACHINES_E_HANDLER_NOT_ALLOWED);
+    }
+    return 0;
+}
+
+int machines_denied(const machines_t *reg, const machine_ver_t *v, machines_denied_t *first)
+{
+    denied_walk_t w = {reg, v->name, first, NULL, 0};
+    asl_machine_foreach_handler(v->machine, count_denied, &w);
+    return w.n;
+}
+
 int machines_set_allow(machines_t *reg, const char *handler_allow)
 {
     char *copy = handler_allow && *handler_allow ? strdup(handler_allow) : NULL;
@@ -324,6 +389,13 @@ int machines_set_allow(machines_t *reg, const char *handler_allow)
         return -1;
     free(reg->allow);
     reg->allow = copy;
+    /* Versions are checked as they are registered: a stored one registered
+     * under a wider list is named here, once, for the operator. */
+    for (size_t i = 0; i < reg->n; i++) {
+        denied_walk_t w = {reg, reg->v[i]->name, NULL, reg->v[i], 0};
+        if (!reg->v[i]->deleted_ms)
+            asl_machine_foreach_handler(reg->v[i]->machine, count_denied, &w);
+    }
     return 0;
 }
 

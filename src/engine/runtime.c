@@ -567,6 +567,9 @@ int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
         if (rc != RUNTIME_OK)
             return rc;
     }
+    /* handler_allow may have narrowed since the version was registered. */
+    if (machines_denied(rt->machines, mv, NULL))
+        return RUNTIME_ERR_NOT_ALLOWED;
     char new_id[RAND_UUID_LEN];
     rand_uuid(new_id);
     reply_t *r = reply_new(cb, ud, RUNTIME_OK);

@@ -2,7 +2,8 @@
  * on a real SQLite file: alias names, resolving NAME / NAME:N / NAME:ALIAS,
  * deleting (refused while running, versions kept and numbered on, aliases
  * gone), and the sagas_dir rule (a file loads only when it changed, never
- * over a newer API version), plus the offline directory check. */
+ * over a newer API version), plus the offline directory check and
+ * handler_allow narrowed after a version was registered. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/handler.h"
 #include "engine/machines.h"
 #include "handlers/handlers.h"
 #include "store/db.h"
@@ -251,9 +253,58 @@ static void test_check_dir(void **state)
     assert_int_equal(machines_check_dir("/nonexistent-sagad-dir", NULL, on_checked, NULL), -1);
 }
 
+static int own_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
+{
+    (void)call;
+    (void)input;
+    (void)err;
+    *result = cJSON_CreateObject();
+    return 0;
+}
+
+static const handler_def_t own_thing = {.name = "own.thing", .run = own_run, .owner = "owner"};
+
+#define OWN_IN_BRANCH \
+    "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"End\":true," \
+    "\"Branches\":[{\"StartAt\":\"E\",\"States\":{\"E\":{\"Type\":\"Task\"," \
+    "\"Resource\":\"sagad:echo\",\"Next\":\"T\"},\"T\":{\"Type\":\"Task\"," \
+    "\"Resource\":\"sagad:own.thing\",\"End\":true}}}]}}}"
+
+static void test_allow_narrowed(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(machines_set_allow(f->reg, "other: own.*"), 0);
+    put(f, "other", OWN_IN_BRANCH);
+    const machine_ver_t *v = machines_get(f->reg, "other");
+    assert_non_null(v);
+    assert_int_equal(machines_denied(f->reg, v, NULL), 0);
+    assert_true(machines_allows(f->reg, "other", "own.thing"));
+
+    /* Narrowed: the stored version stays, its Task in a branch is named. */
+    assert_int_equal(machines_set_allow(f->reg, "another: own.thing"), 0);
+    machines_denied_t d;
+    assert_int_equal(machines_denied(f->reg, v, &d), 1);
+    assert_string_equal(d.handler, "own.thing");
+    assert_string_equal(d.state, "T");
+    assert_false(machines_allows(f->reg, "other", "own.thing"));
+    assert_true(machines_allows(f->reg, "owner", "own.thing"));
+    assert_true(machines_allows(f->reg, "another", "own.thing"));
+    assert_true(machines_allows(f->reg, "other", "echo"));
+    assert_true(machines_allows(f->reg, "other", "no.such.handler"));
+    char why[MACHINES_WHY_SIZE];
+    machines_denial_why("other", "own.thing", why, sizeof why);
+    assert_non_null(strstr(why, "serves the owner state machine only"));
+    assert_non_null(strstr(why, "add other:own.thing to handler_allow"));
+
+    assert_int_equal(machines_set_allow(f->reg, NULL), 0);
+    assert_int_equal(machines_denied(f->reg, v, NULL), 1);
+    assert_int_equal(machines_set_allow(f->reg, "other: own.thing"), 0);
+    assert_int_equal(machines_denied(f->reg, v, NULL), 0);
+}
+
 int main(void)
 {
-    if (handlers_register_builtin() < 0)
+    if (handlers_register_builtin() < 0 || handler_register(&own_thing) < 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alias_names),
@@ -261,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allow_narrowed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
