@@ -51,6 +51,26 @@ static void add_arns(api_t *api, cJSON *o, const cJSON *d)
     cJSON_AddStringToObject(o, "name", aws_execution_name(d));
 }
 
+/* As AWS: the version ARN when the start named a version or an alias, the
+ * alias ARN when it named an alias; neither for an unqualified start. */
+static void add_named_arns(api_t *api, cJSON *o, const cJSON *d)
+{
+    char arn[API_AWS_ARN_MAX], q[16];
+    const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "stateMachine"));
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(d, "stateMachineVersionNamed");
+    const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "stateMachineAlias"));
+    if (!m)
+        return;
+    if (cJSON_IsNumber(ver)) {
+        snprintf(q, sizeof q, "%d", ver->valueint);
+        cJSON_AddStringToObject(o, "stateMachineVersionArn",
+                                aws_arn(api, arn, API_AWS_ARN_STATE_MACHINE, m, q));
+    }
+    if (alias)
+        cJSON_AddStringToObject(o, "stateMachineAliasArn",
+                                aws_arn(api, arn, API_AWS_ARN_STATE_MACHINE, m, alias));
+}
+
 static void add_string(cJSON *o, const char *key, const cJSON *d)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, key));
@@ -140,7 +160,8 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
 static void start(api_t *api, http_request_t *req, const cJSON *body, int sync)
 {
     const char *name;
-    const machine_ver_t *v = aws_machine_member(api, req, body, "stateMachineArn");
+    api_aws_arn_t a;
+    const machine_ver_t *v = aws_machine_member_arn(api, req, body, "stateMachineArn", &a);
     if (!v || aws_str(req, body, "name", 0, &name) < 0)
         return;
     if (name && !api_aws_name_valid(name)) {
@@ -163,7 +184,9 @@ static void start(api_t *api, http_request_t *req, const cJSON *body, int sync)
     c->sync = sync;
     aws_arn(api, c->arn, API_AWS_ARN_EXECUTION, v->name, name ? name : "");
     char id[RUNTIME_ID_SIZE] = "";
-    int rc = runtime_start(api->runtime, v, name, input, id, on_started, c);
+    runtime_named_t named;
+    api_named(a.qualifier, v, &named);
+    int rc = runtime_start_named(api->runtime, v, &named, name, input, id, on_started, c);
     cJSON_Delete(input);
     if (rc != RUNTIME_OK)
         answer_start(c, rc, id);   /* on_started will not run */
@@ -192,6 +215,7 @@ static void describe_execution(api_t *api, http_request_t *req, const cJSON *bod
         return;
     }
     cJSON *o = execution_json(api, d);
+    add_named_arns(api, o, d);
     const cJSON *redrives = cJSON_GetObjectItemCaseSensitive(d, "redriveCount");
     if (cJSON_IsNumber(redrives))
         cJSON_AddNumberToObject(o, "redriveCount", redrives->valuedouble);
@@ -238,6 +262,7 @@ static void list_executions(api_t *api, http_request_t *req, const cJSON *body)
             add_string(x, "status", e);
             aws_add_date(x, "startDate", e, "startDate");
             aws_add_date(x, "stopDate", e, "stopDate");
+            add_named_arns(api, x, e);
             cJSON_AddItemToArray(arr, x);
         }
         const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(page, "nextCursor"));

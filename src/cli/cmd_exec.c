@@ -89,8 +89,10 @@ void cmd_exec_print(const cJSON *d)
     out_table_row(t);
     out_table_cell(t, "Machine", OUT_BOLD);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(d, "stateMachineVersion");
+    const char *alias = cli_str(d, "stateMachineAlias");   /* the alias its start named */
     if (cJSON_IsNumber(ver) && cli_str(d, "stateMachine"))
-        out_table_cellf(t, OUT_PLAIN, "%s (version %d)", cli_str(d, "stateMachine"), ver->valueint);
+        out_table_cellf(t, OUT_PLAIN, "%s (version %d%s%s)", cli_str(d, "stateMachine"),
+                        ver->valueint, alias ? ", alias " : "", alias ? alias : "");
     else
         out_table_cell(t, cli_str(d, "stateMachine"), OUT_PLAIN);
     if (name && (!id || strcmp(name, id) != 0)) {

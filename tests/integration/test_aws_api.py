@@ -157,6 +157,10 @@ class SdkForJavaScript(unittest.TestCase):
         self.assertEqual(f["gone"], "ResourceNotFound")
         self.assertEqual(f["deleted"], "StateMachineDoesNotExist")
         self.assertEqual(f["stillDescribed"], "SUCCEEDED")
+        # What the start named, as the SDK reads it: the alias and the
+        # version it named then (the alias moved to 2 and is gone since).
+        self.assertEqual(f["startedAlias"], arn("stateMachine", "sdk-ver", "live"))
+        self.assertEqual(f["startedVersion"], arn("stateMachine", "sdk-ver", "1"))
 
     def test_errors_in_aws_shape(self):
         f = self.facts("errors")
@@ -485,6 +489,44 @@ class Protocol(DaemonTestCase):
         st, _, body = amz(self.d, "RedriveExecution", {
             "executionArn": "arn:aws:states:local:000000000000:execution:fails:nope"})
         self.assertEqual((st, body["__type"]), (400, "ExecutionDoesNotExist"))
+
+    def test_describe_and_list_name_the_version_and_alias_a_start_used(self):
+        """As AWS: stateMachineVersionArn when the start named a version or
+        an alias, stateMachineAliasArn when it named an alias, neither for
+        an unqualified start; the same on ListExecutions' items. A REST
+        start of NAME:ALIAS shows the same."""
+        pass_def = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        self.put("dual", json.dumps(pass_def))
+        self.put("dual", json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass",
+                                                                       "End": True}}}))
+        st, _, body = self.d.request("PUT", "/state-machines/dual/aliases/live", {"version": 1})
+        self.assertEqual(st, 201, body)
+        machine = "arn:aws:states:local:000000000000:stateMachine:dual"
+        started = {}
+        for qualifier in ("", ":2", ":live"):
+            st, _, body = amz(self.d, "StartExecution", {"stateMachineArn": machine + qualifier,
+                                                         "input": "{}"})
+            self.assertEqual(st, 200, body)
+            started[qualifier] = body["executionArn"]
+        st, _, rest = self.d.request("POST", "/state-machines/dual:live/executions?wait=10",
+                                     {"input": {}})
+        self.assertEqual(st, 200, rest)
+        started["rest:live"] = ("arn:aws:states:local:000000000000:execution:dual:"
+                                + rest["executionId"])
+        want = {"": (None, None), ":2": (machine + ":2", None),
+                ":live": (machine + ":1", machine + ":live"),
+                "rest:live": (machine + ":1", machine + ":live")}
+        for key, execution in started.items():
+            self.d.wait_ended(execution.rsplit(":", 1)[1])
+            st, _, body = amz(self.d, "DescribeExecution", {"executionArn": execution})
+            self.assertEqual(st, 200, body)
+            self.assertEqual((body.get("stateMachineVersionArn"), body.get("stateMachineAliasArn"),
+                              body["stateMachineArn"]), want[key] + (machine,), (key, body))
+        st, _, body = amz(self.d, "ListExecutions", {"stateMachineArn": machine})
+        self.assertEqual(st, 200, body)
+        listed = {e["executionArn"]: (e.get("stateMachineVersionArn"), e.get("stateMachineAliasArn"))
+                  for e in body["executions"]}
+        self.assertEqual(listed, {started[k]: want[k] for k in started})
 
 
 class WithAuth(DaemonTestCase):
