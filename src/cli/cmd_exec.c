@@ -11,8 +11,9 @@
 
 static const cli_cmd_t STATUS = {
     "status", "status EXECUTION-ID [--json]",
-    "Shows one execution: machine, status, current or final state, start and\n"
-    "stop times, duration, error and cause, and the output.\n"
+    "Shows one execution: machine and version (and the alias its start named),\n"
+    "status, current or final state, start and stop times, duration, error and\n"
+    "cause, and the output.\n"
     "Exit status 1 when there is no such execution.\n"};
 
 static const cli_cmd_t LIST = {
