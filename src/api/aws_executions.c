@@ -403,10 +403,18 @@ static void get_history(api_t *api, http_request_t *req, const cJSON *body)
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "events");
     long i = skip;
+    cJSON *d = NULL;   /* its description, for ExecutionStarted only */
     for (; i < n && cJSON_GetArraySize(arr) < max; i++) {
         const cJSON *ev = cJSON_GetArrayItem(events, reverse ? n - 1 - (int)i : (int)i);
-        cJSON_AddItemToArray(arr, history_event(api, ev, with_data));
+        cJSON *x = history_event(api, ev, with_data);
+        /* AWS names the version and alias the start named here too; they
+         * come from the row, the stored history stays as it was. */
+        cJSON *started = cJSON_GetObjectItemCaseSensitive(x, "executionStartedEventDetails");
+        if (started && (d || (d = runtime_describe(api->runtime, id))))
+            add_named_arns(api, started, d);
+        cJSON_AddItemToArray(arr, x);
     }
+    cJSON_Delete(d);
     if (i < n) {
         char next[24];
         snprintf(next, sizeof next, "%ld", i);

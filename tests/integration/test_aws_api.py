@@ -493,8 +493,8 @@ class Protocol(DaemonTestCase):
     def test_describe_and_list_name_the_version_and_alias_a_start_used(self):
         """As AWS: stateMachineVersionArn when the start named a version or
         an alias, stateMachineAliasArn when it named an alias, neither for
-        an unqualified start; the same on ListExecutions' items. A REST
-        start of NAME:ALIAS shows the same."""
+        an unqualified start; the same on ListExecutions' items and in the
+        ExecutionStarted event. A REST start of NAME:ALIAS shows the same."""
         pass_def = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
         self.put("dual", json.dumps(pass_def))
         self.put("dual", json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass",
@@ -527,6 +527,15 @@ class Protocol(DaemonTestCase):
         listed = {e["executionArn"]: (e.get("stateMachineVersionArn"), e.get("stateMachineAliasArn"))
                   for e in body["executions"]}
         self.assertEqual(listed, {started[k]: want[k] for k in started})
+        # The ExecutionStarted event says the same, as in AWS.
+        for key, execution in started.items():
+            st, _, body = amz(self.d, "GetExecutionHistory", {"executionArn": execution})
+            self.assertEqual(st, 200, body)
+            first = body["events"][0]
+            self.assertEqual(first["type"], "ExecutionStarted")
+            details = first["executionStartedEventDetails"]
+            self.assertEqual((details.get("stateMachineVersionArn"),
+                              details.get("stateMachineAliasArn")), want[key], (key, details))
 
 
 class WithAuth(DaemonTestCase):
