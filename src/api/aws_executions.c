@@ -229,7 +229,8 @@ static void list_executions(api_t *api, http_request_t *req, const cJSON *body)
 {
     const char *status, *token;
     int max;
-    const machine_ver_t *v = aws_machine_member(api, req, body, "stateMachineArn");
+    api_aws_arn_t a;
+    const machine_ver_t *v = aws_machine_member_arn(api, req, body, "stateMachineArn", &a);
     if (!v || aws_str(req, body, "statusFilter", 0, &status) < 0 ||
         aws_int(req, body, "maxResults", 0, LIST_MAX, 0, &max) < 0 ||
         aws_str(req, body, "nextToken", 0, &token) < 0)
@@ -246,7 +247,13 @@ static void list_executions(api_t *api, http_request_t *req, const cJSON *body)
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "executions");
     if (!pending_redrive) {
-        query_filter_t f = {.status = status, .machine = v->name};
+        /* As AWS: a version ARN lists the executions started naming that
+         * version (through an alias too), an alias ARN those started
+         * through that alias. */
+        runtime_named_t named;
+        api_named(a.qualifier, v, &named);
+        query_filter_t f = {.status = status, .machine = v->name, .alias = named.alias,
+                            .version = named.alias ? 0 : named.version};
         const char *why = NULL;
         cJSON *page = runtime_list(api->runtime, &f, max ? max : LIST_DEFAULT, token, &why);
         if (!page) {

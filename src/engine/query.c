@@ -136,6 +136,8 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
         "AND (CAST(?3 AS BIGINT) IS NULL OR seq < ?3) "
         "AND (CAST(?5 AS TEXT) IS NULL OR substr(id, 1, length(CAST(?5 AS TEXT))) = ?5 "
         "OR substr(name, 1, length(CAST(?5 AS TEXT))) = ?5) "
+        "AND (CAST(?6 AS TEXT) IS NULL OR start_alias = ?6) "
+        "AND (CAST(?7 AS BIGINT) IS NULL OR start_version = ?7) "
         "ORDER BY seq DESC LIMIT ?4";
     const char *status = f ? f->status : NULL;
     exec_status_t filter;
@@ -160,6 +162,11 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
     store_bind_text_copy(s, 1, status);
     store_bind_text_copy(s, 2, f ? f->machine : NULL);
     store_bind_text_copy(s, 5, f ? f->q : NULL);
+    store_bind_text_copy(s, 6, f ? f->alias : NULL);
+    if (f && f->version)
+        store_bind_int(s, 7, f->version);
+    else
+        store_bind_null(s, 7);
     if (cursor)
         store_bind_int64(s, 3, before);
     store_bind_int(s, 4, limit + 1);

@@ -527,6 +527,15 @@ class Protocol(DaemonTestCase):
         listed = {e["executionArn"]: (e.get("stateMachineVersionArn"), e.get("stateMachineAliasArn"))
                   for e in body["executions"]}
         self.assertEqual(listed, {started[k]: want[k] for k in started})
+        # A version or alias ARN lists the executions associated with it:
+        # started naming the version (an alias start names its version too),
+        # or through the alias.
+        for qualifier, keys in ((":2", {":2"}), (":1", {":live", "rest:live"}),
+                                (":live", {":live", "rest:live"})):
+            st, _, body = amz(self.d, "ListExecutions", {"stateMachineArn": machine + qualifier})
+            self.assertEqual(st, 200, body)
+            self.assertEqual({e["executionArn"] for e in body["executions"]},
+                             {started[k] for k in keys}, qualifier)
         # The ExecutionStarted event says the same, as in AWS.
         for key, execution in started.items():
             st, _, body = amz(self.d, "GetExecutionHistory", {"executionArn": execution})
