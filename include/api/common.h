@@ -62,6 +62,15 @@ int api_query_limit(http_request_t *req, int *limit);
  * or version) and returns NULL otherwise. */
 const machine_ver_t *api_machine_version(api_t *api, http_request_t *req);
 
+/* api_machine_version, and into *named what the request named besides the
+ * machine (named->alias borrowed from the request). */
+const machine_ver_t *api_machine_version_named(api_t *api, http_request_t *req,
+                                               runtime_named_t *named);
+
+/* What naming `v` with `qualifier` (the text after "NAME:", "" for plain
+ * NAME; borrowed by out->alias) names: an alias, a version, or neither. */
+void api_named(const char *qualifier, const machine_ver_t *v, runtime_named_t *out);
+
 /* Answers why machines_resolve(qualified) failed with `err`: 400, 404 or 503. */
 void api_respond_unresolved(http_request_t *req, const char *qualified, int err);
 

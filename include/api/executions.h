@@ -18,4 +18,9 @@ int api_executions_register(http_server_t *srv, api_t *api);
 void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *mv,
                          const char *name, const cJSON *input);
 
+/* api_start_execution of the version `named` (may be NULL: plain NAME)
+ * names, as runtime_start_named. */
+void api_start_named(api_t *api, http_request_t *req, const machine_ver_t *mv,
+                     const runtime_named_t *named, const char *name, const cJSON *input);
+
 #endif

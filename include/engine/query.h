@@ -36,6 +36,8 @@ typedef struct query_filter_s {
     const char *status;          /* an exec_status_name (core/exec_status.h) */
     const char *machine;         /* a state machine's name */
     const char *q;               /* a prefix of the execution's id or name */
+    const char *alias;           /* started through this alias (stateMachineAlias) */
+    int version;                 /* started naming this version (stateMachineVersionNamed); 0: any */
 } query_filter_t;
 
 /* Newest first. `f` may be NULL (no filter). `cursor` is the nextCursor of

@@ -178,6 +178,20 @@ typedef void (*runtime_start_cb)(void *ud, runtime_status_t status, const char *
 int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
                   const cJSON *input, char id[RUNTIME_ID_SIZE], runtime_start_cb cb, void *ud);
 
+/* What a start named besides the machine, kept in the execution's row (not
+ * in its history) so descriptions show it. Texts borrowed for the call. */
+typedef struct runtime_named_s {
+    const char *alias;   /* NAME:ALIAS: the alias; NULL otherwise */
+    int version;         /* NAME:N, ?version=N or NAME:ALIAS: mv's version; 0 for plain NAME */
+} runtime_named_t;
+
+/* runtime_start of the version `named` (may be NULL: plain NAME) names.
+ * A start that joins an execution of the same name keeps what the first
+ * start named. */
+int runtime_start_named(runtime_t *rt, const machine_ver_t *mv, const runtime_named_t *named,
+                        const char *name, const cJSON *input, char id[RUNTIME_ID_SIZE],
+                        runtime_start_cb cb, void *ud);
+
 /* ---- observing ---------------------------------------------------------- */
 
 /* query_describe (engine/query.h) on the runtime's store, with the current

@@ -51,6 +51,26 @@ static void add_arns(api_t *api, cJSON *o, const cJSON *d)
     cJSON_AddStringToObject(o, "name", aws_execution_name(d));
 }
 
+/* As AWS: the version ARN when the start named a version or an alias, the
+ * alias ARN when it named an alias; neither for an unqualified start. */
+static void add_named_arns(api_t *api, cJSON *o, const cJSON *d)
+{
+    char arn[API_AWS_ARN_MAX], q[16];
+    const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "stateMachine"));
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(d, "stateMachineVersionNamed");
+    const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "stateMachineAlias"));
+    if (!m)
+        return;
+    if (cJSON_IsNumber(ver)) {
+        snprintf(q, sizeof q, "%d", ver->valueint);
+        cJSON_AddStringToObject(o, "stateMachineVersionArn",
+                                aws_arn(api, arn, API_AWS_ARN_STATE_MACHINE, m, q));
+    }
+    if (alias)
+        cJSON_AddStringToObject(o, "stateMachineAliasArn",
+                                aws_arn(api, arn, API_AWS_ARN_STATE_MACHINE, m, alias));
+}
+
 static void add_string(cJSON *o, const char *key, const cJSON *d)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, key));
@@ -145,7 +165,8 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
 static void start(api_t *api, http_request_t *req, const cJSON *body, int sync)
 {
     const char *name;
-    const machine_ver_t *v = aws_machine_member(api, req, body, "stateMachineArn");
+    api_aws_arn_t a;
+    const machine_ver_t *v = aws_machine_member_arn(api, req, body, "stateMachineArn", &a);
     if (!v || aws_str(req, body, "name", 0, &name) < 0)
         return;
     if (name && !api_aws_name_valid(name)) {
@@ -169,7 +190,9 @@ static void start(api_t *api, http_request_t *req, const cJSON *body, int sync)
     c->v = v;
     aws_arn(api, c->arn, API_AWS_ARN_EXECUTION, v->name, name ? name : "");
     char id[RUNTIME_ID_SIZE] = "";
-    int rc = runtime_start(api->runtime, v, name, input, id, on_started, c);
+    runtime_named_t named;
+    api_named(a.qualifier, v, &named);
+    int rc = runtime_start_named(api->runtime, v, &named, name, input, id, on_started, c);
     cJSON_Delete(input);
     if (rc != RUNTIME_OK)
         answer_start(c, rc, id);   /* on_started will not run */
@@ -198,6 +221,7 @@ static void describe_execution(api_t *api, http_request_t *req, const cJSON *bod
         return;
     }
     cJSON *o = execution_json(api, d);
+    add_named_arns(api, o, d);
     const cJSON *redrives = cJSON_GetObjectItemCaseSensitive(d, "redriveCount");
     if (cJSON_IsNumber(redrives))
         cJSON_AddNumberToObject(o, "redriveCount", redrives->valuedouble);
@@ -211,7 +235,8 @@ static void list_executions(api_t *api, http_request_t *req, const cJSON *body)
 {
     const char *status, *token;
     int max;
-    const machine_ver_t *v = aws_machine_member(api, req, body, "stateMachineArn");
+    api_aws_arn_t a;
+    const machine_ver_t *v = aws_machine_member_arn(api, req, body, "stateMachineArn", &a);
     if (!v || aws_str(req, body, "statusFilter", 0, &status) < 0 ||
         aws_int(req, body, "maxResults", 0, LIST_MAX, 0, &max) < 0 ||
         aws_str(req, body, "nextToken", 0, &token) < 0)
@@ -228,7 +253,13 @@ static void list_executions(api_t *api, http_request_t *req, const cJSON *body)
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "executions");
     if (!pending_redrive) {
-        query_filter_t f = {.status = status, .machine = v->name};
+        /* As AWS: a version ARN lists the executions started naming that
+         * version (through an alias too), an alias ARN those started
+         * through that alias. */
+        runtime_named_t named;
+        api_named(a.qualifier, v, &named);
+        query_filter_t f = {.status = status, .machine = v->name, .alias = named.alias,
+                            .version = named.alias ? 0 : named.version};
         const char *why = NULL;
         cJSON *page = runtime_list(api->runtime, &f, max ? max : LIST_DEFAULT, token, &why);
         if (!page) {
@@ -244,6 +275,7 @@ static void list_executions(api_t *api, http_request_t *req, const cJSON *body)
             add_string(x, "status", e);
             aws_add_date(x, "startDate", e, "startDate");
             aws_add_date(x, "stopDate", e, "stopDate");
+            add_named_arns(api, x, e);
             cJSON_AddItemToArray(arr, x);
         }
         const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(page, "nextCursor"));
@@ -384,10 +416,18 @@ static void get_history(api_t *api, http_request_t *req, const cJSON *body)
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "events");
     long i = skip;
+    cJSON *d = NULL;   /* its description, for ExecutionStarted only */
     for (; i < n && cJSON_GetArraySize(arr) < max; i++) {
         const cJSON *ev = cJSON_GetArrayItem(events, reverse ? n - 1 - (int)i : (int)i);
-        cJSON_AddItemToArray(arr, history_event(api, ev, with_data));
+        cJSON *x = history_event(api, ev, with_data);
+        /* AWS names the version and alias the start named here too; they
+         * come from the row, the stored history stays as it was. */
+        cJSON *started = cJSON_GetObjectItemCaseSensitive(x, "executionStartedEventDetails");
+        if (started && (d || (d = runtime_describe(api->runtime, id))))
+            add_named_arns(api, started, d);
+        cJSON_AddItemToArray(arr, x);
     }
+    cJSON_Delete(d);
     if (i < n) {
         char next[24];
         snprintf(next, sizeof next, "%ld", i);

@@ -84,6 +84,10 @@ int aws_execution_member(api_t *api, http_request_t *req, const cJSON *body, con
  * InvalidArn and returns NULL otherwise. */
 const machine_ver_t *aws_machine_member(api_t *api, http_request_t *req, const cJSON *body,
                                         const char *key);
+/* aws_machine_member, with the parsed ARN into *arn (its qualifier says
+ * what the start named: api_named). */
+const machine_ver_t *aws_machine_member_arn(api_t *api, http_request_t *req, const cJSON *body,
+                                            const char *key, api_aws_arn_t *arn);
 
 /* Adds stateMachineVersionArn for `v`. */
 void aws_add_version_arn(api_t *api, cJSON *o, const machine_ver_t *v);

@@ -14,9 +14,17 @@ const machine_ver_t *aws_machine_member(api_t *api, http_request_t *req, const c
                                         const char *key)
 {
     api_aws_arn_t a;
+    return aws_machine_member_arn(api, req, body, key, &a);
+}
+
+const machine_ver_t *aws_machine_member_arn(api_t *api, http_request_t *req, const cJSON *body,
+                                            const char *key, api_aws_arn_t *arn)
+{
+    api_aws_arn_t a;
     if (aws_arn_member(api, req, body, key, API_AWS_ARN_STATE_MACHINE, "StateMachineDoesNotExist",
                        &a) < 0)
         return NULL;
+    *arn = a;
     char qualified[2 * API_AWS_NAME_MAX];
     snprintf(qualified, sizeof qualified, "%s%s%s", a.name, a.qualifier[0] ? ":" : "", a.qualifier);
     int err = 0;

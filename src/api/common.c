@@ -96,15 +96,32 @@ void api_denied_text(api_t *api, const machine_ver_t *mv, char *buf, size_t size
              mv->version, d.state, why);
 }
 
+void api_named(const char *qualifier, const machine_ver_t *v, runtime_named_t *out)
+{
+    int number = *qualifier && strspn(qualifier, "0123456789") == strlen(qualifier);
+    out->alias = *qualifier && !number ? qualifier : NULL;
+    out->version = *qualifier ? v->version : 0;
+}
+
 const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)
+{
+    runtime_named_t named;
+    return api_machine_version_named(api, req, &named);
+}
+
+const machine_ver_t *api_machine_version_named(api_t *api, http_request_t *req,
+                                               runtime_named_t *named)
 {
     const char *name = http_request_param(req, "name");
     const char *ver = http_request_query(req, "version");
     if (!ver) {
         int err = 0;
         const machine_ver_t *v = machines_resolve(api->machines, name, &err);
+        const char *colon = strchr(name, ':');
         if (!v)
             api_respond_unresolved(req, name, err);
+        else
+            api_named(colon ? colon + 1 : "", v, named);
         return v;
     }
     char *end;
@@ -120,6 +137,8 @@ const machine_ver_t *api_machine_version(api_t *api, http_request_t *req)
         http_respond_error(req, 404, "StateMachineVersionDoesNotExist",
                            "state machine '%s' has no version %ld; GET /state-machines/%s/versions "
                            "lists them", name, n, name);
+    else
+        *named = (runtime_named_t){.version = v->version};
     return v;
 }
 

@@ -119,6 +119,12 @@ static void on_started(void *ud, runtime_status_t status, const char *id)
 void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *mv,
                          const char *name, const cJSON *input)
 {
+    api_start_named(api, req, mv, NULL, name, input);
+}
+
+void api_start_named(api_t *api, http_request_t *req, const machine_ver_t *mv,
+                     const runtime_named_t *named, const char *name, const cJSON *input)
+{
     int64_t wait_ms = wait_param(req);
     if (wait_ms == -2)
         return;
@@ -135,7 +141,7 @@ void api_start_execution(api_t *api, http_request_t *req, const machine_ver_t *m
     c->req = req;
     c->wait_ms = wait_ms;
     char id[RUNTIME_ID_SIZE] = "";
-    int rc = runtime_start(api->runtime, mv, name, input, id, on_started, c);
+    int rc = runtime_start_named(api->runtime, mv, named, name, input, id, on_started, c);
     if (rc == RUNTIME_ERR_NOT_ALLOWED) {
         char why[MACHINES_WHY_SIZE + 512];
         api_denied_text(api, mv, why, sizeof why);
@@ -284,7 +290,8 @@ static void on_get_machine(http_request_t *req, void *ud)
 static void on_start(http_request_t *req, void *ud)
 {
     api_t *api = ud;
-    const machine_ver_t *v = api_machine_version(api, req);
+    runtime_named_t named;
+    const machine_ver_t *v = api_machine_version_named(api, req, &named);
     if (!v)
         return;
     size_t len;
@@ -317,8 +324,8 @@ static void on_start(http_request_t *req, void *ud)
     if (!input && !empty)
         api_respond_no_memory(req, "cannot start an execution now");
     else
-        api_start_execution(api, req, v, cJSON_IsString(name) ? name->valuestring : NULL,
-                            input ? input : empty);
+        api_start_named(api, req, v, &named, cJSON_IsString(name) ? name->valuestring : NULL,
+                        input ? input : empty);
     cJSON_Delete(empty);
     cJSON_Delete(body);
 }

@@ -11,8 +11,9 @@
 
 static const cli_cmd_t STATUS = {
     "status", "status EXECUTION-ID [--json]",
-    "Shows one execution: machine, status, current or final state, start and\n"
-    "stop times, duration, error and cause, and the output.\n"
+    "Shows one execution: machine and version (and the alias its start named),\n"
+    "status, current or final state, start and stop times, duration, error and\n"
+    "cause, and the output.\n"
     "Exit status 1 when there is no such execution.\n"};
 
 static const cli_cmd_t LIST = {
@@ -89,8 +90,10 @@ void cmd_exec_print(const cJSON *d)
     out_table_row(t);
     out_table_cell(t, "Machine", OUT_BOLD);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(d, "stateMachineVersion");
+    const char *alias = cli_str(d, "stateMachineAlias");   /* the alias its start named */
     if (cJSON_IsNumber(ver) && cli_str(d, "stateMachine"))
-        out_table_cellf(t, OUT_PLAIN, "%s (version %d)", cli_str(d, "stateMachine"), ver->valueint);
+        out_table_cellf(t, OUT_PLAIN, "%s (version %d%s%s)", cli_str(d, "stateMachine"),
+                        ver->valueint, alias ? ", alias " : "", alias ? alias : "");
     else
         out_table_cell(t, cli_str(d, "stateMachine"), OUT_PLAIN);
     if (name && (!id || strcmp(name, id) != 0)) {

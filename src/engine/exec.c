@@ -225,6 +225,7 @@ void exec_destroy(runtime_t *rt, exec_t *ex)
     timers_cancel(&ex->timeout_tmr);
     free(ex->ctl_error);
     free(ex->ctl_cause);
+    free(ex->named_alias);
     free(ex->id);
     free(ex->name);
     cJSON_Delete(ex->input);

@@ -164,6 +164,10 @@ struct exec_s {
     cJSON *input;
     int64_t start_ms;
     int64_t run_ms;               /* TimeoutSeconds' origin: its start or last redrive */
+    /* What its start named (runtime_named_t), for its row's insert only:
+     * recovered executions leave them unset. */
+    char *named_alias;
+    int named_version;
     asl_exec_info_t info;
     frame_t *root;
     frame_t *frames;              /* all frames */

@@ -12,11 +12,12 @@ static int report_status(runtime_t *rt, const exec_t *ex, const char *status, in
                          const char *error, const char *cause, const cJSON *output);
 
 static const char SQL_INSERT_EXEC[] =
-    "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, status) "
-    "VALUES (?, ?, ?, ?, ?, ?, 'RUNNING')";
+    "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, start_alias, "
+    "start_version, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING')";
 static const char SQL_INSERT_ENDED[] =
-    "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, status, "
-    "output, error, cause, stop_ms, final_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO executions (id, machine, machine_version, name, input, start_ms, start_alias, "
+    "start_version, status, output, error, cause, stop_ms, final_state) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_END_EXEC[] =
     "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_ms = ?, "
     "final_state = ? WHERE id = ?";
@@ -226,7 +227,7 @@ int persist_timer_row(runtime_t *rt, frame_t *fr, int put)
     return store_exec_stmt(s);
 }
 
-/* Binds parameters 1-6 of SQL_INSERT_EXEC and SQL_INSERT_ENDED: the columns
+/* Binds parameters 1-8 of SQL_INSERT_EXEC and SQL_INSERT_ENDED: the columns
  * an executions row has from its start. */
 static void bind_exec_start(store_stmt_t *s, exec_t *ex)
 {
@@ -236,6 +237,11 @@ static void bind_exec_start(store_stmt_t *s, exec_t *ex)
     store_bind_text(s, 4, ex->name);
     store_bind_text_taken(s, 5, print_json(ex->input));
     store_bind_int64(s, 6, ex->start_ms);
+    store_bind_text(s, 7, ex->named_alias);
+    if (ex->named_version)
+        store_bind_int(s, 8, ex->named_version);
+    else
+        store_bind_null(s, 8);
 }
 
 /* Writes the end of an execution to its row; when the row is still pending
@@ -249,7 +255,7 @@ int persist_end_row(runtime_t *rt, exec_t *ex, const char *status, const cJSON *
     if (!s)
         return -1;
     /* status, then output..final_state from `col` on */
-    int col = insert ? 8 : 2;
+    int col = insert ? 10 : 2;
     if (insert)
         bind_exec_start(s, ex);
     else

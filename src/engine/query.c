@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char SQL_DESCRIBE[] =
-    "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-    "final_state, machine_version, redrive_count, redrive_ms FROM executions WHERE id = ?";
+/* The columns describe_row reads, in its order. */
+#define DESCRIBE_COLS                                                                           \
+    "id, machine, name, status, start_ms, stop_ms, input, output, error, cause, final_state, " \
+    "machine_version, redrive_count, redrive_ms, start_alias, start_version"
+static const char SQL_DESCRIBE[] = "SELECT " DESCRIBE_COLS " FROM executions WHERE id = ?";
 static const char SQL_HISTORY[] =
     "SELECT first_id, ts_ms, events, frame, last_id FROM history WHERE execution_id = ? "
     "ORDER BY first_id";
@@ -82,6 +84,13 @@ static cJSON *describe_row(const query_src_t *q, store_stmt_t *s)
         add_text_col(o, "currentState", s, 10);
     cJSON_AddNumberToObject(o, "redriveCount", (double)store_col_int64(s, 12));
     add_date(o, "redriveDate", store_col_int64(s, 13), !store_col_is_null(s, 13));
+    /* What its start named: NULL for plain NAME and for rows written before
+     * these columns existed. */
+    add_text_col(o, "stateMachineAlias", s, 14);
+    if (store_col_is_null(s, 15))
+        cJSON_AddNullToObject(o, "stateMachineVersionNamed");
+    else
+        cJSON_AddNumberToObject(o, "stateMachineVersionNamed", store_col_int(s, 15));
     return o;
 }
 
@@ -121,13 +130,14 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
      * length does, so a multi-byte prefix compares whole characters. The
      * CASTs give the optional parameters a type, which PostgreSQL needs. */
     static const char sql[] =
-        "SELECT id, machine, name, status, start_ms, stop_ms, input, output, error, cause, "
-        "final_state, machine_version, redrive_count, redrive_ms, seq FROM executions "
+        "SELECT " DESCRIBE_COLS ", seq FROM executions "
         "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) "
         "AND (CAST(?2 AS TEXT) IS NULL OR machine = ?2) "
         "AND (CAST(?3 AS BIGINT) IS NULL OR seq < ?3) "
         "AND (CAST(?5 AS TEXT) IS NULL OR substr(id, 1, length(CAST(?5 AS TEXT))) = ?5 "
         "OR substr(name, 1, length(CAST(?5 AS TEXT))) = ?5) "
+        "AND (CAST(?6 AS TEXT) IS NULL OR start_alias = ?6) "
+        "AND (CAST(?7 AS BIGINT) IS NULL OR start_version = ?7) "
         "ORDER BY seq DESC LIMIT ?4";
     const char *status = f ? f->status : NULL;
     exec_status_t filter;
@@ -152,6 +162,11 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
     store_bind_text_copy(s, 1, status);
     store_bind_text_copy(s, 2, f ? f->machine : NULL);
     store_bind_text_copy(s, 5, f ? f->q : NULL);
+    store_bind_text_copy(s, 6, f ? f->alias : NULL);
+    if (f && f->version)
+        store_bind_int(s, 7, f->version);
+    else
+        store_bind_null(s, 7);
     if (cursor)
         store_bind_int64(s, 3, before);
     store_bind_int(s, 4, limit + 1);
@@ -168,7 +183,7 @@ cJSON *query_list(const query_src_t *q, const query_filter_t *f, int limit, cons
         cJSON_DeleteItemFromObjectCaseSensitive(o, "input");
         cJSON_DeleteItemFromObjectCaseSensitive(o, "output");
         cJSON_AddItemToArray(arr, o);
-        last_seq = store_col_int64(s, 14);
+        last_seq = store_col_int64(s, 16);
         n++;
     }
     store_reset(s);

@@ -543,6 +543,14 @@ static int name_taken(runtime_t *rt, const machine_ver_t *mv, const char *name,
 int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
                   const cJSON *input, char id[RUNTIME_ID_SIZE], runtime_start_cb cb, void *ud)
 {
+    return runtime_start_named(rt, mv, NULL, name, input, id, cb, ud);
+}
+
+int runtime_start_named(runtime_t *rt, const machine_ver_t *mv, const runtime_named_t *named,
+                        const char *name, const cJSON *input, char id[RUNTIME_ID_SIZE],
+                        runtime_start_cb cb, void *ud)
+{
+    assert(!named || !named->version || named->version == mv->version);
     if (rt->closing)
         return RUNTIME_ERR_STOPPING;
     if (asl_json_size(input, ASL_PAYLOAD_LIMIT) > ASL_PAYLOAD_LIMIT)
@@ -574,10 +582,15 @@ int runtime_start(runtime_t *rt, const machine_ver_t *mv, const char *name,
     rand_uuid(new_id);
     reply_t *r = reply_new(cb, ud, RUNTIME_OK);
     exec_t *ex = r ? exec_new(rt, mv, new_id, name, cJSON_Duplicate(input, 1), store_now_ms()) : NULL;
+    if (ex && named && named->alias && !(ex->named_alias = strdup(named->alias))) {
+        exec_destroy(rt, ex);
+        ex = NULL;
+    }
     if (!ex) {
         free(r);
         return RUNTIME_ERR_STORAGE;
     }
+    ex->named_version = named ? named->version : 0;
     ex->is_new = 1;
     ex->history_events = rt->cfg->history_events;
     reply_push(&ex->starters, r);

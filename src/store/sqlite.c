@@ -112,6 +112,11 @@ static const char *const migrations[] = {
     "ALTER TABLE executions ADD COLUMN redrive_ms INTEGER;",
     /* 6 -> 7: PostgreSQL's nodes and owners (cluster/node.h); one node here. */
     NULL,
+    /* 7 -> 8: what a start named besides the machine (engine/runtime.h
+     * runtime_start_named): the alias of NAME:ALIAS, and the version of
+     * NAME:N or NAME:ALIAS. NULL for plain NAME and for rows from before. */
+    "ALTER TABLE executions ADD COLUMN start_alias TEXT;"
+    "ALTER TABLE executions ADD COLUMN start_version INTEGER;",
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -246,6 +246,7 @@ const scenarios = {
       aliasRunStatus: ran.status, aliasNow: described.routingConfiguration[0].stateMachineVersionArn.split(":").pop(),
       aliases: listed.stateMachineAliases.length, split: split.name, gone: gone.name,
       deleted: deleted.name, stillDescribed: stillDescribed.status,
+      startedAlias: stillDescribed.stateMachineAliasArn, startedVersion: stillDescribed.stateMachineVersionArn,
     };
   },
 

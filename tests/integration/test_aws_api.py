@@ -157,6 +157,10 @@ class SdkForJavaScript(unittest.TestCase):
         self.assertEqual(f["gone"], "ResourceNotFound")
         self.assertEqual(f["deleted"], "StateMachineDoesNotExist")
         self.assertEqual(f["stillDescribed"], "SUCCEEDED")
+        # What the start named, as the SDK reads it: the alias and the
+        # version it named then (the alias moved to 2 and is gone since).
+        self.assertEqual(f["startedAlias"], arn("stateMachine", "sdk-ver", "live"))
+        self.assertEqual(f["startedVersion"], arn("stateMachine", "sdk-ver", "1"))
 
     def test_errors_in_aws_shape(self):
         f = self.facts("errors")
@@ -485,6 +489,62 @@ class Protocol(DaemonTestCase):
         st, _, body = amz(self.d, "RedriveExecution", {
             "executionArn": "arn:aws:states:local:000000000000:execution:fails:nope"})
         self.assertEqual((st, body["__type"]), (400, "ExecutionDoesNotExist"))
+
+    def test_describe_and_list_name_the_version_and_alias_a_start_used(self):
+        """As AWS: stateMachineVersionArn when the start named a version or
+        an alias, stateMachineAliasArn when it named an alias, neither for
+        an unqualified start; the same on ListExecutions' items and in the
+        ExecutionStarted event. A REST start of NAME:ALIAS shows the same."""
+        pass_def = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        self.put("dual", json.dumps(pass_def))
+        self.put("dual", json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass",
+                                                                       "End": True}}}))
+        st, _, body = self.d.request("PUT", "/state-machines/dual/aliases/live", {"version": 1})
+        self.assertEqual(st, 201, body)
+        machine = "arn:aws:states:local:000000000000:stateMachine:dual"
+        started = {}
+        for qualifier in ("", ":2", ":live"):
+            st, _, body = amz(self.d, "StartExecution", {"stateMachineArn": machine + qualifier,
+                                                         "input": "{}"})
+            self.assertEqual(st, 200, body)
+            started[qualifier] = body["executionArn"]
+        st, _, rest = self.d.request("POST", "/state-machines/dual:live/executions?wait=10",
+                                     {"input": {}})
+        self.assertEqual(st, 200, rest)
+        started["rest:live"] = ("arn:aws:states:local:000000000000:execution:dual:"
+                                + rest["executionId"])
+        want = {"": (None, None), ":2": (machine + ":2", None),
+                ":live": (machine + ":1", machine + ":live"),
+                "rest:live": (machine + ":1", machine + ":live")}
+        for key, execution in started.items():
+            self.d.wait_ended(execution.rsplit(":", 1)[1])
+            st, _, body = amz(self.d, "DescribeExecution", {"executionArn": execution})
+            self.assertEqual(st, 200, body)
+            self.assertEqual((body.get("stateMachineVersionArn"), body.get("stateMachineAliasArn"),
+                              body["stateMachineArn"]), want[key] + (machine,), (key, body))
+        st, _, body = amz(self.d, "ListExecutions", {"stateMachineArn": machine})
+        self.assertEqual(st, 200, body)
+        listed = {e["executionArn"]: (e.get("stateMachineVersionArn"), e.get("stateMachineAliasArn"))
+                  for e in body["executions"]}
+        self.assertEqual(listed, {started[k]: want[k] for k in started})
+        # A version or alias ARN lists the executions associated with it:
+        # started naming the version (an alias start names its version too),
+        # or through the alias.
+        for qualifier, keys in ((":2", {":2"}), (":1", {":live", "rest:live"}),
+                                (":live", {":live", "rest:live"})):
+            st, _, body = amz(self.d, "ListExecutions", {"stateMachineArn": machine + qualifier})
+            self.assertEqual(st, 200, body)
+            self.assertEqual({e["executionArn"] for e in body["executions"]},
+                             {started[k] for k in keys}, qualifier)
+        # The ExecutionStarted event says the same, as in AWS.
+        for key, execution in started.items():
+            st, _, body = amz(self.d, "GetExecutionHistory", {"executionArn": execution})
+            self.assertEqual(st, 200, body)
+            first = body["events"][0]
+            self.assertEqual(first["type"], "ExecutionStarted")
+            details = first["executionStartedEventDetails"]
+            self.assertEqual((details.get("stateMachineVersionArn"),
+                              details.get("stateMachineAliasArn")), want[key], (key, details))
 
 
 class WithAuth(DaemonTestCase):

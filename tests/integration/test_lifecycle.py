@@ -174,6 +174,70 @@ class Aliases(LifecycleCase):
         _, _, b = self.d.request("GET", "/state-machines/m/aliases")
         self.assertEqual(b["aliases"], [])
 
+    def test_describe_shows_the_alias_and_version_a_start_named(self):
+        """A description says which alias (stateMachineAlias) and which
+        version (stateMachineVersionNamed) its start named: both null for
+        plain NAME. Kept when the alias moves, after a restart, in listings,
+        and for an execution that ended in its first step as for one that
+        is still running."""
+        self.d = self.daemon()
+        self.put("m", pass_machine("one"))
+        self.put("m", wait_machine(60))
+        self.d.request("PUT", "/state-machines/m/aliases/prod", {"version": 1})
+        self.d.request("PUT", "/state-machines/m/aliases/canary", {"version": 2})
+
+        def start(path, name=None):
+            body = {"input": {}}
+            if name:
+                body["name"] = name
+            st, _, b = self.d.request("POST", path, body)
+            self.assertIn(st, (200, 202), (path, b))
+            return b["executionId"]
+
+        cases = {  # id: (alias, named version, version run, status)
+            start("/state-machines/m:prod/executions?wait=10"): ("prod", 1, 1, "SUCCEEDED"),
+            start("/state-machines/m:canary/executions"): ("canary", 2, 2, "RUNNING"),
+            start("/state-machines/m:1/executions?wait=10"): (None, 1, 1, "SUCCEEDED"),
+            start("/state-machines/m/executions?version=2"): (None, 2, 2, "RUNNING"),
+            start("/state-machines/m/executions"): (None, None, 2, "RUNNING"),
+        }
+        # A repeat of a named start through another alias is the same
+        # execution: it keeps what its first start named.
+        first = start("/state-machines/m:prod/executions?wait=10", "once")
+        self.assertEqual(start("/state-machines/m:prod/executions", "once"), first)
+        cases[first] = ("prod", 1, 1, "SUCCEEDED")
+
+        def check(where):
+            for eid, (alias, named, ran, status) in cases.items():
+                st, _, b = self.d.request("GET", "/executions/" + eid)
+                self.assertEqual(st, 200, b)
+                self.assertEqual((b["stateMachineAlias"], b["stateMachineVersionNamed"],
+                                  b["stateMachineVersion"], b["status"]),
+                                 (alias, named, ran, status), (where, b))
+            _, _, page = self.d.request("GET", "/executions?machine=m&limit=100")
+            listed = {e["executionId"]: (e["stateMachineAlias"], e["stateMachineVersionNamed"])
+                      for e in page["executions"]}
+            self.assertEqual(listed, {k: v[:2] for k, v in cases.items()}, where)
+
+        check("first")
+        # The history does not record what the start named: a start through
+        # the alias and one of the same version by number record the same.
+        by_alias, by_number = [k for k, v in cases.items() if v[:2] in (("prod", 1), (None, 1))
+                               and v[3] == "SUCCEEDED" and k != first]
+        histories = []
+        for eid in (by_alias, by_number):
+            _, _, h = self.d.request("GET", "/executions/%s/history" % eid)
+            histories.append([(e["type"], e.get("details")) for e in h["events"]])
+        self.assertEqual(histories[0], histories[1])
+        self.assertNotIn("prod", json.dumps(histories[0]))
+        # Moving the alias changes what later starts run, not what earlier
+        # ones say they named.
+        self.d.request("PUT", "/state-machines/m/aliases/prod", {"version": 2})
+        check("after the move")
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+        check("after a restart")
+
     def test_admin_scope_guards_alias_writes(self):
         """Alias and delete routes take the admin scope; reads the read scope."""
         import hashlib
@@ -379,6 +443,12 @@ class Walkthrough(LifecycleCase):
 
         desc = start_prod()
         self.assertEqual((desc["stateMachineVersion"], desc["output"]), (2, "v2"), desc)
+        self.assertEqual((desc["stateMachineAlias"], desc["stateMachineVersionNamed"]),
+                         ("prod", 2), desc)
+        # The human status names the alias the start went through.
+        code, out, err = self.ctl("status", desc["executionId"])
+        self.assertEqual(code, 0, err)
+        self.assertRegex(out, r"Machine +shop \(version 2, alias prod\)\n")
         code, out, err = self.ctl("alias", "shop", "prod", "1")
         self.assertEqual((code, out), (0, "shop:prod -> version 1\n"), err)
         code, out, err = self.ctl("aliases", "shop")
@@ -388,6 +458,9 @@ class Walkthrough(LifecycleCase):
         self.assertEqual((desc["stateMachineVersion"], desc["output"]), (1, "v1"), desc)
         code, out, err = self.ctl("start", "shop:2", "--wait", "30")
         self.assertEqual(code, 0, err)
+        # A start by number names no alias; sagactl start --wait prints the
+        # description as status does.
+        self.assertRegex(out, r"Machine +shop \(version 2\)\n")
         code, out, err = self.ctl("unalias", "shop", "prod")
         self.assertEqual((code, out), (0, "shop:prod removed\n"), err)
         code, out, err = self.ctl("start", "shop:prod")

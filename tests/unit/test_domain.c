@@ -260,6 +260,8 @@ static void test_step_3_drops_created_index(void **state)
         "ALTER TABLE state_machines DROP COLUMN deleted_ms;"
         "ALTER TABLE executions DROP COLUMN redrive_count;"
         "ALTER TABLE executions DROP COLUMN redrive_ms;"
+        "ALTER TABLE executions DROP COLUMN start_alias;"
+        "ALTER TABLE executions DROP COLUMN start_version;"
         "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
     store_close(c->st);
     assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);
