@@ -47,7 +47,7 @@ typedef enum {
 
 /* The number of the store's own migrations. The version a database is
  * migrated to is the longest list among these and the registered domains'. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* A domain's part of the schema. migrations[v] (NULL: nothing) runs inside
  * the store's migration v -> v+1, after the store's own SQL, in the same

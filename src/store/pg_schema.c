@@ -93,6 +93,8 @@ static const char *const pg_migrations[] = {
     "CREATE TRIGGER executions_rerun BEFORE UPDATE OF status ON executions FOR EACH ROW "
     "WHEN (NEW.status = 'RUNNING' AND OLD.status <> 'RUNNING') "
     "EXECUTE FUNCTION sagad_take_owner();",
+    /* 7 -> 8: the order domain's refunds (order/schema.c) */
+    NULL,
 };
 
 _Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] == STORE_SCHEMA_VERSION,

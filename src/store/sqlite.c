@@ -112,6 +112,8 @@ static const char *const migrations[] = {
     "ALTER TABLE executions ADD COLUMN redrive_ms INTEGER;",
     /* 6 -> 7: PostgreSQL's nodes and owners (cluster/node.h); one node here. */
     NULL,
+    /* 7 -> 8: the order domain's refunds (order/schema.c) */
+    NULL,
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

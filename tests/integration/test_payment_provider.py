@@ -118,7 +118,10 @@ class Provider:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    pass   # sagad was killed while the request was held
 
             def log_message(self, *args):
                 pass

@@ -178,7 +178,7 @@ class PostgresStore(pg.ClusterTestCase):
         self.assertEqual(d.stop(), 0)
         d.start()
         self.assertNotIn("schema migrated", d.stderr())
-        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "7")
+        self.assertEqual(self.cluster.psql("SELECT version FROM schema_version"), "8")
 
     def test_two_daemons_starting_together_migrate_once_and_both_join(self):
         """Migrations run once under an advisory lock; then both daemons run
