@@ -33,8 +33,9 @@
  * http: POST <payment_url>/charges and <payment_url>/refunds, body
  *       {"orderId", "amount", "executionId"} (a refund's amount: the sum of
  *       the payments it claimed), header Idempotency-Key: call->token (a
- *       refund: the token of the attempt that claimed; the same when a call
- *       is sent again after a restart or a retry). 2xx: done (a
+ *       refund: the token of the attempt that claimed, and the body as that
+ *       attempt sent it; the same when a call is sent again after a
+ *       restart, a retry or a takeover). 2xx: done (a
  *       charge keeps the answer's "paymentId" when it is a JSON string, else
  *       gets a UUID); 402 to a charge: PaymentFailed; another status:
  *       States.Http.StatusCode.<code>; no answer: States.Http.Socket, or

@@ -170,22 +170,23 @@ static char *provider_url(const config_t *cfg, const char *path)
 }
 
 /* The request body: {"orderId", "amount", "executionId"}; caller frees. */
-static char *request_body(const handler_call_t *call, const pay_req_t *p)
+static char *request_body(const pay_req_t *p, const char *execution_id)
 {
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     if (o && cJSON_AddStringToObject(o, "orderId", p->order_id) &&
         cJSON_AddNumberToObject(o, "amount", (double)p->amount) &&
-        cJSON_AddStringToObject(o, "executionId", call->execution_id ? call->execution_id : ""))
+        cJSON_AddStringToObject(o, "executionId", execution_id ? execution_id : ""))
         text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
 }
 
-/* POSTs the call's request with the Idempotency-Key of `key_token`; on
+/* POSTs the call's request with the Idempotency-Key of `key_token` and the
+ * `execution_id` that first sent it (the same key, the same body); on
  * success the call waits for on_answer. */
 static int post(handler_call_t *call, pay_op_t op, const char *order_id, int64_t amount,
-                const char *key_token, asl_error_t *err)
+                const char *key_token, const char *execution_id, asl_error_t *err)
 {
     const char *name = handler_name(op);
     if (!call->loop || !call->complete || !call->cfg || !call->cfg->payment_url[0])
@@ -202,7 +203,7 @@ static int post(handler_call_t *call, pay_op_t op, const char *order_id, int64_t
         p->call = call;
         p->op = op;
         p->amount = amount;
-        body = request_body(call, p);
+        body = request_body(p, execution_id);
         key = http_invoke_idempotency_key(key_token);
     }
     if (body && key) {
@@ -237,7 +238,7 @@ static int charge_start(handler_call_t *call, const cJSON *input, asl_error_t *e
     if (payment_parse_charge(call, input, &order_id, &amount, err) < 0 ||
         payment_check_order(call, order_id, err) < 0)
         return -1;
-    return post(call, PAY_CHARGE, order_id, amount, call->token, err);
+    return post(call, PAY_CHARGE, order_id, amount, call->token, call->execution_id, err);
 }
 
 static void detach(handler_call_t *call)
@@ -258,7 +259,8 @@ static int refund_start(handler_call_t *call, const cJSON *input, asl_error_t *e
         return -1;
     int rc = payment_refund_claim(call, order_id, &claim, &answer, err);
     if (rc == PAYMENT_REFUND_SEND)
-        return post(call, PAY_REFUND, order_id, claim.amount, claim.token, err);
+        return post(call, PAY_REFUND, order_id, claim.amount, claim.token, claim.execution_id,
+                    err);
     if (rc < 0)
         return -1;
     pay_req_t *p = calloc(1, sizeof *p);

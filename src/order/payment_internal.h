@@ -39,6 +39,7 @@ int payment_sum(store_t *st, const char *order_id, const char *refund_token, int
 #define PAYMENT_TOKEN_MAX 512
 typedef struct payment_claim_s {
     char token[PAYMENT_TOKEN_MAX]; /* the claiming call's: the refund's idempotency key */
+    char execution_id[PAYMENT_TOKEN_MAX]; /* the claiming call's: sent with the key */
     int64_t refunded, amount;      /* the payments claimed, their sum: what is sent */
 } payment_claim_t;
 

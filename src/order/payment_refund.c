@@ -36,22 +36,20 @@ typedef enum refund_pick_e {
 } refund_pick_t;
 
 static const char *const pick_sql[] = {
-    [PICK_IN_PROGRESS] = "SELECT token, status, refunded, amount FROM refunds "
+    [PICK_IN_PROGRESS] = "SELECT token, status, refunded, amount, execution_id FROM refunds "
                          "WHERE order_id = ?1 AND status = 'REFUNDING'",
-    [PICK_LAST_DONE] = "SELECT token, status, refunded, amount FROM refunds "
+    [PICK_LAST_DONE] = "SELECT token, status, refunded, amount, execution_id FROM refunds "
                        "WHERE order_id = ?1 AND status = 'REFUNDED' "
                        "ORDER BY created_ms DESC, token DESC LIMIT 1",
-    [PICK_OF_STEP] = "SELECT token, status, refunded, amount FROM refunds "
+    [PICK_OF_STEP] = "SELECT token, status, refunded, amount, execution_id FROM refunds "
                      "WHERE order_id = ?1 AND step = ?2 "
                      "ORDER BY created_ms DESC, token DESC LIMIT 1",
 };
 
-/* One refunds row of the order (`step` for PICK_OF_STEP): 1 with its
- * claim's token (NULL: not wanted), status, refunded and amount; 0 when
- * none; -1 on error. */
+/* One refunds row of the order (`step` for PICK_OF_STEP): 1 with the claim
+ * in *row and its status, 0 when none, -1 on error. */
 static int refund_row(store_t *st, refund_pick_t pick, const char *order_id, const char *step,
-                      char *token, size_t cap, char row_status[16], int64_t *refunded,
-                      int64_t *amount)
+                      payment_claim_t *row, char status[16])
 {
     store_stmt_t *s = store_prepare(st, pick_sql[pick]);
     if (!s)
@@ -61,11 +59,11 @@ static int refund_row(store_t *st, refund_pick_t pick, const char *order_id, con
         store_bind_text(s, 2, step);
     int rc = store_step(s);
     if (rc == STORE_ROW) {
-        if (token)
-            snprintf(token, cap, "%s", store_col_text(s, 0));
-        snprintf(row_status, 16, "%s", store_col_text(s, 1));
-        *refunded = store_col_int64(s, 2);
-        *amount = store_col_int64(s, 3);
+        snprintf(row->token, sizeof row->token, "%s", store_col_text(s, 0));
+        snprintf(status, 16, "%s", store_col_text(s, 1));
+        row->refunded = store_col_int64(s, 2);
+        row->amount = store_col_int64(s, 3);
+        snprintf(row->execution_id, sizeof row->execution_id, "%s", store_col_text(s, 4));
     }
     store_reset(s);
     return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
@@ -98,11 +96,10 @@ static int take_over(handler_call_t *call, const char *token, const char *step)
 static int repeat_answer(store_t *st, const char *order_id, cJSON **answer)
 {
     char status[16];
-    int64_t refunded = 0, amount = 0;
-    int rc = refund_row(st, PICK_LAST_DONE, order_id, NULL, NULL, 0, status, &refunded, &amount);
-    if (rc < 0)
+    payment_claim_t last = {.refunded = 0};
+    if (refund_row(st, PICK_LAST_DONE, order_id, NULL, &last, status) < 0)
         return -1;
-    *answer = payment_refund_json(order_id, refunded, amount);
+    *answer = payment_refund_json(order_id, last.refunded, last.amount);
     return *answer ? 0 : -1;
 }
 
@@ -165,8 +162,7 @@ static int decide(handler_call_t *call, const char *order_id, payment_claim_t *c
     store_t *st = call->store;
     char step[PAYMENT_TOKEN_MAX], status[16];
     step_of(call->token, step, sizeof step);
-    int rc = refund_row(st, PICK_IN_PROGRESS, order_id, NULL, claim->token,
-                        sizeof claim->token, status, &claim->refunded, &claim->amount);
+    int rc = refund_row(st, PICK_IN_PROGRESS, order_id, NULL, claim, status);
     if (rc < 0)
         return handlers_db_error(err, "payment.refund", st);
     if (rc == 1) {
@@ -194,8 +190,8 @@ static int decide(handler_call_t *call, const char *order_id, payment_claim_t *c
      * all the same (for nothing, the amount 0). */
     int in_doubt = pending;
     if (in_doubt) {
-        rc = refund_row(st, PICK_LAST_DONE, order_id, NULL, NULL, 0, status, &claim->refunded,
-                        &claim->amount);
+        payment_claim_t last;
+        rc = refund_row(st, PICK_LAST_DONE, order_id, NULL, &last, status);
         if (rc < 0)
             return handlers_db_error(err, "payment.refund", st);
         in_doubt = rc == 0;
@@ -205,6 +201,8 @@ static int decide(handler_call_t *call, const char *order_id, payment_claim_t *c
         return handlers_db_error(err, "payment.refund", st);
     if (rc == CLAIM_TAKEN) {
         snprintf(claim->token, sizeof claim->token, "%s", call->token);
+        snprintf(claim->execution_id, sizeof claim->execution_id, "%s",
+                 call->execution_id ? call->execution_id : "");
         return PAYMENT_REFUND_SEND;
     }
     if (rc == CLAIM_TAKEN_BY_ANOTHER)
@@ -245,12 +243,11 @@ int payment_refund_settle(handler_call_t *call, const char *order_id, cJSON **re
                           asl_error_t *err)
 {
     store_t *st = call->store;
-    char step[PAYMENT_TOKEN_MAX], token[PAYMENT_TOKEN_MAX], status[16];
-    int64_t refunded = 0, amount = 0;
+    char step[PAYMENT_TOKEN_MAX], status[16];
+    payment_claim_t ours;
     *result = NULL;
     step_of(call->token ? call->token : "", step, sizeof step);
-    int rc = refund_row(st, PICK_OF_STEP, order_id, step, token, sizeof token, status, &refunded,
-                        &amount);
+    int rc = refund_row(st, PICK_OF_STEP, order_id, step, &ours, status);
     if (rc < 0)
         return handlers_db_error(err, "payment.refund", st);
     if (rc == 0) {
@@ -271,12 +268,12 @@ int payment_refund_settle(handler_call_t *call, const char *order_id, cJSON **re
         if (!s)
             return handlers_db_error(err, "payment.refund", st);
         store_bind_text(s, 1, order_id);
-        store_bind_text(s, 2, token);
+        store_bind_text(s, 2, ours.token);
         store_bind_int64(s, 3, call->now_ms);
         if (store_exec_stmt(s) < 0)
             return handlers_db_error(err, "payment.refund", st);
     }
-    *result = payment_refund_json(order_id, refunded, amount);
+    *result = payment_refund_json(order_id, ours.refunded, ours.amount);
     return *result ? 0 : asl_error_set(err, ASL_E_TASK_FAILED, "payment.refund: out of memory");
 }
 

@@ -333,6 +333,35 @@ class ActivityProvider(PaymentCase, RefundGuards):
 
 
 
+    def test_kill9_while_a_refund_is_delivered_completes_once(self):
+        """The claim survives the crash: the same task is delivered again
+        and its report refunds the order once."""
+        self.start(handler_allow=self.ALLOW)
+        self.serve_charges()
+        oid = self.charged_order()
+        held = []
+        w = self.worker("payment.refund", lambda t: held.append(t))   # takes, never answers
+        first = self.run_machine("refund", refund_only(), {"orderId": oid}, wait=0)
+        deadline = time.time() + WAIT
+        while not held and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(held), 1)
+        w.stop()
+        self.d.kill()
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        self.d.start()
+        st, body = post_json(f"http://127.0.0.1:{self.d.port}", "/tasks/success",
+                             {"taskToken": held[0]["taskToken"], "output": {}})
+        self.assertEqual((st, body), (200, {}))
+        done = self.d.wait_ended(first["executionId"], timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        self.assertEqual(done["output"], {"orderId": oid, "refunded": 1, "amount": 7})
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+        st, _ = post_json(f"http://127.0.0.1:{self.d.port}", "/activities/payment.refund/poll?wait=0",
+                          {})
+        self.assertEqual(st, 204)
+
+
 class HttpProvider(PaymentCase, RefundGuards):
     def setUp(self):
         super().setUp()
@@ -401,6 +430,28 @@ class HttpProvider(PaymentCase, RefundGuards):
         self.assertEqual(sent[0], sent[1])
         self.assertRegex(sent[0][0], "^" + first["executionId"] + r":Refund:\d+:0$")
         self.assertEqual(sent[0][1]["amount"], 7)
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+
+    def test_a_stopped_refund_is_finished_by_the_next_under_its_key(self):
+        """A claim whose execution was stopped while its refund was out is
+        taken over by the next refund of the order: same key, same amount."""
+        self.start(handler_allow=self.ALLOW)
+        oid = self.charged_order()
+        self.p.refund_hold.set()
+        first = self.run_machine("refund", refund_only(), {"orderId": oid}, wait=0)
+        self.wait_refund_requests(1)
+        st, _, body = self.d.request("POST", f"/executions/{first['executionId']}/stop", {})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.d.wait_ended(first["executionId"])["status"], "ABORTED")
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        self.p.refund_hold.clear()
+        second = self.run_machine("refund2", refund_only(), {"orderId": oid})
+        self.assertEqual((second["status"], second["output"]),
+                         ("SUCCEEDED", {"orderId": oid, "refunded": 1, "amount": 7}), second)
+        sent = self.refund_requests()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual(sent[0], sent[1])
+        self.assertRegex(sent[0][0], "^" + first["executionId"] + r":Refund:\d+:0$")
         self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
 
     def test_a_retried_refund_sends_the_first_key_again(self):
