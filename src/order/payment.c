@@ -300,11 +300,7 @@ static int payment_record_refund(handler_call_t *call, const char *order_id, cJS
                                  "payment.refund: the payments of order '%s' changed meanwhile",
                                  order_id);
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
-    cJSON_AddItemToObjectCS(o, "refunded", cJSON_CreateNumber((double)count));
-    cJSON_AddItemToObjectCS(o, "amount", cJSON_CreateNumber((double)total));
-    *result = o;
+    *result = payment_refund_json(order_id, count, total);
     return 0;
 }
 
