@@ -205,6 +205,15 @@ static int decide(handler_call_t *call, const char *order_id, payment_claim_t *c
                  call->execution_id ? call->execution_id : "");
         return PAYMENT_REFUND_SEND;
     }
+    /* Nothing to claim: on PostgreSQL (READ COMMITTED) that may be because
+     * another refund claimed the payments since the first look. */
+    if (rc == CLAIM_NONE) {
+        payment_claim_t other;
+        rc = refund_row(st, PICK_IN_PROGRESS, order_id, NULL, &other, status);
+        if (rc < 0)
+            return handlers_db_error(err, "payment.refund", st);
+        rc = rc == 1 ? CLAIM_TAKEN_BY_ANOTHER : CLAIM_NONE;
+    }
     if (rc == CLAIM_TAKEN_BY_ANOTHER)
         return asl_error_set(err, ORDER_E_REFUND_IN_PROGRESS,
                              "payment.refund: a refund of order '%s' is in progress; "
