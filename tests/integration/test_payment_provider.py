@@ -298,6 +298,181 @@ class ActivityProvider(PaymentCase, RefundGuards):
         time.sleep(1)   # a task handed out would be taken by now
         return len(self.refunder.tasks)
 
+    def test_workers_can_poll_before_the_first_order(self):
+        self.start(payment_activity="shop.pay")
+        acts = self.d.request("GET", "/activities")[2]["activities"]
+        self.assertEqual(sorted(a["name"] for a in acts), ["shop.pay.charge", "shop.pay.refund"])
+        for name in ("shop.pay.charge", "shop.pay.refund"):
+            st, body = post_json(f"http://127.0.0.1:{self.d.port}", f"/activities/{name}/poll?wait=0",
+                                 {"workerName": "early"})
+            self.assertEqual((st, body), (204, None), name)
+        # A restart keeps them (creating them again changes nothing).
+        self.d.stop()
+        self.d.start()
+        acts = self.d.request("GET", "/activities")[2]["activities"]
+        self.assertEqual(sorted(a["name"] for a in acts), ["shop.pay.charge", "shop.pay.refund"])
+
+    def test_worker_charges_and_the_order_is_processed(self):
+        self.start()
+        w = self.worker("payment.charge",
+                        lambda t: ("success", {"paymentId": "w-" + t["input"]["orderId"]}))
+        desc = self.place()
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        order = self.order_of(desc["executionId"])
+        self.assertEqual(order["status"], "PROCESSED")
+        self.assertEqual(self.stock(), 3)
+        # The worker got the Task's input; its paymentId is recorded, once.
+        self.assertEqual([t["input"] for t in w.tasks], [{"orderId": order["orderId"], "amount": 2}])
+        self.assertRegex(w.tasks[0]["taskToken"], r"^[0-9a-f]{48}$")
+        rows = self.payments(order["orderId"])
+        self.assertEqual([r[:3] for r in rows], [("w-" + order["orderId"], 2, "CHARGED")])
+        self.assertEqual(rows[0][4], desc["executionId"])
+        _, _, hist = self.d.request("GET", f"/executions/{desc['executionId']}/history")
+        done = [e for e in hist["events"] if e["type"] == "TaskSucceeded"]
+        self.assertIn({"paymentId": "w-" + order["orderId"], "orderId": order["orderId"],
+                       "amount": 2, "status": "CHARGED"}, [e["details"].get("output") for e in done])
+        self.assertEqual(w.reports, [(w.tasks[0]["taskToken"], 200)])
+        self.assertEqual(w.polls_refused, [])
+        self.assert_like_simulated(order)
+
+    def test_worker_decline_cancels_and_releases_stock(self):
+        self.start()
+        self.worker("payment.charge", lambda t: ("failure", "PaymentFailed", "card declined"))
+        refunds = self.worker("payment.refund", lambda t: ("success", {}))
+        desc = self.place()
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "PaymentFailed"), desc)
+        self.assertEqual(desc["cause"], "card declined")
+        order = self.order_of(desc["executionId"])
+        self.assertEqual(order["status"], "CANCELLED")
+        self.assertEqual(self.stock(), 5)
+        self.assertEqual(self.payments(order["orderId"]), [])
+        # A decline charged nothing: no refund.
+        entered = self.entered(desc["executionId"])
+        self.assertIn("CancelReservation", entered)
+        self.assertNotIn("RefundPayment", entered)
+        self.assertEqual(refunds.tasks, [])
+
+    def test_failed_charge_is_refunded_through_the_worker(self):
+        self.start()
+        self.worker("payment.charge", lambda t: ("failure", "ProviderUnavailable", "try later"))
+        refunds = self.worker("payment.refund", lambda t: ("success", {"refunded": True}))
+        desc = self.place()
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "ProviderUnavailable"), desc)
+        order = self.order_of(desc["executionId"])
+        self.assertEqual(order["status"], "CANCELLED")
+        self.assertEqual(self.stock(), 5)
+        self.assertIn("RefundPayment", self.entered(desc["executionId"]))
+        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": order["orderId"]}])
+        self.assertEqual(refunds.reports, [(refunds.tasks[0]["taskToken"], 200)])
+
+    def test_a_paymentid_reported_twice_is_refused_and_refunded(self):
+        """A provider id already recorded for another charge cannot be a
+        second payments row: the step fails clearly and the saga refunds."""
+        self.start()
+        self.worker("payment.charge", lambda t: ("success", {"paymentId": "same"}))
+        refunds = self.worker("payment.refund", lambda t: ("success", {}))
+        first = self.place()
+        self.assertEqual(first["status"], "SUCCEEDED", first)
+        second = self.place()
+        self.assertEqual((second["status"], second["error"]), ("FAILED", "States.TaskFailed"),
+                         second)
+        self.assertIn("'same'", second["cause"])
+        order = self.order_of(second["executionId"])
+        self.assertEqual(order["status"], "CANCELLED")
+        self.assertEqual(self.payments(order["orderId"]), [])
+        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": order["orderId"]}])
+        self.assertEqual(self.stock(), 3)
+        self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
+
+    def test_charge_then_refund_marks_the_row_refunded(self):
+        """A machine of one's own: an order, a recorded charge, then its
+        refund through the worker flips the row to REFUNDED."""
+        self.start(handler_allow="charge-refund: orders.create, payment.*")
+        self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-1"}))
+        refunds = self.worker("payment.refund", lambda t: ("success", {"ok": True}))
+        st, _, body = self.d.request("PUT", "/state-machines/charge-refund", {
+            "StartAt": "Create",
+            "States": {
+                "Create": {"Type": "Task", "Resource": "sagad:orders.create",
+                           "Parameters": {"itemId": "coffee-beans", "quantity": 1},
+                           "ResultSelector": {"orderId.$": "$.orderId"},
+                           "ResultPath": "$.order", "Next": "Charge"},
+                "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
+                           "Parameters": {"orderId.$": "$.order.orderId", "amount": 7},
+                           "ResultPath": "$.payment", "Next": "Refund"},
+                "Refund": {"Type": "Task", "Resource": "sagad:payment.refund",
+                           "Parameters": {"orderId.$": "$.order.orderId"}, "End": True}}})
+        self.assertIn(st, (200, 201), body)
+        st, _, desc = self.d.request("POST", f"/state-machines/charge-refund/executions?wait={WAIT}",
+                                     {"input": {}}, timeout=WAIT + 10)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        oid = desc["output"]["orderId"]
+        self.assertEqual(desc["output"], {"orderId": oid, "refunded": 1, "amount": 7})
+        self.assertEqual([r[:3] for r in self.payments(oid)], [("p-1", 7, "REFUNDED")])
+        self.assertEqual([t["input"] for t in refunds.tasks], [{"orderId": oid}])
+
+    def test_no_charge_for_an_order_that_does_not_exist(self):
+        """Whichever machine calls it, payment.process charges only a PENDING
+        order: no worker is asked, nothing is recorded."""
+        self.start(handler_allow="charge-nothing: payment.process")
+        charges = self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-9"}))
+        st, _, body = self.d.request("PUT", "/state-machines/charge-nothing", {
+            "StartAt": "Charge", "States": {
+                "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
+                           "Parameters": {"orderId": "made-up", "amount": 7}, "End": True}}})
+        self.assertIn(st, (200, 201), body)
+        st, _, desc = self.d.request("POST", f"/state-machines/charge-nothing/executions?wait={WAIT}",
+                                     {"input": {}}, timeout=WAIT + 10)
+        self.assertEqual((desc["status"], desc["error"]), ("FAILED", "OrderNotFound"), desc)
+        self.assertEqual(self.payments("made-up"), [])
+        self.assertEqual(charges.tasks, [])
+
+    def test_prefix_names_the_activities(self):
+        self.start(payment_activity="shop.pay")
+        w = self.worker("shop.pay.charge", lambda t: ("success", {}))
+        desc = self.place()
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        order = self.order_of(desc["executionId"])
+        rows = self.payments(order["orderId"])
+        self.assertEqual(len(rows), 1)
+        self.assertRegex(rows[0][0], r"^[0-9a-f-]{36}$")   # no paymentId reported: a UUID
+        self.assertEqual(len(w.tasks), 1)
+        names = [a["name"] for a in self.d.request("GET", "/activities")[2]["activities"]]
+        self.assertIn("shop.pay.charge", names)
+
+    def test_kill9_while_a_charge_is_delivered_completes_once(self):
+        self.start()
+        held = []
+        w = self.worker("payment.charge", lambda t: held.append(t))   # takes, never answers
+        desc = self.place(wait=0)
+        eid = desc["executionId"]
+        deadline = time.time() + WAIT
+        while not held and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(held), 1, "the worker got no charge")
+        token = held[0]["taskToken"]
+        w.stop()
+        self.d.kill()
+        self.d.start()
+        st, body = post_json(f"http://127.0.0.1:{self.d.port}", "/tasks/success",
+                             {"taskToken": token, "output": {"paymentId": "after-crash"}})
+        self.assertEqual((st, body), (200, {}))
+        done = self.d.wait_ended(eid, timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        order = self.order_of(eid)
+        self.assertEqual(order["status"], "PROCESSED")
+        self.assertEqual([r[:3] for r in self.payments(order["orderId"])],
+                         [("after-crash", 2, "CHARGED")])
+        # The token is spent: a second report changes nothing, nothing is queued.
+        st, body = post_json(f"http://127.0.0.1:{self.d.port}", "/tasks/success",
+                             {"taskToken": token, "output": {"paymentId": "again"}})
+        self.assertEqual((st, body["error"]), (404, "TaskDoesNotExist"))
+        st, _ = post_json(f"http://127.0.0.1:{self.d.port}", "/activities/payment.charge/poll?wait=0",
+                          {})
+        self.assertEqual(st, 204)
+        self.assertEqual(len(self.payments(order["orderId"])), 1)
+        self.assertEqual(self.stock(), 3)
+
     def test_concurrent_refund_hands_out_one_task(self):
         """A refund that finds another refund of the order in progress fails
         RefundInProgress and hands out nothing; once the first is done a
