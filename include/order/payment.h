@@ -11,8 +11,19 @@
  *       token, written with the step; a call whose token already has a row
  *       returns that row and charges nothing new.
  *   sagad:payment.refund   {"orderId"} -> {"orderId", "refunded": count, "amount": total}
- *       marks every CHARGED payment of the order REFUNDED; refunded 0 when
- *       nothing was charged (safe to repeat).
+ *       refunds the order's CHARGED payments, each once whichever machine
+ *       asks. Simulator: marks them REFUNDED; refunded 0 when there are
+ *       none (safe to repeat). Outside providers: claims them first (status
+ *       REFUNDING under a refunds row keyed by the call's token, committed
+ *       before the provider is asked), and marks them REFUNDED when it
+ *       answers. A refund with nothing to claim asks no provider and answers
+ *       the order's last refund (the same result), or refunded 0 when there
+ *       was none, except for a PENDING order never refunded, whose charge
+ *       may be in doubt: the provider is asked once (amount 0). A refund
+ *       that finds another step's claim in progress fails RefundInProgress
+ *       and asks nothing (retry it: it then answers that refund's result);
+ *       a step that finds its own claim (a retry, a restart) sends it again
+ *       under the claim's key.
  *
  * simulator: declines with probability cfg->payment_failure_rate. Two
  *       flavours of payment.process: synchronous (the charge is written in the
@@ -21,8 +32,10 @@
  *       picked when payment_latency_ms > 0. The refund is synchronous.
  * http: POST <payment_url>/charges and <payment_url>/refunds, body
  *       {"orderId", "amount", "executionId"} (a refund's amount: the sum of
- *       the order's CHARGED payments), header Idempotency-Key: call->token
- *       (the same when a call is sent again after a restart). 2xx: done (a
+ *       the payments it claimed), header Idempotency-Key: call->token (a
+ *       refund: the token of the attempt that claimed, and the body as that
+ *       attempt sent it; the same when a call is sent again after a
+ *       restart, a retry or a takeover). 2xx: done (a
  *       charge keeps the answer's "paymentId" when it is a JSON string, else
  *       gets a UUID); 402 to a charge: PaymentFailed; another status:
  *       States.Http.StatusCode.<code>; no answer: States.Http.Socket, or
@@ -39,6 +52,7 @@
 #include "engine/runtime.h"
 
 #define ORDER_E_PAYMENT_FAILED "PaymentFailed"
+#define ORDER_E_REFUND_IN_PROGRESS "RefundInProgress"
 
 extern const handler_def_t order_payment_process_sync;
 extern const handler_def_t order_payment_process_async;

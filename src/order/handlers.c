@@ -152,7 +152,7 @@ static int set_status(handler_call_t *call, const char *name, const char *order_
                                     "AND NOT (?2 = 'PROCESSED' AND status = 'CANCELLED') "
                                     "AND NOT (?2 = 'CANCELLED' AND status = 'PROCESSED' AND "
                                     "EXISTS (SELECT 1 FROM payments WHERE order_id = ?1 "
-                                    "AND status = 'CHARGED'))");
+                                    "AND status IN ('CHARGED', 'REFUNDING')))");
     if (s) {
         store_bind_text(s, 1, order_id);
         store_bind_text(s, 2, status);
@@ -190,17 +190,12 @@ static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result,
     return 0;
 }
 
-/* 1 when the order has a charge not refunded, 0 when not, -1 on error. */
+/* 1 when the order has a charge not refunded (a refund in progress is not
+ * done), 0 when not, -1 on error. */
 static int still_charged(store_t *st, const char *order_id)
 {
-    store_stmt_t *s = store_prepare(st, "SELECT 1 FROM payments WHERE order_id = ?1 "
-                                        "AND status = 'CHARGED' LIMIT 1");
-    if (!s)
-        return -1;
-    store_bind_text(s, 1, order_id);
-    int rc = store_step(s);
-    store_reset(s);
-    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+    return handlers_exists(st, "SELECT 1 FROM payments WHERE order_id = ?1 "
+                               "AND status IN ('CHARGED', 'REFUNDING') LIMIT 1", order_id);
 }
 
 /* A PENDING order may be cancelled; a PROCESSED one only once its payment
@@ -370,7 +365,8 @@ static int reserve_run(handler_call_t *call, const cJSON *input, cJSON **result,
  * after ConfirmOrder), the release goes ahead as for a PENDING order. */
 #define NOT_PROCESSED                                                                   \
     "NOT EXISTS (SELECT 1 FROM orders WHERE order_id = ?1 AND status = 'PROCESSED' AND " \
-    "EXISTS (SELECT 1 FROM payments WHERE order_id = ?1 AND status = 'CHARGED'))"
+    "EXISTS (SELECT 1 FROM payments WHERE order_id = ?1 AND " \
+    "status IN ('CHARGED', 'REFUNDING')))"
 
 static int release_run(handler_call_t *call, const cJSON *input, cJSON **result, asl_error_t *err)
 {

@@ -249,13 +249,19 @@ int payment_record_charge(handler_call_t *call, cJSON **result, asl_error_t *err
     return 0;
 }
 
-int payment_charged(store_t *st, const char *order_id, int64_t *count, int64_t *total)
+int payment_sum(store_t *st, const char *order_id, const char *refund_token, int64_t *count,
+                int64_t *total)
 {
-    store_stmt_t *s = store_prepare(st, "SELECT count(*), sum(amount) FROM payments "
-                                        "WHERE order_id = ?1 AND status = 'CHARGED'");
+    store_stmt_t *s = store_prepare(st, refund_token
+                                            ? "SELECT count(*), sum(amount) FROM payments "
+                                              "WHERE order_id = ?1 AND refund_token = ?2"
+                                            : "SELECT count(*), sum(amount) FROM payments "
+                                              "WHERE order_id = ?1 AND status = 'CHARGED'");
     if (!s)
         return -1;
     store_bind_text(s, 1, order_id);
+    if (refund_token)
+        store_bind_text(s, 2, refund_token);
     int rc = store_step(s);
     *count = rc == STORE_ROW ? store_col_int64(s, 0) : 0;
     *total = rc == STORE_ROW ? store_col_int64(s, 1) : 0; /* NULL: 0 */
@@ -268,14 +274,14 @@ int payment_parse_refund(const cJSON *input, const char **order_id, asl_error_t 
     return handlers_get_string("payment.refund", input, "orderId", true, order_id, err);
 }
 
-int payment_record_refund(handler_call_t *call, const char *order_id, cJSON **result,
+static int payment_record_refund(handler_call_t *call, const char *order_id, cJSON **result,
                           asl_error_t *err)
 {
     *result = NULL;
     /* The charges, then flipping them (not UPDATE ... RETURNING: in SQLite
      * 3.40 that costs more than this SELECT and a plain UPDATE together). */
     int64_t count, total;
-    if (payment_charged(call->store, order_id, &count, &total) < 0)
+    if (payment_sum(call->store, order_id, NULL, &count, &total) < 0)
         return handlers_db_error(err, "payment.refund", call->store);
     store_stmt_t *s;
     if (count > 0) {
@@ -294,11 +300,7 @@ int payment_record_refund(handler_call_t *call, const char *order_id, cJSON **re
                                  "payment.refund: the payments of order '%s' changed meanwhile",
                                  order_id);
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObjectCS(o, "orderId", cJSON_CreateString(order_id));
-    cJSON_AddItemToObjectCS(o, "refunded", cJSON_CreateNumber((double)count));
-    cJSON_AddItemToObjectCS(o, "amount", cJSON_CreateNumber((double)total));
-    *result = o;
+    *result = payment_refund_json(order_id, count, total);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "payment_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Longest paymentId taken from a worker; a longer one is replaced by a UUID. */
@@ -87,24 +88,74 @@ static int charge_finish(handler_call_t *call, cJSON **result, asl_error_t *err)
     return payment_record_charge(call, result, err);
 }
 
+/* A refund's handler_data: the input handed to the workers (borrowed), or
+ * the answer given without them. */
+typedef struct refund_s {
+    const cJSON *input;
+    payment_soon_t *soon;
+} refund_t;
+
+static void detach(handler_call_t *call)
+{
+    free(call->handler_data);
+    call->handler_data = NULL;
+}
+
+/* Handed to the workers only when the claim has something to send. */
 static int refund_start(handler_call_t *call, const cJSON *input, asl_error_t *err)
 {
     const char *order_id;
-    return payment_parse_refund(input, &order_id, err) < 0
-               ? -1
-               : delegate(call, input, "payment.refund", "refund", err);
+    payment_claim_t claim;
+    cJSON *answer;
+    if (payment_parse_refund(input, &order_id, err) < 0)
+        return -1;
+    int rc = payment_refund_claim(call, order_id, &claim, &answer, err);
+    if (rc < 0)
+        return -1;
+    refund_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        cJSON_Delete(answer);
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.refund: out of memory");
+    }
+    r->input = input;
+    if (rc == PAYMENT_REFUND_SEND) {
+        if (delegate(call, input, "payment.refund", "refund", err) < 0) {
+            free(r);
+            return -1;
+        }
+        call->handler_data = r;
+        return 0;
+    }
+    call->handler_data = r;
+    if (!(r->soon = payment_soon_start(call, answer, detach))) {
+        detach(call);
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.refund: out of memory");
+    }
+    return 0;
 }
 
-/* The worker refunded the order: its charges on record are marked REFUNDED. */
+/* The worker refunded the order: the claim and its charges become REFUNDED.
+ * Without handler_data the refund was answered without the workers. */
 static int refund_finish(handler_call_t *call, cJSON **result, asl_error_t *err)
 {
     const char *order_id;
-    if (!call->handler_data)
-        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.refund: the refund lost its input");
-    if (payment_parse_refund(call->handler_data, &order_id, err) < 0)
+    refund_t *r = call->handler_data;
+    if (!r)
+        return 0;
+    int rc = payment_parse_refund(r->input, &order_id, err);
+    detach(call);
+    if (rc < 0)
         return -1;
     cJSON_Delete(*result);
-    return payment_record_refund(call, order_id, result, err);
+    return payment_refund_settle(call, order_id, result, err);
+}
+
+static void refund_cancel(handler_call_t *call)
+{
+    refund_t *r = call->handler_data;
+    if (r)
+        payment_soon_cancel(r->soon);
+    detach(call);
 }
 
 /* Nothing of the handler's to free: handler_data is the borrowed input. */
@@ -120,6 +171,6 @@ const handler_def_t order_payment_process_activity = {.name = "payment.process",
                                                       .delegates = 1, .owner = ORDER_MACHINE};
 const handler_def_t order_payment_refund_activity = {.name = "payment.refund",
                                                      .start = refund_start,
-                                                     .cancel = forget_input,
+                                                     .cancel = refund_cancel,
                                                      .finish = refund_finish,
                                                      .delegates = 1, .owner = ORDER_MACHINE};

@@ -26,6 +26,7 @@ typedef enum pay_op_e { PAY_CHARGE, PAY_REFUND } pay_op_t;
 typedef struct pay_req_s {
     handler_call_t *call;
     httpc_req_t *req;
+    payment_soon_t *soon;      /* a refund answered without asking (req NULL) */
     pay_op_t op;
     int64_t amount;
     char *order_id;
@@ -169,21 +170,23 @@ static char *provider_url(const config_t *cfg, const char *path)
 }
 
 /* The request body: {"orderId", "amount", "executionId"}; caller frees. */
-static char *request_body(const handler_call_t *call, const pay_req_t *p)
+static char *request_body(const pay_req_t *p, const char *execution_id)
 {
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     if (o && cJSON_AddStringToObject(o, "orderId", p->order_id) &&
         cJSON_AddNumberToObject(o, "amount", (double)p->amount) &&
-        cJSON_AddStringToObject(o, "executionId", call->execution_id ? call->execution_id : ""))
+        cJSON_AddStringToObject(o, "executionId", execution_id ? execution_id : ""))
         text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
 }
 
-/* POSTs the call's request; on success the call waits for on_answer. */
+/* POSTs the call's request with the Idempotency-Key of `key_token` and the
+ * `execution_id` that first sent it (the same key, the same body); on
+ * success the call waits for on_answer. */
 static int post(handler_call_t *call, pay_op_t op, const char *order_id, int64_t amount,
-                asl_error_t *err)
+                const char *key_token, const char *execution_id, asl_error_t *err)
 {
     const char *name = handler_name(op);
     if (!call->loop || !call->complete || !call->cfg || !call->cfg->payment_url[0])
@@ -200,8 +203,8 @@ static int post(handler_call_t *call, pay_op_t op, const char *order_id, int64_t
         p->call = call;
         p->op = op;
         p->amount = amount;
-        body = request_body(call, p);
-        key = http_invoke_idempotency_key(call->token);
+        body = request_body(p, execution_id);
+        key = http_invoke_idempotency_key(key_token);
     }
     if (body && key) {
         httpc_header_t headers[] = {{"Content-Type", "application/json"},
@@ -235,19 +238,43 @@ static int charge_start(handler_call_t *call, const cJSON *input, asl_error_t *e
     if (payment_parse_charge(call, input, &order_id, &amount, err) < 0 ||
         payment_check_order(call, order_id, err) < 0)
         return -1;
-    return post(call, PAY_CHARGE, order_id, amount, err);
+    return post(call, PAY_CHARGE, order_id, amount, call->token, call->execution_id, err);
 }
 
-/* The provider is asked to refund what sagad recorded as charged. */
+static void detach(handler_call_t *call)
+{
+    pay_req_t *p = call->handler_data;
+    call->handler_data = NULL;
+    pay_req_free(p);
+}
+
+/* The provider is asked to refund what the claim took, under the claim's
+ * key; a refund that has nothing to send answers without asking. */
 static int refund_start(handler_call_t *call, const cJSON *input, asl_error_t *err)
 {
     const char *order_id;
-    int64_t count, total;
+    payment_claim_t claim;
+    cJSON *answer;
     if (payment_parse_refund(input, &order_id, err) < 0)
         return -1;
-    if (payment_charged(call->store, order_id, &count, &total) < 0)
-        return handlers_db_error(err, "payment.refund", call->store);
-    return post(call, PAY_REFUND, order_id, total, err);
+    int rc = payment_refund_claim(call, order_id, &claim, &answer, err);
+    if (rc == PAYMENT_REFUND_SEND)
+        return post(call, PAY_REFUND, order_id, claim.amount, claim.token, claim.execution_id,
+                    err);
+    if (rc < 0)
+        return -1;
+    pay_req_t *p = calloc(1, sizeof *p);
+    if (p)
+        p->op = PAY_REFUND;
+    call->handler_data = p;
+    if (!p || !(p->soon = payment_soon_start(call, answer, detach))) {
+        if (!p)
+            cJSON_Delete(answer);
+        call->handler_data = NULL;
+        free(p);
+        return asl_error_set(err, ASL_E_TASK_FAILED, "payment.refund: out of memory");
+    }
+    return 0;
 }
 
 static int refund_finish(handler_call_t *call, cJSON **result, asl_error_t *err)
@@ -256,7 +283,7 @@ static int refund_finish(handler_call_t *call, cJSON **result, asl_error_t *err)
     int rc = payment_parse_refund(*result, &order_id, err);
     cJSON *done = NULL;
     if (rc == 0)
-        rc = payment_record_refund(call, order_id, &done, err);
+        rc = payment_refund_settle(call, order_id, &done, err);
     cJSON_Delete(*result);
     *result = done;
     return rc;
@@ -268,7 +295,10 @@ static void cancel(handler_call_t *call)
     if (!p)
         return;
     call->handler_data = NULL;
-    httpc_cancel(p->req);
+    if (p->soon)
+        payment_soon_cancel(p->soon);
+    else
+        httpc_cancel(p->req);
     pay_req_free(p);
 }
 

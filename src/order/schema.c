@@ -51,6 +51,26 @@ static const char *const migrations[] = {
     /* GET /orders lists newest first by rowid (insertion order) instead: one
      * B-tree write less per order. */
     "DROP INDEX IF EXISTS orders_by_created;",
+    /* 3 -> 4 .. 6 -> 7: nothing of the order domain */
+    NULL, NULL, NULL, NULL,
+    /* 7 -> 8: refunds through an outside provider (order/payment_refund.c).
+     * A payment is claimed (CHARGED -> REFUNDING, refund_token) before the
+     * provider is asked; the claim is a refunds row keyed by the claiming
+     * call's token (its step: the token less its attempt), at most one
+     * REFUNDING per order. */
+    "ALTER TABLE payments ADD COLUMN refund_token TEXT;"
+    "CREATE TABLE refunds ("
+    "  token TEXT PRIMARY KEY,"
+    "  step TEXT NOT NULL,"
+    "  execution_id TEXT NOT NULL,"
+    "  order_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  refunded INTEGER NOT NULL,"
+    "  amount INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX refunds_by_order ON refunds (order_id);"
+    "CREATE UNIQUE INDEX refunds_in_progress ON refunds (order_id) WHERE status = 'REFUNDING';",
 };
 
 /* The same steps in PostgreSQL's DDL (same indices). `rowid` is a real
@@ -95,6 +115,22 @@ static const char *const pg_migrations[] = {
     NULL,
     /* 2 -> 3: orders_by_created was never made here (rowid is indexed). */
     NULL,
+    /* 3 -> 4 .. 6 -> 7 */
+    NULL, NULL, NULL, NULL,
+    /* 7 -> 8 */
+    "ALTER TABLE payments ADD COLUMN refund_token text;"
+    "CREATE TABLE refunds ("
+    "  token text PRIMARY KEY,"
+    "  step text NOT NULL,"
+    "  execution_id text NOT NULL,"
+    "  order_id text NOT NULL,"
+    "  status text NOT NULL,"
+    "  refunded bigint NOT NULL,"
+    "  amount bigint NOT NULL,"
+    "  created_ms bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL);"
+    "CREATE INDEX refunds_by_order ON refunds (order_id);"
+    "CREATE UNIQUE INDEX refunds_in_progress ON refunds (order_id) WHERE status = 'REFUNDING';",
 };
 
 _Static_assert(sizeof pg_migrations == sizeof migrations, "the same steps on both databases");

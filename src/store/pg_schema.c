@@ -93,7 +93,8 @@ static const char *const pg_migrations[] = {
     "CREATE TRIGGER executions_rerun BEFORE UPDATE OF status ON executions FOR EACH ROW "
     "WHEN (NEW.status = 'RUNNING' AND OLD.status <> 'RUNNING') "
     "EXECUTE FUNCTION sagad_take_owner();",
-    /* 7 -> 8 */
+    /* 7 -> 8: what a start named (see sqlite.c); the order domain adds its
+     * refunds in the same step (order/schema.c). */
     "ALTER TABLE executions ADD COLUMN start_alias text,"
     "  ADD COLUMN start_version bigint;",
 };

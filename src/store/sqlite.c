@@ -114,7 +114,8 @@ static const char *const migrations[] = {
     NULL,
     /* 7 -> 8: what a start named besides the machine (engine/runtime.h
      * runtime_start_named): the alias of NAME:ALIAS, and the version of
-     * NAME:N or NAME:ALIAS. NULL for plain NAME and for rows from before. */
+     * NAME:N or NAME:ALIAS. NULL for plain NAME and for rows from before.
+     * The order domain adds its refunds in the same step (order/schema.c). */
     "ALTER TABLE executions ADD COLUMN start_alias TEXT;"
     "ALTER TABLE executions ADD COLUMN start_version INTEGER;",
 };

@@ -78,13 +78,16 @@ class Worker(threading.Thread):
 
 class Provider:
     """A payment provider on a local http.server: POST /charges answers
-    `charge_status` (with a paymentId on 2xx), POST /refunds 200; every
-    request is kept with its headers and body."""
+    `charge_status` (with a paymentId on 2xx), POST /refunds 200 (or the
+    first of `refund_statuses` while some are left); every request is kept
+    with its headers and body."""
 
     def __init__(self, charge_status=200):
         self.charge_status = charge_status
+        self.refund_statuses = []
         self.requests = []
-        self.stall = threading.Event()   # set: /charges never answers
+        self.stall = threading.Event()          # set: /charges never answers
+        self.refund_hold = threading.Event()    # set: /refunds waits until cleared
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -104,7 +107,10 @@ class Provider:
                     reply = ({"paymentId": "prov-" + body["orderId"][:8]} if status < 300
                              else {"message": "card declined" if status == 402 else "boom"})
                 elif self.path == "/pay/v1/refunds":
-                    status, reply = 200, {"refundId": "ref-1"}
+                    while outer.refund_hold.is_set():
+                        time.sleep(0.02)
+                    status = outer.refund_statuses.pop(0) if outer.refund_statuses else 200
+                    reply = {"refundId": "ref-1"} if status < 300 else {"message": "boom"}
                 else:
                     status, reply = 404, {}
                 data = json.dumps(reply).encode()
@@ -112,7 +118,10 @@ class Provider:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    pass   # sagad was killed while the request was held
 
             def log_message(self, *args):
                 pass
@@ -195,9 +204,99 @@ class PaymentCase(DaemonTestCase):
                 self.assertEqual(order[k], sim[k], k)
 
 
-class ActivityProvider(PaymentCase):
+REFUND_TWICE = {
+    "StartAt": "Create",
+    "States": {
+        "Create": {"Type": "Task", "Resource": "sagad:orders.create",
+                   "Parameters": {"itemId": "coffee-beans", "quantity": 1},
+                   "ResultSelector": {"orderId.$": "$.orderId"},
+                   "ResultPath": "$.order", "Next": "Charge"},
+        "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
+                   "Parameters": {"orderId.$": "$.order.orderId", "amount": 7},
+                   "ResultPath": "$.payment", "Next": "Refund"},
+        "Refund": {"Type": "Task", "Resource": "sagad:payment.refund",
+                   "Parameters": {"orderId.$": "$.order.orderId"},
+                   "ResultPath": "$.first", "Next": "Again"},
+        "Again": {"Type": "Task", "Resource": "sagad:payment.refund",
+                  "Parameters": {"orderId.$": "$.order.orderId"},
+                  "ResultPath": "$.second", "End": True}}}
+
+
+def refund_only(retries=0):
+    """A machine that refunds the order its input names."""
+    state = {"Type": "Task", "Resource": "sagad:payment.refund",
+             "Parameters": {"orderId.$": "$.orderId"}, "End": True}
+    if retries:
+        state["Retry"] = [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1,
+                           "MaxAttempts": retries, "BackoffRate": 1}]
+    return {"StartAt": "Refund", "States": {"Refund": state}}
+
+
+class RefundGuards:
+    """Mixed into both outside providers: a refund reaches the provider once
+    per charge, whatever machine asks and however often."""
+    ALLOW = "twice: orders.create, payment.*; refund: payment.refund; refund2: payment.refund"
+
+    def run_machine(self, name, definition, input=None, wait=WAIT):
+        st, _, body = self.d.request("PUT", "/state-machines/" + name, definition)
+        self.assertIn(st, (200, 201), body)
+        st, _, desc = self.d.request("POST", f"/state-machines/{name}/executions?wait={wait}",
+                                     {"input": input or {}}, timeout=wait + 10)
+        self.assertIn(st, (200, 202), desc)
+        return desc
+
+    def refund_calls(self):
+        raise NotImplementedError
+
+    def charged_order(self):
+        """An order charged 7 by a machine of its own."""
+        desc = self.run_machine("twice", {"StartAt": "Create", "States": {
+            "Create": REFUND_TWICE["States"]["Create"],
+            "Charge": {k: v for k, v in REFUND_TWICE["States"]["Charge"].items() if k != "Next"}
+            | {"End": True}}})
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        return desc["output"]["order"]["orderId"]
+
+    def test_a_second_refund_answers_the_first_and_calls_nothing(self):
+        self.start(handler_allow=self.ALLOW)
+        self.serve_charges()
+        self.serve_refunds()
+        desc = self.run_machine("twice", REFUND_TWICE)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        out = desc["output"]
+        oid = out["order"]["orderId"]
+        self.assertEqual(out["first"], {"orderId": oid, "refunded": 1, "amount": 7})
+        self.assertEqual(out["second"], out["first"])
+        self.assertEqual(self.refund_calls(), 1)
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+        # Another machine, later: the same answer, still one call out.
+        again = self.run_machine("refund", refund_only(), {"orderId": oid})
+        self.assertEqual((again["status"], again["output"]), ("SUCCEEDED", out["first"]), again)
+        self.assertEqual(self.refund_calls(), 1)
+
+    def test_a_refund_of_nothing_charged_calls_nothing(self):
+        self.start(handler_allow=self.ALLOW)
+        desc = self.run_machine("refund", refund_only(), {"orderId": "made-up"})
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        self.assertEqual(desc["output"], {"orderId": "made-up", "refunded": 0, "amount": 0})
+        self.assertEqual(self.refund_calls(), 0)
+
+
+class ActivityProvider(PaymentCase, RefundGuards):
     def start(self, **opts):
         return super().start(payment_provider="activity", payment_failure_rate=1, **opts)
+
+    def serve_charges(self):
+        self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-" + t["taskToken"][:8]}))
+
+    def serve_refunds(self):
+        self.refunder = self.worker("payment.refund", lambda t: ("success", {"ok": True}))
+
+    def refund_calls(self):
+        if not hasattr(self, "refunder"):
+            self.serve_refunds()
+        time.sleep(1)   # a task handed out would be taken by now
+        return len(self.refunder.tasks)
 
     def test_workers_can_poll_before_the_first_order(self):
         self.start(payment_activity="shop.pay")
@@ -374,8 +473,71 @@ class ActivityProvider(PaymentCase):
         self.assertEqual(len(self.payments(order["orderId"])), 1)
         self.assertEqual(self.stock(), 3)
 
+    def test_concurrent_refund_hands_out_one_task(self):
+        """A refund that finds another refund of the order in progress fails
+        RefundInProgress and hands out nothing; once the first is done a
+        retry answers its result."""
+        self.start(handler_allow=self.ALLOW)
+        self.serve_charges()
+        held = []
+        w = self.worker("payment.refund", lambda t: held.append(t))   # takes, answers later
+        first = self.run_machine("refund", refund_only(), {"orderId": self.charged_order()}, wait=0)
+        deadline = time.time() + WAIT
+        while not held and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(held), 1)
+        oid = held[0]["input"]["orderId"]
+        second = self.run_machine("refund2", refund_only(), {"orderId": oid})
+        self.assertEqual((second["status"], second.get("error")), ("FAILED", "RefundInProgress"), second)
+        self.assertIn(oid, second["cause"])
+        time.sleep(1.5)
+        self.assertEqual(len(held), 1, "a second refund task was handed out")
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        st, _ = post_json(f"http://127.0.0.1:{self.d.port}", "/tasks/success",
+                          {"taskToken": held[0]["taskToken"], "output": {}})
+        self.assertEqual(st, 200)
+        done = self.d.wait_ended(first["executionId"], timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        want = {"orderId": oid, "refunded": 1, "amount": 7}
+        self.assertEqual(done["output"], want)
+        again = self.run_machine("refund2", refund_only(), {"orderId": oid})
+        self.assertEqual((again["status"], again["output"]), ("SUCCEEDED", want), again)
+        time.sleep(1)
+        self.assertEqual(len(held), 1)
+        w.stop()
 
-class HttpProvider(PaymentCase):
+
+
+    def test_kill9_while_a_refund_is_delivered_completes_once(self):
+        """The claim survives the crash: the same task is delivered again
+        and its report refunds the order once."""
+        self.start(handler_allow=self.ALLOW)
+        self.serve_charges()
+        oid = self.charged_order()
+        held = []
+        w = self.worker("payment.refund", lambda t: held.append(t))   # takes, never answers
+        first = self.run_machine("refund", refund_only(), {"orderId": oid}, wait=0)
+        deadline = time.time() + WAIT
+        while not held and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(held), 1)
+        w.stop()
+        self.d.kill()
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        self.d.start()
+        st, body = post_json(f"http://127.0.0.1:{self.d.port}", "/tasks/success",
+                             {"taskToken": held[0]["taskToken"], "output": {}})
+        self.assertEqual((st, body), (200, {}))
+        done = self.d.wait_ended(first["executionId"], timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        self.assertEqual(done["output"], {"orderId": oid, "refunded": 1, "amount": 7})
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+        st, _ = post_json(f"http://127.0.0.1:{self.d.port}", "/activities/payment.refund/poll?wait=0",
+                          {})
+        self.assertEqual(st, 204)
+
+
+class HttpProvider(PaymentCase, RefundGuards):
     def setUp(self):
         super().setUp()
         self.p = Provider()
@@ -385,6 +547,101 @@ class HttpProvider(PaymentCase):
         # http_task_allow stays empty: the operator's payment_url needs no entry.
         return super().start(payment_provider="http", payment_url=self.p.url(),
                              payment_failure_rate=1, **opts)
+
+    def serve_charges(self):
+        pass
+
+    def serve_refunds(self):
+        pass
+
+    def refund_calls(self):
+        return self.p.paths().count("/pay/v1/refunds")
+
+    def refund_requests(self):
+        return [(h["Idempotency-Key"], b) for p, h, b in self.p.requests if p == "/pay/v1/refunds"]
+
+    def wait_refund_requests(self, n):
+        deadline = time.time() + WAIT
+        while self.refund_calls() < n and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.refund_calls(), n)
+
+    def test_concurrent_refund_sends_once(self):
+        """While one refund of an order is out, another fails RefundInProgress
+        without a request; once the first is done a retry answers its result."""
+        self.start(handler_allow=self.ALLOW)
+        oid = self.charged_order()
+        self.p.refund_hold.set()
+        first = self.run_machine("refund", refund_only(), {"orderId": oid}, wait=0)
+        self.wait_refund_requests(1)
+        second = self.run_machine("refund2", refund_only(), {"orderId": oid})
+        self.assertEqual((second["status"], second.get("error")), ("FAILED", "RefundInProgress"), second)
+        self.assertIn(oid, second["cause"])
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        self.p.refund_hold.clear()
+        done = self.d.wait_ended(first["executionId"], timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        want = {"orderId": oid, "refunded": 1, "amount": 7}
+        again = self.run_machine("refund2", refund_only(), {"orderId": oid})
+        self.assertEqual((again["status"], again["output"]), ("SUCCEEDED", want), again)
+        self.assertEqual(self.refund_calls(), 1)
+        self.assertEqual([b["amount"] for _, b in self.refund_requests()], [7])
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+
+    def test_kill9_while_refunding_sends_the_same_key_once_more(self):
+        self.start(handler_allow=self.ALLOW)
+        oid = self.charged_order()
+        self.p.refund_hold.set()
+        first = self.run_machine("refund", refund_only(), {"orderId": oid}, wait=0)
+        self.wait_refund_requests(1)
+        self.d.kill()
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        self.p.refund_hold.clear()
+        self.d.start()
+        done = self.d.wait_ended(first["executionId"], timeout=WAIT)
+        self.assertEqual(done["status"], "SUCCEEDED", done)
+        sent = self.refund_requests()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual(sent[0], sent[1])
+        self.assertRegex(sent[0][0], "^" + first["executionId"] + r":Refund:\d+:0$")
+        self.assertEqual(sent[0][1]["amount"], 7)
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+
+    def test_a_stopped_refund_is_finished_by_the_next_under_its_key(self):
+        """A claim whose execution was stopped while its refund was out is
+        taken over by the next refund of the order: same key, same amount."""
+        self.start(handler_allow=self.ALLOW)
+        oid = self.charged_order()
+        self.p.refund_hold.set()
+        first = self.run_machine("refund", refund_only(), {"orderId": oid}, wait=0)
+        self.wait_refund_requests(1)
+        st, _, body = self.d.request("POST", f"/executions/{first['executionId']}/stop", {})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.d.wait_ended(first["executionId"])["status"], "ABORTED")
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDING"])
+        self.p.refund_hold.clear()
+        second = self.run_machine("refund2", refund_only(), {"orderId": oid})
+        self.assertEqual((second["status"], second["output"]),
+                         ("SUCCEEDED", {"orderId": oid, "refunded": 1, "amount": 7}), second)
+        sent = self.refund_requests()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual(sent[0], sent[1])
+        self.assertRegex(sent[0][0], "^" + first["executionId"] + r":Refund:\d+:0$")
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
+
+    def test_a_retried_refund_sends_the_first_key_again(self):
+        """A refund attempt that failed may still have refunded: the retry
+        asks again under the same Idempotency-Key for the same amount."""
+        self.start(handler_allow=self.ALLOW)
+        oid = self.charged_order()
+        self.p.refund_statuses = [503]
+        desc = self.run_machine("refund", refund_only(retries=2), {"orderId": oid})
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        sent = self.refund_requests()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual(sent[0], sent[1])
+        self.assertRegex(sent[0][0], r":Refund:\d+:0$")
+        self.assertEqual([r[2] for r in self.payments(oid)], ["REFUNDED"])
 
     def test_200_charges_with_the_idempotency_key(self):
         self.start()

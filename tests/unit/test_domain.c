@@ -216,7 +216,8 @@ static void test_fresh_layout_as_before(void **state)
         "orders", "sqlite_autoindex_orders_1", "orders_by_execution", "stock",
         "sqlite_autoindex_stock_1", "payments", "sqlite_autoindex_payments_1",
         "sqlite_autoindex_payments_2", "payments_by_order", "reservations", "outbox",
-        "activities", "state_machine_aliases",
+        "activities", "state_machine_aliases", "refunds",
+        "refunds_by_order", "refunds_in_progress",
     };
     assert_int_equal(testdb_int(c->st, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     sqlite3_stmt *s;
@@ -262,6 +263,8 @@ static void test_step_3_drops_created_index(void **state)
         "ALTER TABLE executions DROP COLUMN redrive_ms;"
         "ALTER TABLE executions DROP COLUMN start_alias;"
         "ALTER TABLE executions DROP COLUMN start_version;"
+        "DROP TABLE refunds;"
+        "ALTER TABLE payments DROP COLUMN refund_token;"
         "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
     store_close(c->st);
     assert_int_equal(store_open(c->path, &c->st, err, sizeof err), 0);

@@ -597,6 +597,46 @@ static void test_payment_rates_and_token(void **state)
                      0);
 }
 
+/* A refund in progress (an outside provider's claim, REFUNDING) is not a
+ * refund yet: a PROCESSED order is still not cancelled and its stock not
+ * given back, whichever machine asks; once REFUNDED both go ahead. */
+static void test_refunding_is_still_charged(void **state)
+{
+    ctx_t *c = *state;
+    char id[40], in[256];
+    cJSON *r;
+    asl_error_t e = {0};
+    set_stock(c, "beans", 5);
+    create_order(c, "beans", 2, id);
+    snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"itemId\":\"beans\",\"quantity\":2}", id);
+    assert_int_equal(run(c, "stock.reserve", in, &r, &e), 0);
+    cJSON_Delete(r);
+    snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"amount\":2}", id);
+    assert_int_equal(run(c, "payment.process", in, &r, &e), 0);
+    cJSON_Delete(r);
+    snprintf(in, sizeof in, "{\"orderId\":\"%s\"}", id);
+    assert_int_equal(run(c, "orders.confirm", in, &r, &e), 0);
+    cJSON_Delete(r);
+    assert_int_equal(sqlite3_exec(store_db(c->st), "UPDATE payments SET status = 'REFUNDING'",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(run(c, "orders.cancel", in, &r, &e), -1);
+    assert_string_equal(e.error, "InvalidOrderState");
+    assert_non_null(strstr(e.cause, "with its payment charged"));
+    asl_error_clear(&e);
+    assert_int_equal(run(c, "stock.release", in, &r, &e), 0);
+    assert_int_equal(num(r, "released"), 0);
+    cJSON_Delete(r);
+    assert_int_equal(stock(c, "beans"), 3);
+    assert_int_equal(sqlite3_exec(store_db(c->st), "UPDATE payments SET status = 'REFUNDED'",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(run(c, "stock.release", in, &r, &e), 0);
+    assert_int_equal(num(r, "released"), 2);
+    cJSON_Delete(r);
+    assert_int_equal(run(c, "orders.cancel", in, &r, &e), 0);
+    assert_string_equal(str(r, "status"), "CANCELLED");
+    cJSON_Delete(r);
+}
+
 static void test_refund_idempotent(void **state)
 {
     ctx_t *c = *state;
@@ -830,6 +870,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_confirm_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_rates_and_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refund_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refunding_is_still_charged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_source_is_the_domains, setup, teardown),

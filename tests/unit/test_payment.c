@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "core/config.h"
 #include "engine/handler.h"
@@ -27,6 +28,8 @@ typedef struct {
     config_t cfg;
     char delegated[128];   /* the activity start handed the call to */
     int refuse;            /* the delegate hook fails */
+    cJSON *completed;      /* what a call answered by itself (complete) */
+    int n_completed;
 } ctx_t;
 
 static ctx_t *current;
@@ -114,8 +117,17 @@ static int record_delegate(handler_call_t *call, const char *activity)
     return 0;
 }
 
+static void record_complete(handler_call_t *call, cJSON *result, const asl_error_t *err)
+{
+    (void)call;
+    assert_null(err);
+    current->completed = result;
+    current->n_completed++;
+}
+
 /* Starts an activity flavour, then (when `report` is not NULL) finishes it
- * with that worker output, each in a transaction as the runtime does.
+ * with that worker output, each in a transaction as the runtime does; a
+ * start that did not delegate answers from the loop, and finish gets that.
  * Returns finish's result (caller frees) or NULL when start or finish
  * failed (then `e` says why). */
 static cJSON *delegated(ctx_t *c, const handler_def_t *d, const char *token, const char *input,
@@ -123,26 +135,38 @@ static cJSON *delegated(ctx_t *c, const handler_def_t *d, const char *token, con
 {
     cJSON *in = cJSON_Parse(input);
     assert_non_null(in);
-    handler_call_t call = {.store = c->st, .cfg = &c->cfg, .execution_id = "exec-p",
+    char exec_id[64];   /* the token's first part */
+    snprintf(exec_id, sizeof exec_id, "%.*s", (int)strcspn(token, ":"), token);
+    handler_call_t call = {.store = c->st, .cfg = &c->cfg, .execution_id = exec_id,
                            .state_name = "Pay", .token = token, .now_ms = store_now_ms(),
-                           .delegate = record_delegate};
+                           .delegate = record_delegate, .loop = uv_default_loop(),
+                           .complete = record_complete};
     c->delegated[0] = '\0';
-    assert_int_equal(store_begin(c->st), 0);
+    c->completed = NULL;
+    c->n_completed = 0;
+    /* A start runs between the runtime's transactions. */
     int rc = d->start(&call, in, e);
-    assert_int_equal(store_commit(c->st), 0);
+    assert_false(store_in_txn(c->st));
     cJSON *out = NULL;
-    if (rc == 0 && report) {
+    if (rc == 0 && !c->delegated[0]) {
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+        assert_int_equal(c->n_completed, 1);
+        assert_null(call.handler_data);
+        out = c->completed;
+    } else if (rc == 0 && report) {
         out = cJSON_Parse(report);
         assert_non_null(out);
+    } else if (rc == 0) {
+        d->cancel(&call);
+        assert_null(call.handler_data);
+    }
+    if (out) {
         assert_int_equal(store_begin(c->st), 0);
         if (d->finish(&call, &out, e) < 0) {
             cJSON_Delete(out);
             out = NULL;
         }
         assert_int_equal(store_commit(c->st), 0);
-    } else if (rc == 0) {
-        d->cancel(&call);
-        assert_null(call.handler_data);
     }
     cJSON_Delete(in);
     return out;
@@ -266,14 +290,124 @@ static void test_activity_refund(void **state)
     cJSON_Delete(r);
     assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE order_id = 'o-r' AND "
                               "status = 'REFUNDED'"), 1);
-    /* Again: nothing left to refund. */
-    r = delegated(c, &order_payment_refund_activity, "exec-p:Refund:2:1", "{\"orderId\":\"o-r\"}",
-                  "null", &e);
-    assert_json(r, "{\"orderId\":\"o-r\",\"refunded\":0,\"amount\":0}");
+    assert_int_equal(count(c, "SELECT count(*) FROM refunds WHERE order_id = 'o-r' AND "
+                              "status = 'REFUNDED' AND refunded = 1 AND amount = 4"), 1);
+    /* Again, by a retry or by another step: the first answer, no worker. */
+    const char *again[] = {"exec-p:Refund:2:1", "exec-q:Undo:7:0"};
+    for (int i = 0; i < 2; i++) {
+        r = delegated(c, &order_payment_refund_activity, again[i], "{\"orderId\":\"o-r\"}",
+                      "null", &e);
+        assert_string_equal(c->delegated, "");
+        assert_json(r, "{\"orderId\":\"o-r\",\"refunded\":1,\"amount\":4}");
+        cJSON_Delete(r);
+    }
+    /* Nothing charged, and no charge in doubt (no PENDING order): nothing
+     * refunded, as the simulator answers, without a worker. */
+    r = delegated(c, &order_payment_refund_activity, "exec-p:Refund:3:0",
+                  "{\"orderId\":\"made-up\"}", "null", &e);
+    assert_string_equal(c->delegated, "");
+    assert_json(r, "{\"orderId\":\"made-up\",\"refunded\":0,\"amount\":0}");
     cJSON_Delete(r);
+    assert_int_equal(count(c, "SELECT count(*) FROM refunds WHERE order_id = 'made-up'"), 0);
     assert_null(delegated(c, &order_payment_refund_activity, "exec-p:Refund:2:2", "{}", "{}", &e));
     assert_string_equal(e.error, "InvalidInput");
     asl_error_clear(&e);
+}
+
+/* Marks execution `id` RUNNING (1) or ended (0) in the engine's table. */
+static void execution(ctx_t *c, const char *id, int running)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO executions (id, machine, machine_version, name, status, input, "
+             "start_ms) VALUES ('%s', 'm', 1, '%s', '%s', '{}', 0) ON CONFLICT (id) DO "
+             "UPDATE SET status = excluded.status", id, id, running ? "RUNNING" : "ABORTED");
+    assert_int_equal(sqlite3_exec(store_db(c->st), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* A refund claims the charges before a worker sees it: another step's
+ * refund of the order meanwhile fails RefundInProgress and hands out
+ * nothing; the claiming step's next attempt sends the claim again. */
+static void test_activity_refund_in_progress(void **state)
+{
+    ctx_t *c = *state;
+    asl_error_t e = {0};
+    execution(c, "exec-a", 1);
+    cJSON *r = delegated(c, &order_payment_process_activity, "exec-p:Pay:1:0",
+                         "{\"orderId\":\"o-h\",\"amount\":3}", "{\"paymentId\":\"w-h\"}", &e);
+    cJSON_Delete(r);
+    /* Handed out, then given up on (the attempt timed out): still claimed. */
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-a:Refund:1:0",
+                          "{\"orderId\":\"o-h\"}", NULL, &e));
+    assert_string_equal(c->delegated, "payment.refund");
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE order_id = 'o-h' AND "
+                              "status = 'REFUNDING' AND refund_token = 'exec-a:Refund:1:0'"), 1);
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-b:Refund:1:0",
+                          "{\"orderId\":\"o-h\"}", "{}", &e));
+    assert_string_equal(c->delegated, "");
+    assert_string_equal(e.error, "RefundInProgress");
+    assert_non_null(strstr(e.cause, "'o-h'"));
+    asl_error_clear(&e);
+    r = delegated(c, &order_payment_refund_activity, "exec-a:Refund:1:1", "{\"orderId\":\"o-h\"}",
+                  "{}", &e);
+    assert_string_equal(c->delegated, "payment.refund");
+    assert_json(r, "{\"orderId\":\"o-h\",\"refunded\":1,\"amount\":3}");
+    cJSON_Delete(r);
+    assert_int_equal(count(c, "SELECT count(*) FROM refunds WHERE order_id = 'o-h' AND "
+                              "token = 'exec-a:Refund:1:0' AND status = 'REFUNDED'"), 1);
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE order_id = 'o-h' AND "
+                              "status = 'REFUNDED'"), 1);
+    /* A PENDING order with nothing recorded: its charge may be in doubt, so
+     * the worker is asked once; a repeat answers that. */
+    r = delegated(c, &order_payment_refund_activity, "exec-a:Refund:2:0", "{\"orderId\":\"o-3\"}",
+                  "{}", &e);
+    assert_string_equal(c->delegated, "payment.refund");
+    assert_json(r, "{\"orderId\":\"o-3\",\"refunded\":0,\"amount\":0}");
+    cJSON_Delete(r);
+    r = delegated(c, &order_payment_refund_activity, "exec-b:Refund:2:0", "{\"orderId\":\"o-3\"}",
+                  "{}", &e);
+    assert_string_equal(c->delegated, "");
+    assert_json(r, "{\"orderId\":\"o-3\",\"refunded\":0,\"amount\":0}");
+    cJSON_Delete(r);
+}
+
+/* A claim nobody will finish is taken over, under its key: its execution
+ * ended (stopped, timed out), or it is the caller's own (a redrive, a
+ * step after a Catch). */
+static void test_activity_refund_takes_over_orphans(void **state)
+{
+    ctx_t *c = *state;
+    asl_error_t e = {0};
+    const char *orders[] = {"o-1", "o-2"};
+    for (int i = 0; i < 2; i++) {
+        char in[64];
+        snprintf(in, sizeof in, "{\"orderId\":\"%s\",\"amount\":5}", orders[i]);
+        cJSON_Delete(delegated(c, &order_payment_process_activity, i ? "exec-c:Pay:1:0"
+                                                                      : "exec-a:Pay:1:0",
+                               in, "{}", &e));
+    }
+    execution(c, "exec-a", 1);
+    execution(c, "exec-c", 1);
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-a:Refund:1:0",
+                          "{\"orderId\":\"o-1\"}", NULL, &e));
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-c:Refund:1:0",
+                          "{\"orderId\":\"o-2\"}", NULL, &e));
+    /* exec-a stopped: exec-b finishes its refund. exec-c's own later step
+     * finishes its own. */
+    execution(c, "exec-a", 0);
+    const char *tokens[] = {"exec-b:Refund:4:0", "exec-c:Undo:9:0"};
+    for (int i = 0; i < 2; i++) {
+        char in[64];
+        snprintf(in, sizeof in, "{\"orderId\":\"%s\"}", orders[i]);
+        cJSON *r = delegated(c, &order_payment_refund_activity, tokens[i], in, "{}", &e);
+        assert_string_equal(c->delegated, "payment.refund");
+        assert_non_null(r);
+        assert_int_equal(cJSON_GetObjectItem(r, "amount")->valueint, 5);
+        cJSON_Delete(r);
+    }
+    assert_int_equal(count(c, "SELECT count(*) FROM refunds WHERE status = 'REFUNDED' AND "
+                              "token IN ('exec-a:Refund:1:0', 'exec-c:Refund:1:0')"), 2);
+    assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE status = 'REFUNDED'"), 2);
 }
 
 static void test_http_needs_a_url_and_a_loop(void **state)
@@ -298,6 +432,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity_charge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_start_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_refund, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_refund_in_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_refund_takes_over_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_needs_a_url_and_a_loop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
