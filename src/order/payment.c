@@ -249,24 +249,41 @@ int payment_record_charge(handler_call_t *call, cJSON **result, asl_error_t *err
     return 0;
 }
 
-int payment_sum(store_t *st, const char *order_id, const char *refund_token, int64_t *count,
-                int64_t *total)
+/* count(*) and sum(amount) of the payments `sql` selects for ?1 (and ?2
+ * when `token` is set). 0 or -1. */
+static int sum_payments(store_t *st, const char *sql, const char *order_id, const char *token,
+                        int64_t *count, int64_t *total)
 {
-    store_stmt_t *s = store_prepare(st, refund_token
-                                            ? "SELECT count(*), sum(amount) FROM payments "
-                                              "WHERE order_id = ?1 AND refund_token = ?2"
-                                            : "SELECT count(*), sum(amount) FROM payments "
-                                              "WHERE order_id = ?1 AND status = 'CHARGED'");
+    store_stmt_t *s = store_prepare(st, sql);
     if (!s)
         return -1;
     store_bind_text(s, 1, order_id);
-    if (refund_token)
-        store_bind_text(s, 2, refund_token);
+    if (token)
+        store_bind_text(s, 2, token);
     int rc = store_step(s);
     *count = rc == STORE_ROW ? store_col_int64(s, 0) : 0;
     *total = rc == STORE_ROW ? store_col_int64(s, 1) : 0; /* NULL: 0 */
     store_reset(s);
     return rc == STORE_ROW ? 0 : -1;
+}
+
+int payment_sum(store_t *st, const char *order_id, const char *refund_token, int64_t *count,
+                int64_t *total)
+{
+    return sum_payments(st, refund_token ? "SELECT count(*), sum(amount) FROM payments "
+                                           "WHERE order_id = ?1 AND refund_token = ?2"
+                                         : "SELECT count(*), sum(amount) FROM payments "
+                                           "WHERE order_id = ?1 AND status = 'CHARGED'",
+                        order_id, refund_token, count, total);
+}
+
+/* The order's REFUNDED payments: how many and their sum. 0 or -1. */
+static int payment_sum_refunded(store_t *st, const char *order_id, int64_t *count,
+                                int64_t *total)
+{
+    return sum_payments(st, "SELECT count(*), sum(amount) FROM payments "
+                            "WHERE order_id = ?1 AND status = 'REFUNDED'",
+                        order_id, NULL, count, total);
 }
 
 int payment_parse_refund(const cJSON *input, const char **order_id, asl_error_t *err)
@@ -300,6 +317,10 @@ static int payment_record_refund(handler_call_t *call, const char *order_id, cJS
                                  "payment.refund: the payments of order '%s' changed meanwhile",
                                  order_id);
     }
+    /* A repeat refunds nothing and answers what was refunded before, as
+     * the outside providers' repeats do. */
+    if (count == 0 && payment_sum_refunded(call->store, order_id, &count, &total) < 0)
+        return handlers_db_error(err, "payment.refund", call->store);
     *result = payment_refund_json(order_id, count, total);
     return 0;
 }

@@ -377,14 +377,18 @@ class DomainGuards(DaemonTestCase):
         self.assertIn("refund it first", bad["cause"])
         self.assertEqual(self.d.request("GET", f"/orders/{oid}")[2]["status"], "PROCESSED")
         self.assertEqual(self.payments(oid), ["CHARGED"])
-        self.assertEqual(self.run_one("refund", "sagad:payment.refund", {"orderId": oid})["status"],
-                         "SUCCEEDED")
+        first = self.run_one("refund", "sagad:payment.refund", {"orderId": oid})
+        self.assertEqual((first["status"], first["output"]["refunded"]), ("SUCCEEDED", 1), first)
+        self.assertGreater(first["output"]["amount"], 0)
         self.assertEqual(self.payments(oid), ["REFUNDED"])
         ok = self.run_one("probe", "sagad:orders.cancel", {"orderId": oid})
         self.assertEqual((ok["status"], ok["output"]["status"]), ("SUCCEEDED", "CANCELLED"), ok)
-        # Refunding again refunds nothing; cancelling again is idempotent.
+        # Refunding again refunds nothing more and answers as the first
+        # refund did; cancelling again is idempotent.
         again = self.run_one("refund", "sagad:payment.refund", {"orderId": oid})
-        self.assertEqual(again["output"]["refunded"], 0, again)
+        self.assertEqual((again["output"]["refunded"], again["output"]["amount"]),
+                         (1, first["output"]["amount"]), again)
+        self.assertEqual(self.payments(oid), ["REFUNDED"])
         self.assertEqual(self.run_one("probe", "sagad:orders.cancel", {"orderId": oid})["status"],
                          "SUCCEEDED")
 
