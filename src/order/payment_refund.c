@@ -69,17 +69,19 @@ static int refund_row(store_t *st, refund_pick_t pick, const char *order_id, con
     return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
 }
 
-/* Whether the claim `token` is this call's to take over: its execution is
- * this call's (a redrive, a step after a Catch) or no longer running (it
- * was stopped or timed out meanwhile), so nobody else will finish it. Then
- * the claim becomes this step's. 1 taken over, 0 not, -1 on error. */
+/* Whether the claim `token` is this call's to take over: the execution
+ * holding it is this call's (a redrive, a step after a Catch) or no longer
+ * running (it was stopped or timed out meanwhile), so nobody else will
+ * finish it. Then the claim becomes this step's, and its holder this
+ * execution: while that runs, nobody else takes it. 1 taken over, 0 not,
+ * -1 on error. */
 static int take_over(handler_call_t *call, const char *token, const char *step)
 {
     store_stmt_t *s = store_prepare(call->store,
-                                    "UPDATE refunds SET step = ?3, updated_ms = ?4 "
+                                    "UPDATE refunds SET step = ?3, holder = ?2, updated_ms = ?4 "
                                     "WHERE token = ?1 AND status = 'REFUNDING' AND "
-                                    "(execution_id = ?2 OR NOT EXISTS (SELECT 1 FROM executions "
-                                    "WHERE id = refunds.execution_id AND status = 'RUNNING'))");
+                                    "(holder = ?2 OR NOT EXISTS (SELECT 1 FROM executions "
+                                    "WHERE id = refunds.holder AND status = 'RUNNING'))");
     if (!s)
         return -1;
     store_bind_text(s, 1, token);
@@ -135,9 +137,9 @@ static int claim_charges(handler_call_t *call, const char *order_id, const char 
         return CLAIM_NONE;
     if (payment_sum(st, order_id, call->token, refunded, amount) < 0)
         return -1;
-    s = store_prepare(st, "INSERT INTO refunds (token, step, execution_id, order_id, status, "
-                          "refunded, amount, created_ms, updated_ms) "
-                          "VALUES (?1, ?2, ?7, ?3, 'REFUNDING', ?4, ?5, ?6, ?6) "
+    s = store_prepare(st, "INSERT INTO refunds (token, step, execution_id, holder, order_id, "
+                          "status, refunded, amount, created_ms, updated_ms) "
+                          "VALUES (?1, ?2, ?7, ?7, ?3, 'REFUNDING', ?4, ?5, ?6, ?6) "
                           "ON CONFLICT DO NOTHING");
     if (!s)
         return -1;

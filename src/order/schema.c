@@ -57,12 +57,14 @@ static const char *const migrations[] = {
      * A payment is claimed (CHARGED -> REFUNDING, refund_token) before the
      * provider is asked; the claim is a refunds row keyed by the claiming
      * call's token (its step: the token less its attempt), at most one
-     * REFUNDING per order. */
+     * REFUNDING per order. execution_id first claimed it (the provider gets
+     * it in the body); holder is the execution whose step holds it now. */
     "ALTER TABLE payments ADD COLUMN refund_token TEXT;"
     "CREATE TABLE refunds ("
     "  token TEXT PRIMARY KEY,"
     "  step TEXT NOT NULL,"
     "  execution_id TEXT NOT NULL,"
+    "  holder TEXT NOT NULL,"
     "  order_id TEXT NOT NULL,"
     "  status TEXT NOT NULL,"
     "  refunded INTEGER NOT NULL,"
@@ -123,6 +125,7 @@ static const char *const pg_migrations[] = {
     "  token text PRIMARY KEY,"
     "  step text NOT NULL,"
     "  execution_id text NOT NULL,"
+    "  holder text NOT NULL,"
     "  order_id text NOT NULL,"
     "  status text NOT NULL,"
     "  refunded bigint NOT NULL,"

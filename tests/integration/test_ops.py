@@ -221,7 +221,9 @@ class Install(unittest.TestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout.decode()[-3000:])
         self.assertIn("Overall exposure level for sagad.service: 1.2", p.stdout.decode())
-        for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
+        reload = "ExecReload=%s --config /etc/sagad/sagad.conf reload $MAINPID" % (
+            self.p("usr/local/bin/sagactl"))
+        for line in ("Type=notify", reload, "Restart=on-failure",
                      "StateDirectory=sagad", "DynamicUser=yes", "NoNewPrivileges=yes",
                      "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
                      "PrivateDevices=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",

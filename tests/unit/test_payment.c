@@ -410,6 +410,38 @@ static void test_activity_refund_takes_over_orphans(void **state)
     assert_int_equal(count(c, "SELECT count(*) FROM payments WHERE status = 'REFUNDED'"), 2);
 }
 
+/* A claim taken over belongs to its new holder: while that execution runs,
+ * a third refund must not take it over again (it would send a second time
+ * and leave the holder's answer unrecorded). */
+static void test_activity_refund_taken_over_is_held(void **state)
+{
+    ctx_t *c = *state;
+    asl_error_t e = {0};
+    cJSON_Delete(delegated(c, &order_payment_process_activity, "exec-p:Pay:1:0",
+                           "{\"orderId\":\"o-2\",\"amount\":7}", "{}", &e));
+    execution(c, "exec-a", 1);
+    execution(c, "exec-b", 1);
+    execution(c, "exec-c", 1);
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-a:Refund:1:0",
+                          "{\"orderId\":\"o-2\"}", NULL, &e));
+    execution(c, "exec-a", 0);
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-b:Refund:1:0",
+                          "{\"orderId\":\"o-2\"}", NULL, &e));
+    assert_string_equal(c->delegated, "payment.refund");
+    assert_null(delegated(c, &order_payment_refund_activity, "exec-c:Refund:1:0",
+                          "{\"orderId\":\"o-2\"}", "{}", &e));
+    assert_string_equal(c->delegated, "");
+    assert_string_equal(e.error, "RefundInProgress");
+    asl_error_clear(&e);
+    /* The holder's next attempt finishes it under the first key. */
+    cJSON *r = delegated(c, &order_payment_refund_activity, "exec-b:Refund:1:1",
+                         "{\"orderId\":\"o-2\"}", "{}", &e);
+    assert_json(r, "{\"orderId\":\"o-2\",\"refunded\":1,\"amount\":7}");
+    cJSON_Delete(r);
+    assert_int_equal(count(c, "SELECT count(*) FROM refunds WHERE order_id = 'o-2' AND "
+                              "token = 'exec-a:Refund:1:0' AND status = 'REFUNDED'"), 1);
+}
+
 static void test_http_needs_a_url_and_a_loop(void **state)
 {
     ctx_t *c = *state;
@@ -434,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity_refund, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_refund_in_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activity_refund_takes_over_orphans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activity_refund_taken_over_is_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_needs_a_url_and_a_loop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
