@@ -12,7 +12,7 @@ import tempfile
 from harness import ROOT, DaemonTestCase, sqlite_only
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
-TAGS = ("v9fdb03c", "ve9526e2", "vdd8d491")
+TAGS = ("v9fdb03c", "ve9526e2", "vdd8d491", "vb21aa69")
 # Fixtures made before the shipped order saga last changed (its Comment):
 # loading it adds a version.
 ORDER_CHANGED_SINCE = {"v9fdb03c"}
