@@ -204,22 +204,25 @@ class PaymentCase(DaemonTestCase):
                 self.assertEqual(order[k], sim[k], k)
 
 
-REFUND_TWICE = {
-    "StartAt": "Create",
-    "States": {
-        "Create": {"Type": "Task", "Resource": "sagad:orders.create",
-                   "Parameters": {"itemId": "coffee-beans", "quantity": 1},
-                   "ResultSelector": {"orderId.$": "$.orderId"},
-                   "ResultPath": "$.order", "Next": "Charge"},
-        "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
-                   "Parameters": {"orderId.$": "$.order.orderId", "amount": 7},
-                   "ResultPath": "$.payment", "Next": "Refund"},
-        "Refund": {"Type": "Task", "Resource": "sagad:payment.refund",
-                   "Parameters": {"orderId.$": "$.order.orderId"},
-                   "ResultPath": "$.first", "Next": "Again"},
-        "Again": {"Type": "Task", "Resource": "sagad:payment.refund",
-                  "Parameters": {"orderId.$": "$.order.orderId"},
-                  "ResultPath": "$.second", "End": True}}}
+def charge_and_refund(*refunds):
+    """A machine that creates an order, charges 7 for it, then refunds it once
+    per (state name, ResultPath) in `refunds`, in that order."""
+    chain = [("Create", {"Type": "Task", "Resource": "sagad:orders.create",
+                         "Parameters": {"itemId": "coffee-beans", "quantity": 1},
+                         "ResultSelector": {"orderId.$": "$.orderId"}, "ResultPath": "$.order"}),
+             ("Charge", {"Type": "Task", "Resource": "sagad:payment.process",
+                         "Parameters": {"orderId.$": "$.order.orderId", "amount": 7},
+                         "ResultPath": "$.payment"})]
+    chain += [(name, {"Type": "Task", "Resource": "sagad:payment.refund",
+                      "Parameters": {"orderId.$": "$.order.orderId"}, "ResultPath": path})
+              for name, path in refunds]
+    for (_, state), (following, _) in zip(chain, chain[1:]):
+        state["Next"] = following
+    chain[-1][1]["End"] = True
+    return {"StartAt": "Create", "States": dict(chain)}
+
+
+REFUND_TWICE = charge_and_refund(("Refund", "$.first"), ("Again", "$.second"))
 
 
 def refund_only(retries=0):
@@ -250,10 +253,7 @@ class RefundGuards:
 
     def charged_order(self):
         """An order charged 7 by a machine of its own."""
-        desc = self.run_machine("twice", {"StartAt": "Create", "States": {
-            "Create": REFUND_TWICE["States"]["Create"],
-            "Charge": {k: v for k, v in REFUND_TWICE["States"]["Charge"].items() if k != "Next"}
-            | {"End": True}}})
+        desc = self.run_machine("twice", charge_and_refund())
         self.assertEqual(desc["status"], "SUCCEEDED", desc)
         return desc["output"]["order"]["orderId"]
 
@@ -390,18 +390,8 @@ class ActivityProvider(PaymentCase, RefundGuards):
         self.start(handler_allow="charge-refund: orders.create, payment.*")
         self.worker("payment.charge", lambda t: ("success", {"paymentId": "p-1"}))
         refunds = self.worker("payment.refund", lambda t: ("success", {"ok": True}))
-        st, _, body = self.d.request("PUT", "/state-machines/charge-refund", {
-            "StartAt": "Create",
-            "States": {
-                "Create": {"Type": "Task", "Resource": "sagad:orders.create",
-                           "Parameters": {"itemId": "coffee-beans", "quantity": 1},
-                           "ResultSelector": {"orderId.$": "$.orderId"},
-                           "ResultPath": "$.order", "Next": "Charge"},
-                "Charge": {"Type": "Task", "Resource": "sagad:payment.process",
-                           "Parameters": {"orderId.$": "$.order.orderId", "amount": 7},
-                           "ResultPath": "$.payment", "Next": "Refund"},
-                "Refund": {"Type": "Task", "Resource": "sagad:payment.refund",
-                           "Parameters": {"orderId.$": "$.order.orderId"}, "End": True}}})
+        st, _, body = self.d.request("PUT", "/state-machines/charge-refund",
+                                     charge_and_refund(("Refund", "$")))
         self.assertIn(st, (200, 201), body)
         st, _, desc = self.d.request("POST", f"/state-machines/charge-refund/executions?wait={WAIT}",
                                      {"input": {}}, timeout=WAIT + 10)
