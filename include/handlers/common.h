@@ -29,10 +29,6 @@ int handlers_get_string(const char *handler, const cJSON *input, const char *key
 int handlers_get_int(const char *handler, const cJSON *input, const char *key, bool required,
                      int64_t dflt, int64_t min, int64_t max, int64_t *out, asl_error_t *err);
 
-/* 1 when `sql` (one parameter, ?1 = `key`) returns a row, 0 when none,
- * -1 on error (the store's message). */
-int handlers_exists(store_t *st, const char *sql, const char *key);
-
 /* Sets err to HANDLERS_E_DATABASE with the store's message; returns -1. */
 int handlers_db_error(asl_error_t *err, const char *handler, store_t *st);
 

@@ -225,6 +225,10 @@ int store_rollback_to(store_t *st);
  * negative code (logged); the statement is reset either way. */
 int store_exec_stmt(store_stmt_t *stmt);
 
+/* 1 when `sql` (a string literal with one parameter, ?1 = `key`) returns a
+ * row, 0 when none, -1 on error (store_errmsg says why). */
+int store_exists(store_t *st, const char *sql, const char *key);
+
 /* Runs `sql` (a string literal, no bindings, no rows) as a cached prepared
  * statement. Returns 0 or a negative code (logged). */
 int store_exec_cached(store_t *st, const char *sql);

@@ -273,13 +273,7 @@ static replay_t *replay_open(const query_src_t *q, const char *execution_id)
 /* 1 if a row is stored for the execution, 0 if not, -1 on a database error. */
 static int row_exists(const query_src_t *q, const char *execution_id)
 {
-    store_stmt_t *s = store_prepare(q->store, SQL_DESCRIBE);
-    if (!s)
-        return -1;
-    store_bind_text(s, 1, execution_id);
-    int rc = store_step(s);
-    store_reset(s);
-    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+    return store_exists(q->store, SQL_DESCRIBE, execution_id);
 }
 
 cJSON *query_history(const query_src_t *q, const char *execution_id)

@@ -46,17 +46,6 @@ int handlers_get_int(const char *handler, const cJSON *input, const char *key, b
     return 0;
 }
 
-int handlers_exists(store_t *st, const char *sql, const char *key)
-{
-    store_stmt_t *s = store_prepare(st, sql);
-    if (!s)
-        return -1;
-    store_bind_text(s, 1, key);
-    int rc = store_step(s);
-    store_reset(s);
-    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
-}
-
 int handlers_db_error(asl_error_t *err, const char *handler, store_t *st)
 {
     return asl_error_set(err, HANDLERS_E_DATABASE, "%s: database error: %s", handler,

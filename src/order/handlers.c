@@ -194,8 +194,8 @@ static int confirm_run(handler_call_t *call, const cJSON *input, cJSON **result,
  * done), 0 when not, -1 on error. */
 static int still_charged(store_t *st, const char *order_id)
 {
-    return handlers_exists(st, "SELECT 1 FROM payments WHERE order_id = ?1 "
-                               "AND status IN ('CHARGED', 'REFUNDING') LIMIT 1", order_id);
+    return store_exists(st, "SELECT 1 FROM payments WHERE order_id = ?1 "
+                            "AND status IN ('CHARGED', 'REFUNDING') LIMIT 1", order_id);
 }
 
 /* A PENDING order may be cancelled; a PROCESSED one only once its payment

@@ -109,8 +109,8 @@ static int repeat_answer(store_t *st, const char *order_id, cJSON **answer)
  * is not or does not exist, -1 on error. */
 static int order_pending(store_t *st, const char *order_id)
 {
-    return handlers_exists(st, "SELECT 1 FROM orders WHERE order_id = ?1 AND status = 'PENDING'",
-                           order_id);
+    return store_exists(st, "SELECT 1 FROM orders WHERE order_id = ?1 AND status = 'PENDING'",
+                        order_id);
 }
 
 enum { CLAIM_NONE, CLAIM_TAKEN, CLAIM_TAKEN_BY_ANOTHER };

@@ -334,6 +334,17 @@ int store_exec_stmt(store_stmt_t *s)
     return -rc;
 }
 
+int store_exists(store_t *st, const char *sql, const char *key)
+{
+    store_stmt_t *s = store_prepare(st, sql);
+    if (!s)
+        return -1;
+    store_bind_text(s, 1, key);
+    int rc = store_step(s);
+    store_reset(s);
+    return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
 int store_exec_cached(store_t *st, const char *sql)
 {
     store_stmt_t *s = store_prepare(st, sql);
